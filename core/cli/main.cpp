@@ -1,0 +1,46 @@
+// mantle: the command-line interface.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <glog/logging.h>
+
+#include "modules_command.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: mantle COMMAND [ARGS...]\n"
+    "\n"
+    "Commands:\n"
+    "  modules check MANIFEST...   check module manifests as master and agent load them\n"
+    "  modules list LIBRARY...     show the modules a library provides\n"
+    "  version                     print Mantle's version\n"
+    "\n"
+    "Run 'mantle COMMAND --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = 1;  // warnings and errors only: the CLI prints its own output
+  google::InitGoogleLogging(argv[0]);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "version" || command == "--version") {
+    std::cout << "mantle " << MANTLE_VERSION << "\n";
+    return 0;
+  }
+  if (command == "modules") return mantle::cli::modulesCommand(rest);
+  std::cerr << "mantle: error: unknown command '" << command << "'\n" << kUsage;
+  return 2;
+}

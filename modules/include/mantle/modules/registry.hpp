@@ -1,0 +1,135 @@
+// The registry of module instances. It loads a manifest (opening libraries,
+// checking versions, validating configuration), creates named instances of a
+// kind, and wraps every call into a module: a deadline, every failure turned
+// into an Error naming the module and library, and per-instance metrics.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mantle/module/v1/module.pb.h"
+#include "mantle/modules/library.hpp"
+#include "mantle/modules/manifest.hpp"
+#include "mantle/result.hpp"
+
+namespace mantle::modules {
+
+// Upper bounds (seconds) of the call latency histogram; one more bucket
+// counts everything slower.
+inline constexpr std::array<double, 7> kLatencyBucketBounds = {1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0};
+
+struct InstanceMetrics {
+  std::string instance;
+  std::string module;
+  std::string kind;
+  std::string library;
+  std::uint64_t calls = 0;
+  std::uint64_t errors = 0;    // calls that returned an error, threw, or timed out
+  std::uint64_t timeouts = 0;  // calls that missed their deadline
+  double latencySumSeconds = 0;
+  std::array<std::uint64_t, kLatencyBucketBounds.size() + 1> latencyBuckets{};  // per bucket, not cumulative
+};
+
+// One created module instance. Calls to an instance never overlap. Destroying
+// it destroys the module's instance.
+class Instance {
+ public:
+  struct Core;
+  explicit Instance(std::shared_ptr<Core> core);
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  const std::string& name() const;
+  const std::string& kind() const;
+  const std::string& module() const;
+  const std::string& libraryPath() const;
+  // "module 'x' (instance 'y', library '/path')": the prefix of every error.
+  const std::string& describe() const;
+
+  // Calls `method` of the kind's function table with an encoded request and
+  // returns the encoded response. kUnimplemented when the module's table is
+  // too short for the method or has no entry for it (the caller applies the
+  // kind's default); kDeadlineExceeded when the call missed its deadline.
+  Result<std::string> call(std::string_view method, std::string_view request);
+
+  template <class Response, class Request>
+  Result<Response> call(std::string_view method, const Request& request) {
+    Result<std::string> bytes = call(method, request.SerializeAsString());
+    if (!bytes.ok()) return bytes.error();
+    Response response;
+    if (!response.ParseFromString(*bytes)) {
+      return internalError(describe() + ": '" + std::string(method) + "' returned an undecodable " +
+                           response.GetTypeName());
+    }
+    return response;
+  }
+
+  // Receives the module's asynchronous events (mantle_host_api.notify), on
+  // whatever thread the module reports them.
+  void onEvent(std::function<void(const module::v1::ModuleEvent&)> handler);
+
+  InstanceMetrics metrics() const;
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+struct RegistryOptions {
+  // Directories searched for libraries given by short `name`.
+  std::vector<std::string> searchDirs;
+  // Parent of each instance's state directory (<work_dir>/modules); empty:
+  // instances get none.
+  std::string stateRoot;
+};
+
+class Registry {
+ public:
+  struct Entry {
+    ModuleSpec spec;
+    std::shared_ptr<const Library> library;
+    ModuleInfo info;
+    module::v1::ModuleConfig config;
+  };
+
+  explicit Registry(RegistryOptions options = {});
+  ~Registry();
+
+  // Opens and checks every module the manifest declares. A required module
+  // that fails stops the load with its error; an optional one is skipped with
+  // a warning (see warnings()).
+  Status load(const Manifest& manifest);
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  const Entry* find(const std::string& instance) const;
+  // Loaded entries, in manifest order; of one kind when `kind` is not empty.
+  std::vector<const Entry*> entries(const std::string& kind = "") const;
+
+  // Creates the declared instance `instance`, which must be of `kind`.
+  Result<std::shared_ptr<Instance>> create(const std::string& kind, const std::string& instance);
+  // Creates each named instance, in order. An optional one that fails to
+  // load or create is skipped with a warning; a required one is an error.
+  Result<std::vector<std::shared_ptr<Instance>>> createAll(const std::string& kind,
+                                                           const std::vector<std::string>& instances);
+
+  // Metrics of every instance created by this registry that is still alive.
+  std::vector<InstanceMetrics> metrics() const;
+
+ private:
+  Result<Entry> prepare(const ModuleSpec& spec) const;
+
+  RegistryOptions options_;
+  std::vector<Entry> entries_;
+  std::vector<ModuleSpec> skipped_;  // optional modules that failed to load
+  std::vector<std::string> warnings_;
+  mutable std::mutex instancesMutex_;
+  std::vector<std::weak_ptr<Instance::Core>> instances_;
+};
+
+}  // namespace mantle::modules
