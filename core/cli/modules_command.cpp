@@ -35,9 +35,9 @@ std::string version(const modules::ModuleInfo& info) {
 
 void printParams(const modules::ModuleInfo& info, const std::string& indent) {
   for (const modules::ParamInfo& p : info.params) {
-    std::cout << indent << p.name << " (" << modules::paramTypeName(p.type)
-              << (p.required ? ", required" : "") << (p.defaultValue ? ", default \"" + *p.defaultValue + "\"" : "")
-              << ")" << (p.help.empty() ? "" : ": " + p.help) << "\n";
+    std::cout << indent << p.name << " (" << modules::paramTypeName(p.type) << (p.required ? ", required" : "")
+              << (p.defaultValue ? ", default \"" + *p.defaultValue + "\"" : "") << ")"
+              << (p.help.empty() ? "" : ": " + p.help) << "\n";
   }
 }
 
@@ -62,8 +62,8 @@ int check(const std::vector<std::string>& manifests) {
     for (const modules::Registry::Entry* e : registry.entries()) {
       std::cout << "  " << e->info.kind << " '" << e->spec.instance << "': module '" << e->info.name << "' "
                 << e->info.kind << " API " << version(e->info) << ", library " << e->library->name() << " "
-                << e->library->version() << " (ABI " << e->library->abiVersion() << ", " << e->library->path()
-                << ")" << (e->spec.required ? "" : ", optional");
+                << e->library->version() << " (ABI " << e->library->abiVersion() << ", " << e->library->path() << ")"
+                << (e->spec.required ? "" : ", optional");
       if (e->spec.timeoutMs) std::cout << ", timeout " << *e->spec.timeoutMs << " ms";
       std::cout << "\n";
       if (e->config.values().empty()) std::cout << "    config: (none)\n";
@@ -81,8 +81,8 @@ int check(const std::vector<std::string>& manifests) {
 int list(const std::vector<std::string>& libraries) {
   int status = 0;
   for (const std::string& path : libraries) {
-    std::string resolved = modules::resolveLibrary(path, path.find('/') != std::string::npos,
-                                                   {modules::builtinModuleDir()});
+    std::string resolved =
+        modules::resolveLibrary(path, path.find('/') != std::string::npos, {modules::builtinModuleDir()});
     Result<std::shared_ptr<const modules::Library>> library = modules::Library::open(resolved);
     if (!library.ok()) {
       std::cerr << "mantle: error: " << library.error().message << "\n";
@@ -111,8 +111,8 @@ int list(const std::vector<std::string>& libraries) {
 
 int modulesCommand(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    (args.empty() ? std::cerr : std::cout) << kUsage << modules::builtinModuleDir()
-                                           << ", then by the dynamic loader's search.\n";
+    (args.empty() ? std::cerr : std::cout)
+        << kUsage << modules::builtinModuleDir() << ", then by the dynamic loader's search.\n";
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());

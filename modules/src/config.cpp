@@ -14,9 +14,7 @@ namespace {
 Result<v1::ConfigValue> fromText(const std::string& text, mantle_param_type type) {
   v1::ConfigValue value;
   switch (type) {
-    case MANTLE_PARAM_STRING:
-      value.set_string_value(text);
-      return value;
+    case MANTLE_PARAM_STRING: value.set_string_value(text); return value;
     case MANTLE_PARAM_INT: {
       errno = 0;
       char* end = nullptr;
@@ -103,7 +101,8 @@ std::string describeValue(const v1::ConfigValue& value) {
     case v1::ConfigValue::kBoolValue: return value.bool_value() ? "true" : "false";
     case v1::ConfigValue::kStringListValue: {
       std::string s = "[";
-      for (const std::string& item : value.string_list_value().items()) s += (s.size() > 1 ? ", \"" : "\"") + item + "\"";
+      for (const std::string& item : value.string_list_value().items())
+        s += (s.size() > 1 ? ", \"" : "\"") + item + "\"";
       return s + "]";
     }
     case v1::ConfigValue::VALUE_NOT_SET: break;
@@ -126,11 +125,12 @@ Result<v1::ModuleConfig> buildConfig(const ModuleInfo& module, const ModuleSpec&
     if (param == nullptr) {
       std::string known;
       for (const ParamInfo& p : module.params) known += (known.empty() ? "" : ", ") + p.name;
-      return invalidArgument(where(key) + ": unknown parameter (the module declares: " +
-                             (known.empty() ? "none" : known) + ")");
+      return invalidArgument(where(key) +
+                             ": unknown parameter (the module declares: " + (known.empty() ? "none" : known) + ")");
     }
     const Json::Value& json = spec.config[key];
-    Result<v1::ConfigValue> value = spec.textValues ? fromText(json.asString(), param->type) : fromJson(json, param->type);
+    Result<v1::ConfigValue> value =
+        spec.textValues ? fromText(json.asString(), param->type) : fromJson(json, param->type);
     if (!value.ok()) {
       return invalidArgument(where(key) + ": " + value.error().message + " for parameter of type " +
                              paramTypeName(param->type));

@@ -17,8 +17,12 @@ fs::path prefix() {
 
 }  // namespace
 
-std::string builtinModuleDir() { return (prefix() / "lib" / "mantle" / "modules").string(); }
+std::string builtinModuleDir() {
+  return (prefix() / "lib" / "mantle" / "modules").string();
+}
 
-std::string defaultManifestPath() { return (prefix() / "etc" / "mantle" / "modules.json").string(); }
+std::string defaultManifestPath() {
+  return (prefix() / "etc" / "mantle" / "modules.json").string();
+}
 
 }  // namespace mantle::modules

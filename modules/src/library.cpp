@@ -24,7 +24,9 @@ std::string hex(std::uint32_t value) {
   return buf;
 }
 
-std::string str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+std::string str(const char* s) {
+  return s == nullptr ? std::string() : std::string(s);
+}
 
 // Every library opened by this process, by canonical path. Never closed.
 std::mutex& cacheMutex() {
@@ -79,11 +81,12 @@ Result<std::shared_ptr<const Library>> Library::open(const std::string& path) {
   handle->library.load(key, mode, loadError);
   if (loadError || !handle->library.is_loaded()) {
     const char* detail = dlerror();
-    return failedPrecondition("cannot open module library '" + path + "': " +
-                              (detail != nullptr ? std::string(detail) : loadError.message()));
+    return failedPrecondition("cannot open module library '" + path +
+                              "': " + (detail != nullptr ? std::string(detail) : loadError.message()));
   }
   if (!handle->library.has(MANTLE_MODULE_ENTRY_SYMBOL)) {
-    return failedPrecondition("module library '" + path + "' has no entry symbol '" MANTLE_MODULE_ENTRY_SYMBOL
+    return failedPrecondition("module library '" + path +
+                              "' has no entry symbol '" MANTLE_MODULE_ENTRY_SYMBOL
                               "' (not a Mantle module, or built without MANTLE_MODULE_LIBRARY)");
   }
   auto entry = handle->library.get<const mantle_library_descriptor*()>(MANTLE_MODULE_ENTRY_SYMBOL);
@@ -100,9 +103,10 @@ Result<std::shared_ptr<const Library>> Library::open(const std::string& path) {
                               hex(MANTLE_MODULE_MAGIC) + "): not a Mantle module library");
   }
   if (descriptor->abi_version == 0 || descriptor->abi_version > kHostAbiVersion) {
-    return failedPrecondition(where + ": built for module ABI version " + std::to_string(descriptor->abi_version) +
-                              ", but this host supports ABI version " + std::to_string(kHostAbiVersion) +
-                              (descriptor->abi_version > kHostAbiVersion ? " (the library is newer than the host)" : ""));
+    return failedPrecondition(
+        where + ": built for module ABI version " + std::to_string(descriptor->abi_version) +
+        ", but this host supports ABI version " + std::to_string(kHostAbiVersion) +
+        (descriptor->abi_version > kHostAbiVersion ? " (the library is newer than the host)" : ""));
   }
   if (descriptor->module_count > 0 && descriptor->modules == nullptr) {
     return failedPrecondition(where + ": declares " + std::to_string(descriptor->module_count) +
@@ -145,8 +149,8 @@ Result<ModuleInfo> Library::module(const std::string& moduleName) const {
   if (d == nullptr) {
     std::string names;
     for (const std::string& n : moduleNames()) names += (names.empty() ? "" : ", ") + n;
-    return notFound("module library '" + path_ + "' has no module '" + moduleName + "' (it has: " +
-                    (names.empty() ? "none" : names) + ")");
+    return notFound("module library '" + path_ + "' has no module '" + moduleName +
+                    "' (it has: " + (names.empty() ? "none" : names) + ")");
   }
   if (d->size < sizeof(mantle_module_descriptor)) {
     return failedPrecondition(where + ": module descriptor is " + std::to_string(d->size) +
@@ -155,10 +159,11 @@ Result<ModuleInfo> Library::module(const std::string& moduleName) const {
   if (d->kind == nullptr) return failedPrecondition(where + ": no kind");
   const KindSpec* kind = findKind(d->kind);
   if (kind == nullptr) {
-    return failedPrecondition(where + ": unknown kind '" + std::string(d->kind) + "' (this host knows: " +
-                              knownKindNames() + ")");
+    return failedPrecondition(where + ": unknown kind '" + std::string(d->kind) +
+                              "' (this host knows: " + knownKindNames() + ")");
   }
-  std::string declared = kind->name + " API " + std::to_string(d->kind_api_major) + "." + std::to_string(d->kind_api_minor);
+  std::string declared =
+      kind->name + " API " + std::to_string(d->kind_api_major) + "." + std::to_string(d->kind_api_minor);
   std::string host = kind->name + " API " + std::to_string(kind->major) + "." + std::to_string(kind->minor);
   if (d->kind_api_major != kind->major) {
     return failedPrecondition(where + ": built for " + declared + ", but this host supports " + host +

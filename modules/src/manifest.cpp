@@ -68,7 +68,8 @@ class Parser {
     return invalidArgument(source_ + (path.empty() ? "" : ": " + path) + ": " + message);
   }
 
-  Status onlyKeys(const Json::Value& object, const std::string& path, std::initializer_list<const char*> allowed) const {
+  Status onlyKeys(const Json::Value& object, const std::string& path,
+                  std::initializer_list<const char*> allowed) const {
     for (const std::string& key : object.getMemberNames()) {
       if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
         std::string known;
@@ -157,7 +158,8 @@ class Parser {
         std::string ppath = path + ".parameters[" + std::to_string(i) + "]";
         const Json::Value& p = params[i];
         if (!p.isObject()) return error(ctx(ppath), "expected an object, got " + typeName(p));
-        if (Status s = onlyKeys(p, ppath, {"key", "value"}); !s.ok()) return s.error().withContext("module '" + spec.module + "'");
+        if (Status s = onlyKeys(p, ppath, {"key", "value"}); !s.ok())
+          return s.error().withContext("module '" + spec.module + "'");
         if (!p.isMember("key")) return error(ctx(ppath), "missing required key 'key'");
         Result<std::string> key = string(p, ppath, "key");
         if (!key.ok()) return key.error();
@@ -169,7 +171,8 @@ class Parser {
       }
     }
     if (m.isMember("required")) {
-      if (!m["required"].isBool()) return error(ctx(path + ".required"), "expected a boolean, got " + typeName(m["required"]));
+      if (!m["required"].isBool())
+        return error(ctx(path + ".required"), "expected a boolean, got " + typeName(m["required"]));
       spec.required = m["required"].asBool();
     }
     if (m.isMember("timeout_ms")) {

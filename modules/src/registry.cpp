@@ -142,7 +142,7 @@ struct Instance::Core {
   std::chrono::milliseconds timeout{0};
   void* handle = nullptr;
   mantle_host_api hostApi{};
-  std::mutex callMutex;  // inline calls never overlap
+  std::mutex callMutex;            // inline calls never overlap
   std::shared_ptr<Worker> worker;  // when calls have a deadline
   Counters counters;
   std::mutex eventMutex;
@@ -242,11 +242,21 @@ Instance::~Instance() {
   }
 }
 
-const std::string& Instance::name() const { return core_->name; }
-const std::string& Instance::kind() const { return core_->kind; }
-const std::string& Instance::module() const { return core_->module; }
-const std::string& Instance::libraryPath() const { return core_->library; }
-const std::string& Instance::describe() const { return core_->description; }
+const std::string& Instance::name() const {
+  return core_->name;
+}
+const std::string& Instance::kind() const {
+  return core_->kind;
+}
+const std::string& Instance::module() const {
+  return core_->module;
+}
+const std::string& Instance::libraryPath() const {
+  return core_->library;
+}
+const std::string& Instance::describe() const {
+  return core_->description;
+}
 
 void Instance::onEvent(std::function<void(const v1::ModuleEvent&)> handler) {
   std::lock_guard<std::mutex> lock(core_->eventMutex);
@@ -259,9 +269,10 @@ Result<std::string> Instance::call(std::string_view methodName, std::string_view
   CHECK(method != nullptr) << "host bug: " << core.kind << " has no method '" << methodName << "'";
   std::string what = core.description + ": " + std::string(methodName);
   if (method->offset + sizeof(mantle_method) > core.tableSize) {
-    return unimplemented(core.description + ": its " + core.kind + " function table (" + std::to_string(core.tableSize) +
-                         " bytes) is too short for '" + method->name + "' (added in " + core.kind + " API " +
-                         std::to_string(core.kindSpec->major) + "." + std::to_string(method->sinceMinor) + ")");
+    return unimplemented(core.description + ": its " + core.kind + " function table (" +
+                         std::to_string(core.tableSize) + " bytes) is too short for '" + method->name + "' (added in " +
+                         core.kind + " API " + std::to_string(core.kindSpec->major) + "." +
+                         std::to_string(method->sinceMinor) + ")");
   }
   mantle_method fn = nullptr;
   std::memcpy(&fn, static_cast<const char*>(core.descriptor->function_table) + method->offset, sizeof fn);
@@ -312,7 +323,9 @@ InstanceMetrics snapshot(const Instance::Core& core) {
 
 }  // namespace
 
-InstanceMetrics Instance::metrics() const { return snapshot(*core_); }
+InstanceMetrics Instance::metrics() const {
+  return snapshot(*core_);
+}
 
 Registry::Registry(RegistryOptions options) : options_(std::move(options)) {}
 Registry::~Registry() = default;
@@ -325,8 +338,8 @@ Result<Registry::Entry> Registry::prepare(const ModuleSpec& spec) const {
   Result<ModuleInfo> info = (*library)->module(spec.module);
   if (!info.ok()) return info.error().withContext(spec.source);
   if (!spec.kind.empty() && spec.kind != info->kind) {
-    return invalidArgument(where + ": the manifest says kind '" + spec.kind + "', but library '" +
-                           (*library)->path() + "' declares it as '" + info->kind + "'");
+    return invalidArgument(where + ": the manifest says kind '" + spec.kind + "', but library '" + (*library)->path() +
+                           "' declares it as '" + info->kind + "'");
   }
   Result<v1::ModuleConfig> config = buildConfig(*info, spec);
   if (!config.ok()) return config.error();
@@ -338,8 +351,8 @@ Status Registry::load(const Manifest& manifest) {
   for (const ModuleSpec& spec : manifest.modules) {
     if (const Entry* existing = find(spec.instance)) {
       if (existing->spec.sameAs(spec)) continue;
-      return invalidArgument(spec.source + ": module instance '" + spec.instance + "' conflicts with its declaration at " +
-                             existing->spec.source);
+      return invalidArgument(spec.source + ": module instance '" + spec.instance +
+                             "' conflicts with its declaration at " + existing->spec.source);
     }
     Result<Entry> entry = prepare(spec);
     if (!entry.ok()) {
@@ -375,7 +388,8 @@ Result<std::shared_ptr<Instance>> Registry::create(const std::string& kind, cons
   if (entry == nullptr) {
     for (const ModuleSpec& s : skipped_) {
       if (s.instance == instance) {
-        return failedPrecondition(kind + " '" + instance + "' is an optional module that failed to load (see warnings)");
+        return failedPrecondition(kind + " '" + instance +
+                                  "' is an optional module that failed to load (see warnings)");
       }
     }
     std::string names;
@@ -384,8 +398,8 @@ Result<std::shared_ptr<Instance>> Registry::create(const std::string& kind, cons
                     " modules: " + (names.empty() ? "none" : names) + ")");
   }
   if (entry->info.kind != kind) {
-    return invalidArgument("module instance '" + instance + "' is of kind '" + entry->info.kind +
-                           "', but a(n) " + kind + " was asked for");
+    return invalidArgument("module instance '" + instance + "' is of kind '" + entry->info.kind + "', but a(n) " +
+                           kind + " was asked for");
   }
 
   auto core = std::make_shared<Instance::Core>();

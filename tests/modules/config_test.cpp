@@ -10,8 +10,8 @@ namespace mantle::modules {
 namespace {
 
 using ::testing::AllOf;
-using ::testing::HasSubstr;
 using testing::fixturePath;
+using ::testing::HasSubstr;
 using testing::manifestFor;
 
 Status loadEcho(const std::string& extra) {

@@ -11,8 +11,8 @@ namespace mantle::modules {
 namespace {
 
 using ::testing::AllOf;
-using ::testing::HasSubstr;
 using testing::fixturePath;
+using ::testing::HasSubstr;
 using testing::manifestFor;
 
 // Loads the fixture's module and creates an instance of it, as a host does.
@@ -34,7 +34,9 @@ struct FailureCase {
   std::string expected;  // what the message must say besides library and module
 };
 
-void PrintTo(const FailureCase& c, std::ostream* os) { *os << c.fixture; }
+void PrintTo(const FailureCase& c, std::ostream* os) {
+  *os << c.fixture;
+}
 
 class LoaderFailureTest : public ::testing::TestWithParam<FailureCase> {};
 
@@ -42,8 +44,8 @@ TEST_P(LoaderFailureTest, RefusedWithAMessageNamingLibraryAndModule) {
   const FailureCase& c = GetParam();
   Status status = loadFixture(c.fixture);
   ASSERT_FALSE(status.ok());
-  EXPECT_THAT(status.error().message,
-              AllOf(HasSubstr("libfixture_" + c.fixture + ".so"), HasSubstr("module 'fixture'"), HasSubstr(c.expected)));
+  EXPECT_THAT(status.error().message, AllOf(HasSubstr("libfixture_" + c.fixture + ".so"), HasSubstr("module 'fixture'"),
+                                            HasSubstr(c.expected)));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -52,13 +54,17 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"no_entry", "has no entry symbol 'mantle_module_library'"},
         FailureCase{"bad_magic", "bad magic 0xDEADBEEF (expected 0x4C544E4D)"},
         FailureCase{"abi_too_new", "built for module ABI version 2, but this host supports ABI version 1"},
-        FailureCase{"kind_major_mismatch", "built for isolator API 2.0, but this host supports isolator API 1.0 (major versions differ)"},
+        FailureCase{"kind_major_mismatch",
+                    "built for isolator API 2.0, but this host supports isolator API 1.0 (major versions differ)"},
         FailureCase{"kind_minor_newer", "built for isolator API 1.99, newer than this host's isolator API 1.0"},
         FailureCase{"duplicate_name", "declares module 'fixture' more than once"},
-        FailureCase{"unknown_kind", "unknown kind 'frobnicator' (this host knows: allocator, authenticator, authorizer, hook, isolator)"},
+        FailureCase{
+            "unknown_kind",
+            "unknown kind 'frobnicator' (this host knows: allocator, authenticator, authorizer, hook, isolator)"},
         FailureCase{"null_table", "null isolator function table"},
         FailureCase{"short_table", "isolator function table is 16 bytes, too short for isolator API 1.0 (needs 64)"},
-        FailureCase{"create_error", "create failed (FAILED_PRECONDITION): refusing to start: mode 'strict' needs a license"},
+        FailureCase{"create_error",
+                    "create failed (FAILED_PRECONDITION): refusing to start: mode 'strict' needs a license"},
         FailureCase{"create_throws", "create failed (INTERNAL): create threw: constructor exploded for fixture"}),
     [](const ::testing::TestParamInfo<FailureCase>& info) { return info.param.fixture; });
 
@@ -88,9 +94,8 @@ TEST(LibraryTest, SameLibraryOpenedOnce) {
 TEST(LibraryTest, MissingFileNamesThePath) {
   Status status = loadFixture("does_not_exist");
   ASSERT_FALSE(status.ok());
-  EXPECT_THAT(status.error().message,
-              AllOf(HasSubstr("cannot open module library"), HasSubstr("libfixture_does_not_exist.so"),
-                    HasSubstr("module 'fixture'")));
+  EXPECT_THAT(status.error().message, AllOf(HasSubstr("cannot open module library"),
+                                            HasSubstr("libfixture_does_not_exist.so"), HasSubstr("module 'fixture'")));
 }
 
 TEST(LibraryTest, NotASharedObject) {
@@ -100,15 +105,15 @@ TEST(LibraryTest, NotASharedObject) {
   Registry registry;
   Status loaded = registry.load(manifest);
   ASSERT_FALSE(loaded.ok());
-  EXPECT_THAT(loaded.error().message, AllOf(HasSubstr("cannot open module library"), HasSubstr("CMakeLists.txt"),
-                                            HasSubstr("module 'x'")));
+  EXPECT_THAT(loaded.error().message,
+              AllOf(HasSubstr("cannot open module library"), HasSubstr("CMakeLists.txt"), HasSubstr("module 'x'")));
 }
 
 TEST(LibraryTest, UnknownModuleListsWhatTheLibraryHas) {
   Status status = loadFixture("test_modules", "ecko");
   ASSERT_FALSE(status.ok());
-  EXPECT_THAT(status.error().message,
-              AllOf(HasSubstr("has no module 'ecko' (it has: echo, tag, needs_token)"), HasSubstr("libfixture_test_modules.so")));
+  EXPECT_THAT(status.error().message, AllOf(HasSubstr("has no module 'ecko' (it has: echo, tag, needs_token)"),
+                                            HasSubstr("libfixture_test_modules.so")));
 }
 
 TEST(LibraryTest, ManifestKindMustMatchTheLibrary) {

@@ -12,8 +12,8 @@ namespace mantle::modules {
 namespace {
 
 using ::testing::AllOf;
-using ::testing::HasSubstr;
 using testing::fixturePath;
+using ::testing::HasSubstr;
 using testing::manifestFor;
 
 std::string parseError(const std::string& text) {
@@ -36,7 +36,8 @@ TEST(ManifestTest, UnknownKeysAreErrorsWithTheirPath) {
   EXPECT_THAT(parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "paramters": []}]}]})"),
               HasSubstr("m.json: libraries[0].modules[0].paramters: unknown key"));
   EXPECT_THAT(
-      parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "parameters": [{"key": "k", "value": "v", "type": "x"}]}]}]})"),
+      parseError(
+          R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "parameters": [{"key": "k", "value": "v", "type": "x"}]}]}]})"),
       AllOf(HasSubstr("m.json: libraries[0].modules[0].parameters[0].type: unknown key"), HasSubstr("module 'm'")));
 }
 
@@ -60,10 +61,13 @@ TEST(ManifestTest, WrongTypesAndMissingKeys) {
   EXPECT_THAT(
       parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "config": {}, "parameters": []}]}]})"),
       HasSubstr("give either 'config' or 'parameters', not both"));
-  EXPECT_THAT(parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "parameters": [{"key": "k", "value": 3}]}]}]})"),
-              HasSubstr("libraries[0].modules[0].parameters[0].value (module 'm'): expected a string, got an integer"));
   EXPECT_THAT(
-      parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "parameters": [{"key": "k", "value": "1"}, {"key": "k", "value": "2"}]}]}]})"),
+      parseError(
+          R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "parameters": [{"key": "k", "value": 3}]}]}]})"),
+      HasSubstr("libraries[0].modules[0].parameters[0].value (module 'm'): expected a string, got an integer"));
+  EXPECT_THAT(
+      parseError(
+          R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "parameters": [{"key": "k", "value": "1"}, {"key": "k", "value": "2"}]}]}]})"),
       HasSubstr("parameters[1].key (module 'm'): parameter 'k' given twice"));
 }
 
@@ -153,7 +157,8 @@ TEST(ManifestTest, MesosShapedManifestLoadsUnchanged) {
   auto file = dir.write("mesos.json", R"({
     "libraries": [
       {
-        "file": ")" + fixturePath("test_modules") + R"(",
+        "file": ")" + fixturePath("test_modules") +
+                                          R"(",
         "modules": [
           {
             "name": "echo",

@@ -18,8 +18,8 @@ namespace {
 
 namespace v1 = ::mantle::module::v1;
 using ::testing::AllOf;
-using ::testing::HasSubstr;
 using testing::fixturePath;
+using ::testing::HasSubstr;
 
 std::string env(const v1::IsolatorPrepareResponse& response, const std::string& name) {
   for (const auto& var : response.launch_info().environment().variables()) {
@@ -32,7 +32,8 @@ class RegistryTest : public ::testing::Test {
  protected:
   Registry& load(const std::string& modulesJson, RegistryOptions options = {}) {
     Manifest manifest;
-    std::string text = R"({"libraries":[{"file":")" + fixturePath("test_modules") + R"(","modules":)" + modulesJson + "}]}";
+    std::string text =
+        R"({"libraries":[{"file":")" + fixturePath("test_modules") + R"(","modules":)" + modulesJson + "}]}";
     Status parsed = loadManifest(text, manifest);
     EXPECT_TRUE(parsed.ok()) << parsed.error().message;
     registry_ = std::make_unique<Registry>(std::move(options));
@@ -48,7 +49,7 @@ TEST_F(RegistryTest, OneModuleSeveralInstancesWithTheirOwnConfig) {
   mantle::testing::TempDir state;
   Registry& registry = load(R"([{"name": "echo", "instance": "en", "config": {"greeting": "hello", "count": 1}},
                                 {"name": "echo", "instance": "fr", "config": {"greeting": "salut", "tags": []}}])",
-                           RegistryOptions{{}, state.path().string()});
+                            RegistryOptions{{}, state.path().string()});
   auto en = registry.create("isolator", "en");
   auto fr = registry.create("isolator", "fr");
   ASSERT_TRUE(en.ok()) << en.error().message;
@@ -103,7 +104,8 @@ TEST_F(RegistryTest, ModuleErrorsAndExceptionsBecomeErrorsNamingTheModule) {
   auto threw = (*echo)->call<v1::Empty>("update", v1::IsolatorUpdateRequest());
   ASSERT_FALSE(threw.ok());
   EXPECT_EQ(threw.error().code, StatusCode::kInternal);
-  EXPECT_THAT(threw.error().message, HasSubstr("update failed (INTERNAL): uncaught exception: update without resources"));
+  EXPECT_THAT(threw.error().message,
+              HasSubstr("update failed (INTERNAL): uncaught exception: update without resources"));
 
   // Garbage in: the SDK refuses to decode and says which message it wanted.
   auto garbage = (*echo)->call("prepare", std::string("\xff\xff\xff", 3));
@@ -196,9 +198,8 @@ TEST(RegistryRawTest, NullEntriesAndExceptionsAcrossTheBoundary) {
   auto skipped = (*hook)->call<v1::LabelsDecoration>("master_launch_task_label_decorator", v1::TaskContext());
   ASSERT_FALSE(skipped.ok());
   EXPECT_EQ(skipped.error().code, StatusCode::kUnimplemented);
-  EXPECT_THAT(skipped.error().message,
-              AllOf(HasSubstr("module 'partial'"), HasSubstr("libfixture_raw_partial.so"),
-                    HasSubstr("does not implement 'master_launch_task_label_decorator'")));
+  EXPECT_THAT(skipped.error().message, AllOf(HasSubstr("module 'partial'"), HasSubstr("libfixture_raw_partial.so"),
+                                             HasSubstr("does not implement 'master_launch_task_label_decorator'")));
 
   auto denied = (*hook)->call<v1::Empty>("state_event", v1::StateEvent());
   ASSERT_FALSE(denied.ok());
@@ -231,28 +232,32 @@ TEST(RegistryRawTest, TableTooShortForACalledMethod) {
 
 TEST(RegistryOptionalTest, OptionalModuleThatFailsIsSkippedWithAWarning) {
   std::string text = R"({"libraries":[
-      {"file":")" + fixturePath("kind_major_mismatch") + R"(","modules":[{"name":"fixture","instance":"old","required":false}]},
-      {"file":")" + fixturePath("create_error") + R"(","modules":[{"name":"fixture","instance":"unlicensed","required":false}]},
-      {"file":")" + fixturePath("test_modules") + R"(","modules":[{"name":"tag"}]}]})";
+      {"file":")" + fixturePath("kind_major_mismatch") +
+                     R"(","modules":[{"name":"fixture","instance":"old","required":false}]},
+      {"file":")" + fixturePath("create_error") +
+                     R"(","modules":[{"name":"fixture","instance":"unlicensed","required":false}]},
+      {"file":")" + fixturePath("test_modules") +
+                     R"(","modules":[{"name":"tag"}]}]})";
   Manifest manifest;
   ASSERT_TRUE(loadManifest(text, manifest).ok());
   Registry registry;
   Status loaded = registry.load(manifest);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   ASSERT_EQ(registry.warnings().size(), 1u);
-  EXPECT_THAT(registry.warnings()[0], AllOf(HasSubstr("skipping optional module instance 'old'"),
-                                            HasSubstr("major versions differ")));
+  EXPECT_THAT(registry.warnings()[0],
+              AllOf(HasSubstr("skipping optional module instance 'old'"), HasSubstr("major versions differ")));
   auto hooks = registry.createAll("hook", {"unlicensed", "tag"});
   ASSERT_TRUE(hooks.ok()) << hooks.error().message;
   ASSERT_EQ(hooks->size(), 1u);
   EXPECT_EQ((*hooks)[0]->name(), "tag");
   ASSERT_EQ(registry.warnings().size(), 2u);
-  EXPECT_THAT(registry.warnings()[1], AllOf(HasSubstr("skipping optional hook 'unlicensed'"),
-                                            HasSubstr("needs a license")));
+  EXPECT_THAT(registry.warnings()[1],
+              AllOf(HasSubstr("skipping optional hook 'unlicensed'"), HasSubstr("needs a license")));
 
   // The same failures stop a host when the modules are required.
   std::string required = R"({"libraries":[
-      {"file":")" + fixturePath("create_error") + R"(","modules":[{"name":"fixture","instance":"unlicensed"}]}]})";
+      {"file":")" + fixturePath("create_error") +
+                         R"(","modules":[{"name":"fixture","instance":"unlicensed"}]}]})";
   Manifest strict;
   ASSERT_TRUE(loadManifest(required, strict).ok());
   Registry strictRegistry;

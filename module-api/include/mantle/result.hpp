@@ -42,16 +42,26 @@ struct Error {
   Error withContext(const std::string& context) const { return Error(code, context + ": " + message); }
 };
 
-inline Error invalidArgument(std::string m) { return Error(StatusCode::kInvalidArgument, std::move(m)); }
-inline Error failedPrecondition(std::string m) { return Error(StatusCode::kFailedPrecondition, std::move(m)); }
-inline Error notFound(std::string m) { return Error(StatusCode::kNotFound, std::move(m)); }
-inline Error internalError(std::string m) { return Error(StatusCode::kInternal, std::move(m)); }
-inline Error unimplemented(std::string m) { return Error(StatusCode::kUnimplemented, std::move(m)); }
+inline Error invalidArgument(std::string m) {
+  return Error(StatusCode::kInvalidArgument, std::move(m));
+}
+inline Error failedPrecondition(std::string m) {
+  return Error(StatusCode::kFailedPrecondition, std::move(m));
+}
+inline Error notFound(std::string m) {
+  return Error(StatusCode::kNotFound, std::move(m));
+}
+inline Error internalError(std::string m) {
+  return Error(StatusCode::kInternal, std::move(m));
+}
+inline Error unimplemented(std::string m) {
+  return Error(StatusCode::kUnimplemented, std::move(m));
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }

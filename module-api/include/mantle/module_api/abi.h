@@ -80,8 +80,8 @@ typedef struct mantle_output {
 
 /* The one signature of every method in a kind's function table. The request is
  * an encoded protobuf message; the response goes to `output`. */
-typedef mantle_status (*mantle_method)(void* instance, const uint8_t* request_borrowed,
-                                       size_t request_size, const mantle_output* output);
+typedef mantle_status (*mantle_method)(void* instance, const uint8_t* request_borrowed, size_t request_size,
+                                       const mantle_output* output);
 
 /* Log levels for mantle_host_api.log. */
 #define MANTLE_LOG_INFO 0
@@ -130,7 +130,7 @@ typedef struct mantle_param_descriptor {
 } mantle_param_descriptor;
 
 typedef struct mantle_module_descriptor {
-  uint32_t size; /* bytes; later versions append fields */
+  uint32_t size;    /* bytes; later versions append fields */
   const char* kind; /* "allocator", "isolator", "authenticator", "authorizer", "hook" */
   const char* name; /* unique within the library */
   uint16_t kind_api_major;
@@ -140,8 +140,7 @@ typedef struct mantle_module_descriptor {
   size_t param_count;
   /* Creates an instance. On success stores it in *instance_out and returns
    * MANTLE_OK; otherwise returns a code and writes the reason to `error`. */
-  mantle_status (*create)(const mantle_create_args* args, void** instance_out,
-                          const mantle_output* error);
+  mantle_status (*create)(const mantle_create_args* args, void** instance_out, const mantle_output* error);
   void (*destroy)(void* instance);
   /* Points to the kind's table (mantle_isolator_table, ...); its first field
    * is a uint32_t holding the table's size in bytes. */

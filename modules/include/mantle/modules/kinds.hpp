@@ -10,15 +10,15 @@
 namespace mantle::modules {
 
 struct MethodSpec {
-  std::string name;           // "prepare"
-  std::size_t offset;         // byte offset of the entry in the kind's table
-  std::uint16_t sinceMinor;   // the kind API minor version that added it
+  std::string name;          // "prepare"
+  std::size_t offset;        // byte offset of the entry in the kind's table
+  std::uint16_t sinceMinor;  // the kind API minor version that added it
 };
 
 struct KindSpec {
   std::string name;  // "isolator"
   std::uint16_t major;
-  std::uint16_t minor;  // the newest minor this host knows
+  std::uint16_t minor;              // the newest minor this host knows
   std::vector<MethodSpec> methods;  // in table order
   // Deadline for calls when the manifest gives none; 0 calls inline with no
   // deadline (the allocator: its cycle is the master's hot path).

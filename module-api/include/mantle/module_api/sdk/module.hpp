@@ -168,8 +168,8 @@ mantle_status create(const mantle_create_args* args, void** instanceOut, const m
     if (args == nullptr || !config.ParseFromArray(args->config_borrowed, static_cast<int>(args->config_size))) {
       return fail(error, invalidArgument("cannot decode ModuleConfig"));
     }
-    Context context{args->instance_name_borrowed != nullptr ? args->instance_name_borrowed : "", Config(std::move(config)),
-                    Host(args->host)};
+    Context context{args->instance_name_borrowed != nullptr ? args->instance_name_borrowed : "",
+                    Config(std::move(config)), Host(args->host)};
     Result<std::unique_ptr<Impl>> made = Impl::create(context);
     if (!made.ok()) return fail(error, made.error());
     if (*made == nullptr) return fail(error, internalError("create returned no instance"));
@@ -220,11 +220,14 @@ const mantle_module_descriptor* describe(const char* name, const char* descripti
 
 // Exports the library's one entry symbol. Arguments after the version are the
 // module descriptors (mantle::sdk::describe<...>(...)).
-#define MANTLE_MODULE_LIBRARY(library_name, library_version, ...)                                   \
-  extern "C" MANTLE_MODULE_EXPORT const mantle_library_descriptor* mantle_module_library(void) {     \
-    static const mantle_module_descriptor* const modules[] = {__VA_ARGS__};                          \
-    static const mantle_library_descriptor library = {MANTLE_MODULE_MAGIC, MANTLE_MODULE_ABI_VERSION, \
-                                                      library_name, library_version, modules,         \
-                                                      sizeof(modules) / sizeof(modules[0])};          \
-    return &library;                                                                                  \
+#define MANTLE_MODULE_LIBRARY(library_name, library_version, ...)                                \
+  extern "C" MANTLE_MODULE_EXPORT const mantle_library_descriptor* mantle_module_library(void) { \
+    static const mantle_module_descriptor* const modules[] = {__VA_ARGS__};                      \
+    static const mantle_library_descriptor library = {MANTLE_MODULE_MAGIC,                       \
+                                                      MANTLE_MODULE_ABI_VERSION,                 \
+                                                      library_name,                              \
+                                                      library_version,                           \
+                                                      modules,                                   \
+                                                      sizeof(modules) / sizeof(modules[0])};     \
+    return &library;                                                                             \
   }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs Mantle's build and test dependencies from Debian 12 packages.
+# Idempotent: does nothing when every package is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost-dev                        # Boost.DLL (module loading), Asio and Beast (HTTP)
+  libprotobuf-dev protobuf-compiler   # module ABI messages, Mesos v1 wire protocol
+  libzookeeper-mt-dev zookeeper       # HA client; the server is started by tests
+  libcurl4-openssl-dev                # HTTP client (CLI, webhooks)
+  libjsoncpp-dev                      # manifests and JSON endpoints
+  libgoogle-glog-dev                  # logging
+  libgtest-dev libgmock-dev           # tests
+  libbenchmark-dev                    # bench/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
