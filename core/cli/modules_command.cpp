@@ -13,7 +13,7 @@ namespace mantle::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: mantle modules check MANIFEST...\n"
+    "Usage: mantle modules check [MANIFEST...]\n"
     "       mantle modules list LIBRARY...\n"
     "\n"
     "check  Loads each manifest (a file, a directory of *.json files read in sorted\n"
@@ -22,7 +22,8 @@ constexpr const char* kUsage =
     "       module's configuration against the parameters it declares. Prints\n"
     "       every instance with its kind, versions and configuration. Nothing is\n"
     "       created. Exits 1 at the first error, which names the file, the JSON\n"
-    "       path, the module and the library.\n"
+    "       path, the module and the library. Without MANIFEST: the default\n"
+    "       manifest, which lists the built-in modules.\n"
     "list   Prints the modules a library provides: kind, name, kind API version,\n"
     "       description and declared parameters. Exits 1 if the library or one of\n"
     "       its modules is refused by this host.\n"
@@ -116,6 +117,7 @@ int modulesCommand(const std::vector<std::string>& args) {
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "check" && rest.empty()) rest.push_back(modules::defaultManifestPath());
   if (rest.empty()) {
     std::cerr << "mantle: error: 'modules " << args[0] << "' needs at least one argument\n" << kUsage;
     return 2;

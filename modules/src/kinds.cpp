@@ -8,10 +8,9 @@ namespace mantle::modules {
 
 namespace {
 
-#define MANTLE_METHOD(table, field, since) \
-  MethodSpec {                             \
-#field, offsetof(table, field), since  \
-  }
+// clang-format off
+#define MANTLE_METHOD(table, field, since) MethodSpec{#field, offsetof(table, field), since}
+// clang-format on
 
 std::vector<KindSpec> makeKinds() {
   std::vector<KindSpec> kinds;
