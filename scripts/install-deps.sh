@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache
   libboost-dev                        # Boost.DLL (module loading), Asio and Beast (HTTP)
   libprotobuf-dev protobuf-compiler   # module ABI messages, Mesos v1 wire protocol
   libzookeeper-mt-dev zookeeper       # HA client; the server is started by tests

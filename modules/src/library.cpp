@@ -6,6 +6,8 @@
 #include <mutex>
 #include <set>
 
+#include <dlfcn.h>
+
 #include <boost/dll/shared_library.hpp>
 
 namespace mantle::modules {
