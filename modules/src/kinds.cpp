@@ -32,6 +32,7 @@ std::vector<KindSpec> makeKinds() {
                                MANTLE_METHOD(mantle_allocator_table, update_quota, 0),
                                MANTLE_METHOD(mantle_allocator_table, allocate, 0),
                                MANTLE_METHOD(mantle_allocator_table, explain, 0),
+                               MANTLE_METHOD(mantle_allocator_table, recover_resources_batch, 0),
                            },
                            0});
   kinds.push_back(KindSpec{MANTLE_KIND_AUTHENTICATOR,

@@ -40,6 +40,9 @@ typedef struct mantle_allocator_table {
   mantle_method update_quota;           /* AllocatorUpdateQuota -> Empty */
   mantle_method allocate;               /* AllocateRequest -> AllocateResponse */
   mantle_method explain;                /* ExplainRequest -> ExplainResponse */
+  /* AllocatorRecoverResourcesBatch -> Empty. NULL: the host calls
+   * recover_resources for each item, in order. */
+  mantle_method recover_resources_batch;
 } mantle_allocator_table;
 
 /* ---- isolator 1.0 ------------------------------------------------------- */

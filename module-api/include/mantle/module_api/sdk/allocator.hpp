@@ -31,6 +31,15 @@ class Allocator {
   virtual Result<v1::Empty> updateQuota(const v1::AllocatorUpdateQuota&) = 0;
   virtual Result<v1::AllocateResponse> allocate(const v1::AllocateRequest&) = 0;
   virtual Result<v1::ExplainResponse> explain(const v1::ExplainRequest&) { return v1::ExplainResponse(); }
+  // Applies each item in order; stops at the first error (the items before it
+  // stay applied). Override when a batch can be cheaper than its items.
+  virtual Result<v1::Empty> recoverResourcesBatch(const v1::AllocatorRecoverResourcesBatch& batch) {
+    for (const v1::AllocatorRecoverResources& item : batch.items()) {
+      Result<v1::Empty> done = recoverResources(item);
+      if (!done.ok()) return done.error();
+    }
+    return v1::Empty();
+  }
 
   static const void* table() {
     using B = Allocator;
@@ -50,6 +59,7 @@ class Allocator {
         &detail::method<B, v1::AllocatorUpdateQuota, v1::Empty, &B::updateQuota>,
         &detail::method<B, v1::AllocateRequest, v1::AllocateResponse, &B::allocate>,
         &detail::method<B, v1::ExplainRequest, v1::ExplainResponse, &B::explain>,
+        &detail::method<B, v1::AllocatorRecoverResourcesBatch, v1::Empty, &B::recoverResourcesBatch>,
     };
     return &t;
   }

@@ -1,0 +1,1264 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace mantle::allocator_engine {
+
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+Status validRole(const std::string& role) {
+  if (role.empty()) return invalidArgument("a role name is empty");
+  if (role.front() == '/' || role.back() == '/') return invalidArgument("role '" + role + "' starts or ends with '/'");
+  std::size_t start = 0;
+  while (start <= role.size()) {
+    std::size_t end = role.find('/', start);
+    if (end == std::string::npos) end = role.size();
+    std::string part = role.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return invalidArgument("role '" + role + "' has an invalid path segment");
+    if (part.find_first_of(" \t\n\\") != std::string::npos) {
+      return invalidArgument("role '" + role + "' contains whitespace or a backslash");
+    }
+    if (part == "*" && part.size() != role.size()) return invalidArgument("role '*' cannot have sub-roles");
+    start = end + 1;
+  }
+  return {};
+}
+
+std::uint64_t filterKey(std::uint32_t framework, std::uint32_t agent) {
+  return (static_cast<std::uint64_t>(framework) << 32) | agent;
+}
+
+}  // namespace
+
+Result<std::vector<std::vector<std::pair<std::string, double>>>> parseMinAllocatable(const std::string& text) {
+  std::vector<std::vector<std::pair<std::string, double>>> sets;
+  std::stringstream alternatives(text);
+  std::string alternative;
+  while (std::getline(alternatives, alternative, '|')) {
+    std::vector<std::pair<std::string, double>> set;
+    std::stringstream parts(alternative);
+    std::string part;
+    while (std::getline(parts, part, ';')) {
+      if (part.empty()) continue;
+      std::size_t colon = part.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return invalidArgument("minimum allocatable '" + part + "' is not name:amount");
+      }
+      char* end = nullptr;
+      std::string number = part.substr(colon + 1);
+      double value = std::strtod(number.c_str(), &end);
+      if (number.empty() || end == nullptr || *end != '\0' || !(value >= 0)) {
+        return invalidArgument("minimum allocatable '" + part + "' has no valid amount");
+      }
+      set.emplace_back(part.substr(0, colon), value);
+    }
+    if (!set.empty()) sets.push_back(std::move(set));
+  }
+  return sets;
+}
+
+Engine::Engine(Policy policy, Options options) : policy_(policy), options_(std::move(options)) {
+  Node root;
+  root.role = "";
+  nodes_.push_back(std::move(root));
+  for (const auto& set : options_.minAllocatable) {
+    std::vector<std::pair<NameId, double>> resolved;
+    for (const auto& [name, amount] : set) resolved.emplace_back(catalog_.nameId(name), amount);
+    defaultMin_.push_back(std::move(resolved));
+  }
+  for (const std::string& name : options_.fairnessExcludeNames) {
+    NameId id = catalog_.nameId(name);
+    if (excluded_.size() <= id) excluded_.resize(id + 1, false);
+    excluded_[id] = true;
+  }
+}
+
+// ---- role tree and ordering -------------------------------------------------
+
+Result<std::uint32_t> Engine::ensureRole(const std::string& role) {
+  auto found = nodeByRole_.find(role);
+  if (found != nodeByRole_.end()) return found->second;
+  if (Status s = validRole(role); !s.ok()) return s.error();
+  std::uint32_t parent = 0;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = role.find('/', start);
+    std::string path = role.substr(0, end == std::string::npos ? role.size() : end);
+    std::string part = path.substr(start);
+    auto it = nodes_[parent].childByName.find(part);
+    if (it != nodes_[parent].childByName.end()) {
+      parent = it->second;
+    } else {
+      std::uint32_t index = static_cast<std::uint32_t>(nodes_.size());
+      Node node;
+      node.role = path;
+      node.parent = parent;
+      nodes_.push_back(std::move(node));
+      nodes_[parent].childByName.emplace(part, index);
+      nodeByRole_.emplace(path, index);
+      computeNodeKey(index);
+      nodes_[parent].children.insert(nodes_[index].key);
+      parent = index;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return parent;
+}
+
+std::uint32_t Engine::ensureLeaf(std::uint32_t node) {
+  if (nodes_[node].self != kNone) return nodes_[node].self;
+  std::uint32_t index = static_cast<std::uint32_t>(nodes_.size());
+  Node leaf;
+  leaf.role = nodes_[node].role;
+  leaf.parent = node;
+  leaf.selfLeaf = true;
+  nodes_.push_back(std::move(leaf));
+  nodes_[node].self = index;
+  computeNodeKey(index);
+  nodes_[node].children.insert(nodes_[index].key);
+  return index;
+}
+
+std::uint32_t Engine::ensureClient(std::uint32_t framework, const std::string& role, Status* error) {
+  auto it = frameworks_[framework].clientByRole.find(role);
+  if (it != frameworks_[framework].clientByRole.end()) return it->second;
+  Result<std::uint32_t> node = ensureRole(role);
+  if (!node.ok()) {
+    *error = node.error();
+    return kNone;
+  }
+  std::uint32_t leaf = ensureLeaf(*node);
+  std::uint32_t index = static_cast<std::uint32_t>(clients_.size());
+  Client c;
+  c.framework = framework;
+  c.leaf = leaf;
+  c.role = role;
+  clients_.push_back(std::move(c));
+  frameworks_[framework].clientByRole.emplace(role, index);
+  computeClientKey(index);
+  return index;
+}
+
+bool Engine::clientOfferable(const Client& c) const {
+  const Framework& fw = frameworks_[c.framework];
+  return fw.known && !fw.removed && fw.active && c.subscribed && !c.suppressed;
+}
+
+void Engine::addOfferableCount(std::uint32_t node, int delta) {
+  for (std::uint32_t n = node; n != kNone; n = nodes_[n].parent) {
+    nodes_[n].offerable = static_cast<std::uint32_t>(static_cast<int>(nodes_[n].offerable) + delta);
+  }
+}
+
+void Engine::refreshOfferable(std::uint32_t client) {
+  Client& c = clients_[client];
+  bool want = clientOfferable(c);
+  if (want == c.inSet) return;
+  Node& leaf = nodes_[c.leaf];
+  if (want) {
+    computeClientKey(client);
+    leaf.clients.insert(c.key);
+    addOfferableCount(c.leaf, +1);
+  } else {
+    leaf.clients.erase(c.key);
+    addOfferableCount(c.leaf, -1);
+  }
+  c.inSet = want;
+}
+
+double Engine::dominantShare(const Quantities& q) const {
+  double share = 0;
+  for (std::size_t i = 0; i < q.size(); ++i) {
+    NameId n = static_cast<NameId>(i);
+    if (n < excluded_.size() && excluded_[n]) continue;
+    double total = totals_.get(n);
+    if (total > 0) share = std::max(share, q.get(n) / total);
+  }
+  return share;
+}
+
+void Engine::computeNodeKey(std::uint32_t node) {
+  Node& n = nodes_[node];
+  n.key.name = &n.role;
+  n.key.index = node;
+  if (policy_.order == Policy::Order::kWeightedDrf) {
+    n.key.primary = dominantShare(n.allocated) / n.weight;
+  } else {
+    n.key.primary = -n.weight;
+  }
+  // A role's own frameworks sort before its sub-roles on ties.
+  if (n.selfLeaf) n.key.name = &nodes_[n.parent].role;
+}
+
+void Engine::computeClientKey(std::uint32_t client) {
+  Client& c = clients_[client];
+  const Framework& fw = frameworks_[c.framework];
+  c.key.name = &fw.id;
+  c.key.index = client;
+  if (policy_.order == Policy::Order::kWeightedDrf) {
+    c.key.primary = dominantShare(c.allocated);
+  } else {
+    c.key.primary = static_cast<double>(fw.sequence);
+  }
+}
+
+void Engine::repositionNode(std::uint32_t node) {
+  Node& n = nodes_[node];
+  if (n.parent == kNone) return;
+  std::set<SortKey>& siblings = nodes_[n.parent].children;
+  siblings.erase(n.key);
+  computeNodeKey(node);
+  siblings.insert(n.key);
+}
+
+void Engine::repositionClient(std::uint32_t client) {
+  Client& c = clients_[client];
+  if (!c.inSet) {
+    computeClientKey(client);
+    return;
+  }
+  std::set<SortKey>& set = nodes_[c.leaf].clients;
+  set.erase(c.key);
+  computeClientKey(client);
+  set.insert(c.key);
+}
+
+void Engine::rebuildKeys() {
+  for (Node& n : nodes_) {
+    n.children.clear();
+    n.clients.clear();
+  }
+  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+    computeNodeKey(i);
+    if (nodes_[i].parent != kNone) nodes_[nodes_[i].parent].children.insert(nodes_[i].key);
+  }
+  for (std::uint32_t i = 0; i < clients_.size(); ++i) {
+    computeClientKey(i);
+    if (clients_[i].inSet) nodes_[clients_[i].leaf].clients.insert(clients_[i].key);
+  }
+  totalsChanged_ = false;
+}
+
+// ---- bookkeeping of allocations ------------------------------------------------
+
+void Engine::applyAllocation(std::uint32_t client, const Resources& resources, int sign) {
+  Quantities all = resources.quantities(catalog_);
+  Quantities unreserved = resources.unreservedQuantities(catalog_);
+  if (sign < 0) {
+    Quantities zero;
+    Quantities negAll = zero, negUnreserved = zero;
+    negAll.subtract(all);
+    negUnreserved.subtract(unreserved);
+    all = negAll;
+    unreserved = negUnreserved;
+  }
+  Client& c = clients_[client];
+  c.allocated.add(all);
+  repositionClient(client);
+  for (std::uint32_t n = c.leaf; n != kNone; n = nodes_[n].parent) {
+    nodes_[n].allocated.add(all);
+    nodes_[n].allocatedUnreserved.add(unreserved);
+    repositionNode(n);
+  }
+}
+
+void Engine::addReserved(const Resources& total, int sign) {
+  for (const Entry& e : total.entries()) {
+    const KindInfo& k = catalog_.kind(e.kind);
+    if (!k.reserved || k.type != v1::Value::SCALAR) continue;
+    Result<std::uint32_t> node = ensureRole(k.role);
+    if (!node.ok()) continue;  // validated when the agent was added
+    for (std::uint32_t n = *node; n != kNone; n = nodes_[n].parent) {
+      nodes_[n].reserved.add(k.nameId, sign * e.scalar);
+    }
+  }
+}
+
+void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
+  Agent& a = agents_[agent];
+  a.available.subtract(resources);
+  bool found = false;
+  for (auto& [holder, held] : a.allocations) {
+    if (holder == client) {
+      held.add(resources);
+      found = true;
+      break;
+    }
+  }
+  if (!found) a.allocations.emplace_back(client, resources);
+  clients_[client].agents.insert(agent);
+  applyAllocation(client, resources, +1);
+}
+
+Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
+  Agent& a = agents_[agent];
+  for (std::size_t i = 0; i < a.allocations.size(); ++i) {
+    if (a.allocations[i].first != client) continue;
+    Resources& held = a.allocations[i].second;
+    if (!held.contains(resources)) break;
+    held.subtract(resources);
+    if (held.empty()) {
+      a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
+      clients_[client].agents.erase(agent);
+    }
+    a.available.add(resources);
+    applyAllocation(client, resources, -1);
+    if (limitedChain(clients_[client].leaf)) fullPass_ = true;
+    markDirty(agent);
+    return {};
+  }
+  return invalidArgument("agent '" + a.id + "' holds no allocation of " + resources.debugString(catalog_) +
+                         " for framework '" + frameworks_[clients_[client].framework].id + "' in role '" +
+                         clients_[client].role + "'");
+}
+
+void Engine::markDirty(std::uint32_t agent) {
+  if (agents_[agent].dirty) return;
+  agents_[agent].dirty = true;
+  dirtyAgents_.push_back(agent);
+}
+
+bool Engine::limitedChain(std::uint32_t node) const {
+  if (limitedRoles_ == 0) return false;
+  for (std::uint32_t n = node; n != kNone; n = nodes_[n].parent) {
+    if (nodes_[n].hasLimit) return true;
+  }
+  return false;
+}
+
+Quantities Engine::consumed(const Node& n) const {
+  Quantities q = n.allocatedUnreserved;
+  q.add(n.reserved);
+  return q;
+}
+
+// ---- quota headroom -----------------------------------------------------------
+
+void Engine::computeHeadroom() {
+  requiredHeadroom_ = Quantities();
+  availableHeadroom_ = Quantities();
+  headroomShare_.clear();
+  headroomActive_ = false;
+  if (!policy_.quotaGuarantees || quotaRoles_.empty()) return;
+  for (std::uint32_t r : quotaRoles_) {
+    bool nested = false;
+    for (std::uint32_t p = nodes_[r].parent; p != kNone; p = nodes_[p].parent) nested = nested || nodes_[p].hasGuarantee;
+    if (nested) continue;
+    Quantities used = consumed(nodes_[r]);
+    Quantities need;
+    for (NameId n : nodes_[r].guaranteeNames) need.set(n, std::max(0.0, nodes_[r].guarantee.get(n) - used.get(n)));
+    requiredHeadroom_.add(need);
+    headroomShare_.emplace(r, std::move(need));
+  }
+  if (requiredHeadroom_.empty()) return;
+  headroomActive_ = true;
+  for (const Agent& a : agents_) {
+    if (!a.removed) availableHeadroom_.add(a.available.unreservedQuantities(catalog_));
+  }
+}
+
+void Engine::updateHeadroomAfter(std::uint32_t client, const Quantities& unreserved) {
+  if (!headroomActive_) return;
+  availableHeadroom_.subtract(unreserved);
+  for (std::uint32_t n = clients_[client].leaf; n != kNone; n = nodes_[n].parent) {
+    auto it = headroomShare_.find(n);
+    if (it == headroomShare_.end()) continue;
+    Quantities used = consumed(nodes_[n]);
+    Quantities need;
+    for (NameId name : nodes_[n].guaranteeNames) {
+      need.set(name, std::max(0.0, nodes_[n].guarantee.get(name) - used.get(name)));
+    }
+    requiredHeadroom_.subtract(it->second);
+    requiredHeadroom_.add(need);
+    it->second = std::move(need);
+  }
+}
+
+// ---- evaluation of one (client, agent) pair -------------------------------------
+
+bool Engine::meetsMinimum(const Framework& fw, const std::string& role, const Quantities& q) const {
+  const std::vector<std::vector<std::pair<NameId, double>>>* sets = &defaultMin_;
+  auto it = fw.minAllocatable.find(role);
+  if (it != fw.minAllocatable.end()) sets = &it->second;
+  if (sets->empty()) return true;
+  for (const auto& set : *sets) {
+    bool ok = true;
+    for (const auto& [name, amount] : set) {
+      if (q.get(name) + 1e-9 < amount) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, double now, Resources* offer,
+                      std::uint64_t* considered) {
+  ++*considered;
+  const Client& c = clients_[client];
+  const Framework& fw = frameworks_[c.framework];
+  const Agent& a = agents_[agent];
+  if (a.state != v1::AllocatorUpdateAgent::ACTIVE) return v1::ExplainResponse::AGENT_UNAVAILABLE;
+  if (options_.filterGpuResources && a.hasGpu && !fw.gpu) return v1::ExplainResponse::GPU_CAPABILITY;
+  if (a.available.empty()) return v1::ExplainResponse::NO_RESOURCES;
+
+  std::vector<Entry>& out = offer->mutableEntries();
+  out.clear();
+  bool reservedForOthers = false;
+  for (const Entry& e : a.available.entries()) {
+    const KindInfo& k = catalog_.kind(e.kind);
+    if (k.reserved && (!roleCovers(k.role, c.role) || (k.refined && !fw.refinement))) {
+      reservedForOthers = true;
+      continue;
+    }
+    if ((k.revocable && !fw.revocable) || (k.shared && !fw.shared) || (k.gpu && !fw.gpu)) continue;
+    out.push_back(e);
+  }
+  if (out.empty()) return reservedForOthers ? v1::ExplainResponse::RESERVED_FOR_OTHERS : v1::ExplainResponse::NO_RESOURCES;
+
+  // Unreserved scalars are bounded by quota limits (of the role and its
+  // ancestors), by the role's remaining guarantee in the guarantee stage, and
+  // by what unsatisfied guarantees of others still need.
+  bool limited = limitedChain(c.leaf);
+  const Node& role = nodes_[nodes_[c.leaf].parent];
+  bool choppedByLimit = false, choppedByHeadroom = false;
+  if (limited || headroomActive_ || stage == Stage::kGuarantee) {
+    Quantities guaranteeLeft;
+    if (stage == Stage::kGuarantee) {
+      Quantities used = consumed(role);
+      for (NameId n : role.guaranteeNames) guaranteeLeft.set(n, std::max(0.0, role.guarantee.get(n) - used.get(n)));
+    }
+    for (Entry& e : out) {
+      const KindInfo& k = catalog_.kind(e.kind);
+      if (k.reserved || k.revocable || k.type != v1::Value::SCALAR) continue;
+      double cap = kInfinity;
+      bool byLimit = false;
+      if (limited) {
+        for (std::uint32_t n = nodes_[c.leaf].parent; n != kNone; n = nodes_[n].parent) {
+          const Node& node = nodes_[n];
+          if (!node.hasLimit) continue;
+          if (std::find(node.limitNames.begin(), node.limitNames.end(), k.nameId) == node.limitNames.end()) continue;
+          double left = std::max(0.0, node.limit.get(k.nameId) - node.allocatedUnreserved.get(k.nameId) -
+                                          node.reserved.get(k.nameId));
+          if (left < cap) {
+            cap = left;
+            byLimit = true;
+          }
+        }
+      }
+      bool guaranteed = stage == Stage::kGuarantee &&
+                        std::find(role.guaranteeNames.begin(), role.guaranteeNames.end(), k.nameId) !=
+                            role.guaranteeNames.end();
+      double headroomCap = kInfinity;
+      if (guaranteed) {
+        cap = std::min(cap, guaranteeLeft.get(k.nameId));
+      } else if (headroomActive_) {
+        headroomCap = std::max(0.0, availableHeadroom_.get(k.nameId) - requiredHeadroom_.get(k.nameId));
+      }
+      if (headroomCap < cap && headroomCap < e.scalar) {
+        cap = headroomCap;
+        byLimit = false;
+        choppedByHeadroom = true;
+      }
+      if (cap < e.scalar) {
+        e.scalar = roundScalar(std::floor(cap * 1000.0) / 1000.0);
+        if (byLimit) choppedByLimit = true;
+      }
+    }
+    offer->normalize();
+    if (out.empty()) {
+      if (choppedByLimit) return v1::ExplainResponse::QUOTA_LIMIT;
+      if (choppedByHeadroom) return v1::ExplainResponse::QUOTA_HEADROOM;
+      return v1::ExplainResponse::NO_RESOURCES;
+    }
+  }
+
+  if (!meetsMinimum(fw, c.role, offer->quantities(catalog_))) {
+    if (choppedByLimit) return v1::ExplainResponse::QUOTA_LIMIT;
+    if (choppedByHeadroom) return v1::ExplainResponse::QUOTA_HEADROOM;
+    return v1::ExplainResponse::BELOW_MIN_ALLOCATABLE;
+  }
+
+  if (!filters_.empty()) {
+    auto it = filters_.find(filterKey(c.framework, agent));
+    if (it != filters_.end() && now < it->second.expiry && it->second.resources.contains(*offer)) {
+      return v1::ExplainResponse::FILTERED;
+    }
+  }
+  return v1::ExplainResponse::OFFERED;
+}
+
+// ---- the allocation cycle ---------------------------------------------------------
+
+std::uint32_t Engine::findCandidate(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
+                                    const std::vector<std::uint32_t>& skip, Resources* offer,
+                                    std::uint64_t* considered) {
+  const Node& n = nodes_[node];
+  if (n.offerable == 0) return kNone;
+  if (n.selfLeaf) {
+    for (const SortKey& key : n.clients) {
+      std::uint32_t client = key.index;
+      if (std::find(skip.begin(), skip.end(), client) != skip.end()) continue;
+      if (evaluate(client, agent, stage, now, offer, considered) == v1::ExplainResponse::OFFERED) return client;
+    }
+    return kNone;
+  }
+  for (const SortKey& key : n.children) {
+    std::uint32_t found = findCandidate(key.index, agent, stage, now, skip, offer, considered);
+    if (found != kNone) return found;
+  }
+  return kNone;
+}
+
+void Engine::emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, v1::AllocateResponse* out) {
+  Client& c = clients_[client];
+  v1::AllocatorOffer* o = out->add_offers();
+  o->mutable_framework_id()->set_value(frameworks_[c.framework].id);
+  o->mutable_agent_id()->set_value(agents_[agent].id);
+  o->set_role(c.role);
+  offer.toProto(catalog_, c.role, o->mutable_resources());
+  if (c.lastOfferCycle != cycle_) {
+    c.lastOfferCycle = cycle_;
+    c.lastOfferCount = 0;
+  }
+  ++c.lastOfferCount;
+}
+
+std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
+                                 v1::AllocateResponse* out, std::uint64_t* considered) {
+  std::uint32_t made = 0;
+  std::vector<std::uint32_t> served;
+  Resources offer;
+  while (!agents_[agent].available.empty()) {
+    std::uint32_t client = findCandidate(node, agent, stage, now, served, &offer, considered);
+    if (client == kNone) break;
+    served.push_back(client);
+    emitOffer(client, agent, offer, out);
+    Quantities unreserved = offer.unreservedQuantities(catalog_);
+    giveTo(client, agent, offer);
+    updateHeadroomAfter(client, unreserved);
+    ++made;
+  }
+  return made;
+}
+
+void Engine::expireFilters(double now) {
+  while (!expiries_.empty() && expiries_.top().first <= now) {
+    auto [expiry, key] = expiries_.top();
+    expiries_.pop();
+    auto it = filters_.find(key);
+    if (it != filters_.end() && it->second.expiry == expiry) {
+      filters_.erase(it);
+      fullPass_ = true;
+    }
+  }
+}
+
+void Engine::allocate(double now, v1::AllocateResponse* out) {
+  ++cycle_;
+  lastNow_ = now;
+  expireFilters(now);
+  v1::AllocateStats* stats = out->mutable_stats();
+  if (!fullPass_ && dirtyAgents_.empty()) {
+    stats->set_agents_examined(0);
+    stats->set_full_pass(false);
+    stats->set_candidates_considered(0);
+    return;
+  }
+  if (totalsChanged_) rebuildKeys();
+  computeHeadroom();
+  bool full = fullPass_ || headroomActive_;
+
+  std::vector<std::uint32_t> order;
+  if (full) {
+    order.reserve(liveAgents_);
+    for (std::uint32_t i = 0; i < agents_.size(); ++i) {
+      if (!agents_[i].removed && !agents_[i].available.empty()) order.push_back(i);
+    }
+  } else {
+    for (std::uint32_t i : dirtyAgents_) {
+      if (!agents_[i].removed && !agents_[i].available.empty()) order.push_back(i);
+    }
+    std::sort(order.begin(), order.end());
+  }
+  for (std::uint32_t i : dirtyAgents_) agents_[i].dirty = false;
+  dirtyAgents_.clear();
+  fullPass_ = false;
+
+  std::uint64_t considered = 0;
+
+  // Stage 1: quota guarantees, roles in policy order, agents in index order.
+  if (policy_.quotaGuarantees && headroomActive_) {
+    std::set<SortKey> unsatisfied;
+    auto needs = [&](std::uint32_t r) {
+      const Node& n = nodes_[r];
+      if (n.offerable == 0) return false;
+      Quantities used = consumed(n);
+      for (NameId name : n.guaranteeNames) {
+        if (used.get(name) + 1e-9 < n.guarantee.get(name)) return true;
+      }
+      return false;
+    };
+    for (std::uint32_t r : quotaRoles_) {
+      if (needs(r)) unsatisfied.insert(nodes_[r].key);
+    }
+    for (std::uint32_t agent : order) {
+      if (unsatisfied.empty()) break;
+      if (agents_[agent].state != v1::AllocatorUpdateAgent::ACTIVE) continue;
+      std::vector<std::uint32_t> served;
+      Resources offer;
+      bool progress = true;
+      while (progress && !agents_[agent].available.empty() && !unsatisfied.empty()) {
+        progress = false;
+        for (const SortKey& key : unsatisfied) {
+          std::uint32_t r = key.index;
+          std::uint32_t client = findCandidate(r, agent, Stage::kGuarantee, now, served, &offer, &considered);
+          if (client == kNone) continue;
+          // Every guaranteed ancestor of the client changes its key.
+          std::vector<std::uint32_t> touched;
+          for (std::uint32_t n = clients_[client].leaf; n != kNone; n = nodes_[n].parent) {
+            if (nodes_[n].hasGuarantee && unsatisfied.erase(nodes_[n].key) > 0) touched.push_back(n);
+          }
+          served.push_back(client);
+          emitOffer(client, agent, offer, out);
+          Quantities unreserved = offer.unreservedQuantities(catalog_);
+          giveTo(client, agent, offer);
+          updateHeadroomAfter(client, unreserved);
+          for (std::uint32_t n : touched) {
+            if (needs(n)) unsatisfied.insert(nodes_[n].key);
+          }
+          progress = true;
+          break;
+        }
+      }
+    }
+  }
+
+  // Stage 2: fair share (or priority) over the whole tree.
+  for (std::uint32_t agent : order) {
+    if (agents_[agent].state != v1::AllocatorUpdateAgent::ACTIVE || agents_[agent].available.empty()) continue;
+    serveAgent(0, agent, Stage::kFairShare, now, out, &considered);
+  }
+
+  stats->set_agents_examined(order.size());
+  stats->set_full_pass(full);
+  stats->set_candidates_considered(considered);
+}
+
+// ---- filters ------------------------------------------------------------------------
+
+void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, const Resources& resources, double expiry) {
+  std::uint64_t key = filterKey(framework, agent);
+  auto [it, inserted] = filters_.try_emplace(key);
+  Filter& f = it->second;
+  if (inserted || f.expiry <= lastNow_) {
+    f.resources = resources;
+    f.expiry = expiry;
+  } else {
+    f.resources.add(resources);
+    f.expiry = std::max(f.expiry, expiry);
+  }
+  if (inserted) frameworks_[framework].filterAgents.push_back(agent);
+  expiries_.emplace(f.expiry, key);
+}
+
+// ---- lookups ------------------------------------------------------------------------
+
+Result<std::uint32_t> Engine::frameworkIndex(const v1::FrameworkID& id) const {
+  auto it = frameworkById_.find(id.value());
+  if (it == frameworkById_.end() || !frameworks_[it->second].known) {
+    return notFound("unknown framework '" + id.value() + "'");
+  }
+  return it->second;
+}
+
+Result<std::uint32_t> Engine::agentIndex(const v1::AgentID& id) const {
+  auto it = agentById_.find(id.value());
+  if (it == agentById_.end()) return notFound("unknown agent '" + id.value() + "'");
+  return it->second;
+}
+
+// ---- frameworks -------------------------------------------------------------------------
+
+namespace {
+
+struct Capabilities {
+  bool gpu = false, revocable = false, shared = false, refinement = false;
+};
+
+Capabilities capabilitiesOf(const v1::FrameworkInfo& info) {
+  Capabilities caps;
+  for (const auto& c : info.capabilities()) {
+    switch (c.type()) {
+      case v1::FrameworkInfo::Capability::GPU_RESOURCES: caps.gpu = true; break;
+      case v1::FrameworkInfo::Capability::REVOCABLE_RESOURCES: caps.revocable = true; break;
+      case v1::FrameworkInfo::Capability::SHARED_RESOURCES: caps.shared = true; break;
+      case v1::FrameworkInfo::Capability::RESERVATION_REFINEMENT: caps.refinement = true; break;
+      default: break;
+    }
+  }
+  return caps;
+}
+
+std::vector<std::string> rolesOf(const v1::FrameworkInfo& info) {
+  std::vector<std::string> roles(info.roles().begin(), info.roles().end());
+  if (roles.empty()) roles.push_back("*");
+  std::sort(roles.begin(), roles.end());
+  roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+  return roles;
+}
+
+}  // namespace
+
+Status Engine::addFramework(const v1::AllocatorAddFramework& request) {
+  const v1::FrameworkInfo& info = request.framework_info();
+  const std::string& id = info.id().value();
+  if (id.empty()) return invalidArgument("add_framework: framework_info.id is required");
+  std::uint32_t index;
+  auto it = frameworkById_.find(id);
+  if (it != frameworkById_.end()) {
+    if (frameworks_[it->second].known) return Error(StatusCode::kAlreadyExists, "framework '" + id + "' already added");
+    index = it->second;
+  } else {
+    index = static_cast<std::uint32_t>(frameworks_.size());
+    frameworks_.emplace_back();
+    frameworks_[index].id = id;
+    frameworkById_.emplace(id, index);
+  }
+  std::vector<std::string> roles = rolesOf(info);
+  for (const std::string& role : roles) {
+    if (Status s = validRole(role); !s.ok()) return s.error().withContext("add_framework '" + id + "'");
+  }
+  for (const v1::MinAllocatable& m : request.min_allocatable()) {
+    if (Status s = validRole(m.role()); !s.ok()) return s.error().withContext("add_framework '" + id + "'");
+  }
+  Framework& fw = frameworks_[index];
+  fw.known = true;
+  fw.active = request.active();
+  fw.sequence = ++frameworkSequence_;
+  Capabilities caps = capabilitiesOf(info);
+  fw.gpu = caps.gpu;
+  fw.revocable = caps.revocable;
+  fw.shared = caps.shared;
+  fw.refinement = caps.refinement;
+  for (const v1::MinAllocatable& m : request.min_allocatable()) {
+    std::vector<std::pair<NameId, double>> set;
+    for (const v1::Resource& r : m.quantities()) {
+      if (r.type() == v1::Value::SCALAR) set.emplace_back(catalog_.nameId(r.name()), r.scalar().value());
+    }
+    frameworks_[index].minAllocatable[m.role()].push_back(std::move(set));
+  }
+  std::set<std::string> suppressed(request.suppressed_roles().begin(), request.suppressed_roles().end());
+  for (const std::string& role : roles) {
+    Status error;
+    std::uint32_t client = ensureClient(index, role, &error);
+    if (client == kNone) return error;
+    clients_[client].subscribed = true;
+    clients_[client].suppressed = suppressed.count(role) > 0;
+    computeClientKey(client);
+    refreshOfferable(client);
+  }
+  for (const v1::AgentResources& used : request.used()) {
+    auto a = agentById_.find(used.agent_id().value());
+    if (a == agentById_.end()) continue;  // the agent reports it when it is added
+    std::map<std::string, google::protobuf::RepeatedPtrField<v1::Resource>> byRole;
+    for (const v1::Resource& r : used.resources()) {
+      std::string role = r.allocation_info().role();
+      if (role.empty()) role = roles.front();
+      *byRole[role].Add() = r;
+    }
+    for (auto& [role, list] : byRole) {
+      Result<Resources> parsed = Resources::fromProto(catalog_, list);
+      if (!parsed.ok()) return parsed.error().withContext("add_framework '" + id + "' used");
+      Status error;
+      std::uint32_t client = ensureClient(index, role, &error);
+      if (client == kNone) return error;
+      // The agent may have reported this allocation already (it was added
+      // with used resources before the framework came back).
+      bool known = false;
+      for (const auto& [holder, held] : agents_[a->second].allocations) {
+        if (holder == client && held.contains(*parsed)) known = true;
+      }
+      if (known || !agents_[a->second].available.contains(*parsed)) continue;
+      giveTo(client, a->second, *parsed);
+    }
+  }
+  fullPass_ = true;
+  return {};
+}
+
+Status Engine::updateFramework(const v1::AllocatorUpdateFramework& request) {
+  Result<std::uint32_t> index = frameworkIndex(request.framework_info().id());
+  if (!index.ok()) return index.error();
+  const v1::FrameworkInfo& info = request.framework_info();
+  std::vector<std::string> roles = rolesOf(info);
+  for (const std::string& role : roles) {
+    if (Status s = validRole(role); !s.ok()) return s.error();
+  }
+  Framework& fw = frameworks_[*index];
+  Capabilities caps = capabilitiesOf(info);
+  fw.gpu = caps.gpu;
+  fw.revocable = caps.revocable;
+  fw.shared = caps.shared;
+  fw.refinement = caps.refinement;
+  fw.minAllocatable.clear();
+  for (const v1::MinAllocatable& m : request.min_allocatable()) {
+    std::vector<std::pair<NameId, double>> set;
+    for (const v1::Resource& r : m.quantities()) {
+      if (r.type() == v1::Value::SCALAR) set.emplace_back(catalog_.nameId(r.name()), r.scalar().value());
+    }
+    frameworks_[*index].minAllocatable[m.role()].push_back(std::move(set));
+  }
+  std::set<std::string> suppressed(request.suppressed_roles().begin(), request.suppressed_roles().end());
+  std::set<std::string> wanted(roles.begin(), roles.end());
+  for (const std::string& role : roles) {
+    Status error;
+    if (ensureClient(*index, role, &error) == kNone) return error;
+  }
+  for (auto& [role, client] : frameworks_[*index].clientByRole) {
+    clients_[client].subscribed = wanted.count(role) > 0;
+    clients_[client].suppressed = suppressed.count(role) > 0;
+    refreshOfferable(client);
+  }
+  fullPass_ = true;
+  return {};
+}
+
+Status Engine::removeFramework(const v1::AllocatorFrameworkRef& request) {
+  Result<std::uint32_t> index = frameworkIndex(request.framework_id());
+  if (!index.ok()) return index.error();
+  Framework& fw = frameworks_[*index];
+  for (auto& [role, client] : fw.clientByRole) {
+    std::vector<std::uint32_t> held(clients_[client].agents.begin(), clients_[client].agents.end());
+    std::sort(held.begin(), held.end());
+    for (std::uint32_t agent : held) {
+      for (const auto& [holder, resources] : agents_[agent].allocations) {
+        if (holder != client) continue;
+        Resources copy = resources;
+        if (Status s = takeBack(client, agent, copy); !s.ok()) return s;
+        break;
+      }
+    }
+  }
+  for (std::uint32_t agent : fw.filterAgents) filters_.erase(filterKey(*index, agent));
+  fw.filterAgents.clear();
+  fw.removed = true;
+  fw.known = false;
+  for (auto& [role, client] : fw.clientByRole) refreshOfferable(client);
+  frameworkById_.erase(fw.id);
+  fullPass_ = true;
+  return {};
+}
+
+Status Engine::setFrameworkActive(const v1::AllocatorSetFrameworkActive& request) {
+  Result<std::uint32_t> index = frameworkIndex(request.framework_id());
+  if (!index.ok()) return index.error();
+  frameworks_[*index].active = request.active();
+  for (auto& [role, client] : frameworks_[*index].clientByRole) refreshOfferable(client);
+  if (request.active()) fullPass_ = true;
+  return {};
+}
+
+Status Engine::suppress(const v1::AllocatorRoles& request) {
+  Result<std::uint32_t> index = frameworkIndex(request.framework_id());
+  if (!index.ok()) return index.error();
+  Framework& fw = frameworks_[*index];
+  if (request.roles().empty()) {
+    for (auto& [role, client] : fw.clientByRole) {
+      clients_[client].suppressed = true;
+      refreshOfferable(client);
+    }
+    return {};
+  }
+  for (const std::string& role : request.roles()) {
+    auto it = fw.clientByRole.find(role);
+    if (it == fw.clientByRole.end()) return notFound("framework '" + fw.id + "' is not subscribed to role '" + role + "'");
+    clients_[it->second].suppressed = true;
+    refreshOfferable(it->second);
+  }
+  return {};
+}
+
+Status Engine::revive(const v1::AllocatorRoles& request) {
+  Result<std::uint32_t> index = frameworkIndex(request.framework_id());
+  if (!index.ok()) return index.error();
+  Framework& fw = frameworks_[*index];
+  std::vector<std::uint32_t> targets;
+  if (request.roles().empty()) {
+    for (auto& [role, client] : fw.clientByRole) targets.push_back(client);
+  } else {
+    for (const std::string& role : request.roles()) {
+      auto it = fw.clientByRole.find(role);
+      if (it == fw.clientByRole.end()) return notFound("framework '" + fw.id + "' is not subscribed to role '" + role + "'");
+      targets.push_back(it->second);
+    }
+  }
+  for (std::uint32_t client : targets) {
+    clients_[client].suppressed = false;
+    refreshOfferable(client);
+  }
+  // Reviving also drops the framework's decline filters.
+  for (std::uint32_t agent : fw.filterAgents) filters_.erase(filterKey(*index, agent));
+  fw.filterAgents.clear();
+  fullPass_ = true;
+  return {};
+}
+
+// ---- agents ---------------------------------------------------------------------------
+
+Status Engine::addAgent(const v1::AllocatorAddAgent& request) {
+  const std::string& id = request.agent_info().id().value();
+  if (id.empty()) return invalidArgument("add_agent: agent_info.id is required");
+  if (agentById_.count(id) > 0) return Error(StatusCode::kAlreadyExists, "agent '" + id + "' already added");
+  Result<Resources> total = Resources::fromProto(catalog_, request.total());
+  if (!total.ok()) return total.error().withContext("add_agent '" + id + "'");
+  for (const Entry& e : total->entries()) {
+    const KindInfo& k = catalog_.kind(e.kind);
+    if (k.reserved) {
+      if (Status s = validRole(k.role); !s.ok()) return s.error().withContext("add_agent '" + id + "'");
+    }
+  }
+  // Parse the used resources before changing anything.
+  struct Use {
+    std::uint32_t framework;
+    std::string role;
+    Resources resources;
+  };
+  std::vector<Use> uses;
+  for (const v1::FrameworkResources& fr : request.used()) {
+    const std::string& fid = fr.framework_id().value();
+    if (fid.empty()) return invalidArgument("add_agent '" + id + "': used resources without a framework id");
+    std::map<std::string, google::protobuf::RepeatedPtrField<v1::Resource>> byRole;
+    for (const v1::Resource& r : fr.resources()) *byRole[r.allocation_info().role()].Add() = r;
+    for (auto& [role, list] : byRole) {
+      Result<Resources> parsed = Resources::fromProto(catalog_, list);
+      if (!parsed.ok()) return parsed.error().withContext("add_agent '" + id + "' used");
+      std::uint32_t fw;
+      auto it = frameworkById_.find(fid);
+      if (it != frameworkById_.end()) {
+        fw = it->second;
+      } else {
+        fw = static_cast<std::uint32_t>(frameworks_.size());
+        frameworks_.emplace_back();
+        frameworks_[fw].id = fid;
+        frameworkById_.emplace(fid, fw);
+      }
+      std::string useRole = role;
+      if (useRole.empty()) {
+        useRole = frameworks_[fw].clientByRole.empty() ? "*" : frameworks_[fw].clientByRole.begin()->first;
+      }
+      if (Status s = validRole(useRole); !s.ok()) return s.error().withContext("add_agent '" + id + "' used");
+      uses.push_back(Use{fw, useRole, std::move(*parsed)});
+    }
+  }
+
+  std::uint32_t index = static_cast<std::uint32_t>(agents_.size());
+  agents_.emplace_back();
+  Agent& a = agents_[index];
+  a.id = id;
+  a.total = *total;
+  a.available = *total;
+  for (const Entry& e : a.total.entries()) {
+    if (catalog_.kind(e.kind).gpu && e.scalar > 0) a.hasGpu = true;
+  }
+  agentById_.emplace(id, index);
+  ++liveAgents_;
+  totals_.add(a.total.quantities(catalog_));
+  totalsChanged_ = true;
+  addReserved(a.total, +1);
+  for (Use& use : uses) {
+    Status error;
+    std::uint32_t client = ensureClient(use.framework, use.role, &error);
+    if (client == kNone) return error;
+    // Used resources beyond the agent's total are ignored.
+    Resources take = use.resources;
+    Resources over = take;
+    over.subtractClamped(agents_[index].available);
+    take.subtractClamped(over);
+    if (!take.empty()) giveTo(client, index, take);
+  }
+  markDirty(index);
+  return {};
+}
+
+Status Engine::updateAgent(const v1::AllocatorUpdateAgent& request) {
+  Result<std::uint32_t> index = agentIndex(request.agent_id());
+  if (!index.ok()) return index.error();
+  Agent& a = agents_[*index];
+  if (request.total_size() > 0) {
+    Result<Resources> total = Resources::fromProto(catalog_, request.total());
+    if (!total.ok()) return total.error().withContext("update_agent '" + a.id + "'");
+    for (const Entry& e : total->entries()) {
+      const KindInfo& k = catalog_.kind(e.kind);
+      if (k.reserved) {
+        if (Status s = validRole(k.role); !s.ok()) return s.error().withContext("update_agent '" + a.id + "'");
+      }
+    }
+    totals_.subtract(a.total.quantities(catalog_));
+    addReserved(a.total, -1);
+    a.total = *total;
+    totals_.add(a.total.quantities(catalog_));
+    addReserved(a.total, +1);
+    totalsChanged_ = true;
+    a.available = a.total;
+    for (const auto& [client, held] : a.allocations) a.available.subtractClamped(held);
+    a.hasGpu = false;
+    for (const Entry& e : a.total.entries()) {
+      if (catalog_.kind(e.kind).gpu && e.scalar > 0) a.hasGpu = true;
+    }
+  }
+  if (request.has_state()) a.state = request.state();
+  markDirty(*index);
+  return {};
+}
+
+Status Engine::removeAgent(const v1::AllocatorAgentRef& request) {
+  Result<std::uint32_t> index = agentIndex(request.agent_id());
+  if (!index.ok()) return index.error();
+  Agent& a = agents_[*index];
+  std::vector<std::pair<std::uint32_t, Resources>> allocations = std::move(a.allocations);
+  a.allocations.clear();
+  for (auto& [client, held] : allocations) {
+    clients_[client].agents.erase(*index);
+    applyAllocation(client, held, -1);
+    if (limitedChain(clients_[client].leaf)) fullPass_ = true;
+  }
+  totals_.subtract(a.total.quantities(catalog_));
+  addReserved(a.total, -1);
+  totalsChanged_ = true;
+  a.removed = true;
+  a.total = Resources();
+  a.available = Resources();
+  agentById_.erase(a.id);
+  --liveAgents_;
+  if (!quotaRoles_.empty()) fullPass_ = true;
+  return {};
+}
+
+Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
+  auto fit = frameworkById_.find(request.framework_id().value());
+  auto ait = agentById_.find(request.agent_id().value());
+  // The framework or the agent is gone: its allocations went with it.
+  if (fit == frameworkById_.end() || ait == agentById_.end()) return {};
+  std::uint32_t framework = fit->second;
+  std::uint32_t agent = ait->second;
+  Framework& fw = frameworks_[framework];
+  std::map<std::string, google::protobuf::RepeatedPtrField<v1::Resource>> byRole;
+  for (const v1::Resource& r : request.resources()) *byRole[r.allocation_info().role()].Add() = r;
+  std::vector<std::pair<std::uint32_t, Resources>> parts;
+  Resources all;
+  for (auto& [role, list] : byRole) {
+    Result<Resources> parsed = Resources::fromProto(catalog_, list);
+    if (!parsed.ok()) return parsed.error().withContext("recover_resources");
+    std::uint32_t client = kNone;
+    if (!role.empty()) {
+      auto c = fw.clientByRole.find(role);
+      if (c != fw.clientByRole.end()) client = c->second;
+    } else {
+      // No allocation role: the framework's one allocation on the agent
+      // that holds them.
+      for (const auto& [holder, held] : agents_[agent].allocations) {
+        if (clients_[holder].framework == framework && held.contains(*parsed)) {
+          client = holder;
+          break;
+        }
+      }
+    }
+    if (client == kNone) {
+      return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" + role +
+                             "' on agent '" + agents_[agent].id + "'");
+    }
+    all.add(*parsed);
+    parts.emplace_back(client, std::move(*parsed));
+  }
+  for (auto& [client, resources] : parts) {
+    if (Status s = takeBack(client, agent, resources); !s.ok()) return s;
+  }
+  if (request.refuse_seconds() > 0 && !all.empty()) {
+    addFilter(framework, agent, all, request.now_seconds() + request.refuse_seconds());
+  }
+  return {};
+}
+
+// ---- policy ---------------------------------------------------------------------------
+
+Status Engine::updateWeights(const v1::AllocatorUpdateWeights& request) {
+  for (const auto& w : request.weights()) {
+    if (!(w.weight() > 0) || !std::isfinite(w.weight())) {
+      return invalidArgument("weight of role '" + w.role() + "' must be positive");
+    }
+    if (Status s = validRole(w.role()); !s.ok()) return s;
+  }
+  for (const auto& w : request.weights()) {
+    Result<std::uint32_t> node = ensureRole(w.role());
+    if (!node.ok()) return node.error();
+    nodes_[*node].weight = w.weight();
+    repositionNode(*node);
+    if (nodes_[*node].self != kNone) {
+      nodes_[nodes_[*node].self].weight = w.weight();
+      repositionNode(nodes_[*node].self);
+    }
+  }
+  fullPass_ = true;
+  return {};
+}
+
+Status Engine::updateQuota(const v1::AllocatorUpdateQuota& request) {
+  Result<std::uint32_t> node = ensureRole(request.role());
+  if (!node.ok()) return node.error();
+  Quantities guarantee, limit;
+  std::vector<NameId> guaranteeNames, limitNames;
+  for (const v1::Resource& r : request.guarantees()) {
+    if (r.type() != v1::Value::SCALAR || r.scalar().value() < 0) {
+      return invalidArgument("quota guarantee '" + r.name() + "' must be a non-negative scalar");
+    }
+    NameId n = catalog_.nameId(r.name());
+    guarantee.add(n, r.scalar().value());
+    if (std::find(guaranteeNames.begin(), guaranteeNames.end(), n) == guaranteeNames.end()) guaranteeNames.push_back(n);
+  }
+  for (const v1::Resource& r : request.limits()) {
+    if (r.type() != v1::Value::SCALAR || r.scalar().value() < 0) {
+      return invalidArgument("quota limit '" + r.name() + "' must be a non-negative scalar");
+    }
+    NameId n = catalog_.nameId(r.name());
+    limit.add(n, r.scalar().value());
+    if (std::find(limitNames.begin(), limitNames.end(), n) == limitNames.end()) limitNames.push_back(n);
+  }
+  for (NameId n : limitNames) {
+    if (guarantee.get(n) > limit.get(n)) {
+      return invalidArgument("quota of role '" + request.role() + "': guarantee of '" + catalog_.name(n) +
+                             "' exceeds its limit");
+    }
+  }
+  Node& n = nodes_[*node];
+  if (n.hasLimit) --limitedRoles_;
+  n.guarantee = guarantee;
+  n.limit = limit;
+  n.guaranteeNames = guaranteeNames;
+  n.limitNames = limitNames;
+  n.hasGuarantee = !guarantee.empty();
+  n.hasLimit = !limitNames.empty();
+  if (n.hasLimit) ++limitedRoles_;
+  quotaRoles_.erase(std::remove(quotaRoles_.begin(), quotaRoles_.end(), *node), quotaRoles_.end());
+  if (n.hasGuarantee) {
+    quotaRoles_.insert(std::lower_bound(quotaRoles_.begin(), quotaRoles_.end(), *node), *node);
+  }
+  fullPass_ = true;
+  return {};
+}
+
+// ---- explain ----------------------------------------------------------------------------
+
+std::string Engine::codeText(Code code) {
+  switch (code) {
+    case v1::ExplainResponse::OFFERED: return "received offers in the last cycle";
+    case v1::ExplainResponse::UNKNOWN_FRAMEWORK: return "no such framework";
+    case v1::ExplainResponse::INACTIVE: return "the framework is deactivated";
+    case v1::ExplainResponse::SUPPRESSED: return "the framework suppressed offers in this role";
+    case v1::ExplainResponse::FILTERED: return "declined earlier with a filter (refuse_seconds) still in force";
+    case v1::ExplainResponse::QUOTA_LIMIT: return "the role (or an ancestor) reached its quota limit";
+    case v1::ExplainResponse::BELOW_MIN_ALLOCATABLE: return "what is left is below the minimum allocatable resources";
+    case v1::ExplainResponse::RESERVED_FOR_OTHERS: return "what is left is reserved for other roles";
+    case v1::ExplainResponse::AGENT_UNAVAILABLE: return "the agent is draining or deactivated";
+    case v1::ExplainResponse::GPU_CAPABILITY: return "the agent has GPUs and the framework lacks GPU_RESOURCES";
+    case v1::ExplainResponse::QUOTA_HEADROOM: return "held back for other roles' unsatisfied quota guarantees";
+    case v1::ExplainResponse::NO_RESOURCES: return "everything is allocated";
+    case v1::ExplainResponse::NO_AGENTS: return "the cluster has no agents";
+    case v1::ExplainResponse::NOT_SUBSCRIBED: return "the framework is not subscribed to this role";
+    case v1::ExplainResponse::PENDING: return "resources it can use are free now: the next cycle offers them";
+    default: return "unknown";
+  }
+}
+
+v1::ExplainResponse Engine::explain(const v1::ExplainRequest& request) {
+  v1::ExplainResponse response;
+  auto add = [&](const std::string& framework, const std::string& role, Code code, std::uint64_t count) {
+    v1::ExplainResponse::Entry* e = response.add_entries();
+    if (!framework.empty()) e->mutable_framework_id()->set_value(framework);
+    e->set_role(role);
+    e->set_code(code);
+    e->set_agent_count(count);
+    std::string text = codeText(code);
+    if (count > 0) text += " (" + std::to_string(count) + (count == 1 ? " agent)" : " agents)");
+    e->set_message(text);
+    std::string who = framework.empty() ? "" : "framework '" + framework + "'";
+    if (!role.empty()) who += std::string(who.empty() ? "" : " ") + "role '" + role + "'";
+    response.add_reasons(who + ": " + text);
+  };
+
+  std::vector<std::uint32_t> targets;
+  if (request.has_framework_id()) {
+    auto it = frameworkById_.find(request.framework_id().value());
+    if (it == frameworkById_.end() || !frameworks_[it->second].known) {
+      add(request.framework_id().value(), request.role(), v1::ExplainResponse::UNKNOWN_FRAMEWORK, 0);
+      return response;
+    }
+    const Framework& fw = frameworks_[it->second];
+    for (const auto& [role, client] : fw.clientByRole) {
+      if (!request.role().empty() && role != request.role()) continue;
+      if (clients_[client].subscribed) targets.push_back(client);
+    }
+    if (targets.empty()) {
+      add(fw.id, request.role(), v1::ExplainResponse::NOT_SUBSCRIBED, 0);
+      return response;
+    }
+  } else {
+    auto it = nodeByRole_.find(request.role());
+    if (it != nodeByRole_.end() && nodes_[it->second].self != kNone) {
+      for (std::uint32_t i = 0; i < clients_.size(); ++i) {
+        const Client& c = clients_[i];
+        const Framework& fw = frameworks_[c.framework];
+        if (c.leaf == nodes_[it->second].self && c.subscribed && fw.known && !fw.removed) targets.push_back(i);
+      }
+    }
+    if (targets.empty()) {
+      add("", request.role(), v1::ExplainResponse::UNKNOWN_FRAMEWORK, 0);
+      return response;
+    }
+  }
+
+  if (totalsChanged_) rebuildKeys();
+  computeHeadroom();
+  std::uint64_t considered = 0;
+  Resources scratch;
+  for (std::uint32_t client : targets) {
+    const Client& c = clients_[client];
+    const Framework& fw = frameworks_[c.framework];
+    if (c.lastOfferCycle == cycle_ && cycle_ > 0) {
+      add(fw.id, c.role, v1::ExplainResponse::OFFERED, 0);
+      response.mutable_entries(response.entries_size() - 1)->set_agent_count(c.lastOfferCount);
+      continue;
+    }
+    if (!fw.active) {
+      add(fw.id, c.role, v1::ExplainResponse::INACTIVE, 0);
+      continue;
+    }
+    if (c.suppressed) {
+      add(fw.id, c.role, v1::ExplainResponse::SUPPRESSED, 0);
+      continue;
+    }
+    if (liveAgents_ == 0) {
+      add(fw.id, c.role, v1::ExplainResponse::NO_AGENTS, 0);
+      continue;
+    }
+    std::map<int, std::uint64_t> counts;
+    for (std::uint32_t a = 0; a < agents_.size(); ++a) {
+      if (agents_[a].removed) continue;
+      Code code = evaluate(client, a, Stage::kFairShare, lastNow_, &scratch, &considered);
+      if (code == v1::ExplainResponse::OFFERED) code = v1::ExplainResponse::PENDING;
+      ++counts[code];
+    }
+    for (const auto& [code, count] : counts) add(fw.id, c.role, static_cast<Code>(code), count);
+  }
+  headroomActive_ = false;
+  return response;
+}
+
+}  // namespace mantle::allocator_engine

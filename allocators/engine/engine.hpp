@@ -1,0 +1,238 @@
+// The allocation engine shared by Mantle's allocator modules: the cluster
+// state a Mesos-style allocator keeps (agents, frameworks in roles, a role
+// tree with weights and quota, reservations, decline filters, suppression),
+// incremental bookkeeping, and the allocation cycle. A Policy decides the
+// order in which roles and frameworks are served: weighted DRF (the default
+// module) or strict priority (the priority module).
+//
+// Deterministic: no clock, no randomness; time comes in as `now` arguments,
+// and every iteration that decides an outcome runs in a defined order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "mantle/module/v1/allocator.pb.h"
+#include "mantle/result.hpp"
+#include "resources.hpp"
+
+namespace mantle::allocator_engine {
+
+struct Policy {
+  enum class Order {
+    // Children of a role ordered by dominant share divided by weight;
+    // frameworks of a role by dominant share.
+    kWeightedDrf,
+    // Children of a role ordered by weight (highest first); frameworks of a
+    // role in the order they were added.
+    kStrictPriority,
+  };
+  Order order = Order::kWeightedDrf;
+  // Satisfy quota guarantees before anything else, and hold back unreserved
+  // resources that unsatisfied guarantees still need.
+  bool quotaGuarantees = true;
+};
+
+struct Options {
+  // An offer must hold at least one of these sets of quantities (unless the
+  // framework gives its own for the role). Empty: no minimum.
+  std::vector<std::vector<std::pair<std::string, double>>> minAllocatable;
+  // Resource names left out of dominant shares.
+  std::vector<std::string> fairnessExcludeNames;
+  // Agents with GPUs are offered only to frameworks with GPU_RESOURCES.
+  bool filterGpuResources = true;
+};
+
+// Parses "cpus:0.01|mem:32" (sets separated by '|', quantities by ';').
+Result<std::vector<std::vector<std::pair<std::string, double>>>> parseMinAllocatable(const std::string& text);
+
+using Code = v1::ExplainResponse::Code;
+
+class Engine {
+ public:
+  Engine(Policy policy, Options options);
+
+  Status addFramework(const v1::AllocatorAddFramework& request);
+  Status updateFramework(const v1::AllocatorUpdateFramework& request);
+  Status removeFramework(const v1::AllocatorFrameworkRef& request);
+  Status setFrameworkActive(const v1::AllocatorSetFrameworkActive& request);
+  Status addAgent(const v1::AllocatorAddAgent& request);
+  Status updateAgent(const v1::AllocatorUpdateAgent& request);
+  Status removeAgent(const v1::AllocatorAgentRef& request);
+  Status recoverResources(const v1::AllocatorRecoverResources& request);
+  Status suppress(const v1::AllocatorRoles& request);
+  Status revive(const v1::AllocatorRoles& request);
+  Status updateWeights(const v1::AllocatorUpdateWeights& request);
+  Status updateQuota(const v1::AllocatorUpdateQuota& request);
+  // One allocation cycle at time `now`; appends the offers to `out`.
+  void allocate(double now, v1::AllocateResponse* out);
+  v1::ExplainResponse explain(const v1::ExplainRequest& request);
+
+ private:
+  static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+  // Position of a node or client in its parent's ordered set.
+  struct SortKey {
+    double primary = 0;
+    const std::string* name = nullptr;
+    std::uint32_t index = 0;
+    bool operator<(const SortKey& o) const {
+      if (primary != o.primary) return primary < o.primary;
+      int c = name->compare(*o.name);
+      if (c != 0) return c < 0;
+      return index < o.index;
+    }
+  };
+
+  struct Node {
+    std::string role;  // full path; "" for the root
+    std::uint32_t parent = kNone;
+    bool selfLeaf = false;        // holds the role's own frameworks
+    std::uint32_t self = kNone;   // this role's self leaf
+    std::map<std::string, std::uint32_t> childByName;
+    double weight = 1;
+    Quantities allocated;         // subtree, all allocations (fair share)
+    Quantities allocatedUnreserved;  // subtree, unreserved allocations
+    Quantities reserved;          // subtree, reservations on agents
+    Quantities guarantee;
+    Quantities limit;
+    std::vector<NameId> limitNames;
+    std::vector<NameId> guaranteeNames;
+    bool hasGuarantee = false;
+    bool hasLimit = false;
+    std::set<SortKey> children;   // internal nodes
+    std::set<SortKey> clients;    // self leaves: offerable clients
+    std::uint32_t offerable = 0;  // offerable clients in the subtree
+    SortKey key;
+  };
+
+  // A framework subscribed to one role.
+  struct Client {
+    std::uint32_t framework = 0;
+    std::uint32_t leaf = 0;
+    std::string role;
+    bool suppressed = false;
+    bool subscribed = true;
+    bool inSet = false;
+    Quantities allocated;
+    std::unordered_set<std::uint32_t> agents;  // agents holding allocations
+    SortKey key;
+    std::uint64_t lastOfferCycle = 0;
+    std::uint32_t lastOfferCount = 0;
+  };
+
+  struct Framework {
+    std::string id;
+    bool known = false;  // false: only seen in an agent's used resources
+    bool removed = false;
+    bool active = false;
+    bool gpu = false, revocable = false, shared = false, refinement = false;
+    std::uint64_t sequence = 0;
+    std::map<std::string, std::uint32_t> clientByRole;
+    std::map<std::string, std::vector<std::vector<std::pair<NameId, double>>>> minAllocatable;
+    std::vector<std::uint32_t> filterAgents;
+  };
+
+  struct Agent {
+    std::string id;
+    bool removed = false;
+    v1::AllocatorUpdateAgent::State state = v1::AllocatorUpdateAgent::ACTIVE;
+    Resources total;
+    Resources available;
+    bool hasGpu = false;
+    bool dirty = false;
+    std::vector<std::pair<std::uint32_t, Resources>> allocations;  // per client
+  };
+
+  struct Filter {
+    double expiry = 0;
+    Resources resources;
+  };
+
+  enum class Stage { kGuarantee, kFairShare };
+
+  // ---- helpers ----
+  Result<std::uint32_t> ensureRole(const std::string& role);
+  std::uint32_t ensureLeaf(std::uint32_t node);
+  std::uint32_t ensureClient(std::uint32_t framework, const std::string& role, Status* error);
+  bool clientOfferable(const Client& c) const;
+  void refreshOfferable(std::uint32_t client);
+  void addOfferableCount(std::uint32_t node, int delta);
+  double dominantShare(const Quantities& q) const;
+  void computeNodeKey(std::uint32_t node);
+  void computeClientKey(std::uint32_t client);
+  void repositionNode(std::uint32_t node);
+  void repositionClient(std::uint32_t client);
+  void rebuildKeys();
+  void applyAllocation(std::uint32_t client, const Resources& resources, int sign);
+  void addReserved(const Resources& total, int sign);
+  void giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources);
+  Status takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources);
+  void markDirty(std::uint32_t agent);
+  bool limitedChain(std::uint32_t node) const;
+  Quantities consumed(const Node& n) const;
+  void computeHeadroom();
+  void updateHeadroomAfter(std::uint32_t client, const Quantities& unreserved);
+  bool meetsMinimum(const Framework& fw, const std::string& role, const Quantities& q) const;
+  Code evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, double now, Resources* offer,
+                std::uint64_t* considered);
+  // Serves `agent` to clients of the subtree of `node` in policy order until
+  // it is empty or no client takes it. Returns offers made.
+  std::uint32_t serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
+                           v1::AllocateResponse* out, std::uint64_t* considered);
+  std::uint32_t findCandidate(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
+                              const std::vector<std::uint32_t>& skip, Resources* offer, std::uint64_t* considered);
+  void emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, v1::AllocateResponse* out);
+  void addFilter(std::uint32_t framework, std::uint32_t agent, const Resources& resources, double expiry);
+  void expireFilters(double now);
+  Result<std::uint32_t> frameworkIndex(const v1::FrameworkID& id) const;
+  Result<std::uint32_t> agentIndex(const v1::AgentID& id) const;
+  static std::string codeText(Code code);
+
+  Policy policy_;
+  Options options_;
+  Catalog catalog_;
+  std::vector<std::vector<std::pair<NameId, double>>> defaultMin_;
+  std::vector<bool> excluded_;  // per NameId
+
+  // Deques: sort keys point at names inside nodes and frameworks, so
+  // elements must not move when more are added.
+  std::deque<Node> nodes_;  // [0] is the root
+  std::unordered_map<std::string, std::uint32_t> nodeByRole_;
+  std::deque<Client> clients_;
+  std::deque<Framework> frameworks_;
+  std::unordered_map<std::string, std::uint32_t> frameworkById_;
+  std::vector<Agent> agents_;
+  std::unordered_map<std::string, std::uint32_t> agentById_;
+  std::size_t liveAgents_ = 0;
+  std::uint64_t frameworkSequence_ = 0;
+
+  Quantities totals_;
+  bool totalsChanged_ = false;
+
+  std::unordered_map<std::uint64_t, Filter> filters_;
+  using Expiry = std::pair<double, std::uint64_t>;
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries_;
+
+  std::vector<std::uint32_t> quotaRoles_;  // nodes with a guarantee
+  std::size_t limitedRoles_ = 0;
+  bool headroomActive_ = false;
+  Quantities requiredHeadroom_;
+  Quantities availableHeadroom_;
+  std::map<std::uint32_t, Quantities> headroomShare_;  // per quota role: what it still needs
+
+  bool fullPass_ = true;
+  std::vector<std::uint32_t> dirtyAgents_;
+  std::uint64_t cycle_ = 0;
+  double lastNow_ = 0;
+};
+
+}  // namespace mantle::allocator_engine

@@ -1,0 +1,139 @@
+// Resource math for allocator modules: interned resource kinds, resource
+// collections (scalars, ranges, sets) and scalar quantities. A module may not
+// include core headers, so allocators carry their own.
+//
+// A "kind" is everything about a Resource except its value and allocation
+// role: name, type, reservation stack, disk info, revocable/shared markers.
+// Two resources of the same kind merge by adding their values. Kinds are
+// interned in a Catalog so that collections hold small integers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mantle/module/v1/mesos.pb.h"
+#include "mantle/result.hpp"
+
+namespace mantle::allocator_engine {
+
+namespace v1 = ::mantle::module::v1;
+
+using KindId = std::uint32_t;
+using NameId = std::uint32_t;
+
+// Scalar values are kept at three decimal digits, as Mesos does, so that
+// repeated additions and subtractions do not drift.
+double roundScalar(double value);
+
+struct KindInfo {
+  std::string name;
+  NameId nameId = 0;
+  v1::Value::Type type = v1::Value::SCALAR;
+  v1::Resource prototype;  // value and allocation_info cleared
+  std::string role;        // the owner of the reservation ("" when unreserved)
+  bool reserved = false;
+  bool refined = false;    // a reservation stack deeper than one
+  bool revocable = false;
+  bool shared = false;
+  bool gpu = false;
+};
+
+using Range = std::pair<std::uint64_t, std::uint64_t>;  // [first, last]
+
+struct Entry {
+  KindId kind = 0;
+  double scalar = 0;
+  std::vector<Range> ranges;      // sorted, disjoint, not adjacent
+  std::vector<std::string> items; // sorted, unique
+};
+
+class Catalog {
+ public:
+  // The kind of `resource` (interning it when new); an error for a resource
+  // that is malformed (no name, a value that does not match its type).
+  Result<KindId> intern(const v1::Resource& resource);
+  const KindInfo& kind(KindId id) const { return kinds_[id]; }
+  std::size_t nameCount() const { return names_.size(); }
+  const std::string& name(NameId id) const { return names_[id]; }
+  // The id of `name`, interning it.
+  NameId nameId(const std::string& name);
+  // -1 when the name was never seen.
+  std::int64_t findName(const std::string& name) const;
+
+ private:
+  std::vector<KindInfo> kinds_;
+  std::unordered_map<std::string, KindId> byKey_;
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, NameId> byName_;
+};
+
+// Scalar amounts per resource name, indexed by NameId.
+class Quantities {
+ public:
+  double get(NameId n) const { return n < values_.size() ? values_[n] : 0.0; }
+  void set(NameId n, double v);
+  void add(NameId n, double v) { set(n, get(n) + v); }
+  void add(const Quantities& other);
+  void subtract(const Quantities& other);
+  bool empty() const;
+  std::size_t size() const { return values_.size(); }
+  bool operator==(const Quantities& other) const;
+
+ private:
+  std::vector<double> values_;
+};
+
+// A collection of resources: entries sorted by kind, at most one per kind,
+// no empty values.
+class Resources {
+ public:
+  Resources() = default;
+
+  // Parses protobuf resources into `catalog`'s kinds.
+  static Result<Resources> fromProto(Catalog& catalog, const google::protobuf::RepeatedPtrField<v1::Resource>& list);
+
+  bool empty() const { return entries_.empty(); }
+  const std::vector<Entry>& entries() const { return entries_; }
+  std::vector<Entry>& mutableEntries() { return entries_; }
+
+  void add(const Resources& other);
+  void add(Entry entry);
+  // Removes `other`; requires contains(other).
+  void subtract(const Resources& other);
+  // Removes what `other` has in common with this collection.
+  void subtractClamped(const Resources& other);
+  bool contains(const Resources& other) const;
+  // Drops empty entries and keeps entries sorted by kind (after direct
+  // edits of entries).
+  void normalize();
+
+  // Scalar amounts per name of every scalar entry.
+  Quantities quantities(const Catalog& catalog) const;
+  // Scalar amounts of the unreserved, non-revocable scalar entries (what
+  // quota counts).
+  Quantities unreservedQuantities(const Catalog& catalog) const;
+
+  // Appends the resources to `out`, each with allocation_info.role = `role`
+  // (none when empty).
+  void toProto(const Catalog& catalog, const std::string& role,
+               google::protobuf::RepeatedPtrField<v1::Resource>* out) const;
+  std::string debugString(const Catalog& catalog) const;
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+// Interval arithmetic on normalized range lists.
+std::vector<Range> addRanges(const std::vector<Range>& a, const std::vector<Range>& b);
+std::vector<Range> subtractRanges(const std::vector<Range>& a, const std::vector<Range>& b);
+bool containsRanges(const std::vector<Range>& a, const std::vector<Range>& b);
+void normalizeRanges(std::vector<Range>& ranges);
+
+// True when `role` is `ancestor` or one of its sub-roles ("eng" covers
+// "eng/backend").
+bool roleCovers(const std::string& ancestor, const std::string& role);
+
+}  // namespace mantle::allocator_engine
