@@ -53,10 +53,15 @@ function(mantle_add_module target)
   target_link_libraries(${target} PRIVATE mantle_module_api_proto ${ARG_LINK_LIBRARIES})
   set_target_properties(${target} PROPERTIES
     PREFIX "lib" CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
-  # Everything resolved at link time, and the module's own symbols bound to
-  # itself, so a host (or another module) with same-named symbols never
-  # interposes.
-  target_link_options(${target} PRIVATE "LINKER:--no-undefined" "LINKER:-Bsymbolic")
+  # Everything resolved at link time; only the entry symbol exported; the
+  # module's own symbols bound to itself, so a host (or another module) with
+  # same-named symbols never interposes.
+  set(_map "${CMAKE_BINARY_DIR}/mantle_module_exports.map")
+  if(NOT EXISTS "${_map}")
+    file(WRITE "${_map}" "{\n  global: mantle_module_library;\n  local: *;\n};\n")
+  endif()
+  target_link_options(${target} PRIVATE "LINKER:--no-undefined" "LINKER:-Bsymbolic" "LINKER:--version-script=${_map}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${_map}")
   if(DEFINED MANTLE_MODULE_OUTPUT_DIR)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${MANTLE_MODULE_OUTPUT_DIR}")
   endif()

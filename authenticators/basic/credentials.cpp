@@ -5,28 +5,18 @@
 #include <memory>
 #include <sstream>
 
-#include <json/reader.h>
 #include <json/value.h>
+
+#include "json/strict_json.hpp"
 
 namespace mantle::authenticators::basic {
 
 namespace {
 
 Result<Credentials> parseJson(const std::string& text, const std::string& source) {
-  Json::CharReaderBuilder builder;
-  builder["allowComments"] = false;
-  builder["strictRoot"] = true;
-  builder["rejectDupKeys"] = true;
-  builder["failIfExtra"] = true;
-  builder["allowTrailingCommas"] = false;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  Json::Value root;
-  std::string errors;
-  if (!reader->parse(text.data(), text.data() + text.size(), &root, &errors)) {
-    // jsoncpp's messages give positions, not contents: no secret leaks here.
-    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
-    return invalidArgument(source + ": not valid JSON: " + errors);
-  }
+  Result<Json::Value> parsed = json::parseStrict(text, source);
+  if (!parsed.ok()) return parsed.error();
+  const Json::Value& root = *parsed;
   auto error = [&](const std::string& path, const std::string& message) {
     return invalidArgument(source + ": " + path + ": " + message);
   };

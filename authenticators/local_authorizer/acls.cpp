@@ -6,8 +6,9 @@
 #include <memory>
 #include <sstream>
 
-#include <json/reader.h>
 #include <json/value.h>
+
+#include "json/strict_json.hpp"
 
 namespace mantle::authenticators::local_authorizer {
 
@@ -106,19 +107,9 @@ class Parser {
   explicit Parser(std::string source) : source_(std::move(source)) {}
 
   Result<Acls> parse(const std::string& text) {
-    Json::CharReaderBuilder builder;
-    builder["allowComments"] = false;
-    builder["strictRoot"] = true;
-    builder["rejectDupKeys"] = true;
-    builder["failIfExtra"] = true;
-    builder["allowTrailingCommas"] = false;
-    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-    Json::Value root;
-    std::string errors;
-    if (!reader->parse(text.data(), text.data() + text.size(), &root, &errors)) {
-      while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
-      return invalidArgument(source_ + ": not valid JSON: " + errors);
-    }
+    Result<Json::Value> parsed = json::parseStrict(text, source_);
+    if (!parsed.ok()) return parsed.error();
+    const Json::Value& root = *parsed;
     if (!root.isObject()) return error("(root)", "expected an object of ACLs");
     Acls acls;
     for (const std::string& key : root.getMemberNames()) {

@@ -8,8 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include <json/reader.h>
-#include <json/writer.h>
+#include "json/strict_json.hpp"
 
 namespace mantle::modules {
 
@@ -17,38 +16,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string typeName(const Json::Value& v) {
-  switch (v.type()) {
-    case Json::nullValue: return "null";
-    case Json::intValue:
-    case Json::uintValue: return "an integer";
-    case Json::realValue: return "a number";
-    case Json::stringValue: return "a string";
-    case Json::booleanValue: return "a boolean";
-    case Json::arrayValue: return "an array";
-    case Json::objectValue: return "an object";
-  }
-  return "a value";
-}
+using json::typeName;
 
 class Parser {
  public:
   Parser(std::string sourceName, std::string baseDir) : source_(std::move(sourceName)), baseDir_(std::move(baseDir)) {}
 
   Result<Manifest> parse(const std::string& text) {
-    Json::CharReaderBuilder builder;
-    builder["collectComments"] = false;
-    builder["allowComments"] = false;
-    builder["strictRoot"] = true;
-    builder["rejectDupKeys"] = true;
-    builder["failIfExtra"] = true;
-    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-    Json::Value root;
-    std::string errors;
-    if (!reader->parse(text.data(), text.data() + text.size(), &root, &errors)) {
-      while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
-      return invalidArgument(source_ + ": not valid JSON: " + errors);
-    }
+    Result<Json::Value> parsed = json::parseStrict(text, source_);
+    if (!parsed.ok()) return parsed.error();
+    const Json::Value& root = *parsed;
     if (!root.isObject()) return error("", "the manifest must be a JSON object, got " + typeName(root));
     if (Status s = onlyKeys(root, "", {"libraries"}); !s.ok()) return s.error();
     Manifest manifest;

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mantle/module/v1/auth.pb.h"
-#include "../module_host.hpp"
+#include "module_host.hpp"
 
 namespace mantle::authenticators::local_authorizer {
 namespace {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "mantle/module/v1/hook.pb.h"
-#include "../module_host.hpp"
+#include "module_host.hpp"
 
 namespace mantle::hooks::labels {
 namespace {

@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "mantle/module/v1/isolator.pb.h"
-#include "../module_host.hpp"
+#include "module_host.hpp"
 
 namespace mantle::isolators::posix {
 namespace {

@@ -1,0 +1,49 @@
+// HTTP client on libcurl: one-shot requests and long-lived streaming
+// responses (event streams). Blocking; call from a thread that may block.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mantle/result.hpp"
+#include "server.hpp"
+
+namespace mantle::http {
+
+struct ClientResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+
+  std::string header(std::string_view name) const;
+};
+
+struct ClientOptions {
+  double timeoutSeconds = 30;         // whole request; 0: none (streams)
+  double connectTimeoutSeconds = 10;
+};
+
+// Sends one request and reads the whole response. An HTTP error status is a
+// response, not an Error; Errors are for connection failures and timeouts.
+Result<ClientResponse> request(const std::string& method, const std::string& url, const Headers& headers,
+                               const std::string& body, const ClientOptions& options = {});
+
+struct StreamCallbacks {
+  // The status line and headers. Return false to stop.
+  std::function<bool(const ClientResponse& head)> onHead;
+  // Body bytes as they arrive (chunk boundaries are not preserved). Return
+  // false to stop.
+  std::function<bool(std::string_view data)> onData;
+};
+
+// Sends a request whose response streams. Returns when the server ends the
+// response, a callback returns false, `cancel` becomes true (checked at least
+// every 100 ms) or the connection fails (an Error).
+Status stream(const std::string& method, const std::string& url, const Headers& headers, const std::string& body,
+              const StreamCallbacks& callbacks, const std::shared_ptr<std::atomic<bool>>& cancel,
+              const ClientOptions& options = {0, 10});
+
+}  // namespace mantle::http

@@ -1,0 +1,108 @@
+// A small HTTP/1.1 server on Boost.Beast: keep-alive requests, plain
+// responses, and chunked streaming responses (the Mesos event streams). The
+// handler runs on the connection's strand and may answer later from any
+// thread through its Responder.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mantle/result.hpp"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace mantle::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as sent
+  std::string path;    // target without the query
+  std::string query;   // after '?', may be empty
+  Headers headers;
+  std::string body;
+  std::string remoteAddress;  // "ip:port"
+
+  // The first header named `name` (case-insensitive), or "" when absent.
+  std::string header(std::string_view name) const;
+  bool hasHeader(std::string_view name) const;
+  // The value of query parameter `name` (percent-decoded), or "".
+  std::string queryParam(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  static Response text(int status, std::string body);
+  static Response json(int status, std::string body);
+};
+
+// A chunked response being written. Thread-safe; writes keep their order.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Queues one chunk. False once the stream is closed (the client went away
+  // or close() was called).
+  virtual bool write(std::string data) = 0;
+  // Ends the response and closes the connection.
+  virtual void close() = 0;
+  virtual bool closed() const = 0;
+  // Called once, on the connection's strand, when the stream closes for any
+  // reason (immediately if it already has).
+  virtual void onClose(std::function<void()> callback) = 0;
+};
+
+// Answers one request, exactly once: respond() or stream(). Copyable; may be
+// used from any thread. A request never answered is answered 500 when the
+// last copy goes away.
+class Responder {
+ public:
+  struct State;
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  void respond(Response response) const;
+  // Starts a chunked response with `status` and `headers`.
+  std::shared_ptr<Stream> stream(int status, Headers headers) const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+using Handler = std::function<void(const Request&, const Responder&)>;
+
+struct ServerOptions {
+  std::size_t maxBodyBytes = 64 * 1024 * 1024;
+  int idleTimeoutSeconds = 75;  // keep-alive connections with no request
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, Handler handler, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Port 0 picks a free port; returns the port.
+  Result<std::uint16_t> listen(const std::string& ip, std::uint16_t port);
+  // Stops accepting and closes every connection (streams see onClose).
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Percent-decoding of a URL component ('+' is a space in query strings).
+std::string urlDecode(std::string_view text, bool plusIsSpace);
+
+}  // namespace mantle::http
