@@ -1,0 +1,203 @@
+// The HTTP server and client over real loopback sockets.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "http/client.hpp"
+#include "http/server.hpp"
+
+namespace mantle::http {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A server on an ephemeral loopback port, served by two threads.
+class HttpTest : public ::testing::Test {
+ protected:
+  void start(Handler handler, ServerOptions options = {}) {
+    server_ = std::make_unique<Server>(io_, std::move(handler), options);
+    Result<std::uint16_t> port = server_->listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.error().message;
+    base_ = "http://127.0.0.1:" + std::to_string(*port);
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (server_) server_->stop();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ = boost::asio::make_work_guard(io_);
+  std::unique_ptr<Server> server_;
+  std::vector<std::thread> threads_;
+  std::string base_;
+};
+
+TEST_F(HttpTest, RequestAndResponseCarryEverything) {
+  start([](const Request& request, const Responder& responder) {
+    Response response = Response::json(201, R"({"method":")" + request.method + R"(","path":")" + request.path +
+                                                 R"(","q":")" + request.queryParam("name") + R"(","len":)" +
+                                                 std::to_string(request.body.size()) + "}");
+    response.headers.emplace_back("X-Echo", request.header("x-custom"));
+    responder.respond(std::move(response));
+  });
+  auto response = request("POST", base_ + "/master/api/v1?name=a%20b&x=1", {{"X-Custom", "yes"}}, "hello");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 201);
+  EXPECT_EQ(response->header("content-type"), "application/json");
+  EXPECT_EQ(response->header("x-echo"), "yes");
+  EXPECT_EQ(response->body, R"({"method":"POST","path":"/master/api/v1","q":"a b","len":5})");
+}
+
+TEST_F(HttpTest, AnswerLaterFromAnotherThread) {
+  std::vector<std::thread> workers;
+  std::mutex mutex;
+  start([&](const Request&, const Responder& responder) {
+    std::lock_guard<std::mutex> lock(mutex);
+    workers.emplace_back([responder] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      responder.respond(Response::text(202, ""));
+    });
+  });
+  std::vector<std::future<Result<ClientResponse>>> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.push_back(std::async(std::launch::async, [this] { return request("POST", base_ + "/x", {}, "b"); }));
+  }
+  for (auto& call : calls) {
+    auto response = call.get();
+    ASSERT_TRUE(response.ok()) << response.error().message;
+    EXPECT_EQ(response->status, 202);
+  }
+  for (auto& t : workers) t.join();
+}
+
+TEST_F(HttpTest, UnansweredRequestGets500) {
+  start([](const Request&, const Responder&) {});
+  auto response = request("GET", base_ + "/", {}, "");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 500);
+  EXPECT_THAT(response->body, HasSubstr("not answered"));
+}
+
+TEST_F(HttpTest, OversizedBodyGets413) {
+  start([](const Request&, const Responder& responder) { responder.respond(Response::text(200, "")); },
+        ServerOptions{1024, 75});
+  auto response = request("POST", base_ + "/", {}, std::string(4096, 'x'));
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 413);
+}
+
+TEST_F(HttpTest, StreamDeliversChunksAsTheyAreWritten) {
+  std::promise<std::shared_ptr<Stream>> opened;
+  start([&](const Request&, const Responder& responder) {
+    opened.set_value(responder.stream(200, {{"Content-Type", "application/recordio"}, {"Mesos-Stream-Id", "s1"}}));
+  });
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::string received;
+  ClientResponse head;
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  std::thread reader([&] {
+    StreamCallbacks callbacks;
+    callbacks.onHead = [&](const ClientResponse& h) {
+      head = h;
+      return true;
+    };
+    callbacks.onData = [&](std::string_view data) {
+      std::lock_guard<std::mutex> lock(mutex);
+      received.append(data);
+      cv.notify_all();
+      return true;
+    };
+    Status s = stream("POST", base_ + "/api/v1/scheduler", {}, "{}", callbacks, cancel);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+  });
+  std::shared_ptr<Stream> out = opened.get_future().get();
+  auto waitFor = [&](const std::string& text) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(5), [&] { return received == text; });
+  };
+  ASSERT_TRUE(out->write("5\nfirst"));
+  EXPECT_TRUE(waitFor("5\nfirst"));  // the first chunk arrives before the second is written
+  ASSERT_TRUE(out->write("6\nsecond"));
+  EXPECT_TRUE(waitFor("5\nfirst6\nsecond"));
+  out->close();
+  reader.join();
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("mesos-stream-id"), "s1");
+  EXPECT_FALSE(out->write("late"));
+}
+
+TEST_F(HttpTest, ClientGoingAwayClosesTheStream) {
+  std::promise<std::shared_ptr<Stream>> opened;
+  start([&](const Request&, const Responder& responder) { opened.set_value(responder.stream(200, {})); });
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  std::thread reader([&] {
+    StreamCallbacks callbacks;
+    callbacks.onData = [](std::string_view) { return true; };
+    Status s = stream("GET", base_ + "/events", {}, "", callbacks, cancel);
+    EXPECT_EQ(s.error().code, StatusCode::kCancelled);
+  });
+  std::shared_ptr<Stream> out = opened.get_future().get();
+  std::promise<void> closed;
+  out->onClose([&] { closed.set_value(); });
+  ASSERT_TRUE(out->write("hello"));
+  cancel->store(true);
+  reader.join();
+  ASSERT_EQ(closed.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE(out->closed());
+  EXPECT_FALSE(out->write("nobody listens"));
+}
+
+TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  std::atomic<int> count{0};
+  std::mutex mutex;
+  std::set<std::string> peers;
+  start([&](const Request& request, const Responder& responder) {
+    ++count;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      peers.insert(request.remoteAddress);
+    }
+    responder.respond(Response::text(200, "ok"));
+  });
+  // libcurl reuses a connection only within one handle; the server side must
+  // at least serve sequential requests and report the peer.
+  for (int i = 0; i < 3; ++i) {
+    auto response = request("GET", base_ + "/health", {}, "");
+    ASSERT_TRUE(response.ok()) << response.error().message;
+    EXPECT_EQ(response->body, "ok");
+  }
+  EXPECT_EQ(count.load(), 3);
+  for (const std::string& peer : peers) EXPECT_THAT(peer, HasSubstr("127.0.0.1:"));
+}
+
+TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
+  auto response = request("GET", "http://127.0.0.1:1/", {}, "", ClientOptions{2, 2});
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().code, StatusCode::kUnavailable);
+  EXPECT_THAT(response.error().message, HasSubstr("GET http://127.0.0.1:1/"));
+}
+
+TEST(HttpUrlTest, Decode) {
+  EXPECT_EQ(urlDecode("a%20b+c", true), "a b c");
+  EXPECT_EQ(urlDecode("a+b", false), "a+b");
+  EXPECT_EQ(urlDecode("100%", true), "100%");
+  EXPECT_EQ(urlDecode("%zz", true), "%zz");
+}
+
+}  // namespace
+}  // namespace mantle::http
