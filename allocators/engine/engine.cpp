@@ -211,9 +211,14 @@ void Engine::repositionNode(std::uint32_t node) {
   Node& n = nodes_[node];
   if (n.parent == kNone) return;
   std::set<SortKey>& siblings = nodes_[n.parent].children;
-  siblings.erase(n.key);
+  auto handle = siblings.extract(n.key);
   computeNodeKey(node);
-  siblings.insert(n.key);
+  if (handle.empty()) {
+    siblings.insert(n.key);
+  } else {
+    handle.value() = n.key;
+    siblings.insert(std::move(handle));
+  }
 }
 
 void Engine::repositionClient(std::uint32_t client) {
@@ -223,9 +228,14 @@ void Engine::repositionClient(std::uint32_t client) {
     return;
   }
   std::set<SortKey>& set = nodes_[c.leaf].clients;
-  set.erase(c.key);
+  auto handle = set.extract(c.key);
   computeClientKey(client);
-  set.insert(c.key);
+  if (handle.empty()) {
+    set.insert(c.key);
+  } else {
+    handle.value() = c.key;
+    set.insert(std::move(handle));
+  }
 }
 
 void Engine::rebuildKeys() {
@@ -249,20 +259,21 @@ void Engine::rebuildKeys() {
 void Engine::applyAllocation(std::uint32_t client, const Resources& resources, int sign) {
   Quantities all = resources.quantities(catalog_);
   Quantities unreserved = resources.unreservedQuantities(catalog_);
-  if (sign < 0) {
-    Quantities zero;
-    Quantities negAll = zero, negUnreserved = zero;
-    negAll.subtract(all);
-    negUnreserved.subtract(unreserved);
-    all = negAll;
-    unreserved = negUnreserved;
-  }
   Client& c = clients_[client];
-  c.allocated.add(all);
+  if (sign > 0) {
+    c.allocated.add(all);
+  } else {
+    c.allocated.subtract(all);
+  }
   repositionClient(client);
   for (std::uint32_t n = c.leaf; n != kNone; n = nodes_[n].parent) {
-    nodes_[n].allocated.add(all);
-    nodes_[n].allocatedUnreserved.add(unreserved);
+    if (sign > 0) {
+      nodes_[n].allocated.add(all);
+      nodes_[n].allocatedUnreserved.add(unreserved);
+    } else {
+      nodes_[n].allocated.subtract(all);
+      nodes_[n].allocatedUnreserved.subtract(unreserved);
+    }
     repositionNode(n);
   }
 }
@@ -291,7 +302,6 @@ void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& 
     }
   }
   if (!found) a.allocations.emplace_back(client, resources);
-  clients_[client].agents.insert(agent);
   applyAllocation(client, resources, +1);
 }
 
@@ -302,10 +312,7 @@ Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resourc
     Resources& held = a.allocations[i].second;
     if (!held.contains(resources)) break;
     held.subtract(resources);
-    if (held.empty()) {
-      a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
-      clients_[client].agents.erase(agent);
-    }
+    if (held.empty()) a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
     a.available.add(resources);
     applyAllocation(client, resources, -1);
     if (limitedChain(clients_[client].leaf)) fullPass_ = true;
@@ -409,8 +416,20 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
   if (options_.filterGpuResources && a.hasGpu && !fw.gpu) return v1::ExplainResponse::GPU_CAPABILITY;
   if (a.available.empty()) return v1::ExplainResponse::NO_RESOURCES;
 
+  // A filter that covers everything free on the agent covers any offer
+  // made from it: skip the work of building one.
+  const Filter* filter = nullptr;
+  if (!filters_.empty()) {
+    auto it = filters_.find(filterKey(c.framework, agent));
+    if (it != filters_.end() && now < it->second.expiry) {
+      filter = &it->second;
+      if (filter->resources.contains(a.available)) return v1::ExplainResponse::FILTERED;
+    }
+  }
+
+  // Build the offer in place, reusing the buffers of the previous one.
   std::vector<Entry>& out = offer->mutableEntries();
-  out.clear();
+  std::size_t count = 0;
   bool reservedForOthers = false;
   for (const Entry& e : a.available.entries()) {
     const KindInfo& k = catalog_.kind(e.kind);
@@ -419,8 +438,14 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
       continue;
     }
     if ((k.revocable && !fw.revocable) || (k.shared && !fw.shared) || (k.gpu && !fw.gpu)) continue;
-    out.push_back(e);
+    if (count == out.size()) out.emplace_back();
+    Entry& slot = out[count++];
+    slot.kind = e.kind;
+    slot.scalar = e.scalar;
+    slot.ranges.assign(e.ranges.begin(), e.ranges.end());
+    slot.items.assign(e.items.begin(), e.items.end());
   }
+  out.resize(count);
   if (out.empty()) return reservedForOthers ? v1::ExplainResponse::RESERVED_FOR_OTHERS : v1::ExplainResponse::NO_RESOURCES;
 
   // Unreserved scalars are bounded by quota limits (of the role and its
@@ -486,12 +511,7 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
     return v1::ExplainResponse::BELOW_MIN_ALLOCATABLE;
   }
 
-  if (!filters_.empty()) {
-    auto it = filters_.find(filterKey(c.framework, agent));
-    if (it != filters_.end() && now < it->second.expiry && it->second.resources.contains(*offer)) {
-      return v1::ExplainResponse::FILTERED;
-    }
-  }
+  if (filter != nullptr && filter->resources.contains(*offer)) return v1::ExplainResponse::FILTERED;
   return v1::ExplainResponse::OFFERED;
 }
 
@@ -835,16 +855,18 @@ Status Engine::removeFramework(const v1::AllocatorFrameworkRef& request) {
   Result<std::uint32_t> index = frameworkIndex(request.framework_id());
   if (!index.ok()) return index.error();
   Framework& fw = frameworks_[*index];
-  for (auto& [role, client] : fw.clientByRole) {
-    std::vector<std::uint32_t> held(clients_[client].agents.begin(), clients_[client].agents.end());
-    std::sort(held.begin(), held.end());
-    for (std::uint32_t agent : held) {
-      for (const auto& [holder, resources] : agents_[agent].allocations) {
-        if (holder != client) continue;
-        Resources copy = resources;
-        if (Status s = takeBack(client, agent, copy); !s.ok()) return s;
-        break;
+  // Removal is rare: scan the agents rather than index allocations per
+  // framework on the hot path.
+  for (std::uint32_t agent = 0; agent < agents_.size(); ++agent) {
+    if (agents_[agent].removed) continue;
+    for (std::size_t i = 0; i < agents_[agent].allocations.size();) {
+      std::uint32_t holder = agents_[agent].allocations[i].first;
+      if (clients_[holder].framework != *index) {
+        ++i;
+        continue;
       }
+      Resources copy = agents_[agent].allocations[i].second;
+      if (Status s = takeBack(holder, agent, copy); !s.ok()) return s;
     }
   }
   for (std::uint32_t agent : fw.filterAgents) filters_.erase(filterKey(*index, agent));
@@ -1026,7 +1048,6 @@ Status Engine::removeAgent(const v1::AllocatorAgentRef& request) {
   std::vector<std::pair<std::uint32_t, Resources>> allocations = std::move(a.allocations);
   a.allocations.clear();
   for (auto& [client, held] : allocations) {
-    clients_[client].agents.erase(*index);
     applyAllocation(client, held, -1);
     if (limitedChain(clients_[client].leaf)) fullPass_ = true;
   }
@@ -1050,22 +1071,42 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
   std::uint32_t framework = fit->second;
   std::uint32_t agent = ait->second;
   Framework& fw = frameworks_[framework];
-  std::map<std::string, google::protobuf::RepeatedPtrField<v1::Resource>> byRole;
-  for (const v1::Resource& r : request.resources()) *byRole[r.allocation_info().role()].Add() = r;
+  // Group by allocation role without copying messages (usually one group).
+  std::vector<std::pair<const std::string*, Resources>> groups;
+  for (const v1::Resource& r : request.resources()) {
+    Result<KindId> kind = catalog_.intern(r);
+    if (!kind.ok()) return kind.error().withContext("recover_resources");
+    Entry e;
+    e.kind = *kind;
+    if (r.type() == v1::Value::SCALAR) {
+      e.scalar = roundScalar(r.scalar().value());
+    } else if (r.type() == v1::Value::RANGES) {
+      for (const auto& range : r.ranges().range()) e.ranges.emplace_back(range.begin(), range.end());
+      normalizeRanges(e.ranges);
+    } else if (r.type() == v1::Value::SET) {
+      e.items.assign(r.set().item().begin(), r.set().item().end());
+      std::sort(e.items.begin(), e.items.end());
+      e.items.erase(std::unique(e.items.begin(), e.items.end()), e.items.end());
+    }
+    const std::string& role = r.allocation_info().role();
+    std::size_t g = 0;
+    while (g < groups.size() && *groups[g].first != role) ++g;
+    if (g == groups.size()) groups.emplace_back(&role, Resources());
+    groups[g].second.add(std::move(e));
+  }
   std::vector<std::pair<std::uint32_t, Resources>> parts;
   Resources all;
-  for (auto& [role, list] : byRole) {
-    Result<Resources> parsed = Resources::fromProto(catalog_, list);
-    if (!parsed.ok()) return parsed.error().withContext("recover_resources");
+  for (auto& [rolePtr, parsed] : groups) {
+    const std::string& role = *rolePtr;
     std::uint32_t client = kNone;
     if (!role.empty()) {
       auto c = fw.clientByRole.find(role);
       if (c != fw.clientByRole.end()) client = c->second;
     } else {
-      // No allocation role: the framework's one allocation on the agent
-      // that holds them.
+      // No allocation role: the framework's allocation on the agent that
+      // holds them.
       for (const auto& [holder, held] : agents_[agent].allocations) {
-        if (clients_[holder].framework == framework && held.contains(*parsed)) {
+        if (clients_[holder].framework == framework && held.contains(parsed)) {
           client = holder;
           break;
         }
@@ -1075,8 +1116,12 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
       return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" + role +
                              "' on agent '" + agents_[agent].id + "'");
     }
-    all.add(*parsed);
-    parts.emplace_back(client, std::move(*parsed));
+    if (groups.size() == 1) {
+      all = parsed;
+    } else {
+      all.add(parsed);
+    }
+    parts.emplace_back(client, std::move(parsed));
   }
   for (auto& [client, resources] : parts) {
     if (Status s = takeBack(client, agent, resources); !s.ok()) return s;

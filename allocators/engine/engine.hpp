@@ -123,7 +123,6 @@ class Engine {
     bool subscribed = true;
     bool inSet = false;
     Quantities allocated;
-    std::unordered_set<std::uint32_t> agents;  // agents holding allocations
     SortKey key;
     std::uint64_t lastOfferCycle = 0;
     std::uint32_t lastOfferCount = 0;

@@ -42,6 +42,16 @@ class EngineAllocator : public sdk::Allocator {
     engine_.allocate(r.now_seconds(), &response);
     return response;
   }
+  Status allocateInto(const v1::AllocateRequest& r, v1::AllocateResponse* response) override {
+    engine_.allocate(r.now_seconds(), response);
+    return {};
+  }
+  Status recoverBatchInto(const v1::AllocatorRecoverResourcesBatch& batch, v1::Empty*) override {
+    for (const v1::AllocatorRecoverResources& item : batch.items()) {
+      if (Status s = engine_.recoverResources(item); !s.ok()) return s;
+    }
+    return {};
+  }
   Result<v1::ExplainResponse> explain(const v1::ExplainRequest& r) override { return engine_.explain(r); }
 
   Engine& engine() { return engine_; }

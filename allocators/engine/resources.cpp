@@ -95,30 +95,40 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
 
 // ---- Quantities ------------------------------------------------------------
 
-void Quantities::set(NameId n, double v) {
-  if (n >= values_.size()) values_.resize(n + 1, 0.0);
-  values_[n] = roundScalar(v);
+double* Quantities::slot(NameId n) {
+  if (n < kInline) return &inline_[n];
+  if (n - kInline >= extra_.size()) extra_.resize(n - kInline + 1, 0.0);
+  return &extra_[n - kInline];
 }
 
+void Quantities::set(NameId n, double v) { *slot(n) = roundScalar(v); }
+
 void Quantities::add(const Quantities& other) {
-  if (other.values_.size() > values_.size()) values_.resize(other.values_.size(), 0.0);
-  for (std::size_t i = 0; i < other.values_.size(); ++i) values_[i] = roundScalar(values_[i] + other.values_[i]);
+  for (std::size_t i = 0; i < kInline; ++i) {
+    if (other.inline_[i] != 0) inline_[i] = roundScalar(inline_[i] + other.inline_[i]);
+  }
+  for (std::size_t i = 0; i < other.extra_.size(); ++i) add(static_cast<NameId>(kInline + i), other.extra_[i]);
 }
 
 void Quantities::subtract(const Quantities& other) {
-  if (other.values_.size() > values_.size()) values_.resize(other.values_.size(), 0.0);
-  for (std::size_t i = 0; i < other.values_.size(); ++i) values_[i] = roundScalar(values_[i] - other.values_[i]);
+  for (std::size_t i = 0; i < kInline; ++i) {
+    if (other.inline_[i] != 0) inline_[i] = roundScalar(inline_[i] - other.inline_[i]);
+  }
+  for (std::size_t i = 0; i < other.extra_.size(); ++i) add(static_cast<NameId>(kInline + i), -other.extra_[i]);
 }
 
 bool Quantities::empty() const {
-  for (double v : values_) {
+  for (double v : inline_) {
+    if (v > 0) return false;
+  }
+  for (double v : extra_) {
     if (v > 0) return false;
   }
   return true;
 }
 
 bool Quantities::operator==(const Quantities& other) const {
-  std::size_t n = std::max(values_.size(), other.values_.size());
+  std::size_t n = std::max(size(), other.size());
   for (std::size_t i = 0; i < n; ++i) {
     if (get(static_cast<NameId>(i)) != other.get(static_cast<NameId>(i))) return false;
   }
@@ -189,7 +199,13 @@ bool entryEmpty(const Entry& e, const Catalog* catalog = nullptr) {
 
 void addInto(Entry& into, const Entry& from) {
   into.scalar = roundScalar(into.scalar + from.scalar);
-  if (!from.ranges.empty()) into.ranges = addRanges(into.ranges, from.ranges);
+  if (!from.ranges.empty()) {
+    if (into.ranges.empty()) {
+      into.ranges.assign(from.ranges.begin(), from.ranges.end());
+    } else {
+      into.ranges = addRanges(into.ranges, from.ranges);
+    }
+  }
   if (!from.items.empty()) {
     std::vector<std::string> merged;
     std::set_union(into.items.begin(), into.items.end(), from.items.begin(), from.items.end(),
@@ -200,7 +216,13 @@ void addInto(Entry& into, const Entry& from) {
 
 void subtractFrom(Entry& into, const Entry& from) {
   into.scalar = std::max(0.0, roundScalar(into.scalar - from.scalar));
-  if (!from.ranges.empty() && !into.ranges.empty()) into.ranges = subtractRanges(into.ranges, from.ranges);
+  if (!from.ranges.empty() && !into.ranges.empty()) {
+    if (from.ranges == into.ranges) {
+      into.ranges.clear();
+    } else {
+      into.ranges = subtractRanges(into.ranges, from.ranges);
+    }
+  }
   if (!from.items.empty() && !into.items.empty()) {
     std::vector<std::string> left;
     std::set_difference(into.items.begin(), into.items.end(), from.items.begin(), from.items.end(),
@@ -266,6 +288,26 @@ void Resources::add(const Resources& other) {
   if (entries_.empty()) {
     entries_ = other.entries_;
     return;
+  }
+  // Fast path: every kind of `other` is already here; add in place.
+  {
+    std::size_t i = 0;
+    bool inPlace = true;
+    for (const Entry& e : other.entries_) {
+      while (i < entries_.size() && entries_[i].kind < e.kind) ++i;
+      if (i == entries_.size() || entries_[i].kind != e.kind) {
+        inPlace = false;
+        break;
+      }
+    }
+    if (inPlace) {
+      i = 0;
+      for (const Entry& e : other.entries_) {
+        while (entries_[i].kind < e.kind) ++i;
+        addInto(entries_[i], e);
+      }
+      return;
+    }
   }
   std::vector<Entry> merged;
   merged.reserve(entries_.size() + other.entries_.size());

@@ -8,6 +8,7 @@
 // interned in a Catalog so that collections hold small integers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -70,20 +71,27 @@ class Catalog {
   std::unordered_map<std::string, NameId> byName_;
 };
 
-// Scalar amounts per resource name, indexed by NameId.
+// Scalar amounts per resource name, indexed by NameId. The first names live
+// inline (no allocation on the hot path); later ones spill to the heap.
 class Quantities {
  public:
-  double get(NameId n) const { return n < values_.size() ? values_[n] : 0.0; }
+  static constexpr std::size_t kInline = 8;
+  double get(NameId n) const {
+    if (n < kInline) return inline_[n];
+    return n - kInline < extra_.size() ? extra_[n - kInline] : 0.0;
+  }
   void set(NameId n, double v);
   void add(NameId n, double v) { set(n, get(n) + v); }
   void add(const Quantities& other);
   void subtract(const Quantities& other);
   bool empty() const;
-  std::size_t size() const { return values_.size(); }
+  std::size_t size() const { return kInline + extra_.size(); }
   bool operator==(const Quantities& other) const;
 
  private:
-  std::vector<double> values_;
+  double* slot(NameId n);
+  std::array<double, kInline> inline_{};
+  std::vector<double> extra_;
 };
 
 // A collection of resources: entries sorted by kind, at most one per kind,

@@ -360,3 +360,31 @@ INSTANTIATE_TEST_SUITE_P(Modules, AllocatorConformance, testing::ValuesIn(kModul
 
 }  // namespace
 }  // namespace mantle::allocator_testing
+
+namespace mantle::allocator_testing {
+namespace {
+
+// The priority module's own promise: a heavier role takes everything first.
+TEST(PriorityModule, HigherWeightRoleIsServedFirst) {
+  auto opened = AllocatorDriver::open(std::string(MANTLE_MODULE_DIR) + "/libmantle_allocator_priority.so", "priority");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  AllocatorDriver& d = **opened;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(d.addAgent("agent-" + std::to_string(i), "cpus:4;mem:4096").ok());
+  ASSERT_TRUE(d.setWeight("low", 1).ok());
+  ASSERT_TRUE(d.setWeight("high", 5).ok());
+  ASSERT_TRUE(d.addFramework("framework-low", {"low"}).ok());
+  ASSERT_TRUE(d.addFramework("framework-high", {"high"}).ok());
+  auto response = d.allocate(0);
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->offers_size(), 4);
+  for (const auto& offer : response->offers()) EXPECT_EQ(offer.framework_id().value(), "framework-high");
+  ASSERT_TRUE(d.suppress("framework-high").ok());
+  for (const auto& offer : response->offers()) ASSERT_TRUE(d.decline(offer, 0, 0).ok());
+  auto next = d.allocate(1);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->offers_size(), 4);
+  for (const auto& offer : next->offers()) EXPECT_EQ(offer.framework_id().value(), "framework-low");
+}
+
+}  // namespace
+}  // namespace mantle::allocator_testing

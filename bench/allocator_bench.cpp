@@ -1,0 +1,442 @@
+// Allocator benchmarks mirroring Mesos' hierarchical allocator benchmarks.
+// Each drives the DRF module through the host's Registry/Instance (the real
+// ABI path: protobuf encoding, the boundary crossing, decoding of the offers)
+// and, separately, the same scenario on the allocation engine linked in
+// directly (the in-module cost, without encoding). Next to each figure it
+// prints the ratio to a plain heap-based DRF pass over the same agents and
+// frameworks measured in the same run (reference_drf.hpp).
+#include <benchmark/benchmark.h>
+#include <google/protobuf/arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "allocator_driver.hpp"
+#include "engine.hpp"
+#include "reference_drf.hpp"
+
+namespace mantle::bench {
+namespace {
+
+namespace v1 = ::mantle::module::v1;
+namespace eng = ::mantle::allocator_engine;
+using allocator_testing::AllocatorDriver;
+using allocator_testing::parseResources;
+using Clock = std::chrono::steady_clock;
+
+// Bulk messages live on an arena whose first block is kept and grown to the
+// largest use, as a long-running host would keep it: building and dropping
+// tens of thousands of offers then costs neither frees nor page faults.
+class ReusableArena {
+ public:
+  // Drops the current arena and everything on it.
+  void release() {
+    if (!arena_) return;
+    std::size_t used = static_cast<std::size_t>(arena_->SpaceAllocated());
+    arena_.reset();
+    if (used > block_.size()) block_.assign(used + used / 4, 0);
+  }
+  // A fresh arena; the previous one (and everything on it) is gone.
+  google::protobuf::Arena* fresh() {
+    release();
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 * 1024;
+    options.max_block_size = 8 * 1024 * 1024;
+    options.initial_block = block_.empty() ? nullptr : block_.data();
+    options.initial_block_size = block_.size();
+    arena_ = std::make_unique<google::protobuf::Arena>(options);
+    return arena_.get();
+  }
+
+ private:
+  std::vector<char> block_;
+  std::unique_ptr<google::protobuf::Arena> arena_;
+};
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Row {
+  std::string name;
+  std::string mesos;
+  std::string target;
+  double abiMs = 0;
+  double moduleMs = 0;
+  double refMs = 0;
+};
+
+std::vector<Row>& rows() {
+  static std::vector<Row> all;
+  return all;
+}
+
+void record(benchmark::State& state, Row row) {
+  state.counters["abi_ms"] = row.abiMs;
+  state.counters["module_ms"] = row.moduleMs;
+  state.counters["ref_ms"] = row.refMs;
+  state.counters["abi_x_ref"] = row.refMs > 0 ? row.abiMs / row.refMs : 0;
+  state.counters["module_x_ref"] = row.refMs > 0 ? row.moduleMs / row.refMs : 0;
+  for (Row& r : rows()) {
+    if (r.name == row.name) {
+      r = row;
+      return;
+    }
+  }
+  rows().push_back(std::move(row));
+}
+
+double referenceMs(const std::vector<Shape>& agents, std::size_t frameworks) {
+  std::vector<double> samples;
+  std::size_t sink = 0;
+  for (int i = 0; i < 7; ++i) {
+    auto start = Clock::now();
+    ReferenceResult r = referenceDrfPass(agents, frameworks);
+    samples.push_back(ms(Clock::now() - start));
+    sink += r.offers.size();
+  }
+  benchmark::DoNotOptimize(sink);
+  return median(samples);
+}
+
+// ---- two ways to reach the allocator ------------------------------------------
+
+// Through the module ABI.
+class AbiTarget {
+ public:
+  AbiTarget() {
+    auto opened = AllocatorDriver::open(std::string(MANTLE_MODULE_DIR) + "/libmantle_allocator_drf.so", "drf");
+    if (!opened.ok()) throw std::runtime_error(opened.error().message);
+    driver_ = std::move(*opened);
+  }
+  void addAgent(const v1::AllocatorAddAgent& r) { check(driver_->addAgent(r)); }
+  void addFramework(const v1::AllocatorAddFramework& r) { check(driver_->addFramework(r)); }
+  void updateQuota(const v1::AllocatorUpdateQuota& r) {
+    auto done = driver_->instance().call<v1::Empty>("update_quota", r);
+    if (!done.ok()) throw std::runtime_error(done.error().message);
+  }
+  void updateWeights(const v1::AllocatorUpdateWeights& r) {
+    auto done = driver_->instance().call<v1::Empty>("update_weights", r);
+    if (!done.ok()) throw std::runtime_error(done.error().message);
+  }
+  // Valid until the next call.
+  const v1::AllocateResponse& allocate(double now) {
+    v1::AllocateRequest request;
+    request.set_now_seconds(now);
+    auto bytes = driver_->instance().call("allocate", request.SerializeAsString());
+    if (!bytes.ok()) throw std::runtime_error(bytes.error().message);
+    auto* response = google::protobuf::Arena::CreateMessage<v1::AllocateResponse>(responses_.fresh());
+    if (!response->ParseFromString(*bytes)) throw std::runtime_error("undecodable AllocateResponse");
+    return *response;
+  }
+  void recoverBatch(const v1::AllocatorRecoverResourcesBatch& batch) { check(driver_->recoverBatch(batch)); }
+
+ private:
+  static void check(const Status& s) {
+    if (!s.ok()) throw std::runtime_error(s.error().message);
+  }
+  std::unique_ptr<AllocatorDriver> driver_;
+  ReusableArena responses_;
+
+ public:
+  // Frees the last response outside a timed section.
+  void releaseResponse() { responses_.release(); }
+  ReusableArena batches;
+};
+
+// The engine linked in: what the module itself spends.
+class EngineTarget {
+ public:
+  EngineTarget() : engine_(eng::Policy{}, options()) {}
+  void addAgent(const v1::AllocatorAddAgent& r) { check(engine_.addAgent(r)); }
+  void addFramework(const v1::AllocatorAddFramework& r) { check(engine_.addFramework(r)); }
+  void updateQuota(const v1::AllocatorUpdateQuota& r) { check(engine_.updateQuota(r)); }
+  void updateWeights(const v1::AllocatorUpdateWeights& r) { check(engine_.updateWeights(r)); }
+  const v1::AllocateResponse& allocate(double now) {
+    auto* response = google::protobuf::Arena::CreateMessage<v1::AllocateResponse>(responses_.fresh());
+    engine_.allocate(now, response);
+    return *response;
+  }
+  void recoverBatch(const v1::AllocatorRecoverResourcesBatch& batch) {
+    for (const auto& item : batch.items()) check(engine_.recoverResources(item));
+  }
+
+ private:
+  static eng::Options options() {
+    eng::Options o;
+    o.minAllocatable = *eng::parseMinAllocatable("cpus:0.01|mem:32");
+    return o;
+  }
+  static void check(const Status& s) {
+    if (!s.ok()) throw std::runtime_error(s.error().message);
+  }
+  eng::Engine engine_;
+  ReusableArena responses_;
+
+ public:
+  // Frees the last response outside a timed section.
+  void releaseResponse() { responses_.release(); }
+  ReusableArena batches;
+};
+
+v1::AllocatorAddAgent agentRequest(std::size_t i, const allocator_testing::ResourceList& total) {
+  v1::AllocatorAddAgent r;
+  r.mutable_agent_info()->mutable_id()->set_value("agent-" + std::to_string(i));
+  r.mutable_agent_info()->set_hostname("host-" + std::to_string(i));
+  *r.mutable_total() = total;
+  return r;
+}
+
+v1::AllocatorAddFramework frameworkRequest(const std::string& id, const std::string& role) {
+  allocator_testing::FrameworkSpec spec;
+  spec.id = id;
+  spec.roles = {role};
+  return AllocatorDriver::frameworkRequest(spec);
+}
+
+v1::AllocatorRecoverResourcesBatch* declineAll(google::protobuf::Arena* arena, const v1::AllocateResponse& response,
+                                               double refuse, double now) {
+  auto* batch = google::protobuf::Arena::CreateMessage<v1::AllocatorRecoverResourcesBatch>(arena);
+  for (const v1::AllocatorOffer& offer : response.offers()) {
+    v1::AllocatorRecoverResources* item = batch->add_items();
+    *item->mutable_framework_id() = offer.framework_id();
+    *item->mutable_agent_id() = offer.agent_id();
+    *item->mutable_resources() = offer.resources();
+    item->set_refuse_seconds(refuse);
+    item->set_now_seconds(now);
+  }
+  return batch;
+}
+
+// ---- 1. DeclineOffers ------------------------------------------------------------
+
+constexpr std::size_t kDeclineAgents = 10000;
+constexpr std::size_t kDeclineFrameworks = 1000;
+constexpr int kDeclineRounds = 10;
+const char* const kDeclineShape = "cpus:24;mem:4096;disk:4096;ports:[31000-32000]";
+
+template <class Target>
+void declineSetup(Target& t) {
+  auto total = parseResources(kDeclineShape);
+  for (std::size_t i = 0; i < kDeclineAgents; ++i) t.addAgent(agentRequest(i, total));
+  for (std::size_t f = 0; f < kDeclineFrameworks; ++f) {
+    t.addFramework(frameworkRequest("framework-" + std::to_string(f), "role"));
+  }
+}
+
+// One round: allocate everything, decline every offer with a long filter.
+template <class Target>
+std::size_t declineRound(Target& t, int round) {
+  const v1::AllocateResponse& response = t.allocate(round);
+  t.recoverBatch(*declineAll(t.batches.fresh(), response, 365.0 * 86400, round));
+  return static_cast<std::size_t>(response.offers_size());
+}
+
+void BM_DeclineOffers(benchmark::State& state) {
+  AbiTarget abi;
+  declineSetup(abi);
+  std::vector<double> abiSamples;
+  int round = 0;
+  std::size_t offers = 0;
+  for (auto _ : state) {
+    auto start = Clock::now();
+    offers = declineRound(abi, round++);
+    double t = ms(Clock::now() - start);
+    state.SetIterationTime(t / 1000.0);
+    abiSamples.push_back(t);
+  }
+  EngineTarget direct;
+  declineSetup(direct);
+  std::vector<double> moduleSamples;
+  for (int r = 0; r < round; ++r) {
+    auto start = Clock::now();
+    declineRound(direct, r);
+    moduleSamples.push_back(ms(Clock::now() - start));
+  }
+  state.counters["offers_per_round"] = static_cast<double>(offers);
+  std::vector<Shape> shapes(kDeclineAgents, Shape{24, 4096, 4096, 1001});
+  record(state, Row{"DeclineOffers: 10k agents, 1k frameworks, per round", "1.06 s", "<= 30 ms", median(abiSamples),
+                    median(moduleSamples), referenceMs(shapes, kDeclineFrameworks)});
+}
+BENCHMARK(BM_DeclineOffers)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(kDeclineRounds);
+
+// ---- 2. LargeAndSmallQuota ------------------------------------------------------
+
+constexpr std::size_t kSmallRoles = 2500;
+constexpr std::size_t kLargeRoles = 500;
+constexpr std::size_t kQuotaAgents = kSmallRoles / 5 + kLargeRoles * 5;  // 3000
+
+struct QuotaTimes {
+  double addFrameworks = 0, full = 0, empty = 0, emptyRescan = 0;
+  std::size_t offers = 0;
+};
+
+template <class Target>
+QuotaTimes quotaRun() {
+  Target t;
+  auto total = parseResources("cpus:2;mem:2048;disk:2048");
+  for (std::size_t i = 0; i < kQuotaAgents; ++i) t.addAgent(agentRequest(i, total));
+  auto small = parseResources("cpus:1;mem:1024;disk:1024");
+  auto large = parseResources("cpus:4;mem:4096;disk:4096");
+  std::vector<std::string> roles;
+  for (std::size_t i = 0; i < kSmallRoles; ++i) roles.push_back("smallQuotaRole" + std::to_string(i));
+  for (std::size_t i = 0; i < kLargeRoles; ++i) roles.push_back("largeQuotaRole" + std::to_string(i));
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    v1::AllocatorUpdateQuota q;
+    q.set_role(roles[i]);
+    *q.mutable_guarantees() = i < kSmallRoles ? small : large;
+    t.updateQuota(q);
+  }
+  std::vector<v1::AllocatorAddFramework> frameworks;
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    frameworks.push_back(frameworkRequest((i < kSmallRoles ? "framework_small_" : "framework_large_") + std::to_string(i),
+                                          roles[i]));
+  }
+  QuotaTimes times;
+  auto start = Clock::now();
+  for (const auto& f : frameworks) t.addFramework(f);
+  times.addFrameworks = ms(Clock::now() - start);
+
+  start = Clock::now();
+  times.offers = static_cast<std::size_t>(t.allocate(1).offers_size());
+  times.full = ms(Clock::now() - start);
+
+  t.releaseResponse();
+  start = Clock::now();
+  int emptyOffers = t.allocate(2).offers_size();
+  times.empty = ms(Clock::now() - start);
+  if (emptyOffers != 0) throw std::runtime_error("the empty cycle made offers");
+
+  // A weight change forces a rescan of every agent: the empty cycle's cost
+  // when the allocator cannot rely on nothing having changed.
+  v1::AllocatorUpdateWeights w;
+  auto* weight = w.add_weights();
+  weight->set_role(roles.front());
+  weight->set_weight(1.0);
+  t.updateWeights(w);
+  t.releaseResponse();
+  start = Clock::now();
+  int rescanOffers = t.allocate(3).offers_size();
+  times.emptyRescan = ms(Clock::now() - start);
+  if (rescanOffers != 0) throw std::runtime_error("the rescan cycle made offers");
+  return times;
+}
+
+std::vector<QuotaTimes>& abiQuotaTimes() {
+  static std::vector<QuotaTimes> all;
+  return all;
+}
+std::vector<QuotaTimes>& moduleQuotaTimes() {
+  static std::vector<QuotaTimes> all;
+  return all;
+}
+
+void BM_LargeAndSmallQuota(benchmark::State& state) {
+  abiQuotaTimes().clear();
+  moduleQuotaTimes().clear();
+  for (auto _ : state) {
+    QuotaTimes t = quotaRun<AbiTarget>();
+    state.SetIterationTime(t.full / 1000.0);
+    abiQuotaTimes().push_back(t);
+  }
+  for (std::size_t i = 0; i < abiQuotaTimes().size(); ++i) moduleQuotaTimes().push_back(quotaRun<EngineTarget>());
+  auto pick = [](const std::vector<QuotaTimes>& v, double QuotaTimes::*field) {
+    std::vector<double> x;
+    for (const QuotaTimes& t : v) x.push_back(t.*field);
+    return median(x);
+  };
+  std::vector<Shape> shapes(kQuotaAgents, Shape{2, 2048, 2048, 0});
+  double ref = referenceMs(shapes, kSmallRoles + kLargeRoles);
+  state.counters["offers"] = static_cast<double>(abiQuotaTimes().front().offers);
+  state.counters["add_fw_ms"] = pick(abiQuotaTimes(), &QuotaTimes::addFrameworks);
+  state.counters["empty_ms"] = pick(abiQuotaTimes(), &QuotaTimes::empty);
+  state.counters["empty_rescan_ms"] = pick(abiQuotaTimes(), &QuotaTimes::emptyRescan);
+  record(state, Row{"LargeAndSmallQuota: 3k agents, 3k roles, full cycle", "15.4 s", "<= 100 ms",
+                    pick(abiQuotaTimes(), &QuotaTimes::full), pick(moduleQuotaTimes(), &QuotaTimes::full), ref});
+  record(state, Row{"LargeAndSmallQuota: empty cycle (nothing changed)", "13.7 s", "<= 1 ms",
+                    pick(abiQuotaTimes(), &QuotaTimes::empty), pick(moduleQuotaTimes(), &QuotaTimes::empty), ref});
+  record(state, Row{"LargeAndSmallQuota: empty cycle after a weight change (rescan)", "13.7 s", "<= 1 ms",
+                    pick(abiQuotaTimes(), &QuotaTimes::emptyRescan), pick(moduleQuotaTimes(), &QuotaTimes::emptyRescan),
+                    ref});
+  record(state, Row{"LargeAndSmallQuota: add 3k frameworks", "-", "<= 50 ms",
+                    pick(abiQuotaTimes(), &QuotaTimes::addFrameworks),
+                    pick(moduleQuotaTimes(), &QuotaTimes::addFrameworks), ref});
+  // The counters of this benchmark entry are those of its last record; show
+  // the full cycle's.
+  double full = pick(abiQuotaTimes(), &QuotaTimes::full);
+  state.counters["abi_ms"] = full;
+  state.counters["module_ms"] = pick(moduleQuotaTimes(), &QuotaTimes::full);
+  state.counters["abi_x_ref"] = full / ref;
+  state.counters["module_x_ref"] = state.counters["module_ms"] / ref;
+}
+BENCHMARK(BM_LargeAndSmallQuota)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// ---- 3. Scale ----------------------------------------------------------------------
+
+constexpr std::size_t kScaleAgents = 50000;
+constexpr std::size_t kScaleFrameworks = 1000;
+
+template <class Target>
+double scaleRun(std::size_t* offers) {
+  Target t;
+  auto total = parseResources(kDeclineShape);
+  for (std::size_t i = 0; i < kScaleAgents; ++i) t.addAgent(agentRequest(i, total));
+  for (std::size_t f = 0; f < kScaleFrameworks; ++f) {
+    t.addFramework(frameworkRequest("framework-" + std::to_string(f), "role" + std::to_string(f % 10)));
+  }
+  auto start = Clock::now();
+  *offers = static_cast<std::size_t>(t.allocate(1).offers_size());
+  double elapsed = ms(Clock::now() - start);
+  return elapsed;
+}
+
+void BM_Scale(benchmark::State& state) {
+  std::vector<double> abiSamples, moduleSamples;
+  std::size_t offers = 0;
+  for (auto _ : state) {
+    double t = scaleRun<AbiTarget>(&offers);
+    state.SetIterationTime(t / 1000.0);
+    abiSamples.push_back(t);
+  }
+  for (std::size_t i = 0; i < abiSamples.size(); ++i) moduleSamples.push_back(scaleRun<EngineTarget>(&offers));
+  state.counters["offers"] = static_cast<double>(offers);
+  std::vector<Shape> shapes(kScaleAgents, Shape{24, 4096, 4096, 1001});
+  record(state, Row{"Scale: 50k agents, 1k frameworks in 10 roles, full cycle", "-", "well under 100 ms",
+                    median(abiSamples), median(moduleSamples), referenceMs(shapes, kScaleFrameworks)});
+}
+BENCHMARK(BM_Scale)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void printTable() {
+  std::printf("\nMantle DRF allocator vs Mesos (medians; ref = plain heap DRF pass over the same agents and "
+              "frameworks, same run)\n");
+  std::printf("| %-62s | %-8s | %-17s | %10s | %10s | %9s | %9s | %9s |\n", "benchmark", "Mesos", "target", "ABI ms",
+              "module ms", "ref ms", "ABI/ref", "module/ref");
+  std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(64, '-').c_str(), std::string(10, '-').c_str(),
+              std::string(19, '-').c_str(), std::string(12, '-').c_str(), std::string(12, '-').c_str(),
+              std::string(11, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str());
+  for (const Row& r : rows()) {
+    std::printf("| %-62s | %-8s | %-17s | %10.3f | %10.3f | %9.3f | %9.1f | %9.1f |\n", r.name.c_str(), r.mesos.c_str(),
+                r.target.c_str(), r.abiMs, r.moduleMs, r.refMs, r.refMs > 0 ? r.abiMs / r.refMs : 0,
+                r.refMs > 0 ? r.moduleMs / r.refMs : 0);
+  }
+}
+
+}  // namespace
+}  // namespace mantle::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  mantle::bench::printTable();
+  return 0;
+}
