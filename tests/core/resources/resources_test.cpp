@@ -1,0 +1,83 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "resources/resources.hpp"
+
+namespace mantle::resources {
+namespace {
+
+using ::testing::HasSubstr;
+
+Resources parse(const std::string& text) {
+  Result<Resources> r = Resources::parse(text);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? *r : Resources();
+}
+
+TEST(ResourcesTest, ParsesMesosTextSyntax) {
+  Resources r = parse("cpus:4;mem:8192;ports:[31000-32000];cpus(eng):2; disks:{a,b}");
+  EXPECT_DOUBLE_EQ(r.scalar("cpus"), 6);
+  EXPECT_DOUBLE_EQ(r.scalar("mem"), 8192);
+  EXPECT_EQ(r.ranges("ports"), (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{31000, 32000}}));
+  EXPECT_DOUBLE_EQ(r.unreserved().scalar("cpus"), 4);
+  EXPECT_DOUBLE_EQ(r.reservedTo("eng").scalar("cpus"), 2);
+  EXPECT_EQ(r.reservedTo("eng").items()[0].reservations(0).type(), Resource::ReservationInfo::STATIC);
+  EXPECT_EQ(r.toString(), "cpus:4; mem:8192; ports:[31000-32000]; cpus(eng):2; disks:{a,b}");
+}
+
+TEST(ResourcesTest, ParseErrorsSayWhat) {
+  EXPECT_THAT(Resources::parse("cpus").error().message, HasSubstr("'cpus': expected name:value"));
+  EXPECT_THAT(Resources::parse("cpus:x").error().message, HasSubstr("'x' is not a number, [ranges] or {set}"));
+  EXPECT_THAT(Resources::parse("ports:[5-1]").error().message, HasSubstr("range 5-1 ends before it begins"));
+  EXPECT_THAT(Resources::parse("cpus(:1").error().message, HasSubstr("unbalanced"));
+  EXPECT_THAT(Resources::parse("cpus:-1").error().message, HasSubstr("non-negative"));
+  EXPECT_THAT(Resources::parse("s:{a,a}").error().message, HasSubstr("duplicate items"));
+}
+
+TEST(ResourcesTest, ArithmeticMergesAndKeepsThreeDigits) {
+  Resources total = parse("cpus:0.1;ports:[1-10]");
+  for (int i = 0; i < 9; ++i) total += parse("cpus:0.1");
+  EXPECT_DOUBLE_EQ(total.scalar("cpus"), 1.0);
+  total += parse("ports:[11-20,30-40]");
+  EXPECT_EQ(total.ranges("ports"), (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 20}, {30, 40}}));
+  auto left = total.minus(parse("cpus:0.3;ports:[5-6]"));
+  ASSERT_TRUE(left.ok()) << left.error().message;
+  EXPECT_DOUBLE_EQ(left->scalar("cpus"), 0.7);
+  EXPECT_EQ(left->ranges("ports"),
+            (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 4}, {7, 20}, {30, 40}}));
+}
+
+TEST(ResourcesTest, ContainsRespectsReservationsAndRanges) {
+  Resources agent = parse("cpus:4;mem:1024;cpus(eng):2;ports:[31000-31010]");
+  EXPECT_TRUE(agent.contains(parse("cpus:4;cpus(eng):1;ports:[31005-31006]")));
+  EXPECT_FALSE(agent.contains(parse("cpus:5")));
+  EXPECT_FALSE(agent.contains(parse("cpus(ops):1")));
+  EXPECT_FALSE(agent.contains(parse("ports:[31010-31011]")));
+  auto over = agent.minus(parse("mem:2048"));
+  ASSERT_FALSE(over.ok());
+  EXPECT_THAT(over.error().message, HasSubstr("cannot take 2048 mem from 1024"));
+  EXPECT_THAT(agent.minus(parse("gpus:1")).error().message, HasSubstr("no gpus (1) of that kind to take"));
+}
+
+TEST(ResourcesTest, AllocationRoleIsPartOfIdentity) {
+  Resources offered = parse("cpus:2;mem:64").allocatedTo("web");
+  EXPECT_EQ(offered.items()[0].allocation_info().role(), "web");
+  EXPECT_FALSE(offered.contains(parse("cpus:1")));
+  EXPECT_TRUE(offered.contains(parse("cpus:1").allocatedTo("web")));
+  EXPECT_TRUE(offered.withoutAllocation() == parse("cpus:2;mem:64"));
+}
+
+TEST(ResourcesTest, FromProtosValidates) {
+  google::protobuf::RepeatedPtrField<Resource> list;
+  Resource* r = list.Add();
+  r->set_name("cpus");
+  r->set_type(::mesos::v1::Value::SCALAR);
+  EXPECT_THAT(Resources::from(list).error().message, HasSubstr("a SCALAR needs only 'scalar'"));
+  r->mutable_scalar()->set_value(1.5);
+  auto ok = Resources::from(list);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_DOUBLE_EQ(ok->scalar("cpus"), 1.5);
+}
+
+}  // namespace
+}  // namespace mantle::resources
