@@ -1,0 +1,132 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace mantle::testing {
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path logFile,
+                           std::map<std::string, std::string> environment)
+    : log_(std::move(logFile)) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    std::size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (auto& [k, v] : environment) env[k] = v;
+  std::vector<std::string> envStrings;
+  for (auto& [k, v] : env) envStrings.push_back(k + "=" + v);
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& e : envStrings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + log_.string());
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::setpgid(0, 0);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    ::execve(args[0], args.data(), envp.data());
+    std::string message = std::string("execve ") + args[0] + ": " + std::strerror(errno) + "\n";
+    (void)!::write(STDERR_FILENO, message.data(), message.size());
+    ::_exit(127);
+  }
+  ::setpgid(pid_, pid_);  // both sides, so the group exists before we signal it
+  ::close(fd);
+}
+
+ChildProcess::~ChildProcess() { kill(); }
+
+bool ChildProcess::running() {
+  if (status_ != -1 || pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    status_ = status;
+    ::kill(-pid_, SIGKILL);  // anything it left in its group
+    return false;
+  }
+  return true;
+}
+
+void ChildProcess::signal(int sig) {
+  if (pid_ > 0) ::kill(-pid_, sig);
+}
+
+int ChildProcess::wait(std::chrono::milliseconds timeout) {
+  if (!waitUntil([this] { return !running(); }, timeout)) return -1;
+  return status_;
+}
+
+int ChildProcess::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return status_;
+  if (running()) {
+    ::kill(-pid_, SIGTERM);
+    if (wait(grace) == -1) return kill();
+  }
+  ::kill(-pid_, SIGKILL);
+  return status_;
+}
+
+int ChildProcess::kill() {
+  if (pid_ <= 0) return status_;
+  ::kill(-pid_, SIGKILL);
+  if (status_ == -1) {
+    int status = 0;
+    if (::waitpid(pid_, &status, 0) == pid_) status_ = status;
+  }
+  return status_;
+}
+
+std::string ChildProcess::output() const {
+  std::ifstream in(log_);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::string binary(const std::string& name) { return std::string(MANTLE_BINARY_DIR) + "/bin/" + name; }
+
+}  // namespace mantle::testing
