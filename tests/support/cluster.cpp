@@ -1,0 +1,161 @@
+#include "cluster.hpp"
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <json/reader.h>
+#include <json/value.h>
+
+#include "http/client.hpp"
+
+namespace mantle::testing {
+
+namespace {
+
+std::string tail(const std::string& text, int lines) {
+  std::size_t pos = text.size();
+  for (int i = 0; i <= lines && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+}  // namespace
+
+bool waitForHealth(const std::string& url, std::chrono::milliseconds timeout) {
+  return waitUntil(
+      [&] {
+        auto response = http::request("GET", url + "/health", {}, "", http::ClientOptions{2, 1});
+        return response.ok() && response->status == 200;
+      },
+      timeout);
+}
+
+LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
+  for (int i = 0; i < options_.agents; ++i) agents_.push_back(Agent{freePort(), nullptr});
+  masterPort_ = freePort();
+}
+
+LocalCluster::~LocalCluster() {
+  if (::testing::Test::HasFailure()) std::cerr << "---- cluster logs ----\n" << logs() << "----------------------\n";
+  for (Agent& agent : agents_) {
+    if (agent.process) agent.process->stop();
+  }
+  if (master_) master_->stop();
+}
+
+std::string LocalCluster::masterAddress() const { return "127.0.0.1:" + std::to_string(masterPort_); }
+std::string LocalCluster::masterUrl() const { return "http://" + masterAddress(); }
+std::string LocalCluster::agentUrl(int index) const {
+  return "http://127.0.0.1:" + std::to_string(agents_.at(index).port);
+}
+std::filesystem::path LocalCluster::agentWorkDir(int index) const {
+  return dir_.path() / ("agent" + std::to_string(index));
+}
+
+Status LocalCluster::startMaster() {
+  std::vector<std::string> args = {binary("mantle-master"), "--ip=127.0.0.1",
+                                   "--port=" + std::to_string(masterPort_),
+                                   "--work_dir=" + masterWorkDir().string()};
+  args.insert(args.end(), options_.masterFlags.begin(), options_.masterFlags.end());
+  master_ = std::make_unique<ChildProcess>(args, dir_.path() / "master.log");
+  if (!waitForHealth(masterUrl(), options_.startTimeout)) {
+    return Error(StatusCode::kUnavailable, "mantle-master did not become healthy:\n" + logs());
+  }
+  return {};
+}
+
+std::vector<std::string> LocalCluster::agentArgs(int index) const {
+  std::vector<std::string> args = {binary("mantle-agent"),
+                                   "--master=" + masterAddress(),
+                                   "--ip=127.0.0.1",
+                                   "--port=" + std::to_string(agents_.at(index).port),
+                                   "--work_dir=" + agentWorkDir(index).string(),
+                                   "--resources=" + options_.agentResources};
+  args.insert(args.end(), options_.agentFlags.begin(), options_.agentFlags.end());
+  return args;
+}
+
+Status LocalCluster::startAgent(int index) {
+  agents_.at(index).process =
+      std::make_unique<ChildProcess>(agentArgs(index), dir_.path() / ("agent" + std::to_string(index) + ".log"));
+  if (!waitForHealth(agentUrl(index), options_.startTimeout)) {
+    return Error(StatusCode::kUnavailable, "mantle-agent " + std::to_string(index) + " did not become healthy:\n" + logs());
+  }
+  return {};
+}
+
+Status LocalCluster::stopAgent(int index, bool kill9) {
+  ChildProcess& process = *agents_.at(index).process;
+  if (kill9) {
+    // Only the agent itself: its executors live in their own sessions and
+    // must survive, as they do when an agent crashes.
+    ::kill(process.pid(), SIGKILL);
+    process.wait(std::chrono::seconds(10));
+  } else {
+    process.stop();
+  }
+  return {};
+}
+
+Status LocalCluster::start() {
+  if (Status s = startMaster(); !s.ok()) return s;
+  for (int i = 0; i < static_cast<int>(agents_.size()); ++i) {
+    if (Status s = startAgent(i); !s.ok()) return s;
+  }
+  return waitForAgents(static_cast<int>(agents_.size()), options_.startTimeout);
+}
+
+Status LocalCluster::restartMaster(bool kill9) {
+  if (kill9) {
+    master_->kill();
+  } else {
+    master_->stop();
+  }
+  return startMaster();
+}
+
+Status LocalCluster::restartAgent(int index, bool kill9) {
+  if (Status s = stopAgent(index, kill9); !s.ok()) return s;
+  return startAgent(index);
+}
+
+Status LocalCluster::waitForAgents(int count, std::chrono::milliseconds timeout) {
+  int seen = 0;
+  bool ok = waitUntil(
+      [&] {
+        auto response = http::request("GET", masterUrl() + "/master/slaves", {}, "", http::ClientOptions{2, 1});
+        if (!response.ok() || response->status != 200) return false;
+        Json::Value root;
+        std::istringstream in(response->body);
+        if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return false;
+        seen = 0;
+        for (const Json::Value& agent : root["slaves"]) {
+          if (agent["active"].asBool()) ++seen;
+        }
+        return seen >= count;
+      },
+      timeout);
+  if (!ok) {
+    return Error(StatusCode::kDeadlineExceeded, std::to_string(seen) + " of " + std::to_string(count) +
+                                                    " agents registered in time:\n" + logs());
+  }
+  return {};
+}
+
+std::string LocalCluster::logs(int lines) const {
+  std::string out;
+  if (master_) out += "== master (" + masterUrl() + ")\n" + tail(master_->output(), lines) + "\n";
+  for (std::size_t i = 0; i < agents_.size(); ++i) {
+    if (agents_[i].process) {
+      out += "== agent " + std::to_string(i) + " (" + agentUrl(static_cast<int>(i)) + ")\n" +
+             tail(agents_[i].process->output(), lines) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace mantle::testing
