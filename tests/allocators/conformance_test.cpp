@@ -34,6 +34,9 @@ const ModuleCase kModules[] = {
 
 std::string label(const testing::TestParamInfo<ModuleCase>& info) { return info.param.label; }
 
+// CTest shows test names with the parameter; make it the label, not bytes.
+void PrintTo(const ModuleCase& c, std::ostream* os) { *os << c.label; }
+
 class AllocatorConformance : public testing::TestWithParam<ModuleCase> {
  protected:
   void SetUp() override {
