@@ -1,0 +1,382 @@
+#include "agent/containerizer.hpp"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <glog/logging.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "mantle/modules/registry.hpp"
+
+namespace mantle::agent {
+
+namespace asio = boost::asio;
+namespace v1 = mantle::module::v1;
+
+std::string Termination::describe() const {
+  if (!statusKnown) return "exited (status unknown)";
+  if (WIFEXITED(status)) {
+    const int code = WEXITSTATUS(status);
+    if (code > 128 && code < 128 + NSIG) {
+      return "terminated by signal " + std::to_string(code - 128) + " (" + ::strsignal(code - 128) + ")";
+    }
+    return "exited with status " + std::to_string(code);
+  }
+  if (WIFSIGNALED(status)) {
+    return "terminated by signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) + ")";
+  }
+  return "ended with wait status " + std::to_string(status);
+}
+
+struct Containerizer::Container {
+  std::string id;
+  pid_t pid = -1;
+  bool child = false;  // started by this agent process (we can reap it)
+  v1::ContainerConfig config;
+  std::unique_ptr<asio::posix::stream_descriptor> exitWatch;
+  std::unique_ptr<asio::steady_timer> killTimer;
+  Termination termination;
+  bool exited = false;
+};
+
+struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
+  Strand strand;
+  std::vector<std::shared_ptr<modules::Instance>> isolators;
+  TerminationCallback onTermination;
+  std::map<std::string, std::unique_ptr<Container>> containers;
+
+  Impl(Strand s, std::vector<std::shared_ptr<modules::Instance>> i, TerminationCallback t)
+      : strand(std::move(s)), isolators(std::move(i)), onTermination(std::move(t)) {}
+
+  static v1::ContainerID containerId(const std::string& id) {
+    v1::ContainerID out;
+    out.set_value(id);
+    return out;
+  }
+
+  // Cleanup in reverse order over the first `count` isolators.
+  void cleanup(const std::string& id, std::size_t count) {
+    v1::IsolatorCleanupRequest request;
+    *request.mutable_container_id() = containerId(id);
+    for (std::size_t i = count; i-- > 0;) {
+      auto result = isolators[i]->call<v1::Empty>("cleanup", request);
+      if (!result.ok() && result.error().code != StatusCode::kUnimplemented) {
+        LOG(WARNING) << "Cleanup of container " << id << ": " << result.error().message;
+      }
+    }
+  }
+
+  void watchExit(Container& container) {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, container.pid, 0));
+    if (fd < 0) {
+      // Already gone (or a kernel without pidfd): decide at once.
+      asio::post(strand, [self = shared_from_this(), id = container.id] { self->exited(id); });
+      return;
+    }
+    container.exitWatch = std::make_unique<asio::posix::stream_descriptor>(strand, fd);
+    container.exitWatch->async_wait(asio::posix::stream_descriptor::wait_read,
+                                    [self = shared_from_this(), id = container.id](const boost::system::error_code& ec) {
+                                      if (ec == asio::error::operation_aborted) return;
+                                      self->exited(id);
+                                    });
+  }
+
+  void exited(const std::string& id) {
+    auto it = containers.find(id);
+    if (it == containers.end() || it->second->exited) return;
+    Container& container = *it->second;
+    container.exited = true;
+    if (container.child) {
+      int status = 0;
+      pid_t reaped;
+      do {
+        reaped = ::waitpid(container.pid, &status, 0);
+      } while (reaped < 0 && errno == EINTR);
+      if (reaped == container.pid) {
+        container.termination.statusKnown = true;
+        container.termination.status = status;
+      }
+    }
+    // Whatever the executor left behind goes with it.
+    for (int round = 0; round < 20 && signalSession(container.pid, SIGKILL) > 0; ++round) {
+      ::usleep(5000);
+    }
+    if (container.killTimer) container.killTimer->cancel();
+    container.exitWatch.reset();
+    cleanup(id, isolators.size());
+    Termination termination = container.termination;
+    containers.erase(it);
+    VLOG(1) << "Container " << id << " " << termination.describe();
+    if (onTermination) onTermination(id, termination);
+  }
+
+  void limitation(const v1::ContainerLimitation& limit) {
+    auto it = containers.find(limit.container_id().value());
+    if (it == containers.end() || it->second->exited) return;
+    Container& container = *it->second;
+    if (container.termination.reason) return;  // the first limitation wins
+    container.termination.reason = limit.has_reason()
+                                       ? static_cast<mesos::v1::TaskStatus::Reason>(limit.reason())
+                                       : mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION;
+    container.termination.message = limit.message().empty() ? "Container limitation" : limit.message();
+    for (const auto& resource : limit.resources()) {
+      mesos::v1::Resource converted;
+      if (converted.ParseFromString(resource.SerializeAsString())) {
+        container.termination.limitedResources.push_back(converted);
+      }
+    }
+    LOG(WARNING) << "Container " << container.id << " hit a limitation: " << container.termination.message;
+    destroy(container.id, 0);
+  }
+
+  void destroy(const std::string& id, double graceSeconds) {
+    auto it = containers.find(id);
+    if (it == containers.end() || it->second->exited) return;
+    Container& container = *it->second;
+    container.termination.destroyed = true;
+    if (graceSeconds <= 0) {
+      signalSession(container.pid, SIGKILL);
+      return;
+    }
+    signalSession(container.pid, SIGTERM);
+    if (container.killTimer) return;  // a kill is already under way
+    container.killTimer = std::make_unique<asio::steady_timer>(strand);
+    container.killTimer->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(graceSeconds * 1000)));
+    container.killTimer->async_wait([self = shared_from_this(), id](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto found = self->containers.find(id);
+      if (found == self->containers.end() || found->second->exited) return;
+      LOG(INFO) << "Container " << id << " outlived its grace period; killing it";
+      signalSession(found->second->pid, SIGKILL);
+    });
+  }
+};
+
+Containerizer::Containerizer(Strand strand, std::vector<std::shared_ptr<modules::Instance>> isolators,
+                             TerminationCallback onTermination)
+    : impl_(std::make_shared<Impl>(std::move(strand), std::move(isolators), std::move(onTermination))) {
+  std::weak_ptr<Impl> weak = impl_;
+  for (const auto& isolator : impl_->isolators) {
+    isolator->onEvent([weak](const v1::ModuleEvent& event) {
+      if (!event.has_limitation()) return;
+      auto impl = weak.lock();
+      if (!impl) return;
+      asio::post(impl->strand, [weak, limit = event.limitation()] {
+        if (auto self = weak.lock()) self->limitation(limit);
+      });
+    });
+  }
+}
+
+Containerizer::~Containerizer() {
+  for (const auto& isolator : impl_->isolators) isolator->onEvent(nullptr);
+  for (auto& [id, container] : impl_->containers) {
+    if (container->exitWatch) container->exitWatch->cancel();
+    if (container->killTimer) container->killTimer->cancel();
+  }
+}
+
+Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::ContainerConfig& config,
+                                    LaunchPlan plan) {
+  if (impl_->containers.count(containerId) != 0) {
+    return Error(StatusCode::kAlreadyExists, "container " + containerId + " already exists");
+  }
+  // prepare, one after another.
+  v1::IsolatorPrepareRequest prepare;
+  *prepare.mutable_container_id() = Impl::containerId(containerId);
+  *prepare.mutable_config() = config;
+  std::map<std::string, std::string> environment;
+  std::vector<std::string> preExec;
+  std::uint32_t namespaces = 0;
+  std::string workingDirectory;
+  std::string workingDirectorySetBy;
+  std::size_t prepared = 0;
+  auto fail = [&](const Error& error) -> Error {
+    impl_->cleanup(containerId, prepared);
+    return error;
+  };
+  for (const auto& isolator : impl_->isolators) {
+    auto response = isolator->call<v1::IsolatorPrepareResponse>("prepare", prepare);
+    ++prepared;
+    if (!response.ok()) {
+      if (response.error().code == StatusCode::kUnimplemented) continue;
+      return fail(response.error().withContext("prepare"));
+    }
+    const v1::ContainerLaunchInfo& info = response->launch_info();
+    for (const auto& variable : info.environment().variables()) {
+      auto [it, inserted] = environment.emplace(variable.name(), variable.value());
+      if (!inserted && it->second != variable.value()) {
+        return fail(invalidArgument(isolator->describe() + " sets environment variable " + variable.name() +
+                                    " differently from an earlier isolator"));
+      }
+    }
+    for (const auto& command : info.pre_exec_commands()) {
+      if (!command.value().empty()) preExec.push_back(command.value());
+    }
+    namespaces |= info.clone_namespaces();
+    if (info.has_working_directory()) {
+      if (!workingDirectorySetBy.empty()) {
+        return fail(invalidArgument(isolator->describe() + " and " + workingDirectorySetBy +
+                                    " both set the working directory"));
+      }
+      workingDirectorySetBy = isolator->describe();
+      workingDirectory = info.working_directory();
+    }
+  }
+  for (auto& [name, value] : environment) plan.environment[name] = value;
+  plan.preExecCommands.insert(plan.preExecCommands.end(), preExec.begin(), preExec.end());
+  plan.cloneNamespaces |= namespaces;
+  if (!workingDirectory.empty()) plan.workingDirectory = workingDirectory;
+
+  Result<PendingLaunch> pending = forkContainer(plan);
+  if (!pending.ok()) return fail(pending.error());
+  const pid_t pid = pending->pid();
+
+  // isolate, every isolator, before the executor runs.
+  v1::IsolatorIsolateRequest isolate;
+  *isolate.mutable_container_id() = Impl::containerId(containerId);
+  isolate.set_pid(pid);
+  for (const auto& isolator : impl_->isolators) {
+    auto response = isolator->call<v1::Empty>("isolate", isolate);
+    if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return fail(response.error().withContext("isolate"));
+    }
+  }
+  auto container = std::make_unique<Container>();
+  container->id = containerId;
+  container->pid = pid;
+  container->child = true;
+  container->config = config;
+  Container& ref = *container;
+  impl_->containers.emplace(containerId, std::move(container));
+  impl_->watchExit(ref);
+  if (Status released = pending->release(); !released.ok()) {
+    LOG(WARNING) << "Container " << containerId << ": " << released.error().message;
+  }
+  return pid;
+}
+
+std::vector<std::string> Containerizer::recover(const std::vector<Recovered>& containers,
+                                                const std::vector<std::string>& orphans) {
+  std::vector<std::string> alive;
+  v1::IsolatorRecoverRequest request;
+  for (const Recovered& recovered : containers) {
+    std::optional<std::uint64_t> start = processStartTime(recovered.pid);
+    if (!start || *start != recovered.startTime) {
+      *request.add_orphans() = Impl::containerId(recovered.containerId);
+      continue;
+    }
+    v1::ContainerState* state = request.add_states();
+    *state->mutable_container_id() = Impl::containerId(recovered.containerId);
+    *state->mutable_config() = recovered.config;
+    state->set_pid(recovered.pid);
+    state->set_directory(recovered.config.directory());
+    alive.push_back(recovered.containerId);
+  }
+  for (const std::string& orphan : orphans) *request.add_orphans() = Impl::containerId(orphan);
+  for (const auto& isolator : impl_->isolators) {
+    auto response = isolator->call<v1::Empty>("recover", request);
+    if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
+      LOG(WARNING) << "Isolator recovery: " << response.error().message;
+    }
+  }
+  for (const Recovered& recovered : containers) {
+    if (std::find(alive.begin(), alive.end(), recovered.containerId) == alive.end()) {
+      impl_->cleanup(recovered.containerId, impl_->isolators.size());
+      continue;
+    }
+    auto container = std::make_unique<Container>();
+    container->id = recovered.containerId;
+    container->pid = recovered.pid;
+    container->child = false;
+    container->config = recovered.config;
+    Container& ref = *container;
+    impl_->containers.emplace(recovered.containerId, std::move(container));
+    impl_->watchExit(ref);
+  }
+  for (const std::string& orphan : orphans) impl_->cleanup(orphan, impl_->isolators.size());
+  return alive;
+}
+
+void Containerizer::destroy(const std::string& containerId, double graceSeconds) {
+  impl_->destroy(containerId, graceSeconds);
+}
+
+Status Containerizer::update(const std::string& containerId, const std::vector<mesos::v1::Resource>& resources) {
+  if (!contains(containerId)) return notFound("unknown container " + containerId);
+  v1::IsolatorUpdateRequest request;
+  *request.mutable_container_id() = Impl::containerId(containerId);
+  for (const auto& resource : resources) request.add_resources()->ParseFromString(resource.SerializeAsString());
+  for (const auto& isolator : impl_->isolators) {
+    auto response = isolator->call<v1::Empty>("update", request);
+    if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
+      return response.error().withContext("update");
+    }
+  }
+  return {};
+}
+
+std::optional<mesos::v1::ResourceStatistics> Containerizer::usage(const std::string& containerId) {
+  if (!contains(containerId)) return std::nullopt;
+  v1::IsolatorUsageRequest request;
+  *request.mutable_container_id() = Impl::containerId(containerId);
+  mesos::v1::ResourceStatistics merged;
+  for (const auto& isolator : impl_->isolators) {
+    auto response = isolator->call<v1::IsolatorUsageResponse>("usage", request);
+    if (!response.ok()) continue;  // usage failures are ignored, as in Mesos
+    mesos::v1::ResourceStatistics statistics;
+    if (statistics.ParsePartialFromString(response->statistics().SerializeAsString())) merged.MergeFrom(statistics);
+  }
+  if (!merged.has_timestamp()) {
+    merged.set_timestamp(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  }
+  return merged;
+}
+
+std::vector<std::pair<std::string, std::string>> Containerizer::status(const std::string& containerId) {
+  std::vector<std::pair<std::string, std::string>> labels;
+  if (!contains(containerId)) return labels;
+  v1::IsolatorStatusRequest request;
+  *request.mutable_container_id() = Impl::containerId(containerId);
+  for (const auto& isolator : impl_->isolators) {
+    auto response = isolator->call<v1::IsolatorStatusResponse>("status", request);
+    if (!response.ok()) continue;
+    for (const auto& label : response->labels().labels()) labels.emplace_back(label.key(), label.value());
+  }
+  return labels;
+}
+
+bool Containerizer::contains(const std::string& containerId) const {
+  auto it = impl_->containers.find(containerId);
+  return it != impl_->containers.end() && !it->second->exited;
+}
+
+std::optional<pid_t> Containerizer::pid(const std::string& containerId) const {
+  auto it = impl_->containers.find(containerId);
+  if (it == impl_->containers.end()) return std::nullopt;
+  return it->second->pid;
+}
+
+std::vector<std::string> Containerizer::containerIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, container] : impl_->containers) ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::string> Containerizer::isolatorNames() const {
+  std::vector<std::string> names;
+  for (const auto& isolator : impl_->isolators) names.push_back(isolator->name());
+  return names;
+}
+
+}  // namespace mantle::agent

@@ -1,0 +1,107 @@
+// The containerizer: runs executors in containers through the isolator
+// pipeline, with Mesos' ordering:
+//   prepare  one isolator after another, in --isolation order; their
+//            ContainerLaunchInfos are merged (conflicts fail the launch);
+//   isolate  every isolator, once the container's root pid exists and before
+//            the executor runs;
+//   update   every isolator, when the container's resources change;
+//   usage    every isolator, statistics merged, failures ignored;
+//   cleanup  in reverse order, after every process of the container is gone,
+//            each one even when an earlier one fails.
+// A method a module does not implement gets the Mesos default (nothing).
+// A ContainerLimitation an isolator reports kills the container; its
+// termination carries the reason and message.
+//
+// Every method runs on the agent's strand, and so does every callback.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/launcher.hpp"
+#include "agent/strand.hpp"
+#include "mantle/module/v1/isolator.pb.h"
+#include "mantle/result.hpp"
+#include "mesos/v1/mesos.pb.h"
+
+namespace mantle::modules {
+class Instance;
+}  // namespace mantle::modules
+
+namespace mantle::agent {
+
+struct Termination {
+  // The container root's wait status is known only for containers this agent
+  // process started (a recovered container is not its child).
+  bool statusKnown = false;
+  int status = 0;
+  // Set when an isolator's limitation killed the container.
+  std::optional<mesos::v1::TaskStatus::Reason> reason;
+  std::string message;
+  std::vector<mesos::v1::Resource> limitedResources;
+  // Set when destroy() was asked for (a kill, a shutdown).
+  bool destroyed = false;
+
+  // "exited with status 3", "terminated by signal 9", "exited (status unknown)".
+  std::string describe() const;
+};
+
+using TerminationCallback = std::function<void(const std::string& containerId, const Termination&)>;
+
+class Containerizer {
+ public:
+  Containerizer(Strand strand, std::vector<std::shared_ptr<modules::Instance>> isolators,
+                TerminationCallback onTermination);
+  ~Containerizer();
+  Containerizer(const Containerizer&) = delete;
+  Containerizer& operator=(const Containerizer&) = delete;
+
+  // Prepares, forks, isolates and releases. Returns the container root's pid.
+  // On error nothing is left behind (isolators cleaned up, process killed).
+  Result<pid_t> launch(const std::string& containerId, const module::v1::ContainerConfig& config, LaunchPlan plan);
+
+  struct Recovered {
+    std::string containerId;
+    pid_t pid = 0;
+    std::uint64_t startTime = 0;
+    module::v1::ContainerConfig config;
+  };
+  // Re-attaches to containers that survived an agent restart: those whose
+  // root process still runs (same start time) are watched again and handed to
+  // the isolators' recover; returns their ids. `orphans`: containers found on
+  // disk but not recoverable, passed to recover() as such.
+  std::vector<std::string> recover(const std::vector<Recovered>& containers, const std::vector<std::string>& orphans);
+
+  // SIGTERM to every process of the container, SIGKILL to whatever is left
+  // after `graceSeconds`. The termination callback follows.
+  void destroy(const std::string& containerId, double graceSeconds);
+
+  // Calls update on every isolator.
+  Status update(const std::string& containerId, const std::vector<mesos::v1::Resource>& resources);
+
+  // Usage merged over the isolators; nullopt for an unknown container.
+  std::optional<mesos::v1::ResourceStatistics> usage(const std::string& containerId);
+  // Labels the isolators report.
+  std::vector<std::pair<std::string, std::string>> status(const std::string& containerId);
+
+  bool contains(const std::string& containerId) const;
+  std::optional<pid_t> pid(const std::string& containerId) const;
+  std::vector<std::string> containerIds() const;
+
+  // The isolator instances' names, in pipeline order.
+  std::vector<std::string> isolatorNames() const;
+
+ private:
+  struct Container;
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mantle::agent

@@ -1,0 +1,403 @@
+#include "agent/launcher.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mantle::agent {
+namespace {
+
+// Everything the forked child needs, built before fork(): after it only
+// async-signal-safe calls are allowed (the agent has many threads).
+struct Prepared {
+  std::vector<std::string> argvStorage;
+  std::vector<char*> argv;
+  std::vector<std::string> envStorage;
+  std::vector<char*> envp;
+  std::vector<std::string> stdoutPaths;  // stdout, stdout.1, ...
+  std::vector<std::string> stderrPaths;
+  std::string workingDirectory;
+  bool switchUser = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::vector<std::vector<std::string>> preExecStorage;
+  std::vector<std::vector<char*>> preExec;
+  std::uint32_t cloneNamespaces = 0;
+  std::uint64_t logMaxBytes = 0;
+};
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+Result<Prepared> prepare(const LaunchPlan& plan) {
+  if (plan.argv.empty()) return invalidArgument("empty command");
+  Prepared p;
+  p.argvStorage = plan.argv;
+  p.argv = pointers(p.argvStorage);
+  for (const auto& [name, value] : plan.environment) p.envStorage.push_back(name + "=" + value);
+  p.envp = pointers(p.envStorage);
+  const int files = std::max(0, plan.logMaxFiles);
+  for (int i = 0; i <= files; ++i) {
+    const std::string suffix = i == 0 ? "" : "." + std::to_string(i);
+    p.stdoutPaths.push_back(plan.sandbox + "/stdout" + suffix);
+    p.stderrPaths.push_back(plan.sandbox + "/stderr" + suffix);
+  }
+  p.workingDirectory = plan.workingDirectory.empty() ? plan.sandbox : plan.workingDirectory;
+  if (plan.user) {
+    struct passwd pw;
+    struct passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getpwnam_r(plan.user->c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+      return notFound("user '" + *plan.user + "' does not exist on this agent");
+    }
+    p.switchUser = true;
+    p.uid = pw.pw_uid;
+    p.gid = pw.pw_gid;
+    int count = 64;
+    p.groups.resize(count);
+    if (::getgrouplist(plan.user->c_str(), pw.pw_gid, p.groups.data(), &count) < 0) {
+      p.groups.resize(count);
+      ::getgrouplist(plan.user->c_str(), pw.pw_gid, p.groups.data(), &count);
+    }
+    p.groups.resize(count);
+  }
+  for (const std::string& command : plan.preExecCommands) {
+    p.preExecStorage.push_back({"sh", "-c", command});
+  }
+  for (auto& storage : p.preExecStorage) p.preExec.push_back(pointers(storage));
+  p.cloneNamespaces = plan.cloneNamespaces;
+  p.logMaxBytes = plan.logMaxBytes;
+  return p;
+}
+
+// ---- The child side: async-signal-safe only. ----
+
+void writeAll(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void writeText(int fd, const char* text) { writeAll(fd, text, std::strlen(text)); }
+
+void writeNumber(int fd, long value) {
+  char digits[24];
+  int i = sizeof(digits);
+  bool negative = value < 0;
+  unsigned long v = negative ? static_cast<unsigned long>(-value) : static_cast<unsigned long>(value);
+  do {
+    digits[--i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0 && i > 1);
+  if (negative) digits[--i] = '-';
+  writeAll(fd, digits + i, sizeof(digits) - i);
+}
+
+struct LogFile {
+  int fd = -1;
+  std::uint64_t size = 0;
+  const std::vector<std::string>* paths = nullptr;
+  std::uint64_t maxBytes = 0;
+
+  void open() {
+    fd = ::open((*paths)[0].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    struct stat st;
+    size = (fd >= 0 && ::fstat(fd, &st) == 0) ? static_cast<std::uint64_t>(st.st_size) : 0;
+  }
+
+  void rotate() {
+    if (fd >= 0) ::close(fd);
+    const std::size_t last = paths->size() - 1;
+    for (std::size_t i = last; i >= 1; --i) ::rename((*paths)[i - 1].c_str(), (*paths)[i].c_str());
+    fd = ::open((*paths)[0].c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    size = 0;
+  }
+
+  void write(const char* data, std::size_t n) {
+    while (n > 0) {
+      if (maxBytes > 0 && size >= maxBytes) rotate();
+      std::size_t chunk = maxBytes > 0 ? std::min<std::uint64_t>(n, maxBytes - size) : n;
+      if (fd >= 0) writeAll(fd, data, chunk);
+      size += chunk;
+      data += chunk;
+      n -= chunk;
+    }
+  }
+};
+
+bool switchUser(const Prepared& p) {
+  if (!p.switchUser) return true;
+  if (::setgroups(p.groups.size(), p.groups.data()) != 0) return false;
+  if (::setgid(p.gid) != 0) return false;
+  if (::setuid(p.uid) != 0) return false;
+  return true;
+}
+
+void resetSignals() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &dfl, nullptr);
+  }
+}
+
+void setSignal(int sig, void (*handler)(int)) {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = handler;
+  ::sigaction(sig, &action, nullptr);
+}
+
+int waitFor(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return status;
+}
+
+char gBuffer[65536];
+
+[[noreturn]] void runRoot(const Prepared& p, int releaseFd) {
+  resetSignals();
+  ::setsid();
+  if (releaseFd != 3) {
+    ::dup2(releaseFd, 3);
+  }
+  ::close_range(4, ~0U, 0);
+  int devnull = ::open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    if (devnull > 3) ::close(devnull);
+  }
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = ::read(3, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(127);
+  ::close(3);
+  setSignal(SIGTERM, SIG_IGN);
+  setSignal(SIGPIPE, SIG_IGN);
+
+  LogFile out{-1, 0, &p.stdoutPaths, p.logMaxBytes};
+  LogFile err{-1, 0, &p.stderrPaths, p.logMaxBytes};
+  out.open();
+  err.open();
+
+  for (const auto& command : p.preExec) {
+    pid_t child = ::fork();
+    if (child == 0) {
+      setSignal(SIGTERM, SIG_DFL);
+      setSignal(SIGPIPE, SIG_DFL);
+      if (err.fd >= 0) ::dup2(err.fd, 2);
+      if (out.fd >= 0) ::dup2(out.fd, 1);
+      if (!switchUser(p) || ::chdir(p.workingDirectory.c_str()) != 0) ::_exit(126);
+      ::execve("/bin/sh", command.data(), p.envp.data());
+      ::_exit(127);
+    }
+    int status = child > 0 ? waitFor(child) : -1;
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      writeText(err.fd, "mantle: a pre-exec command of an isolator failed: ");
+      writeText(err.fd, command[2]);
+      writeText(err.fd, "\n");
+      ::_exit(126);
+    }
+  }
+  if (p.cloneNamespaces != 0 && ::unshare(static_cast<int>(p.cloneNamespaces)) != 0) {
+    writeText(err.fd, "mantle: unshare of the isolators' namespaces failed, errno ");
+    writeNumber(err.fd, errno);
+    writeText(err.fd, "\n");
+    ::_exit(126);
+  }
+
+  int outPipe[2];
+  int errPipe[2];
+  if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) ::_exit(126);
+  pid_t executor = ::fork();
+  if (executor < 0) {
+    writeText(err.fd, "mantle: fork of the executor failed\n");
+    ::_exit(126);
+  }
+  if (executor == 0) {
+    setSignal(SIGTERM, SIG_DFL);
+    setSignal(SIGPIPE, SIG_DFL);
+    ::dup2(outPipe[1], 1);
+    ::dup2(errPipe[1], 2);
+    if (!switchUser(p)) {
+      writeText(2, "mantle: failed to switch to the container's user, errno ");
+      writeNumber(2, errno);
+      writeText(2, "\n");
+      ::_exit(127);
+    }
+    if (::chdir(p.workingDirectory.c_str()) != 0) {
+      writeText(2, "mantle: failed to enter the working directory ");
+      writeText(2, p.workingDirectory.c_str());
+      writeText(2, "\n");
+      ::_exit(127);
+    }
+    ::execve(p.argv[0], p.argv.data(), p.envp.data());
+    int error = errno;
+    writeText(2, "mantle: failed to execute ");
+    writeText(2, p.argv[0]);
+    writeText(2, ", errno ");
+    writeNumber(2, error);
+    writeText(2, "\n");
+    ::_exit(127);
+  }
+  ::close(outPipe[1]);
+  ::close(errPipe[1]);
+
+  struct pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
+  LogFile* logs[2] = {&out, &err};
+  int status = 0;
+  bool exited = false;
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    int ready = ::poll(fds, 2, exited ? 100 : 500);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (ready == 0 && exited) break;  // the executor is gone and its pipes are quiet
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t got = ::read(fds[i].fd, gBuffer, sizeof(gBuffer));
+      if (got > 0) {
+        logs[i]->write(gBuffer, static_cast<std::size_t>(got));
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+      }
+    }
+    if (!exited && ::waitpid(executor, &status, WNOHANG) == executor) exited = true;
+  }
+  if (!exited) status = waitFor(executor);
+  if (status == -1) ::_exit(126);
+  if (WIFSIGNALED(status)) ::_exit(128 + WTERMSIG(status));
+  ::_exit(WEXITSTATUS(status));
+}
+
+}  // namespace
+
+PendingLaunch::~PendingLaunch() {
+  if (releaseFd_ >= 0) ::close(releaseFd_);
+}
+
+PendingLaunch::PendingLaunch(PendingLaunch&& other) noexcept : pid_(other.pid_), releaseFd_(other.releaseFd_) {
+  other.pid_ = -1;
+  other.releaseFd_ = -1;
+}
+
+Status PendingLaunch::release() {
+  if (releaseFd_ < 0) return failedPrecondition("container already released");
+  char byte = 1;
+  ssize_t n;
+  do {
+    n = ::write(releaseFd_, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  ::close(releaseFd_);
+  releaseFd_ = -1;
+  if (n != 1) return internalError("container root process " + std::to_string(pid_) + " is gone");
+  return {};
+}
+
+Result<PendingLaunch> forkContainer(const LaunchPlan& plan) {
+  Result<Prepared> prepared = prepare(plan);
+  if (!prepared.ok()) return prepared.error();
+  int release[2];
+  if (::pipe2(release, O_CLOEXEC) != 0) return internalError(std::string("pipe: ") + std::strerror(errno));
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int error = errno;
+    ::close(release[0]);
+    ::close(release[1]);
+    return internalError(std::string("fork: ") + std::strerror(error));
+  }
+  if (pid == 0) {
+    ::close(release[1]);
+    runRoot(*prepared, release[0]);
+  }
+  ::close(release[0]);
+  return PendingLaunch(pid, release[1]);
+}
+
+namespace {
+
+// Fields of /proc/<pid>/stat after the command (which may contain spaces).
+std::optional<std::vector<std::string>> statFields(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in) return std::nullopt;
+  std::string line;
+  std::getline(in, line);
+  std::size_t close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 1));
+  std::vector<std::string> fields;
+  std::string field;
+  while (rest >> field) fields.push_back(field);
+  return fields;  // fields[0] is the state (field 3)
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> processStartTime(pid_t pid) {
+  auto fields = statFields(pid);
+  if (!fields || fields->size() < 20) return std::nullopt;
+  if ((*fields)[0] == "Z" || (*fields)[0] == "X") return std::nullopt;
+  return std::stoull((*fields)[19]);  // field 22
+}
+
+std::vector<pid_t> sessionProcesses(pid_t sid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    auto fields = statFields(pid);
+    if (!fields || fields->size() < 4) continue;
+    if ((*fields)[0] == "Z" || (*fields)[0] == "X") continue;
+    if (std::stol((*fields)[3]) == sid) out.push_back(pid);  // field 6
+  }
+  return out;
+}
+
+int signalSession(pid_t sid, int signal) {
+  int count = 0;
+  for (pid_t pid : sessionProcesses(sid)) {
+    if (::kill(pid, signal) == 0) ++count;
+  }
+  return count;
+}
+
+}  // namespace mantle::agent

@@ -1,0 +1,76 @@
+// The process side of a container: forks the container's root process in a
+// session of its own, which holds the executor back until the isolators have
+// seen its pid, then runs the executor with the container's user, environment
+// and working directory, and copies the executor's stdout and stderr into the
+// sandbox files `stdout` and `stderr`, rotating them at a size cap
+// (`stdout.1`, `stdout.2`, ...).
+//
+// The root process outlives the agent: it and everything it starts belong to
+// the container, not to the agent, so an agent crash leaves them running. It
+// ignores SIGTERM (so a graceful kill lets it drain the executor's last output)
+// and exits with the executor's status (128 + signal when the executor was
+// killed by a signal).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mantle/result.hpp"
+
+namespace mantle::agent {
+
+struct LaunchPlan {
+  // argv[0] is the executable's path (no PATH search).
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> environment;
+  std::string sandbox;           // where stdout/stderr go
+  std::string workingDirectory;  // empty: the sandbox
+  // Run as this user (uid, gid, supplementary groups); empty: as the agent.
+  std::optional<std::string> user;
+  // Shell commands run in the container (as its user, before the executor).
+  std::vector<std::string> preExecCommands;
+  // CLONE_NEW* flags to unshare before starting the executor.
+  std::uint32_t cloneNamespaces = 0;
+  std::uint64_t logMaxBytes = 10 * 1024 * 1024;  // per file
+  int logMaxFiles = 3;                           // rotated copies kept
+};
+
+// A forked container root that waits for release().
+class PendingLaunch {
+ public:
+  PendingLaunch(pid_t pid, int releaseFd) : pid_(pid), releaseFd_(releaseFd) {}
+  ~PendingLaunch();
+  PendingLaunch(PendingLaunch&& other) noexcept;
+  PendingLaunch& operator=(PendingLaunch&&) = delete;
+  PendingLaunch(const PendingLaunch&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Lets the executor start. Without it the root process exits (status 127)
+  // when this object goes away.
+  Status release();
+
+ private:
+  pid_t pid_ = -1;
+  int releaseFd_ = -1;
+};
+
+// Forks the container root. Errors: the user does not exist, fork failed.
+Result<PendingLaunch> forkContainer(const LaunchPlan& plan);
+
+// The start time of `pid` in clock ticks since boot (field 22 of
+// /proc/<pid>/stat), to tell a pid from its reuse; nullopt when no such
+// process (zombies count as gone).
+std::optional<std::uint64_t> processStartTime(pid_t pid);
+
+// Every process whose session id is `sid`.
+std::vector<pid_t> sessionProcesses(pid_t sid);
+
+// Sends `signal` to every process of session `sid`; the number signalled.
+int signalSession(pid_t sid, int signal);
+
+}  // namespace mantle::agent
