@@ -1,0 +1,517 @@
+// The legacy JSON endpoints (/master/state, /state-summary, /frameworks,
+// /slaves, /tasks, /roles, /flags, /version, /metrics/snapshot) and the
+// Prometheus text at /metrics, rendered from a snapshot on an HTTP thread.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <json/json.h>
+
+#include "master/master_impl.hpp"
+#include "master/validation.hpp"
+#include "wire/json.hpp"
+
+namespace mantle::master {
+
+namespace {
+
+using Response = v1::master::Response;
+
+std::string write(const Json::Value& value) {
+  Json::StreamWriterBuilder builder;
+  builder["indentation"] = "";
+  builder["emitUTF8"] = true;
+  return Json::writeString(builder, value);
+}
+
+// A message in Mesos' JSON mapping, as a jsoncpp value.
+Json::Value protoJson(const google::protobuf::Message& message) {
+  Json::Value value;
+  Json::CharReaderBuilder builder;
+  std::string text = wire::toJson(message);
+  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+  std::string errors;
+  reader->parse(text.data(), text.data() + text.size(), &value, &errors);
+  return value;
+}
+
+double seconds(const v1::TimeInfo& t) { return static_cast<double>(t.nanoseconds()) / 1e9; }
+
+std::string rangesText(const v1::Value::Ranges& ranges) {
+  std::string out = "[";
+  for (int i = 0; i < ranges.range_size(); ++i) {
+    if (i > 0) out += ", ";
+    out += std::to_string(ranges.range(i).begin()) + "-" + std::to_string(ranges.range(i).end());
+  }
+  return out + "]";
+}
+
+// Mesos' legacy rendering of resources: an object keyed by name.
+Json::Value resourcesJson(const google::protobuf::RepeatedPtrField<v1::Resource>& list) {
+  Json::Value out(Json::objectValue);
+  for (const char* name : {"cpus", "gpus", "mem", "disk"}) out[name] = 0.0;
+  std::map<std::string, v1::Value::Ranges> ranges;
+  std::map<std::string, std::set<std::string>> sets;
+  for (const v1::Resource& r : list) {
+    std::string name = r.name() + (r.has_revocable() ? "_revocable" : "");
+    if (r.type() == v1::Value::SCALAR) {
+      double v = out.isMember(name) ? out[name].asDouble() : 0.0;
+      out[name] = std::round((v + r.scalar().value()) * 1000) / 1000;
+    } else if (r.type() == v1::Value::RANGES) {
+      for (const auto& range : r.ranges().range()) *ranges[name].add_range() = range;
+    } else if (r.type() == v1::Value::SET) {
+      for (const auto& item : r.set().item()) sets[name].insert(item);
+    }
+  }
+  for (auto& [name, value] : ranges) {
+    std::sort(value.mutable_range()->begin(), value.mutable_range()->end(),
+              [](const auto& a, const auto& b) { return a.begin() < b.begin(); });
+    out[name] = rangesText(value);
+  }
+  for (auto& [name, items] : sets) {
+    std::string text = "{";
+    bool first = true;
+    for (const std::string& item : items) {
+      if (!first) text += ",";
+      first = false;
+      text += item;
+    }
+    out[name] = text + "}";
+  }
+  return out;
+}
+
+Json::Value attributesJson(const google::protobuf::RepeatedPtrField<v1::Attribute>& attributes) {
+  Json::Value out(Json::objectValue);
+  for (const v1::Attribute& a : attributes) {
+    switch (a.type()) {
+      case v1::Value::SCALAR: out[a.name()] = a.scalar().value(); break;
+      case v1::Value::RANGES: out[a.name()] = rangesText(a.ranges()); break;
+      case v1::Value::TEXT: out[a.name()] = a.text().value(); break;
+      case v1::Value::SET: {
+        std::string text = "{";
+        for (int i = 0; i < a.set().item_size(); ++i) text += (i > 0 ? "," : "") + a.set().item(i);
+        out[a.name()] = text + "}";
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::string roleOf(const google::protobuf::RepeatedPtrField<v1::Resource>& resources) {
+  for (const v1::Resource& r : resources) {
+    if (r.has_allocation_info()) return r.allocation_info().role();
+  }
+  return "*";
+}
+
+Json::Value taskJson(const v1::Task& task) {
+  Json::Value t(Json::objectValue);
+  t["id"] = task.task_id().value();
+  t["name"] = task.name();
+  t["framework_id"] = task.framework_id().value();
+  t["executor_id"] = task.executor_id().value();
+  t["slave_id"] = task.agent_id().value();
+  t["state"] = v1::TaskState_Name(task.state());
+  t["resources"] = resourcesJson(task.resources());
+  t["role"] = roleOf(task.resources());
+  Json::Value statuses(Json::arrayValue);
+  for (const v1::TaskStatus& status : task.statuses()) {
+    Json::Value s(Json::objectValue);
+    s["state"] = v1::TaskState_Name(status.state());
+    s["timestamp"] = status.timestamp();
+    if (status.has_healthy()) s["healthy"] = status.healthy();
+    if (status.has_container_status()) s["container_status"] = protoJson(status.container_status());
+    if (status.has_labels()) s["labels"] = protoJson(status.labels())["labels"];
+    statuses.append(s);
+  }
+  t["statuses"] = statuses;
+  if (task.has_user()) t["user"] = task.user();
+  if (task.has_labels()) t["labels"] = protoJson(task.labels())["labels"];
+  if (task.has_discovery()) t["discovery"] = protoJson(task.discovery());
+  if (task.has_container()) t["container"] = protoJson(task.container());
+  if (task.has_health_check()) t["health_check"] = protoJson(task.health_check());
+  return t;
+}
+
+Json::Value capabilitiesJson(const v1::FrameworkInfo& info) {
+  Json::Value out(Json::arrayValue);
+  for (const auto& c : info.capabilities()) out.append(v1::FrameworkInfo::Capability::Type_Name(c.type()));
+  return out;
+}
+
+struct TaskIndex {
+  std::map<std::string, std::vector<const v1::Task*>> active, completed, unreachable;
+};
+
+TaskIndex indexTasks(const Response::GetTasks& tasks) {
+  TaskIndex index;
+  for (const v1::Task& t : tasks.tasks()) index.active[t.framework_id().value()].push_back(&t);
+  for (const v1::Task& t : tasks.completed_tasks()) index.completed[t.framework_id().value()].push_back(&t);
+  for (const v1::Task& t : tasks.unreachable_tasks()) index.unreachable[t.framework_id().value()].push_back(&t);
+  return index;
+}
+
+Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Snapshot& snapshot,
+                          const TaskIndex& index, bool summary) {
+  const v1::FrameworkInfo& info = f.framework_info();
+  const std::string& id = info.id().value();
+  Json::Value out(Json::objectValue);
+  out["id"] = id;
+  out["name"] = info.name();
+  out["hostname"] = info.hostname();
+  out["webui_url"] = info.webui_url();
+  out["active"] = f.active();
+  out["connected"] = f.connected();
+  out["recovered"] = f.recovered();
+  out["user"] = info.user();
+  out["failover_timeout"] = info.failover_timeout();
+  out["checkpoint"] = info.checkpoint();
+  out["capabilities"] = capabilitiesJson(info);
+  if (info.has_principal()) out["principal"] = info.principal();
+  out["registered_time"] = seconds(f.registered_time());
+  out["unregistered_time"] = f.has_unregistered_time() ? seconds(f.unregistered_time()) : 0.0;
+  if (f.has_reregistered_time()) out["reregistered_time"] = seconds(f.reregistered_time());
+  if (hasCapability(info, v1::FrameworkInfo::Capability::MULTI_ROLE)) {
+    Json::Value roles(Json::arrayValue);
+    for (const std::string& r : info.roles()) roles.append(r);
+    out["roles"] = roles;
+  } else {
+    out["role"] = info.has_role() ? info.role() : "*";
+  }
+  out["used_resources"] = resourcesJson(f.allocated_resources());
+  out["offered_resources"] = resourcesJson(f.offered_resources());
+  google::protobuf::RepeatedPtrField<v1::Resource> all = f.allocated_resources();
+  for (const auto& r : f.offered_resources()) *all.Add() = r;
+  out["resources"] = resourcesJson(all);
+  if (info.has_labels()) out["labels"] = protoJson(info.labels())["labels"];
+  auto list = [&](const std::map<std::string, std::vector<const v1::Task*>>& m) {
+    Json::Value arr(Json::arrayValue);
+    auto it = m.find(id);
+    if (it != m.end()) {
+      for (const v1::Task* t : it->second) arr.append(taskJson(*t));
+    }
+    return arr;
+  };
+  if (summary) {
+    std::map<std::string, int> counts;
+    std::set<std::string> agents;
+    for (const auto* m : {&index.active, &index.completed, &index.unreachable}) {
+      auto it = m->find(id);
+      if (it == m->end()) continue;
+      for (const v1::Task* t : it->second) {
+        counts[v1::TaskState_Name(t->state())]++;
+        if (m == &index.active) agents.insert(t->agent_id().value());
+      }
+    }
+    for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
+                              "TASK_KILLED", "TASK_FAILED", "TASK_LOST", "TASK_ERROR", "TASK_UNREACHABLE"}) {
+      out[state] = counts[state];
+    }
+    Json::Value ids(Json::arrayValue);
+    for (const std::string& a : agents) ids.append(a);
+    out["slave_ids"] = ids;
+    return out;
+  }
+  out["tasks"] = list(index.active);
+  out["completed_tasks"] = list(index.completed);
+  out["unreachable_tasks"] = list(index.unreachable);
+  Json::Value offers(Json::arrayValue);
+  for (const v1::Offer& o : f.offers()) {
+    Json::Value offer(Json::objectValue);
+    offer["id"] = o.id().value();
+    offer["framework_id"] = o.framework_id().value();
+    offer["slave_id"] = o.agent_id().value();
+    offer["allocation_info"] = protoJson(o.allocation_info());
+    offer["resources"] = resourcesJson(o.resources());
+    offers.append(offer);
+  }
+  out["offers"] = offers;
+  Json::Value executors(Json::arrayValue);
+  for (const auto& e : snapshot.state.get_executors().executors()) {
+    if (e.executor_info().framework_id().value() != id) continue;
+    Json::Value x = protoJson(e.executor_info());
+    x["slave_id"] = e.agent_id().value();
+    executors.append(x);
+  }
+  out["executors"] = executors;
+  return out;
+}
+
+Json::Value agentJson(const Response::GetAgents::Agent& a) {
+  Json::Value out(Json::objectValue);
+  out["id"] = a.agent_info().id().value();
+  out["hostname"] = a.agent_info().hostname();
+  out["port"] = a.agent_info().port();
+  out["attributes"] = attributesJson(a.agent_info().attributes());
+  out["pid"] = a.pid();
+  out["registered_time"] = seconds(a.registered_time());
+  if (a.has_reregistered_time()) out["reregistered_time"] = seconds(a.reregistered_time());
+  out["resources"] = resourcesJson(a.total_resources());
+  out["used_resources"] = resourcesJson(a.allocated_resources());
+  out["offered_resources"] = resourcesJson(a.offered_resources());
+  std::map<std::string, google::protobuf::RepeatedPtrField<v1::Resource>> reserved;
+  google::protobuf::RepeatedPtrField<v1::Resource> unreserved;
+  for (const v1::Resource& r : a.total_resources()) {
+    if (r.reservations_size() > 0) {
+      *reserved[r.reservations(r.reservations_size() - 1).role()].Add() = r;
+    } else {
+      *unreserved.Add() = r;
+    }
+  }
+  Json::Value reservedJson(Json::objectValue);
+  for (const auto& [role, list] : reserved) reservedJson[role] = resourcesJson(list);
+  out["reserved_resources"] = reservedJson;
+  out["unreserved_resources"] = resourcesJson(unreserved);
+  out["active"] = a.active();
+  out["deactivated"] = a.deactivated();
+  out["version"] = a.version();
+  Json::Value caps(Json::arrayValue);
+  for (const auto& c : a.capabilities()) caps.append(v1::AgentInfo::Capability::Type_Name(c.type()));
+  out["capabilities"] = caps;
+  if (a.has_drain_info()) out["drain_info"] = protoJson(a.drain_info());
+  return out;
+}
+
+Json::Value flagsJson(const std::vector<std::pair<std::string, std::string>>& flags) {
+  Json::Value out(Json::objectValue);
+  for (const auto& [name, value] : flags) out[name] = value;
+  return out;
+}
+
+}  // namespace
+
+std::string renderVersion() {
+  Json::Value out(Json::objectValue);
+  out["version"] = kVersion;
+  out["build_date"] = __DATE__;
+  out["build_time"] = 0.0;
+  out["build_user"] = "";
+  return write(out);
+}
+
+std::string renderFlags(const std::vector<std::pair<std::string, std::string>>& flags) {
+  Json::Value out(Json::objectValue);
+  out["flags"] = flagsJson(flags);
+  return write(out);
+}
+
+std::string renderState(const Snapshot& s) {
+  Json::Value out(Json::objectValue);
+  out["version"] = kVersion;
+  out["build_date"] = __DATE__;
+  out["build_time"] = 0.0;
+  out["build_user"] = "";
+  out["start_time"] = s.startTime;
+  out["elected_time"] = s.electedTime;
+  out["id"] = s.masterInfo.id();
+  out["pid"] = s.masterInfo.pid();
+  out["hostname"] = s.masterInfo.hostname();
+  out["leader"] = s.masterInfo.pid();
+  out["leader_info"] = protoJson(s.masterInfo);
+  Json::Value caps(Json::arrayValue);
+  for (const auto& c : s.masterInfo.capabilities()) caps.append(v1::MasterInfo::Capability::Type_Name(c.type()));
+  out["capabilities"] = caps;
+  if (!s.cluster.empty()) out["cluster"] = s.cluster;
+  out["flags"] = flagsJson(s.flags);
+  int activated = 0, deactivated = 0;
+  Json::Value slaves(Json::arrayValue);
+  for (const auto& a : s.state.get_agents().agents()) {
+    (a.active() ? activated : deactivated)++;
+    slaves.append(agentJson(a));
+  }
+  out["activated_slaves"] = activated;
+  out["deactivated_slaves"] = deactivated;
+  out["unreachable_slaves"] = 0;
+  out["slaves"] = slaves;
+  Json::Value recovered(Json::arrayValue);
+  for (const auto& info : s.recoveredAgents) recovered.append(protoJson(info));
+  out["recovered_slaves"] = recovered;
+  TaskIndex index = indexTasks(s.state.get_tasks());
+  Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
+  for (const auto& f : s.state.get_frameworks().frameworks()) frameworks.append(frameworkJson(f, s, index, false));
+  for (const auto& f : s.state.get_frameworks().completed_frameworks()) {
+    completed.append(frameworkJson(f, s, index, false));
+  }
+  out["frameworks"] = frameworks;
+  out["completed_frameworks"] = completed;
+  out["orphan_tasks"] = Json::Value(Json::arrayValue);
+  out["unregistered_frameworks"] = Json::Value(Json::arrayValue);
+  return write(out);
+}
+
+std::string renderStateSummary(const Snapshot& s) {
+  Json::Value out(Json::objectValue);
+  out["hostname"] = s.masterInfo.hostname();
+  if (!s.cluster.empty()) out["cluster"] = s.cluster;
+  TaskIndex index = indexTasks(s.state.get_tasks());
+  Json::Value slaves(Json::arrayValue);
+  for (const auto& a : s.state.get_agents().agents()) {
+    Json::Value slave = agentJson(a);
+    std::map<std::string, int> counts;
+    std::set<std::string> frameworkIds;
+    const std::string& id = a.agent_info().id().value();
+    for (const v1::Task& t : s.state.get_tasks().tasks()) {
+      if (t.agent_id().value() != id) continue;
+      counts[v1::TaskState_Name(t.state())]++;
+      frameworkIds.insert(t.framework_id().value());
+    }
+    for (const v1::Task& t : s.state.get_tasks().completed_tasks()) {
+      if (t.agent_id().value() == id) counts[v1::TaskState_Name(t.state())]++;
+    }
+    for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
+                              "TASK_KILLED", "TASK_FAILED", "TASK_LOST", "TASK_ERROR", "TASK_UNREACHABLE"}) {
+      slave[state] = counts[state];
+    }
+    Json::Value ids(Json::arrayValue);
+    for (const std::string& f : frameworkIds) ids.append(f);
+    slave["framework_ids"] = ids;
+    slaves.append(slave);
+  }
+  out["slaves"] = slaves;
+  Json::Value frameworks(Json::arrayValue);
+  for (const auto& f : s.state.get_frameworks().frameworks()) frameworks.append(frameworkJson(f, s, index, true));
+  out["frameworks"] = frameworks;
+  return write(out);
+}
+
+std::string renderFrameworks(const Snapshot& s) {
+  Json::Value out(Json::objectValue);
+  TaskIndex index = indexTasks(s.state.get_tasks());
+  Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
+  for (const auto& f : s.state.get_frameworks().frameworks()) frameworks.append(frameworkJson(f, s, index, false));
+  for (const auto& f : s.state.get_frameworks().completed_frameworks()) {
+    completed.append(frameworkJson(f, s, index, false));
+  }
+  out["frameworks"] = frameworks;
+  out["completed_frameworks"] = completed;
+  out["unregistered_frameworks"] = Json::Value(Json::arrayValue);
+  return write(out);
+}
+
+std::string renderSlaves(const Snapshot& s) {
+  Json::Value out(Json::objectValue);
+  Json::Value slaves(Json::arrayValue);
+  for (const auto& a : s.state.get_agents().agents()) slaves.append(agentJson(a));
+  out["slaves"] = slaves;
+  Json::Value recovered(Json::arrayValue);
+  for (const auto& info : s.recoveredAgents) recovered.append(protoJson(info));
+  out["recovered_slaves"] = recovered;
+  return write(out);
+}
+
+std::string renderTasks(const Snapshot& s, std::size_t limit, std::size_t offset, bool ascending) {
+  std::vector<const v1::Task*> tasks;
+  for (const v1::Task& t : s.state.get_tasks().tasks()) tasks.push_back(&t);
+  for (const v1::Task& t : s.state.get_tasks().unreachable_tasks()) tasks.push_back(&t);
+  for (const v1::Task& t : s.state.get_tasks().completed_tasks()) tasks.push_back(&t);
+  auto firstTime = [](const v1::Task* t) { return t->statuses_size() > 0 ? t->statuses(0).timestamp() : 0.0; };
+  std::stable_sort(tasks.begin(), tasks.end(), [&](const v1::Task* a, const v1::Task* b) {
+    return ascending ? firstTime(a) < firstTime(b) : firstTime(a) > firstTime(b);
+  });
+  Json::Value out(Json::objectValue);
+  Json::Value list(Json::arrayValue);
+  for (std::size_t i = offset; i < tasks.size() && i < offset + limit; ++i) list.append(taskJson(*tasks[i]));
+  out["tasks"] = list;
+  return write(out);
+}
+
+std::string renderRoles(const Snapshot& s) {
+  Json::Value out(Json::objectValue);
+  Json::Value roles(Json::arrayValue);
+  for (const v1::Role& role : s.roles) {
+    Json::Value r(Json::objectValue);
+    r["name"] = role.name();
+    r["weight"] = role.weight();
+    Json::Value frameworks(Json::arrayValue);
+    for (const auto& f : role.frameworks()) frameworks.append(f.value());
+    r["frameworks"] = frameworks;
+    r["resources"] = resourcesJson(role.resources());
+    r["allocated"] = resourcesJson(role.resources());
+    for (const auto& q : s.quotas) {
+      if (q.role() != role.name()) continue;
+      Json::Value quota(Json::objectValue);
+      quota["role"] = q.role();
+      Json::Value guarantee(Json::objectValue), limit(Json::objectValue);
+      for (const auto& [name, v] : q.guarantees()) guarantee[name] = v.value();
+      for (const auto& [name, v] : q.limits()) limit[name] = v.value();
+      quota["guarantee"] = guarantee;
+      quota["limit"] = limit;
+      r["quota"] = quota;
+    }
+    roles.append(r);
+  }
+  out["roles"] = roles;
+  return write(out);
+}
+
+std::string renderMetricsJson(const std::map<std::string, double>& metrics) {
+  Json::Value out(Json::objectValue);
+  for (const auto& [name, value] : metrics) out[name] = value;
+  return write(out);
+}
+
+std::string renderPrometheus(const std::map<std::string, double>& metrics,
+                             const std::vector<modules::InstanceMetrics>& instances) {
+  auto metricName = [](const std::string& name) {
+    std::string out = "mantle_";
+    for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return out;
+  };
+  auto number = [](double v) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", v);
+    return std::string(buffer);
+  };
+  auto label = [](const std::string& v) {
+    std::string out;
+    for (char c : v) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    return out;
+  };
+  std::string out;
+  for (const auto& [name, value] : metrics) {
+    std::string n = metricName(name);
+    out += "# TYPE " + n + " gauge\n" + n + " " + number(value) + "\n";
+  }
+  if (!instances.empty()) {
+    out += "# HELP mantle_module_calls_total Calls into a module instance.\n# TYPE mantle_module_calls_total counter\n";
+    auto labels = [&](const modules::InstanceMetrics& m) {
+      return "instance=\"" + label(m.instance) + "\",module=\"" + label(m.module) + "\",kind=\"" + label(m.kind) +
+             "\"";
+    };
+    for (const auto& m : instances) out += "mantle_module_calls_total{" + labels(m) + "} " + std::to_string(m.calls) + "\n";
+    out += "# HELP mantle_module_errors_total Calls that failed.\n# TYPE mantle_module_errors_total counter\n";
+    for (const auto& m : instances) out += "mantle_module_errors_total{" + labels(m) + "} " + std::to_string(m.errors) + "\n";
+    out += "# HELP mantle_module_timeouts_total Calls that missed their deadline.\n"
+           "# TYPE mantle_module_timeouts_total counter\n";
+    for (const auto& m : instances) {
+      out += "mantle_module_timeouts_total{" + labels(m) + "} " + std::to_string(m.timeouts) + "\n";
+    }
+    out += "# HELP mantle_module_call_duration_seconds Latency of calls into a module instance.\n"
+           "# TYPE mantle_module_call_duration_seconds histogram\n";
+    for (const auto& m : instances) {
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < modules::kLatencyBucketBounds.size(); ++i) {
+        cumulative += m.latencyBuckets[i];
+        out += "mantle_module_call_duration_seconds_bucket{" + labels(m) + ",le=\"" +
+               number(modules::kLatencyBucketBounds[i]) + "\"} " + std::to_string(cumulative) + "\n";
+      }
+      cumulative += m.latencyBuckets.back();
+      out += "mantle_module_call_duration_seconds_bucket{" + labels(m) + ",le=\"+Inf\"} " +
+             std::to_string(cumulative) + "\n";
+      out += "mantle_module_call_duration_seconds_sum{" + labels(m) + "} " + number(m.latencySumSeconds) + "\n";
+      out += "mantle_module_call_duration_seconds_count{" + labels(m) + "} " + std::to_string(cumulative) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace mantle::master

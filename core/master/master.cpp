@@ -1,0 +1,682 @@
+// Lifecycle, HTTP routing and request checks, allocation and offers,
+// heartbeats, the registry.
+#include "master/master.hpp"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <random>
+
+#include "master/master_impl.hpp"
+#include "master/validation.hpp"
+#include "mantle/modules/defaults.hpp"
+#include "mantle/modules/manifest.hpp"
+#include "wire/recordio.hpp"
+
+namespace mantle::master {
+
+#ifndef MANTLE_VERSION
+#define MANTLE_VERSION "0.1.0"
+#endif
+const char* const kVersion = MANTLE_VERSION;
+
+double wallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string randomUuidBytes() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string bytes(16, '\0');
+  std::uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 8; ++i) {
+    bytes[i] = static_cast<char>((a >> (8 * i)) & 0xff);
+    bytes[8 + i] = static_cast<char>((b >> (8 * i)) & 0xff);
+  }
+  bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);  // variant
+  return bytes;
+}
+
+std::string uuidText(const std::string& bytes) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    out += hex[c >> 4];
+    out += hex[c & 0xf];
+  }
+  return out;
+}
+
+std::string newUuidText() { return uuidText(randomUuidBytes()); }
+
+namespace {
+
+template <typename To, typename From>
+To convert(const From& from) {
+  To to;
+  to.ParseFromString(from.SerializeAsString());
+  return to;
+}
+
+std::optional<std::string_view> headerView(const http::Request& request, std::string_view name,
+                                           std::string* storage) {
+  if (!request.hasHeader(name)) return std::nullopt;
+  *storage = request.header(name);
+  return std::string_view(*storage);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+
+MasterImpl::MasterImpl(MasterFlags flags) : flags_(std::move(flags)) {}
+
+MasterImpl::~MasterImpl() { stop(); }
+
+Status MasterImpl::start() {
+  startTime_ = wallNow();
+  steadyStart_ = std::chrono::steady_clock::now();
+  masterId_ = newUuidText();
+
+  // Modules: the allocator is the only kind the master needs today.
+  modules::Manifest manifest;
+  std::string manifestArg = flags_.modules ? *flags_.modules : modules::defaultManifestPath();
+  if (Status s = modules::loadManifest(manifestArg, manifest); !s.ok()) {
+    return s.error().withContext("--modules");
+  }
+  // The master uses allocators only (authenticators and hooks will join
+  // them); other kinds in a shared manifest are the agent's business and are
+  // not loaded here.
+  modules::Manifest masterManifest;
+  for (const modules::ModuleSpec& spec : manifest.modules) {
+    if (spec.kind == "allocator" || spec.instance == flags_.allocator) {
+      if (Status s = masterManifest.add(spec); !s.ok()) return s.error().withContext("--modules");
+    }
+  }
+  manifest = std::move(masterManifest);
+  modules::RegistryOptions options;
+  options.searchDirs.push_back(modules::builtinModuleDir());
+  if (!flags_.workDir.empty()) options.stateRoot = flags_.workDir + "/modules";
+  modules_ = std::make_unique<modules::Registry>(options);
+  if (Status s = modules_->load(manifest); !s.ok()) return s.error().withContext("loading modules");
+  for (const std::string& warning : modules_->warnings()) LOG(WARNING) << warning;
+  Result<std::shared_ptr<modules::Instance>> allocator = modules_->create("allocator", flags_.allocator);
+  if (!allocator.ok()) return allocator.error().withContext("--allocator=" + flags_.allocator);
+  allocator_ = *allocator;
+
+  if (!flags_.workDir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(flags_.workDir, ec);
+    if (ec) return invalidArgument("--work_dir: cannot create '" + flags_.workDir + "': " + ec.message());
+    registry_ = RegistryFile(flags_.workDir + "/master/registry.json");
+  }
+
+  server_ = std::make_unique<http::Server>(
+      httpIo_, [this](const http::Request& request, const http::Responder& responder) { handle(request, responder); });
+  Result<std::uint16_t> port = server_->listen(flags_.ip, static_cast<std::uint16_t>(flags_.port));
+  if (!port.ok()) return port.error().withContext("--ip/--port");
+  port_ = *port;
+
+  std::string hostname = flags_.hostname;
+  if (hostname.empty()) {
+    char buffer[256] = {0};
+    if (::gethostname(buffer, sizeof(buffer) - 1) == 0) hostname = buffer;
+    if (hostname.empty()) hostname = flags_.ip;
+  }
+  std::string advertisedIp = flags_.ip == "0.0.0.0" ? "127.0.0.1" : flags_.ip;
+  in_addr address{};
+  ::inet_pton(AF_INET, advertisedIp.c_str(), &address);
+  masterInfo_.set_id(masterId_);
+  masterInfo_.set_ip(address.s_addr);
+  masterInfo_.set_port(port_);
+  masterInfo_.set_pid("master@" + advertisedIp + ":" + std::to_string(port_));
+  masterInfo_.set_hostname(hostname);
+  masterInfo_.set_version(kVersion);
+  masterInfo_.mutable_address()->set_hostname(hostname);
+  masterInfo_.mutable_address()->set_ip(advertisedIp);
+  masterInfo_.mutable_address()->set_port(port_);
+  masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::AGENT_UPDATE);
+  masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::AGENT_DRAINING);
+  masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::QUOTA_V2);
+
+  // Recovery runs before any request is served (the state thread is not
+  // running yet), so nothing races with it.
+  if (Status s = recover(); !s.ok()) return s;
+  recovered_ = true;
+
+  stateWork_.emplace(asio::make_work_guard(stateIo_));
+  httpWork_.emplace(asio::make_work_guard(httpIo_));
+  post([this] { scheduleTimers(); });
+  stateThread_ = std::thread([this] { stateIo_.run(); });
+  for (std::int64_t i = 0; i < flags_.httpThreads; ++i) httpThreads_.emplace_back([this] { httpIo_.run(); });
+  LOG(INFO) << "Master " << masterId_ << " (" << hostname << ") listening on " << flags_.ip << ":" << port_
+            << " with allocator '" << flags_.allocator << "'";
+  return {};
+}
+
+void MasterImpl::wait() {
+  std::unique_lock<std::mutex> lock(waitMutex_);
+  waitCv_.wait(lock, [this] { return done_; });
+}
+
+void MasterImpl::stop() {
+  if (stopped_.exchange(true)) return;
+  if (server_) server_->stop();
+  // Close streams on the state thread, then let both contexts drain.
+  if (stateThread_.joinable()) {
+    std::promise<void> done;
+    auto future = done.get_future();
+    post([this, &done] {
+      for (auto& [id, f] : frameworks_) {
+        if (f.stream) f.stream->close();
+      }
+      for (auto& [id, a] : agents_) {
+        if (a.stream) a.stream->close();
+      }
+      for (auto& s : subscribers_) s.stream->close();
+      for (TimerPtr* t : {&allocationTimer_, &heartbeatTimer_, &recoveredAgentsTimer_}) {
+        if (*t) (*t)->cancel();
+      }
+      for (auto& [id, f] : frameworks_) {
+        if (f.failoverTimer) f.failoverTimer->cancel();
+      }
+      for (auto& [id, a] : agents_) {
+        if (a.reregisterTimer) a.reregisterTimer->cancel();
+      }
+      done.set_value();
+    });
+    future.wait_for(std::chrono::seconds(5));
+  }
+  stateWork_.reset();
+  httpWork_.reset();
+  stateIo_.stop();
+  httpIo_.stop();
+  if (stateThread_.joinable() && stateThread_.get_id() != std::this_thread::get_id()) stateThread_.join();
+  for (auto& t : httpThreads_) {
+    if (t.joinable()) t.join();
+  }
+  std::lock_guard<std::mutex> lock(waitMutex_);
+  done_ = true;
+  waitCv_.notify_all();
+}
+
+double MasterImpl::steadyNow() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - steadyStart_).count();
+}
+
+// ---------------------------------------------------------------------------
+// Registry
+
+Status MasterImpl::recover() {
+  Result<RegistryState> state = registry_.load();
+  if (!state.ok()) return state.error().withContext("recovering the registry");
+  for (const std::string& id : state->goneAgents) goneAgents_.insert(id);
+  for (const v1::AgentInfo& info : state->agents) {
+    if (!goneAgents_.count(info.id().value())) recoveredAgents_[info.id().value()] = info;
+  }
+  for (const v1::FrameworkInfo& info : state->frameworks) {
+    const std::string& id = info.id().value();
+    Framework& f = frameworks_[id];
+    f.id = id;
+    f.info = info;
+    f.recovered = true;
+    f.registeredTime = wallNow();
+    module::v1::AllocatorAddFramework add;
+    *add.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+    add.set_active(false);
+    allocatorCall("add_framework", add);
+  }
+  LOG(INFO) << "Recovered " << recoveredAgents_.size() << " agents and " << frameworks_.size()
+            << " frameworks from the registry" << (registry_.path().empty() ? "" : " at " + registry_.path());
+  return {};
+}
+
+void MasterImpl::persistRegistry() {
+  RegistryState state;
+  for (const auto& [id, agent] : agents_) state.agents.push_back(agent.info);
+  for (const auto& [id, info] : recoveredAgents_) state.agents.push_back(info);
+  for (const auto& [id, info] : unreachableAgents_) state.agents.push_back(info);
+  state.goneAgents.assign(goneAgents_.begin(), goneAgents_.end());
+  for (const auto& [id, f] : frameworks_) state.frameworks.push_back(f.info);
+  if (Status s = registry_.store(state); !s.ok()) {
+    count("registrar/store_errors");
+    LOG(ERROR) << "Failed to store the registry: " << s.error().message;
+  }
+}
+
+void MasterImpl::agentsChanged() { persistRegistry(); }
+
+// ---------------------------------------------------------------------------
+// Timers
+
+void MasterImpl::scheduleTimers() {
+  auto every = [this](TimerPtr& timer, double seconds, void (MasterImpl::*fn)()) {
+    timer = std::make_shared<asio::steady_timer>(stateIo_);
+    auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+    std::weak_ptr<asio::steady_timer> weak = timer;
+    auto loop = std::make_shared<std::function<void()>>();
+    *loop = [this, weak, interval, fn, loop]() {
+      auto t = weak.lock();
+      if (!t) return;
+      t->expires_after(interval);
+      t->async_wait([this, fn, loop](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        (this->*fn)();
+        (*loop)();
+      });
+    };
+    (*loop)();
+  };
+  every(allocationTimer_, flags_.allocationInterval, &MasterImpl::tick);
+  every(heartbeatTimer_, std::min(flags_.heartbeatInterval, flags_.agentHeartbeatInterval), &MasterImpl::heartbeatTick);
+  if (!recoveredAgents_.empty()) {
+    recoveredAgentsTimer_ = std::make_shared<asio::steady_timer>(stateIo_);
+    recoveredAgentsTimer_->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(flags_.agentReregisterTimeout)));
+    recoveredAgentsTimer_->async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !stopped_) recoveredAgentTimeout();
+    });
+  }
+  requestAllocation();
+}
+
+void MasterImpl::tick() {
+  if (flags_.offerTimeout > 0) {
+    double now = steadyNow();
+    std::vector<std::string> expired;
+    for (const auto& [id, offer] : offers_) {
+      if (now - offer.createdSteady >= flags_.offerTimeout) expired.push_back(id);
+    }
+    for (const std::string& id : expired) {
+      count("master/offers_timed_out");
+      removeOffer(id, /*rescind=*/true);
+    }
+  }
+  allocate();
+}
+
+void MasterImpl::heartbeatTick() {
+  // One timer drives both kinds of heartbeat; each goes out at its own
+  // interval (rounded to the shorter one).
+  double& lastFramework = lastFrameworkHeartbeat_;
+  double& lastAgent = lastAgentHeartbeat_;
+  double now = steadyNow();
+  const double slack = 0.05;
+  if (now - lastFramework + slack >= flags_.heartbeatInterval) {
+    lastFramework = now;
+    v1::scheduler::Event event;
+    event.set_type(v1::scheduler::Event::HEARTBEAT);
+    for (auto& [id, f] : frameworks_) {
+      if (f.connected) sendEvent(f, event);
+    }
+    v1::master::Event op;
+    op.set_type(v1::master::Event::HEARTBEAT);
+    emitOperatorEvent(op);
+  }
+  if (now - lastAgent + slack >= flags_.agentHeartbeatInterval) {
+    lastAgent = now;
+    internal::Event event;
+    event.set_type(internal::Event::HEARTBEAT);
+    for (auto& [id, a] : agents_) {
+      if (a.connected) sendAgentEvent(a, event);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Allocation and offers
+
+void MasterImpl::requestAllocation() {
+  if (allocationRequested_) return;
+  allocationRequested_ = true;
+  post([this] {
+    allocationRequested_ = false;
+    if (!stopped_) allocate();
+  });
+}
+
+void MasterImpl::recoverResources(const std::string& frameworkId, const std::string& agentId,
+                                  const Resources& resources, double refuseSeconds) {
+  if (resources.empty()) return;
+  module::v1::AllocatorRecoverResources item;
+  item.mutable_framework_id()->set_value(frameworkId);
+  item.mutable_agent_id()->set_value(agentId);
+  for (const v1::Resource& r : resources.items()) *item.add_resources() = convert<module::v1::Resource>(r);
+  item.set_refuse_seconds(refuseSeconds);
+  item.set_now_seconds(steadyNow());
+  pendingRecoveries_.push_back(std::move(item));
+}
+
+void MasterImpl::flushRecoveries() {
+  if (pendingRecoveries_.empty() || !allocator_) return;
+  module::v1::AllocatorRecoverResourcesBatch batch;
+  for (auto& item : pendingRecoveries_) *batch.add_items() = std::move(item);
+  pendingRecoveries_.clear();
+  Result<module::v1::Empty> result = allocator_->call<module::v1::Empty>("recover_resources_batch", batch);
+  if (!result.ok() && result.error().code == StatusCode::kUnimplemented) {
+    for (const auto& item : batch.items()) {
+      Result<module::v1::Empty> one = allocator_->call<module::v1::Empty>("recover_resources", item);
+      if (!one.ok()) {
+        count("master/allocator_errors");
+        LOG(ERROR) << "allocator recover_resources: " << one.error().message;
+      }
+    }
+    return;
+  }
+  if (!result.ok()) {
+    count("master/allocator_errors");
+    LOG(ERROR) << "allocator recover_resources_batch: " << result.error().message;
+  }
+}
+
+void MasterImpl::allocate() {
+  flushRecoveries();
+  module::v1::AllocateRequest request;
+  request.set_now_seconds(steadyNow());
+  auto begin = std::chrono::steady_clock::now();
+  Result<module::v1::AllocateResponse> response = allocator_->call<module::v1::AllocateResponse>("allocate", request);
+  lastAllocationMs_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+  count("allocator/mesos/allocation_runs");
+  if (!response.ok()) {
+    count("master/allocator_errors");
+    LOG(ERROR) << "allocator allocate: " << response.error().message;
+    return;
+  }
+  std::map<std::string, v1::scheduler::Event> events;
+  for (const module::v1::AllocatorOffer& allocated : response->offers()) {
+    const std::string& frameworkId = allocated.framework_id().value();
+    const std::string& agentId = allocated.agent_id().value();
+    google::protobuf::RepeatedPtrField<v1::Resource> list;
+    for (const auto& r : allocated.resources()) *list.Add() = convert<v1::Resource>(r);
+    Result<Resources> resources = Resources::from(list);
+    if (!resources.ok()) {
+      LOG(ERROR) << "allocator offered invalid resources: " << resources.error().message;
+      continue;
+    }
+    auto f = frameworks_.find(frameworkId);
+    auto a = agents_.find(agentId);
+    if (f == frameworks_.end() || !f->second.active || !f->second.connected || a == agents_.end() ||
+        !a->second.connected || a->second.deactivated || a->second.drain) {
+      recoverResources(frameworkId, agentId, *resources, 0);
+      continue;
+    }
+    Framework& framework = f->second;
+    Agent& agent = a->second;
+    std::string offerId = masterId_ + "-O" + std::to_string(nextOfferId_++);
+    OfferEntry entry;
+    entry.frameworkId = frameworkId;
+    entry.agentId = agentId;
+    entry.resources = *resources;
+    entry.createdSteady = steadyNow();
+    v1::Offer& offer = entry.offer;
+    offer.mutable_id()->set_value(offerId);
+    offer.mutable_framework_id()->set_value(frameworkId);
+    offer.mutable_agent_id()->set_value(agentId);
+    offer.set_hostname(agent.info.hostname());
+    resources->copyTo(offer.mutable_resources());
+    *offer.mutable_attributes() = agent.info.attributes();
+    if (agent.info.has_domain()) *offer.mutable_domain() = agent.info.domain();
+    offer.mutable_allocation_info()->set_role(allocated.role());
+    v1::URL* url = offer.mutable_url();
+    url->set_scheme("http");
+    std::string ip = agent.address.substr(0, agent.address.rfind(':'));
+    url->mutable_address()->set_hostname(agent.info.hostname());
+    url->mutable_address()->set_ip(ip);
+    url->mutable_address()->set_port(agent.info.port());
+    url->set_path("/slave(1)");
+    auto ex = framework.executors.find(agentId);
+    if (ex != framework.executors.end()) {
+      for (const auto& [executorId, info] : ex->second) offer.add_executor_ids()->set_value(executorId);
+    }
+    v1::scheduler::Event& event = events[frameworkId];
+    event.set_type(v1::scheduler::Event::OFFERS);
+    *event.mutable_offers()->add_offers() = offer;
+    framework.offers.insert(offerId);
+    agent.offers.insert(offerId);
+    offers_.emplace(offerId, std::move(entry));
+    count("master/messages_offers");
+  }
+  for (auto& [frameworkId, event] : events) sendEvent(frameworks_.at(frameworkId), event);
+}
+
+void MasterImpl::removeOffer(const std::string& offerId, bool rescind, double refuseSeconds) {
+  auto it = offers_.find(offerId);
+  if (it == offers_.end()) return;
+  OfferEntry entry = std::move(it->second);
+  offers_.erase(it);
+  auto f = frameworks_.find(entry.frameworkId);
+  if (f != frameworks_.end()) {
+    f->second.offers.erase(offerId);
+    if (rescind) {
+      v1::scheduler::Event event;
+      event.set_type(v1::scheduler::Event::RESCIND);
+      event.mutable_rescind()->mutable_offer_id()->set_value(offerId);
+      sendEvent(f->second, event);
+    }
+  }
+  auto a = agents_.find(entry.agentId);
+  if (a != agents_.end()) a->second.offers.erase(offerId);
+  recoverResources(entry.frameworkId, entry.agentId, entry.resources, refuseSeconds);
+}
+
+void MasterImpl::rescindAgentOffers(Agent& agent) {
+  std::set<std::string> ids = agent.offers;
+  for (const std::string& id : ids) removeOffer(id, /*rescind=*/true);
+}
+
+void MasterImpl::rescindFrameworkOffers(Framework& framework) {
+  std::set<std::string> ids = framework.offers;
+  for (const std::string& id : ids) removeOffer(id, /*rescind=*/true);
+}
+
+// ---------------------------------------------------------------------------
+// HTTP routing (HTTP threads)
+
+void MasterImpl::handle(const http::Request& request, const http::Responder& responder) {
+  std::string path = request.path;
+  if (path == "/master" || path == "/master/") {
+    path = "/";
+  } else if (path.rfind("/master/", 0) == 0) {
+    path = path.substr(7);
+  }
+  if (path == "/api/v1/scheduler") return handleScheduler(request, responder);
+  if (path == "/api/v1" || path == "/api/v1/") return handleOperator(request, responder);
+  if (path == "/internal/v1/agent") return handleAgent(request, responder);
+  handleLegacy(path, request, responder);
+}
+
+void MasterImpl::handleScheduler(const http::Request& request, const http::Responder& responder) {
+  if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
+  if (request.method != "POST") {
+    http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
+    response.headers.emplace_back("Allow", "POST");
+    return responder.respond(std::move(response));
+  }
+  std::string contentType, accept;
+  wire::RequestHeaders headers;
+  headers.contentType = headerView(request, "Content-Type", &contentType);
+  headers.accept = headerView(request, "Accept", &accept);
+  wire::HttpResult<wire::RequestFormat> format = wire::negotiateRequest(headers);
+  if (!format.ok()) return responder.respond(http::Response::text(format.error().status, format.error().message));
+  v1::scheduler::Call call;
+  if (Status s = wire::decode(request.body, format->message, &call); !s.ok()) {
+    return responder.respond(
+        http::Response::text(400, "Failed to parse the body into a scheduler Call: " + s.error().message));
+  }
+  if (auto error = validateSchedulerCall(call)) {
+    return responder.respond(http::Response::text(400, "Failed to validate scheduler::Call: " + *error));
+  }
+  wire::ResponseFormat responseFormat;
+  responseFormat.message = format->message;
+  if (call.type() == v1::scheduler::Call::SUBSCRIBE) {
+    wire::HttpResult<wire::ResponseFormat> negotiated =
+        wire::negotiateResponse(headers, *format, wire::ResponseFraming::kStream);
+    if (!negotiated.ok()) {
+      return responder.respond(http::Response::text(negotiated.error().status, negotiated.error().message));
+    }
+    responseFormat = *negotiated;
+    if (request.hasHeader(wire::kMesosStreamIdHeader)) {
+      return responder.respond(
+          http::Response::text(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header"));
+    }
+  }
+  std::string streamId = request.header(wire::kMesosStreamIdHeader);
+  post([self = shared_from_this(), call = std::move(call), streamId = std::move(streamId), responseFormat,
+        responder]() mutable { self->schedulerCall(std::move(call), std::move(streamId), responseFormat, responder); });
+}
+
+void MasterImpl::handleOperator(const http::Request& request, const http::Responder& responder) {
+  if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
+  if (request.method != "POST") {
+    http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
+    response.headers.emplace_back("Allow", "POST");
+    return responder.respond(std::move(response));
+  }
+  std::string contentType, accept;
+  wire::RequestHeaders headers;
+  headers.contentType = headerView(request, "Content-Type", &contentType);
+  headers.accept = headerView(request, "Accept", &accept);
+  wire::HttpResult<wire::RequestFormat> format = wire::negotiateRequest(headers);
+  if (!format.ok()) return responder.respond(http::Response::text(format.error().status, format.error().message));
+  v1::master::Call call;
+  if (Status s = wire::decode(request.body, format->message, &call); !s.ok()) {
+    return responder.respond(
+        http::Response::text(400, "Failed to parse the body into a master Call: " + s.error().message));
+  }
+  if (!call.has_type()) {
+    return responder.respond(http::Response::text(400, "Failed to validate master::Call: Expecting 'type' to be present"));
+  }
+  wire::HttpResult<wire::ResponseFormat> negotiated = wire::negotiateResponse(
+      headers, *format,
+      call.type() == v1::master::Call::SUBSCRIBE ? wire::ResponseFraming::kStream : wire::ResponseFraming::kSingle);
+  if (!negotiated.ok()) {
+    return responder.respond(http::Response::text(negotiated.error().status, negotiated.error().message));
+  }
+  post([self = shared_from_this(), call = std::move(call), format = *negotiated, responder]() mutable {
+    self->operatorCall(std::move(call), format, responder);
+  });
+}
+
+void MasterImpl::handleAgent(const http::Request& request, const http::Responder& responder) {
+  if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
+  if (request.method != "POST") {
+    http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
+    response.headers.emplace_back("Allow", "POST");
+    return responder.respond(std::move(response));
+  }
+  if (!request.hasHeader("Content-Type")) {
+    return responder.respond(http::Response::text(400, "Expecting 'Content-Type' to be present"));
+  }
+  std::optional<wire::MediaType> type = wire::parseMediaType(request.header("Content-Type"));
+  if (type != wire::MediaType::kProtobuf) {
+    return responder.respond(
+        http::Response::text(415, "The agent protocol takes only 'application/x-protobuf' bodies"));
+  }
+  internal::Call call;
+  if (!call.ParseFromString(request.body) || !call.IsInitialized()) {
+    return responder.respond(http::Response::text(400, "Failed to parse the body into a mantle.internal.Call"));
+  }
+  post([self = shared_from_this(), call = std::move(call), streamId = request.header(kAgentStreamIdHeader),
+        remote = request.remoteAddress, responder]() mutable {
+    self->agentCall(std::move(call), std::move(streamId), std::move(remote), responder);
+  });
+}
+
+void MasterImpl::handleLegacy(const std::string& path, const http::Request& request,
+                              const http::Responder& responder) {
+  auto self = shared_from_this();
+  if (path == "/health") return responder.respond(http::Response{200, {}, ""});
+  if (path == "/version") return responder.respond(http::Response::json(200, renderVersion()));
+  if (path == "/flags") return responder.respond(http::Response::json(200, renderFlags(flags_.values)));
+  if (path == "/redirect") {
+    http::Response response{307, {}, ""};
+    response.headers.emplace_back("Location", "//" + masterInfo_.hostname() + ":" + std::to_string(port_));
+    return responder.respond(std::move(response));
+  }
+  if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
+  if (path == "/metrics/snapshot" || path == "/metrics") {
+    bool prometheus = path == "/metrics";
+    return post([self, prometheus, responder] {
+      auto metrics = std::make_shared<std::map<std::string, double>>(self->buildMetrics());
+      self->postHttp([self, metrics, prometheus, responder] {
+        if (prometheus) {
+          http::Response response{200, {{"Content-Type", "text/plain; version=0.0.4"}},
+                                  renderPrometheus(*metrics, self->modules_->metrics())};
+          responder.respond(std::move(response));
+        } else {
+          responder.respond(http::Response::json(200, renderMetricsJson(*metrics)));
+        }
+      });
+    });
+  }
+  if (path == "/explain") {
+    std::string frameworkId = request.queryParam("framework_id");
+    std::string role = request.queryParam("role");
+    if (frameworkId.empty() == role.empty()) {
+      return responder.respond(http::Response::text(400, "Give exactly one of the query parameters 'framework_id' and 'role'"));
+    }
+    return post([self, frameworkId, role, responder] {
+      responder.respond(http::Response::json(200, self->explainJson(frameworkId, role)));
+    });
+  }
+  enum class Kind { kState, kSummary, kFrameworks, kSlaves, kTasks, kRoles };
+  Kind kind;
+  if (path == "/state") {
+    kind = Kind::kState;
+  } else if (path == "/state-summary") {
+    kind = Kind::kSummary;
+  } else if (path == "/frameworks") {
+    kind = Kind::kFrameworks;
+  } else if (path == "/slaves") {
+    kind = Kind::kSlaves;
+  } else if (path == "/tasks") {
+    kind = Kind::kTasks;
+  } else if (path == "/roles") {
+    kind = Kind::kRoles;
+  } else {
+    return responder.respond(http::Response::text(404, "No endpoint '" + request.path + "'"));
+  }
+  std::size_t limit = 100, offset = 0;
+  bool ascending = request.queryParam("order") != "des";
+  try {
+    if (!request.queryParam("limit").empty()) limit = std::stoul(request.queryParam("limit"));
+    if (!request.queryParam("offset").empty()) offset = std::stoul(request.queryParam("offset"));
+  } catch (const std::exception&) {
+    return responder.respond(http::Response::text(400, "'limit' and 'offset' must be non-negative integers"));
+  }
+  post([self, kind, limit, offset, ascending, responder] {
+    auto snapshot = std::make_shared<Snapshot>(self->buildSnapshot());
+    self->postHttp([snapshot, kind, limit, offset, ascending, responder] {
+      std::string body;
+      switch (kind) {
+        case Kind::kState: body = renderState(*snapshot); break;
+        case Kind::kSummary: body = renderStateSummary(*snapshot); break;
+        case Kind::kFrameworks: body = renderFrameworks(*snapshot); break;
+        case Kind::kSlaves: body = renderSlaves(*snapshot); break;
+        case Kind::kTasks: body = renderTasks(*snapshot, limit, offset, ascending); break;
+        case Kind::kRoles: body = renderRoles(*snapshot); break;
+      }
+      responder.respond(http::Response::json(200, std::move(body)));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Master
+
+Master::Master(MasterFlags flags) : impl_(std::make_shared<MasterImpl>(std::move(flags))) {}
+Master::~Master() { impl_->stop(); }
+Status Master::start() { return impl_->start(); }
+std::uint16_t Master::port() const { return impl_->port(); }
+void Master::wait() { impl_->wait(); }
+void Master::stop() { impl_->stop(); }
+
+}  // namespace mantle::master

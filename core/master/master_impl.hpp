@@ -1,0 +1,355 @@
+// The master's internals, shared by its .cpp files only (not installed).
+//
+// Threads: HTTP connections run on `httpIo_` (--http_threads threads). They
+// check and decode requests without touching state, then post the work to
+// `stateIo_`, which one thread runs: every map below is read and written only
+// there, so nothing is locked. Large responses are rendered back on the HTTP
+// threads from a snapshot copied on the state thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <glog/logging.h>
+
+#include "http/server.hpp"
+#include "mantle/internal/agent_master.pb.h"
+#include "mantle/module/v1/allocator.pb.h"
+#include "mantle/module/v1/module.pb.h"
+#include "mantle/modules/registry.hpp"
+#include "master/flags.hpp"
+#include "master/registry_file.hpp"
+#include "mesos/v1/master/master.pb.h"
+#include "mesos/v1/mesos.pb.h"
+#include "mesos/v1/scheduler/scheduler.pb.h"
+#include "resources/resources.hpp"
+#include "wire/content_type.hpp"
+
+namespace mantle::master {
+
+namespace v1 = ::mesos::v1;
+namespace internal = ::mantle::internal;
+namespace asio = ::boost::asio;
+using resources::Resources;
+
+// Seconds since the epoch.
+double wallNow();
+// 16 random bytes / their canonical text form.
+std::string randomUuidBytes();
+std::string uuidText(const std::string& bytes);
+std::string newUuidText();
+
+// Mantle's version, as GET_VERSION reports it.
+extern const char* const kVersion;
+
+// Header of the master <-> agent stream id.
+inline constexpr const char* kAgentStreamIdHeader = "Mantle-Stream-Id";
+
+using TimerPtr = std::shared_ptr<asio::steady_timer>;
+
+struct Framework {
+  std::string id;
+  v1::FrameworkInfo info;
+  bool connected = false;
+  bool active = false;
+  bool recovered = false;  // known from the registry or an agent, not subscribed since
+  std::shared_ptr<http::Stream> stream;
+  std::string streamId;
+  wire::MediaType mediaType = wire::MediaType::kJson;
+  std::set<std::string> suppressedRoles;
+  std::set<std::string> offers;
+  std::map<std::string, v1::Task> tasks;              // by task id; not yet removed
+  std::map<std::string, v1::Task> unreachableTasks;  // by task id
+  std::deque<v1::Task> completedTasks;
+  // agent id -> executor id -> ExecutorInfo.
+  std::map<std::string, std::map<std::string, v1::ExecutorInfo>> executors;
+  double registeredTime = 0;
+  double reregisteredTime = 0;
+  double unregisteredTime = 0;
+  TimerPtr failoverTimer;
+  std::uint64_t declinedOffers = 0;
+};
+
+struct Agent {
+  std::string id;
+  v1::AgentInfo info;
+  std::string version;
+  std::vector<v1::AgentInfo::Capability> capabilities;
+  Resources total;
+  bool connected = false;
+  bool deactivated = false;  // by the operator
+  bool inAllocator = false;
+  std::optional<v1::DrainInfo> drain;
+  std::shared_ptr<http::Stream> stream;
+  std::string streamId;
+  std::string address;  // "ip:port" it connected from
+  std::set<std::string> offers;
+  std::set<std::pair<std::string, std::string>> tasks;  // (framework id, task id)
+  double registeredTime = 0;
+  double reregisteredTime = 0;
+  TimerPtr reregisterTimer;
+};
+
+struct OfferEntry {
+  v1::Offer offer;
+  std::string frameworkId;
+  std::string agentId;
+  Resources resources;
+  double createdSteady = 0;
+};
+
+struct OperatorSubscriber {
+  std::uint64_t id = 0;
+  std::shared_ptr<http::Stream> stream;
+  wire::MediaType mediaType = wire::MediaType::kJson;
+};
+
+// What the legacy endpoints render, copied on the state thread.
+struct Snapshot {
+  v1::MasterInfo masterInfo;
+  double startTime = 0;
+  double electedTime = 0;
+  std::string cluster;
+  std::vector<std::pair<std::string, std::string>> flags;
+  v1::master::Response::GetState state;
+  std::vector<v1::Role> roles;
+  std::vector<v1::quota::QuotaConfig> quotas;
+  std::vector<v1::AgentInfo> recoveredAgents;
+};
+
+// What a RESERVE/UNRESERVE/CREATE/DESTROY consumes and produces. `roles`:
+// the offers' roles, to fill in allocation_info (null: operator calls).
+std::optional<std::string> conversion(const v1::Offer::Operation& op, const std::set<std::string>* roles,
+                                      Resources* consumed, Resources* produced);
+
+// Legacy JSON renderings (legacy.cpp); pure functions of a snapshot.
+std::string renderState(const Snapshot& snapshot);
+std::string renderStateSummary(const Snapshot& snapshot);
+std::string renderFrameworks(const Snapshot& snapshot);
+std::string renderSlaves(const Snapshot& snapshot);
+std::string renderTasks(const Snapshot& snapshot, std::size_t limit, std::size_t offset, bool ascending);
+std::string renderRoles(const Snapshot& snapshot);
+std::string renderVersion();
+std::string renderFlags(const std::vector<std::pair<std::string, std::string>>& flags);
+std::string renderMetricsJson(const std::map<std::string, double>& metrics);
+std::string renderPrometheus(const std::map<std::string, double>& metrics,
+                             const std::vector<modules::InstanceMetrics>& instances);
+
+class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
+ public:
+  explicit MasterImpl(MasterFlags flags);
+  ~MasterImpl();
+
+  Status start();
+  void stop();
+  void wait();
+  std::uint16_t port() const { return port_; }
+
+ private:
+  // ---- HTTP threads: no state access ------------------------------------
+  void handle(const http::Request& request, const http::Responder& responder);
+  void handleScheduler(const http::Request& request, const http::Responder& responder);
+  void handleOperator(const http::Request& request, const http::Responder& responder);
+  void handleAgent(const http::Request& request, const http::Responder& responder);
+  void handleLegacy(const std::string& path, const http::Request& request, const http::Responder& responder);
+
+  template <typename F>
+  void post(F&& f) {
+    asio::post(stateIo_, std::forward<F>(f));
+  }
+  template <typename F>
+  void postHttp(F&& f) {
+    asio::post(httpIo_, std::forward<F>(f));
+  }
+
+  // ---- state thread -------------------------------------------------------
+  Status recover();
+  void tick();           // allocation timer
+  void heartbeatTick();  // heartbeats to every stream
+  void scheduleTimers();
+
+  // Scheduler API (scheduler_api.cpp).
+  void schedulerCall(v1::scheduler::Call call, std::string streamId, wire::ResponseFormat format,
+                     http::Responder responder);
+  void subscribe(const v1::scheduler::Call& call, wire::ResponseFormat format, const http::Responder& responder);
+  void teardown(Framework& framework);
+  void accept(Framework& framework, const v1::scheduler::Call::Accept& accept);
+  void decline(Framework& framework, const v1::scheduler::Call::Decline& decline);
+  void revive(Framework& framework, const v1::scheduler::Call::Revive& revive);
+  void suppress(Framework& framework, const v1::scheduler::Call::Suppress& suppress);
+  void kill(Framework& framework, const v1::scheduler::Call::Kill& kill);
+  void shutdownExecutor(Framework& framework, const v1::scheduler::Call::Shutdown& shutdown);
+  void acknowledge(Framework& framework, const v1::scheduler::Call::Acknowledge& ack);
+  void reconcile(Framework& framework, const v1::scheduler::Call::Reconcile& reconcile);
+  void frameworkMessage(Framework& framework, const v1::scheduler::Call::Message& message);
+  std::optional<std::string> updateFramework(Framework& framework,
+                                             const v1::scheduler::Call::UpdateFramework& update);
+  void frameworkDisconnected(const std::string& frameworkId, const std::string& streamId);
+  void failoverExpired(const std::string& frameworkId, const TimerPtr& timer);
+  void removeFramework(const std::string& frameworkId, const std::string& reason);
+  void sendEvent(Framework& framework, const v1::scheduler::Event& event);
+  void sendError(Framework& framework, const std::string& message);
+  // A status update the master makes itself (no uuid: not acknowledged).
+  void sendMasterUpdate(Framework& framework, const v1::TaskID& taskId, const std::string& agentId,
+                        v1::TaskState state, v1::TaskStatus::Reason reason, const std::string& message);
+
+  // Agent protocol (agent_api.cpp).
+  void agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder);
+  void registerAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder);
+  void reregisterAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder);
+  void statusUpdate(Agent& agent, const internal::StatusUpdate& update);
+  void executorExited(Agent& agent, const internal::Call::ExecutorExited& exited);
+  void updateAgentResources(Agent& agent, const internal::Call::UpdateResources& update);
+  void executorMessage(Agent& agent, const internal::Call::ExecutorMessage& message);
+  void agentDisconnected(const std::string& agentId, const std::string& streamId);
+  void agentReregisterTimeout(const std::string& agentId, const TimerPtr& timer);
+  void recoveredAgentTimeout();
+  // Removes the agent: tasks become `taskState` (with `reason`), frameworks
+  // get FAILURE. `unreachable`: keep tasks as unreachable for reconciliation.
+  void removeAgent(const std::string& agentId, v1::TaskState taskState, v1::TaskStatus::Reason reason,
+                   bool unreachable, const std::string& message);
+  void sendAgentEvent(Agent& agent, const internal::Event& event);
+  // Adds the agent with what frameworks use on it, plus `extra` (resources
+  // held outside tasks and offers, e.g. an ACCEPT's leftovers).
+  void addAgentToAllocator(Agent& agent, const std::map<std::string, Resources>& extra = {});
+  void agentsChanged();  // persists the registry
+
+  // Offers and allocation (master.cpp).
+  void allocate();
+  void requestAllocation();  // an allocation cycle soon (coalesced)
+  // Removes the offer; its resources go back to the allocator, filtered for
+  // `refuseSeconds`. `rescind`: tell the framework.
+  void removeOffer(const std::string& offerId, bool rescind, double refuseSeconds = 0);
+  void rescindAgentOffers(Agent& agent);
+  void rescindFrameworkOffers(Framework& framework);
+  void recoverResources(const std::string& frameworkId, const std::string& agentId, const Resources& resources,
+                        double refuseSeconds);
+  void flushRecoveries();
+  // Calls an allocator method, first flushing pending recoveries. Errors are
+  // logged and counted; the master's own state stays authoritative.
+  template <typename Request>
+  bool allocatorCall(const char* method, const Request& request);
+  double steadyNow() const;
+
+  // Tasks (scheduler_api.cpp).
+  void addTask(Framework& framework, Agent& agent, const v1::TaskInfo& task);
+  // Applies a new state; recovers resources on the first terminal state.
+  void transitionTask(Framework& framework, v1::Task& task, const v1::TaskStatus& status,
+                      std::optional<v1::TaskState> latest);
+  void completeTask(Framework& framework, const std::string& taskId);
+  Resources taskResources(const v1::Task& task) const;
+  // Resources frameworks use on `agent` (tasks, executors, offers).
+  std::map<std::string, Resources> usedOnAgent(const Agent& agent, bool includeOffers) const;
+
+  // Operator API (operator_api.cpp).
+  void operatorCall(v1::master::Call call, wire::ResponseFormat format, http::Responder responder);
+  void operatorSubscribe(wire::ResponseFormat format, const http::Responder& responder);
+  void emitOperatorEvent(const v1::master::Event& event);
+  void respondMessage(const http::Responder& responder, const google::protobuf::Message& message,
+                      wire::MediaType type, int status = 200);
+  std::optional<std::string> applyOperatorReservation(const std::string& agentId,
+                                                      const v1::Offer::Operation& operation, int* status);
+  void markAgentGone(const std::string& agentId);
+  void drainAgent(Agent& agent, const v1::master::Call::DrainAgent& drain);
+  void checkDrained(Agent& agent);
+  void setAgentState(Agent& agent);
+
+  // Snapshots (operator_api.cpp).
+  v1::master::Response::GetAgents::Agent agentProto(const Agent& agent) const;
+  v1::master::Response::GetFrameworks::Framework frameworkProto(const Framework& framework) const;
+  v1::master::Response::GetState buildState() const;
+  v1::master::Response::GetAgents buildAgents() const;
+  v1::master::Response::GetFrameworks buildFrameworks() const;
+  v1::master::Response::GetTasks buildTasks() const;
+  v1::master::Response::GetExecutors buildExecutors() const;
+  std::vector<v1::Role> buildRoles() const;
+  Snapshot buildSnapshot() const;
+  std::map<std::string, double> buildMetrics() const;
+  std::string explainJson(const std::string& frameworkId, const std::string& role);
+
+  // Registry.
+  void persistRegistry();
+
+  // Counters for /metrics.
+  void count(const std::string& name, double by = 1) { counters_[name] += by; }
+
+  MasterFlags flags_;
+  asio::io_context stateIo_;
+  asio::io_context httpIo_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> stateWork_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> httpWork_;
+  std::unique_ptr<http::Server> server_;
+  std::thread stateThread_;
+  std::vector<std::thread> httpThreads_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> recovered_{false};
+  std::atomic<bool> stopped_{false};
+
+  std::unique_ptr<modules::Registry> modules_;
+  std::shared_ptr<modules::Instance> allocator_;
+  std::vector<module::v1::AllocatorRecoverResources> pendingRecoveries_;
+  bool allocationRequested_ = false;
+  double lastAllocationMs_ = 0;
+
+  RegistryFile registry_{""};
+  std::string masterId_;
+  v1::MasterInfo masterInfo_;
+  double startTime_ = 0;
+  std::chrono::steady_clock::time_point steadyStart_;
+  std::uint64_t nextFrameworkId_ = 0;
+  std::uint64_t nextAgentId_ = 0;
+  std::uint64_t nextOfferId_ = 0;
+  std::uint64_t nextSubscriberId_ = 0;
+
+  std::map<std::string, Framework> frameworks_;
+  std::deque<Framework> completedFrameworks_;
+  std::set<std::string> removedFrameworkIds_;
+  std::map<std::string, Agent> agents_;
+  std::map<std::string, v1::AgentInfo> recoveredAgents_;  // in the registry, not re-registered yet
+  std::map<std::string, v1::AgentInfo> unreachableAgents_;
+  std::set<std::string> goneAgents_;
+  std::map<std::string, OfferEntry> offers_;
+  std::map<std::string, double> weights_;
+  std::map<std::string, v1::quota::QuotaConfig> quotas_;
+  std::vector<OperatorSubscriber> subscribers_;
+  std::map<std::string, double> counters_;
+
+  double lastFrameworkHeartbeat_ = 0;
+  double lastAgentHeartbeat_ = 0;
+  std::mutex waitMutex_;
+  std::condition_variable waitCv_;
+  bool done_ = false;
+
+  TimerPtr allocationTimer_;
+  TimerPtr heartbeatTimer_;
+  TimerPtr recoveredAgentsTimer_;
+};
+
+template <typename Request>
+bool MasterImpl::allocatorCall(const char* method, const Request& request) {
+  flushRecoveries();
+  Result<module::v1::Empty> result = allocator_->call<module::v1::Empty>(method, request);
+  if (!result.ok()) {
+    count("master/allocator_errors");
+    LOG(ERROR) << "allocator " << method << ": " << result.error().message;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace mantle::master

@@ -1,0 +1,692 @@
+// The master operator API (POST /api/v1) on the state thread, its event
+// stream, state snapshots, metrics and the allocator's explanations.
+#include <cmath>
+#include <cstdio>
+
+#include "master/master_impl.hpp"
+#include "master/validation.hpp"
+#include "wire/recordio.hpp"
+
+namespace mantle::master {
+
+using v1::master::Call;
+using v1::master::Response;
+
+namespace {
+
+template <typename To, typename From>
+To convert(const From& from) {
+  To to;
+  to.ParseFromString(from.SerializeAsString());
+  return to;
+}
+
+v1::TimeInfo timeInfo(double seconds) {
+  v1::TimeInfo t;
+  t.set_nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+  return t;
+}
+
+std::string jsonString(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+void scalarsToModule(const google::protobuf::Map<std::string, v1::Value::Scalar>& map,
+                     google::protobuf::RepeatedPtrField<module::v1::Resource>* out) {
+  for (const auto& [name, scalar] : map) {
+    module::v1::Resource* r = out->Add();
+    r->set_name(name);
+    r->set_type(module::v1::Value::SCALAR);
+    r->mutable_scalar()->set_value(scalar.value());
+  }
+}
+
+}  // namespace
+
+void MasterImpl::respondMessage(const http::Responder& responder, const google::protobuf::Message& message,
+                                wire::MediaType type, int status) {
+  // Encoding a large snapshot happens on an HTTP thread, not here.
+  std::shared_ptr<google::protobuf::Message> copy(message.New());
+  copy->CopyFrom(message);
+  postHttp([copy, type, status, responder] {
+    http::Response response{status, {{"Content-Type", std::string(wire::mediaTypeName(type))}},
+                            wire::encode(*copy, type)};
+    responder.respond(std::move(response));
+  });
+}
+
+void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Responder responder) {
+  count("master/calls/operator/" + Call::Type_Name(call.type()));
+  Response response;
+  auto bad = [&](const std::string& message) { responder.respond(http::Response::text(400, message)); };
+  auto need = [&](bool present, const char* field) {
+    if (!present) bad("Failed to validate master::Call: Expecting '" + std::string(field) + "' to be present");
+    return present;
+  };
+  auto findAgent = [&](const v1::AgentID& id) -> Agent* {
+    auto it = agents_.find(id.value());
+    return it == agents_.end() ? nullptr : &it->second;
+  };
+  switch (call.type()) {
+    case Call::GET_HEALTH:
+      response.set_type(Response::GET_HEALTH);
+      response.mutable_get_health()->set_healthy(true);
+      break;
+    case Call::GET_FLAGS:
+      response.set_type(Response::GET_FLAGS);
+      for (const auto& [name, value] : flags_.values) {
+        v1::Flag* flag = response.mutable_get_flags()->add_flags();
+        flag->set_name(name);
+        flag->set_value(value);
+      }
+      break;
+    case Call::GET_VERSION:
+      response.set_type(Response::GET_VERSION);
+      response.mutable_get_version()->mutable_version_info()->set_version(kVersion);
+      response.mutable_get_version()->mutable_version_info()->set_build_date(__DATE__);
+      break;
+    case Call::GET_METRICS:
+      response.set_type(Response::GET_METRICS);
+      for (const auto& [name, value] : buildMetrics()) {
+        v1::Metric* metric = response.mutable_get_metrics()->add_metrics();
+        metric->set_name(name);
+        metric->set_value(value);
+      }
+      break;
+    case Call::GET_LOGGING_LEVEL:
+      response.set_type(Response::GET_LOGGING_LEVEL);
+      response.mutable_get_logging_level()->set_level(0);
+      break;
+    case Call::GET_STATE:
+      response.set_type(Response::GET_STATE);
+      *response.mutable_get_state() = buildState();
+      break;
+    case Call::GET_AGENTS:
+      response.set_type(Response::GET_AGENTS);
+      *response.mutable_get_agents() = buildAgents();
+      break;
+    case Call::GET_FRAMEWORKS:
+      response.set_type(Response::GET_FRAMEWORKS);
+      *response.mutable_get_frameworks() = buildFrameworks();
+      break;
+    case Call::GET_EXECUTORS:
+      response.set_type(Response::GET_EXECUTORS);
+      *response.mutable_get_executors() = buildExecutors();
+      break;
+    case Call::GET_TASKS:
+      response.set_type(Response::GET_TASKS);
+      *response.mutable_get_tasks() = buildTasks();
+      break;
+    case Call::GET_ROLES:
+      response.set_type(Response::GET_ROLES);
+      for (v1::Role& role : buildRoles()) *response.mutable_get_roles()->add_roles() = std::move(role);
+      break;
+    case Call::GET_WEIGHTS:
+      response.set_type(Response::GET_WEIGHTS);
+      for (const auto& [role, weight] : weights_) {
+        v1::WeightInfo* info = response.mutable_get_weights()->add_weight_infos();
+        info->set_role(role);
+        info->set_weight(weight);
+      }
+      break;
+    case Call::GET_MASTER:
+      response.set_type(Response::GET_MASTER);
+      *response.mutable_get_master()->mutable_master_info() = masterInfo_;
+      response.mutable_get_master()->set_start_time(startTime_);
+      response.mutable_get_master()->set_elected_time(startTime_);
+      break;
+    case Call::GET_QUOTA:
+      response.set_type(Response::GET_QUOTA);
+      response.mutable_get_quota()->mutable_status();
+      for (const auto& [role, config] : quotas_) *response.mutable_get_quota()->mutable_status()->add_configs() = config;
+      break;
+    case Call::GET_OPERATIONS:
+      response.set_type(Response::GET_OPERATIONS);
+      response.mutable_get_operations();
+      break;
+    case Call::SUBSCRIBE:
+      return operatorSubscribe(format, responder);
+
+    case Call::RESERVE_RESOURCES:
+    case Call::UNRESERVE_RESOURCES:
+    case Call::CREATE_VOLUMES:
+    case Call::DESTROY_VOLUMES: {
+      v1::Offer::Operation op;
+      v1::AgentID agentId;
+      if (call.type() == Call::RESERVE_RESOURCES) {
+        if (!need(call.has_reserve_resources(), "reserve_resources")) return;
+        op.set_type(v1::Offer::Operation::RESERVE);
+        *op.mutable_reserve()->mutable_resources() = call.reserve_resources().resources();
+        agentId = call.reserve_resources().agent_id();
+      } else if (call.type() == Call::UNRESERVE_RESOURCES) {
+        if (!need(call.has_unreserve_resources(), "unreserve_resources")) return;
+        op.set_type(v1::Offer::Operation::UNRESERVE);
+        *op.mutable_unreserve()->mutable_resources() = call.unreserve_resources().resources();
+        agentId = call.unreserve_resources().agent_id();
+      } else if (call.type() == Call::CREATE_VOLUMES) {
+        if (!need(call.has_create_volumes(), "create_volumes")) return;
+        op.set_type(v1::Offer::Operation::CREATE);
+        *op.mutable_create()->mutable_volumes() = call.create_volumes().volumes();
+        agentId = call.create_volumes().agent_id();
+      } else {
+        if (!need(call.has_destroy_volumes(), "destroy_volumes")) return;
+        op.set_type(v1::Offer::Operation::DESTROY);
+        *op.mutable_destroy()->mutable_volumes() = call.destroy_volumes().volumes();
+        agentId = call.destroy_volumes().agent_id();
+      }
+      int status = 202;
+      std::optional<std::string> error = applyOperatorReservation(agentId.value(), op, &status);
+      if (error) return responder.respond(http::Response::text(status, *error));
+      return responder.respond(http::Response{202, {}, ""});
+    }
+    case Call::MARK_AGENT_GONE: {
+      if (!need(call.has_mark_agent_gone(), "mark_agent_gone")) return;
+      const std::string& id = call.mark_agent_gone().agent_id().value();
+      if (!agents_.count(id) && !recoveredAgents_.count(id) && !unreachableAgents_.count(id)) {
+        if (goneAgents_.count(id)) return responder.respond(http::Response{200, {}, ""});
+        return responder.respond(http::Response::text(404, "Agent " + id + " is not known"));
+      }
+      markAgentGone(id);
+      return responder.respond(http::Response{200, {}, ""});
+    }
+    case Call::DRAIN_AGENT: {
+      if (!need(call.has_drain_agent(), "drain_agent")) return;
+      Agent* agent = findAgent(call.drain_agent().agent_id());
+      if (agent == nullptr) return responder.respond(http::Response::text(404, "Agent is not registered"));
+      drainAgent(*agent, call.drain_agent());
+      return responder.respond(http::Response{200, {}, ""});
+    }
+    case Call::DEACTIVATE_AGENT:
+    case Call::REACTIVATE_AGENT: {
+      bool deactivate = call.type() == Call::DEACTIVATE_AGENT;
+      if (!need(deactivate ? call.has_deactivate_agent() : call.has_reactivate_agent(),
+                deactivate ? "deactivate_agent" : "reactivate_agent")) {
+        return;
+      }
+      Agent* agent =
+          findAgent(deactivate ? call.deactivate_agent().agent_id() : call.reactivate_agent().agent_id());
+      if (agent == nullptr) return responder.respond(http::Response::text(404, "Agent is not registered"));
+      agent->deactivated = deactivate;
+      if (!deactivate) agent->drain.reset();
+      if (deactivate) rescindAgentOffers(*agent);
+      setAgentState(*agent);
+      if (!deactivate) requestAllocation();
+      return responder.respond(http::Response{200, {}, ""});
+    }
+    case Call::UPDATE_WEIGHTS: {
+      if (!need(call.has_update_weights(), "update_weights")) return;
+      module::v1::AllocatorUpdateWeights request;
+      for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
+        if (auto e = validateRole(info.role())) return bad(*e);
+        if (!(info.weight() > 0) || !std::isfinite(info.weight())) {
+          return bad("Weight of role '" + info.role() + "' must be a positive number");
+        }
+      }
+      for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
+        weights_[info.role()] = info.weight();
+        auto* w = request.add_weights();
+        w->set_role(info.role());
+        w->set_weight(info.weight());
+      }
+      allocatorCall("update_weights", request);
+      requestAllocation();
+      return responder.respond(http::Response{202, {}, ""});
+    }
+    case Call::UPDATE_QUOTA: {
+      if (!need(call.has_update_quota(), "update_quota")) return;
+      for (const v1::quota::QuotaConfig& config : call.update_quota().quota_configs()) {
+        if (auto e = validateRole(config.role())) return bad(*e);
+        if (config.role() == "*") return bad("Quota cannot be set on role '*'");
+        for (const auto& [name, guarantee] : config.guarantees()) {
+          auto limit = config.limits().find(name);
+          if (guarantee.value() < 0) return bad("Quota guarantee of '" + name + "' is negative");
+          if (limit != config.limits().end() && limit->second.value() < guarantee.value()) {
+            return bad("Quota limit of '" + name + "' in role '" + config.role() + "' is below its guarantee");
+          }
+        }
+      }
+      for (const v1::quota::QuotaConfig& config : call.update_quota().quota_configs()) {
+        if (config.guarantees().empty() && config.limits().empty()) {
+          quotas_.erase(config.role());
+        } else {
+          quotas_[config.role()] = config;
+        }
+        module::v1::AllocatorUpdateQuota request;
+        request.set_role(config.role());
+        scalarsToModule(config.guarantees(), request.mutable_guarantees());
+        scalarsToModule(config.limits(), request.mutable_limits());
+        allocatorCall("update_quota", request);
+      }
+      requestAllocation();
+      return responder.respond(http::Response{200, {}, ""});
+    }
+    case Call::TEARDOWN: {
+      if (!need(call.has_teardown(), "teardown")) return;
+      const std::string& id = call.teardown().framework_id().value();
+      if (!frameworks_.count(id)) return responder.respond(http::Response::text(400, "Framework " + id + " is not known"));
+      removeFramework(id, "operator teardown");
+      return responder.respond(http::Response{200, {}, ""});
+    }
+    case Call::UNKNOWN:
+      return responder.respond(http::Response::text(501, "Received an unexpected 'UNKNOWN' call"));
+    default:
+      return responder.respond(
+          http::Response::text(501, "The call '" + Call::Type_Name(call.type()) + "' is not supported by Mantle yet"));
+  }
+  respondMessage(responder, response, format.message);
+}
+
+// ---------------------------------------------------------------------------
+// Agent mutations
+
+std::optional<std::string> MasterImpl::applyOperatorReservation(const std::string& agentId,
+                                                                const v1::Offer::Operation& op, int* status) {
+  auto it = agents_.find(agentId);
+  if (it == agents_.end()) {
+    *status = 400;
+    return "Agent " + agentId + " is not registered";
+  }
+  Agent& agent = it->second;
+  Resources consumed, produced;
+  if (auto e = conversion(op, nullptr, &consumed, &produced)) {
+    *status = 400;
+    return "Invalid " + v1::Offer::Operation::Type_Name(op.type()) + ": " + *e;
+  }
+  // Outstanding offers hold resources the operation may need: take them back.
+  rescindAgentOffers(agent);
+  Resources used;
+  for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) used += resources.withoutAllocation();
+  Result<Resources> available = agent.total.minus(used);
+  if (!available.ok() || !available->contains(consumed)) {
+    *status = 409;
+    return "Agent " + agentId + " does not have " + consumed.toString() + " available (it has " +
+           (available.ok() ? available->toString() : std::string("nothing")) + ")";
+  }
+  agent.total = *agent.total.minus(consumed) + produced;
+  if (agent.inAllocator) {
+    module::v1::AllocatorAgentRef ref;
+    ref.mutable_agent_id()->set_value(agentId);
+    allocatorCall("remove_agent", ref);
+    agent.inAllocator = false;
+  }
+  addAgentToAllocator(agent);
+  internal::Event apply;
+  apply.set_type(internal::Event::APPLY_OPERATION);
+  *apply.mutable_apply_operation()->mutable_operation() = op;
+  apply.mutable_apply_operation()->mutable_operation_uuid()->set_value(randomUuidBytes());
+  sendAgentEvent(agent, apply);
+  agentsChanged();
+  requestAllocation();
+  return std::nullopt;
+}
+
+void MasterImpl::markAgentGone(const std::string& agentId) {
+  goneAgents_.insert(agentId);
+  auto it = agents_.find(agentId);
+  if (it != agents_.end()) {
+    internal::Event shutdown;
+    shutdown.set_type(internal::Event::SHUTDOWN);
+    shutdown.mutable_shutdown()->set_message("Agent was marked gone by the operator");
+    sendAgentEvent(it->second, shutdown);
+    removeAgent(agentId, v1::TASK_GONE_BY_OPERATOR, v1::TaskStatus::REASON_AGENT_REMOVED_BY_OPERATOR, false,
+                "Agent was marked gone by the operator");
+  }
+  recoveredAgents_.erase(agentId);
+  unreachableAgents_.erase(agentId);
+  for (auto& [frameworkId, framework] : frameworks_) {
+    for (auto t = framework.unreachableTasks.begin(); t != framework.unreachableTasks.end();) {
+      if (t->second.agent_id().value() != agentId) {
+        ++t;
+        continue;
+      }
+      t->second.set_state(v1::TASK_GONE_BY_OPERATOR);
+      framework.completedTasks.push_back(std::move(t->second));
+      t = framework.unreachableTasks.erase(t);
+    }
+  }
+  persistRegistry();
+}
+
+void MasterImpl::drainAgent(Agent& agent, const Call::DrainAgent& drain) {
+  v1::DrainInfo info;
+  info.set_state(v1::DRAINING);
+  if (drain.has_max_grace_period()) {
+    info.mutable_config()->mutable_max_grace_period()->set_nanoseconds(
+        drain.max_grace_period().seconds() * 1000000000LL + drain.max_grace_period().nanos());
+  }
+  info.mutable_config()->set_mark_gone(drain.mark_gone());
+  agent.drain = info;
+  rescindAgentOffers(agent);
+  setAgentState(agent);
+  internal::Event event;
+  event.set_type(internal::Event::DRAIN);
+  *event.mutable_drain()->mutable_config() = info.config();
+  sendAgentEvent(agent, event);
+  checkDrained(agent);
+}
+
+void MasterImpl::checkDrained(Agent& agent) {
+  if (!agent.drain || agent.drain->state() != v1::DRAINING) return;
+  for (const auto& [frameworkId, taskId] : agent.tasks) {
+    auto f = frameworks_.find(frameworkId);
+    if (f == frameworks_.end()) continue;
+    auto t = f->second.tasks.find(taskId);
+    if (t != f->second.tasks.end() && !isTerminal(t->second.state())) return;
+  }
+  agent.drain->set_state(v1::DRAINED);
+  LOG(INFO) << "Agent " << agent.id << " is drained";
+  if (agent.drain->config().mark_gone()) {
+    std::string id = agent.id;
+    markAgentGone(id);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Event stream
+
+void MasterImpl::operatorSubscribe(wire::ResponseFormat format, const http::Responder& responder) {
+  OperatorSubscriber subscriber;
+  subscriber.id = nextSubscriberId_++;
+  subscriber.mediaType = format.message;
+  subscriber.stream = responder.stream(200, {{"Content-Type", std::string(format.contentType())}});
+  v1::master::Event subscribed;
+  subscribed.set_type(v1::master::Event::SUBSCRIBED);
+  *subscribed.mutable_subscribed()->mutable_get_state() = buildState();
+  subscribed.mutable_subscribed()->set_heartbeat_interval_seconds(flags_.heartbeatInterval);
+  subscriber.stream->write(wire::encodeRecord(wire::encode(subscribed, format.message)));
+  v1::master::Event heartbeat;
+  heartbeat.set_type(v1::master::Event::HEARTBEAT);
+  subscriber.stream->write(wire::encodeRecord(wire::encode(heartbeat, format.message)));
+  std::weak_ptr<MasterImpl> weak = weak_from_this();
+  std::uint64_t id = subscriber.id;
+  subscriber.stream->onClose([weak, id] {
+    if (auto self = weak.lock()) {
+      self->post([self, id] {
+        std::erase_if(self->subscribers_, [id](const OperatorSubscriber& s) { return s.id == id; });
+      });
+    }
+  });
+  subscribers_.push_back(std::move(subscriber));
+  while (subscribers_.size() > static_cast<std::size_t>(flags_.maxOperatorEventStreamSubscribers)) {
+    subscribers_.front().stream->close();
+    subscribers_.erase(subscribers_.begin());
+  }
+}
+
+void MasterImpl::emitOperatorEvent(const v1::master::Event& event) {
+  if (subscribers_.empty()) return;
+  std::optional<std::string> json, protobuf;
+  for (OperatorSubscriber& s : subscribers_) {
+    std::optional<std::string>& record = s.mediaType == wire::MediaType::kJson ? json : protobuf;
+    if (!record) record = wire::encodeRecord(wire::encode(event, s.mediaType));
+    s.stream->write(*record);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots
+
+Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent) const {
+  Response::GetAgents::Agent out;
+  *out.mutable_agent_info() = agent.info;
+  out.mutable_agent_info()->clear_resources();
+  agent.total.copyTo(out.mutable_agent_info()->mutable_resources());
+  out.set_active(agent.connected && !agent.deactivated);
+  out.set_version(agent.version);
+  std::string ip = agent.address.substr(0, agent.address.rfind(':'));
+  out.set_pid("slave(1)@" + ip + ":" + std::to_string(agent.info.port()));
+  *out.mutable_registered_time() = timeInfo(agent.registeredTime);
+  if (agent.reregisteredTime > 0) *out.mutable_reregistered_time() = timeInfo(agent.reregisteredTime);
+  agent.total.copyTo(out.mutable_total_resources());
+  Resources allocated;
+  for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) allocated += resources;
+  allocated.copyTo(out.mutable_allocated_resources());
+  Resources offered;
+  for (const std::string& offerId : agent.offers) {
+    auto o = offers_.find(offerId);
+    if (o != offers_.end()) offered += o->second.resources;
+  }
+  offered.copyTo(out.mutable_offered_resources());
+  for (const auto& c : agent.capabilities) *out.add_capabilities() = c;
+  out.set_deactivated(agent.deactivated || (agent.drain.has_value()));
+  if (agent.drain) *out.mutable_drain_info() = *agent.drain;
+  return out;
+}
+
+Response::GetFrameworks::Framework MasterImpl::frameworkProto(const Framework& f) const {
+  Response::GetFrameworks::Framework out;
+  *out.mutable_framework_info() = f.info;
+  out.set_active(f.active);
+  out.set_connected(f.connected);
+  out.set_recovered(f.recovered);
+  if (f.registeredTime > 0) *out.mutable_registered_time() = timeInfo(f.registeredTime);
+  if (f.reregisteredTime > 0) *out.mutable_reregistered_time() = timeInfo(f.reregisteredTime);
+  if (f.unregisteredTime > 0) *out.mutable_unregistered_time() = timeInfo(f.unregisteredTime);
+  Resources offered;
+  for (const std::string& offerId : f.offers) {
+    auto o = offers_.find(offerId);
+    if (o == offers_.end()) continue;
+    *out.add_offers() = o->second.offer;
+    offered += o->second.resources;
+  }
+  offered.copyTo(out.mutable_offered_resources());
+  Resources allocated;
+  for (const auto& [taskId, task] : f.tasks) {
+    if (!isTerminal(task.state())) allocated += taskResources(task);
+  }
+  for (const auto& [agentId, executors] : f.executors) {
+    for (const auto& [executorId, info] : executors) {
+      Result<Resources> r = Resources::from(info.resources());
+      if (r.ok()) allocated += *r;
+    }
+  }
+  allocated.copyTo(out.mutable_allocated_resources());
+  return out;
+}
+
+Response::GetAgents MasterImpl::buildAgents() const {
+  Response::GetAgents out;
+  for (const auto& [id, agent] : agents_) *out.add_agents() = agentProto(agent);
+  for (const auto& [id, info] : recoveredAgents_) *out.add_recovered_agents() = info;
+  return out;
+}
+
+Response::GetFrameworks MasterImpl::buildFrameworks() const {
+  Response::GetFrameworks out;
+  for (const auto& [id, f] : frameworks_) *out.add_frameworks() = frameworkProto(f);
+  for (const Framework& f : completedFrameworks_) *out.add_completed_frameworks() = frameworkProto(f);
+  return out;
+}
+
+Response::GetTasks MasterImpl::buildTasks() const {
+  Response::GetTasks out;
+  auto add = [&](const Framework& f) {
+    for (const auto& [taskId, task] : f.tasks) {
+      if (isTerminal(task.state())) {
+        *out.add_completed_tasks() = task;
+      } else {
+        *out.add_tasks() = task;
+      }
+    }
+    for (const auto& [taskId, task] : f.unreachableTasks) *out.add_unreachable_tasks() = task;
+    for (const v1::Task& task : f.completedTasks) *out.add_completed_tasks() = task;
+  };
+  for (const auto& [id, f] : frameworks_) add(f);
+  for (const Framework& f : completedFrameworks_) add(f);
+  return out;
+}
+
+Response::GetExecutors MasterImpl::buildExecutors() const {
+  Response::GetExecutors out;
+  for (const auto& [id, f] : frameworks_) {
+    for (const auto& [agentId, executors] : f.executors) {
+      for (const auto& [executorId, info] : executors) {
+        auto* e = out.add_executors();
+        *e->mutable_executor_info() = info;
+        e->mutable_agent_id()->set_value(agentId);
+      }
+    }
+  }
+  return out;
+}
+
+Response::GetState MasterImpl::buildState() const {
+  Response::GetState out;
+  *out.mutable_get_tasks() = buildTasks();
+  *out.mutable_get_executors() = buildExecutors();
+  *out.mutable_get_frameworks() = buildFrameworks();
+  *out.mutable_get_agents() = buildAgents();
+  return out;
+}
+
+std::vector<v1::Role> MasterImpl::buildRoles() const {
+  std::map<std::string, v1::Role> roles;
+  auto role = [&](const std::string& name) -> v1::Role& {
+    v1::Role& r = roles[name];
+    if (!r.has_name()) {
+      r.set_name(name);
+      auto w = weights_.find(name);
+      r.set_weight(w == weights_.end() ? 1.0 : w->second);
+    }
+    return r;
+  };
+  std::map<std::string, Resources> allocated;
+  for (const auto& [id, f] : frameworks_) {
+    for (const std::string& name : frameworkRoles(f.info)) role(name).add_frameworks()->set_value(id);
+    for (const auto& [taskId, task] : f.tasks) {
+      if (isTerminal(task.state())) continue;
+      for (const v1::Resource& r : task.resources()) {
+        if (r.has_allocation_info()) allocated[r.allocation_info().role()].add(r);
+      }
+    }
+  }
+  for (const auto& [name, weight] : weights_) role(name);
+  for (const auto& [name, config] : quotas_) role(name);
+  for (auto& [name, resources] : allocated) resources.copyTo(role(name).mutable_resources());
+  std::vector<v1::Role> out;
+  for (auto& [name, r] : roles) out.push_back(std::move(r));
+  return out;
+}
+
+Snapshot MasterImpl::buildSnapshot() const {
+  Snapshot s;
+  s.masterInfo = masterInfo_;
+  s.startTime = startTime_;
+  s.electedTime = startTime_;
+  s.cluster = flags_.cluster;
+  s.flags = flags_.values;
+  s.state = buildState();
+  s.roles = buildRoles();
+  for (const auto& [role, config] : quotas_) s.quotas.push_back(config);
+  for (const auto& [id, info] : recoveredAgents_) s.recoveredAgents.push_back(info);
+  return s;
+}
+
+std::map<std::string, double> MasterImpl::buildMetrics() const {
+  std::map<std::string, double> m;
+  for (const char* state : {"staging", "starting", "running", "killing", "finished", "failed", "killed", "lost",
+                            "error", "dropped", "unreachable", "gone", "gone_by_operator"}) {
+    m[std::string("master/tasks_") + state] = 0;
+  }
+  for (const char* name : {"master/valid_status_updates", "master/invalid_status_updates",
+                           "master/slave_registrations", "master/slave_reregistrations", "master/slave_removals",
+                           "master/messages_accept", "master/offers_declined", "allocator/mesos/allocation_runs"}) {
+    m[name] = 0;
+  }
+  for (const auto& [name, value] : counters_) m[name] = value;
+  m["master/uptime_secs"] = wallNow() - startTime_;
+  m["master/elected"] = 1;
+  double active = 0, inactive = 0, connected = 0, disconnected = 0;
+  std::map<std::string, double> total, used;
+  for (const auto& [id, agent] : agents_) {
+    (agent.connected && !agent.deactivated ? active : inactive) += 1;
+    (agent.connected ? connected : disconnected) += 1;
+    for (const char* name : {"cpus", "gpus", "mem", "disk"}) {
+      total[name] += agent.total.scalar(name);
+      double u = 0;
+      for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) u += resources.scalar(name);
+      used[name] += u;
+    }
+  }
+  m["master/slaves_active"] = active;
+  m["master/slaves_inactive"] = inactive;
+  m["master/slaves_connected"] = connected;
+  m["master/slaves_disconnected"] = disconnected;
+  m["master/slaves_unreachable"] = static_cast<double>(unreachableAgents_.size());
+  for (const char* name : {"cpus", "gpus", "mem", "disk"}) {
+    m[std::string("master/") + name + "_total"] = total[name];
+    m[std::string("master/") + name + "_used"] = used[name];
+    m[std::string("master/") + name + "_percent"] = total[name] > 0 ? used[name] / total[name] : 0;
+  }
+  double fActive = 0, fInactive = 0, fConnected = 0, fDisconnected = 0;
+  for (const auto& [id, f] : frameworks_) {
+    (f.active ? fActive : fInactive) += 1;
+    (f.connected ? fConnected : fDisconnected) += 1;
+    for (const auto& [taskId, task] : f.tasks) {
+      if (!isTerminal(task.state())) {
+        std::string name = v1::TaskState_Name(task.state()).substr(5);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        m["master/tasks_" + name] += 1;
+      }
+    }
+    m["master/tasks_unreachable"] += static_cast<double>(f.unreachableTasks.size());
+  }
+  m["master/frameworks_active"] = fActive;
+  m["master/frameworks_inactive"] = fInactive;
+  m["master/frameworks_connected"] = fConnected;
+  m["master/frameworks_disconnected"] = fDisconnected;
+  m["master/outstanding_offers"] = static_cast<double>(offers_.size());
+  m["master/operator_event_stream_subscribers"] = static_cast<double>(subscribers_.size());
+  m["allocator/mesos/allocation_run_ms"] = lastAllocationMs_;
+  return m;
+}
+
+std::string MasterImpl::explainJson(const std::string& frameworkId, const std::string& role) {
+  module::v1::ExplainRequest request;
+  if (!frameworkId.empty()) request.mutable_framework_id()->set_value(frameworkId);
+  if (!role.empty()) request.set_role(role);
+  flushRecoveries();
+  Result<module::v1::ExplainResponse> response = allocator_->call<module::v1::ExplainResponse>("explain", request);
+  std::string out = "{";
+  out += frameworkId.empty() ? "\"role\":" + jsonString(role) : "\"framework_id\":" + jsonString(frameworkId);
+  out += ",\"allocator\":" + jsonString(flags_.allocator);
+  if (!response.ok()) {
+    out += ",\"error\":" + jsonString(response.error().message) + "}";
+    return out;
+  }
+  out += ",\"reasons\":[";
+  for (int i = 0; i < response->reasons_size(); ++i) {
+    if (i > 0) out += ",";
+    out += jsonString(response->reasons(i));
+  }
+  out += "],\"entries\":[";
+  for (int i = 0; i < response->entries_size(); ++i) {
+    const auto& e = response->entries(i);
+    if (i > 0) out += ",";
+    out += "{\"framework_id\":" + jsonString(e.framework_id().value()) + ",\"role\":" + jsonString(e.role()) +
+           ",\"code\":" + jsonString(module::v1::ExplainResponse::Code_Name(e.code())) +
+           ",\"agent_count\":" + std::to_string(e.agent_count()) + ",\"message\":" + jsonString(e.message()) + "}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace mantle::master

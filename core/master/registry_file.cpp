@@ -1,0 +1,126 @@
+#include "master/registry_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <json/json.h>
+
+#include "json/strict_json.hpp"
+#include "wire/json.hpp"
+
+namespace mantle::master {
+namespace {
+
+std::string errnoText(const std::string& what, const std::string& path) {
+  return what + " '" + path + "': " + std::strerror(errno);
+}
+
+template <typename T>
+Result<T> messageFrom(const Json::Value& value, const std::string& where) {
+  Json::StreamWriterBuilder builder;
+  builder["indentation"] = "";
+  T message;
+  Status s = wire::fromJson(Json::writeString(builder, value), &message);
+  if (!s.ok()) return s.error().withContext(where);
+  return message;
+}
+
+}  // namespace
+
+Status writeFileAtomically(const std::string& path, const std::string& content) {
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return internalError("cannot create directory '" + dir.string() + "': " + ec.message());
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return internalError(errnoText("cannot create", temp));
+  const char* data = content.data();
+  std::size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, data, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Error error = internalError(errnoText("cannot write", temp));
+      ::close(fd);
+      return error;
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Error error = internalError(errnoText("cannot fsync", temp));
+    ::close(fd);
+    return error;
+  }
+  ::close(fd);
+  if (::rename(temp.c_str(), path.c_str()) != 0) return internalError(errnoText("cannot rename onto", path));
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+Result<RegistryState> RegistryFile::load() const {
+  RegistryState state;
+  if (path_.empty() || !std::filesystem::exists(path_)) return state;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return internalError(errnoText("cannot read registry", path_));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  Result<Json::Value> root = json::parseStrict(buffer.str(), path_);
+  if (!root.ok()) return root.error();
+  if (!root->isObject()) return invalidArgument(path_ + ": the registry is not a JSON object");
+  const Json::Value& agents = (*root)["agents"];
+  for (Json::ArrayIndex i = 0; i < agents.size(); ++i) {
+    Result<mesos::v1::AgentInfo> info =
+        messageFrom<mesos::v1::AgentInfo>(agents[i]["info"], path_ + ": agents[" + std::to_string(i) + "].info");
+    if (!info.ok()) return info.error();
+    state.agents.push_back(std::move(*info));
+  }
+  const Json::Value& gone = (*root)["gone_agents"];
+  for (Json::ArrayIndex i = 0; i < gone.size(); ++i) state.goneAgents.push_back(gone[i].asString());
+  const Json::Value& frameworks = (*root)["frameworks"];
+  for (Json::ArrayIndex i = 0; i < frameworks.size(); ++i) {
+    Result<mesos::v1::FrameworkInfo> info =
+        messageFrom<mesos::v1::FrameworkInfo>(frameworks[i], path_ + ": frameworks[" + std::to_string(i) + "]");
+    if (!info.ok()) return info.error();
+    state.frameworks.push_back(std::move(*info));
+  }
+  return state;
+}
+
+Status RegistryFile::store(const RegistryState& state) const {
+  if (path_.empty()) return {};
+  std::string out = "{\"version\":1,\"agents\":[";
+  for (std::size_t i = 0; i < state.agents.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "{\"info\":";
+    wire::appendJson(state.agents[i], &out);
+    out += "}";
+  }
+  out += "],\"gone_agents\":[";
+  for (std::size_t i = 0; i < state.goneAgents.size(); ++i) {
+    if (i > 0) out += ",";
+    out += Json::valueToQuotedString(state.goneAgents[i].c_str());
+  }
+  out += "],\"frameworks\":[";
+  for (std::size_t i = 0; i < state.frameworks.size(); ++i) {
+    if (i > 0) out += ",";
+    wire::appendJson(state.frameworks[i], &out);
+  }
+  out += "]}\n";
+  return writeFileAtomically(path_, out);
+}
+
+}  // namespace mantle::master

@@ -1,0 +1,46 @@
+// The standalone registry: what a master must remember across restarts
+// (admitted agents, frameworks, agents marked gone), kept in one file under
+// --work_dir and replaced atomically (write a temporary file, fsync it,
+// rename it over the old one, fsync the directory).
+//
+// The file is JSON: {"version":1, "agents":[{"info":AgentInfo}...],
+// "gone_agents":["id",...], "frameworks":[FrameworkInfo...]}, messages in
+// Mesos' JSON mapping.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mantle/result.hpp"
+#include "mesos/v1/mesos.pb.h"
+
+namespace mantle::master {
+
+struct RegistryState {
+  std::vector<mesos::v1::AgentInfo> agents;
+  std::vector<std::string> goneAgents;
+  std::vector<mesos::v1::FrameworkInfo> frameworks;
+};
+
+class RegistryFile {
+ public:
+  // `path` empty: an in-memory registry (load gives nothing, store does nothing).
+  explicit RegistryFile(std::string path) : path_(std::move(path)) {}
+
+  // The stored state; an empty one when the file does not exist. A file that
+  // cannot be read or parsed is an error naming it.
+  Result<RegistryState> load() const;
+  // Replaces the file atomically.
+  Status store(const RegistryState& state) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Writes `content` to `path` atomically: temp file in the same directory,
+// fsync, rename, fsync of the directory.
+Status writeFileAtomically(const std::string& path, const std::string& content);
+
+}  // namespace mantle::master

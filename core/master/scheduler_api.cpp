@@ -1,0 +1,1026 @@
+// The scheduler API on the state thread: subscriptions and failover, ACCEPT
+// validation and launches, declines, filters, kills, acknowledgements,
+// reconciliation; and the task bookkeeping they share with the agent side.
+#include <cmath>
+#include <cstdio>
+
+#include "master/master_impl.hpp"
+#include "master/validation.hpp"
+#include "wire/recordio.hpp"
+
+namespace mantle::master {
+
+using v1::scheduler::Call;
+using v1::scheduler::Event;
+
+namespace {
+
+template <typename To, typename From>
+To convert(const From& from) {
+  To to;
+  to.ParseFromString(from.SerializeAsString());
+  return to;
+}
+
+http::Response accepted() { return http::Response{202, {}, ""}; }
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+bool partitionAware(const Framework& f) {
+  return hasCapability(f.info, v1::FrameworkInfo::Capability::PARTITION_AWARE);
+}
+
+// The resources `list` with allocation_info.role set to `role` where missing.
+// An error when one lacks it and the offers had several roles.
+Result<Resources> withAllocation(const google::protobuf::RepeatedPtrField<v1::Resource>& list,
+                                 const std::set<std::string>& roles) {
+  google::protobuf::RepeatedPtrField<v1::Resource> copy = list;
+  for (v1::Resource& r : copy) {
+    if (r.has_allocation_info()) continue;
+    if (roles.size() != 1) {
+      return invalidArgument("resource '" + r.name() +
+                             "' has no 'allocation_info' and the offers were made to several roles");
+    }
+    r.mutable_allocation_info()->set_role(*roles.begin());
+  }
+  return Resources::from(copy);
+}
+
+// The resource with its newest reservation (or its persistent volume) taken
+// away: what a RESERVE consumes / an UNRESERVE produces.
+std::optional<v1::Resource> withoutLastReservation(const v1::Resource& r) {
+  if (r.reservations_size() == 0) return std::nullopt;
+  v1::Resource source = r;
+  source.mutable_reservations()->RemoveLast();
+  return source;
+}
+
+std::optional<v1::Resource> withoutVolume(const v1::Resource& r) {
+  if (!r.has_disk() || !r.disk().has_persistence()) return std::nullopt;
+  v1::Resource source = r;
+  source.mutable_disk()->clear_persistence();
+  source.mutable_disk()->clear_volume();
+  if (!source.disk().has_source()) source.clear_disk();
+  return source;
+}
+
+}  // namespace
+
+std::optional<std::string> conversion(const v1::Offer::Operation& op, const std::set<std::string>* roles,
+                                      Resources* consumed, Resources* produced) {
+  const google::protobuf::RepeatedPtrField<v1::Resource>* targets =
+      op.type() == v1::Offer::Operation::RESERVE     ? &op.reserve().resources()
+      : op.type() == v1::Offer::Operation::UNRESERVE ? &op.unreserve().resources()
+      : op.type() == v1::Offer::Operation::CREATE    ? &op.create().volumes()
+      : op.type() == v1::Offer::Operation::DESTROY   ? &op.destroy().volumes()
+                                                     : nullptr;
+  if (targets == nullptr) return "unsupported operation " + v1::Offer::Operation::Type_Name(op.type());
+  if (targets->empty()) return std::string("the operation names no resources");
+  Result<Resources> given = roles != nullptr ? withAllocation(*targets, *roles) : Resources::from(*targets);
+  if (!given.ok()) return given.error().message;
+  bool reservation = op.type() == v1::Offer::Operation::RESERVE || op.type() == v1::Offer::Operation::UNRESERVE;
+  bool forward = op.type() == v1::Offer::Operation::RESERVE || op.type() == v1::Offer::Operation::CREATE;
+  for (const v1::Resource& r : given->items()) {
+    std::optional<v1::Resource> other = reservation ? withoutLastReservation(r) : withoutVolume(r);
+    if (!other) {
+      return "resource " + r.name() + " is not " + (reservation ? "reserved" : "a persistent volume");
+    }
+    if (op.type() == v1::Offer::Operation::RESERVE &&
+        r.reservations(r.reservations_size() - 1).type() == v1::Resource::ReservationInfo::STATIC) {
+      return std::string("a RESERVE operation makes dynamic reservations, not static ones");
+    }
+    consumed->add(forward ? *other : r);
+    produced->add(forward ? r : *other);
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+void MasterImpl::sendEvent(Framework& framework, const Event& event) {
+  if (!framework.connected || !framework.stream) return;
+  framework.stream->write(wire::encodeRecord(wire::encode(event, framework.mediaType)));
+}
+
+void MasterImpl::sendError(Framework& framework, const std::string& message) {
+  Event event;
+  event.set_type(Event::ERROR);
+  event.mutable_error()->set_message(message);
+  sendEvent(framework, event);
+}
+
+void MasterImpl::sendMasterUpdate(Framework& framework, const v1::TaskID& taskId, const std::string& agentId,
+                                  v1::TaskState state, v1::TaskStatus::Reason reason, const std::string& message) {
+  Event event;
+  event.set_type(Event::UPDATE);
+  v1::TaskStatus* status = event.mutable_update()->mutable_status();
+  *status->mutable_task_id() = taskId;
+  status->set_state(state);
+  status->set_source(v1::TaskStatus::SOURCE_MASTER);
+  status->set_reason(reason);
+  if (!message.empty()) status->set_message(message);
+  if (!agentId.empty()) status->mutable_agent_id()->set_value(agentId);
+  status->set_timestamp(wallNow());
+  count("master/" + lower(v1::TaskState_Name(state)) + "/source_master/" + lower(v1::TaskStatus::Reason_Name(reason)));
+  sendEvent(framework, event);
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch
+
+void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFormat format,
+                               http::Responder responder) {
+  count("master/messages_scheduler_calls");
+  count("master/calls/" + lower(Call::Type_Name(call.type())));
+  if (call.type() == Call::SUBSCRIBE) return subscribe(call, format, responder);
+  auto it = frameworks_.find(call.framework_id().value());
+  if (it == frameworks_.end()) {
+    return responder.respond(http::Response::text(400, "Framework cannot be found"));
+  }
+  Framework& f = it->second;
+  if (!f.connected) return responder.respond(http::Response::text(403, "Framework is not subscribed"));
+  if (streamId.empty()) {
+    return responder.respond(
+        http::Response::text(400, "All non-subscribe calls should include the 'Mesos-Stream-Id' header"));
+  }
+  if (streamId != f.streamId) {
+    return responder.respond(http::Response::text(
+        400, "The stream ID '" + streamId + "' included in this request didn't match the stream ID currently "
+             "associated with framework ID " + f.id));
+  }
+  switch (call.type()) {
+    case Call::TEARDOWN:
+      responder.respond(accepted());
+      return teardown(f);
+    case Call::ACCEPT:
+      accept(f, call.accept());
+      break;
+    case Call::DECLINE:
+      decline(f, call.decline());
+      break;
+    case Call::REVIVE:
+      revive(f, call.revive());
+      break;
+    case Call::SUPPRESS:
+      suppress(f, call.suppress());
+      break;
+    case Call::KILL:
+      kill(f, call.kill());
+      break;
+    case Call::SHUTDOWN:
+      shutdownExecutor(f, call.shutdown());
+      break;
+    case Call::ACKNOWLEDGE:
+      acknowledge(f, call.acknowledge());
+      break;
+    case Call::RECONCILE:
+      reconcile(f, call.reconcile());
+      break;
+    case Call::MESSAGE:
+      frameworkMessage(f, call.message());
+      break;
+    case Call::UPDATE_FRAMEWORK: {
+      std::optional<std::string> error = updateFramework(f, call.update_framework());
+      if (error) return responder.respond(http::Response::text(400, "Failed to update framework: " + *error));
+      return responder.respond(http::Response{200, {}, ""});
+    }
+    case Call::REQUEST:
+    case Call::ACCEPT_INVERSE_OFFERS:
+    case Call::DECLINE_INVERSE_OFFERS:
+    case Call::ACKNOWLEDGE_OPERATION_STATUS:
+    case Call::RECONCILE_OPERATIONS:
+      // No inverse offers or operation feedback yet: nothing to act on.
+      break;
+    default:
+      return responder.respond(
+          http::Response::text(501, "Received an unexpected '" + Call::Type_Name(call.type()) + "' call"));
+  }
+  responder.respond(accepted());
+}
+
+// ---------------------------------------------------------------------------
+// SUBSCRIBE and framework lifecycle
+
+void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const http::Responder& responder) {
+  const Call::Subscribe& sub = call.subscribe();
+  v1::FrameworkInfo info = sub.framework_info();
+  auto refuse = [&](const std::string& message) {
+    std::shared_ptr<http::Stream> stream =
+        responder.stream(200, {{"Content-Type", std::string(format.contentType())}});
+    Event event;
+    event.set_type(Event::ERROR);
+    event.mutable_error()->set_message(message);
+    stream->write(wire::encodeRecord(wire::encode(event, format.message)));
+    stream->close();
+  };
+  if (auto error = validateFrameworkInfo(info, sub.suppressed_roles())) return refuse(*error);
+  std::string id = info.id().value();
+  if (!id.empty() && removedFrameworkIds_.count(id)) return refuse("Framework has been removed");
+
+  bool added = false;  // new to the allocator
+  bool known = !id.empty() && frameworks_.count(id);
+  if (id.empty()) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "-%04llu", static_cast<unsigned long long>(nextFrameworkId_++));
+    id = masterId_ + buffer;
+    info.mutable_id()->set_value(id);
+  }
+  Framework* f;
+  if (!known) {
+    f = &frameworks_[id];
+    f->id = id;
+    f->registeredTime = wallNow();
+    added = true;
+  } else {
+    f = &frameworks_.at(id);
+    if (f->info.has_principal() && info.principal() != f->info.principal()) {
+      return refuse("Changing the framework's principal is not allowed");
+    }
+    // Failover: the old subscription ends with an ERROR.
+    if (f->connected && f->stream) {
+      sendError(*f, "Framework failed over");
+      f->stream->close();
+    }
+    if (f->failoverTimer) {
+      f->failoverTimer->cancel();
+      f->failoverTimer.reset();
+    }
+    rescindFrameworkOffers(*f);
+    // Immutable on re-subscription: silently kept.
+    if (!f->info.user().empty()) info.set_user(f->info.user());
+    info.set_checkpoint(f->info.checkpoint());
+    f->reregisteredTime = wallNow();
+  }
+  bool wasRecovered = f->recovered;
+  f->info = info;
+  f->recovered = false;
+  f->streamId = newUuidText();
+  f->mediaType = format.message;
+  f->stream = responder.stream(200, {{"Content-Type", std::string(format.contentType())},
+                                     {std::string(wire::kMesosStreamIdHeader), f->streamId}});
+  f->connected = true;
+  f->active = true;
+  f->suppressedRoles = {sub.suppressed_roles().begin(), sub.suppressed_roles().end()};
+  std::weak_ptr<MasterImpl> weak = weak_from_this();
+  f->stream->onClose([weak, id, streamId = f->streamId] {
+    if (auto self = weak.lock()) self->post([self, id, streamId] { self->frameworkDisconnected(id, streamId); });
+  });
+
+  if (added) {
+    module::v1::AllocatorAddFramework request;
+    *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+    request.set_active(true);
+    for (const std::string& role : sub.suppressed_roles()) request.add_suppressed_roles(role);
+    allocatorCall("add_framework", request);
+  } else {
+    module::v1::AllocatorUpdateFramework request;
+    *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+    for (const std::string& role : sub.suppressed_roles()) request.add_suppressed_roles(role);
+    allocatorCall("update_framework", request);
+    module::v1::AllocatorSetFrameworkActive active;
+    active.mutable_framework_id()->set_value(id);
+    active.set_active(true);
+    allocatorCall("set_framework_active", active);
+  }
+
+  Event subscribed;
+  subscribed.set_type(Event::SUBSCRIBED);
+  subscribed.mutable_subscribed()->mutable_framework_id()->set_value(id);
+  subscribed.mutable_subscribed()->set_heartbeat_interval_seconds(flags_.heartbeatInterval);
+  *subscribed.mutable_subscribed()->mutable_master_info() = masterInfo_;
+  sendEvent(*f, subscribed);
+  Event heartbeat;
+  heartbeat.set_type(Event::HEARTBEAT);
+  sendEvent(*f, heartbeat);
+
+  if (known || wasRecovered) {
+    internal::Event update;
+    update.set_type(internal::Event::UPDATE_FRAMEWORK);
+    *update.mutable_update_framework()->mutable_framework_info() = info;
+    std::set<std::string> agentIds;
+    for (const auto& [taskId, task] : f->tasks) agentIds.insert(task.agent_id().value());
+    for (const auto& [agentId, executors] : f->executors) agentIds.insert(agentId);
+    for (const std::string& agentId : agentIds) {
+      auto a = agents_.find(agentId);
+      if (a != agents_.end()) sendAgentEvent(a->second, update);
+    }
+  }
+  v1::master::Event op;
+  if (known) {
+    op.set_type(v1::master::Event::FRAMEWORK_UPDATED);
+    *op.mutable_framework_updated()->mutable_framework() = frameworkProto(*f);
+  } else {
+    op.set_type(v1::master::Event::FRAMEWORK_ADDED);
+    *op.mutable_framework_added()->mutable_framework() = frameworkProto(*f);
+  }
+  emitOperatorEvent(op);
+  LOG(INFO) << (known ? "Re-subscribed" : "Subscribed") << " framework " << id << " (" << info.name() << ")";
+  persistRegistry();
+  requestAllocation();
+}
+
+void MasterImpl::frameworkDisconnected(const std::string& frameworkId, const std::string& streamId) {
+  auto it = frameworks_.find(frameworkId);
+  if (it == frameworks_.end()) return;
+  Framework& f = it->second;
+  if (!f.connected || f.streamId != streamId) return;
+  LOG(INFO) << "Framework " << frameworkId << " disconnected; failover timeout " << f.info.failover_timeout() << "s";
+  f.connected = false;
+  f.active = false;
+  f.stream.reset();
+  f.unregisteredTime = wallNow();
+  rescindFrameworkOffers(f);
+  module::v1::AllocatorSetFrameworkActive active;
+  active.mutable_framework_id()->set_value(frameworkId);
+  active.set_active(false);
+  allocatorCall("set_framework_active", active);
+  f.failoverTimer = std::make_shared<asio::steady_timer>(stateIo_);
+  f.failoverTimer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(f.info.failover_timeout())));
+  std::weak_ptr<MasterImpl> weak = weak_from_this();
+  TimerPtr timer = f.failoverTimer;
+  timer->async_wait([weak, frameworkId, timer](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->failoverExpired(frameworkId, timer);
+  });
+  v1::master::Event op;
+  op.set_type(v1::master::Event::FRAMEWORK_UPDATED);
+  *op.mutable_framework_updated()->mutable_framework() = frameworkProto(f);
+  emitOperatorEvent(op);
+}
+
+void MasterImpl::failoverExpired(const std::string& frameworkId, const TimerPtr& timer) {
+  auto it = frameworks_.find(frameworkId);
+  if (it == frameworks_.end() || it->second.connected || it->second.failoverTimer != timer) return;
+  LOG(INFO) << "Framework " << frameworkId << " did not re-subscribe within its failover timeout; removing it";
+  removeFramework(frameworkId, "failover timeout");
+}
+
+void MasterImpl::teardown(Framework& framework) {
+  std::string id = framework.id;
+  removeFramework(id, "teardown");
+}
+
+void MasterImpl::removeFramework(const std::string& frameworkId, const std::string& reason) {
+  auto it = frameworks_.find(frameworkId);
+  if (it == frameworks_.end()) return;
+  Framework& f = it->second;
+  std::set<std::string> offerIds = f.offers;
+  for (const std::string& offerId : offerIds) removeOffer(offerId, /*rescind=*/false);
+  if (f.failoverTimer) f.failoverTimer->cancel();
+
+  std::set<std::string> agentIds;
+  for (const auto& [taskId, task] : f.tasks) agentIds.insert(task.agent_id().value());
+  for (const auto& [agentId, executors] : f.executors) agentIds.insert(agentId);
+  internal::Event shutdown;
+  shutdown.set_type(internal::Event::SHUTDOWN_FRAMEWORK);
+  shutdown.mutable_shutdown_framework()->mutable_framework_id()->set_value(frameworkId);
+  for (const std::string& agentId : agentIds) {
+    auto a = agents_.find(agentId);
+    if (a != agents_.end()) sendAgentEvent(a->second, shutdown);
+  }
+  for (auto& [taskId, task] : f.tasks) {
+    auto a = agents_.find(task.agent_id().value());
+    if (a != agents_.end()) a->second.tasks.erase({frameworkId, taskId});
+    if (!isTerminal(task.state())) {
+      v1::TaskStatus status;
+      *status.mutable_task_id() = task.task_id();
+      status.set_state(v1::TASK_KILLED);
+      status.set_source(v1::TaskStatus::SOURCE_MASTER);
+      status.set_reason(v1::TaskStatus::REASON_FRAMEWORK_REMOVED);
+      status.set_message("Framework removed: " + reason);
+      status.set_timestamp(wallNow());
+      *status.mutable_agent_id() = task.agent_id();
+      task.set_state(v1::TASK_KILLED);
+      *task.add_statuses() = status;
+      v1::master::Event op;
+      op.set_type(v1::master::Event::TASK_UPDATED);
+      op.mutable_task_updated()->mutable_framework_id()->set_value(frameworkId);
+      *op.mutable_task_updated()->mutable_status() = status;
+      op.mutable_task_updated()->set_state(v1::TASK_KILLED);
+      emitOperatorEvent(op);
+    }
+    f.completedTasks.push_back(task);
+  }
+  f.tasks.clear();
+  for (auto& [taskId, task] : f.unreachableTasks) f.completedTasks.push_back(task);
+  f.unreachableTasks.clear();
+  while (f.completedTasks.size() > static_cast<std::size_t>(flags_.maxCompletedTasksPerFramework)) {
+    f.completedTasks.pop_front();
+  }
+  module::v1::AllocatorFrameworkRef ref;
+  ref.mutable_framework_id()->set_value(frameworkId);
+  allocatorCall("remove_framework", ref);
+  if (f.stream) f.stream->close();
+  f.stream.reset();
+  f.connected = false;
+  f.active = false;
+  f.unregisteredTime = wallNow();
+
+  v1::master::Event op;
+  op.set_type(v1::master::Event::FRAMEWORK_REMOVED);
+  *op.mutable_framework_removed()->mutable_framework_info() = f.info;
+  emitOperatorEvent(op);
+
+  removedFrameworkIds_.insert(frameworkId);
+  completedFrameworks_.push_back(std::move(f));
+  frameworks_.erase(it);
+  while (completedFrameworks_.size() > static_cast<std::size_t>(flags_.maxCompletedFrameworks)) {
+    completedFrameworks_.pop_front();
+  }
+  LOG(INFO) << "Removed framework " << frameworkId << " (" << reason << ")";
+  persistRegistry();
+}
+
+std::optional<std::string> MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& update) {
+  const v1::FrameworkInfo& info = update.framework_info();
+  if (auto error = validateFrameworkInfo(info, update.suppressed_roles())) return error;
+  if (info.user() != f.info.user()) return std::string("'user' cannot be changed");
+  if (info.checkpoint() != f.info.checkpoint()) return std::string("'checkpoint' cannot be changed");
+  if (info.principal() != f.info.principal()) return std::string("'principal' cannot be changed");
+  std::vector<std::string> newRoles = frameworkRoles(info);
+  std::set<std::string> roleSet(newRoles.begin(), newRoles.end());
+  f.info = info;
+  f.suppressedRoles = {update.suppressed_roles().begin(), update.suppressed_roles().end()};
+  // Offers in roles the framework left are rescinded.
+  std::set<std::string> offerIds = f.offers;
+  for (const std::string& offerId : offerIds) {
+    auto o = offers_.find(offerId);
+    if (o != offers_.end() && !roleSet.count(o->second.offer.allocation_info().role())) removeOffer(offerId, true);
+  }
+  module::v1::AllocatorUpdateFramework request;
+  *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+  for (const std::string& role : update.suppressed_roles()) request.add_suppressed_roles(role);
+  allocatorCall("update_framework", request);
+
+  internal::Event event;
+  event.set_type(internal::Event::UPDATE_FRAMEWORK);
+  *event.mutable_update_framework()->mutable_framework_info() = info;
+  std::set<std::string> agentIds;
+  for (const auto& [taskId, task] : f.tasks) agentIds.insert(task.agent_id().value());
+  for (const std::string& agentId : agentIds) {
+    auto a = agents_.find(agentId);
+    if (a != agents_.end()) sendAgentEvent(a->second, event);
+  }
+  v1::master::Event op;
+  op.set_type(v1::master::Event::FRAMEWORK_UPDATED);
+  *op.mutable_framework_updated()->mutable_framework() = frameworkProto(f);
+  emitOperatorEvent(op);
+  persistRegistry();
+  requestAllocation();
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Offers: ACCEPT, DECLINE, REVIVE, SUPPRESS
+
+void MasterImpl::decline(Framework& f, const Call::Decline& decline) {
+  double refuse = decline.filters().refuse_seconds();
+  if (!std::isfinite(refuse) || refuse < 0) refuse = 5.0;
+  refuse = std::min(refuse, 31536000.0);
+  for (const v1::OfferID& offerId : decline.offer_ids()) {
+    auto o = offers_.find(offerId.value());
+    if (o == offers_.end() || o->second.frameworkId != f.id) continue;
+    ++f.declinedOffers;
+    count("master/offers_declined");
+    removeOffer(offerId.value(), /*rescind=*/false, refuse);
+  }
+}
+
+void MasterImpl::revive(Framework& f, const Call::Revive& revive) {
+  module::v1::AllocatorRoles request;
+  request.mutable_framework_id()->set_value(f.id);
+  for (const std::string& role : revive.roles()) request.add_roles(role);
+  if (revive.roles().empty()) {
+    f.suppressedRoles.clear();
+  } else {
+    for (const std::string& role : revive.roles()) f.suppressedRoles.erase(role);
+  }
+  allocatorCall("revive", request);
+  requestAllocation();
+}
+
+void MasterImpl::suppress(Framework& f, const Call::Suppress& suppress) {
+  module::v1::AllocatorRoles request;
+  request.mutable_framework_id()->set_value(f.id);
+  for (const std::string& role : suppress.roles()) request.add_roles(role);
+  if (suppress.roles().empty()) {
+    for (const std::string& role : frameworkRoles(f.info)) f.suppressedRoles.insert(role);
+  } else {
+    for (const std::string& role : suppress.roles()) f.suppressedRoles.insert(role);
+  }
+  allocatorCall("suppress", request);
+}
+
+void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
+  count("master/messages_accept");
+  // The offers: valid, this framework's, one agent, no duplicates.
+  std::string error;
+  std::string agentId;
+  std::set<std::string> seen;
+  for (const v1::OfferID& offerId : accept.offer_ids()) {
+    auto o = offers_.find(offerId.value());
+    if (!seen.insert(offerId.value()).second) {
+      error = "Offer " + offerId.value() + " appears more than once";
+    } else if (o == offers_.end()) {
+      error = "Offer " + offerId.value() + " is no longer valid";
+    } else if (o->second.frameworkId != f.id) {
+      error = "Offer " + offerId.value() + " was made to another framework";
+    } else if (!agentId.empty() && o->second.agentId != agentId) {
+      error = "Offers are from different agents (" + agentId + " and " + o->second.agentId + ")";
+    } else {
+      agentId = o->second.agentId;
+    }
+    if (!error.empty()) break;
+  }
+  if (error.empty() && accept.offer_ids().empty()) error = "No offers were given";
+  if (!error.empty()) {
+    for (const v1::OfferID& offerId : accept.offer_ids()) {
+      auto o = offers_.find(offerId.value());
+      if (o != offers_.end() && o->second.frameworkId == f.id) removeOffer(offerId.value(), false);
+    }
+    v1::TaskState state = partitionAware(f) ? v1::TASK_DROPPED : v1::TASK_LOST;
+    for (const v1::Offer::Operation& op : accept.operations()) {
+      if (op.type() == v1::Offer::Operation::LAUNCH) {
+        for (const v1::TaskInfo& task : op.launch().task_infos()) {
+          sendMasterUpdate(f, task.task_id(), task.agent_id().value(), state,
+                           v1::TaskStatus::REASON_INVALID_OFFERS, error);
+        }
+      } else if (op.type() == v1::Offer::Operation::LAUNCH_GROUP) {
+        for (const v1::TaskInfo& task : op.launch_group().task_group().tasks()) {
+          sendMasterUpdate(f, task.task_id(), task.agent_id().value(), state,
+                           v1::TaskStatus::REASON_INVALID_OFFERS, error);
+        }
+      }
+    }
+    LOG(WARNING) << "ACCEPT from framework " << f.id << " dropped: " << error;
+    return;
+  }
+
+  Resources available;
+  std::set<std::string> roles;
+  for (const v1::OfferID& offerId : accept.offer_ids()) {
+    OfferEntry& entry = offers_.at(offerId.value());
+    available += entry.resources;
+    roles.insert(entry.offer.allocation_info().role());
+    f.offers.erase(offerId.value());
+    agents_.at(agentId).offers.erase(offerId.value());
+    offers_.erase(offerId.value());
+  }
+  Agent& agent = agents_.at(agentId);
+  double refuse = accept.filters().refuse_seconds();
+  if (!std::isfinite(refuse) || refuse < 0) refuse = 5.0;
+  refuse = std::min(refuse, 31536000.0);
+
+  std::set<std::string> launched;  // task ids in this ACCEPT
+  std::map<std::string, v1::ExecutorInfo> newExecutors;  // executor id -> info, in this ACCEPT
+  auto& knownExecutors = f.executors[agentId];
+
+  // Checks one task; on success returns what it consumes (task plus a new
+  // executor's resources) and fills `out` with the TaskInfo to send.
+  auto checkTask = [&](const v1::TaskInfo& task, const Resources& left,
+                       const v1::ExecutorInfo* groupExecutor, v1::TaskInfo* out) -> Result<Resources> {
+    if (auto e = validateId("task id", task.task_id().value())) return invalidArgument(*e);
+    const std::string& taskId = task.task_id().value();
+    if (f.tasks.count(taskId) || f.unreachableTasks.count(taskId)) {
+      return invalidArgument("Task '" + taskId + "' already exists");
+    }
+    if (launched.count(taskId)) return invalidArgument("Task '" + taskId + "' appears more than once");
+    if (task.agent_id().value() != agentId) {
+      return invalidArgument("Task uses agent '" + task.agent_id().value() + "' but the offers are for agent '" +
+                             agentId + "'");
+    }
+    if (groupExecutor == nullptr && task.has_command() == task.has_executor()) {
+      return invalidArgument("Task must set exactly one of 'command' or 'executor'");
+    }
+    if (groupExecutor != nullptr && task.has_executor() &&
+        task.executor().executor_id().value() != groupExecutor->executor_id().value()) {
+      return invalidArgument("Task in a group must not name an executor other than the group's");
+    }
+    if (task.has_command() && !task.has_container() && task.command().value().empty()) {
+      return invalidArgument("Task's 'command.value' is empty");
+    }
+    Result<Resources> taskResources = withAllocation(task.resources(), roles);
+    if (!taskResources.ok()) return taskResources.error().withContext("Task resources are invalid");
+    if (taskResources->empty()) return invalidArgument("Task uses no resources");
+    for (const auto& [name, limit] : task.limits()) {
+      double request = taskResources->scalar(name);
+      if (limit.value() < request) {
+        return invalidArgument("Task's limit for '" + name + "' is below its request");
+      }
+    }
+    Resources consumed = *taskResources;
+    *out = task;
+    out->clear_resources();
+    taskResources->copyTo(out->mutable_resources());
+    const v1::ExecutorInfo* executor = groupExecutor != nullptr ? groupExecutor
+                                       : task.has_executor()    ? &task.executor()
+                                                                : nullptr;
+    if (executor != nullptr && groupExecutor == nullptr) {
+      const std::string& executorId = executor->executor_id().value();
+      if (auto e = validateId("executor id", executorId)) return invalidArgument(*e);
+      if (executor->has_framework_id() && executor->framework_id().value() != f.id) {
+        return invalidArgument("ExecutorInfo has framework id '" + executor->framework_id().value() +
+                               "', not the framework's");
+      }
+      v1::ExecutorInfo normalized = *executor;
+      normalized.mutable_framework_id()->set_value(f.id);
+      Result<Resources> executorResources = withAllocation(executor->resources(), roles);
+      if (!executorResources.ok()) return executorResources.error().withContext("Executor resources are invalid");
+      normalized.clear_resources();
+      executorResources->copyTo(normalized.mutable_resources());
+      auto known = knownExecutors.find(executorId);
+      auto fresh = newExecutors.find(executorId);
+      const v1::ExecutorInfo* existing = known != knownExecutors.end() ? &known->second
+                                         : fresh != newExecutors.end() ? &fresh->second
+                                                                       : nullptr;
+      if (existing != nullptr) {
+        if (existing->command().SerializeAsString() != normalized.command().SerializeAsString() ||
+            !(Resources::from(existing->resources()).ok() &&
+              *Resources::from(existing->resources()) == *executorResources)) {
+          return invalidArgument("ExecutorInfo of executor '" + executorId +
+                                 "' differs from the one already running on the agent");
+        }
+      } else {
+        consumed += *executorResources;
+      }
+      *out->mutable_executor() = normalized;
+    }
+    if (!left.contains(consumed)) {
+      return invalidArgument("Task uses more resources (" + consumed.toString() +
+                             ") than available in the offers (" + left.toString() + ")");
+    }
+    return consumed;
+  };
+
+  bool converted = false;
+  for (const v1::Offer::Operation& op : accept.operations()) {
+    switch (op.type()) {
+      case v1::Offer::Operation::LAUNCH: {
+        for (const v1::TaskInfo& task : op.launch().task_infos()) {
+          v1::TaskInfo toSend;
+          Result<Resources> consumed = checkTask(task, available, nullptr, &toSend);
+          if (!consumed.ok()) {
+            count("master/invalid_tasks");
+            sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
+                             consumed.error().message);
+            continue;
+          }
+          available = *available.minus(*consumed);
+          launched.insert(task.task_id().value());
+          bool launchExecutor = true;
+          if (toSend.has_executor()) {
+            const std::string& executorId = toSend.executor().executor_id().value();
+            launchExecutor = !knownExecutors.count(executorId) && !newExecutors.count(executorId);
+            newExecutors.emplace(executorId, toSend.executor());
+            knownExecutors.emplace(executorId, toSend.executor());
+          }
+          addTask(f, agent, toSend);
+          internal::Event run;
+          run.set_type(internal::Event::RUN_TASK);
+          *run.mutable_run_task()->mutable_framework_info() = f.info;
+          *run.mutable_run_task()->mutable_task() = toSend;
+          run.mutable_run_task()->set_launch_executor(launchExecutor);
+          sendAgentEvent(agent, run);
+        }
+        break;
+      }
+      case v1::Offer::Operation::LAUNCH_GROUP: {
+        const auto& group = op.launch_group();
+        std::string groupError;
+        v1::ExecutorInfo executor = group.executor();
+        executor.mutable_framework_id()->set_value(f.id);
+        Resources consumedAll;
+        std::vector<v1::TaskInfo> toSend;
+        bool launchExecutor = !knownExecutors.count(executor.executor_id().value()) &&
+                              !newExecutors.count(executor.executor_id().value());
+        if (auto e = validateId("executor id", executor.executor_id().value())) groupError = *e;
+        if (groupError.empty() && executor.type() != v1::ExecutorInfo::DEFAULT) {
+          groupError = "LAUNCH_GROUP needs an executor of type DEFAULT";
+        }
+        if (groupError.empty() && group.task_group().tasks().empty()) groupError = "The task group is empty";
+        if (groupError.empty()) {
+          Result<Resources> executorResources = withAllocation(executor.resources(), roles);
+          if (!executorResources.ok()) {
+            groupError = "Executor resources are invalid: " + executorResources.error().message;
+          } else {
+            executor.clear_resources();
+            executorResources->copyTo(executor.mutable_resources());
+            if (launchExecutor) consumedAll += *executorResources;
+          }
+        }
+        for (const v1::TaskInfo& task : group.task_group().tasks()) {
+          if (!groupError.empty()) break;
+          v1::TaskInfo out;
+          Result<Resources> consumed = checkTask(task, available, &executor, &out);
+          if (!consumed.ok()) {
+            groupError = consumed.error().message;
+            break;
+          }
+          consumedAll += *consumed;
+          launched.insert(task.task_id().value());
+          *out.mutable_executor() = executor;
+          toSend.push_back(std::move(out));
+        }
+        if (groupError.empty() && !available.contains(consumedAll)) {
+          groupError = "Task group uses more resources (" + consumedAll.toString() +
+                       ") than available in the offers (" + available.toString() + ")";
+        }
+        if (!groupError.empty()) {
+          count("master/invalid_tasks");
+          for (const v1::TaskInfo& task : group.task_group().tasks()) {
+            launched.erase(task.task_id().value());
+            sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_GROUP_INVALID,
+                             groupError);
+          }
+          break;
+        }
+        available = *available.minus(consumedAll);
+        newExecutors.emplace(executor.executor_id().value(), executor);
+        knownExecutors.emplace(executor.executor_id().value(), executor);
+        internal::Event run;
+        run.set_type(internal::Event::RUN_TASK_GROUP);
+        *run.mutable_run_task_group()->mutable_framework_info() = f.info;
+        *run.mutable_run_task_group()->mutable_executor() = executor;
+        for (v1::TaskInfo& task : toSend) {
+          addTask(f, agent, task);
+          task.clear_executor();
+          *run.mutable_run_task_group()->mutable_task_group()->add_tasks() = task;
+        }
+        run.mutable_run_task_group()->set_launch_executor(launchExecutor);
+        sendAgentEvent(agent, run);
+        break;
+      }
+      case v1::Offer::Operation::RESERVE:
+      case v1::Offer::Operation::UNRESERVE:
+      case v1::Offer::Operation::CREATE:
+      case v1::Offer::Operation::DESTROY: {
+        Resources consumed, produced;
+        std::string opError;
+        if (auto e = conversion(op, &roles, &consumed, &produced)) {
+          opError = *e;
+        } else if (!available.contains(consumed)) {
+          opError = "operation needs " + consumed.toString() + " but the offers have " + available.toString();
+        }
+        if (!opError.empty()) {
+          count("master/invalid_operations");
+          LOG(WARNING) << "Dropping " << v1::Offer::Operation::Type_Name(op.type()) << " of framework " << f.id
+                       << ": " << opError;
+          break;
+        }
+        available = *available.minus(consumed);
+        available += produced;
+        Result<Resources> total = agent.total.minus(consumed.withoutAllocation());
+        if (total.ok()) agent.total = *total + produced.withoutAllocation();
+        converted = true;
+        internal::Event apply;
+        apply.set_type(internal::Event::APPLY_OPERATION);
+        apply.mutable_apply_operation()->mutable_framework_id()->set_value(f.id);
+        *apply.mutable_apply_operation()->mutable_operation() = op;
+        apply.mutable_apply_operation()->mutable_operation_uuid()->set_value(randomUuidBytes());
+        sendAgentEvent(agent, apply);
+        break;
+      }
+      default:
+        LOG(WARNING) << "Framework " << f.id << " asked for unsupported operation "
+                     << v1::Offer::Operation::Type_Name(op.type()) << "; ignored";
+        break;
+    }
+  }
+  if (converted) {
+    // The allocator has no "convert" call: give it the agent afresh, with the
+    // leftovers counted as this framework's until they are recovered below.
+    module::v1::AllocatorAgentRef ref;
+    ref.mutable_agent_id()->set_value(agentId);
+    if (agent.inAllocator) allocatorCall("remove_agent", ref);
+    agent.inAllocator = false;
+    addAgentToAllocator(agent, {{f.id, available}});
+    agentsChanged();
+  }
+  recoverResources(f.id, agentId, available, refuse);
+}
+
+// ---------------------------------------------------------------------------
+// Tasks
+
+void MasterImpl::addTask(Framework& f, Agent& agent, const v1::TaskInfo& info) {
+  v1::Task task;
+  task.set_name(info.name());
+  *task.mutable_task_id() = info.task_id();
+  task.mutable_framework_id()->set_value(f.id);
+  if (info.has_executor()) *task.mutable_executor_id() = info.executor().executor_id();
+  task.mutable_agent_id()->set_value(agent.id);
+  task.set_state(v1::TASK_STAGING);
+  *task.mutable_resources() = info.resources();
+  if (info.has_labels()) *task.mutable_labels() = info.labels();
+  if (info.has_discovery()) *task.mutable_discovery() = info.discovery();
+  if (info.has_container()) *task.mutable_container() = info.container();
+  if (info.has_health_check()) *task.mutable_health_check() = info.health_check();
+  if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
+  *task.mutable_limits() = info.limits();
+  task.set_user(info.command().has_user() ? info.command().user() : f.info.user());
+  agent.tasks.insert({f.id, info.task_id().value()});
+  count("master/tasks_launched");
+  v1::master::Event op;
+  op.set_type(v1::master::Event::TASK_ADDED);
+  *op.mutable_task_added()->mutable_task() = task;
+  f.tasks.emplace(info.task_id().value(), std::move(task));
+  emitOperatorEvent(op);
+}
+
+Resources MasterImpl::taskResources(const v1::Task& task) const {
+  Result<Resources> r = Resources::from(task.resources());
+  return r.ok() ? *r : Resources();
+}
+
+void MasterImpl::transitionTask(Framework& f, v1::Task& task, const v1::TaskStatus& status,
+                                std::optional<v1::TaskState> latest) {
+  v1::TaskState old = task.state();
+  v1::TaskState next = latest ? *latest : status.state();
+  if (!isTerminal(old)) task.set_state(next);
+  if (!isTerminal(old) && isTerminal(next)) {
+    recoverResources(f.id, task.agent_id().value(), taskResources(task), 0);
+    count("master/tasks_" + lower(v1::TaskState_Name(next).substr(5)));
+  }
+  v1::TaskStatus recorded = status;
+  recorded.clear_data();
+  if (task.statuses_size() < 100) *task.add_statuses() = recorded;
+  if (task.state() != old) {
+    v1::master::Event op;
+    op.set_type(v1::master::Event::TASK_UPDATED);
+    op.mutable_task_updated()->mutable_framework_id()->set_value(f.id);
+    *op.mutable_task_updated()->mutable_status() = status;
+    op.mutable_task_updated()->set_state(task.state());
+    emitOperatorEvent(op);
+  }
+}
+
+void MasterImpl::completeTask(Framework& f, const std::string& taskId) {
+  auto it = f.tasks.find(taskId);
+  if (it == f.tasks.end()) return;
+  auto a = agents_.find(it->second.agent_id().value());
+  if (a != agents_.end()) a->second.tasks.erase({f.id, taskId});
+  f.completedTasks.push_back(std::move(it->second));
+  f.tasks.erase(it);
+  while (f.completedTasks.size() > static_cast<std::size_t>(flags_.maxCompletedTasksPerFramework)) {
+    f.completedTasks.pop_front();
+  }
+}
+
+std::map<std::string, Resources> MasterImpl::usedOnAgent(const Agent& agent, bool includeOffers) const {
+  std::map<std::string, Resources> used;
+  for (const auto& [frameworkId, taskId] : agent.tasks) {
+    auto f = frameworks_.find(frameworkId);
+    if (f == frameworks_.end()) continue;
+    auto t = f->second.tasks.find(taskId);
+    if (t != f->second.tasks.end() && !isTerminal(t->second.state())) used[frameworkId] += taskResources(t->second);
+  }
+  for (const auto& [frameworkId, f] : frameworks_) {
+    auto e = f.executors.find(agent.id);
+    if (e == f.executors.end()) continue;
+    for (const auto& [executorId, info] : e->second) {
+      Result<Resources> r = Resources::from(info.resources());
+      if (r.ok()) used[frameworkId] += *r;
+    }
+  }
+  if (includeOffers) {
+    for (const std::string& offerId : agent.offers) {
+      auto o = offers_.find(offerId);
+      if (o != offers_.end()) used[o->second.frameworkId] += o->second.resources;
+    }
+  }
+  return used;
+}
+
+// ---------------------------------------------------------------------------
+// KILL, SHUTDOWN, ACKNOWLEDGE, RECONCILE, MESSAGE
+
+void MasterImpl::kill(Framework& f, const Call::Kill& kill) {
+  const std::string& taskId = kill.task_id().value();
+  auto t = f.tasks.find(taskId);
+  if (t == f.tasks.end()) {
+    if (f.unreachableTasks.count(taskId)) return;  // reconciled when the agent comes back
+    sendMasterUpdate(f, kill.task_id(), kill.agent_id().value(), v1::TASK_LOST,
+                     v1::TaskStatus::REASON_RECONCILIATION, "Attempted to kill an unknown task");
+    return;
+  }
+  if (isTerminal(t->second.state())) return;
+  auto a = agents_.find(t->second.agent_id().value());
+  if (a == agents_.end()) return;
+  internal::Event event;
+  event.set_type(internal::Event::KILL_TASK);
+  event.mutable_kill_task()->mutable_framework_id()->set_value(f.id);
+  *event.mutable_kill_task()->mutable_task_id() = kill.task_id();
+  if (kill.has_kill_policy()) {
+    *event.mutable_kill_task()->mutable_kill_policy() = kill.kill_policy();
+  } else if (t->second.has_kill_policy()) {
+    *event.mutable_kill_task()->mutable_kill_policy() = t->second.kill_policy();
+  }
+  count("master/messages_kill_task");
+  sendAgentEvent(a->second, event);
+}
+
+void MasterImpl::shutdownExecutor(Framework& f, const Call::Shutdown& shutdown) {
+  auto a = agents_.find(shutdown.agent_id().value());
+  if (a == agents_.end()) return;
+  internal::Event event;
+  event.set_type(internal::Event::SHUTDOWN_EXECUTOR);
+  event.mutable_shutdown_executor()->mutable_framework_id()->set_value(f.id);
+  *event.mutable_shutdown_executor()->mutable_executor_id() = shutdown.executor_id();
+  sendAgentEvent(a->second, event);
+}
+
+void MasterImpl::acknowledge(Framework& f, const Call::Acknowledge& ack) {
+  count("master/messages_status_update_acknowledgement");
+  const std::string& taskId = ack.task_id().value();
+  auto a = agents_.find(ack.agent_id().value());
+  if (a != agents_.end()) {
+    internal::Event event;
+    event.set_type(internal::Event::ACKNOWLEDGE);
+    event.mutable_acknowledge()->mutable_framework_id()->set_value(f.id);
+    *event.mutable_acknowledge()->mutable_task_id() = ack.task_id();
+    event.mutable_acknowledge()->set_uuid(ack.uuid());
+    sendAgentEvent(a->second, event);
+  }
+  auto t = f.tasks.find(taskId);
+  if (t != f.tasks.end() && t->second.status_update_uuid() == ack.uuid() &&
+      isTerminal(t->second.status_update_state())) {
+    completeTask(f, taskId);
+  }
+}
+
+void MasterImpl::reconcile(Framework& f, const Call::Reconcile& reconcile) {
+  count("master/messages_reconcile_tasks");
+  bool aware = partitionAware(f);
+  auto answer = [&](const v1::TaskID& taskId, const std::string& agentId, v1::TaskState state,
+                    const std::string& message) {
+    sendMasterUpdate(f, taskId, agentId, state, v1::TaskStatus::REASON_RECONCILIATION, message);
+  };
+  auto known = [&](const v1::Task& task) {
+    Event event;
+    event.set_type(Event::UPDATE);
+    v1::TaskStatus* status = event.mutable_update()->mutable_status();
+    if (task.statuses_size() > 0) *status = task.statuses(task.statuses_size() - 1);
+    status->clear_uuid();
+    *status->mutable_task_id() = task.task_id();
+    status->set_state(task.state());
+    *status->mutable_agent_id() = task.agent_id();
+    if (task.has_executor_id()) *status->mutable_executor_id() = task.executor_id();
+    status->set_source(v1::TaskStatus::SOURCE_MASTER);
+    status->set_reason(v1::TaskStatus::REASON_RECONCILIATION);
+    status->set_timestamp(wallNow());
+    sendEvent(f, event);
+  };
+  if (reconcile.tasks().empty()) {
+    for (const auto& [taskId, task] : f.tasks) known(task);
+    for (const auto& [taskId, task] : f.unreachableTasks) {
+      answer(task.task_id(), task.agent_id().value(), aware ? v1::TASK_UNREACHABLE : v1::TASK_LOST,
+             "Task is on an unreachable agent");
+    }
+    return;
+  }
+  for (const auto& item : reconcile.tasks()) {
+    const std::string& taskId = item.task_id().value();
+    std::string agentId = item.agent_id().value();
+    auto t = f.tasks.find(taskId);
+    if (t != f.tasks.end()) {
+      known(t->second);
+      continue;
+    }
+    auto u = f.unreachableTasks.find(taskId);
+    if (u != f.unreachableTasks.end()) {
+      answer(item.task_id(), u->second.agent_id().value(), aware ? v1::TASK_UNREACHABLE : v1::TASK_LOST,
+             "Task is on an unreachable agent");
+      continue;
+    }
+    if (!agentId.empty() && recoveredAgents_.count(agentId)) continue;  // answered once the agent is back
+    if (!agentId.empty() && agents_.count(agentId)) {
+      answer(item.task_id(), agentId, aware ? v1::TASK_GONE : v1::TASK_LOST, "Task is unknown to the agent");
+    } else if (!agentId.empty() && unreachableAgents_.count(agentId)) {
+      answer(item.task_id(), agentId, aware ? v1::TASK_UNREACHABLE : v1::TASK_LOST, "Agent is unreachable");
+    } else if (!agentId.empty() && goneAgents_.count(agentId)) {
+      answer(item.task_id(), agentId, aware ? v1::TASK_GONE_BY_OPERATOR : v1::TASK_LOST,
+             "Agent was marked gone");
+    } else {
+      answer(item.task_id(), agentId, aware ? v1::TASK_UNKNOWN : v1::TASK_LOST, "Task is unknown");
+    }
+  }
+}
+
+void MasterImpl::frameworkMessage(Framework& f, const Call::Message& message) {
+  auto a = agents_.find(message.agent_id().value());
+  if (a == agents_.end()) return;
+  internal::Event event;
+  event.set_type(internal::Event::FRAMEWORK_MESSAGE);
+  event.mutable_framework_message()->mutable_framework_id()->set_value(f.id);
+  *event.mutable_framework_message()->mutable_executor_id() = message.executor_id();
+  event.mutable_framework_message()->set_data(message.data());
+  count("master/messages_framework_to_executor");
+  sendAgentEvent(a->second, event);
+}
+
+}  // namespace mantle::master
