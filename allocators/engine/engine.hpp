@@ -74,6 +74,10 @@ class Engine {
   Status updateQuota(const v1::AllocatorUpdateQuota& request);
   // One allocation cycle at time `now`; appends the offers to `out`.
   void allocate(double now, v1::AllocateResponse* out);
+  // The same cycle, with the response appended to `out` already encoded:
+  // byte for byte what allocate()'s message serializes to, without building
+  // a message per offer.
+  void allocateEncoded(double now, std::string* out);
   v1::ExplainResponse explain(const v1::ExplainRequest& request);
 
  private:
@@ -158,6 +162,22 @@ class Engine {
 
   enum class Stage { kGuarantee, kFairShare };
 
+  // Where a cycle's offers go: a message, or its encoding.
+  struct Sink {
+    v1::AllocateResponse* message = nullptr;
+    std::string* wire = nullptr;
+  };
+
+  // A kind's encoded Resource fields around the value and the allocation
+  // role (prototype fields 1-2, 7-10, 13). `exact` is false for a prototype
+  // with fields the split does not know (unknown fields): those resources
+  // are encoded through a message.
+  struct KindWire {
+    bool ready = false;
+    bool exact = false;
+    std::string head, mid, post;
+  };
+
   // ---- helpers ----
   Result<std::uint32_t> ensureRole(const std::string& role);
   std::uint32_t ensureLeaf(std::uint32_t node);
@@ -185,11 +205,15 @@ class Engine {
                 std::uint64_t* considered);
   // Serves `agent` to clients of the subtree of `node` in policy order until
   // it is empty or no client takes it. Returns offers made.
-  std::uint32_t serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
-                           v1::AllocateResponse* out, std::uint64_t* considered);
+  std::uint32_t serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now, Sink& out,
+                           std::uint64_t* considered);
   std::uint32_t findCandidate(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
                               const std::vector<std::uint32_t>& skip, Resources* offer, std::uint64_t* considered);
-  void emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, v1::AllocateResponse* out);
+  void emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, Sink& out);
+  void encodeOffer(const std::string& framework, const std::string& agent, const std::string& role,
+                   const Resources& offer, std::string* out);
+  const KindWire& kindWire(KindId kind);
+  void cycle(double now, Sink& out);
   void addFilter(std::uint32_t framework, std::uint32_t agent, const Resources& resources, double expiry);
   void expireFilters(double now);
   Result<std::uint32_t> frameworkIndex(const v1::FrameworkID& id) const;
@@ -232,6 +256,11 @@ class Engine {
   std::vector<std::uint32_t> dirtyAgents_;
   std::uint64_t cycle_ = 0;
   double lastNow_ = 0;
+
+  // Encoding of offers: per kind, and scratch reused between offers.
+  std::vector<KindWire> kindWires_;
+  std::vector<std::size_t> wireSizes_;
+  std::vector<std::string> wireSlow_;
 };
 
 }  // namespace mantle::allocator_engine

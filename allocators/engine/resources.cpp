@@ -375,33 +375,33 @@ Quantities Resources::unreservedQuantities(const Catalog& catalog) const {
   return q;
 }
 
+void entryToProto(const KindInfo& k, const Entry& e, const std::string& role, v1::Resource* r) {
+  r->CopyFrom(k.prototype);
+  switch (k.type) {
+    case v1::Value::SCALAR:
+      r->mutable_scalar()->set_value(e.scalar);
+      break;
+    case v1::Value::RANGES: {
+      v1::Value::Ranges* ranges = r->mutable_ranges();
+      for (const Range& range : e.ranges) {
+        v1::Value::Range* x = ranges->add_range();
+        x->set_begin(range.first);
+        x->set_end(range.second);
+      }
+      break;
+    }
+    case v1::Value::SET:
+      for (const std::string& item : e.items) r->mutable_set()->add_item(item);
+      break;
+    default:
+      break;
+  }
+  if (!role.empty()) r->mutable_allocation_info()->set_role(role);
+}
+
 void Resources::toProto(const Catalog& catalog, const std::string& role,
                         google::protobuf::RepeatedPtrField<v1::Resource>* out) const {
-  for (const Entry& e : entries_) {
-    const KindInfo& k = catalog.kind(e.kind);
-    v1::Resource* r = out->Add();
-    r->CopyFrom(k.prototype);
-    switch (k.type) {
-      case v1::Value::SCALAR:
-        r->mutable_scalar()->set_value(e.scalar);
-        break;
-      case v1::Value::RANGES: {
-        v1::Value::Ranges* ranges = r->mutable_ranges();
-        for (const Range& range : e.ranges) {
-          v1::Value::Range* x = ranges->add_range();
-          x->set_begin(range.first);
-          x->set_end(range.second);
-        }
-        break;
-      }
-      case v1::Value::SET:
-        for (const std::string& item : e.items) r->mutable_set()->add_item(item);
-        break;
-      default:
-        break;
-    }
-    if (!role.empty()) r->mutable_allocation_info()->set_role(role);
-  }
+  for (const Entry& e : entries_) entryToProto(catalog.kind(e.kind), e, role, out->Add());
 }
 
 std::string Resources::debugString(const Catalog& catalog) const {

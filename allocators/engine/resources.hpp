@@ -134,6 +134,10 @@ class Resources {
   std::vector<Entry> entries_;
 };
 
+// Sets `r` to one entry of kind `kind`, with allocation_info.role = `role`
+// (none when empty), as Resources::toProto writes it.
+void entryToProto(const KindInfo& kind, const Entry& entry, const std::string& role, v1::Resource* r);
+
 // Interval arithmetic on normalized range lists.
 std::vector<Range> addRanges(const std::vector<Range>& a, const std::vector<Range>& b);
 std::vector<Range> subtractRanges(const std::vector<Range>& a, const std::vector<Range>& b);
