@@ -294,7 +294,6 @@ void Engine::addReserved(const Resources& total, int sign) {
 
 void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
   Agent& a = agents_[agent];
-  a.available.subtract(resources);
   bool found = false;
   for (auto& [holder, held] : a.allocations) {
     if (holder == client) {
@@ -303,7 +302,14 @@ void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& 
       break;
     }
   }
-  if (!found) a.allocations.emplace_back(client, resources);
+  if (!found && a.available == resources) {
+    // The whole agent: its available resources become the allocation.
+    a.allocations.emplace_back(client, Resources());
+    std::swap(a.allocations.back().second, a.available);
+  } else {
+    a.available.subtract(resources);
+    if (!found) a.allocations.emplace_back(client, resources);
+  }
   applyAllocation(client, resources, +1);
 }
 
@@ -313,9 +319,16 @@ Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resourc
     if (a.allocations[i].first != client) continue;
     Resources& held = a.allocations[i].second;
     if (!held.contains(resources)) break;
-    held.subtract(resources);
-    if (held.empty()) a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
-    a.available.add(resources);
+    if (held == resources) {
+      // The whole allocation comes back: hand its storage over.
+      Resources returned = std::move(held);
+      a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
+      a.available.add(std::move(returned));
+    } else {
+      held.subtract(resources);
+      if (held.empty()) a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
+      a.available.add(resources);
+    }
     applyAllocation(client, resources, -1);
     if (limitedChain(clients_[client].leaf)) fullPass_ = true;
     markDirty(agent);
@@ -421,10 +434,10 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
   // A filter that covers everything free on the agent covers any offer
   // made from it: skip the work of building one.
   const Filter* filter = nullptr;
-  if (!filters_.empty()) {
-    auto it = filters_.find(filterKey(c.framework, agent));
-    if (it != filters_.end() && now < it->second.expiry) {
-      filter = &it->second;
+  if (filterCount_ > 0 && !a.filters.empty()) {
+    const Filter* found = findFilter(c.framework, agent);
+    if (found != nullptr && now < found->expiry) {
+      filter = found;
       if (filter->resources.contains(a.available)) return v1::ExplainResponse::FILTERED;
     }
   }
@@ -730,9 +743,11 @@ void Engine::expireFilters(double now) {
   while (!expiries_.empty() && expiries_.top().first <= now) {
     auto [expiry, key] = expiries_.top();
     expiries_.pop();
-    auto it = filters_.find(key);
-    if (it != filters_.end() && it->second.expiry == expiry) {
-      filters_.erase(it);
+    auto framework = static_cast<std::uint32_t>(key >> 32);
+    auto agent = static_cast<std::uint32_t>(key);
+    const Filter* f = findFilter(framework, agent);
+    if (f != nullptr && f->expiry == expiry) {
+      eraseFilter(framework, agent);
       fullPass_ = true;
     }
   }
@@ -865,12 +880,36 @@ void Engine::cycle(double now, Sink& out) {
 
 // ---- filters ------------------------------------------------------------------------
 
-void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, const Resources& resources, double expiry) {
+Engine::Filter* Engine::findFilter(std::uint32_t framework, std::uint32_t agent) {
+  auto& list = agents_[agent].filters;
+  auto it = std::lower_bound(list.begin(), list.end(), framework,
+                             [](const std::pair<std::uint32_t, Filter>& f, std::uint32_t fw) { return f.first < fw; });
+  return it != list.end() && it->first == framework ? &it->second : nullptr;
+}
+
+void Engine::eraseFilter(std::uint32_t framework, std::uint32_t agent) {
+  auto& list = agents_[agent].filters;
+  auto it = std::lower_bound(list.begin(), list.end(), framework,
+                             [](const std::pair<std::uint32_t, Filter>& f, std::uint32_t fw) { return f.first < fw; });
+  if (it == list.end() || it->first != framework) return;
+  list.erase(it);
+  --filterCount_;
+}
+
+void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources resources, double expiry) {
   std::uint64_t key = filterKey(framework, agent);
-  auto [it, inserted] = filters_.try_emplace(key);
+  auto& list = agents_[agent].filters;
+  auto it = std::lower_bound(list.begin(), list.end(), framework,
+                             [](const std::pair<std::uint32_t, Filter>& f, std::uint32_t fw) { return f.first < fw; });
+  bool inserted = it == list.end() || it->first != framework;
+  if (inserted) {
+    it = list.emplace(it);
+    it->first = framework;
+    ++filterCount_;
+  }
   Filter& f = it->second;
   if (inserted || f.expiry <= lastNow_) {
-    f.resources = resources;
+    f.resources = std::move(resources);
     f.expiry = expiry;
   } else {
     f.resources.add(resources);
@@ -1060,7 +1099,7 @@ Status Engine::removeFramework(const v1::AllocatorFrameworkRef& request) {
       if (Status s = takeBack(holder, agent, copy); !s.ok()) return s;
     }
   }
-  for (std::uint32_t agent : fw.filterAgents) filters_.erase(filterKey(*index, agent));
+  for (std::uint32_t agent : fw.filterAgents) eraseFilter(*index, agent);
   fw.filterAgents.clear();
   fw.removed = true;
   fw.known = false;
@@ -1118,7 +1157,7 @@ Status Engine::revive(const v1::AllocatorRoles& request) {
     refreshOfferable(client);
   }
   // Reviving also drops the framework's decline filters.
-  for (std::uint32_t agent : fw.filterAgents) filters_.erase(filterKey(*index, agent));
+  for (std::uint32_t agent : fw.filterAgents) eraseFilter(*index, agent);
   fw.filterAgents.clear();
   fullPass_ = true;
   return {};
@@ -1286,7 +1325,6 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
     groups[g].second.add(std::move(e));
   }
   std::vector<std::pair<std::uint32_t, Resources>> parts;
-  Resources all;
   for (auto& [rolePtr, parsed] : groups) {
     const std::string& role = *rolePtr;
     std::uint32_t client = kNone;
@@ -1307,18 +1345,19 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
       return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" + role +
                              "' on agent '" + agents_[agent].id + "'");
     }
-    if (groups.size() == 1) {
-      all = parsed;
-    } else {
-      all.add(parsed);
-    }
     parts.emplace_back(client, std::move(parsed));
   }
   for (auto& [client, resources] : parts) {
     if (Status s = takeBack(client, agent, resources); !s.ok()) return s;
   }
-  if (request.refuse_seconds() > 0 && !all.empty()) {
-    addFilter(framework, agent, all, request.now_seconds() + request.refuse_seconds());
+  if (request.refuse_seconds() > 0) {
+    Resources all;
+    if (parts.size() == 1) {
+      all = std::move(parts.front().second);
+    } else {
+      for (const auto& part : parts) all.add(part.second);
+    }
+    if (!all.empty()) addFilter(framework, agent, std::move(all), request.now_seconds() + request.refuse_seconds());
   }
   return {};
 }

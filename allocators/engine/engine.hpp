@@ -144,6 +144,11 @@ class Engine {
     std::vector<std::uint32_t> filterAgents;
   };
 
+  struct Filter {
+    double expiry = 0;
+    Resources resources;
+  };
+
   struct Agent {
     std::string id;
     bool removed = false;
@@ -153,11 +158,8 @@ class Engine {
     bool hasGpu = false;
     bool dirty = false;
     std::vector<std::pair<std::uint32_t, Resources>> allocations;  // per client
-  };
-
-  struct Filter {
-    double expiry = 0;
-    Resources resources;
+    // Decline filters on this agent, by framework index (sorted).
+    std::vector<std::pair<std::uint32_t, Filter>> filters;
   };
 
   enum class Stage { kGuarantee, kFairShare };
@@ -214,7 +216,9 @@ class Engine {
                    const Resources& offer, std::string* out);
   const KindWire& kindWire(KindId kind);
   void cycle(double now, Sink& out);
-  void addFilter(std::uint32_t framework, std::uint32_t agent, const Resources& resources, double expiry);
+  void addFilter(std::uint32_t framework, std::uint32_t agent, Resources resources, double expiry);
+  Filter* findFilter(std::uint32_t framework, std::uint32_t agent);
+  void eraseFilter(std::uint32_t framework, std::uint32_t agent);
   void expireFilters(double now);
   Result<std::uint32_t> frameworkIndex(const v1::FrameworkID& id) const;
   Result<std::uint32_t> agentIndex(const v1::AgentID& id) const;
@@ -241,7 +245,7 @@ class Engine {
   Quantities totals_;
   bool totalsChanged_ = false;
 
-  std::unordered_map<std::uint64_t, Filter> filters_;
+  std::size_t filterCount_ = 0;
   using Expiry = std::pair<double, std::uint64_t>;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries_;
 

@@ -6,8 +6,6 @@
 
 namespace mantle::allocator_engine {
 
-double roundScalar(double value) { return std::round(value * 1000.0) / 1000.0; }
-
 bool roleCovers(const std::string& ancestor, const std::string& role) {
   if (ancestor.size() > role.size()) return false;
   if (role.compare(0, ancestor.size(), ancestor) != 0) return false;
@@ -324,6 +322,25 @@ void Resources::add(const Resources& other) {
     }
   }
   entries_ = std::move(merged);
+}
+
+void Resources::add(Resources&& other) {
+  if (entries_.empty()) {
+    entries_ = std::move(other.entries_);
+    other.entries_.clear();
+    return;
+  }
+  add(static_cast<const Resources&>(other));
+}
+
+bool Resources::operator==(const Resources& other) const {
+  if (entries_.size() != other.entries_.size()) return false;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& a = entries_[i];
+    const Entry& b = other.entries_[i];
+    if (a.kind != b.kind || a.scalar != b.scalar || a.ranges != b.ranges || a.items != b.items) return false;
+  }
+  return true;
 }
 
 void Resources::subtractClamped(const Resources& other) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -27,7 +28,19 @@ using NameId = std::uint32_t;
 
 // Scalar values are kept at three decimal digits, as Mesos does, so that
 // repeated additions and subtractions do not drift.
-double roundScalar(double value);
+inline double roundScalar(double value) {
+  double x = value * 1000.0;
+  // std::round(x) without the library call (exact below 2^52).
+  if (!(std::fabs(x) < 4503599627370496.0)) return std::round(x) / 1000.0;
+  double t = static_cast<double>(static_cast<std::int64_t>(x));
+  double d = x - t;
+  if (d >= 0.5) {
+    t += 1.0;
+  } else if (d <= -0.5) {
+    t -= 1.0;
+  }
+  return std::copysign(t, x) / 1000.0;
+}
 
 struct KindInfo {
   std::string name;
@@ -108,7 +121,11 @@ class Resources {
   std::vector<Entry>& mutableEntries() { return entries_; }
 
   void add(const Resources& other);
+  // Same as add(other); takes other's storage when this collection is empty.
+  void add(Resources&& other);
   void add(Entry entry);
+  // Same kinds with the same values.
+  bool operator==(const Resources& other) const;
   // Removes `other`; requires contains(other).
   void subtract(const Resources& other);
   // Removes what `other` has in common with this collection.
