@@ -186,7 +186,7 @@ double Engine::dominantShare(const Quantities& q) const {
 
 void Engine::computeNodeKey(std::uint32_t node) {
   Node& n = nodes_[node];
-  n.key.name = &n.role;
+  const std::string* name = &n.role;
   n.key.index = node;
   if (policy_.order == Policy::Order::kWeightedDrf) {
     n.key.primary = dominantShare(n.allocated) / n.weight;
@@ -194,13 +194,14 @@ void Engine::computeNodeKey(std::uint32_t node) {
     n.key.primary = -n.weight;
   }
   // A role's own frameworks sort before its sub-roles on ties.
-  if (n.selfLeaf) n.key.name = &nodes_[n.parent].role;
+  if (n.selfLeaf) name = &nodes_[n.parent].role;
+  if (n.key.name != name) n.key.setName(name);
 }
 
 void Engine::computeClientKey(std::uint32_t client) {
   Client& c = clients_[client];
   const Framework& fw = frameworks_[c.framework];
-  c.key.name = &fw.id;
+  if (c.key.name != &fw.id) c.key.setName(&fw.id);
   c.key.index = client;
   if (policy_.order == Policy::Order::kWeightedDrf) {
     c.key.primary = dominantShare(c.allocated);
@@ -573,8 +574,9 @@ void Engine::emitOffer(std::uint32_t client, std::uint32_t agent, const Resource
 std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now, Sink& out,
                                  std::uint64_t* considered) {
   std::uint32_t made = 0;
-  std::vector<std::uint32_t> served;
-  Resources offer;
+  std::vector<std::uint32_t>& served = served_;
+  Resources& offer = offer_;
+  served.clear();
   while (!agents_[agent].available.empty()) {
     std::uint32_t client = findCandidate(node, agent, stage, now, served, &offer, considered);
     if (client == kNone) break;

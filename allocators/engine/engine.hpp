@@ -86,12 +86,26 @@ class Engine {
   // Position of a node or client in its parent's ordered set.
   struct SortKey {
     double primary = 0;
+    // The name's first 16 bytes, big-endian and zero-padded: orders as the
+    // name does wherever they differ, without reaching for the string.
+    std::uint64_t prefix[2] = {0, 0};
     const std::string* name = nullptr;
     std::uint32_t index = 0;
+    void setName(const std::string* n) {
+      name = n;
+      prefix[0] = prefix[1] = 0;
+      for (std::size_t i = 0; i < 16 && i < n->size(); ++i) {
+        prefix[i / 8] |= static_cast<std::uint64_t>(static_cast<unsigned char>((*n)[i])) << (8 * (7 - i % 8));
+      }
+    }
     bool operator<(const SortKey& o) const {
       if (primary != o.primary) return primary < o.primary;
-      int c = name->compare(*o.name);
-      if (c != 0) return c < 0;
+      if (prefix[0] != o.prefix[0]) return prefix[0] < o.prefix[0];
+      if (prefix[1] != o.prefix[1]) return prefix[1] < o.prefix[1];
+      if (name != o.name) {
+        int c = name->compare(*o.name);
+        if (c != 0) return c < 0;
+      }
       return index < o.index;
     }
   };
@@ -265,6 +279,9 @@ class Engine {
   std::vector<KindWire> kindWires_;
   std::vector<std::size_t> wireSizes_;
   std::vector<std::string> wireSlow_;
+  // Scratch of serveAgent, reused between agents.
+  std::vector<std::uint32_t> served_;
+  Resources offer_;
 };
 
 }  // namespace mantle::allocator_engine

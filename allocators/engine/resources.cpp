@@ -50,6 +50,11 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
 
   bool plain = resource.reservations_size() == 0 && !resource.has_disk() && !resource.has_revocable() &&
                !resource.has_shared();
+  if (plain) {
+    for (const Plain& p : plain_) {
+      if (p.type == type && p.name == resource.name()) return p.kind;
+    }
+  }
   std::string key = resource.name();
   key.push_back('\0');
   key.push_back(static_cast<char>('0' + static_cast<int>(type)));
@@ -65,7 +70,10 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
     key += prototype.SerializeAsString();
   }
   auto it = byKey_.find(key);
-  if (it != byKey_.end()) return it->second;
+  if (it != byKey_.end()) {
+    if (plain && plain_.size() < kPlainCache) plain_.push_back(Plain{resource.name(), type, it->second});
+    return it->second;
+  }
 
   if (plain) {
     prototype.set_name(resource.name());
@@ -88,6 +96,7 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
   KindId id = static_cast<KindId>(kinds_.size());
   kinds_.push_back(std::move(info));
   byKey_.emplace(std::move(key), id);
+  if (plain && plain_.size() < kPlainCache) plain_.push_back(Plain{resource.name(), type, id});
   return id;
 }
 

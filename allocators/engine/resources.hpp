@@ -80,6 +80,15 @@ class Catalog {
  private:
   std::vector<KindInfo> kinds_;
   std::unordered_map<std::string, KindId> byKey_;
+  // The first plain kinds (a name and a type, nothing else), searched
+  // before byKey_: a handful of names make up almost every resource.
+  struct Plain {
+    std::string name;
+    v1::Value::Type type;
+    KindId kind;
+  };
+  static constexpr std::size_t kPlainCache = 16;
+  std::vector<Plain> plain_;
   std::vector<std::string> names_;
   std::unordered_map<std::string, NameId> byName_;
 };
