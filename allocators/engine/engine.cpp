@@ -260,8 +260,8 @@ void Engine::rebuildKeys() {
 // ---- bookkeeping of allocations ------------------------------------------------
 
 void Engine::applyAllocation(std::uint32_t client, const Resources& resources, int sign) {
-  Quantities all = resources.quantities(catalog_);
-  Quantities unreserved = resources.unreservedQuantities(catalog_);
+  Quantities all, unreserved;
+  resources.quantities(catalog_, &all, &unreserved);
   Client& c = clients_[client];
   if (sign > 0) {
     c.allocated.add(all);
@@ -319,8 +319,9 @@ Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resourc
   for (std::size_t i = 0; i < a.allocations.size(); ++i) {
     if (a.allocations[i].first != client) continue;
     Resources& held = a.allocations[i].second;
-    if (!held.contains(resources)) break;
-    if (held == resources) {
+    bool whole = held == resources;
+    if (!whole && !held.contains(resources)) break;
+    if (whole) {
       // The whole allocation comes back: hand its storage over.
       Resources returned = std::move(held);
       a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
@@ -582,9 +583,13 @@ std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage 
     if (client == kNone) break;
     served.push_back(client);
     emitOffer(client, agent, offer, out);
-    Quantities unreserved = offer.unreservedQuantities(catalog_);
-    giveTo(client, agent, offer);
-    updateHeadroomAfter(client, unreserved);
+    if (headroomActive_) {
+      Quantities unreserved = offer.unreservedQuantities(catalog_);
+      giveTo(client, agent, offer);
+      updateHeadroomAfter(client, unreserved);
+    } else {
+      giveTo(client, agent, offer);
+    }
     ++made;
   }
   return made;

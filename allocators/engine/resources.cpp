@@ -401,6 +401,15 @@ Quantities Resources::unreservedQuantities(const Catalog& catalog) const {
   return q;
 }
 
+void Resources::quantities(const Catalog& catalog, Quantities* all, Quantities* unreserved) const {
+  for (const Entry& e : entries_) {
+    const KindInfo& k = catalog.kind(e.kind);
+    if (k.type != v1::Value::SCALAR) continue;
+    all->add(k.nameId, e.scalar);
+    if (!k.reserved && !k.revocable) unreserved->add(k.nameId, e.scalar);
+  }
+}
+
 void entryToProto(const KindInfo& k, const Entry& e, const std::string& role, v1::Resource* r) {
   r->CopyFrom(k.prototype);
   switch (k.type) {

@@ -150,6 +150,9 @@ class Resources {
   // quota counts).
   Quantities unreservedQuantities(const Catalog& catalog) const;
 
+  // Both of the above in one pass.
+  void quantities(const Catalog& catalog, Quantities* all, Quantities* unreserved) const;
+
   // Appends the resources to `out`, each with allocation_info.role = `role`
   // (none when empty).
   void toProto(const Catalog& catalog, const std::string& role,
