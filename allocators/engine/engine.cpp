@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include "wire.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -184,7 +186,7 @@ double Engine::dominantShare(const Quantities& q) const {
 
 void Engine::computeNodeKey(std::uint32_t node) {
   Node& n = nodes_[node];
-  n.key.name = &n.role;
+  const std::string* name = &n.role;
   n.key.index = node;
   if (policy_.order == Policy::Order::kWeightedDrf) {
     n.key.primary = dominantShare(n.allocated) / n.weight;
@@ -192,13 +194,14 @@ void Engine::computeNodeKey(std::uint32_t node) {
     n.key.primary = -n.weight;
   }
   // A role's own frameworks sort before its sub-roles on ties.
-  if (n.selfLeaf) n.key.name = &nodes_[n.parent].role;
+  if (n.selfLeaf) name = &nodes_[n.parent].role;
+  if (n.key.name != name) n.key.setName(name);
 }
 
 void Engine::computeClientKey(std::uint32_t client) {
   Client& c = clients_[client];
   const Framework& fw = frameworks_[c.framework];
-  c.key.name = &fw.id;
+  if (c.key.name != &fw.id) c.key.setName(&fw.id);
   c.key.index = client;
   if (policy_.order == Policy::Order::kWeightedDrf) {
     c.key.primary = dominantShare(c.allocated);
@@ -257,8 +260,8 @@ void Engine::rebuildKeys() {
 // ---- bookkeeping of allocations ------------------------------------------------
 
 void Engine::applyAllocation(std::uint32_t client, const Resources& resources, int sign) {
-  Quantities all = resources.quantities(catalog_);
-  Quantities unreserved = resources.unreservedQuantities(catalog_);
+  Quantities all, unreserved;
+  resources.quantities(catalog_, &all, &unreserved);
   Client& c = clients_[client];
   if (sign > 0) {
     c.allocated.add(all);
@@ -292,7 +295,6 @@ void Engine::addReserved(const Resources& total, int sign) {
 
 void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
   Agent& a = agents_[agent];
-  a.available.subtract(resources);
   bool found = false;
   for (auto& [holder, held] : a.allocations) {
     if (holder == client) {
@@ -301,7 +303,14 @@ void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& 
       break;
     }
   }
-  if (!found) a.allocations.emplace_back(client, resources);
+  if (!found && a.available == resources) {
+    // The whole agent: its available resources become the allocation.
+    a.allocations.emplace_back(client, Resources());
+    std::swap(a.allocations.back().second, a.available);
+  } else {
+    a.available.subtract(resources);
+    if (!found) a.allocations.emplace_back(client, resources);
+  }
   applyAllocation(client, resources, +1);
 }
 
@@ -310,10 +319,18 @@ Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resourc
   for (std::size_t i = 0; i < a.allocations.size(); ++i) {
     if (a.allocations[i].first != client) continue;
     Resources& held = a.allocations[i].second;
-    if (!held.contains(resources)) break;
-    held.subtract(resources);
-    if (held.empty()) a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
-    a.available.add(resources);
+    bool whole = held == resources;
+    if (!whole && !held.contains(resources)) break;
+    if (whole) {
+      // The whole allocation comes back: hand its storage over.
+      Resources returned = std::move(held);
+      a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
+      a.available.add(std::move(returned));
+    } else {
+      held.subtract(resources);
+      if (held.empty()) a.allocations.erase(a.allocations.begin() + static_cast<std::ptrdiff_t>(i));
+      a.available.add(resources);
+    }
     applyAllocation(client, resources, -1);
     if (limitedChain(clients_[client].leaf)) fullPass_ = true;
     markDirty(agent);
@@ -419,10 +436,10 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
   // A filter that covers everything free on the agent covers any offer
   // made from it: skip the work of building one.
   const Filter* filter = nullptr;
-  if (!filters_.empty()) {
-    auto it = filters_.find(filterKey(c.framework, agent));
-    if (it != filters_.end() && now < it->second.expiry) {
-      filter = &it->second;
+  if (filterCount_ > 0 && !a.filters.empty()) {
+    const Filter* found = findFilter(c.framework, agent);
+    if (found != nullptr && now < found->expiry) {
+      filter = found;
       if (filter->resources.contains(a.available)) return v1::ExplainResponse::FILTERED;
     }
   }
@@ -537,13 +554,17 @@ std::uint32_t Engine::findCandidate(std::uint32_t node, std::uint32_t agent, Sta
   return kNone;
 }
 
-void Engine::emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, v1::AllocateResponse* out) {
+void Engine::emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, Sink& out) {
   Client& c = clients_[client];
-  v1::AllocatorOffer* o = out->add_offers();
-  o->mutable_framework_id()->set_value(frameworks_[c.framework].id);
-  o->mutable_agent_id()->set_value(agents_[agent].id);
-  o->set_role(c.role);
-  offer.toProto(catalog_, c.role, o->mutable_resources());
+  if (out.wire != nullptr) {
+    encodeOffer(frameworks_[c.framework].id, agents_[agent].id, c.role, offer, out.wire);
+  } else {
+    v1::AllocatorOffer* o = out.message->add_offers();
+    o->mutable_framework_id()->set_value(frameworks_[c.framework].id);
+    o->mutable_agent_id()->set_value(agents_[agent].id);
+    o->set_role(c.role);
+    offer.toProto(catalog_, c.role, o->mutable_resources());
+  }
   if (c.lastOfferCycle != cycle_) {
     c.lastOfferCycle = cycle_;
     c.lastOfferCount = 0;
@@ -551,45 +572,239 @@ void Engine::emitOffer(std::uint32_t client, std::uint32_t agent, const Resource
   ++c.lastOfferCount;
 }
 
-std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
-                                 v1::AllocateResponse* out, std::uint64_t* considered) {
+std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now, Sink& out,
+                                 std::uint64_t* considered) {
   std::uint32_t made = 0;
-  std::vector<std::uint32_t> served;
-  Resources offer;
+  std::vector<std::uint32_t>& served = served_;
+  Resources& offer = offer_;
+  served.clear();
   while (!agents_[agent].available.empty()) {
     std::uint32_t client = findCandidate(node, agent, stage, now, served, &offer, considered);
     if (client == kNone) break;
     served.push_back(client);
     emitOffer(client, agent, offer, out);
-    Quantities unreserved = offer.unreservedQuantities(catalog_);
-    giveTo(client, agent, offer);
-    updateHeadroomAfter(client, unreserved);
+    if (headroomActive_) {
+      Quantities unreserved = offer.unreservedQuantities(catalog_);
+      giveTo(client, agent, offer);
+      updateHeadroomAfter(client, unreserved);
+    } else {
+      giveTo(client, agent, offer);
+    }
     ++made;
   }
   return made;
+}
+
+// ---- encoding of offers -----------------------------------------------------------
+
+const Engine::KindWire& Engine::kindWire(KindId kind) {
+  if (kindWires_.size() <= kind) kindWires_.resize(kind + 1);
+  KindWire& kw = kindWires_[kind];
+  if (kw.ready) return kw;
+  kw.ready = true;
+  kw.exact = false;
+  const v1::Resource& prototype = catalog_.kind(kind).prototype;
+  if (!prototype.unknown_fields().empty()) return kw;
+  // The prototype has no value and no allocation_info; its known fields
+  // serialize in number order: split them around fields 3-5 and 11.
+  std::string bytes = prototype.SerializeAsString();
+  const char* at = bytes.data();
+  const char* end = at + bytes.size();
+  std::string head, mid, post;
+  while (at < end) {
+    const char* start = at;
+    std::uint64_t tag = 0;
+    if (!wire::readVarint(at, end, &tag)) return kw;
+    std::uint64_t value = 0;
+    switch (tag & 7) {
+      case 0:
+        if (!wire::readVarint(at, end, &value)) return kw;
+        break;
+      case 1:
+        if (end - at < 8) return kw;
+        at += 8;
+        break;
+      case 2:
+        if (!wire::readVarint(at, end, &value) || value > static_cast<std::uint64_t>(end - at)) return kw;
+        at += value;
+        break;
+      case 5:
+        if (end - at < 4) return kw;
+        at += 4;
+        break;
+      default:
+        return kw;
+    }
+    std::uint64_t field = tag >> 3;
+    std::string_view piece(start, static_cast<std::size_t>(at - start));
+    if (field == 1 || field == 2) {
+      head += piece;
+    } else if (field == 7 || field == 9 || field == 10) {
+      mid += piece;
+    } else if (field == 13) {
+      post += piece;
+    } else {
+      return kw;
+    }
+  }
+  kw.head = std::move(head);
+  kw.mid = std::move(mid);
+  kw.post = std::move(post);
+  kw.exact = true;
+  return kw;
+}
+
+void Engine::encodeOffer(const std::string& framework, const std::string& agent, const std::string& role,
+                         const Resources& offer, std::string* out) {
+  const std::vector<Entry>& entries = offer.entries();
+  // Per entry: the Resource's body size and its value field's body size.
+  wireSizes_.resize(2 * entries.size());
+  std::size_t slow = 0;
+  std::size_t allocation = role.empty() ? 0 : wire::fieldSize(wire::fieldSize(role.size()));
+  std::size_t offerBody = wire::fieldSize(wire::fieldSize(framework.size())) +
+                          wire::fieldSize(wire::fieldSize(agent.size())) + wire::fieldSize(role.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    const KindWire& kw = kindWire(e.kind);
+    std::size_t body = 0, value = 0;
+    if (!kw.exact) {
+      v1::Resource r;
+      entryToProto(catalog_.kind(e.kind), e, role, &r);
+      if (wireSlow_.size() <= slow) wireSlow_.emplace_back();
+      r.SerializeToString(&wireSlow_[slow++]);
+      body = wireSlow_[slow - 1].size();
+    } else {
+      body = kw.head.size() + kw.mid.size() + allocation + kw.post.size();
+      switch (catalog_.kind(e.kind).type) {
+        case v1::Value::SCALAR:
+          body += 11;
+          break;
+        case v1::Value::RANGES:
+          for (const Range& r : e.ranges) value += wire::fieldSize(2 + wire::varintSize(r.first) + wire::varintSize(r.second));
+          body += wire::fieldSize(value);
+          break;
+        case v1::Value::SET:
+          for (const std::string& item : e.items) value += wire::fieldSize(item.size());
+          if (!e.items.empty()) body += wire::fieldSize(value);
+          break;
+        default:
+          break;
+      }
+    }
+    wireSizes_[2 * i] = body;
+    wireSizes_[2 * i + 1] = value;
+    offerBody += wire::fieldSize(body);
+  }
+
+  wire::Cursor w = wire::extend(*out, wire::fieldSize(offerBody));
+  w.open(0x0a, offerBody);  // AllocateResponse.offers
+  w.open(0x0a, wire::fieldSize(framework.size()));
+  w.string(0x0a, framework);
+  w.open(0x12, wire::fieldSize(agent.size()));
+  w.string(0x0a, agent);
+  w.string(0x1a, role);
+  slow = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    const KindWire& kw = kindWires_[e.kind];
+    w.open(0x22, wireSizes_[2 * i]);  // AllocatorOffer.resources
+    if (!kw.exact) {
+      w.bytes(wireSlow_[slow++]);
+      continue;
+    }
+    w.bytes(kw.head);
+    switch (catalog_.kind(e.kind).type) {
+      case v1::Value::SCALAR:
+        w.open(0x1a, 9);
+        w.byte(0x09);
+        w.fixed64(e.scalar);
+        break;
+      case v1::Value::RANGES:
+        w.open(0x22, wireSizes_[2 * i + 1]);
+        for (const Range& r : e.ranges) {
+          w.open(0x0a, 2 + wire::varintSize(r.first) + wire::varintSize(r.second));
+          w.byte(0x08);
+          w.varint(r.first);
+          w.byte(0x10);
+          w.varint(r.second);
+        }
+        break;
+      case v1::Value::SET:
+        if (e.items.empty()) break;
+        w.open(0x2a, wireSizes_[2 * i + 1]);
+        for (const std::string& item : e.items) w.string(0x0a, item);
+        break;
+      default:
+        break;
+    }
+    w.bytes(kw.mid);
+    if (!role.empty()) {
+      w.open(0x5a, wire::fieldSize(role.size()));
+      w.string(0x0a, role);
+    }
+    w.bytes(kw.post);
+  }
 }
 
 void Engine::expireFilters(double now) {
   while (!expiries_.empty() && expiries_.top().first <= now) {
     auto [expiry, key] = expiries_.top();
     expiries_.pop();
-    auto it = filters_.find(key);
-    if (it != filters_.end() && it->second.expiry == expiry) {
-      filters_.erase(it);
+    auto framework = static_cast<std::uint32_t>(key >> 32);
+    auto agent = static_cast<std::uint32_t>(key);
+    const Filter* f = findFilter(framework, agent);
+    if (f != nullptr && f->expiry == expiry) {
+      eraseFilter(framework, agent);
       fullPass_ = true;
     }
   }
 }
 
+namespace {
+
+// AllocateResponse.stats (field 2), every field set.
+void encodeStats(std::uint64_t examined, bool full, std::uint64_t considered, std::string* out) {
+  std::size_t body = 1 + wire::varintSize(examined) + 2 + 1 + wire::varintSize(considered);
+  wire::Cursor w = wire::extend(*out, wire::fieldSize(body));
+  w.open(0x12, body);
+  w.byte(0x08);
+  w.varint(examined);
+  w.byte(0x10);
+  w.byte(full ? 1 : 0);
+  w.byte(0x18);
+  w.varint(considered);
+}
+
+}  // namespace
+
 void Engine::allocate(double now, v1::AllocateResponse* out) {
+  Sink sink;
+  sink.message = out;
+  cycle(now, sink);
+}
+
+void Engine::allocateEncoded(double now, std::string* out) {
+  Sink sink;
+  sink.wire = out;
+  cycle(now, sink);
+}
+
+void Engine::cycle(double now, Sink& out) {
   ++cycle_;
   lastNow_ = now;
   expireFilters(now);
-  v1::AllocateStats* stats = out->mutable_stats();
+  auto finish = [&out](std::uint64_t examined, bool full, std::uint64_t considered) {
+    if (out.wire != nullptr) {
+      encodeStats(examined, full, considered, out.wire);
+      return;
+    }
+    v1::AllocateStats* stats = out.message->mutable_stats();
+    stats->set_agents_examined(examined);
+    stats->set_full_pass(full);
+    stats->set_candidates_considered(considered);
+  };
   if (!fullPass_ && dirtyAgents_.empty()) {
-    stats->set_agents_examined(0);
-    stats->set_full_pass(false);
-    stats->set_candidates_considered(0);
+    finish(0, false, 0);
     return;
   }
   if (totalsChanged_) rebuildKeys();
@@ -667,19 +882,41 @@ void Engine::allocate(double now, v1::AllocateResponse* out) {
     serveAgent(0, agent, Stage::kFairShare, now, out, &considered);
   }
 
-  stats->set_agents_examined(order.size());
-  stats->set_full_pass(full);
-  stats->set_candidates_considered(considered);
+  finish(order.size(), full, considered);
 }
 
 // ---- filters ------------------------------------------------------------------------
 
-void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, const Resources& resources, double expiry) {
+Engine::Filter* Engine::findFilter(std::uint32_t framework, std::uint32_t agent) {
+  auto& list = agents_[agent].filters;
+  auto it = std::lower_bound(list.begin(), list.end(), framework,
+                             [](const std::pair<std::uint32_t, Filter>& f, std::uint32_t fw) { return f.first < fw; });
+  return it != list.end() && it->first == framework ? &it->second : nullptr;
+}
+
+void Engine::eraseFilter(std::uint32_t framework, std::uint32_t agent) {
+  auto& list = agents_[agent].filters;
+  auto it = std::lower_bound(list.begin(), list.end(), framework,
+                             [](const std::pair<std::uint32_t, Filter>& f, std::uint32_t fw) { return f.first < fw; });
+  if (it == list.end() || it->first != framework) return;
+  list.erase(it);
+  --filterCount_;
+}
+
+void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources resources, double expiry) {
   std::uint64_t key = filterKey(framework, agent);
-  auto [it, inserted] = filters_.try_emplace(key);
+  auto& list = agents_[agent].filters;
+  auto it = std::lower_bound(list.begin(), list.end(), framework,
+                             [](const std::pair<std::uint32_t, Filter>& f, std::uint32_t fw) { return f.first < fw; });
+  bool inserted = it == list.end() || it->first != framework;
+  if (inserted) {
+    it = list.emplace(it);
+    it->first = framework;
+    ++filterCount_;
+  }
   Filter& f = it->second;
   if (inserted || f.expiry <= lastNow_) {
-    f.resources = resources;
+    f.resources = std::move(resources);
     f.expiry = expiry;
   } else {
     f.resources.add(resources);
@@ -869,7 +1106,7 @@ Status Engine::removeFramework(const v1::AllocatorFrameworkRef& request) {
       if (Status s = takeBack(holder, agent, copy); !s.ok()) return s;
     }
   }
-  for (std::uint32_t agent : fw.filterAgents) filters_.erase(filterKey(*index, agent));
+  for (std::uint32_t agent : fw.filterAgents) eraseFilter(*index, agent);
   fw.filterAgents.clear();
   fw.removed = true;
   fw.known = false;
@@ -927,7 +1164,7 @@ Status Engine::revive(const v1::AllocatorRoles& request) {
     refreshOfferable(client);
   }
   // Reviving also drops the framework's decline filters.
-  for (std::uint32_t agent : fw.filterAgents) filters_.erase(filterKey(*index, agent));
+  for (std::uint32_t agent : fw.filterAgents) eraseFilter(*index, agent);
   fw.filterAgents.clear();
   fullPass_ = true;
   return {};
@@ -1095,7 +1332,6 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
     groups[g].second.add(std::move(e));
   }
   std::vector<std::pair<std::uint32_t, Resources>> parts;
-  Resources all;
   for (auto& [rolePtr, parsed] : groups) {
     const std::string& role = *rolePtr;
     std::uint32_t client = kNone;
@@ -1116,18 +1352,19 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
       return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" + role +
                              "' on agent '" + agents_[agent].id + "'");
     }
-    if (groups.size() == 1) {
-      all = parsed;
-    } else {
-      all.add(parsed);
-    }
     parts.emplace_back(client, std::move(parsed));
   }
   for (auto& [client, resources] : parts) {
     if (Status s = takeBack(client, agent, resources); !s.ok()) return s;
   }
-  if (request.refuse_seconds() > 0 && !all.empty()) {
-    addFilter(framework, agent, all, request.now_seconds() + request.refuse_seconds());
+  if (request.refuse_seconds() > 0) {
+    Resources all;
+    if (parts.size() == 1) {
+      all = std::move(parts.front().second);
+    } else {
+      for (const auto& part : parts) all.add(part.second);
+    }
+    if (!all.empty()) addFilter(framework, agent, std::move(all), request.now_seconds() + request.refuse_seconds());
   }
   return {};
 }

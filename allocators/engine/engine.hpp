@@ -74,6 +74,10 @@ class Engine {
   Status updateQuota(const v1::AllocatorUpdateQuota& request);
   // One allocation cycle at time `now`; appends the offers to `out`.
   void allocate(double now, v1::AllocateResponse* out);
+  // The same cycle, with the response appended to `out` already encoded:
+  // byte for byte what allocate()'s message serializes to, without building
+  // a message per offer.
+  void allocateEncoded(double now, std::string* out);
   v1::ExplainResponse explain(const v1::ExplainRequest& request);
 
  private:
@@ -82,12 +86,26 @@ class Engine {
   // Position of a node or client in its parent's ordered set.
   struct SortKey {
     double primary = 0;
+    // The name's first 16 bytes, big-endian and zero-padded: orders as the
+    // name does wherever they differ, without reaching for the string.
+    std::uint64_t prefix[2] = {0, 0};
     const std::string* name = nullptr;
     std::uint32_t index = 0;
+    void setName(const std::string* n) {
+      name = n;
+      prefix[0] = prefix[1] = 0;
+      for (std::size_t i = 0; i < 16 && i < n->size(); ++i) {
+        prefix[i / 8] |= static_cast<std::uint64_t>(static_cast<unsigned char>((*n)[i])) << (8 * (7 - i % 8));
+      }
+    }
     bool operator<(const SortKey& o) const {
       if (primary != o.primary) return primary < o.primary;
-      int c = name->compare(*o.name);
-      if (c != 0) return c < 0;
+      if (prefix[0] != o.prefix[0]) return prefix[0] < o.prefix[0];
+      if (prefix[1] != o.prefix[1]) return prefix[1] < o.prefix[1];
+      if (name != o.name) {
+        int c = name->compare(*o.name);
+        if (c != 0) return c < 0;
+      }
       return index < o.index;
     }
   };
@@ -140,6 +158,11 @@ class Engine {
     std::vector<std::uint32_t> filterAgents;
   };
 
+  struct Filter {
+    double expiry = 0;
+    Resources resources;
+  };
+
   struct Agent {
     std::string id;
     bool removed = false;
@@ -149,14 +172,27 @@ class Engine {
     bool hasGpu = false;
     bool dirty = false;
     std::vector<std::pair<std::uint32_t, Resources>> allocations;  // per client
-  };
-
-  struct Filter {
-    double expiry = 0;
-    Resources resources;
+    // Decline filters on this agent, by framework index (sorted).
+    std::vector<std::pair<std::uint32_t, Filter>> filters;
   };
 
   enum class Stage { kGuarantee, kFairShare };
+
+  // Where a cycle's offers go: a message, or its encoding.
+  struct Sink {
+    v1::AllocateResponse* message = nullptr;
+    std::string* wire = nullptr;
+  };
+
+  // A kind's encoded Resource fields around the value and the allocation
+  // role (prototype fields 1-2, 7-10, 13). `exact` is false for a prototype
+  // with fields the split does not know (unknown fields): those resources
+  // are encoded through a message.
+  struct KindWire {
+    bool ready = false;
+    bool exact = false;
+    std::string head, mid, post;
+  };
 
   // ---- helpers ----
   Result<std::uint32_t> ensureRole(const std::string& role);
@@ -185,12 +221,18 @@ class Engine {
                 std::uint64_t* considered);
   // Serves `agent` to clients of the subtree of `node` in policy order until
   // it is empty or no client takes it. Returns offers made.
-  std::uint32_t serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
-                           v1::AllocateResponse* out, std::uint64_t* considered);
+  std::uint32_t serveAgent(std::uint32_t node, std::uint32_t agent, Stage stage, double now, Sink& out,
+                           std::uint64_t* considered);
   std::uint32_t findCandidate(std::uint32_t node, std::uint32_t agent, Stage stage, double now,
                               const std::vector<std::uint32_t>& skip, Resources* offer, std::uint64_t* considered);
-  void emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, v1::AllocateResponse* out);
-  void addFilter(std::uint32_t framework, std::uint32_t agent, const Resources& resources, double expiry);
+  void emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, Sink& out);
+  void encodeOffer(const std::string& framework, const std::string& agent, const std::string& role,
+                   const Resources& offer, std::string* out);
+  const KindWire& kindWire(KindId kind);
+  void cycle(double now, Sink& out);
+  void addFilter(std::uint32_t framework, std::uint32_t agent, Resources resources, double expiry);
+  Filter* findFilter(std::uint32_t framework, std::uint32_t agent);
+  void eraseFilter(std::uint32_t framework, std::uint32_t agent);
   void expireFilters(double now);
   Result<std::uint32_t> frameworkIndex(const v1::FrameworkID& id) const;
   Result<std::uint32_t> agentIndex(const v1::AgentID& id) const;
@@ -217,7 +259,7 @@ class Engine {
   Quantities totals_;
   bool totalsChanged_ = false;
 
-  std::unordered_map<std::uint64_t, Filter> filters_;
+  std::size_t filterCount_ = 0;
   using Expiry = std::pair<double, std::uint64_t>;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries_;
 
@@ -232,6 +274,14 @@ class Engine {
   std::vector<std::uint32_t> dirtyAgents_;
   std::uint64_t cycle_ = 0;
   double lastNow_ = 0;
+
+  // Encoding of offers: per kind, and scratch reused between offers.
+  std::vector<KindWire> kindWires_;
+  std::vector<std::size_t> wireSizes_;
+  std::vector<std::string> wireSlow_;
+  // Scratch of serveAgent, reused between agents.
+  std::vector<std::uint32_t> served_;
+  Resources offer_;
 };
 
 }  // namespace mantle::allocator_engine

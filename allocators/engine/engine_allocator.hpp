@@ -46,6 +46,10 @@ class EngineAllocator : public sdk::Allocator {
     engine_.allocate(r.now_seconds(), response);
     return {};
   }
+  Status allocateEncoded(const v1::AllocateRequest& r, std::string* out) override {
+    engine_.allocateEncoded(r.now_seconds(), out);
+    return {};
+  }
   Status recoverBatchInto(const v1::AllocatorRecoverResourcesBatch& batch, v1::Empty*) override {
     for (const v1::AllocatorRecoverResources& item : batch.items()) {
       if (Status s = engine_.recoverResources(item); !s.ok()) return s;

@@ -6,8 +6,6 @@
 
 namespace mantle::allocator_engine {
 
-double roundScalar(double value) { return std::round(value * 1000.0) / 1000.0; }
-
 bool roleCovers(const std::string& ancestor, const std::string& role) {
   if (ancestor.size() > role.size()) return false;
   if (role.compare(0, ancestor.size(), ancestor) != 0) return false;
@@ -52,6 +50,11 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
 
   bool plain = resource.reservations_size() == 0 && !resource.has_disk() && !resource.has_revocable() &&
                !resource.has_shared();
+  if (plain) {
+    for (const Plain& p : plain_) {
+      if (p.type == type && p.name == resource.name()) return p.kind;
+    }
+  }
   std::string key = resource.name();
   key.push_back('\0');
   key.push_back(static_cast<char>('0' + static_cast<int>(type)));
@@ -67,7 +70,10 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
     key += prototype.SerializeAsString();
   }
   auto it = byKey_.find(key);
-  if (it != byKey_.end()) return it->second;
+  if (it != byKey_.end()) {
+    if (plain && plain_.size() < kPlainCache) plain_.push_back(Plain{resource.name(), type, it->second});
+    return it->second;
+  }
 
   if (plain) {
     prototype.set_name(resource.name());
@@ -90,6 +96,7 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
   KindId id = static_cast<KindId>(kinds_.size());
   kinds_.push_back(std::move(info));
   byKey_.emplace(std::move(key), id);
+  if (plain && plain_.size() < kPlainCache) plain_.push_back(Plain{resource.name(), type, id});
   return id;
 }
 
@@ -326,6 +333,25 @@ void Resources::add(const Resources& other) {
   entries_ = std::move(merged);
 }
 
+void Resources::add(Resources&& other) {
+  if (entries_.empty()) {
+    entries_ = std::move(other.entries_);
+    other.entries_.clear();
+    return;
+  }
+  add(static_cast<const Resources&>(other));
+}
+
+bool Resources::operator==(const Resources& other) const {
+  if (entries_.size() != other.entries_.size()) return false;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& a = entries_[i];
+    const Entry& b = other.entries_[i];
+    if (a.kind != b.kind || a.scalar != b.scalar || a.ranges != b.ranges || a.items != b.items) return false;
+  }
+  return true;
+}
+
 void Resources::subtractClamped(const Resources& other) {
   std::size_t j = 0;
   for (Entry& e : entries_) {
@@ -375,33 +401,42 @@ Quantities Resources::unreservedQuantities(const Catalog& catalog) const {
   return q;
 }
 
-void Resources::toProto(const Catalog& catalog, const std::string& role,
-                        google::protobuf::RepeatedPtrField<v1::Resource>* out) const {
+void Resources::quantities(const Catalog& catalog, Quantities* all, Quantities* unreserved) const {
   for (const Entry& e : entries_) {
     const KindInfo& k = catalog.kind(e.kind);
-    v1::Resource* r = out->Add();
-    r->CopyFrom(k.prototype);
-    switch (k.type) {
-      case v1::Value::SCALAR:
-        r->mutable_scalar()->set_value(e.scalar);
-        break;
-      case v1::Value::RANGES: {
-        v1::Value::Ranges* ranges = r->mutable_ranges();
-        for (const Range& range : e.ranges) {
-          v1::Value::Range* x = ranges->add_range();
-          x->set_begin(range.first);
-          x->set_end(range.second);
-        }
-        break;
-      }
-      case v1::Value::SET:
-        for (const std::string& item : e.items) r->mutable_set()->add_item(item);
-        break;
-      default:
-        break;
-    }
-    if (!role.empty()) r->mutable_allocation_info()->set_role(role);
+    if (k.type != v1::Value::SCALAR) continue;
+    all->add(k.nameId, e.scalar);
+    if (!k.reserved && !k.revocable) unreserved->add(k.nameId, e.scalar);
   }
+}
+
+void entryToProto(const KindInfo& k, const Entry& e, const std::string& role, v1::Resource* r) {
+  r->CopyFrom(k.prototype);
+  switch (k.type) {
+    case v1::Value::SCALAR:
+      r->mutable_scalar()->set_value(e.scalar);
+      break;
+    case v1::Value::RANGES: {
+      v1::Value::Ranges* ranges = r->mutable_ranges();
+      for (const Range& range : e.ranges) {
+        v1::Value::Range* x = ranges->add_range();
+        x->set_begin(range.first);
+        x->set_end(range.second);
+      }
+      break;
+    }
+    case v1::Value::SET:
+      for (const std::string& item : e.items) r->mutable_set()->add_item(item);
+      break;
+    default:
+      break;
+  }
+  if (!role.empty()) r->mutable_allocation_info()->set_role(role);
+}
+
+void Resources::toProto(const Catalog& catalog, const std::string& role,
+                        google::protobuf::RepeatedPtrField<v1::Resource>* out) const {
+  for (const Entry& e : entries_) entryToProto(catalog.kind(e.kind), e, role, out->Add());
 }
 
 std::string Resources::debugString(const Catalog& catalog) const {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -27,7 +28,19 @@ using NameId = std::uint32_t;
 
 // Scalar values are kept at three decimal digits, as Mesos does, so that
 // repeated additions and subtractions do not drift.
-double roundScalar(double value);
+inline double roundScalar(double value) {
+  double x = value * 1000.0;
+  // std::round(x) without the library call (exact below 2^52).
+  if (!(std::fabs(x) < 4503599627370496.0)) return std::round(x) / 1000.0;
+  double t = static_cast<double>(static_cast<std::int64_t>(x));
+  double d = x - t;
+  if (d >= 0.5) {
+    t += 1.0;
+  } else if (d <= -0.5) {
+    t -= 1.0;
+  }
+  return std::copysign(t, x) / 1000.0;
+}
 
 struct KindInfo {
   std::string name;
@@ -67,6 +80,15 @@ class Catalog {
  private:
   std::vector<KindInfo> kinds_;
   std::unordered_map<std::string, KindId> byKey_;
+  // The first plain kinds (a name and a type, nothing else), searched
+  // before byKey_: a handful of names make up almost every resource.
+  struct Plain {
+    std::string name;
+    v1::Value::Type type;
+    KindId kind;
+  };
+  static constexpr std::size_t kPlainCache = 16;
+  std::vector<Plain> plain_;
   std::vector<std::string> names_;
   std::unordered_map<std::string, NameId> byName_;
 };
@@ -108,7 +130,11 @@ class Resources {
   std::vector<Entry>& mutableEntries() { return entries_; }
 
   void add(const Resources& other);
+  // Same as add(other); takes other's storage when this collection is empty.
+  void add(Resources&& other);
   void add(Entry entry);
+  // Same kinds with the same values.
+  bool operator==(const Resources& other) const;
   // Removes `other`; requires contains(other).
   void subtract(const Resources& other);
   // Removes what `other` has in common with this collection.
@@ -124,6 +150,9 @@ class Resources {
   // quota counts).
   Quantities unreservedQuantities(const Catalog& catalog) const;
 
+  // Both of the above in one pass.
+  void quantities(const Catalog& catalog, Quantities* all, Quantities* unreserved) const;
+
   // Appends the resources to `out`, each with allocation_info.role = `role`
   // (none when empty).
   void toProto(const Catalog& catalog, const std::string& role,
@@ -133,6 +162,10 @@ class Resources {
  private:
   std::vector<Entry> entries_;
 };
+
+// Sets `r` to one entry of kind `kind`, with allocation_info.role = `role`
+// (none when empty), as Resources::toProto writes it.
+void entryToProto(const KindInfo& kind, const Entry& entry, const std::string& role, v1::Resource* r);
 
 // Interval arithmetic on normalized range lists.
 std::vector<Range> addRanges(const std::vector<Range>& a, const std::vector<Range>& b);

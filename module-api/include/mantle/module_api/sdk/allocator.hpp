@@ -5,6 +5,7 @@
 
 #include <google/protobuf/arena.h>
 
+#include <string>
 #include <vector>
 
 #include "mantle/module/v1/allocator.pb.h"
@@ -52,6 +53,32 @@ mantle_status arenaMethod(void* instance, const std::uint8_t* request, std::size
     // The arena is gone: the block may be replaced.
     if (used > firstBlock.size()) firstBlock.assign(used + used / 4, 0);
     return status;
+  } catch (const std::exception& e) {
+    return fail(out, internalError(std::string("uncaught exception: ") + e.what()));
+  } catch (...) {
+    return fail(out, internalError("uncaught exception of unknown type"));
+  }
+}
+
+// For `allocate`: the response is encoded by the module itself
+// (Allocator::allocateEncoded) into a buffer kept between calls, so a steady
+// cycle neither builds a message per offer nor reallocates its output.
+template <class Base, class Request, Status (Base::*Method)(const Request&, std::string*)>
+mantle_status encodedMethod(void* instance, const std::uint8_t* request, std::size_t size,
+                            const mantle_output* out) noexcept {
+  try {
+    Request decoded;
+    if (!decoded.ParseFromArray(request, static_cast<int>(size))) {
+      return fail(out, invalidArgument("cannot decode request " + decoded.GetTypeName()));
+    }
+    thread_local std::string bytes;
+    bytes.clear();
+    Status result = (static_cast<Base*>(instance)->*Method)(decoded, &bytes);
+    if (!result.ok()) return fail(out, result.error());
+    if (out != nullptr && out->set_response != nullptr) {
+      out->set_response(out->host_context, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    }
+    return MANTLE_OK;
   } catch (const std::exception& e) {
     return fail(out, internalError(std::string("uncaught exception: ") + e.what()));
   } catch (...) {
@@ -109,6 +136,31 @@ class Allocator {
     return {};
   }
 
+  // What the table calls for `allocate`: appends the encoded
+  // AllocateResponse to `out` (empty on entry). The default builds the
+  // message with allocateInto() on an arena and serializes it; override to
+  // encode the offers directly.
+  virtual Status allocateEncoded(const v1::AllocateRequest& request, std::string* out) {
+    thread_local std::vector<char> firstBlock;
+    std::size_t used = 0;
+    Status status;
+    {
+      google::protobuf::ArenaOptions options;
+      options.start_block_size = 64 * 1024;
+      options.max_block_size = 8 * 1024 * 1024;
+      options.initial_block = firstBlock.empty() ? nullptr : firstBlock.data();
+      options.initial_block_size = firstBlock.size();
+      google::protobuf::Arena arena(options);
+      auto* response = google::protobuf::Arena::CreateMessage<v1::AllocateResponse>(&arena);
+      status = allocateInto(request, response);
+      if (status.ok()) response->AppendToString(out);
+      used = static_cast<std::size_t>(arena.SpaceAllocated());
+    }
+    // The arena is gone: the block may be replaced.
+    if (used > firstBlock.size()) firstBlock.assign(used + used / 4, 0);
+    return status;
+  }
+
   static const void* table() {
     using B = Allocator;
     static const mantle_allocator_table t = {
@@ -125,7 +177,7 @@ class Allocator {
         &detail::method<B, v1::AllocatorRoles, v1::Empty, &B::revive>,
         &detail::method<B, v1::AllocatorUpdateWeights, v1::Empty, &B::updateWeights>,
         &detail::method<B, v1::AllocatorUpdateQuota, v1::Empty, &B::updateQuota>,
-        &detail::arenaMethod<B, v1::AllocateRequest, v1::AllocateResponse, &B::allocateInto>,
+        &detail::encodedMethod<B, v1::AllocateRequest, &B::allocateEncoded>,
         &detail::method<B, v1::ExplainRequest, v1::ExplainResponse, &B::explain>,
         &detail::arenaMethod<B, v1::AllocatorRecoverResourcesBatch, v1::Empty, &B::recoverBatchInto>,
     };
