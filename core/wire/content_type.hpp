@@ -53,6 +53,8 @@ inline constexpr std::string_view kContentTypeHeader = "Content-Type";
 inline constexpr std::string_view kAcceptHeader = "Accept";
 inline constexpr std::string_view kMessageContentTypeHeader = "Message-Content-Type";
 inline constexpr std::string_view kMessageAcceptHeader = "Message-Accept";
+// Set on SUBSCRIBE responses of the scheduler API; required on later calls.
+inline constexpr std::string_view kMesosStreamIdHeader = "Mesos-Stream-Id";
 
 // How one message is encoded.
 enum class MediaType { kJson, kProtobuf };
