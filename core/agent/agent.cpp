@@ -1,0 +1,1404 @@
+#include "agent/agent.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "agent/agent_info.hpp"
+#include "agent/checkpoint.hpp"
+#include "flags/flags.hpp"
+#include "mantle/module/v1/hook.pb.h"
+#include "mantle/modules/registry.hpp"
+#include "wire/recordio.hpp"
+
+extern char** environ;
+
+namespace mantle::agent {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using mesos::v1::TaskState;
+using mesos::v1::TaskStatus;
+
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+constexpr std::size_t kMaxCompleted = 200;
+
+double now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+std::string newUuid() {
+  static thread_local std::mt19937_64 random(std::random_device{}());
+  std::string bytes(16, '\0');
+  for (int i = 0; i < 2; ++i) {
+    std::uint64_t word = random();
+    std::memcpy(bytes.data() + 8 * i, &word, 8);
+  }
+  bytes[6] = static_cast<char>((bytes[6] & 0x0F) | 0x40);
+  bytes[8] = static_cast<char>((bytes[8] & 0x3F) | 0x80);
+  return bytes;
+}
+
+std::string uuidText(const std::string& bytes) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += hex[(static_cast<unsigned char>(bytes[i]) >> 4) & 0xF];
+    out += hex[static_cast<unsigned char>(bytes[i]) & 0xF];
+  }
+  return out;
+}
+
+bool isTerminal(TaskState state) {
+  switch (state) {
+    case mesos::v1::TASK_FINISHED:
+    case mesos::v1::TASK_FAILED:
+    case mesos::v1::TASK_KILLED:
+    case mesos::v1::TASK_ERROR:
+    case mesos::v1::TASK_LOST:
+    case mesos::v1::TASK_DROPPED:
+    case mesos::v1::TASK_GONE:
+    case mesos::v1::TASK_GONE_BY_OPERATOR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool partitionAware(const mesos::v1::FrameworkInfo& info) {
+  for (const auto& capability : info.capabilities()) {
+    if (capability.type() == mesos::v1::FrameworkInfo::Capability::PARTITION_AWARE) return true;
+  }
+  return false;
+}
+
+std::string durationText(double seconds) {
+  std::ostringstream out;
+  out << seconds << "secs";
+  return out.str();
+}
+
+std::string selfDirectory() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
+template <typename T>
+void trim(std::deque<T>& items) {
+  while (items.size() > kMaxCompleted) items.pop_front();
+}
+
+}  // namespace
+
+void AgentFlags::addTo(flags::FlagSet& set) {
+  set.addString("master", &master, "The master: host:port (required).");
+  set.addString("ip", &ip, "IP address to listen on.");
+  set.addInt("port", &port, "Port to listen on.");
+  set.addString("work_dir", &workDir, "Where sandboxes and checkpoints live.");
+  set.addString("hostname", &hostname, "Hostname to advertise (default: the system's).");
+  set.addString("resources", &resources,
+                "Total resources, Mesos text syntax (cpus:4;mem:8192;ports:[31000-32000];cpus(role):2) or a JSON "
+                "array of Resource objects; unnamed ones are detected.");
+  set.addString("attributes", &attributes, "Attributes: name:value;name:value.");
+  set.addString("isolation", &isolation, "Isolator module instances, in pipeline order.");
+  set.addString("modules", &modules, "Module manifest(s): inline JSON, a file or a directory (default: built-in).");
+  set.addString("hooks", &hooks, "Hook module instances, called in this order.");
+  set.addBool("switch_user", &switchUser, "Run tasks as the user their CommandInfo or FrameworkInfo names.");
+  set.addString("recover", &recover,
+                "reconnect: re-attach to executors that survived a restart; cleanup: kill them, wipe the checkpoint "
+                "and exit.");
+  set.addString("launcher_dir", &launcherDir, "Where mantle-executor is (default: this binary's directory).");
+  set.addDuration("executor_shutdown_grace_period", &executorShutdownGracePeriod,
+                  "Default time an executor gets to shut down before it is killed.");
+  set.addDuration("executor_registration_timeout", &executorRegistrationTimeout,
+                  "Time a new executor gets to subscribe.");
+  set.addDuration("executor_reregistration_timeout", &executorReregistrationTimeout,
+                  "Time a recovered executor gets to subscribe again after an agent restart.");
+  set.addDuration("recovery_timeout", &recoveryTimeout,
+                  "How long executors of checkpointing frameworks wait for a restarted agent.");
+  set.addDuration("executor_subscription_backoff_max", &subscriptionBackoffMax,
+                  "Longest pause between an executor's subscription attempts.");
+  set.addDuration("status_update_retry_interval", &statusUpdateRetryInterval,
+                  "First retry of an unacknowledged status update (then doubling, up to 10 minutes).");
+  set.addBytes("container_logs_max_size", &containerLogsMaxSize, "Size at which sandbox stdout/stderr rotate.");
+  set.addInt("container_logs_max_files", &containerLogsMaxFiles, "Rotated stdout/stderr files kept per sandbox.");
+}
+
+Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
+             std::vector<std::shared_ptr<modules::Instance>> isolators,
+             std::vector<std::shared_ptr<modules::Instance>> hooks)
+    : io_(io),
+      strand_(asio::make_strand(io)),
+      flags_(std::move(flags)),
+      flagValues_(std::move(flagValues)),
+      hooks_(std::move(hooks)) {
+  containerizer_ = std::make_unique<Containerizer>(
+      strand_, std::move(isolators),
+      [this](const std::string& id, const Termination& termination) { containerTerminated(id, termination); });
+  if (flags_.launcherDir.empty()) flags_.launcherDir = selfDirectory();
+}
+
+Agent::~Agent() { stop(); }
+
+// Runs `fn` on the strand and waits for it.
+template <typename Fn>
+static auto onStrand(Strand& strand, Fn fn) -> decltype(fn()) {
+  std::packaged_task<decltype(fn())()> task(std::move(fn));
+  auto future = task.get_future();
+  asio::post(strand, [&task] { task(); });
+  return future.get();
+}
+
+Status Agent::start() {
+  startTime_ = now();
+  std::error_code ec;
+  fs::create_directories(flags_.workDir, ec);
+  if (ec) return internalError("cannot create --work_dir " + flags_.workDir + ": " + ec.message());
+  flags_.workDir = fs::canonical(flags_.workDir).string();
+
+  std::string hostname = flags_.hostname;
+  if (hostname.empty()) {
+    char buffer[256] = {0};
+    ::gethostname(buffer, sizeof(buffer) - 1);
+    hostname = buffer;
+  }
+  info_.set_hostname(hostname);
+  info_.set_port(static_cast<std::int32_t>(flags_.port));
+  auto resources = agentResources(flags_.resources, flags_.workDir);
+  if (!resources.ok()) return resources.error();
+  for (const auto& resource : *resources) *info_.add_resources() = resource;
+  auto attributes = parseAttributes(flags_.attributes);
+  if (!attributes.ok()) return attributes.error();
+  for (const auto& attribute : *attributes) *info_.add_attributes() = attribute;
+
+  Status recovered = onStrand(strand_, [this] { return recover(); });
+  if (!recovered.ok()) return recovered.error().withContext("recovery");
+  if (flags_.recover == "cleanup") {
+    cleanupRecovered();
+    exitAfterCleanup_ = true;
+    return {};
+  }
+
+  server_ = std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
+    if (request.path == "/health" || request.path == "/slave(1)/health") {
+      responder.respond(http::Response::text(200, ""));
+      return;
+    }
+    asio::post(strand_, [this, request, responder] { serve(request, responder); });
+  });
+  auto port = server_->listen(flags_.ip, static_cast<std::uint16_t>(flags_.port));
+  if (!port.ok()) return port.error().withContext("listening on " + flags_.ip + ":" + std::to_string(flags_.port));
+  port_ = *port;
+  info_.set_port(port_);
+
+  MasterLink::Callbacks callbacks;
+  callbacks.registration = [this] { return registrationCall(); };
+  callbacks.onEvent = [this](const internal::Event& event) { handleEvent(event); };
+  callbacks.onDisconnected = [this](const std::string& why) { disconnected(why); };
+  link_ = std::make_unique<MasterLink>(strand_, flags_.master, std::move(callbacks));
+  link_->start();
+  LOG(INFO) << "Agent listening on " << flags_.ip << ":" << port_ << ", master " << flags_.master
+            << (agentId_.empty() ? "" : ", agent id " + agentId_);
+  return {};
+}
+
+void Agent::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (link_) link_->stop();
+  if (server_) server_->stop();
+  // Executors of frameworks that do not checkpoint cannot be recovered.
+  auto remaining = [this] {
+    return onStrand(strand_, [this] {
+      std::size_t count = 0;
+      for (auto& [id, framework] : frameworks_) {
+        if (framework->info.checkpoint()) continue;
+        for (auto& [eid, executor] : framework->executors) {
+          if (executor->state == Executor::State::kTerminated) continue;
+          ++count;
+          shutdownExecutor(*executor, "the agent is stopping");
+        }
+      }
+      return count;
+    });
+  };
+  if (io_.stopped()) return;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorShutdownGracePeriod * 1000) + 3000);
+  while (remaining() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// ---------------------------------------------------------------- master
+
+internal::Call Agent::registrationCall() {
+  internal::Call call;
+  auto addCapabilities = [](auto* message) {
+    for (auto type : {mesos::v1::AgentInfo::Capability::MULTI_ROLE, mesos::v1::AgentInfo::Capability::HIERARCHICAL_ROLE,
+                      mesos::v1::AgentInfo::Capability::RESERVATION_REFINEMENT,
+                      mesos::v1::AgentInfo::Capability::TASK_RESOURCE_LIMITS}) {
+      message->add_capabilities()->set_type(type);
+    }
+  };
+  if (agentId_.empty()) {
+    call.set_type(internal::Call::REGISTER);
+    auto* registration = call.mutable_registration();
+    *registration->mutable_agent_info() = info_;
+    registration->set_version(kVersion);
+    addCapabilities(registration);
+    for (const auto& resource : checkpointedResources_) *registration->add_checkpointed_resources() = resource;
+    return call;
+  }
+  call.set_type(internal::Call::REREGISTER);
+  call.mutable_agent_id()->set_value(agentId_);
+  auto* reregistration = call.mutable_reregistration();
+  *reregistration->mutable_agent_info() = info_;
+  reregistration->set_version(kVersion);
+  addCapabilities(reregistration);
+  for (const auto& resource : checkpointedResources_) *reregistration->add_checkpointed_resources() = resource;
+  for (const auto& [id, framework] : frameworks_) {
+    internal::FrameworkState* state = reregistration->add_frameworks();
+    *state->mutable_framework_info() = framework->info;
+    for (const auto& [eid, executor] : framework->executors) {
+      if (executor->state != Executor::State::kTerminated) *state->add_executors() = executor->info;
+      for (const std::string& taskId : executor->taskOrder) {
+        auto it = executor->tasks.find(taskId);
+        if (it != executor->tasks.end()) *state->add_tasks() = it->second.task;
+      }
+    }
+  }
+  for (const auto& info : completedFrameworks_) *reregistration->add_completed_frameworks() = info;
+  return call;
+}
+
+void Agent::disconnected(const std::string& why) {
+  if (connected_) LOG(WARNING) << "Lost the master: " << why;
+  connected_ = false;
+}
+
+void Agent::registered(const mesos::v1::AgentID& id, const mesos::v1::MasterInfo& master) {
+  if (agentId_ != id.value()) {
+    agentId_ = id.value();
+    info_.mutable_id()->set_value(agentId_);
+    Status saved = checkpoint::writeMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/agent.info", info_);
+    if (saved.ok()) saved = checkpoint::writeFile(checkpoint::metaRoot(flags_.workDir) + "/latest", agentId_);
+    if (!saved.ok()) LOG(ERROR) << "Checkpointing the agent id: " << saved.error().message;
+  }
+  connected_ = true;
+  everRegistered_ = true;
+  LOG(INFO) << "Registered with master " << master.id() << " as agent " << agentId_;
+  for (auto& [key, stream] : updates_) forwardUpdate(stream, false);
+}
+
+void Agent::handleEvent(const internal::Event& event) {
+  switch (event.type()) {
+    case internal::Event::REGISTERED: {
+      double interval = event.registered().heartbeat_interval_seconds();
+      if (interval > 0) link_->setHeartbeatTimeout(interval * 5);
+      registered(event.registered().agent_id(), event.registered().master_info());
+      break;
+    }
+    case internal::Event::REREGISTERED: {
+      double interval = event.reregistered().heartbeat_interval_seconds();
+      if (interval > 0) link_->setHeartbeatTimeout(interval * 5);
+      for (const auto& info : event.reregistered().frameworks()) {
+        auto it = frameworks_.find(info.id().value());
+        if (it != frameworks_.end()) it->second->info = info;
+      }
+      registered(event.reregistered().agent_id(), event.reregistered().master_info());
+      break;
+    }
+    case internal::Event::RUN_TASK:
+      runTask(event.run_task().framework_info(), {event.run_task().task()}, std::nullopt);
+      break;
+    case internal::Event::RUN_TASK_GROUP: {
+      const auto& group = event.run_task_group();
+      runTask(group.framework_info(), {group.task_group().tasks().begin(), group.task_group().tasks().end()},
+              group.executor());
+      break;
+    }
+    case internal::Event::KILL_TASK:
+      killTask(event.kill_task().framework_id().value(), event.kill_task().task_id().value(),
+               event.kill_task().has_kill_policy() ? &event.kill_task().kill_policy() : nullptr);
+      break;
+    case internal::Event::ACKNOWLEDGE:
+      acknowledge(event.acknowledge().framework_id().value(), event.acknowledge().task_id().value(),
+                  event.acknowledge().uuid());
+      break;
+    case internal::Event::SHUTDOWN_FRAMEWORK:
+      shutdownFramework(event.shutdown_framework().framework_id().value());
+      break;
+    case internal::Event::SHUTDOWN_EXECUTOR: {
+      Executor* executor = findExecutor(event.shutdown_executor().framework_id().value(),
+                                        event.shutdown_executor().executor_id().value());
+      if (executor != nullptr) shutdownExecutor(*executor, "the framework asked for it");
+      break;
+    }
+    case internal::Event::FRAMEWORK_MESSAGE: {
+      const auto& message = event.framework_message();
+      Executor* executor = findExecutor(message.framework_id().value(), message.executor_id().value());
+      if (executor == nullptr) {
+        LOG(WARNING) << "Dropping a framework message for unknown executor " << message.executor_id().value();
+        break;
+      }
+      mesos::v1::executor::Event out;
+      out.set_type(mesos::v1::executor::Event::MESSAGE);
+      out.mutable_message()->set_data(message.data());
+      sendToExecutor(*executor, out);
+      break;
+    }
+    case internal::Event::UPDATE_FRAMEWORK: {
+      const auto& info = event.update_framework().framework_info();
+      auto it = frameworks_.find(info.id().value());
+      if (it != frameworks_.end()) {
+        it->second->info = info;
+        (void)checkpoint::writeMessage(
+            checkpoint::frameworkMeta(flags_.workDir, agentId_, info.id().value()) + "/framework.info", info);
+      }
+      break;
+    }
+    case internal::Event::APPLY_OPERATION:
+      applyOperation(event.apply_operation());
+      break;
+    case internal::Event::RECONCILE_TASKS:
+      reconcile(event.reconcile_tasks());
+      break;
+    case internal::Event::PING: {
+      internal::Call pong;
+      pong.set_type(internal::Call::PONG);
+      pong.mutable_agent_id()->set_value(agentId_);
+      pong.mutable_pong()->set_sequence(event.ping().sequence());
+      link_->send(std::move(pong));
+      break;
+    }
+    case internal::Event::HEARTBEAT:
+      break;
+    case internal::Event::DRAIN:
+      for (auto& [id, framework] : frameworks_) {
+        for (auto& [eid, executor] : framework->executors) {
+          for (auto& [tid, task] : executor->tasks) {
+            if (!isTerminal(task.task.state())) killTask(id, tid, nullptr);
+          }
+        }
+      }
+      break;
+    case internal::Event::SHUTDOWN: {
+      LOG(WARNING) << "The master shut this agent down: " << event.shutdown().message()
+                   << "; killing everything and registering afresh";
+      std::vector<std::string> ids;
+      for (auto& [id, framework] : frameworks_) ids.push_back(id);
+      for (const auto& id : ids) shutdownFramework(id);
+      std::error_code ec;
+      fs::remove(checkpoint::metaRoot(flags_.workDir) + "/latest", ec);
+      agentId_.clear();
+      info_.clear_id();
+      link_->reconnect("shut down by the master");
+      break;
+    }
+    case internal::Event::ERROR:
+      LOG(ERROR) << "The master refused this agent: " << event.error().message();
+      break;
+    default:
+      LOG(WARNING) << "Ignoring master event " << internal::Event::Type_Name(event.type());
+  }
+}
+
+void Agent::applyOperation(const internal::Event::ApplyOperation& apply) {
+  const auto& operation = apply.operation();
+  auto add = [this](const google::protobuf::RepeatedPtrField<mesos::v1::Resource>& list) {
+    for (const auto& resource : list) checkpointedResources_.push_back(resource);
+  };
+  auto remove = [this](const google::protobuf::RepeatedPtrField<mesos::v1::Resource>& list) {
+    for (const auto& resource : list) {
+      for (auto it = checkpointedResources_.begin(); it != checkpointedResources_.end(); ++it) {
+        if (it->SerializeAsString() == resource.SerializeAsString()) {
+          checkpointedResources_.erase(it);
+          break;
+        }
+      }
+    }
+  };
+  switch (operation.type()) {
+    case mesos::v1::Offer::Operation::RESERVE: add(operation.reserve().resources()); break;
+    case mesos::v1::Offer::Operation::UNRESERVE: remove(operation.unreserve().resources()); break;
+    case mesos::v1::Offer::Operation::CREATE: add(operation.create().volumes()); break;
+    case mesos::v1::Offer::Operation::DESTROY: remove(operation.destroy().volumes()); break;
+    default:
+      LOG(WARNING) << "Ignoring operation " << mesos::v1::Offer::Operation::Type_Name(operation.type());
+      return;
+  }
+  mesos::v1::AgentInfo holder;
+  holder.set_hostname("-");
+  for (const auto& resource : checkpointedResources_) *holder.add_resources() = resource;
+  (void)checkpoint::writeMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/resources.info", holder);
+}
+
+void Agent::reconcile(const internal::Event::ReconcileTasks& reconcile) {
+  for (const auto& task : reconcile.tasks()) {
+    if (findTaskExecutor(task.framework_id().value(), task.task_id().value()) != nullptr) continue;
+    if (updates_.count({task.framework_id().value(), task.task_id().value()})) continue;
+    auto fw = frameworks_.find(task.framework_id().value());
+    const bool aware = fw != frameworks_.end() && partitionAware(fw->second->info);
+    TaskStatus status;
+    status.mutable_task_id()->CopyFrom(task.task_id());
+    status.set_state(aware ? mesos::v1::TASK_GONE : mesos::v1::TASK_LOST);
+    status.set_source(TaskStatus::SOURCE_AGENT);
+    status.set_reason(TaskStatus::REASON_RECONCILIATION);
+    status.set_message("The agent does not know this task");
+    statusUpdate(task.framework_id().value(), "", status, false);
+  }
+}
+
+// ---------------------------------------------------------------- tasks
+
+Agent::Framework& Agent::addFramework(const mesos::v1::FrameworkInfo& info) {
+  const std::string& id = info.id().value();
+  auto& slot = frameworks_[id];
+  if (!slot) slot = std::make_unique<Framework>();
+  slot->info = info;
+  Status saved =
+      checkpoint::writeMessage(checkpoint::frameworkMeta(flags_.workDir, agentId_, id) + "/framework.info", info);
+  if (!saved.ok()) LOG(ERROR) << saved.error().message;
+  for (auto it = completedFrameworks_.begin(); it != completedFrameworks_.end();) {
+    it = it->id().value() == id ? completedFrameworks_.erase(it) : it + 1;
+  }
+  return *slot;
+}
+
+mesos::v1::ExecutorInfo Agent::commandExecutorInfo(const mesos::v1::FrameworkInfo& framework,
+                                                   const mesos::v1::TaskInfo& task) const {
+  mesos::v1::ExecutorInfo info;
+  info.mutable_executor_id()->set_value(task.task_id().value());
+  *info.mutable_framework_id() = framework.id();
+  info.set_name("Command Executor (Task: " + task.task_id().value() + ") (Command: " +
+                (task.command().shell() ? "sh -c '" + task.command().value().substr(0, 64) + "'"
+                                        : "[" + task.command().value() + "]") +
+                ")");
+  info.set_type(mesos::v1::ExecutorInfo::CUSTOM);
+  mesos::v1::CommandInfo* command = info.mutable_command();
+  command->set_shell(false);
+  command->set_value(flags_.launcherDir + "/mantle-executor");
+  command->add_arguments("mantle-executor");
+  if (task.command().has_user()) command->set_user(task.command().user());
+  if (task.has_container()) *info.mutable_container() = task.container();
+  return info;
+}
+
+Agent::Executor* Agent::findExecutor(const std::string& frameworkId, const std::string& executorId) {
+  auto fw = frameworks_.find(frameworkId);
+  if (fw == frameworks_.end()) return nullptr;
+  auto it = fw->second->executors.find(executorId);
+  return it == fw->second->executors.end() ? nullptr : it->second.get();
+}
+
+Agent::Executor* Agent::findTaskExecutor(const std::string& frameworkId, const std::string& taskId) {
+  auto fw = frameworks_.find(frameworkId);
+  if (fw == frameworks_.end()) return nullptr;
+  for (auto& [id, executor] : fw->second->executors) {
+    if (executor->tasks.count(taskId)) return executor.get();
+  }
+  return nullptr;
+}
+
+std::vector<mesos::v1::Resource> Agent::executorResources(const Executor& executor) const {
+  std::vector<mesos::v1::Resource> out(executor.info.resources().begin(), executor.info.resources().end());
+  for (const auto& [id, task] : executor.tasks) {
+    if (isTerminal(task.task.state())) continue;
+    out.insert(out.end(), task.info.resources().begin(), task.info.resources().end());
+  }
+  return out;
+}
+
+std::map<std::string, std::string> Agent::executorEnvironment(const Framework& framework,
+                                                              const Executor& executor) const {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string text = *entry;
+    std::size_t eq = text.find('=');
+    if (eq == std::string::npos || text.rfind("MANTLE_", 0) == 0) continue;
+    env[text.substr(0, eq)] = text.substr(eq + 1);
+  }
+  // The executor's own variables, decorated by the hooks in --hooks order.
+  mesos::v1::Environment environment = executor.info.command().environment();
+  for (const auto& hook : hooks_) {
+    module::v1::TaskContext context;
+    context.mutable_framework_info()->ParseFromString(framework.info.SerializeAsString());
+    mesos::v1::ExecutorInfo decorated = executor.info;
+    *decorated.mutable_command()->mutable_environment() = environment;
+    context.mutable_executor_info()->ParseFromString(decorated.SerializeAsString());
+    context.mutable_agent_info()->ParseFromString(info_.SerializeAsString());
+    auto result = hook->call<module::v1::EnvironmentDecoration>("executor_environment_decorator", context);
+    if (!result.ok()) {
+      if (result.error().code != StatusCode::kUnimplemented) LOG(WARNING) << result.error().message;
+      continue;
+    }
+    if (result->has_environment()) environment.ParseFromString(result->environment().SerializeAsString());
+  }
+  for (const auto& variable : environment.variables()) {
+    if (variable.type() == mesos::v1::Environment::Variable::SECRET) continue;
+    env[variable.name()] = variable.value();
+  }
+  const std::string ip = flags_.ip == "0.0.0.0" ? "127.0.0.1" : flags_.ip;
+  const std::string endpoint = ip + ":" + std::to_string(port_);
+  env["MESOS_FRAMEWORK_ID"] = executor.frameworkId;
+  env["MESOS_EXECUTOR_ID"] = executor.executorId;
+  env["MESOS_AGENT_ENDPOINT"] = endpoint;
+  env["MESOS_SLAVE_PID"] = "slave(1)@" + endpoint;
+  env["MESOS_SLAVE_ID"] = agentId_;
+  env["MESOS_AGENT_ID"] = agentId_;
+  env["MESOS_DIRECTORY"] = executor.directory;
+  env["MESOS_SANDBOX"] = executor.directory;
+  env["MESOS_CHECKPOINT"] = framework.info.checkpoint() ? "1" : "0";
+  env["MESOS_RECOVERY_TIMEOUT"] = durationText(flags_.recoveryTimeout);
+  env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = durationText(flags_.subscriptionBackoffMax);
+  const double grace = executor.info.has_shutdown_grace_period()
+                           ? static_cast<double>(executor.info.shutdown_grace_period().nanoseconds()) / 1e9
+                           : flags_.executorShutdownGracePeriod;
+  env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] = durationText(grace);
+  env["MESOS_HTTP_COMMAND_EXECUTOR"] = "1";
+  env["MESOS_CONTAINER_ID"] = executor.containerId;
+  return env;
+}
+
+Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info,
+                                               bool launchGroup) {
+  auto executor = std::make_unique<Executor>();
+  executor->info = info;
+  executor->frameworkId = framework.info.id().value();
+  executor->executorId = info.executor_id().value();
+  executor->containerId = uuidText(newUuid());
+  executor->launchGroup = launchGroup;
+  executor->commandExecutor = info.command().value() == flags_.launcherDir + "/mantle-executor";
+  executor->directory = checkpoint::sandboxDir(flags_.workDir, agentId_, executor->frameworkId,
+                                               executor->executorId, executor->containerId);
+  executor->runMeta = checkpoint::runMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId,
+                                          executor->containerId);
+  std::error_code ec;
+  fs::create_directories(executor->directory, ec);
+  if (ec) return internalError("cannot create the sandbox " + executor->directory + ": " + ec.message());
+
+  std::optional<std::string> user;
+  if (flags_.switchUser) {
+    if (info.command().has_user()) {
+      user = info.command().user();
+    } else if (!framework.info.user().empty()) {
+      user = framework.info.user();
+    }
+    if (user && *user == "root") user.reset();
+  }
+  if (user) {
+    std::string chown = "chown -R '" + *user + "' '" + executor->directory + "'";
+    if (std::system(chown.c_str()) != 0) LOG(WARNING) << "Could not give the sandbox to " << *user;
+  }
+  const std::string executorMeta =
+      checkpoint::executorMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId);
+  Status saved = checkpoint::writeMessage(executorMeta + "/executor.info", info);
+  if (saved.ok()) saved = checkpoint::writeFile(executorMeta + "/runs/latest", executor->containerId);
+  if (saved.ok() && executor->commandExecutor) saved = checkpoint::writeFile(executorMeta + "/command", "");
+  if (!saved.ok()) return saved.error();
+
+  module::v1::ContainerConfig config;
+  config.mutable_executor_info()->ParseFromString(info.SerializeAsString());
+  config.set_directory(executor->directory);
+  if (user) config.set_user(*user);
+
+  LaunchPlan plan;
+  const mesos::v1::CommandInfo& command = info.command();
+  if (command.shell()) {
+    plan.argv = {"/bin/sh", "-c", command.value()};
+  } else {
+    std::string path = command.value();
+    if (path.find('/') == std::string::npos) {
+      const char* searchPath = std::getenv("PATH");
+      std::istringstream dirs(searchPath ? searchPath : "/usr/bin:/bin");
+      std::string dir;
+      while (std::getline(dirs, dir, ':')) {
+        if (::access((dir + "/" + path).c_str(), X_OK) == 0) {
+          path = dir + "/" + path;
+          break;
+        }
+      }
+    }
+    plan.argv.push_back(path);
+    for (int i = 1; i < command.arguments_size(); ++i) plan.argv.push_back(command.arguments(i));
+  }
+  plan.sandbox = executor->directory;
+  plan.user = user;
+  plan.logMaxBytes = flags_.containerLogsMaxSize;
+  plan.logMaxFiles = static_cast<int>(flags_.containerLogsMaxFiles);
+  plan.environment = executorEnvironment(framework, *executor);
+
+  Executor& ref = *executor;
+  framework.executors[executor->executorId] = std::move(executor);
+  containers_[ref.containerId] = {ref.frameworkId, ref.executorId};
+  // The container's config sees the executor's resources; update() adds the
+  // tasks' once they are queued.
+  for (const auto& resource : info.resources()) config.add_resources()->ParseFromString(resource.SerializeAsString());
+  Result<pid_t> pid = containerizer_->launch(ref.containerId, config, std::move(plan));
+  if (!pid.ok()) {
+    ++counters_["container_launch_errors"];
+    containers_.erase(ref.containerId);
+    std::error_code ignored;
+    fs::remove_all(executorMeta, ignored);
+    framework.executors.erase(ref.executorId);
+    return pid.error();
+  }
+  ref.pid = *pid;
+  std::optional<std::uint64_t> start = processStartTime(*pid);
+  (void)checkpoint::writeFile(ref.runMeta + "/pid", std::to_string(*pid) + " " + std::to_string(start.value_or(0)));
+  ref.registrationTimer = std::make_unique<asio::steady_timer>(strand_);
+  ref.registrationTimer->expires_after(
+      std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorRegistrationTimeout * 1000)));
+  ref.registrationTimer->async_wait(
+      [this, fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](const boost::system::error_code& ec) {
+        if (ec) return;
+        Executor* executor = findExecutor(fw, id);
+        if (executor == nullptr || executor->containerId != cid || executor->state != Executor::State::kRegistering) {
+          return;
+        }
+        LOG(WARNING) << "Executor " << id << " did not subscribe in time; destroying its container";
+        Termination reason;
+        reason.reason = TaskStatus::REASON_EXECUTOR_REGISTRATION_TIMEOUT;
+        reason.message = "Executor did not subscribe within " + durationText(flags_.executorRegistrationTimeout);
+        executor->termination = reason;
+        executor->state = Executor::State::kTerminating;
+        containerizer_->destroy(cid, 0);
+      });
+  LOG(INFO) << "Launched executor " << ref.executorId << " of framework " << ref.frameworkId << " in container "
+            << ref.containerId << " (pid " << ref.pid << ")";
+  return &ref;
+}
+
+void Agent::checkpointTask(const Executor& executor, const TaskEntry& task) {
+  Status saved = checkpoint::writeMessage(
+      checkpoint::taskMeta(executor.runMeta, task.info.task_id().value()) + "/task.info", task.info);
+  if (!saved.ok()) LOG(ERROR) << saved.error().message;
+}
+
+void Agent::queueTask(Executor& executor, const mesos::v1::TaskInfo& info) {
+  TaskEntry entry;
+  entry.info = info;
+  mesos::v1::Task& task = entry.task;
+  task.set_name(info.name());
+  *task.mutable_task_id() = info.task_id();
+  task.mutable_framework_id()->set_value(executor.frameworkId);
+  task.mutable_executor_id()->set_value(executor.executorId);
+  task.mutable_agent_id()->set_value(agentId_);
+  task.set_state(mesos::v1::TASK_STAGING);
+  *task.mutable_resources() = info.resources();
+  if (info.has_labels()) *task.mutable_labels() = info.labels();
+  if (info.has_discovery()) *task.mutable_discovery() = info.discovery();
+  if (info.has_container()) *task.mutable_container() = info.container();
+  if (info.has_health_check()) *task.mutable_health_check() = info.health_check();
+  if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
+  *task.mutable_limits() = info.limits();
+  const std::string id = info.task_id().value();
+  executor.tasks[id] = std::move(entry);
+  executor.taskOrder.push_back(id);
+  checkpointTask(executor, executor.tasks[id]);
+}
+
+void Agent::deliverQueuedTasks(Executor& executor) {
+  if (executor.state != Executor::State::kRunning || !executor.stream) return;
+  mesos::v1::executor::Event group;
+  group.set_type(mesos::v1::executor::Event::LAUNCH_GROUP);
+  for (const std::string& id : executor.taskOrder) {
+    auto it = executor.tasks.find(id);
+    if (it == executor.tasks.end() || !it->second.queued) continue;
+    it->second.queued = false;
+    if (executor.launchGroup) {
+      *group.mutable_launch_group()->mutable_task_group()->add_tasks() = it->second.info;
+    } else {
+      mesos::v1::executor::Event launch;
+      launch.set_type(mesos::v1::executor::Event::LAUNCH);
+      *launch.mutable_launch()->mutable_task() = it->second.info;
+      sendToExecutor(executor, launch);
+    }
+  }
+  if (group.launch_group().task_group().tasks_size() > 0) sendToExecutor(executor, group);
+}
+
+void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<mesos::v1::TaskInfo> tasks,
+                    std::optional<mesos::v1::ExecutorInfo> groupExecutor) {
+  if (tasks.empty()) return;
+  Framework& framework = addFramework(frameworkInfo);
+  for (auto& task : tasks) {
+    for (const auto& hook : hooks_) {
+      module::v1::TaskContext context;
+      context.mutable_framework_info()->ParseFromString(frameworkInfo.SerializeAsString());
+      context.mutable_task_info()->ParseFromString(task.SerializeAsString());
+      context.mutable_agent_info()->ParseFromString(info_.SerializeAsString());
+      auto result = hook->call<module::v1::LabelsDecoration>("agent_run_task_label_decorator", context);
+      if (!result.ok()) {
+        if (result.error().code != StatusCode::kUnimplemented) LOG(WARNING) << result.error().message;
+        continue;
+      }
+      if (result->has_labels()) task.mutable_labels()->ParseFromString(result->labels().SerializeAsString());
+    }
+  }
+  mesos::v1::ExecutorInfo info = groupExecutor ? *groupExecutor
+                                 : tasks.front().has_executor()
+                                     ? tasks.front().executor()
+                                     : commandExecutorInfo(frameworkInfo, tasks.front());
+  if (!info.has_framework_id()) *info.mutable_framework_id() = frameworkInfo.id();
+  if (groupExecutor && !info.has_command()) {
+    // The default executor: mantle-executor runs task groups too.
+    info.mutable_command()->set_shell(false);
+    info.mutable_command()->set_value(flags_.launcherDir + "/mantle-executor");
+    info.mutable_command()->add_arguments("mantle-executor");
+  }
+  const std::string frameworkId = frameworkInfo.id().value();
+  Executor* executor = findExecutor(frameworkId, info.executor_id().value());
+  auto reject = [&](TaskState state, TaskStatus::Reason reason, const std::string& message) {
+    for (const auto& task : tasks) {
+      TaskStatus status;
+      *status.mutable_task_id() = task.task_id();
+      status.set_state(state);
+      status.set_source(TaskStatus::SOURCE_AGENT);
+      status.set_reason(reason);
+      status.set_message(message);
+      statusUpdate(frameworkId, info.executor_id().value(), status, false);
+    }
+  };
+  if (executor != nullptr && executor->state >= Executor::State::kTerminating) {
+    reject(partitionAware(frameworkInfo) ? mesos::v1::TASK_DROPPED : mesos::v1::TASK_LOST,
+           TaskStatus::REASON_EXECUTOR_TERMINATED, "The executor is terminating");
+    return;
+  }
+  if (executor == nullptr) {
+    if (stopping_) return;
+    Result<Executor*> launched = launchExecutor(framework, info, groupExecutor.has_value());
+    if (!launched.ok()) {
+      LOG(WARNING) << "Launching executor " << info.executor_id().value() << " failed: " << launched.error().message;
+      reject(mesos::v1::TASK_FAILED, TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
+             "Failed to launch the container: " + launched.error().message);
+      return;
+    }
+    executor = *launched;
+  }
+  for (const auto& task : tasks) queueTask(*executor, task);
+  if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
+    LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
+  }
+  deliverQueuedTasks(*executor);
+}
+
+void Agent::killTask(const std::string& frameworkId, const std::string& taskId, const mesos::v1::KillPolicy* policy) {
+  Executor* executor = findTaskExecutor(frameworkId, taskId);
+  if (executor == nullptr) {
+    LOG(WARNING) << "Asked to kill unknown task " << taskId << " of framework " << frameworkId;
+    return;
+  }
+  TaskEntry& task = executor->tasks[taskId];
+  if (isTerminal(task.task.state())) return;
+  task.killRequested = true;
+  if (task.queued) {
+    task.queued = false;
+    agentUpdate(*executor, task, mesos::v1::TASK_KILLED, TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
+                "Killed before it reached the executor");
+    bool live = false;
+    for (const auto& [id, other] : executor->tasks) live = live || !isTerminal(other.task.state());
+    if (!live) shutdownExecutor(*executor, "its only task was killed before launch");
+    return;
+  }
+  if (executor->state == Executor::State::kRunning && executor->stream) {
+    mesos::v1::executor::Event kill;
+    kill.set_type(mesos::v1::executor::Event::KILL);
+    *kill.mutable_kill()->mutable_task_id() = task.info.task_id();
+    if (policy != nullptr) {
+      *kill.mutable_kill()->mutable_kill_policy() = *policy;
+    } else if (task.info.has_kill_policy()) {
+      *kill.mutable_kill()->mutable_kill_policy() = task.info.kill_policy();
+    }
+    sendToExecutor(*executor, kill);
+  } else if (executor->state != Executor::State::kRegistering) {
+    containerizer_->destroy(executor->containerId, flags_.executorShutdownGracePeriod);
+  }
+  // A registering executor gets the KILL once it subscribes.
+}
+
+void Agent::shutdownExecutor(Executor& executor, const std::string& why) {
+  if (executor.state == Executor::State::kTerminated) return;
+  if (executor.shutdownRequested) return;
+  LOG(INFO) << "Shutting down executor " << executor.executorId << " of framework " << executor.frameworkId << ": "
+            << why;
+  executor.shutdownRequested = true;
+  executor.state = Executor::State::kTerminating;
+  const double grace = executor.info.has_shutdown_grace_period()
+                           ? static_cast<double>(executor.info.shutdown_grace_period().nanoseconds()) / 1e9
+                           : flags_.executorShutdownGracePeriod;
+  if (!executor.stream || executor.stream->closed()) {
+    containerizer_->destroy(executor.containerId, grace);
+    return;
+  }
+  mesos::v1::executor::Event shutdown;
+  shutdown.set_type(mesos::v1::executor::Event::SHUTDOWN);
+  sendToExecutor(executor, shutdown);
+  executor.shutdownTimer = std::make_unique<asio::steady_timer>(strand_);
+  executor.shutdownTimer->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(grace * 1000) + 500));
+  executor.shutdownTimer->async_wait([this, cid = executor.containerId](const boost::system::error_code& ec) {
+    if (!ec) containerizer_->destroy(cid, 0);
+  });
+}
+
+void Agent::shutdownFramework(const std::string& frameworkId) {
+  auto it = frameworks_.find(frameworkId);
+  if (it == frameworks_.end()) return;
+  for (auto& [id, executor] : it->second->executors) shutdownExecutor(*executor, "the framework is shutting down");
+}
+
+void Agent::containerTerminated(const std::string& containerId, const Termination& termination) {
+  auto where = containers_.find(containerId);
+  if (where == containers_.end()) return;
+  auto [frameworkId, executorId] = where->second;
+  containers_.erase(where);
+  Executor* executor = findExecutor(frameworkId, executorId);
+  if (executor == nullptr || executor->containerId != containerId) return;
+  Termination final = termination;
+  if (executor->termination && executor->termination->reason && !final.reason) {
+    final.reason = executor->termination->reason;
+    final.message = executor->termination->message;
+  }
+  executor->termination = final;
+  LOG(INFO) << "Executor " << executorId << " of framework " << frameworkId << " " << final.describe();
+  executorGone(*executor);
+  internal::Call exited;
+  exited.set_type(internal::Call::EXECUTOR_EXITED);
+  exited.mutable_agent_id()->set_value(agentId_);
+  exited.mutable_executor_exited()->mutable_framework_id()->set_value(frameworkId);
+  exited.mutable_executor_exited()->mutable_executor_id()->set_value(executorId);
+  if (final.statusKnown) exited.mutable_executor_exited()->set_status(final.status);
+  if (connected_) link_->send(std::move(exited));
+  maybeCompleteExecutor(frameworkId, executorId);
+}
+
+void Agent::executorGone(Executor& executor) {
+  executor.state = Executor::State::kTerminated;
+  if (executor.stream) executor.stream->close();
+  executor.stream.reset();
+  if (executor.registrationTimer) executor.registrationTimer->cancel();
+  if (executor.shutdownTimer) executor.shutdownTimer->cancel();
+  (void)checkpoint::writeFile(executor.runMeta + "/terminated", "");
+  const Termination termination = executor.termination.value_or(Termination{});
+  for (const std::string& id : executor.taskOrder) {
+    auto it = executor.tasks.find(id);
+    if (it == executor.tasks.end() || isTerminal(it->second.task.state())) continue;
+    TaskEntry& task = it->second;
+    if (termination.reason) {
+      std::string message = termination.message;
+      agentUpdate(executor, task, mesos::v1::TASK_FAILED, *termination.reason, message);
+    } else if (task.killRequested || executor.shutdownRequested) {
+      agentUpdate(executor, task, mesos::v1::TASK_KILLED, TaskStatus::REASON_EXECUTOR_TERMINATED,
+                  "Executor terminated after a kill");
+    } else {
+      agentUpdate(executor, task, mesos::v1::TASK_FAILED, TaskStatus::REASON_EXECUTOR_TERMINATED,
+                  "Executor " + termination.describe());
+    }
+  }
+}
+
+void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::string& executorId) {
+  auto fw = frameworks_.find(frameworkId);
+  if (fw == frameworks_.end()) return;
+  Framework& framework = *fw->second;
+  auto it = framework.executors.find(executorId);
+  if (it == framework.executors.end()) return;
+  Executor& executor = *it->second;
+  if (executor.state != Executor::State::kTerminated || !executor.tasks.empty()) return;
+  std::error_code ec;
+  fs::remove_all(checkpoint::executorMeta(flags_.workDir, agentId_, frameworkId, executorId), ec);
+  framework.completedExecutors.push_back(std::move(it->second));
+  trim(framework.completedExecutors);
+  framework.executors.erase(it);
+  if (framework.executors.empty()) {
+    completedFrameworks_.push_back(framework.info);
+    trim(completedFrameworks_);
+    fs::remove_all(checkpoint::frameworkMeta(flags_.workDir, agentId_, frameworkId), ec);
+    // Keep the framework's completed executors visible through its entry
+    // until it is replaced; the framework itself moves to completed.
+    frameworks_.erase(fw);
+  }
+}
+
+// ---------------------------------------------------------------- status updates
+
+void Agent::agentUpdate(Executor& executor, TaskEntry& task, TaskState state, TaskStatus::Reason reason,
+                        const std::string& message) {
+  TaskStatus status;
+  *status.mutable_task_id() = task.info.task_id();
+  status.set_state(state);
+  status.set_source(TaskStatus::SOURCE_AGENT);
+  status.set_reason(reason);
+  status.set_message(message);
+  if (executor.termination && !executor.termination->limitedResources.empty()) {
+    for (const auto& resource : executor.termination->limitedResources) {
+      *status.mutable_limitation()->add_resources() = resource;
+    }
+  }
+  status.mutable_container_status()->mutable_container_id()->set_value(executor.containerId);
+  statusUpdate(executor.frameworkId, executor.executorId, status, false);
+}
+
+void Agent::statusUpdate(const std::string& frameworkId, const std::string& executorId, TaskStatus status,
+                         bool fromExecutor) {
+  const std::string taskId = status.task_id().value();
+  if (!status.has_uuid()) status.set_uuid(newUuid());
+  status.mutable_agent_id()->set_value(agentId_);
+  if (!executorId.empty()) status.mutable_executor_id()->set_value(executorId);
+  if (!status.has_timestamp()) status.set_timestamp(now());
+  if (fromExecutor && !status.has_source()) status.set_source(TaskStatus::SOURCE_EXECUTOR);
+  Executor* executor = executorId.empty() ? nullptr : findExecutor(frameworkId, executorId);
+  TaskEntry* task = nullptr;
+  if (executor != nullptr) {
+    auto it = executor->tasks.find(taskId);
+    if (it != executor->tasks.end()) task = &it->second;
+  }
+  auto acknowledgeExecutor = [&] {
+    if (!fromExecutor || executor == nullptr) return;
+    mesos::v1::executor::Event ack;
+    ack.set_type(mesos::v1::executor::Event::ACKNOWLEDGED);
+    *ack.mutable_acknowledged()->mutable_task_id() = status.task_id();
+    ack.mutable_acknowledged()->set_uuid(status.uuid());
+    sendToExecutor(*executor, ack);
+  };
+  UpdateStream& stream = updates_[{frameworkId, taskId}];
+  if (stream.taskId.empty()) {
+    stream.frameworkId = frameworkId;
+    stream.taskId = taskId;
+    if (executor != nullptr && task != nullptr) {
+      stream.path = checkpoint::taskMeta(executor->runMeta, taskId) + "/task.updates";
+    }
+  }
+  if (stream.seen.count(status.uuid())) {
+    acknowledgeExecutor();  // a resent update: already checkpointed
+    return;
+  }
+  if (task != nullptr && isTerminal(task->task.state())) {
+    LOG(WARNING) << "Ignoring " << mesos::v1::TaskState_Name(status.state()) << " for task " << taskId
+                 << ", which is already " << mesos::v1::TaskState_Name(task->task.state());
+    ++counters_["invalid_status_updates"];
+    acknowledgeExecutor();
+    if (stream.pending.empty() && stream.seen.empty()) updates_.erase({frameworkId, taskId});
+    return;
+  }
+  stream.seen.insert(status.uuid());
+  internal::StatusUpdate update;
+  update.mutable_framework_id()->set_value(frameworkId);
+  if (!executorId.empty()) update.mutable_executor_id()->set_value(executorId);
+  update.mutable_agent_id()->set_value(agentId_);
+  *update.mutable_status() = status;
+  update.set_timestamp(status.timestamp());
+  update.set_uuid(status.uuid());
+  if (!stream.path.empty()) {
+    Status saved = checkpoint::appendRecord(stream.path, "U" + update.SerializeAsString());
+    if (!saved.ok()) LOG(ERROR) << saved.error().message;
+  }
+  if (task != nullptr) {
+    task->task.set_state(status.state());
+    *task->task.add_statuses() = status;
+    while (task->task.statuses_size() > 10) task->task.mutable_statuses()->DeleteSubrange(0, 1);
+    if (fromExecutor) task->queued = false;
+  }
+  ++counters_["valid_status_updates"];
+  stream.pending.push_back(std::move(update));
+  acknowledgeExecutor();
+  if (stream.pending.size() == 1) forwardUpdate(stream, false);
+}
+
+void Agent::forwardUpdate(UpdateStream& stream, bool retry) {
+  if (stream.pending.empty()) return;
+  if (connected_) {
+    internal::Call call;
+    call.set_type(internal::Call::STATUS_UPDATE);
+    call.mutable_agent_id()->set_value(agentId_);
+    internal::StatusUpdate* update = call.mutable_status_update()->mutable_update();
+    *update = stream.pending.front();
+    update->mutable_agent_id()->set_value(agentId_);
+    update->mutable_status()->mutable_agent_id()->set_value(agentId_);
+    Executor* executor = findTaskExecutor(stream.frameworkId, stream.taskId);
+    if (executor != nullptr) update->set_latest_state(executor->tasks[stream.taskId].task.state());
+    else update->set_latest_state(stream.pending.back().status().state());
+    link_->send(std::move(call));
+  }
+  stream.backoff = retry ? std::min(stream.backoff * 2, 600.0) : flags_.statusUpdateRetryInterval;
+  if (!stream.retryTimer) stream.retryTimer = std::make_unique<asio::steady_timer>(strand_);
+  stream.retryTimer->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(stream.backoff * 1000)));
+  stream.retryTimer->async_wait([this, key = TaskKey{stream.frameworkId, stream.taskId}](
+                                    const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = updates_.find(key);
+    if (it != updates_.end()) forwardUpdate(it->second, true);
+  });
+}
+
+void Agent::acknowledge(const std::string& frameworkId, const std::string& taskId, const std::string& uuid) {
+  auto it = updates_.find({frameworkId, taskId});
+  if (it == updates_.end() || it->second.pending.empty()) return;
+  UpdateStream& stream = it->second;
+  if (stream.pending.front().uuid() != uuid) {
+    VLOG(1) << "Ignoring a stale acknowledgement for task " << taskId;
+    return;
+  }
+  const bool terminal = isTerminal(stream.pending.front().status().state());
+  stream.pending.pop_front();
+  if (!stream.path.empty()) {
+    Status saved = checkpoint::appendRecord(stream.path, "A" + uuid);
+    if (!saved.ok()) LOG(ERROR) << saved.error().message;
+  }
+  if (!stream.pending.empty()) {
+    forwardUpdate(stream, false);
+    return;
+  }
+  if (stream.retryTimer) stream.retryTimer->cancel();
+  if (!terminal) return;
+  updates_.erase(it);
+  Executor* executor = findTaskExecutor(frameworkId, taskId);
+  if (executor == nullptr) return;
+  auto task = executor->tasks.find(taskId);
+  executor->completedTasks.push_back(task->second.task);
+  trim(executor->completedTasks);
+  executor->tasks.erase(task);
+  executor->taskOrder.erase(std::remove(executor->taskOrder.begin(), executor->taskOrder.end(), taskId),
+                            executor->taskOrder.end());
+  maybeCompleteExecutor(frameworkId, executor->executorId);
+}
+
+// ---------------------------------------------------------------- executor API
+
+void Agent::sendToExecutor(Executor& executor, const mesos::v1::executor::Event& event) {
+  if (!executor.stream || executor.stream->closed()) return;
+  executor.stream->write(wire::encodeRecord(wire::encode(event, executor.streamType)));
+}
+
+void Agent::executorCall(const http::Request& request, const http::Responder& responder) {
+  if (request.method != "POST") {
+    http::Response response = http::Response::text(405, "Expecting POST");
+    response.headers.emplace_back("Allow", "POST");
+    responder.respond(std::move(response));
+    return;
+  }
+  wire::RequestHeaders headers;
+  const std::string contentType = request.header("Content-Type");
+  const std::string accept = request.header("Accept");
+  if (request.hasHeader("Content-Type")) headers.contentType = contentType;
+  if (request.hasHeader("Accept")) headers.accept = accept;
+  auto format = wire::negotiateRequest(headers);
+  if (!format.ok()) {
+    responder.respond(http::Response::text(format.error().status, format.error().message));
+    return;
+  }
+  auto call = wire::decodeAs<mesos::v1::executor::Call>(request.body, format->message);
+  if (!call.ok()) {
+    responder.respond(http::Response::text(400, "Failed to parse the executor call: " + call.error().message));
+    return;
+  }
+  switch (call->type()) {
+    case mesos::v1::executor::Call::SUBSCRIBE: {
+      auto response = wire::negotiateResponse(headers, *format, wire::ResponseFraming::kStream);
+      if (!response.ok()) {
+        responder.respond(http::Response::text(response.error().status, response.error().message));
+        return;
+      }
+      executorSubscribe(*call, response->message, responder);
+      return;
+    }
+    case mesos::v1::executor::Call::UPDATE: {
+      Executor* executor = findExecutor(call->framework_id().value(), call->executor_id().value());
+      if (executor == nullptr) {
+        responder.respond(http::Response::text(400, "Executor not found"));
+        return;
+      }
+      if (!call->has_update()) {
+        responder.respond(http::Response::text(400, "Expecting 'update' to be present"));
+        return;
+      }
+      const TaskStatus& status = call->update().status();
+      if (!status.has_uuid() || status.uuid().size() != 16) {
+        responder.respond(http::Response::text(400, "An executor's status update needs a 16-byte uuid"));
+        return;
+      }
+      if (status.state() == mesos::v1::TASK_STAGING) {
+        responder.respond(http::Response::text(400, "An executor cannot send TASK_STAGING"));
+        return;
+      }
+      statusUpdate(executor->frameworkId, executor->executorId, status, true);
+      responder.respond(http::Response::text(202, ""));
+      return;
+    }
+    case mesos::v1::executor::Call::MESSAGE: {
+      Executor* executor = findExecutor(call->framework_id().value(), call->executor_id().value());
+      if (executor == nullptr) {
+        responder.respond(http::Response::text(400, "Executor not found"));
+        return;
+      }
+      internal::Call message;
+      message.set_type(internal::Call::EXECUTOR_MESSAGE);
+      message.mutable_agent_id()->set_value(agentId_);
+      *message.mutable_executor_message()->mutable_framework_id() = call->framework_id();
+      *message.mutable_executor_message()->mutable_executor_id() = call->executor_id();
+      message.mutable_executor_message()->set_data(call->message().data());
+      if (connected_) link_->send(std::move(message));
+      responder.respond(http::Response::text(202, ""));
+      return;
+    }
+    case mesos::v1::executor::Call::HEARTBEAT:
+      responder.respond(http::Response::text(202, ""));
+      return;
+    default:
+      responder.respond(http::Response::text(501, "Unknown executor call"));
+  }
+}
+
+void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::MediaType type,
+                              const http::Responder& responder) {
+  const std::string frameworkId = call.framework_id().value();
+  const std::string executorId = call.executor_id().value();
+  Executor* executor = findExecutor(frameworkId, executorId);
+  if (executor == nullptr || executor->state == Executor::State::kTerminated) {
+    responder.respond(http::Response::text(400, "Executor " + executorId + " of framework " + frameworkId +
+                                                    " is not known to this agent"));
+    return;
+  }
+  auto stream = responder.stream(200, {{"Content-Type", std::string(wire::mediaTypeName(type))}});
+  if (executor->stream && executor->stream != stream) executor->stream->close();
+  executor->stream = stream;
+  executor->streamType = type;
+  std::weak_ptr<http::Stream> weak = stream;
+  stream->onClose([this, weak, frameworkId, executorId] {
+    asio::post(strand_, [this, weak, frameworkId, executorId] {
+      Executor* found = findExecutor(frameworkId, executorId);
+      auto closed = weak.lock();
+      if (found != nullptr && closed && found->stream == closed) {
+        VLOG(1) << "Executor " << executorId << " disconnected";
+        found->stream.reset();
+      }
+    });
+  });
+  if (executor->registrationTimer) executor->registrationTimer->cancel();
+  if (executor->state == Executor::State::kRegistering) executor->state = Executor::State::kRunning;
+
+  mesos::v1::executor::Event subscribed;
+  subscribed.set_type(mesos::v1::executor::Event::SUBSCRIBED);
+  auto* payload = subscribed.mutable_subscribed();
+  *payload->mutable_executor_info() = executor->info;
+  *payload->mutable_framework_info() = frameworks_[frameworkId]->info;
+  *payload->mutable_agent_info() = info_;
+  payload->mutable_container_id()->set_value(executor->containerId);
+  sendToExecutor(*executor, subscribed);
+  LOG(INFO) << "Executor " << executorId << " of framework " << frameworkId << " subscribed";
+
+  for (const auto& task : call.subscribe().unacknowledged_tasks()) {
+    auto it = executor->tasks.find(task.task_id().value());
+    if (it != executor->tasks.end()) it->second.queued = false;
+  }
+  for (const auto& update : call.subscribe().unacknowledged_updates()) {
+    statusUpdate(frameworkId, executorId, update.status(), true);
+    executor = findExecutor(frameworkId, executorId);
+    if (executor == nullptr) return;
+  }
+  if (executor->state == Executor::State::kTerminating) {
+    mesos::v1::executor::Event shutdown;
+    shutdown.set_type(mesos::v1::executor::Event::SHUTDOWN);
+    sendToExecutor(*executor, shutdown);
+    return;
+  }
+  deliverQueuedTasks(*executor);
+  for (auto& [id, task] : executor->tasks) {
+    if (task.killRequested && !task.queued && !isTerminal(task.task.state())) {
+      mesos::v1::executor::Event kill;
+      kill.set_type(mesos::v1::executor::Event::KILL);
+      *kill.mutable_kill()->mutable_task_id() = task.info.task_id();
+      sendToExecutor(*executor, kill);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- recovery
+
+Status Agent::recover() {
+  auto latest = checkpoint::readFile(checkpoint::metaRoot(flags_.workDir) + "/latest");
+  if (!latest.ok() || latest->empty()) return {};
+  agentId_ = *latest;
+  while (!agentId_.empty() && std::isspace(static_cast<unsigned char>(agentId_.back()))) agentId_.pop_back();
+  info_.mutable_id()->set_value(agentId_);
+  mesos::v1::AgentInfo saved;
+  if (checkpoint::readMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/resources.info", &saved).ok()) {
+    checkpointedResources_.assign(saved.resources().begin(), saved.resources().end());
+  }
+  std::vector<Containerizer::Recovered> containers;
+  const std::string frameworksDir = checkpoint::agentMeta(flags_.workDir, agentId_) + "/frameworks";
+  for (const std::string& frameworkId : checkpoint::subdirectories(frameworksDir)) {
+    mesos::v1::FrameworkInfo frameworkInfo;
+    if (!checkpoint::readMessage(frameworksDir + "/" + frameworkId + "/framework.info", &frameworkInfo).ok()) {
+      ++counters_["recovery_errors"];
+      continue;
+    }
+    auto framework = std::make_unique<Framework>();
+    framework->info = frameworkInfo;
+    const std::string executorsDir = frameworksDir + "/" + frameworkId + "/executors";
+    for (const std::string& executorId : checkpoint::subdirectories(executorsDir)) {
+      const std::string executorMeta = executorsDir + "/" + executorId;
+      auto executor = std::make_unique<Executor>();
+      auto containerId = checkpoint::readFile(executorMeta + "/runs/latest");
+      if (!checkpoint::readMessage(executorMeta + "/executor.info", &executor->info).ok() || !containerId.ok()) {
+        ++counters_["recovery_errors"];
+        continue;
+      }
+      executor->frameworkId = frameworkId;
+      executor->executorId = executorId;
+      executor->containerId = *containerId;
+      executor->commandExecutor = fs::exists(executorMeta + "/command");
+      executor->launchGroup = executor->info.type() == mesos::v1::ExecutorInfo::DEFAULT;
+      executor->directory =
+          checkpoint::sandboxDir(flags_.workDir, agentId_, frameworkId, executorId, executor->containerId);
+      executor->runMeta = executorMeta + "/runs/" + executor->containerId;
+      for (const std::string& taskId : checkpoint::subdirectories(executor->runMeta + "/tasks")) {
+        const std::string taskDir = executor->runMeta + "/tasks/" + taskId;
+        TaskEntry entry;
+        if (!checkpoint::readMessage(taskDir + "/task.info", &entry.info).ok()) continue;
+        mesos::v1::Task& task = entry.task;
+        task.set_name(entry.info.name());
+        *task.mutable_task_id() = entry.info.task_id();
+        task.mutable_framework_id()->set_value(frameworkId);
+        task.mutable_executor_id()->set_value(executorId);
+        task.mutable_agent_id()->set_value(agentId_);
+        task.set_state(mesos::v1::TASK_STAGING);
+        *task.mutable_resources() = entry.info.resources();
+        if (entry.info.has_labels()) *task.mutable_labels() = entry.info.labels();
+        UpdateStream stream;
+        stream.frameworkId = frameworkId;
+        stream.taskId = taskId;
+        stream.path = taskDir + "/task.updates";
+        auto records = checkpoint::readRecords(stream.path);
+        bool anyUpdate = false;
+        if (records.ok()) {
+          for (const std::string& record : *records) {
+            if (record.empty()) continue;
+            if (record[0] == 'U') {
+              internal::StatusUpdate update;
+              if (!update.ParseFromString(record.substr(1))) continue;
+              anyUpdate = true;
+              stream.seen.insert(update.uuid());
+              task.set_state(update.status().state());
+              *task.add_statuses() = update.status();
+              stream.pending.push_back(std::move(update));
+            } else if (record[0] == 'A' && !stream.pending.empty() &&
+                       stream.pending.front().uuid() == record.substr(1)) {
+              stream.pending.pop_front();
+            }
+          }
+        }
+        entry.queued = !anyUpdate;
+        if (isTerminal(task.state()) && stream.pending.empty()) {
+          executor->completedTasks.push_back(task);
+          continue;
+        }
+        if (!stream.pending.empty()) updates_[{frameworkId, taskId}] = std::move(stream);
+        executor->taskOrder.push_back(taskId);
+        executor->tasks[taskId] = std::move(entry);
+      }
+      auto pidText = checkpoint::readFile(executor->runMeta + "/pid");
+      const bool terminated = fs::exists(executor->runMeta + "/terminated");
+      if (pidText.ok() && !terminated) {
+        std::istringstream in(*pidText);
+        Containerizer::Recovered recovered;
+        in >> recovered.pid >> recovered.startTime;
+        recovered.containerId = executor->containerId;
+        recovered.config.mutable_executor_info()->ParseFromString(executor->info.SerializeAsString());
+        recovered.config.set_directory(executor->directory);
+        executor->pid = recovered.pid;
+        containers.push_back(std::move(recovered));
+      }
+      containers_[executor->containerId] = {frameworkId, executorId};
+      framework->executors[executorId] = std::move(executor);
+    }
+    frameworks_[frameworkId] = std::move(framework);
+  }
+  std::vector<std::string> alive = containerizer_->recover(containers, {});
+  std::set<std::string> aliveSet(alive.begin(), alive.end());
+  std::vector<std::pair<std::string, std::string>> gone;
+  for (auto& [frameworkId, framework] : frameworks_) {
+    for (auto& [executorId, executor] : framework->executors) {
+      if (aliveSet.count(executor->containerId)) {
+        executor->state = Executor::State::kRegistering;
+        executor->registrationTimer = std::make_unique<asio::steady_timer>(strand_);
+        executor->registrationTimer->expires_after(
+            std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorReregistrationTimeout * 1000)));
+        executor->registrationTimer->async_wait(
+            [this, fw = frameworkId, id = executorId, cid = executor->containerId](const boost::system::error_code& ec) {
+              if (ec) return;
+              Executor* found = findExecutor(fw, id);
+              if (found == nullptr || found->containerId != cid ||
+                  found->state != Executor::State::kRegistering) {
+                return;
+              }
+              LOG(WARNING) << "Recovered executor " << id << " did not subscribe again in time; destroying it";
+              Termination reason;
+              reason.reason = TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT;
+              reason.message = "Executor did not re-subscribe after the agent restarted";
+              found->termination = reason;
+              found->state = Executor::State::kTerminating;
+              containerizer_->destroy(cid, 0);
+            });
+        LOG(INFO) << "Recovered executor " << executorId << " of framework " << frameworkId << " (pid "
+                  << executor->pid << ")";
+      } else {
+        containers_.erase(executor->containerId);
+        Termination termination;
+        termination.message = "Executor terminated while the agent was down";
+        executor->termination = termination;
+        gone.emplace_back(frameworkId, executorId);
+      }
+    }
+  }
+  for (const auto& [frameworkId, executorId] : gone) {
+    Executor* executor = findExecutor(frameworkId, executorId);
+    executor->state = Executor::State::kTerminated;
+    (void)checkpoint::writeFile(executor->runMeta + "/terminated", "");
+    for (const std::string& id : executor->taskOrder) {
+      auto it = executor->tasks.find(id);
+      if (it == executor->tasks.end() || isTerminal(it->second.task.state())) continue;
+      agentUpdate(*executor, it->second, mesos::v1::TASK_FAILED, TaskStatus::REASON_EXECUTOR_TERMINATED,
+                  "Executor terminated while the agent was down");
+    }
+    maybeCompleteExecutor(frameworkId, executorId);
+  }
+  LOG(INFO) << "Recovered agent " << agentId_ << ": " << alive.size() << " live executor(s), " << gone.size()
+            << " gone";
+  return {};
+}
+
+void Agent::cleanupRecovered() {
+  onStrand(strand_, [this] {
+    for (const std::string& id : containerizer_->containerIds()) {
+      containerizer_->destroy(id, flags_.executorShutdownGracePeriod);
+    }
+  });
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorShutdownGracePeriod * 1000) + 5000);
+  while (std::chrono::steady_clock::now() < deadline &&
+         onStrand(strand_, [this] { return !containerizer_->containerIds().empty(); })) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::error_code ec;
+  fs::remove_all(flags_.workDir + "/meta", ec);
+  LOG(INFO) << "--recover=cleanup: killed the recovered executors and removed the checkpoint";
+}
+
+}  // namespace mantle::agent

@@ -1,0 +1,210 @@
+// mantle-agent: the state of one agent, kept on one strand. The master link,
+// the HTTP handlers and the containerizer's process watchers post to it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "agent/containerizer.hpp"
+#include "agent/master_link.hpp"
+#include "agent/strand.hpp"
+#include "http/server.hpp"
+#include "mantle/internal/agent_master.pb.h"
+#include "mantle/result.hpp"
+#include "mesos/v1/agent/agent.pb.h"
+#include "mesos/v1/executor/executor.pb.h"
+#include "wire/content_type.hpp"
+
+namespace mantle::flags {
+class FlagSet;
+}  // namespace mantle::flags
+
+namespace mantle::agent {
+
+struct AgentFlags {
+  std::string master;
+  std::string ip = "0.0.0.0";
+  std::int64_t port = 5051;
+  std::string workDir = "/var/lib/mantle/agent";
+  std::string hostname;
+  std::string resources;
+  std::string attributes;
+  std::string isolation = "posix/cpu,posix/mem";
+  std::string modules;
+  std::string hooks;
+  bool switchUser = false;
+  std::string recover = "reconnect";
+  std::string launcherDir;
+  double executorShutdownGracePeriod = 5;
+  double executorRegistrationTimeout = 60;
+  double executorReregistrationTimeout = 2;
+  double recoveryTimeout = 900;
+  double subscriptionBackoffMax = 2;
+  double statusUpdateRetryInterval = 10;  // first retry; doubles up to 10 minutes
+  std::uint64_t containerLogsMaxSize = 10 * 1024 * 1024;
+  std::int64_t containerLogsMaxFiles = 3;
+
+  void addTo(flags::FlagSet& set);
+};
+
+class Agent {
+ public:
+  Agent(boost::asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
+        std::vector<std::shared_ptr<modules::Instance>> isolators,
+        std::vector<std::shared_ptr<modules::Instance>> hooks);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Detects resources, recovers checkpointed state, serves HTTP and connects
+  // to the master. With --recover=cleanup it kills what it recovered, wipes
+  // the checkpoint and reports `exitAfterCleanup`.
+  Status start();
+  bool exitAfterCleanup() const { return exitAfterCleanup_; }
+  // Stops serving; containers of non-checkpointing frameworks are killed,
+  // the others keep running for the next agent to recover. Blocks.
+  void stop();
+  std::uint16_t port() const { return port_; }
+
+ private:
+  struct TaskEntry {
+    mesos::v1::TaskInfo info;
+    mesos::v1::Task task;
+    bool queued = true;  // not yet given to the executor
+    bool killRequested = false;
+  };
+  struct Executor {
+    mesos::v1::ExecutorInfo info;
+    std::string frameworkId;
+    std::string executorId;
+    std::string containerId;
+    std::string directory;
+    std::string runMeta;
+    bool commandExecutor = false;
+    enum class State { kRegistering, kRunning, kTerminating, kTerminated } state = State::kRegistering;
+    std::shared_ptr<http::Stream> stream;
+    wire::MediaType streamType = wire::MediaType::kProtobuf;
+    std::vector<std::string> taskOrder;
+    std::map<std::string, TaskEntry> tasks;  // live, or terminal and unacknowledged
+    std::deque<mesos::v1::Task> completedTasks;
+    pid_t pid = -1;
+    bool launchGroup = false;
+    std::unique_ptr<boost::asio::steady_timer> registrationTimer;
+    std::unique_ptr<boost::asio::steady_timer> shutdownTimer;
+    std::optional<Termination> termination;
+    bool shutdownRequested = false;
+  };
+  struct Framework {
+    mesos::v1::FrameworkInfo info;
+    std::map<std::string, std::unique_ptr<Executor>> executors;
+    std::deque<std::unique_ptr<Executor>> completedExecutors;
+  };
+  struct UpdateStream {
+    std::string frameworkId;
+    std::string taskId;
+    std::string path;  // the update log; empty when not checkpointed
+    std::deque<internal::StatusUpdate> pending;  // the head is with the master
+    std::set<std::string> seen;                  // every uuid received
+    std::unique_ptr<boost::asio::steady_timer> retryTimer;
+    double backoff = 0;
+  };
+  using TaskKey = std::pair<std::string, std::string>;  // framework, task
+
+  // Master protocol.
+  internal::Call registrationCall();
+  void handleEvent(const internal::Event& event);
+  void disconnected(const std::string& why);
+  void registered(const mesos::v1::AgentID& id, const mesos::v1::MasterInfo& master);
+  void runTask(const mesos::v1::FrameworkInfo& framework, std::vector<mesos::v1::TaskInfo> tasks,
+               std::optional<mesos::v1::ExecutorInfo> groupExecutor);
+  void killTask(const std::string& frameworkId, const std::string& taskId, const mesos::v1::KillPolicy* policy);
+  void shutdownExecutor(Executor& executor, const std::string& why);
+  void shutdownFramework(const std::string& frameworkId);
+  void reconcile(const internal::Event::ReconcileTasks& reconcile);
+  void applyOperation(const internal::Event::ApplyOperation& operation);
+
+  // Executors and containers.
+  Framework& addFramework(const mesos::v1::FrameworkInfo& info);
+  mesos::v1::ExecutorInfo commandExecutorInfo(const mesos::v1::FrameworkInfo& framework,
+                                              const mesos::v1::TaskInfo& task) const;
+  Result<Executor*> launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info, bool launchGroup);
+  void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);
+  void deliverQueuedTasks(Executor& executor);
+  void containerTerminated(const std::string& containerId, const Termination& termination);
+  void executorGone(Executor& executor);
+  void maybeCompleteExecutor(const std::string& frameworkId, const std::string& executorId);
+  Executor* findExecutor(const std::string& frameworkId, const std::string& executorId);
+  Executor* findTaskExecutor(const std::string& frameworkId, const std::string& taskId);
+  std::map<std::string, std::string> executorEnvironment(const Framework& framework, const Executor& executor) const;
+  std::vector<mesos::v1::Resource> executorResources(const Executor& executor) const;
+
+  // Executor API.
+  void executorCall(const http::Request& request, const http::Responder& responder);
+  void executorSubscribe(const mesos::v1::executor::Call& call, wire::MediaType type,
+                         const http::Responder& responder);
+  void sendToExecutor(Executor& executor, const mesos::v1::executor::Event& event);
+
+  // Status updates.
+  void statusUpdate(const std::string& frameworkId, const std::string& executorId, mesos::v1::TaskStatus status,
+                    bool fromExecutor);
+  void agentUpdate(Executor& executor, TaskEntry& task, mesos::v1::TaskState state,
+                   mesos::v1::TaskStatus::Reason reason, const std::string& message);
+  void forwardUpdate(UpdateStream& stream, bool retry);
+  void acknowledge(const std::string& frameworkId, const std::string& taskId, const std::string& uuid);
+  void checkpointTask(const Executor& executor, const TaskEntry& task);
+
+  // Recovery.
+  Status recover();
+  void cleanupRecovered();
+
+  // HTTP.
+  void serve(const http::Request& request, const http::Responder& responder);
+  void operatorCall(const http::Request& request, const http::Responder& responder);
+  http::Response stateJson();
+  http::Response monitorStatistics();
+  http::Response filesBrowse(const http::Request& request);
+  http::Response filesRead(const http::Request& request);
+  http::Response metricsText();
+  http::Response metricsSnapshot();
+  Result<std::string> sandboxPath(const std::string& path) const;
+  mesos::v1::agent::Response::GetTasks getTasks() const;
+  mesos::v1::agent::Response::GetExecutors getExecutors() const;
+  mesos::v1::agent::Response::GetFrameworks getFrameworks() const;
+  mesos::v1::agent::Response::GetContainers getContainers();
+  std::map<std::string, double> metrics() const;
+
+  boost::asio::io_context& io_;
+  Strand strand_;
+  AgentFlags flags_;
+  std::vector<std::pair<std::string, std::string>> flagValues_;
+  std::vector<std::shared_ptr<modules::Instance>> hooks_;
+  std::unique_ptr<Containerizer> containerizer_;
+  std::unique_ptr<MasterLink> link_;
+  std::unique_ptr<http::Server> server_;
+  std::uint16_t port_ = 0;
+  double startTime_ = 0;
+
+  mesos::v1::AgentInfo info_;
+  std::vector<mesos::v1::Resource> checkpointedResources_;
+  std::string agentId_;  // empty until the first registration
+  bool connected_ = false;
+  bool everRegistered_ = false;
+  bool exitAfterCleanup_ = false;
+  bool stopping_ = false;
+  std::map<std::string, std::unique_ptr<Framework>> frameworks_;
+  std::deque<mesos::v1::FrameworkInfo> completedFrameworks_;
+  std::map<TaskKey, UpdateStream> updates_;
+  std::map<std::string, std::pair<std::string, std::string>> containers_;  // container -> framework, executor
+  std::map<std::string, std::uint64_t> counters_;
+};
+
+}  // namespace mantle::agent

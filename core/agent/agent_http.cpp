@@ -1,0 +1,623 @@
+// The agent's HTTP endpoints: the v1 executor and operator APIs, the legacy
+// JSON endpoints, sandbox files and metrics. Every handler runs on the
+// agent's strand.
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <glog/logging.h>
+#include <json/reader.h>
+#include <json/value.h>
+#include <json/writer.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "agent/agent.hpp"
+#include "wire/json.hpp"
+
+namespace mantle::agent {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+constexpr std::uint64_t kMaxReadLength = 16 * 1024 * 1024;
+
+std::string write(const Json::Value& value) {
+  Json::StreamWriterBuilder builder;
+  builder["indentation"] = "";
+  return Json::writeString(builder, value);
+}
+
+// Mesos' legacy rendering: an object keyed by resource name.
+Json::Value legacyResources(const google::protobuf::RepeatedPtrField<mesos::v1::Resource>& resources) {
+  Json::Value out(Json::objectValue);
+  for (const char* name : {"cpus", "gpus", "mem", "disk"}) out[name] = 0.0;
+  std::map<std::string, std::string> ranges;
+  for (const auto& resource : resources) {
+    if (resource.type() == mesos::v1::Value::SCALAR) {
+      out[resource.name()] = out.get(resource.name(), 0.0).asDouble() + resource.scalar().value();
+    } else if (resource.type() == mesos::v1::Value::RANGES) {
+      std::string& text = ranges[resource.name()];
+      for (const auto& range : resource.ranges().range()) {
+        if (!text.empty()) text += ", ";
+        text += std::to_string(range.begin()) + "-" + std::to_string(range.end());
+      }
+    } else if (resource.type() == mesos::v1::Value::SET) {
+      std::string text;
+      for (const auto& item : resource.set().item()) text += (text.empty() ? "" : ", ") + item;
+      out[resource.name()] = "{" + text + "}";
+    }
+  }
+  for (const auto& [name, text] : ranges) out[name] = "[" + text + "]";
+  return out;
+}
+
+Json::Value legacyTask(const mesos::v1::Task& task) {
+  Json::Value out;
+  out["id"] = task.task_id().value();
+  out["name"] = task.name();
+  out["framework_id"] = task.framework_id().value();
+  out["executor_id"] = task.executor_id().value();
+  out["slave_id"] = task.agent_id().value();
+  out["state"] = mesos::v1::TaskState_Name(task.state());
+  out["resources"] = legacyResources(task.resources());
+  out["statuses"] = Json::Value(Json::arrayValue);
+  for (const auto& status : task.statuses()) {
+    Json::Value entry;
+    entry["state"] = mesos::v1::TaskState_Name(status.state());
+    entry["timestamp"] = status.timestamp();
+    if (status.has_healthy()) entry["healthy"] = status.healthy();
+    out["statuses"].append(entry);
+  }
+  if (task.has_labels()) {
+    for (const auto& label : task.labels().labels()) {
+      Json::Value entry;
+      entry["key"] = label.key();
+      entry["value"] = label.value();
+      out["labels"].append(entry);
+    }
+  }
+  return out;
+}
+
+std::string modeString(fs::perms perms, bool directory) {
+  std::string out = directory ? "d" : "-";
+  const fs::perms bits[] = {fs::perms::owner_read,  fs::perms::owner_write,  fs::perms::owner_exec,
+                            fs::perms::group_read,  fs::perms::group_write,  fs::perms::group_exec,
+                            fs::perms::others_read, fs::perms::others_write, fs::perms::others_exec};
+  const char letters[] = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) out += (perms & bits[i]) != fs::perms::none ? letters[i] : '-';
+  return out;
+}
+
+http::Response jsonResponse(int status, const Json::Value& value) { return http::Response::json(status, write(value)); }
+
+}  // namespace
+
+void Agent::serve(const http::Request& request, const http::Responder& responder) {
+  std::string path = request.path;
+  for (const char* prefix : {"/slave(1)", "/slave%281%29"}) {
+    if (path.rfind(prefix, 0) == 0) {
+      path = path.substr(std::strlen(prefix));
+      break;
+    }
+  }
+  if (path.empty()) path = "/";
+  if (path == "/api/v1/executor") return executorCall(request, responder);
+  if (path == "/api/v1") return operatorCall(request, responder);
+  if (path == "/health") return responder.respond(http::Response::text(200, ""));
+  if (path == "/state" || path == "/state.json") return responder.respond(stateJson());
+  if (path == "/monitor/statistics" || path == "/monitor/statistics.json") {
+    return responder.respond(monitorStatistics());
+  }
+  if (path == "/files/browse" || path == "/files/browse.json") return responder.respond(filesBrowse(request));
+  if (path == "/files/read" || path == "/files/read.json") return responder.respond(filesRead(request));
+  if (path == "/files/download" || path == "/files/download.json") {
+    auto real = sandboxPath(request.queryParam("path"));
+    if (!real.ok()) {
+      return responder.respond(http::Response::text(
+          real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+    }
+    std::ifstream in(*real, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    http::Response response = http::Response::text(200, std::move(content));
+    response.headers = {{"Content-Type", "application/octet-stream"}};
+    return responder.respond(std::move(response));
+  }
+  if (path == "/metrics") return responder.respond(metricsText());
+  if (path == "/metrics/snapshot") return responder.respond(metricsSnapshot());
+  if (path == "/flags") {
+    Json::Value out;
+    out["flags"] = Json::Value(Json::objectValue);
+    for (const auto& [name, value] : flagValues_) out["flags"][name] = value;
+    return responder.respond(jsonResponse(200, out));
+  }
+  if (path == "/version") {
+    Json::Value out;
+    out["version"] = kVersion;
+    return responder.respond(jsonResponse(200, out));
+  }
+  responder.respond(http::Response::text(404, "No such endpoint: " + request.path));
+}
+
+void Agent::operatorCall(const http::Request& request, const http::Responder& responder) {
+  if (request.method != "POST") {
+    http::Response response = http::Response::text(405, "Expecting POST");
+    response.headers.emplace_back("Allow", "POST");
+    return responder.respond(std::move(response));
+  }
+  wire::RequestHeaders headers;
+  const std::string contentType = request.header("Content-Type");
+  const std::string accept = request.header("Accept");
+  if (request.hasHeader("Content-Type")) headers.contentType = contentType;
+  if (request.hasHeader("Accept")) headers.accept = accept;
+  auto format = wire::negotiateRequest(headers);
+  if (!format.ok()) return responder.respond(http::Response::text(format.error().status, format.error().message));
+  auto responseFormat = wire::negotiateResponse(headers, *format);
+  if (!responseFormat.ok()) {
+    return responder.respond(http::Response::text(responseFormat.error().status, responseFormat.error().message));
+  }
+  auto call = wire::decodeAs<mesos::v1::agent::Call>(request.body, format->message);
+  if (!call.ok()) return responder.respond(http::Response::text(400, call.error().message));
+  using Call = mesos::v1::agent::Call;
+  using Response = mesos::v1::agent::Response;
+  Response response;
+  switch (call->type()) {
+    case Call::GET_HEALTH:
+      response.set_type(Response::GET_HEALTH);
+      response.mutable_get_health()->set_healthy(true);
+      break;
+    case Call::GET_FLAGS:
+      response.set_type(Response::GET_FLAGS);
+      for (const auto& [name, value] : flagValues_) {
+        auto* flag = response.mutable_get_flags()->add_flags();
+        flag->set_name(name);
+        flag->set_value(value);
+      }
+      break;
+    case Call::GET_VERSION:
+      response.set_type(Response::GET_VERSION);
+      response.mutable_get_version()->mutable_version_info()->set_version(kVersion);
+      break;
+    case Call::GET_METRICS:
+      response.set_type(Response::GET_METRICS);
+      for (const auto& [name, value] : metrics()) {
+        auto* metric = response.mutable_get_metrics()->add_metrics();
+        metric->set_name(name);
+        metric->set_value(value);
+      }
+      break;
+    case Call::GET_STATE:
+      response.set_type(Response::GET_STATE);
+      *response.mutable_get_state()->mutable_get_tasks() = getTasks();
+      *response.mutable_get_state()->mutable_get_executors() = getExecutors();
+      *response.mutable_get_state()->mutable_get_frameworks() = getFrameworks();
+      break;
+    case Call::GET_CONTAINERS:
+      response.set_type(Response::GET_CONTAINERS);
+      *response.mutable_get_containers() = getContainers();
+      break;
+    case Call::GET_FRAMEWORKS:
+      response.set_type(Response::GET_FRAMEWORKS);
+      *response.mutable_get_frameworks() = getFrameworks();
+      break;
+    case Call::GET_EXECUTORS:
+      response.set_type(Response::GET_EXECUTORS);
+      *response.mutable_get_executors() = getExecutors();
+      break;
+    case Call::GET_TASKS:
+      response.set_type(Response::GET_TASKS);
+      *response.mutable_get_tasks() = getTasks();
+      break;
+    case Call::GET_AGENT:
+      response.set_type(Response::GET_AGENT);
+      *response.mutable_get_agent()->mutable_agent_info() = info_;
+      break;
+    case Call::LIST_FILES: {
+      auto real = sandboxPath(call->list_files().path());
+      if (!real.ok()) {
+        return responder.respond(http::Response::text(
+            real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+      }
+      response.set_type(Response::LIST_FILES);
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(*real, ec)) {
+        struct stat st;
+        if (::lstat(entry.path().c_str(), &st) != 0) continue;
+        auto* info = response.mutable_list_files()->add_file_infos();
+        info->set_path(entry.path().string());
+        info->set_nlink(static_cast<std::int32_t>(st.st_nlink));
+        info->set_size(static_cast<std::uint64_t>(st.st_size));
+        info->mutable_mtime()->set_nanoseconds(static_cast<std::int64_t>(st.st_mtime) * 1000000000);
+        info->set_mode(st.st_mode);
+      }
+      break;
+    }
+    case Call::READ_FILE: {
+      auto real = sandboxPath(call->read_file().path());
+      if (!real.ok()) {
+        return responder.respond(http::Response::text(
+            real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+      }
+      std::ifstream in(*real, std::ios::binary);
+      in.seekg(0, std::ios::end);
+      const std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
+      const std::uint64_t offset = std::min<std::uint64_t>(call->read_file().offset(), size);
+      const std::uint64_t length =
+          std::min<std::uint64_t>(call->read_file().has_length() ? call->read_file().length() : kMaxReadLength,
+                                  size - offset);
+      std::string data(length, '\0');
+      in.seekg(static_cast<std::streamoff>(offset));
+      in.read(data.data(), static_cast<std::streamsize>(length));
+      response.set_type(Response::READ_FILE);
+      response.mutable_read_file()->set_size(size);
+      response.mutable_read_file()->set_data(data);
+      break;
+    }
+    default:
+      return responder.respond(
+          http::Response::text(501, "Unsupported agent call " + Call::Type_Name(call->type())));
+  }
+  http::Response out;
+  out.status = 200;
+  out.headers = {{"Content-Type", std::string(responseFormat->contentType())}};
+  out.body = wire::encode(response, responseFormat->message);
+  responder.respond(std::move(out));
+}
+
+mesos::v1::agent::Response::GetTasks Agent::getTasks() const {
+  mesos::v1::agent::Response::GetTasks out;
+  auto terminal = [](mesos::v1::TaskState state) {
+    return state == mesos::v1::TASK_FINISHED || state == mesos::v1::TASK_FAILED || state == mesos::v1::TASK_KILLED ||
+           state == mesos::v1::TASK_ERROR || state == mesos::v1::TASK_LOST || state == mesos::v1::TASK_DROPPED ||
+           state == mesos::v1::TASK_GONE || state == mesos::v1::TASK_GONE_BY_OPERATOR;
+  };
+  auto add = [&](const Executor& executor) {
+    for (const std::string& id : executor.taskOrder) {
+      auto it = executor.tasks.find(id);
+      if (it == executor.tasks.end()) continue;
+      const TaskEntry& task = it->second;
+      if (terminal(task.task.state())) {
+        *out.add_terminated_tasks() = task.task;
+      } else if (task.queued) {
+        *out.add_queued_tasks() = task.task;
+      } else {
+        *out.add_launched_tasks() = task.task;
+      }
+    }
+    for (const auto& task : executor.completedTasks) *out.add_completed_tasks() = task;
+  };
+  for (const auto& [id, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework->executors) add(*executor);
+    for (const auto& executor : framework->completedExecutors) add(*executor);
+  }
+  return out;
+}
+
+mesos::v1::agent::Response::GetExecutors Agent::getExecutors() const {
+  mesos::v1::agent::Response::GetExecutors out;
+  for (const auto& [id, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework->executors) {
+      if (executor->state == Executor::State::kTerminated) {
+        *out.add_completed_executors()->mutable_executor_info() = executor->info;
+      } else {
+        *out.add_executors()->mutable_executor_info() = executor->info;
+      }
+    }
+    for (const auto& executor : framework->completedExecutors) {
+      *out.add_completed_executors()->mutable_executor_info() = executor->info;
+    }
+  }
+  return out;
+}
+
+mesos::v1::agent::Response::GetFrameworks Agent::getFrameworks() const {
+  mesos::v1::agent::Response::GetFrameworks out;
+  for (const auto& [id, framework] : frameworks_) *out.add_frameworks()->mutable_framework_info() = framework->info;
+  for (const auto& info : completedFrameworks_) *out.add_completed_frameworks()->mutable_framework_info() = info;
+  return out;
+}
+
+mesos::v1::agent::Response::GetContainers Agent::getContainers() {
+  mesos::v1::agent::Response::GetContainers out;
+  for (const auto& [id, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework->executors) {
+      if (!containerizer_->contains(executor->containerId)) continue;
+      auto* container = out.add_containers();
+      container->mutable_framework_id()->set_value(id);
+      container->mutable_executor_id()->set_value(eid);
+      container->set_executor_name(executor->info.name());
+      container->mutable_container_id()->set_value(executor->containerId);
+      auto* status = container->mutable_container_status();
+      status->mutable_container_id()->set_value(executor->containerId);
+      if (executor->pid > 0) status->set_executor_pid(static_cast<std::uint32_t>(executor->pid));
+      if (auto usage = containerizer_->usage(executor->containerId)) *container->mutable_resource_statistics() = *usage;
+    }
+  }
+  return out;
+}
+
+http::Response Agent::stateJson() {
+  Json::Value out;
+  const std::string ip = flags_.ip == "0.0.0.0" ? "127.0.0.1" : flags_.ip;
+  out["id"] = agentId_;
+  out["pid"] = "slave(1)@" + ip + ":" + std::to_string(port_);
+  out["hostname"] = info_.hostname();
+  out["port"] = port_;
+  out["version"] = kVersion;
+  out["start_time"] = startTime_;
+  out["master_hostname"] = flags_.master;
+  out["resources"] = legacyResources(info_.resources());
+  out["attributes"] = Json::Value(Json::objectValue);
+  for (const auto& attribute : info_.attributes()) {
+    switch (attribute.type()) {
+      case mesos::v1::Value::SCALAR: out["attributes"][attribute.name()] = attribute.scalar().value(); break;
+      case mesos::v1::Value::TEXT: out["attributes"][attribute.name()] = attribute.text().value(); break;
+      default: out["attributes"][attribute.name()] = wire::toJson(attribute); break;
+    }
+  }
+  out["flags"] = Json::Value(Json::objectValue);
+  for (const auto& [name, value] : flagValues_) out["flags"][name] = value;
+  auto executorJson = [&](const Executor& executor) {
+    Json::Value e;
+    e["id"] = executor.executorId;
+    e["name"] = executor.info.name();
+    e["source"] = executor.executorId;
+    e["framework_id"] = executor.frameworkId;
+    e["container"] = executor.containerId;
+    e["directory"] = executor.directory;
+    e["resources"] = legacyResources(executor.info.resources());
+    e["tasks"] = Json::Value(Json::arrayValue);
+    e["queued_tasks"] = Json::Value(Json::arrayValue);
+    e["completed_tasks"] = Json::Value(Json::arrayValue);
+    for (const std::string& id : executor.taskOrder) {
+      auto it = executor.tasks.find(id);
+      if (it == executor.tasks.end()) continue;
+      e[it->second.queued ? "queued_tasks" : "tasks"].append(legacyTask(it->second.task));
+    }
+    for (const auto& task : executor.completedTasks) e["completed_tasks"].append(legacyTask(task));
+    return e;
+  };
+  out["frameworks"] = Json::Value(Json::arrayValue);
+  for (const auto& [id, framework] : frameworks_) {
+    Json::Value f;
+    f["id"] = id;
+    f["name"] = framework->info.name();
+    f["user"] = framework->info.user();
+    f["checkpoint"] = framework->info.checkpoint();
+    f["role"] = framework->info.roles_size() > 0 ? framework->info.roles(0) : std::string("*");
+    f["executors"] = Json::Value(Json::arrayValue);
+    f["completed_executors"] = Json::Value(Json::arrayValue);
+    for (const auto& [eid, executor] : framework->executors) f["executors"].append(executorJson(*executor));
+    for (const auto& executor : framework->completedExecutors) {
+      f["completed_executors"].append(executorJson(*executor));
+    }
+    out["frameworks"].append(f);
+  }
+  out["completed_frameworks"] = Json::Value(Json::arrayValue);
+  for (const auto& info : completedFrameworks_) {
+    Json::Value f;
+    f["id"] = info.id().value();
+    f["name"] = info.name();
+    out["completed_frameworks"].append(f);
+  }
+  return jsonResponse(200, out);
+}
+
+http::Response Agent::monitorStatistics() {
+  Json::Value out(Json::arrayValue);
+  for (const auto& [id, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework->executors) {
+      auto usage = containerizer_->usage(executor->containerId);
+      if (!usage) continue;
+      Json::Value entry;
+      entry["framework_id"] = id;
+      entry["executor_id"] = eid;
+      entry["executor_name"] = executor->info.name();
+      entry["source"] = eid;
+      entry["container_id"] = executor->containerId;
+      Json::Value statistics;
+      Json::CharReaderBuilder reader;
+      std::string errors;
+      const std::string text = wire::toJson(*usage);
+      std::unique_ptr<Json::CharReader> parser(reader.newCharReader());
+      parser->parse(text.data(), text.data() + text.size(), &statistics, &errors);
+      entry["statistics"] = statistics;
+      out.append(entry);
+    }
+  }
+  return jsonResponse(200, out);
+}
+
+Result<std::string> Agent::sandboxPath(const std::string& path) const {
+  if (path.empty()) return invalidArgument("missing 'path'");
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(fs::path(flags_.workDir) / "slaves", ec);
+  fs::path requested = path;
+  if (requested.is_relative()) requested = root / requested;
+  const fs::path real = fs::weakly_canonical(requested, ec);
+  if (ec) return notFound("no such path: " + path);
+  // Inside <work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/<container>.
+  auto rel = real.lexically_relative(root);
+  std::vector<std::string> parts;
+  for (const auto& part : rel) parts.push_back(part.string());
+  if (rel.empty() || parts.front() == ".." || parts.size() < 7 || parts[1] != "frameworks" ||
+      parts[3] != "executors" || parts[5] != "runs") {
+    return Error(StatusCode::kPermissionDenied, "'" + path + "' is outside every sandbox");
+  }
+  if (!fs::exists(real, ec)) return notFound("no such path: " + path);
+  return real.string();
+}
+
+http::Response Agent::filesBrowse(const http::Request& request) {
+  auto real = sandboxPath(request.queryParam("path"));
+  if (!real.ok()) {
+    const int status = real.error().code == StatusCode::kPermissionDenied ? 403
+                       : real.error().code == StatusCode::kInvalidArgument ? 400
+                                                                           : 404;
+    return http::Response::text(status, real.error().message);
+  }
+  Json::Value out(Json::arrayValue);
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  if (fs::is_directory(*real, ec)) {
+    for (const auto& entry : fs::directory_iterator(*real, ec)) entries.push_back(entry.path());
+  } else {
+    entries.push_back(*real);
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const auto& entry : entries) {
+    struct stat st;
+    if (::lstat(entry.c_str(), &st) != 0) continue;
+    Json::Value file;
+    file["path"] = entry.string();
+    file["nlink"] = static_cast<Json::UInt64>(st.st_nlink);
+    file["size"] = static_cast<Json::UInt64>(st.st_size);
+    file["mtime"] = static_cast<Json::Int64>(st.st_mtime);
+    file["mode"] = modeString(fs::status(entry, ec).permissions(), S_ISDIR(st.st_mode));
+    struct passwd* pw = ::getpwuid(st.st_uid);
+    struct group* gr = ::getgrgid(st.st_gid);
+    file["uid"] = pw != nullptr ? pw->pw_name : std::to_string(st.st_uid);
+    file["gid"] = gr != nullptr ? gr->gr_name : std::to_string(st.st_gid);
+    out.append(file);
+  }
+  return jsonResponse(200, out);
+}
+
+http::Response Agent::filesRead(const http::Request& request) {
+  auto real = sandboxPath(request.queryParam("path"));
+  if (!real.ok()) {
+    const int status = real.error().code == StatusCode::kPermissionDenied ? 403
+                       : real.error().code == StatusCode::kInvalidArgument ? 400
+                                                                           : 404;
+    return http::Response::text(status, real.error().message);
+  }
+  std::error_code ec;
+  if (fs::is_directory(*real, ec)) return http::Response::text(400, "Cannot read a directory");
+  std::ifstream in(*real, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  const std::int64_t size = static_cast<std::int64_t>(in.tellg());
+  std::int64_t offset = -1;
+  std::int64_t length = -1;
+  try {
+    if (!request.queryParam("offset").empty()) offset = std::stoll(request.queryParam("offset"));
+    if (!request.queryParam("length").empty()) length = std::stoll(request.queryParam("length"));
+  } catch (const std::exception&) {
+    return http::Response::text(400, "Bad offset or length");
+  }
+  Json::Value out;
+  if (offset < 0) {
+    out["data"] = "";
+    out["offset"] = static_cast<Json::Int64>(size);
+    return jsonResponse(200, out);
+  }
+  offset = std::min(offset, size);
+  if (length < 0) length = static_cast<std::int64_t>(kMaxReadLength);
+  length = std::min({length, size - offset, static_cast<std::int64_t>(kMaxReadLength)});
+  std::string data(static_cast<std::size_t>(length), '\0');
+  in.seekg(offset);
+  in.read(data.data(), length);
+  out["data"] = data;
+  out["offset"] = static_cast<Json::Int64>(offset);
+  return jsonResponse(200, out);
+}
+
+std::map<std::string, double> Agent::metrics() const {
+  std::map<std::string, double> out;
+  const double uptime =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() - startTime_;
+  out["slave/registered"] = connected_ ? 1 : 0;
+  out["slave/uptime_secs"] = uptime;
+  double cpus = 0, mem = 0, disk = 0, gpus = 0;
+  for (const auto& resource : info_.resources()) {
+    if (resource.type() != mesos::v1::Value::SCALAR) continue;
+    if (resource.name() == "cpus") cpus += resource.scalar().value();
+    if (resource.name() == "mem") mem += resource.scalar().value();
+    if (resource.name() == "disk") disk += resource.scalar().value();
+    if (resource.name() == "gpus") gpus += resource.scalar().value();
+  }
+  double cpusUsed = 0, memUsed = 0, diskUsed = 0, gpusUsed = 0;
+  std::map<std::string, double> executors;
+  std::map<std::string, double> tasks;
+  for (const char* state : {"registering", "running", "terminating", "terminated"}) executors[state] = 0;
+  for (const char* state : {"staging", "starting", "running", "killing", "finished", "failed", "killed", "lost",
+                            "gone", "error", "dropped"}) {
+    tasks[state] = 0;
+  }
+  for (const auto& [id, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework->executors) {
+      static const char* names[] = {"registering", "running", "terminating", "terminated"};
+      executors[names[static_cast<int>(executor->state)]] += 1;
+      for (const auto& [tid, task] : executor->tasks) {
+        std::string state = mesos::v1::TaskState_Name(task.task.state()).substr(5);
+        std::transform(state.begin(), state.end(), state.begin(), ::tolower);
+        tasks[state] += 1;
+        for (const auto& resource : task.info.resources()) {
+          if (resource.type() != mesos::v1::Value::SCALAR) continue;
+          if (resource.name() == "cpus") cpusUsed += resource.scalar().value();
+          if (resource.name() == "mem") memUsed += resource.scalar().value();
+          if (resource.name() == "disk") diskUsed += resource.scalar().value();
+          if (resource.name() == "gpus") gpusUsed += resource.scalar().value();
+        }
+      }
+      for (const auto& task : executor->completedTasks) {
+        std::string state = mesos::v1::TaskState_Name(task.state()).substr(5);
+        std::transform(state.begin(), state.end(), state.begin(), ::tolower);
+        tasks[state] += 1;
+      }
+    }
+  }
+  auto share = [](double used, double total) { return total > 0 ? used / total : 0.0; };
+  out["slave/cpus_total"] = cpus;
+  out["slave/cpus_used"] = cpusUsed;
+  out["slave/cpus_percent"] = share(cpusUsed, cpus);
+  out["slave/mem_total"] = mem;
+  out["slave/mem_used"] = memUsed;
+  out["slave/mem_percent"] = share(memUsed, mem);
+  out["slave/disk_total"] = disk;
+  out["slave/disk_used"] = diskUsed;
+  out["slave/disk_percent"] = share(diskUsed, disk);
+  out["slave/gpus_total"] = gpus;
+  out["slave/gpus_used"] = gpusUsed;
+  out["slave/gpus_percent"] = share(gpusUsed, gpus);
+  for (const auto& [state, count] : executors) out["slave/executors_" + state] = count;
+  for (const auto& [state, count] : tasks) out["slave/tasks_" + state] = count;
+  out["slave/frameworks_active"] = static_cast<double>(frameworks_.size());
+  for (const char* name : {"valid_status_updates", "invalid_status_updates", "container_launch_errors",
+                           "recovery_errors"}) {
+    auto it = counters_.find(name);
+    out[std::string("slave/") + name] = it == counters_.end() ? 0 : static_cast<double>(it->second);
+  }
+  return out;
+}
+
+http::Response Agent::metricsSnapshot() {
+  Json::Value out(Json::objectValue);
+  for (const auto& [name, value] : metrics()) out[name] = value;
+  return jsonResponse(200, out);
+}
+
+http::Response Agent::metricsText() {
+  std::string body;
+  for (const auto& [name, value] : metrics()) {
+    std::string metric = "mantle_agent_" + name.substr(name.find('/') + 1);
+    for (char& c : metric) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+    }
+    const bool counter = metric.find("status_updates") != std::string::npos ||
+                         metric.find("errors") != std::string::npos;
+    body += "# TYPE " + metric + (counter ? " counter\n" : " gauge\n");
+    std::ostringstream line;
+    line << metric << " " << value << "\n";
+    body += line.str();
+  }
+  http::Response response = http::Response::text(200, std::move(body));
+  response.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
+  return response;
+}
+
+}  // namespace mantle::agent

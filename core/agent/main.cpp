@@ -1,0 +1,105 @@
+// mantle-agent: see README.md and docs/AGENT.md.
+#include <signal.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <glog/logging.h>
+
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "agent/agent.hpp"
+#include "flags/flags.hpp"
+#include "mantle/modules/defaults.hpp"
+#include "mantle/modules/manifest.hpp"
+#include "mantle/modules/registry.hpp"
+
+namespace {
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+[[noreturn]] void fatal(const std::string& message) {
+  std::cerr << "mantle-agent: " << message << std::endl;
+  std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  mantle::agent::AgentFlags flags;
+  mantle::flags::FlagSet set("mantle-agent", "Runs tasks in containers for a Mantle master.");
+  flags.addTo(set);
+  if (auto parsed = set.parse(argc, argv); !parsed.ok()) fatal(parsed.error().message);
+  if (set.helpRequested()) {
+    std::cout << set.usage();
+    return 0;
+  }
+  if (flags.master.empty()) fatal("--master is required (host:port of the master)");
+  if (flags.master.rfind("zk://", 0) == 0) fatal("--master=zk://... is not supported yet; give host:port");
+  if (flags.recover != "reconnect" && flags.recover != "cleanup") {
+    fatal("--recover must be 'reconnect' or 'cleanup', not '" + flags.recover + "'");
+  }
+  if (flags.port < 0 || flags.port > 65535) fatal("--port must be between 0 and 65535");
+
+  mantle::modules::Manifest manifest;
+  const std::string modules = flags.modules.empty() ? mantle::modules::defaultManifestPath() : flags.modules;
+  if (auto loaded = mantle::modules::loadManifest(modules, manifest); !loaded.ok()) {
+    fatal("--modules: " + loaded.error().message);
+  }
+  mantle::modules::RegistryOptions options;
+  options.searchDirs = {mantle::modules::builtinModuleDir()};
+  options.stateRoot = flags.workDir + "/modules";
+  mantle::modules::Registry registry(options);
+  if (auto loaded = registry.load(manifest); !loaded.ok()) fatal("loading modules: " + loaded.error().message);
+  for (const std::string& warning : registry.warnings()) LOG(WARNING) << warning;
+  auto isolators = registry.createAll("isolator", splitList(flags.isolation));
+  if (!isolators.ok()) fatal("--isolation: " + isolators.error().message);
+  auto hooks = registry.createAll("hook", splitList(flags.hooks));
+  if (!hooks.ok()) fatal("--hooks: " + hooks.error().message);
+
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
+
+  auto agent = std::make_unique<mantle::agent::Agent>(io, flags, set.values(), *isolators, *hooks);
+  if (auto started = agent->start(); !started.ok()) {
+    LOG(ERROR) << started.error().message;
+    work.reset();
+    io.stop();
+    for (auto& thread : threads) thread.join();
+    agent.reset();
+    fatal(started.error().message);
+  }
+  int code = 0;
+  if (!agent->exitAfterCleanup()) {
+    boost::asio::io_context signalIo;
+    boost::asio::signal_set signals(signalIo, SIGTERM, SIGINT);
+    signals.async_wait([](const boost::system::error_code&, int signal) {
+      LOG(INFO) << "Received signal " << signal << "; stopping";
+    });
+    signalIo.run();
+  }
+  agent->stop();
+  work.reset();
+  io.stop();
+  for (auto& thread : threads) thread.join();
+  agent.reset();
+  return code;
+}

@@ -1,0 +1,201 @@
+#include "agent/master_link.hpp"
+
+#include <boost/asio/post.hpp>
+#include <glog/logging.h>
+
+#include <future>
+#include <random>
+
+#include "http/client.hpp"
+#include "wire/recordio.hpp"
+
+namespace mantle::agent {
+
+namespace {
+
+constexpr char kStreamIdHeader[] = "Mantle-Stream-Id";
+constexpr char kProtobuf[] = "application/x-protobuf";
+
+}  // namespace
+
+MasterLink::MasterLink(Strand strand, std::string master, Callbacks callbacks)
+    : strand_(std::move(strand)), callbacks_(std::move(callbacks)) {
+  if (master.rfind("http://", 0) != 0) master = "http://" + master;
+  while (!master.empty() && master.back() == '/') master.pop_back();
+  url_ = master + "/internal/v1/agent";
+}
+
+MasterLink::~MasterLink() { stop(); }
+
+void MasterLink::start() {
+  lastEvent_ = std::chrono::steady_clock::now();
+  streamThread_ = std::thread([this] { streamLoop(); });
+  sendThread_ = std::thread([this] { sendLoop(); });
+}
+
+void MasterLink::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopped_ = true;
+    if (cancel_) *cancel_ = true;
+  }
+  cv_.notify_all();
+  if (streamThread_.joinable()) streamThread_.join();
+  if (sendThread_.joinable()) sendThread_.join();
+}
+
+void MasterLink::send(internal::Call call) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (streamId_.empty()) {
+      VLOG(1) << "Not connected to the master; dropping " << internal::Call::Type_Name(call.type());
+      return;
+    }
+    queue_.push_back(std::move(call));
+  }
+  cv_.notify_all();
+}
+
+void MasterLink::reconnect(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (cancel_ && !*cancel_) {
+    LOG(INFO) << "Re-registering with the master: " << why;
+    *cancel_ = true;
+  }
+}
+
+void MasterLink::setHeartbeatTimeout(double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  heartbeatTimeoutSeconds_ = seconds;
+}
+
+void MasterLink::streamLoop() {
+  std::mt19937 random(std::random_device{}());
+  double backoff = 0.5;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return;
+    }
+    // The call that opens the stream comes from the agent's state.
+    auto promise = std::make_shared<std::promise<internal::Call>>();
+    std::future<internal::Call> future = promise->get_future();
+    boost::asio::post(strand_, [this, promise] { promise->set_value(callbacks_.registration()); });
+    while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return;
+    }
+    internal::Call call = future.get();
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return;
+      cancel_ = cancel;
+      lastEvent_ = std::chrono::steady_clock::now();
+    }
+    wire::RecordDecoder decoder;
+    std::string failure;
+    bool opened = false;
+    bool registered = false;
+    http::StreamCallbacks handlers;
+    handlers.onHead = [&](const http::ClientResponse& head) {
+      if (head.status != 200) {
+        failure = "master answered " + std::to_string(head.status);
+        return false;
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      streamId_ = head.header(kStreamIdHeader);
+      opened = true;
+      return true;
+    };
+    handlers.onData = [&](std::string_view data) {
+      std::vector<std::string> records;
+      Status status = decoder.feed(data, &records);
+      for (const std::string& record : records) {
+        internal::Event event;
+        if (!event.ParseFromString(record)) {
+          failure = "undecodable event from the master";
+          return false;
+        }
+        if (event.type() == internal::Event::REGISTERED || event.type() == internal::Event::REREGISTERED) {
+          registered = true;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          lastEvent_ = std::chrono::steady_clock::now();
+        }
+        boost::asio::post(strand_, [this, event = std::move(event)] { callbacks_.onEvent(event); });
+      }
+      if (!status.ok()) {
+        failure = "bad stream from the master: " + status.error().message;
+        return false;
+      }
+      return true;
+    };
+    Status result = http::stream("POST", url_, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}},
+                                 call.SerializeAsString(), handlers, cancel);
+    std::string why = !failure.empty() ? failure
+                      : !result.ok()   ? result.error().message
+                      : *cancel        ? "stream cancelled"
+                                       : "the master closed the stream";
+    bool stopped;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      streamId_.clear();
+      queue_.clear();
+      cancel_.reset();
+      stopped = stopped_;
+    }
+    boost::asio::post(strand_, [this, why] { callbacks_.onDisconnected(why); });
+    if (stopped) return;
+    if (opened && registered) backoff = 0.5;
+    // Random delay in [0, backoff), then double it up to a minute.
+    std::uniform_real_distribution<double> jitter(0.1 * backoff, backoff);
+    const auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(jitter(random) * 1000));
+    backoff = std::min(backoff * 2, 60.0);
+    LOG(INFO) << "Disconnected from the master (" << why << "); retrying in " << delay.count() << " ms";
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait_for(lock, delay, [this] { return stopped_; });
+  }
+}
+
+void MasterLink::sendLoop() {
+  while (true) {
+    internal::Call call;
+    std::string streamId;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopped_ || !queue_.empty(); });
+      if (stopped_) return;
+      // Liveness: a stream with no event for too long is dead.
+      if (cancel_ && !*cancel_ &&
+          std::chrono::steady_clock::now() - lastEvent_ >
+              std::chrono::milliseconds(static_cast<std::int64_t>(heartbeatTimeoutSeconds_ * 1000))) {
+        LOG(WARNING) << "No event from the master for " << heartbeatTimeoutSeconds_ << " s; re-registering";
+        *cancel_ = true;
+      }
+      if (queue_.empty()) continue;
+      call = std::move(queue_.front());
+      queue_.pop_front();
+      streamId = streamId_;
+    }
+    if (streamId.empty()) continue;
+    auto response = http::request(
+        "POST", url_, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}, {kStreamIdHeader, streamId}},
+        call.SerializeAsString(), http::ClientOptions{10, 5});
+    if (!response.ok()) {
+      LOG(WARNING) << "Sending " << internal::Call::Type_Name(call.type())
+                   << " to the master failed: " << response.error().message;
+      continue;
+    }
+    if (response->status == 400 || response->status == 404 || response->status == 409) {
+      reconnect("master answered " + std::to_string(response->status) + " to " +
+                internal::Call::Type_Name(call.type()) + ": " + response->body);
+    } else if (response->status >= 300) {
+      LOG(WARNING) << "Master answered " << response->status << " to " << internal::Call::Type_Name(call.type())
+                   << ": " << response->body;
+    }
+  }
+}
+
+}  // namespace mantle::agent

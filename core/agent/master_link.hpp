@@ -1,0 +1,71 @@
+// The agent's connection to the master (mantle.internal protocol, see
+// core/proto/mantle/internal/agent_master.proto): one thread holds the event
+// stream that REGISTER/REREGISTER opens and reconnects with backoff when it
+// ends; another sends the other calls with the stream id. Events and
+// connection changes are posted to the agent's strand, in order.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "agent/strand.hpp"
+#include "mantle/internal/agent_master.pb.h"
+
+namespace mantle::agent {
+
+class MasterLink {
+ public:
+  struct Callbacks {
+    // Runs on the strand; the call that opens the stream (REGISTER or
+    // REREGISTER, filled in by the agent).
+    std::function<internal::Call()> registration;
+    // Runs on the strand, for every event in order.
+    std::function<void(const internal::Event&)> onEvent;
+    // Runs on the strand when a stream ends (or never opened).
+    std::function<void(const std::string& why)> onDisconnected;
+  };
+
+  // `master`: "host:port" or "http://host:port".
+  MasterLink(Strand strand, std::string master, Callbacks callbacks);
+  ~MasterLink();
+  MasterLink(const MasterLink&) = delete;
+  MasterLink& operator=(const MasterLink&) = delete;
+
+  void start();
+  void stop();
+  // Queues a call for the current stream. Calls made while no stream is open
+  // are dropped: what must arrive (status updates) is resent after
+  // re-registration.
+  void send(internal::Call call);
+  // Ends the current stream; the link registers again.
+  void reconnect(const std::string& why);
+  // Seconds without any event after which the stream counts as dead.
+  void setHeartbeatTimeout(double seconds);
+
+ private:
+  void streamLoop();
+  void sendLoop();
+
+  Strand strand_;
+  std::string url_;
+  Callbacks callbacks_;
+  std::thread streamThread_;
+  std::thread sendThread_;
+  std::mutex mutex_;  // guards the fields below (the link's own queue, not agent state)
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::string streamId_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  std::deque<internal::Call> queue_;
+  std::chrono::steady_clock::time_point lastEvent_;
+  double heartbeatTimeoutSeconds_ = 75;
+};
+
+}  // namespace mantle::agent

@@ -1,0 +1,187 @@
+#include "executor/health_check.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "http/client.hpp"
+
+namespace mantle::executor {
+
+namespace {
+
+HealthChecker::Result tcpProbe(std::uint32_t port, double timeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {false, std::string("socket: ") + std::strerror(errno)};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd waiter{fd, POLLOUT, 0};
+    rc = ::poll(&waiter, 1, static_cast<int>(timeout * 1000));
+    if (rc == 1) {
+      int error = 0;
+      socklen_t length = sizeof(error);
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+      rc = error == 0 ? 0 : -1;
+      errno = error;
+    } else {
+      rc = -1;
+      errno = ETIMEDOUT;
+    }
+  }
+  const int error = errno;
+  ::close(fd);
+  if (rc == 0) return {true, ""};
+  return {false, "TCP connection to port " + std::to_string(port) + " failed: " + std::strerror(error)};
+}
+
+HealthChecker::Result httpProbe(const mesos::v1::HealthCheck::HTTPCheckInfo& info, double timeout) {
+  std::string path = info.path().empty() ? "/" : info.path();
+  if (path.front() != '/') path = "/" + path;
+  const std::string scheme = info.scheme().empty() ? "http" : info.scheme();
+  const std::string url = scheme + "://127.0.0.1:" + std::to_string(info.port()) + path;
+  auto response = http::request("GET", url, {}, "", http::ClientOptions{timeout, timeout});
+  if (!response.ok()) return {false, "HTTP GET " + url + " failed: " + response.error().message};
+  if (response->status >= 200 && response->status < 400) return {true, ""};
+  return {false, "HTTP GET " + url + " answered " + std::to_string(response->status)};
+}
+
+}  // namespace
+
+HealthChecker::HealthChecker(mesos::v1::HealthCheck check, std::map<std::string, std::string> environment,
+                             std::string directory, double start)
+    : check_(std::move(check)),
+      environment_(std::move(environment)),
+      directory_(std::move(directory)),
+      start_(start),
+      nextCheck_(start + check_.delay_seconds()) {
+  type_ = check_.type();
+  if (type_ == mesos::v1::HealthCheck::UNKNOWN) {
+    type_ = check_.has_command() ? mesos::v1::HealthCheck::COMMAND
+            : check_.has_http()  ? mesos::v1::HealthCheck::HTTP
+            : check_.has_tcp()   ? mesos::v1::HealthCheck::TCP
+                                 : mesos::v1::HealthCheck::UNKNOWN;
+  }
+}
+
+HealthChecker::~HealthChecker() {
+  if (commandPid_ > 0) {
+    ::kill(-commandPid_, SIGKILL);
+    ::waitpid(commandPid_, nullptr, 0);
+  }
+  if (probe_.valid()) probe_.wait();
+}
+
+bool HealthChecker::inGracePeriod(double now) const {
+  return !everHealthy_ && now < start_ + check_.grace_period_seconds();
+}
+
+void HealthChecker::startCheck(double now) {
+  running_ = true;
+  deadline_ = now + check_.timeout_seconds();
+  const double timeout = check_.timeout_seconds() > 0 ? check_.timeout_seconds() : 20;
+  switch (type_) {
+    case mesos::v1::HealthCheck::COMMAND: {
+      std::vector<std::string> env;
+      for (const auto& [name, value] : environment_) env.push_back(name + "=" + value);
+      for (const auto& variable : check_.command().environment().variables()) {
+        env.push_back(variable.name() + "=" + variable.value());
+      }
+      std::vector<char*> envp;
+      for (auto& entry : env) envp.push_back(entry.data());
+      envp.push_back(nullptr);
+      std::vector<std::string> argvStorage;
+      if (check_.command().shell()) {
+        argvStorage = {"/bin/sh", "-c", check_.command().value()};
+      } else {
+        argvStorage.push_back(check_.command().value());
+        for (int i = 1; i < check_.command().arguments_size(); ++i) {
+          argvStorage.push_back(check_.command().arguments(i));
+        }
+      }
+      std::vector<char*> argv;
+      for (auto& arg : argvStorage) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      commandPid_ = ::fork();
+      if (commandPid_ == 0) {
+        ::setpgid(0, 0);
+        int devnull = ::open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+          ::dup2(devnull, 0);
+          ::dup2(devnull, 1);
+          ::dup2(devnull, 2);
+        }
+        if (::chdir(directory_.c_str()) != 0) ::_exit(127);
+        ::execve(argv[0], argv.data(), envp.data());
+        ::_exit(127);
+      }
+      if (commandPid_ > 0) ::setpgid(commandPid_, commandPid_);
+      break;
+    }
+    case mesos::v1::HealthCheck::HTTP:
+      probe_ = std::async(std::launch::async, [info = check_.http(), timeout] { return httpProbe(info, timeout); });
+      break;
+    case mesos::v1::HealthCheck::TCP:
+      probe_ = std::async(std::launch::async, [port = check_.tcp().port(), timeout] { return tcpProbe(port, timeout); });
+      break;
+    default:
+      probe_ = std::async(std::launch::deferred, [] { return Result{false, "health check of unknown type"}; });
+  }
+}
+
+std::optional<HealthChecker::Result> HealthChecker::finishCommand(double now) {
+  int status = 0;
+  pid_t done = ::waitpid(commandPid_, &status, WNOHANG);
+  if (done == commandPid_) {
+    commandPid_ = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Result{true, ""};
+    return Result{false, WIFEXITED(status) ? "health check command exited with status " +
+                                                 std::to_string(WEXITSTATUS(status))
+                                           : "health check command was killed by a signal"};
+  }
+  if (check_.timeout_seconds() > 0 && now > deadline_) {
+    ::kill(-commandPid_, SIGKILL);
+    ::waitpid(commandPid_, nullptr, 0);
+    commandPid_ = -1;
+    return Result{false, "health check command timed out after " + std::to_string(check_.timeout_seconds()) + " s"};
+  }
+  return std::nullopt;
+}
+
+std::optional<HealthChecker::Result> HealthChecker::poll(double now) {
+  if (!running_) {
+    if (now < nextCheck_) return std::nullopt;
+    startCheck(now);
+  }
+  std::optional<Result> result;
+  if (commandPid_ > 0) {
+    result = finishCommand(now);
+  } else if (probe_.valid()) {
+    if (probe_.wait_for(std::chrono::seconds(0)) == std::future_status::ready ||
+        probe_.wait_for(std::chrono::seconds(0)) == std::future_status::deferred) {
+      result = probe_.get();
+    }
+  } else {
+    result = Result{false, "health check could not start"};
+  }
+  if (result) {
+    running_ = false;
+    nextCheck_ = now + check_.interval_seconds();
+  }
+  return result;
+}
+
+}  // namespace mantle::executor

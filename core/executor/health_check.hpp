@@ -1,0 +1,58 @@
+// One task's health check (Mesos HealthCheck: COMMAND, HTTP or TCP), run
+// without blocking the executor: poll() starts a check when one is due and
+// reports each result once it is known.
+#pragma once
+
+#include <sys/types.h>
+
+#include <future>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "mesos/v1/mesos.pb.h"
+
+namespace mantle::executor {
+
+class HealthChecker {
+ public:
+  struct Result {
+    bool healthy = false;
+    std::string message;  // why it failed
+  };
+
+  // `start`: when the task started (seconds, steady clock).
+  HealthChecker(mesos::v1::HealthCheck check, std::map<std::string, std::string> environment,
+                std::string directory, double start);
+  ~HealthChecker();
+  HealthChecker(const HealthChecker&) = delete;
+  HealthChecker& operator=(const HealthChecker&) = delete;
+
+  // Starts a due check, finishes a running one; a result when one completed.
+  std::optional<Result> poll(double now);
+
+  const mesos::v1::HealthCheck& check() const { return check_; }
+  // Whether a failure at `now` still falls in the grace period (before the
+  // first success and within grace_period_seconds of the start).
+  bool inGracePeriod(double now) const;
+  void markHealthy() { everHealthy_ = true; }
+
+ private:
+  void startCheck(double now);
+  std::optional<Result> finishCommand(double now);
+
+  mesos::v1::HealthCheck check_;
+  mesos::v1::HealthCheck::Type type_;
+  std::map<std::string, std::string> environment_;
+  std::string directory_;
+  double start_;
+  double nextCheck_;
+  bool everHealthy_ = false;
+  // The check under way.
+  bool running_ = false;
+  double deadline_ = 0;
+  pid_t commandPid_ = -1;
+  std::future<Result> probe_;
+};
+
+}  // namespace mantle::executor
