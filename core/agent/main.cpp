@@ -1,11 +1,13 @@
 // mantle-agent: see README.md and docs/AGENT.md.
 #include <signal.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -38,6 +40,8 @@ std::vector<std::string> splitList(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Descriptors a parent leaked (a listening socket, a pipe) are not ours.
+  ::close_range(3, ~0U, 0);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
   ::signal(SIGPIPE, SIG_IGN);
@@ -62,15 +66,24 @@ int main(int argc, char** argv) {
   if (auto loaded = mantle::modules::loadManifest(modules, manifest); !loaded.ok()) {
     fatal("--modules: " + loaded.error().message);
   }
+  // The agent loads only the instances it uses: those --isolation and
+  // --hooks name (the manifest may also declare the master's allocators,
+  // or isolators this agent does not run).
+  const std::vector<std::string> isolation = splitList(flags.isolation);
+  const std::vector<std::string> hookNames = splitList(flags.hooks);
+  std::erase_if(manifest.modules, [&](const mantle::modules::ModuleSpec& spec) {
+    return std::find(isolation.begin(), isolation.end(), spec.instance) == isolation.end() &&
+           std::find(hookNames.begin(), hookNames.end(), spec.instance) == hookNames.end();
+  });
   mantle::modules::RegistryOptions options;
   options.searchDirs = {mantle::modules::builtinModuleDir()};
   options.stateRoot = flags.workDir + "/modules";
   mantle::modules::Registry registry(options);
   if (auto loaded = registry.load(manifest); !loaded.ok()) fatal("loading modules: " + loaded.error().message);
   for (const std::string& warning : registry.warnings()) LOG(WARNING) << warning;
-  auto isolators = registry.createAll("isolator", splitList(flags.isolation));
+  auto isolators = registry.createAll("isolator", isolation);
   if (!isolators.ok()) fatal("--isolation: " + isolators.error().message);
-  auto hooks = registry.createAll("hook", splitList(flags.hooks));
+  auto hooks = registry.createAll("hook", hookNames);
   if (!hooks.ok()) fatal("--hooks: " + hooks.error().message);
 
   boost::asio::io_context io;

@@ -1,6 +1,7 @@
 // mantle-executor: the command executor the agent starts for tasks without
 // an ExecutorInfo (and for task groups). See executor.hpp.
 #include <signal.h>
+#include <unistd.h>
 
 #include <glog/logging.h>
 
@@ -13,6 +14,8 @@
 extern char** environ;
 
 int main(int, char** argv) {
+  // Descriptors a parent leaked (a listening socket, a pipe) are not ours.
+  ::close_range(3, ~0U, 0);
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 2;  // the task's stderr is the sandbox's stderr: keep it the task's
   google::InitGoogleLogging(argv[0]);

@@ -1,0 +1,241 @@
+// mantle-agent as a real process, against a protocol-level master peer:
+// registration, task launch/finish/fail/kill through mantle-executor, the
+// sandbox files endpoints, recovery after kill -9, master restarts, executor
+// crashes, and many tasks at once.
+#include <signal.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <json/reader.h>
+#include <json/value.h>
+
+#include "agent_fixture.hpp"
+#include "mesos/v1/agent/agent.pb.h"
+#include "wire/content_type.hpp"
+
+namespace mantle::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+Json::Value parseJson(const std::string& text) {
+  Json::Value value;
+  Json::CharReaderBuilder builder;
+  std::string errors;
+  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+  reader->parse(text.data(), text.data() + text.size(), &value, &errors);
+  return value;
+}
+
+std::vector<mesos::v1::TaskState> states(const std::vector<internal::StatusUpdate>& updates) {
+  std::vector<mesos::v1::TaskState> out;
+  for (const auto& update : updates) out.push_back(update.status().state());
+  return out;
+}
+
+// The sandbox directory of the executor running `taskId`, from /state.
+std::string sandboxOf(const Json::Value& state, const std::string& taskId) {
+  for (const auto& framework : state["frameworks"]) {
+    for (const char* list : {"executors", "completed_executors"}) {
+      for (const auto& executor : framework[list]) {
+        for (const char* tasks : {"tasks", "queued_tasks", "completed_tasks"}) {
+          for (const auto& task : executor[tasks]) {
+            if (task["id"].asString() == taskId) return executor["directory"].asString();
+          }
+        }
+      }
+    }
+  }
+  return "";
+}
+
+TEST_F(AgentTest, RegistersWithGivenAndDetectedResources) {
+  extraFlags_ = {"--attributes=rack:r1;level:3"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  internal::Call registration = peer_.lastRegistration();
+  ASSERT_EQ(registration.type(), internal::Call::REGISTER);
+  const auto& info = registration.registration().agent_info();
+  EXPECT_EQ(info.port(), agentPort_);
+  double cpus = 0;
+  bool ports = false;
+  for (const auto& resource : info.resources()) {
+    if (resource.name() == "cpus") cpus += resource.scalar().value();
+    if (resource.name() == "ports") ports = resource.ranges().range(0).begin() == 31000;
+  }
+  EXPECT_EQ(cpus, 4);
+  EXPECT_TRUE(ports);
+  ASSERT_EQ(info.attributes_size(), 2);
+  EXPECT_EQ(info.attributes(0).text().value(), "r1");
+  EXPECT_EQ(info.attributes(1).scalar().value(), 3);
+  EXPECT_TRUE(waitUntil([this] { return get("/metrics/snapshot")->body.find("\"slave/registered\":1") != std::string::npos; }, 10s));
+}
+
+TEST_F(AgentTest, CommandTaskFinishesInOrderAndItsOutputIsReadable) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto framework = testFramework();
+  ASSERT_TRUE(peer_.runTask(framework, commandTask("hello", "echo hello-from-task", peer_.agentId())));
+  auto finished = peer_.waitForUpdate("hello", mesos::v1::TASK_FINISHED, 30s);
+  ASSERT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+  EXPECT_EQ(states(peer_.distinctUpdates("hello")),
+            (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING,
+                                               mesos::v1::TASK_FINISHED}));
+  EXPECT_EQ(finished.status().source(), mesos::v1::TaskStatus::SOURCE_EXECUTOR);
+  EXPECT_EQ(finished.agent_id().value(), peer_.agentId());
+
+  auto state = get("/state");
+  ASSERT_TRUE(state.ok());
+  const std::string sandbox = sandboxOf(parseJson(state->body), "hello");
+  ASSERT_FALSE(sandbox.empty()) << state->body;
+  EXPECT_THAT(sandbox, HasSubstr("/slaves/" + peer_.agentId() + "/frameworks/framework-1/executors/hello/runs/"));
+  bool read = waitUntil(
+      [&] {
+        auto file = get("/files/read?path=" + sandbox + "/stdout&offset=0");
+        return file.ok() && file->status == 200 && parseJson(file->body)["data"].asString().find("hello-from-task") !=
+                                                       std::string::npos;
+      },
+      10s);
+  EXPECT_TRUE(read);
+  auto browse = get("/slave(1)/files/browse?path=" + sandbox);
+  ASSERT_TRUE(browse.ok());
+  EXPECT_EQ(browse->status, 200);
+  EXPECT_THAT(browse->body, HasSubstr("/stdout\""));
+}
+
+TEST_F(AgentTest, FailedTaskCarriesExitStatusAndStderrTail) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("broken", "echo something-went-wrong >&2; exit 3",
+                                                         peer_.agentId())));
+  auto failed = peer_.waitForTerminal("broken", 30s);
+  ASSERT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_THAT(failed.status().message(), HasSubstr("status 3"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("something-went-wrong"));
+}
+
+TEST_F(AgentTest, KillTaskEndsItKilled) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("sleeper", "sleep 100", peer_.agentId())));
+  ASSERT_EQ(peer_.waitForUpdate("sleeper", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
+  ASSERT_TRUE(peer_.killTask("framework-1", "sleeper"));
+  auto killed = peer_.waitForTerminal("sleeper", 20s);
+  EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED) << agent_->output();
+  // TASK_KILLING came first: the framework has TASK_KILLING_STATE.
+  auto all = states(peer_.distinctUpdates("sleeper"));
+  EXPECT_NE(std::find(all.begin(), all.end(), mesos::v1::TASK_KILLING), all.end());
+}
+
+TEST_F(AgentTest, FilesOutsideSandboxesAreRefused) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("quick", "true", peer_.agentId())));
+  ASSERT_EQ(peer_.waitForTerminal("quick", 30s).status().state(), mesos::v1::TASK_FINISHED);
+  const std::string sandbox = sandboxOf(parseJson(get("/state")->body), "quick");
+  ASSERT_FALSE(sandbox.empty());
+  for (const std::string& path : {std::string("/etc/passwd"), sandbox + "/../../../../../../../../meta/slaves/latest",
+                                  (dir_.path() / "agent").string()}) {
+    auto response = get("/files/read?path=" + path + "&offset=0");
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->status, 403) << path << ": " << response->body;
+  }
+  // A symlink in the sandbox that points out of it is refused too.
+  std::filesystem::create_symlink("/etc/passwd", sandbox + "/escape");
+  auto response = get("/files/read?path=" + sandbox + "/escape&offset=0");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 403);
+}
+
+TEST_F(AgentTest, OperatorApiAnswersUnderBothPrefixes) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("listed", "sleep 100", peer_.agentId())));
+  ASSERT_EQ(peer_.waitForUpdate("listed", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
+  for (const std::string path : {"/api/v1", "/slave(1)/api/v1"}) {
+    auto response = http::request("POST", agentUrl() + path,
+                                  {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
+                                  R"({"type":"GET_TASKS"})");
+    ASSERT_TRUE(response.ok());
+    ASSERT_EQ(response->status, 200) << response->body;
+    EXPECT_THAT(response->body, HasSubstr("\"launched_tasks\""));
+    EXPECT_THAT(response->body, HasSubstr("\"listed\""));
+  }
+  mesos::v1::agent::Call call;
+  call.set_type(mesos::v1::agent::Call::GET_CONTAINERS);
+  auto response = http::request("POST", agentUrl() + "/api/v1",
+                                {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}},
+                                call.SerializeAsString());
+  ASSERT_TRUE(response.ok());
+  mesos::v1::agent::Response containers;
+  ASSERT_TRUE(containers.ParseFromString(response->body));
+  ASSERT_EQ(containers.get_containers().containers_size(), 1);
+  EXPECT_GT(containers.get_containers().containers(0).container_status().executor_pid(), 0u);
+  auto statistics = get("/monitor/statistics");
+  ASSERT_TRUE(statistics.ok());
+  EXPECT_THAT(statistics->body, HasSubstr("\"executor_id\":\"listed\""));
+  EXPECT_THAT(statistics->body, HasSubstr("mem_rss_bytes"));
+  auto metrics = get("/metrics");
+  EXPECT_THAT(metrics->body, HasSubstr("mantle_agent_tasks_running 1"));
+}
+
+TEST_F(AgentTest, MasterRestartLeadsToReregistrationAndUpdatesFlowAgain) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const std::filesystem::path marker = dir_.path() / "release";
+  ASSERT_TRUE(peer_.runTask(testFramework(),
+                            commandTask("patient", "while [ ! -e " + marker.string() + " ]; do sleep 0.1; done",
+                                        peer_.agentId())));
+  ASSERT_EQ(peer_.waitForUpdate("patient", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
+  const int port = peer_.port();
+  peer_.stop();
+  std::ofstream(marker) << "go";  // the task ends while the master is away
+  std::this_thread::sleep_for(500ms);
+  peer_.start(port);
+  ASSERT_TRUE(waitUntil([this] { return peer_.reregistrations() >= 1; }, 30s)) << agent_->output();
+  auto finished = peer_.waitForUpdate("patient", mesos::v1::TASK_FINISHED, 30s);
+  EXPECT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+}
+
+TEST_F(AgentTest, ExecutorCrashFailsItsTask) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("orphaned", "sleep 100", peer_.agentId())));
+  auto running = peer_.waitForUpdate("orphaned", mesos::v1::TASK_RUNNING, 30s);
+  ASSERT_EQ(running.status().state(), mesos::v1::TASK_RUNNING);
+  const pid_t executor = static_cast<pid_t>(running.status().container_status().executor_pid());
+  ASSERT_GT(executor, 0);
+  ASSERT_EQ(::kill(executor, SIGKILL), 0);
+  auto failed = peer_.waitForTerminal("orphaned", 20s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_THAT(failed.status().message(), HasSubstr("signal 9"));
+  // The container's other processes went with it.
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+}
+
+TEST_F(AgentTest, SandboxLogsRotateAtTheirCap) {
+  extraFlags_ = {"--container_logs_max_size=4KB", "--container_logs_max_files=2"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(
+      testFramework(),
+      commandTask("chatty", "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxx; i=$((i+1)); done",
+                  peer_.agentId())));
+  ASSERT_EQ(peer_.waitForTerminal("chatty", 30s).status().state(), mesos::v1::TASK_FINISHED);
+  const std::string sandbox = sandboxOf(parseJson(get("/state")->body), "chatty");
+  ASSERT_FALSE(sandbox.empty());
+  EXPECT_TRUE(waitUntil([&] { return std::filesystem::exists(sandbox + "/stdout.2"); }, 5s));
+  EXPECT_LE(std::filesystem::file_size(sandbox + "/stdout"), 4096u);
+  EXPECT_EQ(std::filesystem::file_size(sandbox + "/stdout.1"), 4096u);
+  EXPECT_FALSE(std::filesystem::exists(sandbox + "/stdout.3"));
+  std::ifstream last(sandbox + "/stdout");
+  std::string content((std::istreambuf_iterator<char>(last)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(content, HasSubstr("line-399-"));
+}
+
+}  // namespace
+}  // namespace mantle::testing

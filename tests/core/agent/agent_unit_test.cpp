@@ -1,0 +1,238 @@
+// The agent's parts in-process: resources and attributes, the checkpoint
+// files, the container launcher with real processes, and the containerizer
+// running the real posix isolators.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "agent/agent_info.hpp"
+#include "agent/checkpoint.hpp"
+#include "agent/containerizer.hpp"
+#include "agent/launcher.hpp"
+#include "module_host.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+namespace mantle::agent {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(AgentInfoTest, ResourcesFlagReplacesDetectedNames) {
+  auto resources = agentResources("cpus:3;mem:100;cpus(ops):1", "/tmp");
+  ASSERT_TRUE(resources.ok()) << resources.error().message;
+  double cpus = 0, mem = 0, disk = 0;
+  bool ports = false;
+  for (const auto& resource : *resources) {
+    if (resource.name() == "cpus") cpus += resource.scalar().value();
+    if (resource.name() == "mem") mem += resource.scalar().value();
+    if (resource.name() == "disk") disk += resource.scalar().value();
+    if (resource.name() == "ports") ports = resource.ranges().range(0).end() == 32000;
+  }
+  EXPECT_EQ(cpus, 4);
+  EXPECT_EQ(mem, 100);
+  EXPECT_GT(disk, 0);  // detected
+  EXPECT_TRUE(ports);
+}
+
+TEST(AgentInfoTest, ResourcesFlagTakesJson) {
+  auto resources = agentResources(R"([{"name":"gpus","type":"SCALAR","scalar":{"value":2}}])", "/tmp");
+  ASSERT_TRUE(resources.ok()) << resources.error().message;
+  bool gpus = false;
+  for (const auto& resource : *resources) gpus = gpus || (resource.name() == "gpus" && resource.scalar().value() == 2);
+  EXPECT_TRUE(gpus);
+  EXPECT_FALSE(agentResources("cpus:-1", "/tmp").ok());
+  EXPECT_FALSE(agentResources("[{\"name\":1}]", "/tmp").ok());
+}
+
+TEST(AgentInfoTest, AttributesOfEveryType) {
+  auto attributes = parseAttributes("rack:r1;level:3;range:[1-4,8-9];set:{a,b}");
+  ASSERT_TRUE(attributes.ok()) << attributes.error().message;
+  ASSERT_EQ(attributes->size(), 4u);
+  EXPECT_EQ((*attributes)[0].type(), mesos::v1::Value::TEXT);
+  EXPECT_EQ((*attributes)[1].scalar().value(), 3);
+  EXPECT_EQ((*attributes)[2].ranges().range(1).begin(), 8u);
+  EXPECT_EQ((*attributes)[3].set().item(1), "b");
+  EXPECT_FALSE(parseAttributes("novalue").ok());
+}
+
+TEST(CheckpointTest, RecordsSurviveATornTail) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "a/b/task.updates").string();
+  ASSERT_TRUE(checkpoint::appendRecord(path, "first").ok());
+  ASSERT_TRUE(checkpoint::appendRecord(path, "second").ok());
+  std::ofstream(path, std::ios::app) << "12\nhalf";  // a crash in mid-write
+  auto records = checkpoint::readRecords(path);
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(*records, (std::vector<std::string>{"first", "second"}));
+  ASSERT_TRUE(checkpoint::writeFile((dir.path() / "x/latest").string(), "id-1").ok());
+  EXPECT_EQ(*checkpoint::readFile((dir.path() / "x/latest").string()), "id-1");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "x/latest.tmp"));
+}
+
+class LauncherTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (pid_t pid : roots_) {
+      signalSession(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+
+  LaunchPlan plan(const std::string& command) {
+    LaunchPlan plan;
+    plan.argv = {"/bin/sh", "-c", command};
+    plan.environment = {{"PATH", "/usr/bin:/bin"}, {"GREETING", "hi"}};
+    plan.sandbox = dir_.path().string();
+    return plan;
+  }
+
+  int waitRoot(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    roots_.erase(std::remove(roots_.begin(), roots_.end(), pid), roots_.end());
+    return status;
+  }
+
+  testing::TempDir dir_;
+  std::vector<pid_t> roots_;
+};
+
+TEST_F(LauncherTest, RunsInItsOwnSessionWithEnvironmentAndLogs) {
+  auto launched = forkContainer(plan("echo $GREETING; echo oops >&2; pwd; echo sid=$(ps -o sid= -p $$); exit 7"));
+  ASSERT_TRUE(launched.ok()) << launched.error().message;
+  const pid_t root = launched->pid();
+  roots_.push_back(root);
+  ASSERT_TRUE(launched->release().ok());
+  const int status = waitRoot(root);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+  const std::string out = slurp(dir_.path() / "stdout");
+  EXPECT_THAT(out, HasSubstr("hi\n"));
+  EXPECT_THAT(out, HasSubstr(dir_.path().string()));
+  EXPECT_THAT(out, HasSubstr("sid=" + std::to_string(root)));
+  EXPECT_EQ(slurp(dir_.path() / "stderr"), "oops\n");
+}
+
+TEST_F(LauncherTest, WaitsForReleaseAndExitsWithoutIt) {
+  pid_t root = -1;
+  {
+    auto launched = forkContainer(plan("touch ran"));
+    ASSERT_TRUE(launched.ok());
+    root = launched->pid();
+    roots_.push_back(root);
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(std::filesystem::exists(dir_.path() / "ran"));
+  }  // never released
+  const int status = waitRoot(root);
+  EXPECT_EQ(WEXITSTATUS(status), 127);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "ran"));
+}
+
+TEST_F(LauncherTest, SignalSessionReachesEveryProcess) {
+  auto launched = forkContainer(plan("sleep 100 & sleep 100 & sleep 100"));
+  ASSERT_TRUE(launched.ok());
+  const pid_t root = launched->pid();
+  roots_.push_back(root);
+  ASSERT_TRUE(launched->release().ok());
+  ASSERT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).size() >= 4; }, 5s));
+  EXPECT_TRUE(processStartTime(root).has_value());
+  signalSession(root, SIGKILL);
+  waitRoot(root);
+  EXPECT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).empty(); }, 5s));
+  EXPECT_FALSE(processStartTime(root).has_value());
+}
+
+TEST_F(LauncherTest, UnknownUserIsAnError) {
+  LaunchPlan p = plan("true");
+  p.user = "no-such-user-mantle";
+  auto launched = forkContainer(p);
+  ASSERT_FALSE(launched.ok());
+  EXPECT_THAT(launched.error().message, HasSubstr("no-such-user-mantle"));
+}
+
+// The containerizer with the built-in posix isolators, on a real strand.
+class ContainerizerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"posix/cpu", "posix/mem"}) {
+      Json::Value module;
+      module["name"] = name;
+      auto instance = testing::createModule(registry_, "mantle_posix", module, "isolator");
+      ASSERT_TRUE(instance.ok()) << instance.error().message;
+      isolators_.push_back(*instance);
+    }
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  template <typename Fn>
+  auto onStrand(Fn fn) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto future = task.get_future();
+    boost::asio::post(strand_, [&task] { task(); });
+    return future.get();
+  }
+  void TearDown() override {
+    onStrand([this] { containerizer_.reset(); });
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ = boost::asio::make_work_guard(io_);
+  Strand strand_ = boost::asio::make_strand(io_);
+  modules::Registry registry_;
+  std::vector<std::shared_ptr<modules::Instance>> isolators_;
+  std::unique_ptr<Containerizer> containerizer_;
+  std::thread thread_;
+  testing::TempDir dir_;
+  std::promise<Termination> ended_;
+};
+
+TEST_F(ContainerizerTest, LaunchReportsUsageAndDestroyKillsTheSession) {
+  auto pid = onStrand([this] {
+    containerizer_ = std::make_unique<Containerizer>(
+        strand_, isolators_, [this](const std::string&, const Termination& t) { ended_.set_value(t); });
+    module::v1::ContainerConfig config;
+    config.set_directory(dir_.path().string());
+    LaunchPlan plan;
+    plan.argv = {"/bin/sh", "-c", "sleep 100 & sleep 100"};
+    plan.sandbox = dir_.path().string();
+    return containerizer_->launch("c1", config, plan);
+  });
+  ASSERT_TRUE(pid.ok()) << pid.error().message;
+  ASSERT_TRUE(testing::waitUntil([&] { return sessionProcesses(*pid).size() >= 3; }, 5s));
+  auto usage = onStrand([this] { return containerizer_->usage("c1"); });
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_GE(usage->processes(), 3u);
+  EXPECT_GT(usage->mem_rss_bytes(), 0u);
+  auto labels = onStrand([this] { return containerizer_->status("c1"); });
+  EXPECT_EQ(labels.size(), 2u);
+  onStrand([this] { containerizer_->destroy("c1", 1); });
+  auto future = ended_.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  Termination termination = future.get();
+  EXPECT_TRUE(termination.destroyed);
+  EXPECT_TRUE(termination.statusKnown);
+  EXPECT_TRUE(sessionProcesses(*pid).empty());
+  EXPECT_FALSE(onStrand([this] { return containerizer_->contains("c1"); }));
+}
+
+}  // namespace
+}  // namespace mantle::agent
