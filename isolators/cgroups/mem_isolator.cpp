@@ -90,6 +90,9 @@ class MemIsolator final : public CgroupsIsolator {
   }
 
   void forgetting(const Container& c) override {
+    // The agent may clean up as soon as the killed process's executor exits,
+    // possibly before the watcher's thread has seen the kill.
+    watcher_.checkNow(c.key);
     watcher_.unwatch(c.key);
     std::lock_guard<std::mutex> lock(mutex_);
     limits_.erase(c.key);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "text.hpp"
@@ -115,19 +116,43 @@ void OomWatcher::release(Watch& w) {
 }
 
 void OomWatcher::run() {
+  using Clock = std::chrono::steady_clock;
+  // The v1 event comes when the cgroup runs out of memory, before the OOM
+  // killer has picked (and counted) its victim: after an event, re-read the
+  // counters often for a while.
+  constexpr std::chrono::milliseconds kBurstInterval{10};
+  constexpr std::chrono::milliseconds kBurstLength{500};
   std::vector<epoll_event> events(64);
+  Clock::time_point burstUntil = Clock::now();
   while (!stop_) {
-    int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), static_cast<int>(fallback_.count()));
+    bool bursting = Clock::now() < burstUntil;
+    auto timeout = bursting ? kBurstInterval : fallback_;
+    int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), static_cast<int>(timeout.count()));
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       // Drain: eventfds hold a counter, inotify a queue of events.
       char buffer[4096];
       while (::read(events[i].data.fd, buffer, sizeof buffer) > 0) {
       }
+      if (events[i].data.fd != wake_) burstUntil = Clock::now() + kBurstLength;
     }
     if (stop_) break;
     check();
   }
+}
+
+void OomWatcher::checkNow(const std::string& key) {
+  std::optional<std::uint64_t> fired;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = watches_.find(key);
+    if (it == watches_.end() || it->second.reported) return;
+    Result<std::uint64_t> kills = oomKills(it->second.version, it->second.dir);
+    if (!kills.ok() || *kills <= it->second.baseline) return;
+    it->second.reported = true;
+    fired = *kills - it->second.baseline;
+  }
+  onOom_(key, *fired);
 }
 
 void OomWatcher::check() {

@@ -38,6 +38,9 @@ class OomWatcher {
   // are not reported.
   Status watch(const std::string& key, cc::Version version, const std::filesystem::path& dir);
   void unwatch(const std::string& key);
+  // Checks one cgroup now, on the caller's thread (before it is removed:
+  // a kill the watcher has not seen yet is still reported).
+  void checkNow(const std::string& key);
 
   // The kernel's count of OOM kills in the cgroup.
   static Result<std::uint64_t> oomKills(cc::Version version, const std::filesystem::path& dir);

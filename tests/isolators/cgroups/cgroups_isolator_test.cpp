@@ -208,6 +208,7 @@ TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_MemoryOomKillIsReportedAndTheNeighbourS
   if (!haveControllers({"memory"})) GTEST_SKIP() << "no memory controller";
   Json::Value config;
   config["memory_soft_limit_percent"] = 50;
+  config["oom_check_interval_ms"] = 60000;  // the kernel event must be enough
   std::shared_ptr<Instance> mem = create("cgroups/mem", config);
   ASSERT_NE(mem, nullptr);
   Limitations limitations(*mem);

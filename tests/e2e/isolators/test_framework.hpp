@@ -1,0 +1,62 @@
+// A small Mesos v1 scheduler for the isolator end-to-end tests: subscribes
+// to the master (protobuf over HTTP, RecordIO event stream), launches command
+// tasks on the first offer that fits, acknowledges and records every status
+// update. Just enough to drive an agent's isolators from the outside.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mantle/result.hpp"
+#include "mesos/v1/mesos.pb.h"
+#include "mesos/v1/scheduler/scheduler.pb.h"
+
+namespace mantle::testing::e2e {
+
+class TestFramework {
+ public:
+  explicit TestFramework(std::string masterUrl);
+  ~TestFramework();
+  TestFramework(const TestFramework&) = delete;
+  TestFramework& operator=(const TestFramework&) = delete;
+
+  // Subscribes and waits for SUBSCRIBED.
+  Status start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  // Launches a shell command task with `resources` (text such as
+  // "cpus:0.1;mem:64;disk:8;ports:[31005-31005]") on the next offer that
+  // holds them.
+  Status launch(const std::string& taskId, const std::string& command, const std::string& resources,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  // Waits for a terminal status of the task (or `state`, when given).
+  std::optional<mesos::v1::TaskStatus> waitForState(const std::string& taskId,
+                                                     std::optional<mesos::v1::TaskState> state,
+                                                     std::chrono::milliseconds timeout);
+
+ private:
+  void run();
+  void handle(const mesos::v1::scheduler::Event& event);
+  Result<std::string> send(const mesos::v1::scheduler::Call& call);
+
+  std::string url_;
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string streamId_;
+  std::optional<mesos::v1::FrameworkID> frameworkId_;
+  std::vector<mesos::v1::Offer> offers_;
+  std::map<std::string, std::vector<mesos::v1::TaskStatus>> updates_;
+  std::string streamError_;
+};
+
+}  // namespace mantle::testing::e2e
