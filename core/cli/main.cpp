@@ -5,6 +5,7 @@
 
 #include <glog/logging.h>
 
+#include "cluster_command.hpp"
 #include "modules_command.hpp"
 
 namespace {
@@ -13,6 +14,7 @@ constexpr const char* kUsage =
     "Usage: mantle COMMAND [ARGS...]\n"
     "\n"
     "Commands:\n"
+    "  cluster up|down             start or stop a master and an agent on this machine\n"
     "  modules check MANIFEST...   check module manifests as master and agent load them\n"
     "  modules list LIBRARY...     show the modules a library provides\n"
     "  version                     print Mantle's version\n"
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "modules") return mantle::cli::modulesCommand(rest);
+  if (command == "cluster") return mantle::cli::clusterCommand(rest);
   std::cerr << "mantle: error: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }

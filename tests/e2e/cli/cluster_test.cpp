@@ -1,0 +1,86 @@
+// `mantle cluster up|down` against the real binaries.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <fstream>
+
+#include "cluster.hpp"
+#include "http/client.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+namespace mantle::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::binary;
+using testing::ChildProcess;
+using testing::freePort;
+using testing::TempDir;
+
+int run(const std::vector<std::string>& args, const TempDir& dir, std::string* output) {
+  static int n = 0;
+  auto log = dir.path() / ("cli-" + std::to_string(++n) + ".log");
+  ChildProcess cli(args, log);
+  int status = cli.wait(std::chrono::seconds(60));
+  *output = cli.output();
+  return status == -1 ? -1 : WEXITSTATUS(status);
+}
+
+pid_t pidFrom(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+TEST(ClusterCommandTest, UpStartsMasterAndAgentDownStopsEverything) {
+  TempDir dir;
+  const std::string work = (dir.path() / "cluster").string();
+  const int masterPort = freePort();
+  const int agentPort = freePort();
+  std::string out;
+  int rc = run({binary("mantle"), "cluster", "up", "--work_dir=" + work, "--master_port=" + std::to_string(masterPort),
+                "--agent_port=" + std::to_string(agentPort), "--resources=cpus:1;mem:256"},
+               dir, &out);
+  pid_t master = pidFrom(dir.path() / "cluster/master.pid");
+  pid_t agent = pidFrom(dir.path() / "cluster/agent.pid");
+  // Whatever happens below, nothing outlives the test.
+  struct Reaper {
+    pid_t a, b;
+    ~Reaper() {
+      if (a > 0) ::kill(a, SIGKILL);
+      if (b > 0) ::kill(b, SIGKILL);
+    }
+  } reaper{master, agent};
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_THAT(out, HasSubstr("Mantle cluster is up"));
+  EXPECT_THAT(out, HasSubstr("http://127.0.0.1:" + std::to_string(masterPort)));
+  EXPECT_THAT(out, HasSubstr("cluster down --work_dir=" + work));
+
+  auto slaves = http::request("GET", "http://127.0.0.1:" + std::to_string(masterPort) + "/master/slaves", {}, "");
+  ASSERT_TRUE(slaves.ok());
+  EXPECT_THAT(slaves->body, HasSubstr("\"active\":true"));
+
+  // A second `up` refuses, naming the running cluster.
+  EXPECT_EQ(run({binary("mantle"), "cluster", "up", "--work_dir=" + work}, dir, &out), 1);
+  EXPECT_THAT(out, HasSubstr("a cluster is already running in " + work));
+
+  EXPECT_EQ(run({binary("mantle"), "cluster", "down", "--work_dir=" + work}, dir, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("is stopped"));
+  EXPECT_TRUE(testing::waitUntil([&] { return ::kill(master, 0) != 0 && ::kill(agent, 0) != 0; },
+                                 std::chrono::seconds(10)));
+  EXPECT_FALSE(testing::waitForHealth("http://127.0.0.1:" + std::to_string(masterPort), std::chrono::milliseconds(200)));
+}
+
+TEST(ClusterCommandTest, BadFlagIsOneClearLine) {
+  TempDir dir;
+  std::string out;
+  EXPECT_EQ(run({binary("mantle"), "cluster", "up", "--master_prot=1"}, dir, &out), 2);
+  EXPECT_EQ(out, "mantle: error: unknown flag '--master_prot' (see --help)\n");
+}
+
+}  // namespace
+}  // namespace mantle::cli
