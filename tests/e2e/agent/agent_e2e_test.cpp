@@ -1,0 +1,213 @@
+// mantle-master, mantle-agent and mantle-executor as real processes
+// (LocalCluster), driven by a minimal v1 HTTP scheduler written here: a task
+// runs to TASK_FINISHED, and a task survives kill -9 of its agent, keeps its
+// pid, and its TASK_FINISHED reaches the scheduler exactly once.
+#include <signal.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "../../core/agent/agent_fixture.hpp"
+#include "cluster.hpp"
+#include "http/client.hpp"
+#include "mesos/v1/scheduler/scheduler.pb.h"
+#include "wire/recordio.hpp"
+
+namespace mantle::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace sched = mesos::v1::scheduler;
+
+// A v1 HTTP scheduler (protobuf): subscribes, launches a task on the first
+// offer, acknowledges every update.
+class Scheduler {
+ public:
+  explicit Scheduler(std::string master) : master_(std::move(master)) {}
+  ~Scheduler() {
+    *cancel_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void subscribe() {
+    sched::Call call;
+    call.set_type(sched::Call::SUBSCRIBE);
+    auto* info = call.mutable_subscribe()->mutable_framework_info();
+    info->set_user("root");
+    info->set_name("agent e2e");
+    info->set_checkpoint(true);
+    thread_ = std::thread([this, body = call.SerializeAsString()] {
+      wire::RecordDecoder decoder;
+      http::StreamCallbacks callbacks;
+      callbacks.onHead = [this](const http::ClientResponse& head) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        streamId_ = head.header("Mesos-Stream-Id");
+        return head.status == 200;
+      };
+      callbacks.onData = [&](std::string_view data) {
+        std::vector<std::string> records;
+        (void)decoder.feed(data, &records);
+        for (const auto& record : records) {
+          sched::Event event;
+          if (!event.ParseFromString(record)) continue;
+          if (event.type() == sched::Event::UPDATE && event.update().status().has_uuid()) acknowledge(event.update().status());
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (event.type() == sched::Event::SUBSCRIBED) frameworkId_ = event.subscribed().framework_id().value();
+          events_.push_back(event);
+          changed_.notify_all();
+        }
+        return true;
+      };
+      (void)http::stream("POST", master_ + "/api/v1/scheduler",
+                         {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}}, body,
+                         callbacks, cancel_);
+    });
+  }
+
+  // Waits for an offer and launches `command` as task `taskId` on it.
+  bool launch(const std::string& taskId, const std::string& command) {
+    mesos::v1::Offer offer;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!changed_.wait_for(lock, 30s, [&] {
+            for (const auto& event : events_) {
+              if (event.type() == sched::Event::OFFERS && event.offers().offers_size() > 0) {
+                offer = event.offers().offers(0);
+                return true;
+              }
+            }
+            return false;
+          })) {
+        return false;
+      }
+    }
+    sched::Call call = base(sched::Call::ACCEPT);
+    *call.mutable_accept()->add_offer_ids() = offer.id();
+    auto* operation = call.mutable_accept()->add_operations();
+    operation->set_type(mesos::v1::Offer::Operation::LAUNCH);
+    *operation->mutable_launch()->add_task_infos() = commandTask(taskId, command, offer.agent_id().value());
+    return post(call);
+  }
+
+  // The distinct updates of `taskId` received so far.
+  std::vector<mesos::v1::TaskStatus> updates(const std::string& taskId) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<mesos::v1::TaskStatus> out;
+    for (const auto& event : events_) {
+      if (event.type() == sched::Event::UPDATE && event.update().status().task_id().value() == taskId) {
+        out.push_back(event.update().status());
+      }
+    }
+    return out;
+  }
+
+  bool waitFor(const std::string& taskId, mesos::v1::TaskState state, std::chrono::milliseconds timeout) {
+    return waitUntil(
+        [&] {
+          for (const auto& status : updates(taskId)) {
+            if (status.state() == state) return true;
+          }
+          return false;
+        },
+        timeout);
+  }
+
+ private:
+  sched::Call base(sched::Call::Type type) {
+    sched::Call call;
+    call.set_type(type);
+    std::lock_guard<std::mutex> lock(mutex_);
+    call.mutable_framework_id()->set_value(frameworkId_);
+    return call;
+  }
+
+  bool post(const sched::Call& call) {
+    std::string streamId;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      streamId = streamId_;
+    }
+    auto response = http::request("POST", master_ + "/api/v1/scheduler",
+                                  {{"Content-Type", "application/x-protobuf"}, {"Mesos-Stream-Id", streamId}},
+                                  call.SerializeAsString());
+    return response.ok() && response->status == 202;
+  }
+
+  void acknowledge(const mesos::v1::TaskStatus& status) {
+    sched::Call call = base(sched::Call::ACKNOWLEDGE);
+    *call.mutable_acknowledge()->mutable_agent_id() = status.agent_id();
+    *call.mutable_acknowledge()->mutable_task_id() = status.task_id();
+    call.mutable_acknowledge()->set_uuid(status.uuid());
+    std::thread([this, call] { post(call); }).detach();
+  }
+
+  std::string master_;
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string streamId_;
+  std::string frameworkId_;
+  std::vector<sched::Event> events_;
+};
+
+class AgentEndToEnd : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    scheduler_.reset();
+    cluster_.reset();
+    killSessionsUnder(dir_.path());
+  }
+
+  TempDir dir_;  // where the tasks write; their sessions are reaped from here
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(AgentEndToEnd, TaskRunsToFinishedThroughTheMaster) {
+  cluster_ = std::make_unique<LocalCluster>();
+  ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
+  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
+  scheduler_->subscribe();
+  ASSERT_TRUE(scheduler_->launch("e2e-hello", "cd " + dir_.path().string() + " && echo hello"));
+  EXPECT_TRUE(scheduler_->waitFor("e2e-hello", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  std::vector<mesos::v1::TaskState> seen;
+  for (const auto& status : scheduler_->updates("e2e-hello")) seen.push_back(status.state());
+  EXPECT_EQ(seen, (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING,
+                                                     mesos::v1::TASK_FINISHED}));
+}
+
+TEST_F(AgentEndToEnd, TaskSurvivesAgentKillNineAndFinishesOnce) {
+  cluster_ = std::make_unique<LocalCluster>();
+  ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
+  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
+  scheduler_->subscribe();
+  const auto marker = dir_.path() / "release";
+  const auto pidFile = dir_.path() / "pid";
+  ASSERT_TRUE(scheduler_->launch("e2e-survivor", "cd " + dir_.path().string() + " && echo $$ > " + pidFile.string() +
+                                                     " && while [ ! -e " + marker.string() + " ]; do sleep 0.1; done"));
+  ASSERT_TRUE(scheduler_->waitFor("e2e-survivor", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(pidFile); }, 10s));
+  pid_t pid = 0;
+  std::ifstream(pidFile) >> pid;
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(cluster_->restartAgent(0, /*kill9=*/true).ok()) << cluster_->logs();
+  EXPECT_EQ(::kill(pid, 0), 0);
+  std::this_thread::sleep_for(2s);  // the executor re-subscribes
+  std::ofstream(marker) << "go";
+  ASSERT_TRUE(scheduler_->waitFor("e2e-survivor", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  std::this_thread::sleep_for(1s);
+  int finished = 0;
+  for (const auto& status : scheduler_->updates("e2e-survivor")) finished += status.state() == mesos::v1::TASK_FINISHED;
+  EXPECT_EQ(finished, 1);
+}
+
+}  // namespace
+}  // namespace mantle::testing
