@@ -1,0 +1,115 @@
+// mantle-executor through a real agent: environment, task groups, and the
+// health checks (command, TCP) with Mesos' HealthCheck fields.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "agent_fixture.hpp"
+
+namespace mantle::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+mesos::v1::HealthCheck commandCheck(const std::string& command, std::uint32_t failures) {
+  mesos::v1::HealthCheck check;
+  check.set_type(mesos::v1::HealthCheck::COMMAND);
+  check.mutable_command()->set_value(command);
+  check.set_delay_seconds(0);
+  check.set_interval_seconds(0.2);
+  check.set_timeout_seconds(5);
+  check.set_grace_period_seconds(0);
+  check.set_consecutive_failures(failures);
+  return check;
+}
+
+std::vector<internal::StatusUpdate> withHealth(const std::vector<internal::StatusUpdate>& updates) {
+  std::vector<internal::StatusUpdate> out;
+  for (const auto& update : updates) {
+    if (update.status().has_healthy()) out.push_back(update);
+  }
+  return out;
+}
+
+using ExecutorTest = AgentTest;
+
+TEST_F(ExecutorTest, TaskSeesTheMesosEnvironment) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto out = dir_.path() / "env";
+  auto task = commandTask("env", "env > " + out.string(), peer_.agentId());
+  auto* variable = task.mutable_command()->mutable_environment()->add_variables();
+  variable->set_name("FROM_TASK");
+  variable->set_value("yes");
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  ASSERT_EQ(peer_.waitForTerminal("env", 30s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+  std::ifstream in(out);
+  std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* name : {"MESOS_FRAMEWORK_ID=framework-1", "MESOS_EXECUTOR_ID=env", "MESOS_AGENT_ENDPOINT=127.0.0.1:",
+                           "MESOS_SANDBOX=", "MESOS_DIRECTORY=", "MESOS_CHECKPOINT=1", "MESOS_RECOVERY_TIMEOUT=",
+                           "MESOS_SUBSCRIPTION_BACKOFF_MAX=", "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=", "FROM_TASK=yes"}) {
+    EXPECT_THAT(env, HasSubstr(name));
+  }
+}
+
+TEST_F(ExecutorTest, PassingHealthCheckReportsHealthy) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("healthy", "sleep 100", peer_.agentId());
+  *task.mutable_health_check() = commandCheck("true", 3);
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  ASSERT_TRUE(waitUntil([&] { return !withHealth(peer_.distinctUpdates("healthy")).empty(); }, 20s)) << agent_->output();
+  auto update = withHealth(peer_.distinctUpdates("healthy")).front();
+  EXPECT_EQ(update.status().state(), mesos::v1::TASK_RUNNING);
+  EXPECT_TRUE(update.status().healthy());
+  EXPECT_EQ(update.status().reason(), mesos::v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
+}
+
+TEST_F(ExecutorTest, FailingHealthCheckKillsTheTask) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("sick", "sleep 100", peer_.agentId());
+  *task.mutable_health_check() = commandCheck("exit 1", 2);
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  auto killed = peer_.waitForTerminal("sick", 30s);
+  ASSERT_EQ(killed.status().state(), mesos::v1::TASK_KILLED) << agent_->output();
+  EXPECT_THAT(killed.status().message(), HasSubstr("health check"));
+  auto health = withHealth(peer_.distinctUpdates("sick"));
+  ASSERT_FALSE(health.empty());
+  EXPECT_FALSE(health.front().status().healthy());
+}
+
+TEST_F(ExecutorTest, TcpHealthCheckFailsWithNothingListening) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("deaf", "sleep 100", peer_.agentId());
+  mesos::v1::HealthCheck check = commandCheck("", 1);
+  check.clear_command();
+  check.set_type(mesos::v1::HealthCheck::TCP);
+  check.mutable_tcp()->set_port(static_cast<std::uint32_t>(freePort()));
+  *task.mutable_health_check() = check;
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  auto killed = peer_.waitForTerminal("deaf", 30s);
+  EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED) << agent_->output();
+  EXPECT_THAT(killed.status().message(), HasSubstr("TCP connection"));
+}
+
+TEST_F(ExecutorTest, HealthCheckFailuresInTheGracePeriodAreIgnored) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto ready = dir_.path() / "ready";
+  auto task = commandTask("slowstart", "sleep 1; touch " + ready.string() + "; sleep 100", peer_.agentId());
+  mesos::v1::HealthCheck check = commandCheck("test -e " + ready.string(), 1);
+  check.set_grace_period_seconds(20);
+  *task.mutable_health_check() = check;
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  ASSERT_TRUE(waitUntil([&] { return !withHealth(peer_.distinctUpdates("slowstart")).empty(); }, 20s));
+  auto first = withHealth(peer_.distinctUpdates("slowstart")).front();
+  EXPECT_TRUE(first.status().healthy());
+  EXPECT_FALSE(isTerminalState(peer_.distinctUpdates("slowstart").back().status().state()));
+}
+
+}  // namespace
+}  // namespace mantle::testing
