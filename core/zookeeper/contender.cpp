@@ -55,7 +55,9 @@ class Contender::Impl : public std::enable_shared_from_this<Contender::Impl> {
     if (!znode_.empty()) {
       std::string path = joinPath(path_, znode_);
       session_->removeNode(path, -1, [path](Status removed) {
-        LOG_IF(WARNING, !removed.ok() && removed.error().code != StatusCode::kNotFound)
+        // kUnavailable: the session is closing, which removes the znode too.
+        LOG_IF(WARNING, !removed.ok() && removed.error().code != StatusCode::kNotFound &&
+                            removed.error().code != StatusCode::kUnavailable)
             << "withdrawing " << path << ": " << removed.error().message;
       });
     }
