@@ -2,11 +2,11 @@
 // default list (the memory devices, terminals, tun, mknod), the operator's
 // `allowed_devices`, and per-container grants that a task asks for with a
 // label, each of which must be covered by the operator's `grantable_devices`.
-// cgroups v1 only: on a host where the devices controller is not bound to a
-// v1 hierarchy (cgroups v2, which controls devices with eBPF programs) the
-// module refuses to load; see README.md.
+// cgroups v1: devices.deny / devices.allow. cgroups v2: an eBPF device
+// program attached to the container's cgroup.
 #include "cgroups_isolator.hpp"
 #include "descriptors.hpp"
+#include "device_program.hpp"
 #include "devices.hpp"
 #include "text.hpp"
 
@@ -42,16 +42,31 @@ class DevicesIsolator final : public CgroupsIsolator {
     }
     Result<cc::Layout> layout = cc::Layout::detect();
     if (!layout.ok()) return layout.error();
-    auto devices = layout->v1().find("devices");
-    if (devices == layout->v1().end()) {
-      return failedPrecondition(
-          "cgroups/devices: the devices controller is not mounted as a cgroups v1 hierarchy on this host "
-          "(hierarchies: " + layout->describe() +
-          "); on cgroups v2 device access is controlled by eBPF programs, which this module does not install");
+    // v1: the devices hierarchy. v2: the unified hierarchy, where device
+    // access is decided by eBPF programs rather than a controller.
+    std::string control = ctx.config.getString("device_control", "auto");
+    auto v1Devices = layout->v1().find("devices");
+    std::optional<cc::Hierarchy> hierarchy;
+    if (control == "v1" || (control == "auto" && v1Devices != layout->v1().end())) {
+      if (v1Devices == layout->v1().end()) {
+        return failedPrecondition("cgroups/devices: device_control 'v1', but the devices controller is not mounted as "
+                                  "a cgroups v1 hierarchy (hierarchies: " + layout->describe() + ")");
+      }
+      hierarchy = v1Devices->second;
+    } else if (control == "v2" || control == "auto") {
+      if (!layout->unified()) {
+        return failedPrecondition("cgroups/devices: no cgroups v1 devices hierarchy and no cgroup2 mount (hierarchies: " +
+                                  layout->describe() + ")");
+      }
+      hierarchy = layout->unified();
+    } else {
+      return invalidArgument("cgroups/devices: 'device_control' must be auto, v1 or v2, not '" + control + "'");
     }
-    Result<std::vector<Placement>> placements = place({"cgroups/devices", {"devices"}, {}}, *layout, *options);
-    if (!placements.ok()) return placements.error();
-    return std::make_unique<DevicesIsolator>(ctx.host, *options, *placements, layout->find("freezer"),
+    if (Status s = cc::prepareRoot(*hierarchy, options->root, {}); !s.ok()) {
+      return s.error().withContext("cgroups/devices: cannot prepare cgroup root");
+    }
+    std::vector<Placement> placements = {{"devices", *hierarchy}};
+    return std::make_unique<DevicesIsolator>(ctx.host, *options, std::move(placements), layout->find("freezer"),
                                              std::move(allowed), std::move(grantable),
                                              ctx.config.getString("grant_label", "mantle.devices"));
   }
@@ -62,7 +77,8 @@ class DevicesIsolator final : public CgroupsIsolator {
     if (!grants.ok()) return grants.error();
     std::vector<cc::DeviceEntry> entries = allowed_;
     entries.insert(entries.end(), grants->begin(), grants->end());
-    return cc::restrictV1(dir("devices", c.key), entries);
+    if (version("devices") == cc::Version::kV1) return cc::restrictV1(dir("devices", c.key), entries);
+    return cc::attachDeviceProgram(dir("devices", c.key), entries);
   }
 
   // Device access does not follow resources: other modules (gpu/nvidia) add
@@ -111,7 +127,7 @@ const mantle_module_descriptor* devicesDescriptor() {
   return sdk::describe<DevicesIsolator>(
       "cgroups/devices",
       "Restricts a container's device access to an allow-list (defaults, allowed_devices, and per-container grants "
-      "from a task label within grantable_devices); cgroups v1",
+      "from a task label within grantable_devices); v1 devices cgroup or v2 eBPF program",
       {MANTLE_CGROUPS_COMMON_PARAMS,
        sdk::Param::boolean("default_devices",
                            "Start from the default list (null, zero, full, random, urandom, tty, console, ptmx, "
@@ -121,6 +137,10 @@ const mantle_module_descriptor* devicesDescriptor() {
                               "More devices every container may use: 'c 10:229 rwm' or '/dev/fuse rwm'", ""),
        sdk::Param::stringList("grantable_devices",
                               "Devices a container may ask for with its grant label; none by default", ""),
+       sdk::Param::string("device_control",
+                          "auto: the v1 devices hierarchy when mounted, else an eBPF program on the v2 cgroup; or "
+                          "force v1 or v2",
+                          "auto"),
        sdk::Param::string("grant_label",
                           "The task (or executor) label whose value lists the devices a container asks for",
                           "mantle.devices")});

@@ -414,35 +414,30 @@ TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_RecoverReadoptsALiveContainerAndRemoves
   EXPECT_TRUE(limitations.all().empty());
 }
 
-TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_DevicesAllowTheDefaultsAndGrantsOnly) {
-  std::optional<CgroupHierarchy> devices = hierarchyOf("devices");
-  if (!devices || devices->version != 1) GTEST_SKIP() << "no cgroups v1 devices controller";
-  Json::Value config;
-  config["grantable_devices"].append("c 1:11 r");  // /dev/kmsg, read only
-  std::shared_ptr<Instance> isolator = create("cgroups/devices", config);
-  ASSERT_NE(isolator, nullptr);
+// A process in container `id` that opens /dev/null and /dev/kmsg; the errnos
+// (0 when it opened).
+std::pair<long, long> openNullAndKmsg(Instance& isolator, const std::string& id) {
+  Channel out;
+  GatedChild child([&out] {
+    int fd = open("/dev/null", O_RDWR);
+    out.send(fd >= 0 ? 0 : errno);
+    fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+    out.send(fd >= 0 ? 0 : errno);
+    return 0;
+  });
+  Status isolated = isolate(isolator, id, child.pid());
+  EXPECT_TRUE(isolated.ok()) << isolated.error().message;
+  child.release();
+  long null = out.receive(std::chrono::seconds(10)).value_or(-1);
+  long kmsg = out.receive(std::chrono::seconds(10)).value_or(-1);
+  return {null, kmsg};
+}
 
-  // A process that opens /dev/null and /dev/kmsg and reports the errnos.
-  auto opener = [](Channel& out) {
-    return [&out] {
-      int fd = open("/dev/null", O_RDWR);
-      out.send(fd >= 0 ? 0 : errno);
-      fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-      out.send(fd >= 0 ? 0 : errno);
-      return 0;
-    };
-  };
-
-  ASSERT_TRUE(prepare(*isolator, "plain", {}).ok());
-  std::string list = readFile(cgroupOf("devices", "plain") / "devices.list");
-  EXPECT_NE(list.find("c 1:3 rwm"), std::string::npos) << list;
-  EXPECT_EQ(list.find("a *:*"), std::string::npos) << list;
-  Channel plainOut;
-  GatedChild plain(opener(plainOut));
-  ASSERT_TRUE(isolate(*isolator, "plain", plain.pid()).ok());
-  plain.release();
-  EXPECT_EQ(plainOut.receive(std::chrono::seconds(10)), 0L) << "/dev/null is on the default list";
-  EXPECT_EQ(plainOut.receive(std::chrono::seconds(10)), long{EPERM}) << "/dev/kmsg is not";
+// The same checks whichever way device access is controlled.
+void checkDeviceIsolation(Instance& isolator, CgroupRootScope& scope) {
+  ASSERT_TRUE(prepare(isolator, "plain", {}).ok());
+  EXPECT_EQ(openNullAndKmsg(isolator, "plain"), std::make_pair(0L, long{EPERM}))
+      << "/dev/null is on the default list, /dev/kmsg is not";
 
   // A grant through the task label.
   v1::IsolatorPrepareRequest granted;
@@ -450,25 +445,59 @@ TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_DevicesAllowTheDefaultsAndGrantsOnly) {
   v1::Label* label = granted.mutable_config()->mutable_task_info()->mutable_labels()->add_labels();
   label->set_key("mantle.devices");
   label->set_value("/dev/kmsg r");
-  Result<v1::IsolatorPrepareResponse> prepared = isolator->call<v1::IsolatorPrepareResponse>("prepare", granted);
+  Result<v1::IsolatorPrepareResponse> prepared = isolator.call<v1::IsolatorPrepareResponse>("prepare", granted);
   ASSERT_TRUE(prepared.ok()) << prepared.error().message;
-  Channel grantedOut;
-  GatedChild withGrant(opener(grantedOut));
-  ASSERT_TRUE(isolate(*isolator, "granted", withGrant.pid()).ok());
-  withGrant.release();
-  EXPECT_EQ(grantedOut.receive(std::chrono::seconds(10)), 0L);
-  EXPECT_EQ(grantedOut.receive(std::chrono::seconds(10)), 0L) << "/dev/kmsg was granted";
+  EXPECT_EQ(openNullAndKmsg(isolator, "granted"), std::make_pair(0L, 0L)) << "/dev/kmsg was granted";
 
   // Asking for more than the operator made grantable is refused, leaving nothing.
   label->set_value("c 1:11 rw");
   *granted.mutable_container_id() = containerId("greedy");
-  Result<v1::IsolatorPrepareResponse> refused = isolator->call<v1::IsolatorPrepareResponse>("prepare", granted);
+  Result<v1::IsolatorPrepareResponse> refused = isolator.call<v1::IsolatorPrepareResponse>("prepare", granted);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, StatusCode::kPermissionDenied) << refused.error().message;
-  EXPECT_FALSE(scope_.anyCgroupNamed("greedy"));
+  EXPECT_FALSE(scope.anyCgroupNamed("greedy"));
 
-  for (const char* id : {"plain", "granted"}) ASSERT_TRUE(cleanup(*isolator, id).ok());
-  EXPECT_FALSE(scope_.anyCgroupNamed("plain"));
+  for (const char* id : {"plain", "granted"}) ASSERT_TRUE(cleanup(isolator, id).ok());
+  EXPECT_FALSE(scope.anyCgroupNamed("plain"));
+  EXPECT_FALSE(scope.anyCgroupNamed("granted"));
+}
+
+TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_DevicesAllowTheDefaultsAndGrantsOnly) {
+  std::optional<CgroupHierarchy> devices = hierarchyOf("devices");
+  if (!devices || devices->version != 1) GTEST_SKIP() << "no cgroups v1 devices controller";
+  Json::Value config;
+  config["grantable_devices"].append("c 1:11 r");  // /dev/kmsg, read only
+  config["device_control"] = "v1";
+  std::shared_ptr<Instance> isolator = create("cgroups/devices", config);
+  ASSERT_NE(isolator, nullptr);
+  ASSERT_TRUE(prepare(*isolator, "listed", {}).ok());
+  std::string list = readFile(cgroupOf("devices", "listed") / "devices.list");
+  EXPECT_NE(list.find("c 1:3 rwm"), std::string::npos) << list;
+  EXPECT_EQ(list.find("a *:*"), std::string::npos) << list;
+  ASSERT_TRUE(cleanup(*isolator, "listed").ok());
+  checkDeviceIsolation(*isolator, scope_);
+}
+
+TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_DevicesThroughAnEbpfProgramOnCgroupsV2) {
+  std::optional<CgroupHierarchy> unified;
+  for (const CgroupHierarchy& h : cgroupHierarchies()) {
+    if (h.version == 2) unified = h;
+  }
+  if (!unified) GTEST_SKIP() << "no cgroup2 mount";
+  Json::Value config;
+  config["grantable_devices"].append("c 1:11 r");
+  config["device_control"] = "v2";  // also on a hybrid host
+  std::shared_ptr<Instance> isolator = create("cgroups/devices", config);
+  ASSERT_NE(isolator, nullptr);
+  Result<v1::IsolatorPrepareResponse> probe = prepare(*isolator, "probe", {});
+  if (!probe.ok() && probe.error().code == StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "the kernel has no cgroup device programs: " << probe.error().message;
+  }
+  ASSERT_TRUE(probe.ok()) << probe.error().message;
+  EXPECT_EQ(statusLabels(*isolator, "probe")["cgroups/devices.devices"],
+            (unified->ownDir / scope_.name() / "probe").string());
+  ASSERT_TRUE(cleanup(*isolator, "probe").ok());
+  checkDeviceIsolation(*isolator, scope_);
 }
 
 TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_UnknownContainersAndBadRequests) {

@@ -1,0 +1,35 @@
+// Device access on cgroups v2: v2 has no devices.allow; the kernel asks the
+// BPF_PROG_TYPE_CGROUP_DEVICE programs attached to a process's cgroup (and its
+// ancestors) whether an access is allowed. This builds such a program from
+// an allow-list, loads it and attaches it to a cgroup.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "devices.hpp"
+#include "mantle/result.hpp"
+
+namespace mantle::isolators::cgroups_common {
+
+// One eBPF instruction, laid out as the kernel's struct bpf_insn.
+struct BpfInstruction {
+  std::uint8_t code;
+  std::uint8_t registers;  // dst in the low nibble, src in the high one
+  std::int16_t offset;
+  std::int32_t immediate;
+};
+
+// The program: allow (return 1) an access that some entry of `allowed`
+// covers, deny (return 0) everything else.
+std::vector<BpfInstruction> deviceProgram(const std::vector<DeviceEntry>& allowed);
+
+// Loads the program for `allowed` and attaches it to the v2 cgroup `dir`
+// (with BPF_F_ALLOW_MULTI, so programs of other owners and of ancestors keep
+// running: every one of them must allow an access). The attachment lives as
+// long as the cgroup. kUnimplemented when the kernel lacks cgroup device
+// programs; the kernel verifier's log is in the error otherwise.
+Status attachDeviceProgram(const std::filesystem::path& dir, const std::vector<DeviceEntry>& allowed);
+
+}  // namespace mantle::isolators::cgroups_common
