@@ -289,8 +289,6 @@ class Executor {
       update(task, mesos::v1::TASK_ERROR, "The task has no command", TaskStatus::REASON_TASK_INVALID, std::nullopt);
       return;
     }
-    update(task, mesos::v1::TASK_STARTING, "", std::nullopt, std::nullopt);
-
     std::map<std::string, std::string> env = environment_;
     for (const auto& variable : info.command().environment().variables()) env[variable.name()] = variable.value();
     std::vector<std::string> envStorage;
@@ -349,6 +347,9 @@ class Executor {
       return;
     }
     ::setpgid(pid, pid);
+    // STARTING once the task's process exists, RUNNING right after: the
+    // agent forwards the second when the first is acknowledged.
+    update(task, mesos::v1::TASK_STARTING, "", std::nullopt, std::nullopt);
     ::fcntl(errPipe[0], F_SETFL, O_NONBLOCK);
     task.pid = pid;
     task.stderrFd = errPipe[0];
