@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache
   libboost-dev                        # Boost.DLL (module loading), Asio and Beast (HTTP)
   libprotobuf-dev protobuf-compiler   # module ABI messages, Mesos v1 wire protocol
-  libzookeeper-mt-dev zookeeper       # HA client; the server is started by tests
+  libzookeeper-mt-dev zookeeper       # HA client; the server (it pulls in default-jre) is started by tests
   libcurl4-openssl-dev                # HTTP client (CLI, webhooks)
   libjsoncpp-dev                      # manifests and JSON endpoints
   libgoogle-glog-dev                  # logging

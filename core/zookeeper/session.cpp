@@ -203,9 +203,12 @@ std::shared_ptr<Session> Session::create(SessionOptions options) {
 }
 
 Session::Session(SessionOptions options) : options_(std::move(options)) {
+  {
+    // Events from the handle wait in the queue until the thread runs.
+    std::lock_guard<std::mutex> lock(handleMutex_);
+    openHandle();
+  }
   eventThread_ = std::thread([this] { runEventLoop(); });
-  std::lock_guard<std::mutex> lock(handleMutex_);
-  openHandle();
 }
 
 Session::~Session() {
