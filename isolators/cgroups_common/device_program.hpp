@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "devices.hpp"
@@ -21,9 +22,11 @@ struct BpfInstruction {
   std::int32_t immediate;
 };
 
-// The program: allow (return 1) an access that some entry of `allowed`
-// covers, deny (return 0) everything else.
-std::vector<BpfInstruction> deviceProgram(const std::vector<DeviceEntry>& allowed);
+// The program: deny (return 0) an access that some entry of `denied`
+// covers; else allow (return 1) one that some entry of `allowed` covers; deny
+// everything else.
+std::vector<BpfInstruction> deviceProgram(const std::vector<DeviceEntry>& allowed,
+                                          const std::vector<DeviceEntry>& denied = {});
 
 // Loads the program for `allowed` and attaches it to the v2 cgroup `dir`
 // (with BPF_F_ALLOW_MULTI, so programs of other owners and of ancestors keep
@@ -31,5 +34,11 @@ std::vector<BpfInstruction> deviceProgram(const std::vector<DeviceEntry>& allowe
 // long as the cgroup. kUnimplemented when the kernel lacks cgroup device
 // programs; the kernel verifier's log is in the error otherwise.
 Status attachDeviceProgram(const std::filesystem::path& dir, const std::vector<DeviceEntry>& allowed);
+
+// The same with deny entries and a program name (at most 15 characters),
+// replacing the programs of that name already attached to `dir` (the new one
+// is attached first, so the cgroup is never without one).
+Status replaceDeviceProgram(const std::filesystem::path& dir, const std::string& name,
+                            const std::vector<DeviceEntry>& allowed, const std::vector<DeviceEntry>& denied);
 
 }  // namespace mantle::isolators::cgroups_common

@@ -13,6 +13,7 @@
 
 #include "cgroup.hpp"
 #include "container.hpp"
+#include "device_program.hpp"
 #include "devices.hpp"
 #include "layout.hpp"
 #include "mantle/module_api/sdk/isolator.hpp"
@@ -79,17 +80,30 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     }
     Result<cc::Layout> layout = cc::Layout::detect();
     if (!layout.ok()) return layout.error();
-    auto devices = layout->v1().find("devices");
-    if (devices == layout->v1().end()) {
-      return failedPrecondition(
-          "gpu/nvidia: GPU isolation needs the cgroups v1 devices controller, which this host does not mount "
-          "(hierarchies: " + layout->describe() + "); on cgroups v2 this module cannot yet restrict devices");
+    // v1: the devices hierarchy; v2: the unified one, with an eBPF program.
+    std::string mode = ctx.config.getString("device_control", "auto");
+    auto v1Devices = layout->v1().find("devices");
+    std::optional<cc::Hierarchy> devices;
+    if (mode == "v1" || (mode == "auto" && v1Devices != layout->v1().end())) {
+      if (v1Devices == layout->v1().end()) {
+        return failedPrecondition("gpu/nvidia: device_control 'v1', but no cgroups v1 devices hierarchy is mounted "
+                                  "(hierarchies: " + layout->describe() + ")");
+      }
+      devices = v1Devices->second;
+    } else if (mode == "v2" || mode == "auto") {
+      if (!layout->unified()) {
+        return failedPrecondition("gpu/nvidia: no cgroups v1 devices hierarchy and no cgroup2 mount (hierarchies: " +
+                                  layout->describe() + ")");
+      }
+      devices = layout->unified();
+    } else {
+      return invalidArgument("gpu/nvidia: 'device_control' must be auto, v1 or v2, not '" + mode + "'");
     }
     std::string root = ctx.config.getString("root", "mantle");
     if (root.empty() || root == "/" || root.find("..") != std::string::npos) {
       return invalidArgument("gpu/nvidia: bad 'root' '" + root + "'");
     }
-    if (Status s = cc::prepareRoot(devices->second, root, {}); !s.ok()) return s.error().withContext("gpu/nvidia");
+    if (Status s = cc::prepareRoot(*devices, root, {}); !s.ok()) return s.error().withContext("gpu/nvidia");
     fs::path stateFile = ctx.config.stateDir().empty() ? fs::path() : fs::path(ctx.config.stateDir()) / "gpus";
     std::string inventory;
     for (const GpuInfo& g : gpus) {
@@ -100,7 +114,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     ctx.host.info("gpu/nvidia: " + std::to_string(gpus.size()) + " GPU(s) for containers (driver " +
                   (driver.ok() ? *driver : std::string("unknown")) + "): " + inventory +
                   ". Advertise them with the agent flag --resources=gpus:" + std::to_string(gpus.size()));
-    return std::make_unique<NvidiaGpuIsolator>(ctx.host, std::move(*nvml), std::move(gpus), devices->second, root,
+    return std::make_unique<NvidiaGpuIsolator>(ctx.host, std::move(*nvml), std::move(gpus), *devices, root,
                                                std::move(control), stateFile,
                                                std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms", 10000)));
   }
@@ -296,12 +310,19 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
       (std::find(mine.begin(), mine.end(), p) != mine.end() ? allow : deny).push_back(e);
     }
     const fs::path d = cgroupDir(key);
+    if (devices_.version == cc::Version::kV2) {
+      // A program of its own next to cgroups/devices' (every attached program
+      // must allow an access): it denies the other GPUs and allows the rest.
+      return cc::replaceDeviceProgram(d, "mantle_gpu", {cc::DeviceEntry{'a', std::nullopt, std::nullopt, "rwm"}},
+                                      deny);
+    }
     if (Status s = cc::denyV1(d, deny); !s.ok()) return s;
     return cc::allowV1(d, allow);
   }
 
   std::vector<unsigned> fromDeviceList(const std::string& key) const {
     std::vector<unsigned> positions;
+    if (devices_.version != cc::Version::kV1) return positions;  // a v2 program cannot be read back
     Result<std::vector<cc::DeviceEntry>> list = cc::listV1(cgroupDir(key));
     if (!list.ok()) return positions;
     for (const cc::DeviceEntry& e : *list) {
@@ -318,7 +339,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     if (key.empty() || key.find('/') != std::string::npos || key.front() == '.') return {};
     cc::DestroyOptions options;
     options.timeout = cleanupTimeout_;
-    return cc::destroy(cc::Version::kV1, cgroupDir(key), options);
+    return cc::destroy(devices_.version, cgroupDir(key), options);
   }
 
   // The state file: one line per container, "key uuid,uuid". UUIDs, not
@@ -396,5 +417,9 @@ MANTLE_MODULE_LIBRARY(
              "control_devices", "Driver devices every container with this isolator may open (those that exist)",
              "/dev/nvidiactl,/dev/nvidia-uvm,/dev/nvidia-uvm-tools,/dev/nvidia-modeset"),
          mantle::sdk::Param::string("root", "The cgroup root, as for the cgroups isolators", "mantle"),
+         mantle::sdk::Param::string("device_control",
+                                    "auto: the v1 devices hierarchy when mounted, else an eBPF program on the v2 "
+                                    "cgroup; or force v1 or v2",
+                                    "auto"),
          mantle::sdk::Param::integer("cleanup_timeout_ms",
                                      "How long cleanup keeps killing processes left in the devices cgroup", "10000")}))

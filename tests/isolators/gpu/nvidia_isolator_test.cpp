@@ -298,5 +298,62 @@ TEST_F(NvidiaGpuIsolatorTest, ROOT_CGROUPS_AssignmentsSurviveRecover) {
   for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(cleanup(**after, id).ok());
 }
 
+TEST_F(NvidiaGpuIsolatorTest, ROOT_CGROUPS_OnCgroupsV2AnEbpfProgramKeepsContainersOffOtherGpus) {
+  bool unified = false;
+  for (const CgroupHierarchy& h : cgroupHierarchies()) unified = unified || h.version == 2;
+  if (!isRoot() || !unified) GTEST_SKIP() << "needs root and a cgroup2 mount";
+  makeNodes(4);
+  testing::TempDir workDir;
+  RegistryOptions options;
+  options.stateRoot = (workDir.path() / "modules").string();
+  Json::Value config;
+  config["device_control"] = "v2";  // also on a hybrid host
+  auto minorsOf = [](Instance& gpus, const std::string& id) {
+    return splitCommas(statusLabels(gpus, id)["gpu/nvidia.minors"]);
+  };
+  auto expectAccess = [&](Instance& gpus, const std::string& id) {
+    std::vector<std::string> mine = minorsOf(gpus, id);
+    std::vector<long> errors = openErrors({&gpus}, id, 4);
+    ASSERT_EQ(errors.size(), 5u);
+    for (int minor = 0; minor < 4; ++minor) {
+      bool own = std::find(mine.begin(), mine.end(), std::to_string(minor)) != mine.end();
+      EXPECT_EQ(errors[minor], own ? ENXIO : EPERM) << id << ", GPU minor " << minor;
+    }
+    EXPECT_EQ(errors[4], ENXIO) << "control devices stay open";
+  };
+  {
+    Registry registry(options);
+    Result<std::shared_ptr<Instance>> created = create(registry, config);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    Instance& gpus = **created;
+    Result<v1::IsolatorPrepareResponse> a = prepare(gpus, "a", {scalarResource("gpus", 2)});
+    if (!a.ok() && a.error().code == StatusCode::kUnimplemented) GTEST_SKIP() << a.error().message;
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    ASSERT_TRUE(prepare(gpus, "b", {scalarResource("gpus", 1)}).ok());
+    EXPECT_NE(statusLabels(gpus, "a")["gpu/nvidia.cgroup"].find("unified"), std::string::npos)
+        << statusLabels(gpus, "a")["gpu/nvidia.cgroup"];
+    expectAccess(gpus, "a");
+    expectAccess(gpus, "b");
+    // Shrinking replaces the program: the GPU given back is closed to it.
+    ASSERT_TRUE(update(gpus, "a", {scalarResource("gpus", 1)}).ok());
+    ASSERT_EQ(minorsOf(gpus, "a").size(), 1u);
+    expectAccess(gpus, "a");
+  }  // the agent restarts
+
+  Registry registry(options);
+  Result<std::shared_ptr<Instance>> after = create(registry, config);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  v1::IsolatorRecoverRequest request;
+  for (const char* id : {"a", "b"}) *request.add_states()->mutable_container_id() = containerId(id);
+  ASSERT_TRUE((*after)->call<v1::Empty>("recover", request).ok());
+  // The program attached before the restart is found by its name and replaced.
+  ASSERT_TRUE(update(**after, "b", {scalarResource("gpus", 3)}).ok());
+  ASSERT_EQ(minorsOf(**after, "b").size(), 3u);
+  expectAccess(**after, "b");
+  expectAccess(**after, "a");
+  for (const char* id : {"a", "b"}) ASSERT_TRUE(cleanup(**after, id).ok());
+  EXPECT_FALSE(scope_.anyCgroupNamed("a"));
+}
+
 }  // namespace
 }  // namespace mantle::isolators::gpu
