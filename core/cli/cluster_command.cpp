@@ -19,6 +19,7 @@
 
 #include "flags/flags.hpp"
 #include "http/client.hpp"
+#include "process/sessions.hpp"
 
 namespace mantle::cli {
 
@@ -131,27 +132,6 @@ void stopProcess(pid_t pid, double grace) {
   waitFor([pid] { return !alive(pid); }, 5);
 }
 
-// Every process whose working directory is inside `dir` (executors and their
-// tasks run in sandboxes under the agent's work dir), with its process group.
-void killProcessesUnder(const fs::path& dir) {
-  std::error_code ec;
-  fs::path root = fs::weakly_canonical(dir, ec);
-  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", ec)) {
-    std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code cwdError;
-    fs::path cwd = fs::read_symlink(entry.path() / "cwd", cwdError);
-    if (cwdError) continue;
-    std::string cwdText = cwd.string();
-    if (cwdText == root.string() || cwdText.rfind(root.string() + "/", 0) == 0) {
-      pid_t pid = std::stoi(name);
-      pid_t group = ::getpgid(pid);
-      if (group > 1 && group != ::getpgrp()) ::kill(-group, SIGKILL);
-      ::kill(pid, SIGKILL);
-    }
-  }
-}
-
 int up(ClusterFlags& f) {
   fs::path dir = fs::absolute(f.workDir);
   fs::create_directories(dir);
@@ -208,7 +188,7 @@ int down(ClusterFlags& f) {
     std::cout << "No cluster is running in " << dir.string() << "\n";
   }
   stopProcess(agent, 10);
-  killProcessesUnder(dir / "agent");
+  process::killSessionsUnder(dir / "agent");
   stopProcess(master, 10);
   std::error_code ec;
   fs::remove(dir / "agent.pid", ec);

@@ -12,6 +12,7 @@
 #include <json/value.h>
 
 #include "http/client.hpp"
+#include "process/sessions.hpp"
 
 namespace mantle::testing {
 
@@ -45,6 +46,8 @@ LocalCluster::~LocalCluster() {
     if (agent.process) agent.process->stop();
   }
   if (master_) master_->stop();
+  // Executors of checkpointing frameworks outlive their agent on purpose.
+  process::killSessionsUnder(dir_.path());
 }
 
 std::string LocalCluster::masterAddress() const { return "127.0.0.1:" + std::to_string(masterPort_); }

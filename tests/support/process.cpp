@@ -45,6 +45,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path 
     ::dup2(fd, STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    // Nothing of the test process (listening sockets above all) leaks in.
+    ::close_range(3, ~0U, 0);
     ::execve(args[0], args.data(), envp.data());
     std::string message = std::string("execve ") + args[0] + ": " + std::strerror(errno) + "\n";
     (void)!::write(STDERR_FILENO, message.data(), message.size());

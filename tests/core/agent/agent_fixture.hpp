@@ -19,41 +19,13 @@
 #include "http/client.hpp"
 #include "master_peer.hpp"
 #include "process.hpp"
+#include "process/sessions.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::testing {
 
-// Sessions of processes whose working directory is under `root`.
-inline std::set<pid_t> sessionsUnder(const std::filesystem::path& root) {
-  std::set<pid_t> sessions;
-  std::error_code ec;
-  const std::string prefix = std::filesystem::weakly_canonical(root, ec).string();
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code cwdError;
-    auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", cwdError);
-    if (cwdError || cwd.string().rfind(prefix, 0) != 0) continue;
-    pid_t sid = ::getsid(static_cast<pid_t>(std::stol(name)));
-    if (sid > 1) sessions.insert(sid);
-  }
-  return sessions;
-}
-
-inline void killSessionsUnder(const std::filesystem::path& root) {
-  for (int round = 0; round < 50; ++round) {
-    std::set<pid_t> sessions = sessionsUnder(root);
-    if (sessions.empty()) return;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      pid_t pid = static_cast<pid_t>(std::stol(name));
-      if (sessions.count(::getsid(pid))) ::kill(pid, SIGKILL);
-    }
-    ::usleep(20000);
-  }
-}
+using process::killSessionsUnder;
+using process::sessionsUnder;
 
 class AgentTest : public ::testing::Test {
  protected:
