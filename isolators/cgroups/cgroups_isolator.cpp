@@ -10,8 +10,8 @@ Result<CommonOptions> CommonOptions::from(const sdk::Config& config) {
   CommonOptions options;
   options.root = config.getString("root", "mantle");
   if (options.root.empty() || options.root == "/" || options.root.find("..") != std::string::npos) {
-    return invalidArgument("'root' must name a cgroup below the agent's or the hierarchy's root, not '" +
-                           options.root + "'");
+    return invalidArgument("'root' must name a cgroup below the agent's or the hierarchy's root, not '" + options.root +
+                           "'");
   }
   std::int64_t timeout = config.getInt("cleanup_timeout_ms", 10000);
   if (timeout <= 0) return invalidArgument("'cleanup_timeout_ms' must be positive");
@@ -26,8 +26,8 @@ Result<std::vector<Placement>> CgroupsIsolator::place(const Spec& spec, const cc
     std::optional<cc::Hierarchy> h = layout.find(controller);
     if (!h) {
       return failedPrecondition(spec.name + ": the '" + controller +
-                                "' cgroup controller is not available on this host (hierarchies: " +
-                                layout.describe() + ")");
+                                "' cgroup controller is not available on this host (hierarchies: " + layout.describe() +
+                                ")");
     }
     placements.push_back({controller, *h});
   }

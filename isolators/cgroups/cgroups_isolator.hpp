@@ -28,14 +28,13 @@ namespace cc = ::mantle::isolators::cgroups_common;
 using cc::Resources;
 
 // The parameters every cgroups module takes.
-#define MANTLE_CGROUPS_COMMON_PARAMS                                                                              \
-  mantle::sdk::Param::string("root",                                                                              \
-                             "Where container cgroups go in each hierarchy: relative ('mantle') to the agent's "  \
-                             "own cgroup, or absolute ('/mantle') from the hierarchy's root",                     \
-                             "mantle"),                                                                           \
-      mantle::sdk::Param::integer("cleanup_timeout_ms",                                                           \
-                                  "How long cleanup keeps killing a container's processes before it fails",       \
-                                  "10000")
+#define MANTLE_CGROUPS_COMMON_PARAMS                                                                             \
+  mantle::sdk::Param::string("root",                                                                             \
+                             "Where container cgroups go in each hierarchy: relative ('mantle') to the agent's " \
+                             "own cgroup, or absolute ('/mantle') from the hierarchy's root",                    \
+                             "mantle"),                                                                          \
+      mantle::sdk::Param::integer("cleanup_timeout_ms",                                                          \
+                                  "How long cleanup keeps killing a container's processes before it fails", "10000")
 
 struct CommonOptions {
   std::string root = "mantle";
@@ -67,8 +66,7 @@ class CgroupsIsolator : public sdk::Isolator {
     std::vector<std::string> optional;
   };
   // Resolves the placements and prepares the roots (enabling v2 controllers).
-  static Result<std::vector<Placement>> place(const Spec& spec, const cc::Layout& layout,
-                                              const CommonOptions& options);
+  static Result<std::vector<Placement>> place(const Spec& spec, const cc::Layout& layout, const CommonOptions& options);
 
   CgroupsIsolator(std::string name, sdk::Host host, CommonOptions options, std::vector<Placement> placements,
                   std::optional<cc::Hierarchy> v1Freezer);

@@ -53,13 +53,13 @@ class CpuIsolator final : public CgroupsIsolator {
       if (Status s = cc::writeText(d / "cpu.shares", std::to_string(shares)); !s.ok()) return s;
     } else {
       // The v2 default weight (100) stands for v1's default shares (1024).
-      auto weight = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::llround(shares * 100.0 / 1024)), 1,
-                                              10000);
+      auto weight =
+          std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::llround(shares * 100.0 / 1024)), 1, 10000);
       if (Status s = cc::writeText(d / "cpu.weight", std::to_string(weight)); !s.ok()) return s;
     }
     if (!cfs_) return {};
-    auto quota = std::max<std::uint64_t>(kMinQuotaMicros, static_cast<std::uint64_t>(std::llround(
-                                                              *cpus * static_cast<double>(periodMicros_))));
+    auto quota = std::max<std::uint64_t>(
+        kMinQuotaMicros, static_cast<std::uint64_t>(std::llround(*cpus * static_cast<double>(periodMicros_))));
     if (version("cpu") == cc::Version::kV1) {
       if (Status s = cc::writeText(d / "cpu.cfs_period_us", std::to_string(periodMicros_)); !s.ok()) return s;
       return cc::writeText(d / "cpu.cfs_quota_us", std::to_string(quota));

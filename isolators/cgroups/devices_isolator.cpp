@@ -49,14 +49,17 @@ class DevicesIsolator final : public CgroupsIsolator {
     std::optional<cc::Hierarchy> hierarchy;
     if (control == "v1" || (control == "auto" && v1Devices != layout->v1().end())) {
       if (v1Devices == layout->v1().end()) {
-        return failedPrecondition("cgroups/devices: device_control 'v1', but the devices controller is not mounted as "
-                                  "a cgroups v1 hierarchy (hierarchies: " + layout->describe() + ")");
+        return failedPrecondition(
+            "cgroups/devices: device_control 'v1', but the devices controller is not mounted as "
+            "a cgroups v1 hierarchy (hierarchies: " +
+            layout->describe() + ")");
       }
       hierarchy = v1Devices->second;
     } else if (control == "v2" || control == "auto") {
       if (!layout->unified()) {
-        return failedPrecondition("cgroups/devices: no cgroups v1 devices hierarchy and no cgroup2 mount (hierarchies: " +
-                                  layout->describe() + ")");
+        return failedPrecondition(
+            "cgroups/devices: no cgroups v1 devices hierarchy and no cgroup2 mount (hierarchies: " +
+            layout->describe() + ")");
       }
       hierarchy = layout->unified();
     } else {
@@ -105,8 +108,8 @@ class DevicesIsolator final : public CgroupsIsolator {
           bool grantable = false;
           for (const cc::DeviceEntry& g : grantable_) grantable = grantable || g.covers(*e);
           if (!grantable) {
-            return Error(StatusCode::kPermissionDenied, "label '" + grantLabel_ + "' asks for device '" +
-                                                            e->format() + "', which 'grantable_devices' does not allow");
+            return Error(StatusCode::kPermissionDenied, "label '" + grantLabel_ + "' asks for device '" + e->format() +
+                                                            "', which 'grantable_devices' does not allow");
           }
           grants.push_back(*e);
         }

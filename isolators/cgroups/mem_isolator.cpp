@@ -135,9 +135,7 @@ class MemIsolator final : public CgroupsIsolator {
     std::uint64_t limitBytes = 0;
   };
 
-  std::uint64_t softLimit(std::uint64_t limit) const {
-    return limit * static_cast<std::uint64_t>(softPercent_) / 100;
-  }
+  std::uint64_t softLimit(std::uint64_t limit) const { return limit * static_cast<std::uint64_t>(softPercent_) / 100; }
 
   // With a swap limit, memsw must never be below the memory limit: raise the
   // memory limit first when growing, memsw first when shrinking.
@@ -168,8 +166,8 @@ class MemIsolator final : public CgroupsIsolator {
       limit = it->second.limitBytes;
     }
     const std::filesystem::path d = dir("memory", key);
-    Result<std::optional<std::uint64_t>> peak = cc::readNumber(
-        d / (version("memory") == cc::Version::kV1 ? "memory.max_usage_in_bytes" : "memory.peak"));
+    Result<std::optional<std::uint64_t>> peak =
+        cc::readNumber(d / (version("memory") == cc::Version::kV1 ? "memory.max_usage_in_bytes" : "memory.peak"));
     std::string message = "Memory limit exceeded: the kernel killed " + std::to_string(kills) +
                           " process(es) of the container out of memory; limit " + std::to_string(limit / kMiB) + " MB";
     if (peak.ok() && peak->has_value()) message += ", peak usage " + std::to_string(**peak / kMiB) + " MB";

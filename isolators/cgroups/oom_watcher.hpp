@@ -51,8 +51,8 @@ class OomWatcher {
     std::filesystem::path dir;
     std::uint64_t baseline = 0;
     bool reported = false;
-    int eventFd = -1;    // v1
-    int controlFd = -1;  // v1: memory.oom_control, kept open while registered
+    int eventFd = -1;       // v1
+    int controlFd = -1;     // v1: memory.oom_control, kept open while registered
     int inotifyWatch = -1;  // v2
   };
   void run();

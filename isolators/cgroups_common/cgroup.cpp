@@ -105,7 +105,9 @@ Status addProcess(const fs::path& dir, pid_t pid) {
   return {};
 }
 
-Result<std::vector<pid_t>> processes(const fs::path& dir) { return readIdList(dir / "cgroup.procs"); }
+Result<std::vector<pid_t>> processes(const fs::path& dir) {
+  return readIdList(dir / "cgroup.procs");
+}
 
 Result<std::vector<pid_t>> threads(Version version, const fs::path& dir) {
   return readIdList(dir / (version == Version::kV1 ? "tasks" : "cgroup.threads"));

@@ -39,7 +39,9 @@ BpfInstruction shiftRight(std::uint8_t dst, std::int32_t bits) {
 BpfInstruction jumpIfNot(std::uint8_t reg, std::int32_t value, std::int16_t skip) {
   return {static_cast<std::uint8_t>(BPF_JMP | BPF_JNE | BPF_K), reg, skip, value};
 }
-BpfInstruction exitProgram() { return {static_cast<std::uint8_t>(BPF_JMP | BPF_EXIT), 0, 0, 0}; }
+BpfInstruction exitProgram() {
+  return {static_cast<std::uint8_t>(BPF_JMP | BPF_EXIT), 0, 0, 0};
+}
 
 std::int32_t accessBits(const std::string& access) {
   std::int32_t bits = 0;
@@ -49,7 +51,9 @@ std::int32_t accessBits(const std::string& access) {
   return bits;
 }
 
-long bpf(int command, bpf_attr& attr) { return ::syscall(SYS_bpf, command, &attr, sizeof attr); }
+long bpf(int command, bpf_attr& attr) {
+  return ::syscall(SYS_bpf, command, &attr, sizeof attr);
+}
 
 }  // namespace
 

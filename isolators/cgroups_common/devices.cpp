@@ -102,13 +102,18 @@ std::vector<DeviceEntry> defaultDevices() {
     return DeviceEntry{'c', major, minor, access};
   };
   return {
-      c(std::nullopt, std::nullopt, "m"),                    // mknod of character devices
-      DeviceEntry{'b', std::nullopt, std::nullopt, "m"},     // and block devices
-      c(1, 3, "rwm"), c(1, 5, "rwm"), c(1, 7, "rwm"),        // null, zero, full
-      c(1, 8, "rwm"), c(1, 9, "rwm"),                        // random, urandom
-      c(5, 0, "rwm"), c(5, 1, "rwm"), c(5, 2, "rwm"),        // tty, console, ptmx
-      c(136, std::nullopt, "rwm"),                           // /dev/pts/*
-      c(10, 200, "rwm"),                                     // net/tun
+      c(std::nullopt, std::nullopt, "m"),                 // mknod of character devices
+      DeviceEntry{'b', std::nullopt, std::nullopt, "m"},  // and block devices
+      c(1, 3, "rwm"),
+      c(1, 5, "rwm"),
+      c(1, 7, "rwm"),  // null, zero, full
+      c(1, 8, "rwm"),
+      c(1, 9, "rwm"),  // random, urandom
+      c(5, 0, "rwm"),
+      c(5, 1, "rwm"),
+      c(5, 2, "rwm"),               // tty, console, ptmx
+      c(136, std::nullopt, "rwm"),  // /dev/pts/*
+      c(10, 200, "rwm"),            // net/tun
   };
 }
 

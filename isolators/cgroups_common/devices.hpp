@@ -13,10 +13,10 @@
 namespace mantle::isolators::cgroups_common {
 
 struct DeviceEntry {
-  char type = 'a';                    // 'a' (all), 'c' (character), 'b' (block)
-  std::optional<unsigned> major;      // nullopt: any ('*')
-  std::optional<unsigned> minor;      // nullopt: any ('*')
-  std::string access = "rwm";         // a subset of "rwm"
+  char type = 'a';                // 'a' (all), 'c' (character), 'b' (block)
+  std::optional<unsigned> major;  // nullopt: any ('*')
+  std::optional<unsigned> minor;  // nullopt: any ('*')
+  std::string access = "rwm";     // a subset of "rwm"
 
   // The kernel's text: "c 1:3 rwm", "a *:* rwm".
   std::string format() const;

@@ -9,7 +9,9 @@
 
 namespace mantle::isolators::cgroups_common {
 
-std::string errnoText(int error) { return std::strerror(error); }
+std::string errnoText(int error) {
+  return std::strerror(error);
+}
 
 Result<std::string> readText(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

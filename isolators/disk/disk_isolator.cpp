@@ -74,7 +74,8 @@ class DiskUsageIsolator final : public sdk::Isolator {
   Result<v1::Empty> update(const v1::IsolatorUpdateRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = containers_.find(cc::containerKey(request.container_id()));
-    if (it == containers_.end()) return notFound("disk/du: unknown container '" + cc::containerKey(request.container_id()) + "'");
+    if (it == containers_.end())
+      return notFound("disk/du: unknown container '" + cc::containerKey(request.container_id()) + "'");
     setLimit(it->second, request.resources());
     return v1::Empty();
   }
@@ -105,7 +106,8 @@ class DiskUsageIsolator final : public sdk::Isolator {
   Result<v1::IsolatorStatusResponse> status(const v1::IsolatorStatusRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = containers_.find(cc::containerKey(request.container_id()));
-    if (it == containers_.end()) return notFound("disk/du: unknown container '" + cc::containerKey(request.container_id()) + "'");
+    if (it == containers_.end())
+      return notFound("disk/du: unknown container '" + cc::containerKey(request.container_id()) + "'");
     v1::IsolatorStatusResponse response;
     v1::Label* label = response.mutable_labels()->add_labels();
     label->set_key("disk/du.path");
@@ -123,7 +125,7 @@ class DiskUsageIsolator final : public sdk::Isolator {
   struct Tracked {
     v1::ContainerID id;
     std::string directory;
-    cc::Resources disk;                      // the non-persistent disk resources
+    cc::Resources disk;                       // the non-persistent disk resources
     std::optional<std::uint64_t> limitBytes;  // their sum
     std::optional<std::uint64_t> usedBytes;   // the last scan
     bool reported = false;

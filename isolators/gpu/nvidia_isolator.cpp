@@ -61,7 +61,8 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
           return invalidArgument("gpu/nvidia: 'devices' holds '" + text + "', not a GPU index");
         }
         unsigned index = static_cast<unsigned>(std::stoul(text));
-        if (!seen.insert(index).second) return invalidArgument("gpu/nvidia: GPU " + text + " is listed twice in 'devices'");
+        if (!seen.insert(index).second)
+          return invalidArgument("gpu/nvidia: GPU " + text + " is listed twice in 'devices'");
         if (index >= found->size()) {
           return invalidArgument("gpu/nvidia: 'devices' names GPU " + text + ", but NVML found " +
                                  std::to_string(found->size()));
@@ -86,8 +87,10 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     std::optional<cc::Hierarchy> devices;
     if (mode == "v1" || (mode == "auto" && v1Devices != layout->v1().end())) {
       if (v1Devices == layout->v1().end()) {
-        return failedPrecondition("gpu/nvidia: device_control 'v1', but no cgroups v1 devices hierarchy is mounted "
-                                  "(hierarchies: " + layout->describe() + ")");
+        return failedPrecondition(
+            "gpu/nvidia: device_control 'v1', but no cgroups v1 devices hierarchy is mounted "
+            "(hierarchies: " +
+            layout->describe() + ")");
       }
       devices = v1Devices->second;
     } else if (mode == "v2" || mode == "auto") {
@@ -114,9 +117,9 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     ctx.host.info("gpu/nvidia: " + std::to_string(gpus.size()) + " GPU(s) for containers (driver " +
                   (driver.ok() ? *driver : std::string("unknown")) + "): " + inventory +
                   ". Advertise them with the agent flag --resources=gpus:" + std::to_string(gpus.size()));
-    return std::make_unique<NvidiaGpuIsolator>(ctx.host, std::move(*nvml), std::move(gpus), *devices, root,
-                                               std::move(control), stateFile,
-                                               std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms", 10000)));
+    return std::make_unique<NvidiaGpuIsolator>(
+        ctx.host, std::move(*nvml), std::move(gpus), *devices, root, std::move(control), stateFile,
+        std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms", 10000)));
   }
 
   Result<v1::Empty> recover(const v1::IsolatorRecoverRequest& request) override {
@@ -136,10 +139,13 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
         positions = fromDeviceList(key);
       }
       for (unsigned p : positions) {
-        if (p >= gpus_.size()) return internalError("gpu/nvidia: recovered GPU position " + std::to_string(p) + " of '" + key + "' is unknown");
+        if (p >= gpus_.size())
+          return internalError("gpu/nvidia: recovered GPU position " + std::to_string(p) + " of '" + key +
+                               "' is unknown");
         for (const auto& [other, mine] : assigned_) {
           if (std::find(mine.gpus.begin(), mine.gpus.end(), p) != mine.gpus.end()) {
-            return internalError("gpu/nvidia: GPU " + gpus_[p].uuid + " is recorded for both '" + other + "' and '" + key + "'");
+            return internalError("gpu/nvidia: GPU " + gpus_[p].uuid + " is recorded for both '" + other + "' and '" +
+                                 key + "'");
           }
         }
       }
@@ -284,9 +290,9 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
       if (used.count(p) == 0) out.push_back(p);
     }
     if (out.size() < count) {
-      return Error(StatusCode::kResourceExhausted,
-                   "gpu/nvidia: " + std::to_string(count) + " GPU(s) asked, " + std::to_string(out.size()) + " of " +
-                       std::to_string(gpus_.size()) + " free");
+      return Error(StatusCode::kResourceExhausted, "gpu/nvidia: " + std::to_string(count) + " GPU(s) asked, " +
+                                                       std::to_string(out.size()) + " of " +
+                                                       std::to_string(gpus_.size()) + " free");
     }
     return out;
   }
@@ -313,8 +319,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     if (devices_.version == cc::Version::kV2) {
       // A program of its own next to cgroups/devices' (every attached program
       // must allow an access): it denies the other GPUs and allows the rest.
-      return cc::replaceDeviceProgram(d, "mantle_gpu", {cc::DeviceEntry{'a', std::nullopt, std::nullopt, "rwm"}},
-                                      deny);
+      return cc::replaceDeviceProgram(d, "mantle_gpu", {cc::DeviceEntry{'a', std::nullopt, std::nullopt, "rwm"}}, deny);
     }
     if (Status s = cc::denyV1(d, deny); !s.ok()) return s;
     return cc::allowV1(d, allow);
@@ -413,9 +418,9 @@ MANTLE_MODULE_LIBRARY(
                                     "libnvidia-ml.so.1"),
          mantle::sdk::Param::stringList("devices",
                                         "NVML indices of the GPUs to give to containers; empty: every GPU found", ""),
-         mantle::sdk::Param::stringList(
-             "control_devices", "Driver devices every container with this isolator may open (those that exist)",
-             "/dev/nvidiactl,/dev/nvidia-uvm,/dev/nvidia-uvm-tools,/dev/nvidia-modeset"),
+         mantle::sdk::Param::stringList("control_devices",
+                                        "Driver devices every container with this isolator may open (those that exist)",
+                                        "/dev/nvidiactl,/dev/nvidia-uvm,/dev/nvidia-uvm-tools,/dev/nvidia-modeset"),
          mantle::sdk::Param::string("root", "The cgroup root, as for the cgroups isolators", "mantle"),
          mantle::sdk::Param::string("device_control",
                                     "auto: the v1 devices hierarchy when mounted, else an eBPF program on the v2 "

@@ -25,7 +25,8 @@ Result<F> bind(void* handle, const char* symbol) {
   void* address = dlsym(handle, symbol);
   if (address == nullptr) {
     const char* why = dlerror();
-    return failedPrecondition(std::string("NVML has no symbol ") + symbol + (why != nullptr ? std::string(": ") + why : ""));
+    return failedPrecondition(std::string("NVML has no symbol ") + symbol +
+                              (why != nullptr ? std::string(": ") + why : ""));
   }
   return reinterpret_cast<F>(address);
 }
@@ -103,7 +104,8 @@ std::string Nvml::errorText(int code) const {
 
 Result<std::vector<GpuInfo>> Nvml::gpus() {
   unsigned count = 0;
-  if (NvmlReturn r = api_->deviceCount(&count); r != kSuccess) return internalError("nvmlDeviceGetCount: " + errorText(r));
+  if (NvmlReturn r = api_->deviceCount(&count); r != kSuccess)
+    return internalError("nvmlDeviceGetCount: " + errorText(r));
   std::vector<GpuInfo> out;
   for (unsigned i = 0; i < count; ++i) {
     NvmlDevice device = nullptr;

@@ -66,7 +66,10 @@ class PortsIsolator final : public sdk::Isolator {
  public:
   PortsIsolator(sdk::Host host, std::chrono::milliseconds interval, bool enforce, Ranges isolated,
                 std::vector<fs::path> cgroupRoots)
-      : host_(host), interval_(interval), enforce_(enforce), isolated_(std::move(isolated)),
+      : host_(host),
+        interval_(interval),
+        enforce_(enforce),
+        isolated_(std::move(isolated)),
         cgroupRoots_(std::move(cgroupRoots)) {
     thread_ = std::thread([this] { run(); });
   }
@@ -99,7 +102,8 @@ class PortsIsolator final : public sdk::Isolator {
 
   Result<v1::Empty> recover(const v1::IsolatorRecoverRequest& request) override {
     for (const v1::ContainerState& state : request.states()) {
-      track(state.container_id(), state.config().resources(), state.pid() > 0 ? std::optional<pid_t>(state.pid()) : std::nullopt);
+      track(state.container_id(), state.config().resources(),
+            state.pid() > 0 ? std::optional<pid_t>(state.pid()) : std::nullopt);
     }
     return v1::Empty();
   }
@@ -120,7 +124,8 @@ class PortsIsolator final : public sdk::Isolator {
     if (request.pid() <= 0) return invalidArgument("network/ports: isolate without a valid pid");
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = containers_.find(cc::containerKey(request.container_id()));
-    if (it == containers_.end()) return notFound("network/ports: unknown container '" + cc::containerKey(request.container_id()) + "'");
+    if (it == containers_.end())
+      return notFound("network/ports: unknown container '" + cc::containerKey(request.container_id()) + "'");
     it->second.pid = static_cast<pid_t>(request.pid());
     return v1::Empty();
   }
@@ -128,7 +133,8 @@ class PortsIsolator final : public sdk::Isolator {
   Result<v1::Empty> update(const v1::IsolatorUpdateRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = containers_.find(cc::containerKey(request.container_id()));
-    if (it == containers_.end()) return notFound("network/ports: unknown container '" + cc::containerKey(request.container_id()) + "'");
+    if (it == containers_.end())
+      return notFound("network/ports: unknown container '" + cc::containerKey(request.container_id()) + "'");
     it->second.allowed = cc::ranges(request.resources(), "ports");
     it->second.reported.clear();
     return v1::Empty();
@@ -137,7 +143,8 @@ class PortsIsolator final : public sdk::Isolator {
   Result<v1::IsolatorStatusResponse> status(const v1::IsolatorStatusRequest& request) override {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = containers_.find(cc::containerKey(request.container_id()));
-    if (it == containers_.end()) return notFound("network/ports: unknown container '" + cc::containerKey(request.container_id()) + "'");
+    if (it == containers_.end())
+      return notFound("network/ports: unknown container '" + cc::containerKey(request.container_id()) + "'");
     v1::IsolatorStatusResponse response;
     auto add = [&](const std::string& k, const std::string& v) {
       v1::Label* label = response.mutable_labels()->add_labels();
@@ -218,8 +225,8 @@ class PortsIsolator final : public sdk::Isolator {
       if (t.reported.insert(p).second) fresh.insert(p);
     }
     if (fresh.empty()) return;
-    std::string message = "Container '" + key + "' is listening on port(s) " + portList(t.violations) +
-                          ", outside its allocated ports";
+    std::string message =
+        "Container '" + key + "' is listening on port(s) " + portList(t.violations) + ", outside its allocated ports";
     v1::ModuleEvent event;
     if (enforce_) {
       v1::ContainerLimitation& limitation = *event.mutable_limitation();

@@ -107,8 +107,8 @@ TEST_F(IsolatorsE2ETest, ListeningOutsideItsPortsFailsTheTask) {
   Json::Value config;
   config["enforce_container_ports"] = true;
   config["container_ports_watch_interval_ms"] = 200;
-  startCluster({"--modules=" + manifest("mantle_network_ports", {{"network/ports", config}}),
-                "--isolation=network/ports"});
+  startCluster(
+      {"--modules=" + manifest("mantle_network_ports", {{"network/ports", config}}), "--isolation=network/ports"});
   ASSERT_NE(framework_, nullptr);
   int outside = freePort();  // not in the agent's ports:[31000-32000]
   ASSERT_TRUE(outside < 31000 || outside > 32000);
@@ -137,13 +137,12 @@ TEST_F(IsolatorsE2ETest, ROOT_TheTaskRunsInAPidNamespaceOfItsOwn) {
   // The /proc mount needs the agent to run pre-exec commands inside the new
   // namespaces (isolators/namespaces/README.md); the namespace itself does not.
   config["mount_proc"] = false;
-  startCluster({"--modules=" + manifest("mantle_namespaces", {{"namespaces/pid", config}}),
-                "--isolation=namespaces/pid"});
+  startCluster(
+      {"--modules=" + manifest("mantle_namespaces", {{"namespaces/pid", config}}), "--isolation=namespaces/pid"});
   ASSERT_NE(framework_, nullptr);
-  ASSERT_TRUE(framework_
-                  ->launch("inside", "test \"$(readlink /proc/self/ns/pid)\" != '" + agentNs + "'",
-                           "cpus:0.1;mem:64")
-                  .ok());
+  ASSERT_TRUE(
+      framework_->launch("inside", "test \"$(readlink /proc/self/ns/pid)\" != '" + agentNs + "'", "cpus:0.1;mem:64")
+          .ok());
   std::optional<mv1::TaskStatus> status = framework_->waitForState("inside", std::nullopt, std::chrono::seconds(60));
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->state(), mv1::TASK_FINISHED) << status->message();

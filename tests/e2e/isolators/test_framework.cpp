@@ -211,8 +211,7 @@ Status TestFramework::launch(const std::string& taskId, const std::string& comma
   return {};
 }
 
-std::optional<v1::TaskStatus> TestFramework::waitForState(const std::string& taskId,
-                                                          std::optional<v1::TaskState> state,
+std::optional<v1::TaskStatus> TestFramework::waitForState(const std::string& taskId, std::optional<v1::TaskState> state,
                                                           std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   std::optional<v1::TaskStatus> found;

@@ -39,8 +39,8 @@ class TestFramework {
 
   // Waits for a terminal status of the task (or `state`, when given).
   std::optional<mesos::v1::TaskStatus> waitForState(const std::string& taskId,
-                                                     std::optional<mesos::v1::TaskState> state,
-                                                     std::chrono::milliseconds timeout);
+                                                    std::optional<mesos::v1::TaskState> state,
+                                                    std::chrono::milliseconds timeout);
 
  private:
   void run();

@@ -69,8 +69,7 @@ TEST(CgroupLayoutTest, CoMountedControllersShareAHierarchyAndMountRootsAreStripp
   const std::string mountinfo =
       "40 35 0:33 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct\n"
       "41 35 0:34 /docker/abc /sys/fs/cgroup/my\\040mount rw - cgroup cgroup rw,pids\n";
-  Result<Layout> layout =
-      Layout::parse(mountinfo, "3:cpu,cpuacct:/docker/abc/agent\n2:pids:/docker/abc\n", files({}));
+  Result<Layout> layout = Layout::parse(mountinfo, "3:cpu,cpuacct:/docker/abc/agent\n2:pids:/docker/abc\n", files({}));
   ASSERT_TRUE(layout.ok()) << layout.error().message;
   EXPECT_EQ(layout->find("cpu")->mountPoint, layout->find("cpuacct")->mountPoint);
   EXPECT_EQ(layout->find("cpu")->ownDir(), "/sys/fs/cgroup/cpu,cpuacct/agent");

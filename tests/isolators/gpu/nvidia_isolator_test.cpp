@@ -29,7 +29,9 @@ using modules::Instance;
 using modules::Registry;
 using modules::RegistryOptions;
 
-std::string fakeNvml() { return std::string(MANTLE_TEST_FIXTURE_DIR) + "/libfake_nvml.so"; }
+std::string fakeNvml() {
+  return std::string(MANTLE_TEST_FIXTURE_DIR) + "/libfake_nvml.so";
+}
 
 std::map<std::string, std::string> environmentOf(const v1::IsolatorPrepareResponse& response) {
   std::map<std::string, std::string> env;
@@ -87,7 +89,8 @@ class NvidiaGpuIsolatorTest : public ::testing::Test {
   std::vector<long> openErrors(std::vector<Instance*> isolators, const std::string& id, int count) {
     Channel out;
     std::vector<std::string> paths;
-    for (int minor = 0; minor < count; ++minor) paths.push_back((nodes_.path() / ("nvidia" + std::to_string(minor))).string());
+    for (int minor = 0; minor < count; ++minor)
+      paths.push_back((nodes_.path() / ("nvidia" + std::to_string(minor))).string());
     paths.push_back((nodes_.path() / "nvidiactl").string());
     GatedChild child([&] {
       for (const std::string& p : paths) {

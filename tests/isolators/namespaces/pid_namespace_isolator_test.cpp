@@ -54,7 +54,8 @@ class PidNamespaceIsolatorTest : public ::testing::Test {
     module["name"] = "namespaces/pid";
     module["instance"] = "pid#" + std::to_string(instances_++);
     module["config"]["mount_proc"] = mountProc;
-    Result<std::shared_ptr<Instance>> instance = testing::createModule(registry_, "mantle_namespaces", module, "isolator");
+    Result<std::shared_ptr<Instance>> instance =
+        testing::createModule(registry_, "mantle_namespaces", module, "isolator");
     EXPECT_TRUE(instance.ok()) << instance.error().message;
     return instance.ok() ? *instance : nullptr;
   }

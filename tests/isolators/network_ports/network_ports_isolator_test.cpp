@@ -81,7 +81,8 @@ TEST_F(NetworkPortsIsolatorTest, APortOutsideTheAllocationIsALimitationWhenEnfor
   Limitations limitations(*ports);
   int allowed = testing::freePort();
   int other = testing::freePort();
-  ASSERT_TRUE(prepare(*ports, "c1", {rangesResource("ports", {{std::uint64_t(allowed), std::uint64_t(allowed)}})}).ok());
+  ASSERT_TRUE(
+      prepare(*ports, "c1", {rangesResource("ports", {{std::uint64_t(allowed), std::uint64_t(allowed)}})}).ok());
   std::unique_ptr<GatedChild> child = start(*ports, "c1", allowed, other);
 
   std::optional<v1::ContainerLimitation> limitation = limitations.waitFor("c1", std::chrono::seconds(10));
@@ -102,7 +103,8 @@ TEST_F(NetworkPortsIsolatorTest, WithoutEnforcementAViolationIsOnlyVisible) {
   Limitations limitations(*ports);
   int allowed = testing::freePort();
   int other = testing::freePort();
-  ASSERT_TRUE(prepare(*ports, "c1", {rangesResource("ports", {{std::uint64_t(allowed), std::uint64_t(allowed)}})}).ok());
+  ASSERT_TRUE(
+      prepare(*ports, "c1", {rangesResource("ports", {{std::uint64_t(allowed), std::uint64_t(allowed)}})}).ok());
   std::unique_ptr<GatedChild> child = start(*ports, "c1", other, 0);
   EXPECT_TRUE(statusShows(*ports, "c1", "network/ports.violations", std::to_string(other)));
   EXPECT_EQ(statusLabels(*ports, "c1")["network/ports.listening"], std::to_string(other));
@@ -119,7 +121,8 @@ TEST_F(NetworkPortsIsolatorTest, AllocatedPortsAndPortsOutsideTheIsolatedRangeAr
   std::shared_ptr<Instance> ports = create(/*enforce=*/true, isolated);
   ASSERT_NE(ports, nullptr);
   Limitations limitations(*ports);
-  ASSERT_TRUE(prepare(*ports, "good", {rangesResource("ports", {{std::uint64_t(allowed), std::uint64_t(allowed)}})}).ok());
+  ASSERT_TRUE(
+      prepare(*ports, "good", {rangesResource("ports", {{std::uint64_t(allowed), std::uint64_t(allowed)}})}).ok());
   ASSERT_TRUE(prepare(*ports, "outside", {}).ok());
   std::unique_ptr<GatedChild> good = start(*ports, "good", allowed, 0);
   std::unique_ptr<GatedChild> outside = start(*ports, "outside", other, 0);

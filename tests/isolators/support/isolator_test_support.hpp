@@ -428,6 +428,8 @@ class CgroupRootScope {
   std::string name_;
 };
 
-inline bool isRoot() { return geteuid() == 0; }
+inline bool isRoot() {
+  return geteuid() == 0;
+}
 
 }  // namespace mantle::testing::isolators
