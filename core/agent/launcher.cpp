@@ -215,25 +215,6 @@ char gBuffer[65536];
   out.open();
   err.open();
 
-  for (const auto& command : p.preExec) {
-    pid_t child = ::fork();
-    if (child == 0) {
-      setSignal(SIGTERM, SIG_DFL);
-      setSignal(SIGPIPE, SIG_DFL);
-      if (err.fd >= 0) ::dup2(err.fd, 2);
-      if (out.fd >= 0) ::dup2(out.fd, 1);
-      if (!switchUser(p) || ::chdir(p.workingDirectory.c_str()) != 0) ::_exit(126);
-      ::execve("/bin/sh", command.data(), p.envp.data());
-      ::_exit(127);
-    }
-    int status = child > 0 ? waitFor(child) : -1;
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      writeText(err.fd, "mantle: a pre-exec command of an isolator failed: ");
-      writeText(err.fd, command[2]);
-      writeText(err.fd, "\n");
-      ::_exit(126);
-    }
-  }
   if (p.cloneNamespaces != 0 && ::unshare(static_cast<int>(p.cloneNamespaces)) != 0) {
     writeText(err.fd, "mantle: unshare of the isolators' namespaces failed, errno ");
     writeNumber(err.fd, errno);
@@ -254,6 +235,24 @@ char gBuffer[65536];
     setSignal(SIGPIPE, SIG_DFL);
     ::dup2(outPipe[1], 1);
     ::dup2(errPipe[1], 2);
+    // The isolators' pre-exec commands run here: inside the namespaces just
+    // unshared (this process is pid 1 of a new pid namespace), as root, in
+    // the working directory, before the executor starts.
+    for (const auto& command : p.preExec) {
+      pid_t child = ::fork();
+      if (child == 0) {
+        if (::chdir(p.workingDirectory.c_str()) != 0) ::_exit(126);
+        ::execve("/bin/sh", command.data(), p.envp.data());
+        ::_exit(127);
+      }
+      int status = child > 0 ? waitFor(child) : -1;
+      if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        writeText(2, "mantle: a pre-exec command of an isolator failed: ");
+        writeText(2, command[2]);
+        writeText(2, "\n");
+        ::_exit(126);
+      }
+    }
     if (!switchUser(p)) {
       writeText(2, "mantle: failed to switch to the container's user, errno ");
       writeNumber(2, errno);

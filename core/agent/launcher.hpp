@@ -32,7 +32,8 @@ struct LaunchPlan {
   std::string workingDirectory;  // empty: the sandbox
   // Run as this user (uid, gid, supplementary groups); empty: as the agent.
   std::optional<std::string> user;
-  // Shell commands run in the container (as its user, before the executor).
+  // Shell commands of the isolators, run as root inside the container's new
+  // namespaces (from its pid 1, in the working directory) before the executor.
   std::vector<std::string> preExecCommands;
   // CLONE_NEW* flags to unshare before starting the executor.
   std::uint32_t cloneNamespaces = 0;

@@ -133,15 +133,15 @@ TEST_F(IsolatorsE2ETest, ROOT_TheTaskRunsInAPidNamespaceOfItsOwn) {
   if (!isRoot()) GTEST_SKIP() << "creating namespaces needs root";
   std::error_code error;
   std::string agentNs = fs::read_symlink("/proc/self/ns/pid", error).string();  // the agent inherits it
-  Json::Value config;
-  // The /proc mount needs the agent to run pre-exec commands inside the new
-  // namespaces (isolators/namespaces/README.md); the namespace itself does not.
-  config["mount_proc"] = false;
+  Json::Value config(Json::objectValue);  // mount_proc defaults to true: the task gets its own /proc
   startCluster(
       {"--modules=" + manifest("mantle_namespaces", {{"namespaces/pid", config}}), "--isolation=namespaces/pid"});
   ASSERT_NE(framework_, nullptr);
   ASSERT_TRUE(
-      framework_->launch("inside", "test \"$(readlink /proc/self/ns/pid)\" != '" + agentNs + "'", "cpus:0.1;mem:64")
+      framework_->launch("inside",
+                         "test \"$(readlink /proc/self/ns/pid)\" != '" + agentNs +
+                             "' && tr '\\0' ' ' < /proc/1/cmdline | grep -q mantle-executor",
+                         "cpus:0.1;mem:64")
           .ok());
   std::optional<mv1::TaskStatus> status = framework_->waitForState("inside", std::nullopt, std::chrono::seconds(60));
   ASSERT_TRUE(status.has_value());
