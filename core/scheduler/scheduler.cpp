@@ -1,0 +1,306 @@
+#include "scheduler/scheduler.hpp"
+
+#include <chrono>
+
+#include <glog/logging.h>
+
+#include "resources/resources.hpp"
+#include "wire/recordio.hpp"
+
+namespace mantle::scheduler {
+
+using v1::scheduler::Call;
+using v1::scheduler::Event;
+
+Scheduler::Scheduler(SchedulerOptions options, SchedulerCallbacks callbacks)
+    : options_(std::move(options)), callbacks_(std::move(callbacks)) {
+  base_ = options_.master;
+  if (base_.rfind("http://", 0) != 0 && base_.rfind("https://", 0) != 0) base_ = "http://" + base_;
+  while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  if (options_.frameworkInfo.has_id() && !options_.frameworkInfo.id().value().empty()) {
+    frameworkId_ = options_.frameworkInfo.id();
+  }
+}
+
+Scheduler::~Scheduler() { stop(); }
+
+std::string Scheduler::url() const { return base_ + options_.path; }
+
+void Scheduler::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Scheduler::stop() {
+  stopping_ = true;
+  cancel_->store(true);
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+bool Scheduler::connected() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return connected_;
+}
+
+std::optional<v1::FrameworkID> Scheduler::frameworkId() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return frameworkId_;
+}
+
+std::string Scheduler::streamId() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return streamId_;
+}
+
+void Scheduler::run() {
+  while (!stopping_) {
+    std::string why;
+    subscribeOnce(&why);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      connected_ = false;
+    }
+    if (stopping_) break;
+    if (callbacks_.disconnected) callbacks_.disconnected(why);
+    if (!options_.reconnect || tornDown_) break;
+    auto until = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(static_cast<int>(options_.reconnectDelaySeconds * 1000));
+    while (!stopping_ && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+bool Scheduler::subscribeOnce(std::string* why) {
+  Call call;
+  call.set_type(Call::SUBSCRIBE);
+  v1::FrameworkInfo* info = call.mutable_subscribe()->mutable_framework_info();
+  *info = options_.frameworkInfo;
+  if (auto id = frameworkId()) {
+    *info->mutable_id() = *id;
+    *call.mutable_framework_id() = *id;
+  }
+  for (const std::string& role : options_.suppressedRoles) call.mutable_subscribe()->add_suppressed_roles(role);
+  std::string type(wire::mediaTypeName(options_.contentType));
+  http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
+  wire::RecordDecoder decoder;
+  int status = 0;
+  std::string errorBody;
+  http::StreamCallbacks stream;
+  stream.onHead = [&](const http::ClientResponse& head) {
+    status = head.status;
+    if (status != 200) return true;  // read the body for the message
+    std::lock_guard<std::mutex> lock(mutex_);
+    streamId_ = head.header(std::string(wire::kMesosStreamIdHeader));
+    return true;
+  };
+  stream.onData = [&](std::string_view data) {
+    if (status != 200) {
+      errorBody.append(data);
+      return true;
+    }
+    std::vector<std::string> records;
+    Status fed = decoder.feed(data, &records);
+    for (const std::string& record : records) {
+      Event event;
+      if (Status s = wire::decode(record, options_.contentType, &event); !s.ok()) {
+        LOG(WARNING) << "Undecodable scheduler event: " << s.error().message;
+        continue;
+      }
+      dispatch(event);
+    }
+    if (!fed.ok()) {
+      *why = "malformed event stream: " + fed.error().message;
+      return false;
+    }
+    return !stopping_;
+  };
+  Status result = http::stream("POST", url(), headers, wire::encode(call, options_.contentType), stream, cancel_);
+  if (!result.ok()) {
+    *why = result.error().message;
+  } else if (status != 200) {
+    *why = "SUBSCRIBE answered " + std::to_string(status) + ": " + errorBody;
+  } else if (why->empty()) {
+    *why = "the master closed the event stream";
+  }
+  return status == 200;
+}
+
+void Scheduler::dispatch(const Event& event) {
+  if (callbacks_.event) callbacks_.event(event);
+  switch (event.type()) {
+    case Event::SUBSCRIBED: {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        frameworkId_ = event.subscribed().framework_id();
+        connected_ = true;
+      }
+      if (callbacks_.subscribed) callbacks_.subscribed(event.subscribed());
+      break;
+    }
+    case Event::OFFERS:
+      if (callbacks_.offers) {
+        callbacks_.offers({event.offers().offers().begin(), event.offers().offers().end()});
+      }
+      break;
+    case Event::RESCIND:
+      if (callbacks_.rescind) callbacks_.rescind(event.rescind().offer_id());
+      break;
+    case Event::UPDATE: {
+      if (callbacks_.update) callbacks_.update(event.update().status());
+      if (options_.autoAcknowledge && !event.update().status().uuid().empty()) {
+        Status acked = acknowledge(event.update().status());
+        if (!acked.ok()) LOG(WARNING) << "Acknowledgement failed: " << acked.error().message;
+      }
+      break;
+    }
+    case Event::MESSAGE:
+      if (callbacks_.message) callbacks_.message(event.message());
+      break;
+    case Event::FAILURE:
+      if (callbacks_.failure) callbacks_.failure(event.failure());
+      break;
+    case Event::ERROR:
+      if (callbacks_.error) callbacks_.error(event.error().message());
+      break;
+    case Event::HEARTBEAT:
+      if (callbacks_.heartbeat) callbacks_.heartbeat();
+      break;
+    default:
+      break;
+  }
+}
+
+Result<http::ClientResponse> Scheduler::send(Call call) {
+  std::string streamId;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (frameworkId_ && !call.has_framework_id()) *call.mutable_framework_id() = *frameworkId_;
+    streamId = streamId_;
+  }
+  std::string type(wire::mediaTypeName(options_.contentType));
+  http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
+  if (!streamId.empty()) headers.emplace_back(std::string(wire::kMesosStreamIdHeader), streamId);
+  return http::request("POST", url(), headers, wire::encode(call, options_.contentType));
+}
+
+Status Scheduler::call(Call call) {
+  std::string name = Call::Type_Name(call.type());
+  Result<http::ClientResponse> response = send(std::move(call));
+  if (!response.ok()) return response.error().withContext(name);
+  if (response->status != 202 && response->status != 200) {
+    return Error(StatusCode::kFailedPrecondition,
+                 name + " answered " + std::to_string(response->status) + ": " + response->body);
+  }
+  return {};
+}
+
+Status Scheduler::accept(const std::vector<v1::OfferID>& offerIds, const std::vector<v1::Offer::Operation>& operations,
+                         std::optional<double> refuseSeconds) {
+  Call c;
+  c.set_type(Call::ACCEPT);
+  for (const auto& id : offerIds) *c.mutable_accept()->add_offer_ids() = id;
+  for (const auto& op : operations) *c.mutable_accept()->add_operations() = op;
+  if (refuseSeconds) c.mutable_accept()->mutable_filters()->set_refuse_seconds(*refuseSeconds);
+  return call(std::move(c));
+}
+
+Status Scheduler::launch(const v1::Offer& offer, const std::vector<v1::TaskInfo>& tasks,
+                         std::optional<double> refuseSeconds) {
+  v1::Offer::Operation op;
+  op.set_type(v1::Offer::Operation::LAUNCH);
+  for (const auto& task : tasks) *op.mutable_launch()->add_task_infos() = task;
+  return accept({offer.id()}, {op}, refuseSeconds);
+}
+
+Status Scheduler::decline(const std::vector<v1::OfferID>& offerIds, std::optional<double> refuseSeconds) {
+  Call c;
+  c.set_type(Call::DECLINE);
+  for (const auto& id : offerIds) *c.mutable_decline()->add_offer_ids() = id;
+  if (refuseSeconds) c.mutable_decline()->mutable_filters()->set_refuse_seconds(*refuseSeconds);
+  return call(std::move(c));
+}
+
+Status Scheduler::acknowledge(const v1::TaskStatus& status) {
+  Call c;
+  c.set_type(Call::ACKNOWLEDGE);
+  *c.mutable_acknowledge()->mutable_agent_id() = status.agent_id();
+  *c.mutable_acknowledge()->mutable_task_id() = status.task_id();
+  c.mutable_acknowledge()->set_uuid(status.uuid());
+  return call(std::move(c));
+}
+
+Status Scheduler::kill(const v1::TaskID& taskId, const std::optional<v1::AgentID>& agentId) {
+  Call c;
+  c.set_type(Call::KILL);
+  *c.mutable_kill()->mutable_task_id() = taskId;
+  if (agentId) *c.mutable_kill()->mutable_agent_id() = *agentId;
+  return call(std::move(c));
+}
+
+Status Scheduler::reconcile(const std::vector<std::pair<v1::TaskID, std::optional<v1::AgentID>>>& tasks) {
+  Call c;
+  c.set_type(Call::RECONCILE);
+  c.mutable_reconcile();
+  for (const auto& [taskId, agentId] : tasks) {
+    auto* t = c.mutable_reconcile()->add_tasks();
+    *t->mutable_task_id() = taskId;
+    if (agentId) *t->mutable_agent_id() = *agentId;
+  }
+  return call(std::move(c));
+}
+
+Status Scheduler::revive(const std::vector<std::string>& roles) {
+  Call c;
+  c.set_type(Call::REVIVE);
+  for (const auto& role : roles) c.mutable_revive()->add_roles(role);
+  return call(std::move(c));
+}
+
+Status Scheduler::suppress(const std::vector<std::string>& roles) {
+  Call c;
+  c.set_type(Call::SUPPRESS);
+  for (const auto& role : roles) c.mutable_suppress()->add_roles(role);
+  return call(std::move(c));
+}
+
+Status Scheduler::message(const v1::AgentID& agentId, const v1::ExecutorID& executorId, const std::string& data) {
+  Call c;
+  c.set_type(Call::MESSAGE);
+  *c.mutable_message()->mutable_agent_id() = agentId;
+  *c.mutable_message()->mutable_executor_id() = executorId;
+  c.mutable_message()->set_data(data);
+  return call(std::move(c));
+}
+
+Status Scheduler::shutdownExecutor(const v1::AgentID& agentId, const v1::ExecutorID& executorId) {
+  Call c;
+  c.set_type(Call::SHUTDOWN);
+  *c.mutable_shutdown()->mutable_agent_id() = agentId;
+  *c.mutable_shutdown()->mutable_executor_id() = executorId;
+  return call(std::move(c));
+}
+
+Status Scheduler::teardown() {
+  Call c;
+  c.set_type(Call::TEARDOWN);
+  tornDown_ = true;
+  return call(std::move(c));
+}
+
+v1::TaskInfo commandTask(const std::string& taskId, const v1::Offer& offer, const std::string& command,
+                         const std::string& resources) {
+  v1::TaskInfo task;
+  task.set_name(taskId);
+  task.mutable_task_id()->set_value(taskId);
+  *task.mutable_agent_id() = offer.agent_id();
+  task.mutable_command()->set_value(command);
+  Result<resources::Resources> parsed = resources::Resources::parse(resources);
+  CHECK(parsed.ok()) << "commandTask: " << parsed.error().message;
+  std::string role = offer.allocation_info().role();
+  resources::Resources allocated = role.empty() ? *parsed : parsed->allocatedTo(role);
+  allocated.copyTo(task.mutable_resources());
+  return task;
+}
+
+}  // namespace mantle::scheduler

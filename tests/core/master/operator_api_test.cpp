@@ -1,0 +1,378 @@
+// The operator API, its event stream, the legacy JSON endpoints, the
+// registry file across restarts, and start-up flags of a real mantle-master.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <json/json.h>
+
+#include <atomic>
+#include <thread>
+
+#include "master_fixture.hpp"
+#include "mesos/v1/master/master.pb.h"
+#include "wire/recordio.hpp"
+
+namespace mantle::testing {
+namespace {
+
+using internal::Event;
+using ::testing::HasSubstr;
+
+class OperatorApiTest : public MasterFixture {
+ protected:
+  Json::Value json(const std::string& text) {
+    Json::Value value;
+    Json::CharReaderBuilder builder;
+    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+    std::string errors;
+    EXPECT_TRUE(reader->parse(text.data(), text.data() + text.size(), &value, &errors)) << errors << text;
+    return value;
+  }
+  Json::Value call(const std::string& body, int status = 200) {
+    auto r = post("/api/v1?_ts=123", body, {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+    EXPECT_TRUE(r.ok());
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, status) << r->body;
+    return r->body.empty() || r->status >= 300 ? Json::Value() : json(r->body);
+  }
+};
+
+// Reads a master operator event stream on a thread.
+class OperatorStream {
+ public:
+  OperatorStream(const std::string& url, wire::MediaType type) : type_(type) {
+    thread_ = std::thread([this, url] {
+      http::StreamCallbacks callbacks;
+      callbacks.onHead = [](const http::ClientResponse& head) { return head.status == 200; };
+      callbacks.onData = [this](std::string_view data) {
+        std::vector<std::string> records;
+        if (!decoder_.feed(data, &records).ok()) return false;
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const std::string& record : records) {
+          mesos::v1::master::Event event;
+          if (wire::decode(record, type_, &event).ok()) events_.push_back(event);
+        }
+        return true;
+      };
+      std::string mediaType(wire::mediaTypeName(type_));
+      mesos::v1::master::Call call;
+      call.set_type(mesos::v1::master::Call::SUBSCRIBE);
+      (void)http::stream("POST", url + "/api/v1", {{"Content-Type", mediaType}, {"Accept", mediaType}},
+                         wire::encode(call, type_), callbacks, cancel_);
+    });
+  }
+  ~OperatorStream() {
+    cancel_->store(true);
+    thread_.join();
+  }
+  bool waitFor(mesos::v1::master::Event::Type type, std::chrono::milliseconds timeout) {
+    return waitUntil(
+        [&] {
+          std::lock_guard<std::mutex> lock(mutex_);
+          for (const auto& e : events_) {
+            if (e.type() == type) return true;
+          }
+          return false;
+        },
+        timeout);
+  }
+  std::vector<mesos::v1::master::Event> events() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return events_;
+  }
+
+ private:
+  wire::MediaType type_;
+  wire::RecordDecoder decoder_;
+  std::mutex mutex_;
+  std::vector<mesos::v1::master::Event> events_;
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread_;
+};
+
+TEST_F(OperatorApiTest, ReadCallsAnswerInMesosShapes) {
+  startMaster();
+  auto agent = startAgent();
+  Recorder recorder;
+  auto scheduler = startScheduler(recorder);
+  std::optional<v1::Offer> offer = recorder.takeOffer();
+  ASSERT_TRUE(offer);
+  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("op1", *offer, "sleep 10", "cpus:1;mem:128")}).ok());
+  ASSERT_TRUE(recorder.waitForUpdate("op1", v1::TASK_RUNNING));
+
+  EXPECT_TRUE(call(R"({"type":"GET_HEALTH"})")["get_health"]["healthy"].asBool());
+  EXPECT_EQ(call(R"({"type":"GET_VERSION"})")["get_version"]["version_info"]["version"].asString(), "0.1.0");
+  Json::Value flags = call(R"({"type":"GET_FLAGS"})")["get_flags"]["flags"];
+  bool sawAllocator = false;
+  for (const auto& f : flags) sawAllocator |= f["name"].asString() == "allocator" && f["value"].asString() == "drf";
+  EXPECT_TRUE(sawAllocator);
+  Json::Value metrics = call(R"({"type":"GET_METRICS","get_metrics":{}})")["get_metrics"]["metrics"];
+  bool sawRunning = false;
+  for (const auto& m : metrics) sawRunning |= m["name"].asString() == "master/tasks_running" && m["value"].asDouble() == 1;
+  EXPECT_TRUE(sawRunning);
+  Json::Value agents = call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"];
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0]["agent_info"]["id"]["value"].asString(), agent->id());
+  EXPECT_TRUE(agents[0]["active"].asBool());
+  Json::Value frameworks = call(R"({"type":"GET_FRAMEWORKS"})")["get_frameworks"]["frameworks"];
+  ASSERT_EQ(frameworks.size(), 1u);
+  EXPECT_EQ(frameworks[0]["framework_info"]["id"]["value"].asString(), recorder.frameworkId);
+  EXPECT_TRUE(frameworks[0]["connected"].asBool());
+  Json::Value tasks = call(R"({"type":"GET_TASKS"})")["get_tasks"]["tasks"];
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0]["state"].asString(), "TASK_RUNNING");
+  Json::Value state = call(R"({"type":"GET_STATE"})")["get_state"];
+  EXPECT_EQ(state["get_agents"]["agents"].size(), 1u);
+  EXPECT_EQ(state["get_tasks"]["tasks"].size(), 1u);
+  Json::Value roles = call(R"({"type":"GET_ROLES"})")["get_roles"]["roles"];
+  ASSERT_GE(roles.size(), 1u);
+  EXPECT_EQ(roles[0]["name"].asString(), "*");
+  EXPECT_EQ(call(R"({"type":"GET_MASTER"})")["get_master"]["master_info"]["port"].asInt(), port_);
+  call(R"({"type":"GET_EXECUTORS"})");
+
+  // Protobuf answers too, and under /master/api/v1.
+  mesos::v1::master::Call getAgents;
+  getAgents.set_type(mesos::v1::master::Call::GET_AGENTS);
+  auto pb = post("/master/api/v1", getAgents.SerializeAsString(),
+                 {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}});
+  ASSERT_TRUE(pb.ok());
+  ASSERT_EQ(pb->status, 200);
+  mesos::v1::master::Response response;
+  ASSERT_TRUE(response.ParseFromString(pb->body));
+  EXPECT_EQ(response.get_agents().agents_size(), 1);
+
+  // Errors.
+  call(R"({})", 400);
+  call(R"({"type":"TEARDOWN"})", 400);
+  call(R"({"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}})", 400);
+  auto wrongAccept = post("/api/v1", R"({"type":"GET_HEALTH"})",
+                          {{"Content-Type", "application/json"}, {"Accept", "text/html"}});
+  EXPECT_EQ(wrongAccept->status, 406);
+  EXPECT_EQ(get("/api/v1")->status, 405);
+}
+
+TEST_F(OperatorApiTest, EventStreamCarriesTaskAndFrameworkEvents) {
+  startMaster();
+  auto agent = startAgent();
+  OperatorStream stream(url(), wire::MediaType::kJson);
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::SUBSCRIBED, 5s));
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::HEARTBEAT, 5s));
+  Recorder recorder;
+  auto scheduler = startScheduler(recorder);
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::FRAMEWORK_ADDED, 5s));
+  std::optional<v1::Offer> offer = recorder.takeOffer();
+  ASSERT_TRUE(offer);
+  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("ev", *offer, "true", "cpus:1;mem:64")}).ok());
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::TASK_ADDED, 5s));
+  ASSERT_TRUE(recorder.waitForUpdate("ev", v1::TASK_FINISHED));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        int n = 0;
+        for (const auto& e : stream.events()) {
+          n += e.type() == mesos::v1::master::Event::TASK_UPDATED;
+        }
+        return n >= 2;
+      },
+      5000ms));
+  auto events = stream.events();
+  std::vector<mesos::v1::TaskState> states;
+  for (const auto& e : events) {
+    if (e.type() == mesos::v1::master::Event::TASK_UPDATED) states.push_back(e.task_updated().state());
+  }
+  EXPECT_EQ(states.front(), v1::TASK_RUNNING);
+  EXPECT_EQ(states.back(), v1::TASK_FINISHED);
+  ASSERT_TRUE(scheduler->teardown().ok());
+  EXPECT_TRUE(stream.waitFor(mesos::v1::master::Event::FRAMEWORK_REMOVED, 5s));
+  agent->disconnect();
+  agent.reset();
+}
+
+TEST_F(OperatorApiTest, LegacyEndpoints) {
+  startMaster({"--cluster=test-cluster"});
+  auto agent = startAgent("cpus:2;mem:1024;ports:[31000-31009]");
+  Recorder recorder;
+  auto scheduler = startScheduler(recorder);
+  std::optional<v1::Offer> offer = recorder.takeOffer();
+  ASSERT_TRUE(offer);
+  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("lg", *offer, "sleep 10", "cpus:1;mem:64")}).ok());
+  ASSERT_TRUE(recorder.waitForUpdate("lg", v1::TASK_RUNNING));
+
+  auto health = get("/health");
+  EXPECT_EQ(health->status, 200);
+  EXPECT_TRUE(health->body.empty());
+  EXPECT_EQ(get("/master/health")->status, 200);
+  Json::Value version = json(get("/version")->body);
+  EXPECT_EQ(version["version"].asString(), "0.1.0");
+  EXPECT_EQ(json(get("/master/flags")->body)["flags"]["allocator"].asString(), "drf");
+
+  Json::Value state = json(get("/master/state")->body);
+  EXPECT_EQ(state["cluster"].asString(), "test-cluster");
+  EXPECT_EQ(state["activated_slaves"].asInt(), 1);
+  ASSERT_EQ(state["slaves"].size(), 1u);
+  EXPECT_EQ(state["slaves"][0]["resources"]["cpus"].asDouble(), 2.0);
+  EXPECT_EQ(state["slaves"][0]["resources"]["ports"].asString(), "[31000-31009]");
+  EXPECT_EQ(state["slaves"][0]["used_resources"]["cpus"].asDouble(), 1.0);
+  ASSERT_EQ(state["frameworks"].size(), 1u);
+  ASSERT_EQ(state["frameworks"][0]["tasks"].size(), 1u);
+  EXPECT_EQ(state["frameworks"][0]["tasks"][0]["state"].asString(), "TASK_RUNNING");
+  EXPECT_EQ(state["frameworks"][0]["tasks"][0]["slave_id"].asString(), agent->id());
+  EXPECT_TRUE(state["orphan_tasks"].isArray());
+  EXPECT_EQ(json(get("/state")->body)["id"], state["id"]);
+
+  Json::Value summary = json(get("/master/state-summary")->body);
+  EXPECT_EQ(summary["slaves"][0]["TASK_RUNNING"].asInt(), 1);
+  EXPECT_EQ(summary["frameworks"][0]["TASK_RUNNING"].asInt(), 1);
+  EXPECT_EQ(json(get("/master/frameworks")->body)["frameworks"].size(), 1u);
+  EXPECT_EQ(json(get("/master/slaves")->body)["slaves"].size(), 1u);
+  EXPECT_EQ(json(get("/master/tasks?limit=1&order=des")->body)["tasks"].size(), 1u);
+  EXPECT_EQ(json(get("/master/tasks?offset=5")->body)["tasks"].size(), 0u);
+  EXPECT_EQ(get("/master/tasks?limit=x")->status, 400);
+  EXPECT_EQ(json(get("/master/roles")->body)["roles"][0]["name"].asString(), "*");
+
+  auto redirect = get("/master/redirect");
+  EXPECT_EQ(redirect->status, 307);
+  EXPECT_THAT(redirect->header("Location"), HasSubstr(":" + std::to_string(port_)));
+  EXPECT_EQ(get("/master/redirect/x")->status, 404);
+
+  Json::Value snapshot = json(get("/metrics/snapshot")->body);
+  EXPECT_EQ(snapshot["master/tasks_running"].asDouble(), 1.0);
+  EXPECT_EQ(snapshot["master/slaves_active"].asDouble(), 1.0);
+  EXPECT_EQ(snapshot["master/cpus_total"].asDouble(), 2.0);
+  EXPECT_DOUBLE_EQ(snapshot["master/cpus_percent"].asDouble(), 0.5);
+  EXPECT_EQ(snapshot["master/elected"].asDouble(), 1.0);
+  EXPECT_GE(snapshot["allocator/mesos/allocation_runs"].asDouble(), 1.0);
+  auto prometheus = get("/metrics");
+  EXPECT_THAT(prometheus->header("Content-Type"), HasSubstr("text/plain"));
+  EXPECT_THAT(prometheus->body, HasSubstr("mantle_master_tasks_running 1"));
+  EXPECT_THAT(prometheus->body, HasSubstr("mantle_module_calls_total{instance=\"drf\""));
+  EXPECT_THAT(prometheus->body, HasSubstr("mantle_module_call_duration_seconds_bucket{instance=\"drf\""));
+
+  // The allocator's explanation, per framework and per role.
+  Json::Value explain = json(get("/master/explain?framework_id=" + recorder.frameworkId)->body);
+  EXPECT_EQ(explain["framework_id"].asString(), recorder.frameworkId);
+  EXPECT_TRUE(explain["entries"].isArray());
+  EXPECT_TRUE(json(get("/master/explain?role=*")->body)["reasons"].isArray());
+  EXPECT_EQ(get("/master/explain")->status, 400);
+  EXPECT_EQ(get("/master/nonexistent")->status, 404);
+}
+
+TEST_F(OperatorApiTest, ReserveUnreserveDeactivateDrainAndMarkGone) {
+  startMaster();
+  auto agent = startAgent("cpus:4;mem:1024");
+  const std::string id = agent->id();
+  std::string reserve = R"({"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":")" + id +
+                        R"("},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},)"
+                        R"("reservations":[{"type":"DYNAMIC","role":"ops","principal":"me"}]}]}})";
+  call(reserve, 202);
+  EXPECT_TRUE(agent->waitFor(Event::APPLY_OPERATION, 5s));
+  Json::Value slaves = json(get("/master/slaves")->body);
+  EXPECT_EQ(slaves["slaves"][0]["reserved_resources"]["ops"]["cpus"].asDouble(), 1.0);
+  EXPECT_EQ(slaves["slaves"][0]["unreserved_resources"]["cpus"].asDouble(), 3.0);
+  // More than there is: 409.
+  std::string tooMuch = R"({"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":")" + id +
+                        R"("},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":10},)"
+                        R"("reservations":[{"type":"DYNAMIC","role":"ops"}]}]}})";
+  call(tooMuch, 409);
+  std::string unreserve = R"({"type":"UNRESERVE_RESOURCES","unreserve_resources":{"agent_id":{"value":")" + id +
+                          R"("},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},)"
+                          R"("reservations":[{"type":"DYNAMIC","role":"ops","principal":"me"}]}]}})";
+  call(unreserve, 202);
+  EXPECT_EQ(json(get("/master/slaves")->body)["slaves"][0]["unreserved_resources"]["cpus"].asDouble(), 4.0);
+
+  // Weights and quota round-trip.
+  call(R"({"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"ops","weight":2.5}]}})", 202);
+  EXPECT_EQ(call(R"({"type":"GET_WEIGHTS"})")["get_weights"]["weight_infos"][0]["weight"].asDouble(), 2.5);
+  call(R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"ops","guarantees":{"cpus":{"value":1}},"limits":{"cpus":{"value":2}}}]}})");
+  EXPECT_EQ(call(R"({"type":"GET_QUOTA"})")["get_quota"]["status"]["configs"][0]["role"].asString(), "ops");
+  call(R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"ops","guarantees":{"cpus":{"value":3}},"limits":{"cpus":{"value":2}}}]}})",
+       400);
+
+  // Deactivate / reactivate: no offers while deactivated.
+  Recorder recorder;
+  auto scheduler = startScheduler(recorder);
+  ASSERT_TRUE(recorder.takeOffer());
+  call(R"({"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":")" + id + R"("}}})");
+  EXPECT_TRUE(recorder.waitFor([&] { return !recorder.rescinded.empty(); }));
+  EXPECT_FALSE(recorder.takeOffer(1000ms));
+  EXPECT_FALSE(json(get("/master/slaves")->body)["slaves"][0]["active"].asBool());
+  call(R"({"type":"REACTIVATE_AGENT","reactivate_agent":{"agent_id":{"value":")" + id + R"("}}})");
+  EXPECT_TRUE(recorder.takeOffer(5s));
+
+  // Drain, then mark gone: the agent is told to shut down and stays out.
+  call(R"({"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":")" + id + R"("}}})");
+  EXPECT_TRUE(agent->waitFor(Event::DRAIN, 5s));
+  call(R"({"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":")" + id + R"("}}})");
+  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN, 5s));
+  EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 0u);
+  call(R"({"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"never-seen"}}})", 404);
+}
+
+TEST_F(OperatorApiTest, RegistrySurvivesARestartAndAgentsBringTheirTasksBack) {
+  startMaster();
+  auto agent = startAgent();
+  Recorder recorder;
+  v1::FrameworkInfo info = frameworkInfo();
+  info.set_failover_timeout(3600);
+  auto scheduler = startScheduler(recorder, info);
+  std::optional<v1::Offer> offer = recorder.takeOffer();
+  ASSERT_TRUE(offer);
+  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("survivor", *offer, "sleep 100", "cpus:1;mem:64")}).ok());
+  ASSERT_TRUE(recorder.waitForUpdate("survivor", v1::TASK_RUNNING));
+  std::string frameworkId = recorder.frameworkId;
+  scheduler->stop();
+  agent->disconnect();
+
+  auto registry = dir_.path() / "master" / "master" / "registry.json";
+  ASSERT_TRUE(std::filesystem::exists(registry));
+  restartMaster();
+  // Before the agent is back: known from the registry, as a recovered agent.
+  Json::Value agents = call(R"({"type":"GET_AGENTS"})")["get_agents"];
+  EXPECT_EQ(agents["recovered_agents"].size(), 1u);
+  Json::Value frameworks = call(R"({"type":"GET_FRAMEWORKS"})")["get_frameworks"]["frameworks"];
+  ASSERT_EQ(frameworks.size(), 1u);
+  EXPECT_TRUE(frameworks[0]["recovered"].asBool());
+
+  ASSERT_TRUE(agent->connect().ok());
+  EXPECT_TRUE(agent->waitFor(Event::RECONCILE_TASKS, 5s));
+  Json::Value tasks = call(R"({"type":"GET_TASKS"})")["get_tasks"]["tasks"];
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0]["task_id"]["value"].asString(), "survivor");
+  EXPECT_EQ(tasks[0]["state"].asString(), "TASK_RUNNING");
+
+  // The framework comes back with its id and sees its task.
+  Recorder back;
+  v1::FrameworkInfo again = info;
+  again.mutable_id()->set_value(frameworkId);
+  auto successor = startScheduler(back, again);
+  EXPECT_EQ(back.frameworkId, frameworkId);
+  ASSERT_TRUE(successor->reconcile({}).ok());
+  EXPECT_TRUE(back.waitForUpdate("survivor", v1::TASK_RUNNING));
+}
+
+TEST(MasterFlagsTest, ZkIsRefusedWithAClearMessage) {
+  TempDir dir;
+  ChildProcess master({binary("mantle-master"), "--zk=zk://127.0.0.1:2181/mesos", "--port=0"}, dir.path() / "log");
+  EXPECT_NE(master.wait(10000ms), 0);
+  EXPECT_THAT(master.output(), HasSubstr("--zk is not supported yet"));
+}
+
+TEST(MasterFlagsTest, HelpDocumentsEveryFlagAndBadFlagsAreNamed) {
+  TempDir dir;
+  {
+    ChildProcess help({binary("mantle-master"), "--help"}, dir.path() / "help.log");
+    EXPECT_EQ(help.wait(10000ms), 0);
+    for (const char* flag : {"--ip", "--port", "--work_dir", "--modules", "--allocator", "--allocation_interval",
+                             "--offer_timeout", "--agent_reregister_timeout", "--hostname", "--zk"}) {
+      EXPECT_THAT(help.output(), HasSubstr(flag));
+    }
+  }
+  ChildProcess bad({binary("mantle-master"), "--allocation_interval=soon"}, dir.path() / "bad.log");
+  EXPECT_NE(bad.wait(10000ms), 0);
+  EXPECT_THAT(bad.output(), HasSubstr("allocation_interval"));
+  ChildProcess noAllocator({binary("mantle-master"), "--port=0", "--allocator=missing"}, dir.path() / "alloc.log");
+  EXPECT_NE(noAllocator.wait(10000ms), 0);
+  EXPECT_THAT(noAllocator.output(), HasSubstr("missing"));
+}
+
+}  // namespace
+}  // namespace mantle::testing

@@ -1,0 +1,129 @@
+// Pieces of the master that need no process: the registry file and the
+// stateless call checks.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "master/registry_file.hpp"
+#include "master/validation.hpp"
+#include "temp_dir.hpp"
+
+namespace mantle::master {
+namespace {
+
+using ::testing::HasSubstr;
+namespace v1 = ::mesos::v1;
+
+TEST(RegistryFileTest, StoresAndLoadsAgentsFrameworksAndGoneAgents) {
+  testing::TempDir dir;
+  RegistryFile file((dir.path() / "sub" / "registry.json").string());
+  Result<RegistryState> empty = file.load();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->agents.empty());
+
+  RegistryState state;
+  v1::AgentInfo agent;
+  agent.set_hostname("h1");
+  agent.mutable_id()->set_value("m-S0");
+  agent.set_port(5051);
+  state.agents.push_back(agent);
+  state.goneAgents.push_back("m-S9");
+  v1::FrameworkInfo framework;
+  framework.set_user("u");
+  framework.set_name("n");
+  framework.mutable_id()->set_value("m-0000");
+  framework.set_failover_timeout(12.5);
+  state.frameworks.push_back(framework);
+  ASSERT_TRUE(file.store(state).ok());
+  EXPECT_FALSE(std::filesystem::exists(file.path() + ".tmp"));
+
+  Result<RegistryState> loaded = RegistryFile(file.path()).load();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->agents.size(), 1u);
+  EXPECT_EQ(loaded->agents[0].id().value(), "m-S0");
+  EXPECT_EQ(loaded->agents[0].hostname(), "h1");
+  EXPECT_EQ(loaded->goneAgents, std::vector<std::string>{"m-S9"});
+  ASSERT_EQ(loaded->frameworks.size(), 1u);
+  EXPECT_EQ(loaded->frameworks[0].failover_timeout(), 12.5);
+}
+
+TEST(RegistryFileTest, CorruptFileIsAnErrorNamingIt) {
+  testing::TempDir dir;
+  auto path = dir.write("registry.json", "{\"agents\": [");
+  Result<RegistryState> loaded = RegistryFile(path.string()).load();
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr(path.string()));
+}
+
+TEST(RegistryFileTest, InMemoryRegistryKeepsNothing) {
+  RegistryFile file("");
+  EXPECT_TRUE(file.store(RegistryState{}).ok());
+  EXPECT_TRUE(file.load().ok());
+}
+
+TEST(ValidationTest, RolesAndFrameworkInfo) {
+  EXPECT_FALSE(validateRole("*"));
+  EXPECT_FALSE(validateRole("eng/backend"));
+  EXPECT_TRUE(validateRole(""));
+  EXPECT_TRUE(validateRole("/a"));
+  EXPECT_TRUE(validateRole("a/../b"));
+  EXPECT_TRUE(validateRole("a b"));
+  EXPECT_TRUE(validateRole("a/*"));
+
+  v1::FrameworkInfo info;
+  info.set_user("u");
+  info.set_name("n");
+  google::protobuf::RepeatedPtrField<std::string> none;
+  EXPECT_FALSE(validateFrameworkInfo(info, none));
+  info.add_roles("a");
+  EXPECT_THAT(*validateFrameworkInfo(info, none), HasSubstr("MULTI_ROLE"));
+  info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  EXPECT_FALSE(validateFrameworkInfo(info, none));
+  info.add_roles("a");
+  EXPECT_THAT(*validateFrameworkInfo(info, none), HasSubstr("twice"));
+  info.mutable_roles()->RemoveLast();
+  google::protobuf::RepeatedPtrField<std::string> suppressed;
+  *suppressed.Add() = "other";
+  EXPECT_THAT(*validateFrameworkInfo(info, suppressed), HasSubstr("not one of the framework's roles"));
+  info.set_failover_timeout(-1);
+  EXPECT_THAT(*validateFrameworkInfo(info, none), HasSubstr("failover_timeout"));
+}
+
+TEST(ValidationTest, SchedulerCallEnvelope) {
+  v1::scheduler::Call call;
+  EXPECT_THAT(*validateSchedulerCall(call), HasSubstr("'type'"));
+  call.set_type(v1::scheduler::Call::SUBSCRIBE);
+  EXPECT_THAT(*validateSchedulerCall(call), HasSubstr("'subscribe'"));
+  call.mutable_subscribe()->mutable_framework_info()->mutable_id()->set_value("a");
+  call.mutable_framework_id()->set_value("b");
+  EXPECT_THAT(*validateSchedulerCall(call), HasSubstr("differs"));
+  call.mutable_framework_id()->set_value("a");
+  EXPECT_FALSE(validateSchedulerCall(call));
+
+  v1::scheduler::Call ack;
+  ack.set_type(v1::scheduler::Call::ACKNOWLEDGE);
+  EXPECT_THAT(*validateSchedulerCall(ack), HasSubstr("framework_id"));
+  ack.mutable_framework_id()->set_value("f");
+  EXPECT_THAT(*validateSchedulerCall(ack), HasSubstr("acknowledge"));
+  ack.mutable_acknowledge()->set_uuid("short");
+  EXPECT_THAT(*validateSchedulerCall(ack), HasSubstr("UUID"));
+  ack.mutable_acknowledge()->set_uuid(std::string(16, 'x'));
+  EXPECT_FALSE(validateSchedulerCall(ack));
+
+  v1::scheduler::Call update;
+  update.set_type(v1::scheduler::Call::UPDATE_FRAMEWORK);
+  update.mutable_framework_id()->set_value("f");
+  update.mutable_update_framework()->mutable_framework_info()->mutable_id()->set_value("g");
+  EXPECT_THAT(*validateSchedulerCall(update), HasSubstr("differs"));
+}
+
+TEST(ValidationTest, TerminalStates) {
+  EXPECT_TRUE(isTerminal(v1::TASK_FINISHED));
+  EXPECT_TRUE(isTerminal(v1::TASK_GONE_BY_OPERATOR));
+  EXPECT_FALSE(isTerminal(v1::TASK_RUNNING));
+  EXPECT_FALSE(isTerminal(v1::TASK_UNREACHABLE));
+}
+
+}  // namespace
+}  // namespace mantle::master
