@@ -182,6 +182,9 @@ Status Agent::start() {
   auto resources = agentResources(flags_.resources, flags_.workDir);
   if (!resources.ok()) return resources.error();
   for (const auto& resource : *resources) *info_.add_resources() = resource;
+  auto advertised = containerizer_->advertisedResources(*resources);
+  if (!advertised.ok()) return advertised.error().withContext("isolator resources");
+  for (const auto& resource : *advertised) *info_.add_resources() = resource;
   auto attributes = parseAttributes(flags_.attributes);
   if (!attributes.ok()) return attributes.error();
   for (const auto& attribute : *attributes) *info_.add_attributes() = attribute;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <set>
 
 #include "mantle/modules/registry.hpp"
 
@@ -310,6 +311,33 @@ std::vector<std::string> Containerizer::recover(const std::vector<Recovered>& co
 
 void Containerizer::destroy(const std::string& containerId, double graceSeconds) {
   impl_->destroy(containerId, graceSeconds);
+}
+
+Result<std::vector<mesos::v1::Resource>> Containerizer::advertisedResources(
+    const std::vector<mesos::v1::Resource>& configured) {
+  v1::IsolatorResourcesRequest request;
+  std::set<std::string> names;
+  for (const auto& resource : configured) {
+    request.add_configured()->ParseFromString(resource.SerializeAsString());
+    names.insert(resource.name());
+  }
+  std::vector<mesos::v1::Resource> out;
+  for (const auto& isolator : impl_->isolators) {
+    auto response = isolator->call<v1::IsolatorResourcesResponse>("resources", request);
+    if (!response.ok()) {
+      if (response.error().code == StatusCode::kUnimplemented) continue;  // a 1.0 isolator: nothing to add
+      return response.error();
+    }
+    for (const auto& resource : response->resources()) {
+      if (names.count(resource.name()) > 0) continue;  // the operator's --resources wins
+      mesos::v1::Resource converted;
+      if (!converted.ParseFromString(resource.SerializeAsString())) {
+        return internalError(isolator->describe() + ": advertised an undecodable resource");
+      }
+      out.push_back(std::move(converted));
+    }
+  }
+  return out;
 }
 
 Status Containerizer::update(const std::string& containerId, const std::vector<mesos::v1::Resource>& resources) {

@@ -83,6 +83,10 @@ class Containerizer {
   // after `graceSeconds`. The termination callback follows.
   void destroy(const std::string& containerId, double graceSeconds);
 
+  // Resources the isolators manage (isolator API 1.1 `resources`, e.g. the
+  // gpus gpu/nvidia found) whose names `configured` does not already have.
+  Result<std::vector<mesos::v1::Resource>> advertisedResources(const std::vector<mesos::v1::Resource>& configured);
+
   // Calls update on every isolator.
   Status update(const std::string& containerId, const std::vector<mesos::v1::Resource>& resources);
 

@@ -116,7 +116,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     Result<std::string> driver = (*nvml)->driverVersion();
     ctx.host.info("gpu/nvidia: " + std::to_string(gpus.size()) + " GPU(s) for containers (driver " +
                   (driver.ok() ? *driver : std::string("unknown")) + "): " + inventory +
-                  ". Advertise them with the agent flag --resources=gpus:" + std::to_string(gpus.size()));
+                  "; advertised as gpus:" + std::to_string(gpus.size()) + " unless the agent's --resources names gpus");
     return std::make_unique<NvidiaGpuIsolator>(
         ctx.host, std::move(*nvml), std::move(gpus), *devices, root, std::move(control), stateFile,
         std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms", 10000)));
@@ -166,6 +166,18 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     }
     if (Status s = save(); !s.ok()) return s.error();
     return v1::Empty();
+  }
+
+  // The GPUs this isolator hands out, as the agent's `gpus` resource (the
+  // agent keeps an operator's --resources=gpus:N instead).
+  Result<v1::IsolatorResourcesResponse> resources(const v1::IsolatorResourcesRequest&) override {
+    v1::IsolatorResourcesResponse response;
+    if (gpus_.empty()) return response;
+    v1::Resource* gpus = response.add_resources();
+    gpus->set_name("gpus");
+    gpus->set_type(v1::Value::SCALAR);
+    gpus->mutable_scalar()->set_value(static_cast<double>(gpus_.size()));
+    return response;
   }
 
   Result<v1::IsolatorPrepareResponse> prepare(const v1::IsolatorPrepareRequest& request) override {

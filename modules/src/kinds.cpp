@@ -68,6 +68,7 @@ std::vector<KindSpec> makeKinds() {
                                MANTLE_METHOD(mantle_isolator_table, usage, 0),
                                MANTLE_METHOD(mantle_isolator_table, status, 0),
                                MANTLE_METHOD(mantle_isolator_table, cleanup, 0),
+                               MANTLE_METHOD(mantle_isolator_table, resources, 1),
                            },
                            60000});
   return kinds;

@@ -55,8 +55,8 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"bad_magic", "bad magic 0xDEADBEEF (expected 0x4C544E4D)"},
         FailureCase{"abi_too_new", "built for module ABI version 2, but this host supports ABI version 1"},
         FailureCase{"kind_major_mismatch",
-                    "built for isolator API 2.0, but this host supports isolator API 1.0 (major versions differ)"},
-        FailureCase{"kind_minor_newer", "built for isolator API 1.99, newer than this host's isolator API 1.0"},
+                    "built for isolator API 2.0, but this host supports isolator API 1.1 (major versions differ)"},
+        FailureCase{"kind_minor_newer", "built for isolator API 1.99, newer than this host's isolator API 1.1"},
         FailureCase{"duplicate_name", "declares module 'fixture' more than once"},
         FailureCase{
             "unknown_kind",

@@ -213,10 +213,11 @@ TEST(RegistryRawTest, NullEntriesAndExceptionsAcrossTheBoundary) {
 }
 
 TEST(RegistryRawTest, TableTooShortForACalledMethod) {
-  // The short_table fixture declares isolator 1.0 with a one-entry table: the
-  // loader refuses it (LoaderFailureTest). A host that lets an old module
-  // through must still refuse calls past its table: the valid fixture has a
-  // full table whose only non-NULL entry is `recover`.
+  // The valid fixture is a module built against isolator API 1.0; this host
+  // speaks 1.1, which appended `resources`. The module loads, its 1.0
+  // methods work, and the 1.1 method is refused, naming module and library,
+  // so the caller applies the default. (A table too short for the version it
+  // declares is refused at load: LoaderFailureTest/short_table.)
   Manifest manifest;
   ASSERT_TRUE(loadManifest(testing::manifestFor(fixturePath("valid"), "fixture"), manifest).ok());
   Registry registry;
@@ -224,10 +225,18 @@ TEST(RegistryRawTest, TableTooShortForACalledMethod) {
   auto iso = registry.create("isolator", "fixture");
   ASSERT_TRUE(iso.ok());
   EXPECT_TRUE((*iso)->call<v1::Empty>("recover", v1::IsolatorRecoverRequest()).ok());
+  auto resources = (*iso)->call<v1::IsolatorResourcesResponse>("resources", v1::IsolatorResourcesRequest());
+  ASSERT_FALSE(resources.ok());
+  EXPECT_EQ(resources.error().code, StatusCode::kUnimplemented);
+  EXPECT_THAT(resources.error().message,
+              AllOf(HasSubstr("module 'fixture'"), HasSubstr("libfixture_valid.so"),
+                    HasSubstr("its isolator function table (64 bytes) is too short for 'resources' (added in "
+                              "isolator API 1.1)")));
+  // A NULL entry within the table is "not implemented" too.
   auto cleanup = (*iso)->call<v1::Empty>("cleanup", v1::IsolatorCleanupRequest());
   ASSERT_FALSE(cleanup.ok());
   EXPECT_EQ(cleanup.error().code, StatusCode::kUnimplemented);
-  EXPECT_THAT(cleanup.error().message, AllOf(HasSubstr("module 'fixture'"), HasSubstr("libfixture_valid.so")));
+  EXPECT_THAT(cleanup.error().message, HasSubstr("does not implement 'cleanup'"));
 }
 
 TEST(RegistryOptionalTest, OptionalModuleThatFailsIsSkippedWithAWarning) {

@@ -143,6 +143,22 @@ TEST_F(NvidiaGpuIsolatorTest, DevicesMustNameDiscoveredGpus) {
       << instance.error().message;
 }
 
+TEST_F(NvidiaGpuIsolatorTest, ROOT_CGROUPS_AdvertisesTheGpusItHandsOut) {
+  if (!canIsolate()) GTEST_SKIP() << "needs root and the cgroups v1 devices controller";
+  for (const auto& [devices, expected] : std::vector<std::pair<std::vector<std::string>, double>>{{{}, 4}, {{"1", "3"}, 2}}) {
+    Registry registry;
+    Json::Value config(Json::objectValue);
+    for (const std::string& d : devices) config["devices"].append(d);
+    Result<std::shared_ptr<Instance>> instance = create(registry, config);
+    ASSERT_TRUE(instance.ok()) << instance.error().message;
+    auto advertised = (*instance)->call<v1::IsolatorResourcesResponse>("resources", v1::IsolatorResourcesRequest());
+    ASSERT_TRUE(advertised.ok()) << advertised.error().message;
+    ASSERT_EQ(advertised->resources_size(), 1);
+    EXPECT_EQ(advertised->resources(0).name(), "gpus");
+    EXPECT_EQ(advertised->resources(0).scalar().value(), expected);
+  }
+}
+
 TEST_F(NvidiaGpuIsolatorTest, ROOT_CGROUPS_TwoContainersGetDisjointGpusAndAThirdIsRefused) {
   if (!canIsolate()) GTEST_SKIP() << "needs root and the cgroups v1 devices controller";
   makeNodes(4);

@@ -45,9 +45,9 @@ typedef struct mantle_allocator_table {
   mantle_method recover_resources_batch;
 } mantle_allocator_table;
 
-/* ---- isolator 1.0 ------------------------------------------------------- */
+/* ---- isolator 1.1 ------------------------------------------------------- */
 #define MANTLE_ISOLATOR_API_MAJOR 1
-#define MANTLE_ISOLATOR_API_MINOR 0
+#define MANTLE_ISOLATOR_API_MINOR 1
 typedef struct mantle_isolator_table {
   uint32_t size;
   mantle_method recover; /* IsolatorRecoverRequest -> Empty           (default: nothing) */
@@ -57,6 +57,8 @@ typedef struct mantle_isolator_table {
   mantle_method usage;   /* IsolatorUsageRequest -> IsolatorUsageResponse (default: empty) */
   mantle_method status;  /* IsolatorStatusRequest -> IsolatorStatusResponse (default: empty) */
   mantle_method cleanup; /* IsolatorCleanupRequest -> Empty; must accept unknown containers */
+  /* since 1.1 */
+  mantle_method resources; /* IsolatorResourcesRequest -> IsolatorResourcesResponse (default: none) */
 } mantle_isolator_table;
 
 /* ---- authenticator 1.0 (HTTP) ------------------------------------------- */

@@ -30,6 +30,10 @@ class Isolator {
   }
   // Must succeed for containers the isolator does not know.
   virtual Result<v1::Empty> cleanup(const v1::IsolatorCleanupRequest&) { return v1::Empty(); }
+  // Since 1.1: resources to advertise beyond the agent's configuration.
+  virtual Result<v1::IsolatorResourcesResponse> resources(const v1::IsolatorResourcesRequest&) {
+    return v1::IsolatorResourcesResponse();
+  }
 
   static const void* table() {
     using B = Isolator;
@@ -42,6 +46,7 @@ class Isolator {
         &detail::method<B, v1::IsolatorUsageRequest, v1::IsolatorUsageResponse, &B::usage>,
         &detail::method<B, v1::IsolatorStatusRequest, v1::IsolatorStatusResponse, &B::status>,
         &detail::method<B, v1::IsolatorCleanupRequest, v1::Empty, &B::cleanup>,
+        &detail::method<B, v1::IsolatorResourcesRequest, v1::IsolatorResourcesResponse, &B::resources>,
     };
     return &t;
   }
