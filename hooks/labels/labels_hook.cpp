@@ -45,13 +45,24 @@ Result<std::vector<Label>> parseLabels(const std::vector<std::string>& items, co
 
 class LabelsHook final : public sdk::Hook {
  public:
-  explicit LabelsHook(std::vector<Label> labels) : labels_(std::move(labels)) {}
+  LabelsHook(std::vector<Label> labels, std::string hostnameKey)
+      : labels_(std::move(labels)), hostnameKey_(std::move(hostnameKey)) {}
 
   static Result<std::unique_ptr<LabelsHook>> create(const sdk::Context& context) {
     Result<std::vector<Label>> labels = parseLabels(context.config.getStringList("labels"),
                                                     context.config.getString("cluster"), context.config.has("cluster"));
     if (!labels.ok()) return labels.error();
-    return std::make_unique<LabelsHook>(std::move(*labels));
+    std::string hostnameKey = context.config.getString("agent_hostname_label");
+    if (context.config.has("agent_hostname_label")) {
+      if (hostnameKey.empty()) return invalidArgument("parameter 'agent_hostname_label': must not be empty");
+      for (const Label& label : *labels) {
+        if (label.first == hostnameKey) {
+          return invalidArgument("parameter 'agent_hostname_label': label key '" + hostnameKey +
+                                 "' is also given by 'labels' or 'cluster'");
+        }
+      }
+    }
+    return std::make_unique<LabelsHook>(std::move(*labels), std::move(hostnameKey));
   }
 
   Result<v1::LabelsDecoration> masterLaunchTaskLabelDecorator(const v1::TaskContext& context) override {
@@ -64,24 +75,33 @@ class LabelsHook final : public sdk::Hook {
  private:
   // The task's labels with ours applied: a configured key replaces the
   // first existing label of that key in place (later duplicates of it are
-  // dropped); new keys are appended in configuration order.
+  // dropped); new keys are appended in configuration order, the agent's
+  // hostname last.
   v1::LabelsDecoration decorate(const v1::TaskContext& context) const {
+    std::vector<Label> labels = labels_;
+    if (!hostnameKey_.empty() && !context.agent_info().hostname().empty()) {
+      labels.emplace_back(hostnameKey_, context.agent_info().hostname());
+    }
+    return apply(context, labels);
+  }
+
+  static v1::LabelsDecoration apply(const v1::TaskContext& context, const std::vector<Label>& labels) {
     v1::LabelsDecoration decoration;
     v1::Labels& out = *decoration.mutable_labels();
-    std::vector<bool> applied(labels_.size(), false);
+    std::vector<bool> applied(labels.size(), false);
     for (const v1::Label& existing : context.task_info().labels().labels()) {
       std::size_t i = 0;
-      while (i < labels_.size() && labels_[i].first != existing.key()) ++i;
-      if (i == labels_.size()) {
+      while (i < labels.size() && labels[i].first != existing.key()) ++i;
+      if (i == labels.size()) {
         *out.add_labels() = existing;
         continue;
       }
       if (applied[i]) continue;
       applied[i] = true;
-      append(out, labels_[i]);
+      append(out, labels[i]);
     }
-    for (std::size_t i = 0; i < labels_.size(); ++i) {
-      if (!applied[i]) append(out, labels_[i]);
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (!applied[i]) append(out, labels[i]);
     }
     return decoration;
   }
@@ -93,6 +113,7 @@ class LabelsHook final : public sdk::Hook {
   }
 
   std::vector<Label> labels_;
+  std::string hostnameKey_;  // empty: no hostname label
 };
 
 }  // namespace
@@ -103,4 +124,6 @@ MANTLE_MODULE_LIBRARY("mantle_labels", "0.1.0",
                       mantle::sdk::describe<mantle::hooks::labels::LabelsHook>(
                           "labels", "Adds configured labels to tasks when the master launches and the agent runs them",
                           {mantle::sdk::Param::stringList("labels", "labels to add, each key=value"),
-                           mantle::sdk::Param::string("cluster", "adds the label cluster=<value>")}))
+                           mantle::sdk::Param::string("cluster", "adds the label cluster=<value>"),
+                           mantle::sdk::Param::string("agent_hostname_label",
+                                                      "adds the label <this key>=<the agent's hostname>")}))

@@ -148,3 +148,40 @@ TEST_F(LabelsHookTest, OtherHookPointsChangeNothing) {
 
 }  // namespace
 }  // namespace mantle::hooks::labels
+
+namespace mantle::hooks::labels {
+namespace {
+
+TEST_F(LabelsHookTest, AgentHostnameLabelComesFromTheAgentInfo) {
+  Json::Value c = config({"team=infra"});
+  c["agent_hostname_label"] = "agent";
+  Result<std::shared_ptr<Instance>> hook = create(c);
+  ASSERT_TRUE(hook.ok()) << hook.error().message;
+  v1::TaskContext context = taskWithLabels({{"agent", "stale"}, {"own", "x"}});
+  context.mutable_agent_info()->set_hostname("node-7.example");
+  for (const char* method : {"master_launch_task_label_decorator", "agent_run_task_label_decorator"}) {
+    Result<Pairs> labels = decorate(**hook, method, context);
+    ASSERT_TRUE(labels.ok()) << labels.error().message;
+    EXPECT_EQ(*labels, (Pairs{{"agent", "node-7.example"}, {"own", "x"}, {"team", "infra"}})) << method;
+  }
+  // Without an agent hostname in the context there is nothing to add.
+  Result<Pairs> labels = decorate(**hook, "agent_run_task_label_decorator", taskWithLabels({}));
+  ASSERT_TRUE(labels.ok()) << labels.error().message;
+  EXPECT_EQ(*labels, (Pairs{{"team", "infra"}}));
+}
+
+TEST_F(LabelsHookTest, AgentHostnameLabelMustNotCollideOrBeEmpty) {
+  Json::Value collide = config({"host=x"});
+  collide["agent_hostname_label"] = "host";
+  Result<std::shared_ptr<Instance>> hook = create(collide);
+  ASSERT_FALSE(hook.ok());
+  EXPECT_NE(hook.error().message.find("'agent_hostname_label'"), std::string::npos) << hook.error().message;
+  Json::Value empty(Json::objectValue);
+  empty["agent_hostname_label"] = "";
+  hook = create(empty);
+  ASSERT_FALSE(hook.ok());
+  EXPECT_NE(hook.error().message.find("must not be empty"), std::string::npos) << hook.error().message;
+}
+
+}  // namespace
+}  // namespace mantle::hooks::labels
