@@ -7,6 +7,7 @@
 
 #include "cluster_command.hpp"
 #include "modules_command.hpp"
+#include "run_command.hpp"
 
 namespace {
 
@@ -15,6 +16,7 @@ constexpr const char* kUsage =
     "\n"
     "Commands:\n"
     "  cluster up|down             start or stop a master and an agent on this machine\n"
+    "  run [options] -- COMMAND    run COMMAND as a task; exits with its exit code\n"
     "  modules check MANIFEST...   check module manifests as master and agent load them\n"
     "  modules list LIBRARY...     show the modules a library provides\n"
     "  version                     print Mantle's version\n"
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   }
   if (command == "modules") return mantle::cli::modulesCommand(rest);
   if (command == "cluster") return mantle::cli::clusterCommand(rest);
+  if (command == "run") return mantle::cli::runCommand(rest);
   std::cerr << "mantle: error: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }

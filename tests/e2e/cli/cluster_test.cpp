@@ -75,6 +75,28 @@ TEST(ClusterCommandTest, UpStartsMasterAndAgentDownStopsEverything) {
   EXPECT_FALSE(testing::waitForHealth("http://127.0.0.1:" + std::to_string(masterPort), std::chrono::milliseconds(200)));
 }
 
+TEST(RunCommandTest, MirrorsExitCodeAndPrintsOutput) {
+  testing::LocalCluster cluster;
+  ASSERT_TRUE(cluster.start().ok());
+  TempDir dir;
+  std::string out;
+  EXPECT_EQ(run({binary("mantle"), "run", "--master=" + cluster.masterAddress(), "--env=WHO=mantle", "--",
+                 "echo hello $WHO; exit 7"},
+                dir, &out),
+            7);
+  EXPECT_THAT(out, HasSubstr("hello mantle\n"));
+  EXPECT_THAT(out, HasSubstr("TASK_FAILED: Command exited with status 7"));
+  EXPECT_EQ(run({binary("mantle"), "run", "--master=" + cluster.masterAddress(), "--", "true"}, dir, &out), 0) << out;
+  // Nothing fits: waits, then gives up at the timeout with one clear line.
+  EXPECT_EQ(run({binary("mantle"), "run", "--master=" + cluster.masterAddress(), "--resources=cpus:1000",
+                 "--timeout=2secs", "--", "true"},
+                dir, &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("mantle: error: timed out after 2s"));
+  EXPECT_EQ(run({binary("mantle"), "run", "--master=" + cluster.masterAddress()}, dir, &out), 2);
+  EXPECT_THAT(out, HasSubstr("mantle: error: no command to run"));
+}
+
 TEST(ClusterCommandTest, BadFlagIsOneClearLine) {
   TempDir dir;
   std::string out;
