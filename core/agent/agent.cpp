@@ -146,7 +146,7 @@ Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::
       strand_(asio::make_strand(io)),
       flags_(std::move(flags)),
       flagValues_(std::move(flagValues)),
-      hooks_(std::move(hooks)) {
+      hooks_(std::make_unique<hooks::HookChain>(std::move(hooks))) {
   containerizer_ = std::make_unique<Containerizer>(
       strand_, std::move(isolators),
       [this](const std::string& id, const Termination& termination) { containerTerminated(id, termination); });
@@ -528,8 +528,22 @@ std::vector<mesos::v1::Resource> Agent::executorResources(const Executor& execut
   return out;
 }
 
-std::map<std::string, std::string> Agent::executorEnvironment(const Framework& framework,
-                                                              const Executor& executor) const {
+Result<mesos::v1::Environment> Agent::decorateEnvironment(const Framework& framework,
+                                                         const mesos::v1::ExecutorInfo& info,
+                                                         const mesos::v1::TaskInfo& task) {
+  if (hooks_->empty()) return info.command().environment();
+  module::v1::TaskContext context;
+  *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework.info);
+  *context.mutable_task_info() = hooks::recode<module::v1::TaskInfo>(task);
+  *context.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(info);
+  *context.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
+  Result<module::v1::Environment> decorated = hooks_->executorEnvironment(context);
+  if (!decorated.ok()) return decorated.error();
+  return hooks::recode<mesos::v1::Environment>(*decorated);
+}
+
+std::map<std::string, std::string> Agent::executorEnvironment(const Framework& framework, const Executor& executor,
+                                                              const mesos::v1::Environment& decorated) const {
   std::map<std::string, std::string> env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string text = *entry;
@@ -537,23 +551,8 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
     if (eq == std::string::npos || text.rfind("MANTLE_", 0) == 0) continue;
     env[text.substr(0, eq)] = text.substr(eq + 1);
   }
-  // The executor's own variables, decorated by the hooks in --hooks order.
-  mesos::v1::Environment environment = executor.info.command().environment();
-  for (const auto& hook : hooks_) {
-    module::v1::TaskContext context;
-    context.mutable_framework_info()->ParseFromString(framework.info.SerializeAsString());
-    mesos::v1::ExecutorInfo decorated = executor.info;
-    *decorated.mutable_command()->mutable_environment() = environment;
-    context.mutable_executor_info()->ParseFromString(decorated.SerializeAsString());
-    context.mutable_agent_info()->ParseFromString(info_.SerializeAsString());
-    auto result = hook->call<module::v1::EnvironmentDecoration>("executor_environment_decorator", context);
-    if (!result.ok()) {
-      if (result.error().code != StatusCode::kUnimplemented) LOG(WARNING) << result.error().message;
-      continue;
-    }
-    if (result->has_environment()) environment.ParseFromString(result->environment().SerializeAsString());
-  }
-  for (const auto& variable : environment.variables()) {
+  // The executor's own variables, as the hooks decorated them.
+  for (const auto& variable : decorated.variables()) {
     if (variable.type() == mesos::v1::Environment::Variable::SECRET) continue;
     env[variable.name()] = variable.value();
   }
@@ -580,7 +579,11 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
 }
 
 Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info,
-                                               bool launchGroup) {
+                                               bool launchGroup, const mesos::v1::TaskInfo& task) {
+  // The hooks decide first: a failing environment decorator fails the launch
+  // before anything is written.
+  Result<mesos::v1::Environment> environment = decorateEnvironment(framework, info, task);
+  if (!environment.ok()) return environment.error();
   auto executor = std::make_unique<Executor>();
   executor->info = info;
   executor->frameworkId = framework.info.id().value();
@@ -645,7 +648,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   plan.user = user;
   plan.logMaxBytes = flags_.containerLogsMaxSize;
   plan.logMaxFiles = static_cast<int>(flags_.containerLogsMaxFiles);
-  plan.environment = executorEnvironment(framework, *executor);
+  plan.environment = executorEnvironment(framework, *executor, *environment);
 
   Executor& ref = *executor;
   framework.executors[executor->executorId] = std::move(executor);
@@ -737,24 +740,31 @@ void Agent::deliverQueuedTasks(Executor& executor) {
   if (group.launch_group().task_group().tasks_size() > 0) sendToExecutor(executor, group);
 }
 
+Status Agent::decorateLabels(const mesos::v1::FrameworkInfo& framework, std::vector<mesos::v1::TaskInfo>& tasks) {
+  if (hooks_->empty()) return {};
+  std::vector<mesos::v1::Labels> labels;
+  for (const auto& task : tasks) {
+    module::v1::TaskContext context;
+    *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework);
+    *context.mutable_task_info() = hooks::recode<module::v1::TaskInfo>(task);
+    if (task.has_executor()) *context.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(task.executor());
+    *context.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
+    Result<module::v1::Labels> decorated = hooks_->agentRunTaskLabels(context);
+    if (!decorated.ok()) return decorated.error();
+    labels.push_back(hooks::recode<mesos::v1::Labels>(*decorated));
+  }
+  // All or nothing: a group is launched with every task decorated, or not at all.
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    if (tasks[i].has_labels() || labels[i].labels_size() > 0) *tasks[i].mutable_labels() = labels[i];
+  }
+  return {};
+}
+
 void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<mesos::v1::TaskInfo> tasks,
                     std::optional<mesos::v1::ExecutorInfo> groupExecutor) {
   if (tasks.empty()) return;
   Framework& framework = addFramework(frameworkInfo);
-  for (auto& task : tasks) {
-    for (const auto& hook : hooks_) {
-      module::v1::TaskContext context;
-      context.mutable_framework_info()->ParseFromString(frameworkInfo.SerializeAsString());
-      context.mutable_task_info()->ParseFromString(task.SerializeAsString());
-      context.mutable_agent_info()->ParseFromString(info_.SerializeAsString());
-      auto result = hook->call<module::v1::LabelsDecoration>("agent_run_task_label_decorator", context);
-      if (!result.ok()) {
-        if (result.error().code != StatusCode::kUnimplemented) LOG(WARNING) << result.error().message;
-        continue;
-      }
-      if (result->has_labels()) task.mutable_labels()->ParseFromString(result->labels().SerializeAsString());
-    }
-  }
+  const Status decorated = decorateLabels(frameworkInfo, tasks);
   mesos::v1::ExecutorInfo info = groupExecutor ? *groupExecutor
                                  : tasks.front().has_executor()
                                      ? tasks.front().executor()
@@ -779,6 +789,12 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       statusUpdate(frameworkId, info.executor_id().value(), status, false);
     }
   };
+  if (!decorated.ok()) {
+    // A failing run-task decorator fails the launch (every task of a group).
+    LOG(WARNING) << "Not launching task(s) of framework " << frameworkId << ": " << decorated.error().message;
+    reject(mesos::v1::TASK_FAILED, TaskStatus::REASON_CONTAINER_LAUNCH_FAILED, decorated.error().message);
+    return;
+  }
   if (executor != nullptr && executor->state >= Executor::State::kTerminating) {
     reject(partitionAware(frameworkInfo) ? mesos::v1::TASK_DROPPED : mesos::v1::TASK_LOST,
            TaskStatus::REASON_EXECUTOR_TERMINATED, "The executor is terminating");
@@ -786,7 +802,7 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
   }
   if (executor == nullptr) {
     if (stopping_) return;
-    Result<Executor*> launched = launchExecutor(framework, info, groupExecutor.has_value());
+    Result<Executor*> launched = launchExecutor(framework, info, groupExecutor.has_value(), tasks.front());
     if (!launched.ok()) {
       LOG(WARNING) << "Launching executor " << info.executor_id().value() << " failed: " << launched.error().message;
       reject(mesos::v1::TASK_FAILED, TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
@@ -926,6 +942,12 @@ void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::str
   if (executor.state != Executor::State::kTerminated || !executor.tasks.empty()) return;
   std::error_code ec;
   fs::remove_all(checkpoint::executorMeta(flags_.workDir, agentId_, frameworkId, executorId), ec);
+  if (!hooks_->empty()) {
+    module::v1::ExecutorRemoved removed;
+    *removed.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework.info);
+    *removed.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(executor.info);
+    hooks_->executorRemoved(removed);
+  }
   framework.completedExecutors.push_back(std::move(it->second));
   trim(framework.completedExecutors);
   framework.executors.erase(it);
@@ -1001,6 +1023,7 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     return;
   }
   stream.seen.insert(status.uuid());
+  decorateStatus(frameworkId, status);
   internal::StatusUpdate update;
   update.mutable_framework_id()->set_value(frameworkId);
   if (!executorId.empty()) update.mutable_executor_id()->set_value(executorId);
@@ -1019,9 +1042,35 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     if (fromExecutor) task->queued = false;
   }
   ++counters_["valid_status_updates"];
+  notifyTaskUpdated(frameworkId, status);
   stream.pending.push_back(std::move(update));
   acknowledgeExecutor();
   if (stream.pending.size() == 1) forwardUpdate(stream, false);
+}
+
+void Agent::decorateStatus(const std::string& frameworkId, TaskStatus& status) {
+  if (hooks_->empty()) return;
+  module::v1::TaskStatusContext context;
+  context.mutable_framework_id()->set_value(frameworkId);
+  *context.mutable_status() = hooks::recode<module::v1::TaskStatus>(status);
+  // Fails open: a failing hook leaves the labels as they were.
+  module::v1::Labels labels = hooks_->taskStatusLabels(context);
+  if (status.has_labels() || labels.labels_size() > 0) {
+    *status.mutable_labels() = hooks::recode<mesos::v1::Labels>(labels);
+  }
+}
+
+void Agent::notifyTaskUpdated(const std::string& frameworkId, const TaskStatus& status) {
+  if (hooks_->empty()) return;
+  module::v1::StateEvent event;
+  event.set_type(module::v1::StateEvent::TASK_UPDATED);
+  event.set_timestamp(now());
+  event.mutable_framework_id()->set_value(frameworkId);
+  *event.mutable_task_status() = hooks::recode<module::v1::TaskStatus>(status);
+  *event.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
+  auto fw = frameworks_.find(frameworkId);
+  if (fw != frameworks_.end()) *event.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(fw->second->info);
+  hooks_->stateEvent(event);
 }
 
 void Agent::forwardUpdate(UpdateStream& stream, bool retry) {

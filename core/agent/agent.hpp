@@ -17,6 +17,7 @@
 #include "agent/containerizer.hpp"
 #include "agent/master_link.hpp"
 #include "agent/strand.hpp"
+#include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "mantle/result.hpp"
@@ -136,7 +137,10 @@ class Agent {
   Framework& addFramework(const mesos::v1::FrameworkInfo& info);
   mesos::v1::ExecutorInfo commandExecutorInfo(const mesos::v1::FrameworkInfo& framework,
                                               const mesos::v1::TaskInfo& task) const;
-  Result<Executor*> launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info, bool launchGroup);
+  // `task` is the task the executor is launched for (the first of a group):
+  // the executor environment decorators see it.
+  Result<Executor*> launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info, bool launchGroup,
+                                   const mesos::v1::TaskInfo& task);
   void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);
   void deliverQueuedTasks(Executor& executor);
   void containerTerminated(const std::string& containerId, const Termination& termination);
@@ -144,7 +148,16 @@ class Agent {
   void maybeCompleteExecutor(const std::string& frameworkId, const std::string& executorId);
   Executor* findExecutor(const std::string& frameworkId, const std::string& executorId);
   Executor* findTaskExecutor(const std::string& frameworkId, const std::string& taskId);
-  std::map<std::string, std::string> executorEnvironment(const Framework& framework, const Executor& executor) const;
+  // The executor's environment: the agent's own, the executor's variables as
+  // the hooks decorated them (`decorated`), then the MESOS_* variables.
+  std::map<std::string, std::string> executorEnvironment(const Framework& framework, const Executor& executor,
+                                                         const mesos::v1::Environment& decorated) const;
+  // The hooks' decorations (docs/HOOKS.md): an Error fails the launch.
+  Result<mesos::v1::Environment> decorateEnvironment(const Framework& framework, const mesos::v1::ExecutorInfo& info,
+                                                     const mesos::v1::TaskInfo& task);
+  Status decorateLabels(const mesos::v1::FrameworkInfo& framework, std::vector<mesos::v1::TaskInfo>& tasks);
+  void decorateStatus(const std::string& frameworkId, mesos::v1::TaskStatus& status);
+  void notifyTaskUpdated(const std::string& frameworkId, const mesos::v1::TaskStatus& status);
   std::vector<mesos::v1::Resource> executorResources(const Executor& executor) const;
 
   // Executor API.
@@ -186,7 +199,7 @@ class Agent {
   Strand strand_;
   AgentFlags flags_;
   std::vector<std::pair<std::string, std::string>> flagValues_;
-  std::vector<std::shared_ptr<modules::Instance>> hooks_;
+  std::unique_ptr<hooks::HookChain> hooks_;
   std::unique_ptr<Containerizer> containerizer_;
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<http::Server> server_;

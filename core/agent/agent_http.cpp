@@ -592,6 +592,7 @@ std::map<std::string, double> Agent::metrics() const {
     auto it = counters_.find(name);
     out[std::string("slave/") + name] = it == counters_.end() ? 0 : static_cast<double>(it->second);
   }
+  for (const auto& [name, value] : hooks_->metricsSnapshot()) out["slave/" + name] = value;
   return out;
 }
 
@@ -609,7 +610,7 @@ http::Response Agent::metricsText() {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
     }
     const bool counter = metric.find("status_updates") != std::string::npos ||
-                         metric.find("errors") != std::string::npos;
+                         metric.find("errors") != std::string::npos || metric.rfind("mantle_agent_hooks_", 0) == 0;
     body += "# TYPE " + metric + (counter ? " counter\n" : " gauge\n");
     std::ostringstream line;
     line << metric << " " << value << "\n";

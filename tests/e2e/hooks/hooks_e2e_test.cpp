@@ -1,0 +1,366 @@
+// Hooks in a real cluster: mantle-master, and mantle-agent loading hook
+// modules through --modules and --hooks, driven by a minimal v1 HTTP
+// scheduler. The env and labels hooks reach a task (and the status update
+// decorator its updates); a failing hook, and one past its deadline, fail the
+// launch with TASK_FAILED and the hook's reason.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <json/reader.h>
+#include <json/value.h>
+#include <json/writer.h>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "cluster.hpp"
+#include "http/client.hpp"
+#include "master_peer.hpp"
+#include "mesos/v1/scheduler/scheduler.pb.h"
+#include "process.hpp"
+#include "process/sessions.hpp"
+#include "temp_dir.hpp"
+#include "wire/recordio.hpp"
+
+namespace mantle::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace sched = mesos::v1::scheduler;
+
+// A v1 scheduler over protobuf: subscribes, launches one task on the first
+// offer, acknowledges every update and keeps them.
+class Scheduler {
+ public:
+  explicit Scheduler(std::string master) : master_(std::move(master)) {}
+  ~Scheduler() {
+    *cancel_ = true;
+    if (thread_.joinable()) thread_.join();
+    for (auto& ack : acks_) ack.join();
+  }
+
+  void subscribe() {
+    sched::Call call;
+    call.set_type(sched::Call::SUBSCRIBE);
+    auto* info = call.mutable_subscribe()->mutable_framework_info();
+    info->set_user("root");
+    info->set_name("hooks e2e");
+    thread_ = std::thread([this, body = call.SerializeAsString()] {
+      wire::RecordDecoder decoder;
+      http::StreamCallbacks callbacks;
+      callbacks.onHead = [this](const http::ClientResponse& head) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        streamId_ = head.header("Mesos-Stream-Id");
+        return head.status == 200;
+      };
+      callbacks.onData = [&](std::string_view data) {
+        std::vector<std::string> records;
+        (void)decoder.feed(data, &records);
+        for (const auto& record : records) {
+          sched::Event event;
+          if (!event.ParseFromString(record)) continue;
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (event.type() == sched::Event::SUBSCRIBED) frameworkId_ = event.subscribed().framework_id().value();
+          if (event.type() == sched::Event::OFFERS) {
+            for (const auto& offer : event.offers().offers()) offers_.push_back(offer);
+          }
+          if (event.type() == sched::Event::UPDATE) {
+            updates_.push_back(event.update().status());
+            if (event.update().status().has_uuid()) acknowledge(event.update().status());
+          }
+          changed_.notify_all();
+        }
+        return true;
+      };
+      (void)http::stream("POST", master_ + "/api/v1/scheduler",
+                         {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}}, body,
+                         callbacks, cancel_);
+    });
+  }
+
+  // Launches `task` on the first offer (its agent ID filled in).
+  bool launch(mesos::v1::TaskInfo task) {
+    mesos::v1::Offer offer;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!changed_.wait_for(lock, 30s, [&] { return !offers_.empty(); })) return false;
+      offer = offers_.front();
+      offers_.erase(offers_.begin());
+    }
+    *task.mutable_agent_id() = offer.agent_id();
+    sched::Call call = base(sched::Call::ACCEPT);
+    *call.mutable_accept()->add_offer_ids() = offer.id();
+    auto* operation = call.mutable_accept()->add_operations();
+    operation->set_type(mesos::v1::Offer::Operation::LAUNCH);
+    *operation->mutable_launch()->add_task_infos() = task;
+    return post(call);
+  }
+
+  // The first update of `taskId` in `state`, waiting up to `timeout`.
+  std::optional<mesos::v1::TaskStatus> waitFor(const std::string& taskId, mesos::v1::TaskState state,
+                                               std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::optional<mesos::v1::TaskStatus> found;
+    changed_.wait_for(lock, timeout, [&] {
+      for (const auto& status : updates_) {
+        if (status.task_id().value() == taskId && status.state() == state) {
+          found = status;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  std::vector<mesos::v1::TaskState> states(const std::string& taskId) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<mesos::v1::TaskState> out;
+    for (const auto& status : updates_) {
+      if (status.task_id().value() == taskId) out.push_back(status.state());
+    }
+    return out;
+  }
+
+ private:
+  sched::Call base(sched::Call::Type type) {
+    sched::Call call;
+    call.set_type(type);
+    std::lock_guard<std::mutex> lock(mutex_);
+    call.mutable_framework_id()->set_value(frameworkId_);
+    return call;
+  }
+
+  bool post(const sched::Call& call) {
+    std::string streamId;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      streamId = streamId_;
+    }
+    auto response = http::request("POST", master_ + "/api/v1/scheduler",
+                                  {{"Content-Type", "application/x-protobuf"}, {"Mesos-Stream-Id", streamId}},
+                                  call.SerializeAsString());
+    return response.ok() && response->status == 202;
+  }
+
+  // Called with mutex_ held: the call itself goes out on its own thread.
+  void acknowledge(const mesos::v1::TaskStatus& status) {
+    sched::Call call;
+    call.set_type(sched::Call::ACKNOWLEDGE);
+    call.mutable_framework_id()->set_value(frameworkId_);
+    *call.mutable_acknowledge()->mutable_agent_id() = status.agent_id();
+    *call.mutable_acknowledge()->mutable_task_id() = status.task_id();
+    call.mutable_acknowledge()->set_uuid(status.uuid());
+    acks_.emplace_back([this, call] { post(call); });
+  }
+
+  std::string master_;
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread_;
+  std::vector<std::thread> acks_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string streamId_;
+  std::string frameworkId_;
+  std::vector<mesos::v1::Offer> offers_;
+  std::vector<mesos::v1::TaskStatus> updates_;
+};
+
+std::string fixture(const std::string& name) {
+  return std::string(MANTLE_TEST_FIXTURE_DIR) + "/lib" + name + ".so";
+}
+
+Json::Value strings(const std::vector<std::string>& items) {
+  Json::Value out(Json::arrayValue);
+  for (const std::string& item : items) out.append(item);
+  return out;
+}
+
+Json::Value library(const std::string& key, const std::string& value, const std::vector<Json::Value>& modules) {
+  Json::Value out;
+  out[key] = value;
+  for (const Json::Value& module : modules) out["modules"].append(module);
+  return out;
+}
+
+Json::Value module(const std::string& name, const std::string& instance, const Json::Value& config,
+                   int timeoutMs = -1) {
+  Json::Value out;
+  out["name"] = name;
+  out["instance"] = instance;
+  out["kind"] = "hook";
+  out["config"] = config;
+  if (timeoutMs >= 0) out["timeout_ms"] = timeoutMs;
+  return out;
+}
+
+Json::Value parse(const std::string& text) {
+  Json::Value value;
+  std::string errors;
+  std::istringstream in(text);
+  Json::parseFromStream(Json::CharReaderBuilder(), in, &value, &errors);
+  return value;
+}
+
+std::vector<std::pair<std::string, std::string>> labelsOf(const mesos::v1::Labels& labels) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& label : labels.labels()) out.emplace_back(label.key(), label.value());
+  return out;
+}
+
+class HooksEndToEnd : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    scheduler_.reset();
+    cluster_.reset();
+    process::killSessionsUnder(dir_.path());
+  }
+
+  // The manifest every test's agent loads: the posix isolators and every
+  // hook instance the tests select from with --hooks.
+  std::string manifest() const {
+    Json::Value labelsConfig;
+    labelsConfig["labels"] = strings({"team=infra"});
+    labelsConfig["agent_hostname_label"] = "agent_hostname";
+    Json::Value envConfig;
+    envConfig["variables"] = strings({"HOOK_TEAM_ENV=infra-env", "HOOK_SECOND=2"});
+    envConfig["labels"] = strings({"team=infra"});  // the label the labels hook adds
+    Json::Value stampConfig;
+    stampConfig["key"] = "stamped";
+    stampConfig["value"] = "yes";
+    Json::Value gateConfig;
+    gateConfig["message"] = "launches are frozen for maintenance";
+    Json::Value slowConfig;
+    slowConfig["sleep_ms"] = 1000;
+
+    Json::Value posix;
+    posix["name"] = "mantle_posix";
+    for (const char* name : {"posix/cpu", "posix/mem"}) {
+      Json::Value isolator;
+      isolator["name"] = name;
+      posix["modules"].append(isolator);
+    }
+    Json::Value out;
+    out["libraries"].append(posix);
+    out["libraries"].append(library("name", "mantle_labels", {module("labels", "labels", labelsConfig)}));
+    out["libraries"].append(library("name", "mantle_env", {module("env", "env", envConfig)}));
+    out["libraries"].append(library("file", fixture("fixture_hook_append"), {module("append", "stamp", stampConfig)}));
+    out["libraries"].append(library("file", fixture("fixture_hook_fail"), {module("fail", "gate", gateConfig)}));
+    out["libraries"].append(
+        library("file", fixture("fixture_hook_sleep"), {module("sleep", "slow", slowConfig, /*timeoutMs=*/200)}));
+    return dir_.write("modules.json", Json::writeString(Json::StreamWriterBuilder(), out)).string();
+  }
+
+  void startCluster(const std::string& hooks) {
+    ClusterOptions options;
+    options.agentFlags = {"--modules=" + manifest(), "--hooks=" + hooks};
+    cluster_ = std::make_unique<LocalCluster>(options);
+    ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
+    scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
+    scheduler_->subscribe();
+  }
+
+  Json::Value agentJson(const std::string& path) {
+    auto response = http::request("GET", cluster_->agentUrl(0) + path, {}, "", http::ClientOptions{10, 2});
+    return response.ok() && response->status == 200 ? parse(response->body) : Json::Value();
+  }
+
+  // The agent's view of a live task's labels, from /state.
+  std::vector<std::pair<std::string, std::string>> agentTaskLabels(const std::string& taskId) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const Json::Value state = agentJson("/state");
+    for (const auto& framework : state["frameworks"]) {
+      for (const auto& executor : framework["executors"]) {
+        for (const auto& task : executor["tasks"]) {
+          if (task["id"].asString() != taskId) continue;
+          for (const auto& label : task["labels"]) out.emplace_back(label["key"].asString(), label["value"].asString());
+        }
+      }
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(HooksEndToEnd, EnvAndLabelsReachTheTask) {
+  ASSERT_NO_FATAL_FAILURE(startCluster("labels,env,stamp"));
+  const auto out = dir_.path() / "env.out";
+  const auto release = dir_.path() / "release";
+  mesos::v1::TaskInfo task = commandTask(
+      "hooked", "echo \"$HOOK_TEAM_ENV $HOOK_SECOND $stamped\" > " + out.string() + " && while [ ! -e " +
+                    release.string() + " ]; do sleep 0.1; done",
+      "");
+  auto* own = task.mutable_labels()->add_labels();
+  own->set_key("owner");
+  own->set_value("alice");
+  ASSERT_TRUE(scheduler_->launch(task));
+  ASSERT_TRUE(scheduler_->waitFor("hooked", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(out) && std::filesystem::file_size(out) > 0; }, 30s));
+  std::string line;
+  std::getline(std::ifstream(out) >> std::ws, line);
+  // env (selected by the label the labels hook added) and then the stamp hook
+  // decorated the executor's environment; the task inherits it.
+  EXPECT_EQ(line, "infra-env 2 yes");
+
+  // The agent runs the task with the labels every hook added, in --hooks order.
+  const std::string hostname = agentJson("/state")["hostname"].asString();
+  ASSERT_FALSE(hostname.empty());
+  EXPECT_EQ(agentTaskLabels("hooked"),
+            (std::vector<std::pair<std::string, std::string>>{
+                {"owner", "alice"}, {"team", "infra"}, {"agent_hostname", hostname}, {"stamped", "yes"}}));
+
+  std::ofstream(release) << "go";
+  std::optional<mesos::v1::TaskStatus> finished = scheduler_->waitFor("hooked", mesos::v1::TASK_FINISHED, 60s);
+  ASSERT_TRUE(finished.has_value()) << cluster_->logs();
+  // The status update decorator (the stamp hook) labelled the update.
+  EXPECT_EQ(labelsOf(finished->labels()), (std::vector<std::pair<std::string, std::string>>{{"stamped", "yes"}}));
+
+  Json::Value metrics = agentJson("/metrics/snapshot");
+  EXPECT_EQ(metrics["slave/hooks/agent_run_task_label_decorator/labels/calls"].asDouble(), 1);
+  EXPECT_EQ(metrics["slave/hooks/executor_environment_decorator/env/calls"].asDouble(), 1);
+  EXPECT_EQ(metrics["slave/hooks/executor_environment_decorator/env/failures"].asDouble(), 0);
+}
+
+TEST_F(HooksEndToEnd, FailingHookFailsTheLaunchWithItsReason) {
+  ASSERT_NO_FATAL_FAILURE(startCluster("labels,gate,stamp"));
+  const auto marker = dir_.path() / "ran";
+  ASSERT_TRUE(scheduler_->launch(commandTask("refused", "touch " + marker.string(), "")));
+  std::optional<mesos::v1::TaskStatus> failed = scheduler_->waitFor("refused", mesos::v1::TASK_FAILED, 60s);
+  ASSERT_TRUE(failed.has_value()) << cluster_->logs();
+  EXPECT_EQ(failed->reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_EQ(failed->source(), mesos::v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_NE(failed->message().find("hook 'gate' failed at agent_run_task_label_decorator"), std::string::npos)
+      << failed->message();
+  EXPECT_NE(failed->message().find("launches are frozen for maintenance"), std::string::npos) << failed->message();
+  EXPECT_EQ(scheduler_->states("refused"), (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_FAILED}));
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the task must not run";
+
+  Json::Value metrics = agentJson("/metrics/snapshot");
+  EXPECT_EQ(metrics["slave/hooks/agent_run_task_label_decorator/gate/failures"].asDouble(), 1);
+  // The chain stopped at the failing hook.
+  EXPECT_EQ(metrics["slave/hooks/agent_run_task_label_decorator/stamp/calls"].asDouble(), 0);
+  // The gate also fails the status decorator; that fails open, so the update
+  // still went out (with the stamp of the hook after it).
+  EXPECT_GE(metrics["slave/hooks/task_status_update_decorator/gate/failures"].asDouble(), 1);
+  EXPECT_EQ(labelsOf(failed->labels()), (std::vector<std::pair<std::string, std::string>>{{"stamped", "yes"}}));
+}
+
+TEST_F(HooksEndToEnd, HookPastItsDeadlineFailsTheLaunch) {
+  ASSERT_NO_FATAL_FAILURE(startCluster("slow"));
+  ASSERT_TRUE(scheduler_->launch(commandTask("late", "true", "")));
+  std::optional<mesos::v1::TaskStatus> failed = scheduler_->waitFor("late", mesos::v1::TASK_FAILED, 60s);
+  ASSERT_TRUE(failed.has_value()) << cluster_->logs();
+  EXPECT_EQ(failed->reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(failed->message().find("hook 'slow' failed at agent_run_task_label_decorator"), std::string::npos)
+      << failed->message();
+  EXPECT_NE(failed->message().find("deadline of 200 ms"), std::string::npos) << failed->message();
+  Json::Value metrics = agentJson("/metrics/snapshot");
+  EXPECT_EQ(metrics["slave/hooks/agent_run_task_label_decorator/slow/timeouts"].asDouble(), 1);
+}
+
+}  // namespace
+}  // namespace mantle::testing
