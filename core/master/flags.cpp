@@ -1,6 +1,7 @@
 #include "master/flags.hpp"
 
 #include "flags/flags.hpp"
+#include "zookeeper/url.hpp"
 
 namespace mantle::master {
 
@@ -32,8 +33,13 @@ Result<MasterFlags> parseFlags(int argc, const char* const* argv, std::string* u
   set.addDuration("agent_heartbeat_interval", &f.agentHeartbeatInterval,
                   "Interval of HEARTBEAT events on master -> agent streams (default 15secs).");
   set.addOptional("zk", &f.zk,
-                  "ZooKeeper URL for leader election (zk://host:port/path). Not supported yet: the master refuses "
-                  "to start with it.");
+                  "ZooKeeper URL for leader election and the registry: zk://host1:port1,host2:port2/path, "
+                  "zk://user:password@hosts/path (digest credentials) or file:///file holding one (docs/HA.md). "
+                  "Default: standalone (one master, registry in --work_dir).");
+  set.addDuration("zk_session_timeout", &f.zkSessionTimeout,
+                  "ZooKeeper session timeout (default 10secs, as Mesos). A leader that loses its session exits.");
+  set.addInt("quorum", &f.quorum,
+             "Accepted for Mesos compatibility (its replicated log) and ignored: ZooKeeper replicates the registry.");
   set.addString("cluster", &f.cluster, "Human readable name of the cluster, shown in /master/state.");
   set.addInt("max_completed_frameworks", &f.maxCompletedFrameworks,
              "Completed frameworks kept for the state endpoints (default 50).");
@@ -50,14 +56,21 @@ Result<MasterFlags> parseFlags(int argc, const char* const* argv, std::string* u
     return f;
   }
   f.values = set.values();
+  // /flags and GET_FLAGS never show ZooKeeper credentials.
+  for (auto& [name, value] : f.values) {
+    if (name != "zk" || !f.zk) continue;
+    Result<zookeeper::ZkUrl> url = zookeeper::parseZkUrl(*f.zk);
+    if (url.ok()) value = url->redacted();
+  }
   return f;
 }
 
 Status checkFlags(const MasterFlags& f) {
   if (f.zk) {
-    return invalidArgument("--zk is not supported yet: leader election through ZooKeeper has not landed; run a single "
-                           "master without --zk (its registry lives in --work_dir)");
+    Result<zookeeper::ZkUrl> url = zookeeper::parseZkUrl(*f.zk);
+    if (!url.ok()) return url.error().withContext("--zk");
   }
+  if (f.zkSessionTimeout <= 0) return invalidArgument("--zk_session_timeout must be positive");
   if (f.port < 0 || f.port > 65535) return invalidArgument("--port must be between 0 and 65535");
   if (f.allocationInterval <= 0) return invalidArgument("--allocation_interval must be positive");
   if (f.offerTimeout < 0) return invalidArgument("--offer_timeout must not be negative");

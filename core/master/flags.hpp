@@ -25,6 +25,8 @@ struct MasterFlags {
   double heartbeatInterval = 15;       // scheduler and operator event streams
   double agentHeartbeatInterval = 15;  // master -> agent streams
   std::optional<std::string> zk;
+  double zkSessionTimeout = 10;
+  std::int64_t quorum = 0;  // accepted for Mesos compatibility; ZooKeeper replicates the registry
   std::string cluster;
   std::int64_t maxCompletedFrameworks = 50;
   std::int64_t maxCompletedTasksPerFramework = 1000;
@@ -41,7 +43,7 @@ struct MasterFlags {
 // start). Errors name the flag.
 Result<MasterFlags> parseFlags(int argc, const char* const* argv, std::string* usage);
 
-// Semantic checks that need no I/O: ranges, --zk. Errors are one line.
+// Semantic checks that need no I/O: ranges, the --zk URL. Errors are one line.
 Status checkFlags(const MasterFlags& flags);
 
 }  // namespace mantle::master

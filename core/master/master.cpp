@@ -147,14 +147,20 @@ Status MasterImpl::start() {
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::AGENT_DRAINING);
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::QUOTA_V2);
 
-  // Recovery runs before any request is served (the state thread is not
-  // running yet), so nothing races with it.
-  if (Status s = recover(); !s.ok()) return s;
-  recovered_ = true;
+  if (flags_.zk) {
+    // With --zk the registry is read once this master is elected (on the
+    // state thread); until then it is a standby.
+    if (Status s = startHa(); !s.ok()) return s;
+  } else {
+    // Recovery runs before any request is served (the state thread is not
+    // running yet), so nothing races with it.
+    if (Status s = recover(); !s.ok()) return s;
+    recovered_ = true;
+  }
 
   stateWork_.emplace(asio::make_work_guard(stateIo_));
   httpWork_.emplace(asio::make_work_guard(httpIo_));
-  post([this] { scheduleTimers(); });
+  if (!haEnabled()) post([this] { scheduleTimers(); });
   stateThread_ = std::thread([this] { stateIo_.run(); });
   for (std::int64_t i = 0; i < flags_.httpThreads; ++i) httpThreads_.emplace_back([this] { httpIo_.run(); });
   LOG(INFO) << "Master " << masterId_ << " (" << hostname << ") listening on " << flags_.ip << ":" << port_
@@ -169,6 +175,7 @@ void MasterImpl::wait() {
 
 void MasterImpl::stop() {
   if (stopped_.exchange(true)) return;
+  stopHa();
   if (server_) server_->stop();
   // Close streams on the state thread, then let both contexts drain.
   if (stateThread_.joinable()) {
@@ -182,7 +189,7 @@ void MasterImpl::stop() {
         if (a.stream) a.stream->close();
       }
       for (auto& s : subscribers_) s.stream->close();
-      for (TimerPtr* t : {&allocationTimer_, &heartbeatTimer_, &recoveredAgentsTimer_}) {
+      for (TimerPtr* t : {&allocationTimer_, &heartbeatTimer_, &recoveredAgentsTimer_, &registryRetryTimer_}) {
         if (*t) (*t)->cancel();
       }
       for (auto& [id, f] : frameworks_) {
@@ -218,11 +225,16 @@ double MasterImpl::steadyNow() const {
 Status MasterImpl::recover() {
   Result<RegistryState> state = registry_.load();
   if (!state.ok()) return state.error().withContext("recovering the registry");
-  for (const std::string& id : state->goneAgents) goneAgents_.insert(id);
-  for (const v1::AgentInfo& info : state->agents) {
+  applyRegistry(*state, registry_.path().empty() ? "" : " at " + registry_.path());
+  return {};
+}
+
+void MasterImpl::applyRegistry(const RegistryState& state, const std::string& where) {
+  for (const std::string& id : state.goneAgents) goneAgents_.insert(id);
+  for (const v1::AgentInfo& info : state.agents) {
     if (!goneAgents_.count(info.id().value())) recoveredAgents_[info.id().value()] = info;
   }
-  for (const v1::FrameworkInfo& info : state->frameworks) {
+  for (const v1::FrameworkInfo& info : state.frameworks) {
     const std::string& id = info.id().value();
     Framework& f = frameworks_[id];
     f.id = id;
@@ -234,22 +246,59 @@ Status MasterImpl::recover() {
     add.set_active(false);
     allocatorCall("add_framework", add);
   }
-  LOG(INFO) << "Recovered " << recoveredAgents_.size() << " agents and " << frameworks_.size()
-            << " frameworks from the registry" << (registry_.path().empty() ? "" : " at " + registry_.path());
-  return {};
+  if (!state.weights.empty()) {
+    module::v1::AllocatorUpdateWeights request;
+    for (const auto& [role, weight] : state.weights) {
+      weights_[role] = weight;
+      auto* w = request.add_weights();
+      w->set_role(role);
+      w->set_weight(weight);
+    }
+    allocatorCall("update_weights", request);
+  }
+  for (const v1::quota::QuotaConfig& config : state.quotas) {
+    quotas_[config.role()] = config;
+    module::v1::AllocatorUpdateQuota request;
+    request.set_role(config.role());
+    for (const auto* map : {&config.guarantees(), &config.limits()}) {
+      auto* out = map == &config.guarantees() ? request.mutable_guarantees() : request.mutable_limits();
+      for (const auto& [name, scalar] : *map) {
+        module::v1::Resource* r = out->Add();
+        r->set_name(name);
+        r->set_type(module::v1::Value::SCALAR);
+        r->mutable_scalar()->set_value(scalar.value());
+      }
+    }
+    allocatorCall("update_quota", request);
+  }
+  LOG(INFO) << "Recovered " << recoveredAgents_.size() << " agents, " << frameworks_.size() << " frameworks, "
+            << weights_.size() << " weights and " << quotas_.size() << " quotas from the registry" << where;
 }
 
-void MasterImpl::persistRegistry() {
+RegistryState MasterImpl::registryState() const {
   RegistryState state;
   for (const auto& [id, agent] : agents_) state.agents.push_back(agent.info);
   for (const auto& [id, info] : recoveredAgents_) state.agents.push_back(info);
   for (const auto& [id, info] : unreachableAgents_) state.agents.push_back(info);
   state.goneAgents.assign(goneAgents_.begin(), goneAgents_.end());
   for (const auto& [id, f] : frameworks_) state.frameworks.push_back(f.info);
-  if (Status s = registry_.store(state); !s.ok()) {
+  state.weights = weights_;
+  for (const auto& [role, config] : quotas_) state.quotas.push_back(config);
+  return state;
+}
+
+void MasterImpl::persistRegistry(std::function<void()> then) {
+  if (haEnabled()) {
+    if (then) registryWaiters_.push_back(std::move(then));
+    registryDirty_ = true;
+    writeRegistry();
+    return;
+  }
+  if (Status s = registry_.store(registryState()); !s.ok()) {
     count("registrar/store_errors");
     LOG(ERROR) << "Failed to store the registry: " << s.error().message;
   }
+  if (then) then();
 }
 
 void MasterImpl::agentsChanged() { persistRegistry(); }
@@ -289,6 +338,7 @@ void MasterImpl::scheduleTimers() {
 }
 
 void MasterImpl::tick() {
+  if (!leading_) return;  // suspended (--zk): no offers until leadership resumes
   if (flags_.offerTimeout > 0) {
     double now = steadyNow();
     std::vector<std::string> expired;
@@ -487,6 +537,7 @@ void MasterImpl::handle(const http::Request& request, const http::Responder& res
   } else if (path.rfind("/master/", 0) == 0) {
     path = path.substr(7);
   }
+  if (haEnabled() && answeredAsStandby(path, request, responder)) return;
   if (path == "/api/v1/scheduler") return handleScheduler(request, responder);
   if (path == "/api/v1" || path == "/api/v1/") return handleOperator(request, responder);
   if (path == "/internal/v1/agent") return handleAgent(request, responder);

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,10 @@
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "resources/resources.hpp"
 #include "wire/content_type.hpp"
+#include "zookeeper/contender.hpp"
+#include "zookeeper/detector.hpp"
+#include "zookeeper/registry_store.hpp"
+#include "zookeeper/session.hpp"
 
 namespace mantle::master {
 
@@ -283,7 +288,29 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::string explainJson(const std::string& frameworkId, const std::string& role);
 
   // Registry.
-  void persistRegistry();
+  // Standalone: writes the file, then runs `then`. With --zk: queues a
+  // conditional, fenced write of the whole registry (one in flight, later
+  // changes folded into the next) and runs `then` once a write holding this
+  // change has succeeded.
+  void persistRegistry(std::function<void()> then = {});
+  RegistryState registryState() const;
+  // Adopts a loaded registry: agents to wait for, frameworks, gone agents,
+  // weights, quotas (the allocator learns them too).
+  void applyRegistry(const RegistryState& state, const std::string& where);
+
+  // High availability through ZooKeeper (ha.cpp); none of it runs without --zk.
+  bool haEnabled() const { return zkSession_ != nullptr; }
+  Status startHa();  // before the threads start: session, contender, detector
+  void stopHa();     // withdraws first, so that a standby takes over at once
+  // HTTP threads: answers for a master that does not lead (307 to the
+  // leader, 503 without one or while recovering). True when answered.
+  bool answeredAsStandby(const std::string& path, const http::Request& request, const http::Responder& responder);
+  void leadershipChanged(zookeeper::LeadershipEvent event);
+  void registryLoaded(Result<zookeeper::RegistrySnapshot> snapshot);
+  void writeRegistry();
+  void registryWritten(Result<std::int32_t> version, std::string data, std::vector<std::function<void()>> waiters);
+  void checkRegistryAfterFailedWrite(std::string attempted);
+  [[noreturn]] void stepDown(const std::string& why);
 
   // Counters for /metrics.
   void count(const std::string& name, double by = 1) { counters_[name] += by; }
@@ -338,6 +365,23 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   TimerPtr allocationTimer_;
   TimerPtr heartbeatTimer_;
   TimerPtr recoveredAgentsTimer_;
+
+  // --zk (ha.cpp). `leading_`: elected and not suspended (read by the HTTP
+  // threads); `recovered_` turns true once the registry of this term is in.
+  std::shared_ptr<zookeeper::Session> zkSession_;
+  std::unique_ptr<zookeeper::Contender> contender_;
+  std::unique_ptr<zookeeper::Detector> detector_;
+  std::unique_ptr<zookeeper::RegistryStore> zkRegistry_;
+  std::string zkPath_;
+  std::atomic<bool> leading_{true};
+  bool elected_ = false;
+  double electedTime_ = 0;
+  std::int32_t registryVersion_ = -1;
+  bool registryWriting_ = false;
+  bool registryDirty_ = false;
+  bool registryChecking_ = false;
+  std::vector<std::function<void()>> registryWaiters_;
+  TimerPtr registryRetryTimer_;
 };
 
 template <typename Request>

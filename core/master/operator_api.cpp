@@ -248,7 +248,8 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
       }
       allocatorCall("update_weights", request);
       requestAllocation();
-      return responder.respond(http::Response{202, {}, ""});
+      // Answered once the registry holds the new weights.
+      return persistRegistry([responder] { responder.respond(http::Response{202, {}, ""}); });
     }
     case Call::UPDATE_QUOTA: {
       if (!need(call.has_update_quota(), "update_quota")) return;
@@ -276,7 +277,7 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
         allocatorCall("update_quota", request);
       }
       requestAllocation();
-      return responder.respond(http::Response{200, {}, ""});
+      return persistRegistry([responder] { responder.respond(http::Response{200, {}, ""}); });
     }
     case Call::TEARDOWN: {
       if (!need(call.has_teardown(), "teardown")) return;
@@ -613,7 +614,7 @@ std::map<std::string, double> MasterImpl::buildMetrics() const {
   }
   for (const auto& [name, value] : counters_) m[name] = value;
   m["master/uptime_secs"] = wallNow() - startTime_;
-  m["master/elected"] = 1;
+  m["master/elected"] = leading_ && recovered_ ? 1 : 0;
   double active = 0, inactive = 0, connected = 0, disconnected = 0;
   std::map<std::string, double> total, used;
   for (const auto& [id, agent] : agents_) {

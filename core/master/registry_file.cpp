@@ -71,20 +71,15 @@ Status writeFileAtomically(const std::string& path, const std::string& content) 
   return {};
 }
 
-Result<RegistryState> RegistryFile::load() const {
+Result<RegistryState> parseRegistry(const std::string& text, const std::string& where) {
   RegistryState state;
-  if (path_.empty() || !std::filesystem::exists(path_)) return state;
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return internalError(errnoText("cannot read registry", path_));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  Result<Json::Value> root = json::parseStrict(buffer.str(), path_);
+  Result<Json::Value> root = json::parseStrict(text, where);
   if (!root.ok()) return root.error();
-  if (!root->isObject()) return invalidArgument(path_ + ": the registry is not a JSON object");
+  if (!root->isObject()) return invalidArgument(where + ": the registry is not a JSON object");
   const Json::Value& agents = (*root)["agents"];
   for (Json::ArrayIndex i = 0; i < agents.size(); ++i) {
     Result<mesos::v1::AgentInfo> info =
-        messageFrom<mesos::v1::AgentInfo>(agents[i]["info"], path_ + ": agents[" + std::to_string(i) + "].info");
+        messageFrom<mesos::v1::AgentInfo>(agents[i]["info"], where + ": agents[" + std::to_string(i) + "].info");
     if (!info.ok()) return info.error();
     state.agents.push_back(std::move(*info));
   }
@@ -93,15 +88,28 @@ Result<RegistryState> RegistryFile::load() const {
   const Json::Value& frameworks = (*root)["frameworks"];
   for (Json::ArrayIndex i = 0; i < frameworks.size(); ++i) {
     Result<mesos::v1::FrameworkInfo> info =
-        messageFrom<mesos::v1::FrameworkInfo>(frameworks[i], path_ + ": frameworks[" + std::to_string(i) + "]");
+        messageFrom<mesos::v1::FrameworkInfo>(frameworks[i], where + ": frameworks[" + std::to_string(i) + "]");
     if (!info.ok()) return info.error();
     state.frameworks.push_back(std::move(*info));
+  }
+  const Json::Value& weights = (*root)["weights"];
+  if (weights.isObject()) {
+    for (const std::string& role : weights.getMemberNames()) {
+      if (!weights[role].isNumeric()) return invalidArgument(where + ": weights." + role + " is not a number");
+      state.weights[role] = weights[role].asDouble();
+    }
+  }
+  const Json::Value& quotas = (*root)["quotas"];
+  for (Json::ArrayIndex i = 0; i < quotas.size(); ++i) {
+    Result<mesos::v1::quota::QuotaConfig> config =
+        messageFrom<mesos::v1::quota::QuotaConfig>(quotas[i], where + ": quotas[" + std::to_string(i) + "]");
+    if (!config.ok()) return config.error();
+    state.quotas.push_back(std::move(*config));
   }
   return state;
 }
 
-Status RegistryFile::store(const RegistryState& state) const {
-  if (path_.empty()) return {};
+std::string serializeRegistry(const RegistryState& state) {
   std::string out = "{\"version\":1,\"agents\":[";
   for (std::size_t i = 0; i < state.agents.size(); ++i) {
     if (i > 0) out += ",";
@@ -119,8 +127,36 @@ Status RegistryFile::store(const RegistryState& state) const {
     if (i > 0) out += ",";
     wire::appendJson(state.frameworks[i], &out);
   }
+  out += "],\"weights\":{";
+  bool first = true;
+  for (const auto& [role, weight] : state.weights) {
+    if (!first) out += ",";
+    first = false;
+    out += Json::valueToQuotedString(role.c_str());
+    out += ":";
+    out += Json::valueToString(weight);
+  }
+  out += "},\"quotas\":[";
+  for (std::size_t i = 0; i < state.quotas.size(); ++i) {
+    if (i > 0) out += ",";
+    wire::appendJson(state.quotas[i], &out);
+  }
   out += "]}\n";
-  return writeFileAtomically(path_, out);
+  return out;
+}
+
+Result<RegistryState> RegistryFile::load() const {
+  if (path_.empty() || !std::filesystem::exists(path_)) return RegistryState{};
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return internalError(errnoText("cannot read registry", path_));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parseRegistry(buffer.str(), path_);
+}
+
+Status RegistryFile::store(const RegistryState& state) const {
+  if (path_.empty()) return {};
+  return writeFileAtomically(path_, serializeRegistry(state));
 }
 
 }  // namespace mantle::master

@@ -4,15 +4,19 @@
 // rename it over the old one, fsync the directory).
 //
 // The file is JSON: {"version":1, "agents":[{"info":AgentInfo}...],
-// "gone_agents":["id",...], "frameworks":[FrameworkInfo...]}, messages in
-// Mesos' JSON mapping.
+// "gone_agents":["id",...], "frameworks":[FrameworkInfo...],
+// "weights":{"role":weight...}, "quotas":[QuotaConfig...]}, messages in
+// Mesos' JSON mapping. With --zk the same document is the registry kept in
+// ZooKeeper (zookeeper::RegistryStore): one schema for both modes.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "mantle/result.hpp"
 #include "mesos/v1/mesos.pb.h"
+#include "mesos/v1/quota/quota.pb.h"
 
 namespace mantle::master {
 
@@ -20,7 +24,13 @@ struct RegistryState {
   std::vector<mesos::v1::AgentInfo> agents;
   std::vector<std::string> goneAgents;
   std::vector<mesos::v1::FrameworkInfo> frameworks;
+  std::map<std::string, double> weights;
+  std::vector<mesos::v1::quota::QuotaConfig> quotas;
 };
+
+// The registry document (see above); `where` names its source in errors.
+std::string serializeRegistry(const RegistryState& state);
+Result<RegistryState> parseRegistry(const std::string& text, const std::string& where);
 
 class RegistryFile {
  public:

@@ -1,0 +1,225 @@
+// High availability through ZooKeeper (--zk, docs/HA.md): leader election
+// through a Contender, standby answers from a Detector, and the registry
+// kept in ZooKeeper with conditional writes fenced by this master's
+// candidacy znode. ZooKeeper's callbacks only post to the state thread.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "master/master_impl.hpp"
+#include "zookeeper/url.hpp"
+
+namespace mantle::master {
+
+using zookeeper::LeadershipEvent;
+
+Status MasterImpl::startHa() {
+  Result<zookeeper::ZkUrl> url = zookeeper::parseZkUrl(*flags_.zk);
+  if (!url.ok()) return url.error().withContext("--zk");
+  zkPath_ = url->path;
+  leading_ = false;
+  auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(flags_.zkSessionTimeout * 1000));
+  zkSession_ = zookeeper::Session::create(zookeeper::SessionOptions{url->servers, timeout, url->credentials});
+  zkRegistry_ = std::make_unique<zookeeper::RegistryStore>(zkSession_, zkPath_);
+  // The callbacks run on the session's event thread and only post; stopHa()
+  // destroys their owners (which wait for running callbacks) before `this`
+  // goes away, and the state thread runs what they posted.
+  detector_ = std::make_unique<zookeeper::Detector>(
+      zkSession_, zkPath_, [this](const std::optional<v1::MasterInfo>& leader) {
+        post([this, leader] {
+          if (!leader) {
+            LOG(INFO) << "No leading master in ZooKeeper";
+          } else if (leader->id() != masterId_) {
+            LOG(INFO) << "The leading master is " << leader->id() << " at " << leader->hostname() << ":"
+                      << leader->port();
+          }
+        });
+      });
+  contender_ = std::make_unique<zookeeper::Contender>(
+      zkSession_, zkPath_, masterInfo_,
+      [this](LeadershipEvent event) { post([this, event] { leadershipChanged(event); }); });
+  LOG(INFO) << "Contending for leadership through ZooKeeper at " << url->redacted() << " (session timeout "
+            << flags_.zkSessionTimeout << " s)";
+  return {};
+}
+
+void MasterImpl::stopHa() {
+  if (!haEnabled()) return;
+  // The candidacy goes first: its znode is deleted, so a standby is elected
+  // now rather than after the session timeout.
+  contender_.reset();
+  detector_.reset();
+  zkRegistry_.reset();
+}
+
+void MasterImpl::stepDown(const std::string& why) {
+  LOG(ERROR) << "Stepping down as the leading master: " << why
+             << ". Exiting (as Mesos does) so that a supervisor restarts this master as a standby";
+  google::FlushLogFiles(google::GLOG_INFO);
+  std::fflush(stderr);
+  ::_exit(1);
+}
+
+void MasterImpl::leadershipChanged(LeadershipEvent event) {
+  if (stopped_) return;
+  switch (event) {
+    case LeadershipEvent::kElected:
+      LOG(INFO) << "Elected as the leading master (" << contender_->candidacyPath()
+                << "); reading the registry from ZooKeeper";
+      elected_ = true;
+      leading_ = true;
+      electedTime_ = wallNow();
+      zkRegistry_->loadAsync([this](Result<zookeeper::RegistrySnapshot> snapshot) {
+        post([this, snapshot = std::move(snapshot)]() mutable { registryLoaded(std::move(snapshot)); });
+      });
+      break;
+    case LeadershipEvent::kSuspended:
+      // A successor may be elected before this process learns that its
+      // session expired: stop acting as leader now.
+      leading_ = false;
+      LOG(WARNING) << "Lost the connection to ZooKeeper while leading: suspended (no offers, the APIs answer 503) "
+                      "until it is back within the session";
+      break;
+    case LeadershipEvent::kResumed:
+      leading_ = true;
+      LOG(INFO) << "Reconnected to ZooKeeper within the session: leading again";
+      writeRegistry();
+      break;
+    case LeadershipEvent::kLost:
+      stepDown("the ZooKeeper session expired or the candidacy znode vanished; another master may lead now");
+  }
+}
+
+void MasterImpl::registryLoaded(Result<zookeeper::RegistrySnapshot> snapshot) {
+  if (stopped_ || !elected_ || recovered_) return;
+  if (!snapshot.ok()) {
+    LOG(WARNING) << "Reading the registry from ZooKeeper failed: " << snapshot.error().message << "; retrying in 1 s";
+    registryRetryTimer_ = std::make_shared<asio::steady_timer>(stateIo_, std::chrono::seconds(1));
+    registryRetryTimer_->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped_) return;
+      zkRegistry_->loadAsync([this](Result<zookeeper::RegistrySnapshot> again) {
+        post([this, again = std::move(again)]() mutable { registryLoaded(std::move(again)); });
+      });
+    });
+    return;
+  }
+  RegistryState state;
+  if (snapshot->version >= 0 && !snapshot->data.empty()) {
+    Result<RegistryState> parsed = parseRegistry(snapshot->data, "the registry in ZooKeeper at " + zkPath_);
+    // Leading on a registry this master cannot read would forget agents
+    // and frameworks; let an operator look instead.
+    if (!parsed.ok()) stepDown(parsed.error().message);
+    state = std::move(*parsed);
+  }
+  registryVersion_ = snapshot->version;
+  applyRegistry(state, " in ZooKeeper (version " + std::to_string(registryVersion_) + ")");
+  recovered_ = true;
+  scheduleTimers();
+  LOG(INFO) << "Serving as the leading master; agents have " << flags_.agentReregisterTimeout
+            << " s (--agent_reregister_timeout) to re-register";
+  writeRegistry();
+}
+
+void MasterImpl::writeRegistry() {
+  if (!haEnabled() || registryWriting_ || registryChecking_ || !registryDirty_ || !recovered_ || !leading_) return;
+  std::string fence = contender_->candidacyPath();
+  if (fence.empty()) return;  // suspended or lost: leadershipChanged() follows
+  registryDirty_ = false;
+  registryWriting_ = true;
+  std::string data = serializeRegistry(registryState());
+  std::vector<std::function<void()>> waiters = std::move(registryWaiters_);
+  registryWaiters_.clear();
+  zkRegistry_->storeAsync(data, registryVersion_, fence,
+                          [this, data, waiters = std::move(waiters)](Result<std::int32_t> version) mutable {
+                            post([this, version = std::move(version), data = std::move(data),
+                                  waiters = std::move(waiters)]() mutable {
+                              registryWritten(std::move(version), std::move(data), std::move(waiters));
+                            });
+                          });
+}
+
+void MasterImpl::registryWritten(Result<std::int32_t> version, std::string data,
+                                 std::vector<std::function<void()>> waiters) {
+  registryWriting_ = false;
+  if (stopped_) return;
+  if (version.ok()) {
+    registryVersion_ = *version;
+    count("registrar/state_store");
+    for (auto& waiter : waiters) waiter();
+    writeRegistry();  // changes made meanwhile
+    return;
+  }
+  const Error& error = version.error();
+  if (error.code == StatusCode::kFailedPrecondition || error.code == StatusCode::kAborted) {
+    stepDown("a registry write was refused (" + error.message + "): this master was deposed");
+  }
+  // The outcome is unknown: compare with what ZooKeeper holds once it
+  // answers again, then write again. The waiters wait for that write.
+  count("registrar/store_errors");
+  LOG(WARNING) << "Writing the registry to ZooKeeper failed: " << error.message << "; checking it again";
+  registryWaiters_.insert(registryWaiters_.begin(), std::make_move_iterator(waiters.begin()),
+                          std::make_move_iterator(waiters.end()));
+  registryDirty_ = true;
+  checkRegistryAfterFailedWrite(std::move(data));
+}
+
+void MasterImpl::checkRegistryAfterFailedWrite(std::string attempted) {
+  registryChecking_ = true;
+  registryRetryTimer_ = std::make_shared<asio::steady_timer>(stateIo_, std::chrono::milliseconds(500));
+  registryRetryTimer_->async_wait([this, attempted = std::move(attempted)](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    zkRegistry_->loadAsync([this, attempted](Result<zookeeper::RegistrySnapshot> snapshot) {
+      post([this, attempted, snapshot = std::move(snapshot)]() mutable {
+        if (stopped_) return;
+        if (!snapshot.ok()) return checkRegistryAfterFailedWrite(std::move(attempted));
+        if (snapshot->data == attempted) {
+          registryVersion_ = snapshot->version;  // the write went through after all
+        } else if (snapshot->version != registryVersion_) {
+          stepDown("the registry in ZooKeeper changed under this master (version " +
+                   std::to_string(snapshot->version) + ", expected " + std::to_string(registryVersion_) + ")");
+        }
+        registryChecking_ = false;
+        writeRegistry();
+      });
+    });
+  });
+}
+
+bool MasterImpl::answeredAsStandby(const std::string& path, const http::Request& request,
+                                   const http::Responder& responder) {
+  if (path == "/health" || path == "/version" || path == "/flags") return false;
+  if (leading_ && recovered_) return false;
+  if (path == "/metrics/snapshot" || path == "/metrics") {
+    // master/elected is 0 here; the rest is what this master holds.
+    bool prometheus = path == "/metrics";
+    post([this, prometheus, responder] {
+      auto metrics = std::make_shared<std::map<std::string, double>>(buildMetrics());
+      postHttp([this, metrics, prometheus, responder] {
+        if (prometheus) {
+          responder.respond(http::Response{200, {{"Content-Type", "text/plain; version=0.0.4"}},
+                                           renderPrometheus(*metrics, modules_->metrics())});
+        } else {
+          responder.respond(http::Response::json(200, renderMetricsJson(*metrics)));
+        }
+      });
+    });
+    return true;
+  }
+  if (leading_) {
+    responder.respond(http::Response::text(503, "Master has not finished recovery"));
+    return true;
+  }
+  std::optional<v1::MasterInfo> leader = detector_ ? detector_->leader() : std::nullopt;
+  if (!leader || leader->id() == masterId_) {
+    responder.respond(http::Response::text(503, "No leader elected"));
+    return true;
+  }
+  std::string location = "//" + leader->hostname() + ":" + std::to_string(leader->port());
+  if (path != "/redirect") location += request.target;  // /redirect names the leader only
+  http::Response response{307, {}, ""};
+  response.headers.emplace_back("Location", location);
+  responder.respond(std::move(response));
+  return true;
+}
+
+}  // namespace mantle::master
