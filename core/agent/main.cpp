@@ -17,6 +17,8 @@
 #include "mantle/modules/defaults.hpp"
 #include "mantle/modules/manifest.hpp"
 #include "mantle/modules/registry.hpp"
+#include "zookeeper/master_detector.hpp"
+#include "zookeeper/url.hpp"
 
 namespace {
 
@@ -54,8 +56,10 @@ int main(int argc, char** argv) {
     std::cout << set.usage();
     return 0;
   }
-  if (flags.master.empty()) fatal("--master is required (host:port of the master)");
-  if (flags.master.rfind("zk://", 0) == 0) fatal("--master=zk://... is not supported yet; give host:port");
+  if (flags.master.empty()) fatal("--master is required (host:port of the master, or zk://hosts/path)");
+  if (mantle::zookeeper::isZooKeeperMaster(flags.master)) {
+    if (auto url = mantle::zookeeper::parseZkUrl(flags.master); !url.ok()) fatal("--master: " + url.error().message);
+  }
   if (flags.recover != "reconnect" && flags.recover != "cleanup") {
     fatal("--recover must be 'reconnect' or 'cleanup', not '" + flags.recover + "'");
   }

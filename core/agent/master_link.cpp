@@ -19,16 +19,37 @@ constexpr char kProtobuf[] = "application/x-protobuf";
 }  // namespace
 
 MasterLink::MasterLink(Strand strand, std::string master, Callbacks callbacks)
-    : strand_(std::move(strand)), callbacks_(std::move(callbacks)) {
-  if (master.rfind("http://", 0) != 0) master = "http://" + master;
-  while (!master.empty() && master.back() == '/') master.pop_back();
-  url_ = master + "/internal/v1/agent";
+    : strand_(std::move(strand)), master_(std::move(master)), callbacks_(std::move(callbacks)) {
+  if (!zookeeper::isZooKeeperMaster(master_)) url_ = zookeeper::fixedMasterBaseUrl(master_) + "/internal/v1/agent";
 }
 
 MasterLink::~MasterLink() { stop(); }
 
+void MasterLink::setLeader(const std::optional<std::string>& base) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string url = base ? *base + "/internal/v1/agent" : "";
+  if (url == url_) return;
+  url_ = url;
+  if (url.empty()) {
+    LOG(INFO) << "No leading master; tasks keep running while the agent waits for one";
+    return;
+  }
+  LOG(INFO) << "New leading master at " << *base << "; registering with it";
+  leaderChanged_ = true;
+  if (cancel_) *cancel_ = true;
+  cv_.notify_all();
+}
+
 void MasterLink::start() {
   lastEvent_ = std::chrono::steady_clock::now();
+  if (zookeeper::isZooKeeperMaster(master_)) {
+    Result<std::unique_ptr<zookeeper::MasterDetector>> detector = zookeeper::MasterDetector::create(
+        master_, [this](const std::optional<std::string>& leader) {
+          boost::asio::post(strand_, [this, leader] { setLeader(leader); });
+        });
+    CHECK(detector.ok()) << "--master was checked at start-up: " << detector.error().message;
+    detector_ = std::move(*detector);
+  }
   streamThread_ = std::thread([this] { streamLoop(); });
   sendThread_ = std::thread([this] { sendLoop(); });
 }
@@ -42,6 +63,7 @@ void MasterLink::stop() {
   cv_.notify_all();
   if (streamThread_.joinable()) streamThread_.join();
   if (sendThread_.joinable()) sendThread_.join();
+  detector_.reset();
 }
 
 void MasterLink::send(internal::Call call) {
@@ -73,9 +95,14 @@ void MasterLink::streamLoop() {
   std::mt19937 random(std::random_device{}());
   double backoff = 0.5;
   while (true) {
+    std::string url;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      // Following ZooKeeper, there may be no leader yet.
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [this] { return stopped_ || !url_.empty(); });
       if (stopped_) return;
+      url = url_;
+      leaderChanged_ = false;
     }
     // The call that opens the stream comes from the agent's state.
     auto promise = std::make_shared<std::promise<internal::Call>>();
@@ -132,7 +159,7 @@ void MasterLink::streamLoop() {
       }
       return true;
     };
-    Status result = http::stream("POST", url_, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}},
+    Status result = http::stream("POST", url, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}},
                                  call.SerializeAsString(), handlers, cancel);
     std::string why = !failure.empty() ? failure
                       : !result.ok()   ? result.error().message
@@ -155,7 +182,11 @@ void MasterLink::streamLoop() {
     backoff = std::min(backoff * 2, 60.0);
     LOG(INFO) << "Disconnected from the master (" << why << "); retrying in " << delay.count() << " ms";
     std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_for(lock, delay, [this] { return stopped_; });
+    if (leaderChanged_) {
+      backoff = 0.5;
+      continue;
+    }
+    cv_.wait_for(lock, delay, [this] { return stopped_ || leaderChanged_; });
   }
 }
 
@@ -163,6 +194,7 @@ void MasterLink::sendLoop() {
   while (true) {
     internal::Call call;
     std::string streamId;
+    std::string url;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopped_ || !queue_.empty(); });
@@ -178,10 +210,11 @@ void MasterLink::sendLoop() {
       call = std::move(queue_.front());
       queue_.pop_front();
       streamId = streamId_;
+      url = url_;
     }
-    if (streamId.empty()) continue;
+    if (streamId.empty() || url.empty()) continue;
     auto response = http::request(
-        "POST", url_, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}, {kStreamIdHeader, streamId}},
+        "POST", url, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}, {kStreamIdHeader, streamId}},
         call.SerializeAsString(), http::ClientOptions{10, 5});
     if (!response.ok()) {
       LOG(WARNING) << "Sending " << internal::Call::Type_Name(call.type())

@@ -17,6 +17,7 @@
 
 #include "agent/strand.hpp"
 #include "mantle/internal/agent_master.pb.h"
+#include "zookeeper/master_detector.hpp"
 
 namespace mantle::agent {
 
@@ -32,7 +33,10 @@ class MasterLink {
     std::function<void(const std::string& why)> onDisconnected;
   };
 
-  // `master`: "host:port" or "http://host:port".
+  // `master`: "host:port", "http://host:port", or a ZooKeeper URL
+  // (zk://hosts/path, file:///f; checked by the caller) whose leading
+  // master the link follows: on a change it ends the stream and registers
+  // with the new leader at once; without a leader it waits.
   MasterLink(Strand strand, std::string master, Callbacks callbacks);
   ~MasterLink();
   MasterLink(const MasterLink&) = delete;
@@ -52,9 +56,13 @@ class MasterLink {
  private:
   void streamLoop();
   void sendLoop();
+  void setLeader(const std::optional<std::string>& base);  // on the strand
 
   Strand strand_;
-  std::string url_;
+  std::string master_;
+  std::unique_ptr<zookeeper::MasterDetector> detector_;
+  std::string url_;            // the leader's agent endpoint; "" while none
+  bool leaderChanged_ = false;  // skip the backoff: a new leader is known
   Callbacks callbacks_;
   std::thread streamThread_;
   std::thread sendThread_;

@@ -24,17 +24,62 @@ Scheduler::Scheduler(SchedulerOptions options, SchedulerCallbacks callbacks)
 
 Scheduler::~Scheduler() { stop(); }
 
-std::string Scheduler::url() const { return base_ + options_.path; }
+std::string Scheduler::url() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return base_ + options_.path;
+}
 
 void Scheduler::start() {
   if (thread_.joinable()) return;
+  if (zookeeper::isZooKeeperMaster(options_.master)) {
+    base_.clear();
+    auto detector = zookeeper::MasterDetector::create(
+        options_.master, [this](const std::optional<std::string>& leader) { leaderChanged(leader); });
+    if (!detector.ok()) {
+      LOG(ERROR) << "Scheduler: master '" << options_.master << "': " << detector.error().message;
+      if (callbacks_.disconnected) callbacks_.disconnected(detector.error().message);
+      return;
+    }
+    detector_ = std::move(*detector);
+  }
   thread_ = std::thread([this] { run(); });
 }
 
 void Scheduler::stop() {
   stopping_ = true;
   cancel_->store(true);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (streamCancel_) streamCancel_->store(true);
+  }
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  detector_.reset();
+}
+
+void Scheduler::leaderChanged(const std::optional<std::string>& base) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!base || *base == base_) return;
+  LOG(INFO) << "Scheduler: the leading master is now " << *base;
+  base_ = *base;
+  // The stream to the old leader ends now; run() subscribes to the new one
+  // with the framework id.
+  if (streamCancel_) streamCancel_->store(true);
+}
+
+bool Scheduler::followRedirect(const http::ClientResponse& response) {
+  std::string location = response.header("Location");
+  if (location.rfind("//", 0) == 0) {
+    location = "http:" + location;
+  } else if (location.rfind("http://", 0) != 0 && location.rfind("https://", 0) != 0) {
+    return false;
+  }
+  std::size_t hostEnd = location.find('/', location.find("//") + 2);
+  std::string base = hostEnd == std::string::npos ? location : location.substr(0, hostEnd);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (base == base_) return false;
+  LOG(INFO) << "Scheduler: redirected to the leading master at " << base;
+  base_ = base;
+  return true;
 }
 
 bool Scheduler::connected() const {
@@ -54,6 +99,15 @@ std::string Scheduler::streamId() const {
 
 void Scheduler::run() {
   while (!stopping_) {
+    if (detector_) {
+      // No leader: wait for one (the detector keeps looking).
+      std::optional<std::string> leader;
+      while (!stopping_ && !(leader = detector_->waitForLeader(std::chrono::milliseconds(100)))) {
+      }
+      if (stopping_) break;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (base_.empty()) base_ = *leader;
+    }
     std::string why;
     subscribeOnce(&why);
     {
@@ -86,9 +140,11 @@ bool Scheduler::subscribeOnce(std::string* why) {
   wire::RecordDecoder decoder;
   int status = 0;
   std::string errorBody;
+  bool redirected = false;
   http::StreamCallbacks stream;
   stream.onHead = [&](const http::ClientResponse& head) {
     status = head.status;
+    if (status == 307) redirected = followRedirect(head);
     if (status != 200) return true;  // read the body for the message
     std::lock_guard<std::mutex> lock(mutex_);
     streamId_ = head.header(std::string(wire::kMesosStreamIdHeader));
@@ -115,7 +171,23 @@ bool Scheduler::subscribeOnce(std::string* why) {
     }
     return !stopping_;
   };
-  Status result = http::stream("POST", url(), headers, wire::encode(call, options_.contentType), stream, cancel_);
+  // One flag per subscription: a leader change cancels it, stop() cancels
+  // both.
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    streamCancel_ = cancel;
+    if (stopping_) cancel->store(true);
+  }
+  Status result = http::stream("POST", url(), headers, wire::encode(call, options_.contentType), stream, cancel);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    streamCancel_.reset();
+  }
+  if (redirected && !stopping_) {
+    // A non-leading master named the leader: subscribe there at once.
+    return subscribeOnce(why);
+  }
   if (!result.ok()) {
     *why = result.error().message;
   } else if (status != 200) {
@@ -181,7 +253,12 @@ Result<http::ClientResponse> Scheduler::send(Call call) {
   std::string type(wire::mediaTypeName(options_.contentType));
   http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
   if (!streamId.empty()) headers.emplace_back(std::string(wire::kMesosStreamIdHeader), streamId);
-  return http::request("POST", url(), headers, wire::encode(call, options_.contentType));
+  std::string body = wire::encode(call, options_.contentType);
+  Result<http::ClientResponse> response = http::request("POST", url(), headers, body);
+  if (response.ok() && response->status == 307 && followRedirect(*response)) {
+    response = http::request("POST", url(), headers, body);
+  }
+  return response;
 }
 
 Status Scheduler::call(Call call) {

@@ -2,7 +2,10 @@
 // re-subscribes with its framework id after a lost connection, i.e.
 // failover), reads the RecordIO event stream on its own thread, hands events
 // to callbacks, acknowledges status updates, and sends calls with the
-// framework id and Mesos-Stream-Id filled in. JSON or protobuf.
+// framework id and Mesos-Stream-Id filled in. JSON or protobuf. With a
+// ZooKeeper master ("zk://hosts/path") it follows the leading master and
+// re-subscribes with its framework id when the leader changes; it also
+// follows 307 redirects from a non-leading master.
 #pragma once
 
 #include <atomic>
@@ -19,13 +22,15 @@
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "wire/content_type.hpp"
+#include "zookeeper/master_detector.hpp"
 
 namespace mantle::scheduler {
 
 namespace v1 = ::mesos::v1;
 
 struct SchedulerOptions {
-  // "host:port" or "http://host:port" of the master.
+  // "host:port" or "http://host:port" of the master, or a ZooKeeper URL
+  // (zk://host1:port1,host2:port2/path, file:///f) to follow the leader.
   std::string master;
   // Path of the scheduler endpoint (the /master/ prefix works too).
   std::string path = "/api/v1/scheduler";
@@ -100,6 +105,10 @@ class Scheduler {
   void run();
   bool subscribeOnce(std::string* why);
   void dispatch(const v1::scheduler::Event& event);
+  // Points the client at the master named by a 307's Location
+  // ("//host:port/path"); false when there is none.
+  bool followRedirect(const http::ClientResponse& response);
+  void leaderChanged(const std::optional<std::string>& base);  // detector thread
 
   SchedulerOptions options_;
   SchedulerCallbacks callbacks_;
@@ -109,6 +118,9 @@ class Scheduler {
   std::string streamId_;
   bool connected_ = false;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  // Ends the current subscription only (a new leader); under mutex_.
+  std::shared_ptr<std::atomic<bool>> streamCancel_;
+  std::unique_ptr<zookeeper::MasterDetector> detector_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> tornDown_{false};
   std::thread thread_;
