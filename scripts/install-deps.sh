@@ -9,6 +9,8 @@ packages=(
   libprotobuf-dev protobuf-compiler   # module ABI messages, Mesos v1 wire protocol
   libzookeeper-mt-dev zookeeper       # HA client; the server (it pulls in default-jre) is started by tests
   libcurl4-openssl-dev                # HTTP client (CLI, webhooks)
+  libssl-dev                          # TLS (master/agent HTTPS), HMAC (jwt, executor tokens)
+  openssl                             # tests make their certificates with it
   libjsoncpp-dev                      # manifests and JSON endpoints
   libgoogle-glog-dev                  # logging
   libgtest-dev libgmock-dev           # tests

@@ -1,7 +1,9 @@
 #include "client.hpp"
 
 #include <cctype>
+#include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include <curl/curl.h>
 
@@ -26,6 +28,14 @@ std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return std::string(s);
+}
+
+std::mutex tlsMutex;
+std::optional<ClientTls> tlsOverride;
+
+std::string environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
 }
 
 struct Transfer {
@@ -111,6 +121,12 @@ Status perform(const std::string& method, const std::string& url, const Headers&
   if (options.timeoutSeconds > 0) {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeoutSeconds * 1000));
   }
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  ClientTls tls = defaultClientTls();
+  if (!tls.caFile.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls.caFile.c_str());
+  if (!tls.certFile.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.certFile.c_str());
+  if (!tls.keyFile.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.keyFile.c_str());
   CURLcode code = curl_easy_perform(curl);
   Status status;
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer.stopped)) {
@@ -133,6 +149,17 @@ Status perform(const std::string& method, const std::string& url, const Headers&
 }
 
 }  // namespace
+
+ClientTls defaultClientTls() {
+  std::lock_guard<std::mutex> lock(tlsMutex);
+  if (tlsOverride) return *tlsOverride;
+  return ClientTls{environment("MANTLE_SSL_CA"), environment("MANTLE_SSL_CERT"), environment("MANTLE_SSL_KEY")};
+}
+
+void setDefaultClientTls(ClientTls tls) {
+  std::lock_guard<std::mutex> lock(tlsMutex);
+  tlsOverride = std::move(tls);
+}
 
 std::string ClientResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {

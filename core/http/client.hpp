@@ -26,6 +26,20 @@ struct ClientOptions {
   double connectTimeoutSeconds = 10;
 };
 
+// TLS for https:// URLs. The server's certificate and host name are always
+// verified: against `caFile` when given, else the system's CA store.
+// `certFile`/`keyFile` present a client certificate (servers that require one).
+struct ClientTls {
+  std::string caFile;
+  std::string certFile;
+  std::string keyFile;
+};
+
+// The process-wide TLS settings of every request. Until set, they come from
+// MANTLE_SSL_CA, MANTLE_SSL_CERT and MANTLE_SSL_KEY in the environment.
+ClientTls defaultClientTls();
+void setDefaultClientTls(ClientTls tls);
+
 // Sends one request and reads the whole response. An HTTP error status is a
 // response, not an Error; Errors are for connection failures and timeouts.
 Result<ClientResponse> request(const std::string& method, const std::string& url, const Headers& headers,

@@ -49,6 +49,7 @@ Result<MasterFlags> parseFlags(int argc, const char* const* argv, std::string* u
              "Operator API SUBSCRIBE streams kept open; beyond it the oldest is closed (default 1000).");
   set.addInt("http_threads", &f.httpThreads, "Threads serving HTTP connections (default 2).");
   set.addString("log_dir", &f.logDir, "Directory for glog files. Default: log to stderr.");
+  auth::addSecurityFlags(set, &f.security, auth::Side::kMaster);
   Status parsed = set.parse(argc, argv);
   if (!parsed.ok()) return parsed.error();
   if (set.helpRequested()) {
@@ -79,6 +80,7 @@ Status checkFlags(const MasterFlags& f) {
   if (f.agentHeartbeatInterval <= 0) return invalidArgument("--agent_heartbeat_interval must be positive");
   if (f.httpThreads < 1 || f.httpThreads > 64) return invalidArgument("--http_threads must be between 1 and 64");
   if (f.allocator.empty()) return invalidArgument("--allocator must name an allocator instance");
+  if (Status s = auth::checkSecurityFlags(f.security, auth::Side::kMaster); !s.ok()) return s;
   return {};
 }
 

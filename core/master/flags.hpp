@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/security.hpp"
 #include "mantle/result.hpp"
 
 namespace mantle::master {
@@ -33,6 +34,8 @@ struct MasterFlags {
   std::int64_t maxOperatorEventStreamSubscribers = 1000;
   std::int64_t httpThreads = 2;
   std::string logDir;
+  // Authentication, authorization and TLS (docs/SECURITY.md).
+  auth::SecurityFlags security;
 
   // Every flag with its value as text, sorted by name (GET_FLAGS, /flags).
   std::vector<std::pair<std::string, std::string>> values;

@@ -101,6 +101,9 @@ Status MasterImpl::start() {
       if (Status s = masterManifest.add(spec); !s.ok()) return s.error().withContext("--modules");
     }
   }
+  if (Status s = auth::addSecurityModules(flags_.security, manifest, masterManifest, auth::Side::kMaster); !s.ok()) {
+    return s.error().withContext("security modules");
+  }
   manifest = std::move(masterManifest);
   modules::RegistryOptions options;
   options.searchDirs.push_back(modules::builtinModuleDir());
@@ -111,6 +114,10 @@ Status MasterImpl::start() {
   Result<std::shared_ptr<modules::Instance>> allocator = modules_->create("allocator", flags_.allocator);
   if (!allocator.ok()) return allocator.error().withContext("--allocator=" + flags_.allocator);
   allocator_ = *allocator;
+  Result<std::unique_ptr<auth::Security>> security =
+      auth::createSecurity(flags_.security, *modules_, auth::Side::kMaster);
+  if (!security.ok()) return security.error().withContext("security");
+  security_ = std::move(*security);
 
   if (!flags_.workDir.empty()) {
     std::error_code ec;
@@ -538,13 +545,23 @@ void MasterImpl::handle(const http::Request& request, const http::Responder& res
     path = path.substr(7);
   }
   if (haEnabled() && answeredAsStandby(path, request, responder)) return;
-  if (path == "/api/v1/scheduler") return handleScheduler(request, responder);
-  if (path == "/api/v1" || path == "/api/v1/") return handleOperator(request, responder);
-  if (path == "/internal/v1/agent") return handleAgent(request, responder);
-  handleLegacy(path, request, responder);
+  // Authentication comes first, once per request (as in Mesos): refused
+  // requests learn nothing else about the master.
+  std::string realm = realmFor(path);
+  auth::AuthResult authn = security_->authentication.authenticate(realm, request);
+  if (!authn.allowed()) return responder.respond(authn.response());
+  const Principal& principal = authn.principal;
+  if (principal && principal->value.empty() && realm == auth::kMasterSchedulerRealm) {
+    return responder.respond(http::Response::text(403, "A framework must authenticate with a principal name"));
+  }
+  if (path == "/api/v1/scheduler") return handleScheduler(request, responder, principal);
+  if (path == "/api/v1" || path == "/api/v1/") return handleOperator(request, responder, principal);
+  if (path == "/internal/v1/agent") return handleAgent(request, responder, principal);
+  handleLegacy(path, request, responder, principal);
 }
 
-void MasterImpl::handleScheduler(const http::Request& request, const http::Responder& responder) {
+void MasterImpl::handleScheduler(const http::Request& request, const http::Responder& responder,
+                                 const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
   if (request.method != "POST") {
     http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
@@ -578,13 +595,33 @@ void MasterImpl::handleScheduler(const http::Request& request, const http::Respo
       return responder.respond(
           http::Response::text(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header"));
     }
+    const v1::FrameworkInfo& info = call.subscribe().framework_info();
+    if (principal && info.has_principal() && info.principal() != principal->value) {
+      return responder.respond(http::Response::text(
+          400, "Failed to validate scheduler::Call: authenticated principal '" + principal->value +
+                   "' does not match principal '" + info.principal() + "' set in 'FrameworkInfo'"));
+    }
+    if (std::optional<std::string> refused = authorizeSubscribe(call, principal)) {
+      // As Mesos: the subscription stream opens, carries one ERROR, closes.
+      std::shared_ptr<http::Stream> stream =
+          responder.stream(200, {{"Content-Type", std::string(responseFormat.contentType())}});
+      v1::scheduler::Event event;
+      event.set_type(v1::scheduler::Event::ERROR);
+      event.mutable_error()->set_message(*refused);
+      stream->write(wire::encodeRecord(wire::encode(event, responseFormat.message)));
+      stream->close();
+      return;
+    }
   }
   std::string streamId = request.header(wire::kMesosStreamIdHeader);
-  post([self = shared_from_this(), call = std::move(call), streamId = std::move(streamId), responseFormat,
-        responder]() mutable { self->schedulerCall(std::move(call), std::move(streamId), responseFormat, responder); });
+  post([self = shared_from_this(), call = std::move(call), streamId = std::move(streamId), responseFormat, responder,
+        principal]() mutable {
+    self->schedulerCall(std::move(call), std::move(streamId), responseFormat, responder, principal);
+  });
 }
 
-void MasterImpl::handleOperator(const http::Request& request, const http::Responder& responder) {
+void MasterImpl::handleOperator(const http::Request& request, const http::Responder& responder,
+                                const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
   if (request.method != "POST") {
     http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
@@ -611,12 +648,30 @@ void MasterImpl::handleOperator(const http::Request& request, const http::Respon
   if (!negotiated.ok()) {
     return responder.respond(http::Response::text(negotiated.error().status, negotiated.error().message));
   }
+  if (security_->authorization.enabled()) {
+    if (std::optional<std::string> refused = authorizeOperatorCall(call, principal)) {
+      return responder.respond(http::Response::text(403, *refused));
+    }
+    switch (call.type()) {
+      case v1::master::Call::TEARDOWN:
+        if (call.has_teardown()) return authorizeTeardown(std::move(call), *negotiated, responder, principal);
+        break;
+      case v1::master::Call::GET_STATE:
+      case v1::master::Call::GET_FRAMEWORKS:
+      case v1::master::Call::GET_TASKS:
+      case v1::master::Call::GET_EXECUTORS:
+        return filteredStateCall(std::move(call), *negotiated, responder, principal);
+      default:
+        break;
+    }
+  }
   post([self = shared_from_this(), call = std::move(call), format = *negotiated, responder]() mutable {
     self->operatorCall(std::move(call), format, responder);
   });
 }
 
-void MasterImpl::handleAgent(const http::Request& request, const http::Responder& responder) {
+void MasterImpl::handleAgent(const http::Request& request, const http::Responder& responder,
+                             const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
   if (request.method != "POST") {
     http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
@@ -635,6 +690,10 @@ void MasterImpl::handleAgent(const http::Request& request, const http::Responder
   if (!call.ParseFromString(request.body) || !call.IsInitialized()) {
     return responder.respond(http::Response::text(400, "Failed to parse the body into a mantle.internal.Call"));
   }
+  if (!security_->authorization.authorize(principal, "register_agents", "")) {
+    return responder.respond(
+        http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not 'register_agents'"));
+  }
   post([self = shared_from_this(), call = std::move(call), streamId = request.header(kAgentStreamIdHeader),
         remote = request.remoteAddress, responder]() mutable {
     self->agentCall(std::move(call), std::move(streamId), std::move(remote), responder);
@@ -642,11 +701,17 @@ void MasterImpl::handleAgent(const http::Request& request, const http::Responder
 }
 
 void MasterImpl::handleLegacy(const std::string& path, const http::Request& request,
-                              const http::Responder& responder) {
+                              const http::Responder& responder, const Principal& principal) {
   auto self = shared_from_this();
   if (path == "/health") return responder.respond(http::Response{200, {}, ""});
   if (path == "/version") return responder.respond(http::Response::json(200, renderVersion()));
-  if (path == "/flags") return responder.respond(http::Response::json(200, renderFlags(flags_.values)));
+  if (path == "/flags") {
+    if (!security_->authorization.authorize(principal, "view_flags", "")) {
+      return responder.respond(
+          http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not 'view_flags'"));
+    }
+    return responder.respond(http::Response::json(200, renderFlags(flags_.values)));
+  }
   if (path == "/redirect") {
     http::Response response{307, {}, ""};
     response.headers.emplace_back("Location", "//" + masterInfo_.hostname() + ":" + std::to_string(port_));
@@ -703,9 +768,10 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
   } catch (const std::exception&) {
     return responder.respond(http::Response::text(400, "'limit' and 'offset' must be non-negative integers"));
   }
-  post([self, kind, limit, offset, ascending, responder] {
+  post([self, kind, limit, offset, ascending, responder, principal] {
     auto snapshot = std::make_shared<Snapshot>(self->buildSnapshot());
-    self->postHttp([snapshot, kind, limit, offset, ascending, responder] {
+    self->postHttp([self, snapshot, kind, limit, offset, ascending, responder, principal] {
+      if (self->security_->authorization.enabled()) self->filterState(&snapshot->state, principal);
       std::string body;
       switch (kind) {
         case Kind::kState: body = renderState(*snapshot); break;

@@ -28,6 +28,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <glog/logging.h>
 
+#include "auth/security.hpp"
 #include "http/server.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "mantle/module/v1/allocator.pb.h"
@@ -167,11 +168,30 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
 
  private:
   // ---- HTTP threads: no state access ------------------------------------
+  using Principal = std::optional<auth::Principal>;
   void handle(const http::Request& request, const http::Responder& responder);
-  void handleScheduler(const http::Request& request, const http::Responder& responder);
-  void handleOperator(const http::Request& request, const http::Responder& responder);
-  void handleAgent(const http::Request& request, const http::Responder& responder);
-  void handleLegacy(const std::string& path, const http::Request& request, const http::Responder& responder);
+  void handleScheduler(const http::Request& request, const http::Responder& responder, const Principal& principal);
+  void handleOperator(const http::Request& request, const http::Responder& responder, const Principal& principal);
+  void handleAgent(const http::Request& request, const http::Responder& responder, const Principal& principal);
+  void handleLegacy(const std::string& path, const http::Request& request, const http::Responder& responder,
+                    const Principal& principal);
+
+  // ---- security (security.cpp), HTTP threads ------------------------------
+  // The realm guarding `path` (already stripped of /master); "" for none.
+  std::string realmFor(const std::string& path) const;
+  // The ACL checks a SUBSCRIBE needs; the refusal message, if any.
+  std::optional<std::string> authorizeSubscribe(const v1::scheduler::Call& call, const Principal& principal);
+  // The ACL checks an operator call needs whose objects are in the call; a
+  // 403 message when one fails. TEARDOWN's object (the framework's
+  // principal) comes from state: see authorizeTeardown.
+  std::optional<std::string> authorizeOperatorCall(const v1::master::Call& call, const Principal& principal);
+  void authorizeTeardown(v1::master::Call call, wire::ResponseFormat format, http::Responder responder,
+                         Principal principal);
+  // Answers GET_STATE/GET_FRAMEWORKS/GET_TASKS/GET_EXECUTORS filtered by
+  // the principal's view_* permissions.
+  void filteredStateCall(v1::master::Call call, wire::ResponseFormat format, http::Responder responder,
+                         Principal principal);
+  void filterState(v1::master::Response::GetState* state, const Principal& principal);
 
   template <typename F>
   void post(F&& f) {
@@ -189,8 +209,10 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void scheduleTimers();
 
   // Scheduler API (scheduler_api.cpp).
+  // `principal`: the authenticated one; a call for another principal's
+  // framework is refused.
   void schedulerCall(v1::scheduler::Call call, std::string streamId, wire::ResponseFormat format,
-                     http::Responder responder);
+                     http::Responder responder, std::optional<auth::Principal> principal = std::nullopt);
   void subscribe(const v1::scheduler::Call& call, wire::ResponseFormat format, const http::Responder& responder);
   void teardown(Framework& framework);
   void accept(Framework& framework, const v1::scheduler::Call::Accept& accept);
@@ -328,6 +350,7 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::atomic<bool> stopped_{false};
 
   std::unique_ptr<modules::Registry> modules_;
+  std::unique_ptr<auth::Security> security_;
   std::shared_ptr<modules::Instance> allocator_;
   std::vector<module::v1::AllocatorRecoverResources> pendingRecoveries_;
   bool allocationRequested_ = false;

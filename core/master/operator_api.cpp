@@ -657,6 +657,9 @@ std::map<std::string, double> MasterImpl::buildMetrics() const {
   m["master/outstanding_offers"] = static_cast<double>(offers_.size());
   m["master/operator_event_stream_subscribers"] = static_cast<double>(subscribers_.size());
   m["allocator/mesos/allocation_run_ms"] = lastAllocationMs_;
+  if (security_) {
+    for (const auto& [name, value] : security_->metrics()) m["master/" + name] = value;
+  }
   return m;
 }
 

@@ -133,7 +133,7 @@ void MasterImpl::sendMasterUpdate(Framework& framework, const v1::TaskID& taskId
 // Dispatch
 
 void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFormat format,
-                               http::Responder responder) {
+                               http::Responder responder, std::optional<auth::Principal> principal) {
   count("master/messages_scheduler_calls");
   count("master/calls/" + lower(Call::Type_Name(call.type())));
   if (call.type() == Call::SUBSCRIBE) return subscribe(call, format, responder);
@@ -142,6 +142,11 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
     return responder.respond(http::Response::text(400, "Framework cannot be found"));
   }
   Framework& f = it->second;
+  if (principal && f.info.principal() != principal->value) {
+    return responder.respond(http::Response::text(
+        400, "Authenticated principal '" + principal->value + "' does not match principal '" + f.info.principal() +
+                 "' of framework " + f.id));
+  }
   if (!f.connected) return responder.respond(http::Response::text(403, "Framework is not subscribed"));
   if (streamId.empty()) {
     return responder.respond(

@@ -51,9 +51,9 @@ LocalCluster::~LocalCluster() {
 }
 
 std::string LocalCluster::masterAddress() const { return "127.0.0.1:" + std::to_string(masterPort_); }
-std::string LocalCluster::masterUrl() const { return "http://" + masterAddress(); }
+std::string LocalCluster::masterUrl() const { return (options_.tls ? "https://" : "http://") + masterAddress(); }
 std::string LocalCluster::agentUrl(int index) const {
-  return "http://127.0.0.1:" + std::to_string(agents_.at(index).port);
+  return (options_.tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(agents_.at(index).port);
 }
 std::filesystem::path LocalCluster::agentWorkDir(int index) const {
   return dir_.path() / ("agent" + std::to_string(index));
@@ -130,7 +130,8 @@ Status LocalCluster::waitForAgents(int count, std::chrono::milliseconds timeout)
   int seen = 0;
   bool ok = waitUntil(
       [&] {
-        auto response = http::request("GET", masterUrl() + "/master/slaves", {}, "", http::ClientOptions{2, 1});
+        auto response =
+            http::request("GET", masterUrl() + "/master/slaves", options_.clientHeaders, "", http::ClientOptions{2, 1});
         if (!response.ok() || response->status != 200) return false;
         Json::Value root;
         std::istringstream in(response->body);

@@ -21,6 +21,12 @@ struct ClusterOptions {
   std::vector<std::string> agentFlags;   // extra flags for every agent
   std::string agentResources = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
   std::chrono::milliseconds startTimeout{20000};
+  // Headers of the cluster's own requests (e.g. credentials when
+  // --authenticate_http_readonly is on).
+  std::vector<std::pair<std::string, std::string>> clientHeaders;
+  // The processes serve HTTPS (give --ssl_cert/--ssl_key in the flags and a
+  // CA through MANTLE_SSL_CA or http::setDefaultClientTls).
+  bool tls = false;
 };
 
 class LocalCluster {

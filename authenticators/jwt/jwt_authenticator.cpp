@@ -1,0 +1,124 @@
+// jwt: HTTP bearer authentication (RFC 6750) with JSON Web Tokens signed
+// HS256 under a secret read from a file.
+#include <sys/stat.h>
+
+#include <cctype>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "jwt.hpp"
+#include "mantle/module_api/sdk/authenticator.hpp"
+
+namespace mantle::authenticators::jwt {
+
+namespace v1 = ::mantle::module::v1;
+
+namespace {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+class JwtAuthenticator final : public sdk::Authenticator {
+ public:
+  JwtAuthenticator(std::string secret, std::string realm, std::int64_t leeway, bool requireExpiry)
+      : secret_(std::move(secret)), realm_(std::move(realm)), leeway_(leeway), requireExpiry_(requireExpiry) {}
+
+  static Result<std::unique_ptr<JwtAuthenticator>> create(const sdk::Context& context) {
+    const std::string path = context.config.getString("secret_file");
+    if (path.empty()) return invalidArgument("parameter 'secret_file': a path to the HS256 secret is required");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return notFound("secret file '" + path + "' cannot be read");
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string secret(trim(content));
+    if (secret.size() < 32) {
+      return invalidArgument("secret file '" + path + "' holds " + std::to_string(secret.size()) +
+                             " bytes; HS256 needs at least 32");
+    }
+    struct stat info{};
+    if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+      context.host.warning("secret file '" + path + "' is accessible to group or others; restrict it to its owner");
+    }
+    std::int64_t leeway = context.config.getInt("leeway_seconds", 0);
+    if (leeway < 0) return invalidArgument("parameter 'leeway_seconds' must not be negative");
+    return std::make_unique<JwtAuthenticator>(std::move(secret), context.config.getString("realm", "mantle"), leeway,
+                                              context.config.getBool("require_expiry", true));
+  }
+
+  Result<v1::AuthenticateResponse> authenticate(const v1::AuthenticateRequest& request) override {
+    const std::string realm = request.realm().empty() ? realm_ : request.realm();
+    const v1::HttpHeader* authorization = nullptr;
+    for (const v1::HttpHeader& header : request.headers()) {
+      if (!equalsIgnoreCase(header.name(), "Authorization")) continue;
+      if (authorization != nullptr) return unauthorized(realm, "", "more than one Authorization header");
+      authorization = &header;
+    }
+    if (authorization == nullptr) return unauthorized(realm, "", "missing Authorization header");
+    std::string_view value = trim(authorization->value());
+    std::size_t space = value.find_first_of(" \t");
+    if (space == std::string_view::npos || !equalsIgnoreCase(value.substr(0, space), "Bearer")) {
+      return unauthorized(realm, "", "the Authorization header does not carry a Bearer token");
+    }
+    std::string_view token = trim(value.substr(space + 1));
+    VerifyOptions options;
+    options.now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    options.leeway = leeway_;
+    options.requireExpiry = requireExpiry_;
+    Result<Claims> claims = verify(token, secret_, options);
+    if (!claims.ok()) return unauthorized(realm, "invalid_token", claims.error().message);
+    if (claims->audience && *claims->audience != realm) {
+      return unauthorized(realm, "invalid_token", "the token is for realm '" + *claims->audience + "', not '" + realm + "'");
+    }
+    if (claims->subject.empty()) return unauthorized(realm, "invalid_token", "the token has no subject ('sub')");
+    v1::AuthenticateResponse response;
+    response.mutable_principal()->set_value(claims->subject);
+    for (const auto& [key, v] : claims->extra) (*response.mutable_principal()->mutable_claims())[key] = v;
+    return response;
+  }
+
+ private:
+  static v1::AuthenticateResponse unauthorized(const std::string& realm, const std::string& error,
+                                               const std::string& message) {
+    v1::AuthenticateResponse response;
+    std::string challenge = "Bearer realm=\"" + realm + "\"";
+    if (!error.empty()) challenge += ", error=\"" + error + "\"";
+    response.mutable_unauthorized()->set_www_authenticate(challenge);
+    response.mutable_unauthorized()->set_message(message);
+    return response;
+  }
+
+  std::string secret_;
+  std::string realm_;
+  std::int64_t leeway_;
+  bool requireExpiry_;
+};
+
+}  // namespace
+
+}  // namespace mantle::authenticators::jwt
+
+MANTLE_MODULE_LIBRARY(
+    "mantle_jwt_authenticator", "0.1.0",
+    mantle::sdk::describe<mantle::authenticators::jwt::JwtAuthenticator>(
+        "jwt", "HTTP bearer authentication with HS256 JSON Web Tokens",
+        {mantle::sdk::Param::required(
+             mantle::sdk::Param::string("secret_file", "path to a file holding the HS256 secret (32 bytes or more)")),
+         mantle::sdk::Param::string("realm", "realm of the challenge when the request names none", "mantle"),
+         mantle::sdk::Param::integer("leeway_seconds", "clock skew allowed on 'exp' and 'nbf'", "0"),
+         mantle::sdk::Param::boolean("require_expiry", "refuse tokens without 'exp'", "true")}))

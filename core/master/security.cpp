@@ -1,0 +1,206 @@
+// Authentication realms, ACL checks and per-principal state filtering of the
+// master's HTTP APIs (docs/SECURITY.md).
+#include <map>
+#include <utility>
+
+#include "master/master_impl.hpp"
+#include "master/validation.hpp"
+
+namespace mantle::master {
+
+namespace {
+
+using v1::master::Call;
+using v1::master::Response;
+
+template <class T, class Pred>
+void keepIf(google::protobuf::RepeatedPtrField<T>* field, Pred pred) {
+  google::protobuf::RepeatedPtrField<T> kept;
+  for (T& item : *field) {
+    if (pred(item)) *kept.Add() = std::move(item);
+  }
+  field->Swap(&kept);
+}
+
+// The role a resource is reserved to (its innermost reservation).
+std::string reservationRole(const v1::Resource& resource) {
+  if (resource.reservations_size() > 0) return resource.reservations(resource.reservations_size() - 1).role();
+  return resource.role();
+}
+
+std::string reservationPrincipal(const v1::Resource& resource) {
+  if (resource.reservations_size() > 0) return resource.reservations(resource.reservations_size() - 1).principal();
+  return resource.reservation().principal();
+}
+
+}  // namespace
+
+std::string MasterImpl::realmFor(const std::string& path) const {
+  if (path == "/api/v1/scheduler") return auth::kMasterSchedulerRealm;
+  if (path == "/internal/v1/agent") return auth::kMasterAgentRealm;
+  if (path == "/api/v1" || path == "/api/v1/") {
+    // The operator API both shows and changes state: with either flag on it
+    // is never anonymous.
+    if (security_->authentication.enabled(auth::kMasterReadwriteRealm)) return auth::kMasterReadwriteRealm;
+    return auth::kMasterReadonlyRealm;
+  }
+  if (path == "/health" || path == "/version" || path == "/redirect") return "";
+  return auth::kMasterReadonlyRealm;
+}
+
+std::optional<std::string> MasterImpl::authorizeSubscribe(const v1::scheduler::Call& call, const Principal& principal) {
+  const v1::FrameworkInfo& info = call.subscribe().framework_info();
+  std::vector<std::string> refused;
+  for (const std::string& role : frameworkRoles(info)) {
+    if (!security_->authorization.authorize(principal, "register_frameworks", role)) refused.push_back(role);
+  }
+  if (refused.empty()) return std::nullopt;
+  std::string roles;
+  for (const std::string& role : refused) roles += (roles.empty() ? "'" : ", '") + role + "'";
+  return "Not authorized to use roles " + roles + " (" + auth::describe(principal) + ", ACL 'register_frameworks')";
+}
+
+std::optional<std::string> MasterImpl::authorizeOperatorCall(const Call& call, const Principal& principal) {
+  auth::Authorization& authz = security_->authorization;
+  auto refuse = [&](const std::string& action, const std::string& object) -> std::optional<std::string> {
+    if (authz.authorize(principal, action, object)) return std::nullopt;
+    return "Not authorized: " + auth::describe(principal) + " may not '" + action + "'" +
+           (object.empty() ? std::string() : " on '" + object + "'");
+  };
+  auto each = [&](const std::string& action, const std::vector<std::string>& objects) -> std::optional<std::string> {
+    for (const std::string& object : objects) {
+      if (auto e = refuse(action, object)) return e;
+    }
+    return std::nullopt;
+  };
+  std::vector<std::string> objects;
+  switch (call.type()) {
+    case Call::GET_FLAGS: return refuse("view_flags", "");
+    case Call::RESERVE_RESOURCES:
+      for (const v1::Resource& r : call.reserve_resources().resources()) objects.push_back(reservationRole(r));
+      return each("reserve_resources", objects);
+    case Call::UNRESERVE_RESOURCES:
+      for (const v1::Resource& r : call.unreserve_resources().resources()) objects.push_back(reservationPrincipal(r));
+      return each("unreserve_resources", objects);
+    case Call::CREATE_VOLUMES:
+      for (const v1::Resource& r : call.create_volumes().volumes()) objects.push_back(reservationRole(r));
+      return each("create_volumes", objects);
+    case Call::DESTROY_VOLUMES:
+      for (const v1::Resource& r : call.destroy_volumes().volumes()) objects.push_back(r.disk().persistence().principal());
+      return each("destroy_volumes", objects);
+    case Call::UPDATE_WEIGHTS:
+      for (const v1::WeightInfo& w : call.update_weights().weight_infos()) objects.push_back(w.role());
+      return each("update_weights", objects);
+    case Call::UPDATE_QUOTA:
+      for (const v1::quota::QuotaConfig& q : call.update_quota().quota_configs()) objects.push_back(q.role());
+      return each("update_quotas", objects);
+    case Call::MARK_AGENT_GONE: return refuse("mark_agents_gone", "");
+    case Call::DRAIN_AGENT: return refuse("drain_agents", "");
+    case Call::DEACTIVATE_AGENT: return refuse("deactivate_agents", "");
+    case Call::REACTIVATE_AGENT: return refuse("reactivate_agents", "");
+    case Call::UPDATE_MAINTENANCE_SCHEDULE: return refuse("update_maintenance_schedules", "");
+    case Call::START_MAINTENANCE: return refuse("start_maintenances", "");
+    case Call::STOP_MAINTENANCE: return refuse("stop_maintenances", "");
+    case Call::GET_MAINTENANCE_SCHEDULE: return refuse("get_maintenance_schedules", "");
+    case Call::GET_MAINTENANCE_STATUS: return refuse("get_maintenance_statuses", "");
+    case Call::SET_LOGGING_LEVEL: return refuse("set_log_level", "");
+    default: return std::nullopt;
+  }
+}
+
+void MasterImpl::authorizeTeardown(Call call, wire::ResponseFormat format, http::Responder responder,
+                                   Principal principal) {
+  // The object is the framework's principal: read it on the state thread,
+  // ask the authorizer on an HTTP thread, act on the state thread.
+  post([self = shared_from_this(), call = std::move(call), format, responder, principal]() mutable {
+    // An unknown framework is asked about as "any principal".
+    auto it = self->frameworks_.find(call.teardown().framework_id().value());
+    std::string owner = it == self->frameworks_.end() ? "" : it->second.info.principal();
+    self->postHttp([self, call = std::move(call), format, responder, principal, owner]() mutable {
+      if (!self->security_->authorization.authorize(principal, "teardown_frameworks", owner)) {
+        return responder.respond(http::Response::text(
+            403, "Not authorized: " + auth::describe(principal) + " may not 'teardown_frameworks'" +
+                     (owner.empty() ? std::string() : " of principal '" + owner + "'")));
+      }
+      self->post([self, call = std::move(call), format, responder]() mutable {
+        self->operatorCall(std::move(call), format, responder);
+      });
+    });
+  });
+}
+
+void MasterImpl::filterState(Response::GetState* state, const Principal& principal) {
+  std::map<std::pair<std::string, std::string>, bool> decided;  // one question per (action, user)
+  auto may = [&](const char* action, const std::string& user) {
+    auto key = std::make_pair(std::string(action), user);
+    auto it = decided.find(key);
+    if (it == decided.end()) it = decided.emplace(key, security_->authorization.authorize(principal, action, user)).first;
+    return it->second;
+  };
+  std::map<std::string, std::string> users;  // framework id -> user
+  Response::GetFrameworks* frameworks = state->mutable_get_frameworks();
+  for (const auto* list : {&frameworks->frameworks(), &frameworks->completed_frameworks()}) {
+    for (const auto& f : *list) users[f.framework_info().id().value()] = f.framework_info().user();
+  }
+  auto frameworkVisible = [&](const std::string& id) {
+    auto it = users.find(id);
+    return it != users.end() && may("view_frameworks", it->second);
+  };
+  auto frameworkFilter = [&](const Response::GetFrameworks::Framework& f) {
+    return may("view_frameworks", f.framework_info().user());
+  };
+  keepIf(frameworks->mutable_frameworks(), frameworkFilter);
+  keepIf(frameworks->mutable_completed_frameworks(), frameworkFilter);
+  auto taskFilter = [&](const v1::Task& task) {
+    const std::string& id = task.framework_id().value();
+    if (!frameworkVisible(id)) return false;
+    return may("view_tasks", task.has_user() ? task.user() : users[id]);
+  };
+  Response::GetTasks* tasks = state->mutable_get_tasks();
+  for (auto* list : {tasks->mutable_pending_tasks(), tasks->mutable_tasks(), tasks->mutable_unreachable_tasks(),
+                     tasks->mutable_completed_tasks(), tasks->mutable_orphan_tasks()}) {
+    keepIf(list, taskFilter);
+  }
+  auto executorFilter = [&](const Response::GetExecutors::Executor& e) {
+    const std::string& id = e.executor_info().framework_id().value();
+    if (!frameworkVisible(id)) return false;
+    const v1::CommandInfo& command = e.executor_info().command();
+    return may("view_executors", command.has_user() ? command.user() : users[id]);
+  };
+  keepIf(state->mutable_get_executors()->mutable_executors(), executorFilter);
+  keepIf(state->mutable_get_executors()->mutable_orphan_executors(), executorFilter);
+}
+
+void MasterImpl::filteredStateCall(Call call, wire::ResponseFormat format, http::Responder responder,
+                                   Principal principal) {
+  post([self = shared_from_this(), type = call.type(), format, responder, principal] {
+    self->count("master/calls/operator/" + Call::Type_Name(type));
+    auto state = std::make_shared<Response::GetState>(self->buildState());
+    self->postHttp([self, type, format, responder, principal, state] {
+      self->filterState(state.get(), principal);
+      Response response;
+      switch (type) {
+        case Call::GET_FRAMEWORKS:
+          response.set_type(Response::GET_FRAMEWORKS);
+          response.mutable_get_frameworks()->Swap(state->mutable_get_frameworks());
+          break;
+        case Call::GET_TASKS:
+          response.set_type(Response::GET_TASKS);
+          response.mutable_get_tasks()->Swap(state->mutable_get_tasks());
+          break;
+        case Call::GET_EXECUTORS:
+          response.set_type(Response::GET_EXECUTORS);
+          response.mutable_get_executors()->Swap(state->mutable_get_executors());
+          break;
+        default:
+          response.set_type(Response::GET_STATE);
+          response.mutable_get_state()->Swap(state.get());
+          break;
+      }
+      responder.respond(http::Response{200, {{"Content-Type", std::string(wire::mediaTypeName(format.message))}},
+                                       wire::encode(response, format.message)});
+    });
+  });
+}
+
+}  // namespace mantle::master

@@ -1,0 +1,395 @@
+// Authentication (basic, jwt), ACL authorization and per-principal state
+// filtering of a real mantle-master over real HTTP.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <json/reader.h>
+#include <json/value.h>
+
+#include "cluster.hpp"
+#include "http/client.hpp"
+#include "temp_dir.hpp"
+
+namespace mantle::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kCredentials =
+    R"({"credentials": [{"principal": "ops", "secret": "ops-secret"},
+                        {"principal": "dev", "secret": "dev-secret"},
+                        {"principal": "alice-viewer", "secret": "viewer-secret"}]})";
+constexpr const char* kJwtSecret = "0123456789abcdef0123456789abcdef-jwt";
+
+std::string base64(const std::string& plain) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int bits = 0;
+  unsigned buffer = 0;
+  for (unsigned char c : plain) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) out += alphabet[(buffer >> (bits -= 6)) & 0x3f];
+  }
+  if (bits > 0) out += alphabet[(buffer << (6 - bits)) & 0x3f];
+  while (out.size() % 4 != 0) out += '=';
+  return out;
+}
+
+std::string base64Url(const std::string& bytes) {
+  std::string out = base64(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) c = c == '+' ? '-' : (c == '/' ? '_' : c);
+  return out;
+}
+
+std::string hs256(const std::string& key, const std::string& message) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), mac, &size);
+  return std::string(reinterpret_cast<const char*>(mac), size);
+}
+
+std::string jwt(const std::string& header, const std::string& payload, const std::string& key) {
+  std::string signingInput = base64Url(header) + "." + base64Url(payload);
+  return signingInput + "." + base64Url(hs256(key, signingInput));
+}
+
+std::int64_t now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+http::Headers basic(const std::string& principal, const std::string& secret) {
+  return {{"Authorization", "Basic " + base64(principal + ":" + secret)}};
+}
+http::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+std::vector<std::string> challenges(const http::ClientResponse& response) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : response.headers) {
+    if (name == "WWW-Authenticate" || name == "www-authenticate") out.push_back(value);
+  }
+  return out;
+}
+
+Json::Value parse(const std::string& text) {
+  Json::Value root;
+  std::istringstream in(text);
+  Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr);
+  return root;
+}
+
+http::ClientResponse get(const std::string& url, const http::Headers& headers) {
+  auto response = http::request("GET", url, headers, "");
+  EXPECT_TRUE(response.ok()) << (response.ok() ? "" : response.error().message);
+  return response.ok() ? *response : http::ClientResponse{};
+}
+
+http::ClientResponse post(const std::string& url, http::Headers headers, const std::string& json) {
+  headers.emplace_back("Content-Type", "application/json");
+  headers.emplace_back("Accept", "application/json");
+  auto response = http::request("POST", url, headers, json);
+  EXPECT_TRUE(response.ok()) << (response.ok() ? "" : response.error().message);
+  return response.ok() ? *response : http::ClientResponse{};
+}
+
+// A SUBSCRIBE stream held open on its own thread.
+class Subscription {
+ public:
+  Subscription(const std::string& url, http::Headers headers, const std::string& frameworkInfo) {
+    headers.emplace_back("Content-Type", "application/json");
+    headers.emplace_back("Accept", "application/json");
+    std::string body = R"({"type": "SUBSCRIBE", "subscribe": {"framework_info": )" + frameworkInfo + "}}";
+    thread_ = std::thread([this, url, headers, body] {
+      http::StreamCallbacks callbacks;
+      callbacks.onHead = [this](const http::ClientResponse& head) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_ = head.status;
+        return true;
+      };
+      callbacks.onData = [this](std::string_view data) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        body_.append(data);
+        return true;
+      };
+      (void)http::stream("POST", url + "/api/v1/scheduler", headers, body, callbacks, cancel_);
+      std::lock_guard<std::mutex> lock(mutex_);
+      ended_ = true;
+    });
+  }
+  ~Subscription() {
+    cancel_->store(true);
+    thread_.join();
+  }
+  // Waits until the stream carries `text` (or ends); returns what it carried.
+  std::string waitFor(const std::string& text) {
+    waitUntil(
+        [&] {
+          std::lock_guard<std::mutex> lock(mutex_);
+          return body_.find(text) != std::string::npos || ended_;
+        },
+        10s);
+    std::lock_guard<std::mutex> lock(mutex_);
+    return body_;
+  }
+  int status() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return status_;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::mutex mutex_;
+  std::string body_;
+  int status_ = 0;
+  bool ended_ = false;
+  std::thread thread_;
+};
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  TempDir files_;
+  std::string credentials_ = files_.write("credentials.json", kCredentials).string();
+  std::string jwtSecret_ = files_.write("jwt.secret", kJwtSecret).string();
+};
+
+TEST_F(SecurityTest, BasicRefusesAnonymousWrongSecretAndUnknownPrincipal) {
+  ClusterOptions options;
+  options.agents = 0;
+  options.masterFlags = {"--authenticate_http_readonly", "--authenticate_http_readwrite",
+                         "--authenticate_http_frameworks", "--credentials=" + credentials_};
+  options.clientHeaders = basic("ops", "ops-secret");
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok());
+  const std::string url = cluster.masterUrl();
+
+  http::ClientResponse anonymous = get(url + "/master/state", {});
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(challenges(anonymous), std::vector<std::string>{"Basic realm=\"mesos-master-readonly\""});
+  EXPECT_NE(anonymous.body.find("missing Authorization header"), std::string::npos) << anonymous.body;
+
+  http::ClientResponse wrong = get(url + "/master/state", basic("ops", "not-the-secret"));
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.body.find("invalid credentials"), std::string::npos) << wrong.body;
+  EXPECT_EQ(wrong.body.find("not-the-secret"), std::string::npos) << "the secret leaked into the answer";
+
+  http::ClientResponse unknown = get(url + "/master/state", basic("mallory", "ops-secret"));
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_NE(unknown.body.find("invalid credentials"), std::string::npos) << unknown.body;
+
+  EXPECT_EQ(get(url + "/master/state", basic("ops", "ops-secret")).status, 200);
+  EXPECT_EQ(get(url + "/health", {}).status, 200);  // liveness stays anonymous
+
+  // Every endpoint that shows or changes state refuses anonymous requests.
+  for (const char* path : {"/master/state", "/master/state-summary", "/master/frameworks", "/master/slaves",
+                           "/master/tasks", "/master/roles", "/master/flags", "/metrics/snapshot", "/metrics"}) {
+    EXPECT_EQ(get(url + path, {}).status, 401) << path;
+  }
+  http::ClientResponse op = post(url + "/api/v1", {}, R"({"type": "GET_STATE"})");
+  EXPECT_EQ(op.status, 401);
+  EXPECT_EQ(challenges(op), std::vector<std::string>{"Basic realm=\"mesos-master-readwrite\""});
+  http::ClientResponse sched = post(url + "/api/v1/scheduler", {}, R"({"type": "SUBSCRIBE"})");
+  EXPECT_EQ(sched.status, 401);
+  EXPECT_EQ(challenges(sched), std::vector<std::string>{"Basic realm=\"mesos-master-scheduler\""});
+  // --authenticate_agents is off: the agent protocol answers (415: a JSON body).
+  EXPECT_EQ(post(url + "/internal/v1/agent", {}, "").status, 415);
+
+  // Failures are counted.
+  Json::Value metrics = parse(get(url + "/metrics/snapshot", basic("ops", "ops-secret")).body);
+  EXPECT_GE(metrics["master/authentication/mesos-master-readonly/unauthorized"].asDouble(), 3.0);
+  EXPECT_GE(metrics["master/authentication/mesos-master-readonly/successes"].asDouble(), 1.0);
+  EXPECT_GE(metrics["master/authentication/mesos-master-scheduler/unauthorized"].asDouble(), 1.0);
+}
+
+TEST_F(SecurityTest, JwtChecksSignatureExpiryAlgorithmAndRealm) {
+  ClusterOptions options;
+  options.agents = 0;
+  options.masterFlags = {"--authenticate_http_readonly", "--http_authenticators=basic,jwt",
+                         "--credentials=" + credentials_, "--jwt_secret_file=" + jwtSecret_};
+  options.clientHeaders = basic("ops", "ops-secret");
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok());
+  const std::string state = cluster.masterUrl() + "/master/state";
+  const std::string header = R"({"alg": "HS256", "typ": "JWT"})";
+  const std::string later = std::to_string(now() + 600);
+
+  EXPECT_EQ(get(state, bearer(jwt(header, R"({"sub": "ops", "exp": )" + later + "}", kJwtSecret))).status, 200);
+  EXPECT_EQ(get(state, bearer(jwt(header,
+                                  R"({"sub": "ops", "aud": "mesos-master-readonly", "exp": )" + later + "}",
+                                  kJwtSecret)))
+                .status,
+            200);
+
+  auto refused = [&](const std::string& token, const std::string& why) {
+    http::ClientResponse response = get(state, bearer(token));
+    EXPECT_EQ(response.status, 401) << why;
+    EXPECT_NE(response.body.find(why), std::string::npos) << response.body;
+    // Both authenticators challenge.
+    std::vector<std::string> c = challenges(response);
+    EXPECT_EQ(c.size(), 2u) << response.body;
+    EXPECT_EQ(response.body.find(token), std::string::npos) << "the token leaked into the answer";
+  };
+  refused(jwt(header, R"({"sub": "ops", "exp": )" + std::to_string(now() - 60) + "}", kJwtSecret),
+          "the token has expired");
+  refused(jwt(header, R"({"sub": "ops", "exp": )" + later + "}", "another-secret-another-secret-12"),
+          "invalid token signature");
+  std::string unsignedToken = base64Url(R"({"alg": "none"})") + "." + base64Url(R"({"sub": "ops", "exp": )" + later + "}") + ".";
+  refused(unsignedToken, "algorithm 'none' is not accepted");
+  refused(jwt(R"({"alg": "HS512"})", R"({"sub": "ops", "exp": )" + later + "}", kJwtSecret),
+          "algorithm 'HS512' is not accepted");
+  refused(jwt(header, R"({"sub": "ops", "aud": "mesos-master-scheduler", "exp": )" + later + "}", kJwtSecret),
+          "the token is for realm 'mesos-master-scheduler', not 'mesos-master-readonly'");
+  refused(jwt(header, R"({"sub": "ops"})", kJwtSecret), "the token has no expiry");
+  refused("not-a-token", "malformed token");
+}
+
+constexpr const char* kAcls = R"({
+  "permissive": false,
+  "register_frameworks": [
+    {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+    {"principals": {"values": ["dev"]}, "roles": {"values": ["dev"]}}
+  ],
+  "teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}],
+  "reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+  "unreserve_resources": [{"principals": {"values": ["ops"]}, "reserver_principals": {"type": "ANY"}}],
+  "create_volumes": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+  "destroy_volumes": [{"principals": {"values": ["ops"]}, "creator_principals": {"type": "ANY"}}],
+  "update_weights": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+  "update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+  "mark_agents_gone": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+  "drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+  "deactivate_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+  "reactivate_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+  "view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}}],
+  "view_frameworks": [
+    {"principals": {"values": ["ops", "dev"]}, "users": {"type": "ANY"}},
+    {"principals": {"values": ["alice-viewer"]}, "users": {"values": ["alice"]}}
+  ],
+  "view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+  "view_executors": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]
+})";
+
+class AuthorizationTest : public SecurityTest {
+ protected:
+  void SetUp() override {
+    ClusterOptions options;
+    options.agents = 0;
+    options.masterFlags = {"--authenticate_http_readonly", "--authenticate_http_readwrite",
+                           "--authenticate_http_frameworks", "--credentials=" + credentials_,
+                           "--acls=" + files_.write("acls.json", kAcls).string()};
+    options.clientHeaders = basic("ops", "ops-secret");
+    cluster_ = std::make_unique<LocalCluster>(options);
+    ASSERT_TRUE(cluster_->start().ok());
+  }
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(AuthorizationTest, FrameworkMayRegisterOnlyInItsRoles) {
+  const std::string url = cluster_->masterUrl();
+  Subscription refused(url, basic("dev", "dev-secret"),
+                       R"({"user": "dev", "name": "f", "principal": "dev", "roles": ["prod"],
+                           "capabilities": [{"type": "MULTI_ROLE"}]})");
+  std::string events = refused.waitFor("ERROR");
+  EXPECT_EQ(refused.status(), 200);
+  EXPECT_NE(events.find("Not authorized to use roles 'prod'"), std::string::npos) << events;
+  EXPECT_EQ(events.find("SUBSCRIBED"), std::string::npos) << events;
+
+  Subscription allowed(url, basic("dev", "dev-secret"),
+                       R"({"user": "dev", "name": "f", "principal": "dev", "roles": ["dev"],
+                           "capabilities": [{"type": "MULTI_ROLE"}]})");
+  EXPECT_NE(allowed.waitFor("SUBSCRIBED").find("SUBSCRIBED"), std::string::npos);
+
+  // A principal may not subscribe under another principal's name.
+  Subscription impostor(url, basic("dev", "dev-secret"), R"({"user": "dev", "name": "f", "principal": "ops"})");
+  impostor.waitFor("ops");
+  EXPECT_EQ(impostor.status(), 400);
+}
+
+TEST_F(AuthorizationTest, MutatingOperatorCallsNeedTheirAcl) {
+  const std::string url = cluster_->masterUrl() + "/api/v1";
+  const std::string reserved =
+      R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+          "reservations": [{"type": "DYNAMIC", "role": "prod", "principal": "ops"}]})";
+  const std::vector<std::string> calls = {
+      R"({"type": "RESERVE_RESOURCES", "reserve_resources": {"agent_id": {"value": "a"}, "resources": [)" + reserved + "]}}",
+      R"({"type": "UNRESERVE_RESOURCES", "unreserve_resources": {"agent_id": {"value": "a"}, "resources": [)" + reserved + "]}}",
+      R"({"type": "CREATE_VOLUMES", "create_volumes": {"agent_id": {"value": "a"}, "volumes": [)" + reserved + "]}}",
+      R"({"type": "DESTROY_VOLUMES", "destroy_volumes": {"agent_id": {"value": "a"}, "volumes": [)" + reserved + "]}}",
+      R"({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": [{"role": "prod", "weight": 2}]}})",
+      R"({"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [{"role": "prod"}]}})",
+      R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "a"}}})",
+      R"({"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": "a"}}})",
+      R"({"type": "DEACTIVATE_AGENT", "deactivate_agent": {"agent_id": {"value": "a"}}})",
+      R"({"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": {"value": "a"}}})",
+      R"({"type": "TEARDOWN", "teardown": {"framework_id": {"value": "f"}}})",
+      R"({"type": "GET_FLAGS"})",
+  };
+  for (const std::string& call : calls) {
+    http::ClientResponse dev = post(url, basic("dev", "dev-secret"), call);
+    EXPECT_EQ(dev.status, 403) << call << " -> " << dev.body;
+    EXPECT_NE(dev.body.find("principal 'dev'"), std::string::npos) << dev.body;
+    // The same call by "ops" passes authorization (and then fails or succeeds on its merits).
+    http::ClientResponse ops = post(url, basic("ops", "ops-secret"), call);
+    EXPECT_NE(ops.status, 403) << call << " -> " << ops.body;
+    EXPECT_NE(ops.status, 401) << call;
+    EXPECT_LT(ops.status, 500) << call << " -> " << ops.body;
+  }
+  EXPECT_EQ(get(cluster_->masterUrl() + "/master/flags", basic("dev", "dev-secret")).status, 403);
+
+  // TEARDOWN of a live framework: the object is the framework's principal.
+  Subscription framework(cluster_->masterUrl(), basic("dev", "dev-secret"),
+                         R"({"user": "dev", "name": "f", "principal": "dev", "role": "dev"})");
+  Json::Value subscribed = parse(framework.waitFor("SUBSCRIBED").substr(framework.waitFor("SUBSCRIBED").find('{')));
+  std::string id = subscribed["subscribed"]["framework_id"]["value"].asString();
+  ASSERT_FALSE(id.empty());
+  std::string teardown = R"({"type": "TEARDOWN", "teardown": {"framework_id": {"value": ")" + id + "\"}}}";
+  http::ClientResponse byDev = post(url, basic("dev", "dev-secret"), teardown);
+  EXPECT_EQ(byDev.status, 403);
+  EXPECT_NE(byDev.body.find("teardown_frameworks"), std::string::npos) << byDev.body;
+  EXPECT_EQ(post(url, basic("ops", "ops-secret"), teardown).status, 200);
+
+  Json::Value metrics = parse(get(cluster_->masterUrl() + "/metrics/snapshot", basic("ops", "ops-secret")).body);
+  EXPECT_GE(metrics["master/authorization/denied"].asDouble(), static_cast<double>(calls.size()));
+}
+
+TEST_F(AuthorizationTest, StateIsFilteredPerPrincipal) {
+  const std::string url = cluster_->masterUrl();
+  Subscription alice(url, basic("ops", "ops-secret"), R"({"user": "alice", "name": "alice-fw", "principal": "ops"})");
+  Subscription bob(url, basic("ops", "ops-secret"), R"({"user": "bob", "name": "bob-fw", "principal": "ops"})");
+  ASSERT_NE(alice.waitFor("SUBSCRIBED").find("SUBSCRIBED"), std::string::npos);
+  ASSERT_NE(bob.waitFor("SUBSCRIBED").find("SUBSCRIBED"), std::string::npos);
+
+  auto names = [](const Json::Value& frameworks, const char* infoKey) {
+    std::set<std::string> out;
+    for (const Json::Value& f : frameworks) {
+      out.insert(infoKey[0] == '\0' ? f["name"].asString() : f[infoKey]["name"].asString());
+    }
+    return out;
+  };
+  Json::Value opsState = parse(get(url + "/master/state", basic("ops", "ops-secret")).body);
+  EXPECT_EQ(names(opsState["frameworks"], ""), (std::set<std::string>{"alice-fw", "bob-fw"}));
+  Json::Value viewerState = parse(get(url + "/master/state", basic("alice-viewer", "viewer-secret")).body);
+  EXPECT_EQ(names(viewerState["frameworks"], ""), (std::set<std::string>{"alice-fw"}));
+  Json::Value viewerFrameworks = parse(get(url + "/master/frameworks", basic("alice-viewer", "viewer-secret")).body);
+  EXPECT_EQ(names(viewerFrameworks["frameworks"], ""), (std::set<std::string>{"alice-fw"}));
+
+  Json::Value opsApi = parse(post(url + "/api/v1", basic("ops", "ops-secret"), R"({"type": "GET_STATE"})").body);
+  EXPECT_EQ(names(opsApi["get_state"]["get_frameworks"]["frameworks"], "framework_info"),
+            (std::set<std::string>{"alice-fw", "bob-fw"}));
+  Json::Value viewerApi =
+      parse(post(url + "/api/v1", basic("alice-viewer", "viewer-secret"), R"({"type": "GET_FRAMEWORKS"})").body);
+  EXPECT_EQ(names(viewerApi["get_frameworks"]["frameworks"], "framework_info"), (std::set<std::string>{"alice-fw"}));
+}
+
+}  // namespace
+}  // namespace mantle::testing
