@@ -1305,11 +1305,8 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
   auto ait = agentById_.find(request.agent_id().value());
   // The framework or the agent is gone: its allocations went with it.
   if (fit == frameworkById_.end() || ait == agentById_.end()) return {};
-  std::uint32_t framework = fit->second;
-  std::uint32_t agent = ait->second;
-  Framework& fw = frameworks_[framework];
   // Group by allocation role without copying messages (usually one group).
-  std::vector<std::pair<const std::string*, Resources>> groups;
+  groups_.clear();
   for (const v1::Resource& r : request.resources()) {
     Result<KindId> kind = catalog_.intern(r);
     if (!kind.ok()) return kind.error().withContext("recover_resources");
@@ -1325,15 +1322,20 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
       std::sort(e.items.begin(), e.items.end());
       e.items.erase(std::unique(e.items.begin(), e.items.end()), e.items.end());
     }
-    const std::string& role = r.allocation_info().role();
+    std::string_view role = r.allocation_info().role();
     std::size_t g = 0;
-    while (g < groups.size() && *groups[g].first != role) ++g;
-    if (g == groups.size()) groups.emplace_back(&role, Resources());
-    groups[g].second.add(std::move(e));
+    while (g < groups_.size() && groups_[g].role != role) ++g;
+    if (g == groups_.size()) groups_.push_back(RecoveredGroup{role, Resources()});
+    groups_[g].resources.add(std::move(e));
   }
-  std::vector<std::pair<std::uint32_t, Resources>> parts;
-  for (auto& [rolePtr, parsed] : groups) {
-    const std::string& role = *rolePtr;
+  return recoverGroups(fit->second, ait->second, request.refuse_seconds(), request.now_seconds());
+}
+
+Status Engine::recoverGroups(std::uint32_t framework, std::uint32_t agent, double refuseSeconds, double nowSeconds) {
+  Framework& fw = frameworks_[framework];
+  parts_.clear();
+  for (RecoveredGroup& group : groups_) {
+    std::string_view role = group.role;
     std::uint32_t client = kNone;
     if (!role.empty()) {
       auto c = fw.clientByRole.find(role);
@@ -1342,29 +1344,29 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
       // No allocation role: the framework's allocation on the agent that
       // holds them.
       for (const auto& [holder, held] : agents_[agent].allocations) {
-        if (clients_[holder].framework == framework && held.contains(parsed)) {
+        if (clients_[holder].framework == framework && held.contains(group.resources)) {
           client = holder;
           break;
         }
       }
     }
     if (client == kNone) {
-      return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" + role +
-                             "' on agent '" + agents_[agent].id + "'");
+      return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" +
+                             std::string(role) + "' on agent '" + agents_[agent].id + "'");
     }
-    parts.emplace_back(client, std::move(parsed));
+    parts_.emplace_back(client, std::move(group.resources));
   }
-  for (auto& [client, resources] : parts) {
+  for (auto& [client, resources] : parts_) {
     if (Status s = takeBack(client, agent, resources); !s.ok()) return s;
   }
-  if (request.refuse_seconds() > 0) {
+  if (refuseSeconds > 0) {
     Resources all;
-    if (parts.size() == 1) {
-      all = std::move(parts.front().second);
+    if (parts_.size() == 1) {
+      all = std::move(parts_.front().second);
     } else {
-      for (const auto& part : parts) all.add(part.second);
+      for (const auto& part : parts_) all.add(part.second);
     }
-    if (!all.empty()) addFilter(framework, agent, std::move(all), request.now_seconds() + request.refuse_seconds());
+    if (!all.empty()) addFilter(framework, agent, std::move(all), nowSeconds + refuseSeconds);
   }
   return {};
 }

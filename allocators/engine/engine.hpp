@@ -16,6 +16,7 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -68,6 +69,12 @@ class Engine {
   Status updateAgent(const v1::AllocatorUpdateAgent& request);
   Status removeAgent(const v1::AllocatorAgentRef& request);
   Status recoverResources(const v1::AllocatorRecoverResources& request);
+  // The items of an encoded AllocatorRecoverResourcesBatch, applied in order
+  // exactly as recoverResources() applies each, stopping at the first error.
+  // Common items are read straight from the bytes (no message is built);
+  // anything unusual goes through the message. Bytes that do not decode are
+  // an error, and then nothing is applied.
+  Status recoverBatchEncoded(std::string_view bytes);
   Status suppress(const v1::AllocatorRoles& request);
   Status revive(const v1::AllocatorRoles& request);
   Status updateWeights(const v1::AllocatorUpdateWeights& request);
@@ -153,7 +160,7 @@ class Engine {
     bool active = false;
     bool gpu = false, revocable = false, shared = false, refinement = false;
     std::uint64_t sequence = 0;
-    std::map<std::string, std::uint32_t> clientByRole;
+    std::map<std::string, std::uint32_t, std::less<>> clientByRole;
     std::map<std::string, std::vector<std::vector<std::pair<NameId, double>>>> minAllocatable;
     std::vector<std::uint32_t> filterAgents;
   };
@@ -177,6 +184,35 @@ class Engine {
   };
 
   enum class Stage { kGuarantee, kFairShare };
+
+  // Hashes ids for lookups by std::string_view (no string is built).
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using IdMap = std::unordered_map<std::string, std::uint32_t, IdHash, std::equal_to<>>;
+
+  // Resources recovered in one allocation role.
+  struct RecoveredGroup {
+    std::string_view role;
+    Resources resources;
+  };
+
+  // A recover_resources_batch item read straight from its bytes: ids and
+  // roles point into the request.
+  struct WireResource {
+    KindId kind = 0;
+    std::string_view role;
+    double scalar = 0;
+    std::uint32_t rangesBegin = 0, rangesEnd = 0;  // into recoverRanges_
+  };
+  struct WireItem {
+    std::string_view framework, agent;
+    double refuseSeconds = 0, nowSeconds = 0;
+    std::uint32_t resourcesBegin = 0, resourcesEnd = 0;  // into recoverResources_
+    // Set for an item the fast reader left to the message parser.
+    const v1::AllocatorRecoverResources* message = nullptr;
+  };
 
   // Where a cycle's offers go: a message, or its encoding.
   struct Sink {
@@ -211,6 +247,11 @@ class Engine {
   void addReserved(const Resources& total, int sign);
   void giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources);
   Status takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources);
+  // The common part of recoverResources(): gives `groups_` back from the
+  // framework's allocations on the agent and installs the decline filter.
+  Status recoverGroups(std::uint32_t framework, std::uint32_t agent, double refuseSeconds, double nowSeconds);
+  bool readWireItem(const char* at, const char* end, WireItem* item);
+  bool readWireResource(const char* at, const char* end);
   void markDirty(std::uint32_t agent);
   bool limitedChain(std::uint32_t node) const;
   Quantities consumed(const Node& n) const;
@@ -250,9 +291,9 @@ class Engine {
   std::unordered_map<std::string, std::uint32_t> nodeByRole_;
   std::deque<Client> clients_;
   std::deque<Framework> frameworks_;
-  std::unordered_map<std::string, std::uint32_t> frameworkById_;
+  IdMap frameworkById_;
   std::vector<Agent> agents_;
-  std::unordered_map<std::string, std::uint32_t> agentById_;
+  IdMap agentById_;
   std::size_t liveAgents_ = 0;
   std::uint64_t frameworkSequence_ = 0;
 
@@ -279,6 +320,12 @@ class Engine {
   std::vector<KindWire> kindWires_;
   std::vector<std::size_t> wireSizes_;
   std::vector<std::string> wireSlow_;
+  // Scratch of recovery, reused between calls.
+  std::vector<RecoveredGroup> groups_;
+  std::vector<std::pair<std::uint32_t, Resources>> parts_;
+  std::vector<WireItem> recoverItems_;
+  std::vector<WireResource> recoverResources_;
+  std::vector<Range> recoverRanges_;
   // Scratch of serveAgent, reused between agents.
   std::vector<std::uint32_t> served_;
   Resources offer_;
