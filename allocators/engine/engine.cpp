@@ -929,17 +929,15 @@ void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources r
 // ---- lookups ------------------------------------------------------------------------
 
 Result<std::uint32_t> Engine::frameworkIndex(const v1::FrameworkID& id) const {
-  auto it = frameworkById_.find(id.value());
-  if (it == frameworkById_.end() || !frameworks_[it->second].known) {
-    return notFound("unknown framework '" + id.value() + "'");
-  }
-  return it->second;
+  std::uint32_t index = findFramework(id.value());
+  if (index == kNone || !frameworks_[index].known) return notFound("unknown framework '" + id.value() + "'");
+  return index;
 }
 
 Result<std::uint32_t> Engine::agentIndex(const v1::AgentID& id) const {
-  auto it = agentById_.find(id.value());
-  if (it == agentById_.end()) return notFound("unknown agent '" + id.value() + "'");
-  return it->second;
+  std::uint32_t index = findAgent(id.value());
+  if (index == kNone) return notFound("unknown agent '" + id.value() + "'");
+  return index;
 }
 
 // ---- frameworks -------------------------------------------------------------------------
@@ -978,16 +976,14 @@ Status Engine::addFramework(const v1::AllocatorAddFramework& request) {
   const v1::FrameworkInfo& info = request.framework_info();
   const std::string& id = info.id().value();
   if (id.empty()) return invalidArgument("add_framework: framework_info.id is required");
-  std::uint32_t index;
-  auto it = frameworkById_.find(id);
-  if (it != frameworkById_.end()) {
-    if (frameworks_[it->second].known) return Error(StatusCode::kAlreadyExists, "framework '" + id + "' already added");
-    index = it->second;
+  std::uint32_t index = findFramework(id);
+  if (index != kNone) {
+    if (frameworks_[index].known) return Error(StatusCode::kAlreadyExists, "framework '" + id + "' already added");
   } else {
     index = static_cast<std::uint32_t>(frameworks_.size());
     frameworks_.emplace_back();
     frameworks_[index].id = id;
-    frameworkById_.emplace(id, index);
+    indexFramework(index);
   }
   std::vector<std::string> roles = rolesOf(info);
   for (const std::string& role : roles) {
@@ -1023,8 +1019,8 @@ Status Engine::addFramework(const v1::AllocatorAddFramework& request) {
     refreshOfferable(client);
   }
   for (const v1::AgentResources& used : request.used()) {
-    auto a = agentById_.find(used.agent_id().value());
-    if (a == agentById_.end()) continue;  // the agent reports it when it is added
+    std::uint32_t agent = findAgent(used.agent_id().value());
+    if (agent == kNone) continue;  // the agent reports it when it is added
     std::map<std::string, google::protobuf::RepeatedPtrField<v1::Resource>> byRole;
     for (const v1::Resource& r : used.resources()) {
       std::string role = r.allocation_info().role();
@@ -1040,11 +1036,11 @@ Status Engine::addFramework(const v1::AllocatorAddFramework& request) {
       // The agent may have reported this allocation already (it was added
       // with used resources before the framework came back).
       bool known = false;
-      for (const auto& [holder, held] : agents_[a->second].allocations) {
+      for (const auto& [holder, held] : agents_[agent].allocations) {
         if (holder == client && held.contains(*parsed)) known = true;
       }
-      if (known || !agents_[a->second].available.contains(*parsed)) continue;
-      giveTo(client, a->second, *parsed);
+      if (known || !agents_[agent].available.contains(*parsed)) continue;
+      giveTo(client, agent, *parsed);
     }
   }
   fullPass_ = true;
@@ -1111,7 +1107,7 @@ Status Engine::removeFramework(const v1::AllocatorFrameworkRef& request) {
   fw.removed = true;
   fw.known = false;
   for (auto& [role, client] : fw.clientByRole) refreshOfferable(client);
-  frameworkById_.erase(fw.id);
+  frameworkById_.erase(fw.id, [this](std::uint32_t i) -> const std::string& { return frameworks_[i].id; });
   fullPass_ = true;
   return {};
 }
@@ -1175,7 +1171,7 @@ Status Engine::revive(const v1::AllocatorRoles& request) {
 Status Engine::addAgent(const v1::AllocatorAddAgent& request) {
   const std::string& id = request.agent_info().id().value();
   if (id.empty()) return invalidArgument("add_agent: agent_info.id is required");
-  if (agentById_.count(id) > 0) return Error(StatusCode::kAlreadyExists, "agent '" + id + "' already added");
+  if (findAgent(id) != kNone) return Error(StatusCode::kAlreadyExists, "agent '" + id + "' already added");
   Result<Resources> total = Resources::fromProto(catalog_, request.total());
   if (!total.ok()) return total.error().withContext("add_agent '" + id + "'");
   for (const Entry& e : total->entries()) {
@@ -1199,15 +1195,12 @@ Status Engine::addAgent(const v1::AllocatorAddAgent& request) {
     for (auto& [role, list] : byRole) {
       Result<Resources> parsed = Resources::fromProto(catalog_, list);
       if (!parsed.ok()) return parsed.error().withContext("add_agent '" + id + "' used");
-      std::uint32_t fw;
-      auto it = frameworkById_.find(fid);
-      if (it != frameworkById_.end()) {
-        fw = it->second;
-      } else {
+      std::uint32_t fw = findFramework(fid);
+      if (fw == kNone) {
         fw = static_cast<std::uint32_t>(frameworks_.size());
         frameworks_.emplace_back();
         frameworks_[fw].id = fid;
-        frameworkById_.emplace(fid, fw);
+        indexFramework(fw);
       }
       std::string useRole = role;
       if (useRole.empty()) {
@@ -1227,7 +1220,7 @@ Status Engine::addAgent(const v1::AllocatorAddAgent& request) {
   for (const Entry& e : a.total.entries()) {
     if (catalog_.kind(e.kind).gpu && e.scalar > 0) a.hasGpu = true;
   }
-  agentById_.emplace(id, index);
+  agentById_.insert(id, index, [this](std::uint32_t i) -> const std::string& { return agents_[i].id; });
   ++liveAgents_;
   totals_.add(a.total.quantities(catalog_));
   totalsChanged_ = true;
@@ -1294,17 +1287,17 @@ Status Engine::removeAgent(const v1::AllocatorAgentRef& request) {
   a.removed = true;
   a.total = Resources();
   a.available = Resources();
-  agentById_.erase(a.id);
+  agentById_.erase(a.id, [this](std::uint32_t i) -> const std::string& { return agents_[i].id; });
   --liveAgents_;
   if (!quotaRoles_.empty()) fullPass_ = true;
   return {};
 }
 
 Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
-  auto fit = frameworkById_.find(request.framework_id().value());
-  auto ait = agentById_.find(request.agent_id().value());
+  std::uint32_t framework = findFramework(request.framework_id().value());
+  std::uint32_t agent = findAgent(request.agent_id().value());
   // The framework or the agent is gone: its allocations went with it.
-  if (fit == frameworkById_.end() || ait == agentById_.end()) return {};
+  if (framework == kNone || agent == kNone) return {};
   // Group by allocation role without copying messages (usually one group).
   groups_.clear();
   for (const v1::Resource& r : request.resources()) {
@@ -1328,7 +1321,7 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
     if (g == groups_.size()) groups_.push_back(RecoveredGroup{role, Resources()});
     groups_[g].resources.add(std::move(e));
   }
-  return recoverGroups(fit->second, ait->second, request.refuse_seconds(), request.now_seconds());
+  return recoverGroups(framework, agent, request.refuse_seconds(), request.now_seconds());
 }
 
 Status Engine::recoverGroups(std::uint32_t framework, std::uint32_t agent, double refuseSeconds, double nowSeconds) {
@@ -1479,12 +1472,12 @@ v1::ExplainResponse Engine::explain(const v1::ExplainRequest& request) {
 
   std::vector<std::uint32_t> targets;
   if (request.has_framework_id()) {
-    auto it = frameworkById_.find(request.framework_id().value());
-    if (it == frameworkById_.end() || !frameworks_[it->second].known) {
+    std::uint32_t index = findFramework(request.framework_id().value());
+    if (index == kNone || !frameworks_[index].known) {
       add(request.framework_id().value(), request.role(), v1::ExplainResponse::UNKNOWN_FRAMEWORK, 0);
       return response;
     }
-    const Framework& fw = frameworks_[it->second];
+    const Framework& fw = frameworks_[index];
     for (const auto& [role, client] : fw.clientByRole) {
       if (!request.role().empty() && role != request.role()) continue;
       if (clients_[client].subscribed) targets.push_back(client);

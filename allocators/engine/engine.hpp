@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "mantle/module/v1/allocator.pb.h"
+#include "id_index.hpp"
 #include "mantle/result.hpp"
 #include "resources.hpp"
 
@@ -185,13 +186,6 @@ class Engine {
 
   enum class Stage { kGuarantee, kFairShare };
 
-  // Hashes ids for lookups by std::string_view (no string is built).
-  struct IdHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using IdMap = std::unordered_map<std::string, std::uint32_t, IdHash, std::equal_to<>>;
-
   // Resources recovered in one allocation role.
   struct RecoveredGroup {
     std::string_view role;
@@ -275,6 +269,18 @@ class Engine {
   Filter* findFilter(std::uint32_t framework, std::uint32_t agent);
   void eraseFilter(std::uint32_t framework, std::uint32_t agent);
   void expireFilters(double now);
+  // The index of the framework or agent with this id (kNone: none). Removed
+  // agents and frameworks are not found.
+  std::uint32_t findFramework(std::string_view id) const {
+    return frameworkById_.find(id, [this](std::uint32_t i) -> const std::string& { return frameworks_[i].id; });
+  }
+  std::uint32_t findAgent(std::string_view id) const {
+    return agentById_.find(id, [this](std::uint32_t i) -> const std::string& { return agents_[i].id; });
+  }
+  void indexFramework(std::uint32_t index) {
+    frameworkById_.insert(frameworks_[index].id, index,
+                          [this](std::uint32_t i) -> const std::string& { return frameworks_[i].id; });
+  }
   Result<std::uint32_t> frameworkIndex(const v1::FrameworkID& id) const;
   Result<std::uint32_t> agentIndex(const v1::AgentID& id) const;
   static std::string codeText(Code code);
@@ -291,9 +297,9 @@ class Engine {
   std::unordered_map<std::string, std::uint32_t> nodeByRole_;
   std::deque<Client> clients_;
   std::deque<Framework> frameworks_;
-  IdMap frameworkById_;
+  IdIndex frameworkById_;
   std::vector<Agent> agents_;
-  IdMap agentById_;
+  IdIndex agentById_;
   std::size_t liveAgents_ = 0;
   std::uint64_t frameworkSequence_ = 0;
 

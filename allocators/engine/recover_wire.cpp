@@ -244,10 +244,10 @@ Status Engine::recoverBatchEncoded(std::string_view bytes) {
       if (Status s = recoverResources(*item.message); !s.ok()) return s;
       continue;
     }
-    auto fit = frameworkById_.find(item.framework);
-    auto ait = agentById_.find(item.agent);
+    std::uint32_t framework = findFramework(item.framework);
+    std::uint32_t agent = findAgent(item.agent);
     // The framework or the agent is gone: its allocations went with it.
-    if (fit == frameworkById_.end() || ait == agentById_.end()) continue;
+    if (framework == kNone || agent == kNone) continue;
     groups_.clear();
     for (std::uint32_t i = item.resourcesBegin; i < item.resourcesEnd; ++i) {
       const WireResource& r = recoverResources_[i];
@@ -264,7 +264,7 @@ Status Engine::recoverBatchEncoded(std::string_view bytes) {
       if (g == groups_.size()) groups_.push_back(RecoveredGroup{r.role, Resources()});
       groups_[g].resources.add(std::move(e));
     }
-    if (Status s = recoverGroups(fit->second, ait->second, item.refuseSeconds, item.nowSeconds); !s.ok()) return s;
+    if (Status s = recoverGroups(framework, agent, item.refuseSeconds, item.nowSeconds); !s.ok()) return s;
   }
   return {};
 }

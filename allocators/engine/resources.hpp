@@ -115,7 +115,13 @@ class Quantities {
     if (n < kInline) return inline_[n];
     return n - kInline < extra_.size() ? extra_[n - kInline] : 0.0;
   }
-  void set(NameId n, double v);
+  void set(NameId n, double v) {
+    if (n < kInline) {
+      inline_[n] = roundScalar(v);
+    } else {
+      *slot(n) = roundScalar(v);
+    }
+  }
   void add(NameId n, double v) { set(n, get(n) + v); }
   void add(const Quantities& other);
   void subtract(const Quantities& other);
