@@ -177,9 +177,11 @@ double Engine::dominantShare(const Quantities& q) const {
   double share = 0;
   for (std::size_t i = 0; i < q.size(); ++i) {
     NameId n = static_cast<NameId>(i);
+    double amount = q.get(n);
+    if (amount == 0) continue;  // adds nothing to the maximum
     if (n < excluded_.size() && excluded_[n]) continue;
     double total = totals_.get(n);
-    if (total > 0) share = std::max(share, q.get(n) / total);
+    if (total > 0) share = std::max(share, amount / total);
   }
   return share;
 }
@@ -210,18 +212,37 @@ void Engine::computeClientKey(std::uint32_t client) {
   }
 }
 
+namespace {
+
+// Replaces `old` by `updated` in `set` (inserts `updated` when `old` is not
+// there). When the neighbours still bracket the new key, the element is
+// overwritten where it stands: the order is unchanged, and the tree is not
+// rebalanced twice.
+void replaceKey(std::set<Engine::SortKey>& set, const Engine::SortKey& old, const Engine::SortKey& updated) {
+  auto it = set.find(old);
+  if (it == set.end()) {
+    set.insert(updated);
+    return;
+  }
+  auto next = std::next(it);
+  if ((it == set.begin() || *std::prev(it) < updated) && (next == set.end() || updated < *next)) {
+    // The key keeps its position, so the set's order holds.
+    const_cast<Engine::SortKey&>(*it) = updated;
+    return;
+  }
+  auto handle = set.extract(it);
+  handle.value() = updated;
+  set.insert(std::move(handle));
+}
+
+}  // namespace
+
 void Engine::repositionNode(std::uint32_t node) {
   Node& n = nodes_[node];
   if (n.parent == kNone) return;
-  std::set<SortKey>& siblings = nodes_[n.parent].children;
-  auto handle = siblings.extract(n.key);
+  SortKey old = n.key;
   computeNodeKey(node);
-  if (handle.empty()) {
-    siblings.insert(n.key);
-  } else {
-    handle.value() = n.key;
-    siblings.insert(std::move(handle));
-  }
+  replaceKey(nodes_[n.parent].children, old, n.key);
 }
 
 void Engine::repositionClient(std::uint32_t client) {
@@ -230,15 +251,9 @@ void Engine::repositionClient(std::uint32_t client) {
     computeClientKey(client);
     return;
   }
-  std::set<SortKey>& set = nodes_[c.leaf].clients;
-  auto handle = set.extract(c.key);
+  SortKey old = c.key;
   computeClientKey(client);
-  if (handle.empty()) {
-    set.insert(c.key);
-  } else {
-    handle.value() = c.key;
-    set.insert(std::move(handle));
-  }
+  replaceKey(nodes_[c.leaf].clients, old, c.key);
 }
 
 void Engine::rebuildKeys() {
@@ -262,6 +277,10 @@ void Engine::rebuildKeys() {
 void Engine::applyAllocation(std::uint32_t client, const Resources& resources, int sign) {
   Quantities all, unreserved;
   resources.quantities(catalog_, &all, &unreserved);
+  applyQuantities(client, all, unreserved, sign);
+}
+
+void Engine::applyQuantities(std::uint32_t client, const Quantities& all, const Quantities& unreserved, int sign) {
   Client& c = clients_[client];
   if (sign > 0) {
     c.allocated.add(all);
@@ -269,7 +288,9 @@ void Engine::applyAllocation(std::uint32_t client, const Resources& resources, i
     c.allocated.subtract(all);
   }
   repositionClient(client);
-  for (std::uint32_t n = c.leaf; n != kNone; n = nodes_[n].parent) {
+  // The root keeps no tallies: it has no siblings to be ordered among, no
+  // quota, and no limit.
+  for (std::uint32_t n = c.leaf; nodes_[n].parent != kNone; n = nodes_[n].parent) {
     if (sign > 0) {
       nodes_[n].allocated.add(all);
       nodes_[n].allocatedUnreserved.add(unreserved);
@@ -293,7 +314,8 @@ void Engine::addReserved(const Resources& total, int sign) {
   }
 }
 
-void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
+void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources, const Quantities* all,
+                    const Quantities* unreserved) {
   Agent& a = agents_[agent];
   bool found = false;
   for (auto& [holder, held] : a.allocations) {
@@ -311,7 +333,11 @@ void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& 
     a.available.subtract(resources);
     if (!found) a.allocations.emplace_back(client, resources);
   }
-  applyAllocation(client, resources, +1);
+  if (all != nullptr) {
+    applyQuantities(client, *all, *unreserved, +1);
+  } else {
+    applyAllocation(client, resources, +1);
+  }
 }
 
 Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
@@ -522,7 +548,10 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
     }
   }
 
-  if (!meetsMinimum(fw, c.role, offer->quantities(catalog_))) {
+  offerAll_ = Quantities();
+  offerUnreserved_ = Quantities();
+  offer->quantities(catalog_, &offerAll_, &offerUnreserved_);
+  if (!meetsMinimum(fw, c.role, offerAll_)) {
     if (choppedByLimit) return v1::ExplainResponse::QUOTA_LIMIT;
     if (choppedByHeadroom) return v1::ExplainResponse::QUOTA_HEADROOM;
     return v1::ExplainResponse::BELOW_MIN_ALLOCATABLE;
@@ -583,13 +612,9 @@ std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage 
     if (client == kNone) break;
     served.push_back(client);
     emitOffer(client, agent, offer, out);
-    if (headroomActive_) {
-      Quantities unreserved = offer.unreservedQuantities(catalog_);
-      giveTo(client, agent, offer);
-      updateHeadroomAfter(client, unreserved);
-    } else {
-      giveTo(client, agent, offer);
-    }
+    // evaluate() left the offer's quantities in offerAll_ and offerUnreserved_.
+    giveTo(client, agent, offer, &offerAll_, &offerUnreserved_);
+    if (headroomActive_) updateHeadroomAfter(client, offerUnreserved_);
     ++made;
   }
   return made;

@@ -91,6 +91,7 @@ class Engine {
  private:
   static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
+ public:
   // Position of a node or client in its parent's ordered set.
   struct SortKey {
     double primary = 0;
@@ -118,6 +119,8 @@ class Engine {
     }
   };
 
+ private:
+
   struct Node {
     std::string role;  // full path; "" for the root
     std::uint32_t parent = kNone;
@@ -125,6 +128,7 @@ class Engine {
     std::uint32_t self = kNone;   // this role's self leaf
     std::map<std::string, std::uint32_t> childByName;
     double weight = 1;
+    // The tallies below are kept for every node but the root.
     Quantities allocated;         // subtree, all allocations (fair share)
     Quantities allocatedUnreserved;  // subtree, unreserved allocations
     Quantities reserved;          // subtree, reservations on agents
@@ -238,8 +242,11 @@ class Engine {
   void repositionClient(std::uint32_t client);
   void rebuildKeys();
   void applyAllocation(std::uint32_t client, const Resources& resources, int sign);
+  void applyQuantities(std::uint32_t client, const Quantities& all, const Quantities& unreserved, int sign);
   void addReserved(const Resources& total, int sign);
-  void giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources);
+  // `all` and `unreserved`, when given, are the resources' quantities.
+  void giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources, const Quantities* all = nullptr,
+              const Quantities* unreserved = nullptr);
   Status takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources);
   // The common part of recoverResources(): gives `groups_` back from the
   // framework's allocations on the agent and installs the decline filter.
@@ -335,6 +342,8 @@ class Engine {
   // Scratch of serveAgent, reused between agents.
   std::vector<std::uint32_t> served_;
   Resources offer_;
+  // The quantities of the offer evaluate() built last.
+  Quantities offerAll_, offerUnreserved_;
 };
 
 }  // namespace mantle::allocator_engine
