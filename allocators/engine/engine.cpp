@@ -177,9 +177,11 @@ double Engine::dominantShare(const Quantities& q) const {
   double share = 0;
   for (std::size_t i = 0; i < q.size(); ++i) {
     NameId n = static_cast<NameId>(i);
+    double amount = q.get(n);
+    if (amount == 0) continue;  // adds nothing to the maximum
     if (n < excluded_.size() && excluded_[n]) continue;
     double total = totals_.get(n);
-    if (total > 0) share = std::max(share, q.get(n) / total);
+    if (total > 0) share = std::max(share, amount / total);
   }
   return share;
 }
@@ -210,18 +212,37 @@ void Engine::computeClientKey(std::uint32_t client) {
   }
 }
 
+namespace {
+
+// Replaces `old` by `updated` in `set` (inserts `updated` when `old` is not
+// there). When the neighbours still bracket the new key, the element is
+// overwritten where it stands: the order is unchanged, and the tree is not
+// rebalanced twice.
+void replaceKey(std::set<Engine::SortKey>& set, const Engine::SortKey& old, const Engine::SortKey& updated) {
+  auto it = set.find(old);
+  if (it == set.end()) {
+    set.insert(updated);
+    return;
+  }
+  auto next = std::next(it);
+  if ((it == set.begin() || *std::prev(it) < updated) && (next == set.end() || updated < *next)) {
+    // The key keeps its position, so the set's order holds.
+    const_cast<Engine::SortKey&>(*it) = updated;
+    return;
+  }
+  auto handle = set.extract(it);
+  handle.value() = updated;
+  set.insert(std::move(handle));
+}
+
+}  // namespace
+
 void Engine::repositionNode(std::uint32_t node) {
   Node& n = nodes_[node];
   if (n.parent == kNone) return;
-  std::set<SortKey>& siblings = nodes_[n.parent].children;
-  auto handle = siblings.extract(n.key);
+  SortKey old = n.key;
   computeNodeKey(node);
-  if (handle.empty()) {
-    siblings.insert(n.key);
-  } else {
-    handle.value() = n.key;
-    siblings.insert(std::move(handle));
-  }
+  replaceKey(nodes_[n.parent].children, old, n.key);
 }
 
 void Engine::repositionClient(std::uint32_t client) {
@@ -230,15 +251,9 @@ void Engine::repositionClient(std::uint32_t client) {
     computeClientKey(client);
     return;
   }
-  std::set<SortKey>& set = nodes_[c.leaf].clients;
-  auto handle = set.extract(c.key);
+  SortKey old = c.key;
   computeClientKey(client);
-  if (handle.empty()) {
-    set.insert(c.key);
-  } else {
-    handle.value() = c.key;
-    set.insert(std::move(handle));
-  }
+  replaceKey(nodes_[c.leaf].clients, old, c.key);
 }
 
 void Engine::rebuildKeys() {
@@ -262,6 +277,10 @@ void Engine::rebuildKeys() {
 void Engine::applyAllocation(std::uint32_t client, const Resources& resources, int sign) {
   Quantities all, unreserved;
   resources.quantities(catalog_, &all, &unreserved);
+  applyQuantities(client, all, unreserved, sign);
+}
+
+void Engine::applyQuantities(std::uint32_t client, const Quantities& all, const Quantities& unreserved, int sign) {
   Client& c = clients_[client];
   if (sign > 0) {
     c.allocated.add(all);
@@ -269,7 +288,9 @@ void Engine::applyAllocation(std::uint32_t client, const Resources& resources, i
     c.allocated.subtract(all);
   }
   repositionClient(client);
-  for (std::uint32_t n = c.leaf; n != kNone; n = nodes_[n].parent) {
+  // The root keeps no tallies: it has no siblings to be ordered among, no
+  // quota, and no limit.
+  for (std::uint32_t n = c.leaf; nodes_[n].parent != kNone; n = nodes_[n].parent) {
     if (sign > 0) {
       nodes_[n].allocated.add(all);
       nodes_[n].allocatedUnreserved.add(unreserved);
@@ -293,7 +314,8 @@ void Engine::addReserved(const Resources& total, int sign) {
   }
 }
 
-void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
+void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources, const Quantities* all,
+                    const Quantities* unreserved) {
   Agent& a = agents_[agent];
   bool found = false;
   for (auto& [holder, held] : a.allocations) {
@@ -311,7 +333,11 @@ void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& 
     a.available.subtract(resources);
     if (!found) a.allocations.emplace_back(client, resources);
   }
-  applyAllocation(client, resources, +1);
+  if (all != nullptr) {
+    applyQuantities(client, *all, *unreserved, +1);
+  } else {
+    applyAllocation(client, resources, +1);
+  }
 }
 
 Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
@@ -522,7 +548,10 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
     }
   }
 
-  if (!meetsMinimum(fw, c.role, offer->quantities(catalog_))) {
+  offerAll_ = Quantities();
+  offerUnreserved_ = Quantities();
+  offer->quantities(catalog_, &offerAll_, &offerUnreserved_);
+  if (!meetsMinimum(fw, c.role, offerAll_)) {
     if (choppedByLimit) return v1::ExplainResponse::QUOTA_LIMIT;
     if (choppedByHeadroom) return v1::ExplainResponse::QUOTA_HEADROOM;
     return v1::ExplainResponse::BELOW_MIN_ALLOCATABLE;
@@ -583,13 +612,9 @@ std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage 
     if (client == kNone) break;
     served.push_back(client);
     emitOffer(client, agent, offer, out);
-    if (headroomActive_) {
-      Quantities unreserved = offer.unreservedQuantities(catalog_);
-      giveTo(client, agent, offer);
-      updateHeadroomAfter(client, unreserved);
-    } else {
-      giveTo(client, agent, offer);
-    }
+    // evaluate() left the offer's quantities in offerAll_ and offerUnreserved_.
+    giveTo(client, agent, offer, &offerAll_, &offerUnreserved_);
+    if (headroomActive_) updateHeadroomAfter(client, offerUnreserved_);
     ++made;
   }
   return made;
@@ -929,17 +954,15 @@ void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources r
 // ---- lookups ------------------------------------------------------------------------
 
 Result<std::uint32_t> Engine::frameworkIndex(const v1::FrameworkID& id) const {
-  auto it = frameworkById_.find(id.value());
-  if (it == frameworkById_.end() || !frameworks_[it->second].known) {
-    return notFound("unknown framework '" + id.value() + "'");
-  }
-  return it->second;
+  std::uint32_t index = findFramework(id.value());
+  if (index == kNone || !frameworks_[index].known) return notFound("unknown framework '" + id.value() + "'");
+  return index;
 }
 
 Result<std::uint32_t> Engine::agentIndex(const v1::AgentID& id) const {
-  auto it = agentById_.find(id.value());
-  if (it == agentById_.end()) return notFound("unknown agent '" + id.value() + "'");
-  return it->second;
+  std::uint32_t index = findAgent(id.value());
+  if (index == kNone) return notFound("unknown agent '" + id.value() + "'");
+  return index;
 }
 
 // ---- frameworks -------------------------------------------------------------------------
@@ -978,16 +1001,14 @@ Status Engine::addFramework(const v1::AllocatorAddFramework& request) {
   const v1::FrameworkInfo& info = request.framework_info();
   const std::string& id = info.id().value();
   if (id.empty()) return invalidArgument("add_framework: framework_info.id is required");
-  std::uint32_t index;
-  auto it = frameworkById_.find(id);
-  if (it != frameworkById_.end()) {
-    if (frameworks_[it->second].known) return Error(StatusCode::kAlreadyExists, "framework '" + id + "' already added");
-    index = it->second;
+  std::uint32_t index = findFramework(id);
+  if (index != kNone) {
+    if (frameworks_[index].known) return Error(StatusCode::kAlreadyExists, "framework '" + id + "' already added");
   } else {
     index = static_cast<std::uint32_t>(frameworks_.size());
     frameworks_.emplace_back();
     frameworks_[index].id = id;
-    frameworkById_.emplace(id, index);
+    indexFramework(index);
   }
   std::vector<std::string> roles = rolesOf(info);
   for (const std::string& role : roles) {
@@ -1023,8 +1044,8 @@ Status Engine::addFramework(const v1::AllocatorAddFramework& request) {
     refreshOfferable(client);
   }
   for (const v1::AgentResources& used : request.used()) {
-    auto a = agentById_.find(used.agent_id().value());
-    if (a == agentById_.end()) continue;  // the agent reports it when it is added
+    std::uint32_t agent = findAgent(used.agent_id().value());
+    if (agent == kNone) continue;  // the agent reports it when it is added
     std::map<std::string, google::protobuf::RepeatedPtrField<v1::Resource>> byRole;
     for (const v1::Resource& r : used.resources()) {
       std::string role = r.allocation_info().role();
@@ -1040,11 +1061,11 @@ Status Engine::addFramework(const v1::AllocatorAddFramework& request) {
       // The agent may have reported this allocation already (it was added
       // with used resources before the framework came back).
       bool known = false;
-      for (const auto& [holder, held] : agents_[a->second].allocations) {
+      for (const auto& [holder, held] : agents_[agent].allocations) {
         if (holder == client && held.contains(*parsed)) known = true;
       }
-      if (known || !agents_[a->second].available.contains(*parsed)) continue;
-      giveTo(client, a->second, *parsed);
+      if (known || !agents_[agent].available.contains(*parsed)) continue;
+      giveTo(client, agent, *parsed);
     }
   }
   fullPass_ = true;
@@ -1111,7 +1132,7 @@ Status Engine::removeFramework(const v1::AllocatorFrameworkRef& request) {
   fw.removed = true;
   fw.known = false;
   for (auto& [role, client] : fw.clientByRole) refreshOfferable(client);
-  frameworkById_.erase(fw.id);
+  frameworkById_.erase(fw.id, [this](std::uint32_t i) -> const std::string& { return frameworks_[i].id; });
   fullPass_ = true;
   return {};
 }
@@ -1175,7 +1196,7 @@ Status Engine::revive(const v1::AllocatorRoles& request) {
 Status Engine::addAgent(const v1::AllocatorAddAgent& request) {
   const std::string& id = request.agent_info().id().value();
   if (id.empty()) return invalidArgument("add_agent: agent_info.id is required");
-  if (agentById_.count(id) > 0) return Error(StatusCode::kAlreadyExists, "agent '" + id + "' already added");
+  if (findAgent(id) != kNone) return Error(StatusCode::kAlreadyExists, "agent '" + id + "' already added");
   Result<Resources> total = Resources::fromProto(catalog_, request.total());
   if (!total.ok()) return total.error().withContext("add_agent '" + id + "'");
   for (const Entry& e : total->entries()) {
@@ -1199,15 +1220,12 @@ Status Engine::addAgent(const v1::AllocatorAddAgent& request) {
     for (auto& [role, list] : byRole) {
       Result<Resources> parsed = Resources::fromProto(catalog_, list);
       if (!parsed.ok()) return parsed.error().withContext("add_agent '" + id + "' used");
-      std::uint32_t fw;
-      auto it = frameworkById_.find(fid);
-      if (it != frameworkById_.end()) {
-        fw = it->second;
-      } else {
+      std::uint32_t fw = findFramework(fid);
+      if (fw == kNone) {
         fw = static_cast<std::uint32_t>(frameworks_.size());
         frameworks_.emplace_back();
         frameworks_[fw].id = fid;
-        frameworkById_.emplace(fid, fw);
+        indexFramework(fw);
       }
       std::string useRole = role;
       if (useRole.empty()) {
@@ -1227,7 +1245,7 @@ Status Engine::addAgent(const v1::AllocatorAddAgent& request) {
   for (const Entry& e : a.total.entries()) {
     if (catalog_.kind(e.kind).gpu && e.scalar > 0) a.hasGpu = true;
   }
-  agentById_.emplace(id, index);
+  agentById_.insert(id, index, [this](std::uint32_t i) -> const std::string& { return agents_[i].id; });
   ++liveAgents_;
   totals_.add(a.total.quantities(catalog_));
   totalsChanged_ = true;
@@ -1294,22 +1312,19 @@ Status Engine::removeAgent(const v1::AllocatorAgentRef& request) {
   a.removed = true;
   a.total = Resources();
   a.available = Resources();
-  agentById_.erase(a.id);
+  agentById_.erase(a.id, [this](std::uint32_t i) -> const std::string& { return agents_[i].id; });
   --liveAgents_;
   if (!quotaRoles_.empty()) fullPass_ = true;
   return {};
 }
 
 Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
-  auto fit = frameworkById_.find(request.framework_id().value());
-  auto ait = agentById_.find(request.agent_id().value());
+  std::uint32_t framework = findFramework(request.framework_id().value());
+  std::uint32_t agent = findAgent(request.agent_id().value());
   // The framework or the agent is gone: its allocations went with it.
-  if (fit == frameworkById_.end() || ait == agentById_.end()) return {};
-  std::uint32_t framework = fit->second;
-  std::uint32_t agent = ait->second;
-  Framework& fw = frameworks_[framework];
+  if (framework == kNone || agent == kNone) return {};
   // Group by allocation role without copying messages (usually one group).
-  std::vector<std::pair<const std::string*, Resources>> groups;
+  groups_.clear();
   for (const v1::Resource& r : request.resources()) {
     Result<KindId> kind = catalog_.intern(r);
     if (!kind.ok()) return kind.error().withContext("recover_resources");
@@ -1325,15 +1340,20 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
       std::sort(e.items.begin(), e.items.end());
       e.items.erase(std::unique(e.items.begin(), e.items.end()), e.items.end());
     }
-    const std::string& role = r.allocation_info().role();
+    std::string_view role = r.allocation_info().role();
     std::size_t g = 0;
-    while (g < groups.size() && *groups[g].first != role) ++g;
-    if (g == groups.size()) groups.emplace_back(&role, Resources());
-    groups[g].second.add(std::move(e));
+    while (g < groups_.size() && groups_[g].role != role) ++g;
+    if (g == groups_.size()) groups_.push_back(RecoveredGroup{role, Resources()});
+    groups_[g].resources.add(std::move(e));
   }
-  std::vector<std::pair<std::uint32_t, Resources>> parts;
-  for (auto& [rolePtr, parsed] : groups) {
-    const std::string& role = *rolePtr;
+  return recoverGroups(framework, agent, request.refuse_seconds(), request.now_seconds());
+}
+
+Status Engine::recoverGroups(std::uint32_t framework, std::uint32_t agent, double refuseSeconds, double nowSeconds) {
+  Framework& fw = frameworks_[framework];
+  parts_.clear();
+  for (RecoveredGroup& group : groups_) {
+    std::string_view role = group.role;
     std::uint32_t client = kNone;
     if (!role.empty()) {
       auto c = fw.clientByRole.find(role);
@@ -1342,29 +1362,29 @@ Status Engine::recoverResources(const v1::AllocatorRecoverResources& request) {
       // No allocation role: the framework's allocation on the agent that
       // holds them.
       for (const auto& [holder, held] : agents_[agent].allocations) {
-        if (clients_[holder].framework == framework && held.contains(parsed)) {
+        if (clients_[holder].framework == framework && held.contains(group.resources)) {
           client = holder;
           break;
         }
       }
     }
     if (client == kNone) {
-      return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" + role +
-                             "' on agent '" + agents_[agent].id + "'");
+      return invalidArgument("recover_resources: framework '" + fw.id + "' holds no allocation in role '" +
+                             std::string(role) + "' on agent '" + agents_[agent].id + "'");
     }
-    parts.emplace_back(client, std::move(parsed));
+    parts_.emplace_back(client, std::move(group.resources));
   }
-  for (auto& [client, resources] : parts) {
+  for (auto& [client, resources] : parts_) {
     if (Status s = takeBack(client, agent, resources); !s.ok()) return s;
   }
-  if (request.refuse_seconds() > 0) {
+  if (refuseSeconds > 0) {
     Resources all;
-    if (parts.size() == 1) {
-      all = std::move(parts.front().second);
+    if (parts_.size() == 1) {
+      all = std::move(parts_.front().second);
     } else {
-      for (const auto& part : parts) all.add(part.second);
+      for (const auto& part : parts_) all.add(part.second);
     }
-    if (!all.empty()) addFilter(framework, agent, std::move(all), request.now_seconds() + request.refuse_seconds());
+    if (!all.empty()) addFilter(framework, agent, std::move(all), nowSeconds + refuseSeconds);
   }
   return {};
 }
@@ -1477,12 +1497,12 @@ v1::ExplainResponse Engine::explain(const v1::ExplainRequest& request) {
 
   std::vector<std::uint32_t> targets;
   if (request.has_framework_id()) {
-    auto it = frameworkById_.find(request.framework_id().value());
-    if (it == frameworkById_.end() || !frameworks_[it->second].known) {
+    std::uint32_t index = findFramework(request.framework_id().value());
+    if (index == kNone || !frameworks_[index].known) {
       add(request.framework_id().value(), request.role(), v1::ExplainResponse::UNKNOWN_FRAMEWORK, 0);
       return response;
     }
-    const Framework& fw = frameworks_[it->second];
+    const Framework& fw = frameworks_[index];
     for (const auto& [role, client] : fw.clientByRole) {
       if (!request.role().empty() && role != request.role()) continue;
       if (clients_[client].subscribed) targets.push_back(client);

@@ -16,11 +16,13 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "mantle/module/v1/allocator.pb.h"
+#include "id_index.hpp"
 #include "mantle/result.hpp"
 #include "resources.hpp"
 
@@ -68,6 +70,12 @@ class Engine {
   Status updateAgent(const v1::AllocatorUpdateAgent& request);
   Status removeAgent(const v1::AllocatorAgentRef& request);
   Status recoverResources(const v1::AllocatorRecoverResources& request);
+  // The items of an encoded AllocatorRecoverResourcesBatch, applied in order
+  // exactly as recoverResources() applies each, stopping at the first error.
+  // Common items are read straight from the bytes (no message is built);
+  // anything unusual goes through the message. Bytes that do not decode are
+  // an error, and then nothing is applied.
+  Status recoverBatchEncoded(std::string_view bytes);
   Status suppress(const v1::AllocatorRoles& request);
   Status revive(const v1::AllocatorRoles& request);
   Status updateWeights(const v1::AllocatorUpdateWeights& request);
@@ -83,6 +91,7 @@ class Engine {
  private:
   static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
+ public:
   // Position of a node or client in its parent's ordered set.
   struct SortKey {
     double primary = 0;
@@ -110,6 +119,8 @@ class Engine {
     }
   };
 
+ private:
+
   struct Node {
     std::string role;  // full path; "" for the root
     std::uint32_t parent = kNone;
@@ -117,6 +128,7 @@ class Engine {
     std::uint32_t self = kNone;   // this role's self leaf
     std::map<std::string, std::uint32_t> childByName;
     double weight = 1;
+    // The tallies below are kept for every node but the root.
     Quantities allocated;         // subtree, all allocations (fair share)
     Quantities allocatedUnreserved;  // subtree, unreserved allocations
     Quantities reserved;          // subtree, reservations on agents
@@ -153,7 +165,7 @@ class Engine {
     bool active = false;
     bool gpu = false, revocable = false, shared = false, refinement = false;
     std::uint64_t sequence = 0;
-    std::map<std::string, std::uint32_t> clientByRole;
+    std::map<std::string, std::uint32_t, std::less<>> clientByRole;
     std::map<std::string, std::vector<std::vector<std::pair<NameId, double>>>> minAllocatable;
     std::vector<std::uint32_t> filterAgents;
   };
@@ -177,6 +189,28 @@ class Engine {
   };
 
   enum class Stage { kGuarantee, kFairShare };
+
+  // Resources recovered in one allocation role.
+  struct RecoveredGroup {
+    std::string_view role;
+    Resources resources;
+  };
+
+  // A recover_resources_batch item read straight from its bytes: ids and
+  // roles point into the request.
+  struct WireResource {
+    KindId kind = 0;
+    std::string_view role;
+    double scalar = 0;
+    std::uint32_t rangesBegin = 0, rangesEnd = 0;  // into recoverRanges_
+  };
+  struct WireItem {
+    std::string_view framework, agent;
+    double refuseSeconds = 0, nowSeconds = 0;
+    std::uint32_t resourcesBegin = 0, resourcesEnd = 0;  // into recoverResources_
+    // Set for an item the fast reader left to the message parser.
+    const v1::AllocatorRecoverResources* message = nullptr;
+  };
 
   // Where a cycle's offers go: a message, or its encoding.
   struct Sink {
@@ -208,9 +242,17 @@ class Engine {
   void repositionClient(std::uint32_t client);
   void rebuildKeys();
   void applyAllocation(std::uint32_t client, const Resources& resources, int sign);
+  void applyQuantities(std::uint32_t client, const Quantities& all, const Quantities& unreserved, int sign);
   void addReserved(const Resources& total, int sign);
-  void giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources);
+  // `all` and `unreserved`, when given, are the resources' quantities.
+  void giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources, const Quantities* all = nullptr,
+              const Quantities* unreserved = nullptr);
   Status takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources);
+  // The common part of recoverResources(): gives `groups_` back from the
+  // framework's allocations on the agent and installs the decline filter.
+  Status recoverGroups(std::uint32_t framework, std::uint32_t agent, double refuseSeconds, double nowSeconds);
+  bool readWireItem(const char* at, const char* end, WireItem* item);
+  bool readWireResource(const char* at, const char* end);
   void markDirty(std::uint32_t agent);
   bool limitedChain(std::uint32_t node) const;
   Quantities consumed(const Node& n) const;
@@ -234,6 +276,18 @@ class Engine {
   Filter* findFilter(std::uint32_t framework, std::uint32_t agent);
   void eraseFilter(std::uint32_t framework, std::uint32_t agent);
   void expireFilters(double now);
+  // The index of the framework or agent with this id (kNone: none). Removed
+  // agents and frameworks are not found.
+  std::uint32_t findFramework(std::string_view id) const {
+    return frameworkById_.find(id, [this](std::uint32_t i) -> const std::string& { return frameworks_[i].id; });
+  }
+  std::uint32_t findAgent(std::string_view id) const {
+    return agentById_.find(id, [this](std::uint32_t i) -> const std::string& { return agents_[i].id; });
+  }
+  void indexFramework(std::uint32_t index) {
+    frameworkById_.insert(frameworks_[index].id, index,
+                          [this](std::uint32_t i) -> const std::string& { return frameworks_[i].id; });
+  }
   Result<std::uint32_t> frameworkIndex(const v1::FrameworkID& id) const;
   Result<std::uint32_t> agentIndex(const v1::AgentID& id) const;
   static std::string codeText(Code code);
@@ -250,9 +304,9 @@ class Engine {
   std::unordered_map<std::string, std::uint32_t> nodeByRole_;
   std::deque<Client> clients_;
   std::deque<Framework> frameworks_;
-  std::unordered_map<std::string, std::uint32_t> frameworkById_;
+  IdIndex frameworkById_;
   std::vector<Agent> agents_;
-  std::unordered_map<std::string, std::uint32_t> agentById_;
+  IdIndex agentById_;
   std::size_t liveAgents_ = 0;
   std::uint64_t frameworkSequence_ = 0;
 
@@ -279,9 +333,17 @@ class Engine {
   std::vector<KindWire> kindWires_;
   std::vector<std::size_t> wireSizes_;
   std::vector<std::string> wireSlow_;
+  // Scratch of recovery, reused between calls.
+  std::vector<RecoveredGroup> groups_;
+  std::vector<std::pair<std::uint32_t, Resources>> parts_;
+  std::vector<WireItem> recoverItems_;
+  std::vector<WireResource> recoverResources_;
+  std::vector<Range> recoverRanges_;
   // Scratch of serveAgent, reused between agents.
   std::vector<std::uint32_t> served_;
   Resources offer_;
+  // The quantities of the offer evaluate() built last.
+  Quantities offerAll_, offerUnreserved_;
 };
 
 }  // namespace mantle::allocator_engine

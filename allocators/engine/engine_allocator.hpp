@@ -56,6 +56,9 @@ class EngineAllocator : public sdk::Allocator {
     }
     return {};
   }
+  Status recoverBatchEncoded(const std::uint8_t* request, std::size_t size, std::string*) override {
+    return engine_.recoverBatchEncoded(std::string_view(reinterpret_cast<const char*>(request), size));
+  }
   Result<v1::ExplainResponse> explain(const v1::ExplainRequest& r) override { return engine_.explain(r); }
 
   Engine& engine() { return engine_; }

@@ -108,7 +108,6 @@ double* Quantities::slot(NameId n) {
   return &extra_[n - kInline];
 }
 
-void Quantities::set(NameId n, double v) { *slot(n) = roundScalar(v); }
 
 void Quantities::add(const Quantities& other) {
   for (std::size_t i = 0; i < kInline; ++i) {

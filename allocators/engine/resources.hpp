@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -76,6 +77,18 @@ class Catalog {
   NameId nameId(const std::string& name);
   // -1 when the name was never seen.
   std::int64_t findName(const std::string& name) const;
+  // The kind intern() gives a plain resource (a name and a type, nothing
+  // else) when it is among the cached plain kinds; false otherwise (intern()
+  // may still know it).
+  bool findPlain(std::string_view name, v1::Value::Type type, KindId* kind) const {
+    for (const Plain& p : plain_) {
+      if (p.type == type && p.name == name) {
+        *kind = p.kind;
+        return true;
+      }
+    }
+    return false;
+  }
 
  private:
   std::vector<KindInfo> kinds_;
@@ -102,7 +115,13 @@ class Quantities {
     if (n < kInline) return inline_[n];
     return n - kInline < extra_.size() ? extra_[n - kInline] : 0.0;
   }
-  void set(NameId n, double v);
+  void set(NameId n, double v) {
+    if (n < kInline) {
+      inline_[n] = roundScalar(v);
+    } else {
+      *slot(n) = roundScalar(v);
+    }
+  }
   void add(NameId n, double v) { set(n, get(n) + v); }
   void add(const Quantities& other);
   void subtract(const Quantities& other);

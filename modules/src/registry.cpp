@@ -177,27 +177,26 @@ struct Instance::Core {
     }
   }
 
+  // Runs `fn` on `state`, turning an exception into the call's failure.
+  static void guarded(CallState& state, const std::function<void(CallState&)>& fn) {
+    try {
+      fn(state);
+    } catch (const std::exception& e) {
+      state.threw = true;
+      state.status = MANTLE_INTERNAL;
+      state.error = std::string("threw an exception across the module boundary: ") + e.what();
+    } catch (...) {
+      state.threw = true;
+      state.status = MANTLE_INTERNAL;
+      state.error = "threw an exception across the module boundary";
+    }
+  }
+
   // Runs `fn` on the worker with the deadline, or inline. Returns false when
   // the deadline passed (the job may still be running).
   bool run(const std::shared_ptr<CallState>& state, const std::function<void(CallState&)>& fn) {
-    auto job = [state, fn] {
-      try {
-        fn(*state);
-      } catch (const std::exception& e) {
-        state->threw = true;
-        state->status = MANTLE_INTERNAL;
-        state->error = std::string("threw an exception across the module boundary: ") + e.what();
-      } catch (...) {
-        state->threw = true;
-        state->status = MANTLE_INTERNAL;
-        state->error = "threw an exception across the module boundary";
-      }
-    };
-    if (!worker) {
-      std::lock_guard<std::mutex> lock(callMutex);
-      job();
-      return true;
-    }
+    if (!worker) return runInline(*state, fn);
+    auto job = [state, fn] { guarded(*state, fn); };
     auto done = std::make_shared<std::promise<void>>();
     std::future<void> finished = done->get_future();
     if (!worker->post([job, done] {
@@ -209,6 +208,14 @@ struct Instance::Core {
       return true;
     }
     return finished.wait_for(timeout) == std::future_status::ready;
+  }
+
+  // Runs `fn` here (an instance without a deadline): `state` and whatever
+  // `fn` references need only outlive this call.
+  bool runInline(CallState& state, const std::function<void(CallState&)>& fn) {
+    std::lock_guard<std::mutex> lock(callMutex);
+    guarded(state, fn);
+    return true;
   }
 };
 
@@ -278,14 +285,31 @@ Result<std::string> Instance::call(std::string_view methodName, std::string_view
   std::memcpy(&fn, static_cast<const char*>(core.descriptor->function_table) + method->offset, sizeof fn);
   if (fn == nullptr) return unimplemented(core.description + ": does not implement '" + method->name + "'");
 
-  auto state = std::make_shared<CallState>();
-  state->request.assign(request.data(), request.size());
   void* handle = core.handle;
+  // With a deadline the call runs on the worker and may outlive this frame:
+  // it gets its own copy of the request and a shared state. Inline, the
+  // module reads the caller's bytes and the state lives here.
+  std::shared_ptr<CallState> shared;
+  CallState local;
+  CallState* state = &local;
+  if (core.worker) {
+    shared = std::make_shared<CallState>();
+    shared->request.assign(request.data(), request.size());
+    state = shared.get();
+  }
   auto start = std::chrono::steady_clock::now();
-  bool inTime = core.run(state, [fn, handle](CallState& s) {
-    mantle_output out = s.output();
-    s.status = fn(handle, reinterpret_cast<const std::uint8_t*>(s.request.data()), s.request.size(), &out);
-  });
+  bool inTime;
+  if (shared) {
+    inTime = core.run(shared, [fn, handle](CallState& s) {
+      mantle_output out = s.output();
+      s.status = fn(handle, reinterpret_cast<const std::uint8_t*>(s.request.data()), s.request.size(), &out);
+    });
+  } else {
+    inTime = core.runInline(local, [fn, handle, request](CallState& s) {
+      mantle_output out = s.output();
+      s.status = fn(handle, reinterpret_cast<const std::uint8_t*>(request.data()), request.size(), &out);
+    });
+  }
   auto elapsed = std::chrono::steady_clock::now() - start;
   if (!inTime) {
     core.counters.timeouts.fetch_add(1, std::memory_order_relaxed);

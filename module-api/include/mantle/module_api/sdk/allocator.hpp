@@ -15,44 +15,21 @@ namespace mantle::sdk {
 
 namespace detail {
 
-// Like method<>, for the allocator's bulk calls (allocate, the recovery
-// batch): the decoded request and the response live on an arena, so that a
-// cycle with tens of thousands of offers costs two frees, not a million.
-template <class Base, class Request, class Response, Status (Base::*Method)(const Request&, Response*)>
-mantle_status arenaMethod(void* instance, const std::uint8_t* request, std::size_t size,
+// For the allocator's bulk calls that the module may decode itself
+// (`recover_resources_batch`): the request's bytes go to the method as they
+// are, and what it writes to `response` (an encoded message) is the response.
+template <class Base, Status (Base::*Method)(const std::uint8_t*, std::size_t, std::string*)>
+mantle_status bytesMethod(void* instance, const std::uint8_t* request, std::size_t size,
                           const mantle_output* out) noexcept {
   try {
-    // The first block is kept between calls and grows to the largest call
-    // seen, so a steady cycle neither maps nor faults in fresh memory.
-    thread_local std::vector<char> firstBlock;
-    std::size_t used = 0;
-    mantle_status status = MANTLE_OK;
-    {
-      google::protobuf::ArenaOptions options;
-      options.start_block_size = 64 * 1024;
-      options.max_block_size = 8 * 1024 * 1024;
-      options.initial_block = firstBlock.empty() ? nullptr : firstBlock.data();
-      options.initial_block_size = firstBlock.size();
-      google::protobuf::Arena arena(options);
-      Request* decoded = google::protobuf::Arena::CreateMessage<Request>(&arena);
-      if (!decoded->ParseFromArray(request, static_cast<int>(size))) {
-        return fail(out, invalidArgument("cannot decode request " + decoded->GetTypeName()));
-      }
-      Response* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
-      Status result = (static_cast<Base*>(instance)->*Method)(*decoded, response);
-      if (!result.ok()) {
-        status = fail(out, result.error());
-      } else {
-        std::string bytes = response->SerializeAsString();
-        if (out != nullptr && out->set_response != nullptr) {
-          out->set_response(out->host_context, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-        }
-      }
-      used = static_cast<std::size_t>(arena.SpaceAllocated());
+    thread_local std::string bytes;
+    bytes.clear();
+    Status result = (static_cast<Base*>(instance)->*Method)(request, size, &bytes);
+    if (!result.ok()) return fail(out, result.error());
+    if (out != nullptr && out->set_response != nullptr) {
+      out->set_response(out->host_context, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     }
-    // The arena is gone: the block may be replaced.
-    if (used > firstBlock.size()) firstBlock.assign(used + used / 4, 0);
-    return status;
+    return MANTLE_OK;
   } catch (const std::exception& e) {
     return fail(out, internalError(std::string("uncaught exception: ") + e.what()));
   } catch (...) {
@@ -161,6 +138,38 @@ class Allocator {
     return status;
   }
 
+  // What the table calls for `recover_resources_batch`: the encoded
+  // AllocatorRecoverResourcesBatch. Appends the encoded response (an Empty)
+  // to `response`. The default decodes the request onto an arena and calls
+  // recoverBatchInto(); override to read the items straight from the bytes.
+  virtual Status recoverBatchEncoded(const std::uint8_t* request, std::size_t size, std::string* response) {
+    // The first block is kept between calls and grows to the largest call
+    // seen, so a steady stream of batches neither maps nor faults in fresh
+    // memory.
+    thread_local std::vector<char> firstBlock;
+    std::size_t used = 0;
+    Status status;
+    {
+      google::protobuf::ArenaOptions options;
+      options.start_block_size = 64 * 1024;
+      options.max_block_size = 8 * 1024 * 1024;
+      options.initial_block = firstBlock.empty() ? nullptr : firstBlock.data();
+      options.initial_block_size = firstBlock.size();
+      google::protobuf::Arena arena(options);
+      auto* decoded = google::protobuf::Arena::CreateMessage<v1::AllocatorRecoverResourcesBatch>(&arena);
+      if (!decoded->ParseFromArray(request, static_cast<int>(size))) {
+        return invalidArgument("cannot decode request " + decoded->GetTypeName());
+      }
+      auto* empty = google::protobuf::Arena::CreateMessage<v1::Empty>(&arena);
+      status = recoverBatchInto(*decoded, empty);
+      if (status.ok()) empty->AppendToString(response);
+      used = static_cast<std::size_t>(arena.SpaceAllocated());
+    }
+    // The arena is gone: the block may be replaced.
+    if (used > firstBlock.size()) firstBlock.assign(used + used / 4, 0);
+    return status;
+  }
+
   static const void* table() {
     using B = Allocator;
     static const mantle_allocator_table t = {
@@ -179,7 +188,7 @@ class Allocator {
         &detail::method<B, v1::AllocatorUpdateQuota, v1::Empty, &B::updateQuota>,
         &detail::encodedMethod<B, v1::AllocateRequest, &B::allocateEncoded>,
         &detail::method<B, v1::ExplainRequest, v1::ExplainResponse, &B::explain>,
-        &detail::arenaMethod<B, v1::AllocatorRecoverResourcesBatch, v1::Empty, &B::recoverBatchInto>,
+        &detail::bytesMethod<B, &B::recoverBatchEncoded>,
     };
     return &t;
   }
