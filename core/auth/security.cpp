@@ -114,7 +114,6 @@ Status checkSecurityFlags(const SecurityFlags& f, Side) {
   if (f.sslRequireClientCert && (!f.tls() || !f.sslCa)) {
     return invalidArgument("--ssl_require_client_cert needs --ssl_cert, --ssl_key and --ssl_ca");
   }
-  if (f.tls()) return invalidArgument("--ssl_cert: HTTPS serving has not landed yet");
   if (splitNames(f.httpAuthenticators).empty()) return invalidArgument("--http_authenticators names no instance");
   return {};
 }

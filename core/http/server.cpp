@@ -9,6 +9,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -100,15 +101,29 @@ class Session;
 // stream) per request. Everything runs on the socket's strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Handler handler, const ServerOptions& options)
-      : stream_(std::move(socket)), handler_(std::move(handler)), options_(options) {
+  Session(tcp::socket socket, Handler handler, const ServerOptions& options,
+          const std::shared_ptr<asio::ssl::context>& tls, std::shared_ptr<std::atomic<std::uint64_t>> tlsFailures)
+      : stream_(std::move(socket)), tlsFailures_(std::move(tlsFailures)), handler_(std::move(handler)),
+        options_(options) {
     beast::error_code ec;
     tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+    if (tls) tls_.emplace(stream_, *tls);
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->readRequest(); });
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->tls_) return self->readRequest();
+      self->stream_.expires_after(std::chrono::seconds(30));
+      self->tls_->async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) {
+          if (self->tlsFailures_) ++*self->tlsFailures_;
+          LOG(WARNING) << "TLS handshake with " << self->remote_ << " failed: " << ec.message();
+          return self->shutdown();
+        }
+        self->readRequest();
+      });
+    });
   }
 
   // From any thread.
@@ -138,8 +153,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(options_.maxBodyBytes);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(std::chrono::seconds(options_.idleTimeoutSeconds));
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->onRequest(ec);
+    withStream([&](auto& s) {
+      bhttp::async_read(s, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRequest(ec); });
     });
   }
 
@@ -199,14 +215,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // While a stream is open, a pending read notices the client going away.
   void watchForClose() {
     auto buffer = std::make_shared<std::array<char, 512>>();
-    stream_.socket().async_read_some(asio::buffer(*buffer),
-                                     [self = shared_from_this(), buffer](beast::error_code ec, std::size_t) {
-                                       if (ec) {
-                                         self->shutdown();
-                                       } else {
-                                         self->watchForClose();  // ignore anything sent meanwhile
-                                       }
-                                     });
+    withStream([&](auto& s) {
+      s.async_read_some(asio::buffer(*buffer), [self = shared_from_this(), buffer](beast::error_code ec, std::size_t) {
+        if (ec) {
+          self->shutdown();
+        } else {
+          self->watchForClose();  // ignore anything sent meanwhile
+        }
+      });
+    });
   }
 
   void pumpWrites() {
@@ -226,10 +243,22 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       self->pumpWrites();
     };
-    asio::async_write(stream_, asio::buffer(*next), std::move(done));
+    withStream([&](auto& s) { asio::async_write(s, asio::buffer(*next), std::move(done)); });
+  }
+
+  // Runs `f` on the connection's byte stream: TLS over TCP, or TCP.
+  template <class F>
+  void withStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(stream_);
+    }
   }
 
   beast::tcp_stream stream_;
+  std::optional<asio::ssl::stream<beast::tcp_stream&>> tls_;
+  std::shared_ptr<std::atomic<std::uint64_t>> tlsFailures_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Handler handler_;
@@ -328,12 +357,14 @@ void Session::respond(Response response, bool keepAlive) {
   message->body() = std::move(response.body);
   message->keep_alive(keepAlive);
   message->prepare_payload();
-  bhttp::async_write(stream_, *message, [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
-    if (ec || !message->keep_alive()) {
-      self->shutdown();
-      return;
-    }
-    self->readRequest();
+  withStream([&](auto& s) {
+    bhttp::async_write(s, *message, [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
+      if (ec || !message->keep_alive()) {
+        self->shutdown();
+        return;
+      }
+      self->readRequest();
+    });
   });
 }
 
@@ -376,7 +407,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         return;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<Session>(std::move(socket), self->handler, self->options);
+      auto session =
+          std::make_shared<Session>(std::move(socket), self->handler, self->options, self->tls, self->tlsFailures);
       {
         std::lock_guard<std::mutex> lock(self->mutex);
         std::erase_if(self->sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
@@ -391,6 +423,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   tcp::acceptor acceptor;
   Handler handler;
   ServerOptions options;
+  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<std::atomic<std::uint64_t>> tlsFailures = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::mutex mutex;
   std::vector<std::weak_ptr<Session>> sessions;
 };
@@ -400,8 +434,30 @@ Server::Server(asio::io_context& io, Handler handler, ServerOptions options)
 
 Server::~Server() { stop(); }
 
+std::uint64_t Server::tlsHandshakeFailures() const { return impl_->tlsFailures->load(); }
+
 Result<std::uint16_t> Server::listen(const std::string& ip, std::uint16_t port) {
   beast::error_code ec;
+  if (impl_->options.tls) {
+    const TlsOptions& o = *impl_->options.tls;
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
+    context->use_certificate_chain_file(o.certFile, ec);
+    if (ec) return invalidArgument("TLS certificate '" + o.certFile + "': " + ec.message());
+    context->use_private_key_file(o.keyFile, asio::ssl::context::pem, ec);
+    if (ec) return invalidArgument("TLS key '" + o.keyFile + "': " + ec.message());
+    if (!o.caFile.empty()) {
+      context->load_verify_file(o.caFile, ec);
+      if (ec) return invalidArgument("TLS CA file '" + o.caFile + "': " + ec.message());
+    }
+    if (o.requireClientCert) {
+      if (o.caFile.empty()) return invalidArgument("requiring client certificates needs a CA file");
+      context->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+    impl_->tls = std::move(context);
+  }
   asio::ip::address address = asio::ip::make_address(ip, ec);
   if (ec) return invalidArgument("cannot listen on '" + ip + "': not an IP address");
   tcp::endpoint endpoint(address, port);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -80,9 +81,20 @@ class Responder {
 
 using Handler = std::function<void(const Request&, const Responder&)>;
 
+// HTTPS: PEM certificate chain and key; with `requireClientCert`, clients
+// must present a certificate that `caFile` verifies (handshake refused
+// otherwise).
+struct TlsOptions {
+  std::string certFile;
+  std::string keyFile;
+  std::string caFile;
+  bool requireClientCert = false;
+};
+
 struct ServerOptions {
   std::size_t maxBodyBytes = 64 * 1024 * 1024;
   int idleTimeoutSeconds = 75;  // keep-alive connections with no request
+  std::optional<TlsOptions> tls;  // none: plain HTTP
 };
 
 class Server {
@@ -93,9 +105,12 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and starts accepting. Port 0 picks a free port; returns the port.
+  // With TLS options, an unreadable certificate, key or CA is an error here.
   Result<std::uint16_t> listen(const std::string& ip, std::uint16_t port);
   // Stops accepting and closes every connection (streams see onClose).
   void stop();
+  // TLS handshakes that failed (no or a bad client certificate, not TLS...).
+  std::uint64_t tlsHandshakeFailures() const;
 
  private:
   struct Impl;

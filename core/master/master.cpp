@@ -126,8 +126,14 @@ Status MasterImpl::start() {
     registry_ = RegistryFile(flags_.workDir + "/master/registry.json");
   }
 
+  http::ServerOptions serverOptions;
+  if (flags_.security.tls()) {
+    serverOptions.tls = http::TlsOptions{*flags_.security.sslCert, *flags_.security.sslKey,
+                                         flags_.security.sslCa.value_or(""), flags_.security.sslRequireClientCert};
+  }
   server_ = std::make_unique<http::Server>(
-      httpIo_, [this](const http::Request& request, const http::Responder& responder) { handle(request, responder); });
+      httpIo_, [this](const http::Request& request, const http::Responder& responder) { handle(request, responder); },
+      serverOptions);
   Result<std::uint16_t> port = server_->listen(flags_.ip, static_cast<std::uint16_t>(flags_.port));
   if (!port.ok()) return port.error().withContext("--ip/--port");
   port_ = *port;

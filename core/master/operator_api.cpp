@@ -660,6 +660,9 @@ std::map<std::string, double> MasterImpl::buildMetrics() const {
   if (security_) {
     for (const auto& [name, value] : security_->metrics()) m["master/" + name] = value;
   }
+  if (server_ && flags_.security.tls()) {
+    m["master/tls/handshake_failures"] = static_cast<double>(server_->tlsHandshakeFailures());
+  }
   return m;
 }
 

@@ -94,7 +94,7 @@ TEST_F(HttpTest, UnansweredRequestGets500) {
 
 TEST_F(HttpTest, OversizedBodyGets413) {
   start([](const Request&, const Responder& responder) { responder.respond(Response::text(200, "")); },
-        ServerOptions{1024, 75});
+        ServerOptions{1024, 75, std::nullopt});
   auto response = request("POST", base_ + "/", {}, std::string(4096, 'x'));
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 413);

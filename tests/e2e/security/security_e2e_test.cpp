@@ -5,9 +5,11 @@
 #include <openssl/hmac.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -251,6 +253,80 @@ TEST_F(SecurityTest, JwtChecksSignatureExpiryAlgorithmAndRealm) {
           "the token is for realm 'mesos-master-scheduler', not 'mesos-master-readonly'");
   refused(jwt(header, R"({"sub": "ops"})", kJwtSecret), "the token has no expiry");
   refused("not-a-token", "malformed token");
+}
+
+// Certificates for one test, made with the openssl command line: a CA, a
+// server certificate for 127.0.0.1, a client certificate from the same CA and
+// one from an unrelated CA.
+struct Certificates {
+  explicit Certificates(const TempDir& dir) : dir(dir.path().string()) {
+    const std::string d = this->dir;
+    std::string ext = dir.write("san.ext", "subjectAltName=IP:127.0.0.1\n").string();
+    auto run = [](const std::string& command) {
+      return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
+    };
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    ok = run("openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d + "/ca.crt -days 1 -subj /CN=mantle-test-ca") &&
+         run("openssl req -x509" + key + " -keyout " + d + "/other-ca.key -out " + d +
+             "/other-ca.crt -days 1 -subj /CN=other-ca") &&
+         run("openssl req" + key + " -keyout " + d + "/server.key -out " + d + "/server.csr -subj /CN=127.0.0.1") &&
+         run("openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -out " +
+             d + "/server.crt -days 1 -extfile " + ext) &&
+         run("openssl req" + key + " -keyout " + d + "/client.key -out " + d + "/client.csr -subj /CN=client") &&
+         run("openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -out " +
+             d + "/client.crt -days 1") &&
+         run("openssl req" + key + " -keyout " + d + "/rogue.key -out " + d + "/rogue.csr -subj /CN=rogue") &&
+         run("openssl x509 -req -in " + d + "/rogue.csr -CA " + d + "/other-ca.crt -CAkey " + d +
+             "/other-ca.key -CAcreateserial -out " + d + "/rogue.crt -days 1");
+  }
+  std::string path(const std::string& name) const { return dir + "/" + name; }
+  std::string dir;
+  bool ok = false;
+};
+
+// Restores the process's client TLS settings when a test ends.
+struct ClientTlsScope {
+  explicit ClientTlsScope(http::ClientTls tls) : saved(http::defaultClientTls()) { http::setDefaultClientTls(tls); }
+  ~ClientTlsScope() { http::setDefaultClientTls(saved); }
+  void set(http::ClientTls tls) const { http::setDefaultClientTls(std::move(tls)); }
+  http::ClientTls saved;
+};
+
+TEST_F(SecurityTest, TlsServerVerifiedAndClientCertificateRequired) {
+  Certificates certs(files_);
+  ASSERT_TRUE(certs.ok) << "openssl could not make the test certificates";
+  ClientTlsScope tls({certs.path("ca.crt"), certs.path("client.crt"), certs.path("client.key")});
+  ClusterOptions options;
+  options.agents = 0;
+  options.tls = true;
+  options.masterFlags = {"--ssl_cert=" + certs.path("server.crt"), "--ssl_key=" + certs.path("server.key"),
+                         "--ssl_ca=" + certs.path("ca.crt"), "--ssl_require_client_cert"};
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok());
+  const std::string state = cluster.masterUrl() + "/master/state";
+  ASSERT_EQ(state.rfind("https://", 0), 0u);
+
+  EXPECT_EQ(get(state, {}).status, 200);  // the right CA and a client certificate from it
+
+  tls.set({certs.path("ca.crt"), "", ""});  // no client certificate
+  auto none = http::request("GET", state, {}, "");
+  EXPECT_FALSE(none.ok()) << "a client without a certificate was served";
+
+  tls.set({certs.path("ca.crt"), certs.path("rogue.crt"), certs.path("rogue.key")});  // from another CA
+  auto rogue = http::request("GET", state, {}, "");
+  EXPECT_FALSE(rogue.ok()) << "a client with a certificate from another CA was served";
+
+  tls.set({certs.path("other-ca.crt"), certs.path("client.crt"), certs.path("client.key")});  // server not trusted
+  auto untrusted = http::request("GET", state, {}, "");
+  ASSERT_FALSE(untrusted.ok()) << "the client accepted a server its CA did not sign";
+  EXPECT_NE(untrusted.error().message.find("certificate"), std::string::npos) << untrusted.error().message;
+
+  auto plain = http::request("GET", "http://" + cluster.masterAddress() + "/master/state", {}, "");
+  EXPECT_TRUE(!plain.ok() || plain->status != 200) << "plain HTTP was served";
+
+  tls.set({certs.path("ca.crt"), certs.path("client.crt"), certs.path("client.key")});
+  Json::Value metrics = parse(get(cluster.masterUrl() + "/metrics/snapshot", {}).body);
+  EXPECT_GE(metrics["master/tls/handshake_failures"].asDouble(), 3.0);
 }
 
 constexpr const char* kAcls = R"({
