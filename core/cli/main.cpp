@@ -6,8 +6,10 @@
 #include <glog/logging.h>
 
 #include "cluster_command.hpp"
+#include "list_commands.hpp"
 #include "modules_command.hpp"
 #include "run_command.hpp"
+#include "task_commands.hpp"
 
 namespace {
 
@@ -17,6 +19,11 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  cluster up|down             start or stop a master and an agent on this machine\n"
     "  run [options] -- COMMAND    run COMMAND as a task; exits with its exit code\n"
+    "  agents                      list the agents (--json for scripts)\n"
+    "  frameworks                  list the frameworks (--all, --json)\n"
+    "  tasks                       list the tasks (--all, --framework=ID, --json)\n"
+    "  logs [-f] [--stderr] TASK   print a task's output from its sandbox\n"
+    "  kill TASK                   end a task (see 'mantle kill --help')\n"
     "  modules check MANIFEST...   check module manifests as master and agent load them\n"
     "  modules list LIBRARY...     show the modules a library provides\n"
     "  version                     print Mantle's version\n"
@@ -47,6 +54,11 @@ int main(int argc, char** argv) {
   if (command == "modules") return mantle::cli::modulesCommand(rest);
   if (command == "cluster") return mantle::cli::clusterCommand(rest);
   if (command == "run") return mantle::cli::runCommand(rest);
+  if (command == "agents") return mantle::cli::agentsCommand(rest);
+  if (command == "frameworks") return mantle::cli::frameworksCommand(rest);
+  if (command == "tasks") return mantle::cli::tasksCommand(rest);
+  if (command == "logs") return mantle::cli::logsCommand(rest);
+  if (command == "kill") return mantle::cli::killCommand(rest);
   std::cerr << "mantle: error: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }
