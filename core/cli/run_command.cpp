@@ -18,10 +18,12 @@
 
 #include "flags/flags.hpp"
 #include "http/client.hpp"
+#include "master_queries.hpp"
 #include "resources/resources.hpp"
 #include "scheduler/scheduler.hpp"
 #include "zookeeper/detector.hpp"
 #include "zookeeper/master_detector.hpp"
+#include "task_commands.hpp"
 
 namespace mantle::cli {
 
@@ -38,65 +40,69 @@ struct RunFlags {
   std::string env;
   double timeout = 0;
   bool follow = false;
+  std::string executor;
+  std::string healthCheckCmd;
+  std::string healthCheckHttp;
+  double healthCheckInterval = 10;
+  double healthCheckTimeout = 20;
+  double healthCheckGrace = 10;
+  std::int64_t healthCheckFailures = 3;
 };
 
-std::optional<Json::Value> getJson(const std::string& url) {
-  auto response = http::request("GET", url, {}, "", http::ClientOptions{5, 2});
-  if (!response.ok() || response->status != 200) return std::nullopt;
-  Json::Value root;
-  std::istringstream in(response->body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
-  return root;
-}
-
-std::string masterUrl(const std::string& master) {
-  return master.rfind("http://", 0) == 0 ? master : "http://" + master;
-}
-
-// http://host:port of the agent with `agentId`, from the master's /master/slaves.
-std::optional<std::string> agentUrl(const std::string& master, const std::string& agentId) {
-  auto slaves = getJson(masterUrl(master) + "/master/slaves");
-  if (!slaves) return std::nullopt;
-  for (const Json::Value& agent : (*slaves)["slaves"]) {
-    if (agent["id"].asString() != agentId) continue;
-    std::string pid = agent["pid"].asString();  // slave(1)@host:port
-    std::size_t at = pid.find('@');
-    return "http://" + (at == std::string::npos ? agent["hostname"].asString() + ":" + agent["port"].asString()
-                                                 : pid.substr(at + 1));
+// The task's health check from the --health_check_* flags, if any.
+Result<std::optional<v1::HealthCheck>> healthCheckFrom(const RunFlags& f) {
+  if (f.healthCheckCmd.empty() && f.healthCheckHttp.empty()) return std::optional<v1::HealthCheck>();
+  if (!f.healthCheckCmd.empty() && !f.healthCheckHttp.empty()) {
+    return invalidArgument("give --health_check_cmd or --health_check_http, not both");
   }
-  return std::nullopt;
-}
-
-// The sandbox of the executor that ran `taskId`, from the agent's /state.
-std::optional<std::string> sandboxOf(const std::string& agent, const std::string& frameworkId,
-                                     const std::string& taskId) {
-  auto state = getJson(agent + "/state");
-  if (!state) return std::nullopt;
-  for (const char* frameworks : {"frameworks", "completed_frameworks"}) {
-    for (const Json::Value& framework : (*state)[frameworks]) {
-      if (framework["id"].asString() != frameworkId) continue;
-      for (const char* executors : {"executors", "completed_executors"}) {
-        for (const Json::Value& executor : framework[executors]) {
-          for (const char* tasks : {"tasks", "queued_tasks", "completed_tasks"}) {
-            for (const Json::Value& task : executor[tasks]) {
-              if (task["id"].asString() == taskId) return executor["directory"].asString();
-            }
-          }
-        }
-      }
+  v1::HealthCheck check;
+  if (!f.healthCheckCmd.empty()) {
+    check.set_type(v1::HealthCheck::COMMAND);
+    check.mutable_command()->set_shell(true);
+    check.mutable_command()->set_value(f.healthCheckCmd);
+  } else {
+    // PORT[/PATH]
+    const std::size_t slash = f.healthCheckHttp.find('/');
+    const std::string port = f.healthCheckHttp.substr(0, slash);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+        std::stoi(port) == 0 || std::stoi(port) > 65535) {
+      return invalidArgument("--health_check_http: expected PORT[/PATH], got '" + f.healthCheckHttp + "'");
     }
+    check.set_type(v1::HealthCheck::HTTP);
+    check.mutable_http()->set_port(static_cast<std::uint32_t>(std::stoi(port)));
+    check.mutable_http()->set_path(slash == std::string::npos ? "/" : f.healthCheckHttp.substr(slash));
   }
-  return std::nullopt;
+  if (f.healthCheckFailures < 1) return invalidArgument("--health_check_failures must be at least 1");
+  check.set_interval_seconds(f.healthCheckInterval);
+  check.set_timeout_seconds(f.healthCheckTimeout);
+  check.set_grace_period_seconds(f.healthCheckGrace);
+  check.set_delay_seconds(0);
+  check.set_consecutive_failures(static_cast<std::uint32_t>(f.healthCheckFailures));
+  return std::optional<v1::HealthCheck>(check);
 }
 
-// Reads a sandbox file from `offset` on; advances `offset`.
-std::string readFrom(const std::string& agent, const std::string& path, std::int64_t& offset) {
-  std::string url = agent + "/files/read?path=" + path + "&offset=" + std::to_string(offset) + "&length=1048576";
-  auto chunk = getJson(url);
-  if (!chunk) return "";
-  std::string data = (*chunk)["data"].asString();
-  offset += static_cast<std::int64_t>(data.size());
-  return data;
+std::string orEmpty(const Result<std::string>& result) { return result.ok() ? *result : std::string(); }
+
+// When the subscription ended before the final update (e.g. `mantle kill`
+// tore the framework down), the task's end as the master saw it.
+std::optional<v1::TaskStatus> finalStateFromMaster(const std::string& master, const std::string& taskId) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto location = locateTask(master, taskId);
+    if (!location.ok()) return std::nullopt;
+    const std::string state = location->task["state"].asString();
+    v1::TaskState parsed;
+    if (terminalState(state) && v1::TaskState_Parse(state, &parsed)) {
+      v1::TaskStatus status;
+      status.mutable_task_id()->set_value(taskId);
+      status.set_state(parsed);
+      status.mutable_agent_id()->set_value(location->agentId);
+      status.set_message("the framework was torn down");
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return std::nullopt;
 }
 
 int exitCodeOf(const v1::TaskStatus& status) {
@@ -149,6 +155,18 @@ int runCommand(const std::vector<std::string>& args) {
   set.addString("env", &f.env, "Environment variables for the task: NAME=VALUE;NAME=VALUE.");
   set.addDuration("timeout", &f.timeout, "Give up (and kill the task) after this long; 0 waits forever.");
   set.addBool("follow", &f.follow, "Stream the task's stdout and stderr while it runs.");
+  set.addString("executor", &f.executor,
+                "Run this custom executor (a path on the agent) instead of the command executor; COMMAND, if "
+                "any, is handed to it as the task's data.");
+  set.addString("health_check_cmd", &f.healthCheckCmd, "A shell command whose exit 0 means healthy.");
+  set.addString("health_check_http", &f.healthCheckHttp,
+                "PORT[/PATH]: healthy while GET http://127.0.0.1:PORT/PATH answers 2xx or 3xx.");
+  set.addDuration("health_check_interval", &f.healthCheckInterval, "Time between health checks.");
+  set.addDuration("health_check_timeout", &f.healthCheckTimeout, "How long one health check may take.");
+  set.addDuration("health_check_grace", &f.healthCheckGrace,
+                  "Failures in this long after the start do not count (until the first success).");
+  set.addInt("health_check_failures", &f.healthCheckFailures,
+             "Kill the task after this many consecutive failed checks.");
 
   auto dashes = std::find(args.begin(), args.end(), "--");
   std::vector<const char*> argv = {"mantle run"};
@@ -165,13 +183,18 @@ int runCommand(const std::vector<std::string>& args) {
   if (dashes != args.end()) {
     for (auto it = dashes + 1; it != args.end(); ++it) command += (command.empty() ? "" : " ") + *it;
   }
-  if (command.empty()) {
+  if (command.empty() && f.executor.empty()) {
     std::cerr << "mantle: error: no command to run (mantle run [options] -- COMMAND)\n";
     return 2;
   }
   Result<resources::Resources> wanted = resources::Resources::parse(f.resources);
   if (!wanted.ok()) {
     std::cerr << "mantle: error: --resources: " << wanted.error().message << "\n";
+    return 2;
+  }
+  auto healthCheck = healthCheckFrom(f);
+  if (!healthCheck.ok()) {
+    std::cerr << "mantle: error: " << healthCheck.error().message << "\n";
     return 2;
   }
   if (f.name.empty()) f.name = "mantle-run";
@@ -213,6 +236,12 @@ int runCommand(const std::vector<std::string>& args) {
   options.frameworkInfo.set_name(f.name);
   options.frameworkInfo.add_roles(f.role);
   options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  {
+    // `mantle kill` tears down frameworks with this label.
+    v1::Label* label = options.frameworkInfo.mutable_labels()->add_labels();
+    label->set_key(kRunFrameworkLabel);
+    label->set_value(taskId);
+  }
   options.reconnect = false;
   scheduler::SchedulerCallbacks callbacks;
   std::unique_ptr<scheduler::Scheduler> client;
@@ -234,11 +263,28 @@ int runCommand(const std::vector<std::string>& args) {
       }
       v1::TaskInfo task = scheduler::commandTask(taskId, offer, command, f.resources);
       task.set_name(f.name);
+      if (!f.executor.empty()) {
+        // A custom executor: the task carries no command (exactly one of
+        // command and executor); the executor gets COMMAND as data.
+        v1::CommandInfo commandInfo = task.command();
+        task.clear_command();
+        task.set_data(command);
+        v1::ExecutorInfo* executor = task.mutable_executor();
+        executor->set_type(v1::ExecutorInfo::CUSTOM);
+        executor->mutable_executor_id()->set_value(taskId);
+        executor->set_name(f.name + " executor (" + f.executor + ")");
+        executor->mutable_command()->set_shell(false);
+        executor->mutable_command()->set_value(f.executor);
+        executor->mutable_command()->add_arguments(f.executor);
+        executor->mutable_command()->set_user(commandInfo.user());
+      }
+      if (*healthCheck) *task.mutable_health_check() = **healthCheck;
       if (!f.env.empty()) {
+        v1::CommandInfo* target = f.executor.empty() ? task.mutable_command() : task.mutable_executor()->mutable_command();
         std::stringstream in(f.env);
         for (std::string pair; std::getline(in, pair, ';');) {
           std::size_t eq = pair.find('=');
-          auto* var = task.mutable_command()->mutable_environment()->add_variables();
+          auto* var = target->mutable_environment()->add_variables();
           var->set_name(pair.substr(0, eq));
           var->set_value(eq == std::string::npos ? "" : pair.substr(eq + 1));
         }
@@ -258,7 +304,9 @@ int runCommand(const std::vector<std::string>& args) {
   callbacks.update = [&](const v1::TaskStatus& status) {
     std::lock_guard<std::mutex> lock(mutex);
     last = status;
-    progress(v1::TaskState_Name(status.state()) + (status.message().empty() ? "" : ": " + status.message()));
+    std::string health;
+    if (status.has_healthy()) health = status.healthy() ? " (healthy)" : " (unhealthy)";
+    progress(v1::TaskState_Name(status.state()) + health + (status.message().empty() ? "" : ": " + status.message()));
     if (terminal(status.state())) final = status;
     changed.notify_all();
   };
@@ -280,8 +328,8 @@ int runCommand(const std::vector<std::string>& args) {
   auto follow = [&](bool all) {
     if (sandbox.empty()) return;
     do {
-      std::string out = readFrom(agent, sandbox + "/stdout", outOffset);
-      std::string err = readFrom(agent, sandbox + "/stderr", errOffset);
+      std::string out = orEmpty(readSandboxFile(agent, sandbox + "/stdout", outOffset));
+      std::string err = orEmpty(readSandboxFile(agent, sandbox + "/stderr", errOffset));
       if (!out.empty() || !err.empty()) progress("");
       std::cout << out << std::flush;
       std::cerr << err << std::flush;
@@ -299,20 +347,22 @@ int runCommand(const std::vector<std::string>& args) {
     }
     if (f.follow && last && last->has_agent_id() && client->frameworkId()) {
       lock.unlock();
-      if (agent.empty()) agent = agentUrl(f.master, last->agent_id().value()).value_or("");
-      if (!agent.empty() && sandbox.empty()) sandbox = sandboxOf(agent, client->frameworkId()->value(), taskId).value_or("");
+      if (agent.empty()) agent = orEmpty(agentUrl(f.master, last->agent_id().value()));
+      if (!agent.empty() && sandbox.empty()) sandbox = orEmpty(sandboxOf(agent, client->frameworkId()->value(), taskId));
       follow(false);
       lock.lock();
     }
   }
   std::optional<v1::TaskStatus> result = final;
   std::string why = failure;
+  const bool wasLaunched = launched;
   std::optional<v1::FrameworkID> frameworkId = client->frameworkId();
   lock.unlock();
   progress("");
+  if (!result && wasLaunched && why.rfind("timed out", 0) != 0) result = finalStateFromMaster(f.master, taskId);
   if (result && frameworkId && result->has_agent_id()) {
-    if (agent.empty()) agent = agentUrl(f.master, result->agent_id().value()).value_or("");
-    if (!agent.empty() && sandbox.empty()) sandbox = sandboxOf(agent, frameworkId->value(), taskId).value_or("");
+    if (agent.empty()) agent = orEmpty(agentUrl(f.master, result->agent_id().value()));
+    if (!agent.empty() && sandbox.empty()) sandbox = orEmpty(sandboxOf(agent, frameworkId->value(), taskId));
     follow(true);
   }
   (void)client->teardown();
