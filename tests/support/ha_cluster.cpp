@@ -1,0 +1,179 @@
+#include "ha_cluster.hpp"
+
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <sstream>
+
+#include <json/reader.h>
+#include <json/value.h>
+
+#include "cluster.hpp"
+#include "http/client.hpp"
+#include "process/sessions.hpp"
+
+namespace mantle::testing {
+
+namespace {
+
+std::string tail(const std::string& text, int lines) {
+  std::size_t pos = text.size();
+  for (int i = 0; i <= lines && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+std::optional<Json::Value> getJson(const std::string& url) {
+  auto response = http::request("GET", url, {}, "", http::ClientOptions{2, 1});
+  if (!response.ok() || response->status != 200) return std::nullopt;
+  Json::Value root;
+  std::istringstream in(response->body);
+  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
+  return root;
+}
+
+}  // namespace
+
+std::optional<bool> masterElected(const std::string& url) {
+  std::optional<Json::Value> metrics = getJson(url + "/metrics/snapshot");
+  if (!metrics) return std::nullopt;
+  return (*metrics)["master/elected"].asDouble() == 1;
+}
+
+HaCluster::HaCluster(HaClusterOptions options) : options_(std::move(options)) {
+  for (int i = 0; i < options_.masters; ++i) masters_.push_back(Node{freePort(), nullptr});
+  for (int i = 0; i < options_.agents; ++i) agents_.push_back(Node{freePort(), nullptr});
+}
+
+HaCluster::~HaCluster() {
+  if (::testing::Test::HasFailure()) std::cerr << "---- HA cluster logs ----\n" << logs() << "-------------------------\n";
+  for (Node& agent : agents_) {
+    if (agent.process) agent.process->stop();
+  }
+  for (Node& master : masters_) {
+    if (master.process) master.process->stop();
+  }
+  process::killSessionsUnder(dir_.path());
+  zk_.stop();
+}
+
+std::string HaCluster::zkUrl() const { return "zk://" + zk_.connectString() + "/mantle"; }
+
+std::string HaCluster::masterUrl(int index) const {
+  return "http://127.0.0.1:" + std::to_string(masters_.at(index).port);
+}
+
+bool HaCluster::masterRunning(int index) {
+  return masters_.at(index).process != nullptr && masters_.at(index).process->running();
+}
+
+Status HaCluster::startMaster(int index, const std::string& servers) {
+  Node& node = masters_.at(index);
+  std::string zk = servers.empty() ? zkUrl() : "zk://" + servers + "/mantle";
+  std::vector<std::string> args = {binary("mantle-master"),
+                                   "--ip=127.0.0.1",
+                                   "--port=" + std::to_string(node.port),
+                                   "--zk=" + zk,
+                                   "--zk_session_timeout=" + options_.zkSessionTimeout,
+                                   "--quorum=2",
+                                   "--allocation_interval=100ms"};
+  args.insert(args.end(), options_.masterFlags.begin(), options_.masterFlags.end());
+  node.process = std::make_unique<ChildProcess>(args, dir_.path() / ("master" + std::to_string(index) + ".log"));
+  if (!waitForHealth(masterUrl(index), options_.startTimeout)) {
+    return Error(StatusCode::kUnavailable, "mantle-master " + std::to_string(index) + " did not come up:\n" + logs());
+  }
+  return {};
+}
+
+void HaCluster::killMaster(int index) {
+  if (masters_.at(index).process) masters_.at(index).process->kill();
+}
+
+Status HaCluster::startAgent(int index) {
+  Node& node = agents_.at(index);
+  std::vector<std::string> args = {binary("mantle-agent"),
+                                   "--master=" + zkUrl(),
+                                   "--ip=127.0.0.1",
+                                   "--port=" + std::to_string(node.port),
+                                   "--work_dir=" + (dir_.path() / ("agent" + std::to_string(index))).string(),
+                                   "--resources=" + options_.agentResources};
+  args.insert(args.end(), options_.agentFlags.begin(), options_.agentFlags.end());
+  node.process = std::make_unique<ChildProcess>(args, dir_.path() / ("agent" + std::to_string(index) + ".log"));
+  if (!waitForHealth("http://127.0.0.1:" + std::to_string(node.port), options_.startTimeout)) {
+    return Error(StatusCode::kUnavailable, "mantle-agent " + std::to_string(index) + " did not come up:\n" + logs());
+  }
+  return {};
+}
+
+Status HaCluster::start() {
+  std::string error;
+  if (!zk_.start(&error)) return Error(StatusCode::kUnavailable, "ZooKeeper did not start: " + error);
+  for (int i = 0; i < masterCount(); ++i) {
+    if (Status s = startMaster(i); !s.ok()) return s;
+  }
+  if (Result<int> leader = waitForLeader(options_.startTimeout); !leader.ok()) return leader.error();
+  for (int i = 0; i < static_cast<int>(agents_.size()); ++i) {
+    if (Status s = startAgent(i); !s.ok()) return s;
+  }
+  return waitForAgents(static_cast<int>(agents_.size()), options_.startTimeout);
+}
+
+std::vector<int> HaCluster::electedMasters() {
+  std::vector<int> elected;
+  for (int i = 0; i < masterCount(); ++i) {
+    if (!masterRunning(i)) continue;
+    if (masterElected(masterUrl(i)).value_or(false)) elected.push_back(i);
+  }
+  return elected;
+}
+
+Result<int> HaCluster::waitForLeader(std::chrono::milliseconds timeout) {
+  int leader = -1;
+  bool ok = waitUntil(
+      [&] {
+        std::vector<int> elected = electedMasters();
+        if (elected.size() != 1) return false;
+        leader = elected.front();
+        return true;
+      },
+      timeout);
+  if (!ok) return Error(StatusCode::kDeadlineExceeded, "no single elected master in time:\n" + logs());
+  return leader;
+}
+
+Status HaCluster::waitForAgents(int count, std::chrono::milliseconds timeout) {
+  int seen = 0;
+  bool ok = waitUntil(
+      [&] {
+        std::vector<int> elected = electedMasters();
+        if (elected.size() != 1) return false;
+        std::optional<Json::Value> slaves = getJson(masterUrl(elected.front()) + "/master/slaves");
+        if (!slaves) return false;
+        seen = 0;
+        for (const Json::Value& agent : (*slaves)["slaves"]) {
+          if (agent["active"].asBool()) ++seen;
+        }
+        return seen >= count;
+      },
+      timeout);
+  if (!ok) {
+    return Error(StatusCode::kDeadlineExceeded,
+                 std::to_string(seen) + " of " + std::to_string(count) + " agents registered in time:\n" + logs());
+  }
+  return {};
+}
+
+std::string HaCluster::logs(int lines) const {
+  std::string out;
+  for (std::size_t i = 0; i < masters_.size(); ++i) {
+    if (masters_[i].process) {
+      out += "== master " + std::to_string(i) + " (" + masterUrl(static_cast<int>(i)) + ")\n" +
+             tail(masters_[i].process->output(), lines) + "\n";
+    }
+  }
+  for (std::size_t i = 0; i < agents_.size(); ++i) {
+    if (agents_[i].process) out += "== agent " + std::to_string(i) + "\n" + tail(agents_[i].process->output(), lines) + "\n";
+  }
+  return out;
+}
+
+}  // namespace mantle::testing
