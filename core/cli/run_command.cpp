@@ -345,11 +345,13 @@ int runCommand(const std::vector<std::string>& args) {
       if (launched) (void)client->kill(last ? last->task_id() : v1::TaskID());
       break;
     }
-    if (f.follow && last && last->has_agent_id() && client->frameworkId()) {
+    // The sandbox is looked up while the task runs (with --follow or not):
+    // an executor that has exited may no longer list it.
+    if ((f.follow || sandbox.empty()) && last && last->has_agent_id() && client->frameworkId()) {
       lock.unlock();
       if (agent.empty()) agent = orEmpty(agentUrl(f.master, last->agent_id().value()));
       if (!agent.empty() && sandbox.empty()) sandbox = orEmpty(sandboxOf(agent, client->frameworkId()->value(), taskId));
-      follow(false);
+      if (f.follow) follow(false);
       lock.lock();
     }
   }
