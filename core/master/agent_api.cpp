@@ -576,12 +576,14 @@ void MasterImpl::removeAgent(const std::string& agentId, v1::TaskState taskState
   }
   if (unreachable) unreachableAgents_[agentId] = agent.info;
   if (agent.stream) agent.stream->close();
-  agents_.erase(it);
   count("master/slave_removals");
+  // Emitted while the agent is still known: the hooks' AGENT_REMOVED carries
+  // its AgentInfo.
   v1::master::Event op;
   op.set_type(v1::master::Event::AGENT_REMOVED);
   op.mutable_agent_removed()->mutable_agent_id()->set_value(agentId);
   emitOperatorEvent(op);
+  agents_.erase(it);
   persistRegistry();
 }
 

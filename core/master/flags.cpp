@@ -21,6 +21,9 @@ Result<MasterFlags> parseFlags(int argc, const char* const* argv, std::string* u
                   "Module manifest: inline JSON, a file (file:///path allowed) or a directory of *.json files. "
                   "Default: the built-in manifest (<prefix>/etc/mantle/modules.json).");
   set.addString("allocator", &f.allocator, "Instance name of the allocator module to use (default drf).");
+  set.addString("hooks", &f.hooks,
+                "Hook module instances of the manifest, comma separated, called in this order (docs/HOOKS.md). "
+                "Default: none.");
   set.addDuration("allocation_interval", &f.allocationInterval,
                   "Time between allocation cycles (default 1secs).");
   set.addDuration("offer_timeout", &f.offerTimeout,

@@ -20,6 +20,7 @@ struct MasterFlags {
   std::string workDir;   // empty: no registry file (nothing survives a restart)
   std::optional<std::string> modules;
   std::string allocator = "drf";
+  std::string hooks;  // hook module instances, comma separated, called in this order (docs/HOOKS.md)
   double allocationInterval = 1.0;
   double offerTimeout = 0;  // 0: offers stay until used, declined or rescinded
   double agentReregisterTimeout = 600;

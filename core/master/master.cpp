@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
@@ -92,12 +93,20 @@ Status MasterImpl::start() {
   if (Status s = modules::loadManifest(manifestArg, manifest); !s.ok()) {
     return s.error().withContext("--modules");
   }
-  // The master uses allocators only (authenticators and hooks will join
-  // them); other kinds in a shared manifest are the agent's business and are
-  // not loaded here.
+  // The master loads the allocators, the instances --hooks names and the
+  // security modules; other kinds in a shared manifest are the agent's
+  // business and are not loaded here.
+  std::vector<std::string> hookNames;
+  for (std::size_t begin = 0; begin <= flags_.hooks.size();) {
+    std::size_t end = flags_.hooks.find(',', begin);
+    if (end == std::string::npos) end = flags_.hooks.size();
+    if (end > begin) hookNames.push_back(flags_.hooks.substr(begin, end - begin));
+    begin = end + 1;
+  }
   modules::Manifest masterManifest;
   for (const modules::ModuleSpec& spec : manifest.modules) {
-    if (spec.kind == "allocator" || spec.instance == flags_.allocator) {
+    const bool hook = std::find(hookNames.begin(), hookNames.end(), spec.instance) != hookNames.end();
+    if (spec.kind == "allocator" || spec.instance == flags_.allocator || hook) {
       if (Status s = masterManifest.add(spec); !s.ok()) return s.error().withContext("--modules");
     }
   }
@@ -114,6 +123,9 @@ Status MasterImpl::start() {
   Result<std::shared_ptr<modules::Instance>> allocator = modules_->create("allocator", flags_.allocator);
   if (!allocator.ok()) return allocator.error().withContext("--allocator=" + flags_.allocator);
   allocator_ = *allocator;
+  Result<std::vector<std::shared_ptr<modules::Instance>>> hooks = modules_->createAll("hook", hookNames);
+  if (!hooks.ok()) return hooks.error().withContext("--hooks");
+  hooks_ = std::make_unique<hooks::HookChain>(std::move(*hooks));
   Result<std::unique_ptr<auth::Security>> security =
       auth::createSecurity(flags_.security, *modules_, auth::Side::kMaster);
   if (!security.ok()) return security.error().withContext("security");
@@ -223,6 +235,8 @@ void MasterImpl::stop() {
   for (auto& t : httpThreads_) {
     if (t.joinable()) t.join();
   }
+  // The chain holds the hook instances; it goes before the registry.
+  hooks_.reset();
   std::lock_guard<std::mutex> lock(waitMutex_);
   done_ = true;
   waitCv_.notify_all();

@@ -35,6 +35,7 @@
 #include "mantle/module/v1/module.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "master/flags.hpp"
+#include "hooks/hook_chain.hpp"
 #include "master/registry_file.hpp"
 #include "mesos/v1/master/master.pb.h"
 #include "mesos/v1/mesos.pb.h"
@@ -274,6 +275,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   double steadyNow() const;
 
   // Tasks (scheduler_api.cpp).
+  // The master_launch_task_label_decorator hooks: the labels the task is
+  // stored and sent with, or the hook's error (the task is then refused).
+  Result<v1::Labels> decorateLaunchLabels(const Framework& f, const Agent& agent, const v1::TaskInfo& task);
   void addTask(Framework& framework, Agent& agent, const v1::TaskInfo& task);
   // Applies a new state; recovers resources on the first terminal state.
   void transitionTask(Framework& framework, v1::Task& task, const v1::TaskStatus& status,
@@ -287,6 +291,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void operatorCall(v1::master::Call call, wire::ResponseFormat format, http::Responder responder);
   void operatorSubscribe(wire::ResponseFormat format, const http::Responder& responder);
   void emitOperatorEvent(const v1::master::Event& event);
+  // The hook chain's state_event for an operator event (enqueued, never
+  // blocks or fails); other event types are not hook events.
+  void notifyHooks(const v1::master::Event& event);
   void respondMessage(const http::Responder& responder, const google::protobuf::Message& message,
                       wire::MediaType type, int status = 200);
   std::optional<std::string> applyOperatorReservation(const std::string& agentId,
@@ -352,6 +359,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::unique_ptr<modules::Registry> modules_;
   std::unique_ptr<auth::Security> security_;
   std::shared_ptr<modules::Instance> allocator_;
+  // The --hooks instances (docs/HOOKS.md §4). Declared after modules_ so that
+  // it goes first; stop() also resets it once the threads are joined.
+  std::unique_ptr<hooks::HookChain> hooks_;
   std::vector<module::v1::AllocatorRecoverResources> pendingRecoveries_;
   bool allocationRequested_ = false;
   double lastAllocationMs_ = 0;

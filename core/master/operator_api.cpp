@@ -433,6 +433,7 @@ void MasterImpl::operatorSubscribe(wire::ResponseFormat format, const http::Resp
 }
 
 void MasterImpl::emitOperatorEvent(const v1::master::Event& event) {
+  notifyHooks(event);
   if (subscribers_.empty()) return;
   std::optional<std::string> json, protobuf;
   for (OperatorSubscriber& s : subscribers_) {
@@ -440,6 +441,68 @@ void MasterImpl::emitOperatorEvent(const v1::master::Event& event) {
     if (!record) record = wire::encodeRecord(wire::encode(event, s.mediaType));
     s.stream->write(*record);
   }
+}
+
+void MasterImpl::notifyHooks(const v1::master::Event& event) {
+  if (!hooks_ || hooks_->empty()) return;
+  using module::v1::StateEvent;
+  StateEvent out;
+  switch (event.type()) {
+    case v1::master::Event::TASK_ADDED: {
+      const v1::Task& task = event.task_added().task();
+      out.set_type(StateEvent::TASK_UPDATED);
+      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(task.framework_id());
+      module::v1::TaskStatus* status = out.mutable_task_status();
+      *status->mutable_task_id() = hooks::recode<module::v1::TaskID>(task.task_id());
+      status->set_state(module::v1::TASK_STAGING);
+      *status->mutable_agent_id() = hooks::recode<module::v1::AgentID>(task.agent_id());
+      if (task.has_executor_id()) *status->mutable_executor_id() = hooks::recode<module::v1::ExecutorID>(task.executor_id());
+      break;
+    }
+    case v1::master::Event::TASK_UPDATED: {
+      const auto& updated = event.task_updated();
+      out.set_type(StateEvent::TASK_UPDATED);
+      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(updated.framework_id());
+      *out.mutable_task_status() = hooks::recode<module::v1::TaskStatus>(updated.status());
+      out.mutable_task_status()->set_state(static_cast<module::v1::TaskState>(updated.state()));
+      break;
+    }
+    case v1::master::Event::AGENT_ADDED:
+      out.set_type(StateEvent::AGENT_ADDED);
+      *out.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(event.agent_added().agent().agent_info());
+      break;
+    case v1::master::Event::AGENT_REMOVED: {
+      out.set_type(StateEvent::AGENT_REMOVED);
+      const std::string& agentId = event.agent_removed().agent_id().value();
+      auto agent = agents_.find(agentId);
+      auto unreachable = unreachableAgents_.find(agentId);
+      if (agent != agents_.end()) {
+        *out.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(agent->second.info);
+      } else if (unreachable != unreachableAgents_.end()) {
+        *out.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(unreachable->second);
+      }
+      out.mutable_agent_info()->mutable_id()->set_value(agentId);
+      break;
+    }
+    case v1::master::Event::FRAMEWORK_ADDED: {
+      const v1::FrameworkInfo& info = event.framework_added().framework().framework_info();
+      out.set_type(StateEvent::FRAMEWORK_ADDED);
+      *out.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(info);
+      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(info.id());
+      break;
+    }
+    case v1::master::Event::FRAMEWORK_REMOVED: {
+      const v1::FrameworkInfo& info = event.framework_removed().framework_info();
+      out.set_type(StateEvent::FRAMEWORK_REMOVED);
+      *out.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(info);
+      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(info.id());
+      break;
+    }
+    default:
+      return;  // not a hook event
+  }
+  out.set_timestamp(wallNow());
+  hooks_->stateEvent(out);  // only enqueues
 }
 
 // ---------------------------------------------------------------------------
@@ -613,6 +676,9 @@ std::map<std::string, double> MasterImpl::buildMetrics() const {
     m[name] = 0;
   }
   for (const auto& [name, value] : counters_) m[name] = value;
+  if (hooks_) {
+    for (const auto& [name, value] : hooks_->metricsSnapshot()) m["master/" + name] = value;
+  }
   m["master/uptime_secs"] = wallNow() - startTime_;
   m["master/elected"] = leading_ && recovered_ ? 1 : 0;
   double active = 0, inactive = 0, connected = 0, disconnected = 0;

@@ -675,6 +675,16 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
                              consumed.error().message);
             continue;
           }
+          // The hooks decorate a valid task; a failing or slow decorator
+          // refuses it (its resources stay available).
+          Result<v1::Labels> labels = decorateLaunchLabels(f, agent, toSend);
+          if (!labels.ok()) {
+            count("master/invalid_tasks");
+            sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
+                             labels.error().message);
+            continue;
+          }
+          if (hooks_ && !hooks_->empty()) *toSend.mutable_labels() = std::move(*labels);
           available = *available.minus(*consumed);
           launched.insert(task.task_id().value());
           bool launchExecutor = true;
@@ -730,6 +740,16 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
           launched.insert(task.task_id().value());
           *out.mutable_executor() = executor;
           toSend.push_back(std::move(out));
+        }
+        // All or nothing: one failing decorator refuses the whole group.
+        for (v1::TaskInfo& out : toSend) {
+          if (!groupError.empty() || !hooks_ || hooks_->empty()) break;
+          Result<v1::Labels> labels = decorateLaunchLabels(f, agent, out);
+          if (!labels.ok()) {
+            groupError = labels.error().message;
+            break;
+          }
+          *out.mutable_labels() = std::move(*labels);
         }
         if (groupError.empty() && !available.contains(consumedAll)) {
           groupError = "Task group uses more resources (" + consumedAll.toString() +
@@ -811,6 +831,19 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
 
 // ---------------------------------------------------------------------------
 // Tasks
+
+Result<v1::Labels> MasterImpl::decorateLaunchLabels(const Framework& f, const Agent& agent,
+                                                    const v1::TaskInfo& task) {
+  if (!hooks_ || hooks_->empty()) return task.labels();
+  module::v1::TaskContext context;
+  *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(f.info);
+  context.mutable_framework_info()->mutable_id()->set_value(f.id);
+  *context.mutable_task_info() = hooks::recode<module::v1::TaskInfo>(task);
+  *context.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(agent.info);
+  Result<module::v1::Labels> labels = hooks_->masterLaunchTaskLabels(context);
+  if (!labels.ok()) return labels.error();
+  return hooks::recode<v1::Labels>(*labels);
+}
 
 void MasterImpl::addTask(Framework& f, Agent& agent, const v1::TaskInfo& info) {
   v1::Task task;

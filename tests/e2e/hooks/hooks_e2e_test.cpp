@@ -2,8 +2,14 @@
 // modules through --modules and --hooks, driven by a minimal v1 HTTP
 // scheduler. The env and labels hooks reach a task (and the status update
 // decorator its updates); a failing hook, and one past its deadline, fail the
-// launch with TASK_FAILED and the hook's reason.
+// launch with TASK_FAILED and the hook's reason. The master's --hooks: its
+// label decorator's labels are what the master shows and the agent runs, a
+// failing one refuses the task with TASK_ERROR, and a webhook on the master
+// receives a task's TASK_UPDATED events in order.
 #include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <condition_variable>
 #include <fstream>
@@ -11,11 +17,13 @@
 #include <json/value.h>
 #include <json/writer.h>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http/server.hpp"
 #include "master_peer.hpp"
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "process.hpp"
@@ -167,6 +175,44 @@ class Scheduler {
   std::vector<mesos::v1::TaskStatus> updates_;
 };
 
+// An HTTP endpoint on loopback that keeps the body of every POST (the
+// webhook's events).
+class Receiver {
+ public:
+  Receiver() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {
+    server_ = std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (request.method == "POST") bodies_.push_back(request.body);
+      }
+      responder.respond(http::Response::text(200, "ok"));
+    });
+    Result<std::uint16_t> bound = server_->listen("127.0.0.1", 0);
+    EXPECT_TRUE(bound.ok()) << bound.error().message;
+    port_ = bound.ok() ? *bound : 0;
+  }
+  ~Receiver() {
+    server_->stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/events"; }
+  std::vector<std::string> bodies() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return bodies_;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
+  std::uint16_t port_ = 0;
+  mutable std::mutex mutex_;
+  std::vector<std::string> bodies_;
+};
+
 std::string fixture(const std::string& name) {
   return std::string(MANTLE_TEST_FIXTURE_DIR) + "/lib" + name + ".so";
 }
@@ -219,7 +265,9 @@ class HooksEndToEnd : public ::testing::Test {
 
   // The manifest every test's agent loads: the posix isolators and every
   // hook instance the tests select from with --hooks.
-  std::string manifest() const {
+  std::string manifest() const { return dir_.write("modules.json", manifestJson()).string(); }
+
+  std::string manifestJson() const {
     Json::Value labelsConfig;
     labelsConfig["labels"] = strings({"team=infra"});
     labelsConfig["agent_hostname_label"] = "agent_hostname";
@@ -249,12 +297,32 @@ class HooksEndToEnd : public ::testing::Test {
     out["libraries"].append(library("file", fixture("fixture_hook_fail"), {module("fail", "gate", gateConfig)}));
     out["libraries"].append(
         library("file", fixture("fixture_hook_sleep"), {module("sleep", "slow", slowConfig, /*timeoutMs=*/200)}));
-    return dir_.write("modules.json", Json::writeString(Json::StreamWriterBuilder(), out)).string();
+    // The master's: its allocator, a labels instance of its own and a
+    // webhook posting to the test's receiver.
+    Json::Value drf;
+    drf["name"] = "drf";
+    drf["kind"] = "allocator";
+    out["libraries"].append(library("name", "mantle_allocator_drf", {drf}));
+    Json::Value masterLabelsConfig;
+    masterLabelsConfig["labels"] = strings({"placed_by=master"});
+    out["libraries"].append(
+        library("name", "mantle_labels", {module("labels", "master_labels", masterLabelsConfig)}));
+    if (!webhookUrl_.empty()) {
+      Json::Value webhookConfig;
+      webhookConfig["urls"] = strings({webhookUrl_});
+      webhookConfig["events"] = strings({"TASK_UPDATED"});
+      out["libraries"].append(library("name", "mantle_webhook", {module("webhook", "webhook", webhookConfig)}));
+    }
+    Json::StreamWriterBuilder compact;
+    compact["indentation"] = "";
+    return Json::writeString(compact, out);
   }
 
-  void startCluster(const std::string& hooks) {
+  // `masterHooks` non-empty: the master gets the manifest inline and --hooks.
+  void startCluster(const std::string& hooks, const std::string& masterHooks = "") {
     ClusterOptions options;
     options.agentFlags = {"--modules=" + manifest(), "--hooks=" + hooks};
+    if (!masterHooks.empty()) options.masterFlags = {"--modules=" + manifestJson(), "--hooks=" + masterHooks};
     cluster_ = std::make_unique<LocalCluster>(options);
     ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
     scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
@@ -281,6 +349,22 @@ class HooksEndToEnd : public ::testing::Test {
     return out;
   }
 
+  Json::Value masterJson(const std::string& path) {
+    auto response = http::request("GET", cluster_->masterUrl() + path, {}, "", http::ClientOptions{10, 2});
+    return response.ok() && response->status == 200 ? parse(response->body) : Json::Value();
+  }
+
+  // The master's view of a task's labels, from /master/tasks.
+  std::vector<std::pair<std::string, std::string>> masterTaskLabels(const std::string& taskId) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& task : masterJson("/master/tasks")["tasks"]) {
+      if (task["id"].asString() != taskId) continue;
+      for (const auto& label : task["labels"]) out.emplace_back(label["key"].asString(), label["value"].asString());
+    }
+    return out;
+  }
+
+  std::string webhookUrl_;  // set before startCluster for the master's webhook instance
   TempDir dir_;
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<Scheduler> scheduler_;
@@ -360,6 +444,74 @@ TEST_F(HooksEndToEnd, HookPastItsDeadlineFailsTheLaunch) {
   EXPECT_NE(failed->message().find("deadline of 200 ms"), std::string::npos) << failed->message();
   Json::Value metrics = agentJson("/metrics/snapshot");
   EXPECT_EQ(metrics["slave/hooks/agent_run_task_label_decorator/slow/timeouts"].asDouble(), 1);
+}
+
+TEST_F(HooksEndToEnd, MasterLabelDecoratorLabelsWhatTheMasterShowsAndTheAgentRuns) {
+  ASSERT_NO_FATAL_FAILURE(startCluster("", "master_labels"));
+  const auto release = dir_.path() / "release";
+  mesos::v1::TaskInfo task =
+      commandTask("placed", "while [ ! -e " + release.string() + " ]; do sleep 0.1; done", "");
+  auto* own = task.mutable_labels()->add_labels();
+  own->set_key("owner");
+  own->set_value("alice");
+  ASSERT_TRUE(scheduler_->launch(task));
+  ASSERT_TRUE(scheduler_->waitFor("placed", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  const std::vector<std::pair<std::string, std::string>> expected = {{"owner", "alice"}, {"placed_by", "master"}};
+  EXPECT_EQ(masterTaskLabels("placed"), expected);
+  EXPECT_EQ(agentTaskLabels("placed"), expected);
+  std::ofstream(release) << "go";
+  ASSERT_TRUE(scheduler_->waitFor("placed", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  Json::Value metrics = masterJson("/metrics/snapshot");
+  EXPECT_EQ(metrics["master/hooks/master_launch_task_label_decorator/master_labels/calls"].asDouble(), 1);
+  EXPECT_EQ(metrics["master/hooks/master_launch_task_label_decorator/master_labels/failures"].asDouble(), 0);
+}
+
+TEST_F(HooksEndToEnd, FailingMasterDecoratorRefusesTheTaskWithTaskError) {
+  ASSERT_NO_FATAL_FAILURE(startCluster("", "gate"));
+  const auto marker = dir_.path() / "ran";
+  ASSERT_TRUE(scheduler_->launch(commandTask("refused", "touch " + marker.string(), "")));
+  std::optional<mesos::v1::TaskStatus> error = scheduler_->waitFor("refused", mesos::v1::TASK_ERROR, 60s);
+  ASSERT_TRUE(error.has_value()) << cluster_->logs();
+  EXPECT_EQ(error->reason(), mesos::v1::TaskStatus::REASON_TASK_INVALID);
+  EXPECT_EQ(error->source(), mesos::v1::TaskStatus::SOURCE_MASTER);
+  EXPECT_NE(error->message().find("hook 'gate' failed at master_launch_task_label_decorator"), std::string::npos)
+      << error->message();
+  EXPECT_NE(error->message().find("launches are frozen for maintenance"), std::string::npos) << error->message();
+  EXPECT_EQ(scheduler_->states("refused"), (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_ERROR}));
+  EXPECT_TRUE(agentTaskLabels("refused").empty());
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the task must not reach the agent";
+  // The master is still up and its metrics count the failure.
+  Json::Value metrics = masterJson("/metrics/snapshot");
+  EXPECT_EQ(metrics["master/hooks/master_launch_task_label_decorator/gate/failures"].asDouble(), 1);
+  EXPECT_GE(metrics["master/invalid_tasks"].asDouble(), 1);
+}
+
+TEST_F(HooksEndToEnd, MasterWebhookReceivesTheTaskUpdatesInOrder) {
+  Receiver receiver;
+  webhookUrl_ = receiver.url();
+  ASSERT_NO_FATAL_FAILURE(startCluster("", "webhook"));
+  ASSERT_TRUE(scheduler_->launch(commandTask("watched", "true", "")));
+  ASSERT_TRUE(scheduler_->waitFor("watched", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  std::vector<std::string> expected = {"TASK_STAGING"};
+  for (mesos::v1::TaskState state : scheduler_->states("watched")) expected.push_back(mesos::v1::TaskState_Name(state));
+  std::vector<std::string> received;
+  std::set<std::string> types;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        received.clear();
+        for (const std::string& body : receiver.bodies()) {
+          Json::Value event = parse(body);
+          types.insert(event["type"].asString());
+          if (event["task"]["task_id"].asString() == "watched") received.push_back(event["task"]["state"].asString());
+        }
+        return received.size() >= expected.size();
+      },
+      30s))
+      << cluster_->logs();
+  EXPECT_EQ(received, expected);
+  EXPECT_EQ(types, (std::set<std::string>{"TASK_UPDATED"}));
+  Json::Value metrics = masterJson("/metrics/snapshot");
+  EXPECT_GE(metrics["master/hooks/state_event/webhook/calls"].asDouble(), expected.size());
 }
 
 }  // namespace
