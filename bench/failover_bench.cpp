@@ -105,6 +105,14 @@ Row measure(int agentCount) {
     agentOptions.resources = "cpus:1;mem:256";
     agents.push_back(std::make_unique<TestAgent>(agentOptions));
   }
+  // A TestAgent takes a moment to stop: stop them side by side, on every
+  // way out.
+  struct StopAgents {
+    std::vector<std::unique_ptr<TestAgent>>& agents;
+    ~StopAgents() {
+      parallel(static_cast<int>(agents.size()), [&](int i) { agents[i].reset(); });
+    }
+  } stopAgents{agents};
   std::atomic<int> failed{0};
   parallel(agentCount, [&](int i) {
     if (!agents[i]->connect(60s).ok()) ++failed;
@@ -177,7 +185,11 @@ Row measure(int agentCount) {
       if (now && *now != cluster.masterUrl(*leader)) {
         parallel(agentCount, [&](int i) {
           agents[i]->setMasterUrl(*now);
-          for (int attempt = 0; attempt < 50 && !agents[i]->connect(10s).ok(); ++attempt) std::this_thread::sleep_for(100ms);
+          // Until it has recovered, the new leader answers 503: retry soon,
+          // as mantle-agent does.
+          for (int attempt = 0; attempt < 100 && !agents[i]->connect(2s).ok(); ++attempt) {
+            std::this_thread::sleep_for(100ms);
+          }
         });
         reregistered = true;
         return;
@@ -195,7 +207,6 @@ Row measure(int agentCount) {
   }
   follower.join();
   scheduler.stop();
-  agents.clear();
   return row;
 }
 
