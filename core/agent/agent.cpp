@@ -137,6 +137,9 @@ void AgentFlags::addTo(flags::FlagSet& set) {
                   "First retry of an unacknowledged status update (then doubling, up to 10 minutes).");
   set.addBytes("container_logs_max_size", &containerLogsMaxSize, "Size at which sandbox stdout/stderr rotate.");
   set.addInt("container_logs_max_files", &containerLogsMaxFiles, "Rotated stdout/stderr files kept per sandbox.");
+  set.addBool("authenticate_http_executors", &authenticateHttpExecutors,
+              "Give each executor its own token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) and refuse executor API calls "
+              "that do not carry it as 'Authorization: Bearer <token>'.");
 }
 
 Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
@@ -170,6 +173,13 @@ Status Agent::start() {
   fs::create_directories(flags_.workDir, ec);
   if (ec) return internalError("cannot create --work_dir " + flags_.workDir + ": " + ec.message());
   flags_.workDir = fs::canonical(flags_.workDir).string();
+  if (flags_.authenticateHttpExecutors) {
+    // The key stays in the work dir, so tokens given out before a restart
+    // still validate after it.
+    auto tokens = auth::ExecutorTokens::open(flags_.workDir + "/executor_token.key");
+    if (!tokens.ok()) return tokens.error().withContext("--authenticate_http_executors");
+    executorTokens_ = std::move(*tokens);
+  }
 
   std::string hostname = flags_.hostname;
   if (hostname.empty()) {
@@ -575,6 +585,8 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
   env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] = durationText(grace);
   env["MESOS_HTTP_COMMAND_EXECUTOR"] = "1";
   env["MESOS_CONTAINER_ID"] = executor.containerId;
+  env.erase(auth::kExecutorTokenEnv);
+  if (executorTokens_) env[auth::kExecutorTokenEnv] = executorTokens_->token(executor.frameworkId, executor.executorId);
   return env;
 }
 
@@ -1138,6 +1150,49 @@ void Agent::sendToExecutor(Executor& executor, const mesos::v1::executor::Event&
   executor.stream->write(wire::encodeRecord(wire::encode(event, executor.streamType)));
 }
 
+std::optional<http::Response> Agent::refuseExecutorToken(const http::Request& request, const std::string& frameworkId,
+                                                         const std::string& executorId) {
+  if (!executorTokens_) return std::nullopt;
+  auto unauthorized = [&](const std::string& reason, const std::string& challenge) {
+    LOG(WARNING) << "Refused an executor call for executor '" << executorId << "' of framework '" << frameworkId
+                 << "' from " << request.remoteAddress << ": " << reason;
+    ++counters_["executor_authentication_unauthorized"];
+    http::Response response = http::Response::text(401, reason);
+    response.headers.emplace_back("WWW-Authenticate", challenge);
+    return response;
+  };
+  const std::string authorization = request.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.empty()) {
+    return unauthorized("An executor call needs 'Authorization: Bearer <token>' with the executor's token",
+                        "Bearer realm=\"mesos-agent-executor\"");
+  }
+  if (authorization.size() <= kBearer.size() || authorization.compare(0, kBearer.size(), kBearer) != 0) {
+    return unauthorized("An executor call needs a Bearer token",
+                        "Bearer realm=\"mesos-agent-executor\", error=\"invalid_request\"");
+  }
+  const std::string token = authorization.substr(kBearer.size());
+  if (executorTokens_->verify(token, frameworkId, executorId)) {
+    ++counters_["executor_authentication_successes"];
+    return std::nullopt;
+  }
+  // A token of another executor on this agent: name the mismatch (the caller
+  // holds that token already, so naming its owner tells it nothing new).
+  for (const auto& [fid, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework->executors) {
+      if (!executorTokens_->verify(token, fid, eid)) continue;
+      const std::string reason = "The token is the token of executor '" + eid + "' of framework '" + fid +
+                                 "', not of executor '" + executorId + "' of framework '" + frameworkId + "'";
+      LOG(WARNING) << "Refused an executor call from " << request.remoteAddress << ": " << reason;
+      ++counters_["executor_authentication_forbidden"];
+      return http::Response::text(403, reason);
+    }
+  }
+  return unauthorized("The token is not the token of executor '" + executorId + "' of framework '" + frameworkId +
+                          "' nor of any other executor on this agent",
+                      "Bearer realm=\"mesos-agent-executor\", error=\"invalid_token\"");
+}
+
 void Agent::executorCall(const http::Request& request, const http::Responder& responder) {
   if (request.method != "POST") {
     http::Response response = http::Response::text(405, "Expecting POST");
@@ -1158,6 +1213,10 @@ void Agent::executorCall(const http::Request& request, const http::Responder& re
   auto call = wire::decodeAs<mesos::v1::executor::Call>(request.body, format->message);
   if (!call.ok()) {
     responder.respond(http::Response::text(400, "Failed to parse the executor call: " + call.error().message));
+    return;
+  }
+  if (auto refusal = refuseExecutorToken(request, call->framework_id().value(), call->executor_id().value())) {
+    responder.respond(std::move(*refusal));
     return;
   }
   switch (call->type()) {

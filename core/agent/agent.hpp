@@ -17,6 +17,7 @@
 #include "agent/containerizer.hpp"
 #include "agent/master_link.hpp"
 #include "agent/strand.hpp"
+#include "auth/executor_token.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
 #include "mantle/internal/agent_master.pb.h"
@@ -53,6 +54,9 @@ struct AgentFlags {
   double statusUpdateRetryInterval = 10;  // first retry; doubles up to 10 minutes
   std::uint64_t containerLogsMaxSize = 10 * 1024 * 1024;
   std::int64_t containerLogsMaxFiles = 3;
+  // Executors get a per-executor token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN)
+  // and /api/v1/executor refuses calls without their own executor's token.
+  bool authenticateHttpExecutors = false;
 
   void addTo(flags::FlagSet& set);
 };
@@ -162,6 +166,10 @@ class Agent {
 
   // Executor API.
   void executorCall(const http::Request& request, const http::Responder& responder);
+  // With --authenticate_http_executors: the refusal of an executor call whose
+  // bearer token is not the token of (frameworkId, executorId), or none.
+  std::optional<http::Response> refuseExecutorToken(const http::Request& request, const std::string& frameworkId,
+                                                    const std::string& executorId);
   void executorSubscribe(const mesos::v1::executor::Call& call, wire::MediaType type,
                          const http::Responder& responder);
   void sendToExecutor(Executor& executor, const mesos::v1::executor::Event& event);
@@ -203,6 +211,7 @@ class Agent {
   std::unique_ptr<Containerizer> containerizer_;
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<http::Server> server_;
+  std::optional<auth::ExecutorTokens> executorTokens_;  // with --authenticate_http_executors
   std::uint16_t port_ = 0;
   double startTime_ = 0;
 

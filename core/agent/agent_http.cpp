@@ -588,7 +588,8 @@ std::map<std::string, double> Agent::metrics() const {
   for (const auto& [state, count] : tasks) out["slave/tasks_" + state] = count;
   out["slave/frameworks_active"] = static_cast<double>(frameworks_.size());
   for (const char* name : {"valid_status_updates", "invalid_status_updates", "container_launch_errors",
-                           "recovery_errors"}) {
+                           "recovery_errors", "executor_authentication_successes",
+                           "executor_authentication_unauthorized", "executor_authentication_forbidden"}) {
     auto it = counters_.find(name);
     out[std::string("slave/") + name] = it == counters_.end() ? 0 : static_cast<double>(it->second);
   }

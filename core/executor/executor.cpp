@@ -1,6 +1,7 @@
 #include "executor/executor.hpp"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -71,6 +72,9 @@ class Executor {
       std::size_t eq = text.find('=');
       if (eq != std::string::npos) environment_[text.substr(0, eq)] = text.substr(eq + 1);
     }
+    // The token proves this executor: tasks and health checks never see it.
+    environment_.erase("MESOS_EXECUTOR_AUTHENTICATION_TOKEN");
+    ::unsetenv("MESOS_EXECUTOR_AUTHENTICATION_TOKEN");
   }
 
   ~Executor() {
@@ -197,8 +201,8 @@ class Executor {
         return status.ok();
       };
       (void)http::stream("POST", url_,
-                         {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}}, body,
-                         callbacks, cancel);
+                         headers({{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}}),
+                         body, callbacks, cancel);
       if (connected) {
         push(Item{Item::kDisconnected, {}});
         backoff = 0.1;
@@ -517,7 +521,7 @@ class Executor {
     call.mutable_executor_id()->set_value(config_.executorId);
     call.set_type(v1e::Call::UPDATE);
     *call.mutable_update() = update;
-    auto response = http::request("POST", url_, {{"Content-Type", "application/x-protobuf"}},
+    auto response = http::request("POST", url_, headers({{"Content-Type", "application/x-protobuf"}}),
                                   call.SerializeAsString(), http::ClientOptions{5, 2});
     if (!response.ok() || response->status != 202) {
       say("sending an update failed: " +
@@ -562,6 +566,14 @@ class Executor {
     return std::nullopt;
   }
 
+  // `base` plus the executor's bearer token when the agent gave it one.
+  http::Headers headers(http::Headers base) const {
+    if (!config_.authenticationToken.empty()) {
+      base.emplace_back("Authorization", "Bearer " + config_.authenticationToken);
+    }
+    return base;
+  }
+
   ExecutorConfig config_;
   std::string url_;
   std::map<std::string, std::string> environment_;
@@ -603,6 +615,7 @@ Result<ExecutorConfig> configFromEnvironment(const std::map<std::string, std::st
                                     {"MESOS_SANDBOX", config.directory}}) {
     if (value.empty()) return invalidArgument(std::string(name) + " is not set; mantle-executor is started by the agent");
   }
+  config.authenticationToken = get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN");
   config.checkpoint = get("MESOS_CHECKPOINT") == "1";
   auto duration = [&](const char* name, double* target) -> Status {
     const std::string text = get(name);

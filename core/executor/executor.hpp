@@ -21,6 +21,9 @@ struct ExecutorConfig {
   std::string executorId;
   std::string agentEndpoint;  // host:port
   std::string directory;
+  // MESOS_EXECUTOR_AUTHENTICATION_TOKEN: sent as "Authorization: Bearer" on
+  // every executor API call when the agent gave one.
+  std::string authenticationToken;
   bool checkpoint = false;
   double recoveryTimeout = 900;
   double subscriptionBackoffMax = 2;
