@@ -357,7 +357,8 @@ class HooksEndToEnd : public ::testing::Test {
   // The master's view of a task's labels, from /master/tasks.
   std::vector<std::pair<std::string, std::string>> masterTaskLabels(const std::string& taskId) {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& task : masterJson("/master/tasks")["tasks"]) {
+    const Json::Value tasks = masterJson("/master/tasks");  // keep it alive for the loop
+    for (const auto& task : tasks["tasks"]) {
       if (task["id"].asString() != taskId) continue;
       for (const auto& label : task["labels"]) out.emplace_back(label["key"].asString(), label["value"].asString());
     }
