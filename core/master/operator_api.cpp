@@ -463,8 +463,9 @@ void MasterImpl::notifyHooks(const v1::master::Event& event) {
       const auto& updated = event.task_updated();
       out.set_type(StateEvent::TASK_UPDATED);
       *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(updated.framework_id());
+      // The update itself, in order: `updated.state()` is the task's latest
+      // state, which may already be ahead of this update.
       *out.mutable_task_status() = hooks::recode<module::v1::TaskStatus>(updated.status());
-      out.mutable_task_status()->set_state(static_cast<module::v1::TaskState>(updated.state()));
       break;
     }
     case v1::master::Event::AGENT_ADDED:

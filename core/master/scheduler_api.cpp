@@ -887,13 +887,18 @@ void MasterImpl::transitionTask(Framework& f, v1::Task& task, const v1::TaskStat
   v1::TaskStatus recorded = status;
   recorded.clear_data();
   if (task.statuses_size() < 100) *task.add_statuses() = recorded;
+  v1::master::Event op;
+  op.set_type(v1::master::Event::TASK_UPDATED);
+  op.mutable_task_updated()->mutable_framework_id()->set_value(f.id);
+  *op.mutable_task_updated()->mutable_status() = status;
+  op.mutable_task_updated()->set_state(task.state());
+  // Operator subscribers hear of state changes (as in Mesos); hooks hear of
+  // every update, in order (an agent may report a task's latest state ahead
+  // of the update it forwards, so a change can come without a new state).
   if (task.state() != old) {
-    v1::master::Event op;
-    op.set_type(v1::master::Event::TASK_UPDATED);
-    op.mutable_task_updated()->mutable_framework_id()->set_value(f.id);
-    *op.mutable_task_updated()->mutable_status() = status;
-    op.mutable_task_updated()->set_state(task.state());
     emitOperatorEvent(op);
+  } else {
+    notifyHooks(op);
   }
 }
 

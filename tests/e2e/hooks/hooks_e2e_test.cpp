@@ -508,7 +508,7 @@ TEST_F(HooksEndToEnd, MasterWebhookReceivesTheTaskUpdatesInOrder) {
         return received.size() >= expected.size();
       },
       30s))
-      << cluster_->logs();
+      << ::testing::PrintToString(received) << " vs " << ::testing::PrintToString(expected);
   EXPECT_EQ(received, expected);
   EXPECT_EQ(types, (std::set<std::string>{"TASK_UPDATED"}));
   Json::Value metrics = masterJson("/metrics/snapshot");
