@@ -26,7 +26,7 @@ struct ListFlags {
 int parseFlags(const std::string& program, const std::string& summary, const std::vector<std::string>& args,
                ListFlags& f, bool withAll, bool withFramework) {
   flags::FlagSet set(program, summary);
-  set.addString("master", &f.master, "The master, host:port (or MANTLE_MASTER).");
+  set.addString("master", &f.master, "The master, host:port or zk://hosts/path (or MANTLE_MASTER).");
   set.addBool("json", &f.json, "Print a JSON array of the master's objects instead of a table.");
   if (withAll) set.addBool("all", &f.all, "Include completed ones.");
   if (withFramework) set.addString("framework", &f.framework, "Only this framework's (an id).");
@@ -40,6 +40,12 @@ int parseFlags(const std::string& program, const std::string& summary, const std
     std::cout << set.usage();
     return 0;
   }
+  Result<std::string> leader = resolveMaster(f.master);
+  if (!leader.ok()) {
+    std::cerr << "mantle: error: " << leader.error().message << "\n";
+    return 1;
+  }
+  f.master = *leader;
   return -1;
 }
 

@@ -1,5 +1,9 @@
 #include "master_queries.hpp"
 
+#include "zookeeper/detector.hpp"
+#include "zookeeper/master_detector.hpp"
+#include "zookeeper/url.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <iomanip>
@@ -10,6 +14,17 @@
 #include "http/client.hpp"
 
 namespace mantle::cli {
+
+Result<std::string> resolveMaster(const std::string& master) {
+  if (!zookeeper::isZooKeeperMaster(master)) return master;
+  Result<zookeeper::ZkUrl> url = zookeeper::parseZkUrl(master);
+  if (!url.ok()) return url.error().withContext("--master");
+  auto leader = zookeeper::detectLeader(*url, std::chrono::seconds(10));
+  if (!leader.ok()) return leader.error().withContext("no leading master in ZooKeeper at " + url->redacted());
+  if (!*leader) return Error(StatusCode::kUnavailable, "no leading master in ZooKeeper at " + url->redacted());
+  return zookeeper::masterBaseUrl(**leader).substr(std::string("http://").size());
+}
+
 
 namespace {
 

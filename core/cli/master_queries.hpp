@@ -13,6 +13,11 @@
 
 namespace mantle::cli {
 
+// The leading master's host:port for a --master value: host:port as given,
+// or, for zk://hosts/path, the leader ZooKeeper names now (an Error when
+// there is none).
+Result<std::string> resolveMaster(const std::string& master);
+
 // "http://host:port" for "host:port" (an http:// address is kept).
 std::string baseUrl(const std::string& address);
 

@@ -21,8 +21,6 @@
 #include "master_queries.hpp"
 #include "resources/resources.hpp"
 #include "scheduler/scheduler.hpp"
-#include "zookeeper/detector.hpp"
-#include "zookeeper/master_detector.hpp"
 #include "task_commands.hpp"
 
 namespace mantle::cli {
@@ -215,20 +213,11 @@ int runCommand(const std::vector<std::string>& args) {
   bool launched = false;
   const std::string taskId = f.name + "-" + randomSuffix();
 
-  if (zookeeper::isZooKeeperMaster(f.master)) {
-    // One look at ZooKeeper for the leader, then plain HTTP to it.
-    Result<zookeeper::ZkUrl> url = zookeeper::parseZkUrl(f.master);
-    if (!url.ok()) {
-      std::cerr << "mantle: error: --master: " << url.error().message << "\n";
-      return 2;
-    }
-    auto leader = zookeeper::detectLeader(*url, std::chrono::seconds(10));
-    if (!leader.ok() || !*leader) {
-      std::cerr << "mantle: error: no leading master in ZooKeeper at " << url->redacted() << ": "
-                << (leader.ok() ? "no master is contending" : leader.error().message) << "\n";
-      return 1;
-    }
-    f.master = zookeeper::masterBaseUrl(**leader).substr(std::string("http://").size());
+  if (Result<std::string> leader = resolveMaster(f.master); leader.ok()) {
+    f.master = *leader;  // one look at ZooKeeper for zk://, then plain HTTP to the leader
+  } else {
+    std::cerr << "mantle: error: " << leader.error().message << "\n";
+    return 1;
   }
   scheduler::SchedulerOptions options;
   options.master = f.master;

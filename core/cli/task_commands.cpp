@@ -86,12 +86,17 @@ int logsCommand(const std::vector<std::string>& args) {
   bool stderrFile = false;
   flags::FlagSet set("mantle logs", "Prints a task's output (its sandbox stdout, or stderr) from its agent:\n"
                                     "  mantle logs [-f] [--stderr] TASK");
-  set.addString("master", &master, "The master, host:port (or MANTLE_MASTER).");
+  set.addString("master", &master, "The master, host:port or zk://hosts/path (or MANTLE_MASTER).");
   set.addBool("follow", &follow, "Keep printing what the task writes until it ends (also -f).");
   set.addBool("stderr", &stderrFile, "Print the task's stderr instead of its stdout.");
   std::vector<std::string> flagArgs, positional;
   splitArgs(args, {"master"}, flagArgs, positional);
   if (int rc = parse(set, "mantle logs", flagArgs); rc >= 0) return rc;
+  if (Result<std::string> leader = resolveMaster(master); leader.ok()) {
+    master = *leader;
+  } else {
+    return fail(leader.error().message);
+  }
   if (positional.size() != 1) return fail("name one task (mantle logs [-f] [--stderr] TASK)", 2);
 
   auto location = locateTask(master, positional[0]);
@@ -136,13 +141,18 @@ int killCommand(const std::vector<std::string>& args) {
                      "with ALL its tasks\n  mantle kill --framework=ID  tears down a framework\nThe master's operator "
                      "API has no call that kills one task (neither has Mesos'): a framework's\ntask is killed "
                      "through that framework.");
-  set.addString("master", &master, "The master, host:port (or MANTLE_MASTER).");
+  set.addString("master", &master, "The master, host:port or zk://hosts/path (or MANTLE_MASTER).");
   set.addBool("teardown", &tearDown, "Tear down the task's framework even if `mantle run` did not start it.");
   set.addString("framework", &framework, "Tear down this framework (an id) instead of naming a task.");
   set.addDuration("wait", &wait, "How long to wait for the task to end.");
   std::vector<std::string> flagArgs, positional;
   splitArgs(args, {"master", "framework", "wait"}, flagArgs, positional);
   if (int rc = parse(set, "mantle kill", flagArgs); rc >= 0) return rc;
+  if (Result<std::string> leader = resolveMaster(master); leader.ok()) {
+    master = *leader;
+  } else {
+    return fail(leader.error().message);
+  }
 
   if (!framework.empty()) {
     if (!positional.empty()) return fail("name a task or --framework, not both", 2);

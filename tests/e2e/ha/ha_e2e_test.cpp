@@ -2,6 +2,7 @@
 // mantle-masters (--zk), a mantle-agent following the leader, tasks in real
 // executors, and the C++ scheduler client given the zk:// URL.
 #include <pwd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -201,6 +202,12 @@ TEST_F(HaE2eTest, WithoutALeaderMastersAnswer503AndStandbysRedirectToTheLeader) 
   ASSERT_TRUE(leaderRedirect.ok());
   EXPECT_EQ(leaderRedirect->status, 307);
   EXPECT_THAT(leaderRedirect->header("Location"), ::testing::EndsWith(":" + leaderPort));
+  // The CLI finds the leader through ZooKeeper, whatever it lists.
+  TempDir cliDir;
+  ChildProcess cli({binary("mantle"), "frameworks", "--json", "--master=" + cluster.zkUrl()}, cliDir.path() / "cli.log");
+  int cliStatus = cli.wait(30s);
+  EXPECT_TRUE(WIFEXITED(cliStatus) && WEXITSTATUS(cliStatus) == 0) << cli.output();
+  EXPECT_THAT(cli.output(), ::testing::StartsWith("["));
 }
 
 TEST_F(HaE2eTest, ZooKeeperRestartedUnderTheMastersLeavesOneLeaderServingTheSameState) {
