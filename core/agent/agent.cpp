@@ -1248,8 +1248,30 @@ void Agent::executorCall(const http::Request& request, const http::Responder& re
         responder.respond(http::Response::text(400, "An executor cannot send TASK_STAGING"));
         return;
       }
-      statusUpdate(executor->frameworkId, executor->executorId, status, true);
       responder.respond(http::Response::text(202, ""));
+      if (status.state() == mesos::v1::TASK_FAILED) {
+        // A task killed by an isolator's limitation (the kernel's OOM killer
+        // under cgroups/mem) can be reported by its executor a moment before
+        // the limitation reaches us. Hold a failure briefly so the update
+        // carries the limitation's reason, as the scheduler needs it; the
+        // executor keeps the update until it is acknowledged, so nothing is
+        // lost if the agent dies meanwhile.
+        auto timer = std::make_shared<boost::asio::steady_timer>(strand_, std::chrono::milliseconds(500));
+        timer->async_wait([this, timer, frameworkId = executor->frameworkId, executorId = executor->executorId,
+                           update = mesos::v1::TaskStatus(status)](const boost::system::error_code&) mutable {
+          if (Executor* e = findExecutor(frameworkId, executorId)) {
+            std::optional<Termination> termination = e->termination;
+            if (!termination || !termination->reason) termination = containerizer_->pendingTermination(e->containerId);
+            if (termination && termination->reason) {
+              update.set_reason(*termination->reason);
+              update.set_message(termination->message + " (" + update.message() + ")");
+            }
+          }
+          statusUpdate(frameworkId, executorId, update, true);
+        });
+        return;
+      }
+      statusUpdate(executor->frameworkId, executor->executorId, status, true);
       return;
     }
     case mesos::v1::executor::Call::MESSAGE: {

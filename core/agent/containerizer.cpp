@@ -395,6 +395,12 @@ std::optional<pid_t> Containerizer::pid(const std::string& containerId) const {
   return it->second->pid;
 }
 
+std::optional<Termination> Containerizer::pendingTermination(const std::string& containerId) const {
+  auto it = impl_->containers.find(containerId);
+  if (it == impl_->containers.end()) return std::nullopt;
+  return it->second->termination;
+}
+
 std::vector<std::string> Containerizer::containerIds() const {
   std::vector<std::string> ids;
   for (const auto& [id, container] : impl_->containers) ids.push_back(id);

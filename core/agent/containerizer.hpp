@@ -97,6 +97,9 @@ class Containerizer {
 
   bool contains(const std::string& containerId) const;
   std::optional<pid_t> pid(const std::string& containerId) const;
+  // The termination recorded so far for a live container (an isolator's
+  // limitation sets its reason before the container is gone).
+  std::optional<Termination> pendingTermination(const std::string& containerId) const;
   std::vector<std::string> containerIds() const;
 
   // The isolator instances' names, in pipeline order.
