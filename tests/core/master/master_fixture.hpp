@@ -103,6 +103,21 @@ class Recorder {
   std::condition_variable cv_;
 };
 
+// Takes the next offer and launches one command task on it; succeeds once
+// the task is TASK_RUNNING.
+inline ::testing::AssertionResult launchRunning(scheduler::Scheduler& scheduler, Recorder& recorder,
+                                                const std::string& taskId, const std::string& command,
+                                                const std::string& resources) {
+  std::optional<v1::Offer> offer = recorder.takeOffer();
+  if (!offer) return ::testing::AssertionFailure() << "no offer to launch " << taskId << " on";
+  Status launched = scheduler.launch(*offer, {scheduler::commandTask(taskId, *offer, command, resources)});
+  if (!launched.ok()) return ::testing::AssertionFailure() << "launching " << taskId << ": " << launched.error().message;
+  if (!recorder.waitForUpdate(taskId, v1::TASK_RUNNING)) {
+    return ::testing::AssertionFailure() << taskId << " never reached TASK_RUNNING";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 class MasterFixture : public ::testing::Test {
  protected:
   void startMaster(std::vector<std::string> extra = {}) {

@@ -95,10 +95,7 @@ TEST_F(OperatorApiTest, ReadCallsAnswerInMesosShapes) {
   auto agent = startAgent();
   Recorder recorder;
   auto scheduler = startScheduler(recorder);
-  std::optional<v1::Offer> offer = recorder.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("op1", *offer, "sleep 10", "cpus:1;mem:128")}).ok());
-  ASSERT_TRUE(recorder.waitForUpdate("op1", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, recorder, "op1", "sleep 10", "cpus:1;mem:128"));
 
   EXPECT_TRUE(call(R"({"type":"GET_HEALTH"})")["get_health"]["healthy"].asBool());
   EXPECT_EQ(call(R"({"type":"GET_VERSION"})")["get_version"]["version_info"]["version"].asString(), "0.1.0");
@@ -192,10 +189,7 @@ TEST_F(OperatorApiTest, LegacyEndpoints) {
   auto agent = startAgent("cpus:2;mem:1024;ports:[31000-31009]");
   Recorder recorder;
   auto scheduler = startScheduler(recorder);
-  std::optional<v1::Offer> offer = recorder.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("lg", *offer, "sleep 10", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(recorder.waitForUpdate("lg", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, recorder, "lg", "sleep 10", "cpus:1;mem:64"));
 
   auto health = get("/health");
   EXPECT_EQ(health->status, 200);
@@ -314,10 +308,7 @@ TEST_F(OperatorApiTest, RegistrySurvivesARestartAndAgentsBringTheirTasksBack) {
   v1::FrameworkInfo info = frameworkInfo();
   info.set_failover_timeout(3600);
   auto scheduler = startScheduler(recorder, info);
-  std::optional<v1::Offer> offer = recorder.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("survivor", *offer, "sleep 100", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(recorder.waitForUpdate("survivor", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, recorder, "survivor", "sleep 100", "cpus:1;mem:64"));
   std::string frameworkId = recorder.frameworkId;
   scheduler->stop();
   agent->disconnect();

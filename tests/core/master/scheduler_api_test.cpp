@@ -102,10 +102,7 @@ TEST_F(SchedulerApiTest, KillRunningTask) {
   auto agent = startAgent();
   Recorder recorder;
   auto scheduler = startScheduler(recorder);
-  std::optional<v1::Offer> offer = recorder.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("sleeper", *offer, "sleep 100", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(recorder.waitForUpdate("sleeper", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, recorder, "sleeper", "sleep 100", "cpus:1;mem:64"));
   v1::TaskID id;
   id.set_value("sleeper");
   ASSERT_TRUE(scheduler->kill(id).ok());
@@ -125,10 +122,7 @@ TEST_F(SchedulerApiTest, ExplicitAndImplicitReconciliation) {
   v1::FrameworkInfo info = frameworkInfo();
   info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::PARTITION_AWARE);
   auto scheduler = startScheduler(recorder, info);
-  std::optional<v1::Offer> offer = recorder.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("r1", *offer, "sleep 100", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(recorder.waitForUpdate("r1", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, recorder, "r1", "sleep 100", "cpus:1;mem:64"));
   std::size_t before = recorder.snapshot([&] { return recorder.updates.size(); });
 
   // Implicit: every known task, with REASON_RECONCILIATION and no uuid.
@@ -166,10 +160,7 @@ TEST_F(SchedulerApiTest, FailoverWithinTimeoutKeepsTasksAndClosesTheOldStream) {
   v1::FrameworkInfo info = frameworkInfo();
   info.set_failover_timeout(30);
   auto scheduler = startScheduler(first, info);
-  std::optional<v1::Offer> offer = first.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("keep", *offer, "sleep 100", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(first.waitForUpdate("keep", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, first, "keep", "sleep 100", "cpus:1;mem:64"));
 
   // A second scheduler takes over the same framework id.
   Recorder second;
@@ -202,10 +193,7 @@ TEST_F(SchedulerApiTest, FailoverAfterTimeoutRemovesTheFramework) {
   v1::FrameworkInfo info = frameworkInfo();
   info.set_failover_timeout(1);
   auto scheduler = startScheduler(first, info);
-  std::optional<v1::Offer> offer = first.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("doomed", *offer, "sleep 100", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(first.waitForUpdate("doomed", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, first, "doomed", "sleep 100", "cpus:1;mem:64"));
   scheduler->stop();  // the connection goes away; the failover timer starts
   EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN_FRAMEWORK, 10s));
 
@@ -384,10 +372,7 @@ TEST_F(SchedulerApiTest, TeardownRemovesTheFrameworkAndShutsItDownOnAgents) {
   auto agent = startAgent();
   Recorder recorder;
   auto scheduler = startScheduler(recorder);
-  std::optional<v1::Offer> offer = recorder.takeOffer();
-  ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("td", *offer, "sleep 100", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(recorder.waitForUpdate("td", v1::TASK_RUNNING));
+  ASSERT_TRUE(launchRunning(*scheduler, recorder, "td", "sleep 100", "cpus:1;mem:64"));
   ASSERT_TRUE(scheduler->teardown().ok());
   EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN_FRAMEWORK, 5s));
   EXPECT_TRUE(waitUntil(
