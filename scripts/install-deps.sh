@@ -15,6 +15,8 @@ packages=(
   libgoogle-glog-dev                  # logging
   libgtest-dev libgmock-dev           # tests
   libbenchmark-dev                    # bench/
+  tar unzip bzip2 xz-utils            # the agent's fetcher extracts archives with them
+  zip                                 # tests make .zip archives
 )
 
 missing=()

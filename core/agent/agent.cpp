@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <glog/logging.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 
 #include "agent/agent_info.hpp"
 #include "agent/checkpoint.hpp"
+#include "agent/fetcher.hpp"
 #include "flags/flags.hpp"
 #include "mantle/module/v1/hook.pb.h"
 #include "mantle/modules/registry.hpp"
@@ -156,7 +158,11 @@ Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::
   if (flags_.launcherDir.empty()) flags_.launcherDir = selfDirectory();
 }
 
-Agent::~Agent() { stop(); }
+Agent::~Agent() {
+  stop();
+  fetchCancel_->store(true);
+  if (fetchPool_) fetchPool_->join();
+}
 
 // Runs `fn` on the strand and waits for it.
 template <typename Fn>
@@ -233,6 +239,7 @@ Status Agent::start() {
 void Agent::stop() {
   if (stopping_) return;
   stopping_ = true;
+  fetchCancel_->store(true);  // downloads in progress fail; their executors end
   if (link_) link_->stop();
   if (server_) server_->stop();
   // Executors of frameworks that do not checkpoint cannot be recovered.
@@ -509,6 +516,7 @@ mesos::v1::ExecutorInfo Agent::commandExecutorInfo(const mesos::v1::FrameworkInf
   command->set_value(flags_.launcherDir + "/mantle-executor");
   command->add_arguments("mantle-executor");
   if (task.command().has_user()) command->set_user(task.command().user());
+  *command->mutable_uris() = task.command().uris();  // fetched into the executor's sandbox
   if (task.has_container()) *info.mutable_container() = task.container();
   return info;
 }
@@ -591,7 +599,8 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
 }
 
 Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info,
-                                               bool launchGroup, const mesos::v1::TaskInfo& task) {
+                                               bool launchGroup, const mesos::v1::TaskInfo& task,
+                                               std::vector<mesos::v1::CommandInfo::URI> uris) {
   // The hooks decide first: a failing environment decorator fails the launch
   // before anything is written.
   Result<mesos::v1::Environment> environment = decorateEnvironment(framework, info, task);
@@ -621,8 +630,12 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     if (user && *user == "root") user.reset();
   }
   if (user) {
-    std::string chown = "chown -R '" + *user + "' '" + executor->directory + "'";
-    if (std::system(chown.c_str()) != 0) LOG(WARNING) << "Could not give the sandbox to " << *user;
+    // The sandbox belongs to the task's user (an unknown user fails the launch here).
+    Status given = chownTree(executor->directory, *user);
+    if (!given.ok()) {
+      fs::remove_all(executor->directory, ec);
+      return given.error();
+    }
   }
   const std::string executorMeta =
       checkpoint::executorMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId);
@@ -668,13 +681,41 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   // The container's config sees the executor's resources; update() adds the
   // tasks' once they are queued.
   for (const auto& resource : info.resources()) config.add_resources()->ParseFromString(resource.SerializeAsString());
+  if (!uris.empty()) {
+    // The fetcher's downloads and extraction run on a pool thread; the
+    // container starts in fetched(), back on the strand.
+    ref.fetching = true;
+    LOG(INFO) << "Fetching " << uris.size() << " URI(s) into the sandbox of executor " << ref.executorId
+              << " of framework " << ref.frameworkId;
+    if (!fetchPool_) fetchPool_ = std::make_unique<asio::thread_pool>(2);
+    asio::post(*fetchPool_, [this, uris = std::move(uris), user, cancel = fetchCancel_, config = std::move(config),
+                             plan = std::move(plan), fw = ref.frameworkId, id = ref.executorId,
+                             cid = ref.containerId, sandbox = ref.directory]() mutable {
+      Status done = fetchUris(uris, sandbox, cancel);
+      // What was fetched belongs to the task's user too.
+      if (done.ok() && user) done = chownTree(sandbox, *user);
+      asio::post(strand_, [this, fw, id, cid, done, config = std::move(config), plan = std::move(plan)]() mutable {
+        fetched(fw, id, cid, done, config, std::move(plan));
+      });
+    });
+    return &ref;
+  }
+  Status started = startContainer(ref, config, std::move(plan));
+  if (!started.ok()) {
+    const std::string executorId = ref.executorId;
+    std::error_code ignored;
+    fs::remove_all(executorMeta, ignored);
+    framework.executors.erase(executorId);
+    return started.error();
+  }
+  return &ref;
+}
+
+Status Agent::startContainer(Executor& ref, const module::v1::ContainerConfig& config, LaunchPlan plan) {
   Result<pid_t> pid = containerizer_->launch(ref.containerId, config, std::move(plan));
   if (!pid.ok()) {
     ++counters_["container_launch_errors"];
     containers_.erase(ref.containerId);
-    std::error_code ignored;
-    fs::remove_all(executorMeta, ignored);
-    framework.executors.erase(ref.executorId);
     return pid.error();
   }
   ref.pid = *pid;
@@ -700,7 +741,38 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
       });
   LOG(INFO) << "Launched executor " << ref.executorId << " of framework " << ref.frameworkId << " in container "
             << ref.containerId << " (pid " << ref.pid << ")";
-  return &ref;
+  return {};
+}
+
+void Agent::fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
+                    const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan) {
+  Executor* executor = findExecutor(frameworkId, executorId);
+  if (executor == nullptr || executor->containerId != containerId || !executor->fetching) return;
+  executor->fetching = false;
+  Termination failure;
+  if (executor->state != Executor::State::kRegistering) {
+    // Shut down (every task killed, the framework gone) while fetching.
+    failure.destroyed = true;
+    failure.message = "Shut down before its container started";
+  } else if (!result.ok()) {
+    LOG(WARNING) << "Executor " << executorId << " of framework " << frameworkId << ": " << result.error().message;
+    ++counters_["fetcher_errors"];
+    failure.reason = TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
+    failure.message = result.error().message;
+  } else {
+    Status started = startContainer(*executor, config, std::move(plan));
+    if (started.ok()) {
+      // The tasks queued while fetching join the container's resources.
+      Status updated = containerizer_->update(containerId, executorResources(*executor));
+      if (!updated.ok()) LOG(WARNING) << "Updating container " << containerId << ": " << updated.error().message;
+      return;
+    }
+    LOG(WARNING) << "Launching executor " << executorId << " failed: " << started.error().message;
+    failure.reason = TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
+    failure.message = "Failed to launch the container: " + started.error().message;
+  }
+  containers_.erase(containerId);
+  executorTerminated(*executor, failure);
 }
 
 void Agent::checkpointTask(const Executor& executor, const TaskEntry& task) {
@@ -814,7 +886,13 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
   }
   if (executor == nullptr) {
     if (stopping_) return;
-    Result<Executor*> launched = launchExecutor(framework, info, groupExecutor.has_value(), tasks.front());
+    // The executor's URIs; a task group's tasks share its sandbox, so theirs too.
+    std::vector<mesos::v1::CommandInfo::URI> uris(info.command().uris().begin(), info.command().uris().end());
+    if (groupExecutor) {
+      for (const auto& task : tasks) uris.insert(uris.end(), task.command().uris().begin(), task.command().uris().end());
+    }
+    Result<Executor*> launched =
+        launchExecutor(framework, info, groupExecutor.has_value(), tasks.front(), std::move(uris));
     if (!launched.ok()) {
       LOG(WARNING) << "Launching executor " << info.executor_id().value() << " failed: " << launched.error().message;
       reject(mesos::v1::TASK_FAILED, TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
@@ -824,6 +902,7 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
     executor = *launched;
   }
   for (const auto& task : tasks) queueTask(*executor, task);
+  if (executor->fetching) return;  // fetched() starts the container with every queued task's resources
   if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
     LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
   }
@@ -906,15 +985,22 @@ void Agent::containerTerminated(const std::string& containerId, const Terminatio
     final.reason = executor->termination->reason;
     final.message = executor->termination->message;
   }
-  executor->termination = final;
-  LOG(INFO) << "Executor " << executorId << " of framework " << frameworkId << " " << final.describe();
-  executorGone(*executor);
+  executorTerminated(*executor, final);
+}
+
+void Agent::executorTerminated(Executor& executor, const Termination& termination) {
+  const std::string frameworkId = executor.frameworkId;
+  const std::string executorId = executor.executorId;
+  executor.termination = termination;
+  LOG(INFO) << "Executor " << executorId << " of framework " << frameworkId << " "
+            << (executor.pid > 0 ? termination.describe() : "never started: " + termination.message);
+  executorGone(executor);
   internal::Call exited;
   exited.set_type(internal::Call::EXECUTOR_EXITED);
   exited.mutable_agent_id()->set_value(agentId_);
   exited.mutable_executor_exited()->mutable_framework_id()->set_value(frameworkId);
   exited.mutable_executor_exited()->mutable_executor_id()->set_value(executorId);
-  if (final.statusKnown) exited.mutable_executor_exited()->set_status(final.status);
+  if (termination.statusKnown) exited.mutable_executor_exited()->set_status(termination.status);
   if (connected_) link_->send(std::move(exited));
   maybeCompleteExecutor(frameworkId, executorId);
 }

@@ -2,6 +2,7 @@
 // the HTTP handlers and the containerizer's process watchers post to it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -25,6 +26,10 @@
 #include "mesos/v1/agent/agent.pb.h"
 #include "mesos/v1/executor/executor.pb.h"
 #include "wire/content_type.hpp"
+
+namespace boost::asio {
+class thread_pool;
+}  // namespace boost::asio
 
 namespace mantle::flags {
 class FlagSet;
@@ -107,6 +112,7 @@ class Agent {
     std::unique_ptr<boost::asio::steady_timer> shutdownTimer;
     std::optional<Termination> termination;
     bool shutdownRequested = false;
+    bool fetching = false;  // the fetcher runs; no container yet
   };
   struct Framework {
     mesos::v1::FrameworkInfo info;
@@ -142,12 +148,19 @@ class Agent {
   mesos::v1::ExecutorInfo commandExecutorInfo(const mesos::v1::FrameworkInfo& framework,
                                               const mesos::v1::TaskInfo& task) const;
   // `task` is the task the executor is launched for (the first of a group):
-  // the executor environment decorators see it.
+  // the executor environment decorators see it. With `uris` the container
+  // starts once the fetcher has put them into the sandbox (off the strand).
   Result<Executor*> launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info, bool launchGroup,
-                                   const mesos::v1::TaskInfo& task);
+                                   const mesos::v1::TaskInfo& task, std::vector<mesos::v1::CommandInfo::URI> uris);
+  Status startContainer(Executor& executor, const module::v1::ContainerConfig& config, LaunchPlan plan);
+  void fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
+               const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan);
   void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);
   void deliverQueuedTasks(Executor& executor);
   void containerTerminated(const std::string& containerId, const Termination& termination);
+  // The executor is gone (its container ended, or never started): its live
+  // tasks end, the master hears EXECUTOR_EXITED.
+  void executorTerminated(Executor& executor, const Termination& termination);
   void executorGone(Executor& executor);
   void maybeCompleteExecutor(const std::string& frameworkId, const std::string& executorId);
   Executor* findExecutor(const std::string& frameworkId, const std::string& executorId);
@@ -227,6 +240,10 @@ class Agent {
   std::map<TaskKey, UpdateStream> updates_;
   std::map<std::string, std::pair<std::string, std::string>> containers_;  // container -> framework, executor
   std::map<std::string, std::uint64_t> counters_;
+  // The fetcher's threads (downloads and extraction stay off the strand);
+  // `fetchCancel_` stops their downloads when the agent stops.
+  std::shared_ptr<std::atomic<bool>> fetchCancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<boost::asio::thread_pool> fetchPool_;
 };
 
 }  // namespace mantle::agent

@@ -1,13 +1,16 @@
 #include "agent/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <google/protobuf/message.h>
 
@@ -23,7 +26,9 @@ std::string sandboxDir(const std::string& workDir, const std::string& agentId, c
          containerId;
 }
 
-std::string metaRoot(const std::string& workDir) { return workDir + "/meta/slaves"; }
+std::string metaRoot(const std::string& workDir) {
+  return workDir + "/meta/slaves";
+}
 
 std::string agentMeta(const std::string& workDir, const std::string& agentId) {
   return metaRoot(workDir) + "/" + agentId;
@@ -43,12 +48,45 @@ std::string runMeta(const std::string& workDir, const std::string& agentId, cons
   return executorMeta(workDir, agentId, frameworkId, executorId) + "/runs/" + containerId;
 }
 
-std::string taskMeta(const std::string& runMeta, const std::string& taskId) { return runMeta + "/tasks/" + taskId; }
+std::string taskMeta(const std::string& runMeta, const std::string& taskId) {
+  return runMeta + "/tasks/" + taskId;
+}
+
+namespace {
+
+// Makes a rename or a new file in `dir` durable.
+Status syncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return internalError("cannot open " + dir + " to sync it: " + std::strerror(errno));
+  int result = ::fsync(fd);
+  int error = errno;
+  ::close(fd);
+  if (result != 0) return internalError("cannot sync " + dir + ": " + std::strerror(error));
+  return {};
+}
+
+// create_directories, and the entries of the directories it made durable.
+Status createDirectories(const fs::path& dir) {
+  std::vector<fs::path> missing;
+  for (fs::path at = dir; !at.empty() && !fs::exists(at); at = at.parent_path()) {
+    missing.push_back(at);
+    if (at == at.parent_path()) break;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return internalError("cannot create " + dir.string() + ": " + ec.message());
+  for (const fs::path& made : missing) {
+    Status synced = syncDirectory(made.parent_path().string());
+    if (!synced.ok()) return synced;
+  }
+  return {};
+}
+
+}  // namespace
 
 Status writeFile(const std::string& path, const std::string& content) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec) return internalError("cannot create the directory of " + path + ": " + ec.message());
+  Status directory = createDirectories(fs::path(path).parent_path());
+  if (!directory.ok()) return directory;
   const std::string temporary = path + ".tmp";
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return internalError("cannot write " + temporary + ": " + std::strerror(errno));
@@ -65,11 +103,16 @@ Status writeFile(const std::string& path, const std::string& content) {
     data += n;
     left -= static_cast<std::size_t>(n);
   }
+  if (::fsync(fd) != 0) {
+    int error = errno;
+    ::close(fd);
+    return internalError("cannot sync " + temporary + ": " + std::strerror(error));
+  }
   ::close(fd);
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     return internalError("cannot rename " + temporary + ": " + std::strerror(errno));
   }
-  return {};
+  return syncDirectory(fs::path(path).parent_path().string());
 }
 
 Status writeMessage(const std::string& path, const google::protobuf::Message& message) {
@@ -94,21 +137,28 @@ Status readMessage(const std::string& path, google::protobuf::Message* message) 
 }
 
 Status appendRecord(const std::string& path, const std::string& record) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
+  Status directory = createDirectories(fs::path(path).parent_path());
+  if (!directory.ok()) return directory;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return internalError("cannot append to " + path + ": " + std::strerror(errno));
   const std::string framed = wire::encodeRecord(record);
+  struct stat before;
+  const bool created = ::fstat(fd, &before) == 0 && before.st_size == 0;
   ssize_t n;
   do {
     n = ::write(fd, framed.data(), framed.size());
   } while (n < 0 && errno == EINTR);
   int error = errno;
+  if (n == static_cast<ssize_t>(framed.size()) && ::fdatasync(fd) != 0) {
+    n = -1;
+    error = errno;
+  }
   ::close(fd);
   if (n != static_cast<ssize_t>(framed.size())) {
     return internalError("cannot append to " + path + ": " + std::strerror(error));
   }
-  return {};
+  // A new log's directory entry must be durable too.
+  return created ? syncDirectory(fs::path(path).parent_path().string()) : Status{};
 }
 
 Result<std::vector<std::string>> readRecords(const std::string& path) {

@@ -12,8 +12,10 @@
 //   .../runs/<container>/tasks/<task>/task.info               Task
 //   .../runs/<container>/tasks/<task>/task.updates            RecordIO: 'U' + StatusUpdate, 'A' + uuid
 //
-// Files are replaced atomically (write a temporary, rename), so a crash of
-// the agent never leaves half a file; the update log is append-only and a
+// Files are replaced atomically (write a temporary, fsync it, rename, fsync
+// the directory), so neither a crash of the agent nor one of the machine
+// leaves half a file or loses one that was reported written; the update log
+// is append-only, each record fdatasync'ed before the append returns, and a
 // torn last record is ignored on recovery.
 #pragma once
 

@@ -293,6 +293,12 @@ std::vector<std::string> Containerizer::recover(const std::vector<Recovered>& co
   }
   for (const Recovered& recovered : containers) {
     if (std::find(alive.begin(), alive.end(), recovered.containerId) == alive.end()) {
+      // The root died while the agent was down; what it left in its session
+      // goes now. (When its pid runs again with another start time, the pid
+      // was free, so the old session is empty: nothing to signal.)
+      if (!processStartTime(recovered.pid)) {
+        for (int round = 0; round < 20 && signalSession(recovered.pid, SIGKILL) > 0; ++round) ::usleep(5000);
+      }
       impl_->cleanup(recovered.containerId, impl_->isolators.size());
       continue;
     }

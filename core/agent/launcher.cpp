@@ -46,6 +46,21 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+struct UserIds {
+  uid_t uid = 0;
+  gid_t gid = 0;  // the user's primary group
+};
+
+Result<UserIds> lookupUser(const std::string& user) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return notFound("user '" + user + "' does not exist on this agent");
+  }
+  return UserIds{pw.pw_uid, pw.pw_gid};
+}
+
 Result<Prepared> prepare(const LaunchPlan& plan) {
   if (plan.argv.empty()) return invalidArgument("empty command");
   Prepared p;
@@ -61,20 +76,16 @@ Result<Prepared> prepare(const LaunchPlan& plan) {
   }
   p.workingDirectory = plan.workingDirectory.empty() ? plan.sandbox : plan.workingDirectory;
   if (plan.user) {
-    struct passwd pw;
-    struct passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    if (::getpwnam_r(plan.user->c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
-      return notFound("user '" + *plan.user + "' does not exist on this agent");
-    }
+    Result<UserIds> ids = lookupUser(*plan.user);
+    if (!ids.ok()) return ids.error();
     p.switchUser = true;
-    p.uid = pw.pw_uid;
-    p.gid = pw.pw_gid;
+    p.uid = ids->uid;
+    p.gid = ids->gid;
     int count = 64;
     p.groups.resize(count);
-    if (::getgrouplist(plan.user->c_str(), pw.pw_gid, p.groups.data(), &count) < 0) {
+    if (::getgrouplist(plan.user->c_str(), p.gid, p.groups.data(), &count) < 0) {
       p.groups.resize(count);
-      ::getgrouplist(plan.user->c_str(), pw.pw_gid, p.groups.data(), &count);
+      ::getgrouplist(plan.user->c_str(), p.gid, p.groups.data(), &count);
     }
     p.groups.resize(count);
   }
@@ -101,7 +112,9 @@ void writeAll(int fd, const char* data, std::size_t size) {
   }
 }
 
-void writeText(int fd, const char* text) { writeAll(fd, text, std::strlen(text)); }
+void writeText(int fd, const char* text) {
+  writeAll(fd, text, std::strlen(text));
+}
 
 void writeNumber(int fd, long value) {
   char digits[24];
@@ -389,6 +402,25 @@ std::vector<pid_t> sessionProcesses(pid_t sid) {
     if (std::stol((*fields)[3]) == sid) out.push_back(pid);  // field 6
   }
   return out;
+}
+
+Status chownTree(const std::string& path, const std::string& user) {
+  Result<UserIds> ids = lookupUser(user);
+  if (!ids.ok()) return ids.error();
+  auto change = [&](const std::filesystem::path& file) -> Status {
+    if (::lchown(file.c_str(), ids->uid, ids->gid) != 0) {
+      return internalError("cannot give " + file.string() + " to user '" + user + "': " + std::strerror(errno));
+    }
+    return {};
+  };
+  if (Status status = change(path); !status.ok()) return status;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (Status status = change(it->path()); !status.ok()) return status;
+  }
+  if (ec) return internalError("cannot list " + path + ": " + ec.message());
+  return {};
 }
 
 int signalSession(pid_t sid, int signal) {

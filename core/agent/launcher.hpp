@@ -63,6 +63,11 @@ class PendingLaunch {
 // Forks the container root. Errors: the user does not exist, fork failed.
 Result<PendingLaunch> forkContainer(const LaunchPlan& plan);
 
+// Gives `path` and everything under it (symlinks themselves, not their
+// targets) to `user` and the user's primary group. Errors: no such user, a
+// file that cannot be changed.
+Status chownTree(const std::string& path, const std::string& user);
+
 // The start time of `pid` in clock ticks since boot (field 22 of
 // /proc/<pid>/stat), to tell a pid from its reuse; nullopt when no such
 // process (zombies count as gone).

@@ -48,7 +48,7 @@ class AgentTest : public ::testing::Test {
                                      "--port=" + std::to_string(agentPort_),
                                      "--work_dir=" + (dir_.path() / "agent").string(),
                                      "--resources=cpus:4;mem:2048;disk:4096;ports:[31000-32000]",
-                                     "--executor_reregistration_timeout=10secs"};
+                                     "--executor_reregistration_timeout=" + reregistrationTimeout_};
     args.insert(args.end(), extraFlags_.begin(), extraFlags_.end());
     return args;
   }
@@ -74,6 +74,7 @@ class AgentTest : public ::testing::Test {
   MasterPeer peer_;
   int agentPort_ = 0;
   std::vector<std::string> extraFlags_;
+  std::string reregistrationTimeout_ = "10secs";
   std::unique_ptr<ChildProcess> agent_;
 };
 

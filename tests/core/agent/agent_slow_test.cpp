@@ -1,6 +1,8 @@
 // mantle-agent as a real process, the slow cases: recovery after kill -9 of
-// the agent with a task running, and a hundred tasks at once.
+// the agent with a task running (the executor alive, dead, or not
+// subscribing again), --recover=cleanup, and a hundred tasks at once.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,11 +24,10 @@ TEST_F(AgentTest, KilledAgentReattachesToRunningTaskAndItsUpdateArrivesOnce) {
   ASSERT_TRUE(peer_.waitForRegistration(20s));
   const std::filesystem::path marker = dir_.path() / "release";
   const std::filesystem::path pidFile = dir_.path() / "task.pid";
-  ASSERT_TRUE(peer_.runTask(testFramework(),
-                            commandTask("survivor",
-                                        "echo $$ > " + pidFile.string() + "; while [ ! -e " + marker.string() +
-                                            " ]; do sleep 0.1; done",
-                                        peer_.agentId())));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("survivor",
+                                                         "echo $$ > " + pidFile.string() + "; while [ ! -e " +
+                                                             marker.string() + " ]; do sleep 0.1; done",
+                                                         peer_.agentId())));
   ASSERT_EQ(peer_.waitForUpdate("survivor", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
   ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(pidFile); }, 10s));
   pid_t pid = 0;
@@ -61,8 +62,8 @@ TEST_F(AgentTest, HundredConcurrentShortTasksAllEnd) {
   ASSERT_TRUE(peer_.waitForRegistration(20s));
   auto framework = testFramework("framework-many", false);
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(peer_.runTask(framework, commandTask("t" + std::to_string(i), "exit " + std::to_string(i % 2),
-                                                     peer_.agentId())));
+    ASSERT_TRUE(peer_.runTask(framework,
+                              commandTask("t" + std::to_string(i), "exit " + std::to_string(i % 2), peer_.agentId())));
   }
   int finished = 0;
   int failed = 0;
@@ -75,6 +76,138 @@ TEST_F(AgentTest, HundredConcurrentShortTasksAllEnd) {
   EXPECT_EQ(finished, 50);
   EXPECT_EQ(failed, 50);
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 30s));
+}
+
+// Runs a long task, waits for TASK_RUNNING; returns the executor's pid and
+// the task's (the task writes it to a file).
+std::pair<pid_t, pid_t> runLongTask(MasterPeer& peer, const std::filesystem::path& dir, const std::string& taskId,
+                                    const std::string& afterPid) {
+  const std::filesystem::path pidFile = dir / (taskId + ".pid");
+  EXPECT_TRUE(peer.runTask(testFramework(),
+                           commandTask(taskId, "echo $$ > " + pidFile.string() + "; " + afterPid, peer.agentId())));
+  auto running = peer.waitForUpdate(taskId, mesos::v1::TASK_RUNNING, 30s);
+  EXPECT_EQ(running.status().state(), mesos::v1::TASK_RUNNING);
+  EXPECT_TRUE(
+      waitUntil([&] { return std::filesystem::exists(pidFile) && std::filesystem::file_size(pidFile) > 0; }, 10s));
+  pid_t task = 0;
+  std::ifstream(pidFile) >> task;
+  return {static_cast<pid_t>(running.status().container_status().executor_pid()), task};
+}
+
+// No such process, or a zombie nobody reaped yet (the task's new parent).
+bool gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const std::size_t end = line.rfind(')');
+  return end == std::string::npos || line.compare(end + 2, 1, "Z") == 0;
+}
+
+int terminalCount(const MasterPeer& peer, const std::string& taskId) {
+  int count = 0;
+  for (const auto& update : peer.distinctUpdates(taskId)) count += isTerminalState(update.status().state()) ? 1 : 0;
+  return count;
+}
+
+TEST_F(AgentTest, ExecutorKilledWhileTheAgentIsDownFailsItsTaskOnce) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto [executor, task] = runLongTask(peer_, dir_.path(), "doomed", "sleep 100");
+  ASSERT_GT(executor, 0);
+  ASSERT_GT(task, 0);
+  // The container's root process, from the agent's checkpoint.
+  const std::filesystem::path runs = dir_.path() / "agent/meta/slaves" / peer_.agentId() /
+                                     "frameworks/framework-1/executors/doomed/runs";
+  std::string container;
+  std::ifstream(runs / "latest") >> container;
+  pid_t root = 0;
+  std::ifstream(runs / container / "pid") >> root;
+  ASSERT_GT(root, 0);
+  agent_->kill();
+  ASSERT_EQ(::kill(executor, SIGKILL), 0);
+  // The root process follows its executor; the task stays behind.
+  ASSERT_TRUE(waitUntil([&] { return gone(root); }, 10s));
+  EXPECT_FALSE(gone(task));
+  startAgent();
+  // What the dead container left behind (its task) goes on recovery.
+  EXPECT_TRUE(waitUntil([&] { return gone(task); }, 10s));
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+  auto failed = peer_.waitForTerminal("doomed", 30s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_EQ(failed.status().source(), mesos::v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_THAT(failed.status().message(), HasSubstr("while the agent was down"));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(terminalCount(peer_, "doomed"), 1);
+}
+
+TEST_F(AgentTest, TaskEndingWhileTheAgentIsDownReportsItsOwnStateOnce) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const std::filesystem::path marker = dir_.path() / "release";
+  auto [executor, task] =
+      runLongTask(peer_, dir_.path(), "quitter", "while [ ! -e " + marker.string() + " ]; do sleep 0.05; done; exit 7");
+  ASSERT_GT(task, 0);
+  agent_->kill();
+  std::ofstream(marker) << "go";
+  ASSERT_TRUE(waitUntil([&] { return gone(task); }, 10s));
+  startAgent();
+  // The executor kept the update and hands it to the new agent.
+  auto failed = peer_.waitForTerminal("quitter", 30s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().source(), mesos::v1::TaskStatus::SOURCE_EXECUTOR);
+  EXPECT_THAT(failed.status().message(), HasSubstr("status 7"));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(terminalCount(peer_, "quitter"), 1);
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+}
+
+TEST_F(AgentTest, ExecutorThatDoesNotSubscribeAgainInTimeIsKilled) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto [executor, task] = runLongTask(peer_, dir_.path(), "frozen", "sleep 100");
+  ASSERT_GT(executor, 0);
+  agent_->kill();
+  // A stopped executor cannot subscribe to the new agent.
+  ASSERT_EQ(::kill(executor, SIGSTOP), 0);
+  reregistrationTimeout_ = "1secs";
+  startAgent();
+  auto failed = peer_.waitForTerminal("frozen", 30s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
+  EXPECT_TRUE(waitUntil([&] { return gone(executor) && gone(task); }, 10s));
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(terminalCount(peer_, "frozen"), 1);
+}
+
+TEST_F(AgentTest, RecoverCleanupKillsRecoveredExecutorsAndForgetsThem) {
+  extraFlags_ = {"--executor_shutdown_grace_period=1secs"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto [executor, task] = runLongTask(peer_, dir_.path(), "old", "sleep 100");
+  ASSERT_GT(task, 0);
+  const std::string firstId = peer_.agentId();
+  agent_->kill();
+  ASSERT_EQ(::kill(task, 0), 0);
+
+  std::vector<std::string> args = agentArgs();
+  args.push_back("--recover=cleanup");
+  ChildProcess cleanup(args, dir_.path() / "cleanup.log");
+  const int status = cleanup.wait(30s);
+  ASSERT_TRUE(WIFEXITED(status)) << status << "\n" << cleanup.output();
+  EXPECT_EQ(WEXITSTATUS(status), 0) << cleanup.output();
+  EXPECT_TRUE(gone(executor));
+  EXPECT_TRUE(gone(task));
+  EXPECT_TRUE(sessionsUnder(dir_.path()).empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "agent" / "meta"));
+  EXPECT_EQ(peer_.reregistrations(), 0) << "cleanup must not talk to the master";
+
+  // The next agent starts afresh: a new registration, nothing to recover.
+  startAgent();
+  ASSERT_TRUE(waitUntil([this] { return peer_.registrations() == 2; }, 20s)) << agent_->output();
+  EXPECT_NE(peer_.agentId(), firstId);
+  EXPECT_EQ(peer_.reregistrations(), 0);
 }
 
 }  // namespace

@@ -1,17 +1,23 @@
 // mantle-agent as a real process, against a protocol-level master peer:
-// registration, task launch/finish/fail/kill through mantle-executor, the
-// sandbox files endpoints, recovery after kill -9, master restarts, executor
-// crashes, and many tasks at once.
+// registration, task launch/finish/fail/kill through mantle-executor, task
+// groups, --switch_user, the fetcher, the sandbox files endpoints, master
+// restarts and executor crashes.
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <json/reader.h>
 #include <json/value.h>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
 
 #include "agent_fixture.hpp"
+#include "file_server.hpp"
 #include "mesos/v1/agent/agent.pb.h"
 #include "wire/content_type.hpp"
 
@@ -71,7 +77,8 @@ TEST_F(AgentTest, RegistersWithGivenAndDetectedResources) {
   ASSERT_EQ(info.attributes_size(), 2);
   EXPECT_EQ(info.attributes(0).text().value(), "r1");
   EXPECT_EQ(info.attributes(1).scalar().value(), 3);
-  EXPECT_TRUE(waitUntil([this] { return get("/metrics/snapshot")->body.find("\"slave/registered\":1") != std::string::npos; }, 10s));
+  EXPECT_TRUE(waitUntil(
+      [this] { return get("/metrics/snapshot")->body.find("\"slave/registered\":1") != std::string::npos; }, 10s));
 }
 
 TEST_F(AgentTest, CommandTaskFinishesInOrderAndItsOutputIsReadable) {
@@ -81,9 +88,9 @@ TEST_F(AgentTest, CommandTaskFinishesInOrderAndItsOutputIsReadable) {
   ASSERT_TRUE(peer_.runTask(framework, commandTask("hello", "echo hello-from-task", peer_.agentId())));
   auto finished = peer_.waitForUpdate("hello", mesos::v1::TASK_FINISHED, 30s);
   ASSERT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
-  EXPECT_EQ(states(peer_.distinctUpdates("hello")),
-            (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING,
-                                               mesos::v1::TASK_FINISHED}));
+  EXPECT_EQ(
+      states(peer_.distinctUpdates("hello")),
+      (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING, mesos::v1::TASK_FINISHED}));
   EXPECT_EQ(finished.status().source(), mesos::v1::TaskStatus::SOURCE_EXECUTOR);
   EXPECT_EQ(finished.agent_id().value(), peer_.agentId());
 
@@ -95,8 +102,8 @@ TEST_F(AgentTest, CommandTaskFinishesInOrderAndItsOutputIsReadable) {
   bool read = waitUntil(
       [&] {
         auto file = get("/files/read?path=" + sandbox + "/stdout&offset=0");
-        return file.ok() && file->status == 200 && parseJson(file->body)["data"].asString().find("hello-from-task") !=
-                                                       std::string::npos;
+        return file.ok() && file->status == 200 &&
+               parseJson(file->body)["data"].asString().find("hello-from-task") != std::string::npos;
       },
       10s);
   EXPECT_TRUE(read);
@@ -109,8 +116,8 @@ TEST_F(AgentTest, CommandTaskFinishesInOrderAndItsOutputIsReadable) {
 TEST_F(AgentTest, FailedTaskCarriesExitStatusAndStderrTail) {
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));
-  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("broken", "echo something-went-wrong >&2; exit 3",
-                                                         peer_.agentId())));
+  ASSERT_TRUE(
+      peer_.runTask(testFramework(), commandTask("broken", "echo something-went-wrong >&2; exit 3", peer_.agentId())));
   auto failed = peer_.waitForTerminal("broken", 30s);
   ASSERT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
   EXPECT_THAT(failed.status().message(), HasSubstr("status 3"));
@@ -156,9 +163,9 @@ TEST_F(AgentTest, OperatorApiAnswersUnderBothPrefixes) {
   ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("listed", "sleep 100", peer_.agentId())));
   ASSERT_EQ(peer_.waitForUpdate("listed", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
   for (const std::string path : {"/api/v1", "/slave(1)/api/v1"}) {
-    auto response = http::request("POST", agentUrl() + path,
-                                  {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
-                                  R"({"type":"GET_TASKS"})");
+    auto response =
+        http::request("POST", agentUrl() + path, {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
+                      R"({"type":"GET_TASKS"})");
     ASSERT_TRUE(response.ok());
     ASSERT_EQ(response->status, 200) << response->body;
     EXPECT_THAT(response->body, HasSubstr("\"launched_tasks\""));
@@ -186,9 +193,9 @@ TEST_F(AgentTest, MasterRestartLeadsToReregistrationAndUpdatesFlowAgain) {
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));
   const std::filesystem::path marker = dir_.path() / "release";
-  ASSERT_TRUE(peer_.runTask(testFramework(),
-                            commandTask("patient", "while [ ! -e " + marker.string() + " ]; do sleep 0.1; done",
-                                        peer_.agentId())));
+  ASSERT_TRUE(peer_.runTask(
+      testFramework(),
+      commandTask("patient", "while [ ! -e " + marker.string() + " ]; do sleep 0.1; done", peer_.agentId())));
   ASSERT_EQ(peer_.waitForUpdate("patient", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
   const int port = peer_.port();
   peer_.stop();
@@ -235,6 +242,196 @@ TEST_F(AgentTest, SandboxLogsRotateAtTheirCap) {
   std::ifstream last(sandbox + "/stdout");
   std::string content((std::istreambuf_iterator<char>(last)), std::istreambuf_iterator<char>());
   EXPECT_THAT(content, HasSubstr("line-399-"));
+}
+
+std::string readText(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_F(AgentTest, TaskGroupTasksRunSideBySideAndBothFinish) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  // Each task waits for the other's marker: they can only finish if they run at once.
+  ASSERT_TRUE(peer_.runTaskGroup(
+      testFramework(), "group-executor",
+      {commandTask("left", "touch left.up; while [ ! -e right.up ]; do sleep 0.05; done", peer_.agentId()),
+       commandTask("right", "touch right.up; while [ ! -e left.up ]; do sleep 0.05; done", peer_.agentId())}));
+  for (const std::string task : {"left", "right"}) {
+    auto finished = peer_.waitForTerminal(task, 30s);
+    ASSERT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << task << "\n" << agent_->output();
+    EXPECT_EQ(finished.executor_id().value(), "group-executor");
+    EXPECT_EQ(states(peer_.distinctUpdates(task)),
+              (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING,
+                                                 mesos::v1::TASK_FINISHED}));
+  }
+  // One executor, one sandbox for both.
+  const Json::Value state = parseJson(get("/state")->body);
+  EXPECT_EQ(sandboxOf(state, "left"), sandboxOf(state, "right"));
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+}
+
+TEST_F(AgentTest, KillingOneTaskOfAGroupKillsTheGroup) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTaskGroup(
+      testFramework(), "group-executor",
+      {commandTask("first", "sleep 100", peer_.agentId()), commandTask("second", "sleep 100", peer_.agentId())}));
+  for (const std::string task : {"first", "second"}) {
+    ASSERT_EQ(peer_.waitForUpdate(task, mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING)
+        << task << "\n"
+        << agent_->output();
+  }
+  ASSERT_TRUE(peer_.killTask("framework-1", "first"));
+  for (const std::string task : {"first", "second"}) {
+    auto killed = peer_.waitForTerminal(task, 20s);
+    EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED) << task << "\n" << agent_->output();
+  }
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+}
+
+TEST_F(AgentTest, SwitchUserToAnUnknownUserFailsTheTaskNamingIt) {
+  extraFlags_ = {"--switch_user=true"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("stranger", "true", peer_.agentId());
+  task.mutable_command()->set_user("mantle-no-such-user");
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  auto failed = peer_.waitForTerminal("stranger", 20s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(failed.status().message(), HasSubstr("user 'mantle-no-such-user' does not exist"));
+  // Nothing was left running, and the agent still launches tasks.
+  EXPECT_TRUE(sessionsUnder(dir_.path()).empty());
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("after", "true", peer_.agentId())));
+  EXPECT_EQ(peer_.waitForTerminal("after", 30s).status().state(), mesos::v1::TASK_FINISHED);
+}
+
+// --switch_user with a real user other than the agent's: needs root.
+class SwitchUserTest : public AgentTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+    struct passwd* nobody = ::getpwnam("nobody");
+    if (nobody == nullptr) GTEST_SKIP() << "no user 'nobody' on this machine";
+    nobodyUid_ = nobody->pw_uid;
+    // The task's user must reach its sandbox under the work dir.
+    std::filesystem::permissions(dir_.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                                  std::filesystem::perms::group_exec |
+                                                  std::filesystem::perms::others_read |
+                                                  std::filesystem::perms::others_exec);
+    AgentTest::SetUp();
+  }
+
+  // Runs a task that records its uid; returns the uid it ran as and the sandbox.
+  std::pair<std::string, std::string> runWhoAmI(const std::string& taskId, mesos::v1::FrameworkInfo framework,
+                                                std::optional<std::string> commandUser) {
+    auto task = commandTask(taskId, "id -u > uid; touch made-by-task", peer_.agentId());
+    if (commandUser) task.mutable_command()->set_user(*commandUser);
+    task.mutable_command()->add_uris()->set_value(dir_.write("fetched.txt", "fetched").string());
+    EXPECT_TRUE(peer_.runTask(framework, task));
+    auto finished = peer_.waitForTerminal(taskId, 30s);
+    EXPECT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << finished.status().message() << "\n"
+                                                                   << agent_->output();
+    const std::string sandbox = sandboxOf(parseJson(get("/state")->body), taskId);
+    std::string uid = readText(sandbox + "/uid");
+    while (!uid.empty() && uid.back() == '\n') uid.pop_back();
+    return {uid, sandbox};
+  }
+
+  static uid_t ownerOf(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
+  }
+
+  uid_t nobodyUid_ = 0;
+};
+
+TEST_F(SwitchUserTest, ROOT_TaskRunsAsItsCommandOrFrameworkUserInASandboxItOwns) {
+  extraFlags_ = {"--switch_user=true"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  // CommandInfo.user wins over the framework's user (root here).
+  auto [uid, sandbox] = runWhoAmI("as-command-user", testFramework(), "nobody");
+  EXPECT_EQ(uid, std::to_string(nobodyUid_));
+  EXPECT_EQ(ownerOf(sandbox), nobodyUid_);
+  EXPECT_EQ(ownerOf(sandbox + "/made-by-task"), nobodyUid_);
+  EXPECT_EQ(ownerOf(sandbox + "/fetched.txt"), nobodyUid_);
+  // Without one, FrameworkInfo.user.
+  auto framework = testFramework("framework-nobody");
+  framework.set_user("nobody");
+  auto [frameworkUid, frameworkSandbox] = runWhoAmI("as-framework-user", framework, std::nullopt);
+  EXPECT_EQ(frameworkUid, std::to_string(nobodyUid_));
+  EXPECT_EQ(ownerOf(frameworkSandbox), nobodyUid_);
+}
+
+TEST_F(SwitchUserTest, ROOT_WithoutSwitchUserTasksRunAsTheAgentsUser) {
+  extraFlags_ = {"--switch_user=false"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto [uid, sandbox] = runWhoAmI("as-agent-user", testFramework(), "nobody");
+  EXPECT_EQ(uid, std::to_string(::geteuid()));
+  EXPECT_EQ(ownerOf(sandbox), ::geteuid());
+  EXPECT_EQ(ownerOf(sandbox + "/fetched.txt"), ::geteuid());
+}
+
+TEST_F(AgentTest, FetchedUrisAreInTheSandboxBeforeTheTaskStarts) {
+  const std::filesystem::path files = dir_.path() / "files";
+  dir_.write("files/tree/data.txt", "archived-content");
+  dir_.write("files/run.sh", "#!/bin/sh\necho script-ran\n");
+  ASSERT_EQ(std::system(("tar -czf " + (files / "bundle.tar.gz").string() + " -C " + files.string() + " tree").c_str()),
+            0);
+  FileServer server(files);
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("fetching", "./run.sh && cat tree/data.txt", peer_.agentId());
+  task.mutable_command()->add_uris()->set_value(server.url() + "/bundle.tar.gz");
+  auto* script = task.mutable_command()->add_uris();
+  script->set_value("file://" + (files / "run.sh").string());
+  script->set_executable(true);
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  auto finished = peer_.waitForTerminal("fetching", 30s);
+  ASSERT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << finished.status().message() << "\n"
+                                                                 << agent_->output();
+  const std::string sandbox = sandboxOf(parseJson(get("/state")->body), "fetching");
+  ASSERT_FALSE(sandbox.empty());
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        const std::string out = readText(sandbox + "/stdout");
+        return out.find("script-ran") != std::string::npos && out.find("archived-content") != std::string::npos;
+      },
+      10s))
+      << readText(sandbox + "/stdout");
+  EXPECT_GE(server.requests(), 1);
+}
+
+TEST_F(AgentTest, AFailedFetchFailsTheTaskNamingTheUri) {
+  FileServer server(dir_.path());
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("unfetchable", "true", peer_.agentId());
+  const std::string missing = server.url() + "/missing.tar.gz";
+  task.mutable_command()->add_uris()->set_value(missing);
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  auto failed = peer_.waitForTerminal("unfetchable", 30s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_EQ(failed.status().source(), mesos::v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_THAT(failed.status().message(), HasSubstr("Failed to fetch '" + missing + "'"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("HTTP 404"));
+  // No container was started; the master hears that the executor is gone.
+  EXPECT_TRUE(sessionsUnder(dir_.path()).empty());
+  EXPECT_TRUE(waitUntil(
+      [this] {
+        for (const auto& call : peer_.calls()) {
+          if (call.type() == internal::Call::EXECUTOR_EXITED &&
+              call.executor_exited().executor_id().value() == "unfetchable") {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The agent's parts in-process: resources and attributes, the checkpoint
-// files, the container launcher with real processes, and the containerizer
+// files, the fetcher (real files, archives made by tar/zip, a real HTTP
+// server), the container launcher with real processes, and the containerizer
 // running the real posix isolators.
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -18,7 +20,9 @@
 #include "agent/agent_info.hpp"
 #include "agent/checkpoint.hpp"
 #include "agent/containerizer.hpp"
+#include "agent/fetcher.hpp"
 #include "agent/launcher.hpp"
+#include "file_server.hpp"
 #include "module_host.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -232,6 +236,127 @@ TEST_F(ContainerizerTest, LaunchReportsUsageAndDestroyKillsTheSession) {
   EXPECT_TRUE(termination.statusKnown);
   EXPECT_TRUE(sessionProcesses(*pid).empty());
   EXPECT_FALSE(onStrand([this] { return containerizer_->contains("c1"); }));
+}
+
+// ---- The fetcher.
+
+class FetcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(sandbox_);
+    std::filesystem::create_directories(files_ / "tree/inner");
+    std::ofstream(files_ / "tree/inner/data.txt") << "archived-content";
+    std::ofstream(files_ / "plain.txt") << "plain-content";
+    std::ofstream(files_ / "run.sh") << "#!/bin/sh\necho ran\n";
+  }
+
+  // Runs a shell command (making archives); true when it succeeded.
+  static bool shell(const std::string& command) { return std::system(command.c_str()) == 0; }
+
+  static mesos::v1::CommandInfo::URI uri(const std::string& value) {
+    mesos::v1::CommandInfo::URI out;
+    out.set_value(value);
+    return out;
+  }
+
+  Status fetch(const std::vector<mesos::v1::CommandInfo::URI>& uris) {
+    return fetchUris(uris, sandbox_.string(), std::make_shared<std::atomic<bool>>(false));
+  }
+
+  testing::TempDir dir_;
+  std::filesystem::path files_ = dir_.path() / "files";
+  std::filesystem::path sandbox_ = dir_.path() / "sandbox";
+};
+
+TEST_F(FetcherTest, LocalFilesAreCopiedRenamedAndMadeExecutable) {
+  auto executable = uri((files_ / "run.sh").string());
+  executable.set_executable(true);
+  auto renamed = uri("file://" + (files_ / "plain.txt").string());
+  renamed.set_output_file("conf/settings.txt");
+  ASSERT_TRUE(fetch({executable, renamed}).ok());
+  EXPECT_EQ(slurp(sandbox_ / "conf/settings.txt"), "plain-content");
+  EXPECT_EQ(::access((sandbox_ / "run.sh").c_str(), X_OK), 0);
+  // The source is untouched.
+  EXPECT_EQ(slurp(files_ / "plain.txt"), "plain-content");
+}
+
+TEST_F(FetcherTest, ArchivesOfEveryKindAreExtractedAndOthersKeptAsTheyAre) {
+  const std::string tree = "-C " + files_.string() + " tree";
+  ASSERT_TRUE(shell("tar -cf " + (files_ / "a.tar").string() + " " + tree));
+  ASSERT_TRUE(shell("tar -czf " + (files_ / "b.tar.gz").string() + " " + tree));
+  ASSERT_TRUE(shell("tar -czf " + (files_ / "c.tgz").string() + " " + tree));
+  ASSERT_TRUE(shell("tar -cjf " + (files_ / "d.tar.bz2").string() + " " + tree));
+  ASSERT_TRUE(shell("tar -cJf " + (files_ / "e.tar.xz").string() + " " + tree));
+  if (!shell("command -v zip >/dev/null")) GTEST_SKIP() << "zip is not installed (scripts/install-deps.sh)";
+  ASSERT_TRUE(shell("cd " + files_.string() + " && zip -qr f.zip tree"));
+  for (const std::string name : {"a.tar", "b.tar.gz", "c.tgz", "d.tar.bz2", "e.tar.xz", "f.zip"}) {
+    SCOPED_TRACE(name);
+    std::filesystem::remove_all(sandbox_);
+    std::filesystem::create_directories(sandbox_);
+    ASSERT_TRUE(fetch({uri((files_ / name).string())}).ok());
+    EXPECT_EQ(slurp(sandbox_ / "tree/inner/data.txt"), "archived-content");
+    EXPECT_TRUE(std::filesystem::exists(sandbox_ / name));  // the archive stays
+  }
+  // extract=false, and a file that is no archive: both left as they are.
+  std::filesystem::remove_all(sandbox_);
+  auto kept = uri((files_ / "b.tar.gz").string());
+  kept.set_extract(false);
+  ASSERT_TRUE(fetch({kept, uri((files_ / "plain.txt").string())}).ok());
+  EXPECT_TRUE(std::filesystem::exists(sandbox_ / "b.tar.gz"));
+  EXPECT_FALSE(std::filesystem::exists(sandbox_ / "tree"));
+  EXPECT_EQ(slurp(sandbox_ / "plain.txt"), "plain-content");
+}
+
+TEST_F(FetcherTest, FailuresNameTheUriAndTheCause) {
+  struct Case {
+    mesos::v1::CommandInfo::URI uri;
+    std::string cause;
+  };
+  std::ofstream(files_ / "broken.tar.gz") << "this is not gzip data";
+  auto escaping = uri((files_ / "plain.txt").string());
+  escaping.set_output_file("../outside.txt");
+  std::vector<Case> cases = {
+      {uri((files_ / "missing.txt").string()), "no such file on this agent"},
+      {uri("file://relative/path"), "needs an absolute path"},
+      {uri("ftp://example.com/x.tar"), "the scheme 'ftp' is not supported"},
+      {uri("some/relative/path"), "neither an absolute path"},
+      {uri(files_.string()), "not a regular file"},
+      {uri((files_ / "broken.tar.gz").string()), "extracting it: tar exited with status"},
+      {escaping, "leaves the sandbox"},
+  };
+  for (const auto& [bad, cause] : cases) {
+    Status fetched = fetch({bad});
+    ASSERT_FALSE(fetched.ok()) << bad.value();
+    EXPECT_THAT(fetched.error().message, HasSubstr("Failed to fetch '" + bad.value() + "'"));
+    EXPECT_THAT(fetched.error().message, HasSubstr(cause));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "outside.txt"));
+  // The first failure stops the rest.
+  ASSERT_FALSE(fetch({uri((files_ / "missing.txt").string()), uri((files_ / "plain.txt").string())}).ok());
+  EXPECT_FALSE(std::filesystem::exists(sandbox_ / "plain.txt"));
+}
+
+TEST_F(FetcherTest, DownloadsOverHttpFollowingRedirects) {
+  ASSERT_TRUE(shell("tar -czf " + (files_ / "bundle.tgz").string() + " -C " + files_.string() + " tree"));
+  testing::FileServer server(files_);
+  auto renamed = uri(server.url() + "/plain.txt?version=2");
+  renamed.set_output_file("downloaded.txt");
+  ASSERT_TRUE(fetch({uri(server.url() + "/redirect/bundle.tgz"), renamed}).ok());
+  EXPECT_EQ(slurp(sandbox_ / "tree/inner/data.txt"), "archived-content");
+  EXPECT_TRUE(std::filesystem::exists(sandbox_ / "bundle.tgz"));
+  EXPECT_EQ(slurp(sandbox_ / "downloaded.txt"), "plain-content");
+
+  Status missing = fetch({uri(server.url() + "/nothing-here.tar.gz")});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message,
+              HasSubstr("Failed to fetch '" + server.url() + "/nothing-here.tar.gz': the server answered HTTP 404"));
+  EXPECT_FALSE(std::filesystem::exists(sandbox_ / "nothing-here.tar.gz"));
+  EXPECT_FALSE(std::filesystem::exists(sandbox_ / "nothing-here.tar.gz.fetching"));
+  // Nothing listens on the port any more.
+  const std::string gone = "http://127.0.0.1:" + std::to_string(testing::freePort()) + "/x.txt";
+  Status refused = fetch({uri(gone)});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, HasSubstr("Failed to fetch '" + gone + "'"));
 }
 
 }  // namespace

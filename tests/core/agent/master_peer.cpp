@@ -40,7 +40,9 @@ struct MasterPeer::State {
 
 MasterPeer::MasterPeer() : state_(std::make_shared<State>()) {}
 
-MasterPeer::~MasterPeer() { stop(); }
+MasterPeer::~MasterPeer() {
+  stop();
+}
 
 void MasterPeer::start(int port) {
   io_ = std::make_unique<boost::asio::io_context>();
@@ -166,13 +168,29 @@ void MasterPeer::onUpdate(std::function<void(const internal::StatusUpdate&)> cal
   state_->onUpdate = std::move(callback);
 }
 
-bool MasterPeer::send(const internal::Event& event) { return state_->write(event); }
+bool MasterPeer::send(const internal::Event& event) {
+  return state_->write(event);
+}
 
 bool MasterPeer::runTask(const mesos::v1::FrameworkInfo& framework, const mesos::v1::TaskInfo& task) {
   internal::Event event;
   event.set_type(internal::Event::RUN_TASK);
   *event.mutable_run_task()->mutable_framework_info() = framework;
   *event.mutable_run_task()->mutable_task() = task;
+  return send(event);
+}
+
+bool MasterPeer::runTaskGroup(const mesos::v1::FrameworkInfo& framework, const std::string& executorId,
+                              const std::vector<mesos::v1::TaskInfo>& tasks) {
+  internal::Event event;
+  event.set_type(internal::Event::RUN_TASK_GROUP);
+  auto* group = event.mutable_run_task_group();
+  *group->mutable_framework_info() = framework;
+  auto* executor = group->mutable_executor();
+  executor->set_type(mesos::v1::ExecutorInfo::DEFAULT);
+  executor->mutable_executor_id()->set_value(executorId);
+  *executor->mutable_framework_id() = framework.id();
+  for (const auto& task : tasks) *group->mutable_task_group()->add_tasks() = task;
   return send(event);
 }
 

@@ -48,6 +48,9 @@ class MasterPeer {
   // Sends an event on the agent's current stream; false when none is open.
   bool send(const internal::Event& event);
   bool runTask(const mesos::v1::FrameworkInfo& framework, const mesos::v1::TaskInfo& task);
+  // RUN_TASK_GROUP with a DEFAULT executor `executorId` (mantle-executor).
+  bool runTaskGroup(const mesos::v1::FrameworkInfo& framework, const std::string& executorId,
+                    const std::vector<mesos::v1::TaskInfo>& tasks);
   bool killTask(const std::string& frameworkId, const std::string& taskId);
   bool acknowledge(const internal::StatusUpdate& update);
 

@@ -1,0 +1,31 @@
+// The fetcher: puts an executor's CommandInfo.uris into its sandbox before
+// the executor starts, with Mesos' URI fields:
+//   value        an absolute path, file:///path (copied), http:// or https://
+//                (downloaded with libcurl, TLS verified, redirects followed)
+//   output_file  the name in the sandbox (relative, may name a sub-directory;
+//                default: the last path segment of `value`)
+//   executable   chmod a+x, never extracted
+//   extract      (default true) .tar, .tar.gz/.tgz, .tar.bz2/.tbz2,
+//                .tar.xz/.txz (tar) and .zip (unzip) are unpacked into the
+//                directory of the fetched file, which stays; other files are
+//                left as they are
+//   cache        ignored: every URI is fetched for every launch
+// Blocking (downloads, copies, extraction): the agent runs it off its strand.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mantle/result.hpp"
+#include "mesos/v1/mesos.pb.h"
+
+namespace mantle::agent {
+
+// Fetches every URI into `sandbox`, in order; stops at the first failure,
+// whose message names the URI and the cause. `cancel` stops a download.
+Status fetchUris(const std::vector<mesos::v1::CommandInfo::URI>& uris, const std::string& sandbox,
+                 const std::shared_ptr<std::atomic<bool>>& cancel);
+
+}  // namespace mantle::agent
