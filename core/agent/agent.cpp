@@ -135,6 +135,8 @@ void AgentFlags::addTo(flags::FlagSet& set) {
                   "How long executors of checkpointing frameworks wait for a restarted agent.");
   set.addDuration("executor_subscription_backoff_max", &subscriptionBackoffMax,
                   "Longest pause between an executor's subscription attempts.");
+  set.addDuration("fetcher_stall_timeout", &fetcherStallTimeout,
+                  "A download of the fetcher that gets less than 1 byte/s for this long fails the launch.");
   set.addDuration("status_update_retry_interval", &statusUpdateRetryInterval,
                   "First retry of an unacknowledged status update (then doubling, up to 10 minutes).");
   set.addBytes("container_logs_max_size", &containerLogsMaxSize, "Size at which sandbox stdout/stderr rotate.");
@@ -159,8 +161,7 @@ Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::
 }
 
 Agent::~Agent() {
-  stop();
-  fetchCancel_->store(true);
+  stop();  // cancels the downloads in progress
   if (fetchPool_) fetchPool_->join();
 }
 
@@ -239,7 +240,6 @@ Status Agent::start() {
 void Agent::stop() {
   if (stopping_) return;
   stopping_ = true;
-  fetchCancel_->store(true);  // downloads in progress fail; their executors end
   if (link_) link_->stop();
   if (server_) server_->stop();
   // Executors of frameworks that do not checkpoint cannot be recovered.
@@ -258,6 +258,14 @@ void Agent::stop() {
     });
   };
   if (io_.stopped()) return;
+  // Downloads in progress stop; their executors end without a container.
+  onStrand(strand_, [this] {
+    for (auto& [id, framework] : frameworks_) {
+      for (auto& [eid, executor] : framework->executors) {
+        if (executor->fetching) executor->fetchCancel->store(true);
+      }
+    }
+  });
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorShutdownGracePeriod * 1000) + 3000);
   while (remaining() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -685,13 +693,17 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     // The fetcher's downloads and extraction run on a pool thread; the
     // container starts in fetched(), back on the strand.
     ref.fetching = true;
+    ref.fetchCancel = std::make_shared<std::atomic<bool>>(false);
     LOG(INFO) << "Fetching " << uris.size() << " URI(s) into the sandbox of executor " << ref.executorId
               << " of framework " << ref.frameworkId;
     if (!fetchPool_) fetchPool_ = std::make_unique<asio::thread_pool>(2);
-    asio::post(*fetchPool_, [this, uris = std::move(uris), user, cancel = fetchCancel_, config = std::move(config),
+    FetchOptions options;
+    options.cancel = ref.fetchCancel;
+    options.stallTimeoutSeconds = flags_.fetcherStallTimeout;
+    asio::post(*fetchPool_, [this, uris = std::move(uris), user, options, config = std::move(config),
                              plan = std::move(plan), fw = ref.frameworkId, id = ref.executorId,
                              cid = ref.containerId, sandbox = ref.directory]() mutable {
-      Status done = fetchUris(uris, sandbox, cancel);
+      Status done = fetchUris(uris, sandbox, options);
       // What was fetched belongs to the task's user too.
       if (done.ok() && user) done = chownTree(sandbox, *user);
       asio::post(strand_, [this, fw, id, cid, done, config = std::move(config), plan = std::move(plan)]() mutable {
@@ -950,6 +962,11 @@ void Agent::shutdownExecutor(Executor& executor, const std::string& why) {
             << why;
   executor.shutdownRequested = true;
   executor.state = Executor::State::kTerminating;
+  if (executor.fetching) {
+    // No container yet: stop the fetch; fetched() ends the executor.
+    executor.fetchCancel->store(true);
+    return;
+  }
   const double grace = executor.info.has_shutdown_grace_period()
                            ? static_cast<double>(executor.info.shutdown_grace_period().nanoseconds()) / 1e9
                            : flags_.executorShutdownGracePeriod;

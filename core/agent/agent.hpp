@@ -57,6 +57,7 @@ struct AgentFlags {
   double recoveryTimeout = 900;
   double subscriptionBackoffMax = 2;
   double statusUpdateRetryInterval = 10;  // first retry; doubles up to 10 minutes
+  double fetcherStallTimeout = 60;
   std::uint64_t containerLogsMaxSize = 10 * 1024 * 1024;
   std::int64_t containerLogsMaxFiles = 3;
   // Executors get a per-executor token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN)
@@ -113,6 +114,7 @@ class Agent {
     std::optional<Termination> termination;
     bool shutdownRequested = false;
     bool fetching = false;  // the fetcher runs; no container yet
+    std::shared_ptr<std::atomic<bool>> fetchCancel;  // stops its downloads (a shutdown while fetching)
   };
   struct Framework {
     mesos::v1::FrameworkInfo info;
@@ -240,9 +242,7 @@ class Agent {
   std::map<TaskKey, UpdateStream> updates_;
   std::map<std::string, std::pair<std::string, std::string>> containers_;  // container -> framework, executor
   std::map<std::string, std::uint64_t> counters_;
-  // The fetcher's threads (downloads and extraction stay off the strand);
-  // `fetchCancel_` stops their downloads when the agent stops.
-  std::shared_ptr<std::atomic<bool>> fetchCancel_ = std::make_shared<std::atomic<bool>>(false);
+  // The fetcher's threads (downloads and extraction stay off the strand).
   std::unique_ptr<boost::asio::thread_pool> fetchPool_;
 };
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "http/client.hpp"
 
@@ -132,7 +133,8 @@ Status copyLocal(const std::string& source, const fs::path& target) {
   return {};
 }
 
-Status download(std::string url, const fs::path& target, const std::shared_ptr<std::atomic<bool>>& cancel) {
+Status download(std::string url, const fs::path& target, const FetchOptions& options) {
+  const auto& cancel = options.cancel;
   const fs::path partial = target.string() + ".fetching";
   for (int redirects = 0;; ++redirects) {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
@@ -151,12 +153,19 @@ Status download(std::string url, const fs::path& target, const std::shared_ptr<s
       writeFailed = !out;
       return !writeFailed;
     };
-    Status fetched = http::stream("GET", url, {}, "", callbacks, cancel, http::ClientOptions{0, 30});
+    Status fetched =
+        http::stream("GET", url, {}, "", callbacks, cancel, http::ClientOptions{0, 30, options.stallTimeoutSeconds});
     out.close();
     std::error_code ignored;
-    if (!fetched.ok() || writeFailed || status != 200) fs::remove(partial, ignored);
-    if (!fetched.ok()) return fetched;
+    if (!fetched.ok() || writeFailed || status != 200 || (cancel && *cancel)) fs::remove(partial, ignored);
     if (cancel && *cancel) return failedPrecondition("the download was cancelled");
+    if (!fetched.ok() && fetched.error().code == StatusCode::kDeadlineExceeded) {
+      std::ostringstream seconds;
+      seconds << options.stallTimeoutSeconds;
+      return fetched.error().withContext("the download stalled (less than 1 byte/s for " + seconds.str() +
+                                         " s, --fetcher_stall_timeout)");
+    }
+    if (!fetched.ok()) return fetched;
     if (writeFailed || !out) return internalError("cannot write " + partial.string());
     if (status == 200) break;
     const bool redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -175,8 +184,7 @@ Status download(std::string url, const fs::path& target, const std::shared_ptr<s
   return {};
 }
 
-Status fetchOne(const mesos::v1::CommandInfo::URI& uri, const fs::path& sandbox,
-                const std::shared_ptr<std::atomic<bool>>& cancel) {
+Status fetchOne(const mesos::v1::CommandInfo::URI& uri, const fs::path& sandbox, const FetchOptions& options) {
   Result<fs::path> target = destination(uri, sandbox);
   if (!target.ok()) return target.error();
   std::error_code ec;
@@ -185,7 +193,7 @@ Status fetchOne(const mesos::v1::CommandInfo::URI& uri, const fs::path& sandbox,
   const std::string& value = uri.value();
   Status fetched;
   if (isHttp(value)) {
-    fetched = download(value, *target, cancel);
+    fetched = download(value, *target, options);
   } else if (startsWith(value, "file://")) {
     const std::string path = value.substr(7);
     if (!startsWith(path, "/")) return invalidArgument("a file:// URI needs an absolute path (file:///...)");
@@ -230,9 +238,9 @@ Status fetchOne(const mesos::v1::CommandInfo::URI& uri, const fs::path& sandbox,
 }  // namespace
 
 Status fetchUris(const std::vector<mesos::v1::CommandInfo::URI>& uris, const std::string& sandbox,
-                 const std::shared_ptr<std::atomic<bool>>& cancel) {
+                 const FetchOptions& options) {
   for (const auto& uri : uris) {
-    Status fetched = fetchOne(uri, sandbox, cancel);
+    Status fetched = fetchOne(uri, sandbox, options);
     if (!fetched.ok()) return fetched.error().withContext("Failed to fetch '" + uri.value() + "'");
   }
   return {};

@@ -10,7 +10,9 @@
 //                directory of the fetched file, which stays; other files are
 //                left as they are
 //   cache        ignored: every URI is fetched for every launch
-// Blocking (downloads, copies, extraction): the agent runs it off its strand.
+// A download that stalls fails after `stallTimeoutSeconds` (Mesos'
+// --fetcher_stall_timeout). Blocking (downloads, copies, extraction): the
+// agent runs it off its strand.
 #pragma once
 
 #include <atomic>
@@ -23,9 +25,16 @@
 
 namespace mantle::agent {
 
+struct FetchOptions {
+  // Set it to stop a download in progress (the fetch then fails).
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  // Less than one byte per second for this long fails a download; 0: never.
+  double stallTimeoutSeconds = 60;
+};
+
 // Fetches every URI into `sandbox`, in order; stops at the first failure,
-// whose message names the URI and the cause. `cancel` stops a download.
+// whose message names the URI and the cause.
 Status fetchUris(const std::vector<mesos::v1::CommandInfo::URI>& uris, const std::string& sandbox,
-                 const std::shared_ptr<std::atomic<bool>>& cancel);
+                 const FetchOptions& options);
 
 }  // namespace mantle::agent

@@ -22,8 +22,11 @@ struct ClientResponse {
 };
 
 struct ClientOptions {
-  double timeoutSeconds = 30;         // whole request; 0: none (streams)
+  double timeoutSeconds = 30;  // whole request; 0: none (streams)
   double connectTimeoutSeconds = 10;
+  // Abort when less than one byte per second arrives for this long (a
+  // stalled download); 0: never.
+  double stallTimeoutSeconds = 0;
 };
 
 // TLS for https:// URLs. The server's certificate and host name are always

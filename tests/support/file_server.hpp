@@ -1,7 +1,9 @@
 // A real HTTP server on 127.0.0.1 (core/http) serving the files of a
 // directory, for tests of code that downloads: GET /<name> answers the file
 // (404 when there is none), GET /redirect/<name> answers 302 to /<name>.
-// Serves on a thread of its own until it goes away.
+// Serves on a thread of its own until it goes away. SilentListener: a port
+// whose connections are accepted (by the kernel) and never answered, a
+// download that stalls.
 #pragma once
 
 #include <atomic>
@@ -38,6 +40,20 @@ class FileServer {
   std::thread thread_;
   int port_ = 0;
   std::shared_ptr<std::atomic<int>> requests_;
+};
+
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 }  // namespace mantle::testing

@@ -434,5 +434,54 @@ TEST_F(AgentTest, AFailedFetchFailsTheTaskNamingTheUri) {
       10s));
 }
 
+TEST_F(AgentTest, AStalledFetchFailsTheTaskAfterTheStallTimeout) {
+  SilentListener silent;
+  extraFlags_ = {"--fetcher_stall_timeout=1secs"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("stalled", "true", peer_.agentId());
+  const std::string url = silent.url() + "/slow.tar.gz";
+  task.mutable_command()->add_uris()->set_value(url);
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  auto failed = peer_.waitForTerminal("stalled", 30s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(failed.status().message(), HasSubstr("Failed to fetch '" + url + "': the download stalled"));
+}
+
+TEST_F(AgentTest, KillingATaskWhileItsUrisAreFetchedStopsTheFetch) {
+  SilentListener silent;
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  auto task = commandTask("impatient", "true", peer_.agentId());
+  task.mutable_command()->add_uris()->set_value(silent.url() + "/forever.tar.gz");
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  // The agent keeps serving while it fetches; the task waits in STAGING.
+  ASSERT_TRUE(waitUntil(
+      [this] {
+        auto state = get("/state");
+        return state.ok() && state->body.find("\"impatient\"") != std::string::npos;
+      },
+      10s));
+  ASSERT_TRUE(peer_.killTask("framework-1", "impatient"));
+  auto killed = peer_.waitForTerminal("impatient", 10s);
+  EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED) << agent_->output();
+  EXPECT_EQ(killed.status().reason(), mesos::v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
+  // The download stops (the stall timeout is a minute away) and the executor is gone.
+  EXPECT_TRUE(waitUntil(
+      [this] {
+        for (const auto& call : peer_.calls()) {
+          if (call.type() == internal::Call::EXECUTOR_EXITED &&
+              call.executor_exited().executor_id().value() == "impatient") {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s))
+      << agent_->output();
+  EXPECT_TRUE(sessionsUnder(dir_.path()).empty());
+}
+
 }  // namespace
 }  // namespace mantle::testing

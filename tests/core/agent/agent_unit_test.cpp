@@ -259,8 +259,8 @@ class FetcherTest : public ::testing::Test {
     return out;
   }
 
-  Status fetch(const std::vector<mesos::v1::CommandInfo::URI>& uris) {
-    return fetchUris(uris, sandbox_.string(), std::make_shared<std::atomic<bool>>(false));
+  Status fetch(const std::vector<mesos::v1::CommandInfo::URI>& uris, FetchOptions options = {}) {
+    return fetchUris(uris, sandbox_.string(), options);
   }
 
   testing::TempDir dir_;
@@ -352,11 +352,33 @@ TEST_F(FetcherTest, DownloadsOverHttpFollowingRedirects) {
               HasSubstr("Failed to fetch '" + server.url() + "/nothing-here.tar.gz': the server answered HTTP 404"));
   EXPECT_FALSE(std::filesystem::exists(sandbox_ / "nothing-here.tar.gz"));
   EXPECT_FALSE(std::filesystem::exists(sandbox_ / "nothing-here.tar.gz.fetching"));
-  // Nothing listens on the port any more.
+  // Nothing listens on the port.
   const std::string gone = "http://127.0.0.1:" + std::to_string(testing::freePort()) + "/x.txt";
   Status refused = fetch({uri(gone)});
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.error().message, HasSubstr("Failed to fetch '" + gone + "'"));
+}
+
+TEST_F(FetcherTest, AStalledDownloadFailsAndACancelledOneStops) {
+  testing::SilentListener silent;
+  const std::string url = silent.url() + "/never.tar.gz";
+  FetchOptions stalling;
+  stalling.stallTimeoutSeconds = 1;
+  Status stalled = fetch({uri(url)}, stalling);
+  ASSERT_FALSE(stalled.ok());
+  EXPECT_THAT(stalled.error().message, HasSubstr("Failed to fetch '" + url + "': the download stalled"));
+
+  FetchOptions cancellable;
+  cancellable.stallTimeoutSeconds = 0;
+  std::thread canceller([cancel = cancellable.cancel] {
+    std::this_thread::sleep_for(200ms);
+    cancel->store(true);
+  });
+  Status cancelled = fetch({uri(url)}, cancellable);
+  canceller.join();
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_THAT(cancelled.error().message, HasSubstr("the download was cancelled"));
+  EXPECT_FALSE(std::filesystem::exists(sandbox_ / "never.tar.gz.fetching"));
 }
 
 }  // namespace
