@@ -52,13 +52,23 @@ std::shared_ptr<http::Stream> openAgentStream(const http::Responder& responder, 
   return responder.stream(200, {{"Content-Type", "application/x-protobuf"}, {kAgentStreamIdHeader, streamId}});
 }
 
-void refuseAgent(const http::Responder& responder, const std::string& message) {
+// Answers a (re-)registration with one event (ERROR: try again later;
+// SHUTDOWN: the agent must stop) and closes the stream.
+void answerAgentOnce(const http::Responder& responder, internal::Event::Type type, const std::string& message) {
   std::shared_ptr<http::Stream> stream = openAgentStream(responder, newUuidText());
   internal::Event event;
-  event.set_type(internal::Event::ERROR);
-  event.mutable_error()->set_message(message);
+  event.set_type(type);
+  if (type == internal::Event::SHUTDOWN) {
+    event.mutable_shutdown()->set_message(message);
+  } else {
+    event.mutable_error()->set_message(message);
+  }
   stream->write(wire::encodeRecord(event.SerializeAsString()));
   stream->close();
+}
+
+void refuseAgent(const http::Responder& responder, const std::string& message) {
+  answerAgentOnce(responder, internal::Event::ERROR, message);
 }
 
 }  // namespace
@@ -135,14 +145,31 @@ void MasterImpl::registerAgent(const internal::Call& call, const std::string& re
   const internal::Call::Register& reg = call.registration();
   Result<Resources> total = agentTotal(reg.agent_info(), reg.checkpointed_resources());
   if (!total.ok()) return refuseAgent(responder, "Invalid agent resources: " + total.error().message);
+  if (std::string down = machineDownMessage(reg.agent_info(), remote); !down.empty()) {
+    return answerAgentOnce(responder, internal::Event::SHUTDOWN, down);
+  }
   std::string id = masterId_ + "-S" + std::to_string(nextAgentId_++);
+  v1::AgentInfo info = reg.agent_info();
+  info.mutable_id()->set_value(id);
+  // REGISTERED only once the registry holds the agent.
+  registryOperation(RegistryOperation{
+      [info](RegistryState& state) { state.agents.push_back(info); },
+      [this, call, id, total = *total, remote, responder] { admitAgent(call, id, total, remote, responder); },
+      [responder](const Error& error) {
+        refuseAgent(responder, "Failed to record the agent in the registry: " + error.message);
+      }});
+}
+
+void MasterImpl::admitAgent(const internal::Call& call, const std::string& id, const Resources& total,
+                            const std::string& remote, const http::Responder& responder) {
+  const internal::Call::Register& reg = call.registration();
   Agent& agent = agents_[id];
   agent.id = id;
   agent.info = reg.agent_info();
   agent.info.mutable_id()->set_value(id);
   agent.version = reg.version();
   agent.capabilities.assign(reg.capabilities().begin(), reg.capabilities().end());
-  agent.total = *total;
+  agent.total = total;
   agent.address = remote;
   agent.registeredTime = wallNow();
   agent.streamId = newUuidText();
@@ -166,26 +193,33 @@ void MasterImpl::registerAgent(const internal::Call& call, const std::string& re
   op.set_type(v1::master::Event::AGENT_ADDED);
   *op.mutable_agent_added()->mutable_agent() = agentProto(agent);
   emitOperatorEvent(op);
-  agentsChanged();
   requestAllocation();
 }
 
 void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& remote,
-                                 const http::Responder& responder) {
+                                 const http::Responder& responder, bool recorded) {
   const internal::Call::Reregister& rr = call.reregistration();
   const std::string id = rr.agent_info().id().value();
   if (id.empty()) return refuseAgent(responder, "REREGISTER needs 'agent_info.id'");
   if (goneAgents_.count(id)) {
-    std::shared_ptr<http::Stream> stream = openAgentStream(responder, newUuidText());
-    internal::Event event;
-    event.set_type(internal::Event::SHUTDOWN);
-    event.mutable_shutdown()->set_message("Agent " + id + " was marked gone by the operator");
-    stream->write(wire::encodeRecord(event.SerializeAsString()));
-    stream->close();
-    return;
+    return answerAgentOnce(responder, internal::Event::SHUTDOWN, "Agent " + id + " was marked gone by the operator");
   }
   Result<Resources> total = agentTotal(rr.agent_info(), rr.checkpointed_resources());
   if (!total.ok()) return refuseAgent(responder, "Invalid agent resources: " + total.error().message);
+  if (std::string down = machineDownMessage(rr.agent_info(), remote); !down.empty()) {
+    return answerAgentOnce(responder, internal::Event::SHUTDOWN, down);
+  }
+  // An agent the registry does not hold (e.g. admitted by a leader that
+  // died before recording it) is recorded before REREGISTERED.
+  if (!recorded && !agents_.count(id) && !recoveredAgents_.count(id) && !unreachableAgents_.count(id)) {
+    registryOperation(RegistryOperation{
+        [info = rr.agent_info()](RegistryState& state) { state.agents.push_back(info); },
+        [this, call, remote, responder] { reregisterAgent(call, remote, responder, /*recorded=*/true); },
+        [responder](const Error& error) {
+          refuseAgent(responder, "Failed to record the agent in the registry: " + error.message);
+        }});
+    return;
+  }
 
   bool known = agents_.count(id) > 0;
   Agent& agent = agents_[id];

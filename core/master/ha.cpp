@@ -126,39 +126,44 @@ void MasterImpl::writeRegistry() {
   if (fence.empty()) return;  // suspended or lost: leadershipChanged() follows
   registryDirty_ = false;
   registryWriting_ = true;
+  // Every operation queued so far goes into this write (a batch).
+  writingOps_ = std::move(registryOps_);
+  registryOps_.clear();
   std::string data = serializeRegistry(registryState());
-  std::vector<std::function<void()>> waiters = std::move(registryWaiters_);
-  registryWaiters_.clear();
-  zkRegistry_->storeAsync(data, registryVersion_, fence,
-                          [this, data, waiters = std::move(waiters)](Result<std::int32_t> version) mutable {
-                            post([this, version = std::move(version), data = std::move(data),
-                                  waiters = std::move(waiters)]() mutable {
-                              registryWritten(std::move(version), std::move(data), std::move(waiters));
-                            });
-                          });
+  zkRegistry_->storeAsync(data, registryVersion_, fence, [this, data](Result<std::int32_t> version) mutable {
+    post([this, version = std::move(version), data = std::move(data)]() mutable {
+      registryWritten(std::move(version), std::move(data));
+    });
+  });
 }
 
-void MasterImpl::registryWritten(Result<std::int32_t> version, std::string data,
-                                 std::vector<std::function<void()>> waiters) {
-  registryWriting_ = false;
+void MasterImpl::registryWritten(Result<std::int32_t> version, std::string data) {
   if (stopped_) return;
   if (version.ok()) {
     registryVersion_ = *version;
     count("registrar/state_store");
-    for (auto& waiter : waiters) waiter();
+    // The batch is durable: apply it and answer its callers. No write
+    // starts meanwhile (registryWriting_ stays set): one serialized now
+    // would lack the operations not applied yet.
+    std::vector<RegistryOperation> ops = std::move(writingOps_);
+    writingOps_.clear();
+    for (RegistryOperation& op : ops) op.apply();
+    registryWriting_ = false;
     writeRegistry();  // changes made meanwhile
     return;
   }
+  registryWriting_ = false;
   const Error& error = version.error();
   if (error.code == StatusCode::kFailedPrecondition || error.code == StatusCode::kAborted) {
     stepDown("a registry write was refused (" + error.message + "): this master was deposed");
   }
   // The outcome is unknown: compare with what ZooKeeper holds once it
-  // answers again, then write again. The waiters wait for that write.
+  // answers again, then write again. The batch waits for that write.
   count("registrar/store_errors");
   LOG(WARNING) << "Writing the registry to ZooKeeper failed: " << error.message << "; checking it again";
-  registryWaiters_.insert(registryWaiters_.begin(), std::make_move_iterator(waiters.begin()),
-                          std::make_move_iterator(waiters.end()));
+  registryOps_.insert(registryOps_.begin(), std::make_move_iterator(writingOps_.begin()),
+                      std::make_move_iterator(writingOps_.end()));
+  writingOps_.clear();
   registryDirty_ = true;
   checkRegistryAfterFailedWrite(std::move(data));
 }

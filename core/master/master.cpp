@@ -298,8 +298,11 @@ void MasterImpl::applyRegistry(const RegistryState& state, const std::string& wh
     }
     allocatorCall("update_quota", request);
   }
+  maintenanceSchedule_ = state.schedule;
+  machines_ = state.machines;
   LOG(INFO) << "Recovered " << recoveredAgents_.size() << " agents, " << frameworks_.size() << " frameworks, "
-            << weights_.size() << " weights and " << quotas_.size() << " quotas from the registry" << where;
+            << weights_.size() << " weights, " << quotas_.size() << " quotas and a maintenance schedule of "
+            << maintenanceSchedule_.windows_size() << " windows from the registry" << where;
 }
 
 RegistryState MasterImpl::registryState() const {
@@ -311,12 +314,16 @@ RegistryState MasterImpl::registryState() const {
   for (const auto& [id, f] : frameworks_) state.frameworks.push_back(f.info);
   state.weights = weights_;
   for (const auto& [role, config] : quotas_) state.quotas.push_back(config);
+  state.schedule = maintenanceSchedule_;
+  state.machines = machines_;
+  for (const auto* ops : {&writingOps_, &registryOps_}) {
+    for (const RegistryOperation& op : *ops) op.stage(state);
+  }
   return state;
 }
 
-void MasterImpl::persistRegistry(std::function<void()> then) {
+void MasterImpl::persistRegistry() {
   if (haEnabled()) {
-    if (then) registryWaiters_.push_back(std::move(then));
     registryDirty_ = true;
     writeRegistry();
     return;
@@ -325,7 +332,24 @@ void MasterImpl::persistRegistry(std::function<void()> then) {
     count("registrar/store_errors");
     LOG(ERROR) << "Failed to store the registry: " << s.error().message;
   }
-  if (then) then();
+}
+
+void MasterImpl::registryOperation(RegistryOperation op) {
+  if (haEnabled()) {
+    registryOps_.push_back(std::move(op));
+    registryDirty_ = true;
+    writeRegistry();
+    return;
+  }
+  RegistryState state = registryState();
+  op.stage(state);
+  if (Status s = registry_.store(state); !s.ok()) {
+    count("registrar/store_errors");
+    LOG(ERROR) << "Failed to store the registry: " << s.error().message;
+    return op.fail(s.error());
+  }
+  count("registrar/state_store");
+  op.apply();
 }
 
 void MasterImpl::agentsChanged() { persistRegistry(); }
@@ -501,6 +525,7 @@ void MasterImpl::allocate() {
     resources->copyTo(offer.mutable_resources());
     *offer.mutable_attributes() = agent.info.attributes();
     if (agent.info.has_domain()) *offer.mutable_domain() = agent.info.domain();
+    if (std::optional<v1::Unavailability> u = agentUnavailability(agent)) *offer.mutable_unavailability() = *u;
     offer.mutable_allocation_info()->set_role(allocated.role());
     v1::URL* url = offer.mutable_url();
     url->set_scheme("http");
@@ -762,6 +787,10 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
     return post([self, frameworkId, role, responder] {
       responder.respond(http::Response::json(200, self->explainJson(frameworkId, role)));
     });
+  }
+  if (path == "/maintenance/schedule" || path == "/maintenance/status" || path == "/machine/down" ||
+      path == "/machine/up") {
+    return legacyMaintenance(path, request, responder, principal);
   }
   enum class Kind { kState, kSummary, kFrameworks, kSlaves, kTasks, kRoles };
   Kind kind;

@@ -37,6 +37,7 @@
 #include "master/flags.hpp"
 #include "hooks/hook_chain.hpp"
 #include "master/registry_file.hpp"
+#include "mesos/v1/maintenance/maintenance.pb.h"
 #include "mesos/v1/master/master.pb.h"
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/scheduler/scheduler.pb.h"
@@ -119,6 +120,21 @@ struct OfferEntry {
   Resources resources;
   double createdSteady = 0;
 };
+
+// A registry change that is acknowledged to a caller (docs/HA.md,
+// "Durability"). `stage` records it in the registry document being written,
+// before the master's state holds it; once a write holding it succeeded,
+// `apply` makes it part of the master's state and answers the caller. `fail`
+// answers the caller when the write failed for good (standalone; with --zk a
+// refused write ends the process and the caller's connection with it).
+struct RegistryOperation {
+  std::function<void(RegistryState&)> stage;
+  std::function<void()> apply;
+  std::function<void(const Error&)> fail;
+};
+
+// A RegistryOperation's `fail` for an operator call: 503 with the reason.
+std::function<void(const Error&)> registryFailure(const http::Responder& responder);
 
 struct OperatorSubscriber {
   std::uint64_t id = 0;
@@ -214,7 +230,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // framework is refused.
   void schedulerCall(v1::scheduler::Call call, std::string streamId, wire::ResponseFormat format,
                      http::Responder responder, std::optional<auth::Principal> principal = std::nullopt);
-  void subscribe(const v1::scheduler::Call& call, wire::ResponseFormat format, const http::Responder& responder);
+  // `recorded`: the registry holds the framework (see RegistryOperation).
+  void subscribe(const v1::scheduler::Call& call, wire::ResponseFormat format, const http::Responder& responder,
+                 bool recorded = false);
   void teardown(Framework& framework);
   void accept(Framework& framework, const v1::scheduler::Call::Accept& accept);
   void decline(Framework& framework, const v1::scheduler::Call::Decline& decline);
@@ -239,7 +257,12 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // Agent protocol (agent_api.cpp).
   void agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder);
   void registerAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder);
-  void reregisterAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder);
+  // Runs once the registry holds the new agent `id`.
+  void admitAgent(const internal::Call& call, const std::string& id, const Resources& total, const std::string& remote,
+                  const http::Responder& responder);
+  // `recorded`: the registry holds the agent (see RegistryOperation).
+  void reregisterAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder,
+                       bool recorded = false);
   void statusUpdate(Agent& agent, const internal::StatusUpdate& update);
   void executorExited(Agent& agent, const internal::Call::ExecutorExited& exited);
   void updateAgentResources(Agent& agent, const internal::Call::UpdateResources& update);
@@ -303,6 +326,28 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void checkDrained(Agent& agent);
   void setAgentState(Agent& agent);
 
+  // Maintenance (maintenance.cpp, docs/MASTER.md "Maintenance").
+  // The machine an agent runs on: its hostname and the IP it connected from.
+  v1::MachineID agentMachine(const Agent& agent) const;
+  // The maintenance entry (DRAINING or DOWN) covering `machine`, if any.
+  const v1::MachineInfo* machineInfo(const v1::MachineID& machine) const;
+  // The unavailability offers on `agent` carry (DRAINING machines).
+  std::optional<v1::Unavailability> agentUnavailability(const Agent& agent) const;
+  // Non-empty for an agent whose machine is DOWN: why it may not register.
+  std::string machineDownMessage(const v1::AgentInfo& info, const std::string& remote) const;
+  // `legacy`: answer as the v0 endpoints do (the bare JSON message, 200).
+  void maintenanceCall(const v1::master::Call& call, wire::ResponseFormat format, const http::Responder& responder,
+                       bool legacy = false);
+  // HTTP threads: /maintenance/schedule, /maintenance/status, /machine/down
+  // and /machine/up as operator calls (with the same ACL checks).
+  void legacyMaintenance(const std::string& path, const http::Request& request, const http::Responder& responder,
+                         const Principal& principal);
+  v1::maintenance::ClusterStatus maintenanceStatus() const;
+  // Applies a recorded schedule / START / STOP (after the registry write).
+  void applyMaintenanceSchedule(const v1::maintenance::Schedule& schedule);
+  void applyStartMaintenance(const std::vector<v1::MachineID>& machines);
+  void applyStopMaintenance(const std::vector<v1::MachineID>& machines);
+
   // Snapshots (operator_api.cpp).
   v1::master::Response::GetAgents::Agent agentProto(const Agent& agent) const;
   v1::master::Response::GetFrameworks::Framework frameworkProto(const Framework& framework) const;
@@ -317,11 +362,15 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::string explainJson(const std::string& frameworkId, const std::string& role);
 
   // Registry.
-  // Standalone: writes the file, then runs `then`. With --zk: queues a
-  // conditional, fenced write of the whole registry (one in flight, later
-  // changes folded into the next) and runs `then` once a write holding this
-  // change has succeeded.
-  void persistRegistry(std::function<void()> then = {});
+  // Records a change the master's state already holds, with nobody waiting
+  // for it. Standalone: writes the file. With --zk: queues a conditional,
+  // fenced write of the whole registry (one in flight, changes made
+  // meanwhile, operations included, go together into the next one).
+  void persistRegistry();
+  // Records `op` first and applies it after (see RegistryOperation).
+  void registryOperation(RegistryOperation op);
+  // What the registry holds: the master's state plus the operations not
+  // applied yet.
   RegistryState registryState() const;
   // Adopts a loaded registry: agents to wait for, frameworks, gone agents,
   // weights, quotas (the allocator learns them too).
@@ -337,7 +386,7 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void leadershipChanged(zookeeper::LeadershipEvent event);
   void registryLoaded(Result<zookeeper::RegistrySnapshot> snapshot);
   void writeRegistry();
-  void registryWritten(Result<std::int32_t> version, std::string data, std::vector<std::function<void()>> waiters);
+  void registryWritten(Result<std::int32_t> version, std::string data);
   void checkRegistryAfterFailedWrite(std::string attempted);
   [[noreturn]] void stepDown(const std::string& why);
 
@@ -386,6 +435,10 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::map<std::string, OfferEntry> offers_;
   std::map<std::string, double> weights_;
   std::map<std::string, v1::quota::QuotaConfig> quotas_;
+  // Maintenance: the schedule, and the machines in it with their mode
+  // (DRAINING or DOWN) and unavailability; machines not listed are UP.
+  v1::maintenance::Schedule maintenanceSchedule_;
+  std::vector<v1::MachineInfo> machines_;
   std::vector<OperatorSubscriber> subscribers_;
   std::map<std::string, double> counters_;
 
@@ -413,7 +466,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   bool registryWriting_ = false;
   bool registryDirty_ = false;
   bool registryChecking_ = false;
-  std::vector<std::function<void()>> registryWaiters_;
+  // Operations waiting for a write, and those in the write in flight.
+  std::vector<RegistryOperation> registryOps_;
+  std::vector<RegistryOperation> writingOps_;
   TimerPtr registryRetryTimer_;
 };
 

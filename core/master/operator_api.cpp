@@ -61,6 +61,12 @@ void scalarsToModule(const google::protobuf::Map<std::string, v1::Value::Scalar>
 
 }  // namespace
 
+std::function<void(const Error&)> registryFailure(const http::Responder& responder) {
+  return [responder](const Error& error) {
+    responder.respond(http::Response::text(503, "Failed to update the registry: " + error.message));
+  };
+}
+
 void MasterImpl::respondMessage(const http::Responder& responder, const google::protobuf::Message& message,
                                 wire::MediaType type, int status) {
   // Encoding a large snapshot happens on an HTTP thread, not here.
@@ -204,8 +210,15 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
         if (goneAgents_.count(id)) return responder.respond(http::Response{200, {}, ""});
         return responder.respond(http::Response::text(404, "Agent " + id + " is not known"));
       }
-      markAgentGone(id);
-      return responder.respond(http::Response{200, {}, ""});
+      // Answered once the registry holds the mark.
+      RegistryOperation op;
+      op.stage = [id](RegistryState& state) { state.goneAgents.push_back(id); };
+      op.apply = [this, id, responder] {
+        markAgentGone(id);
+        responder.respond(http::Response{200, {}, ""});
+      };
+      op.fail = registryFailure(responder);
+      return registryOperation(std::move(op));
     }
     case Call::DRAIN_AGENT: {
       if (!need(call.has_drain_agent(), "drain_agent")) return;
@@ -233,23 +246,33 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
     }
     case Call::UPDATE_WEIGHTS: {
       if (!need(call.has_update_weights(), "update_weights")) return;
-      module::v1::AllocatorUpdateWeights request;
       for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
         if (auto e = validateRole(info.role())) return bad(*e);
         if (!(info.weight() > 0) || !std::isfinite(info.weight())) {
           return bad("Weight of role '" + info.role() + "' must be a positive number");
         }
       }
-      for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
-        weights_[info.role()] = info.weight();
-        auto* w = request.add_weights();
-        w->set_role(info.role());
-        w->set_weight(info.weight());
-      }
-      allocatorCall("update_weights", request);
-      requestAllocation();
-      // Answered once the registry holds the new weights.
-      return persistRegistry([responder] { responder.respond(http::Response{202, {}, ""}); });
+      // Recorded first; the allocator and the caller learn them after.
+      std::vector<v1::WeightInfo> infos(call.update_weights().weight_infos().begin(),
+                                        call.update_weights().weight_infos().end());
+      RegistryOperation op;
+      op.stage = [infos](RegistryState& state) {
+        for (const v1::WeightInfo& info : infos) state.weights[info.role()] = info.weight();
+      };
+      op.apply = [this, infos, responder] {
+        module::v1::AllocatorUpdateWeights request;
+        for (const v1::WeightInfo& info : infos) {
+          weights_[info.role()] = info.weight();
+          auto* w = request.add_weights();
+          w->set_role(info.role());
+          w->set_weight(info.weight());
+        }
+        allocatorCall("update_weights", request);
+        requestAllocation();
+        responder.respond(http::Response{202, {}, ""});
+      };
+      op.fail = registryFailure(responder);
+      return registryOperation(std::move(op));
     }
     case Call::UPDATE_QUOTA: {
       if (!need(call.has_update_quota(), "update_quota")) return;
@@ -264,28 +287,57 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
           }
         }
       }
-      for (const v1::quota::QuotaConfig& config : call.update_quota().quota_configs()) {
-        if (config.guarantees().empty() && config.limits().empty()) {
-          quotas_.erase(config.role());
-        } else {
-          quotas_[config.role()] = config;
+      // Recorded first; the allocator and the caller learn them after.
+      std::vector<v1::quota::QuotaConfig> configs(call.update_quota().quota_configs().begin(),
+                                                  call.update_quota().quota_configs().end());
+      RegistryOperation op;
+      op.stage = [configs](RegistryState& state) {
+        for (const v1::quota::QuotaConfig& config : configs) {
+          std::erase_if(state.quotas, [&](const auto& q) { return q.role() == config.role(); });
+          if (!config.guarantees().empty() || !config.limits().empty()) state.quotas.push_back(config);
         }
-        module::v1::AllocatorUpdateQuota request;
-        request.set_role(config.role());
-        scalarsToModule(config.guarantees(), request.mutable_guarantees());
-        scalarsToModule(config.limits(), request.mutable_limits());
-        allocatorCall("update_quota", request);
-      }
-      requestAllocation();
-      return persistRegistry([responder] { responder.respond(http::Response{200, {}, ""}); });
+      };
+      op.apply = [this, configs, responder] {
+        for (const v1::quota::QuotaConfig& config : configs) {
+          if (config.guarantees().empty() && config.limits().empty()) {
+            quotas_.erase(config.role());
+          } else {
+            quotas_[config.role()] = config;
+          }
+          module::v1::AllocatorUpdateQuota request;
+          request.set_role(config.role());
+          scalarsToModule(config.guarantees(), request.mutable_guarantees());
+          scalarsToModule(config.limits(), request.mutable_limits());
+          allocatorCall("update_quota", request);
+        }
+        requestAllocation();
+        responder.respond(http::Response{200, {}, ""});
+      };
+      op.fail = registryFailure(responder);
+      return registryOperation(std::move(op));
     }
     case Call::TEARDOWN: {
       if (!need(call.has_teardown(), "teardown")) return;
       const std::string& id = call.teardown().framework_id().value();
       if (!frameworks_.count(id)) return responder.respond(http::Response::text(400, "Framework " + id + " is not known"));
-      removeFramework(id, "operator teardown");
-      return responder.respond(http::Response{200, {}, ""});
+      // Answered once the registry no longer holds the framework.
+      RegistryOperation op;
+      op.stage = [id](RegistryState& state) {
+        std::erase_if(state.frameworks, [&](const v1::FrameworkInfo& f) { return f.id().value() == id; });
+      };
+      op.apply = [this, id, responder] {
+        removeFramework(id, "operator teardown");
+        responder.respond(http::Response{200, {}, ""});
+      };
+      op.fail = registryFailure(responder);
+      return registryOperation(std::move(op));
     }
+    case Call::GET_MAINTENANCE_SCHEDULE:
+    case Call::GET_MAINTENANCE_STATUS:
+    case Call::UPDATE_MAINTENANCE_SCHEDULE:
+    case Call::START_MAINTENANCE:
+    case Call::STOP_MAINTENANCE:
+      return maintenanceCall(call, format, responder);
     case Call::UNKNOWN:
       return responder.respond(http::Response::text(501, "Received an unexpected 'UNKNOWN' call"));
     default:

@@ -31,6 +31,18 @@ Result<T> messageFrom(const Json::Value& value, const std::string& where) {
   return message;
 }
 
+// Appends each message of the JSON array `root[field]` to `out`.
+template <typename T>
+Status messagesFrom(const Json::Value& root, const char* field, const std::string& where, std::vector<T>* out) {
+  const Json::Value& array = root[field];
+  for (Json::ArrayIndex i = 0; i < array.size(); ++i) {
+    Result<T> message = messageFrom<T>(array[i], where + ": " + field + "[" + std::to_string(i) + "]");
+    if (!message.ok()) return message.error();
+    out->push_back(std::move(*message));
+  }
+  return {};
+}
+
 }  // namespace
 
 Status writeFileAtomically(const std::string& path, const std::string& content) {
@@ -85,13 +97,7 @@ Result<RegistryState> parseRegistry(const std::string& text, const std::string& 
   }
   const Json::Value& gone = (*root)["gone_agents"];
   for (Json::ArrayIndex i = 0; i < gone.size(); ++i) state.goneAgents.push_back(gone[i].asString());
-  const Json::Value& frameworks = (*root)["frameworks"];
-  for (Json::ArrayIndex i = 0; i < frameworks.size(); ++i) {
-    Result<mesos::v1::FrameworkInfo> info =
-        messageFrom<mesos::v1::FrameworkInfo>(frameworks[i], where + ": frameworks[" + std::to_string(i) + "]");
-    if (!info.ok()) return info.error();
-    state.frameworks.push_back(std::move(*info));
-  }
+  if (Status s = messagesFrom(*root, "frameworks", where, &state.frameworks); !s.ok()) return s.error();
   const Json::Value& weights = (*root)["weights"];
   if (weights.isObject()) {
     for (const std::string& role : weights.getMemberNames()) {
@@ -99,13 +105,14 @@ Result<RegistryState> parseRegistry(const std::string& text, const std::string& 
       state.weights[role] = weights[role].asDouble();
     }
   }
-  const Json::Value& quotas = (*root)["quotas"];
-  for (Json::ArrayIndex i = 0; i < quotas.size(); ++i) {
-    Result<mesos::v1::quota::QuotaConfig> config =
-        messageFrom<mesos::v1::quota::QuotaConfig>(quotas[i], where + ": quotas[" + std::to_string(i) + "]");
-    if (!config.ok()) return config.error();
-    state.quotas.push_back(std::move(*config));
+  if (Status s = messagesFrom(*root, "quotas", where, &state.quotas); !s.ok()) return s.error();
+  if (root->isMember("maintenance_schedule")) {
+    Result<mesos::v1::maintenance::Schedule> schedule = messageFrom<mesos::v1::maintenance::Schedule>(
+        (*root)["maintenance_schedule"], where + ": maintenance_schedule");
+    if (!schedule.ok()) return schedule.error();
+    state.schedule = std::move(*schedule);
   }
+  if (Status s = messagesFrom(*root, "machines", where, &state.machines); !s.ok()) return s.error();
   return state;
 }
 
@@ -141,7 +148,20 @@ std::string serializeRegistry(const RegistryState& state) {
     if (i > 0) out += ",";
     wire::appendJson(state.quotas[i], &out);
   }
-  out += "]}\n";
+  out += "]";
+  if (state.schedule.windows_size() > 0) {
+    out += ",\"maintenance_schedule\":";
+    wire::appendJson(state.schedule, &out);
+  }
+  if (!state.machines.empty()) {
+    out += ",\"machines\":[";
+    for (std::size_t i = 0; i < state.machines.size(); ++i) {
+      if (i > 0) out += ",";
+      wire::appendJson(state.machines[i], &out);
+    }
+    out += "]";
+  }
+  out += "}\n";
   return out;
 }
 

@@ -5,8 +5,9 @@
 //
 // The file is JSON: {"version":1, "agents":[{"info":AgentInfo}...],
 // "gone_agents":["id",...], "frameworks":[FrameworkInfo...],
-// "weights":{"role":weight...}, "quotas":[QuotaConfig...]}, messages in
-// Mesos' JSON mapping. With --zk the same document is the registry kept in
+// "weights":{"role":weight...}, "quotas":[QuotaConfig...],
+// "maintenance_schedule":Schedule, "machines":[MachineInfo...]}, messages in
+// Mesos' JSON mapping (the last two are absent when empty). With --zk the same document is the registry kept in
 // ZooKeeper (zookeeper::RegistryStore): one schema for both modes.
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "mantle/result.hpp"
+#include "mesos/v1/maintenance/maintenance.pb.h"
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/quota/quota.pb.h"
 
@@ -26,6 +28,10 @@ struct RegistryState {
   std::vector<mesos::v1::FrameworkInfo> frameworks;
   std::map<std::string, double> weights;
   std::vector<mesos::v1::quota::QuotaConfig> quotas;
+  // Maintenance: the schedule, and the machines in it that are DRAINING or
+  // DOWN (with their unavailability).
+  mesos::v1::maintenance::Schedule schedule;
+  std::vector<mesos::v1::MachineInfo> machines;
 };
 
 // The registry document (see above); `where` names its source in errors.

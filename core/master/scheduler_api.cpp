@@ -67,6 +67,16 @@ std::optional<v1::Resource> withoutVolume(const v1::Resource& r) {
   return source;
 }
 
+// Answers a SUBSCRIBE with one ERROR event and closes the stream.
+void refuseSubscription(const http::Responder& responder, wire::ResponseFormat format, const std::string& message) {
+  std::shared_ptr<http::Stream> stream = responder.stream(200, {{"Content-Type", std::string(format.contentType())}});
+  Event event;
+  event.set_type(Event::ERROR);
+  event.mutable_error()->set_message(message);
+  stream->write(wire::encodeRecord(wire::encode(event, format.message)));
+  stream->close();
+}
+
 }  // namespace
 
 std::optional<std::string> conversion(const v1::Offer::Operation& op, const std::set<std::string>* roles,
@@ -210,29 +220,51 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
 // ---------------------------------------------------------------------------
 // SUBSCRIBE and framework lifecycle
 
-void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const http::Responder& responder) {
+void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const http::Responder& responder,
+                           bool recorded) {
   const Call::Subscribe& sub = call.subscribe();
   v1::FrameworkInfo info = sub.framework_info();
-  auto refuse = [&](const std::string& message) {
-    std::shared_ptr<http::Stream> stream =
-        responder.stream(200, {{"Content-Type", std::string(format.contentType())}});
-    Event event;
-    event.set_type(Event::ERROR);
-    event.mutable_error()->set_message(message);
-    stream->write(wire::encodeRecord(wire::encode(event, format.message)));
-    stream->close();
-  };
+  auto refuse = [&](const std::string& message) { refuseSubscription(responder, format, message); };
   if (auto error = validateFrameworkInfo(info, sub.suppressed_roles())) return refuse(*error);
   std::string id = info.id().value();
   if (!id.empty() && removedFrameworkIds_.count(id)) return refuse("Framework has been removed");
 
   bool added = false;  // new to the allocator
   bool known = !id.empty() && frameworks_.count(id);
-  if (id.empty()) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof(buffer), "-%04llu", static_cast<unsigned long long>(nextFrameworkId_++));
-    id = masterId_ + buffer;
-    info.mutable_id()->set_value(id);
+  if (known) {
+    const v1::FrameworkInfo& current = frameworks_.at(id).info;
+    if (current.has_principal() && info.principal() != current.principal()) {
+      return refuse("Changing the framework's principal is not allowed");
+    }
+  }
+  if (!recorded) {
+    // SUBSCRIBED only once the registry holds the framework (with the id
+    // assigned here for a new one).
+    Call withId = call;
+    if (known) {  // immutable on re-subscription (see below)
+      v1::FrameworkInfo* staged = withId.mutable_subscribe()->mutable_framework_info();
+      const v1::FrameworkInfo& current = frameworks_.at(id).info;
+      if (!current.user().empty()) staged->set_user(current.user());
+      staged->set_checkpoint(current.checkpoint());
+    }
+    if (id.empty()) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof(buffer), "-%04llu", static_cast<unsigned long long>(nextFrameworkId_++));
+      withId.mutable_subscribe()->mutable_framework_info()->mutable_id()->set_value(masterId_ + buffer);
+    }
+    v1::FrameworkInfo staged = withId.subscribe().framework_info();
+    registryOperation(RegistryOperation{
+        [staged](RegistryState& state) {
+          for (v1::FrameworkInfo& f : state.frameworks) {
+            if (f.id().value() == staged.id().value()) return void(f = staged);
+          }
+          state.frameworks.push_back(staged);
+        },
+        [this, withId, format, responder] { subscribe(withId, format, responder, /*recorded=*/true); },
+        [format, responder](const Error& error) {
+          refuseSubscription(responder, format, "Failed to record the framework in the registry: " + error.message);
+        }});
+    return;
   }
   Framework* f;
   if (!known) {
@@ -242,9 +274,6 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
     added = true;
   } else {
     f = &frameworks_.at(id);
-    if (f->info.has_principal() && info.principal() != f->info.principal()) {
-      return refuse("Changing the framework's principal is not allowed");
-    }
     // Failover: the old subscription ends with an ERROR.
     if (f->connected && f->stream) {
       sendError(*f, "Framework failed over");

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -77,6 +78,14 @@ void ZooKeeperServer::stop() {
     process_->kill();
     process_.reset();
   }
+}
+
+void ZooKeeperServer::pause() {
+  if (process_) process_->signal(SIGSTOP);
+}
+
+void ZooKeeperServer::resume() {
+  if (process_) process_->signal(SIGCONT);
 }
 
 bool ZooKeeperServer::running() { return process_ && process_->running(); }

@@ -40,6 +40,11 @@ class ZooKeeperServer {
   bool start(std::string* error = nullptr, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // kill -9 and reap: a crash. Data written so far stays for the next start().
   void stop();
+  // SIGSTOP / SIGCONT: the server holds its connections but answers nothing
+  // until resumed (shorter than the sessions' timeout, nobody notices but the
+  // requests wait). stop() also ends a paused server.
+  void pause();
+  void resume();
   bool running();
 
   int port() const { return port_; }

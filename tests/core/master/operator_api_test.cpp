@@ -340,6 +340,187 @@ TEST_F(OperatorApiTest, RegistrySurvivesARestartAndAgentsBringTheirTasksBack) {
   EXPECT_TRUE(back.waitForUpdate("survivor", v1::TASK_RUNNING));
 }
 
+// ---------------------------------------------------------------------------
+// Maintenance (docs/MASTER.md "Maintenance") and acknowledgements that wait
+// for the registry.
+
+class MaintenanceTest : public OperatorApiTest {
+ protected:
+  // The call is refused with `status` and a message containing `part`.
+  void expectRefused(const std::string& body, int status, const std::string& part) {
+    auto r = post("/api/v1", body, {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, status) << body;
+    EXPECT_THAT(r->body, HasSubstr(part)) << body;
+  }
+  static std::string schedule(const std::string& windows) {
+    return R"({"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[)" + windows +
+           "]}}}";
+  }
+  static std::string machines(const char* type, const std::string& ids) {
+    std::string field = std::string(type) == "START_MAINTENANCE" ? "start_maintenance" : "stop_maintenance";
+    return std::string(R"({"type":")") + type + R"(",")" + field + R"(":{"machines":[)" + ids + "]}}";
+  }
+};
+
+// The test agent's machine: its hostname and the address it connects from.
+constexpr const char* kAgentMachine = R"({"hostname":"Test-Agent","ip":"127.0.0.1"})";
+
+TEST_F(MaintenanceTest, ScheduleIsValidatedAndOffersOnDrainingMachinesCarryTheUnavailability) {
+  startMaster();
+  auto agent = startAgent();
+  Recorder recorder;
+  auto scheduler = startScheduler(recorder);
+  std::optional<v1::Offer> before = recorder.takeOffer();
+  ASSERT_TRUE(before);
+  EXPECT_FALSE(before->has_unavailability());
+
+  const std::string start = R"("unavailability":{"start":{"nanoseconds":1700000000000000000}})";
+  expectRefused(schedule(R"({"machine_ids":[],)" + start + "}"), 400, "lists no machines");
+  expectRefused(schedule(R"({"machine_ids":[{}],)" + start + "}"), 400, "Both 'hostname' and 'ip'");
+  expectRefused(schedule(R"({"machine_ids":[{"ip":"300.1.2.3"}],)" + start + "}"), 400, "not an IP address");
+  expectRefused(schedule(R"({"machine_ids":[{"hostname":"a"}],)" + start + R"(},{"machine_ids":[{"hostname":"A"}],)" +
+                         start + "}"),
+                400, "appears more than once");
+  expectRefused(schedule(R"({"machine_ids":[{"hostname":"a"}],"unavailability":{"start":{"nanoseconds":1},)"
+                         R"("duration":{"nanoseconds":-5}}})"),
+                400, "negative");
+  // Nothing of the refused schedules was kept.
+  EXPECT_EQ(call(R"({"type":"GET_MAINTENANCE_SCHEDULE"})")["get_maintenance_schedule"]["schedule"]["windows"].size(),
+            0u);
+
+  call(schedule(
+      std::string(R"({"machine_ids":[)") + kAgentMachine +
+      R"(],"unavailability":{"start":{"nanoseconds":1700000000000000000},)"
+      R"("duration":{"nanoseconds":3600000000000}}},)"
+      R"({"machine_ids":[{"hostname":"elsewhere"}],"unavailability":{"start":{"nanoseconds":1800000000000000000}}})"));
+  Json::Value windows =
+      call(R"({"type":"GET_MAINTENANCE_SCHEDULE"})")["get_maintenance_schedule"]["schedule"]["windows"];
+  ASSERT_EQ(windows.size(), 2u);
+  EXPECT_EQ(windows[0]["machine_ids"][0]["hostname"].asString(), "test-agent");  // hostnames in lower case
+  EXPECT_EQ(windows[1]["machine_ids"][0]["hostname"].asString(), "elsewhere");
+  Json::Value status = call(R"({"type":"GET_MAINTENANCE_STATUS"})")["get_maintenance_status"]["status"];
+  EXPECT_EQ(status["draining_machines"].size(), 2u);
+  EXPECT_EQ(status["down_machines"].size(), 0u);
+
+  // The offer made before is rescinded; the next one says when the machine goes.
+  EXPECT_TRUE(recorder.waitFor([&] { return !recorder.rescinded.empty(); }));
+  EXPECT_EQ(recorder.snapshot([&] { return recorder.rescinded.front(); }), before->id().value());
+  std::optional<v1::Offer> after = recorder.takeOffer();
+  ASSERT_TRUE(after);
+  ASSERT_TRUE(after->has_unavailability());
+  EXPECT_EQ(after->unavailability().start().nanoseconds(), 1700000000000000000);
+  EXPECT_EQ(after->unavailability().duration().nanoseconds(), 3600000000000);
+}
+
+TEST_F(MaintenanceTest, DownMachinesAgentsAreShutDownAndRefusedUntilStopMaintenance) {
+  startMaster();
+  auto agent = startAgent();
+  call(schedule(std::string(R"({"machine_ids":[)") + kAgentMachine +
+                R"(],"unavailability":{"start":{"nanoseconds":1700000000000000000}}})"));
+  expectRefused(machines("STOP_MAINTENANCE", kAgentMachine), 400, "is DRAINING, not DOWN");
+  expectRefused(machines("START_MAINTENANCE", R"({"hostname":"nowhere"})"), 400, "not part of a maintenance schedule");
+  expectRefused(machines("START_MAINTENANCE", ""), 400, "empty");
+
+  call(machines("START_MAINTENANCE", kAgentMachine));
+  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN, 5s));
+  EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 0u);
+  Json::Value status = call(R"({"type":"GET_MAINTENANCE_STATUS"})")["get_maintenance_status"]["status"];
+  EXPECT_EQ(status["draining_machines"].size(), 0u);
+  ASSERT_EQ(status["down_machines"].size(), 1u);
+  EXPECT_EQ(status["down_machines"][0]["ip"].asString(), "127.0.0.1");
+  // A DOWN machine stays in the schedule until it is brought up.
+  expectRefused(schedule(""), 400, "is DOWN");
+
+  // An agent on the DOWN machine is told to shut down instead of registering.
+  TestAgent::Options options;
+  options.masterUrl = url();
+  TestAgent refused(options);
+  EXPECT_FALSE(refused.connect(2s).ok());
+  EXPECT_TRUE(refused.waitFor(Event::SHUTDOWN, 5s));
+  EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 0u);
+
+  // The v0 endpoints: status, then /machine/up.
+  Json::Value legacy = json(get("/master/maintenance/status")->body);
+  EXPECT_EQ(legacy["down_machines"].size(), 1u);
+  auto up = post("/master/machine/up", std::string("[") + kAgentMachine + "]");
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ(up->status, 200) << up->body;
+  EXPECT_EQ(json(get("/master/maintenance/schedule")->body)["windows"].size(), 0u);
+  EXPECT_EQ(json(get("/master/maintenance/status")->body)["down_machines"].size(), 0u);
+  TestAgent back(options);
+  EXPECT_TRUE(back.connect().ok());
+}
+
+TEST_F(MaintenanceTest, ScheduleAndMachineModesSurviveARestart) {
+  startMaster();
+  auto set = post(
+      "/master/maintenance/schedule",
+      R"({"windows":[{"machine_ids":[{"hostname":"m1"},{"ip":"10.0.0.2"}],)"
+      R"("unavailability":{"start":{"nanoseconds":1700000000000000000}}},)"
+      R"({"machine_ids":[{"hostname":"m3","ip":"10.0.0.3"}],)"
+      R"("unavailability":{"start":{"nanoseconds":1900000000000000000},"duration":{"nanoseconds":60000000000}}}]})");
+  ASSERT_TRUE(set.ok());
+  ASSERT_EQ(set->status, 200) << set->body;
+  auto down = post("/master/machine/down", R"([{"ip":"10.0.0.2"}])");
+  ASSERT_TRUE(down.ok());
+  ASSERT_EQ(down->status, 200) << down->body;
+  std::string schedule = get("/master/maintenance/schedule")->body;
+  std::string status = get("/master/maintenance/status")->body;
+
+  restartMaster();
+  EXPECT_EQ(get("/master/maintenance/schedule")->body, schedule);
+  EXPECT_EQ(get("/master/maintenance/status")->body, status);
+  Json::Value parsed = json(status);
+  EXPECT_EQ(parsed["draining_machines"].size(), 2u);
+  EXPECT_EQ(parsed["down_machines"].size(), 1u);
+}
+
+TEST_F(OperatorApiTest, RefusedRegistryWriteAcknowledgesNothingAndChangesNothing) {
+  startMaster();
+  // The registry is replaced through "<file>.tmp": a directory there makes
+  // every write fail.
+  std::filesystem::path blocker = dir_.path() / "master" / "master" / "registry.json.tmp";
+  std::filesystem::create_directories(blocker);
+
+  TestAgent::Options options;
+  options.masterUrl = url();
+  TestAgent agent(options);
+  EXPECT_FALSE(agent.connect(3s).ok());
+  EXPECT_TRUE(agent.waitFor(Event::ERROR, 5s, [](const Event& e) {
+    return e.error().message().find("Failed to record the agent in the registry") != std::string::npos;
+  }));
+  EXPECT_EQ(agent.count(Event::REGISTERED), 0);
+  Json::Value agents = call(R"({"type":"GET_AGENTS"})")["get_agents"];
+  EXPECT_EQ(agents["agents"].size(), 0u);
+  EXPECT_EQ(agents["recovered_agents"].size(), 0u);
+
+  Recorder recorder;
+  scheduler::SchedulerOptions schedulerOptions;
+  schedulerOptions.master = url();
+  schedulerOptions.frameworkInfo = frameworkInfo();
+  scheduler::Scheduler scheduler(schedulerOptions, recorder.callbacks());
+  scheduler.start();
+  EXPECT_TRUE(recorder.waitFor([&] { return !recorder.errors.empty(); }));
+  EXPECT_THAT(recorder.snapshot([&] { return recorder.errors.front(); }),
+              HasSubstr("Failed to record the framework in the registry"));
+  EXPECT_EQ(recorder.snapshot([&] { return recorder.subscribed; }), 0);
+  EXPECT_EQ(call(R"({"type":"GET_FRAMEWORKS"})")["get_frameworks"]["frameworks"].size(), 0u);
+
+  call(R"({"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"web","weight":3}]}})", 503);
+  EXPECT_EQ(call(R"({"type":"GET_WEIGHTS"})")["get_weights"]["weight_infos"].size(), 0u);
+  call(R"({"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[)"
+       R"({"machine_ids":[{"hostname":"m1"}],"unavailability":{"start":{"nanoseconds":1}}}]}}})",
+       503);
+  EXPECT_EQ(
+      call(R"({"type":"GET_MAINTENANCE_STATUS"})")["get_maintenance_status"]["status"]["draining_machines"].size(), 0u);
+
+  // Once the registry can be written again, the same agent is admitted.
+  std::filesystem::remove(blocker);
+  EXPECT_TRUE(agent.connect().ok());
+  EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 1u);
+}
+
 TEST(MasterFlagsTest, MalformedZkUrlIsRefusedWithoutEchoingThePassword) {
   TempDir dir;
   ChildProcess master({binary("mantle-master"), "--zk=zk://user:secret@/mesos", "--port=0"}, dir.path() / "log");

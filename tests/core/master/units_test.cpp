@@ -48,6 +48,36 @@ TEST(RegistryFileTest, StoresAndLoadsAgentsFrameworksAndGoneAgents) {
   EXPECT_EQ(loaded->frameworks[0].failover_timeout(), 12.5);
 }
 
+TEST(RegistryFileTest, StoresAndLoadsTheMaintenanceScheduleAndMachineModes) {
+  testing::TempDir dir;
+  RegistryFile file((dir.path() / "registry.json").string());
+  RegistryState state;
+  v1::maintenance::Window* window = state.schedule.add_windows();
+  window->add_machine_ids()->set_hostname("m1");
+  window->add_machine_ids()->set_ip("10.0.0.2");
+  window->mutable_unavailability()->mutable_start()->set_nanoseconds(1700000000000000000);
+  window->mutable_unavailability()->mutable_duration()->set_nanoseconds(60000000000);
+  v1::MachineInfo machine;
+  machine.mutable_id()->set_ip("10.0.0.2");
+  machine.set_mode(v1::MachineInfo::DOWN);
+  *machine.mutable_unavailability() = window->unavailability();
+  state.machines.push_back(machine);
+  ASSERT_TRUE(file.store(state).ok());
+
+  Result<RegistryState> loaded = file.load();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->schedule.SerializeAsString(), state.schedule.SerializeAsString());
+  ASSERT_EQ(loaded->machines.size(), 1u);
+  EXPECT_EQ(loaded->machines[0].SerializeAsString(), machine.SerializeAsString());
+
+  // A registry without maintenance (as older masters wrote it) loads empty.
+  ASSERT_TRUE(file.store(RegistryState{}).ok());
+  Result<RegistryState> plain = file.load();
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->schedule.windows_size(), 0);
+  EXPECT_TRUE(plain->machines.empty());
+}
+
 TEST(RegistryFileTest, CorruptFileIsAnErrorNamingIt) {
   testing::TempDir dir;
   auto path = dir.write("registry.json", "{\"agents\": [");
