@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -156,13 +157,22 @@ Sample referenceMs(std::size_t agents, const Shape& shape, std::size_t framework
 
 // ---- two ways to reach the allocator ------------------------------------------
 
+// The DRF module's library: the one built beside this program, or the file
+// MANTLE_BENCH_DRF_MODULE names (to compare another build's module through
+// the same host code; the "module ms" column is always this build's engine).
+std::string moduleFile() {
+  const char* other = std::getenv("MANTLE_BENCH_DRF_MODULE");
+  if (other != nullptr && *other != '\0') return other;
+  return std::string(MANTLE_MODULE_DIR) + "/libmantle_allocator_drf.so";
+}
+
 // Through the module ABI.
 class AbiTarget {
  public:
   // Responses are decoded onto `responses` when given (a host's arena kept
   // from one target to the next), else onto the target's own.
   explicit AbiTarget(ReusableArena* responses = nullptr) : responses_(responses != nullptr ? responses : &own_) {
-    auto opened = AllocatorDriver::open(std::string(MANTLE_MODULE_DIR) + "/libmantle_allocator_drf.so", "drf");
+    auto opened = AllocatorDriver::open(moduleFile(), "drf");
     if (!opened.ok()) throw std::runtime_error(opened.error().message);
     driver_ = std::move(*opened);
   }

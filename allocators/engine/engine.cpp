@@ -257,23 +257,22 @@ void Engine::repositionClient(std::uint32_t client) {
 void Engine::flushStaleKeys() {
   // Each client's summed change goes to it and its chain; each node it
   // touches is repositioned once, after all of them.
-  for (std::uint32_t client : staleClients_) {
-    Client& c = clients_[client];
-    c.stale = false;
-    c.allocated.add(c.pendingAll);
-    repositionClient(client);
+  for (std::size_t i = 0; i < pendingUsed_; ++i) {
+    const Pending& p = pending_[i];
+    Client& c = clients_[p.client];
+    c.pending = kNone;
+    c.allocated.add(p.all);
+    repositionClient(p.client);
     for (std::uint32_t n = c.leaf; nodes_[n].parent != kNone; n = nodes_[n].parent) {
-      nodes_[n].allocated.add(c.pendingAll);
-      nodes_[n].allocatedUnreserved.add(c.pendingUnreserved);
+      nodes_[n].allocated.add(p.all);
+      nodes_[n].allocatedUnreserved.add(p.unreserved);
       if (!nodes_[n].stale) {
         nodes_[n].stale = true;
         staleNodes_.push_back(n);
       }
     }
-    c.pendingAll = Quantities();
-    c.pendingUnreserved = Quantities();
   }
-  staleClients_.clear();
+  pendingUsed_ = 0;
   for (std::uint32_t node : staleNodes_) {
     nodes_[node].stale = false;
     repositionNode(node);
@@ -311,16 +310,21 @@ void Engine::applyQuantities(std::uint32_t client, const Quantities& all, const 
   if (deferKeys_) {
     // Summed per client; flushStaleKeys() applies the sums (the same
     // amounts, as every amount is kept at three decimal digits).
-    if (!c.stale) {
-      c.stale = true;
-      staleClients_.push_back(client);
+    if (c.pending == kNone) {
+      c.pending = static_cast<std::uint32_t>(pendingUsed_++);
+      if (pending_.size() < pendingUsed_) pending_.emplace_back();
+      Pending& fresh = pending_[c.pending];
+      fresh.client = client;
+      fresh.all = Quantities();
+      fresh.unreserved = Quantities();
     }
+    Pending& p = pending_[c.pending];
     if (sign > 0) {
-      c.pendingAll.add(all);
-      c.pendingUnreserved.add(unreserved);
+      p.all.add(all);
+      p.unreserved.add(unreserved);
     } else {
-      c.pendingAll.subtract(all);
-      c.pendingUnreserved.subtract(unreserved);
+      p.all.subtract(all);
+      p.unreserved.subtract(unreserved);
     }
     return;
   }

@@ -153,12 +153,11 @@ class Engine {
     std::uint32_t framework = 0;
     std::uint32_t leaf = 0;
     std::string role;
+    std::uint32_t pending = kNone;  // its changes in pending_ (see deferKeys_)
     bool suppressed = false;
     bool subscribed = true;
     bool inSet = false;
-    bool stale = false;  // changes pending (see deferKeys_)
     Quantities allocated;
-    Quantities pendingAll, pendingUnreserved;  // while stale: not yet applied
     SortKey key;
     std::set<SortKey>::iterator position;  // `key` in the leaf's clients, while inSet
     std::uint64_t lastOfferCycle = 0;
@@ -257,8 +256,8 @@ class Engine {
   void repositionNode(std::uint32_t node);
   void repositionClient(std::uint32_t client);
   // While deferKeys_ is set (a recovery batch), applyQuantities() only sums
-  // a client's changes and marks it stale; flushStaleKeys() applies the sums
-  // to the clients and their roles and repositions each of them once.
+  // a client's changes in pending_; flushStaleKeys() applies the sums to the
+  // clients and their roles and repositions each of them once.
   void flushStaleKeys();
   // Sets deferKeys_ for its lifetime; the outermost one flushes the stale
   // keys when it ends.
@@ -360,8 +359,16 @@ class Engine {
   Quantities availableHeadroom_;
   std::map<std::uint32_t, Quantities> headroomShare_;  // per quota role: what it still needs
 
+  // A recovery batch's changes per client, not yet applied: [0, pendingUsed_)
+  // are in use (the vector keeps its entries between batches).
+  struct Pending {
+    std::uint32_t client = 0;
+    Quantities all, unreserved;
+  };
   bool deferKeys_ = false;
-  std::vector<std::uint32_t> staleClients_, staleNodes_;
+  std::vector<Pending> pending_;
+  std::size_t pendingUsed_ = 0;
+  std::vector<std::uint32_t> staleNodes_;
 
   bool fullPass_ = true;
   std::vector<std::uint32_t> dirtyAgents_;
