@@ -20,7 +20,8 @@ Status validRole(const std::string& role) {
     std::size_t end = role.find('/', start);
     if (end == std::string::npos) end = role.size();
     std::string part = role.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return invalidArgument("role '" + role + "' has an invalid path segment");
+    if (part.empty() || part == "." || part == "..")
+      return invalidArgument("role '" + role + "' has an invalid path segment");
     if (part.find_first_of(" \t\n\\") != std::string::npos) {
       return invalidArgument("role '" + role + "' contains whitespace or a backslash");
     }
@@ -103,7 +104,7 @@ Result<std::uint32_t> Engine::ensureRole(const std::string& role) {
       nodes_[parent].childByName.emplace(part, index);
       nodeByRole_.emplace(path, index);
       computeNodeKey(index);
-      nodes_[parent].children.insert(nodes_[index].key);
+      nodes_[index].position = nodes_[parent].children.insert(nodes_[index].key).first;
       parent = index;
     }
     if (end == std::string::npos) break;
@@ -122,7 +123,7 @@ std::uint32_t Engine::ensureLeaf(std::uint32_t node) {
   nodes_.push_back(std::move(leaf));
   nodes_[node].self = index;
   computeNodeKey(index);
-  nodes_[node].children.insert(nodes_[index].key);
+  nodes_[index].position = nodes_[node].children.insert(nodes_[index].key).first;
   return index;
 }
 
@@ -146,6 +147,14 @@ std::uint32_t Engine::ensureClient(std::uint32_t framework, const std::string& r
   return index;
 }
 
+std::uint32_t Engine::clientOf(Framework& fw, std::string_view role) {
+  if (fw.lastClient != kNone && clients_[fw.lastClient].role == role) return fw.lastClient;
+  auto it = fw.clientByRole.find(role);
+  if (it == fw.clientByRole.end()) return kNone;
+  fw.lastClient = it->second;
+  return it->second;
+}
+
 bool Engine::clientOfferable(const Client& c) const {
   const Framework& fw = frameworks_[c.framework];
   return fw.known && !fw.removed && fw.active && c.subscribed && !c.suppressed;
@@ -164,10 +173,10 @@ void Engine::refreshOfferable(std::uint32_t client) {
   Node& leaf = nodes_[c.leaf];
   if (want) {
     computeClientKey(client);
-    leaf.clients.insert(c.key);
+    c.position = leaf.clients.insert(c.key).first;
     addOfferableCount(c.leaf, +1);
   } else {
-    leaf.clients.erase(c.key);
+    leaf.clients.erase(c.position);
     addOfferableCount(c.leaf, -1);
   }
   c.inSet = want;
@@ -214,25 +223,20 @@ void Engine::computeClientKey(std::uint32_t client) {
 
 namespace {
 
-// Replaces `old` by `updated` in `set` (inserts `updated` when `old` is not
-// there). When the neighbours still bracket the new key, the element is
-// overwritten where it stands: the order is unchanged, and the tree is not
-// rebalanced twice.
-void replaceKey(std::set<Engine::SortKey>& set, const Engine::SortKey& old, const Engine::SortKey& updated) {
-  auto it = set.find(old);
-  if (it == set.end()) {
-    set.insert(updated);
-    return;
-  }
-  auto next = std::next(it);
-  if ((it == set.begin() || *std::prev(it) < updated) && (next == set.end() || updated < *next)) {
+// Moves the element at `position` to the place of `updated` (its new key).
+// When the neighbours still bracket the new key, the element is overwritten
+// where it stands: the order is unchanged, and the tree is not rebalanced.
+void replaceKey(std::set<Engine::SortKey>& set, std::set<Engine::SortKey>::iterator& position,
+                const Engine::SortKey& updated) {
+  auto next = std::next(position);
+  if ((position == set.begin() || *std::prev(position) < updated) && (next == set.end() || updated < *next)) {
     // The key keeps its position, so the set's order holds.
-    const_cast<Engine::SortKey&>(*it) = updated;
+    const_cast<Engine::SortKey&>(*position) = updated;
     return;
   }
-  auto handle = set.extract(it);
+  auto handle = set.extract(position);
   handle.value() = updated;
-  set.insert(std::move(handle));
+  position = set.insert(std::move(handle)).position;
 }
 
 }  // namespace
@@ -240,20 +244,41 @@ void replaceKey(std::set<Engine::SortKey>& set, const Engine::SortKey& old, cons
 void Engine::repositionNode(std::uint32_t node) {
   Node& n = nodes_[node];
   if (n.parent == kNone) return;
-  SortKey old = n.key;
   computeNodeKey(node);
-  replaceKey(nodes_[n.parent].children, old, n.key);
+  replaceKey(nodes_[n.parent].children, n.position, n.key);
 }
 
 void Engine::repositionClient(std::uint32_t client) {
   Client& c = clients_[client];
-  if (!c.inSet) {
-    computeClientKey(client);
-    return;
-  }
-  SortKey old = c.key;
   computeClientKey(client);
-  replaceKey(nodes_[c.leaf].clients, old, c.key);
+  if (c.inSet) replaceKey(nodes_[c.leaf].clients, c.position, c.key);
+}
+
+void Engine::flushStaleKeys() {
+  // Each client's summed change goes to it and its chain; each node it
+  // touches is repositioned once, after all of them.
+  for (std::size_t i = 0; i < pendingUsed_; ++i) {
+    const Pending& p = pending_[i];
+    Client& c = clients_[p.client];
+    c.pending = kNone;
+    c.allocated.add(p.all);
+    repositionClient(p.client);
+    for (std::uint32_t n = c.leaf; nodes_[n].parent != kNone; n = nodes_[n].parent) {
+      nodes_[n].allocated.add(p.all);
+      nodes_[n].allocatedUnreserved.add(p.unreserved);
+      if (!nodes_[n].stale) {
+        nodes_[n].stale = true;
+        staleNodes_.push_back(n);
+      }
+    }
+  }
+  pendingUsed_ = 0;
+  for (std::uint32_t node : staleNodes_) {
+    nodes_[node].stale = false;
+    repositionNode(node);
+  }
+  staleNodes_.clear();
+  deferKeys_ = false;
 }
 
 void Engine::rebuildKeys() {
@@ -263,11 +288,11 @@ void Engine::rebuildKeys() {
   }
   for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
     computeNodeKey(i);
-    if (nodes_[i].parent != kNone) nodes_[nodes_[i].parent].children.insert(nodes_[i].key);
+    if (nodes_[i].parent != kNone) nodes_[i].position = nodes_[nodes_[i].parent].children.insert(nodes_[i].key).first;
   }
   for (std::uint32_t i = 0; i < clients_.size(); ++i) {
     computeClientKey(i);
-    if (clients_[i].inSet) nodes_[clients_[i].leaf].clients.insert(clients_[i].key);
+    if (clients_[i].inSet) clients_[i].position = nodes_[clients_[i].leaf].clients.insert(clients_[i].key).first;
   }
   totalsChanged_ = false;
 }
@@ -282,6 +307,27 @@ void Engine::applyAllocation(std::uint32_t client, const Resources& resources, i
 
 void Engine::applyQuantities(std::uint32_t client, const Quantities& all, const Quantities& unreserved, int sign) {
   Client& c = clients_[client];
+  if (deferKeys_) {
+    // Summed per client; flushStaleKeys() applies the sums (the same
+    // amounts, as every amount is kept at three decimal digits).
+    if (c.pending == kNone) {
+      c.pending = static_cast<std::uint32_t>(pendingUsed_++);
+      if (pending_.size() < pendingUsed_) pending_.emplace_back();
+      Pending& fresh = pending_[c.pending];
+      fresh.client = client;
+      fresh.all = Quantities();
+      fresh.unreserved = Quantities();
+    }
+    Pending& p = pending_[c.pending];
+    if (sign > 0) {
+      p.all.add(all);
+      p.unreserved.add(unreserved);
+    } else {
+      p.all.subtract(all);
+      p.unreserved.subtract(unreserved);
+    }
+    return;
+  }
   if (sign > 0) {
     c.allocated.add(all);
   } else {
@@ -316,28 +362,35 @@ void Engine::addReserved(const Resources& total, int sign) {
 
 void Engine::giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources, const Quantities* all,
                     const Quantities* unreserved) {
+  Quantities ownAll, ownUnreserved;
+  if (all == nullptr) {
+    resources.quantities(catalog_, &ownAll, &ownUnreserved);
+    all = &ownAll;
+    unreserved = &ownUnreserved;
+  }
   Agent& a = agents_[agent];
-  bool found = false;
-  for (auto& [holder, held] : a.allocations) {
+  Resources* held = nullptr;
+  for (auto& [holder, h] : a.allocations) {
     if (holder == client) {
-      held.add(resources);
-      found = true;
+      held = &h;
       break;
     }
   }
-  if (!found && a.available == resources) {
-    // The whole agent: its available resources become the allocation.
-    a.allocations.emplace_back(client, Resources());
-    std::swap(a.allocations.back().second, a.available);
+  if (&resources == &a.available || (held == nullptr && a.available == resources)) {
+    // The whole agent: its available resources become (part of) the allocation.
+    if (held == nullptr) {
+      a.allocations.emplace_back(client, Resources());
+      std::swap(a.allocations.back().second, a.available);
+    } else {
+      held->add(a.available);
+      a.available = Resources();
+    }
   } else {
+    if (held != nullptr) held->add(resources);
     a.available.subtract(resources);
-    if (!found) a.allocations.emplace_back(client, resources);
+    if (held == nullptr) a.allocations.emplace_back(client, resources);
   }
-  if (all != nullptr) {
-    applyQuantities(client, *all, *unreserved, +1);
-  } else {
-    applyAllocation(client, resources, +1);
-  }
+  applyQuantities(client, *all, *unreserved, +1);
 }
 
 Status Engine::takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources) {
@@ -397,7 +450,8 @@ void Engine::computeHeadroom() {
   if (!policy_.quotaGuarantees || quotaRoles_.empty()) return;
   for (std::uint32_t r : quotaRoles_) {
     bool nested = false;
-    for (std::uint32_t p = nodes_[r].parent; p != kNone; p = nodes_[p].parent) nested = nested || nodes_[p].hasGuarantee;
+    for (std::uint32_t p = nodes_[r].parent; p != kNone; p = nodes_[p].parent)
+      nested = nested || nodes_[p].hasGuarantee;
     if (nested) continue;
     Quantities used = consumed(nodes_[r]);
     Quantities need;
@@ -463,10 +517,48 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
   // made from it: skip the work of building one.
   const Filter* filter = nullptr;
   if (filterCount_ > 0 && !a.filters.empty()) {
-    const Filter* found = findFilter(c.framework, agent);
+    Filter* found = findFilter(c.framework, agent);
     if (found != nullptr && now < found->expiry) {
       filter = found;
-      if (filter->resources.contains(a.available)) return v1::ExplainResponse::FILTERED;
+      // Usually the whole agent was declined: decided once per filter.
+      if (found->coversTotal < 0) found->coversTotal = found->resources.contains(a.total) ? 1 : 0;
+      if (found->coversTotal > 0 || found->resources.contains(a.available)) return v1::ExplainResponse::FILTERED;
+    }
+  }
+
+  auto usable = [&](const KindInfo& k) {
+    return !((k.revocable && !fw.revocable) || (k.shared && !fw.shared) || (k.gpu && !fw.gpu));
+  };
+  auto reservedForOther = [&](const KindInfo& k) {
+    return k.reserved && (!roleCovers(k.role, c.role) || (k.refined && !fw.refinement));
+  };
+
+  // Unreserved scalars are bounded by quota limits (of the role and its
+  // ancestors), by the role's remaining guarantee in the guarantee stage, and
+  // by what unsatisfied guarantees of others still need.
+  bool limited = limitedChain(c.leaf);
+  bool capped = limited || headroomActive_ || stage == Stage::kGuarantee;
+
+  // Usually the framework can take everything free on the agent, uncapped:
+  // then the offer is the agent's available resources, left where they are.
+  offerIsAvailable_ = false;
+  if (!capped) {
+    bool whole = true;
+    for (const Entry& e : a.available.entries()) {
+      const KindInfo& k = catalog_.kind(e.kind);
+      if (reservedForOther(k) || !usable(k)) {
+        whole = false;
+        break;
+      }
+    }
+    if (whole) {
+      offerAll_ = Quantities();
+      offerUnreserved_ = Quantities();
+      a.available.quantities(catalog_, &offerAll_, &offerUnreserved_);
+      if (!meetsMinimum(fw, c.role, offerAll_)) return v1::ExplainResponse::BELOW_MIN_ALLOCATABLE;
+      // A filter holding all of it returned FILTERED above.
+      offerIsAvailable_ = true;
+      return v1::ExplainResponse::OFFERED;
     }
   }
 
@@ -476,11 +568,11 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
   bool reservedForOthers = false;
   for (const Entry& e : a.available.entries()) {
     const KindInfo& k = catalog_.kind(e.kind);
-    if (k.reserved && (!roleCovers(k.role, c.role) || (k.refined && !fw.refinement))) {
+    if (reservedForOther(k)) {
       reservedForOthers = true;
       continue;
     }
-    if ((k.revocable && !fw.revocable) || (k.shared && !fw.shared) || (k.gpu && !fw.gpu)) continue;
+    if (!usable(k)) continue;
     if (count == out.size()) out.emplace_back();
     Entry& slot = out[count++];
     slot.kind = e.kind;
@@ -489,15 +581,12 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
     slot.items.assign(e.items.begin(), e.items.end());
   }
   out.resize(count);
-  if (out.empty()) return reservedForOthers ? v1::ExplainResponse::RESERVED_FOR_OTHERS : v1::ExplainResponse::NO_RESOURCES;
+  if (out.empty())
+    return reservedForOthers ? v1::ExplainResponse::RESERVED_FOR_OTHERS : v1::ExplainResponse::NO_RESOURCES;
 
-  // Unreserved scalars are bounded by quota limits (of the role and its
-  // ancestors), by the role's remaining guarantee in the guarantee stage, and
-  // by what unsatisfied guarantees of others still need.
-  bool limited = limitedChain(c.leaf);
   const Node& role = nodes_[nodes_[c.leaf].parent];
   bool choppedByLimit = false, choppedByHeadroom = false;
-  if (limited || headroomActive_ || stage == Stage::kGuarantee) {
+  if (capped) {
     Quantities guaranteeLeft;
     if (stage == Stage::kGuarantee) {
       Quantities used = consumed(role);
@@ -513,17 +602,16 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
           const Node& node = nodes_[n];
           if (!node.hasLimit) continue;
           if (std::find(node.limitNames.begin(), node.limitNames.end(), k.nameId) == node.limitNames.end()) continue;
-          double left = std::max(0.0, node.limit.get(k.nameId) - node.allocatedUnreserved.get(k.nameId) -
-                                          node.reserved.get(k.nameId));
+          double left = std::max(
+              0.0, node.limit.get(k.nameId) - node.allocatedUnreserved.get(k.nameId) - node.reserved.get(k.nameId));
           if (left < cap) {
             cap = left;
             byLimit = true;
           }
         }
       }
-      bool guaranteed = stage == Stage::kGuarantee &&
-                        std::find(role.guaranteeNames.begin(), role.guaranteeNames.end(), k.nameId) !=
-                            role.guaranteeNames.end();
+      bool guaranteed = stage == Stage::kGuarantee && std::find(role.guaranteeNames.begin(), role.guaranteeNames.end(),
+                                                                k.nameId) != role.guaranteeNames.end();
       double headroomCap = kInfinity;
       if (guaranteed) {
         cap = std::min(cap, guaranteeLeft.get(k.nameId));
@@ -586,7 +674,16 @@ std::uint32_t Engine::findCandidate(std::uint32_t node, std::uint32_t agent, Sta
 void Engine::emitOffer(std::uint32_t client, std::uint32_t agent, const Resources& offer, Sink& out) {
   Client& c = clients_[client];
   if (out.wire != nullptr) {
+    std::size_t before = out.wire->size();
     encodeOffer(frameworks_[c.framework].id, agents_[agent].id, c.role, offer, out.wire);
+    if (wireReserveAgents_ > 0) {
+      // The cycle's first offer: room for one like it per agent to serve,
+      // and a quarter more, at once rather than by repeated growth (pages
+      // never written cost nothing).
+      std::size_t each = out.wire->size() - before;
+      out.wire->reserve(out.wire->size() + each * wireReserveAgents_ + each * wireReserveAgents_ / 4);
+      wireReserveAgents_ = 0;
+    }
   } else {
     v1::AllocatorOffer* o = out.message->add_offers();
     o->mutable_framework_id()->set_value(frameworks_[c.framework].id);
@@ -611,9 +708,10 @@ std::uint32_t Engine::serveAgent(std::uint32_t node, std::uint32_t agent, Stage 
     std::uint32_t client = findCandidate(node, agent, stage, now, served, &offer, considered);
     if (client == kNone) break;
     served.push_back(client);
-    emitOffer(client, agent, offer, out);
+    const Resources& given = offerIsAvailable_ ? agents_[agent].available : offer;
+    emitOffer(client, agent, given, out);
     // evaluate() left the offer's quantities in offerAll_ and offerUnreserved_.
-    giveTo(client, agent, offer, &offerAll_, &offerUnreserved_);
+    giveTo(client, agent, given, &offerAll_, &offerUnreserved_);
     if (headroomActive_) updateHeadroomAfter(client, offerUnreserved_);
     ++made;
   }
@@ -657,8 +755,7 @@ const Engine::KindWire& Engine::kindWire(KindId kind) {
         if (end - at < 4) return kw;
         at += 4;
         break;
-      default:
-        return kw;
+      default: return kw;
     }
     std::uint64_t field = tag >> 3;
     std::string_view piece(start, static_cast<std::size_t>(at - start));
@@ -701,19 +798,17 @@ void Engine::encodeOffer(const std::string& framework, const std::string& agent,
     } else {
       body = kw.head.size() + kw.mid.size() + allocation + kw.post.size();
       switch (catalog_.kind(e.kind).type) {
-        case v1::Value::SCALAR:
-          body += 11;
-          break;
+        case v1::Value::SCALAR: body += 11; break;
         case v1::Value::RANGES:
-          for (const Range& r : e.ranges) value += wire::fieldSize(2 + wire::varintSize(r.first) + wire::varintSize(r.second));
+          for (const Range& r : e.ranges)
+            value += wire::fieldSize(2 + wire::varintSize(r.first) + wire::varintSize(r.second));
           body += wire::fieldSize(value);
           break;
         case v1::Value::SET:
           for (const std::string& item : e.items) value += wire::fieldSize(item.size());
           if (!e.items.empty()) body += wire::fieldSize(value);
           break;
-        default:
-          break;
+        default: break;
       }
     }
     wireSizes_[2 * i] = body;
@@ -759,8 +854,7 @@ void Engine::encodeOffer(const std::string& framework, const std::string& agent,
         w.open(0x2a, wireSizes_[2 * i + 1]);
         for (const std::string& item : e.items) w.string(0x0a, item);
         break;
-      default:
-        break;
+      default: break;
     }
     w.bytes(kw.mid);
     if (!role.empty()) {
@@ -851,6 +945,7 @@ void Engine::cycle(double now, Sink& out) {
   for (std::uint32_t i : dirtyAgents_) agents_[i].dirty = false;
   dirtyAgents_.clear();
   fullPass_ = false;
+  wireReserveAgents_ = out.wire != nullptr ? order.size() : 0;
 
   std::uint64_t considered = 0;
 
@@ -887,9 +982,10 @@ void Engine::cycle(double now, Sink& out) {
             if (nodes_[n].hasGuarantee && unsatisfied.erase(nodes_[n].key) > 0) touched.push_back(n);
           }
           served.push_back(client);
-          emitOffer(client, agent, offer, out);
-          Quantities unreserved = offer.unreservedQuantities(catalog_);
-          giveTo(client, agent, offer);
+          const Resources& given = offerIsAvailable_ ? agents_[agent].available : offer;
+          emitOffer(client, agent, given, out);
+          Quantities unreserved = given.unreservedQuantities(catalog_);
+          giveTo(client, agent, given);
           updateHeadroomAfter(client, unreserved);
           for (std::uint32_t n : touched) {
             if (needs(n)) unsatisfied.insert(nodes_[n].key);
@@ -926,6 +1022,7 @@ void Engine::eraseFilter(std::uint32_t framework, std::uint32_t agent) {
   if (it == list.end() || it->first != framework) return;
   list.erase(it);
   --filterCount_;
+  --frameworks_[framework].filters;
 }
 
 void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources resources, double expiry) {
@@ -940,6 +1037,7 @@ void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources r
     ++filterCount_;
   }
   Filter& f = it->second;
+  f.coversTotal = -1;
   if (inserted || f.expiry <= lastNow_) {
     f.resources = std::move(resources);
     f.expiry = expiry;
@@ -947,7 +1045,20 @@ void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources r
     f.resources.add(resources);
     f.expiry = std::max(f.expiry, expiry);
   }
-  if (inserted) frameworks_[framework].filterAgents.push_back(agent);
+  if (inserted) {
+    Framework& fw = frameworks_[framework];
+    ++fw.filters;
+    // Expired filters leave their agents behind: keep the list within twice
+    // the live filters.
+    if (fw.filterAgents.size() >= 2 * static_cast<std::size_t>(fw.filters) + 16) {
+      std::sort(fw.filterAgents.begin(), fw.filterAgents.end());
+      fw.filterAgents.erase(std::unique(fw.filterAgents.begin(), fw.filterAgents.end()), fw.filterAgents.end());
+      fw.filterAgents.erase(std::remove_if(fw.filterAgents.begin(), fw.filterAgents.end(),
+                                           [&](std::uint32_t a) { return findFilter(framework, a) == nullptr; }),
+                            fw.filterAgents.end());
+    }
+    fw.filterAgents.push_back(agent);
+  }
   expiries_.emplace(f.expiry, key);
 }
 
@@ -1159,7 +1270,8 @@ Status Engine::suppress(const v1::AllocatorRoles& request) {
   }
   for (const std::string& role : request.roles()) {
     auto it = fw.clientByRole.find(role);
-    if (it == fw.clientByRole.end()) return notFound("framework '" + fw.id + "' is not subscribed to role '" + role + "'");
+    if (it == fw.clientByRole.end())
+      return notFound("framework '" + fw.id + "' is not subscribed to role '" + role + "'");
     clients_[it->second].suppressed = true;
     refreshOfferable(it->second);
   }
@@ -1176,7 +1288,8 @@ Status Engine::revive(const v1::AllocatorRoles& request) {
   } else {
     for (const std::string& role : request.roles()) {
       auto it = fw.clientByRole.find(role);
-      if (it == fw.clientByRole.end()) return notFound("framework '" + fw.id + "' is not subscribed to role '" + role + "'");
+      if (it == fw.clientByRole.end())
+        return notFound("framework '" + fw.id + "' is not subscribed to role '" + role + "'");
       targets.push_back(it->second);
     }
   }
@@ -1286,6 +1399,7 @@ Status Engine::updateAgent(const v1::AllocatorUpdateAgent& request) {
     totalsChanged_ = true;
     a.available = a.total;
     for (const auto& [client, held] : a.allocations) a.available.subtractClamped(held);
+    for (auto& [framework, filter] : a.filters) filter.coversTotal = -1;
     a.hasGpu = false;
     for (const Entry& e : a.total.entries()) {
       if (catalog_.kind(e.kind).gpu && e.scalar > 0) a.hasGpu = true;
@@ -1356,8 +1470,7 @@ Status Engine::recoverGroups(std::uint32_t framework, std::uint32_t agent, doubl
     std::string_view role = group.role;
     std::uint32_t client = kNone;
     if (!role.empty()) {
-      auto c = fw.clientByRole.find(role);
-      if (c != fw.clientByRole.end()) client = c->second;
+      client = clientOf(fw, role);
     } else {
       // No allocation role: the framework's allocation on the agent that
       // holds them.

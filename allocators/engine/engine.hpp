@@ -21,8 +21,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "mantle/module/v1/allocator.pb.h"
 #include "id_index.hpp"
+#include "mantle/module/v1/allocator.pb.h"
 #include "mantle/result.hpp"
 #include "resources.hpp"
 
@@ -76,6 +76,9 @@ class Engine {
   // anything unusual goes through the message. Bytes that do not decode are
   // an error, and then nothing is applied.
   Status recoverBatchEncoded(std::string_view bytes);
+  // The items of a batch, applied in order as recoverResources() applies
+  // each, stopping at the first error.
+  Status recoverBatch(const v1::AllocatorRecoverResourcesBatch& batch);
   Status suppress(const v1::AllocatorRoles& request);
   Status revive(const v1::AllocatorRoles& request);
   Status updateWeights(const v1::AllocatorUpdateWeights& request);
@@ -120,18 +123,17 @@ class Engine {
   };
 
  private:
-
   struct Node {
     std::string role;  // full path; "" for the root
     std::uint32_t parent = kNone;
-    bool selfLeaf = false;        // holds the role's own frameworks
-    std::uint32_t self = kNone;   // this role's self leaf
+    bool selfLeaf = false;       // holds the role's own frameworks
+    std::uint32_t self = kNone;  // this role's self leaf
     std::map<std::string, std::uint32_t> childByName;
     double weight = 1;
     // The tallies below are kept for every node but the root.
-    Quantities allocated;         // subtree, all allocations (fair share)
+    Quantities allocated;            // subtree, all allocations (fair share)
     Quantities allocatedUnreserved;  // subtree, unreserved allocations
-    Quantities reserved;          // subtree, reservations on agents
+    Quantities reserved;             // subtree, reservations on agents
     Quantities guarantee;
     Quantities limit;
     std::vector<NameId> limitNames;
@@ -142,6 +144,8 @@ class Engine {
     std::set<SortKey> clients;    // self leaves: offerable clients
     std::uint32_t offerable = 0;  // offerable clients in the subtree
     SortKey key;
+    std::set<SortKey>::iterator position;  // `key` in the parent's children
+    bool stale = false;                    // key not recomputed yet (see deferKeys_)
   };
 
   // A framework subscribed to one role.
@@ -149,11 +153,13 @@ class Engine {
     std::uint32_t framework = 0;
     std::uint32_t leaf = 0;
     std::string role;
+    std::uint32_t pending = kNone;  // its changes in pending_ (see deferKeys_)
     bool suppressed = false;
     bool subscribed = true;
     bool inSet = false;
     Quantities allocated;
     SortKey key;
+    std::set<SortKey>::iterator position;  // `key` in the leaf's clients, while inSet
     std::uint64_t lastOfferCycle = 0;
     std::uint32_t lastOfferCount = 0;
   };
@@ -166,13 +172,20 @@ class Engine {
     bool gpu = false, revocable = false, shared = false, refinement = false;
     std::uint64_t sequence = 0;
     std::map<std::string, std::uint32_t, std::less<>> clientByRole;
+    std::uint32_t lastClient = kNone;  // clientOf()'s last answer: tried first
     std::map<std::string, std::vector<std::vector<std::pair<NameId, double>>>> minAllocatable;
+    // Agents that may hold a filter of this framework (duplicates and
+    // agents whose filter expired included; compacted as it grows).
     std::vector<std::uint32_t> filterAgents;
+    std::uint32_t filters = 0;  // filters this framework holds
   };
 
   struct Filter {
     double expiry = 0;
     Resources resources;
+    // Whether `resources` contain the agent's total (and so any offer the
+    // agent can make): -1 not known yet, computed on first use.
+    std::int8_t coversTotal = -1;
   };
 
   struct Agent {
@@ -232,6 +245,8 @@ class Engine {
   Result<std::uint32_t> ensureRole(const std::string& role);
   std::uint32_t ensureLeaf(std::uint32_t node);
   std::uint32_t ensureClient(std::uint32_t framework, const std::string& role, Status* error);
+  // The framework's client for `role` (kNone: not subscribed to it).
+  std::uint32_t clientOf(Framework& fw, std::string_view role);
   bool clientOfferable(const Client& c) const;
   void refreshOfferable(std::uint32_t client);
   void addOfferableCount(std::uint32_t node, int delta);
@@ -240,11 +255,28 @@ class Engine {
   void computeClientKey(std::uint32_t client);
   void repositionNode(std::uint32_t node);
   void repositionClient(std::uint32_t client);
+  // While deferKeys_ is set (a recovery batch), applyQuantities() only sums
+  // a client's changes in pending_; flushStaleKeys() applies the sums to the
+  // clients and their roles and repositions each of them once.
+  void flushStaleKeys();
+  // Sets deferKeys_ for its lifetime; the outermost one flushes the stale
+  // keys when it ends.
+  struct DeferKeys {
+    explicit DeferKeys(Engine* e) : engine(e), outer(!e->deferKeys_) { engine->deferKeys_ = true; }
+    ~DeferKeys() {
+      if (outer) engine->flushStaleKeys();
+    }
+    DeferKeys(const DeferKeys&) = delete;
+    DeferKeys& operator=(const DeferKeys&) = delete;
+    Engine* engine;
+    bool outer;
+  };
   void rebuildKeys();
   void applyAllocation(std::uint32_t client, const Resources& resources, int sign);
   void applyQuantities(std::uint32_t client, const Quantities& all, const Quantities& unreserved, int sign);
   void addReserved(const Resources& total, int sign);
   // `all` and `unreserved`, when given, are the resources' quantities.
+  // `resources` may be the agent's available resources themselves.
   void giveTo(std::uint32_t client, std::uint32_t agent, const Resources& resources, const Quantities* all = nullptr,
               const Quantities* unreserved = nullptr);
   Status takeBack(std::uint32_t client, std::uint32_t agent, const Resources& resources);
@@ -259,6 +291,9 @@ class Engine {
   void computeHeadroom();
   void updateHeadroomAfter(std::uint32_t client, const Quantities& unreserved);
   bool meetsMinimum(const Framework& fw, const std::string& role, const Quantities& q) const;
+  // Whether `client` gets an offer from `agent` now (OFFERED) or why not.
+  // The offer made is `*offer`, or the agent's available resources when
+  // offerIsAvailable_ is set; its quantities are in offerAll_/offerUnreserved_.
   Code evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, double now, Resources* offer,
                 std::uint64_t* considered);
   // Serves `agent` to clients of the subtree of `node` in policy order until
@@ -324,6 +359,17 @@ class Engine {
   Quantities availableHeadroom_;
   std::map<std::uint32_t, Quantities> headroomShare_;  // per quota role: what it still needs
 
+  // A recovery batch's changes per client, not yet applied: [0, pendingUsed_)
+  // are in use (the vector keeps its entries between batches).
+  struct Pending {
+    std::uint32_t client = 0;
+    Quantities all, unreserved;
+  };
+  bool deferKeys_ = false;
+  std::vector<Pending> pending_;
+  std::size_t pendingUsed_ = 0;
+  std::vector<std::uint32_t> staleNodes_;
+
   bool fullPass_ = true;
   std::vector<std::uint32_t> dirtyAgents_;
   std::uint64_t cycle_ = 0;
@@ -333,6 +379,8 @@ class Engine {
   std::vector<KindWire> kindWires_;
   std::vector<std::size_t> wireSizes_;
   std::vector<std::string> wireSlow_;
+  // Agents the cycle serves, until its first offer is encoded (see emitOffer).
+  std::size_t wireReserveAgents_ = 0;
   // Scratch of recovery, reused between calls.
   std::vector<RecoveredGroup> groups_;
   std::vector<std::pair<std::uint32_t, Resources>> parts_;
@@ -342,8 +390,10 @@ class Engine {
   // Scratch of serveAgent, reused between agents.
   std::vector<std::uint32_t> served_;
   Resources offer_;
-  // The quantities of the offer evaluate() built last.
+  // The quantities of the offer evaluate() made last, and whether that offer
+  // is the agent's whole available resources (then not copied to `offer`).
   Quantities offerAll_, offerUnreserved_;
+  bool offerIsAvailable_ = false;
 };
 
 }  // namespace mantle::allocator_engine

@@ -51,10 +51,7 @@ class EngineAllocator : public sdk::Allocator {
     return {};
   }
   Status recoverBatchInto(const v1::AllocatorRecoverResourcesBatch& batch, v1::Empty*) override {
-    for (const v1::AllocatorRecoverResources& item : batch.items()) {
-      if (Status s = engine_.recoverResources(item); !s.ok()) return s;
-    }
-    return {};
+    return engine_.recoverBatch(batch);
   }
   Status recoverBatchEncoded(const std::uint8_t* request, std::size_t size, std::string*) override {
     return engine_.recoverBatchEncoded(std::string_view(reinterpret_cast<const char*>(request), size));

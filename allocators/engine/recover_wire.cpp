@@ -22,8 +22,8 @@ namespace {
 struct Field {
   std::uint64_t number = 0;
   std::uint32_t type = 0;
-  std::uint64_t varint = 0;  // type 0
-  double fixed = 0;          // type 1
+  std::uint64_t varint = 0;    // type 0
+  double fixed = 0;            // type 1
   const char* data = nullptr;  // type 2
   std::size_t size = 0;
 };
@@ -36,8 +36,7 @@ bool readField(const char*& at, const char* end, Field* f) {
   f->number = tag >> 3;
   f->type = static_cast<std::uint32_t>(tag & 7);
   switch (f->type) {
-    case 0:
-      return wire::readVarint(at, end, &f->varint);
+    case 0: return wire::readVarint(at, end, &f->varint);
     case 1: {
       if (end - at < 8) return false;
       std::uint64_t bits = 0;
@@ -54,8 +53,7 @@ bool readField(const char*& at, const char* end, Field* f) {
       at += size;
       return true;
     }
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -142,8 +140,7 @@ bool Engine::readWireResource(const char* at, const char* end) {
         hasAllocation = true;
         if (!readOnlyString(f.data, f.data + f.size, &role)) return false;
         break;
-      default:
-        return false;
+      default: return false;
     }
   }
   // What Catalog::intern() accepts without complaint, for a kind it has
@@ -190,15 +187,25 @@ bool Engine::readWireItem(const char* at, const char* end, WireItem* item) {
         if (f.type != 1) return false;
         item->nowSeconds = f.fixed;
         break;
-      default:
-        return false;
+      default: return false;
     }
   }
   item->resourcesEnd = static_cast<std::uint32_t>(recoverResources_.size());
   return true;
 }
 
+Status Engine::recoverBatch(const v1::AllocatorRecoverResourcesBatch& batch) {
+  DeferKeys defer(this);
+  for (const v1::AllocatorRecoverResources& item : batch.items()) {
+    if (Status s = recoverResources(item); !s.ok()) return s;
+  }
+  return {};
+}
+
 Status Engine::recoverBatchEncoded(std::string_view bytes) {
+  // Nothing reads the order of clients and roles while a batch is applied:
+  // each changed key is recomputed once, at the end (whatever the outcome).
+  DeferKeys defer(this);
   const std::string undecodable = "cannot decode request " + v1::AllocatorRecoverResourcesBatch().GetTypeName();
   recoverItems_.clear();
   recoverResources_.clear();
@@ -232,10 +239,7 @@ Status Engine::recoverBatchEncoded(std::string_view bytes) {
     if (!arena) arena.emplace();
     auto* batch = google::protobuf::Arena::CreateMessage<v1::AllocatorRecoverResourcesBatch>(&*arena);
     if (!batch->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return invalidArgument(undecodable);
-    for (const v1::AllocatorRecoverResources& item : batch->items()) {
-      if (Status s = recoverResources(item); !s.ok()) return s;
-    }
-    return {};
+    return recoverBatch(*batch);
   }
 
   // Then apply them in order, as recoverResources() would.
@@ -261,7 +265,10 @@ Status Engine::recoverBatchEncoded(std::string_view bytes) {
       }
       std::size_t g = 0;
       while (g < groups_.size() && groups_[g].role != r.role) ++g;
-      if (g == groups_.size()) groups_.push_back(RecoveredGroup{r.role, Resources()});
+      if (g == groups_.size()) {
+        groups_.push_back(RecoveredGroup{r.role, Resources()});
+        groups_[g].resources.mutableEntries().reserve(item.resourcesEnd - i);
+      }
       groups_[g].resources.add(std::move(e));
     }
     if (Status s = recoverGroups(framework, agent, item.refuseSeconds, item.nowSeconds); !s.ok()) return s;

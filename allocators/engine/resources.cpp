@@ -33,7 +33,8 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
   v1::Value::Type type = resource.type();
   switch (type) {
     case v1::Value::SCALAR:
-      if (!resource.has_scalar()) return invalidArgument("resource '" + resource.name() + "' is a SCALAR without a value");
+      if (!resource.has_scalar())
+        return invalidArgument("resource '" + resource.name() + "' is a SCALAR without a value");
       if (!std::isfinite(resource.scalar().value()) || resource.scalar().value() < 0) {
         return invalidArgument("resource '" + resource.name() + "' has a negative or non-finite value");
       }
@@ -44,12 +45,11 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
     case v1::Value::SET:
       if (!resource.has_set()) return invalidArgument("resource '" + resource.name() + "' is a SET without items");
       break;
-    default:
-      return invalidArgument("resource '" + resource.name() + "' has type TEXT, which cannot be allocated");
+    default: return invalidArgument("resource '" + resource.name() + "' has type TEXT, which cannot be allocated");
   }
 
-  bool plain = resource.reservations_size() == 0 && !resource.has_disk() && !resource.has_revocable() &&
-               !resource.has_shared();
+  bool plain =
+      resource.reservations_size() == 0 && !resource.has_disk() && !resource.has_revocable() && !resource.has_shared();
   if (plain) {
     for (const Plain& p : plain_) {
       if (p.type == type && p.name == resource.name()) return p.kind;
@@ -88,7 +88,8 @@ Result<KindId> Catalog::intern(const v1::Resource& resource) {
     info.reserved = true;
     info.role = resource.reservations(resource.reservations_size() - 1).role();
     info.refined = resource.reservations_size() > 1;
-    if (info.role.empty()) return invalidArgument("resource '" + resource.name() + "' has a reservation without a role");
+    if (info.role.empty())
+      return invalidArgument("resource '" + resource.name() + "' has a reservation without a role");
   }
   info.revocable = resource.has_revocable();
   info.shared = resource.has_shared();
@@ -107,7 +108,6 @@ double* Quantities::slot(NameId n) {
   if (n - kInline >= extra_.size()) extra_.resize(n - kInline + 1, 0.0);
   return &extra_[n - kInline];
 }
-
 
 void Quantities::add(const Quantities& other) {
   for (std::size_t i = 0; i < kInline; ++i) {
@@ -144,17 +144,19 @@ bool Quantities::operator==(const Quantities& other) const {
 // ---- ranges ----------------------------------------------------------------
 
 void normalizeRanges(std::vector<Range>& ranges) {
+  if (ranges.size() < 2) return;
   std::sort(ranges.begin(), ranges.end());
-  std::vector<Range> out;
-  out.reserve(ranges.size());
-  for (const Range& r : ranges) {
-    if (!out.empty() && r.first <= out.back().second + 1) {
-      out.back().second = std::max(out.back().second, r.second);
+  // Merge in place: ranges[0, kept) is the normalized prefix.
+  std::size_t kept = 1;
+  for (std::size_t i = 1; i < ranges.size(); ++i) {
+    Range& last = ranges[kept - 1];
+    if (ranges[i].first <= last.second + 1) {
+      last.second = std::max(last.second, ranges[i].second);
     } else {
-      out.push_back(r);
+      ranges[kept++] = ranges[i];
     }
   }
-  ranges = std::move(out);
+  ranges.resize(kept);
 }
 
 std::vector<Range> addRanges(const std::vector<Range>& a, const std::vector<Range>& b) {
@@ -245,8 +247,7 @@ bool entryContains(const Entry& a, const Entry& b) {
 
 }  // namespace
 
-Result<Resources> Resources::fromProto(Catalog& catalog,
-                                       const google::protobuf::RepeatedPtrField<v1::Resource>& list) {
+Result<Resources> Resources::fromProto(Catalog& catalog, const google::protobuf::RepeatedPtrField<v1::Resource>& list) {
   Resources out;
   for (const v1::Resource& r : list) {
     Result<KindId> kind = catalog.intern(r);
@@ -254,9 +255,7 @@ Result<Resources> Resources::fromProto(Catalog& catalog,
     Entry e;
     e.kind = *kind;
     switch (r.type()) {
-      case v1::Value::SCALAR:
-        e.scalar = roundScalar(r.scalar().value());
-        break;
+      case v1::Value::SCALAR: e.scalar = roundScalar(r.scalar().value()); break;
       case v1::Value::RANGES:
         for (const v1::Value::Range& range : r.ranges().range()) {
           if (range.begin() > range.end()) {
@@ -271,8 +270,7 @@ Result<Resources> Resources::fromProto(Catalog& catalog,
         std::sort(e.items.begin(), e.items.end());
         e.items.erase(std::unique(e.items.begin(), e.items.end()), e.items.end());
         break;
-      default:
-        break;
+      default: break;
     }
     out.add(std::move(e));
   }
@@ -360,7 +358,9 @@ void Resources::subtractClamped(const Resources& other) {
   normalize();
 }
 
-void Resources::subtract(const Resources& other) { subtractClamped(other); }
+void Resources::subtract(const Resources& other) {
+  subtractClamped(other);
+}
 
 bool Resources::contains(const Resources& other) const {
   std::size_t i = 0;
@@ -375,7 +375,8 @@ bool Resources::contains(const Resources& other) const {
 void Resources::normalize() {
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [](const Entry& e) { return entryEmpty(e); }),
                  entries_.end());
-  if (!std::is_sorted(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.kind < b.kind; })) {
+  if (!std::is_sorted(entries_.begin(), entries_.end(),
+                      [](const Entry& a, const Entry& b) { return a.kind < b.kind; })) {
     std::vector<Entry> old = std::move(entries_);
     entries_.clear();
     for (Entry& e : old) add(std::move(e));
@@ -412,9 +413,7 @@ void Resources::quantities(const Catalog& catalog, Quantities* all, Quantities* 
 void entryToProto(const KindInfo& k, const Entry& e, const std::string& role, v1::Resource* r) {
   r->CopyFrom(k.prototype);
   switch (k.type) {
-    case v1::Value::SCALAR:
-      r->mutable_scalar()->set_value(e.scalar);
-      break;
+    case v1::Value::SCALAR: r->mutable_scalar()->set_value(e.scalar); break;
     case v1::Value::RANGES: {
       v1::Value::Ranges* ranges = r->mutable_ranges();
       for (const Range& range : e.ranges) {
@@ -427,8 +426,7 @@ void entryToProto(const KindInfo& k, const Entry& e, const std::string& role, v1
     case v1::Value::SET:
       for (const std::string& item : e.items) r->mutable_set()->add_item(item);
       break;
-    default:
-      break;
+    default: break;
   }
   if (!role.empty()) r->mutable_allocation_info()->set_role(role);
 }

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "allocator_driver.hpp"
 
@@ -204,6 +205,62 @@ TEST_F(DrfModule, BatchRecoveryEqualsSingleRecoveries) {
   EXPECT_EQ(allocate(1).offers_size(), 5);
   // Recovering what was never allocated is an error.
   EXPECT_FALSE(d().recoverBatch(batch).ok() && d().recoverBatch(batch).ok());
+}
+
+// A batch sums its tally changes and re-sorts roles and frameworks once at
+// its end: the next cycle must serve exactly as after the same recoveries
+// made one by one (shares changed unevenly: whole and partial recoveries,
+// two roles with different weights).
+TEST_F(DrfModule, BatchRecoveryOrdersTheNextCycleAsSingleRecoveries) {
+  auto opened = AllocatorDriver::open(std::string(MANTLE_MODULE_DIR) + "/libmantle_allocator_drf.so", "drf");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  AllocatorDriver& single = **opened;
+  AllocatorDriver& batched = d();
+  std::vector<v1::AllocatorRecoverResources> recoveries;
+  for (AllocatorDriver* driver : {&single, &batched}) {
+    for (int i = 0; i < 8; ++i) {
+      ok(driver->addAgent("agent-" + std::to_string(i), "cpus:" + std::to_string(2 + i % 3) + ";mem:4096"));
+    }
+    ok(driver->setWeight("heavy", 2));
+    ok(driver->addFramework("framework-a", {"light"}));
+    ok(driver->addFramework("framework-b", {"light"}));
+    ok(driver->addFramework("framework-c", {"heavy"}));
+    auto first = driver->allocate(0);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    ASSERT_EQ(first->offers_size(), 8);
+    if (!recoveries.empty()) continue;
+    // Give back every second offer whole and one cpu of every third.
+    for (int i = 0; i < first->offers_size(); ++i) {
+      const v1::AllocatorOffer& offer = first->offers(i);
+      if (i % 2 == 0) {
+        recoveries.push_back(AllocatorDriver::recoverRequest(offer, 0, 0));
+      } else if (i % 3 == 0) {
+        v1::AllocatorRecoverResources part = AllocatorDriver::recoverRequest(offer, 0, 0);
+        part.clear_resources();
+        for (const v1::Resource& r : offer.resources()) {
+          if (r.name() != "cpus") continue;
+          v1::Resource* one = part.add_resources();
+          *one = r;
+          one->mutable_scalar()->set_value(1);
+        }
+        recoveries.push_back(part);
+      }
+    }
+  }
+  v1::AllocatorRecoverResourcesBatch batch;
+  for (const auto& r : recoveries) {
+    ok(single.recover(r));
+    *batch.add_items() = r;
+  }
+  ok(batched.recoverBatch(batch));
+  auto afterSingle = single.allocate(1);
+  auto afterBatch = batched.allocate(1);
+  ASSERT_TRUE(afterSingle.ok() && afterBatch.ok());
+  ASSERT_GT(afterSingle->offers_size(), 0);
+  ASSERT_EQ(afterSingle->offers_size(), afterBatch->offers_size());
+  for (int i = 0; i < afterSingle->offers_size(); ++i) {
+    EXPECT_EQ(afterSingle->offers(i).SerializeAsString(), afterBatch->offers(i).SerializeAsString()) << "offer " << i;
+  }
 }
 
 }  // namespace
