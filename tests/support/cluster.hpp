@@ -56,6 +56,10 @@ class LocalCluster {
   Status stopAgent(int index, bool kill9);
   Status startAgent(int index);
 
+  // The command line agent `index` runs with (e.g. to run it once more with
+  // an extra flag).
+  std::vector<std::string> agentArgs(int index) const;
+
   // Polls the master's /master/slaves until `count` agents are active.
   Status waitForAgents(int count, std::chrono::milliseconds timeout);
 
@@ -68,7 +72,6 @@ class LocalCluster {
     std::unique_ptr<ChildProcess> process;
   };
   Status startMaster();
-  std::vector<std::string> agentArgs(int index) const;
 
   ClusterOptions options_;
   TempDir dir_;

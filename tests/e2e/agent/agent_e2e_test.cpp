@@ -1,8 +1,11 @@
 // mantle-master, mantle-agent and mantle-executor as real processes
 // (LocalCluster), driven by a minimal v1 HTTP scheduler written here: a task
-// runs to TASK_FINISHED, and a task survives kill -9 of its agent, keeps its
-// pid, and its TASK_FINISHED reaches the scheduler exactly once.
+// runs to TASK_FINISHED, a task survives kill -9 of its agent, keeps its pid,
+// and its TASK_FINISHED reaches the scheduler exactly once, and an agent
+// restarted with --recover=cleanup kills its task, which the scheduler then
+// sees TASK_LOST once.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -57,7 +60,8 @@ class Scheduler {
         for (const auto& record : records) {
           sched::Event event;
           if (!event.ParseFromString(record)) continue;
-          if (event.type() == sched::Event::UPDATE && event.update().status().has_uuid()) acknowledge(event.update().status());
+          if (event.type() == sched::Event::UPDATE && event.update().status().has_uuid())
+            acknowledge(event.update().status());
           std::lock_guard<std::mutex> lock(mutex_);
           if (event.type() == sched::Event::SUBSCRIBED) frameworkId_ = event.subscribed().framework_id().value();
           events_.push_back(event);
@@ -207,6 +211,42 @@ TEST_F(AgentEndToEnd, TaskSurvivesAgentKillNineAndFinishesOnce) {
   int finished = 0;
   for (const auto& status : scheduler_->updates("e2e-survivor")) finished += status.state() == mesos::v1::TASK_FINISHED;
   EXPECT_EQ(finished, 1);
+}
+
+TEST_F(AgentEndToEnd, RecoverCleanupKillsTheTaskAndTheSchedulerSeesItLostOnce) {
+  ClusterOptions options;
+  options.masterFlags = {"--agent_reregister_timeout=2secs"};
+  options.agentFlags = {"--executor_shutdown_grace_period=1secs"};
+  cluster_ = std::make_unique<LocalCluster>(options);
+  ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
+  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
+  scheduler_->subscribe();
+  const auto pidFile = dir_.path() / "pid";
+  ASSERT_TRUE(scheduler_->launch(
+      "e2e-old", "cd " + dir_.path().string() + " && echo $$ > " + pidFile.string() + " && exec sleep 100"));
+  ASSERT_TRUE(scheduler_->waitFor("e2e-old", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_TRUE(
+      waitUntil([&] { return std::filesystem::exists(pidFile) && std::filesystem::file_size(pidFile) > 0; }, 10s));
+  pid_t pid = 0;
+  std::ifstream(pidFile) >> pid;
+  ASSERT_GT(pid, 0);
+
+  ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
+  std::vector<std::string> args = cluster_->agentArgs(0);
+  args.push_back("--recover=cleanup");
+  ChildProcess cleanup(args, dir_.path() / "cleanup.log");
+  const int status = cleanup.wait(30s);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << cleanup.output();
+  EXPECT_TRUE(waitUntil([&] { return ::kill(pid, 0) != 0; }, 10s)) << "the task outlived --recover=cleanup";
+
+  // The master gives the old agent up and its task ends, once.
+  ASSERT_TRUE(scheduler_->waitFor("e2e-old", mesos::v1::TASK_LOST, 30s)) << cluster_->logs();
+  ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
+  ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
+  std::this_thread::sleep_for(1s);
+  int terminal = 0;
+  for (const auto& update : scheduler_->updates("e2e-old")) terminal += isTerminalState(update.state()) ? 1 : 0;
+  EXPECT_EQ(terminal, 1);
 }
 
 }  // namespace
