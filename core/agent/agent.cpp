@@ -686,9 +686,15 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   Executor& ref = *executor;
   framework.executors[executor->executorId] = std::move(executor);
   containers_[ref.containerId] = {ref.frameworkId, ref.executorId};
-  // The container's config sees the executor's resources; update() adds the
-  // tasks' once they are queued.
+  // The container's config sees the executor's resources and, for a command
+  // task, the task's (and its TaskInfo, as Mesos' ContainerConfig.task_info),
+  // so that isolators prepare for them (gpu/nvidia: the GPUs' devices and
+  // environment); update() adds the other tasks' once they are queued.
   for (const auto& resource : info.resources()) config.add_resources()->ParseFromString(resource.SerializeAsString());
+  if (ref.commandExecutor && !launchGroup) {
+    config.mutable_task_info()->ParseFromString(task.SerializeAsString());
+    for (const auto& resource : task.resources()) config.add_resources()->ParseFromString(resource.SerializeAsString());
+  }
   if (!uris.empty()) {
     // The fetcher's downloads and extraction run on a pool thread; the
     // container starts in fetched(), back on the strand.
@@ -1156,6 +1162,14 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     while (task->task.statuses_size() > 10) task->task.mutable_statuses()->DeleteSubrange(0, 1);
     if (fromExecutor) task->queued = false;
   }
+  if (task != nullptr && isTerminal(status.state()) && containerizer_->contains(executor->containerId)) {
+    // As in Mesos, the task's resources leave its container before the master
+    // hears that it ended and offers them again (gpu/nvidia frees its GPUs).
+    Status updated = containerizer_->update(executor->containerId, executorResources(*executor));
+    if (!updated.ok()) {
+      LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
+    }
+  }
   ++counters_["valid_status_updates"];
   notifyTaskUpdated(frameworkId, status);
   stream.pending.push_back(std::move(update));
@@ -1558,6 +1572,15 @@ Status Agent::recover() {
         recovered.containerId = executor->containerId;
         recovered.config.mutable_executor_info()->ParseFromString(executor->info.SerializeAsString());
         recovered.config.set_directory(executor->directory);
+        // What the container has now, as at launch and after updates: the
+        // resources of the executor and its live tasks, a command task's TaskInfo.
+        for (const auto& resource : executorResources(*executor)) {
+          recovered.config.add_resources()->ParseFromString(resource.SerializeAsString());
+        }
+        if (executor->commandExecutor && !executor->launchGroup && !executor->taskOrder.empty()) {
+          recovered.config.mutable_task_info()->ParseFromString(
+              executor->tasks[executor->taskOrder.front()].info.SerializeAsString());
+        }
         executor->pid = recovered.pid;
         containers.push_back(std::move(recovered));
       }

@@ -191,8 +191,7 @@ std::string MasterImpl::machineDownMessage(const v1::AgentInfo& info, const std:
   for (const v1::MachineInfo& m : machines_) {
     if (m.mode() == v1::MachineInfo::DOWN && covers(m.id(), info.hostname(), hostOf(remote))) {
       return "Machine '" + machineText(m.id()) +
-             "' is DOWN for maintenance: its agents may not register until "
-             "STOP_MAINTENANCE";
+             "' is DOWN for maintenance: no agent on it may register until STOP_MAINTENANCE";
     }
   }
   return "";

@@ -84,7 +84,19 @@ class MemIsolator final : public CgroupsIsolator {
   Status adopted(const Container& c) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      limits_[c.key].id = c.id;
+      Limits& l = limits_[c.key];
+      l.id = c.id;
+      if (l.limitBytes == 0) {
+        // Recovered (apply() set nothing): the limit its cgroup has, and the
+        // mem resources the agent says it holds, for the OOM report.
+        const std::filesystem::path d = dir("memory", c.key);
+        Result<std::optional<std::uint64_t>> limit =
+            cc::readNumber(d / (version("memory") == cc::Version::kV1 ? "memory.limit_in_bytes" : "memory.max"));
+        if (limit.ok() && limit->has_value()) l.limitBytes = **limit;
+        for (const v1::Resource& r : c.resources) {
+          if (r.name() == "mem") *l.mem.Add() = r;
+        }
+      }
     }
     return watcher_.watch(c.key, version("memory"), dir("memory", c.key));
   }

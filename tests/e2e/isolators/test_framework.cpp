@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "http/client.hpp"
@@ -70,7 +71,8 @@ bool terminal(v1::TaskState state) {
 
 }  // namespace
 
-TestFramework::TestFramework(std::string masterUrl) : url_(std::move(masterUrl) + "/api/v1/scheduler") {}
+TestFramework::TestFramework(std::string masterUrl, Options options)
+    : url_(std::move(masterUrl) + "/api/v1/scheduler"), options_(options) {}
 
 TestFramework::~TestFramework() {
   *cancel_ = true;
@@ -96,6 +98,8 @@ void TestFramework::run() {
   info->set_name("isolator-e2e");
   info->add_roles("*");
   info->add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  if (options_.gpuResources) info->add_capabilities()->set_type(v1::FrameworkInfo::Capability::GPU_RESOURCES);
+  info->set_checkpoint(options_.checkpoint);
   wire::RecordDecoder decoder;
   http::StreamCallbacks callbacks;
   callbacks.onHead = [this](const http::ClientResponse& head) {
@@ -127,7 +131,14 @@ void TestFramework::handle(const Event& event) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (event.type() == Event::SUBSCRIBED) frameworkId_ = event.subscribed().framework_id();
     if (event.type() == Event::OFFERS) {
-      for (const v1::Offer& offer : event.offers().offers()) offers_.push_back(offer);
+      for (const v1::Offer& offer : event.offers().offers()) {
+        std::map<std::string, double> amounts;
+        for (const v1::Resource& r : offer.resources()) {
+          if (r.type() == v1::Value::SCALAR) amounts[r.name()] += r.scalar().value();
+        }
+        for (const auto& [name, amount] : amounts) mostOffered_[name] = std::max(mostOffered_[name], amount);
+        offers_.push_back(offer);
+      }
     }
     if (event.type() == Event::RESCIND) {
       for (auto it = offers_.begin(); it != offers_.end(); ++it) {
@@ -191,6 +202,9 @@ Status TestFramework::launch(const std::string& taskId, const std::string& comma
   Call call;
   call.set_type(Call::ACCEPT);
   *call.mutable_accept()->add_offer_ids() = offer->id();
+  // What the task leaves of the offer comes back at the next allocation
+  // (Mesos' default filter would hold it back for 5 s).
+  call.mutable_accept()->mutable_filters()->set_refuse_seconds(0);
   v1::Offer::Operation* operation = call.mutable_accept()->add_operations();
   operation->set_type(v1::Offer::Operation::LAUNCH);
   v1::TaskInfo* task = operation->mutable_launch()->add_task_infos();
@@ -206,9 +220,39 @@ Status TestFramework::launch(const std::string& taskId, const std::string& comma
     }
     *task->add_resources() = r;
   }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    taskAgents_[taskId] = offer->agent_id();
+  }
   Result<std::string> sent = send(call);
   if (!sent.ok()) return sent.error();
   return {};
+}
+
+Status TestFramework::kill(const std::string& taskId) {
+  Call call;
+  call.set_type(Call::KILL);
+  call.mutable_kill()->mutable_task_id()->set_value(taskId);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = taskAgents_.find(taskId);
+    if (it == taskAgents_.end()) return notFound("task " + taskId + " was not launched by this framework");
+    *call.mutable_kill()->mutable_agent_id() = it->second;
+  }
+  Result<std::string> sent = send(call);
+  if (!sent.ok()) return sent.error();
+  return {};
+}
+
+double TestFramework::mostOffered(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = mostOffered_.find(name);
+  return it == mostOffered_.end() ? 0 : it->second;
+}
+
+std::string TestFramework::frameworkId() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return frameworkId_ ? frameworkId_->value() : "";
 }
 
 std::optional<v1::TaskStatus> TestFramework::waitForState(const std::string& taskId, std::optional<v1::TaskState> state,

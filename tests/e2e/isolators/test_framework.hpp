@@ -1,7 +1,8 @@
 // A small Mesos v1 scheduler for the isolator end-to-end tests: subscribes
 // to the master (protobuf over HTTP, RecordIO event stream), launches command
-// tasks on the first offer that fits, acknowledges and records every status
-// update. Just enough to drive an agent's isolators from the outside.
+// tasks on the first offer that fits, kills them, acknowledges and records
+// every status update and remembers what it was offered. Just enough to drive
+// an agent's isolators from the outside.
 #pragma once
 
 #include <atomic>
@@ -21,9 +22,17 @@
 
 namespace mantle::testing::e2e {
 
+struct TestFrameworkOptions {
+  // FrameworkInfo.checkpoint: its tasks survive an agent restart.
+  bool checkpoint = false;
+  // The GPU_RESOURCES capability: offered agents with GPUs.
+  bool gpuResources = false;
+};
+
 class TestFramework {
  public:
-  explicit TestFramework(std::string masterUrl);
+  using Options = TestFrameworkOptions;
+  explicit TestFramework(std::string masterUrl, Options options = {});
   ~TestFramework();
   TestFramework(const TestFramework&) = delete;
   TestFramework& operator=(const TestFramework&) = delete;
@@ -37,6 +46,16 @@ class TestFramework {
   Status launch(const std::string& taskId, const std::string& command, const std::string& resources,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+  // Asks the master to kill a task this framework launched.
+  Status kill(const std::string& taskId);
+
+  // The largest amount of scalar resource `name` any single offer held so
+  // far (0 when none held it).
+  double mostOffered(const std::string& name);
+
+  // The id the master gave this framework ("" before SUBSCRIBED).
+  std::string frameworkId();
+
   // Waits for a terminal status of the task (or `state`, when given).
   std::optional<mesos::v1::TaskStatus> waitForState(const std::string& taskId,
                                                     std::optional<mesos::v1::TaskState> state,
@@ -48,6 +67,7 @@ class TestFramework {
   Result<std::string> send(const mesos::v1::scheduler::Call& call);
 
   std::string url_;
+  Options options_;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::thread thread_;
   std::mutex mutex_;
@@ -55,6 +75,8 @@ class TestFramework {
   std::string streamId_;
   std::optional<mesos::v1::FrameworkID> frameworkId_;
   std::vector<mesos::v1::Offer> offers_;
+  std::map<std::string, double> mostOffered_;
+  std::map<std::string, mesos::v1::AgentID> taskAgents_;
   std::map<std::string, std::vector<mesos::v1::TaskStatus>> updates_;
   std::string streamError_;
 };
