@@ -134,15 +134,20 @@ class IsolatorsE2ETest : public ::testing::Test {
     ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
   }
 
+  // A task command's start: records the shell's pid (the task's, as the
+  // shell execs or loops) to <name>.pid in files_.
+  std::string recordPid(const std::string& name) const {
+    const std::string base = (files_.path() / name).string();
+    return "echo $$ > " + base + ".tmp && mv " + base + ".tmp " + base + ".pid";
+  }
+
   // A task command that writes its environment to <name>.env and its pid
   // to <name>.pid in files_, then sleeps.
   std::string recordingTask(const std::string& name) const {
-    const std::string base = (files_.path() / name).string();
-    return "env > " + base + ".env && echo $$ > " + base + ".tmp && mv " + base + ".tmp " + base +
-           ".pid && exec sleep 600";
+    return "env > " + (files_.path() / (name + ".env")).string() + " && " + recordPid(name) + " && exec sleep 600";
   }
 
-  // The pid recordingTask(name) wrote (0 when it did not in time).
+  // The pid recordPid(name) wrote (0 when it did not in time).
   pid_t recordedPid(const std::string& name) const {
     const fs::path file = files_.path() / (name + ".pid");
     if (!waitUntil([&] { return fs::exists(file); }, 20s)) return 0;
@@ -286,14 +291,10 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_MonitorStatisticsShowTheCgroupUsageOfABusy
   startCluster({"--modules=" + manifest("mantle_cgroups", {{"cgroups/cpu", cpu}, {"cgroups/mem", config}}),
                 "--isolation=cgroups/cpu,cgroups/mem"});
   ASSERT_NE(framework_, nullptr);
-  ASSERT_TRUE(framework_
-                  ->launch("busy", "echo $$ > " + (files_.path() / "busy.pid").string() + " && while :; do :; done",
-                           "cpus:0.2;mem:64")
-                  .ok());
+  ASSERT_TRUE(framework_->launch("busy", recordPid("busy") + " && while :; do :; done", "cpus:0.2;mem:64").ok());
   ASSERT_TRUE(framework_->waitForState("busy", mv1::TASK_RUNNING, 30s).has_value());
-  pid_t pid = 0;
-  ASSERT_TRUE(waitUntil([&] { return fs::exists(files_.path() / "busy.pid"); }, 20s));
-  pid = static_cast<pid_t>(std::stol(readFile(files_.path() / "busy.pid")));
+  const pid_t pid = recordedPid("busy");
+  ASSERT_GT(pid, 0);
 
   std::optional<Json::Value> entry = statisticsOf("busy", [](const Json::Value& s) {
     return number(s["cpus_user_time_secs"]) + number(s["cpus_system_time_secs"]) >= 0.2 &&
@@ -358,9 +359,7 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_AfterAnAgentKill9TheContainerCgroupsAreRea
   ASSERT_TRUE(framework_->launch("survivor", recordingTask("survivor"), "cpus:0.1;mem:64").ok());
   const fs::path go = files_.path() / "go";
   ASSERT_TRUE(framework_
-                  ->launch("late-hog",
-                           "echo $$ > " + (files_.path() / "hog.pid").string() + " && while [ ! -e " + go.string() +
-                               " ]; do sleep 0.1; done; exec tail /dev/zero",
+                  ->launch("late-hog", "while [ ! -e " + go.string() + " ]; do sleep 0.1; done; exec tail /dev/zero",
                            "cpus:0.1;mem:48")
                   .ok());
   ASSERT_TRUE(framework_->waitForState("survivor", mv1::TASK_RUNNING, 30s).has_value());
