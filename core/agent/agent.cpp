@@ -141,19 +141,19 @@ void AgentFlags::addTo(flags::FlagSet& set) {
                   "First retry of an unacknowledged status update (then doubling, up to 10 minutes).");
   set.addBytes("container_logs_max_size", &containerLogsMaxSize, "Size at which sandbox stdout/stderr rotate.");
   set.addInt("container_logs_max_files", &containerLogsMaxFiles, "Rotated stdout/stderr files kept per sandbox.");
-  set.addBool("authenticate_http_executors", &authenticateHttpExecutors,
-              "Give each executor its own token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) and refuse executor API calls "
-              "that do not carry it as 'Authorization: Bearer <token>'.");
+  auth::addSecurityFlags(set, &security, auth::Side::kAgent);
 }
 
 Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
              std::vector<std::shared_ptr<modules::Instance>> isolators,
-             std::vector<std::shared_ptr<modules::Instance>> hooks)
+             std::vector<std::shared_ptr<modules::Instance>> hooks, std::unique_ptr<auth::Security> security)
     : io_(io),
       strand_(asio::make_strand(io)),
       flags_(std::move(flags)),
       flagValues_(std::move(flagValues)),
-      hooks_(std::make_unique<hooks::HookChain>(std::move(hooks))) {
+      hooks_(std::make_unique<hooks::HookChain>(std::move(hooks))),
+      security_(std::move(security)) {
+  CHECK(security_ != nullptr);
   containerizer_ = std::make_unique<Containerizer>(
       strand_, std::move(isolators),
       [this](const std::string& id, const Termination& termination) { containerTerminated(id, termination); });
@@ -180,7 +180,7 @@ Status Agent::start() {
   fs::create_directories(flags_.workDir, ec);
   if (ec) return internalError("cannot create --work_dir " + flags_.workDir + ": " + ec.message());
   flags_.workDir = fs::canonical(flags_.workDir).string();
-  if (flags_.authenticateHttpExecutors) {
+  if (flags_.security.authenticateHttpExecutors) {
     // The key stays in the work dir, so tokens given out before a restart
     // still validate after it.
     auto tokens = auth::ExecutorTokens::open(flags_.workDir + "/executor_token.key");
@@ -214,13 +214,35 @@ Status Agent::start() {
     return {};
   }
 
-  server_ = std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
-    if (request.path == "/health" || request.path == "/slave(1)/health") {
-      responder.respond(http::Response::text(200, ""));
-      return;
-    }
-    asio::post(strand_, [this, request, responder] { serve(request, responder); });
-  });
+  // The agent's credential towards the master: read once, sent on every call.
+  std::string authorization;
+  if (flags_.security.credential) {
+    Result<auth::Credential> credential = auth::readCredential(*flags_.security.credential);
+    if (!credential.ok()) return credential.error().withContext("--credential");
+    authorization = auth::basicAuthorization(*credential);
+    LOG(INFO) << "Authenticating to the master as principal '" << credential->principal << "'";
+  }
+
+  http::ServerOptions serverOptions;
+  if (flags_.security.tls()) {
+    serverOptions.tls = http::TlsOptions{*flags_.security.sslCert, *flags_.security.sslKey,
+                                         flags_.security.sslCa.value_or(""), flags_.security.sslRequireClientCert};
+  }
+  server_ = std::make_unique<http::Server>(
+      io_,
+      [this](const http::Request& request, const http::Responder& responder) {
+        if (request.path == "/health" || request.path == "/slave(1)/health") {
+          responder.respond(http::Response::text(200, ""));
+          return;
+        }
+        // Authentication first, on the HTTP thread (docs/SECURITY.md).
+        auth::AuthResult authn = security_->authentication.authenticate(realmFor(request.path), request);
+        if (!authn.allowed()) return responder.respond(authn.response());
+        asio::post(strand_, [this, request, responder, principal = std::move(authn.principal)] {
+          serve(request, responder, principal);
+        });
+      },
+      serverOptions);
   auto port = server_->listen(flags_.ip, static_cast<std::uint16_t>(flags_.port));
   if (!port.ok()) return port.error().withContext("listening on " + flags_.ip + ":" + std::to_string(flags_.port));
   port_ = *port;
@@ -230,7 +252,7 @@ Status Agent::start() {
   callbacks.registration = [this] { return registrationCall(); };
   callbacks.onEvent = [this](const internal::Event& event) { handleEvent(event); };
   callbacks.onDisconnected = [this](const std::string& why) { disconnected(why); };
-  link_ = std::make_unique<MasterLink>(strand_, flags_.master, std::move(callbacks));
+  link_ = std::make_unique<MasterLink>(strand_, flags_.master, std::move(authorization), std::move(callbacks));
   link_->start();
   LOG(INFO) << "Agent listening on " << flags_.ip << ":" << port_ << ", master " << flags_.master
             << (agentId_.empty() ? "" : ", agent id " + agentId_);
@@ -601,6 +623,17 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
   env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] = durationText(grace);
   env["MESOS_HTTP_COMMAND_EXECUTOR"] = "1";
   env["MESOS_CONTAINER_ID"] = executor.containerId;
+  if (flags_.security.tls()) {
+    // The executor calls this agent over HTTPS and verifies it with the
+    // agent's CA; an agent that requires client certificates lends its own
+    // (as Mesos executors inherit LIBPROCESS_SSL_CERT_FILE/KEY_FILE).
+    env["LIBPROCESS_SSL_ENABLED"] = "true";
+    if (flags_.security.sslCa) env["MANTLE_SSL_CA"] = *flags_.security.sslCa;
+    if (flags_.security.sslRequireClientCert) {
+      env["MANTLE_SSL_CERT"] = *flags_.security.sslCert;
+      env["MANTLE_SSL_KEY"] = *flags_.security.sslKey;
+    }
+  }
   env.erase(auth::kExecutorTokenEnv);
   if (executorTokens_) env[auth::kExecutorTokenEnv] = executorTokens_->token(executor.frameworkId, executor.executorId);
   return env;

@@ -19,6 +19,7 @@
 #include "agent/master_link.hpp"
 #include "agent/strand.hpp"
 #include "auth/executor_token.hpp"
+#include "auth/security.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
 #include "mantle/internal/agent_master.pb.h"
@@ -60,9 +61,10 @@ struct AgentFlags {
   double fetcherStallTimeout = 60;
   std::uint64_t containerLogsMaxSize = 10 * 1024 * 1024;
   std::int64_t containerLogsMaxFiles = 3;
-  // Executors get a per-executor token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN)
-  // and /api/v1/executor refuses calls without their own executor's token.
-  bool authenticateHttpExecutors = false;
+  // Mesos' security flags as the agent has them (docs/SECURITY.md): executor
+  // tokens, the agent's --credential towards the master, authentication,
+  // ACLs and TLS of the agent's own endpoints.
+  auth::SecurityFlags security;
 
   void addTo(flags::FlagSet& set);
 };
@@ -71,7 +73,7 @@ class Agent {
  public:
   Agent(boost::asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
         std::vector<std::shared_ptr<modules::Instance>> isolators,
-        std::vector<std::shared_ptr<modules::Instance>> hooks);
+        std::vector<std::shared_ptr<modules::Instance>> hooks, std::unique_ptr<auth::Security> security);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -203,15 +205,24 @@ class Agent {
   void cleanupRecovered();
 
   // HTTP.
-  void serve(const http::Request& request, const http::Responder& responder);
-  void operatorCall(const http::Request& request, const http::Responder& responder);
-  http::Response stateJson();
-  http::Response monitorStatistics();
-  http::Response filesBrowse(const http::Request& request);
-  http::Response filesRead(const http::Request& request);
+  // `principal`: who the request authenticated as (none: anonymous); the
+  // authorizer filters what it sees (docs/SECURITY.md).
+  using Principal = std::optional<auth::Principal>;
+  std::string realmFor(const std::string& path) const;
+  void serve(const http::Request& request, const http::Responder& responder, const Principal& principal);
+  void operatorCall(const http::Request& request, const http::Responder& responder, const Principal& principal);
+  http::Response stateJson(const Principal& principal);
+  http::Response monitorStatistics(const Principal& principal);
+  http::Response filesBrowse(const http::Request& request, const Principal& principal);
+  http::Response filesRead(const http::Request& request, const Principal& principal);
   http::Response metricsText();
   http::Response metricsSnapshot();
-  Result<std::string> sandboxPath(const std::string& path) const;
+  // The real path of `path` inside a sandbox; kPermissionDenied outside every
+  // sandbox or when `principal` may not 'access_sandboxes' of its user.
+  Result<std::string> sandboxPath(const std::string& path, const Principal& principal) const;
+  // The user an executor's processes run as (Mesos' object of view_executors,
+  // view_containers and access_sandboxes).
+  std::string executorUser(const std::string& frameworkId, const std::string& executorId) const;
   mesos::v1::agent::Response::GetTasks getTasks() const;
   mesos::v1::agent::Response::GetExecutors getExecutors() const;
   mesos::v1::agent::Response::GetFrameworks getFrameworks() const;
@@ -227,6 +238,7 @@ class Agent {
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<http::Server> server_;
   std::optional<auth::ExecutorTokens> executorTokens_;  // with --authenticate_http_executors
+  std::unique_ptr<auth::Security> security_;            // realms and authorizer of the agent's endpoints
   std::uint16_t port_ = 0;
   double startTime_ = 0;
 

@@ -96,28 +96,80 @@ std::string modeString(fs::perms perms, bool directory) {
 
 http::Response jsonResponse(int status, const Json::Value& value) { return http::Response::json(status, write(value)); }
 
-}  // namespace
-
-void Agent::serve(const http::Request& request, const http::Responder& responder) {
-  std::string path = request.path;
+// The endpoint without the "/slave(1)" prefix Mesos' agent also answers on.
+std::string endpointPath(const std::string& requestPath) {
+  std::string path = requestPath;
   for (const char* prefix : {"/slave(1)", "/slave%281%29"}) {
     if (path.rfind(prefix, 0) == 0) {
       path = path.substr(std::strlen(prefix));
       break;
     }
   }
-  if (path.empty()) path = "/";
-  if (path == "/api/v1/executor") return executorCall(request, responder);
-  if (path == "/api/v1") return operatorCall(request, responder);
-  if (path == "/health") return responder.respond(http::Response::text(200, ""));
-  if (path == "/state" || path == "/state.json") return responder.respond(stateJson());
-  if (path == "/monitor/statistics" || path == "/monitor/statistics.json") {
-    return responder.respond(monitorStatistics());
+  return path.empty() ? "/" : path;
+}
+
+http::Response forbidden(const std::optional<auth::Principal>& principal, const std::string& action) {
+  return http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not '" + action + "'");
+}
+
+// Keeps what `authorizer` lets the principal see of the agent's state, by
+// the master's rules (auth::StateFilter).
+void filterState(mesos::v1::agent::Response::GetState* state, auth::RequestAuthorizer& authorizer) {
+  auth::StateFilter filter(authorizer);
+  filter.frameworks(state->mutable_get_frameworks()->mutable_frameworks());
+  filter.frameworks(state->mutable_get_frameworks()->mutable_completed_frameworks());
+  auto* tasks = state->mutable_get_tasks();
+  for (auto* list : {tasks->mutable_pending_tasks(), tasks->mutable_queued_tasks(), tasks->mutable_launched_tasks(),
+                     tasks->mutable_terminated_tasks(), tasks->mutable_completed_tasks()}) {
+    filter.tasks(list);
   }
-  if (path == "/files/browse" || path == "/files/browse.json") return responder.respond(filesBrowse(request));
-  if (path == "/files/read" || path == "/files/read.json") return responder.respond(filesRead(request));
+  filter.executors(state->mutable_get_executors()->mutable_executors());
+  filter.executors(state->mutable_get_executors()->mutable_completed_executors());
+}
+
+}  // namespace
+
+std::string Agent::realmFor(const std::string& requestPath) const {
+  const std::string path = endpointPath(requestPath);
+  // Executors prove themselves with their tokens (executorCall).
+  if (path == "/api/v1/executor" || path == "/health" || path == "/version") return "";
+  if (path == "/api/v1" || path == "/api/v1/") {
+    // The operator API both shows and changes state: with either flag on it
+    // is never anonymous.
+    if (security_->authentication.enabled(auth::kAgentReadwriteRealm)) return auth::kAgentReadwriteRealm;
+  }
+  return auth::kAgentReadonlyRealm;
+}
+
+std::string Agent::executorUser(const std::string& frameworkId, const std::string& executorId) const {
+  auto framework = frameworks_.find(frameworkId);
+  if (framework == frameworks_.end()) return "";
+  const mesos::v1::ExecutorInfo* info = nullptr;
+  if (auto it = framework->second->executors.find(executorId); it != framework->second->executors.end()) {
+    info = &it->second->info;
+  }
+  for (const auto& executor : framework->second->completedExecutors) {
+    if (info == nullptr && executor->executorId == executorId) info = &executor->info;
+  }
+  if (info != nullptr && info->command().has_user()) return info->command().user();
+  return framework->second->info.user();
+}
+
+void Agent::serve(const http::Request& request, const http::Responder& responder, const Principal& principal) {
+  const std::string path = endpointPath(request.path);
+  if (path == "/api/v1/executor") return executorCall(request, responder);
+  if (path == "/api/v1") return operatorCall(request, responder, principal);
+  if (path == "/health") return responder.respond(http::Response::text(200, ""));
+  if (path == "/state" || path == "/state.json") return responder.respond(stateJson(principal));
+  if (path == "/monitor/statistics" || path == "/monitor/statistics.json") {
+    return responder.respond(monitorStatistics(principal));
+  }
+  if (path == "/files/browse" || path == "/files/browse.json") {
+    return responder.respond(filesBrowse(request, principal));
+  }
+  if (path == "/files/read" || path == "/files/read.json") return responder.respond(filesRead(request, principal));
   if (path == "/files/download" || path == "/files/download.json") {
-    auto real = sandboxPath(request.queryParam("path"));
+    auto real = sandboxPath(request.queryParam("path"), principal);
     if (!real.ok()) {
       return responder.respond(http::Response::text(
           real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
@@ -131,6 +183,9 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
   if (path == "/metrics") return responder.respond(metricsText());
   if (path == "/metrics/snapshot") return responder.respond(metricsSnapshot());
   if (path == "/flags") {
+    if (!security_->authorization.authorize(principal, "view_flags", "")) {
+      return responder.respond(forbidden(principal, "view_flags"));
+    }
     Json::Value out;
     out["flags"] = Json::Value(Json::objectValue);
     for (const auto& [name, value] : flagValues_) out["flags"][name] = value;
@@ -144,7 +199,7 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
   responder.respond(http::Response::text(404, "No such endpoint: " + request.path));
 }
 
-void Agent::operatorCall(const http::Request& request, const http::Responder& responder) {
+void Agent::operatorCall(const http::Request& request, const http::Responder& responder, const Principal& principal) {
   if (request.method != "POST") {
     http::Response response = http::Response::text(405, "Expecting POST");
     response.headers.emplace_back("Allow", "POST");
@@ -165,6 +220,10 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
   if (!call.ok()) return responder.respond(http::Response::text(400, call.error().message));
   using Call = mesos::v1::agent::Call;
   using Response = mesos::v1::agent::Response;
+  if (call->type() == Call::GET_FLAGS && !security_->authorization.authorize(principal, "view_flags", "")) {
+    return responder.respond(forbidden(principal, "view_flags"));
+  }
+  auth::RequestAuthorizer authorizer(security_->authorization, principal);
   Response response;
   switch (call->type()) {
     case Call::GET_HEALTH:
@@ -192,33 +251,44 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
       }
       break;
     case Call::GET_STATE:
-      response.set_type(Response::GET_STATE);
-      *response.mutable_get_state()->mutable_get_tasks() = getTasks();
-      *response.mutable_get_state()->mutable_get_executors() = getExecutors();
-      *response.mutable_get_state()->mutable_get_frameworks() = getFrameworks();
+    case Call::GET_FRAMEWORKS:
+    case Call::GET_EXECUTORS:
+    case Call::GET_TASKS: {
+      // Built whole, filtered per principal, then the asked-for part.
+      Response::GetState state;
+      *state.mutable_get_tasks() = getTasks();
+      *state.mutable_get_executors() = getExecutors();
+      *state.mutable_get_frameworks() = getFrameworks();
+      filterState(&state, authorizer);
+      if (call->type() == Call::GET_FRAMEWORKS) {
+        response.set_type(Response::GET_FRAMEWORKS);
+        response.mutable_get_frameworks()->Swap(state.mutable_get_frameworks());
+      } else if (call->type() == Call::GET_EXECUTORS) {
+        response.set_type(Response::GET_EXECUTORS);
+        response.mutable_get_executors()->Swap(state.mutable_get_executors());
+      } else if (call->type() == Call::GET_TASKS) {
+        response.set_type(Response::GET_TASKS);
+        response.mutable_get_tasks()->Swap(state.mutable_get_tasks());
+      } else {
+        response.set_type(Response::GET_STATE);
+        response.mutable_get_state()->Swap(&state);
+      }
       break;
+    }
     case Call::GET_CONTAINERS:
       response.set_type(Response::GET_CONTAINERS);
       *response.mutable_get_containers() = getContainers();
-      break;
-    case Call::GET_FRAMEWORKS:
-      response.set_type(Response::GET_FRAMEWORKS);
-      *response.mutable_get_frameworks() = getFrameworks();
-      break;
-    case Call::GET_EXECUTORS:
-      response.set_type(Response::GET_EXECUTORS);
-      *response.mutable_get_executors() = getExecutors();
-      break;
-    case Call::GET_TASKS:
-      response.set_type(Response::GET_TASKS);
-      *response.mutable_get_tasks() = getTasks();
+      auth::keepIf(
+          response.mutable_get_containers()->mutable_containers(), [&](const Response::GetContainers::Container& c) {
+            return authorizer.may("view_containers", executorUser(c.framework_id().value(), c.executor_id().value()));
+          });
       break;
     case Call::GET_AGENT:
       response.set_type(Response::GET_AGENT);
       *response.mutable_get_agent()->mutable_agent_info() = info_;
       break;
     case Call::LIST_FILES: {
-      auto real = sandboxPath(call->list_files().path());
+      auto real = sandboxPath(call->list_files().path(), principal);
       if (!real.ok()) {
         return responder.respond(http::Response::text(
             real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
@@ -238,7 +308,7 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
       break;
     }
     case Call::READ_FILE: {
-      auto real = sandboxPath(call->read_file().path());
+      auto real = sandboxPath(call->read_file().path(), principal);
       if (!real.ok()) {
         return responder.respond(http::Response::text(
             real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
@@ -341,7 +411,8 @@ mesos::v1::agent::Response::GetContainers Agent::getContainers() {
   return out;
 }
 
-http::Response Agent::stateJson() {
+http::Response Agent::stateJson(const Principal& principal) {
+  auth::RequestAuthorizer authorizer(security_->authorization, principal);
   Json::Value out;
   const std::string ip = flags_.ip == "0.0.0.0" ? "127.0.0.1" : flags_.ip;
   out["id"] = agentId_;
@@ -361,7 +432,9 @@ http::Response Agent::stateJson() {
     }
   }
   out["flags"] = Json::Value(Json::objectValue);
-  for (const auto& [name, value] : flagValues_) out["flags"][name] = value;
+  if (authorizer.may("view_flags", "")) {
+    for (const auto& [name, value] : flagValues_) out["flags"][name] = value;
+  }
   auto executorJson = [&](const Executor& executor) {
     Json::Value e;
     e["id"] = executor.executorId;
@@ -383,7 +456,12 @@ http::Response Agent::stateJson() {
     return e;
   };
   out["frameworks"] = Json::Value(Json::arrayValue);
+  auto executorVisible = [&](const Framework& framework, const Executor& executor) {
+    const mesos::v1::CommandInfo& command = executor.info.command();
+    return authorizer.may("view_executors", command.has_user() ? command.user() : framework.info.user());
+  };
   for (const auto& [id, framework] : frameworks_) {
+    if (!authorizer.may("view_frameworks", framework->info.user())) continue;
     Json::Value f;
     f["id"] = id;
     f["name"] = framework->info.name();
@@ -392,14 +470,17 @@ http::Response Agent::stateJson() {
     f["role"] = framework->info.roles_size() > 0 ? framework->info.roles(0) : std::string("*");
     f["executors"] = Json::Value(Json::arrayValue);
     f["completed_executors"] = Json::Value(Json::arrayValue);
-    for (const auto& [eid, executor] : framework->executors) f["executors"].append(executorJson(*executor));
+    for (const auto& [eid, executor] : framework->executors) {
+      if (executorVisible(*framework, *executor)) f["executors"].append(executorJson(*executor));
+    }
     for (const auto& executor : framework->completedExecutors) {
-      f["completed_executors"].append(executorJson(*executor));
+      if (executorVisible(*framework, *executor)) f["completed_executors"].append(executorJson(*executor));
     }
     out["frameworks"].append(f);
   }
   out["completed_frameworks"] = Json::Value(Json::arrayValue);
   for (const auto& info : completedFrameworks_) {
+    if (!authorizer.may("view_frameworks", info.user())) continue;
     Json::Value f;
     f["id"] = info.id().value();
     f["name"] = info.name();
@@ -408,10 +489,12 @@ http::Response Agent::stateJson() {
   return jsonResponse(200, out);
 }
 
-http::Response Agent::monitorStatistics() {
+http::Response Agent::monitorStatistics(const Principal& principal) {
+  auth::RequestAuthorizer authorizer(security_->authorization, principal);
   Json::Value out(Json::arrayValue);
   for (const auto& [id, framework] : frameworks_) {
     for (const auto& [eid, executor] : framework->executors) {
+      if (!authorizer.may("view_containers", executorUser(id, eid))) continue;
       auto usage = containerizer_->usage(executor->containerId);
       if (!usage) continue;
       Json::Value entry;
@@ -433,7 +516,7 @@ http::Response Agent::monitorStatistics() {
   return jsonResponse(200, out);
 }
 
-Result<std::string> Agent::sandboxPath(const std::string& path) const {
+Result<std::string> Agent::sandboxPath(const std::string& path, const Principal& principal) const {
   if (path.empty()) return invalidArgument("missing 'path'");
   std::error_code ec;
   const fs::path root = fs::weakly_canonical(fs::path(flags_.workDir) / "slaves", ec);
@@ -449,12 +532,19 @@ Result<std::string> Agent::sandboxPath(const std::string& path) const {
       parts[3] != "executors" || parts[5] != "runs") {
     return Error(StatusCode::kPermissionDenied, "'" + path + "' is outside every sandbox");
   }
+  if (security_->authorization.enabled()) {
+    const std::string user = executorUser(parts[2], parts[4]);
+    if (!security_->authorization.authorize(principal, "access_sandboxes", user)) {
+      return Error(StatusCode::kPermissionDenied, "Not authorized: " + auth::describe(principal) +
+                                                      " may not 'access_sandboxes' of user '" + user + "'");
+    }
+  }
   if (!fs::exists(real, ec)) return notFound("no such path: " + path);
   return real.string();
 }
 
-http::Response Agent::filesBrowse(const http::Request& request) {
-  auto real = sandboxPath(request.queryParam("path"));
+http::Response Agent::filesBrowse(const http::Request& request, const Principal& principal) {
+  auto real = sandboxPath(request.queryParam("path"), principal);
   if (!real.ok()) {
     const int status = real.error().code == StatusCode::kPermissionDenied ? 403
                        : real.error().code == StatusCode::kInvalidArgument ? 400
@@ -488,8 +578,8 @@ http::Response Agent::filesBrowse(const http::Request& request) {
   return jsonResponse(200, out);
 }
 
-http::Response Agent::filesRead(const http::Request& request) {
-  auto real = sandboxPath(request.queryParam("path"));
+http::Response Agent::filesRead(const http::Request& request, const Principal& principal) {
+  auto real = sandboxPath(request.queryParam("path"), principal);
   if (!real.ok()) {
     const int status = real.error().code == StatusCode::kPermissionDenied ? 403
                        : real.error().code == StatusCode::kInvalidArgument ? 400
@@ -594,6 +684,8 @@ std::map<std::string, double> Agent::metrics() const {
     out[std::string("slave/") + name] = it == counters_.end() ? 0 : static_cast<double>(it->second);
   }
   for (const auto& [name, value] : hooks_->metricsSnapshot()) out["slave/" + name] = value;
+  for (const auto& [name, value] : security_->metrics()) out["slave/" + name] = value;
+  if (server_) out["slave/tls/handshake_failures"] = static_cast<double>(server_->tlsHandshakeFailures());
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "agent/agent.hpp"
+#include "auth/security.hpp"
 #include "flags/flags.hpp"
 #include "mantle/modules/defaults.hpp"
 #include "mantle/modules/manifest.hpp"
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
     fatal("--recover must be 'reconnect' or 'cleanup', not '" + flags.recover + "'");
   }
   if (flags.port < 0 || flags.port > 65535) fatal("--port must be between 0 and 65535");
+  if (auto checked = mantle::auth::checkSecurityFlags(flags.security, mantle::auth::Side::kAgent); !checked.ok()) {
+    fatal(checked.error().message);
+  }
 
   mantle::modules::Manifest manifest;
   const std::string modules = flags.modules.empty() ? mantle::modules::defaultManifestPath() : flags.modules;
@@ -71,14 +75,23 @@ int main(int argc, char** argv) {
     fatal("--modules: " + loaded.error().message);
   }
   // The agent loads only the instances it uses: those --isolation and
-  // --hooks name (the manifest may also declare the master's allocators,
-  // or isolators this agent does not run).
+  // --hooks name and the security modules its flags select (the manifest
+  // may also declare the master's allocators, or isolators this agent does
+  // not run).
   const std::vector<std::string> isolation = splitList(flags.isolation);
   const std::vector<std::string> hookNames = splitList(flags.hooks);
-  std::erase_if(manifest.modules, [&](const mantle::modules::ModuleSpec& spec) {
-    return std::find(isolation.begin(), isolation.end(), spec.instance) == isolation.end() &&
-           std::find(hookNames.begin(), hookNames.end(), spec.instance) == hookNames.end();
-  });
+  mantle::modules::Manifest used;
+  for (const mantle::modules::ModuleSpec& spec : manifest.modules) {
+    if (std::find(isolation.begin(), isolation.end(), spec.instance) != isolation.end() ||
+        std::find(hookNames.begin(), hookNames.end(), spec.instance) != hookNames.end()) {
+      if (auto added = used.add(spec); !added.ok()) fatal("--modules: " + added.error().message);
+    }
+  }
+  if (auto added = mantle::auth::addSecurityModules(flags.security, manifest, used, mantle::auth::Side::kAgent);
+      !added.ok()) {
+    fatal("security modules: " + added.error().message);
+  }
+  manifest = std::move(used);
   mantle::modules::RegistryOptions options;
   options.searchDirs = {mantle::modules::builtinModuleDir()};
   options.stateRoot = flags.workDir + "/modules";
@@ -89,13 +102,16 @@ int main(int argc, char** argv) {
   if (!isolators.ok()) fatal("--isolation: " + isolators.error().message);
   auto hooks = registry.createAll("hook", hookNames);
   if (!hooks.ok()) fatal("--hooks: " + hooks.error().message);
+  auto security = mantle::auth::createSecurity(flags.security, registry, mantle::auth::Side::kAgent);
+  if (!security.ok()) fatal("security: " + security.error().message);
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
 
-  auto agent = std::make_unique<mantle::agent::Agent>(io, flags, set.values(), *isolators, *hooks);
+  auto agent =
+      std::make_unique<mantle::agent::Agent>(io, flags, set.values(), *isolators, *hooks, std::move(*security));
   if (auto started = agent->start(); !started.ok()) {
     LOG(ERROR) << started.error().message;
     work.reset();

@@ -15,11 +15,15 @@ namespace {
 
 constexpr char kStreamIdHeader[] = "Mantle-Stream-Id";
 constexpr char kProtobuf[] = "application/x-protobuf";
+constexpr std::size_t kMaxRefusalBody = 4096;
 
 }  // namespace
 
-MasterLink::MasterLink(Strand strand, std::string master, Callbacks callbacks)
-    : strand_(std::move(strand)), master_(std::move(master)), callbacks_(std::move(callbacks)) {
+MasterLink::MasterLink(Strand strand, std::string master, std::string authorization, Callbacks callbacks)
+    : strand_(std::move(strand)),
+      master_(std::move(master)),
+      authorization_(std::move(authorization)),
+      callbacks_(std::move(callbacks)) {
   if (!zookeeper::isZooKeeperMaster(master_)) url_ = zookeeper::fixedMasterBaseUrl(master_) + "/internal/v1/agent";
 }
 
@@ -124,11 +128,13 @@ void MasterLink::streamLoop() {
     std::string failure;
     bool opened = false;
     bool registered = false;
+    int refusal = 0;  // a non-200 answer, whose body says why
+    std::string refusalBody;
     http::StreamCallbacks handlers;
     handlers.onHead = [&](const http::ClientResponse& head) {
       if (head.status != 200) {
-        failure = "master answered " + std::to_string(head.status);
-        return false;
+        refusal = head.status;
+        return true;  // read the reason
       }
       std::lock_guard<std::mutex> lock(mutex_);
       streamId_ = head.header(kStreamIdHeader);
@@ -136,6 +142,10 @@ void MasterLink::streamLoop() {
       return true;
     };
     handlers.onData = [&](std::string_view data) {
+      if (refusal != 0) {
+        refusalBody.append(data.substr(0, kMaxRefusalBody - std::min(kMaxRefusalBody, refusalBody.size())));
+        return refusalBody.size() < kMaxRefusalBody;
+      }
       std::vector<std::string> records;
       Status status = decoder.feed(data, &records);
       for (const std::string& record : records) {
@@ -159,8 +169,9 @@ void MasterLink::streamLoop() {
       }
       return true;
     };
-    Status result = http::stream("POST", url, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}},
+    Status result = http::stream("POST", url, headers({{"Content-Type", kProtobuf}, {"Accept", kProtobuf}}),
                                  call.SerializeAsString(), handlers, cancel);
+    if (refusal != 0) failure = refusalMessage(refusal, refusalBody);
     std::string why = !failure.empty() ? failure
                       : !result.ok()   ? result.error().message
                       : *cancel        ? "stream cancelled"
@@ -180,7 +191,11 @@ void MasterLink::streamLoop() {
     std::uniform_real_distribution<double> jitter(0.1 * backoff, backoff);
     const auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(jitter(random) * 1000));
     backoff = std::min(backoff * 2, 60.0);
-    LOG(INFO) << "Disconnected from the master (" << why << "); retrying in " << delay.count() << " ms";
+    if (refusal == 401 || refusal == 403) {
+      LOG(ERROR) << "The master refused this agent (" << why << "); retrying in " << delay.count() << " ms";
+    } else {
+      LOG(INFO) << "Disconnected from the master (" << why << "); retrying in " << delay.count() << " ms";
+    }
     std::unique_lock<std::mutex> lock(mutex_);
     if (leaderChanged_) {
       backoff = 0.5;
@@ -188,6 +203,22 @@ void MasterLink::streamLoop() {
     }
     cv_.wait_for(lock, delay, [this] { return stopped_ || leaderChanged_; });
   }
+}
+
+http::Headers MasterLink::headers(http::Headers base) const {
+  if (!authorization_.empty()) base.emplace_back("Authorization", authorization_);
+  return base;
+}
+
+std::string MasterLink::refusalMessage(int status, const std::string& body) const {
+  std::string reason = body.substr(0, body.find('\n'));
+  std::string out = "master answered " + std::to_string(status) + (reason.empty() ? "" : ": " + reason);
+  if (status == 401 && authorization_.empty()) {
+    out += " (the master authenticates agents: give this agent --credential)";
+  } else if (status == 401) {
+    out += " (the master does not accept this agent's --credential)";
+  }
+  return out;
 }
 
 void MasterLink::sendLoop() {
@@ -214,14 +245,16 @@ void MasterLink::sendLoop() {
     }
     if (streamId.empty() || url.empty()) continue;
     auto response = http::request(
-        "POST", url, {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}, {kStreamIdHeader, streamId}},
+        "POST", url, headers({{"Content-Type", kProtobuf}, {"Accept", kProtobuf}, {kStreamIdHeader, streamId}}),
         call.SerializeAsString(), http::ClientOptions{10, 5});
     if (!response.ok()) {
       LOG(WARNING) << "Sending " << internal::Call::Type_Name(call.type())
                    << " to the master failed: " << response.error().message;
       continue;
     }
-    if (response->status == 400 || response->status == 404 || response->status == 409) {
+    if (response->status == 401 || response->status == 403) {
+      reconnect(refusalMessage(response->status, response->body));
+    } else if (response->status == 400 || response->status == 404 || response->status == 409) {
       reconnect("master answered " + std::to_string(response->status) + " to " +
                 internal::Call::Type_Name(call.type()) + ": " + response->body);
     } else if (response->status >= 300) {

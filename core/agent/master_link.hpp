@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "agent/strand.hpp"
+#include "http/server.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "zookeeper/master_detector.hpp"
 
@@ -37,7 +38,10 @@ class MasterLink {
   // (zk://hosts/path, file:///f; checked by the caller) whose leading
   // master the link follows: on a change it ends the stream and registers
   // with the new leader at once; without a leader it waits.
-  MasterLink(Strand strand, std::string master, Callbacks callbacks);
+  // `authorization`: the Authorization header of every call (the agent's
+  // --credential; "" sends none). A master that refuses it (401/403) is
+  // logged with its reason and retried with the usual backoff.
+  MasterLink(Strand strand, std::string master, std::string authorization, Callbacks callbacks);
   ~MasterLink();
   MasterLink(const MasterLink&) = delete;
   MasterLink& operator=(const MasterLink&) = delete;
@@ -57,9 +61,13 @@ class MasterLink {
   void streamLoop();
   void sendLoop();
   void setLeader(const std::optional<std::string>& base);  // on the strand
+  http::Headers headers(http::Headers base) const;         // with the credential
+  // Why the master refused a call (its status and the first line of its answer).
+  std::string refusalMessage(int status, const std::string& body) const;
 
   Strand strand_;
   std::string master_;
+  std::string authorization_;
   std::unique_ptr<zookeeper::MasterDetector> detector_;
   std::string url_;            // the leader's agent endpoint; "" while none
   bool leaderChanged_ = false;  // skip the backoff: a new leader is known

@@ -45,4 +45,17 @@ std::map<std::string, double> Authorization::metrics() const {
   return {{"authorization/allowed", allowed_}, {"authorization/denied", denied_}, {"authorization/errors", errors_}};
 }
 
+bool RequestAuthorizer::may(const std::string& action, const std::string& object) {
+  if (!authorization_.enabled()) return true;
+  auto key = std::make_pair(action, object);
+  auto it = decided_.find(key);
+  if (it == decided_.end()) it = decided_.emplace(key, authorization_.authorize(subject_, action, object)).first;
+  return it->second;
+}
+
+bool StateFilter::frameworkVisible(const std::string& frameworkId) {
+  auto it = users_.find(frameworkId);
+  return it != users_.end() && authorizer_.may("view_frameworks", it->second);
+}
+
 }  // namespace mantle::auth

@@ -4,8 +4,10 @@
 #include <iterator>
 #include <sstream>
 
-#include <json/reader.h>
 #include <json/value.h>
+#include <openssl/evp.h>
+
+#include "json/strict_json.hpp"
 
 namespace mantle::auth {
 
@@ -194,47 +196,40 @@ Result<std::unique_ptr<Security>> createSecurity(const SecurityFlags& f, modules
   return security;
 }
 
-Result<std::string> basicAuthorization(const std::string& file) {
+Result<Credential> readCredential(const std::string& file) {
   std::ifstream in(file);
   if (!in) return notFound("credential file '" + file + "' cannot be read");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string principal, secret;
+  Credential credential;
   std::size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
-    Json::Value root;
-    std::istringstream json(text);
-    if (!Json::parseFromStream(Json::CharReaderBuilder(), json, &root, nullptr) || !root.isObject() ||
-        !root["principal"].isString() || !root["secret"].isString()) {
-      return invalidArgument("credential file '" + file + "' must be {\"principal\": ..., \"secret\": ...}");
+    Result<Json::Value> root = json::parseStrict(text, "credential file '" + file + "'");
+    if (!root.ok()) return root.error();
+    if (!root->isObject() || !(*root)["principal"].isString() || !(*root)["secret"].isString()) {
+      return invalidArgument("credential file '" + file + "' must be {\"principal\": \"...\", \"secret\": \"...\"}");
     }
-    principal = root["principal"].asString();
-    secret = root["secret"].asString();
+    credential.principal = (*root)["principal"].asString();
+    credential.secret = (*root)["secret"].asString();
   } else {
     std::istringstream words(text);
-    if (!(words >> principal >> secret)) {
-      return invalidArgument("credential file '" + file + "' must hold 'principal secret'");
+    if (!(words >> credential.principal >> credential.secret)) {
+      return invalidArgument("credential file '" + file + "' must hold 'principal secret' or JSON");
     }
   }
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string plain = principal + ":" + secret, encoded;
-  std::size_t i = 0;
-  for (; i + 2 < plain.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(plain[i]) << 16) | (static_cast<unsigned char>(plain[i + 1]) << 8) |
-                 static_cast<unsigned char>(plain[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) encoded += alphabet[(v >> s) & 0x3f];
+  if (credential.principal.empty()) return invalidArgument("credential file '" + file + "' has an empty principal");
+  if (credential.principal.find(':') != std::string::npos) {
+    return invalidArgument("credential file '" + file + "': a principal cannot contain ':' (HTTP Basic)");
   }
-  if (i + 1 == plain.size()) {
-    unsigned v = static_cast<unsigned char>(plain[i]) << 16;
-    encoded += alphabet[(v >> 18) & 0x3f];
-    encoded += alphabet[(v >> 12) & 0x3f];
-    encoded += "==";
-  } else if (i + 2 == plain.size()) {
-    unsigned v = (static_cast<unsigned char>(plain[i]) << 16) | (static_cast<unsigned char>(plain[i + 1]) << 8);
-    encoded += alphabet[(v >> 18) & 0x3f];
-    encoded += alphabet[(v >> 12) & 0x3f];
-    encoded += alphabet[(v >> 6) & 0x3f];
-    encoded += '=';
-  }
+  return credential;
+}
+
+std::string basicAuthorization(const Credential& credential) {
+  const std::string plain = credential.principal + ":" + credential.secret;
+  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int size =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                      reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
+  encoded.resize(static_cast<std::size_t>(size));
   return "Basic " + encoded;
 }
 

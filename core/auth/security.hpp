@@ -66,8 +66,18 @@ Result<std::unique_ptr<Security>> createSecurity(const SecurityFlags& flags, mod
 // The TLS settings of this process's HTTP clients implied by the flags.
 http::ClientTls clientTls(const SecurityFlags& flags);
 
-// An "Authorization: Basic ..." header value from a credential file holding
-// one principal and secret (JSON {"principal","secret"}, or "principal secret").
-Result<std::string> basicAuthorization(const std::string& credentialFile);
+// One principal and its secret: the agent's --credential towards the master,
+// the CLI's credential.
+struct Credential {
+  std::string principal;
+  std::string secret;
+};
+
+// Reads a credential file: JSON {"principal": ..., "secret": ...} (strict) or
+// "principal secret". Errors name the file and what is wrong, never the secret.
+Result<Credential> readCredential(const std::string& credentialFile);
+
+// The "Authorization: Basic ..." header value of `credential`.
+std::string basicAuthorization(const Credential& credential);
 
 }  // namespace mantle::auth

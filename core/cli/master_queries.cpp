@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <iomanip>
 #include <sstream>
 
 #include <json/reader.h>
 
+#include "auth/security.hpp"
 #include "http/client.hpp"
 
 namespace mantle::cli {
@@ -51,6 +53,19 @@ Result<Json::Value> parse(const std::string& body, const std::string& url) {
   return root;
 }
 
+// The CLI's credential: the file MANTLE_CREDENTIAL names (as the agent's
+// --credential), sent as HTTP Basic to the master and the agents.
+Result<http::Headers> credentialHeaders() {
+  static const Result<http::Headers> headers = []() -> Result<http::Headers> {
+    const char* file = std::getenv("MANTLE_CREDENTIAL");
+    if (file == nullptr || *file == '\0') return http::Headers{};
+    Result<auth::Credential> credential = auth::readCredential(file);
+    if (!credential.ok()) return credential.error().withContext("MANTLE_CREDENTIAL");
+    return http::Headers{{"Authorization", auth::basicAuthorization(*credential)}};
+  }();
+  return headers;
+}
+
 }  // namespace
 
 std::string baseUrl(const std::string& address) {
@@ -59,7 +74,9 @@ std::string baseUrl(const std::string& address) {
 }
 
 Result<Json::Value> getJson(const std::string& url) {
-  auto response = http::request("GET", url, {}, "", http::ClientOptions{10, 3});
+  Result<http::Headers> headers = credentialHeaders();
+  if (!headers.ok()) return headers.error();
+  auto response = http::request("GET", url, *headers, "", http::ClientOptions{10, 3});
   if (!response.ok()) return Error(StatusCode::kUnavailable, "cannot reach " + url + ": " + response.error().message);
   if (response->status != 200) {
     return Error(response->status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
@@ -70,8 +87,11 @@ Result<Json::Value> getJson(const std::string& url) {
 }
 
 Status postJson(const std::string& url, const std::string& body) {
-  auto response = http::request("POST", url, {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
-                                body, http::ClientOptions{10, 3});
+  Result<http::Headers> headers = credentialHeaders();
+  if (!headers.ok()) return headers.error();
+  headers->emplace_back("Content-Type", "application/json");
+  headers->emplace_back("Accept", "application/json");
+  auto response = http::request("POST", url, *headers, body, http::ClientOptions{10, 3});
   if (!response.ok()) return Error(StatusCode::kUnavailable, "cannot reach " + url + ": " + response.error().message);
   if (response->status != 200 && response->status != 202) {
     return Error(StatusCode::kFailedPrecondition, url + " answered " + std::to_string(response->status) +
@@ -83,12 +103,14 @@ Status postJson(const std::string& url, const std::string& body) {
 Result<std::string> agentUrl(const std::string& master, const std::string& agentId) {
   auto slaves = getJson(baseUrl(master) + "/master/slaves");
   if (!slaves.ok()) return slaves.error();
+  // Agents of an HTTPS master serve HTTPS too.
+  const std::string scheme = baseUrl(master).rfind("https://", 0) == 0 ? "https://" : "http://";
   for (const Json::Value& agent : (*slaves)["slaves"]) {
     if (agent["id"].asString() != agentId) continue;
     const std::string pid = agent["pid"].asString();  // slave(1)@host:port
     const std::size_t at = pid.find('@');
-    if (at != std::string::npos) return "http://" + pid.substr(at + 1);
-    return "http://" + agent["hostname"].asString() + ":" + std::to_string(agent["port"].asInt());
+    if (at != std::string::npos) return scheme + pid.substr(at + 1);
+    return scheme + agent["hostname"].asString() + ":" + std::to_string(agent["port"].asInt());
   }
   return notFound("agent " + agentId + " is not registered with the master");
 }

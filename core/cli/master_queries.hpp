@@ -22,11 +22,15 @@ Result<std::string> resolveMaster(const std::string& master);
 std::string baseUrl(const std::string& address);
 
 // GET `url` and parse the answer; non-200 answers and bad JSON are Errors.
+// Every request of the CLI carries the credential in MANTLE_CREDENTIAL (a
+// file as the agent's --credential) and verifies HTTPS servers against
+// MANTLE_SSL_CA.
 Result<Json::Value> getJson(const std::string& url);
 // POST `body` (JSON) to `url`; answers other than 200/202 are Errors.
 Status postJson(const std::string& url, const std::string& body);
 
-// http://host:port of the agent with `agentId`, from the master's /master/slaves.
+// http://host:port of the agent with `agentId`, from the master's /master/slaves
+// (https:// when the master is reached over HTTPS).
 Result<std::string> agentUrl(const std::string& master, const std::string& agentId);
 
 // The sandbox directory of the executor that ran `taskId`, from the agent's /state.

@@ -106,9 +106,14 @@ int logsCommand(const std::vector<std::string>& args) {
   std::string state = location->task["state"].asString();
   auto lastCheck = std::chrono::steady_clock::now();
   while (true) {
+    std::string why;  // the agent's answer while there is no sandbox (none yet, 401, unreachable)
     if (location->sandbox.empty()) {
       auto sandbox = sandboxOf(location->agent, location->frameworkId, location->id);
-      if (sandbox.ok()) location->sandbox = *sandbox;
+      if (sandbox.ok()) {
+        location->sandbox = *sandbox;
+      } else {
+        why = sandbox.error().message;
+      }
     }
     bool drained = true;
     if (!location->sandbox.empty()) {
@@ -117,7 +122,7 @@ int logsCommand(const std::vector<std::string>& args) {
       std::cout << *data << std::flush;
       drained = data->empty();
     } else if (!follow) {
-      return fail("the agent has no sandbox for task " + location->id + " (yet)");
+      return fail(why.empty() ? "the agent has no sandbox for task " + location->id + " (yet)" : why);
     }
     if (!drained) continue;
     if (!follow || terminalState(state)) return 0;

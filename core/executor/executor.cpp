@@ -65,7 +65,7 @@ bool isTerminal(TaskState state) {
 class Executor {
  public:
   explicit Executor(ExecutorConfig config) : config_(std::move(config)) {
-    url_ = "http://" + config_.agentEndpoint + "/api/v1/executor";
+    url_ = (config_.agentTls ? "https://" : "http://") + config_.agentEndpoint + "/api/v1/executor";
     if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
     for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
       std::string text = *entry;
@@ -616,6 +616,7 @@ Result<ExecutorConfig> configFromEnvironment(const std::map<std::string, std::st
     if (value.empty()) return invalidArgument(std::string(name) + " is not set; mantle-executor is started by the agent");
   }
   config.authenticationToken = get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN");
+  config.agentTls = get("LIBPROCESS_SSL_ENABLED") == "true" || get("LIBPROCESS_SSL_ENABLED") == "1";
   config.checkpoint = get("MESOS_CHECKPOINT") == "1";
   auto duration = [&](const char* name, double* target) -> Status {
     const std::string text = get(name);

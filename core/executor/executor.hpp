@@ -20,6 +20,9 @@ struct ExecutorConfig {
   std::string frameworkId;
   std::string executorId;
   std::string agentEndpoint;  // host:port
+  // LIBPROCESS_SSL_ENABLED (Mesos' name): the agent serves HTTPS; its
+  // certificate is verified against MANTLE_SSL_CA.
+  bool agentTls = false;
   std::string directory;
   // MESOS_EXECUTOR_AUTHENTICATION_TOKEN: sent as "Authorization: Bearer" on
   // every executor API call when the agent gave one.

@@ -13,15 +13,6 @@ namespace {
 using v1::master::Call;
 using v1::master::Response;
 
-template <class T, class Pred>
-void keepIf(google::protobuf::RepeatedPtrField<T>* field, Pred pred) {
-  google::protobuf::RepeatedPtrField<T> kept;
-  for (T& item : *field) {
-    if (pred(item)) *kept.Add() = std::move(item);
-  }
-  field->Swap(&kept);
-}
-
 // The role a resource is reserved to (its innermost reservation).
 std::string reservationRole(const v1::Resource& resource) {
   if (resource.reservations_size() > 0) return resource.reservations(resource.reservations_size() - 1).role();
@@ -130,45 +121,17 @@ void MasterImpl::authorizeTeardown(Call call, wire::ResponseFormat format, http:
 }
 
 void MasterImpl::filterState(Response::GetState* state, const Principal& principal) {
-  std::map<std::pair<std::string, std::string>, bool> decided;  // one question per (action, user)
-  auto may = [&](const char* action, const std::string& user) {
-    auto key = std::make_pair(std::string(action), user);
-    auto it = decided.find(key);
-    if (it == decided.end()) it = decided.emplace(key, security_->authorization.authorize(principal, action, user)).first;
-    return it->second;
-  };
-  std::map<std::string, std::string> users;  // framework id -> user
-  Response::GetFrameworks* frameworks = state->mutable_get_frameworks();
-  for (const auto* list : {&frameworks->frameworks(), &frameworks->completed_frameworks()}) {
-    for (const auto& f : *list) users[f.framework_info().id().value()] = f.framework_info().user();
-  }
-  auto frameworkVisible = [&](const std::string& id) {
-    auto it = users.find(id);
-    return it != users.end() && may("view_frameworks", it->second);
-  };
-  auto frameworkFilter = [&](const Response::GetFrameworks::Framework& f) {
-    return may("view_frameworks", f.framework_info().user());
-  };
-  keepIf(frameworks->mutable_frameworks(), frameworkFilter);
-  keepIf(frameworks->mutable_completed_frameworks(), frameworkFilter);
-  auto taskFilter = [&](const v1::Task& task) {
-    const std::string& id = task.framework_id().value();
-    if (!frameworkVisible(id)) return false;
-    return may("view_tasks", task.has_user() ? task.user() : users[id]);
-  };
+  auth::RequestAuthorizer authorizer(security_->authorization, principal);  // one question per (action, user)
+  auth::StateFilter filter(authorizer);
+  filter.frameworks(state->mutable_get_frameworks()->mutable_frameworks());
+  filter.frameworks(state->mutable_get_frameworks()->mutable_completed_frameworks());
   Response::GetTasks* tasks = state->mutable_get_tasks();
   for (auto* list : {tasks->mutable_pending_tasks(), tasks->mutable_tasks(), tasks->mutable_unreachable_tasks(),
                      tasks->mutable_completed_tasks(), tasks->mutable_orphan_tasks()}) {
-    keepIf(list, taskFilter);
+    filter.tasks(list);
   }
-  auto executorFilter = [&](const Response::GetExecutors::Executor& e) {
-    const std::string& id = e.executor_info().framework_id().value();
-    if (!frameworkVisible(id)) return false;
-    const v1::CommandInfo& command = e.executor_info().command();
-    return may("view_executors", command.has_user() ? command.user() : users[id]);
-  };
-  keepIf(state->mutable_get_executors()->mutable_executors(), executorFilter);
-  keepIf(state->mutable_get_executors()->mutable_orphan_executors(), executorFilter);
+  filter.executors(state->mutable_get_executors()->mutable_executors());
+  filter.executors(state->mutable_get_executors()->mutable_orphan_executors());
 }
 
 void MasterImpl::filteredStateCall(Call call, wire::ResponseFormat format, http::Responder responder,

@@ -73,7 +73,7 @@ Status LocalCluster::startMaster() {
 
 std::vector<std::string> LocalCluster::agentArgs(int index) const {
   std::vector<std::string> args = {binary("mantle-agent"),
-                                   "--master=" + masterAddress(),
+                                   "--master=" + (options_.tls ? masterUrl() : masterAddress()),
                                    "--ip=127.0.0.1",
                                    "--port=" + std::to_string(agents_.at(index).port),
                                    "--work_dir=" + agentWorkDir(index).string(),

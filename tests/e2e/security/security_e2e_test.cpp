@@ -16,9 +16,13 @@
 
 #include <json/reader.h>
 #include <json/value.h>
+#include <json/writer.h>
+
+#include <sys/wait.h>
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::testing {
@@ -29,7 +33,8 @@ using namespace std::chrono_literals;
 constexpr const char* kCredentials =
     R"({"credentials": [{"principal": "ops", "secret": "ops-secret"},
                         {"principal": "dev", "secret": "dev-secret"},
-                        {"principal": "alice-viewer", "secret": "viewer-secret"}]})";
+                        {"principal": "alice-viewer", "secret": "viewer-secret"},
+                        {"principal": "agent", "secret": "agent-secret"}]})";
 constexpr const char* kJwtSecret = "0123456789abcdef0123456789abcdef-jwt";
 
 std::string base64(const std::string& plain) {
@@ -117,6 +122,7 @@ class Subscription {
       callbacks.onHead = [this](const http::ClientResponse& head) {
         std::lock_guard<std::mutex> lock(mutex_);
         status_ = head.status;
+        streamId_ = head.header("Mesos-Stream-Id");
         return true;
       };
       callbacks.onData = [this](std::string_view data) {
@@ -148,11 +154,31 @@ class Subscription {
     std::lock_guard<std::mutex> lock(mutex_);
     return status_;
   }
+  std::string streamId() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return streamId_;
+  }
+  // The events (RecordIO records, parsed) received so far.
+  std::vector<Json::Value> events() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Json::Value> out;
+    std::size_t pos = 0;
+    while (pos < body_.size()) {
+      std::size_t newline = body_.find('\n', pos);
+      if (newline == std::string::npos) break;
+      std::size_t length = std::stoul(body_.substr(pos, newline - pos));
+      if (newline + 1 + length > body_.size()) break;
+      out.push_back(parse(body_.substr(newline + 1, length)));
+      pos = newline + 1 + length;
+    }
+    return out;
+  }
 
  private:
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::mutex mutex_;
   std::string body_;
+  std::string streamId_;
   int status_ = 0;
   bool ended_ = false;
   std::thread thread_;
@@ -465,6 +491,232 @@ TEST_F(AuthorizationTest, StateIsFilteredPerPrincipal) {
   Json::Value viewerApi =
       parse(post(url + "/api/v1", basic("alice-viewer", "viewer-secret"), R"({"type": "GET_FRAMEWORKS"})").body);
   EXPECT_EQ(names(viewerApi["get_frameworks"]["frameworks"], "framework_info"), (std::set<std::string>{"alice-fw"}));
+}
+
+// Runs the mantle CLI to its end with `environment`; returns its exit code.
+int mantleCli(const TempDir& dir, std::vector<std::string> args, std::map<std::string, std::string> environment,
+              std::string* output) {
+  static int runs = 0;
+  args.insert(args.begin(), binary("mantle"));
+  ChildProcess cli(args, dir.path() / ("cli-" + std::to_string(++runs) + ".log"), std::move(environment));
+  const int status = cli.wait(std::chrono::seconds(60));
+  *output = cli.output();
+  return status == -1 ? -1 : WEXITSTATUS(status);
+}
+
+Json::Value metricsOf(const std::string& url, const http::Headers& headers) {
+  return parse(get(url + "/metrics/snapshot", headers).body);
+}
+
+// --authenticate_agents: an agent with its --credential registers and runs
+// tasks (and registers again after the master restarts); one without or with
+// a wrong credential is refused, keeps running and retrying, and is counted.
+TEST_F(SecurityTest, AgentsAuthenticateWithTheirCredential) {
+  const std::string good = files_.write("agent.credential", R"({"principal": "agent", "secret": "agent-secret"})");
+  const std::string wrong = files_.write("wrong.credential", "agent not-the-secret\n");
+  ClusterOptions options;
+  options.masterFlags = {"--authenticate_agents", "--credentials=" + credentials_};
+  options.agentFlags = {"--credential=" + good};
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  EXPECT_NE(cluster.agent(0).output().find("Authenticating to the master as principal 'agent'"), std::string::npos);
+
+  std::string out;
+  EXPECT_EQ(
+      mantleCli(files_, {"run", "--master=" + cluster.masterAddress(), "--", "echo", "ran-on-an-authenticated-agent"},
+                {}, &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("ran-on-an-authenticated-agent"), std::string::npos) << out;
+
+  struct Refused {
+    std::vector<std::string> flags;
+    std::string hint;
+  };
+  std::vector<Refused> cases = {
+      {{}, "give this agent --credential"},
+      {{"--credential=" + wrong}, "does not accept this agent's --credential"},
+  };
+  TempDir agentDirs;
+  std::vector<std::unique_ptr<ChildProcess>> refused;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    std::vector<std::string> args = {binary("mantle-agent"),
+                                     "--master=" + cluster.masterAddress(),
+                                     "--ip=127.0.0.1",
+                                     "--port=" + std::to_string(freePort()),
+                                     "--work_dir=" + (agentDirs.path() / std::to_string(i)).string(),
+                                     "--resources=cpus:1;mem:256;disk:256"};
+    args.insert(args.end(), cases[i].flags.begin(), cases[i].flags.end());
+    refused.push_back(std::make_unique<ChildProcess>(args, agentDirs.path() / ("agent" + std::to_string(i) + ".log")));
+  }
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    ChildProcess& agent = *refused[i];
+    EXPECT_TRUE(
+        waitUntil([&] { return agent.output().find("The master refused this agent") != std::string::npos; }, 20s))
+        << agent.output();
+    const std::string log = agent.output();
+    EXPECT_NE(log.find("master answered 401"), std::string::npos) << log;
+    EXPECT_NE(log.find(cases[i].hint), std::string::npos) << log;
+    EXPECT_EQ(log.find("not-the-secret"), std::string::npos) << "the secret leaked into the log";
+    EXPECT_TRUE(agent.running()) << "a refused agent must keep retrying, not exit:\n" << log;
+  }
+  // The master knows only the authenticated agent, and counted the refusals.
+  Json::Value slaves = parse(get(cluster.masterUrl() + "/master/slaves", {}).body);
+  EXPECT_EQ(slaves["slaves"].size(), 1u);
+  Json::Value metrics = metricsOf(cluster.masterUrl(), {});
+  EXPECT_GE(metrics["master/authentication/mantle-master-agent/unauthorized"].asDouble(), 2.0);
+  EXPECT_GE(metrics["master/authentication/mantle-master-agent/successes"].asDouble(), 1.0);
+
+  // Re-registration with a restarted master carries the credential too.
+  ASSERT_TRUE(cluster.restartMaster(false).ok());
+  EXPECT_TRUE(cluster.waitForAgents(1, 30s).ok()) << cluster.logs();
+  for (auto& agent : refused) agent->stop();
+}
+
+constexpr const char* kAgentAcls = R"({
+  "permissive": false,
+  "view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}}],
+  "view_frameworks": [
+    {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+    {"principals": {"values": ["alice-viewer"]}, "users": {"values": ["alice"]}}
+  ],
+  "view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+  "view_executors": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+  "view_containers": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}}],
+  "access_sandboxes": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}}]
+})";
+
+// The agent's own endpoints with --authenticate_http_readonly/readwrite,
+// --http_credentials and --acls: nothing that shows or changes state answers
+// anonymously; view ACLs filter what a principal sees; the CLI reads a task's
+// output through the agent with MANTLE_CREDENTIAL.
+TEST_F(SecurityTest, AgentEndpointsAuthenticateAndFilterPerPrincipal) {
+  const std::string ops = files_.write("ops.credential", R"({"principal": "ops", "secret": "ops-secret"})");
+  ClusterOptions options;
+  options.agentFlags = {"--authenticate_http_readonly", "--authenticate_http_readwrite",
+                        "--http_credentials=" + credentials_,
+                        "--acls=" + files_.write("agent-acls.json", kAgentAcls).string()};
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  const std::string agent = cluster.agentUrl(0);
+
+  // `mantle run` prints the task's output, read through the agent with the
+  // credential; the task stays running while the agent is examined.
+  ChildProcess run({binary("mantle"), "run", "--follow", "--master=" + cluster.masterAddress(), "--",
+                    "echo read-through-the-agent; sleep 60"},
+                   files_.path() / "run.log", {{"MANTLE_CREDENTIAL", ops}});
+  ASSERT_TRUE(waitUntil([&] { return run.output().find("read-through-the-agent") != std::string::npos; }, 30s))
+      << "mantle run printed no task output:\n"
+      << run.output() << cluster.logs();
+  std::string out;
+
+  // Anonymous and wrong credentials: 401 with the realm's challenge everywhere.
+  for (const char* path :
+       {"/state", "/slave(1)/state", "/state.json", "/flags", "/monitor/statistics", "/files/browse?path=x",
+        "/files/read?path=x", "/files/download?path=x", "/metrics/snapshot", "/metrics", "/containers"}) {
+    http::ClientResponse anonymous = get(agent + path, {});
+    EXPECT_EQ(anonymous.status, 401) << path;
+    EXPECT_EQ(challenges(anonymous), std::vector<std::string>{"Basic realm=\"mesos-agent-readonly\""}) << path;
+    EXPECT_EQ(get(agent + path, basic("ops", "wrong-secret")).status, 401) << path;
+  }
+  http::ClientResponse op = post(agent + "/api/v1", {}, R"({"type": "GET_STATE"})");
+  EXPECT_EQ(op.status, 401);
+  EXPECT_EQ(challenges(op), std::vector<std::string>{"Basic realm=\"mesos-agent-readwrite\""});
+  EXPECT_EQ(post(agent + "/api/v1", basic("mallory", "ops-secret"), R"({"type": "GET_STATE"})").status, 401);
+  EXPECT_EQ(get(agent + "/health", {}).status, 200);
+  // The executor API keeps its own (token) authentication: not this realm's 401.
+  EXPECT_NE(post(agent + "/api/v1/executor", {}, R"({"type": "SUBSCRIBE"})").status, 401);
+
+  // The right credentials: 200; view ACLs filter per principal.
+  EXPECT_EQ(get(agent + "/metrics/snapshot", basic("ops", "ops-secret")).status, 200);
+  Json::Value opsState = parse(get(agent + "/state", basic("ops", "ops-secret")).body);
+  ASSERT_EQ(opsState["frameworks"].size(), 1u) << opsState;
+  Json::Value viewerState = parse(get(agent + "/state", basic("alice-viewer", "viewer-secret")).body);
+  EXPECT_EQ(viewerState["frameworks"].size(), 0u) << viewerState;
+  EXPECT_TRUE(viewerState["flags"].empty()) << "view_flags is only for ops";
+  Json::Value opsApi = parse(post(agent + "/api/v1", basic("ops", "ops-secret"), R"({"type": "GET_TASKS"})").body);
+  const Json::Value& tasks = opsApi["get_tasks"];
+  EXPECT_EQ(tasks["launched_tasks"].size(), 1u) << opsApi;
+  Json::Value viewerApi =
+      parse(post(agent + "/api/v1", basic("alice-viewer", "viewer-secret"), R"({"type": "GET_STATE"})").body);
+  EXPECT_TRUE(viewerApi["get_state"]["get_frameworks"]["frameworks"].empty()) << viewerApi;
+  EXPECT_TRUE(viewerApi["get_state"]["get_tasks"]["launched_tasks"].empty()) << viewerApi;
+  EXPECT_EQ(get(agent + "/flags", basic("alice-viewer", "viewer-secret")).status, 403);
+  EXPECT_EQ(get(agent + "/flags", basic("ops", "ops-secret")).status, 200);
+
+  // Sandboxes: access_sandboxes decides.
+  std::string directory;
+  for (const char* list : {"frameworks", "completed_frameworks"}) {
+    for (const Json::Value& f : opsState[list]) {
+      for (const char* executors : {"executors", "completed_executors"}) {
+        for (const Json::Value& e : f[executors]) directory = e["directory"].asString();
+      }
+    }
+  }
+  ASSERT_FALSE(directory.empty()) << opsState;
+  const std::string stdoutFile = agent + "/files/read?path=" + directory + "/stdout&offset=0";
+  EXPECT_EQ(get(stdoutFile, basic("ops", "ops-secret")).status, 200);
+  http::ClientResponse denied = get(stdoutFile, basic("alice-viewer", "viewer-secret"));
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_NE(denied.body.find("access_sandboxes"), std::string::npos) << denied.body;
+
+  // `mantle logs` reads through the agent with the credential; without it the
+  // agent refuses the CLI, which says so.
+  std::string taskId;
+  for (const Json::Value& task : tasks["launched_tasks"]) taskId = task["task_id"]["value"].asString();
+  ASSERT_FALSE(taskId.empty()) << opsApi;
+  EXPECT_EQ(
+      mantleCli(files_, {"logs", "--master=" + cluster.masterAddress(), taskId}, {{"MANTLE_CREDENTIAL", ops}}, &out), 0)
+      << out;
+  EXPECT_NE(out.find("read-through-the-agent"), std::string::npos) << out;
+  EXPECT_NE(mantleCli(files_, {"logs", "--master=" + cluster.masterAddress(), taskId}, {}, &out), 0) << out;
+  EXPECT_NE(out.find("401"), std::string::npos) << out;
+
+  Json::Value metrics = metricsOf(agent, basic("ops", "ops-secret"));
+  EXPECT_GE(metrics["slave/authentication/mesos-agent-readonly/unauthorized"].asDouble(), 22.0);
+  EXPECT_GE(metrics["slave/authentication/mesos-agent-readwrite/unauthorized"].asDouble(), 2.0);
+  EXPECT_GE(metrics["slave/authorization/denied"].asDouble(), 2.0);
+}
+
+// TLS on master and agent, both requiring client certificates: the agent
+// verifies the master and presents its certificate; a task runs end to end
+// (its executor calls the agent over HTTPS) and the CLI reads its output
+// through the agent; a client without a certificate is refused by the agent.
+TEST_F(SecurityTest, TaskRunsWithTlsOnMasterAndAgent) {
+  Certificates certs(files_);
+  ASSERT_TRUE(certs.ok) << "openssl could not make the test certificates";
+  ClientTlsScope tls({certs.path("ca.crt"), certs.path("client.crt"), certs.path("client.key")});
+  const std::vector<std::string> tlsFlags = {"--ssl_cert=" + certs.path("server.crt"),
+                                             "--ssl_key=" + certs.path("server.key"),
+                                             "--ssl_ca=" + certs.path("ca.crt"), "--ssl_require_client_cert"};
+  ClusterOptions options;
+  options.tls = true;
+  options.masterFlags = tlsFlags;
+  options.agentFlags = tlsFlags;
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  const std::string agent = cluster.agentUrl(0);
+  ASSERT_EQ(agent.rfind("https://", 0), 0u);
+
+  std::string out;
+  EXPECT_EQ(mantleCli(files_, {"run", "--master=" + cluster.masterUrl(), "--", "echo", "ran-over-tls"},
+                      {{"MANTLE_SSL_CA", certs.path("ca.crt")},
+                       {"MANTLE_SSL_CERT", certs.path("client.crt")},
+                       {"MANTLE_SSL_KEY", certs.path("client.key")}},
+                      &out),
+            0)
+      << out << cluster.logs();
+  EXPECT_NE(out.find("ran-over-tls"), std::string::npos) << out;
+
+  EXPECT_EQ(get(agent + "/state", {}).status, 200);
+  tls.set({certs.path("ca.crt"), "", ""});
+  EXPECT_FALSE(http::request("GET", agent + "/state", {}, "").ok()) << "a client without a certificate was served";
+  tls.set({certs.path("ca.crt"), certs.path("rogue.crt"), certs.path("rogue.key")});
+  EXPECT_FALSE(http::request("GET", agent + "/state", {}, "").ok()) << "a certificate from another CA was accepted";
+  auto plain = http::request("GET", "http://" + agent.substr(8) + "/state", {}, "");
+  EXPECT_TRUE(!plain.ok() || plain->status != 200) << "plain HTTP was served";
+  tls.set({certs.path("ca.crt"), certs.path("client.crt"), certs.path("client.key")});
+  EXPECT_GE(metricsOf(agent, {})["slave/tls/handshake_failures"].asDouble(), 2.0);
 }
 
 }  // namespace
