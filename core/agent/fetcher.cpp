@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/launcher.hpp"
 #include "http/client.hpp"
 
 extern char** environ;
@@ -217,21 +218,26 @@ Status fetchOne(const mesos::v1::CommandInfo::URI& uri, const fs::path& sandbox,
   }
   if (!uri.extract()) return {};
   const std::string directory = target->parent_path().string();
-  switch (archiveOf(target->filename().string())) {
-    case Archive::kTar:
-      // GNU tar finds the compression itself; it strips leading '/' and
-      // refuses members with '..'.
-      if (Status extracted = runTool({"tar", "-C", directory, "-xf", target->string()}); !extracted.ok()) {
-        return extracted.error().withContext("extracting it");
-      }
-      break;
-    case Archive::kZip:
-      if (Status extracted = runTool({"unzip", "-o", "-q", "-d", directory, target->string()}); !extracted.ok()) {
-        return extracted.error().withContext("extracting it");
-      }
-      break;
-    case Archive::kNone: break;
+  const Archive archive = archiveOf(target->filename().string());
+  if (archive == Archive::kNone) return {};
+  // An archive from anywhere is unpacked with the task user's rights, not
+  // the agent's.
+  std::vector<std::string> argv;
+  if (options.user) {
+    Result<UserIds> ids = lookupUser(*options.user);
+    if (!ids.ok()) return ids.error();
+    if (Status given = chownTree(directory, *options.user); !given.ok()) return given;
+    argv = {"setpriv", "--reuid=" + std::to_string(ids->uid), "--regid=" + std::to_string(ids->gid), "--init-groups",
+            "--"};
   }
+  if (archive == Archive::kTar) {
+    // GNU tar finds the compression itself; it strips leading '/' and
+    // refuses members with '..'.
+    argv.insert(argv.end(), {"tar", "-C", directory, "-xf", target->string()});
+  } else {
+    argv.insert(argv.end(), {"unzip", "-o", "-q", "-d", directory, target->string()});
+  }
+  if (Status extracted = runTool(argv); !extracted.ok()) return extracted.error().withContext("extracting it");
   return {};
 }
 

@@ -7,8 +7,8 @@
 //   executable   chmod a+x, never extracted
 //   extract      (default true) .tar, .tar.gz/.tgz, .tar.bz2/.tbz2,
 //                .tar.xz/.txz (tar) and .zip (unzip) are unpacked into the
-//                directory of the fetched file, which stays; other files are
-//                left as they are
+//                directory of the fetched file, which stays, as the task's
+//                user when one is given; other files are left as they are
 //   cache        ignored: every URI is fetched for every launch
 // A download that stalls fails after `stallTimeoutSeconds` (Mesos'
 // --fetcher_stall_timeout). Blocking (downloads, copies, extraction): the
@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct FetchOptions {
   std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
   // Less than one byte per second for this long fails a download; 0: never.
   double stallTimeoutSeconds = 60;
+  // Archives are extracted as this user (the task's, with --switch_user):
+  // the directory they go to is given to the user first, and tar/unzip run
+  // under setpriv. Unset: as the agent's user.
+  std::optional<std::string> user;
 };
 
 // Fetches every URI into `sandbox`, in order; stops at the first failure,

@@ -46,21 +46,6 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-struct UserIds {
-  uid_t uid = 0;
-  gid_t gid = 0;  // the user's primary group
-};
-
-Result<UserIds> lookupUser(const std::string& user) {
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  std::vector<char> buffer(16384);
-  if (::getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
-    return notFound("user '" + user + "' does not exist on this agent");
-  }
-  return UserIds{pw.pw_uid, pw.pw_gid};
-}
-
 Result<Prepared> prepare(const LaunchPlan& plan) {
   if (plan.argv.empty()) return invalidArgument("empty command");
   Prepared p;
@@ -402,6 +387,16 @@ std::vector<pid_t> sessionProcesses(pid_t sid) {
     if (std::stol((*fields)[3]) == sid) out.push_back(pid);  // field 6
   }
   return out;
+}
+
+Result<UserIds> lookupUser(const std::string& user) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return notFound("user '" + user + "' does not exist on this agent");
+  }
+  return UserIds{pw.pw_uid, pw.pw_gid};
 }
 
 Status chownTree(const std::string& path, const std::string& user) {

@@ -63,6 +63,14 @@ class PendingLaunch {
 // Forks the container root. Errors: the user does not exist, fork failed.
 Result<PendingLaunch> forkContainer(const LaunchPlan& plan);
 
+struct UserIds {
+  uid_t uid = 0;
+  gid_t gid = 0;  // the user's primary group
+};
+
+// The ids of `user`. Errors: no such user (the message names it).
+Result<UserIds> lookupUser(const std::string& user);
+
 // Gives `path` and everything under it (symlinks themselves, not their
 // targets) to `user` and the user's primary group. Errors: no such user, a
 // file that cannot be changed.

@@ -2,7 +2,9 @@
 // files, the fetcher (real files, archives made by tar/zip, a real HTTP
 // server), the container launcher with real processes, and the containerizer
 // running the real posix isolators.
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,7 +121,8 @@ class LauncherTest : public ::testing::Test {
 };
 
 TEST_F(LauncherTest, RunsInItsOwnSessionWithEnvironmentAndLogs) {
-  auto launched = forkContainer(plan("echo $GREETING; echo oops >&2; pwd; echo sid=$(ps -o sid= -p $$); exit 7"));
+  auto launched =
+      forkContainer(plan("echo $GREETING; echo oops >&2; pwd; echo sid=$(ps -o sid= -p $$ | tr -d ' '); exit 7"));
   ASSERT_TRUE(launched.ok()) << launched.error().message;
   const pid_t root = launched->pid();
   roots_.push_back(root);
@@ -379,6 +382,24 @@ TEST_F(FetcherTest, AStalledDownloadFailsAndACancelledOneStops) {
   ASSERT_FALSE(cancelled.ok());
   EXPECT_THAT(cancelled.error().message, HasSubstr("the download was cancelled"));
   EXPECT_FALSE(std::filesystem::exists(sandbox_ / "never.tar.gz.fetching"));
+}
+
+TEST_F(FetcherTest, ROOT_ArchivesAreExtractedAsTheTaskUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  struct passwd* nobody = ::getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "no user 'nobody' on this machine";
+  const uid_t uid = nobody->pw_uid;
+  // The user must reach the sandbox, as under an agent's work dir.
+  std::filesystem::permissions(dir_.path(), std::filesystem::perms::owner_all | std::filesystem::perms::others_exec |
+                                                std::filesystem::perms::group_exec);
+  ASSERT_TRUE(shell("tar -czf " + (files_ / "bundle.tgz").string() + " -C " + files_.string() + " tree"));
+  FetchOptions asNobody;
+  asNobody.user = "nobody";
+  ASSERT_TRUE(fetch({uri((files_ / "bundle.tgz").string())}, asNobody).ok());
+  struct stat extracted {};
+  ASSERT_EQ(::stat((sandbox_ / "tree/inner/data.txt").c_str(), &extracted), 0);
+  EXPECT_EQ(extracted.st_uid, uid);  // tar ran as nobody
+  EXPECT_EQ(slurp(sandbox_ / "tree/inner/data.txt"), "archived-content");
 }
 
 }  // namespace
