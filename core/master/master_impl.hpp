@@ -198,6 +198,13 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::string realmFor(const std::string& path) const;
   // The ACL checks a SUBSCRIBE needs; the refusal message, if any.
   std::optional<std::string> authorizeSubscribe(const v1::scheduler::Call& call, const Principal& principal);
+  // run_tasks (state thread): may the framework's principal run `task` as its
+  // user? The refusal's message when not. One authorizer per ACCEPT asks
+  // each user once.
+  auth::RequestAuthorizer runTasksAuthorizer(const Framework& f);
+  std::optional<std::string> authorizeRunTask(const Framework& f, const v1::TaskInfo& task,
+                                              const v1::ExecutorInfo* groupExecutor,
+                                              auth::RequestAuthorizer& authorizer);
   // The ACL checks an operator call needs whose objects are in the call; a
   // 403 message when one fails. TEARDOWN's object (the framework's
   // principal) comes from state: see authorizeTeardown.

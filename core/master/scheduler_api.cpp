@@ -692,10 +692,18 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   };
 
   bool converted = false;
+  // run_tasks: the framework's principal, the task's user (Mesos). A refused
+  // task's resources stay available to the ACCEPT's other operations.
+  auth::RequestAuthorizer runTasks = runTasksAuthorizer(f);
   for (const v1::Offer::Operation& op : accept.operations()) {
     switch (op.type()) {
       case v1::Offer::Operation::LAUNCH: {
         for (const v1::TaskInfo& task : op.launch().task_infos()) {
+          if (std::optional<std::string> refused = authorizeRunTask(f, task, nullptr, runTasks)) {
+            sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_UNAUTHORIZED,
+                             *refused);
+            continue;
+          }
           v1::TaskInfo toSend;
           Result<Resources> consumed = checkTask(task, available, nullptr, &toSend);
           if (!consumed.ok()) {
@@ -747,6 +755,12 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
           groupError = "LAUNCH_GROUP needs an executor of type DEFAULT";
         }
         if (groupError.empty() && group.task_group().tasks().empty()) groupError = "The task group is empty";
+        // One unauthorized task refuses the whole group.
+        std::optional<std::string> unauthorized;
+        for (const v1::TaskInfo& task : group.task_group().tasks()) {
+          if (groupError.empty() && !unauthorized) unauthorized = authorizeRunTask(f, task, &executor, runTasks);
+        }
+        if (unauthorized) groupError = *unauthorized;
         if (groupError.empty()) {
           Result<Resources> executorResources = withAllocation(executor.resources(), roles);
           if (!executorResources.ok()) {
@@ -788,7 +802,9 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
           count("master/invalid_tasks");
           for (const v1::TaskInfo& task : group.task_group().tasks()) {
             launched.erase(task.task_id().value());
-            sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_GROUP_INVALID,
+            sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR,
+                             unauthorized ? v1::TaskStatus::REASON_TASK_GROUP_UNAUTHORIZED
+                                          : v1::TaskStatus::REASON_TASK_GROUP_INVALID,
                              groupError);
           }
           break;

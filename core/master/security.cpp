@@ -51,6 +51,37 @@ std::optional<std::string> MasterImpl::authorizeSubscribe(const v1::scheduler::C
   return "Not authorized to use roles " + roles + " (" + auth::describe(principal) + ", ACL 'register_frameworks')";
 }
 
+namespace {
+
+// The subject of a framework's ACL checks: its FrameworkInfo principal
+// (checked against the authenticated one at SUBSCRIBE); none: anonymous.
+std::optional<auth::Principal> frameworkPrincipal(const Framework& f) {
+  if (!f.info.has_principal() || f.info.principal().empty()) return std::nullopt;
+  return auth::Principal{f.info.principal(), {}};
+}
+
+}  // namespace
+
+auth::RequestAuthorizer MasterImpl::runTasksAuthorizer(const Framework& f) {
+  return auth::RequestAuthorizer(security_->authorization, frameworkPrincipal(f));
+}
+
+std::optional<std::string> MasterImpl::authorizeRunTask(const Framework& f, const v1::TaskInfo& task,
+                                                        const v1::ExecutorInfo* groupExecutor,
+                                                        auth::RequestAuthorizer& authorizer) {
+  // The task's user: its command's, else its executor's, else the framework's.
+  const v1::ExecutorInfo* executor = task.has_executor() ? &task.executor() : groupExecutor;
+  std::string user = f.info.user();
+  if (task.has_command() && task.command().has_user()) {
+    user = task.command().user();
+  } else if (executor != nullptr && executor->command().has_user()) {
+    user = executor->command().user();
+  }
+  if (authorizer.may("run_tasks", user)) return std::nullopt;
+  return "Not authorized to launch task '" + task.task_id().value() + "' as user '" + user + "' (" +
+         auth::describe(frameworkPrincipal(f)) + ", ACL 'run_tasks')";
+}
+
 std::optional<std::string> MasterImpl::authorizeOperatorCall(const Call& call, const Principal& principal) {
   auth::Authorization& authz = security_->authorization;
   auto refuse = [&](const std::string& action, const std::string& object) -> std::optional<std::string> {

@@ -719,5 +719,89 @@ TEST_F(SecurityTest, TaskRunsWithTlsOnMasterAndAgent) {
   EXPECT_GE(metricsOf(agent, {})["slave/tls/handshake_failures"].asDouble(), 2.0);
 }
 
+// run_tasks on ACCEPT: the framework's principal may launch tasks only as the
+// users the ACL names; a refused task gets TASK_ERROR/REASON_TASK_UNAUTHORIZED
+// naming principal and user, the other task of the same ACCEPT runs, and the
+// refused task's resources are offered again.
+TEST_F(SecurityTest, RunTasksAclOnLaunch) {
+  ClusterOptions options;
+  options.masterFlags = {"--authenticate_http_frameworks", "--credentials=" + credentials_,
+                         "--acls=" + files_
+                                         .write("run-acls.json", R"({
+    "permissive": false,
+    "register_frameworks": [{"principals": {"values": ["dev"]}, "roles": {"type": "ANY"}}],
+    "run_tasks": [{"principals": {"values": ["dev"]}, "users": {"values": ["dev"]}}],
+    "register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "ANY"}}],
+    "view_frameworks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+    "view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+    "view_executors": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]
+  })")
+                                         .string()};
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  const std::string url = cluster.masterUrl();
+  Subscription framework(url, basic("dev", "dev-secret"), R"({"user": "dev", "name": "f", "principal": "dev"})");
+  framework.waitFor("OFFERS");
+  auto firstOf = [&](const char* type, std::size_t skip = 0) {
+    Json::Value found;
+    for (const Json::Value& event : framework.events()) {
+      if (event["type"].asString() == type && skip-- == 0) return event;
+    }
+    return found;
+  };
+  Json::Value subscribed = firstOf("SUBSCRIBED");
+  Json::Value offers = firstOf("OFFERS");
+  ASSERT_FALSE(offers.isNull());
+  const std::string frameworkId = subscribed["subscribed"]["framework_id"]["value"].asString();
+  const Json::Value& offer = offers["offers"]["offers"][0];
+  const std::string agentId = offer["agent_id"]["value"].asString();
+  auto task = [&](const std::string& id, double cpus, const std::string& user) {
+    return R"({"name": ")" + id + R"(", "task_id": {"value": ")" + id + R"("}, "agent_id": {"value": ")" + agentId +
+           R"("}, "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": )" + std::to_string(cpus) +
+           R"(}}, {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}], "command": {"value": "sleep 30")" +
+           (user.empty() ? std::string() : R"(, "user": ")" + user + "\"") + "}}";
+  };
+  const std::string accept =
+      R"({"framework_id": {"value": ")" + frameworkId + R"("}, "type": "ACCEPT", "accept": {"offer_ids": [)" +
+      offer["id"].toStyledString() +
+      R"(], "filters": {"refuse_seconds": 0}, "operations": [{"type": "LAUNCH", "launch": {"task_infos": [)" +
+      task("as-root", 3.5, "root") + ", " + task("as-dev", 0.1, "") + "]}}]}}";
+  http::Headers headers = basic("dev", "dev-secret");
+  headers.emplace_back("Mesos-Stream-Id", framework.streamId());
+  EXPECT_EQ(post(url + "/api/v1/scheduler", headers, accept).status, 202);
+
+  auto update = [&](const std::string& taskId, const std::string& state) {
+    Json::Value found;
+    waitUntil(
+        [&] {
+          for (const Json::Value& event : framework.events()) {
+            const Json::Value& status = event["update"]["status"];
+            if (status["task_id"]["value"].asString() == taskId && status["state"].asString() == state) {
+              found = status;
+              return true;
+            }
+          }
+          return false;
+        },
+        20s);
+    return found;
+  };
+  Json::Value refused = update("as-root", "TASK_ERROR");
+  EXPECT_EQ(refused["reason"].asString(), "REASON_TASK_UNAUTHORIZED") << refused;
+  EXPECT_NE(refused["message"].asString().find("principal 'dev'"), std::string::npos) << refused;
+  EXPECT_NE(refused["message"].asString().find("user 'root'"), std::string::npos) << refused;
+  // (TASK_STARTING: this scheduler acknowledges nothing, so RUNNING stays queued.)
+  EXPECT_FALSE(update("as-dev", "TASK_STARTING").isNull())
+      << "the authorized task of the same ACCEPT did not start: " << framework.waitFor("");
+  // The refused task's 3.5 cpus went back to the allocator: offered again.
+  ASSERT_TRUE(waitUntil([&] { return !firstOf("OFFERS", 1).isNull(); }, 20s));
+  double cpus = 0;
+  const Json::Value again = firstOf("OFFERS", 1);
+  for (const Json::Value& resource : again["offers"]["offers"][0]["resources"]) {
+    if (resource["name"].asString() == "cpus") cpus += resource["scalar"]["value"].asDouble();
+  }
+  EXPECT_GE(cpus, 3.5);
+}
+
 }  // namespace
 }  // namespace mantle::testing
