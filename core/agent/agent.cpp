@@ -739,6 +739,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     FetchOptions options;
     options.cancel = ref.fetchCancel;
     options.stallTimeoutSeconds = flags_.fetcherStallTimeout;
+    options.user = user;
     asio::post(*fetchPool_, [this, uris = std::move(uris), user, options, config = std::move(config),
                              plan = std::move(plan), fw = ref.frameworkId, id = ref.executorId,
                              cid = ref.containerId, sandbox = ref.directory]() mutable {
