@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,8 +36,13 @@ std::string_view trim(std::string_view s) {
 
 class JwtAuthenticator final : public sdk::Authenticator {
  public:
-  JwtAuthenticator(std::string secret, std::string realm, std::int64_t leeway, bool requireExpiry)
-      : secret_(std::move(secret)), realm_(std::move(realm)), leeway_(leeway), requireExpiry_(requireExpiry) {}
+  JwtAuthenticator(std::string secret, std::string realm, std::int64_t leeway, bool requireExpiry,
+                   std::string principalClaim)
+      : secret_(std::move(secret)),
+        realm_(std::move(realm)),
+        leeway_(leeway),
+        requireExpiry_(requireExpiry),
+        principalClaim_(std::move(principalClaim)) {}
 
   static Result<std::unique_ptr<JwtAuthenticator>> create(const sdk::Context& context) {
     const std::string path = context.config.getString("secret_file");
@@ -55,8 +61,12 @@ class JwtAuthenticator final : public sdk::Authenticator {
     }
     std::int64_t leeway = context.config.getInt("leeway_seconds", 0);
     if (leeway < 0) return invalidArgument("parameter 'leeway_seconds' must not be negative");
+    const std::string principalClaim = context.config.getString("principal_claim", "sub");
+    if (principalClaim == "aud" || principalClaim == "exp" || principalClaim == "nbf") {
+      return invalidArgument("parameter 'principal_claim': '" + principalClaim + "' cannot name a principal");
+    }
     return std::make_unique<JwtAuthenticator>(std::move(secret), context.config.getString("realm", "mantle"), leeway,
-                                              context.config.getBool("require_expiry", true));
+                                              context.config.getBool("require_expiry", true), principalClaim);
   }
 
   Result<v1::AuthenticateResponse> authenticate(const v1::AuthenticateRequest& request) override {
@@ -85,10 +95,27 @@ class JwtAuthenticator final : public sdk::Authenticator {
     if (claims->audience && *claims->audience != realm) {
       return unauthorized(realm, "invalid_token", "the token is for realm '" + *claims->audience + "', not '" + realm + "'");
     }
-    if (claims->subject.empty()) return unauthorized(realm, "invalid_token", "the token has no subject ('sub')");
+    // The principal's name is the configured claim ("sub" by default); every
+    // other string claim (and "sub" when it is not the name) is a claim of
+    // the principal. An empty principal_claim makes principals of claims only.
+    std::map<std::string, std::string> all = claims->extra;
+    if (!claims->subject.empty()) all["sub"] = claims->subject;
     v1::AuthenticateResponse response;
-    response.mutable_principal()->set_value(claims->subject);
-    for (const auto& [key, v] : claims->extra) (*response.mutable_principal()->mutable_claims())[key] = v;
+    v1::Principal* principal = response.mutable_principal();
+    if (!principalClaim_.empty()) {
+      auto name = all.find(principalClaim_);
+      if (name == all.end() || name->second.empty()) {
+        return unauthorized(realm, "invalid_token",
+                            principalClaim_ == "sub"
+                                ? "the token has no subject ('sub')"
+                                : "the token has no '" + principalClaim_ + "' claim (the principal's name)");
+      }
+      principal->set_value(name->second);
+      all.erase(name);
+    } else if (all.empty()) {
+      return unauthorized(realm, "invalid_token", "the token carries no string claim to make a principal of");
+    }
+    for (const auto& [key, v] : all) (*principal->mutable_claims())[key] = v;
     return response;
   }
 
@@ -107,6 +134,7 @@ class JwtAuthenticator final : public sdk::Authenticator {
   std::string realm_;
   std::int64_t leeway_;
   bool requireExpiry_;
+  std::string principalClaim_;  // "": principals of claims only
 };
 
 }  // namespace
@@ -121,4 +149,6 @@ MANTLE_MODULE_LIBRARY(
              mantle::sdk::Param::string("secret_file", "path to a file holding the HS256 secret (32 bytes or more)")),
          mantle::sdk::Param::string("realm", "realm of the challenge when the request names none", "mantle"),
          mantle::sdk::Param::integer("leeway_seconds", "clock skew allowed on 'exp' and 'nbf'", "0"),
-         mantle::sdk::Param::boolean("require_expiry", "refuse tokens without 'exp'", "true")}))
+         mantle::sdk::Param::boolean("require_expiry", "refuse tokens without 'exp'", "true"),
+         mantle::sdk::Param::string(
+             "principal_claim", "the string claim that names the principal; \"\": principals of claims only", "sub")}))

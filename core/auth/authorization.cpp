@@ -7,6 +7,11 @@
 namespace mantle::auth {
 
 std::string describe(const std::optional<Principal>& subject) {
+  if (subject && subject->value.empty() && !subject->claims.empty()) {
+    std::string keys;
+    for (const auto& [key, value] : subject->claims) keys += (keys.empty() ? "" : ", ") + key;
+    return "principal made only of claims (" + keys + ")";
+  }
   if (!subject || subject->value.empty()) return "anonymous principal";
   return "principal '" + subject->value + "'";
 }
@@ -40,11 +45,6 @@ bool Authorization::authorize(const std::optional<Principal>& subject, const std
   return false;
 }
 
-std::map<std::string, double> Authorization::metrics() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return {{"authorization/allowed", allowed_}, {"authorization/denied", denied_}, {"authorization/errors", errors_}};
-}
-
 bool RequestAuthorizer::may(const std::string& action, const std::string& object) {
   if (!authorization_.enabled()) return true;
   auto key = std::make_pair(action, object);
@@ -56,6 +56,11 @@ bool RequestAuthorizer::may(const std::string& action, const std::string& object
 bool StateFilter::frameworkVisible(const std::string& frameworkId) {
   auto it = users_.find(frameworkId);
   return it != users_.end() && authorizer_.may("view_frameworks", it->second);
+}
+
+std::map<std::string, double> Authorization::metrics() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {{"authorization/allowed", allowed_}, {"authorization/denied", denied_}, {"authorization/errors", errors_}};
 }
 
 }  // namespace mantle::auth

@@ -803,5 +803,84 @@ TEST_F(SecurityTest, RunTasksAclOnLaunch) {
   EXPECT_GE(cpus, 3.5);
 }
 
+// Principals from JWT claims: a jwt instance with principal_claim "email"
+// names the principal by that claim (ACLs speak of it); one with
+// principal_claim "" makes principals of claims only, which authenticate, are
+// refused by the local authorizer (as Mesos' local authorizer refuses them
+// outside its executor rules) and may not register frameworks.
+TEST_F(SecurityTest, JwtPrincipalsFromAConfiguredClaimOrClaimsOnly) {
+  Json::Value manifest;
+  Json::Value library;
+  library["name"] = "mantle_jwt_authenticator";
+  for (const auto& [instance, claim] :
+       {std::pair<std::string, std::string>{"jwt-email", "email"}, {"jwt-claims", ""}}) {
+    Json::Value module;
+    module["name"] = "jwt";
+    module["instance"] = instance;
+    module["kind"] = "authenticator";
+    module["config"]["secret_file"] = jwtSecret_;
+    module["config"]["principal_claim"] = claim;
+    library["modules"].append(module);
+  }
+  manifest["libraries"].append(library);
+  Json::Value drf;  // the master's allocator: this manifest replaces the default one
+  drf["name"] = "mantle_allocator_drf";
+  drf["modules"][0]["name"] = "drf";
+  manifest["libraries"].append(drf);
+  const std::string modules = files_.write("jwt-modules.json", manifest.toStyledString()).string();
+  const std::string acls = files_
+                               .write("claims-acls.json", R"({
+    "view_flags": [{"principals": {"values": ["ops@example.com"]}, "flags": {"type": "ANY"}},
+                   {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}]
+  })")
+                               .string();
+  const std::string header = R"({"alg": "HS256", "typ": "JWT"})";
+  const std::string exp = std::to_string(now() + 600);
+
+  {
+    ClusterOptions options;
+    options.agents = 0;
+    options.masterFlags = {"--authenticate_http_readonly", "--http_authenticators=jwt-email", "--modules=" + modules,
+                           "--acls=" + acls};
+    options.clientHeaders = bearer(jwt(header, R"({"email": "ops@example.com", "exp": )" + exp + "}", kJwtSecret));
+    LocalCluster cluster(options);
+    ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+    const std::string flags = cluster.masterUrl() + "/master/flags";
+    EXPECT_EQ(get(flags, options.clientHeaders).status, 200);
+    http::ClientResponse dev =
+        get(flags, bearer(jwt(header, R"({"sub": "ops@example.com", "email": "dev@example.com", "exp": )" + exp + "}",
+                              kJwtSecret)));
+    EXPECT_EQ(dev.status, 403);
+    EXPECT_NE(dev.body.find("principal 'dev@example.com'"), std::string::npos) << dev.body;
+    http::ClientResponse unnamed = get(flags, bearer(jwt(header, R"({"sub": "ops", "exp": )" + exp + "}", kJwtSecret)));
+    EXPECT_EQ(unnamed.status, 401);
+    EXPECT_NE(unnamed.body.find("the token has no 'email' claim"), std::string::npos) << unnamed.body;
+  }
+  {
+    ClusterOptions options;
+    options.agents = 0;
+    options.masterFlags = {"--authenticate_http_readonly", "--authenticate_http_frameworks",
+                           "--http_authenticators=jwt-claims", "--modules=" + modules, "--acls=" + acls};
+    http::Headers claimsOnly = bearer(jwt(header, R"({"group": "ops", "exp": )" + exp + "}", kJwtSecret));
+    options.clientHeaders = claimsOnly;
+    LocalCluster cluster(options);
+    ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+    const std::string url = cluster.masterUrl();
+    EXPECT_EQ(get(url + "/master/state", claimsOnly).status, 200);  // authenticated
+    EXPECT_EQ(get(url + "/master/state", {}).status, 401);
+    http::ClientResponse flags = get(url + "/master/flags", claimsOnly);
+    EXPECT_EQ(flags.status, 403);
+    EXPECT_NE(flags.body.find("principal made only of claims (group)"), std::string::npos) << flags.body;
+    http::ClientResponse empty = get(url + "/master/state", bearer(jwt(header, R"({"exp": )" + exp + "}", kJwtSecret)));
+    EXPECT_EQ(empty.status, 401);
+    EXPECT_NE(empty.body.find("no string claim"), std::string::npos) << empty.body;
+    http::ClientResponse subscribe =
+        post(url + "/api/v1/scheduler", claimsOnly,
+             R"({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "u", "name": "f"}}})");
+    EXPECT_EQ(subscribe.status, 403);
+    EXPECT_NE(subscribe.body.find("principal name"), std::string::npos) << subscribe.body;
+  }
+}
+
 }  // namespace
 }  // namespace mantle::testing
