@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 namespace mantle::resources {
@@ -13,7 +16,9 @@ namespace {
 using Value = ::mesos::v1::Value;
 using Range = std::pair<std::uint64_t, std::uint64_t>;
 
-double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+double round3(double v) {
+  return std::round(v * 1000.0) / 1000.0;
+}
 
 // Everything that makes two resources mergeable: the resource with its value
 // removed, serialized.
@@ -145,15 +150,22 @@ Result<Resource> parseOne(const std::string& text) {
       if (part.empty()) continue;
       std::size_t dash = part.find('-');
       if (dash == std::string::npos) return invalidArgument("'" + text + "': range '" + part + "' is not begin-end");
-      char* end = nullptr;
-      errno = 0;
-      unsigned long long b = std::strtoull(part.substr(0, dash).c_str(), &end, 10);
-      if (*end != '\0' || errno == ERANGE) return invalidArgument("'" + text + "': bad range begin in '" + part + "'");
-      unsigned long long e = std::strtoull(part.substr(dash + 1).c_str(), &end, 10);
-      if (*end != '\0' || errno == ERANGE) return invalidArgument("'" + text + "': bad range end in '" + part + "'");
+      // Whole-string decimal digits only: no sign, no spaces inside, no overflow.
+      auto bound = [&trim](std::string digits) -> std::optional<std::uint64_t> {
+        digits = trim(std::move(digits));
+        std::uint64_t n = 0;
+        const char* last = digits.data() + digits.size();
+        auto [ptr, ec] = std::from_chars(digits.data(), last, n);
+        if (digits.empty() || ec != std::errc() || ptr != last) return std::nullopt;
+        return n;
+      };
+      std::optional<std::uint64_t> b = bound(part.substr(0, dash));
+      if (!b) return invalidArgument("'" + text + "': bad range begin in '" + part + "'");
+      std::optional<std::uint64_t> e = bound(part.substr(dash + 1));
+      if (!e) return invalidArgument("'" + text + "': bad range end in '" + part + "'");
       auto* range = r.mutable_ranges()->add_range();
-      range->set_begin(b);
-      range->set_end(e);
+      range->set_begin(*b);
+      range->set_end(*e);
     }
   } else if (value.front() == '{') {
     if (value.back() != '}') return invalidArgument("'" + text + "': sets must end with '}'");
@@ -191,13 +203,15 @@ Status validate(const Resource& r) {
   const std::string what = "resource '" + r.name() + "'";
   switch (r.type()) {
     case Value::SCALAR:
-      if (!r.has_scalar() || r.has_ranges() || r.has_set()) return invalidArgument(what + ": a SCALAR needs only 'scalar'");
+      if (!r.has_scalar() || r.has_ranges() || r.has_set())
+        return invalidArgument(what + ": a SCALAR needs only 'scalar'");
       if (!std::isfinite(r.scalar().value()) || r.scalar().value() < 0) {
         return invalidArgument(what + ": scalar must be a non-negative number");
       }
       break;
     case Value::RANGES:
-      if (!r.has_ranges() || r.has_scalar() || r.has_set()) return invalidArgument(what + ": RANGES needs only 'ranges'");
+      if (!r.has_ranges() || r.has_scalar() || r.has_set())
+        return invalidArgument(what + ": RANGES needs only 'ranges'");
       for (const auto& range : r.ranges().range()) {
         if (range.begin() > range.end()) {
           return invalidArgument(what + ": range " + std::to_string(range.begin()) + "-" + std::to_string(range.end()) +
@@ -214,11 +228,11 @@ Status validate(const Resource& r) {
       }
       break;
     }
-    default:
-      return invalidArgument(what + ": unsupported type " + Value::Type_Name(r.type()));
+    default: return invalidArgument(what + ": unsupported type " + Value::Type_Name(r.type()));
   }
   for (int i = 0; i < r.reservations_size(); ++i) {
-    if (r.reservations(i).role().empty()) return invalidArgument(what + ": reservation " + std::to_string(i) + " has no role");
+    if (r.reservations(i).role().empty())
+      return invalidArgument(what + ": reservation " + std::to_string(i) + " has no role");
     if (r.reservations(i).role() == "*") return invalidArgument(what + ": cannot reserve for role '*'");
   }
   return {};
@@ -352,7 +366,9 @@ Result<Resources> Resources::minus(const Resources& other) const {
   return out;
 }
 
-bool Resources::contains(const Resources& other) const { return minus(other).ok(); }
+bool Resources::contains(const Resources& other) const {
+  return minus(other).ok();
+}
 
 double Resources::scalar(const std::string& name) const {
   double total = 0;

@@ -32,6 +32,10 @@ TEST(ResourcesTest, ParseErrorsSayWhat) {
   EXPECT_THAT(Resources::parse("cpus(:1").error().message, HasSubstr("unbalanced"));
   EXPECT_THAT(Resources::parse("cpus:-1").error().message, HasSubstr("non-negative"));
   EXPECT_THAT(Resources::parse("s:{a,a}").error().message, HasSubstr("duplicate items"));
+  EXPECT_THAT(Resources::parse("ports:[x-10]").error().message, HasSubstr("bad range begin in 'x-10'"));
+  EXPECT_THAT(Resources::parse("ports:[1-2x]").error().message, HasSubstr("bad range end in '1-2x'"));
+  EXPECT_THAT(Resources::parse("ports:[1-+2]").error().message, HasSubstr("bad range end"));
+  EXPECT_THAT(Resources::parse("ports:[1-99999999999999999999]").error().message, HasSubstr("bad range end"));
 }
 
 TEST(ResourcesTest, ArithmeticMergesAndKeepsThreeDigits) {
@@ -43,8 +47,7 @@ TEST(ResourcesTest, ArithmeticMergesAndKeepsThreeDigits) {
   auto left = total.minus(parse("cpus:0.3;ports:[5-6]"));
   ASSERT_TRUE(left.ok()) << left.error().message;
   EXPECT_DOUBLE_EQ(left->scalar("cpus"), 0.7);
-  EXPECT_EQ(left->ranges("ports"),
-            (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 4}, {7, 20}, {30, 40}}));
+  EXPECT_EQ(left->ranges("ports"), (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 4}, {7, 20}, {30, 40}}));
 }
 
 TEST(ResourcesTest, ContainsRespectsReservationsAndRanges) {
