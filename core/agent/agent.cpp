@@ -108,7 +108,8 @@ void trim(std::deque<T>& items) {
 }  // namespace
 
 void AgentFlags::addTo(flags::FlagSet& set) {
-  set.addString("master", &master, "The master: host:port (required).");
+  set.addString("master", &master,
+                "The master (required): host:port, http(s)://host:port, or zk://hosts/path to follow the leader.");
   set.addString("ip", &ip, "IP address to listen on.");
   set.addInt("port", &port, "Port to listen on.");
   set.addString("work_dir", &workDir, "Where sandboxes and checkpoints live.");

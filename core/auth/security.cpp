@@ -84,10 +84,12 @@ void addSecurityFlags(flags::FlagSet& set, SecurityFlags* f, Side side) {
                 "Require executors to present the token the agent generated for them "
                 "(MESOS_EXECUTOR_AUTHENTICATION_TOKEN, sent as 'Authorization: Bearer').");
     set.addOptional("http_credentials", &f->credentials,
-                    "Credentials file for the built-in 'basic' authenticator of the agent's HTTP endpoints.");
+                    "Credentials file (Mesos' --credentials format) for the built-in 'basic' authenticator of the "
+                    "agent's HTTP endpoints.");
     set.addOptional("credential", &f->credential,
-                    "The agent's own credential towards the master (one principal and secret: JSON "
-                    "{\"principal\",\"secret\"} or 'principal secret').");
+                    "The agent's own credential towards the master, sent as HTTP Basic on every call (needed when "
+                    "the master runs with --authenticate_agents): a file holding JSON {\"principal\",\"secret\"} "
+                    "or 'principal secret'.");
   }
   set.addBool("authenticate_http_readonly", &f->authenticateHttpReadonly,
               "Require HTTP authentication on endpoints that show state (realm mesos-" +
@@ -102,7 +104,10 @@ void addSecurityFlags(flags::FlagSet& set, SecurityFlags* f, Side side) {
   set.addOptional("authorizer", &f->authorizer,
                   "Authorizer module instance (built-in: local). Default: local when --acls is given, else none.");
   set.addOptional("acls", &f->acls, "Mesos ACLs (inline JSON or a file) for the built-in 'local' authorizer.");
-  set.addOptional("ssl_cert", &f->sslCert, "PEM certificate (chain) to serve HTTPS with; turns TLS on.");
+  set.addOptional("ssl_cert", &f->sslCert,
+                  master ? "PEM certificate (chain) to serve HTTPS with; turns TLS on."
+                         : "PEM certificate (chain) to serve HTTPS with; turns TLS on (executors then call the agent "
+                           "over HTTPS); also the agent's client certificate towards the master.");
   set.addOptional("ssl_key", &f->sslKey, "PEM private key of --ssl_cert.");
   set.addOptional("ssl_ca", &f->sslCa,
                   "PEM CA bundle that verifies client certificates (with --ssl_require_client_cert) and the "
