@@ -29,8 +29,9 @@ struct Field {
 };
 
 // Reads the field at `at` (types 0, 1 and 2 only); false when malformed or
-// of another wire type.
-bool readField(const char*& at, const char* end, Field* f) {
+// of another wire type. Inlined into each reader: the field then stays in
+// registers (a batch holds ~20 fields per item).
+[[gnu::always_inline]] inline bool readField(const char*& at, const char* end, Field* f) {
   std::uint64_t tag = 0;
   if (!wire::readVarint(at, end, &tag)) return false;
   f->number = tag >> 3;

@@ -22,7 +22,9 @@ inline std::size_t varintSize(std::uint64_t v) {
 }
 
 // Size of a length-delimited field with a one-byte tag and `body` bytes.
-inline std::size_t fieldSize(std::size_t body) { return 1 + varintSize(body) + body; }
+inline std::size_t fieldSize(std::size_t body) {
+  return 1 + varintSize(body) + body;
+}
 
 // Writes into a buffer sized beforehand.
 class Cursor {
@@ -69,6 +71,10 @@ inline Cursor extend(std::string& out, std::size_t size) {
 
 // Reads a varint at `at` (bounded by `end`); false when malformed.
 inline bool readVarint(const char*& at, const char* end, std::uint64_t* value) {
+  if (at < end && (static_cast<std::uint8_t>(*at) & 0x80) == 0) {  // one byte: tags, small lengths
+    *value = static_cast<std::uint8_t>(*at++);
+    return true;
+  }
   std::uint64_t v = 0;
   for (int shift = 0; shift < 64 && at < end; shift += 7) {
     auto b = static_cast<std::uint8_t>(*at++);
