@@ -27,7 +27,6 @@ Result<std::string> resolveMaster(const std::string& master) {
   return zookeeper::masterBaseUrl(**leader).substr(std::string("http://").size());
 }
 
-
 namespace {
 
 // Percent-encodes a query parameter value.
@@ -53,20 +52,26 @@ Result<Json::Value> parse(const std::string& body, const std::string& url) {
   return root;
 }
 
-// The CLI's credential: the file MANTLE_CREDENTIAL names (as the agent's
-// --credential), sent as HTTP Basic to the master and the agents.
+// The CLI's credential sent as HTTP Basic to the master and the agents.
 Result<http::Headers> credentialHeaders() {
-  static const Result<http::Headers> headers = []() -> Result<http::Headers> {
-    const char* file = std::getenv("MANTLE_CREDENTIAL");
-    if (file == nullptr || *file == '\0') return http::Headers{};
-    Result<auth::Credential> credential = auth::readCredential(file);
-    if (!credential.ok()) return credential.error().withContext("MANTLE_CREDENTIAL");
-    return http::Headers{{"Authorization", auth::basicAuthorization(*credential)}};
-  }();
-  return headers;
+  Result<std::optional<auth::Credential>> credential = cliCredential();
+  if (!credential.ok()) return credential.error();
+  if (!*credential) return http::Headers{};
+  return http::Headers{{"Authorization", auth::basicAuthorization(**credential)}};
 }
 
 }  // namespace
+
+Result<std::optional<auth::Credential>> cliCredential() {
+  static const Result<std::optional<auth::Credential>> credential = []() -> Result<std::optional<auth::Credential>> {
+    const char* file = std::getenv("MANTLE_CREDENTIAL");
+    if (file == nullptr || *file == '\0') return std::optional<auth::Credential>();
+    Result<auth::Credential> read = auth::readCredential(file);
+    if (!read.ok()) return read.error().withContext("MANTLE_CREDENTIAL");
+    return std::optional<auth::Credential>(*read);
+  }();
+  return credential;
+}
 
 std::string baseUrl(const std::string& address) {
   if (address.rfind("http://", 0) == 0 || address.rfind("https://", 0) == 0) return address;
@@ -79,9 +84,9 @@ Result<Json::Value> getJson(const std::string& url) {
   auto response = http::request("GET", url, *headers, "", http::ClientOptions{10, 3});
   if (!response.ok()) return Error(StatusCode::kUnavailable, "cannot reach " + url + ": " + response.error().message);
   if (response->status != 200) {
-    return Error(response->status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
-                 url + " answered " + std::to_string(response->status) +
-                     (response->body.empty() ? "" : ": " + response->body));
+    return Error(
+        response->status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
+        url + " answered " + std::to_string(response->status) + (response->body.empty() ? "" : ": " + response->body));
   }
   return parse(response->body, url);
 }
@@ -174,8 +179,8 @@ Result<TaskLocation> locateTask(const std::string& master, const std::string& ta
 }
 
 Result<std::string> readSandboxFile(const std::string& agent, const std::string& path, std::int64_t& offset) {
-  auto chunk = getJson(agent + "/files/read?path=" + encode(path) + "&offset=" + std::to_string(offset) +
-                       "&length=1048576");
+  auto chunk =
+      getJson(agent + "/files/read?path=" + encode(path) + "&offset=" + std::to_string(offset) + "&length=1048576");
   if (!chunk.ok()) {
     if (chunk.error().code == StatusCode::kNotFound) return std::string();
     return chunk.error();
@@ -206,9 +211,9 @@ void printTable(std::ostream& out, const std::vector<std::string>& header,
 }
 
 bool terminalState(const std::string& state) {
-  static const std::vector<std::string> kTerminal = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED",
-                                                      "TASK_ERROR",    "TASK_LOST",   "TASK_DROPPED",
-                                                      "TASK_GONE",     "TASK_GONE_BY_OPERATOR"};
+  static const std::vector<std::string> kTerminal = {
+      "TASK_FINISHED", "TASK_FAILED",  "TASK_KILLED", "TASK_ERROR",
+      "TASK_LOST",     "TASK_DROPPED", "TASK_GONE",   "TASK_GONE_BY_OPERATOR"};
   return std::find(kTerminal.begin(), kTerminal.end(), state) != kTerminal.end();
 }
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include <json/value.h>
 
+#include "auth/security.hpp"
 #include "mantle/result.hpp"
 
 namespace mantle::cli {
@@ -20,6 +22,11 @@ Result<std::string> resolveMaster(const std::string& master);
 
 // "http://host:port" for "host:port" (an http:// address is kept).
 std::string baseUrl(const std::string& address);
+
+// The credential in the file MANTLE_CREDENTIAL names (as the agent's
+// --credential), nullopt when the variable is unset or empty; an Error
+// naming MANTLE_CREDENTIAL when the file is unreadable or malformed.
+Result<std::optional<auth::Credential>> cliCredential();
 
 // GET `url` and parse the answer; non-200 answers and bad JSON are Errors.
 // Every request of the CLI carries the credential in MANTLE_CREDENTIAL (a

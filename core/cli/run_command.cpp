@@ -79,7 +79,9 @@ Result<std::optional<v1::HealthCheck>> healthCheckFrom(const RunFlags& f) {
   return std::optional<v1::HealthCheck>(check);
 }
 
-std::string orEmpty(const Result<std::string>& result) { return result.ok() ? *result : std::string(); }
+std::string orEmpty(const Result<std::string>& result) {
+  return result.ok() ? *result : std::string();
+}
 
 // When the subscription ended before the final update (e.g. `mantle kill`
 // tore the framework down), the task's end as the master saw it.
@@ -143,8 +145,9 @@ std::string randomSuffix() {
 
 int runCommand(const std::vector<std::string>& args) {
   RunFlags f;
-  flags::FlagSet set("mantle run", "Runs COMMAND as a task on the cluster, prints its output and exits with its "
-                                   "exit code:\n  mantle run [options] -- COMMAND [ARGS...]");
+  flags::FlagSet set("mantle run",
+                     "Runs COMMAND as a task on the cluster, prints its output and exits with its "
+                     "exit code:\n  mantle run [options] -- COMMAND [ARGS...]");
   set.addString("master", &f.master, "The master, host:port or zk://hosts/path (or MANTLE_MASTER).");
   set.addString("name", &f.name, "The task's and framework's name (default: mantle-run).");
   set.addString("resources", &f.resources, "What the task needs, in Mesos' text syntax.");
@@ -232,6 +235,15 @@ int runCommand(const std::vector<std::string>& args) {
     label->set_value(taskId);
   }
   options.reconnect = false;
+  // With MANTLE_CREDENTIAL the framework subscribes as that principal (the
+  // master's --authenticate_http_frameworks).
+  if (Result<std::optional<auth::Credential>> credential = cliCredential(); !credential.ok()) {
+    std::cerr << "mantle: error: " << credential.error().message << "\n";
+    return 1;
+  } else if (*credential) {
+    options.frameworkInfo.set_principal((*credential)->principal);
+    options.authorization = auth::basicAuthorization(**credential);
+  }
   scheduler::SchedulerCallbacks callbacks;
   std::unique_ptr<scheduler::Scheduler> client;
   callbacks.subscribed = [&](const auto&) { progress("waiting for an offer..."); };
@@ -269,7 +281,8 @@ int runCommand(const std::vector<std::string>& args) {
       }
       if (*healthCheck) *task.mutable_health_check() = **healthCheck;
       if (!f.env.empty()) {
-        v1::CommandInfo* target = f.executor.empty() ? task.mutable_command() : task.mutable_executor()->mutable_command();
+        v1::CommandInfo* target =
+            f.executor.empty() ? task.mutable_command() : task.mutable_executor()->mutable_command();
         std::stringstream in(f.env);
         for (std::string pair; std::getline(in, pair, ';');) {
           std::size_t eq = pair.find('=');
@@ -339,7 +352,8 @@ int runCommand(const std::vector<std::string>& args) {
     if ((f.follow || sandbox.empty()) && last && last->has_agent_id() && client->frameworkId()) {
       lock.unlock();
       if (agent.empty()) agent = orEmpty(agentUrl(f.master, last->agent_id().value()));
-      if (!agent.empty() && sandbox.empty()) sandbox = orEmpty(sandboxOf(agent, client->frameworkId()->value(), taskId));
+      if (!agent.empty() && sandbox.empty())
+        sandbox = orEmpty(sandboxOf(agent, client->frameworkId()->value(), taskId));
       if (f.follow) follow(false);
       lock.lock();
     }

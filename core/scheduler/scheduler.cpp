@@ -22,7 +22,9 @@ Scheduler::Scheduler(SchedulerOptions options, SchedulerCallbacks callbacks)
   }
 }
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler() {
+  stop();
+}
 
 std::string Scheduler::url() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -64,6 +66,12 @@ void Scheduler::leaderChanged(const std::optional<std::string>& base) {
   // The stream to the old leader ends now; run() subscribes to the new one
   // with the framework id.
   if (streamCancel_) streamCancel_->store(true);
+}
+
+http::Headers Scheduler::requestHeaders(const std::string& type) const {
+  http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
+  if (!options_.authorization.empty()) headers.emplace_back("Authorization", options_.authorization);
+  return headers;
 }
 
 bool Scheduler::followRedirect(const http::ClientResponse& response) {
@@ -136,7 +144,7 @@ bool Scheduler::subscribeOnce(std::string* why) {
   }
   for (const std::string& role : options_.suppressedRoles) call.mutable_subscribe()->add_suppressed_roles(role);
   std::string type(wire::mediaTypeName(options_.contentType));
-  http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
+  http::Headers headers = requestHeaders(type);
   wire::RecordDecoder decoder;
   int status = 0;
   std::string errorBody;
@@ -238,8 +246,7 @@ void Scheduler::dispatch(const Event& event) {
     case Event::HEARTBEAT:
       if (callbacks_.heartbeat) callbacks_.heartbeat();
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -251,7 +258,7 @@ Result<http::ClientResponse> Scheduler::send(Call call) {
     streamId = streamId_;
   }
   std::string type(wire::mediaTypeName(options_.contentType));
-  http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
+  http::Headers headers = requestHeaders(type);
   if (!streamId.empty()) headers.emplace_back(std::string(wire::kMesosStreamIdHeader), streamId);
   std::string body = wire::encode(call, options_.contentType);
   Result<http::ClientResponse> response = http::request("POST", url(), headers, body);

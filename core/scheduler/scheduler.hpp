@@ -42,6 +42,11 @@ struct SchedulerOptions {
   // Subscribe again when the stream ends (with the framework id once known).
   bool reconnect = true;
   double reconnectDelaySeconds = 0.5;
+  // The Authorization header value sent with SUBSCRIBE and every call (the
+  // master's --authenticate_http_frameworks); empty: none.
+  // auth::basicAuthorization() makes one from a credential; set
+  // frameworkInfo.principal to the same principal.
+  std::string authorization;
 };
 
 // Every callback runs on the client's event thread, one at a time.
@@ -108,6 +113,8 @@ class Scheduler {
   // Points the client at the master named by a 307's Location
   // ("//host:port/path"); false when there is none.
   bool followRedirect(const http::ClientResponse& response);
+  // Content type, accept and (when configured) authorization headers.
+  http::Headers requestHeaders(const std::string& type) const;
   void leaderChanged(const std::optional<std::string>& base);  // detector thread
 
   SchedulerOptions options_;

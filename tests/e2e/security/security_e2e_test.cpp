@@ -5,8 +5,8 @@
 #include <openssl/hmac.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -79,7 +79,9 @@ std::int64_t now() {
 http::Headers basic(const std::string& principal, const std::string& secret) {
   return {{"Authorization", "Basic " + base64(principal + ":" + secret)}};
 }
-http::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+http::Headers bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
 
 std::vector<std::string> challenges(const http::ClientResponse& response) {
   std::vector<std::string> out;
@@ -252,8 +254,7 @@ TEST_F(SecurityTest, JwtChecksSignatureExpiryAlgorithmAndRealm) {
   const std::string later = std::to_string(now() + 600);
 
   EXPECT_EQ(get(state, bearer(jwt(header, R"({"sub": "ops", "exp": )" + later + "}", kJwtSecret))).status, 200);
-  EXPECT_EQ(get(state, bearer(jwt(header,
-                                  R"({"sub": "ops", "aud": "mesos-master-readonly", "exp": )" + later + "}",
+  EXPECT_EQ(get(state, bearer(jwt(header, R"({"sub": "ops", "aud": "mesos-master-readonly", "exp": )" + later + "}",
                                   kJwtSecret)))
                 .status,
             200);
@@ -271,7 +272,8 @@ TEST_F(SecurityTest, JwtChecksSignatureExpiryAlgorithmAndRealm) {
           "the token has expired");
   refused(jwt(header, R"({"sub": "ops", "exp": )" + later + "}", "another-secret-another-secret-12"),
           "invalid token signature");
-  std::string unsignedToken = base64Url(R"({"alg": "none"})") + "." + base64Url(R"({"sub": "ops", "exp": )" + later + "}") + ".";
+  std::string unsignedToken =
+      base64Url(R"({"alg": "none"})") + "." + base64Url(R"({"sub": "ops", "exp": )" + later + "}") + ".";
   refused(unsignedToken, "algorithm 'none' is not accepted");
   refused(jwt(R"({"alg": "HS512"})", R"({"sub": "ops", "exp": )" + later + "}", kJwtSecret),
           "algorithm 'HS512' is not accepted");
@@ -288,19 +290,18 @@ struct Certificates {
   explicit Certificates(const TempDir& dir) : dir(dir.path().string()) {
     const std::string d = this->dir;
     std::string ext = dir.write("san.ext", "subjectAltName=IP:127.0.0.1\n").string();
-    auto run = [](const std::string& command) {
-      return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
-    };
+    auto run = [](const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; };
     const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    ok = run("openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d + "/ca.crt -days 1 -subj /CN=mantle-test-ca") &&
+    ok = run("openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d +
+             "/ca.crt -days 1 -subj /CN=mantle-test-ca") &&
          run("openssl req -x509" + key + " -keyout " + d + "/other-ca.key -out " + d +
              "/other-ca.crt -days 1 -subj /CN=other-ca") &&
          run("openssl req" + key + " -keyout " + d + "/server.key -out " + d + "/server.csr -subj /CN=127.0.0.1") &&
-         run("openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -out " +
-             d + "/server.crt -days 1 -extfile " + ext) &&
+         run("openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.crt -CAkey " + d +
+             "/ca.key -CAcreateserial -out " + d + "/server.crt -days 1 -extfile " + ext) &&
          run("openssl req" + key + " -keyout " + d + "/client.key -out " + d + "/client.csr -subj /CN=client") &&
-         run("openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -out " +
-             d + "/client.crt -days 1") &&
+         run("openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.crt -CAkey " + d +
+             "/ca.key -CAcreateserial -out " + d + "/client.crt -days 1") &&
          run("openssl req" + key + " -keyout " + d + "/rogue.key -out " + d + "/rogue.csr -subj /CN=rogue") &&
          run("openssl x509 -req -in " + d + "/rogue.csr -CA " + d + "/other-ca.crt -CAkey " + d +
              "/other-ca.key -CAcreateserial -out " + d + "/rogue.crt -days 1");
@@ -423,8 +424,10 @@ TEST_F(AuthorizationTest, MutatingOperatorCallsNeedTheirAcl) {
       R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
           "reservations": [{"type": "DYNAMIC", "role": "prod", "principal": "ops"}]})";
   const std::vector<std::string> calls = {
-      R"({"type": "RESERVE_RESOURCES", "reserve_resources": {"agent_id": {"value": "a"}, "resources": [)" + reserved + "]}}",
-      R"({"type": "UNRESERVE_RESOURCES", "unreserve_resources": {"agent_id": {"value": "a"}, "resources": [)" + reserved + "]}}",
+      R"({"type": "RESERVE_RESOURCES", "reserve_resources": {"agent_id": {"value": "a"}, "resources": [)" + reserved +
+          "]}}",
+      R"({"type": "UNRESERVE_RESOURCES", "unreserve_resources": {"agent_id": {"value": "a"}, "resources": [)" +
+          reserved + "]}}",
       R"({"type": "CREATE_VOLUMES", "create_volumes": {"agent_id": {"value": "a"}, "volumes": [)" + reserved + "]}}",
       R"({"type": "DESTROY_VOLUMES", "destroy_volumes": {"agent_id": {"value": "a"}, "volumes": [)" + reserved + "]}}",
       R"({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": [{"role": "prod", "weight": 2}]}})",
@@ -717,6 +720,40 @@ TEST_F(SecurityTest, TaskRunsWithTlsOnMasterAndAgent) {
   EXPECT_TRUE(!plain.ok() || plain->status != 200) << "plain HTTP was served";
   tls.set({certs.path("ca.crt"), certs.path("client.crt"), certs.path("client.key")});
   EXPECT_GE(metricsOf(agent, {})["slave/tls/handshake_failures"].asDouble(), 2.0);
+}
+
+// --authenticate_http_frameworks: `mantle run` subscribes with the principal
+// and secret of MANTLE_CREDENTIAL (the scheduler library's `authorization`);
+// without one the master's 401 reaches the user and nothing runs.
+TEST_F(SecurityTest, MantleRunSubscribesWithItsCredential) {
+  ClusterOptions options;
+  options.masterFlags = {"--authenticate_http_frameworks", "--credentials=" + credentials_};
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  const std::string ops = files_.write("ops.credential", R"({"principal": "ops", "secret": "ops-secret"})");
+  const std::string wrong = files_.write("wrong.credential", R"({"principal": "ops", "secret": "not-it"})");
+
+  std::string out;
+  EXPECT_EQ(mantleCli(files_, {"run", "--master=" + cluster.masterAddress(), "--", "echo", "ran-as-ops"},
+                      {{"MANTLE_CREDENTIAL", ops}}, &out),
+            0)
+      << out << cluster.logs();
+  EXPECT_NE(out.find("ran-as-ops"), std::string::npos) << out;
+  Json::Value frameworks = parse(get(cluster.masterUrl() + "/master/frameworks", {}).body);
+  ASSERT_EQ(frameworks["completed_frameworks"].size() + frameworks["frameworks"].size(), 1u) << frameworks;
+  const Json::Value& framework =
+      frameworks["frameworks"].empty() ? frameworks["completed_frameworks"][0] : frameworks["frameworks"][0];
+  EXPECT_EQ(framework["principal"].asString(), "ops") << framework;
+
+  for (const auto& [environment, what] : std::vector<std::pair<std::map<std::string, std::string>, std::string>>{
+           {{}, "no credential"}, {{{"MANTLE_CREDENTIAL", wrong}}, "a wrong secret"}}) {
+    EXPECT_NE(
+        mantleCli(files_, {"run", "--master=" + cluster.masterAddress(), "--", "echo", "never-ran"}, environment, &out),
+        0)
+        << what << ": " << out;
+    EXPECT_NE(out.find("401"), std::string::npos) << what << ": " << out;
+    EXPECT_EQ(out.find("never-ran"), std::string::npos) << what << ": " << out;
+  }
 }
 
 // run_tasks on ACCEPT: the framework's principal may launch tasks only as the
