@@ -90,8 +90,7 @@ void MasterImpl::agentCall(internal::Call call, std::string streamId, std::strin
         return responder.respond(http::Response::text(400, "REREGISTER needs 'reregistration'"));
       }
       return reregisterAgent(call, remote, responder);
-    default:
-      break;
+    default: break;
   }
   if (!call.has_agent_id()) return responder.respond(http::Response::text(400, "Expecting 'agent_id' to be present"));
   auto it = agents_.find(call.agent_id().value());
@@ -126,16 +125,14 @@ void MasterImpl::agentCall(internal::Call call, std::string streamId, std::strin
       }
       executorMessage(agent, call.executor_message());
       break;
-    case internal::Call::PONG:
-      break;
+    case internal::Call::PONG: break;
     case internal::Call::UNREGISTER: {
       responder.respond(http::Response{202, {}, ""});
       std::string id = agent.id;
       removeAgent(id, v1::TASK_GONE, v1::TaskStatus::REASON_AGENT_REMOVED, false, "Agent unregistered");
       return;
     }
-    default:
-      return responder.respond(http::Response::text(400, "Unknown call type"));
+    default: return responder.respond(http::Response::text(400, "Unknown call type"));
   }
   responder.respond(http::Response{202, {}, ""});
 }
@@ -147,6 +144,22 @@ void MasterImpl::registerAgent(const internal::Call& call, const std::string& re
   if (!total.ok()) return refuseAgent(responder, "Invalid agent resources: " + total.error().message);
   if (std::string down = machineDownMessage(reg.agent_info(), remote); !down.empty()) {
     return answerAgentOnce(responder, internal::Event::SHUTDOWN, down);
+  }
+  // As in Mesos: a new agent registering from the address (IP and port) of a
+  // disconnected one replaced it (restarted with --recover=cleanup or a wiped
+  // work_dir), so the old one is removed now instead of after
+  // --agent_reregister_timeout: its tasks are gone (TASK_LOST for frameworks
+  // that are not partition-aware).
+  for (const auto& [otherId, other] : agents_) {
+    if (other.connected || other.info.port() != reg.agent_info().port() || ipOf(other.address) != ipOf(remote)) {
+      continue;
+    }
+    const std::string replaced = otherId;
+    LOG(INFO) << "Removing disconnected agent " << replaced << " at " << other.address
+              << ": a new agent registers at its address";
+    removeAgent(replaced, v1::TASK_GONE, v1::TaskStatus::REASON_AGENT_REMOVED, /*unreachable=*/false,
+                "Agent " + replaced + " was replaced by a new agent registering at the same address");
+    break;
   }
   std::string id = masterId_ + "-S" + std::to_string(nextAgentId_++);
   v1::AgentInfo info = reg.agent_info();
@@ -323,7 +336,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     if (totalChanged) {
       for (const v1::Resource& r : agent.total.items()) *update.add_total() = convert<module::v1::Resource>(r);
     }
-    update.set_state(agent.drain        ? module::v1::AllocatorUpdateAgent::DRAINING
+    update.set_state(agent.drain         ? module::v1::AllocatorUpdateAgent::DRAINING
                      : agent.deactivated ? module::v1::AllocatorUpdateAgent::DEACTIVATED
                                          : module::v1::AllocatorUpdateAgent::ACTIVE);
     allocatorCall("update_agent", update);
@@ -511,8 +524,7 @@ void MasterImpl::agentDisconnected(const std::string& agentId, const std::string
   if (it == agents_.end()) return;
   Agent& agent = it->second;
   if (!agent.connected || agent.streamId != streamId) return;
-  LOG(INFO) << "Agent " << agentId << " disconnected; it has " << flags_.agentReregisterTimeout
-            << "s to re-register";
+  LOG(INFO) << "Agent " << agentId << " disconnected; it has " << flags_.agentReregisterTimeout << "s to re-register";
   agent.connected = false;
   agent.stream.reset();
   rescindAgentOffers(agent);

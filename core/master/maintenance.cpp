@@ -43,12 +43,6 @@ bool covers(const v1::MachineID& machine, const std::string& hostname, const std
   return !machine.hostname().empty() || !machine.ip().empty();
 }
 
-// The IP of an "ip:port" / "[ip]:port" address.
-std::string hostOf(const std::string& address) {
-  if (!address.empty() && address.front() == '[') return address.substr(1, address.find(']') - 1);
-  return address.substr(0, address.rfind(':'));
-}
-
 std::optional<std::string> validateMachine(const v1::MachineID& id) {
   if (id.hostname().empty() && id.ip().empty()) return "Both 'hostname' and 'ip' of a machine are empty";
   if (!id.ip().empty()) {
@@ -169,7 +163,7 @@ void bringUp(const std::vector<v1::MachineID>& ids, v1::maintenance::Schedule* s
 v1::MachineID MasterImpl::agentMachine(const Agent& agent) const {
   v1::MachineID id;
   id.set_hostname(agent.info.hostname());
-  id.set_ip(hostOf(agent.address));
+  id.set_ip(ipOf(agent.address));
   return id;
 }
 
@@ -189,7 +183,7 @@ std::optional<v1::Unavailability> MasterImpl::agentUnavailability(const Agent& a
 
 std::string MasterImpl::machineDownMessage(const v1::AgentInfo& info, const std::string& remote) const {
   for (const v1::MachineInfo& m : machines_) {
-    if (m.mode() == v1::MachineInfo::DOWN && covers(m.id(), info.hostname(), hostOf(remote))) {
+    if (m.mode() == v1::MachineInfo::DOWN && covers(m.id(), info.hostname(), ipOf(remote))) {
       return "Machine '" + machineText(m.id()) +
              "' is DOWN for maintenance: no agent on it may register until STOP_MAINTENANCE";
     }

@@ -13,10 +13,10 @@
 #include <mutex>
 #include <random>
 
-#include "master/master_impl.hpp"
-#include "master/validation.hpp"
 #include "mantle/modules/defaults.hpp"
 #include "mantle/modules/manifest.hpp"
+#include "master/master_impl.hpp"
+#include "master/validation.hpp"
 #include "wire/recordio.hpp"
 
 namespace mantle::master {
@@ -28,6 +28,11 @@ const char* const kVersion = MANTLE_VERSION;
 
 double wallNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string ipOf(const std::string& address) {
+  if (!address.empty() && address.front() == '[') return address.substr(1, address.find(']') - 1);
+  return address.substr(0, address.rfind(':'));
 }
 
 std::string randomUuidBytes() {
@@ -55,7 +60,9 @@ std::string uuidText(const std::string& bytes) {
   return out;
 }
 
-std::string newUuidText() { return uuidText(randomUuidBytes()); }
+std::string newUuidText() {
+  return uuidText(randomUuidBytes());
+}
 
 namespace {
 
@@ -66,8 +73,7 @@ To convert(const From& from) {
   return to;
 }
 
-std::optional<std::string_view> headerView(const http::Request& request, std::string_view name,
-                                           std::string* storage) {
+std::optional<std::string_view> headerView(const http::Request& request, std::string_view name, std::string* storage) {
   if (!request.hasHeader(name)) return std::nullopt;
   *storage = request.header(name);
   return std::string_view(*storage);
@@ -80,7 +86,9 @@ std::optional<std::string_view> headerView(const http::Request& request, std::st
 
 MasterImpl::MasterImpl(MasterFlags flags) : flags_(std::move(flags)) {}
 
-MasterImpl::~MasterImpl() { stop(); }
+MasterImpl::~MasterImpl() {
+  stop();
+}
 
 Status MasterImpl::start() {
   startTime_ = wallNow();
@@ -352,7 +360,9 @@ void MasterImpl::registryOperation(RegistryOperation op) {
   op.apply();
 }
 
-void MasterImpl::agentsChanged() { persistRegistry(); }
+void MasterImpl::agentsChanged() {
+  persistRegistry();
+}
 
 // ---------------------------------------------------------------------------
 // Timers
@@ -360,7 +370,8 @@ void MasterImpl::agentsChanged() { persistRegistry(); }
 void MasterImpl::scheduleTimers() {
   auto every = [this](TimerPtr& timer, double seconds, void (MasterImpl::*fn)()) {
     timer = std::make_shared<asio::steady_timer>(stateIo_);
-    auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+    auto interval =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
     std::weak_ptr<asio::steady_timer> weak = timer;
     auto loop = std::make_shared<std::function<void()>>();
     *loop = [this, weak, interval, fn, loop]() {
@@ -529,7 +540,7 @@ void MasterImpl::allocate() {
     offer.mutable_allocation_info()->set_role(allocated.role());
     v1::URL* url = offer.mutable_url();
     url->set_scheme("http");
-    std::string ip = agent.address.substr(0, agent.address.rfind(':'));
+    std::string ip = ipOf(agent.address);
     url->mutable_address()->set_hostname(agent.info.hostname());
     url->mutable_address()->set_ip(ip);
     url->mutable_address()->set_port(agent.info.port());
@@ -685,7 +696,8 @@ void MasterImpl::handleOperator(const http::Request& request, const http::Respon
         http::Response::text(400, "Failed to parse the body into a master Call: " + s.error().message));
   }
   if (!call.has_type()) {
-    return responder.respond(http::Response::text(400, "Failed to validate master::Call: Expecting 'type' to be present"));
+    return responder.respond(
+        http::Response::text(400, "Failed to validate master::Call: Expecting 'type' to be present"));
   }
   wire::HttpResult<wire::ResponseFormat> negotiated = wire::negotiateResponse(
       headers, *format,
@@ -706,8 +718,7 @@ void MasterImpl::handleOperator(const http::Request& request, const http::Respon
       case v1::master::Call::GET_TASKS:
       case v1::master::Call::GET_EXECUTORS:
         return filteredStateCall(std::move(call), *negotiated, responder, principal);
-      default:
-        break;
+      default: break;
     }
   }
   post([self = shared_from_this(), call = std::move(call), format = *negotiated, responder]() mutable {
@@ -740,13 +751,12 @@ void MasterImpl::handleAgent(const http::Request& request, const http::Responder
         http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not 'register_agents'"));
   }
   post([self = shared_from_this(), call = std::move(call), streamId = request.header(kAgentStreamIdHeader),
-        remote = request.remoteAddress, responder]() mutable {
-    self->agentCall(std::move(call), std::move(streamId), std::move(remote), responder);
-  });
+        remote = request.remoteAddress,
+        responder]() mutable { self->agentCall(std::move(call), std::move(streamId), std::move(remote), responder); });
 }
 
-void MasterImpl::handleLegacy(const std::string& path, const http::Request& request,
-                              const http::Responder& responder, const Principal& principal) {
+void MasterImpl::handleLegacy(const std::string& path, const http::Request& request, const http::Responder& responder,
+                              const Principal& principal) {
   auto self = shared_from_this();
   if (path == "/health") return responder.respond(http::Response{200, {}, ""});
   if (path == "/version") return responder.respond(http::Response::json(200, renderVersion()));
@@ -769,7 +779,8 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
       auto metrics = std::make_shared<std::map<std::string, double>>(self->buildMetrics());
       self->postHttp([self, metrics, prometheus, responder] {
         if (prometheus) {
-          http::Response response{200, {{"Content-Type", "text/plain; version=0.0.4"}},
+          http::Response response{200,
+                                  {{"Content-Type", "text/plain; version=0.0.4"}},
                                   renderPrometheus(*metrics, self->modules_->metrics())};
           responder.respond(std::move(response));
         } else {
@@ -782,7 +793,8 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
     std::string frameworkId = request.queryParam("framework_id");
     std::string role = request.queryParam("role");
     if (frameworkId.empty() == role.empty()) {
-      return responder.respond(http::Response::text(400, "Give exactly one of the query parameters 'framework_id' and 'role'"));
+      return responder.respond(
+          http::Response::text(400, "Give exactly one of the query parameters 'framework_id' and 'role'"));
     }
     return post([self, frameworkId, role, responder] {
       responder.respond(http::Response::json(200, self->explainJson(frameworkId, role)));
@@ -839,10 +851,20 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
 // Master
 
 Master::Master(MasterFlags flags) : impl_(std::make_shared<MasterImpl>(std::move(flags))) {}
-Master::~Master() { impl_->stop(); }
-Status Master::start() { return impl_->start(); }
-std::uint16_t Master::port() const { return impl_->port(); }
-void Master::wait() { impl_->wait(); }
-void Master::stop() { impl_->stop(); }
+Master::~Master() {
+  impl_->stop();
+}
+Status Master::start() {
+  return impl_->start();
+}
+std::uint16_t Master::port() const {
+  return impl_->port();
+}
+void Master::wait() {
+  impl_->wait();
+}
+void Master::stop() {
+  impl_->stop();
+}
 
 }  // namespace mantle::master

@@ -22,20 +22,20 @@
 #include <thread>
 #include <vector>
 
+#include <glog/logging.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <glog/logging.h>
 
 #include "auth/security.hpp"
+#include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "mantle/module/v1/allocator.pb.h"
 #include "mantle/module/v1/module.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "master/flags.hpp"
-#include "hooks/hook_chain.hpp"
 #include "master/registry_file.hpp"
 #include "mesos/v1/maintenance/maintenance.pb.h"
 #include "mesos/v1/master/master.pb.h"
@@ -57,6 +57,8 @@ using resources::Resources;
 
 // Seconds since the epoch.
 double wallNow();
+// The IP of an "ip:port" / "[ip]:port" address.
+std::string ipOf(const std::string& address);
 // 16 random bytes / their canonical text form.
 std::string randomUuidBytes();
 std::string uuidText(const std::string& bytes);
@@ -81,7 +83,7 @@ struct Framework {
   wire::MediaType mediaType = wire::MediaType::kJson;
   std::set<std::string> suppressedRoles;
   std::set<std::string> offers;
-  std::map<std::string, v1::Task> tasks;              // by task id; not yet removed
+  std::map<std::string, v1::Task> tasks;             // by task id; not yet removed
   std::map<std::string, v1::Task> unreachableTasks;  // by task id
   std::deque<v1::Task> completedTasks;
   // agent id -> executor id -> ExecutorInfo.
@@ -250,16 +252,15 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void acknowledge(Framework& framework, const v1::scheduler::Call::Acknowledge& ack);
   void reconcile(Framework& framework, const v1::scheduler::Call::Reconcile& reconcile);
   void frameworkMessage(Framework& framework, const v1::scheduler::Call::Message& message);
-  std::optional<std::string> updateFramework(Framework& framework,
-                                             const v1::scheduler::Call::UpdateFramework& update);
+  std::optional<std::string> updateFramework(Framework& framework, const v1::scheduler::Call::UpdateFramework& update);
   void frameworkDisconnected(const std::string& frameworkId, const std::string& streamId);
   void failoverExpired(const std::string& frameworkId, const TimerPtr& timer);
   void removeFramework(const std::string& frameworkId, const std::string& reason);
   void sendEvent(Framework& framework, const v1::scheduler::Event& event);
   void sendError(Framework& framework, const std::string& message);
   // A status update the master makes itself (no uuid: not acknowledged).
-  void sendMasterUpdate(Framework& framework, const v1::TaskID& taskId, const std::string& agentId,
-                        v1::TaskState state, v1::TaskStatus::Reason reason, const std::string& message);
+  void sendMasterUpdate(Framework& framework, const v1::TaskID& taskId, const std::string& agentId, v1::TaskState state,
+                        v1::TaskStatus::Reason reason, const std::string& message);
 
   // Agent protocol (agent_api.cpp).
   void agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder);
@@ -279,8 +280,8 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void recoveredAgentTimeout();
   // Removes the agent: tasks become `taskState` (with `reason`), frameworks
   // get FAILURE. `unreachable`: keep tasks as unreachable for reconciliation.
-  void removeAgent(const std::string& agentId, v1::TaskState taskState, v1::TaskStatus::Reason reason,
-                   bool unreachable, const std::string& message);
+  void removeAgent(const std::string& agentId, v1::TaskState taskState, v1::TaskStatus::Reason reason, bool unreachable,
+                   const std::string& message);
   void sendAgentEvent(Agent& agent, const internal::Event& event);
   // Adds the agent with what frameworks use on it, plus `extra` (resources
   // held outside tasks and offers, e.g. an ACCEPT's leftovers).
@@ -324,10 +325,10 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // The hook chain's state_event for an operator event (enqueued, never
   // blocks or fails); other event types are not hook events.
   void notifyHooks(const v1::master::Event& event);
-  void respondMessage(const http::Responder& responder, const google::protobuf::Message& message,
-                      wire::MediaType type, int status = 200);
-  std::optional<std::string> applyOperatorReservation(const std::string& agentId,
-                                                      const v1::Offer::Operation& operation, int* status);
+  void respondMessage(const http::Responder& responder, const google::protobuf::Message& message, wire::MediaType type,
+                      int status = 200);
+  std::optional<std::string> applyOperatorReservation(const std::string& agentId, const v1::Offer::Operation& operation,
+                                                      int* status);
   void markAgentGone(const std::string& agentId);
   void drainAgent(Agent& agent, const v1::master::Call::DrainAgent& drain);
   void checkDrained(Agent& agent);

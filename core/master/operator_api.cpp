@@ -73,8 +73,8 @@ void MasterImpl::respondMessage(const http::Responder& responder, const google::
   std::shared_ptr<google::protobuf::Message> copy(message.New());
   copy->CopyFrom(message);
   postHttp([copy, type, status, responder] {
-    http::Response response{status, {{"Content-Type", std::string(wire::mediaTypeName(type))}},
-                            wire::encode(*copy, type)};
+    http::Response response{
+        status, {{"Content-Type", std::string(wire::mediaTypeName(type))}}, wire::encode(*copy, type)};
     responder.respond(std::move(response));
   });
 }
@@ -162,14 +162,14 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
     case Call::GET_QUOTA:
       response.set_type(Response::GET_QUOTA);
       response.mutable_get_quota()->mutable_status();
-      for (const auto& [role, config] : quotas_) *response.mutable_get_quota()->mutable_status()->add_configs() = config;
+      for (const auto& [role, config] : quotas_)
+        *response.mutable_get_quota()->mutable_status()->add_configs() = config;
       break;
     case Call::GET_OPERATIONS:
       response.set_type(Response::GET_OPERATIONS);
       response.mutable_get_operations();
       break;
-    case Call::SUBSCRIBE:
-      return operatorSubscribe(format, responder);
+    case Call::SUBSCRIBE: return operatorSubscribe(format, responder);
 
     case Call::RESERVE_RESOURCES:
     case Call::UNRESERVE_RESOURCES:
@@ -234,8 +234,7 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
                 deactivate ? "deactivate_agent" : "reactivate_agent")) {
         return;
       }
-      Agent* agent =
-          findAgent(deactivate ? call.deactivate_agent().agent_id() : call.reactivate_agent().agent_id());
+      Agent* agent = findAgent(deactivate ? call.deactivate_agent().agent_id() : call.reactivate_agent().agent_id());
       if (agent == nullptr) return responder.respond(http::Response::text(404, "Agent is not registered"));
       agent->deactivated = deactivate;
       if (!deactivate) agent->drain.reset();
@@ -319,7 +318,8 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
     case Call::TEARDOWN: {
       if (!need(call.has_teardown(), "teardown")) return;
       const std::string& id = call.teardown().framework_id().value();
-      if (!frameworks_.count(id)) return responder.respond(http::Response::text(400, "Framework " + id + " is not known"));
+      if (!frameworks_.count(id))
+        return responder.respond(http::Response::text(400, "Framework " + id + " is not known"));
       // Answered once the registry no longer holds the framework.
       RegistryOperation op;
       op.stage = [id](RegistryState& state) {
@@ -336,10 +336,8 @@ void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Resp
     case Call::GET_MAINTENANCE_STATUS:
     case Call::UPDATE_MAINTENANCE_SCHEDULE:
     case Call::START_MAINTENANCE:
-    case Call::STOP_MAINTENANCE:
-      return maintenanceCall(call, format, responder);
-    case Call::UNKNOWN:
-      return responder.respond(http::Response::text(501, "Received an unexpected 'UNKNOWN' call"));
+    case Call::STOP_MAINTENANCE: return maintenanceCall(call, format, responder);
+    case Call::UNKNOWN: return responder.respond(http::Response::text(501, "Received an unexpected 'UNKNOWN' call"));
     default:
       return responder.respond(
           http::Response::text(501, "The call '" + Call::Type_Name(call.type()) + "' is not supported by Mantle yet"));
@@ -472,9 +470,8 @@ void MasterImpl::operatorSubscribe(wire::ResponseFormat format, const http::Resp
   std::uint64_t id = subscriber.id;
   subscriber.stream->onClose([weak, id] {
     if (auto self = weak.lock()) {
-      self->post([self, id] {
-        std::erase_if(self->subscribers_, [id](const OperatorSubscriber& s) { return s.id == id; });
-      });
+      self->post(
+          [self, id] { std::erase_if(self->subscribers_, [id](const OperatorSubscriber& s) { return s.id == id; }); });
     }
   });
   subscribers_.push_back(std::move(subscriber));
@@ -508,7 +505,8 @@ void MasterImpl::notifyHooks(const v1::master::Event& event) {
       *status->mutable_task_id() = hooks::recode<module::v1::TaskID>(task.task_id());
       status->set_state(module::v1::TASK_STAGING);
       *status->mutable_agent_id() = hooks::recode<module::v1::AgentID>(task.agent_id());
-      if (task.has_executor_id()) *status->mutable_executor_id() = hooks::recode<module::v1::ExecutorID>(task.executor_id());
+      if (task.has_executor_id())
+        *status->mutable_executor_id() = hooks::recode<module::v1::ExecutorID>(task.executor_id());
       break;
     }
     case v1::master::Event::TASK_UPDATED: {
@@ -551,8 +549,7 @@ void MasterImpl::notifyHooks(const v1::master::Event& event) {
       *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(info.id());
       break;
     }
-    default:
-      return;  // not a hook event
+    default: return;  // not a hook event
   }
   out.set_timestamp(wallNow());
   hooks_->stateEvent(out);  // only enqueues
@@ -568,7 +565,7 @@ Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent) const {
   agent.total.copyTo(out.mutable_agent_info()->mutable_resources());
   out.set_active(agent.connected && !agent.deactivated);
   out.set_version(agent.version);
-  std::string ip = agent.address.substr(0, agent.address.rfind(':'));
+  std::string ip = ipOf(agent.address);
   out.set_pid("slave(1)@" + ip + ":" + std::to_string(agent.info.port()));
   *out.mutable_registered_time() = timeInfo(agent.registeredTime);
   if (agent.reregisteredTime > 0) *out.mutable_reregistered_time() = timeInfo(agent.reregisteredTime);
@@ -723,9 +720,9 @@ std::map<std::string, double> MasterImpl::buildMetrics() const {
                             "error", "dropped", "unreachable", "gone", "gone_by_operator"}) {
     m[std::string("master/tasks_") + state] = 0;
   }
-  for (const char* name : {"master/valid_status_updates", "master/invalid_status_updates",
-                           "master/slave_registrations", "master/slave_reregistrations", "master/slave_removals",
-                           "master/messages_accept", "master/offers_declined", "allocator/mesos/allocation_runs"}) {
+  for (const char* name : {"master/valid_status_updates", "master/invalid_status_updates", "master/slave_registrations",
+                           "master/slave_reregistrations", "master/slave_removals", "master/messages_accept",
+                           "master/offers_declined", "allocator/mesos/allocation_runs"}) {
     m[name] = 0;
   }
   for (const auto& [name, value] : counters_) m[name] = value;

@@ -9,12 +9,14 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <json/reader.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "../../core/agent/agent_fixture.hpp"
@@ -170,6 +172,41 @@ class AgentEndToEnd : public ::testing::Test {
     killSessionsUnder(dir_.path());
   }
 
+  // A cluster whose master has `reregisterTimeout`, with `taskId` running
+  // `command`.
+  void startWithRunningTask(const std::string& reregisterTimeout, const std::string& taskId,
+                            const std::string& command) {
+    ClusterOptions options;
+    options.masterFlags = {"--agent_reregister_timeout=" + reregisterTimeout};
+    options.agentFlags = {"--executor_shutdown_grace_period=1secs"};
+    cluster_ = std::make_unique<LocalCluster>(options);
+    ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
+    scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
+    scheduler_->subscribe();
+    ASSERT_TRUE(scheduler_->launch(taskId, command));
+    ASSERT_TRUE(scheduler_->waitFor(taskId, mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  }
+
+  // kill -9 of the agent, then the same agent once with --recover=cleanup,
+  // which must exit 0.
+  void killAgentAndCleanUp() {
+    ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
+    std::vector<std::string> args = cluster_->agentArgs(0);
+    args.push_back("--recover=cleanup");
+    ChildProcess cleanup(args, dir_.path() / "cleanup.log");
+    const int status = cleanup.wait(30s);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << cleanup.output();
+  }
+
+  // The terminal updates `taskId` got.
+  std::vector<mesos::v1::TaskStatus> terminalUpdates(const std::string& taskId) {
+    std::vector<mesos::v1::TaskStatus> terminal;
+    for (const auto& update : scheduler_->updates(taskId)) {
+      if (isTerminalState(update.state())) terminal.push_back(update);
+    }
+    return terminal;
+  }
+
   TempDir dir_;  // where the tasks write; their sessions are reaped from here
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<Scheduler> scheduler_;
@@ -214,29 +251,16 @@ TEST_F(AgentEndToEnd, TaskSurvivesAgentKillNineAndFinishesOnce) {
 }
 
 TEST_F(AgentEndToEnd, RecoverCleanupKillsTheTaskAndTheSchedulerSeesItLostOnce) {
-  ClusterOptions options;
-  options.masterFlags = {"--agent_reregister_timeout=2secs"};
-  options.agentFlags = {"--executor_shutdown_grace_period=1secs"};
-  cluster_ = std::make_unique<LocalCluster>(options);
-  ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
-  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
-  scheduler_->subscribe();
   const auto pidFile = dir_.path() / "pid";
-  ASSERT_TRUE(scheduler_->launch(
-      "e2e-old", "cd " + dir_.path().string() + " && echo $$ > " + pidFile.string() + " && exec sleep 100"));
-  ASSERT_TRUE(scheduler_->waitFor("e2e-old", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_NO_FATAL_FAILURE(startWithRunningTask(
+      "2secs", "e2e-old", "cd " + dir_.path().string() + " && echo $$ > " + pidFile.string() + " && exec sleep 100"));
   ASSERT_TRUE(
       waitUntil([&] { return std::filesystem::exists(pidFile) && std::filesystem::file_size(pidFile) > 0; }, 10s));
   pid_t pid = 0;
   std::ifstream(pidFile) >> pid;
   ASSERT_GT(pid, 0);
 
-  ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
-  std::vector<std::string> args = cluster_->agentArgs(0);
-  args.push_back("--recover=cleanup");
-  ChildProcess cleanup(args, dir_.path() / "cleanup.log");
-  const int status = cleanup.wait(30s);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << cleanup.output();
+  ASSERT_NO_FATAL_FAILURE(killAgentAndCleanUp());
   EXPECT_TRUE(waitUntil([&] { return ::kill(pid, 0) != 0; }, 10s)) << "the task outlived --recover=cleanup";
 
   // The master gives the old agent up and its task ends, once.
@@ -244,9 +268,33 @@ TEST_F(AgentEndToEnd, RecoverCleanupKillsTheTaskAndTheSchedulerSeesItLostOnce) {
   ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
   ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
   std::this_thread::sleep_for(1s);
-  int terminal = 0;
-  for (const auto& update : scheduler_->updates("e2e-old")) terminal += isTerminalState(update.state()) ? 1 : 0;
-  EXPECT_EQ(terminal, 1);
+  EXPECT_EQ(terminalUpdates("e2e-old").size(), 1u);
+}
+
+// Mesos' rule: a new agent registering from the address of a disconnected
+// one replaced it; the master removes the old agent at once (not after a
+// long --agent_reregister_timeout) and its task is lost once, saying why.
+TEST_F(AgentEndToEnd, NewAgentAtTheAddressOfADisconnectedOneReplacesIt) {
+  ASSERT_NO_FATAL_FAILURE(startWithRunningTask("10mins", "e2e-replaced", "exec sleep 100"));
+  ASSERT_NO_FATAL_FAILURE(killAgentAndCleanUp());
+  ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
+
+  ASSERT_TRUE(scheduler_->waitFor("e2e-replaced", mesos::v1::TASK_LOST, 30s)) << cluster_->logs();
+  ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
+  std::this_thread::sleep_for(1s);
+  const std::vector<mesos::v1::TaskStatus> terminal = terminalUpdates("e2e-replaced");
+  EXPECT_EQ(terminal.size(), 1u);
+  for (const mesos::v1::TaskStatus& update : terminal) {
+    EXPECT_EQ(update.reason(), mesos::v1::TaskStatus::REASON_AGENT_REMOVED);
+    EXPECT_NE(update.message().find("replaced by a new agent registering at the same address"), std::string::npos)
+        << update.message();
+  }
+  auto slaves = http::request("GET", cluster_->masterUrl() + "/master/slaves", {}, "");
+  ASSERT_TRUE(slaves.ok());
+  Json::Value root;
+  std::istringstream in(slaves->body);
+  ASSERT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) << slaves->body;
+  EXPECT_EQ(root["slaves"].size(), 1u) << "the replaced agent is still listed: " << slaves->body;
 }
 
 }  // namespace
