@@ -5,11 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <glog/logging.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstring>
@@ -46,7 +46,25 @@ struct Containerizer::Container {
   std::unique_ptr<asio::steady_timer> killTimer;
   Termination termination;
   bool exited = false;
+  // The root died of SIGKILL nobody here sent: an isolator's limitation (the
+  // kernel's OOM killer under cgroups/mem) may still be on its way.
+  std::unique_ptr<asio::steady_timer> limitationWait;
 };
+
+namespace {
+
+// How long a container killed by someone else waits for the limitation that
+// explains it before its termination is reported without one.
+constexpr std::chrono::milliseconds kLimitationWait{500};
+
+bool killedBySigkill(const Termination& termination) {
+  if (!termination.statusKnown) return true;  // a recovered container: we cannot tell
+  const int status = termination.status;
+  return (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+         (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL);
+}
+
+}  // namespace
 
 struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
   Strand strand;
@@ -83,11 +101,12 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
       return;
     }
     container.exitWatch = std::make_unique<asio::posix::stream_descriptor>(strand, fd);
-    container.exitWatch->async_wait(asio::posix::stream_descriptor::wait_read,
-                                    [self = shared_from_this(), id = container.id](const boost::system::error_code& ec) {
-                                      if (ec == asio::error::operation_aborted) return;
-                                      self->exited(id);
-                                    });
+    container.exitWatch->async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        [self = shared_from_this(), id = container.id](const boost::system::error_code& ec) {
+          if (ec == asio::error::operation_aborted) return;
+          self->exited(id);
+        });
   }
 
   void exited(const std::string& id) {
@@ -112,8 +131,24 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
     }
     if (container.killTimer) container.killTimer->cancel();
     container.exitWatch.reset();
+    if (!container.termination.reason && !container.termination.destroyed && killedBySigkill(container.termination)) {
+      // The isolators are cleaned up only afterwards: their watchers must
+      // still be there to report.
+      container.limitationWait = std::make_unique<asio::steady_timer>(strand, kLimitationWait);
+      container.limitationWait->async_wait(
+          [self = shared_from_this(), id](const boost::system::error_code&) { self->finish(id); });
+      return;
+    }
+    finish(id);
+  }
+
+  // Cleans the isolators up and reports the termination.
+  void finish(const std::string& id) {
+    auto it = containers.find(id);
+    if (it == containers.end()) return;
+    if (it->second->limitationWait) it->second->limitationWait->cancel();
     cleanup(id, isolators.size());
-    Termination termination = container.termination;
+    Termination termination = it->second->termination;
     containers.erase(it);
     VLOG(1) << "Container " << id << " " << termination.describe();
     if (onTermination) onTermination(id, termination);
@@ -121,12 +156,12 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
 
   void limitation(const v1::ContainerLimitation& limit) {
     auto it = containers.find(limit.container_id().value());
-    if (it == containers.end() || it->second->exited) return;
+    if (it == containers.end()) return;
     Container& container = *it->second;
+    if (container.exited && !container.limitationWait) return;
     if (container.termination.reason) return;  // the first limitation wins
-    container.termination.reason = limit.has_reason()
-                                       ? static_cast<mesos::v1::TaskStatus::Reason>(limit.reason())
-                                       : mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION;
+    container.termination.reason = limit.has_reason() ? static_cast<mesos::v1::TaskStatus::Reason>(limit.reason())
+                                                      : mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION;
     container.termination.message = limit.message().empty() ? "Container limitation" : limit.message();
     for (const auto& resource : limit.resources()) {
       mesos::v1::Resource converted;
@@ -135,6 +170,7 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
       }
     }
     LOG(WARNING) << "Container " << container.id << " hit a limitation: " << container.termination.message;
+    if (container.exited) return finish(container.id);  // it died of it
     destroy(container.id, 0);
   }
 
