@@ -434,11 +434,9 @@ std::string Resources::toString() const {
     if (!s.empty()) s += "; ";
     s += r.name();
     std::string role = reservationRole(r);
-    // Appended piece by piece: GCC 12 at -O3 warns -Wrestrict (falsely) on
-    // "(" + role here.
-    if (role != "*") s.append("(").append(role).append(")");
-    if (r.has_allocation_info()) s.append("{").append(r.allocation_info().role()).append("}");
-    s.append(":").append(renderValue(r));
+    if (role != "*") s += "(" + role + ")";
+    if (r.has_allocation_info()) s += "{" + r.allocation_info().role() + "}";
+    s += ":" + renderValue(r);
   }
   return s;
 }

@@ -28,10 +28,7 @@ FileServer::FileServer(std::filesystem::path root)
         constexpr std::string_view kRedirect = "/redirect/";
         if (request.path.rfind(kRedirect, 0) == 0) {
           http::Response response = http::Response::text(302, "");
-          // Built by appending: GCC 12 at -O3 warns -Wrestrict on "/" + std::string (a false positive).
-          std::string location = "/";
-          location += request.path.substr(kRedirect.size());
-          response.headers.emplace_back("Location", std::move(location));
+          response.headers.emplace_back("Location", "/" + request.path.substr(kRedirect.size()));
           return responder.respond(std::move(response));
         }
         const std::filesystem::path file = base / request.path.substr(1);
