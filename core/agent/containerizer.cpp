@@ -142,8 +142,9 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
     finish(id);
   }
 
-  // Cleans the isolators up and reports the termination.
-  void finish(const std::string& id) {
+  // Cleans the isolators up and reports the termination. `id` is a copy: a
+  // caller's reference may be the container's own id, erased here.
+  void finish(std::string id) {
     auto it = containers.find(id);
     if (it == containers.end()) return;
     if (it->second->limitationWait) it->second->limitationWait->cancel();

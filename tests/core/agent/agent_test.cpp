@@ -224,6 +224,30 @@ TEST_F(AgentTest, ExecutorCrashFailsItsTask) {
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
 }
 
+// An executor killed from outside (as the OOM killer does) whose isolator
+// reports the limitation only after the executor died: the task's update
+// still carries the limitation's reason and message.
+TEST_F(AgentTest, ExecutorKilledBeforeItsLimitationArrivedFailsWithTheLimitation) {
+  extraFlags_ = {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
+                     "/libfixture_late_limitation.so\",\"modules\":[{\"name\":\"late_limitation\"," +
+                     "\"kind\":\"isolator\"}]}]}",
+                 "--isolation=late_limitation"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s)) << agent_->output();
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("oom", "sleep 100", peer_.agentId())));
+  auto running = peer_.waitForUpdate("oom", mesos::v1::TASK_RUNNING, 30s);
+  ASSERT_EQ(running.status().state(), mesos::v1::TASK_RUNNING) << agent_->output();
+  const pid_t executor = static_cast<pid_t>(running.status().container_status().executor_pid());
+  ASSERT_GT(executor, 0);
+  ASSERT_EQ(::kill(executor, SIGKILL), 0);
+  auto failed = peer_.waitForTerminal("oom", 20s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY)
+      << failed.status().message();
+  EXPECT_THAT(failed.status().message(), HasSubstr("reported late"));
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+}
+
 TEST_F(AgentTest, SandboxLogsRotateAtTheirCap) {
   extraFlags_ = {"--container_logs_max_size=4KB", "--container_logs_max_files=2"};
   startAgent();
