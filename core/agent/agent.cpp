@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
+#include <glog/logging.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <glog/logging.h>
 
 #include <algorithm>
 #include <cctype>
@@ -25,6 +25,7 @@
 #include "mantle/module/v1/hook.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "wire/recordio.hpp"
+#include "wire/task_state.hpp"
 
 extern char** environ;
 
@@ -40,7 +41,9 @@ namespace {
 constexpr char kVersion[] = "0.1.0";
 constexpr std::size_t kMaxCompleted = 200;
 
-double now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+double now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 std::string newUuid() {
   static thread_local std::mt19937_64 random(std::random_device{}());
@@ -63,22 +66,6 @@ std::string uuidText(const std::string& bytes) {
     out += hex[static_cast<unsigned char>(bytes[i]) & 0xF];
   }
   return out;
-}
-
-bool isTerminal(TaskState state) {
-  switch (state) {
-    case mesos::v1::TASK_FINISHED:
-    case mesos::v1::TASK_FAILED:
-    case mesos::v1::TASK_KILLED:
-    case mesos::v1::TASK_ERROR:
-    case mesos::v1::TASK_LOST:
-    case mesos::v1::TASK_DROPPED:
-    case mesos::v1::TASK_GONE:
-    case mesos::v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
 }
 
 bool partitionAware(const mesos::v1::FrameworkInfo& info) {
@@ -289,8 +276,9 @@ void Agent::stop() {
       }
     }
   });
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorShutdownGracePeriod * 1000) + 3000);
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorShutdownGracePeriod * 1000) + 3000);
   while (remaining() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -424,12 +412,8 @@ void Agent::handleEvent(const internal::Event& event) {
       }
       break;
     }
-    case internal::Event::APPLY_OPERATION:
-      applyOperation(event.apply_operation());
-      break;
-    case internal::Event::RECONCILE_TASKS:
-      reconcile(event.reconcile_tasks());
-      break;
+    case internal::Event::APPLY_OPERATION: applyOperation(event.apply_operation()); break;
+    case internal::Event::RECONCILE_TASKS: reconcile(event.reconcile_tasks()); break;
     case internal::Event::PING: {
       internal::Call pong;
       pong.set_type(internal::Call::PONG);
@@ -438,13 +422,12 @@ void Agent::handleEvent(const internal::Event& event) {
       link_->send(std::move(pong));
       break;
     }
-    case internal::Event::HEARTBEAT:
-      break;
+    case internal::Event::HEARTBEAT: break;
     case internal::Event::DRAIN:
       for (auto& [id, framework] : frameworks_) {
         for (auto& [eid, executor] : framework->executors) {
           for (auto& [tid, task] : executor->tasks) {
-            if (!isTerminal(task.task.state())) killTask(id, tid, nullptr);
+            if (!wire::isTerminal(task.task.state())) killTask(id, tid, nullptr);
           }
         }
       }
@@ -462,11 +445,8 @@ void Agent::handleEvent(const internal::Event& event) {
       link_->reconnect("shut down by the master");
       break;
     }
-    case internal::Event::ERROR:
-      LOG(ERROR) << "The master refused this agent: " << event.error().message();
-      break;
-    default:
-      LOG(WARNING) << "Ignoring master event " << internal::Event::Type_Name(event.type());
+    case internal::Event::ERROR: LOG(ERROR) << "The master refused this agent: " << event.error().message(); break;
+    default: LOG(WARNING) << "Ignoring master event " << internal::Event::Type_Name(event.type());
   }
 }
 
@@ -490,9 +470,7 @@ void Agent::applyOperation(const internal::Event::ApplyOperation& apply) {
     case mesos::v1::Offer::Operation::UNRESERVE: remove(operation.unreserve().resources()); break;
     case mesos::v1::Offer::Operation::CREATE: add(operation.create().volumes()); break;
     case mesos::v1::Offer::Operation::DESTROY: remove(operation.destroy().volumes()); break;
-    default:
-      LOG(WARNING) << "Ignoring operation " << mesos::v1::Offer::Operation::Type_Name(operation.type());
-      return;
+    default: LOG(WARNING) << "Ignoring operation " << mesos::v1::Offer::Operation::Type_Name(operation.type()); return;
   }
   mesos::v1::AgentInfo holder;
   holder.set_hostname("-");
@@ -571,15 +549,15 @@ Agent::Executor* Agent::findTaskExecutor(const std::string& frameworkId, const s
 std::vector<mesos::v1::Resource> Agent::executorResources(const Executor& executor) const {
   std::vector<mesos::v1::Resource> out(executor.info.resources().begin(), executor.info.resources().end());
   for (const auto& [id, task] : executor.tasks) {
-    if (isTerminal(task.task.state())) continue;
+    if (wire::isTerminal(task.task.state())) continue;
     out.insert(out.end(), task.info.resources().begin(), task.info.resources().end());
   }
   return out;
 }
 
 Result<mesos::v1::Environment> Agent::decorateEnvironment(const Framework& framework,
-                                                         const mesos::v1::ExecutorInfo& info,
-                                                         const mesos::v1::TaskInfo& task) {
+                                                          const mesos::v1::ExecutorInfo& info,
+                                                          const mesos::v1::TaskInfo& task) {
   if (hooks_->empty()) return info.command().environment();
   module::v1::TaskContext context;
   *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework.info);
@@ -654,10 +632,10 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   executor->containerId = uuidText(newUuid());
   executor->launchGroup = launchGroup;
   executor->commandExecutor = info.command().value() == flags_.launcherDir + "/mantle-executor";
-  executor->directory = checkpoint::sandboxDir(flags_.workDir, agentId_, executor->frameworkId,
-                                               executor->executorId, executor->containerId);
-  executor->runMeta = checkpoint::runMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId,
-                                          executor->containerId);
+  executor->directory = checkpoint::sandboxDir(flags_.workDir, agentId_, executor->frameworkId, executor->executorId,
+                                               executor->containerId);
+  executor->runMeta =
+      checkpoint::runMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId, executor->containerId);
   std::error_code ec;
   fs::create_directories(executor->directory, ec);
   if (ec) return internalError("cannot create the sandbox " + executor->directory + ": " + ec.message());
@@ -742,8 +720,8 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     options.stallTimeoutSeconds = flags_.fetcherStallTimeout;
     options.user = user;
     asio::post(*fetchPool_, [this, uris = std::move(uris), user, options, config = std::move(config),
-                             plan = std::move(plan), fw = ref.frameworkId, id = ref.executorId,
-                             cid = ref.containerId, sandbox = ref.directory]() mutable {
+                             plan = std::move(plan), fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId,
+                             sandbox = ref.directory]() mutable {
       Status done = fetchUris(uris, sandbox, options);
       // What was fetched belongs to the task's user too.
       if (done.ok() && user) done = chownTree(sandbox, *user);
@@ -884,7 +862,8 @@ Status Agent::decorateLabels(const mesos::v1::FrameworkInfo& framework, std::vec
     module::v1::TaskContext context;
     *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework);
     *context.mutable_task_info() = hooks::recode<module::v1::TaskInfo>(task);
-    if (task.has_executor()) *context.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(task.executor());
+    if (task.has_executor())
+      *context.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(task.executor());
     *context.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
     Result<module::v1::Labels> decorated = hooks_->agentRunTaskLabels(context);
     if (!decorated.ok()) return decorated.error();
@@ -902,10 +881,9 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
   if (tasks.empty()) return;
   Framework& framework = addFramework(frameworkInfo);
   const Status decorated = decorateLabels(frameworkInfo, tasks);
-  mesos::v1::ExecutorInfo info = groupExecutor ? *groupExecutor
-                                 : tasks.front().has_executor()
-                                     ? tasks.front().executor()
-                                     : commandExecutorInfo(frameworkInfo, tasks.front());
+  mesos::v1::ExecutorInfo info = groupExecutor                  ? *groupExecutor
+                                 : tasks.front().has_executor() ? tasks.front().executor()
+                                                                : commandExecutorInfo(frameworkInfo, tasks.front());
   if (!info.has_framework_id()) *info.mutable_framework_id() = frameworkInfo.id();
   if (groupExecutor && !info.has_command()) {
     // The default executor: mantle-executor runs task groups too.
@@ -942,7 +920,8 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
     // The executor's URIs; a task group's tasks share its sandbox, so theirs too.
     std::vector<mesos::v1::CommandInfo::URI> uris(info.command().uris().begin(), info.command().uris().end());
     if (groupExecutor) {
-      for (const auto& task : tasks) uris.insert(uris.end(), task.command().uris().begin(), task.command().uris().end());
+      for (const auto& task : tasks)
+        uris.insert(uris.end(), task.command().uris().begin(), task.command().uris().end());
     }
     Result<Executor*> launched =
         launchExecutor(framework, info, groupExecutor.has_value(), tasks.front(), std::move(uris));
@@ -969,14 +948,14 @@ void Agent::killTask(const std::string& frameworkId, const std::string& taskId, 
     return;
   }
   TaskEntry& task = executor->tasks[taskId];
-  if (isTerminal(task.task.state())) return;
+  if (wire::isTerminal(task.task.state())) return;
   task.killRequested = true;
   if (task.queued) {
     task.queued = false;
     agentUpdate(*executor, task, mesos::v1::TASK_KILLED, TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
                 "Killed before it reached the executor");
     bool live = false;
-    for (const auto& [id, other] : executor->tasks) live = live || !isTerminal(other.task.state());
+    for (const auto& [id, other] : executor->tasks) live = live || !wire::isTerminal(other.task.state());
     if (!live) shutdownExecutor(*executor, "its only task was killed before launch");
     return;
   }
@@ -1073,7 +1052,7 @@ void Agent::executorGone(Executor& executor) {
   const Termination termination = executor.termination.value_or(Termination{});
   for (const std::string& id : executor.taskOrder) {
     auto it = executor.tasks.find(id);
-    if (it == executor.tasks.end() || isTerminal(it->second.task.state())) continue;
+    if (it == executor.tasks.end() || wire::isTerminal(it->second.task.state())) continue;
     TaskEntry& task = it->second;
     if (termination.reason) {
       std::string message = termination.message;
@@ -1170,7 +1149,7 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     acknowledgeExecutor();  // a resent update: already checkpointed
     return;
   }
-  if (task != nullptr && isTerminal(task->task.state())) {
+  if (task != nullptr && wire::isTerminal(task->task.state())) {
     LOG(WARNING) << "Ignoring " << mesos::v1::TaskState_Name(status.state()) << " for task " << taskId
                  << ", which is already " << mesos::v1::TaskState_Name(task->task.state());
     ++counters_["invalid_status_updates"];
@@ -1197,7 +1176,7 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     while (task->task.statuses_size() > 10) task->task.mutable_statuses()->DeleteSubrange(0, 1);
     if (fromExecutor) task->queued = false;
   }
-  if (task != nullptr && isTerminal(status.state()) && containerizer_->contains(executor->containerId)) {
+  if (task != nullptr && wire::isTerminal(status.state()) && containerizer_->contains(executor->containerId)) {
     // As in Mesos, the task's resources leave its container before the master
     // hears that it ended and offers them again (gpu/nvidia frees its GPUs).
     Status updated = containerizer_->update(executor->containerId, executorResources(*executor));
@@ -1233,7 +1212,8 @@ void Agent::notifyTaskUpdated(const std::string& frameworkId, const TaskStatus& 
   *event.mutable_task_status() = hooks::recode<module::v1::TaskStatus>(status);
   *event.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
   auto fw = frameworks_.find(frameworkId);
-  if (fw != frameworks_.end()) *event.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(fw->second->info);
+  if (fw != frameworks_.end())
+    *event.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(fw->second->info);
   hooks_->stateEvent(event);
 }
 
@@ -1248,19 +1228,21 @@ void Agent::forwardUpdate(UpdateStream& stream, bool retry) {
     update->mutable_agent_id()->set_value(agentId_);
     update->mutable_status()->mutable_agent_id()->set_value(agentId_);
     Executor* executor = findTaskExecutor(stream.frameworkId, stream.taskId);
-    if (executor != nullptr) update->set_latest_state(executor->tasks[stream.taskId].task.state());
-    else update->set_latest_state(stream.pending.back().status().state());
+    if (executor != nullptr)
+      update->set_latest_state(executor->tasks[stream.taskId].task.state());
+    else
+      update->set_latest_state(stream.pending.back().status().state());
     link_->send(std::move(call));
   }
   stream.backoff = retry ? std::min(stream.backoff * 2, 600.0) : flags_.statusUpdateRetryInterval;
   if (!stream.retryTimer) stream.retryTimer = std::make_unique<asio::steady_timer>(strand_);
   stream.retryTimer->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(stream.backoff * 1000)));
-  stream.retryTimer->async_wait([this, key = TaskKey{stream.frameworkId, stream.taskId}](
-                                    const boost::system::error_code& ec) {
-    if (ec) return;
-    auto it = updates_.find(key);
-    if (it != updates_.end()) forwardUpdate(it->second, true);
-  });
+  stream.retryTimer->async_wait(
+      [this, key = TaskKey{stream.frameworkId, stream.taskId}](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto it = updates_.find(key);
+        if (it != updates_.end()) forwardUpdate(it->second, true);
+      });
 }
 
 void Agent::acknowledge(const std::string& frameworkId, const std::string& taskId, const std::string& uuid) {
@@ -1271,7 +1253,7 @@ void Agent::acknowledge(const std::string& frameworkId, const std::string& taskI
     VLOG(1) << "Ignoring a stale acknowledgement for task " << taskId;
     return;
   }
-  const bool terminal = isTerminal(stream.pending.front().status().state());
+  const bool terminal = wire::isTerminal(stream.pending.front().status().state());
   stream.pending.pop_front();
   if (!stream.path.empty()) {
     Status saved = checkpoint::appendRecord(stream.path, "A" + uuid);
@@ -1442,11 +1424,8 @@ void Agent::executorCall(const http::Request& request, const http::Responder& re
       responder.respond(http::Response::text(202, ""));
       return;
     }
-    case mesos::v1::executor::Call::HEARTBEAT:
-      responder.respond(http::Response::text(202, ""));
-      return;
-    default:
-      responder.respond(http::Response::text(501, "Unknown executor call"));
+    case mesos::v1::executor::Call::HEARTBEAT: responder.respond(http::Response::text(202, "")); return;
+    default: responder.respond(http::Response::text(501, "Unknown executor call"));
   }
 }
 
@@ -1456,8 +1435,8 @@ void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::Media
   const std::string executorId = call.executor_id().value();
   Executor* executor = findExecutor(frameworkId, executorId);
   if (executor == nullptr || executor->state == Executor::State::kTerminated) {
-    responder.respond(http::Response::text(400, "Executor " + executorId + " of framework " + frameworkId +
-                                                    " is not known to this agent"));
+    responder.respond(http::Response::text(
+        400, "Executor " + executorId + " of framework " + frameworkId + " is not known to this agent"));
     return;
   }
   auto stream = responder.stream(200, {{"Content-Type", std::string(wire::mediaTypeName(type))}});
@@ -1505,7 +1484,7 @@ void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::Media
   }
   deliverQueuedTasks(*executor);
   for (auto& [id, task] : executor->tasks) {
-    if (task.killRequested && !task.queued && !isTerminal(task.task.state())) {
+    if (task.killRequested && !task.queued && !wire::isTerminal(task.task.state())) {
       mesos::v1::executor::Event kill;
       kill.set_type(mesos::v1::executor::Event::KILL);
       *kill.mutable_kill()->mutable_task_id() = task.info.task_id();
@@ -1590,7 +1569,7 @@ Status Agent::recover() {
           }
         }
         entry.queued = !anyUpdate;
-        if (isTerminal(task.state()) && stream.pending.empty()) {
+        if (wire::isTerminal(task.state()) && stream.pending.empty()) {
           executor->completedTasks.push_back(task);
           continue;
         }
@@ -1634,24 +1613,23 @@ Status Agent::recover() {
         executor->registrationTimer = std::make_unique<asio::steady_timer>(strand_);
         executor->registrationTimer->expires_after(
             std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorReregistrationTimeout * 1000)));
-        executor->registrationTimer->async_wait(
-            [this, fw = frameworkId, id = executorId, cid = executor->containerId](const boost::system::error_code& ec) {
-              if (ec) return;
-              Executor* found = findExecutor(fw, id);
-              if (found == nullptr || found->containerId != cid ||
-                  found->state != Executor::State::kRegistering) {
-                return;
-              }
-              LOG(WARNING) << "Recovered executor " << id << " did not subscribe again in time; destroying it";
-              Termination reason;
-              reason.reason = TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT;
-              reason.message = "Executor did not re-subscribe after the agent restarted";
-              found->termination = reason;
-              found->state = Executor::State::kTerminating;
-              containerizer_->destroy(cid, 0);
-            });
-        LOG(INFO) << "Recovered executor " << executorId << " of framework " << frameworkId << " (pid "
-                  << executor->pid << ")";
+        executor->registrationTimer->async_wait([this, fw = frameworkId, id = executorId,
+                                                 cid = executor->containerId](const boost::system::error_code& ec) {
+          if (ec) return;
+          Executor* found = findExecutor(fw, id);
+          if (found == nullptr || found->containerId != cid || found->state != Executor::State::kRegistering) {
+            return;
+          }
+          LOG(WARNING) << "Recovered executor " << id << " did not subscribe again in time; destroying it";
+          Termination reason;
+          reason.reason = TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT;
+          reason.message = "Executor did not re-subscribe after the agent restarted";
+          found->termination = reason;
+          found->state = Executor::State::kTerminating;
+          containerizer_->destroy(cid, 0);
+        });
+        LOG(INFO) << "Recovered executor " << executorId << " of framework " << frameworkId << " (pid " << executor->pid
+                  << ")";
       } else {
         containers_.erase(executor->containerId);
         Termination termination;
@@ -1667,7 +1645,7 @@ Status Agent::recover() {
     (void)checkpoint::writeFile(executor->runMeta + "/terminated", "");
     for (const std::string& id : executor->taskOrder) {
       auto it = executor->tasks.find(id);
-      if (it == executor->tasks.end() || isTerminal(it->second.task.state())) continue;
+      if (it == executor->tasks.end() || wire::isTerminal(it->second.task.state())) continue;
       agentUpdate(*executor, it->second, mesos::v1::TASK_FAILED, TaskStatus::REASON_EXECUTOR_TERMINATED,
                   "Executor terminated while the agent was down");
     }
@@ -1684,8 +1662,9 @@ void Agent::cleanupRecovered() {
       containerizer_->destroy(id, flags_.executorShutdownGracePeriod);
     }
   });
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorShutdownGracePeriod * 1000) + 5000);
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorShutdownGracePeriod * 1000) + 5000);
   while (std::chrono::steady_clock::now() < deadline &&
          onStrand(strand_, [this] { return !containerizer_->containerIds().empty(); })) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

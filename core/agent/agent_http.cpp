@@ -16,6 +16,7 @@
 
 #include "agent/agent.hpp"
 #include "wire/json.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::agent {
 
@@ -94,7 +95,9 @@ std::string modeString(fs::perms perms, bool directory) {
   return out;
 }
 
-http::Response jsonResponse(int status, const Json::Value& value) { return http::Response::json(status, write(value)); }
+http::Response jsonResponse(int status, const Json::Value& value) {
+  return http::Response::json(status, write(value));
+}
 
 // The endpoint without the "/slave(1)" prefix Mesos' agent also answers on.
 std::string endpointPath(const std::string& requestPath) {
@@ -171,8 +174,8 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
   if (path == "/files/download" || path == "/files/download.json") {
     auto real = sandboxPath(request.queryParam("path"), principal);
     if (!real.ok()) {
-      return responder.respond(http::Response::text(
-          real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+      return responder.respond(
+          http::Response::text(real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
     }
     std::ifstream in(*real, std::ios::binary);
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -290,8 +293,8 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
     case Call::LIST_FILES: {
       auto real = sandboxPath(call->list_files().path(), principal);
       if (!real.ok()) {
-        return responder.respond(http::Response::text(
-            real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+        return responder.respond(
+            http::Response::text(real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
       }
       response.set_type(Response::LIST_FILES);
       std::error_code ec;
@@ -310,16 +313,15 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
     case Call::READ_FILE: {
       auto real = sandboxPath(call->read_file().path(), principal);
       if (!real.ok()) {
-        return responder.respond(http::Response::text(
-            real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+        return responder.respond(
+            http::Response::text(real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
       }
       std::ifstream in(*real, std::ios::binary);
       in.seekg(0, std::ios::end);
       const std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
       const std::uint64_t offset = std::min<std::uint64_t>(call->read_file().offset(), size);
-      const std::uint64_t length =
-          std::min<std::uint64_t>(call->read_file().has_length() ? call->read_file().length() : kMaxReadLength,
-                                  size - offset);
+      const std::uint64_t length = std::min<std::uint64_t>(
+          call->read_file().has_length() ? call->read_file().length() : kMaxReadLength, size - offset);
       std::string data(length, '\0');
       in.seekg(static_cast<std::streamoff>(offset));
       in.read(data.data(), static_cast<std::streamsize>(length));
@@ -329,8 +331,7 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
       break;
     }
     default:
-      return responder.respond(
-          http::Response::text(501, "Unsupported agent call " + Call::Type_Name(call->type())));
+      return responder.respond(http::Response::text(501, "Unsupported agent call " + Call::Type_Name(call->type())));
   }
   http::Response out;
   out.status = 200;
@@ -341,17 +342,12 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
 
 mesos::v1::agent::Response::GetTasks Agent::getTasks() const {
   mesos::v1::agent::Response::GetTasks out;
-  auto terminal = [](mesos::v1::TaskState state) {
-    return state == mesos::v1::TASK_FINISHED || state == mesos::v1::TASK_FAILED || state == mesos::v1::TASK_KILLED ||
-           state == mesos::v1::TASK_ERROR || state == mesos::v1::TASK_LOST || state == mesos::v1::TASK_DROPPED ||
-           state == mesos::v1::TASK_GONE || state == mesos::v1::TASK_GONE_BY_OPERATOR;
-  };
   auto add = [&](const Executor& executor) {
     for (const std::string& id : executor.taskOrder) {
       auto it = executor.tasks.find(id);
       if (it == executor.tasks.end()) continue;
       const TaskEntry& task = it->second;
-      if (terminal(task.task.state())) {
+      if (wire::isTerminal(task.task.state())) {
         *out.add_terminated_tasks() = task.task;
       } else if (task.queued) {
         *out.add_queued_tasks() = task.task;
@@ -528,8 +524,8 @@ Result<std::string> Agent::sandboxPath(const std::string& path, const Principal&
   auto rel = real.lexically_relative(root);
   std::vector<std::string> parts;
   for (const auto& part : rel) parts.push_back(part.string());
-  if (rel.empty() || parts.front() == ".." || parts.size() < 7 || parts[1] != "frameworks" ||
-      parts[3] != "executors" || parts[5] != "runs") {
+  if (rel.empty() || parts.front() == ".." || parts.size() < 7 || parts[1] != "frameworks" || parts[3] != "executors" ||
+      parts[5] != "runs") {
     return Error(StatusCode::kPermissionDenied, "'" + path + "' is outside every sandbox");
   }
   if (security_->authorization.enabled()) {
@@ -546,7 +542,7 @@ Result<std::string> Agent::sandboxPath(const std::string& path, const Principal&
 http::Response Agent::filesBrowse(const http::Request& request, const Principal& principal) {
   auto real = sandboxPath(request.queryParam("path"), principal);
   if (!real.ok()) {
-    const int status = real.error().code == StatusCode::kPermissionDenied ? 403
+    const int status = real.error().code == StatusCode::kPermissionDenied  ? 403
                        : real.error().code == StatusCode::kInvalidArgument ? 400
                                                                            : 404;
     return http::Response::text(status, real.error().message);
@@ -581,7 +577,7 @@ http::Response Agent::filesBrowse(const http::Request& request, const Principal&
 http::Response Agent::filesRead(const http::Request& request, const Principal& principal) {
   auto real = sandboxPath(request.queryParam("path"), principal);
   if (!real.ok()) {
-    const int status = real.error().code == StatusCode::kPermissionDenied ? 403
+    const int status = real.error().code == StatusCode::kPermissionDenied  ? 403
                        : real.error().code == StatusCode::kInvalidArgument ? 400
                                                                            : 404;
     return http::Response::text(status, real.error().message);
@@ -634,8 +630,8 @@ std::map<std::string, double> Agent::metrics() const {
   std::map<std::string, double> executors;
   std::map<std::string, double> tasks;
   for (const char* state : {"registering", "running", "terminating", "terminated"}) executors[state] = 0;
-  for (const char* state : {"staging", "starting", "running", "killing", "finished", "failed", "killed", "lost",
-                            "gone", "error", "dropped"}) {
+  for (const char* state : {"staging", "starting", "running", "killing", "finished", "failed", "killed", "lost", "gone",
+                            "error", "dropped"}) {
     tasks[state] = 0;
   }
   for (const auto& [id, framework] : frameworks_) {

@@ -9,6 +9,7 @@
 
 #include "flags/flags.hpp"
 #include "master_queries.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::cli {
 
@@ -92,13 +93,11 @@ int agentsCommand(const std::vector<std::string>& args) {
   for (const Json::Value& a : agents) {
     const std::string pid = a["pid"].asString();
     const std::size_t at = pid.find('@');
-    rows.push_back({a["id"].asString(),
-                    at == std::string::npos ? a["hostname"].asString() : pid.substr(at + 1),
-                    a["active"].asBool() ? (a["deactivated"].asBool() ? "deactivated" : "active") : "inactive",
-                    usage(a["used_resources"], a["resources"], "cpus"),
-                    usage(a["used_resources"], a["resources"], "mem"),
-                    usage(a["used_resources"], a["resources"], "disk"),
-                    usage(a["used_resources"], a["resources"], "gpus")});
+    rows.push_back(
+        {a["id"].asString(), at == std::string::npos ? a["hostname"].asString() : pid.substr(at + 1),
+         a["active"].asBool() ? (a["deactivated"].asBool() ? "deactivated" : "active") : "inactive",
+         usage(a["used_resources"], a["resources"], "cpus"), usage(a["used_resources"], a["resources"], "mem"),
+         usage(a["used_resources"], a["resources"], "disk"), usage(a["used_resources"], a["resources"], "gpus")});
   }
   printTable(std::cout, {"ID", "ADDRESS", "STATE", "CPUS", "MEM(MB)", "DISK(MB)", "GPUS"}, rows);
   return 0;
@@ -107,8 +106,8 @@ int agentsCommand(const std::vector<std::string>& args) {
 int frameworksCommand(const std::vector<std::string>& args) {
   ListFlags f;
   if (int rc = parseFlags("mantle frameworks",
-                          "Lists the frameworks the master knows:\n  mantle frameworks [--all] [--json]", args, f,
-                          true, false);
+                          "Lists the frameworks the master knows:\n  mantle frameworks [--all] [--json]", args, f, true,
+                          false);
       rc >= 0) {
     return rc;
   }
@@ -135,8 +134,8 @@ int frameworksCommand(const std::vector<std::string>& args) {
     }
     std::string state = fw["active"].asBool() ? "active" : (fw["connected"].asBool() ? "inactive" : "disconnected");
     if (i >= active) state = "completed";
-    rows.push_back({fw["id"].asString(), fw["name"].asString(), roles, state,
-                    std::to_string(fw["tasks"].size()), number(fw["used_resources"].get("cpus", 0.0).asDouble()),
+    rows.push_back({fw["id"].asString(), fw["name"].asString(), roles, state, std::to_string(fw["tasks"].size()),
+                    number(fw["used_resources"].get("cpus", 0.0).asDouble()),
                     number(fw["used_resources"].get("mem", 0.0).asDouble())});
   }
   printTable(std::cout, {"ID", "NAME", "ROLES", "STATE", "TASKS", "CPUS", "MEM(MB)"}, rows);
@@ -157,7 +156,7 @@ int tasksCommand(const std::vector<std::string>& args) {
   Json::Value selected(Json::arrayValue);
   for (const Json::Value& t : (*tasks)["tasks"]) {
     if (!f.framework.empty() && t["framework_id"].asString() != f.framework) continue;
-    if (!f.all && terminalState(t["state"].asString())) continue;
+    if (!f.all && wire::isTerminal(t["state"].asString())) continue;
     selected.append(t);
   }
   if (f.json) {

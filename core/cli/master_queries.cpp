@@ -210,11 +210,4 @@ void printTable(std::ostream& out, const std::vector<std::string>& header,
   for (const auto& row : rows) print(row);
 }
 
-bool terminalState(const std::string& state) {
-  static const std::vector<std::string> kTerminal = {
-      "TASK_FINISHED", "TASK_FAILED",  "TASK_KILLED", "TASK_ERROR",
-      "TASK_LOST",     "TASK_DROPPED", "TASK_GONE",   "TASK_GONE_BY_OPERATOR"};
-  return std::find(kTerminal.begin(), kTerminal.end(), state) != kTerminal.end();
-}
-
 }  // namespace mantle::cli

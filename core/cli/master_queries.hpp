@@ -66,7 +66,4 @@ Result<std::string> readSandboxFile(const std::string& agent, const std::string&
 void printTable(std::ostream& out, const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 
-// True for states a task does not leave.
-bool terminalState(const std::string& state);
-
 }  // namespace mantle::cli

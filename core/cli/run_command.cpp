@@ -22,6 +22,7 @@
 #include "resources/resources.hpp"
 #include "scheduler/scheduler.hpp"
 #include "task_commands.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::cli {
 
@@ -92,7 +93,7 @@ std::optional<v1::TaskStatus> finalStateFromMaster(const std::string& master, co
     if (!location.ok()) return std::nullopt;
     const std::string state = location->task["state"].asString();
     v1::TaskState parsed;
-    if (terminalState(state) && v1::TaskState_Parse(state, &parsed)) {
+    if (wire::isTerminal(state) && v1::TaskState_Parse(state, &parsed)) {
       v1::TaskStatus status;
       status.mutable_task_id()->set_value(taskId);
       status.set_state(parsed);
@@ -116,20 +117,6 @@ int exitCodeOf(const v1::TaskStatus& status) {
     }
     case v1::TASK_KILLED: return 137;
     default: return 1;
-  }
-}
-
-bool terminal(v1::TaskState state) {
-  switch (state) {
-    case v1::TASK_FINISHED:
-    case v1::TASK_FAILED:
-    case v1::TASK_KILLED:
-    case v1::TASK_ERROR:
-    case v1::TASK_LOST:
-    case v1::TASK_DROPPED:
-    case v1::TASK_GONE:
-    case v1::TASK_GONE_BY_OPERATOR: return true;
-    default: return false;
   }
 }
 
@@ -309,7 +296,7 @@ int runCommand(const std::vector<std::string>& args) {
     std::string health;
     if (status.has_healthy()) health = status.healthy() ? " (healthy)" : " (unhealthy)";
     progress(v1::TaskState_Name(status.state()) + health + (status.message().empty() ? "" : ": " + status.message()));
-    if (terminal(status.state())) final = status;
+    if (wire::isTerminal(status.state())) final = status;
     changed.notify_all();
   };
   auto fail = [&](const std::string& why) {

@@ -9,6 +9,7 @@
 
 #include "flags/flags.hpp"
 #include "master_queries.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::cli {
 
@@ -84,8 +85,9 @@ int logsCommand(const std::vector<std::string>& args) {
   std::string master = "127.0.0.1:5050";
   bool follow = false;
   bool stderrFile = false;
-  flags::FlagSet set("mantle logs", "Prints a task's output (its sandbox stdout, or stderr) from its agent:\n"
-                                    "  mantle logs [-f] [--stderr] TASK");
+  flags::FlagSet set("mantle logs",
+                     "Prints a task's output (its sandbox stdout, or stderr) from its agent:\n"
+                     "  mantle logs [-f] [--stderr] TASK");
   set.addString("master", &master, "The master, host:port or zk://hosts/path (or MANTLE_MASTER).");
   set.addBool("follow", &follow, "Keep printing what the task writes until it ends (also -f).");
   set.addBool("stderr", &stderrFile, "Print the task's stderr instead of its stdout.");
@@ -125,7 +127,7 @@ int logsCommand(const std::vector<std::string>& args) {
       return fail(why.empty() ? "the agent has no sandbox for task " + location->id + " (yet)" : why);
     }
     if (!drained) continue;
-    if (!follow || terminalState(state)) return 0;
+    if (!follow || wire::isTerminal(state)) return 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     if (std::chrono::steady_clock::now() - lastCheck > std::chrono::seconds(1)) {
       lastCheck = std::chrono::steady_clock::now();
@@ -172,7 +174,7 @@ int killCommand(const std::vector<std::string>& args) {
   auto location = locateTask(master, positional[0]);
   if (!location.ok()) return fail(location.error().message);
   const std::string state = location->task["state"].asString();
-  if (terminalState(state)) return fail("task " + location->id + " has already ended (" + state + ")");
+  if (wire::isTerminal(state)) return fail("task " + location->id + " has already ended (" + state + ")");
   auto fw = frameworkOf(master, location->frameworkId);
   if (!fw.ok()) return fail(fw.error().message);
   const std::string name = (*fw)["name"].asString();
@@ -187,12 +189,12 @@ int killCommand(const std::vector<std::string>& args) {
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait);
   std::string now = state;
-  while (!terminalState(now) && std::chrono::steady_clock::now() < deadline) {
+  while (!wire::isTerminal(now) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto again = locateTask(master, location->id);
     if (again.ok()) now = again->task["state"].asString();
   }
-  if (!terminalState(now)) {
+  if (!wire::isTerminal(now)) {
     return fail("framework '" + name + "' was torn down but task " + location->id + " is still " + now);
   }
   std::cout << "task " << location->id << " " << now << " (framework '" << name << "' torn down)\n";

@@ -1,9 +1,9 @@
 #include "executor/executor.hpp"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +25,7 @@
 #include "http/client.hpp"
 #include "mesos/v1/executor/executor.pb.h"
 #include "wire/recordio.hpp"
+#include "wire/task_state.hpp"
 
 extern char** environ;
 
@@ -39,8 +40,12 @@ namespace v1e = mesos::v1::executor;
 constexpr std::size_t kStderrTail = 2048;
 constexpr double kDefaultKillGrace = 3;
 
-double steadyNow() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double wallNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+double steadyNow() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+double wallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 std::string newUuid() {
   static std::mt19937_64 random(std::random_device{}());
@@ -54,12 +59,8 @@ std::string newUuid() {
   return bytes;
 }
 
-void say(const std::string& line) { std::cout << "mantle-executor: " << line << std::endl; }
-
-bool isTerminal(TaskState state) {
-  return state == mesos::v1::TASK_FINISHED || state == mesos::v1::TASK_FAILED || state == mesos::v1::TASK_KILLED ||
-         state == mesos::v1::TASK_ERROR || state == mesos::v1::TASK_LOST || state == mesos::v1::TASK_DROPPED ||
-         state == mesos::v1::TASK_GONE || state == mesos::v1::TASK_GONE_BY_OPERATOR;
+void say(const std::string& line) {
+  std::cout << "mantle-executor: " << line << std::endl;
 }
 
 class Executor {
@@ -161,7 +162,7 @@ class Executor {
     call.set_type(v1e::Call::SUBSCRIBE);
     auto* subscribe = call.mutable_subscribe();
     for (const auto& [id, task] : tasks_) {
-      bool unacked = !isTerminal(task.state);
+      bool unacked = !wire::isTerminal(task.state);
       for (const Pending& pending : unacked_) unacked = unacked || pending.update.status().task_id().value() == id;
       if (unacked) *subscribe->add_unacknowledged_tasks() = task.info;
     }
@@ -235,9 +236,7 @@ class Executor {
         frameworkInfo_ = event.subscribed().framework_info();
         say("subscribed to agent " + event.subscribed().agent_info().id().value());
         break;
-      case v1e::Event::LAUNCH:
-        launch(event.launch().task(), false);
-        break;
+      case v1e::Event::LAUNCH: launch(event.launch().task(), false); break;
       case v1e::Event::LAUNCH_GROUP:
         for (const auto& task : event.launch_group().task_group().tasks()) launch(task, true);
         break;
@@ -245,7 +244,7 @@ class Executor {
         auto it = tasks_.find(event.kill().task_id().value());
         if (it == tasks_.end()) break;
         double grace = kDefaultKillGrace;
-        const mesos::v1::KillPolicy* policy = event.kill().has_kill_policy() ? &event.kill().kill_policy()
+        const mesos::v1::KillPolicy* policy = event.kill().has_kill_policy()      ? &event.kill().kill_policy()
                                               : it->second.info.has_kill_policy() ? &it->second.info.kill_policy()
                                                                                   : nullptr;
         if (policy != nullptr && policy->has_grace_period()) {
@@ -274,11 +273,8 @@ class Executor {
         shutdownAt_ = steadyNow();
         for (auto& [id, task] : tasks_) kill(task, std::max(0.0, config_.shutdownGracePeriod - 1), "");
         break;
-      case v1e::Event::ERROR:
-        say("error from the agent: " + event.error().message());
-        break;
-      default:
-        break;
+      case v1e::Event::ERROR: say("error from the agent: " + event.error().message()); break;
+      default: break;
     }
   }
 
@@ -365,7 +361,7 @@ class Executor {
   }
 
   void kill(Task& task, double grace, const std::string& reason) {
-    if (isTerminal(task.state) || task.pid <= 0 || task.killed) return;
+    if (wire::isTerminal(task.state) || task.pid <= 0 || task.killed) return;
     task.killed = true;
     task.killReason = reason;
     for (const auto& capability : frameworkInfo_.capabilities()) {
@@ -414,15 +410,17 @@ class Executor {
 
   void reap() {
     for (auto& [id, task] : tasks_) {
-      if (task.pid <= 0 || isTerminal(task.state)) continue;
+      if (task.pid <= 0 || wire::isTerminal(task.state)) continue;
       int status = 0;
       if (::waitpid(task.pid, &status, WNOHANG) != task.pid) continue;
       // Collect what the task wrote last (its group may still hold the pipe).
       const double until = steadyNow() + 0.2;
       while (task.stderrFd >= 0 && steadyNow() < until) {
         pollfd fd{task.stderrFd, POLLIN, 0};
-        if (::poll(&fd, 1, 20) > 0) readStderr(task);
-        else break;
+        if (::poll(&fd, 1, 20) > 0)
+          readStderr(task);
+        else
+          break;
       }
       if (task.stderrFd >= 0) {
         ::close(task.stderrFd);
@@ -442,9 +440,10 @@ class Executor {
       say("task " + id + ": " + description);
       if (task.killed) {
         std::string message = task.killReason.empty() ? description : task.killReason + "; " + description;
-        update(task, mesos::v1::TASK_KILLED, message,
-               task.killReason.empty() ? std::nullopt : std::optional(TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED),
-               task.healthy);
+        update(
+            task, mesos::v1::TASK_KILLED, message,
+            task.killReason.empty() ? std::nullopt : std::optional(TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED),
+            task.healthy);
       } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         update(task, mesos::v1::TASK_FINISHED, description, std::nullopt, std::nullopt);
       } else {
@@ -496,7 +495,7 @@ class Executor {
 
   void update(Task& task, TaskState state, const std::string& message, std::optional<TaskStatus::Reason> reason,
               std::optional<bool> healthy) {
-    if (isTerminal(task.state)) return;
+    if (wire::isTerminal(task.state)) return;
     task.state = state;
     v1e::Call::Update update;
     TaskStatus* status = update.mutable_status();
@@ -542,7 +541,7 @@ class Executor {
 
   std::optional<int> finished() {
     bool allTerminal = true;
-    for (const auto& [id, task] : tasks_) allTerminal = allTerminal && isTerminal(task.state) && task.pid <= 0;
+    for (const auto& [id, task] : tasks_) allTerminal = allTerminal && wire::isTerminal(task.state) && task.pid <= 0;
     const double now = steadyNow();
     if (launchedAny_ && allTerminal && unacked_.empty()) return 0;
     if (shuttingDown_ && allTerminal && (unacked_.empty() || now - shutdownAt_ > config_.shutdownGracePeriod)) {
@@ -613,7 +612,8 @@ Result<ExecutorConfig> configFromEnvironment(const std::map<std::string, std::st
                                     {"MESOS_EXECUTOR_ID", config.executorId},
                                     {"MESOS_AGENT_ENDPOINT", config.agentEndpoint},
                                     {"MESOS_SANDBOX", config.directory}}) {
-    if (value.empty()) return invalidArgument(std::string(name) + " is not set; mantle-executor is started by the agent");
+    if (value.empty())
+      return invalidArgument(std::string(name) + " is not set; mantle-executor is started by the agent");
   }
   config.authenticationToken = get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN");
   config.agentTls = get("LIBPROCESS_SSL_ENABLED") == "true" || get("LIBPROCESS_SSL_ENABLED") == "1";

@@ -80,22 +80,6 @@ std::optional<std::string> validateFrameworkInfo(const v1::FrameworkInfo& info,
   return std::nullopt;
 }
 
-bool isTerminal(v1::TaskState state) {
-  switch (state) {
-    case v1::TASK_FINISHED:
-    case v1::TASK_FAILED:
-    case v1::TASK_KILLED:
-    case v1::TASK_ERROR:
-    case v1::TASK_LOST:
-    case v1::TASK_DROPPED:
-    case v1::TASK_GONE:
-    case v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::optional<std::string> validateSchedulerCall(const Call& call) {
   if (!call.has_type()) return std::string("Expecting 'type' to be present");
   auto need = [&](bool present, const char* field) -> std::optional<std::string> {
@@ -117,20 +101,13 @@ std::optional<std::string> validateSchedulerCall(const Call& call) {
   switch (call.type()) {
     case Call::TEARDOWN:
     case Call::REVIVE:
-    case Call::SUPPRESS:
-      return std::nullopt;
-    case Call::ACCEPT:
-      return need(call.has_accept(), "accept");
-    case Call::DECLINE:
-      return need(call.has_decline(), "decline");
-    case Call::ACCEPT_INVERSE_OFFERS:
-      return need(call.has_accept_inverse_offers(), "accept_inverse_offers");
-    case Call::DECLINE_INVERSE_OFFERS:
-      return need(call.has_decline_inverse_offers(), "decline_inverse_offers");
-    case Call::KILL:
-      return need(call.has_kill(), "kill");
-    case Call::SHUTDOWN:
-      return need(call.has_shutdown(), "shutdown");
+    case Call::SUPPRESS: return std::nullopt;
+    case Call::ACCEPT: return need(call.has_accept(), "accept");
+    case Call::DECLINE: return need(call.has_decline(), "decline");
+    case Call::ACCEPT_INVERSE_OFFERS: return need(call.has_accept_inverse_offers(), "accept_inverse_offers");
+    case Call::DECLINE_INVERSE_OFFERS: return need(call.has_decline_inverse_offers(), "decline_inverse_offers");
+    case Call::KILL: return need(call.has_kill(), "kill");
+    case Call::SHUTDOWN: return need(call.has_shutdown(), "shutdown");
     case Call::ACKNOWLEDGE:
       if (!call.has_acknowledge()) return std::string("Expecting 'acknowledge' to be present");
       if (call.acknowledge().uuid().size() != 16) {
@@ -149,22 +126,17 @@ std::optional<std::string> validateSchedulerCall(const Call& call) {
         return std::string("Expecting 'acknowledge_operation_status.agent_id' to be present");
       }
       return std::nullopt;
-    case Call::RECONCILE:
-      return need(call.has_reconcile(), "reconcile");
-    case Call::RECONCILE_OPERATIONS:
-      return need(call.has_reconcile_operations(), "reconcile_operations");
-    case Call::MESSAGE:
-      return need(call.has_message(), "message");
-    case Call::REQUEST:
-      return need(call.has_request(), "request");
+    case Call::RECONCILE: return need(call.has_reconcile(), "reconcile");
+    case Call::RECONCILE_OPERATIONS: return need(call.has_reconcile_operations(), "reconcile_operations");
+    case Call::MESSAGE: return need(call.has_message(), "message");
+    case Call::REQUEST: return need(call.has_request(), "request");
     case Call::UPDATE_FRAMEWORK:
       if (!call.has_update_framework()) return std::string("Expecting 'update_framework' to be present");
       if (call.update_framework().framework_info().id().value() != call.framework_id().value()) {
         return std::string("'framework_id' differs from 'update_framework.framework_info.id'");
       }
       return std::nullopt;
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 

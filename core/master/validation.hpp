@@ -9,6 +9,7 @@
 
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/scheduler/scheduler.pb.h"
+#include "wire/task_state.hpp"
 
 namespace mantle::master {
 
@@ -34,6 +35,6 @@ bool hasCapability(const mesos::v1::FrameworkInfo& info, mesos::v1::FrameworkInf
 // An id usable as a task or executor id: non-empty, printable, no '/'.
 std::optional<std::string> validateId(const std::string& what, const std::string& id);
 
-bool isTerminal(mesos::v1::TaskState state);
+using wire::isTerminal;
 
 }  // namespace mantle::master

@@ -17,16 +17,17 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "flags/flags.hpp"
 #include "http/server.hpp"
 #include "resources/resources.hpp"
 #include "scheduler/scheduler.hpp"
+#include "wire/task_state.hpp"
 
 namespace {
 
@@ -83,21 +84,6 @@ Status saveCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
   std::filesystem::rename(temporary, path, error);
   if (error) return mantle::internalError("cannot rename " + temporary + ": " + error.message());
   return {};
-}
-
-bool terminal(v1::TaskState state) {
-  switch (state) {
-    case v1::TASK_FINISHED:
-    case v1::TASK_FAILED:
-    case v1::TASK_KILLED:
-    case v1::TASK_ERROR:
-    case v1::TASK_LOST:
-    case v1::TASK_DROPPED:
-    case v1::TASK_GONE:
-    case v1::TASK_GONE_BY_OPERATOR:
-    case v1::TASK_UNKNOWN: return true;
-    default: return false;
-  }
 }
 
 class Service {
@@ -206,8 +192,8 @@ class Service {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       const bool failover = checkpoint_.frameworkId == subscribed.framework_id().value();
-      std::cout << "service: subscribed as " << subscribed.framework_id().value()
-                << (failover ? " (failed over)" : "") << std::endl;
+      std::cout << "service: subscribed as " << subscribed.framework_id().value() << (failover ? " (failed over)" : "")
+                << std::endl;
       checkpoint_.frameworkId = subscribed.framework_id().value();
       if (Status s = saveCheckpoint(flags_.stateFile, checkpoint_); !s.ok()) {
         std::cerr << "service: " << s.error().message << "\n";
@@ -230,8 +216,8 @@ class Service {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         auto offered = mantle::resources::Resources::from(offer.resources());
-        mantle::resources::Resources left = offered.ok() ? offered->withoutAllocation().unreserved()
-                                                         : mantle::resources::Resources();
+        mantle::resources::Resources left =
+            offered.ok() ? offered->withoutAllocation().unreserved() : mantle::resources::Resources();
         const bool reconciling = std::any_of(tasks_.begin(), tasks_.end(), [](const auto& entry) {
           return entry.second.state.rfind("TASK_UNKNOWN", 0) == 0;
         });
@@ -273,7 +259,7 @@ class Service {
       std::lock_guard<std::mutex> lock(mutex_);
       const std::string id = status.task_id().value();
       auto it = tasks_.find(id);
-      if (terminal(status.state())) {
+      if (mantle::wire::isTerminal(status.state()) || status.state() == v1::TASK_UNKNOWN) {
         if (it == tasks_.end()) return;
         std::cout << "service: " << id << " " << v1::TaskState_Name(status.state())
                   << (status.message().empty() ? "" : ": " + status.message()) << std::endl;

@@ -12,6 +12,7 @@
 #include "agent_fixture.hpp"
 #include "mesos/v1/agent/agent.pb.h"
 #include "wire/content_type.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::testing {
 namespace {
@@ -69,7 +70,7 @@ TEST_F(AgentTest, HundredConcurrentShortTasksAllEnd) {
   int failed = 0;
   for (int i = 0; i < 100; ++i) {
     auto update = peer_.waitForTerminal("t" + std::to_string(i), 120s);
-    ASSERT_TRUE(isTerminalState(update.status().state())) << "t" << i << " never ended\n" << agent_->output();
+    ASSERT_TRUE(wire::isTerminal(update.status().state())) << "t" << i << " never ended\n" << agent_->output();
     if (update.status().state() == mesos::v1::TASK_FINISHED) ++finished;
     if (update.status().state() == mesos::v1::TASK_FAILED) ++failed;
   }
@@ -105,7 +106,7 @@ bool gone(pid_t pid) {
 
 int terminalCount(const MasterPeer& peer, const std::string& taskId) {
   int count = 0;
-  for (const auto& update : peer.distinctUpdates(taskId)) count += isTerminalState(update.status().state()) ? 1 : 0;
+  for (const auto& update : peer.distinctUpdates(taskId)) count += wire::isTerminal(update.status().state()) ? 1 : 0;
   return count;
 }
 
@@ -116,8 +117,8 @@ TEST_F(AgentTest, ExecutorKilledWhileTheAgentIsDownFailsItsTaskOnce) {
   ASSERT_GT(executor, 0);
   ASSERT_GT(task, 0);
   // The container's root process, from the agent's checkpoint.
-  const std::filesystem::path runs = dir_.path() / "agent/meta/slaves" / peer_.agentId() /
-                                     "frameworks/framework-1/executors/doomed/runs";
+  const std::filesystem::path runs =
+      dir_.path() / "agent/meta/slaves" / peer_.agentId() / "frameworks/framework-1/executors/doomed/runs";
   std::string container;
   std::ifstream(runs / "latest") >> container;
   pid_t root = 0;

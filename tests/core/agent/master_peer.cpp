@@ -9,6 +9,7 @@
 
 #include "http/server.hpp"
 #include "wire/recordio.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::testing {
 
@@ -272,7 +273,7 @@ internal::StatusUpdate MasterPeer::waitForTerminal(const std::string& taskId, st
   internal::StatusUpdate found;
   state_->changed.wait_for(lock, timeout, [&] {
     for (const auto& update : state_->updates) {
-      if (update.status().task_id().value() == taskId && isTerminalState(update.status().state())) {
+      if (update.status().task_id().value() == taskId && wire::isTerminal(update.status().state())) {
         found = update;
         return true;
       }
@@ -310,12 +311,6 @@ mesos::v1::TaskInfo commandTask(const std::string& id, const std::string& comman
   }
   task.mutable_command()->set_value(command);
   return task;
-}
-
-bool isTerminalState(mesos::v1::TaskState state) {
-  return state == mesos::v1::TASK_FINISHED || state == mesos::v1::TASK_FAILED || state == mesos::v1::TASK_KILLED ||
-         state == mesos::v1::TASK_ERROR || state == mesos::v1::TASK_LOST || state == mesos::v1::TASK_DROPPED ||
-         state == mesos::v1::TASK_GONE || state == mesos::v1::TASK_GONE_BY_OPERATOR;
 }
 
 }  // namespace mantle::testing

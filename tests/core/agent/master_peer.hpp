@@ -84,6 +84,4 @@ class MasterPeer {
 mesos::v1::FrameworkInfo testFramework(const std::string& id = "framework-1", bool checkpoint = true);
 mesos::v1::TaskInfo commandTask(const std::string& id, const std::string& command, const std::string& agentId);
 
-bool isTerminalState(mesos::v1::TaskState state);
-
 }  // namespace mantle::testing

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "agent_fixture.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::testing {
 namespace {
@@ -47,9 +48,10 @@ TEST_F(ExecutorTest, TaskSeesTheMesosEnvironment) {
   ASSERT_EQ(peer_.waitForTerminal("env", 30s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
   std::ifstream in(out);
   std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const char* name : {"MESOS_FRAMEWORK_ID=framework-1", "MESOS_EXECUTOR_ID=env", "MESOS_AGENT_ENDPOINT=127.0.0.1:",
-                           "MESOS_SANDBOX=", "MESOS_DIRECTORY=", "MESOS_CHECKPOINT=1", "MESOS_RECOVERY_TIMEOUT=",
-                           "MESOS_SUBSCRIPTION_BACKOFF_MAX=", "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=", "FROM_TASK=yes"}) {
+  for (const char* name :
+       {"MESOS_FRAMEWORK_ID=framework-1", "MESOS_EXECUTOR_ID=env", "MESOS_AGENT_ENDPOINT=127.0.0.1:", "MESOS_SANDBOX=",
+        "MESOS_DIRECTORY=", "MESOS_CHECKPOINT=1", "MESOS_RECOVERY_TIMEOUT=", "MESOS_SUBSCRIPTION_BACKOFF_MAX=",
+        "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=", "FROM_TASK=yes"}) {
     EXPECT_THAT(env, HasSubstr(name));
   }
 }
@@ -60,7 +62,8 @@ TEST_F(ExecutorTest, PassingHealthCheckReportsHealthy) {
   auto task = commandTask("healthy", "sleep 100", peer_.agentId());
   *task.mutable_health_check() = commandCheck("true", 3);
   ASSERT_TRUE(peer_.runTask(testFramework(), task));
-  ASSERT_TRUE(waitUntil([&] { return !withHealth(peer_.distinctUpdates("healthy")).empty(); }, 20s)) << agent_->output();
+  ASSERT_TRUE(waitUntil([&] { return !withHealth(peer_.distinctUpdates("healthy")).empty(); }, 20s))
+      << agent_->output();
   auto update = withHealth(peer_.distinctUpdates("healthy")).front();
   EXPECT_EQ(update.status().state(), mesos::v1::TASK_RUNNING);
   EXPECT_TRUE(update.status().healthy());
@@ -108,7 +111,7 @@ TEST_F(ExecutorTest, HealthCheckFailuresInTheGracePeriodAreIgnored) {
   ASSERT_TRUE(waitUntil([&] { return !withHealth(peer_.distinctUpdates("slowstart")).empty(); }, 20s));
   auto first = withHealth(peer_.distinctUpdates("slowstart")).front();
   EXPECT_TRUE(first.status().healthy());
-  EXPECT_FALSE(isTerminalState(peer_.distinctUpdates("slowstart").back().status().state()));
+  EXPECT_FALSE(wire::isTerminal(peer_.distinctUpdates("slowstart").back().status().state()));
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "http/client.hpp"
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "wire/recordio.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::testing {
 namespace {
@@ -202,7 +203,7 @@ class AgentEndToEnd : public ::testing::Test {
   std::vector<mesos::v1::TaskStatus> terminalUpdates(const std::string& taskId) {
     std::vector<mesos::v1::TaskStatus> terminal;
     for (const auto& update : scheduler_->updates(taskId)) {
-      if (isTerminalState(update.state())) terminal.push_back(update);
+      if (wire::isTerminal(update.state())) terminal.push_back(update);
     }
     return terminal;
   }

@@ -8,6 +8,7 @@
 
 #include "http/client.hpp"
 #include "wire/recordio.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::testing::e2e {
 
@@ -62,11 +63,6 @@ bool fits(const v1::Offer& offer, const std::vector<v1::Resource>& wanted) {
     if (!found) return false;
   }
   return true;
-}
-
-bool terminal(v1::TaskState state) {
-  return state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED ||
-         state == v1::TASK_ERROR || state == v1::TASK_LOST || state == v1::TASK_DROPPED || state == v1::TASK_GONE;
 }
 
 }  // namespace
@@ -261,7 +257,7 @@ std::optional<v1::TaskStatus> TestFramework::waitForState(const std::string& tas
   std::optional<v1::TaskStatus> found;
   changed_.wait_for(lock, timeout, [&] {
     for (const v1::TaskStatus& s : updates_[taskId]) {
-      if (state ? s.state() == *state : terminal(s.state())) {
+      if (state ? s.state() == *state : wire::isTerminal(s.state())) {
         found = s;
         return true;
       }
