@@ -1,7 +1,6 @@
 // basic: HTTP Basic authentication (RFC 7617) against a Mesos credentials file.
 #include <sys/stat.h>
 
-#include <cctype>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,20 +14,6 @@ namespace mantle::authenticators::basic {
 namespace v1 = ::mantle::module::v1;
 
 namespace {
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Compares in time that depends only on the length of `expected` (the stored
 // secret), never on where the first difference is.
@@ -51,7 +36,7 @@ class BasicAuthenticator final : public sdk::Authenticator {
     if (path.empty()) return invalidArgument("parameter 'credentials': a path to a credentials file is required");
     Result<Credentials> credentials = loadCredentials(path);
     if (!credentials.ok()) return credentials.error();
-    struct stat info{};
+    struct stat info {};
     if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
       context.host.warning("credentials file '" + path + "' is accessible to group or others (mode " +
                            std::to_string(info.st_mode & 0777) + " octal " + octal(info.st_mode & 0777) +
@@ -62,23 +47,12 @@ class BasicAuthenticator final : public sdk::Authenticator {
 
   Result<v1::AuthenticateResponse> authenticate(const v1::AuthenticateRequest& request) override {
     const std::string realm = request.realm().empty() ? realm_ : request.realm();
-    const v1::HttpHeader* authorization = nullptr;
-    for (const v1::HttpHeader& header : request.headers()) {
-      if (!equalsIgnoreCase(header.name(), "Authorization")) continue;
-      if (authorization != nullptr) return unauthorized(realm, "more than one Authorization header");
-      authorization = &header;
-    }
-    if (authorization == nullptr) return unauthorized(realm, "missing Authorization header");
-
-    std::string_view value = trim(authorization->value());
-    std::size_t space = value.find_first_of(" \t");
-    if (space == std::string_view::npos && equalsIgnoreCase(value, "Basic")) {
-      return unauthorized(realm, "malformed Basic credentials: empty");
-    }
-    if (space == std::string_view::npos || !equalsIgnoreCase(value.substr(0, space), "Basic")) {
+    Result<sdk::AuthorizationHeader> header = sdk::authorizationHeader(request);
+    if (!header.ok()) return unauthorized(realm, header.error().message);
+    if (!sdk::equalsIgnoreCase(header->scheme, "Basic")) {
       return unauthorized(realm, "the Authorization header does not carry Basic credentials");
     }
-    std::string_view token = trim(value.substr(space + 1));
+    const std::string_view token = header->credentials;
     if (token.empty()) return unauthorized(realm, "malformed Basic credentials: empty");
     std::optional<std::string> decoded = decodeBase64(token);
     if (!decoded) return unauthorized(realm, "malformed Basic credentials: not valid base64");
@@ -125,10 +99,10 @@ class BasicAuthenticator final : public sdk::Authenticator {
 
 }  // namespace mantle::authenticators::basic
 
-MANTLE_MODULE_LIBRARY(
-    "mantle_basic_authenticator", "0.1.0",
-    mantle::sdk::describe<mantle::authenticators::basic::BasicAuthenticator>(
-        "basic", "HTTP Basic authentication against a Mesos credentials file",
-        {mantle::sdk::Param::required(mantle::sdk::Param::string(
-             "credentials", "path to a Mesos credentials file (JSON, or 'principal secret' lines)")),
-         mantle::sdk::Param::string("realm", "realm of the challenge when the request names none", "mantle")}))
+MANTLE_MODULE_LIBRARY("mantle_basic_authenticator", "0.1.0",
+                      mantle::sdk::describe<mantle::authenticators::basic::BasicAuthenticator>(
+                          "basic", "HTTP Basic authentication against a Mesos credentials file",
+                          {mantle::sdk::Param::required(mantle::sdk::Param::string(
+                               "credentials", "path to a Mesos credentials file (JSON, or 'principal secret' lines)")),
+                           mantle::sdk::Param::string("realm", "realm of the challenge when the request names none",
+                                                      "mantle")}))

@@ -2,7 +2,6 @@
 // HS256 under a secret read from a file.
 #include <sys/stat.h>
 
-#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -20,17 +19,10 @@ namespace v1 = ::mantle::module::v1;
 
 namespace {
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -55,7 +47,7 @@ class JwtAuthenticator final : public sdk::Authenticator {
       return invalidArgument("secret file '" + path + "' holds " + std::to_string(secret.size()) +
                              " bytes; HS256 needs at least 32");
     }
-    struct stat info{};
+    struct stat info {};
     if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
       context.host.warning("secret file '" + path + "' is accessible to group or others; restrict it to its owner");
     }
@@ -71,29 +63,22 @@ class JwtAuthenticator final : public sdk::Authenticator {
 
   Result<v1::AuthenticateResponse> authenticate(const v1::AuthenticateRequest& request) override {
     const std::string realm = request.realm().empty() ? realm_ : request.realm();
-    const v1::HttpHeader* authorization = nullptr;
-    for (const v1::HttpHeader& header : request.headers()) {
-      if (!equalsIgnoreCase(header.name(), "Authorization")) continue;
-      if (authorization != nullptr) return unauthorized(realm, "", "more than one Authorization header");
-      authorization = &header;
-    }
-    if (authorization == nullptr) return unauthorized(realm, "", "missing Authorization header");
-    std::string_view value = trim(authorization->value());
-    std::size_t space = value.find_first_of(" \t");
-    if (space == std::string_view::npos || !equalsIgnoreCase(value.substr(0, space), "Bearer")) {
+    Result<sdk::AuthorizationHeader> header = sdk::authorizationHeader(request);
+    if (!header.ok()) return unauthorized(realm, "", header.error().message);
+    if (!sdk::equalsIgnoreCase(header->scheme, "Bearer") || header->credentials.empty()) {
       return unauthorized(realm, "", "the Authorization header does not carry a Bearer token");
     }
-    std::string_view token = trim(value.substr(space + 1));
+    const std::string_view token = header->credentials;
     VerifyOptions options;
-    options.now = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+    options.now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     options.leeway = leeway_;
     options.requireExpiry = requireExpiry_;
     Result<Claims> claims = verify(token, secret_, options);
     if (!claims.ok()) return unauthorized(realm, "invalid_token", claims.error().message);
     if (claims->audience && *claims->audience != realm) {
-      return unauthorized(realm, "invalid_token", "the token is for realm '" + *claims->audience + "', not '" + realm + "'");
+      return unauthorized(realm, "invalid_token",
+                          "the token is for realm '" + *claims->audience + "', not '" + realm + "'");
     }
     // The principal's name is the configured claim ("sub" by default); every
     // other string claim (and "sub" when it is not the name) is a claim of
