@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -41,6 +42,7 @@ struct ServiceFlags {
   std::string command;
   std::int64_t instances = 1;
   std::string resources = "cpus:0.1;mem:32";
+  std::int64_t ports = 0;
   std::string role = "*";
   std::string user;
   std::string stateFile = "service-state.json";
@@ -84,6 +86,29 @@ Status saveCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
   std::filesystem::rename(temporary, path, error);
   if (error) return mantle::internalError("cannot rename " + temporary + ": " + error.message());
   return {};
+}
+
+// The `count` lowest ports of `offered`'s "ports" ranges; nothing when it has
+// fewer.
+std::optional<std::vector<std::uint64_t>> pickPorts(const mantle::resources::Resources& offered, std::int64_t count) {
+  std::vector<std::uint64_t> picked;
+  for (const auto& [begin, end] : offered.ranges("ports")) {
+    for (std::uint64_t port = begin; port <= end && static_cast<std::int64_t>(picked.size()) < count; ++port) {
+      picked.push_back(port);
+    }
+  }
+  if (static_cast<std::int64_t>(picked.size()) < count) return std::nullopt;
+  return picked;
+}
+
+// Mesos' text form of single ports: "ports:[31000-31000,31002-31002]".
+std::string portsText(const std::vector<std::uint64_t>& ports) {
+  std::string text = "ports:[";
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    if (i > 0) text += ",";
+    text += std::to_string(ports[i]) + "-" + std::to_string(ports[i]);
+  }
+  return text + "]";
 }
 
 class Service {
@@ -222,12 +247,34 @@ class Service {
           return entry.second.state.rfind("TASK_UNKNOWN", 0) == 0;
         });
         while (!reconciling && static_cast<int>(tasks_.size()) < wanted_ && left.contains(perTask_)) {
-          auto rest = left.minus(perTask_);
+          // Each instance gets --ports host ports of its own, named in its
+          // environment as PORT0, PORT1, ... (and PORT, the first one).
+          std::string resources = flags_.resources;
+          std::vector<std::uint64_t> ports;
+          if (flags_.ports > 0) {
+            auto picked = pickPorts(left, flags_.ports);
+            if (!picked) break;
+            ports = *picked;
+            resources += ";" + portsText(ports);
+          }
+          auto wanted = mantle::resources::Resources::parse(resources);
+          if (!wanted.ok()) break;
+          auto rest = left.minus(*wanted);
           if (!rest.ok()) break;
           left = *rest;
           const std::string id = nextTaskId();
-          v1::TaskInfo task = mantle::scheduler::commandTask(id, offer, flags_.command, flags_.resources);
+          v1::TaskInfo task = mantle::scheduler::commandTask(id, offer, flags_.command, resources);
           task.set_name(flags_.name);
+          for (std::size_t i = 0; i < ports.size(); ++i) {
+            auto* variable = task.mutable_command()->mutable_environment()->add_variables();
+            variable->set_name("PORT" + std::to_string(i));
+            variable->set_value(std::to_string(ports[i]));
+            if (i == 0) {
+              auto* first = task.mutable_command()->mutable_environment()->add_variables();
+              first->set_name("PORT");
+              first->set_value(std::to_string(ports[i]));
+            }
+          }
           launches.push_back(task);
           tasks_[id] = Instance{"TASK_STAGING", offer.agent_id().value(), false};
           checkpoint_.tasks.push_back(id);
@@ -323,6 +370,8 @@ int main(int argc, char** argv) {
   set.addString("command", &f.command, "The shell command each instance runs.");
   set.addInt("instances", &f.instances, "How many instances to keep running (until scaled).");
   set.addString("resources", &f.resources, "What each instance needs, in Mesos' text syntax.");
+  set.addInt("ports", &f.ports,
+             "Host ports each instance gets from its offer, in its environment as PORT0, PORT1, ... (and PORT).");
   set.addString("role", &f.role, "The role to run in.");
   set.addString("user", &f.user, "The user to run as (default: yours).");
   set.addString("state_file", &f.stateFile, "Where the framework id and task ids are checkpointed.");
@@ -338,8 +387,9 @@ int main(int argc, char** argv) {
     std::cout << set.usage();
     return 0;
   }
-  if (f.command.empty() || f.instances < 0) {
-    std::cerr << "mantle-example-service: error: --command is required and --instances may not be negative\n";
+  if (f.command.empty() || f.instances < 0 || f.ports < 0) {
+    std::cerr << "mantle-example-service: error: --command is required; --instances and --ports may not be "
+                 "negative\n";
     return 2;
   }
   auto perTask = mantle::resources::Resources::parse(f.resources);

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -28,14 +29,19 @@ class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(cluster_.start().ok()) << cluster_.logs(); }
 
-  void startService(int instances) {
-    service_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{binary("mantle-example-service"), "--master=" + cluster_.masterAddress(),
-                                 "--name=web", "--instances=" + std::to_string(instances),
-                                 "--command=echo $$ >> " + (dir_.path() / "pids").string() + "; exec sleep 600",
-                                 "--state_file=" + (dir_.path() / "state.json").string(),
-                                 "--http_port=" + std::to_string(port_)},
-        dir_.path() / ("service-" + std::to_string(++starts_) + ".log"));
+  void startService(int instances, const std::string& command = "echo $$ >> PIDS; exec sleep 600",
+                    const std::vector<std::string>& extra = {}) {
+    std::string expanded = command;
+    expanded.replace(expanded.find("PIDS"), 4, (dir_.path() / "pids").string());
+    std::vector<std::string> argv{binary("mantle-example-service"),
+                                  "--master=" + cluster_.masterAddress(),
+                                  "--name=web",
+                                  "--instances=" + std::to_string(instances),
+                                  "--command=" + expanded,
+                                  "--state_file=" + (dir_.path() / "state.json").string(),
+                                  "--http_port=" + std::to_string(port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    service_ = std::make_unique<ChildProcess>(argv, dir_.path() / ("service-" + std::to_string(++starts_) + ".log"));
     ASSERT_TRUE(testing::waitForHealth(api(), std::chrono::seconds(10))) << service_->output();
   }
 
@@ -64,7 +70,8 @@ class ServiceTest : public ::testing::Test {
         },
         std::chrono::seconds(30));
     EXPECT_TRUE(reached) << "expected " << n << " running instances; service log:\n"
-                         << service_->output() << "\n" << instances().toStyledString();
+                         << service_->output() << "\n"
+                         << instances().toStyledString();
     return ids;
   }
 
@@ -145,6 +152,51 @@ TEST_F(ServiceTest, KeepsNInstancesScalesAndSurvivesItsRestart) {
       << service_->output();
   waitForRunning(2);
   EXPECT_TRUE(testing::waitUntil([&] { return activeTasksAtMaster() == 2; }, std::chrono::seconds(20)));
+}
+
+TEST_F(ServiceTest, EachInstanceGetsPortsOfItsOwnFromItsOfferInPortVariables) {
+  ASSERT_NO_FATAL_FAILURE(startService(2, "echo $PORT0 $PORT1 $PORT >> PIDS; exec sleep 600", {"--ports=2"}));
+  waitForRunning(2);
+  std::vector<std::vector<std::uint64_t>> seen;
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        seen.clear();
+        std::ifstream in(dir_.path() / "pids");
+        for (std::string line; std::getline(in, line);) {
+          std::istringstream words(line);
+          std::vector<std::uint64_t> ports;
+          for (std::uint64_t port = 0; words >> port;) ports.push_back(port);
+          seen.push_back(ports);
+        }
+        return seen.size() == 2;
+      },
+      std::chrono::seconds(10)));
+  std::set<std::uint64_t> distinct;
+  for (const auto& ports : seen) {
+    ASSERT_EQ(ports.size(), 3u) << "PORT0 PORT1 PORT, all set";
+    EXPECT_EQ(ports[2], ports[0]) << "PORT is PORT0";
+    distinct.insert(ports[0]);
+    distinct.insert(ports[1]);
+  }
+  EXPECT_EQ(distinct.size(), 4u) << "no two instances share a port";
+
+  // The master holds each task with the ports it was given.
+  auto response = http::request("GET", cluster_.masterUrl() + "/master/tasks", {}, "");
+  ASSERT_TRUE(response.ok());
+  std::set<std::uint64_t> atMaster;
+  Json::Value root;
+  std::istringstream in(response->body);
+  ASSERT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr));
+  for (const Json::Value& task : root["tasks"]) {
+    // Mesos' legacy form: "ports": "[31000-31000, 31001-31001]".
+    std::string text = task["resources"]["ports"].asString();
+    for (char& c : text) c = std::isdigit(static_cast<unsigned char>(c)) ? c : ' ';
+    std::istringstream bounds(text);
+    for (std::uint64_t begin = 0, end = 0; bounds >> begin >> end;) {
+      for (auto port = begin; port <= end; ++port) atMaster.insert(port);
+    }
+  }
+  EXPECT_EQ(atMaster, distinct);
 }
 
 }  // namespace
