@@ -45,7 +45,8 @@ HaCluster::HaCluster(HaClusterOptions options) : options_(std::move(options)) {
 }
 
 HaCluster::~HaCluster() {
-  if (::testing::Test::HasFailure()) std::cerr << "---- HA cluster logs ----\n" << logs() << "-------------------------\n";
+  if (::testing::Test::HasFailure())
+    std::cerr << "---- HA cluster logs ----\n" << logs() << "-------------------------\n";
   for (Node& agent : agents_) {
     if (agent.process) agent.process->stop();
   }
@@ -56,7 +57,9 @@ HaCluster::~HaCluster() {
   zk_.stop();
 }
 
-std::string HaCluster::zkUrl() const { return "zk://" + zk_.connectString() + "/mantle"; }
+std::string HaCluster::zkUrl() const {
+  return "zk://" + zk_.connectString() + "/mantle";
+}
 
 std::string HaCluster::masterUrl(int index) const {
   return "http://127.0.0.1:" + std::to_string(masters_.at(index).port);
@@ -88,6 +91,18 @@ void HaCluster::killMaster(int index) {
   if (masters_.at(index).process) masters_.at(index).process->kill();
 }
 
+std::string HaCluster::agentUrl(int index) const {
+  return "http://127.0.0.1:" + std::to_string(agents_.at(index).port);
+}
+
+bool HaCluster::agentRunning(int index) {
+  return agents_.at(index).process != nullptr && agents_.at(index).process->running();
+}
+
+void HaCluster::killAgent(int index) {
+  if (agents_.at(index).process) agents_.at(index).process->kill();
+}
+
 Status HaCluster::startAgent(int index) {
   Node& node = agents_.at(index);
   std::vector<std::string> args = {binary("mantle-agent"),
@@ -98,7 +113,7 @@ Status HaCluster::startAgent(int index) {
                                    "--resources=" + options_.agentResources};
   args.insert(args.end(), options_.agentFlags.begin(), options_.agentFlags.end());
   node.process = std::make_unique<ChildProcess>(args, dir_.path() / ("agent" + std::to_string(index) + ".log"));
-  if (!waitForHealth("http://127.0.0.1:" + std::to_string(node.port), options_.startTimeout)) {
+  if (!waitForHealth(agentUrl(index), options_.startTimeout)) {
     return Error(StatusCode::kUnavailable, "mantle-agent " + std::to_string(index) + " did not come up:\n" + logs());
   }
   return {};
@@ -171,7 +186,8 @@ std::string HaCluster::logs(int lines) const {
     }
   }
   for (std::size_t i = 0; i < agents_.size(); ++i) {
-    if (agents_[i].process) out += "== agent " + std::to_string(i) + "\n" + tail(agents_[i].process->output(), lines) + "\n";
+    if (agents_[i].process)
+      out += "== agent " + std::to_string(i) + "\n" + tail(agents_[i].process->output(), lines) + "\n";
   }
   return out;
 }

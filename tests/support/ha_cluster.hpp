@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,16 @@ class HaCluster {
   Status startMaster(int index, const std::string& servers = "");
   void killMaster(int index);  // kill -9
 
+  int agentCount() const { return static_cast<int>(agents_.size()); }
+  std::string agentUrl(int index) const;
+  bool agentRunning(int index);
+  // Starts agent `index` (again) with the same port and work dir, so that a
+  // restarted agent recovers its checkpointed executors; waits for /health.
+  Status startAgent(int index);
+  void killAgent(int index);  // kill -9 of the agent's process group (executors run in sessions of their own)
+  // Where every master's and agent's work dir and log lie.
+  const std::filesystem::path& workDir() const { return dir_.path(); }
+
   // The masters whose /metrics/snapshot says master/elected == 1.
   std::vector<int> electedMasters();
   // Waits until exactly one master is elected and serves; its index.
@@ -66,8 +77,6 @@ class HaCluster {
     int port = 0;
     std::unique_ptr<ChildProcess> process;
   };
-  Status startAgent(int index);
-
   HaClusterOptions options_;
   TempDir dir_;
   ZooKeeperServer zk_;

@@ -36,6 +36,9 @@ class ZooKeeperServer {
   ZooKeeperServer& operator=(const ZooKeeperServer&) = delete;
 
   // Starts (or restarts) the server and waits until it serves requests.
+  // The JVM's parent-death signal is tied to the calling *thread*: call it
+  // from a thread that outlives the server (a restart from a short-lived
+  // thread dies with that thread).
   // False (and the log in `error`) when it did not come up within `timeout`.
   bool start(std::string* error = nullptr, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // kill -9 and reap: a crash. Data written so far stays for the next start().
