@@ -19,11 +19,21 @@ packages=(
   zip                                 # tests make .zip archives
 )
 
+# The Mesos reference build (a peer in tests, ../shared/mesos-reference next to the checkout, or
+# $MANTLE_MESOS_REFERENCE), when present: its own script installs the libraries it links against.
+mesos_reference="${MANTLE_MESOS_REFERENCE:-$(cd "$(dirname "$0")/.." && pwd)/../shared/mesos-reference}"
+install_mesos_reference() {
+  if [ -x "$mesos_reference/setup.sh" ]; then
+    "$mesos_reference/setup.sh"
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  install_mesos_reference
   exit 0
 fi
 
@@ -36,3 +46,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_mesos_reference

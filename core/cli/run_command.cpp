@@ -3,8 +3,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -33,7 +37,11 @@ namespace v1 = ::mesos::v1;
 struct RunFlags {
   std::string master = "127.0.0.1:5050";
   std::string name;
-  std::string resources = "cpus:0.1;mem:32";
+  std::string resources;  // default: kDefaultResources
+  std::string cpus;
+  std::string mem;
+  std::string disk;
+  std::string gpus;
   std::string role = "*";
   std::string user;
   std::string env;
@@ -47,6 +55,55 @@ struct RunFlags {
   double healthCheckGrace = 10;
   std::int64_t healthCheckFailures = 3;
 };
+
+constexpr const char* kDefaultResources = "cpus:0.1;mem:32";
+
+// What the task asks for: --resources (or the default) with --cpus, --mem,
+// --disk and --gpus added (replacing the default's amount). Naming a resource
+// both ways is an error, as is a shorthand that is not a non-negative number.
+Result<resources::Resources> wantedResources(const RunFlags& f) {
+  const bool explicitResources = !f.resources.empty();
+  Result<resources::Resources> base = resources::Resources::parse(explicitResources ? f.resources : kDefaultResources);
+  if (!base.ok()) return base.error().withContext("--resources");
+  const std::pair<std::string, const std::string*> shorthands[] = {
+      {"cpus", &f.cpus}, {"mem", &f.mem}, {"disk", &f.disk}, {"gpus", &f.gpus}};
+  resources::Resources wanted;
+  for (const resources::Resource& r : base->items()) {
+    bool replaced = false;
+    for (const auto& [name, value] : shorthands) replaced = replaced || (r.name() == name && !value->empty());
+    if (replaced && explicitResources) {
+      return invalidArgument("--" + r.name() + " and --resources both give " + r.name() + "; give it once");
+    }
+    if (!replaced) wanted.add(r);
+  }
+  for (const auto& [name, value] : shorthands) {
+    if (value->empty()) continue;
+    char* end = nullptr;
+    errno = 0;
+    const double amount = std::strtod(value->c_str(), &end);
+    if (*end != '\0' || errno == ERANGE || !std::isfinite(amount) || amount < 0 || std::isspace(value->front())) {
+      return invalidArgument("--" + name + ": expected a non-negative number, got '" + *value + "'");
+    }
+    resources::Resource r;
+    r.set_name(name);
+    r.set_type(::mesos::v1::Value::SCALAR);
+    r.mutable_scalar()->set_value(amount);
+    wanted.add(r);
+  }
+  return wanted;
+}
+
+// `word` quoted for sh when it needs it.
+std::string shellQuoted(const std::string& word) {
+  if (!word.empty() &&
+      word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./:,@%") ==
+          std::string::npos) {
+    return word;
+  }
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 
 // The task's health check from the --health_check_* flags, if any.
 Result<std::optional<v1::HealthCheck>> healthCheckFrom(const RunFlags& f) {
@@ -134,10 +191,17 @@ int runCommand(const std::vector<std::string>& args) {
   RunFlags f;
   flags::FlagSet set("mantle run",
                      "Runs COMMAND as a task on the cluster, prints its output and exits with its "
-                     "exit code:\n  mantle run [options] -- COMMAND [ARGS...]");
+                     "exit code:\n  mantle run [options] -- COMMAND [ARGS...]\n"
+                     "One word after -- is a shell command (sh -c 'echo $HOME; exit 3'); several are\n"
+                     "run as they are, without a shell (-- sh -c 'exit 7'), as docker run does.");
   set.addString("master", &f.master, "The master, host:port or zk://hosts/path (or MANTLE_MASTER).");
   set.addString("name", &f.name, "The task's and framework's name (default: mantle-run).");
-  set.addString("resources", &f.resources, "What the task needs, in Mesos' text syntax.");
+  set.addString("resources", &f.resources,
+                "What the task needs, in Mesos' text syntax (default: " + std::string(kDefaultResources) + ").");
+  set.addString("cpus", &f.cpus, "Shorthand for cpus:N in --resources (replaces the default's).");
+  set.addString("mem", &f.mem, "Shorthand for mem:MB in --resources (replaces the default's).");
+  set.addString("disk", &f.disk, "Shorthand for disk:MB in --resources.");
+  set.addString("gpus", &f.gpus, "Shorthand for gpus:N in --resources.");
   set.addString("role", &f.role, "The role to run in.");
   set.addString("user", &f.user, "The user to run as (default: yours).");
   set.addString("env", &f.env, "Environment variables for the task: NAME=VALUE;NAME=VALUE.");
@@ -167,17 +231,21 @@ int runCommand(const std::vector<std::string>& args) {
     std::cout << set.usage();
     return 0;
   }
-  std::string command;
-  if (dashes != args.end()) {
-    for (auto it = dashes + 1; it != args.end(); ++it) command += (command.empty() ? "" : " ") + *it;
-  }
-  if (command.empty() && f.executor.empty()) {
+  // One word: a shell command. Several: an argv, run without a shell.
+  std::vector<std::string> words;
+  if (dashes != args.end()) words.assign(dashes + 1, args.end());
+  if (words.size() == 1 && words[0].empty()) words.clear();
+  if (words.empty() && f.executor.empty()) {
     std::cerr << "mantle: error: no command to run (mantle run [options] -- COMMAND)\n";
     return 2;
   }
-  Result<resources::Resources> wanted = resources::Resources::parse(f.resources);
+  std::string command = words.size() == 1 ? words[0] : std::string();
+  if (words.size() > 1) {
+    for (const std::string& word : words) command += (command.empty() ? "" : " ") + shellQuoted(word);
+  }
+  Result<resources::Resources> wanted = wantedResources(f);
   if (!wanted.ok()) {
-    std::cerr << "mantle: error: --resources: " << wanted.error().message << "\n";
+    std::cerr << "mantle: error: " << wanted.error().message << "\n";
     return 2;
   }
   auto healthCheck = healthCheckFrom(f);
@@ -249,11 +317,19 @@ int runCommand(const std::vector<std::string>& args) {
         unused.push_back(offer.id());
         continue;
       }
-      v1::TaskInfo task = scheduler::commandTask(taskId, offer, command, f.resources);
+      v1::TaskInfo task = scheduler::commandTask(taskId, offer, command, wanted->toString());
       task.set_name(f.name);
+      if (words.size() > 1) {
+        // CommandInfo as Mesos defines it: `value` is the program, `arguments`
+        // the whole argv (argv[0] included).
+        task.mutable_command()->set_shell(false);
+        task.mutable_command()->set_value(words[0]);
+        for (const std::string& word : words) task.mutable_command()->add_arguments(word);
+      }
       if (!f.executor.empty()) {
         // A custom executor: the task carries no command (exactly one of
-        // command and executor); the executor gets COMMAND as data.
+        // command and executor); the executor gets COMMAND as data (several
+        // words quoted for sh and joined).
         v1::CommandInfo commandInfo = task.command();
         task.clear_command();
         task.set_data(command);

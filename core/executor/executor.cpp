@@ -285,7 +285,7 @@ class Executor {
     task.info = info;
     task.group = group;
     launchedAny_ = true;
-    if (!info.has_command() || (info.command().shell() && info.command().value().empty())) {
+    if (!info.has_command() || info.command().value().empty()) {
       update(task, mesos::v1::TASK_ERROR, "The task has no command", TaskStatus::REASON_TASK_INVALID, std::nullopt);
       return;
     }
@@ -296,12 +296,18 @@ class Executor {
     std::vector<char*> envp;
     for (auto& entry : envStorage) envp.push_back(entry.data());
     envp.push_back(nullptr);
+    // shell: `sh -c value`. Otherwise execvp semantics as in Mesos: `value` is
+    // the program (looked up in PATH without a '/'), `arguments` the whole
+    // argv, argv[0] included ({value} when there are none).
     std::vector<std::string> argvStorage;
+    std::string program = info.command().value();
     if (info.command().shell()) {
+      program = "/bin/sh";
       argvStorage = {"/bin/sh", "-c", info.command().value()};
+    } else if (info.command().arguments_size() == 0) {
+      argvStorage.push_back(program);
     } else {
-      argvStorage.push_back(info.command().value());
-      for (int i = 1; i < info.command().arguments_size(); ++i) argvStorage.push_back(info.command().arguments(i));
+      argvStorage.assign(info.command().arguments().begin(), info.command().arguments().end());
     }
     std::vector<char*> argv;
     for (auto& arg : argvStorage) argv.push_back(arg.data());
@@ -331,9 +337,9 @@ class Executor {
         ::_exit(127);
       }
       if (pathSearch) {
-        ::execvpe(argv[0], argv.data(), envp.data());
+        ::execvpe(program.c_str(), argv.data(), envp.data());
       } else {
-        ::execve(argv[0], argv.data(), envp.data());
+        ::execve(program.c_str(), argv.data(), envp.data());
       }
       const char message[] = "mantle-executor: failed to execute the task's command\n";
       (void)!::write(2, message, sizeof(message) - 1);

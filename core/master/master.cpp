@@ -17,6 +17,7 @@
 #include "mantle/modules/manifest.hpp"
 #include "master/master_impl.hpp"
 #include "master/validation.hpp"
+#include "resources/format.hpp"
 #include "wire/recordio.hpp"
 
 namespace mantle::master {
@@ -634,6 +635,12 @@ void MasterImpl::handleScheduler(const http::Request& request, const http::Respo
   if (Status s = wire::decode(request.body, format->message, &call); !s.ok()) {
     return responder.respond(
         http::Response::text(400, "Failed to parse the body into a scheduler Call: " + s.error().message));
+  }
+  // Resources in Mesos' pre-refinement format (`role`, `reservation`: what
+  // frameworks without RESERVATION_REFINEMENT send) become post-refinement
+  // here, once; everything after sees one format, as in Mesos.
+  if (Status s = resources::upgradeResources(&call); !s.ok()) {
+    return responder.respond(http::Response::text(400, "Failed to validate scheduler::Call: " + s.error().message));
   }
   if (auto error = validateSchedulerCall(call)) {
     return responder.respond(http::Response::text(400, "Failed to validate scheduler::Call: " + *error));

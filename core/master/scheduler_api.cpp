@@ -6,6 +6,7 @@
 
 #include "master/master_impl.hpp"
 #include "master/validation.hpp"
+#include "resources/format.hpp"
 #include "wire/recordio.hpp"
 
 namespace mantle::master {
@@ -77,6 +78,17 @@ void refuseSubscription(const http::Responder& responder, wire::ResponseFormat f
   stream->close();
 }
 
+// A framework without RESERVATION_REFINEMENT gets resources in Mesos'
+// pre-refinement format (`role`, `reservation`), as a Mesos master sends them.
+// The allocator offers it no refined reservations, the one thing that format
+// cannot say.
+Event inPreRefinementFormat(Event event) {
+  if (Status s = resources::downgradeResources(&event); !s.ok()) {
+    LOG(ERROR) << "an event for a framework without RESERVATION_REFINEMENT: " << s.error().message;
+  }
+  return event;
+}
+
 }  // namespace
 
 std::optional<std::string> conversion(const v1::Offer::Operation& op, const std::set<std::string>* roles,
@@ -113,7 +125,11 @@ std::optional<std::string> conversion(const v1::Offer::Operation& op, const std:
 
 void MasterImpl::sendEvent(Framework& framework, const Event& event) {
   if (!framework.connected || !framework.stream) return;
-  framework.stream->write(wire::encodeRecord(wire::encode(event, framework.mediaType)));
+  if (hasCapability(framework.info, v1::FrameworkInfo::Capability::RESERVATION_REFINEMENT)) {
+    framework.stream->write(wire::encodeRecord(wire::encode(event, framework.mediaType)));
+    return;
+  }
+  framework.stream->write(wire::encodeRecord(wire::encode(inPreRefinementFormat(event), framework.mediaType)));
 }
 
 void MasterImpl::sendError(Framework& framework, const std::string& message) {

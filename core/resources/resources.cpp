@@ -9,6 +9,8 @@
 #include <optional>
 #include <sstream>
 
+#include "format.hpp"
+
 namespace mantle::resources {
 
 namespace {
@@ -244,9 +246,11 @@ std::string reservationRole(const Resource& r) {
 
 Result<Resources> Resources::from(const google::protobuf::RepeatedPtrField<Resource>& list) {
   Resources out;
-  for (const Resource& r : list) {
-    if (Status s = validate(r); !s.ok()) return s.error();
-    out.add(r);
+  for (const Resource& given : list) {
+    Result<Resource> r = toPostRefinement(given);  // Mesos' pre-refinement format too
+    if (!r.ok()) return r.error();
+    if (Status s = validate(*r); !s.ok()) return s.error();
+    out.add(*r);
   }
   return out;
 }

@@ -26,7 +26,8 @@ std::string reservationRole(const Resource& resource);
 class Resources {
  public:
   Resources() = default;
-  // Validates each resource; zero-valued ones are dropped.
+  // Validates each resource; zero-valued ones are dropped. Both of Mesos'
+  // reservation formats are read (format.hpp); the result is post-refinement.
   static Result<Resources> from(const google::protobuf::RepeatedPtrField<Resource>& list);
   // Mesos' text syntax: "cpus:4;mem:1024;ports:[31000-32000];disks:{a,b};cpus(role):2".
   // A role other than "*" makes a static reservation for it.

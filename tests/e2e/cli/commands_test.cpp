@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <sstream>
 
 #include <json/reader.h>
@@ -239,6 +240,48 @@ TEST_F(CliTest, RunWithHealthChecks) {
 
   EXPECT_EQ(mantle({"run", "--health_check_http=http", "--", "true"}, &out), 2);
   EXPECT_EQ(out, "mantle: error: --health_check_http: expected PORT[/PATH], got 'http'\n");
+}
+
+TEST_F(CliTest, RunWithSeveralWordsRunsThemAsAnArgvAndMirrorsTheExitCode) {
+  std::string out;
+  // Joined into one shell string this was `sh -c exit 7`: exit 0.
+  EXPECT_EQ(mantle({"run", "--", "sh", "-c", "exit 7"}, &out), 7) << out;
+  EXPECT_THAT(out, HasSubstr("TASK_FAILED: Command exited with status 7"));
+  // An argument with spaces stays one argument; nothing is expanded.
+  EXPECT_EQ(mantle({"run", "--", "printf", "[%s]", "a b", "$HOME"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("[a b][$HOME]"));
+  // The program is looked up in PATH; a missing one fails with 127.
+  EXPECT_EQ(mantle({"run", "--", "mantle-no-such-program", "x"}, &out), 127) << out;
+  // One word stays a shell command.
+  EXPECT_EQ(mantle({"run", "--", "echo one two; exit 3"}, &out), 3) << out;
+  EXPECT_THAT(out, HasSubstr("one two\n"));
+  // A custom executor gets several words quoted for sh as its data.
+  EXPECT_EQ(mantle({"run", "--executor=" + binary("mantle-test-shell-executor"), "--", "sh", "-c", "exit 5"}, &out), 5)
+      << out;
+  EXPECT_THAT(out, HasSubstr("shell-executor: running 'sh -c 'exit 5''"));
+}
+
+TEST_F(CliTest, RunResourceShorthandsReachTheTask) {
+  std::string out;
+  ASSERT_EQ(mantle({"run", "--name=sized", "--cpus=0.25", "--mem=48", "--disk=8", "--", "true"}, &out), 0) << out;
+  ASSERT_EQ(mantle({"run", "--name=mixed", "--resources=cpus:0.5;disk:2", "--mem=40", "--", "true"}, &out), 0) << out;
+  std::map<std::string, Json::Value> byName;
+  for (const Json::Value& task : json({"tasks", "--all", "--json"})) byName[task["name"].asString()] = task;
+  ASSERT_EQ(byName.count("sized"), 1u);
+  EXPECT_DOUBLE_EQ(byName["sized"]["resources"]["cpus"].asDouble(), 0.25);
+  EXPECT_DOUBLE_EQ(byName["sized"]["resources"]["mem"].asDouble(), 48);
+  EXPECT_DOUBLE_EQ(byName["sized"]["resources"]["disk"].asDouble(), 8);
+  ASSERT_EQ(byName.count("mixed"), 1u);
+  EXPECT_DOUBLE_EQ(byName["mixed"]["resources"]["cpus"].asDouble(), 0.5);
+  EXPECT_DOUBLE_EQ(byName["mixed"]["resources"]["mem"].asDouble(), 40);
+  EXPECT_DOUBLE_EQ(byName["mixed"]["resources"]["disk"].asDouble(), 2);
+
+  EXPECT_EQ(mantle({"run", "--resources=cpus:1;mem:32", "--cpus=2", "--", "true"}, &out), 2);
+  EXPECT_EQ(out, "mantle: error: --cpus and --resources both give cpus; give it once\n");
+  for (const char* bad : {"--mem=-1", "--mem=lots", "--gpus=nan", "--cpus=1e999"}) {
+    EXPECT_EQ(mantle({"run", bad, "--", "true"}, &out), 2) << bad;
+    EXPECT_THAT(out, HasSubstr("expected a non-negative number")) << bad;
+  }
 }
 
 TEST(CliErrorsTest, AnUnreachableMasterIsOneLine) {

@@ -1,0 +1,95 @@
+#include "mesos_peer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include <json/reader.h>
+#include <json/value.h>
+
+#include "http/client.hpp"
+#include "process/sessions.hpp"
+
+namespace mantle::testing {
+
+namespace {
+
+std::filesystem::path referenceHome() {
+  if (const char* home = std::getenv("MANTLE_MESOS_REFERENCE"); home != nullptr && *home != '\0') return home;
+  return MANTLE_MESOS_REFERENCE_DEFAULT;
+}
+
+}  // namespace
+
+MesosPeer::MesosPeer() : home_(referenceHome()), masterPort_(freePort()), agentPort_(freePort()) {}
+
+MesosPeer::~MesosPeer() {
+  if (::testing::Test::HasFailure() && (master_ || agent_)) {
+    std::cerr << "---- Mesos logs ----\n" << logs() << "--------------------\n";
+  }
+  if (agent_) agent_->stop();
+  if (master_) master_->stop();
+  // The agent's executors and tasks run in sessions of their own.
+  process::killSessionsUnder(dir_.path());
+}
+
+std::optional<std::string> MesosPeer::skipReason() {
+  const std::filesystem::path home = referenceHome();
+  if (!std::filesystem::exists(home / "bin" / "mesos-master") || !std::filesystem::exists(home / "setup.sh")) {
+    return "no Mesos reference build at " + home.string() + " (set MANTLE_MESOS_REFERENCE)";
+  }
+  return std::nullopt;
+}
+
+std::string MesosPeer::masterAddress() const {
+  return "127.0.0.1:" + std::to_string(masterPort_);
+}
+std::string MesosPeer::masterUrl() const {
+  return "http://" + masterAddress();
+}
+
+std::string MesosPeer::logs() const {
+  std::string out;
+  if (master_) out += "[mesos-master]\n" + master_->output();
+  if (agent_) out += "[mesos-agent]\n" + agent_->output();
+  return out;
+}
+
+Status MesosPeer::start(std::chrono::milliseconds timeout) {
+  ChildProcess setup({"/bin/bash", (home_ / "setup.sh").string()}, dir_.path() / "setup.log");
+  const int status = setup.wait(std::chrono::minutes(5));
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Error(StatusCode::kUnavailable, home_.string() + "/setup.sh failed:\n" + setup.output());
+  }
+  master_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{(home_ / "bin" / "mesos-master").string(), "--ip=127.0.0.1",
+                               "--port=" + std::to_string(masterPort_),
+                               "--work_dir=" + (dir_.path() / "master").string(), "--hostname=127.0.0.1"},
+      dir_.path() / "mesos-master.log");
+  agent_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{(home_ / "bin" / "mesos-agent").string(), "--master=" + masterAddress(),
+                               "--ip=127.0.0.1", "--port=" + std::to_string(agentPort_), "--hostname=127.0.0.1",
+                               "--work_dir=" + (dir_.path() / "agent").string(), "--no-systemd_enable_support",
+                               "--launcher=posix", "--isolation=posix/cpu,posix/mem",
+                               "--launcher_dir=" + (home_ / "libexec" / "mesos").string(),
+                               "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]"},
+      dir_.path() / "mesos-agent.log");
+  const bool registered = waitUntil(
+      [&] {
+        auto response = http::request("GET", masterUrl() + "/master/slaves", {}, "", http::ClientOptions{2, 1});
+        if (!response.ok() || response->status != 200) return false;
+        Json::Value root;
+        std::istringstream in(response->body);
+        return Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr) && root["slaves"].size() == 1 &&
+               root["slaves"][0].get("active", false).asBool();
+      },
+      timeout);
+  if (!registered) return Error(StatusCode::kUnavailable, "the Mesos agent did not register:\n" + logs());
+  return {};
+}
+
+}  // namespace mantle::testing
