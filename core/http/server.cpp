@@ -95,6 +95,32 @@ Response Response::json(int status, std::string body) {
   return Response{status, {{"Content-Type", "application/json"}}, std::move(body)};
 }
 
+Response Response::error(const Error& error) {
+  return text(statusFor(error.code), error.message);
+}
+
+int statusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kOutOfRange: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kAborted: return 409;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kUnavailable:
+    case StatusCode::kCancelled: return 503;
+    case StatusCode::kDeadlineExceeded: return 504;
+    case StatusCode::kUnknown:
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
 class Session;
 
 // One connection: reads requests one at a time, writes one response (or one

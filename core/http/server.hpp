@@ -46,7 +46,17 @@ struct Response {
 
   static Response text(int status, std::string body);
   static Response json(int status, std::string body);
+  // `error`'s message as text, with statusFor(error.code).
+  static Response error(const Error& error);
 };
+
+// The HTTP status for a StatusCode: the one mapping every handler answers
+// errors with. kInvalidArgument and kOutOfRange 400, kUnauthenticated 401,
+// kPermissionDenied 403, kNotFound 404, kFailedPrecondition, kAlreadyExists
+// and kAborted 409 (the request conflicts with the current state),
+// kResourceExhausted 429, kUnimplemented 501, kUnavailable and kCancelled
+// 503, kDeadlineExceeded 504, anything else 500.
+int statusFor(StatusCode code);
 
 // A chunked response being written. Thread-safe; writes keep their order.
 class Stream {

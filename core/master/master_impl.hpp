@@ -318,9 +318,68 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // Resources frameworks use on `agent` (tasks, executors, offers).
   std::map<std::string, Resources> usedOnAgent(const Agent& agent, bool includeOffers) const;
 
-  // Operator API (operator_api.cpp).
+  // Operator API (operator_api.cpp): one handler per call type, one row per
+  // call in the table of operatorCallSpec(); adding a call is a row and a
+  // handler. A query answers 200 with the Response it returns; an action
+  // answers through the responder itself (202, streams, after a registry
+  // write). An Error either returns is answered with http::statusFor its code.
+  using OperatorQuery = Result<v1::master::Response> (MasterImpl::*)(const v1::master::Call& call);
+  using OperatorAction = Status (MasterImpl::*)(const v1::master::Call& call, const wire::ResponseFormat& format,
+                                                const http::Responder& responder);
+  struct OperatorCallSpec {
+    v1::master::Call::Type type = v1::master::Call::UNKNOWN;
+    // The Call field the call needs (nullptr: none); a call without it is
+    // answered 400 before the handler runs.
+    const char* field = nullptr;
+    // Exactly one of the two; neither: known but not supported (501).
+    OperatorQuery query = nullptr;
+    OperatorAction action = nullptr;
+    // The ACL action the principal needs (nullptr: none), checked on the HTTP
+    // threads, and the objects it is asked about (nullptr: the object "").
+    // TEARDOWN and the state queries are also checked against state there.
+    const char* acl = nullptr;
+    std::vector<std::string> (*aclObjects)(const v1::master::Call& call) = nullptr;
+  };
+  // The row for `type`; nullptr for a call Mantle does not know.
+  static const OperatorCallSpec* operatorCallSpec(v1::master::Call::Type type);
+  // Runs the call's handler (state thread).
   void operatorCall(v1::master::Call call, wire::ResponseFormat format, http::Responder responder);
-  void operatorSubscribe(wire::ResponseFormat format, const http::Responder& responder);
+  // The handlers.
+  Result<v1::master::Response> onGetHealth(const v1::master::Call& call);
+  Result<v1::master::Response> onGetFlags(const v1::master::Call& call);
+  Result<v1::master::Response> onGetVersion(const v1::master::Call& call);
+  Result<v1::master::Response> onGetMetrics(const v1::master::Call& call);
+  Result<v1::master::Response> onGetLoggingLevel(const v1::master::Call& call);
+  Result<v1::master::Response> onGetState(const v1::master::Call& call);
+  Result<v1::master::Response> onGetAgents(const v1::master::Call& call);
+  Result<v1::master::Response> onGetFrameworks(const v1::master::Call& call);
+  Result<v1::master::Response> onGetExecutors(const v1::master::Call& call);
+  Result<v1::master::Response> onGetTasks(const v1::master::Call& call);
+  Result<v1::master::Response> onGetRoles(const v1::master::Call& call);
+  Result<v1::master::Response> onGetWeights(const v1::master::Call& call);
+  Result<v1::master::Response> onGetMaster(const v1::master::Call& call);
+  Result<v1::master::Response> onGetQuota(const v1::master::Call& call);
+  Result<v1::master::Response> onGetOperations(const v1::master::Call& call);
+  Status onSubscribe(const v1::master::Call& call, const wire::ResponseFormat& format,
+                     const http::Responder& responder);
+  // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES.
+  Status onAgentOperation(const v1::master::Call& call, const wire::ResponseFormat& format,
+                          const http::Responder& responder);
+  Status onMarkAgentGone(const v1::master::Call& call, const wire::ResponseFormat& format,
+                         const http::Responder& responder);
+  Status onDrainAgent(const v1::master::Call& call, const wire::ResponseFormat& format,
+                      const http::Responder& responder);
+  // DEACTIVATE_AGENT and REACTIVATE_AGENT.
+  Status onAgentActivation(const v1::master::Call& call, const wire::ResponseFormat& format,
+                           const http::Responder& responder);
+  Status onUpdateWeights(const v1::master::Call& call, const wire::ResponseFormat& format,
+                         const http::Responder& responder);
+  Status onUpdateQuota(const v1::master::Call& call, const wire::ResponseFormat& format,
+                       const http::Responder& responder);
+  Status onTeardown(const v1::master::Call& call, const wire::ResponseFormat& format, const http::Responder& responder);
+  // The five maintenance calls (maintenanceCall).
+  Status onMaintenance(const v1::master::Call& call, const wire::ResponseFormat& format,
+                       const http::Responder& responder);
   void emitOperatorEvent(const v1::master::Event& event);
   // The hook chain's state_event for an operator event (enqueued, never
   // blocks or fails); other event types are not hook events.

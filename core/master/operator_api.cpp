@@ -59,6 +59,54 @@ void scalarsToModule(const google::protobuf::Map<std::string, v1::Value::Scalar>
   }
 }
 
+// The objects of the calls' ACL checks (docs/SECURITY.md).
+// The role a resource is reserved to (its innermost reservation).
+std::string reservationRole(const v1::Resource& resource) {
+  if (resource.reservations_size() > 0) return resource.reservations(resource.reservations_size() - 1).role();
+  return resource.role();
+}
+
+std::string reservationPrincipal(const v1::Resource& resource) {
+  if (resource.reservations_size() > 0) return resource.reservations(resource.reservations_size() - 1).principal();
+  return resource.reservation().principal();
+}
+
+std::vector<std::string> reserveObjects(const Call& call) {
+  std::vector<std::string> objects;
+  for (const v1::Resource& r : call.reserve_resources().resources()) objects.push_back(reservationRole(r));
+  return objects;
+}
+
+std::vector<std::string> unreserveObjects(const Call& call) {
+  std::vector<std::string> objects;
+  for (const v1::Resource& r : call.unreserve_resources().resources()) objects.push_back(reservationPrincipal(r));
+  return objects;
+}
+
+std::vector<std::string> createVolumesObjects(const Call& call) {
+  std::vector<std::string> objects;
+  for (const v1::Resource& r : call.create_volumes().volumes()) objects.push_back(reservationRole(r));
+  return objects;
+}
+
+std::vector<std::string> destroyVolumesObjects(const Call& call) {
+  std::vector<std::string> objects;
+  for (const v1::Resource& r : call.destroy_volumes().volumes()) objects.push_back(r.disk().persistence().principal());
+  return objects;
+}
+
+std::vector<std::string> weightObjects(const Call& call) {
+  std::vector<std::string> objects;
+  for (const v1::WeightInfo& w : call.update_weights().weight_infos()) objects.push_back(w.role());
+  return objects;
+}
+
+std::vector<std::string> quotaObjects(const Call& call) {
+  std::vector<std::string> objects;
+  for (const v1::quota::QuotaConfig& q : call.update_quota().quota_configs()) objects.push_back(q.role());
+  return objects;
+}
+
 }  // namespace
 
 std::function<void(const Error&)> registryFailure(const http::Responder& responder) {
@@ -79,270 +127,415 @@ void MasterImpl::respondMessage(const http::Responder& responder, const google::
   });
 }
 
+// ---------------------------------------------------------------------------
+// The call table
+
+const MasterImpl::OperatorCallSpec* MasterImpl::operatorCallSpec(Call::Type type) {
+  using M = MasterImpl;
+  static const OperatorCallSpec kCalls[] = {
+      {.type = Call::GET_HEALTH, .query = &M::onGetHealth},
+      {.type = Call::GET_FLAGS, .query = &M::onGetFlags, .acl = "view_flags"},
+      {.type = Call::GET_VERSION, .query = &M::onGetVersion},
+      {.type = Call::GET_METRICS, .query = &M::onGetMetrics},
+      {.type = Call::GET_LOGGING_LEVEL, .query = &M::onGetLoggingLevel},
+      {.type = Call::SET_LOGGING_LEVEL, .acl = "set_log_level"},
+      {.type = Call::GET_STATE, .query = &M::onGetState},
+      {.type = Call::GET_AGENTS, .query = &M::onGetAgents},
+      {.type = Call::GET_FRAMEWORKS, .query = &M::onGetFrameworks},
+      {.type = Call::GET_EXECUTORS, .query = &M::onGetExecutors},
+      {.type = Call::GET_TASKS, .query = &M::onGetTasks},
+      {.type = Call::GET_ROLES, .query = &M::onGetRoles},
+      {.type = Call::GET_WEIGHTS, .query = &M::onGetWeights},
+      {.type = Call::GET_MASTER, .query = &M::onGetMaster},
+      {.type = Call::GET_QUOTA, .query = &M::onGetQuota},
+      {.type = Call::GET_OPERATIONS, .query = &M::onGetOperations},
+      {.type = Call::SUBSCRIBE, .action = &M::onSubscribe},
+      {.type = Call::RESERVE_RESOURCES,
+       .field = "reserve_resources",
+       .action = &M::onAgentOperation,
+       .acl = "reserve_resources",
+       .aclObjects = reserveObjects},
+      {.type = Call::UNRESERVE_RESOURCES,
+       .field = "unreserve_resources",
+       .action = &M::onAgentOperation,
+       .acl = "unreserve_resources",
+       .aclObjects = unreserveObjects},
+      {.type = Call::CREATE_VOLUMES,
+       .field = "create_volumes",
+       .action = &M::onAgentOperation,
+       .acl = "create_volumes",
+       .aclObjects = createVolumesObjects},
+      {.type = Call::DESTROY_VOLUMES,
+       .field = "destroy_volumes",
+       .action = &M::onAgentOperation,
+       .acl = "destroy_volumes",
+       .aclObjects = destroyVolumesObjects},
+      {.type = Call::MARK_AGENT_GONE,
+       .field = "mark_agent_gone",
+       .action = &M::onMarkAgentGone,
+       .acl = "mark_agents_gone"},
+      {.type = Call::DRAIN_AGENT, .field = "drain_agent", .action = &M::onDrainAgent, .acl = "drain_agents"},
+      {.type = Call::DEACTIVATE_AGENT,
+       .field = "deactivate_agent",
+       .action = &M::onAgentActivation,
+       .acl = "deactivate_agents"},
+      {.type = Call::REACTIVATE_AGENT,
+       .field = "reactivate_agent",
+       .action = &M::onAgentActivation,
+       .acl = "reactivate_agents"},
+      {.type = Call::UPDATE_WEIGHTS,
+       .field = "update_weights",
+       .action = &M::onUpdateWeights,
+       .acl = "update_weights",
+       .aclObjects = weightObjects},
+      {.type = Call::UPDATE_QUOTA,
+       .field = "update_quota",
+       .action = &M::onUpdateQuota,
+       .acl = "update_quotas",
+       .aclObjects = quotaObjects},
+      {.type = Call::TEARDOWN, .field = "teardown", .action = &M::onTeardown},
+      {.type = Call::GET_MAINTENANCE_SCHEDULE, .action = &M::onMaintenance, .acl = "get_maintenance_schedules"},
+      {.type = Call::GET_MAINTENANCE_STATUS, .action = &M::onMaintenance, .acl = "get_maintenance_statuses"},
+      {.type = Call::UPDATE_MAINTENANCE_SCHEDULE, .action = &M::onMaintenance, .acl = "update_maintenance_schedules"},
+      {.type = Call::START_MAINTENANCE, .action = &M::onMaintenance, .acl = "start_maintenances"},
+      {.type = Call::STOP_MAINTENANCE, .action = &M::onMaintenance, .acl = "stop_maintenances"},
+  };
+  for (const OperatorCallSpec& spec : kCalls) {
+    if (spec.type == type) return &spec;
+  }
+  return nullptr;
+}
+
 void MasterImpl::operatorCall(Call call, wire::ResponseFormat format, http::Responder responder) {
   count("master/calls/operator/" + Call::Type_Name(call.type()));
-  Response response;
-  auto bad = [&](const std::string& message) { responder.respond(http::Response::text(400, message)); };
-  auto need = [&](bool present, const char* field) {
-    if (!present) bad("Failed to validate master::Call: Expecting '" + std::string(field) + "' to be present");
-    return present;
-  };
-  auto findAgent = [&](const v1::AgentID& id) -> Agent* {
-    auto it = agents_.find(id.value());
-    return it == agents_.end() ? nullptr : &it->second;
-  };
-  switch (call.type()) {
-    case Call::GET_HEALTH:
-      response.set_type(Response::GET_HEALTH);
-      response.mutable_get_health()->set_healthy(true);
-      break;
-    case Call::GET_FLAGS:
-      response.set_type(Response::GET_FLAGS);
-      for (const auto& [name, value] : flags_.values) {
-        v1::Flag* flag = response.mutable_get_flags()->add_flags();
-        flag->set_name(name);
-        flag->set_value(value);
-      }
-      break;
-    case Call::GET_VERSION:
-      response.set_type(Response::GET_VERSION);
-      response.mutable_get_version()->mutable_version_info()->set_version(kVersion);
-      response.mutable_get_version()->mutable_version_info()->set_build_date(__DATE__);
-      break;
-    case Call::GET_METRICS:
-      response.set_type(Response::GET_METRICS);
-      for (const auto& [name, value] : buildMetrics()) {
-        v1::Metric* metric = response.mutable_get_metrics()->add_metrics();
-        metric->set_name(name);
-        metric->set_value(value);
-      }
-      break;
-    case Call::GET_LOGGING_LEVEL:
-      response.set_type(Response::GET_LOGGING_LEVEL);
-      response.mutable_get_logging_level()->set_level(0);
-      break;
-    case Call::GET_STATE:
-      response.set_type(Response::GET_STATE);
-      *response.mutable_get_state() = buildState();
-      break;
-    case Call::GET_AGENTS:
-      response.set_type(Response::GET_AGENTS);
-      *response.mutable_get_agents() = buildAgents();
-      break;
-    case Call::GET_FRAMEWORKS:
-      response.set_type(Response::GET_FRAMEWORKS);
-      *response.mutable_get_frameworks() = buildFrameworks();
-      break;
-    case Call::GET_EXECUTORS:
-      response.set_type(Response::GET_EXECUTORS);
-      *response.mutable_get_executors() = buildExecutors();
-      break;
-    case Call::GET_TASKS:
-      response.set_type(Response::GET_TASKS);
-      *response.mutable_get_tasks() = buildTasks();
-      break;
-    case Call::GET_ROLES:
-      response.set_type(Response::GET_ROLES);
-      for (v1::Role& role : buildRoles()) *response.mutable_get_roles()->add_roles() = std::move(role);
-      break;
-    case Call::GET_WEIGHTS:
-      response.set_type(Response::GET_WEIGHTS);
-      for (const auto& [role, weight] : weights_) {
-        v1::WeightInfo* info = response.mutable_get_weights()->add_weight_infos();
-        info->set_role(role);
-        info->set_weight(weight);
-      }
-      break;
-    case Call::GET_MASTER:
-      response.set_type(Response::GET_MASTER);
-      *response.mutable_get_master()->mutable_master_info() = masterInfo_;
-      response.mutable_get_master()->set_start_time(startTime_);
-      response.mutable_get_master()->set_elected_time(startTime_);
-      break;
-    case Call::GET_QUOTA:
-      response.set_type(Response::GET_QUOTA);
-      response.mutable_get_quota()->mutable_status();
-      for (const auto& [role, config] : quotas_)
-        *response.mutable_get_quota()->mutable_status()->add_configs() = config;
-      break;
-    case Call::GET_OPERATIONS:
-      response.set_type(Response::GET_OPERATIONS);
-      response.mutable_get_operations();
-      break;
-    case Call::SUBSCRIBE: return operatorSubscribe(format, responder);
-
-    case Call::RESERVE_RESOURCES:
-    case Call::UNRESERVE_RESOURCES:
-    case Call::CREATE_VOLUMES:
-    case Call::DESTROY_VOLUMES: {
-      v1::Offer::Operation op;
-      v1::AgentID agentId;
-      if (call.type() == Call::RESERVE_RESOURCES) {
-        if (!need(call.has_reserve_resources(), "reserve_resources")) return;
-        op.set_type(v1::Offer::Operation::RESERVE);
-        *op.mutable_reserve()->mutable_resources() = call.reserve_resources().resources();
-        agentId = call.reserve_resources().agent_id();
-      } else if (call.type() == Call::UNRESERVE_RESOURCES) {
-        if (!need(call.has_unreserve_resources(), "unreserve_resources")) return;
-        op.set_type(v1::Offer::Operation::UNRESERVE);
-        *op.mutable_unreserve()->mutable_resources() = call.unreserve_resources().resources();
-        agentId = call.unreserve_resources().agent_id();
-      } else if (call.type() == Call::CREATE_VOLUMES) {
-        if (!need(call.has_create_volumes(), "create_volumes")) return;
-        op.set_type(v1::Offer::Operation::CREATE);
-        *op.mutable_create()->mutable_volumes() = call.create_volumes().volumes();
-        agentId = call.create_volumes().agent_id();
-      } else {
-        if (!need(call.has_destroy_volumes(), "destroy_volumes")) return;
-        op.set_type(v1::Offer::Operation::DESTROY);
-        *op.mutable_destroy()->mutable_volumes() = call.destroy_volumes().volumes();
-        agentId = call.destroy_volumes().agent_id();
-      }
-      int status = 202;
-      std::optional<std::string> error = applyOperatorReservation(agentId.value(), op, &status);
-      if (error) return responder.respond(http::Response::text(status, *error));
-      return responder.respond(http::Response{202, {}, ""});
-    }
-    case Call::MARK_AGENT_GONE: {
-      if (!need(call.has_mark_agent_gone(), "mark_agent_gone")) return;
-      const std::string& id = call.mark_agent_gone().agent_id().value();
-      if (!agents_.count(id) && !recoveredAgents_.count(id) && !unreachableAgents_.count(id)) {
-        if (goneAgents_.count(id)) return responder.respond(http::Response{200, {}, ""});
-        return responder.respond(http::Response::text(404, "Agent " + id + " is not known"));
-      }
-      // Answered once the registry holds the mark.
-      RegistryOperation op;
-      op.stage = [id](RegistryState& state) { state.goneAgents.push_back(id); };
-      op.apply = [this, id, responder] {
-        markAgentGone(id);
-        responder.respond(http::Response{200, {}, ""});
-      };
-      op.fail = registryFailure(responder);
-      return registryOperation(std::move(op));
-    }
-    case Call::DRAIN_AGENT: {
-      if (!need(call.has_drain_agent(), "drain_agent")) return;
-      Agent* agent = findAgent(call.drain_agent().agent_id());
-      if (agent == nullptr) return responder.respond(http::Response::text(404, "Agent is not registered"));
-      drainAgent(*agent, call.drain_agent());
-      return responder.respond(http::Response{200, {}, ""});
-    }
-    case Call::DEACTIVATE_AGENT:
-    case Call::REACTIVATE_AGENT: {
-      bool deactivate = call.type() == Call::DEACTIVATE_AGENT;
-      if (!need(deactivate ? call.has_deactivate_agent() : call.has_reactivate_agent(),
-                deactivate ? "deactivate_agent" : "reactivate_agent")) {
-        return;
-      }
-      Agent* agent = findAgent(deactivate ? call.deactivate_agent().agent_id() : call.reactivate_agent().agent_id());
-      if (agent == nullptr) return responder.respond(http::Response::text(404, "Agent is not registered"));
-      agent->deactivated = deactivate;
-      if (!deactivate) agent->drain.reset();
-      if (deactivate) rescindAgentOffers(*agent);
-      setAgentState(*agent);
-      if (!deactivate) requestAllocation();
-      return responder.respond(http::Response{200, {}, ""});
-    }
-    case Call::UPDATE_WEIGHTS: {
-      if (!need(call.has_update_weights(), "update_weights")) return;
-      for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
-        if (auto e = validateRole(info.role())) return bad(*e);
-        if (!(info.weight() > 0) || !std::isfinite(info.weight())) {
-          return bad("Weight of role '" + info.role() + "' must be a positive number");
-        }
-      }
-      // Recorded first; the allocator and the caller learn them after.
-      std::vector<v1::WeightInfo> infos(call.update_weights().weight_infos().begin(),
-                                        call.update_weights().weight_infos().end());
-      RegistryOperation op;
-      op.stage = [infos](RegistryState& state) {
-        for (const v1::WeightInfo& info : infos) state.weights[info.role()] = info.weight();
-      };
-      op.apply = [this, infos, responder] {
-        module::v1::AllocatorUpdateWeights request;
-        for (const v1::WeightInfo& info : infos) {
-          weights_[info.role()] = info.weight();
-          auto* w = request.add_weights();
-          w->set_role(info.role());
-          w->set_weight(info.weight());
-        }
-        allocatorCall("update_weights", request);
-        requestAllocation();
-        responder.respond(http::Response{202, {}, ""});
-      };
-      op.fail = registryFailure(responder);
-      return registryOperation(std::move(op));
-    }
-    case Call::UPDATE_QUOTA: {
-      if (!need(call.has_update_quota(), "update_quota")) return;
-      for (const v1::quota::QuotaConfig& config : call.update_quota().quota_configs()) {
-        if (auto e = validateRole(config.role())) return bad(*e);
-        if (config.role() == "*") return bad("Quota cannot be set on role '*'");
-        for (const auto& [name, guarantee] : config.guarantees()) {
-          auto limit = config.limits().find(name);
-          if (guarantee.value() < 0) return bad("Quota guarantee of '" + name + "' is negative");
-          if (limit != config.limits().end() && limit->second.value() < guarantee.value()) {
-            return bad("Quota limit of '" + name + "' in role '" + config.role() + "' is below its guarantee");
-          }
-        }
-      }
-      // Recorded first; the allocator and the caller learn them after.
-      std::vector<v1::quota::QuotaConfig> configs(call.update_quota().quota_configs().begin(),
-                                                  call.update_quota().quota_configs().end());
-      RegistryOperation op;
-      op.stage = [configs](RegistryState& state) {
-        for (const v1::quota::QuotaConfig& config : configs) {
-          std::erase_if(state.quotas, [&](const auto& q) { return q.role() == config.role(); });
-          if (!config.guarantees().empty() || !config.limits().empty()) state.quotas.push_back(config);
-        }
-      };
-      op.apply = [this, configs, responder] {
-        for (const v1::quota::QuotaConfig& config : configs) {
-          if (config.guarantees().empty() && config.limits().empty()) {
-            quotas_.erase(config.role());
-          } else {
-            quotas_[config.role()] = config;
-          }
-          module::v1::AllocatorUpdateQuota request;
-          request.set_role(config.role());
-          scalarsToModule(config.guarantees(), request.mutable_guarantees());
-          scalarsToModule(config.limits(), request.mutable_limits());
-          allocatorCall("update_quota", request);
-        }
-        requestAllocation();
-        responder.respond(http::Response{200, {}, ""});
-      };
-      op.fail = registryFailure(responder);
-      return registryOperation(std::move(op));
-    }
-    case Call::TEARDOWN: {
-      if (!need(call.has_teardown(), "teardown")) return;
-      const std::string& id = call.teardown().framework_id().value();
-      if (!frameworks_.count(id))
-        return responder.respond(http::Response::text(400, "Framework " + id + " is not known"));
-      // Answered once the registry no longer holds the framework.
-      RegistryOperation op;
-      op.stage = [id](RegistryState& state) {
-        std::erase_if(state.frameworks, [&](const v1::FrameworkInfo& f) { return f.id().value() == id; });
-      };
-      op.apply = [this, id, responder] {
-        removeFramework(id, "operator teardown");
-        responder.respond(http::Response{200, {}, ""});
-      };
-      op.fail = registryFailure(responder);
-      return registryOperation(std::move(op));
-    }
-    case Call::GET_MAINTENANCE_SCHEDULE:
-    case Call::GET_MAINTENANCE_STATUS:
-    case Call::UPDATE_MAINTENANCE_SCHEDULE:
-    case Call::START_MAINTENANCE:
-    case Call::STOP_MAINTENANCE: return maintenanceCall(call, format, responder);
-    case Call::UNKNOWN: return responder.respond(http::Response::text(501, "Received an unexpected 'UNKNOWN' call"));
-    default:
-      return responder.respond(
-          http::Response::text(501, "The call '" + Call::Type_Name(call.type()) + "' is not supported by Mantle yet"));
+  const OperatorCallSpec* spec = operatorCallSpec(call.type());
+  if (call.type() == Call::UNKNOWN) {
+    return responder.respond(http::Response::text(501, "Received an unexpected 'UNKNOWN' call"));
   }
-  respondMessage(responder, response, format.message);
+  if (spec == nullptr || (spec->query == nullptr && spec->action == nullptr)) {
+    return responder.respond(
+        http::Response::text(501, "The call '" + Call::Type_Name(call.type()) + "' is not supported by Mantle yet"));
+  }
+  if (spec->field != nullptr) {
+    const google::protobuf::FieldDescriptor* field = Call::descriptor()->FindFieldByName(spec->field);
+    CHECK(field != nullptr) << "operator call table: no field '" << spec->field << "'";
+    if (!call.GetReflection()->HasField(call, field)) {
+      return responder.respond(http::Response::text(
+          400, "Failed to validate master::Call: Expecting '" + std::string(spec->field) + "' to be present"));
+    }
+  }
+  if (spec->query != nullptr) {
+    Result<Response> response = (this->*spec->query)(call);
+    if (!response.ok()) return responder.respond(http::Response::error(response.error()));
+    return respondMessage(responder, *response, format.message);
+  }
+  Status status = (this->*spec->action)(call, format, responder);
+  if (!status.ok()) responder.respond(http::Response::error(status.error()));
+}
+
+// ---------------------------------------------------------------------------
+// Queries
+
+Result<Response> MasterImpl::onGetHealth(const Call&) {
+  Response response;
+  response.set_type(Response::GET_HEALTH);
+  response.mutable_get_health()->set_healthy(true);
+  return response;
+}
+
+Result<Response> MasterImpl::onGetFlags(const Call&) {
+  Response response;
+  response.set_type(Response::GET_FLAGS);
+  for (const auto& [name, value] : flags_.values) {
+    v1::Flag* flag = response.mutable_get_flags()->add_flags();
+    flag->set_name(name);
+    flag->set_value(value);
+  }
+  return response;
+}
+
+Result<Response> MasterImpl::onGetVersion(const Call&) {
+  Response response;
+  response.set_type(Response::GET_VERSION);
+  response.mutable_get_version()->mutable_version_info()->set_version(kVersion);
+  response.mutable_get_version()->mutable_version_info()->set_build_date(__DATE__);
+  return response;
+}
+
+Result<Response> MasterImpl::onGetMetrics(const Call&) {
+  Response response;
+  response.set_type(Response::GET_METRICS);
+  for (const auto& [name, value] : buildMetrics()) {
+    v1::Metric* metric = response.mutable_get_metrics()->add_metrics();
+    metric->set_name(name);
+    metric->set_value(value);
+  }
+  return response;
+}
+
+Result<Response> MasterImpl::onGetLoggingLevel(const Call&) {
+  Response response;
+  response.set_type(Response::GET_LOGGING_LEVEL);
+  response.mutable_get_logging_level()->set_level(0);
+  return response;
+}
+
+Result<Response> MasterImpl::onGetState(const Call&) {
+  Response response;
+  response.set_type(Response::GET_STATE);
+  *response.mutable_get_state() = buildState();
+  return response;
+}
+
+Result<Response> MasterImpl::onGetAgents(const Call&) {
+  Response response;
+  response.set_type(Response::GET_AGENTS);
+  *response.mutable_get_agents() = buildAgents();
+  return response;
+}
+
+Result<Response> MasterImpl::onGetFrameworks(const Call&) {
+  Response response;
+  response.set_type(Response::GET_FRAMEWORKS);
+  *response.mutable_get_frameworks() = buildFrameworks();
+  return response;
+}
+
+Result<Response> MasterImpl::onGetExecutors(const Call&) {
+  Response response;
+  response.set_type(Response::GET_EXECUTORS);
+  *response.mutable_get_executors() = buildExecutors();
+  return response;
+}
+
+Result<Response> MasterImpl::onGetTasks(const Call&) {
+  Response response;
+  response.set_type(Response::GET_TASKS);
+  *response.mutable_get_tasks() = buildTasks();
+  return response;
+}
+
+Result<Response> MasterImpl::onGetRoles(const Call&) {
+  Response response;
+  response.set_type(Response::GET_ROLES);
+  for (v1::Role& role : buildRoles()) *response.mutable_get_roles()->add_roles() = std::move(role);
+  return response;
+}
+
+Result<Response> MasterImpl::onGetWeights(const Call&) {
+  Response response;
+  response.set_type(Response::GET_WEIGHTS);
+  for (const auto& [role, weight] : weights_) {
+    v1::WeightInfo* info = response.mutable_get_weights()->add_weight_infos();
+    info->set_role(role);
+    info->set_weight(weight);
+  }
+  return response;
+}
+
+Result<Response> MasterImpl::onGetMaster(const Call&) {
+  Response response;
+  response.set_type(Response::GET_MASTER);
+  *response.mutable_get_master()->mutable_master_info() = masterInfo_;
+  response.mutable_get_master()->set_start_time(startTime_);
+  response.mutable_get_master()->set_elected_time(startTime_);
+  return response;
+}
+
+Result<Response> MasterImpl::onGetQuota(const Call&) {
+  Response response;
+  response.set_type(Response::GET_QUOTA);
+  response.mutable_get_quota()->mutable_status();
+  for (const auto& [role, config] : quotas_) *response.mutable_get_quota()->mutable_status()->add_configs() = config;
+  return response;
+}
+
+Result<Response> MasterImpl::onGetOperations(const Call&) {
+  Response response;
+  response.set_type(Response::GET_OPERATIONS);
+  response.mutable_get_operations();
+  return response;
+}
+
+// ---------------------------------------------------------------------------
+// Actions
+
+Status MasterImpl::onAgentOperation(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  v1::Offer::Operation op;
+  v1::AgentID agentId;
+  switch (call.type()) {
+    case Call::RESERVE_RESOURCES:
+      op.set_type(v1::Offer::Operation::RESERVE);
+      *op.mutable_reserve()->mutable_resources() = call.reserve_resources().resources();
+      agentId = call.reserve_resources().agent_id();
+      break;
+    case Call::UNRESERVE_RESOURCES:
+      op.set_type(v1::Offer::Operation::UNRESERVE);
+      *op.mutable_unreserve()->mutable_resources() = call.unreserve_resources().resources();
+      agentId = call.unreserve_resources().agent_id();
+      break;
+    case Call::CREATE_VOLUMES:
+      op.set_type(v1::Offer::Operation::CREATE);
+      *op.mutable_create()->mutable_volumes() = call.create_volumes().volumes();
+      agentId = call.create_volumes().agent_id();
+      break;
+    case Call::DESTROY_VOLUMES:
+      op.set_type(v1::Offer::Operation::DESTROY);
+      *op.mutable_destroy()->mutable_volumes() = call.destroy_volumes().volumes();
+      agentId = call.destroy_volumes().agent_id();
+      break;
+    default: LOG(FATAL) << "not an agent operation: " << Call::Type_Name(call.type());
+  }
+  int status = 202;
+  std::optional<std::string> error = applyOperatorReservation(agentId.value(), op, &status);
+  if (error) {
+    responder.respond(http::Response::text(status, *error));
+    return {};
+  }
+  responder.respond(http::Response{202, {}, ""});
+  return {};
+}
+
+Status MasterImpl::onMarkAgentGone(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  const std::string& id = call.mark_agent_gone().agent_id().value();
+  if (!agents_.count(id) && !recoveredAgents_.count(id) && !unreachableAgents_.count(id)) {
+    if (!goneAgents_.count(id)) return notFound("Agent " + id + " is not known");
+    responder.respond(http::Response{200, {}, ""});
+    return {};
+  }
+  // Answered once the registry holds the mark.
+  RegistryOperation op;
+  op.stage = [id](RegistryState& state) { state.goneAgents.push_back(id); };
+  op.apply = [this, id, responder] {
+    markAgentGone(id);
+    responder.respond(http::Response{200, {}, ""});
+  };
+  op.fail = registryFailure(responder);
+  registryOperation(std::move(op));
+  return {};
+}
+
+Status MasterImpl::onDrainAgent(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  auto agent = agents_.find(call.drain_agent().agent_id().value());
+  if (agent == agents_.end()) return notFound("Agent is not registered");
+  drainAgent(agent->second, call.drain_agent());
+  responder.respond(http::Response{200, {}, ""});
+  return {};
+}
+
+Status MasterImpl::onAgentActivation(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  bool deactivate = call.type() == Call::DEACTIVATE_AGENT;
+  auto it = agents_.find(deactivate ? call.deactivate_agent().agent_id().value()
+                                    : call.reactivate_agent().agent_id().value());
+  if (it == agents_.end()) return notFound("Agent is not registered");
+  Agent& agent = it->second;
+  agent.deactivated = deactivate;
+  if (deactivate) {
+    rescindAgentOffers(agent);
+  } else {
+    agent.drain.reset();
+  }
+  setAgentState(agent);
+  if (!deactivate) requestAllocation();
+  responder.respond(http::Response{200, {}, ""});
+  return {};
+}
+
+Status MasterImpl::onUpdateWeights(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
+    if (auto e = validateRole(info.role())) return invalidArgument(*e);
+    if (!(info.weight() > 0) || !std::isfinite(info.weight())) {
+      return invalidArgument("Weight of role '" + info.role() + "' must be a positive number");
+    }
+  }
+  // Recorded first; the allocator and the caller learn them after.
+  std::vector<v1::WeightInfo> infos(call.update_weights().weight_infos().begin(),
+                                    call.update_weights().weight_infos().end());
+  RegistryOperation op;
+  op.stage = [infos](RegistryState& state) {
+    for (const v1::WeightInfo& info : infos) state.weights[info.role()] = info.weight();
+  };
+  op.apply = [this, infos, responder] {
+    module::v1::AllocatorUpdateWeights request;
+    for (const v1::WeightInfo& info : infos) {
+      weights_[info.role()] = info.weight();
+      auto* w = request.add_weights();
+      w->set_role(info.role());
+      w->set_weight(info.weight());
+    }
+    allocatorCall("update_weights", request);
+    requestAllocation();
+    responder.respond(http::Response{202, {}, ""});
+  };
+  op.fail = registryFailure(responder);
+  registryOperation(std::move(op));
+  return {};
+}
+
+Status MasterImpl::onUpdateQuota(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  for (const v1::quota::QuotaConfig& config : call.update_quota().quota_configs()) {
+    if (auto e = validateRole(config.role())) return invalidArgument(*e);
+    if (config.role() == "*") return invalidArgument("Quota cannot be set on role '*'");
+    for (const auto& [name, guarantee] : config.guarantees()) {
+      auto limit = config.limits().find(name);
+      if (guarantee.value() < 0) return invalidArgument("Quota guarantee of '" + name + "' is negative");
+      if (limit != config.limits().end() && limit->second.value() < guarantee.value()) {
+        return invalidArgument("Quota limit of '" + name + "' in role '" + config.role() + "' is below its guarantee");
+      }
+    }
+  }
+  // Recorded first; the allocator and the caller learn them after.
+  std::vector<v1::quota::QuotaConfig> configs(call.update_quota().quota_configs().begin(),
+                                              call.update_quota().quota_configs().end());
+  RegistryOperation op;
+  op.stage = [configs](RegistryState& state) {
+    for (const v1::quota::QuotaConfig& config : configs) {
+      std::erase_if(state.quotas, [&](const auto& q) { return q.role() == config.role(); });
+      if (!config.guarantees().empty() || !config.limits().empty()) state.quotas.push_back(config);
+    }
+  };
+  op.apply = [this, configs, responder] {
+    for (const v1::quota::QuotaConfig& config : configs) {
+      if (config.guarantees().empty() && config.limits().empty()) {
+        quotas_.erase(config.role());
+      } else {
+        quotas_[config.role()] = config;
+      }
+      module::v1::AllocatorUpdateQuota request;
+      request.set_role(config.role());
+      scalarsToModule(config.guarantees(), request.mutable_guarantees());
+      scalarsToModule(config.limits(), request.mutable_limits());
+      allocatorCall("update_quota", request);
+    }
+    requestAllocation();
+    responder.respond(http::Response{200, {}, ""});
+  };
+  op.fail = registryFailure(responder);
+  registryOperation(std::move(op));
+  return {};
+}
+
+Status MasterImpl::onTeardown(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  const std::string& id = call.teardown().framework_id().value();
+  if (!frameworks_.count(id)) return invalidArgument("Framework " + id + " is not known");
+  // Answered once the registry no longer holds the framework.
+  RegistryOperation op;
+  op.stage = [id](RegistryState& state) {
+    std::erase_if(state.frameworks, [&](const v1::FrameworkInfo& f) { return f.id().value() == id; });
+  };
+  op.apply = [this, id, responder] {
+    removeFramework(id, "operator teardown");
+    responder.respond(http::Response{200, {}, ""});
+  };
+  op.fail = registryFailure(responder);
+  registryOperation(std::move(op));
+  return {};
+}
+
+Status MasterImpl::onMaintenance(const Call& call, const wire::ResponseFormat& format,
+                                 const http::Responder& responder) {
+  maintenanceCall(call, format, responder);
+  return {};
 }
 
 // ---------------------------------------------------------------------------
@@ -453,7 +646,7 @@ void MasterImpl::checkDrained(Agent& agent) {
 // ---------------------------------------------------------------------------
 // Event stream
 
-void MasterImpl::operatorSubscribe(wire::ResponseFormat format, const http::Responder& responder) {
+Status MasterImpl::onSubscribe(const Call&, const wire::ResponseFormat& format, const http::Responder& responder) {
   OperatorSubscriber subscriber;
   subscriber.id = nextSubscriberId_++;
   subscriber.mediaType = format.message;
@@ -479,6 +672,7 @@ void MasterImpl::operatorSubscribe(wire::ResponseFormat format, const http::Resp
     subscribers_.front().stream->close();
     subscribers_.erase(subscribers_.begin());
   }
+  return {};
 }
 
 void MasterImpl::emitOperatorEvent(const v1::master::Event& event) {

@@ -13,17 +13,6 @@ namespace {
 using v1::master::Call;
 using v1::master::Response;
 
-// The role a resource is reserved to (its innermost reservation).
-std::string reservationRole(const v1::Resource& resource) {
-  if (resource.reservations_size() > 0) return resource.reservations(resource.reservations_size() - 1).role();
-  return resource.role();
-}
-
-std::string reservationPrincipal(const v1::Resource& resource) {
-  if (resource.reservations_size() > 0) return resource.reservations(resource.reservations_size() - 1).principal();
-  return resource.reservation().principal();
-}
-
 }  // namespace
 
 std::string MasterImpl::realmFor(const std::string& path) const {
@@ -83,51 +72,17 @@ std::optional<std::string> MasterImpl::authorizeRunTask(const Framework& f, cons
 }
 
 std::optional<std::string> MasterImpl::authorizeOperatorCall(const Call& call, const Principal& principal) {
-  auth::Authorization& authz = security_->authorization;
-  auto refuse = [&](const std::string& action, const std::string& object) -> std::optional<std::string> {
-    if (authz.authorize(principal, action, object)) return std::nullopt;
-    return "Not authorized: " + auth::describe(principal) + " may not '" + action + "'" +
-           (object.empty() ? std::string() : " on '" + object + "'");
-  };
-  auto each = [&](const std::string& action, const std::vector<std::string>& objects) -> std::optional<std::string> {
-    for (const std::string& object : objects) {
-      if (auto e = refuse(action, object)) return e;
+  const OperatorCallSpec* spec = operatorCallSpec(call.type());
+  if (spec == nullptr || spec->acl == nullptr) return std::nullopt;
+  std::vector<std::string> objects =
+      spec->aclObjects != nullptr ? spec->aclObjects(call) : std::vector<std::string>{""};
+  for (const std::string& object : objects) {
+    if (!security_->authorization.authorize(principal, spec->acl, object)) {
+      return "Not authorized: " + auth::describe(principal) + " may not '" + spec->acl + "'" +
+             (object.empty() ? std::string() : " on '" + object + "'");
     }
-    return std::nullopt;
-  };
-  std::vector<std::string> objects;
-  switch (call.type()) {
-    case Call::GET_FLAGS: return refuse("view_flags", "");
-    case Call::RESERVE_RESOURCES:
-      for (const v1::Resource& r : call.reserve_resources().resources()) objects.push_back(reservationRole(r));
-      return each("reserve_resources", objects);
-    case Call::UNRESERVE_RESOURCES:
-      for (const v1::Resource& r : call.unreserve_resources().resources()) objects.push_back(reservationPrincipal(r));
-      return each("unreserve_resources", objects);
-    case Call::CREATE_VOLUMES:
-      for (const v1::Resource& r : call.create_volumes().volumes()) objects.push_back(reservationRole(r));
-      return each("create_volumes", objects);
-    case Call::DESTROY_VOLUMES:
-      for (const v1::Resource& r : call.destroy_volumes().volumes()) objects.push_back(r.disk().persistence().principal());
-      return each("destroy_volumes", objects);
-    case Call::UPDATE_WEIGHTS:
-      for (const v1::WeightInfo& w : call.update_weights().weight_infos()) objects.push_back(w.role());
-      return each("update_weights", objects);
-    case Call::UPDATE_QUOTA:
-      for (const v1::quota::QuotaConfig& q : call.update_quota().quota_configs()) objects.push_back(q.role());
-      return each("update_quotas", objects);
-    case Call::MARK_AGENT_GONE: return refuse("mark_agents_gone", "");
-    case Call::DRAIN_AGENT: return refuse("drain_agents", "");
-    case Call::DEACTIVATE_AGENT: return refuse("deactivate_agents", "");
-    case Call::REACTIVATE_AGENT: return refuse("reactivate_agents", "");
-    case Call::UPDATE_MAINTENANCE_SCHEDULE: return refuse("update_maintenance_schedules", "");
-    case Call::START_MAINTENANCE: return refuse("start_maintenances", "");
-    case Call::STOP_MAINTENANCE: return refuse("stop_maintenances", "");
-    case Call::GET_MAINTENANCE_SCHEDULE: return refuse("get_maintenance_schedules", "");
-    case Call::GET_MAINTENANCE_STATUS: return refuse("get_maintenance_statuses", "");
-    case Call::SET_LOGGING_LEVEL: return refuse("set_log_level", "");
-    default: return std::nullopt;
   }
+  return std::nullopt;
 }
 
 void MasterImpl::authorizeTeardown(Call call, wire::ResponseFormat format, http::Responder responder,

@@ -46,6 +46,28 @@ class HttpTest : public ::testing::Test {
   std::string base_;
 };
 
+TEST(HttpStatusTest, EveryStatusCodeMapsToOneHttpStatus) {
+  EXPECT_EQ(statusFor(StatusCode::kOk), 200);
+  EXPECT_EQ(statusFor(StatusCode::kInvalidArgument), 400);
+  EXPECT_EQ(statusFor(StatusCode::kOutOfRange), 400);
+  EXPECT_EQ(statusFor(StatusCode::kUnauthenticated), 401);
+  EXPECT_EQ(statusFor(StatusCode::kPermissionDenied), 403);
+  EXPECT_EQ(statusFor(StatusCode::kNotFound), 404);
+  EXPECT_EQ(statusFor(StatusCode::kFailedPrecondition), 409);
+  EXPECT_EQ(statusFor(StatusCode::kAlreadyExists), 409);
+  EXPECT_EQ(statusFor(StatusCode::kAborted), 409);
+  EXPECT_EQ(statusFor(StatusCode::kResourceExhausted), 429);
+  EXPECT_EQ(statusFor(StatusCode::kUnimplemented), 501);
+  EXPECT_EQ(statusFor(StatusCode::kUnavailable), 503);
+  EXPECT_EQ(statusFor(StatusCode::kCancelled), 503);
+  EXPECT_EQ(statusFor(StatusCode::kDeadlineExceeded), 504);
+  EXPECT_EQ(statusFor(StatusCode::kInternal), 500);
+  EXPECT_EQ(statusFor(StatusCode::kUnknown), 500);
+  Response response = Response::error(notFound("Agent a1 is not registered"));
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.body, "Agent a1 is not registered");
+}
+
 TEST_F(HttpTest, RequestAndResponseCarryEverything) {
   start([](const Request& request, const Responder& responder) {
     Response response = Response::json(201, R"({"method":")" + request.method + R"(","path":")" + request.path +

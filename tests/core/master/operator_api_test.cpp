@@ -35,6 +35,13 @@ class OperatorApiTest : public MasterFixture {
     EXPECT_EQ(r->status, status) << r->body;
     return r->body.empty() || r->status >= 300 ? Json::Value() : json(r->body);
   }
+  // The call is refused with `status` and a message containing `part`.
+  void expectRefused(const std::string& body, int status, const std::string& part) {
+    auto r = post("/api/v1", body, {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, status) << body;
+    EXPECT_THAT(r->body, HasSubstr(part)) << body;
+  }
 };
 
 // Reads a master operator event stream on a thread.
@@ -146,6 +153,16 @@ TEST_F(OperatorApiTest, ReadCallsAnswerInMesosShapes) {
                           {{"Content-Type", "application/json"}, {"Accept", "text/html"}});
   EXPECT_EQ(wrongAccept->status, 406);
   EXPECT_EQ(get("/api/v1")->status, 405);
+}
+
+TEST_F(OperatorApiTest, CallsWithoutAHandlerOrTheirFieldAreRefusedNamingThem) {
+  startMaster();
+  expectRefused(R"({"type":"UNKNOWN"})", 501, "'UNKNOWN'");
+  expectRefused(R"({"type":"MARK_AGENT_GONE"})", 400, "Expecting 'mark_agent_gone' to be present");
+  expectRefused(R"({"type":"DEACTIVATE_AGENT"})", 400, "Expecting 'deactivate_agent' to be present");
+  expectRefused(R"({"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"nope"}}})", 404, "not registered");
+  expectRefused(R"({"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a","weight":-1}]}})", 400,
+                "must be a positive number");
 }
 
 TEST_F(OperatorApiTest, EventStreamCarriesTaskAndFrameworkEvents) {
@@ -346,13 +363,6 @@ TEST_F(OperatorApiTest, RegistrySurvivesARestartAndAgentsBringTheirTasksBack) {
 
 class MaintenanceTest : public OperatorApiTest {
  protected:
-  // The call is refused with `status` and a message containing `part`.
-  void expectRefused(const std::string& body, int status, const std::string& part) {
-    auto r = post("/api/v1", body, {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
-    ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->status, status) << body;
-    EXPECT_THAT(r->body, HasSubstr(part)) << body;
-  }
   static std::string schedule(const std::string& windows) {
     return R"({"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[)" + windows +
            "]}}}";
