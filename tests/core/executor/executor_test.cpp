@@ -56,6 +56,32 @@ TEST_F(ExecutorTest, TaskSeesTheMesosEnvironment) {
   }
 }
 
+TEST_F(ExecutorTest, NonShellCommandRunsValueWithTheWholeArgvAsArguments) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto out = dir_.path() / "argv";
+  auto task = commandTask("argv", "", peer_.agentId());
+  // As Mesos: `value` is the program (found in PATH), `arguments` the whole
+  // argv, argv[0] included; nothing is split or expanded.
+  mesos::v1::CommandInfo* command = task.mutable_command();
+  command->set_shell(false);
+  command->set_value("sh");
+  for (const std::string& argument :
+       {std::string("named-zero"), std::string("-c"), "tr '\\0' '|' < /proc/$$/cmdline > " + out.string() + "; exit 4",
+        std::string("x"), std::string("one two")}) {
+    command->add_arguments(argument);
+  }
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  const internal::StatusUpdate terminal = peer_.waitForTerminal("argv", 30s);
+  EXPECT_EQ(terminal.status().state(), mesos::v1::TASK_FAILED) << agent_->output();
+  EXPECT_THAT(terminal.status().message(), HasSubstr("Command exited with status 4"));
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_THAT(line, ::testing::StartsWith("named-zero|-c|tr "));
+  EXPECT_THAT(line, ::testing::EndsWith("|x|one two|"));
+}
+
 TEST_F(ExecutorTest, PassingHealthCheckReportsHealthy) {
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));
