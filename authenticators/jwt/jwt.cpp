@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "json/strict_json.hpp"
+#include "mantle/common/strict_json.hpp"
 
 namespace mantle::authenticators::jwt {
 

@@ -8,7 +8,7 @@
 
 #include <json/value.h>
 
-#include "json/strict_json.hpp"
+#include "mantle/common/strict_json.hpp"
 
 namespace mantle::authenticators::local_authorizer {
 

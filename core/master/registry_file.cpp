@@ -11,7 +11,7 @@
 
 #include <json/json.h>
 
-#include "json/strict_json.hpp"
+#include "mantle/common/strict_json.hpp"
 #include "wire/json.hpp"
 
 namespace mantle::master {

@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "json/strict_json.hpp"
+#include "mantle/common/strict_json.hpp"
 
 namespace mantle::modules {
 

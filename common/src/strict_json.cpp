@@ -1,4 +1,4 @@
-#include "strict_json.hpp"
+#include "mantle/common/strict_json.hpp"
 
 #include <memory>
 
