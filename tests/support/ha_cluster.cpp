@@ -112,6 +112,10 @@ Status HaCluster::startAgent(int index) {
                                    "--work_dir=" + (dir_.path() / ("agent" + std::to_string(index))).string(),
                                    "--resources=" + options_.agentResources};
   args.insert(args.end(), options_.agentFlags.begin(), options_.agentFlags.end());
+  if (index < static_cast<int>(options_.agentFlagsByIndex.size())) {
+    const std::vector<std::string>& own = options_.agentFlagsByIndex[index];
+    args.insert(args.end(), own.begin(), own.end());
+  }
   node.process = std::make_unique<ChildProcess>(args, dir_.path() / ("agent" + std::to_string(index) + ".log"));
   if (!waitForHealth(agentUrl(index), options_.startTimeout)) {
     return Error(StatusCode::kUnavailable, "mantle-agent " + std::to_string(index) + " did not come up:\n" + logs());

@@ -26,6 +26,10 @@ struct HaClusterOptions {
   std::string zkSessionTimeout = "2secs";
   std::vector<std::string> masterFlags;  // extra flags for every master
   std::vector<std::string> agentFlags;
+  // Extra flags for agent i only (e.g. a cgroup root of its own: agents on
+  // one machine must not share one, each would destroy the other's
+  // containers as orphans when it recovers).
+  std::vector<std::vector<std::string>> agentFlagsByIndex;
   std::string agentResources = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
   std::chrono::milliseconds startTimeout{30000};
 };

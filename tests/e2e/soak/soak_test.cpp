@@ -715,10 +715,13 @@ class Chaos {
 
 // ---- cgroups ---------------------------------------------------------------------
 
-// The agents' --modules/--isolation flags for cgroup isolation under
-// `scope`, or none (posix isolation) where cgroups cannot be used.
+// Whether the agents isolate with cgroups (root, cpu and memory controllers).
+bool cgroupsUsable() {
+  return isolators::isRoot() && isolators::hierarchyOf("cpu") && isolators::hierarchyOf("memory");
+}
+
+// An agent's --modules/--isolation flags for cgroup isolation under `scope`.
 std::vector<std::string> cgroupFlags(const isolators::CgroupRootScope& scope) {
-  if (!isolators::isRoot() || !isolators::hierarchyOf("cpu") || !isolators::hierarchyOf("memory")) return {};
   Json::Value config;
   config["root"] = scope.name();
   Json::Value library;
@@ -737,14 +740,16 @@ std::vector<std::string> cgroupFlags(const isolators::CgroupRootScope& scope) {
   return {"--modules=" + Json::writeString(writer, manifest), "--isolation=cgroups/cpu,cgroups/mem"};
 }
 
-std::vector<fs::path> containerCgroups(const isolators::CgroupRootScope& scope) {
+std::vector<fs::path> containerCgroups(const std::vector<std::unique_ptr<isolators::CgroupRootScope>>& scopes) {
   std::vector<fs::path> out;
-  for (const char* controller : {"cpu", "memory"}) {
-    std::optional<fs::path> root = scope.dir(controller);
-    if (!root) continue;
-    std::error_code error;
-    for (fs::directory_iterator it(*root, error), end; !error && it != end; it.increment(error)) {
-      if (it->is_directory(error)) out.push_back(it->path());
+  for (const auto& scope : scopes) {
+    for (const char* controller : {"cpu", "memory"}) {
+      std::optional<fs::path> root = scope->dir(controller);
+      if (!root) continue;
+      std::error_code error;
+      for (fs::directory_iterator it(*root, error), end; !error && it != end; it.increment(error)) {
+        if (it->is_directory(error)) out.push_back(it->path());
+      }
     }
   }
   return out;
@@ -802,15 +807,23 @@ TEST(SoakTest, UnderRandomKillsEveryTaskEndsOnceNoUpdateIsLostOrDuplicatedAndNot
   std::cout << "soak: " << seconds << " s of chaos, a kill every ~" << killInterval.count() << " ms, seed " << seed
             << " (MANTLE_SOAK_SEED)" << std::endl;
 
-  isolators::CgroupRootScope cgroupScope;  // declared first: removed last, after every process is gone
+  // Declared first: removed last, after every process is gone. One root per
+  // agent: an agent destroys the containers it finds under its root and
+  // does not know as orphans when it recovers.
+  std::vector<std::unique_ptr<isolators::CgroupRootScope>> cgroupScopes;
   HaClusterOptions options;
   options.masters = 2;
   options.agents = 3;
   options.agentFlags = {"--status_update_retry_interval=2secs", "--executor_reregistration_timeout=10secs",
                         "--recovery_timeout=1mins", "--executor_shutdown_grace_period=1secs"};
-  const std::vector<std::string> cgroups = cgroupFlags(cgroupScope);
-  options.agentFlags.insert(options.agentFlags.end(), cgroups.begin(), cgroups.end());
-  std::cout << "soak: isolation " << (cgroups.empty() ? "posix (cgroups not checked)" : "cgroups/cpu,cgroups/mem")
+  if (cgroupsUsable()) {
+    for (int i = 0; i < options.agents; ++i) {
+      cgroupScopes.push_back(std::make_unique<isolators::CgroupRootScope>());
+      options.agentFlagsByIndex.push_back(cgroupFlags(*cgroupScopes.back()));
+    }
+  }
+  std::cout << "soak: isolation "
+            << (cgroupScopes.empty() ? "posix (cgroups not checked)" : "cgroups/cpu,cgroups/mem, a root per agent")
             << std::endl;
   HaCluster cluster(options);
   ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
@@ -861,10 +874,10 @@ TEST(SoakTest, UnderRandomKillsEveryTaskEndsOnceNoUpdateIsLostOrDuplicatedAndNot
 
   // Executors end once their tasks have; containers are then destroyed.
   const std::string executorBinary = binary("mantle-executor");
-  waitUntil([&] { return processesUnder(cluster.workDir()).empty() && containerCgroups(cgroupScope).empty(); }, 30s);
+  waitUntil([&] { return processesUnder(cluster.workDir()).empty() && containerCgroups(cgroupScopes).empty(); }, 30s);
   const std::vector<pid_t> leftoverProcesses = processesUnder(cluster.workDir());
   const std::vector<pid_t> leftoverExecutors = processesUnder(cluster.workDir(), executorBinary);
-  const std::vector<fs::path> leftoverCgroups = containerCgroups(cgroupScope);
+  const std::vector<fs::path> leftoverCgroups = containerCgroups(cgroupScopes);
 
   // The leader's view: no task of the framework that has not ended.
   std::vector<std::string> masterOpen;
@@ -886,6 +899,7 @@ TEST(SoakTest, UnderRandomKillsEveryTaskEndsOnceNoUpdateIsLostOrDuplicatedAndNot
   const std::map<std::string, TaskRecord> tasks = framework.tasks();
   std::map<std::string, int> terminalByState;
   std::map<std::string, int> launchedByKind;
+  std::map<std::string, int> otherEnds;  // kind, state, reason: the chaos's doing
   int killRequested = 0, redeliveries = 0, masterFirst = 0, fromAgent = 0;
   std::vector<std::string> duplicates, lost, twoTerminals, masterAfterAgent;
   for (const auto& [id, task] : tasks) {
@@ -903,6 +917,14 @@ TEST(SoakTest, UnderRandomKillsEveryTaskEndsOnceNoUpdateIsLostOrDuplicatedAndNot
     } else {
       const Delivery& last = v.agentTerminal ? *v.agentTerminal : *v.anyTerminal;
       ++terminalByState[v1::TaskState_Name(last.state) + (last.uuid.empty() ? " (master)" : "")];
+      // What the command alone would have ended with, unless killed.
+      const v1::TaskState natural = task.kind == "short"     ? v1::TASK_FINISHED
+                                    : task.kind == "failing" ? v1::TASK_FAILED
+                                                             : v1::TASK_KILLED;
+      if (last.state != natural && !(task.killRequested && last.state == v1::TASK_KILLED)) {
+        ++otherEnds[task.kind + " " + v1::TaskState_Name(last.state) + " (" + v1::TaskStatus::Reason_Name(last.reason) +
+                    ")"];
+      }
     }
   }
   std::ostringstream report;
@@ -915,6 +937,8 @@ TEST(SoakTest, UnderRandomKillsEveryTaskEndsOnceNoUpdateIsLostOrDuplicatedAndNot
          << " during the chaos, the rest at the end)\n";
   report << "  terminal by state:";
   for (const auto& [name, n] : terminalByState) report << " " << name << "=" << n;
+  report << "\n  ended otherwise than their command would:";
+  for (const auto& [what, n] : otherEnds) report << "\n    " << what << ": " << n;
   report << "\n  kills by victim:";
   for (const auto& [name, n] : chaos.kills()) report << " " << name << "=" << n;
   report << "\n  leader changes seen: " << chaos.leaderChanges()
