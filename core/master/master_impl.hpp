@@ -36,6 +36,7 @@
 #include "mantle/module/v1/module.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "master/flags.hpp"
+#include "master/offer_book.hpp"
 #include "master/registry_file.hpp"
 #include "mesos/v1/maintenance/maintenance.pb.h"
 #include "mesos/v1/master/master.pb.h"
@@ -115,14 +116,6 @@ struct Agent {
   TimerPtr reregisterTimer;
 };
 
-struct OfferEntry {
-  v1::Offer offer;
-  std::string frameworkId;
-  std::string agentId;
-  Resources resources;
-  double createdSteady = 0;
-};
-
 // A registry change that is acknowledged to a caller (docs/HA.md,
 // "Durability"). `stage` records it in the registry document being written,
 // before the master's state holds it; once a write holding it succeeded,
@@ -156,11 +149,6 @@ struct Snapshot {
   std::vector<v1::quota::QuotaConfig> quotas;
   std::vector<v1::AgentInfo> recoveredAgents;
 };
-
-// What a RESERVE/UNRESERVE/CREATE/DESTROY consumes and produces. `roles`:
-// the offers' roles, to fill in allocation_info (null: operator calls).
-std::optional<std::string> conversion(const v1::Offer::Operation& op, const std::set<std::string>* roles,
-                                      Resources* consumed, Resources* produced);
 
 // Legacy JSON renderings (legacy.cpp); pure functions of a snapshot.
 std::string renderState(const Snapshot& snapshot);

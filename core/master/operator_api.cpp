@@ -549,11 +549,13 @@ std::optional<std::string> MasterImpl::applyOperatorReservation(const std::strin
     return "Agent " + agentId + " is not registered";
   }
   Agent& agent = it->second;
-  Resources consumed, produced;
-  if (auto e = conversion(op, nullptr, &consumed, &produced)) {
+  Result<validation::Conversion> conversion = validation::operation(op, nullptr);
+  if (!conversion.ok()) {
     *status = 400;
-    return "Invalid " + v1::Offer::Operation::Type_Name(op.type()) + ": " + *e;
+    return "Invalid " + v1::Offer::Operation::Type_Name(op.type()) + ": " + conversion.error().message;
   }
+  const Resources& consumed = conversion->consumed;
+  const Resources& produced = conversion->produced;
   // Outstanding offers hold resources the operation may need: take them back.
   rescindAgentOffers(agent);
   Resources used;

@@ -34,40 +34,6 @@ bool partitionAware(const Framework& f) {
   return hasCapability(f.info, v1::FrameworkInfo::Capability::PARTITION_AWARE);
 }
 
-// The resources `list` with allocation_info.role set to `role` where missing.
-// An error when one lacks it and the offers had several roles.
-Result<Resources> withAllocation(const google::protobuf::RepeatedPtrField<v1::Resource>& list,
-                                 const std::set<std::string>& roles) {
-  google::protobuf::RepeatedPtrField<v1::Resource> copy = list;
-  for (v1::Resource& r : copy) {
-    if (r.has_allocation_info()) continue;
-    if (roles.size() != 1) {
-      return invalidArgument("resource '" + r.name() +
-                             "' has no 'allocation_info' and the offers were made to several roles");
-    }
-    r.mutable_allocation_info()->set_role(*roles.begin());
-  }
-  return Resources::from(copy);
-}
-
-// The resource with its newest reservation (or its persistent volume) taken
-// away: what a RESERVE consumes / an UNRESERVE produces.
-std::optional<v1::Resource> withoutLastReservation(const v1::Resource& r) {
-  if (r.reservations_size() == 0) return std::nullopt;
-  v1::Resource source = r;
-  source.mutable_reservations()->RemoveLast();
-  return source;
-}
-
-std::optional<v1::Resource> withoutVolume(const v1::Resource& r) {
-  if (!r.has_disk() || !r.disk().has_persistence()) return std::nullopt;
-  v1::Resource source = r;
-  source.mutable_disk()->clear_persistence();
-  source.mutable_disk()->clear_volume();
-  if (!source.disk().has_source()) source.clear_disk();
-  return source;
-}
-
 // Answers a SUBSCRIBE with one ERROR event and closes the stream.
 void refuseSubscription(const http::Responder& responder, wire::ResponseFormat format, const std::string& message) {
   std::shared_ptr<http::Stream> stream = responder.stream(200, {{"Content-Type", std::string(format.contentType())}});
@@ -90,35 +56,6 @@ Event inPreRefinementFormat(Event event) {
 }
 
 }  // namespace
-
-std::optional<std::string> conversion(const v1::Offer::Operation& op, const std::set<std::string>* roles,
-                                      Resources* consumed, Resources* produced) {
-  const google::protobuf::RepeatedPtrField<v1::Resource>* targets =
-      op.type() == v1::Offer::Operation::RESERVE     ? &op.reserve().resources()
-      : op.type() == v1::Offer::Operation::UNRESERVE ? &op.unreserve().resources()
-      : op.type() == v1::Offer::Operation::CREATE    ? &op.create().volumes()
-      : op.type() == v1::Offer::Operation::DESTROY   ? &op.destroy().volumes()
-                                                     : nullptr;
-  if (targets == nullptr) return "unsupported operation " + v1::Offer::Operation::Type_Name(op.type());
-  if (targets->empty()) return std::string("the operation names no resources");
-  Result<Resources> given = roles != nullptr ? withAllocation(*targets, *roles) : Resources::from(*targets);
-  if (!given.ok()) return given.error().message;
-  bool reservation = op.type() == v1::Offer::Operation::RESERVE || op.type() == v1::Offer::Operation::UNRESERVE;
-  bool forward = op.type() == v1::Offer::Operation::RESERVE || op.type() == v1::Offer::Operation::CREATE;
-  for (const v1::Resource& r : given->items()) {
-    std::optional<v1::Resource> other = reservation ? withoutLastReservation(r) : withoutVolume(r);
-    if (!other) {
-      return "resource " + r.name() + " is not " + (reservation ? "reserved" : "a persistent volume");
-    }
-    if (op.type() == v1::Offer::Operation::RESERVE &&
-        r.reservations(r.reservations_size() - 1).type() == v1::Resource::ReservationInfo::STATIC) {
-      return std::string("a RESERVE operation makes dynamic reservations, not static ones");
-    }
-    consumed->add(forward ? *other : r);
-    produced->add(forward ? r : *other);
-  }
-  return std::nullopt;
-}
 
 // ---------------------------------------------------------------------------
 // Events
@@ -568,27 +505,9 @@ void MasterImpl::suppress(Framework& f, const Call::Suppress& suppress) {
 
 void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   count("master/messages_accept");
-  // The offers: valid, this framework's, one agent, no duplicates.
-  std::string error;
-  std::string agentId;
-  std::set<std::string> seen;
-  for (const v1::OfferID& offerId : accept.offer_ids()) {
-    auto o = offers_.find(offerId.value());
-    if (!seen.insert(offerId.value()).second) {
-      error = "Offer " + offerId.value() + " appears more than once";
-    } else if (o == offers_.end()) {
-      error = "Offer " + offerId.value() + " is no longer valid";
-    } else if (o->second.frameworkId != f.id) {
-      error = "Offer " + offerId.value() + " was made to another framework";
-    } else if (!agentId.empty() && o->second.agentId != agentId) {
-      error = "Offers are from different agents (" + agentId + " and " + o->second.agentId + ")";
-    } else {
-      agentId = o->second.agentId;
-    }
-    if (!error.empty()) break;
-  }
-  if (error.empty() && accept.offer_ids().empty()) error = "No offers were given";
-  if (!error.empty()) {
+  Result<std::string> offersAgent = validation::offers(accept.offer_ids(), f.id, offers_);
+  if (!offersAgent.ok()) {
+    const std::string& error = offersAgent.error().message;
     for (const v1::OfferID& offerId : accept.offer_ids()) {
       auto o = offers_.find(offerId.value());
       if (o != offers_.end() && o->second.frameworkId == f.id) removeOffer(offerId.value(), false);
@@ -610,6 +529,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
     LOG(WARNING) << "ACCEPT from framework " << f.id << " dropped: " << error;
     return;
   }
+  const std::string agentId = *offersAgent;
 
   Resources available;
   std::set<std::string> roles;
@@ -627,85 +547,9 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   refuse = std::min(refuse, 31536000.0);
 
   std::set<std::string> launched;  // task ids in this ACCEPT
-  std::map<std::string, v1::ExecutorInfo> newExecutors;  // executor id -> info, in this ACCEPT
+  // The framework's executors on the agent; this ACCEPT's join as they launch.
   auto& knownExecutors = f.executors[agentId];
-
-  // Checks one task; on success returns what it consumes (task plus a new
-  // executor's resources) and fills `out` with the TaskInfo to send.
-  auto checkTask = [&](const v1::TaskInfo& task, const Resources& left,
-                       const v1::ExecutorInfo* groupExecutor, v1::TaskInfo* out) -> Result<Resources> {
-    if (auto e = validateId("task id", task.task_id().value())) return invalidArgument(*e);
-    const std::string& taskId = task.task_id().value();
-    if (f.tasks.count(taskId) || f.unreachableTasks.count(taskId)) {
-      return invalidArgument("Task '" + taskId + "' already exists");
-    }
-    if (launched.count(taskId)) return invalidArgument("Task '" + taskId + "' appears more than once");
-    if (task.agent_id().value() != agentId) {
-      return invalidArgument("Task uses agent '" + task.agent_id().value() + "' but the offers are for agent '" +
-                             agentId + "'");
-    }
-    if (groupExecutor == nullptr && task.has_command() == task.has_executor()) {
-      return invalidArgument("Task must set exactly one of 'command' or 'executor'");
-    }
-    if (groupExecutor != nullptr && task.has_executor() &&
-        task.executor().executor_id().value() != groupExecutor->executor_id().value()) {
-      return invalidArgument("Task in a group must not name an executor other than the group's");
-    }
-    if (task.has_command() && !task.has_container() && task.command().value().empty()) {
-      return invalidArgument("Task's 'command.value' is empty");
-    }
-    Result<Resources> taskResources = withAllocation(task.resources(), roles);
-    if (!taskResources.ok()) return taskResources.error().withContext("Task resources are invalid");
-    if (taskResources->empty()) return invalidArgument("Task uses no resources");
-    for (const auto& [name, limit] : task.limits()) {
-      double request = taskResources->scalar(name);
-      if (limit.value() < request) {
-        return invalidArgument("Task's limit for '" + name + "' is below its request");
-      }
-    }
-    Resources consumed = *taskResources;
-    *out = task;
-    out->clear_resources();
-    taskResources->copyTo(out->mutable_resources());
-    const v1::ExecutorInfo* executor = groupExecutor != nullptr ? groupExecutor
-                                       : task.has_executor()    ? &task.executor()
-                                                                : nullptr;
-    if (executor != nullptr && groupExecutor == nullptr) {
-      const std::string& executorId = executor->executor_id().value();
-      if (auto e = validateId("executor id", executorId)) return invalidArgument(*e);
-      if (executor->has_framework_id() && executor->framework_id().value() != f.id) {
-        return invalidArgument("ExecutorInfo has framework id '" + executor->framework_id().value() +
-                               "', not the framework's");
-      }
-      v1::ExecutorInfo normalized = *executor;
-      normalized.mutable_framework_id()->set_value(f.id);
-      Result<Resources> executorResources = withAllocation(executor->resources(), roles);
-      if (!executorResources.ok()) return executorResources.error().withContext("Executor resources are invalid");
-      normalized.clear_resources();
-      executorResources->copyTo(normalized.mutable_resources());
-      auto known = knownExecutors.find(executorId);
-      auto fresh = newExecutors.find(executorId);
-      const v1::ExecutorInfo* existing = known != knownExecutors.end() ? &known->second
-                                         : fresh != newExecutors.end() ? &fresh->second
-                                                                       : nullptr;
-      if (existing != nullptr) {
-        if (existing->command().SerializeAsString() != normalized.command().SerializeAsString() ||
-            !(Resources::from(existing->resources()).ok() &&
-              *Resources::from(existing->resources()) == *executorResources)) {
-          return invalidArgument("ExecutorInfo of executor '" + executorId +
-                                 "' differs from the one already running on the agent");
-        }
-      } else {
-        consumed += *executorResources;
-      }
-      *out->mutable_executor() = normalized;
-    }
-    if (!left.contains(consumed)) {
-      return invalidArgument("Task uses more resources (" + consumed.toString() +
-                             ") than available in the offers (" + left.toString() + ")");
-    }
-    return consumed;
-  };
+  const validation::LaunchContext context{f.id, agentId, roles, f.tasks, f.unreachableTasks, launched, knownExecutors};
 
   bool converted = false;
   // run_tasks: the framework's principal, the task's user (Mesos). A refused
@@ -720,14 +564,14 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
                              *refused);
             continue;
           }
-          v1::TaskInfo toSend;
-          Result<Resources> consumed = checkTask(task, available, nullptr, &toSend);
-          if (!consumed.ok()) {
+          Result<validation::LaunchableTask> checked = validation::task(task, nullptr, available, context);
+          if (!checked.ok()) {
             count("master/invalid_tasks");
             sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
-                             consumed.error().message);
+                             checked.error().message);
             continue;
           }
+          v1::TaskInfo& toSend = checked->task;
           // The hooks decorate a valid task; a failing or slow decorator
           // refuses it (its resources stay available).
           Result<v1::Labels> labels = decorateLaunchLabels(f, agent, toSend);
@@ -738,14 +582,11 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
             continue;
           }
           if (hooks_ && !hooks_->empty()) *toSend.mutable_labels() = std::move(*labels);
-          available = *available.minus(*consumed);
+          available = *available.minus(checked->consumed);
           launched.insert(task.task_id().value());
           bool launchExecutor = true;
           if (toSend.has_executor()) {
-            const std::string& executorId = toSend.executor().executor_id().value();
-            launchExecutor = !knownExecutors.count(executorId) && !newExecutors.count(executorId);
-            newExecutors.emplace(executorId, toSend.executor());
-            knownExecutors.emplace(executorId, toSend.executor());
+            launchExecutor = knownExecutors.emplace(toSend.executor().executor_id().value(), toSend.executor()).second;
           }
           addTask(f, agent, toSend);
           internal::Event run;
@@ -764,13 +605,8 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         executor.mutable_framework_id()->set_value(f.id);
         Resources consumedAll;
         std::vector<v1::TaskInfo> toSend;
-        bool launchExecutor = !knownExecutors.count(executor.executor_id().value()) &&
-                              !newExecutors.count(executor.executor_id().value());
-        if (auto e = validateId("executor id", executor.executor_id().value())) groupError = *e;
-        if (groupError.empty() && executor.type() != v1::ExecutorInfo::DEFAULT) {
-          groupError = "LAUNCH_GROUP needs an executor of type DEFAULT";
-        }
-        if (groupError.empty() && group.task_group().tasks().empty()) groupError = "The task group is empty";
+        bool launchExecutor = !knownExecutors.count(executor.executor_id().value());
+        if (Status valid = validation::taskGroup(group); !valid.ok()) groupError = valid.error().message;
         // One unauthorized task refuses the whole group.
         std::optional<std::string> unauthorized;
         for (const v1::TaskInfo& task : group.task_group().tasks()) {
@@ -778,7 +614,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         }
         if (unauthorized) groupError = *unauthorized;
         if (groupError.empty()) {
-          Result<Resources> executorResources = withAllocation(executor.resources(), roles);
+          Result<Resources> executorResources = validation::allocated(executor.resources(), roles);
           if (!executorResources.ok()) {
             groupError = "Executor resources are invalid: " + executorResources.error().message;
           } else {
@@ -789,16 +625,15 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         }
         for (const v1::TaskInfo& task : group.task_group().tasks()) {
           if (!groupError.empty()) break;
-          v1::TaskInfo out;
-          Result<Resources> consumed = checkTask(task, available, &executor, &out);
-          if (!consumed.ok()) {
-            groupError = consumed.error().message;
+          Result<validation::LaunchableTask> checked = validation::task(task, &executor, available, context);
+          if (!checked.ok()) {
+            groupError = checked.error().message;
             break;
           }
-          consumedAll += *consumed;
+          consumedAll += checked->consumed;
           launched.insert(task.task_id().value());
-          *out.mutable_executor() = executor;
-          toSend.push_back(std::move(out));
+          *checked->task.mutable_executor() = executor;
+          toSend.push_back(std::move(checked->task));
         }
         // All or nothing: one failing decorator refuses the whole group.
         for (v1::TaskInfo& out : toSend) {
@@ -826,7 +661,6 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
           break;
         }
         available = *available.minus(consumedAll);
-        newExecutors.emplace(executor.executor_id().value(), executor);
         knownExecutors.emplace(executor.executor_id().value(), executor);
         internal::Event run;
         run.set_type(internal::Event::RUN_TASK_GROUP);
@@ -845,12 +679,13 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
       case v1::Offer::Operation::UNRESERVE:
       case v1::Offer::Operation::CREATE:
       case v1::Offer::Operation::DESTROY: {
-        Resources consumed, produced;
+        Result<validation::Conversion> conversion = validation::operation(op, &roles);
         std::string opError;
-        if (auto e = conversion(op, &roles, &consumed, &produced)) {
-          opError = *e;
-        } else if (!available.contains(consumed)) {
-          opError = "operation needs " + consumed.toString() + " but the offers have " + available.toString();
+        if (!conversion.ok()) {
+          opError = conversion.error().message;
+        } else if (!available.contains(conversion->consumed)) {
+          opError =
+              "operation needs " + conversion->consumed.toString() + " but the offers have " + available.toString();
         }
         if (!opError.empty()) {
           count("master/invalid_operations");
@@ -858,10 +693,10 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
                        << ": " << opError;
           break;
         }
-        available = *available.minus(consumed);
-        available += produced;
-        Result<Resources> total = agent.total.minus(consumed.withoutAllocation());
-        if (total.ok()) agent.total = *total + produced.withoutAllocation();
+        available = *available.minus(conversion->consumed);
+        available += conversion->produced;
+        Result<Resources> total = agent.total.minus(conversion->consumed.withoutAllocation());
+        if (total.ok()) agent.total = *total + conversion->produced.withoutAllocation();
         converted = true;
         internal::Event apply;
         apply.set_type(internal::Event::APPLY_OPERATION);

@@ -140,4 +140,174 @@ std::optional<std::string> validateSchedulerCall(const Call& call) {
   }
 }
 
+namespace validation {
+
+using resources::Resources;
+
+Result<std::string> offers(const google::protobuf::RepeatedPtrField<v1::OfferID>& offerIds,
+                           const std::string& frameworkId, const std::map<std::string, OfferEntry>& outstanding) {
+  std::string agentId;
+  std::set<std::string> seen;
+  for (const v1::OfferID& offerId : offerIds) {
+    auto o = outstanding.find(offerId.value());
+    if (!seen.insert(offerId.value()).second) {
+      return invalidArgument("Offer " + offerId.value() + " appears more than once");
+    }
+    if (o == outstanding.end()) return invalidArgument("Offer " + offerId.value() + " is no longer valid");
+    if (o->second.frameworkId != frameworkId) {
+      return invalidArgument("Offer " + offerId.value() + " was made to another framework");
+    }
+    if (!agentId.empty() && o->second.agentId != agentId) {
+      return invalidArgument("Offers are from different agents (" + agentId + " and " + o->second.agentId + ")");
+    }
+    agentId = o->second.agentId;
+  }
+  if (offerIds.empty()) return invalidArgument("No offers were given");
+  return agentId;
+}
+
+Result<Resources> allocated(const google::protobuf::RepeatedPtrField<v1::Resource>& list,
+                            const std::set<std::string>& roles) {
+  google::protobuf::RepeatedPtrField<v1::Resource> copy = list;
+  for (v1::Resource& r : copy) {
+    if (r.has_allocation_info()) continue;
+    if (roles.size() != 1) {
+      return invalidArgument("resource '" + r.name() +
+                             "' has no 'allocation_info' and the offers were made to several roles");
+    }
+    r.mutable_allocation_info()->set_role(*roles.begin());
+  }
+  return Resources::from(copy);
+}
+
+Result<LaunchableTask> task(const v1::TaskInfo& task, const v1::ExecutorInfo* groupExecutor, const Resources& available,
+                            const LaunchContext& context) {
+  if (auto e = validateId("task id", task.task_id().value())) return invalidArgument(*e);
+  const std::string& taskId = task.task_id().value();
+  if (context.tasks.count(taskId) || context.unreachableTasks.count(taskId)) {
+    return invalidArgument("Task '" + taskId + "' already exists");
+  }
+  if (context.launched.count(taskId)) return invalidArgument("Task '" + taskId + "' appears more than once");
+  if (task.agent_id().value() != context.agentId) {
+    return invalidArgument("Task uses agent '" + task.agent_id().value() + "' but the offers are for agent '" +
+                           context.agentId + "'");
+  }
+  if (groupExecutor == nullptr && task.has_command() == task.has_executor()) {
+    return invalidArgument("Task must set exactly one of 'command' or 'executor'");
+  }
+  if (groupExecutor != nullptr && task.has_executor() &&
+      task.executor().executor_id().value() != groupExecutor->executor_id().value()) {
+    return invalidArgument("Task in a group must not name an executor other than the group's");
+  }
+  if (task.has_command() && !task.has_container() && task.command().value().empty()) {
+    return invalidArgument("Task's 'command.value' is empty");
+  }
+  Result<Resources> taskResources = allocated(task.resources(), context.roles);
+  if (!taskResources.ok()) return taskResources.error().withContext("Task resources are invalid");
+  if (taskResources->empty()) return invalidArgument("Task uses no resources");
+  for (const auto& [name, limit] : task.limits()) {
+    if (limit.value() < taskResources->scalar(name)) {
+      return invalidArgument("Task's limit for '" + name + "' is below its request");
+    }
+  }
+  LaunchableTask out{task, *taskResources};
+  out.task.clear_resources();
+  taskResources->copyTo(out.task.mutable_resources());
+  if (groupExecutor == nullptr && task.has_executor()) {
+    const v1::ExecutorInfo& executor = task.executor();
+    const std::string& executorId = executor.executor_id().value();
+    if (auto e = validateId("executor id", executorId)) return invalidArgument(*e);
+    if (executor.has_framework_id() && executor.framework_id().value() != context.frameworkId) {
+      return invalidArgument("ExecutorInfo has framework id '" + executor.framework_id().value() +
+                             "', not the framework's");
+    }
+    v1::ExecutorInfo normalized = executor;
+    normalized.mutable_framework_id()->set_value(context.frameworkId);
+    Result<Resources> executorResources = allocated(executor.resources(), context.roles);
+    if (!executorResources.ok()) return executorResources.error().withContext("Executor resources are invalid");
+    normalized.clear_resources();
+    executorResources->copyTo(normalized.mutable_resources());
+    auto existing = context.executors.find(executorId);
+    if (existing != context.executors.end()) {
+      Result<Resources> running = Resources::from(existing->second.resources());
+      if (existing->second.command().SerializeAsString() != normalized.command().SerializeAsString() ||
+          !(running.ok() && *running == *executorResources)) {
+        return invalidArgument("ExecutorInfo of executor '" + executorId +
+                               "' differs from the one already running on the agent");
+      }
+    } else {
+      out.consumed += *executorResources;
+    }
+    *out.task.mutable_executor() = std::move(normalized);
+  }
+  if (!available.contains(out.consumed)) {
+    return invalidArgument("Task uses more resources (" + out.consumed.toString() + ") than available in the offers (" +
+                           available.toString() + ")");
+  }
+  return out;
+}
+
+Status taskGroup(const v1::Offer::Operation::LaunchGroup& group) {
+  if (auto e = validateId("executor id", group.executor().executor_id().value())) return invalidArgument(*e);
+  if (group.executor().type() != v1::ExecutorInfo::DEFAULT) {
+    return invalidArgument("LAUNCH_GROUP needs an executor of type DEFAULT");
+  }
+  if (group.task_group().tasks().empty()) return invalidArgument("The task group is empty");
+  return {};
+}
+
+namespace {
+
+// The resource with its newest reservation (or its persistent volume) taken
+// away: what a RESERVE consumes / an UNRESERVE produces.
+std::optional<v1::Resource> withoutLastReservation(const v1::Resource& r) {
+  if (r.reservations_size() == 0) return std::nullopt;
+  v1::Resource source = r;
+  source.mutable_reservations()->RemoveLast();
+  return source;
+}
+
+std::optional<v1::Resource> withoutVolume(const v1::Resource& r) {
+  if (!r.has_disk() || !r.disk().has_persistence()) return std::nullopt;
+  v1::Resource source = r;
+  source.mutable_disk()->clear_persistence();
+  source.mutable_disk()->clear_volume();
+  if (!source.disk().has_source()) source.clear_disk();
+  return source;
+}
+
+}  // namespace
+
+Result<Conversion> operation(const v1::Offer::Operation& op, const std::set<std::string>* roles) {
+  using Operation = v1::Offer::Operation;
+  const google::protobuf::RepeatedPtrField<v1::Resource>* targets =
+      op.type() == Operation::RESERVE     ? &op.reserve().resources()
+      : op.type() == Operation::UNRESERVE ? &op.unreserve().resources()
+      : op.type() == Operation::CREATE    ? &op.create().volumes()
+      : op.type() == Operation::DESTROY   ? &op.destroy().volumes()
+                                          : nullptr;
+  if (targets == nullptr) return invalidArgument("unsupported operation " + Operation::Type_Name(op.type()));
+  if (targets->empty()) return invalidArgument("the operation names no resources");
+  Result<Resources> given = roles != nullptr ? allocated(*targets, *roles) : Resources::from(*targets);
+  if (!given.ok()) return invalidArgument(given.error().message);
+  bool reservation = op.type() == Operation::RESERVE || op.type() == Operation::UNRESERVE;
+  bool forward = op.type() == Operation::RESERVE || op.type() == Operation::CREATE;
+  Conversion out;
+  for (const v1::Resource& r : given->items()) {
+    std::optional<v1::Resource> other = reservation ? withoutLastReservation(r) : withoutVolume(r);
+    if (!other) {
+      return invalidArgument("resource " + r.name() + " is not " + (reservation ? "reserved" : "a persistent volume"));
+    }
+    if (op.type() == Operation::RESERVE &&
+        r.reservations(r.reservations_size() - 1).type() == v1::Resource::ReservationInfo::STATIC) {
+      return invalidArgument("a RESERVE operation makes dynamic reservations, not static ones");
+    }
+    out.consumed.add(forward ? *other : r);
+    out.produced.add(forward ? r : *other);
+  }
+  return out;
+}
+
+}  // namespace validation
+
 }  // namespace mantle::master

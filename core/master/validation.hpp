@@ -3,10 +3,13 @@
 // is wrong (the HTTP 400 body, the ERROR event, or a TASK_ERROR message).
 #pragma once
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "master/offer_book.hpp"
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "wire/task_state.hpp"
@@ -36,5 +39,69 @@ bool hasCapability(const mesos::v1::FrameworkInfo& info, mesos::v1::FrameworkInf
 std::optional<std::string> validateId(const std::string& what, const std::string& id);
 
 using wire::isTerminal;
+
+// The checks of an ACCEPT's offers, tasks and operations (Mesos'
+// validation::offer, validation::task, validation::operation). Their errors
+// are kInvalidArgument with the message the framework sees (TASK_ERROR or
+// TASK_DROPPED/LOST updates, the log).
+namespace validation {
+
+// An ACCEPT's offers: at least one, each listed once, outstanding, made to
+// `frameworkId`, all on one agent. The agent's id.
+Result<std::string> offers(const google::protobuf::RepeatedPtrField<mesos::v1::OfferID>& offerIds,
+                           const std::string& frameworkId, const std::map<std::string, OfferEntry>& outstanding);
+
+// `list` with allocation_info.role set to the offers' role where missing;
+// an error when one lacks it and the offers were made to several roles.
+Result<resources::Resources> allocated(const google::protobuf::RepeatedPtrField<mesos::v1::Resource>& list,
+                                       const std::set<std::string>& roles);
+
+// What a task of an ACCEPT is checked against. The references outlive the
+// checks; `launched` and `executors` grow as the ACCEPT's tasks launch.
+struct LaunchContext {
+  const std::string& frameworkId;
+  const std::string& agentId;          // the offers' agent
+  const std::set<std::string>& roles;  // the offers' roles
+  // The framework's tasks (not yet removed, unreachable) by task id.
+  const std::map<std::string, mesos::v1::Task>& tasks;
+  const std::map<std::string, mesos::v1::Task>& unreachableTasks;
+  // Task ids launched earlier in this ACCEPT.
+  const std::set<std::string>& launched;
+  // The framework's executors on the agent, those of this ACCEPT included.
+  const std::map<std::string, mesos::v1::ExecutorInfo>& executors;
+};
+
+// A task that may launch: the TaskInfo to send (resources with their
+// allocation_info, a new executor's with the framework id) and what it
+// consumes of the offers (its resources, plus a new executor's).
+struct LaunchableTask {
+  mesos::v1::TaskInfo task;
+  resources::Resources consumed;
+};
+
+// One task of LAUNCH (`groupExecutor` null) or LAUNCH_GROUP: a valid, new
+// id; the offers' agent; exactly one of command and executor (tasks of a
+// group may repeat the group's executor only); a command; resources, limits
+// not below them; an executor that matches the one running under its id;
+// and no more than `available`.
+Result<LaunchableTask> task(const mesos::v1::TaskInfo& task, const mesos::v1::ExecutorInfo* groupExecutor,
+                            const resources::Resources& available, const LaunchContext& context);
+
+// A LAUNCH_GROUP's own checks: the executor's id, its type DEFAULT, a
+// non-empty group.
+Status taskGroup(const mesos::v1::Offer::Operation::LaunchGroup& group);
+
+// What a RESERVE/UNRESERVE/CREATE/DESTROY consumes and produces.
+struct Conversion {
+  resources::Resources consumed;
+  resources::Resources produced;
+};
+
+// A RESERVE, UNRESERVE, CREATE or DESTROY: names resources, each reserved
+// (RESERVE: dynamically) or a persistent volume. `roles`: the offers' roles,
+// to fill in allocation_info (null: an operator call, without offers).
+Result<Conversion> operation(const mesos::v1::Offer::Operation& op, const std::set<std::string>* roles);
+
+}  // namespace validation
 
 }  // namespace mantle::master
