@@ -165,7 +165,7 @@ void MasterImpl::registerAgent(const internal::Call& call, const std::string& re
   v1::AgentInfo info = reg.agent_info();
   info.mutable_id()->set_value(id);
   // REGISTERED only once the registry holds the agent.
-  registryOperation(RegistryOperation{
+  registrar_.submit(RegistryOperation{
       [info](RegistryState& state) { state.agents.push_back(info); },
       [this, call, id, total = *total, remote, responder] { admitAgent(call, id, total, remote, responder); },
       [responder](const Error& error) {
@@ -225,7 +225,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
   // An agent the registry does not hold (e.g. admitted by a leader that
   // died before recording it) is recorded before REREGISTERED.
   if (!recorded && !agents_.count(id) && !recoveredAgents_.count(id) && !unreachableAgents_.count(id)) {
-    registryOperation(RegistryOperation{
+    registrar_.submit(RegistryOperation{
         [info = rr.agent_info()](RegistryState& state) { state.agents.push_back(info); },
         [this, call, remote, responder] { reregisterAgent(call, remote, responder, /*recorded=*/true); },
         [responder](const Error& error) {
@@ -553,7 +553,7 @@ void MasterImpl::recoveredAgentTimeout() {
   for (auto& [id, info] : recoveredAgents_) unreachableAgents_[id] = info;
   LOG(INFO) << recoveredAgents_.size() << " recovered agents did not re-register; they are unreachable";
   recoveredAgents_.clear();
-  persistRegistry();
+  registrar_.persist();
 }
 
 void MasterImpl::removeAgent(const std::string& agentId, v1::TaskState taskState, v1::TaskStatus::Reason reason,
@@ -630,7 +630,7 @@ void MasterImpl::removeAgent(const std::string& agentId, v1::TaskState taskState
   op.mutable_agent_removed()->mutable_agent_id()->set_value(agentId);
   emitOperatorEvent(op);
   agents_.erase(it);
-  persistRegistry();
+  registrar_.persist();
 }
 
 }  // namespace mantle::master

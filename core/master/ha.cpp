@@ -20,7 +20,7 @@ Status MasterImpl::startHa() {
   leading_ = false;
   auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(flags_.zkSessionTimeout * 1000));
   zkSession_ = zookeeper::Session::create(zookeeper::SessionOptions{url->servers, timeout, url->credentials});
-  zkRegistry_ = std::make_unique<zookeeper::RegistryStore>(zkSession_, zkPath_);
+  registrar_.useZooKeeper(std::make_unique<zookeeper::RegistryStore>(zkSession_, zkPath_));
   // The callbacks run on the session's event thread and only post; stopHa()
   // destroys their owners (which wait for running callbacks) before `this`
   // goes away, and the state thread runs what they posted.
@@ -49,7 +49,7 @@ void MasterImpl::stopHa() {
   // now rather than after the session timeout.
   contender_.reset();
   detector_.reset();
-  zkRegistry_.reset();
+  registrar_.close();
 }
 
 void MasterImpl::stepDown(const std::string& why) {
@@ -69,9 +69,7 @@ void MasterImpl::leadershipChanged(LeadershipEvent event) {
       elected_ = true;
       leading_ = true;
       electedTime_ = wallNow();
-      zkRegistry_->loadAsync([this](Result<zookeeper::RegistrySnapshot> snapshot) {
-        post([this, snapshot = std::move(snapshot)]() mutable { registryLoaded(std::move(snapshot)); });
-      });
+      registrar_.recover([this](const zookeeper::RegistrySnapshot& snapshot) { registryLoaded(snapshot); });
       break;
     case LeadershipEvent::kSuspended:
       // A successor may be elected before this process learns that its
@@ -83,111 +81,29 @@ void MasterImpl::leadershipChanged(LeadershipEvent event) {
     case LeadershipEvent::kResumed:
       leading_ = true;
       LOG(INFO) << "Reconnected to ZooKeeper within the session: leading again";
-      writeRegistry();
+      registrar_.write();
       break;
     case LeadershipEvent::kLost:
       stepDown("the ZooKeeper session expired or the candidacy znode vanished; another master may lead now");
   }
 }
 
-void MasterImpl::registryLoaded(Result<zookeeper::RegistrySnapshot> snapshot) {
+void MasterImpl::registryLoaded(const zookeeper::RegistrySnapshot& snapshot) {
   if (stopped_ || !elected_ || recovered_) return;
-  if (!snapshot.ok()) {
-    LOG(WARNING) << "Reading the registry from ZooKeeper failed: " << snapshot.error().message << "; retrying in 1 s";
-    registryRetryTimer_ = std::make_shared<asio::steady_timer>(stateIo_, std::chrono::seconds(1));
-    registryRetryTimer_->async_wait([this](const boost::system::error_code& ec) {
-      if (ec || stopped_) return;
-      zkRegistry_->loadAsync([this](Result<zookeeper::RegistrySnapshot> again) {
-        post([this, again = std::move(again)]() mutable { registryLoaded(std::move(again)); });
-      });
-    });
-    return;
-  }
   RegistryState state;
-  if (snapshot->version >= 0 && !snapshot->data.empty()) {
-    Result<RegistryState> parsed = parseRegistry(snapshot->data, "the registry in ZooKeeper at " + zkPath_);
+  if (snapshot.version >= 0 && !snapshot.data.empty()) {
+    Result<RegistryState> parsed = parseRegistry(snapshot.data, "the registry in ZooKeeper at " + zkPath_);
     // Leading on a registry this master cannot read would forget agents
     // and frameworks; let an operator look instead.
     if (!parsed.ok()) stepDown(parsed.error().message);
     state = std::move(*parsed);
   }
-  registryVersion_ = snapshot->version;
-  applyRegistry(state, " in ZooKeeper (version " + std::to_string(registryVersion_) + ")");
+  applyRegistry(state, " in ZooKeeper (version " + std::to_string(snapshot.version) + ")");
   recovered_ = true;
   scheduleTimers();
   LOG(INFO) << "Serving as the leading master; agents have " << flags_.agentReregisterTimeout
             << " s (--agent_reregister_timeout) to re-register";
-  writeRegistry();
-}
-
-void MasterImpl::writeRegistry() {
-  if (!haEnabled() || registryWriting_ || registryChecking_ || !registryDirty_ || !recovered_ || !leading_) return;
-  std::string fence = contender_->candidacyPath();
-  if (fence.empty()) return;  // suspended or lost: leadershipChanged() follows
-  registryDirty_ = false;
-  registryWriting_ = true;
-  // Every operation queued so far goes into this write (a batch).
-  writingOps_ = std::move(registryOps_);
-  registryOps_.clear();
-  std::string data = serializeRegistry(registryState());
-  zkRegistry_->storeAsync(data, registryVersion_, fence, [this, data](Result<std::int32_t> version) mutable {
-    post([this, version = std::move(version), data = std::move(data)]() mutable {
-      registryWritten(std::move(version), std::move(data));
-    });
-  });
-}
-
-void MasterImpl::registryWritten(Result<std::int32_t> version, std::string data) {
-  if (stopped_) return;
-  if (version.ok()) {
-    registryVersion_ = *version;
-    count("registrar/state_store");
-    // The batch is durable: apply it and answer its callers. No write
-    // starts meanwhile (registryWriting_ stays set): one serialized now
-    // would lack the operations not applied yet.
-    std::vector<RegistryOperation> ops = std::move(writingOps_);
-    writingOps_.clear();
-    for (RegistryOperation& op : ops) op.apply();
-    registryWriting_ = false;
-    writeRegistry();  // changes made meanwhile
-    return;
-  }
-  registryWriting_ = false;
-  const Error& error = version.error();
-  if (error.code == StatusCode::kFailedPrecondition || error.code == StatusCode::kAborted) {
-    stepDown("a registry write was refused (" + error.message + "): this master was deposed");
-  }
-  // The outcome is unknown: compare with what ZooKeeper holds once it
-  // answers again, then write again. The batch waits for that write.
-  count("registrar/store_errors");
-  LOG(WARNING) << "Writing the registry to ZooKeeper failed: " << error.message << "; checking it again";
-  registryOps_.insert(registryOps_.begin(), std::make_move_iterator(writingOps_.begin()),
-                      std::make_move_iterator(writingOps_.end()));
-  writingOps_.clear();
-  registryDirty_ = true;
-  checkRegistryAfterFailedWrite(std::move(data));
-}
-
-void MasterImpl::checkRegistryAfterFailedWrite(std::string attempted) {
-  registryChecking_ = true;
-  registryRetryTimer_ = std::make_shared<asio::steady_timer>(stateIo_, std::chrono::milliseconds(500));
-  registryRetryTimer_->async_wait([this, attempted = std::move(attempted)](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
-    zkRegistry_->loadAsync([this, attempted](Result<zookeeper::RegistrySnapshot> snapshot) {
-      post([this, attempted, snapshot = std::move(snapshot)]() mutable {
-        if (stopped_) return;
-        if (!snapshot.ok()) return checkRegistryAfterFailedWrite(std::move(attempted));
-        if (snapshot->data == attempted) {
-          registryVersion_ = snapshot->version;  // the write went through after all
-        } else if (snapshot->version != registryVersion_) {
-          stepDown("the registry in ZooKeeper changed under this master (version " +
-                   std::to_string(snapshot->version) + ", expected " + std::to_string(registryVersion_) + ")");
-        }
-        registryChecking_ = false;
-        writeRegistry();
-      });
-    });
-  });
+  registrar_.write();
 }
 
 bool MasterImpl::answeredAsStandby(const std::string& path, const http::Request& request,

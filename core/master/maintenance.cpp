@@ -276,7 +276,7 @@ void MasterImpl::maintenanceCall(const Call& call, wire::ResponseFormat format, 
         }
       }
       // Validated against what the registry will hold (queued operations too).
-      if (auto e = validateSchedule(schedule, registryState().machines))
+      if (auto e = validateSchedule(schedule, registrar_.state().machines))
         return bad("Invalid maintenance schedule: " + *e);
       RegistryOperation op;
       op.stage = [schedule](RegistryState& state) {
@@ -288,7 +288,7 @@ void MasterImpl::maintenanceCall(const Call& call, wire::ResponseFormat format, 
         responder.respond(http::Response{200, {}, ""});
       };
       op.fail = registryFailure(responder);
-      return registryOperation(std::move(op));
+      return registrar_.submit(std::move(op));
     }
     case Call::START_MAINTENANCE:
     case Call::STOP_MAINTENANCE: {
@@ -304,7 +304,7 @@ void MasterImpl::maintenanceCall(const Call& call, wire::ResponseFormat format, 
         machines.push_back(std::move(id));
       }
       google::protobuf::RepeatedPtrField<v1::MachineID> normalized(machines.begin(), machines.end());
-      if (auto e = validateTransition(normalized, registryState().machines,
+      if (auto e = validateTransition(normalized, registrar_.state().machines,
                                       start ? v1::MachineInfo::DRAINING : v1::MachineInfo::DOWN)) {
         return bad(std::string(start ? "Cannot start" : "Cannot stop") + " maintenance: " + *e);
       }
@@ -323,7 +323,7 @@ void MasterImpl::maintenanceCall(const Call& call, wire::ResponseFormat format, 
         responder.respond(http::Response{200, {}, ""});
       };
       op.fail = registryFailure(responder);
-      return registryOperation(std::move(op));
+      return registrar_.submit(std::move(op));
     }
     default: return bad("Not a maintenance call: " + Call::Type_Name(call.type()));
   }

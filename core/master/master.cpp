@@ -85,7 +85,15 @@ std::optional<std::string_view> headerView(const http::Request& request, std::st
 // ---------------------------------------------------------------------------
 // Lifecycle
 
-MasterImpl::MasterImpl(MasterFlags flags) : flags_(std::move(flags)) {}
+MasterImpl::MasterImpl(MasterFlags flags)
+    : flags_(std::move(flags)),
+      registrar_(stateIo_, stopped_,
+                 Registrar::Master{
+                     .state = [this] { return recordedState(); },
+                     .mayWrite = [this] { return recovered_ && leading_; },
+                     .fence = [this] { return contender_ ? contender_->candidacyPath() : std::string(); },
+                     .stepDown = [this](const std::string& why) { stepDown(why); },
+                 }) {}
 
 MasterImpl::~MasterImpl() {
   stop();
@@ -144,7 +152,7 @@ Status MasterImpl::start() {
     std::error_code ec;
     std::filesystem::create_directories(flags_.workDir, ec);
     if (ec) return invalidArgument("--work_dir: cannot create '" + flags_.workDir + "': " + ec.message());
-    registry_ = RegistryFile(flags_.workDir + "/master/registry.json");
+    registrar_.useFile(RegistryFile(flags_.workDir + "/master/registry.json"));
   }
 
   http::ServerOptions serverOptions;
@@ -223,7 +231,8 @@ void MasterImpl::stop() {
         if (a.stream) a.stream->close();
       }
       for (auto& s : subscribers_) s.stream->close();
-      for (TimerPtr* t : {&allocationTimer_, &heartbeatTimer_, &recoveredAgentsTimer_, &registryRetryTimer_}) {
+      registrar_.stop();
+      for (TimerPtr* t : {&allocationTimer_, &heartbeatTimer_, &recoveredAgentsTimer_}) {
         if (*t) (*t)->cancel();
       }
       for (auto& [id, f] : frameworks_) {
@@ -259,9 +268,9 @@ double MasterImpl::steadyNow() const {
 // Registry
 
 Status MasterImpl::recover() {
-  Result<RegistryState> state = registry_.load();
+  Result<RegistryState> state = registrar_.loadFile();
   if (!state.ok()) return state.error().withContext("recovering the registry");
-  applyRegistry(*state, registry_.path().empty() ? "" : " at " + registry_.path());
+  applyRegistry(*state, registrar_.filePath().empty() ? "" : " at " + registrar_.filePath());
   return {};
 }
 
@@ -314,7 +323,7 @@ void MasterImpl::applyRegistry(const RegistryState& state, const std::string& wh
             << maintenanceSchedule_.windows_size() << " windows from the registry" << where;
 }
 
-RegistryState MasterImpl::registryState() const {
+RegistryState MasterImpl::recordedState() const {
   RegistryState state;
   for (const auto& [id, agent] : agents_) state.agents.push_back(agent.info);
   for (const auto& [id, info] : recoveredAgents_) state.agents.push_back(info);
@@ -325,44 +334,11 @@ RegistryState MasterImpl::registryState() const {
   for (const auto& [role, config] : quotas_) state.quotas.push_back(config);
   state.schedule = maintenanceSchedule_;
   state.machines = machines_;
-  for (const auto* ops : {&writingOps_, &registryOps_}) {
-    for (const RegistryOperation& op : *ops) op.stage(state);
-  }
   return state;
 }
 
-void MasterImpl::persistRegistry() {
-  if (haEnabled()) {
-    registryDirty_ = true;
-    writeRegistry();
-    return;
-  }
-  if (Status s = registry_.store(registryState()); !s.ok()) {
-    count("registrar/store_errors");
-    LOG(ERROR) << "Failed to store the registry: " << s.error().message;
-  }
-}
-
-void MasterImpl::registryOperation(RegistryOperation op) {
-  if (haEnabled()) {
-    registryOps_.push_back(std::move(op));
-    registryDirty_ = true;
-    writeRegistry();
-    return;
-  }
-  RegistryState state = registryState();
-  op.stage(state);
-  if (Status s = registry_.store(state); !s.ok()) {
-    count("registrar/store_errors");
-    LOG(ERROR) << "Failed to store the registry: " << s.error().message;
-    return op.fail(s.error());
-  }
-  count("registrar/state_store");
-  op.apply();
-}
-
 void MasterImpl::agentsChanged() {
-  persistRegistry();
+  registrar_.persist();
 }
 
 // ---------------------------------------------------------------------------

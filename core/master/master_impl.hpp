@@ -37,6 +37,7 @@
 #include "mantle/modules/registry.hpp"
 #include "master/flags.hpp"
 #include "master/offer_book.hpp"
+#include "master/registrar.hpp"
 #include "master/registry_file.hpp"
 #include "mesos/v1/maintenance/maintenance.pb.h"
 #include "mesos/v1/master/master.pb.h"
@@ -114,18 +115,6 @@ struct Agent {
   double registeredTime = 0;
   double reregisteredTime = 0;
   TimerPtr reregisterTimer;
-};
-
-// A registry change that is acknowledged to a caller (docs/HA.md,
-// "Durability"). `stage` records it in the registry document being written,
-// before the master's state holds it; once a write holding it succeeded,
-// `apply` makes it part of the master's state and answers the caller. `fail`
-// answers the caller when the write failed for good (standalone; with --zk a
-// refused write ends the process and the caller's connection with it).
-struct RegistryOperation {
-  std::function<void(RegistryState&)> stage;
-  std::function<void()> apply;
-  std::function<void(const Error&)> fail;
 };
 
 // A RegistryOperation's `fail` for an operator call: 503 with the reason.
@@ -416,17 +405,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::map<std::string, double> buildMetrics() const;
   std::string explainJson(const std::string& frameworkId, const std::string& role);
 
-  // Registry.
-  // Records a change the master's state already holds, with nobody waiting
-  // for it. Standalone: writes the file. With --zk: queues a conditional,
-  // fenced write of the whole registry (one in flight, changes made
-  // meanwhile, operations included, go together into the next one).
-  void persistRegistry();
-  // Records `op` first and applies it after (see RegistryOperation).
-  void registryOperation(RegistryOperation op);
-  // What the registry holds: the master's state plus the operations not
-  // applied yet.
-  RegistryState registryState() const;
+  // Registry (the Registrar writes it).
+  // The master's state as the registry records it.
+  RegistryState recordedState() const;
   // Adopts a loaded registry: agents to wait for, frameworks, gone agents,
   // weights, quotas (the allocator learns them too).
   void applyRegistry(const RegistryState& state, const std::string& where);
@@ -439,10 +420,7 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // leader, 503 without one or while recovering). True when answered.
   bool answeredAsStandby(const std::string& path, const http::Request& request, const http::Responder& responder);
   void leadershipChanged(zookeeper::LeadershipEvent event);
-  void registryLoaded(Result<zookeeper::RegistrySnapshot> snapshot);
-  void writeRegistry();
-  void registryWritten(Result<std::int32_t> version, std::string data);
-  void checkRegistryAfterFailedWrite(std::string attempted);
+  void registryLoaded(const zookeeper::RegistrySnapshot& snapshot);
   [[noreturn]] void stepDown(const std::string& why);
 
   // Counters for /metrics.
@@ -470,7 +448,6 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   bool allocationRequested_ = false;
   double lastAllocationMs_ = 0;
 
-  RegistryFile registry_{""};
   std::string masterId_;
   v1::MasterInfo masterInfo_;
   double startTime_ = 0;
@@ -512,19 +489,13 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::shared_ptr<zookeeper::Session> zkSession_;
   std::unique_ptr<zookeeper::Contender> contender_;
   std::unique_ptr<zookeeper::Detector> detector_;
-  std::unique_ptr<zookeeper::RegistryStore> zkRegistry_;
   std::string zkPath_;
   std::atomic<bool> leading_{true};
   bool elected_ = false;
   double electedTime_ = 0;
-  std::int32_t registryVersion_ = -1;
-  bool registryWriting_ = false;
-  bool registryDirty_ = false;
-  bool registryChecking_ = false;
-  // Operations waiting for a write, and those in the write in flight.
-  std::vector<RegistryOperation> registryOps_;
-  std::vector<RegistryOperation> writingOps_;
-  TimerPtr registryRetryTimer_;
+
+  // The registry's one writer (registrar.hpp).
+  Registrar registrar_;
 };
 
 template <typename Request>

@@ -411,7 +411,7 @@ Status MasterImpl::onMarkAgentGone(const Call& call, const wire::ResponseFormat&
     responder.respond(http::Response{200, {}, ""});
   };
   op.fail = registryFailure(responder);
-  registryOperation(std::move(op));
+  registrar_.submit(std::move(op));
   return {};
 }
 
@@ -468,7 +468,7 @@ Status MasterImpl::onUpdateWeights(const Call& call, const wire::ResponseFormat&
     responder.respond(http::Response{202, {}, ""});
   };
   op.fail = registryFailure(responder);
-  registryOperation(std::move(op));
+  registrar_.submit(std::move(op));
   return {};
 }
 
@@ -511,7 +511,7 @@ Status MasterImpl::onUpdateQuota(const Call& call, const wire::ResponseFormat&, 
     responder.respond(http::Response{200, {}, ""});
   };
   op.fail = registryFailure(responder);
-  registryOperation(std::move(op));
+  registrar_.submit(std::move(op));
   return {};
 }
 
@@ -528,7 +528,7 @@ Status MasterImpl::onTeardown(const Call& call, const wire::ResponseFormat&, con
     responder.respond(http::Response{200, {}, ""});
   };
   op.fail = registryFailure(responder);
-  registryOperation(std::move(op));
+  registrar_.submit(std::move(op));
   return {};
 }
 
@@ -608,7 +608,7 @@ void MasterImpl::markAgentGone(const std::string& agentId) {
       t = framework.unreachableTasks.erase(t);
     }
   }
-  persistRegistry();
+  registrar_.persist();
 }
 
 void MasterImpl::drainAgent(Agent& agent, const Call::DrainAgent& drain) {
@@ -922,6 +922,7 @@ std::map<std::string, double> MasterImpl::buildMetrics() const {
     m[name] = 0;
   }
   for (const auto& [name, value] : counters_) m[name] = value;
+  for (const auto& [name, value] : registrar_.metrics()) m[name] = value;
   if (hooks_) {
     for (const auto& [name, value] : hooks_->metricsSnapshot()) m["master/" + name] = value;
   }

@@ -206,7 +206,7 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
       withId.mutable_subscribe()->mutable_framework_info()->mutable_id()->set_value(masterId_ + buffer);
     }
     v1::FrameworkInfo staged = withId.subscribe().framework_info();
-    registryOperation(RegistryOperation{
+    registrar_.submit(RegistryOperation{
         [staged](RegistryState& state) {
           for (v1::FrameworkInfo& f : state.frameworks) {
             if (f.id().value() == staged.id().value()) return void(f = staged);
@@ -306,7 +306,7 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
   }
   emitOperatorEvent(op);
   LOG(INFO) << (known ? "Re-subscribed" : "Subscribed") << " framework " << id << " (" << info.name() << ")";
-  persistRegistry();
+  registrar_.persist();
   requestAllocation();
 }
 
@@ -420,7 +420,7 @@ void MasterImpl::removeFramework(const std::string& frameworkId, const std::stri
     completedFrameworks_.pop_front();
   }
   LOG(INFO) << "Removed framework " << frameworkId << " (" << reason << ")";
-  persistRegistry();
+  registrar_.persist();
 }
 
 std::optional<std::string> MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& update) {
@@ -457,7 +457,7 @@ std::optional<std::string> MasterImpl::updateFramework(Framework& f, const Call:
   op.set_type(v1::master::Event::FRAMEWORK_UPDATED);
   *op.mutable_framework_updated()->mutable_framework() = frameworkProto(f);
   emitOperatorEvent(op);
-  persistRegistry();
+  registrar_.persist();
   requestAllocation();
   return std::nullopt;
 }

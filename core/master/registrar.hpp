@@ -1,0 +1,112 @@
+// The registrar (Mesos' src/master/registrar.hpp): the one writer of the
+// master's registry (docs/HA.md), standalone in a file under --work_dir or,
+// with --zk, in ZooKeeper with conditional writes fenced by this master's
+// candidacy. It owns the registry operations waiting for a write, the write
+// in flight and the registry's version. State thread only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "mantle/result.hpp"
+#include "master/registry_file.hpp"
+#include "zookeeper/registry_store.hpp"
+
+namespace mantle::master {
+
+// A registry change that is acknowledged to a caller (docs/HA.md,
+// "Durability"). `stage` records it in the registry document being written,
+// before the master's state holds it; once a write holding it succeeded,
+// `apply` makes it part of the master's state and answers the caller. `fail`
+// answers the caller when the write failed for good (standalone; with --zk a
+// refused write ends the process and the caller's connection with it).
+struct RegistryOperation {
+  std::function<void(RegistryState&)> stage;
+  std::function<void()> apply;
+  std::function<void(const Error&)> fail;
+};
+
+class Registrar {
+ public:
+  // What the registrar asks of the master.
+  struct Master {
+    // The master's state as the registry records it (operations not
+    // applied yet left out).
+    std::function<RegistryState()> state;
+    // --zk: whether this master may write now (elected, recovered, not
+    // suspended), and its fence (its candidacy znode; "" while suspended).
+    std::function<bool()> mayWrite;
+    std::function<std::string()> fence;
+    // --zk: ends the process: this master was deposed.
+    std::function<void(const std::string& why)> stepDown;
+  };
+
+  // `stopped`: set when the master stops; outcomes arriving later are
+  // dropped.
+  Registrar(boost::asio::io_context& stateIo, const std::atomic<bool>& stopped, Master master);
+
+  // Standalone: the registry file ("": an in-memory registry).
+  void useFile(RegistryFile file) { file_ = std::move(file); }
+  Result<RegistryState> loadFile() const { return file_.load(); }
+  const std::string& filePath() const { return file_.path(); }
+
+  // --zk: the registry in ZooKeeper. `close` drops the store (its queued
+  // calls finish first); the registrar writes nothing after.
+  void useZooKeeper(std::unique_ptr<zookeeper::RegistryStore> store);
+  void close() { store_.reset(); }
+  // --zk: reads the registry, retrying every second until ZooKeeper
+  // answers; `done` runs on the state thread. The version read is the one
+  // the next write expects.
+  void recover(std::function<void(zookeeper::RegistrySnapshot)> done);
+  std::int32_t version() const { return version_; }
+
+  // Records a change the master's state already holds, with nobody waiting
+  // for it. Standalone: writes the file. With --zk: queues a conditional,
+  // fenced write of the whole registry (one in flight, changes made
+  // meanwhile, operations included, go together into the next one).
+  void persist();
+  // Records `op` first and applies it after (see RegistryOperation).
+  void submit(RegistryOperation op);
+  // What the registry holds: the master's state plus the operations not
+  // applied yet.
+  RegistryState state() const;
+  // --zk: starts writing what is pending when a write may start (after
+  // recovery, on resuming leadership).
+  void write();
+
+  void stop();
+  // registrar/state_store and registrar/store_errors, once they happened.
+  const std::map<std::string, double>& metrics() const { return counters_; }
+
+ private:
+  void written(Result<std::int32_t> version, std::string data);
+  void checkAfterFailedWrite(std::string attempted);
+  template <typename F>
+  void post(F&& f);
+
+  boost::asio::io_context& stateIo_;
+  const std::atomic<bool>& stopped_;
+  Master master_;
+  RegistryFile file_{""};
+  bool zk_ = false;
+  std::unique_ptr<zookeeper::RegistryStore> store_;
+  std::int32_t version_ = -1;
+  bool writing_ = false;
+  bool dirty_ = false;
+  bool checking_ = false;
+  // Operations waiting for a write, and those in the write in flight.
+  std::vector<RegistryOperation> pending_;
+  std::vector<RegistryOperation> inFlight_;
+  std::shared_ptr<boost::asio::steady_timer> retryTimer_;
+  std::map<std::string, double> counters_;
+};
+
+}  // namespace mantle::master
