@@ -289,7 +289,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
       module::v1::AllocatorAddFramework add;
       *add.mutable_framework_info() = convert<module::v1::FrameworkInfo>(fresh.info);
       add.set_active(false);
-      allocatorCall("add_framework", add);
+      allocator_.addFramework(add);
       f = frameworks_.find(frameworkId);
       v1::master::Event op;
       op.set_type(v1::master::Event::FRAMEWORK_ADDED);
@@ -339,7 +339,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     update.set_state(agent.drain         ? module::v1::AllocatorUpdateAgent::DRAINING
                      : agent.deactivated ? module::v1::AllocatorUpdateAgent::DEACTIVATED
                                          : module::v1::AllocatorUpdateAgent::ACTIVE);
-    allocatorCall("update_agent", update);
+    allocator_.updateAgent(update);
   } else {
     addAgentToAllocator(agent);
   }
@@ -402,7 +402,7 @@ void MasterImpl::addAgentToAllocator(Agent& agent, const std::map<std::string, R
     fr->mutable_framework_id()->set_value(frameworkId);
     for (const v1::Resource& r : resources.items()) *fr->add_resources() = convert<module::v1::Resource>(r);
   }
-  agent.inAllocator = allocatorCall("add_agent", add);
+  agent.inAllocator = allocator_.addAgent(add);
   if (agent.inAllocator && (agent.deactivated || agent.drain || !agent.connected)) setAgentState(agent);
 }
 
@@ -413,7 +413,7 @@ void MasterImpl::setAgentState(Agent& agent) {
   update.set_state(agent.drain                               ? module::v1::AllocatorUpdateAgent::DRAINING
                    : (agent.deactivated || !agent.connected) ? module::v1::AllocatorUpdateAgent::DEACTIVATED
                                                              : module::v1::AllocatorUpdateAgent::ACTIVE);
-  allocatorCall("update_agent", update);
+  allocator_.updateAgent(update);
 }
 
 void MasterImpl::statusUpdate(Agent& agent, const internal::StatusUpdate& update) {
@@ -478,7 +478,7 @@ void MasterImpl::executorExited(Agent& agent, const internal::Call::ExecutorExit
     auto x = e->second.find(exited.executor_id().value());
     if (x != e->second.end()) {
       Result<Resources> r = Resources::from(x->second.resources());
-      if (r.ok()) recoverResources(frameworkId, agent.id, *r, 0);
+      if (r.ok()) allocator_.recoverResources(frameworkId, agent.id, *r, 0);
       e->second.erase(x);
     }
     if (e->second.empty()) framework.executors.erase(e);
@@ -499,11 +499,11 @@ void MasterImpl::updateAgentResources(Agent& agent, const internal::Call::Update
     return;
   }
   agent.total = *total;
-  rescindAgentOffers(agent);
+  offerBook_.rescindOnAgent(agent.id);
   module::v1::AllocatorUpdateAgent request;
   request.mutable_agent_id()->set_value(agent.id);
   for (const v1::Resource& r : agent.total.items()) *request.add_total() = convert<module::v1::Resource>(r);
-  allocatorCall("update_agent", request);
+  allocator_.updateAgent(request);
   requestAllocation();
 }
 
@@ -527,7 +527,7 @@ void MasterImpl::agentDisconnected(const std::string& agentId, const std::string
   LOG(INFO) << "Agent " << agentId << " disconnected; it has " << flags_.agentReregisterTimeout << "s to re-register";
   agent.connected = false;
   agent.stream.reset();
-  rescindAgentOffers(agent);
+  offerBook_.rescindOnAgent(agent.id);
   setAgentState(agent);
   agent.reregisterTimer = std::make_shared<asio::steady_timer>(stateIo_);
   agent.reregisterTimer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -561,7 +561,7 @@ void MasterImpl::removeAgent(const std::string& agentId, v1::TaskState taskState
   auto it = agents_.find(agentId);
   if (it == agents_.end()) return;
   Agent& agent = it->second;
-  rescindAgentOffers(agent);
+  offerBook_.rescindOnAgent(agent.id);
   if (agent.reregisterTimer) agent.reregisterTimer->cancel();
   std::set<std::string> affected;
   for (const auto& [frameworkId, taskId] : agent.tasks) {
@@ -615,11 +615,7 @@ void MasterImpl::removeAgent(const std::string& agentId, v1::TaskState taskState
     failure.mutable_failure()->mutable_agent_id()->set_value(agentId);
     sendEvent(frameworks_.at(frameworkId), failure);
   }
-  if (agent.inAllocator) {
-    module::v1::AllocatorAgentRef ref;
-    ref.mutable_agent_id()->set_value(agentId);
-    allocatorCall("remove_agent", ref);
-  }
+  if (agent.inAllocator) allocator_.removeAgent(agentId);
   if (unreachable) unreachableAgents_[agentId] = agent.info;
   if (agent.stream) agent.stream->close();
   count("master/slave_removals");

@@ -215,7 +215,7 @@ void MasterImpl::applyMaintenanceSchedule(const v1::maintenance::Schedule& sched
   // unavailability: they go, and new ones carry it.
   for (auto& [id, agent] : agents_) {
     std::optional<v1::Unavailability> u = agentUnavailability(agent);
-    if (before[id] != (u ? u->SerializeAsString() : "")) rescindAgentOffers(agent);
+    if (before[id] != (u ? u->SerializeAsString() : "")) offerBook_.rescindOnAgent(agent.id);
   }
   LOG(INFO) << "Maintenance schedule updated: " << schedule.windows_size() << " windows, " << machines_.size()
             << " machines";

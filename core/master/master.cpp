@@ -87,6 +87,17 @@ std::optional<std::string_view> headerView(const http::Request& request, std::st
 
 MasterImpl::MasterImpl(MasterFlags flags)
     : flags_(std::move(flags)),
+      allocator_([this] { return steadyNow(); },
+                 [this](const std::string&, const Error&) { count("master/allocator_errors"); }),
+      offerBook_(allocator_,
+                 [this](const std::string& frameworkId, const std::string& offerId) {
+                   auto f = frameworks_.find(frameworkId);
+                   if (f == frameworks_.end()) return;
+                   v1::scheduler::Event event;
+                   event.set_type(v1::scheduler::Event::RESCIND);
+                   event.mutable_rescind()->mutable_offer_id()->set_value(offerId);
+                   sendEvent(f->second, event);
+                 }),
       registrar_(stateIo_, stopped_,
                  Registrar::Master{
                      .state = [this] { return recordedState(); },
@@ -103,6 +114,7 @@ Status MasterImpl::start() {
   startTime_ = wallNow();
   steadyStart_ = std::chrono::steady_clock::now();
   masterId_ = newUuidText();
+  offerBook_.setIdPrefix(masterId_);
 
   // Modules: the allocator is the only kind the master needs today.
   modules::Manifest manifest;
@@ -139,7 +151,7 @@ Status MasterImpl::start() {
   for (const std::string& warning : modules_->warnings()) LOG(WARNING) << warning;
   Result<std::shared_ptr<modules::Instance>> allocator = modules_->create("allocator", flags_.allocator);
   if (!allocator.ok()) return allocator.error().withContext("--allocator=" + flags_.allocator);
-  allocator_ = *allocator;
+  allocator_.attach(*allocator);
   Result<std::vector<std::shared_ptr<modules::Instance>>> hooks = modules_->createAll("hook", hookNames);
   if (!hooks.ok()) return hooks.error().withContext("--hooks");
   hooks_ = std::make_unique<hooks::HookChain>(std::move(*hooks));
@@ -289,7 +301,7 @@ void MasterImpl::applyRegistry(const RegistryState& state, const std::string& wh
     module::v1::AllocatorAddFramework add;
     *add.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
     add.set_active(false);
-    allocatorCall("add_framework", add);
+    allocator_.addFramework(add);
   }
   if (!state.weights.empty()) {
     module::v1::AllocatorUpdateWeights request;
@@ -299,7 +311,7 @@ void MasterImpl::applyRegistry(const RegistryState& state, const std::string& wh
       w->set_role(role);
       w->set_weight(weight);
     }
-    allocatorCall("update_weights", request);
+    allocator_.updateWeights(request);
   }
   for (const v1::quota::QuotaConfig& config : state.quotas) {
     quotas_[config.role()] = config;
@@ -314,7 +326,7 @@ void MasterImpl::applyRegistry(const RegistryState& state, const std::string& wh
         r->mutable_scalar()->set_value(scalar.value());
       }
     }
-    allocatorCall("update_quota", request);
+    allocator_.updateQuota(request);
   }
   maintenanceSchedule_ = state.schedule;
   machines_ = state.machines;
@@ -380,13 +392,9 @@ void MasterImpl::tick() {
   if (!leading_) return;  // suspended (--zk): no offers until leadership resumes
   if (flags_.offerTimeout > 0) {
     double now = steadyNow();
-    std::vector<std::string> expired;
-    for (const auto& [id, offer] : offers_) {
-      if (now - offer.createdSteady >= flags_.offerTimeout) expired.push_back(id);
-    }
-    for (const std::string& id : expired) {
+    for (const std::string& id : offerBook_.expired(now, flags_.offerTimeout)) {
       count("master/offers_timed_out");
-      removeOffer(id, /*rescind=*/true);
+      offerBook_.remove(id, /*rescind=*/true);
     }
   }
   allocate();
@@ -432,53 +440,12 @@ void MasterImpl::requestAllocation() {
   });
 }
 
-void MasterImpl::recoverResources(const std::string& frameworkId, const std::string& agentId,
-                                  const Resources& resources, double refuseSeconds) {
-  if (resources.empty()) return;
-  module::v1::AllocatorRecoverResources item;
-  item.mutable_framework_id()->set_value(frameworkId);
-  item.mutable_agent_id()->set_value(agentId);
-  for (const v1::Resource& r : resources.items()) *item.add_resources() = convert<module::v1::Resource>(r);
-  item.set_refuse_seconds(refuseSeconds);
-  item.set_now_seconds(steadyNow());
-  pendingRecoveries_.push_back(std::move(item));
-}
-
-void MasterImpl::flushRecoveries() {
-  if (pendingRecoveries_.empty() || !allocator_) return;
-  module::v1::AllocatorRecoverResourcesBatch batch;
-  for (auto& item : pendingRecoveries_) *batch.add_items() = std::move(item);
-  pendingRecoveries_.clear();
-  Result<module::v1::Empty> result = allocator_->call<module::v1::Empty>("recover_resources_batch", batch);
-  if (!result.ok() && result.error().code == StatusCode::kUnimplemented) {
-    for (const auto& item : batch.items()) {
-      Result<module::v1::Empty> one = allocator_->call<module::v1::Empty>("recover_resources", item);
-      if (!one.ok()) {
-        count("master/allocator_errors");
-        LOG(ERROR) << "allocator recover_resources: " << one.error().message;
-      }
-    }
-    return;
-  }
-  if (!result.ok()) {
-    count("master/allocator_errors");
-    LOG(ERROR) << "allocator recover_resources_batch: " << result.error().message;
-  }
-}
-
 void MasterImpl::allocate() {
-  flushRecoveries();
-  module::v1::AllocateRequest request;
-  request.set_now_seconds(steadyNow());
   auto begin = std::chrono::steady_clock::now();
-  Result<module::v1::AllocateResponse> response = allocator_->call<module::v1::AllocateResponse>("allocate", request);
+  Result<module::v1::AllocateResponse> response = allocator_.allocate();
   lastAllocationMs_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
   count("allocator/mesos/allocation_runs");
-  if (!response.ok()) {
-    count("master/allocator_errors");
-    LOG(ERROR) << "allocator allocate: " << response.error().message;
-    return;
-  }
+  if (!response.ok()) return;  // logged and counted by the client
   std::map<std::string, v1::scheduler::Event> events;
   for (const module::v1::AllocatorOffer& allocated : response->offers()) {
     const std::string& frameworkId = allocated.framework_id().value();
@@ -494,12 +461,12 @@ void MasterImpl::allocate() {
     auto a = agents_.find(agentId);
     if (f == frameworks_.end() || !f->second.active || !f->second.connected || a == agents_.end() ||
         !a->second.connected || a->second.deactivated || a->second.drain) {
-      recoverResources(frameworkId, agentId, *resources, 0);
+      allocator_.recoverResources(frameworkId, agentId, *resources, 0);
       continue;
     }
     Framework& framework = f->second;
     Agent& agent = a->second;
-    std::string offerId = masterId_ + "-O" + std::to_string(nextOfferId_++);
+    std::string offerId = offerBook_.nextId();
     OfferEntry entry;
     entry.frameworkId = frameworkId;
     entry.agentId = agentId;
@@ -529,42 +496,10 @@ void MasterImpl::allocate() {
     v1::scheduler::Event& event = events[frameworkId];
     event.set_type(v1::scheduler::Event::OFFERS);
     *event.mutable_offers()->add_offers() = offer;
-    framework.offers.insert(offerId);
-    agent.offers.insert(offerId);
-    offers_.emplace(offerId, std::move(entry));
+    offerBook_.add(std::move(entry));
     count("master/messages_offers");
   }
   for (auto& [frameworkId, event] : events) sendEvent(frameworks_.at(frameworkId), event);
-}
-
-void MasterImpl::removeOffer(const std::string& offerId, bool rescind, double refuseSeconds) {
-  auto it = offers_.find(offerId);
-  if (it == offers_.end()) return;
-  OfferEntry entry = std::move(it->second);
-  offers_.erase(it);
-  auto f = frameworks_.find(entry.frameworkId);
-  if (f != frameworks_.end()) {
-    f->second.offers.erase(offerId);
-    if (rescind) {
-      v1::scheduler::Event event;
-      event.set_type(v1::scheduler::Event::RESCIND);
-      event.mutable_rescind()->mutable_offer_id()->set_value(offerId);
-      sendEvent(f->second, event);
-    }
-  }
-  auto a = agents_.find(entry.agentId);
-  if (a != agents_.end()) a->second.offers.erase(offerId);
-  recoverResources(entry.frameworkId, entry.agentId, entry.resources, refuseSeconds);
-}
-
-void MasterImpl::rescindAgentOffers(Agent& agent) {
-  std::set<std::string> ids = agent.offers;
-  for (const std::string& id : ids) removeOffer(id, /*rescind=*/true);
-}
-
-void MasterImpl::rescindFrameworkOffers(Framework& framework) {
-  std::set<std::string> ids = framework.offers;
-  for (const std::string& id : ids) removeOffer(id, /*rescind=*/true);
 }
 
 // ---------------------------------------------------------------------------

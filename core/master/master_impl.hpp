@@ -35,6 +35,7 @@
 #include "mantle/module/v1/allocator.pb.h"
 #include "mantle/module/v1/module.pb.h"
 #include "mantle/modules/registry.hpp"
+#include "master/allocator_client.hpp"
 #include "master/flags.hpp"
 #include "master/offer_book.hpp"
 #include "master/registrar.hpp"
@@ -84,7 +85,6 @@ struct Framework {
   std::string streamId;
   wire::MediaType mediaType = wire::MediaType::kJson;
   std::set<std::string> suppressedRoles;
-  std::set<std::string> offers;
   std::map<std::string, v1::Task> tasks;             // by task id; not yet removed
   std::map<std::string, v1::Task> unreachableTasks;  // by task id
   std::deque<v1::Task> completedTasks;
@@ -109,8 +109,7 @@ struct Agent {
   std::optional<v1::DrainInfo> drain;
   std::shared_ptr<http::Stream> stream;
   std::string streamId;
-  std::string address;  // "ip:port" it connected from
-  std::set<std::string> offers;
+  std::string address;                                  // "ip:port" it connected from
   std::set<std::pair<std::string, std::string>> tasks;  // (framework id, task id)
   double registeredTime = 0;
   double reregisteredTime = 0;
@@ -268,18 +267,6 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // Offers and allocation (master.cpp).
   void allocate();
   void requestAllocation();  // an allocation cycle soon (coalesced)
-  // Removes the offer; its resources go back to the allocator, filtered for
-  // `refuseSeconds`. `rescind`: tell the framework.
-  void removeOffer(const std::string& offerId, bool rescind, double refuseSeconds = 0);
-  void rescindAgentOffers(Agent& agent);
-  void rescindFrameworkOffers(Framework& framework);
-  void recoverResources(const std::string& frameworkId, const std::string& agentId, const Resources& resources,
-                        double refuseSeconds);
-  void flushRecoveries();
-  // Calls an allocator method, first flushing pending recoveries. Errors are
-  // logged and counted; the master's own state stays authoritative.
-  template <typename Request>
-  bool allocatorCall(const char* method, const Request& request);
   double steadyNow() const;
 
   // Tasks (scheduler_api.cpp).
@@ -440,11 +427,13 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
 
   std::unique_ptr<modules::Registry> modules_;
   std::unique_ptr<auth::Security> security_;
-  std::shared_ptr<modules::Instance> allocator_;
   // The --hooks instances (docs/HOOKS.md §4). Declared after modules_ so that
   // it goes first; stop() also resets it once the threads are joined.
   std::unique_ptr<hooks::HookChain> hooks_;
-  std::vector<module::v1::AllocatorRecoverResources> pendingRecoveries_;
+  // Every allocator call goes through allocator_; outstanding offers live
+  // in offerBook_ (offer_book.hpp).
+  AllocatorClient allocator_;
+  OfferBook offerBook_;
   bool allocationRequested_ = false;
   double lastAllocationMs_ = 0;
 
@@ -454,7 +443,6 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::chrono::steady_clock::time_point steadyStart_;
   std::uint64_t nextFrameworkId_ = 0;
   std::uint64_t nextAgentId_ = 0;
-  std::uint64_t nextOfferId_ = 0;
   std::uint64_t nextSubscriberId_ = 0;
 
   std::map<std::string, Framework> frameworks_;
@@ -464,7 +452,6 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::map<std::string, v1::AgentInfo> recoveredAgents_;  // in the registry, not re-registered yet
   std::map<std::string, v1::AgentInfo> unreachableAgents_;
   std::set<std::string> goneAgents_;
-  std::map<std::string, OfferEntry> offers_;
   std::map<std::string, double> weights_;
   std::map<std::string, v1::quota::QuotaConfig> quotas_;
   // Maintenance: the schedule, and the machines in it with their mode
@@ -497,17 +484,5 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // The registry's one writer (registrar.hpp).
   Registrar registrar_;
 };
-
-template <typename Request>
-bool MasterImpl::allocatorCall(const char* method, const Request& request) {
-  flushRecoveries();
-  Result<module::v1::Empty> result = allocator_->call<module::v1::Empty>(method, request);
-  if (!result.ok()) {
-    count("master/allocator_errors");
-    LOG(ERROR) << "allocator " << method << ": " << result.error().message;
-    return false;
-  }
-  return true;
-}
 
 }  // namespace mantle::master

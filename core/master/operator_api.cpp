@@ -431,7 +431,7 @@ Status MasterImpl::onAgentActivation(const Call& call, const wire::ResponseForma
   Agent& agent = it->second;
   agent.deactivated = deactivate;
   if (deactivate) {
-    rescindAgentOffers(agent);
+    offerBook_.rescindOnAgent(agent.id);
   } else {
     agent.drain.reset();
   }
@@ -463,7 +463,7 @@ Status MasterImpl::onUpdateWeights(const Call& call, const wire::ResponseFormat&
       w->set_role(info.role());
       w->set_weight(info.weight());
     }
-    allocatorCall("update_weights", request);
+    allocator_.updateWeights(request);
     requestAllocation();
     responder.respond(http::Response{202, {}, ""});
   };
@@ -505,7 +505,7 @@ Status MasterImpl::onUpdateQuota(const Call& call, const wire::ResponseFormat&, 
       request.set_role(config.role());
       scalarsToModule(config.guarantees(), request.mutable_guarantees());
       scalarsToModule(config.limits(), request.mutable_limits());
-      allocatorCall("update_quota", request);
+      allocator_.updateQuota(request);
     }
     requestAllocation();
     responder.respond(http::Response{200, {}, ""});
@@ -557,7 +557,7 @@ std::optional<std::string> MasterImpl::applyOperatorReservation(const std::strin
   const Resources& consumed = conversion->consumed;
   const Resources& produced = conversion->produced;
   // Outstanding offers hold resources the operation may need: take them back.
-  rescindAgentOffers(agent);
+  offerBook_.rescindOnAgent(agent.id);
   Resources used;
   for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) used += resources.withoutAllocation();
   Result<Resources> available = agent.total.minus(used);
@@ -568,9 +568,7 @@ std::optional<std::string> MasterImpl::applyOperatorReservation(const std::strin
   }
   agent.total = *agent.total.minus(consumed) + produced;
   if (agent.inAllocator) {
-    module::v1::AllocatorAgentRef ref;
-    ref.mutable_agent_id()->set_value(agentId);
-    allocatorCall("remove_agent", ref);
+    allocator_.removeAgent(agentId);
     agent.inAllocator = false;
   }
   addAgentToAllocator(agent);
@@ -620,7 +618,7 @@ void MasterImpl::drainAgent(Agent& agent, const Call::DrainAgent& drain) {
   }
   info.mutable_config()->set_mark_gone(drain.mark_gone());
   agent.drain = info;
-  rescindAgentOffers(agent);
+  offerBook_.rescindOnAgent(agent.id);
   setAgentState(agent);
   internal::Event event;
   event.set_type(internal::Event::DRAIN);
@@ -769,12 +767,7 @@ Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent) const {
   Resources allocated;
   for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) allocated += resources;
   allocated.copyTo(out.mutable_allocated_resources());
-  Resources offered;
-  for (const std::string& offerId : agent.offers) {
-    auto o = offers_.find(offerId);
-    if (o != offers_.end()) offered += o->second.resources;
-  }
-  offered.copyTo(out.mutable_offered_resources());
+  offerBook_.offeredOn(agent.id).copyTo(out.mutable_offered_resources());
   for (const auto& c : agent.capabilities) *out.add_capabilities() = c;
   out.set_deactivated(agent.deactivated || (agent.drain.has_value()));
   if (agent.drain) *out.mutable_drain_info() = *agent.drain;
@@ -791,11 +784,10 @@ Response::GetFrameworks::Framework MasterImpl::frameworkProto(const Framework& f
   if (f.reregisteredTime > 0) *out.mutable_reregistered_time() = timeInfo(f.reregisteredTime);
   if (f.unregisteredTime > 0) *out.mutable_unregistered_time() = timeInfo(f.unregisteredTime);
   Resources offered;
-  for (const std::string& offerId : f.offers) {
-    auto o = offers_.find(offerId);
-    if (o == offers_.end()) continue;
-    *out.add_offers() = o->second.offer;
-    offered += o->second.resources;
+  for (const std::string& offerId : offerBook_.ofFramework(f.id)) {
+    const OfferEntry* o = offerBook_.find(offerId);
+    *out.add_offers() = o->offer;
+    offered += o->resources;
   }
   offered.copyTo(out.mutable_offered_resources());
   Resources allocated;
@@ -967,7 +959,7 @@ std::map<std::string, double> MasterImpl::buildMetrics() const {
   m["master/frameworks_inactive"] = fInactive;
   m["master/frameworks_connected"] = fConnected;
   m["master/frameworks_disconnected"] = fDisconnected;
-  m["master/outstanding_offers"] = static_cast<double>(offers_.size());
+  m["master/outstanding_offers"] = static_cast<double>(offerBook_.size());
   m["master/operator_event_stream_subscribers"] = static_cast<double>(subscribers_.size());
   m["allocator/mesos/allocation_run_ms"] = lastAllocationMs_;
   if (security_) {
@@ -983,8 +975,7 @@ std::string MasterImpl::explainJson(const std::string& frameworkId, const std::s
   module::v1::ExplainRequest request;
   if (!frameworkId.empty()) request.mutable_framework_id()->set_value(frameworkId);
   if (!role.empty()) request.set_role(role);
-  flushRecoveries();
-  Result<module::v1::ExplainResponse> response = allocator_->call<module::v1::ExplainResponse>("explain", request);
+  Result<module::v1::ExplainResponse> response = allocator_.explain(request);
   std::string out = "{";
   out += frameworkId.empty() ? "\"role\":" + jsonString(role) : "\"framework_id\":" + jsonString(frameworkId);
   out += ",\"allocator\":" + jsonString(flags_.allocator);

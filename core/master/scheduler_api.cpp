@@ -236,7 +236,7 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
       f->failoverTimer->cancel();
       f->failoverTimer.reset();
     }
-    rescindFrameworkOffers(*f);
+    offerBook_.rescindOfFramework(f->id);
     // Immutable on re-subscription: silently kept.
     if (!f->info.user().empty()) info.set_user(f->info.user());
     info.set_checkpoint(f->info.checkpoint());
@@ -262,16 +262,13 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
     *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
     request.set_active(true);
     for (const std::string& role : sub.suppressed_roles()) request.add_suppressed_roles(role);
-    allocatorCall("add_framework", request);
+    allocator_.addFramework(request);
   } else {
     module::v1::AllocatorUpdateFramework request;
     *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
     for (const std::string& role : sub.suppressed_roles()) request.add_suppressed_roles(role);
-    allocatorCall("update_framework", request);
-    module::v1::AllocatorSetFrameworkActive active;
-    active.mutable_framework_id()->set_value(id);
-    active.set_active(true);
-    allocatorCall("set_framework_active", active);
+    allocator_.updateFramework(request);
+    allocator_.setFrameworkActive(id, true);
   }
 
   Event subscribed;
@@ -320,11 +317,8 @@ void MasterImpl::frameworkDisconnected(const std::string& frameworkId, const std
   f.active = false;
   f.stream.reset();
   f.unregisteredTime = wallNow();
-  rescindFrameworkOffers(f);
-  module::v1::AllocatorSetFrameworkActive active;
-  active.mutable_framework_id()->set_value(frameworkId);
-  active.set_active(false);
-  allocatorCall("set_framework_active", active);
+  offerBook_.rescindOfFramework(f.id);
+  allocator_.setFrameworkActive(frameworkId, false);
   f.failoverTimer = std::make_shared<asio::steady_timer>(stateIo_);
   f.failoverTimer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(f.info.failover_timeout())));
@@ -356,8 +350,7 @@ void MasterImpl::removeFramework(const std::string& frameworkId, const std::stri
   auto it = frameworks_.find(frameworkId);
   if (it == frameworks_.end()) return;
   Framework& f = it->second;
-  std::set<std::string> offerIds = f.offers;
-  for (const std::string& offerId : offerIds) removeOffer(offerId, /*rescind=*/false);
+  for (const std::string& offerId : offerBook_.ofFramework(frameworkId)) offerBook_.remove(offerId, /*rescind=*/false);
   if (f.failoverTimer) f.failoverTimer->cancel();
 
   std::set<std::string> agentIds;
@@ -399,9 +392,7 @@ void MasterImpl::removeFramework(const std::string& frameworkId, const std::stri
   while (f.completedTasks.size() > static_cast<std::size_t>(flags_.maxCompletedTasksPerFramework)) {
     f.completedTasks.pop_front();
   }
-  module::v1::AllocatorFrameworkRef ref;
-  ref.mutable_framework_id()->set_value(frameworkId);
-  allocatorCall("remove_framework", ref);
+  allocator_.removeFramework(frameworkId);
   if (f.stream) f.stream->close();
   f.stream.reset();
   f.connected = false;
@@ -434,15 +425,14 @@ std::optional<std::string> MasterImpl::updateFramework(Framework& f, const Call:
   f.info = info;
   f.suppressedRoles = {update.suppressed_roles().begin(), update.suppressed_roles().end()};
   // Offers in roles the framework left are rescinded.
-  std::set<std::string> offerIds = f.offers;
-  for (const std::string& offerId : offerIds) {
-    auto o = offers_.find(offerId);
-    if (o != offers_.end() && !roleSet.count(o->second.offer.allocation_info().role())) removeOffer(offerId, true);
+  for (const std::string& offerId : offerBook_.ofFramework(f.id)) {
+    const OfferEntry* o = offerBook_.find(offerId);
+    if (o != nullptr && !roleSet.count(o->offer.allocation_info().role())) offerBook_.remove(offerId, true);
   }
   module::v1::AllocatorUpdateFramework request;
   *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
   for (const std::string& role : update.suppressed_roles()) request.add_suppressed_roles(role);
-  allocatorCall("update_framework", request);
+  allocator_.updateFramework(request);
 
   internal::Event event;
   event.set_type(internal::Event::UPDATE_FRAMEWORK);
@@ -470,11 +460,11 @@ void MasterImpl::decline(Framework& f, const Call::Decline& decline) {
   if (!std::isfinite(refuse) || refuse < 0) refuse = 5.0;
   refuse = std::min(refuse, 31536000.0);
   for (const v1::OfferID& offerId : decline.offer_ids()) {
-    auto o = offers_.find(offerId.value());
-    if (o == offers_.end() || o->second.frameworkId != f.id) continue;
+    const OfferEntry* o = offerBook_.find(offerId.value());
+    if (o == nullptr || o->frameworkId != f.id) continue;
     ++f.declinedOffers;
     count("master/offers_declined");
-    removeOffer(offerId.value(), /*rescind=*/false, refuse);
+    offerBook_.remove(offerId.value(), /*rescind=*/false, refuse);
   }
 }
 
@@ -487,7 +477,7 @@ void MasterImpl::revive(Framework& f, const Call::Revive& revive) {
   } else {
     for (const std::string& role : revive.roles()) f.suppressedRoles.erase(role);
   }
-  allocatorCall("revive", request);
+  allocator_.revive(request);
   requestAllocation();
 }
 
@@ -500,17 +490,17 @@ void MasterImpl::suppress(Framework& f, const Call::Suppress& suppress) {
   } else {
     for (const std::string& role : suppress.roles()) f.suppressedRoles.insert(role);
   }
-  allocatorCall("suppress", request);
+  allocator_.suppress(request);
 }
 
 void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   count("master/messages_accept");
-  Result<std::string> offersAgent = validation::offers(accept.offer_ids(), f.id, offers_);
+  Result<std::string> offersAgent = validation::offers(accept.offer_ids(), f.id, offerBook_.all());
   if (!offersAgent.ok()) {
     const std::string& error = offersAgent.error().message;
     for (const v1::OfferID& offerId : accept.offer_ids()) {
-      auto o = offers_.find(offerId.value());
-      if (o != offers_.end() && o->second.frameworkId == f.id) removeOffer(offerId.value(), false);
+      const OfferEntry* o = offerBook_.find(offerId.value());
+      if (o != nullptr && o->frameworkId == f.id) offerBook_.remove(offerId.value(), false);
     }
     v1::TaskState state = partitionAware(f) ? v1::TASK_DROPPED : v1::TASK_LOST;
     for (const v1::Offer::Operation& op : accept.operations()) {
@@ -534,12 +524,9 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   Resources available;
   std::set<std::string> roles;
   for (const v1::OfferID& offerId : accept.offer_ids()) {
-    OfferEntry& entry = offers_.at(offerId.value());
+    OfferEntry entry = *offerBook_.take(offerId.value());
     available += entry.resources;
     roles.insert(entry.offer.allocation_info().role());
-    f.offers.erase(offerId.value());
-    agents_.at(agentId).offers.erase(offerId.value());
-    offers_.erase(offerId.value());
   }
   Agent& agent = agents_.at(agentId);
   double refuse = accept.filters().refuse_seconds();
@@ -715,14 +702,12 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   if (converted) {
     // The allocator has no "convert" call: give it the agent afresh, with the
     // leftovers counted as this framework's until they are recovered below.
-    module::v1::AllocatorAgentRef ref;
-    ref.mutable_agent_id()->set_value(agentId);
-    if (agent.inAllocator) allocatorCall("remove_agent", ref);
+    if (agent.inAllocator) allocator_.removeAgent(agentId);
     agent.inAllocator = false;
     addAgentToAllocator(agent, {{f.id, available}});
     agentsChanged();
   }
-  recoverResources(f.id, agentId, available, refuse);
+  allocator_.recoverResources(f.id, agentId, available, refuse);
 }
 
 // ---------------------------------------------------------------------------
@@ -777,7 +762,7 @@ void MasterImpl::transitionTask(Framework& f, v1::Task& task, const v1::TaskStat
   v1::TaskState next = latest ? *latest : status.state();
   if (!isTerminal(old)) task.set_state(next);
   if (!isTerminal(old) && isTerminal(next)) {
-    recoverResources(f.id, task.agent_id().value(), taskResources(task), 0);
+    allocator_.recoverResources(f.id, task.agent_id().value(), taskResources(task), 0);
     count("master/tasks_" + lower(v1::TaskState_Name(next).substr(5)));
   }
   v1::TaskStatus recorded = status;
@@ -827,9 +812,9 @@ std::map<std::string, Resources> MasterImpl::usedOnAgent(const Agent& agent, boo
     }
   }
   if (includeOffers) {
-    for (const std::string& offerId : agent.offers) {
-      auto o = offers_.find(offerId);
-      if (o != offers_.end()) used[o->second.frameworkId] += o->second.resources;
+    for (const std::string& offerId : offerBook_.onAgent(agent.id)) {
+      const OfferEntry* o = offerBook_.find(offerId);
+      used[o->frameworkId] += o->resources;
     }
   }
   return used;
