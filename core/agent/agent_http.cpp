@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include "agent/agent.hpp"
+#include "http/api_request.hpp"
 #include "wire/json.hpp"
 #include "wire/task_state.hpp"
 
@@ -174,8 +175,7 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
   if (path == "/files/download" || path == "/files/download.json") {
     auto real = sandboxPath(request.queryParam("path"), principal);
     if (!real.ok()) {
-      return responder.respond(
-          http::Response::text(real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+      return responder.respond(http::Response::error(real.error()));
     }
     std::ifstream in(*real, std::ios::binary);
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -203,24 +203,10 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
 }
 
 void Agent::operatorCall(const http::Request& request, const http::Responder& responder, const Principal& principal) {
-  if (request.method != "POST") {
-    http::Response response = http::Response::text(405, "Expecting POST");
-    response.headers.emplace_back("Allow", "POST");
-    return responder.respond(std::move(response));
-  }
-  wire::RequestHeaders headers;
-  const std::string contentType = request.header("Content-Type");
-  const std::string accept = request.header("Accept");
-  if (request.hasHeader("Content-Type")) headers.contentType = contentType;
-  if (request.hasHeader("Accept")) headers.accept = accept;
-  auto format = wire::negotiateRequest(headers);
-  if (!format.ok()) return responder.respond(http::Response::text(format.error().status, format.error().message));
-  auto responseFormat = wire::negotiateResponse(headers, *format);
-  if (!responseFormat.ok()) {
-    return responder.respond(http::Response::text(responseFormat.error().status, responseFormat.error().message));
-  }
-  auto call = wire::decodeAs<mesos::v1::agent::Call>(request.body, format->message);
-  if (!call.ok()) return responder.respond(http::Response::text(400, call.error().message));
+  auto read = http::readApiCall<mesos::v1::agent::Call>(request, "agent Call");
+  if (!read.ok()) return responder.respond(http::errorResponse(read.error()));
+  const mesos::v1::agent::Call* call = &read->call;
+  const wire::ResponseFormat* responseFormat = &read->response;
   using Call = mesos::v1::agent::Call;
   using Response = mesos::v1::agent::Response;
   if (call->type() == Call::GET_FLAGS && !security_->authorization.authorize(principal, "view_flags", "")) {
@@ -293,8 +279,7 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
     case Call::LIST_FILES: {
       auto real = sandboxPath(call->list_files().path(), principal);
       if (!real.ok()) {
-        return responder.respond(
-            http::Response::text(real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+        return responder.respond(http::Response::error(real.error()));
       }
       response.set_type(Response::LIST_FILES);
       std::error_code ec;
@@ -313,8 +298,7 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
     case Call::READ_FILE: {
       auto real = sandboxPath(call->read_file().path(), principal);
       if (!real.ok()) {
-        return responder.respond(
-            http::Response::text(real.error().code == StatusCode::kPermissionDenied ? 403 : 404, real.error().message));
+        return responder.respond(http::Response::error(real.error()));
       }
       std::ifstream in(*real, std::ios::binary);
       in.seekg(0, std::ios::end);
@@ -542,10 +526,7 @@ Result<std::string> Agent::sandboxPath(const std::string& path, const Principal&
 http::Response Agent::filesBrowse(const http::Request& request, const Principal& principal) {
   auto real = sandboxPath(request.queryParam("path"), principal);
   if (!real.ok()) {
-    const int status = real.error().code == StatusCode::kPermissionDenied  ? 403
-                       : real.error().code == StatusCode::kInvalidArgument ? 400
-                                                                           : 404;
-    return http::Response::text(status, real.error().message);
+    return http::Response::error(real.error());
   }
   Json::Value out(Json::arrayValue);
   std::error_code ec;
@@ -577,10 +558,7 @@ http::Response Agent::filesBrowse(const http::Request& request, const Principal&
 http::Response Agent::filesRead(const http::Request& request, const Principal& principal) {
   auto real = sandboxPath(request.queryParam("path"), principal);
   if (!real.ok()) {
-    const int status = real.error().code == StatusCode::kPermissionDenied  ? 403
-                       : real.error().code == StatusCode::kInvalidArgument ? 400
-                                                                           : 404;
-    return http::Response::text(status, real.error().message);
+    return http::Response::error(real.error());
   }
   std::error_code ec;
   if (fs::is_directory(*real, ec)) return http::Response::text(400, "Cannot read a directory");

@@ -43,15 +43,16 @@ bool covers(const v1::MachineID& machine, const std::string& hostname, const std
   return !machine.hostname().empty() || !machine.ip().empty();
 }
 
-std::optional<std::string> validateMachine(const v1::MachineID& id) {
-  if (id.hostname().empty() && id.ip().empty()) return "Both 'hostname' and 'ip' of a machine are empty";
+Status validateMachine(const v1::MachineID& id) {
+  if (id.hostname().empty() && id.ip().empty())
+    return invalidArgument("Both 'hostname' and 'ip' of a machine are empty");
   if (!id.ip().empty()) {
     unsigned char buffer[16];
     if (::inet_pton(AF_INET, id.ip().c_str(), buffer) != 1 && ::inet_pton(AF_INET6, id.ip().c_str(), buffer) != 1) {
-      return "Machine '" + machineText(id) + "': '" + id.ip() + "' is not an IP address";
+      return invalidArgument("Machine '" + machineText(id) + "': '" + id.ip() + "' is not an IP address");
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 const v1::MachineInfo* findMachine(const std::vector<v1::MachineInfo>& machines, const v1::MachineID& id) {
@@ -63,40 +64,42 @@ const v1::MachineInfo* findMachine(const std::vector<v1::MachineInfo>& machines,
 
 // A machine list of START_MAINTENANCE / STOP_MAINTENANCE: not empty, each
 // machine valid and listed once, each in `mode` now.
-std::optional<std::string> validateTransition(const google::protobuf::RepeatedPtrField<v1::MachineID>& ids,
-                                              const std::vector<v1::MachineInfo>& machines,
-                                              v1::MachineInfo::Mode mode) {
-  if (ids.empty()) return "The list of machines is empty";
+Status validateTransition(const google::protobuf::RepeatedPtrField<v1::MachineID>& ids,
+                          const std::vector<v1::MachineInfo>& machines, v1::MachineInfo::Mode mode) {
+  if (ids.empty()) return invalidArgument("The list of machines is empty");
   for (int i = 0; i < ids.size(); ++i) {
-    if (auto e = validateMachine(ids[i])) return e;
+    if (Status valid = validateMachine(ids[i]); !valid.ok()) return valid;
     for (int j = 0; j < i; ++j) {
-      if (sameMachine(ids[i], ids[j])) return "Machine '" + machineText(ids[i]) + "' is listed more than once";
+      if (sameMachine(ids[i], ids[j]))
+        return invalidArgument("Machine '" + machineText(ids[i]) + "' is listed more than once");
     }
     const v1::MachineInfo* m = findMachine(machines, ids[i]);
-    if (m == nullptr) return "Machine '" + machineText(ids[i]) + "' is not part of a maintenance schedule";
+    if (m == nullptr)
+      return invalidArgument("Machine '" + machineText(ids[i]) + "' is not part of a maintenance schedule");
     if (m->mode() != mode) {
-      return "Machine '" + machineText(ids[i]) + "' is " + v1::MachineInfo::Mode_Name(m->mode()) + ", not " +
-             v1::MachineInfo::Mode_Name(mode);
+      return invalidArgument("Machine '" + machineText(ids[i]) + "' is " + v1::MachineInfo::Mode_Name(m->mode()) +
+                             ", not " + v1::MachineInfo::Mode_Name(mode));
     }
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<std::string> validateSchedule(const v1::maintenance::Schedule& schedule,
-                                            const std::vector<v1::MachineInfo>& machines) {
+Status validateSchedule(const v1::maintenance::Schedule& schedule, const std::vector<v1::MachineInfo>& machines) {
   std::vector<v1::MachineID> seen;
   for (int w = 0; w < schedule.windows_size(); ++w) {
     const v1::maintenance::Window& window = schedule.windows(w);
     std::string where = "windows[" + std::to_string(w) + "]";
-    if (window.machine_ids().empty()) return where + ": the window lists no machines";
-    if (!window.unavailability().start().has_nanoseconds()) return where + ": 'unavailability.start' is missing";
+    if (window.machine_ids().empty()) return invalidArgument(where + ": the window lists no machines");
+    if (!window.unavailability().start().has_nanoseconds())
+      return invalidArgument(where + ": 'unavailability.start' is missing");
     if (window.unavailability().has_duration() && window.unavailability().duration().nanoseconds() < 0) {
-      return where + ": the unavailability's duration is negative";
+      return invalidArgument(where + ": the unavailability's duration is negative");
     }
     for (const v1::MachineID& id : window.machine_ids()) {
-      if (auto e = validateMachine(id)) return where + ": " + *e;
+      if (Status valid = validateMachine(id); !valid.ok()) return valid.error().withContext(where);
       for (const v1::MachineID& other : seen) {
-        if (sameMachine(id, other)) return "Machine '" + machineText(id) + "' appears more than once in the schedule";
+        if (sameMachine(id, other))
+          return invalidArgument("Machine '" + machineText(id) + "' appears more than once in the schedule");
       }
       seen.push_back(id);
     }
@@ -105,10 +108,11 @@ std::optional<std::string> validateSchedule(const v1::maintenance::Schedule& sch
     if (m.mode() != v1::MachineInfo::DOWN) continue;
     bool kept = std::any_of(seen.begin(), seen.end(), [&](const v1::MachineID& id) { return sameMachine(id, m.id()); });
     if (!kept) {
-      return "Machine '" + machineText(m.id()) + "' is DOWN: it stays in the schedule until STOP_MAINTENANCE";
+      return invalidArgument("Machine '" + machineText(m.id()) +
+                             "' is DOWN: it stays in the schedule until STOP_MAINTENANCE");
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 // The machines of `schedule` with their modes: DOWN ones stay DOWN, the
@@ -276,8 +280,9 @@ void MasterImpl::maintenanceCall(const Call& call, wire::ResponseFormat format, 
         }
       }
       // Validated against what the registry will hold (queued operations too).
-      if (auto e = validateSchedule(schedule, registrar_.state().machines))
-        return bad("Invalid maintenance schedule: " + *e);
+      if (Status valid = validateSchedule(schedule, registrar_.state().machines); !valid.ok()) {
+        return bad("Invalid maintenance schedule: " + valid.error().message);
+      }
       RegistryOperation op;
       op.stage = [schedule](RegistryState& state) {
         state.machines = machinesFor(schedule, state.machines);
@@ -304,9 +309,10 @@ void MasterImpl::maintenanceCall(const Call& call, wire::ResponseFormat format, 
         machines.push_back(std::move(id));
       }
       google::protobuf::RepeatedPtrField<v1::MachineID> normalized(machines.begin(), machines.end());
-      if (auto e = validateTransition(normalized, registrar_.state().machines,
-                                      start ? v1::MachineInfo::DRAINING : v1::MachineInfo::DOWN)) {
-        return bad(std::string(start ? "Cannot start" : "Cannot stop") + " maintenance: " + *e);
+      if (Status valid = validateTransition(normalized, registrar_.state().machines,
+                                            start ? v1::MachineInfo::DRAINING : v1::MachineInfo::DOWN);
+          !valid.ok()) {
+        return bad(std::string(start ? "Cannot start" : "Cannot stop") + " maintenance: " + valid.error().message);
       }
       RegistryOperation op;
       if (start) {
@@ -363,8 +369,8 @@ void MasterImpl::legacyMaintenance(const std::string& path, const http::Request&
     return responder.respond(http::Response::text(405, "Method '" + request.method + "' is not allowed on " + path));
   }
   if (security_->authorization.enabled()) {
-    if (std::optional<std::string> refused = authorizeOperatorCall(call, principal)) {
-      return responder.respond(http::Response::text(403, *refused));
+    if (Status authorized = authorizeOperatorCall(call, principal); !authorized.ok()) {
+      return responder.respond(http::Response::error(authorized.error()));
     }
   }
   post([self = shared_from_this(), call = std::move(call), responder] {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 
+#include "http/api_request.hpp"
 #include "mantle/modules/defaults.hpp"
 #include "mantle/modules/manifest.hpp"
 #include "master/master_impl.hpp"
@@ -72,12 +73,6 @@ To convert(const From& from) {
   To to;
   to.ParseFromString(from.SerializeAsString());
   return to;
-}
-
-std::optional<std::string_view> headerView(const http::Request& request, std::string_view name, std::string* storage) {
-  if (!request.hasHeader(name)) return std::nullopt;
-  *storage = request.header(name);
-  return std::string_view(*storage);
 }
 
 }  // namespace
@@ -531,40 +526,24 @@ void MasterImpl::handle(const http::Request& request, const http::Responder& res
 void MasterImpl::handleScheduler(const http::Request& request, const http::Responder& responder,
                                  const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
-  if (request.method != "POST") {
-    http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
-    response.headers.emplace_back("Allow", "POST");
-    return responder.respond(std::move(response));
-  }
-  std::string contentType, accept;
-  wire::RequestHeaders headers;
-  headers.contentType = headerView(request, "Content-Type", &contentType);
-  headers.accept = headerView(request, "Accept", &accept);
-  wire::HttpResult<wire::RequestFormat> format = wire::negotiateRequest(headers);
-  if (!format.ok()) return responder.respond(http::Response::text(format.error().status, format.error().message));
-  v1::scheduler::Call call;
-  if (Status s = wire::decode(request.body, format->message, &call); !s.ok()) {
-    return responder.respond(
-        http::Response::text(400, "Failed to parse the body into a scheduler Call: " + s.error().message));
-  }
+  wire::HttpResult<http::ApiCall<v1::scheduler::Call>> read =
+      http::readApiCall<v1::scheduler::Call>(request, "scheduler Call", [](const v1::scheduler::Call& call) {
+        return call.type() == v1::scheduler::Call::SUBSCRIBE ? wire::ResponseFraming::kStream
+                                                             : wire::ResponseFraming::kSingle;
+      });
+  if (!read.ok()) return responder.respond(http::errorResponse(read.error()));
+  v1::scheduler::Call call = read->call;
+  wire::ResponseFormat responseFormat = read->response;
   // Resources in Mesos' pre-refinement format (`role`, `reservation`: what
   // frameworks without RESERVATION_REFINEMENT send) become post-refinement
   // here, once; everything after sees one format, as in Mesos.
   if (Status s = resources::upgradeResources(&call); !s.ok()) {
     return responder.respond(http::Response::text(400, "Failed to validate scheduler::Call: " + s.error().message));
   }
-  if (auto error = validateSchedulerCall(call)) {
-    return responder.respond(http::Response::text(400, "Failed to validate scheduler::Call: " + *error));
+  if (Status valid = validateSchedulerCall(call); !valid.ok()) {
+    return responder.respond(http::Response::text(400, "Failed to validate scheduler::Call: " + valid.error().message));
   }
-  wire::ResponseFormat responseFormat;
-  responseFormat.message = format->message;
   if (call.type() == v1::scheduler::Call::SUBSCRIBE) {
-    wire::HttpResult<wire::ResponseFormat> negotiated =
-        wire::negotiateResponse(headers, *format, wire::ResponseFraming::kStream);
-    if (!negotiated.ok()) {
-      return responder.respond(http::Response::text(negotiated.error().status, negotiated.error().message));
-    }
-    responseFormat = *negotiated;
     if (request.hasHeader(wire::kMesosStreamIdHeader)) {
       return responder.respond(
           http::Response::text(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header"));
@@ -575,13 +554,13 @@ void MasterImpl::handleScheduler(const http::Request& request, const http::Respo
           400, "Failed to validate scheduler::Call: authenticated principal '" + principal->value +
                    "' does not match principal '" + info.principal() + "' set in 'FrameworkInfo'"));
     }
-    if (std::optional<std::string> refused = authorizeSubscribe(call, principal)) {
+    if (Status authorized = authorizeSubscribe(call, principal); !authorized.ok()) {
       // As Mesos: the subscription stream opens, carries one ERROR, closes.
       std::shared_ptr<http::Stream> stream =
           responder.stream(200, {{"Content-Type", std::string(responseFormat.contentType())}});
       v1::scheduler::Event event;
       event.set_type(v1::scheduler::Event::ERROR);
-      event.mutable_error()->set_message(*refused);
+      event.mutable_error()->set_message(authorized.error().message);
       stream->write(wire::encodeRecord(wire::encode(event, responseFormat.message)));
       stream->close();
       return;
@@ -597,49 +576,34 @@ void MasterImpl::handleScheduler(const http::Request& request, const http::Respo
 void MasterImpl::handleOperator(const http::Request& request, const http::Responder& responder,
                                 const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
-  if (request.method != "POST") {
-    http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
-    response.headers.emplace_back("Allow", "POST");
-    return responder.respond(std::move(response));
-  }
-  std::string contentType, accept;
-  wire::RequestHeaders headers;
-  headers.contentType = headerView(request, "Content-Type", &contentType);
-  headers.accept = headerView(request, "Accept", &accept);
-  wire::HttpResult<wire::RequestFormat> format = wire::negotiateRequest(headers);
-  if (!format.ok()) return responder.respond(http::Response::text(format.error().status, format.error().message));
-  v1::master::Call call;
-  if (Status s = wire::decode(request.body, format->message, &call); !s.ok()) {
-    return responder.respond(
-        http::Response::text(400, "Failed to parse the body into a master Call: " + s.error().message));
-  }
+  wire::HttpResult<http::ApiCall<v1::master::Call>> read =
+      http::readApiCall<v1::master::Call>(request, "master Call", [](const v1::master::Call& call) {
+        return call.type() == v1::master::Call::SUBSCRIBE ? wire::ResponseFraming::kStream
+                                                          : wire::ResponseFraming::kSingle;
+      });
+  if (!read.ok()) return responder.respond(http::errorResponse(read.error()));
+  v1::master::Call call = read->call;
+  const wire::ResponseFormat negotiated = read->response;
   if (!call.has_type()) {
     return responder.respond(
         http::Response::text(400, "Failed to validate master::Call: Expecting 'type' to be present"));
   }
-  wire::HttpResult<wire::ResponseFormat> negotiated = wire::negotiateResponse(
-      headers, *format,
-      call.type() == v1::master::Call::SUBSCRIBE ? wire::ResponseFraming::kStream : wire::ResponseFraming::kSingle);
-  if (!negotiated.ok()) {
-    return responder.respond(http::Response::text(negotiated.error().status, negotiated.error().message));
-  }
   if (security_->authorization.enabled()) {
-    if (std::optional<std::string> refused = authorizeOperatorCall(call, principal)) {
-      return responder.respond(http::Response::text(403, *refused));
+    if (Status authorized = authorizeOperatorCall(call, principal); !authorized.ok()) {
+      return responder.respond(http::Response::error(authorized.error()));
     }
     switch (call.type()) {
       case v1::master::Call::TEARDOWN:
-        if (call.has_teardown()) return authorizeTeardown(std::move(call), *negotiated, responder, principal);
+        if (call.has_teardown()) return authorizeTeardown(std::move(call), negotiated, responder, principal);
         break;
       case v1::master::Call::GET_STATE:
       case v1::master::Call::GET_FRAMEWORKS:
       case v1::master::Call::GET_TASKS:
-      case v1::master::Call::GET_EXECUTORS:
-        return filteredStateCall(std::move(call), *negotiated, responder, principal);
+      case v1::master::Call::GET_EXECUTORS: return filteredStateCall(std::move(call), negotiated, responder, principal);
       default: break;
     }
   }
-  post([self = shared_from_this(), call = std::move(call), format = *negotiated, responder]() mutable {
+  post([self = shared_from_this(), call = std::move(call), format = negotiated, responder]() mutable {
     self->operatorCall(std::move(call), format, responder);
   });
 }
@@ -647,16 +611,9 @@ void MasterImpl::handleOperator(const http::Request& request, const http::Respon
 void MasterImpl::handleAgent(const http::Request& request, const http::Responder& responder,
                              const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
-  if (request.method != "POST") {
-    http::Response response = http::Response::text(405, "Expecting 'POST', received '" + request.method + "'");
-    response.headers.emplace_back("Allow", "POST");
-    return responder.respond(std::move(response));
-  }
-  if (!request.hasHeader("Content-Type")) {
-    return responder.respond(http::Response::text(400, "Expecting 'Content-Type' to be present"));
-  }
-  std::optional<wire::MediaType> type = wire::parseMediaType(request.header("Content-Type"));
-  if (type != wire::MediaType::kProtobuf) {
+  wire::HttpResult<wire::RequestFormat> format = http::apiRequestFormat(request);
+  if (!format.ok()) return responder.respond(http::errorResponse(format.error()));
+  if (format->message != wire::MediaType::kProtobuf) {
     return responder.respond(
         http::Response::text(415, "The agent protocol takes only 'application/x-protobuf' bodies"));
   }

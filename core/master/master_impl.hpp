@@ -174,19 +174,18 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // ---- security (security.cpp), HTTP threads ------------------------------
   // The realm guarding `path` (already stripped of /master); "" for none.
   std::string realmFor(const std::string& path) const;
-  // The ACL checks a SUBSCRIBE needs; the refusal message, if any.
-  std::optional<std::string> authorizeSubscribe(const v1::scheduler::Call& call, const Principal& principal);
+  // The ACL checks a SUBSCRIBE needs (PermissionDenied with the refusal).
+  Status authorizeSubscribe(const v1::scheduler::Call& call, const Principal& principal);
   // run_tasks (state thread): may the framework's principal run `task` as its
-  // user? The refusal's message when not. One authorizer per ACCEPT asks
-  // each user once.
+  // user? PermissionDenied with the refusal when not. One authorizer per
+  // ACCEPT asks each user once.
   auth::RequestAuthorizer runTasksAuthorizer(const Framework& f);
-  std::optional<std::string> authorizeRunTask(const Framework& f, const v1::TaskInfo& task,
-                                              const v1::ExecutorInfo* groupExecutor,
-                                              auth::RequestAuthorizer& authorizer);
+  Status authorizeRunTask(const Framework& f, const v1::TaskInfo& task, const v1::ExecutorInfo* groupExecutor,
+                          auth::RequestAuthorizer& authorizer);
   // The ACL checks an operator call needs whose objects are in the call; a
   // 403 message when one fails. TEARDOWN's object (the framework's
   // principal) comes from state: see authorizeTeardown.
-  std::optional<std::string> authorizeOperatorCall(const v1::master::Call& call, const Principal& principal);
+  Status authorizeOperatorCall(const v1::master::Call& call, const Principal& principal);
   void authorizeTeardown(v1::master::Call call, wire::ResponseFormat format, http::Responder responder,
                          Principal principal);
   // Answers GET_STATE/GET_FRAMEWORKS/GET_TASKS/GET_EXECUTORS filtered by
@@ -228,7 +227,7 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void acknowledge(Framework& framework, const v1::scheduler::Call::Acknowledge& ack);
   void reconcile(Framework& framework, const v1::scheduler::Call::Reconcile& reconcile);
   void frameworkMessage(Framework& framework, const v1::scheduler::Call::Message& message);
-  std::optional<std::string> updateFramework(Framework& framework, const v1::scheduler::Call::UpdateFramework& update);
+  Status updateFramework(Framework& framework, const v1::scheduler::Call::UpdateFramework& update);
   void frameworkDisconnected(const std::string& frameworkId, const std::string& streamId);
   void failoverExpired(const std::string& frameworkId, const TimerPtr& timer);
   void removeFramework(const std::string& frameworkId, const std::string& reason);
@@ -350,8 +349,10 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void notifyHooks(const v1::master::Event& event);
   void respondMessage(const http::Responder& responder, const google::protobuf::Message& message, wire::MediaType type,
                       int status = 200);
-  std::optional<std::string> applyOperatorReservation(const std::string& agentId, const v1::Offer::Operation& operation,
-                                                      int* status);
+  // An operator's RESERVE/UNRESERVE/CREATE/DESTROY on `agentId`: applied
+  // to its total and sent to it; InvalidArgument for an unknown agent or a
+  // bad operation, FailedPrecondition (409) when the agent lacks resources.
+  Status applyOperatorReservation(const std::string& agentId, const v1::Offer::Operation& operation);
   void markAgentGone(const std::string& agentId);
   void drainAgent(Agent& agent, const v1::master::Call::DrainAgent& drain);
   void checkDrained(Agent& agent);

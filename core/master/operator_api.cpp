@@ -386,12 +386,7 @@ Status MasterImpl::onAgentOperation(const Call& call, const wire::ResponseFormat
       break;
     default: LOG(FATAL) << "not an agent operation: " << Call::Type_Name(call.type());
   }
-  int status = 202;
-  std::optional<std::string> error = applyOperatorReservation(agentId.value(), op, &status);
-  if (error) {
-    responder.respond(http::Response::text(status, *error));
-    return {};
-  }
+  if (Status applied = applyOperatorReservation(agentId.value(), op); !applied.ok()) return applied;
   responder.respond(http::Response{202, {}, ""});
   return {};
 }
@@ -443,7 +438,7 @@ Status MasterImpl::onAgentActivation(const Call& call, const wire::ResponseForma
 
 Status MasterImpl::onUpdateWeights(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
   for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
-    if (auto e = validateRole(info.role())) return invalidArgument(*e);
+    if (Status valid = validateRole(info.role()); !valid.ok()) return valid;
     if (!(info.weight() > 0) || !std::isfinite(info.weight())) {
       return invalidArgument("Weight of role '" + info.role() + "' must be a positive number");
     }
@@ -474,7 +469,7 @@ Status MasterImpl::onUpdateWeights(const Call& call, const wire::ResponseFormat&
 
 Status MasterImpl::onUpdateQuota(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
   for (const v1::quota::QuotaConfig& config : call.update_quota().quota_configs()) {
-    if (auto e = validateRole(config.role())) return invalidArgument(*e);
+    if (Status valid = validateRole(config.role()); !valid.ok()) return valid;
     if (config.role() == "*") return invalidArgument("Quota cannot be set on role '*'");
     for (const auto& [name, guarantee] : config.guarantees()) {
       auto limit = config.limits().find(name);
@@ -541,18 +536,13 @@ Status MasterImpl::onMaintenance(const Call& call, const wire::ResponseFormat& f
 // ---------------------------------------------------------------------------
 // Agent mutations
 
-std::optional<std::string> MasterImpl::applyOperatorReservation(const std::string& agentId,
-                                                                const v1::Offer::Operation& op, int* status) {
+Status MasterImpl::applyOperatorReservation(const std::string& agentId, const v1::Offer::Operation& op) {
   auto it = agents_.find(agentId);
-  if (it == agents_.end()) {
-    *status = 400;
-    return "Agent " + agentId + " is not registered";
-  }
+  if (it == agents_.end()) return invalidArgument("Agent " + agentId + " is not registered");
   Agent& agent = it->second;
   Result<validation::Conversion> conversion = validation::operation(op, nullptr);
   if (!conversion.ok()) {
-    *status = 400;
-    return "Invalid " + v1::Offer::Operation::Type_Name(op.type()) + ": " + conversion.error().message;
+    return conversion.error().withContext("Invalid " + v1::Offer::Operation::Type_Name(op.type()));
   }
   const Resources& consumed = conversion->consumed;
   const Resources& produced = conversion->produced;
@@ -562,9 +552,8 @@ std::optional<std::string> MasterImpl::applyOperatorReservation(const std::strin
   for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) used += resources.withoutAllocation();
   Result<Resources> available = agent.total.minus(used);
   if (!available.ok() || !available->contains(consumed)) {
-    *status = 409;
-    return "Agent " + agentId + " does not have " + consumed.toString() + " available (it has " +
-           (available.ok() ? available->toString() : std::string("nothing")) + ")";
+    return failedPrecondition("Agent " + agentId + " does not have " + consumed.toString() + " available (it has " +
+                              (available.ok() ? available->toString() : std::string("nothing")) + ")");
   }
   agent.total = *agent.total.minus(consumed) + produced;
   if (agent.inAllocator) {
@@ -579,7 +568,7 @@ std::optional<std::string> MasterImpl::applyOperatorReservation(const std::strin
   sendAgentEvent(agent, apply);
   agentsChanged();
   requestAllocation();
-  return std::nullopt;
+  return {};
 }
 
 void MasterImpl::markAgentGone(const std::string& agentId) {

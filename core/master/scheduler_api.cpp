@@ -152,8 +152,10 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
       frameworkMessage(f, call.message());
       break;
     case Call::UPDATE_FRAMEWORK: {
-      std::optional<std::string> error = updateFramework(f, call.update_framework());
-      if (error) return responder.respond(http::Response::text(400, "Failed to update framework: " + *error));
+      Status updated = updateFramework(f, call.update_framework());
+      if (!updated.ok()) {
+        return responder.respond(http::Response::error(updated.error().withContext("Failed to update framework")));
+      }
       return responder.respond(http::Response{200, {}, ""});
     }
     case Call::REQUEST:
@@ -178,7 +180,9 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
   const Call::Subscribe& sub = call.subscribe();
   v1::FrameworkInfo info = sub.framework_info();
   auto refuse = [&](const std::string& message) { refuseSubscription(responder, format, message); };
-  if (auto error = validateFrameworkInfo(info, sub.suppressed_roles())) return refuse(*error);
+  if (Status valid = validateFrameworkInfo(info, sub.suppressed_roles()); !valid.ok()) {
+    return refuse(valid.error().message);
+  }
   std::string id = info.id().value();
   if (!id.empty() && removedFrameworkIds_.count(id)) return refuse("Framework has been removed");
 
@@ -414,12 +418,12 @@ void MasterImpl::removeFramework(const std::string& frameworkId, const std::stri
   registrar_.persist();
 }
 
-std::optional<std::string> MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& update) {
+Status MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& update) {
   const v1::FrameworkInfo& info = update.framework_info();
-  if (auto error = validateFrameworkInfo(info, update.suppressed_roles())) return error;
-  if (info.user() != f.info.user()) return std::string("'user' cannot be changed");
-  if (info.checkpoint() != f.info.checkpoint()) return std::string("'checkpoint' cannot be changed");
-  if (info.principal() != f.info.principal()) return std::string("'principal' cannot be changed");
+  if (Status valid = validateFrameworkInfo(info, update.suppressed_roles()); !valid.ok()) return valid;
+  if (info.user() != f.info.user()) return invalidArgument("'user' cannot be changed");
+  if (info.checkpoint() != f.info.checkpoint()) return invalidArgument("'checkpoint' cannot be changed");
+  if (info.principal() != f.info.principal()) return invalidArgument("'principal' cannot be changed");
   std::vector<std::string> newRoles = frameworkRoles(info);
   std::set<std::string> roleSet(newRoles.begin(), newRoles.end());
   f.info = info;
@@ -449,7 +453,7 @@ std::optional<std::string> MasterImpl::updateFramework(Framework& f, const Call:
   emitOperatorEvent(op);
   registrar_.persist();
   requestAllocation();
-  return std::nullopt;
+  return {};
 }
 
 // ---------------------------------------------------------------------------
@@ -546,9 +550,9 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
     switch (op.type()) {
       case v1::Offer::Operation::LAUNCH: {
         for (const v1::TaskInfo& task : op.launch().task_infos()) {
-          if (std::optional<std::string> refused = authorizeRunTask(f, task, nullptr, runTasks)) {
+          if (Status authorized = authorizeRunTask(f, task, nullptr, runTasks); !authorized.ok()) {
             sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_UNAUTHORIZED,
-                             *refused);
+                             authorized.error().message);
             continue;
           }
           Result<validation::LaunchableTask> checked = validation::task(task, nullptr, available, context);
@@ -595,11 +599,14 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         bool launchExecutor = !knownExecutors.count(executor.executor_id().value());
         if (Status valid = validation::taskGroup(group); !valid.ok()) groupError = valid.error().message;
         // One unauthorized task refuses the whole group.
-        std::optional<std::string> unauthorized;
+        bool unauthorized = false;
         for (const v1::TaskInfo& task : group.task_group().tasks()) {
-          if (groupError.empty() && !unauthorized) unauthorized = authorizeRunTask(f, task, &executor, runTasks);
+          if (!groupError.empty()) break;
+          if (Status authorized = authorizeRunTask(f, task, &executor, runTasks); !authorized.ok()) {
+            unauthorized = true;
+            groupError = authorized.error().message;
+          }
         }
-        if (unauthorized) groupError = *unauthorized;
         if (groupError.empty()) {
           Result<Resources> executorResources = validation::allocated(executor.resources(), roles);
           if (!executorResources.ok()) {

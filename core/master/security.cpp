@@ -28,16 +28,17 @@ std::string MasterImpl::realmFor(const std::string& path) const {
   return auth::kMasterReadonlyRealm;
 }
 
-std::optional<std::string> MasterImpl::authorizeSubscribe(const v1::scheduler::Call& call, const Principal& principal) {
+Status MasterImpl::authorizeSubscribe(const v1::scheduler::Call& call, const Principal& principal) {
   const v1::FrameworkInfo& info = call.subscribe().framework_info();
   std::vector<std::string> refused;
   for (const std::string& role : frameworkRoles(info)) {
     if (!security_->authorization.authorize(principal, "register_frameworks", role)) refused.push_back(role);
   }
-  if (refused.empty()) return std::nullopt;
+  if (refused.empty()) return {};
   std::string roles;
   for (const std::string& role : refused) roles += (roles.empty() ? "'" : ", '") + role + "'";
-  return "Not authorized to use roles " + roles + " (" + auth::describe(principal) + ", ACL 'register_frameworks')";
+  return Error(StatusCode::kPermissionDenied, "Not authorized to use roles " + roles + " (" +
+                                                  auth::describe(principal) + ", ACL 'register_frameworks')");
 }
 
 namespace {
@@ -55,9 +56,8 @@ auth::RequestAuthorizer MasterImpl::runTasksAuthorizer(const Framework& f) {
   return auth::RequestAuthorizer(security_->authorization, frameworkPrincipal(f));
 }
 
-std::optional<std::string> MasterImpl::authorizeRunTask(const Framework& f, const v1::TaskInfo& task,
-                                                        const v1::ExecutorInfo* groupExecutor,
-                                                        auth::RequestAuthorizer& authorizer) {
+Status MasterImpl::authorizeRunTask(const Framework& f, const v1::TaskInfo& task, const v1::ExecutorInfo* groupExecutor,
+                                    auth::RequestAuthorizer& authorizer) {
   // The task's user: its command's, else its executor's, else the framework's.
   const v1::ExecutorInfo* executor = task.has_executor() ? &task.executor() : groupExecutor;
   std::string user = f.info.user();
@@ -66,23 +66,25 @@ std::optional<std::string> MasterImpl::authorizeRunTask(const Framework& f, cons
   } else if (executor != nullptr && executor->command().has_user()) {
     user = executor->command().user();
   }
-  if (authorizer.may("run_tasks", user)) return std::nullopt;
-  return "Not authorized to launch task '" + task.task_id().value() + "' as user '" + user + "' (" +
-         auth::describe(frameworkPrincipal(f)) + ", ACL 'run_tasks')";
+  if (authorizer.may("run_tasks", user)) return {};
+  return Error(StatusCode::kPermissionDenied, "Not authorized to launch task '" + task.task_id().value() +
+                                                  "' as user '" + user + "' (" + auth::describe(frameworkPrincipal(f)) +
+                                                  ", ACL 'run_tasks')");
 }
 
-std::optional<std::string> MasterImpl::authorizeOperatorCall(const Call& call, const Principal& principal) {
+Status MasterImpl::authorizeOperatorCall(const Call& call, const Principal& principal) {
   const OperatorCallSpec* spec = operatorCallSpec(call.type());
-  if (spec == nullptr || spec->acl == nullptr) return std::nullopt;
+  if (spec == nullptr || spec->acl == nullptr) return {};
   std::vector<std::string> objects =
       spec->aclObjects != nullptr ? spec->aclObjects(call) : std::vector<std::string>{""};
   for (const std::string& object : objects) {
     if (!security_->authorization.authorize(principal, spec->acl, object)) {
-      return "Not authorized: " + auth::describe(principal) + " may not '" + spec->acl + "'" +
-             (object.empty() ? std::string() : " on '" + object + "'");
+      return Error(StatusCode::kPermissionDenied, "Not authorized: " + auth::describe(principal) + " may not '" +
+                                                      spec->acl + "'" +
+                                                      (object.empty() ? std::string() : " on '" + object + "'"));
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 void MasterImpl::authorizeTeardown(Call call, wire::ResponseFormat format, http::Responder responder,
@@ -95,9 +97,10 @@ void MasterImpl::authorizeTeardown(Call call, wire::ResponseFormat format, http:
     std::string owner = it == self->frameworks_.end() ? "" : it->second.info.principal();
     self->postHttp([self, call = std::move(call), format, responder, principal, owner]() mutable {
       if (!self->security_->authorization.authorize(principal, "teardown_frameworks", owner)) {
-        return responder.respond(http::Response::text(
-            403, "Not authorized: " + auth::describe(principal) + " may not 'teardown_frameworks'" +
-                     (owner.empty() ? std::string() : " of principal '" + owner + "'")));
+        return responder.respond(http::Response::error(Error(
+            StatusCode::kPermissionDenied, "Not authorized: " + auth::describe(principal) +
+                                               " may not 'teardown_frameworks'" +
+                                               (owner.empty() ? std::string() : " of principal '" + owner + "'"))));
       }
       self->post([self, call = std::move(call), format, responder]() mutable {
         self->operatorCall(std::move(call), format, responder);

@@ -8,35 +8,37 @@ namespace mantle::master {
 namespace v1 = ::mesos::v1;
 using v1::scheduler::Call;
 
-std::optional<std::string> validateId(const std::string& what, const std::string& id) {
-  if (id.empty()) return what + " is empty";
-  if (id == "." || id == "..") return what + " '" + id + "' is not allowed";
+Status validateId(const std::string& what, const std::string& id) {
+  if (id.empty()) return invalidArgument(what + " is empty");
+  if (id == "." || id == "..") return invalidArgument(what + " '" + id + "' is not allowed");
   for (unsigned char c : id) {
     if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ' ') {
-      return what + " '" + id + "' contains a space, '/', '\\' or a control character";
+      return invalidArgument(what + " '" + id + "' contains a space, '/', '\\' or a control character");
     }
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<std::string> validateRole(const std::string& role) {
-  if (role.empty()) return std::string("role name is empty");
-  if (role == "*") return std::nullopt;
-  if (role.front() == '/' || role.back() == '/') return "role '" + role + "' starts or ends with '/'";
-  if (role.front() == '-') return "role '" + role + "' starts with '-'";
+Status validateRole(const std::string& role) {
+  if (role.empty()) return invalidArgument("role name is empty");
+  if (role == "*") return {};
+  if (role.front() == '/' || role.back() == '/') return invalidArgument("role '" + role + "' starts or ends with '/'");
+  if (role.front() == '-') return invalidArgument("role '" + role + "' starts with '-'");
   std::size_t start = 0;
   while (start <= role.size()) {
     std::size_t end = role.find('/', start);
     if (end == std::string::npos) end = role.size();
     std::string part = role.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return "role '" + role + "' has an invalid path segment";
-    if (part == "*") return "role '" + role + "' uses '*' as a path segment";
+    if (part.empty() || part == "." || part == "..")
+      return invalidArgument("role '" + role + "' has an invalid path segment");
+    if (part == "*") return invalidArgument("role '" + role + "' uses '*' as a path segment");
     for (unsigned char c : part) {
-      if (c <= 0x20 || c == 0x7f || c == '\\') return "role '" + role + "' contains whitespace or a backslash";
+      if (c <= 0x20 || c == 0x7f || c == '\\')
+        return invalidArgument("role '" + role + "' contains whitespace or a backslash");
     }
     start = end + 1;
   }
-  return std::nullopt;
+  return {};
 }
 
 bool hasCapability(const v1::FrameworkInfo& info, v1::FrameworkInfo::Capability::Type type) {
@@ -53,55 +55,57 @@ std::vector<std::string> frameworkRoles(const v1::FrameworkInfo& info) {
   return {info.has_role() ? info.role() : std::string("*")};
 }
 
-std::optional<std::string> validateFrameworkInfo(const v1::FrameworkInfo& info,
-                                                 const google::protobuf::RepeatedPtrField<std::string>& suppressed) {
+Status validateFrameworkInfo(const v1::FrameworkInfo& info,
+                             const google::protobuf::RepeatedPtrField<std::string>& suppressed) {
   bool multiRole = hasCapability(info, v1::FrameworkInfo::Capability::MULTI_ROLE);
   if (multiRole && info.has_role()) {
-    return std::string("'framework_info.role' must not be set together with the MULTI_ROLE capability (use 'roles')");
+    return invalidArgument(
+        "'framework_info.role' must not be set together with the MULTI_ROLE capability (use 'roles')");
   }
   if (!multiRole && info.roles_size() > 0) {
-    return std::string("'framework_info.roles' requires the MULTI_ROLE capability");
+    return invalidArgument("'framework_info.roles' requires the MULTI_ROLE capability");
   }
   std::set<std::string> roles;
   for (const std::string& role : frameworkRoles(info)) {
-    if (auto e = validateRole(role)) return "framework_info: " + *e;
-    if (!roles.insert(role).second) return "framework_info.roles: role '" + role + "' appears twice";
+    if (Status valid = validateRole(role); !valid.ok()) return valid.error().withContext("framework_info");
+    if (!roles.insert(role).second) return invalidArgument("framework_info.roles: role '" + role + "' appears twice");
   }
   for (const std::string& role : suppressed) {
-    if (!roles.count(role)) return "suppressed role '" + role + "' is not one of the framework's roles";
+    if (!roles.count(role))
+      return invalidArgument("suppressed role '" + role + "' is not one of the framework's roles");
   }
   if (info.has_id()) {
-    if (auto e = validateId("framework_info.id", info.id().value())) return e;
+    if (Status valid = validateId("framework_info.id", info.id().value()); !valid.ok()) return valid;
   }
   double timeout = info.failover_timeout();
   if (std::isnan(timeout) || timeout < 0 || timeout > 1e11) {
-    return std::string("'framework_info.failover_timeout' must be a non-negative number of seconds");
+    return invalidArgument("'framework_info.failover_timeout' must be a non-negative number of seconds");
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<std::string> validateSchedulerCall(const Call& call) {
-  if (!call.has_type()) return std::string("Expecting 'type' to be present");
-  auto need = [&](bool present, const char* field) -> std::optional<std::string> {
-    if (present) return std::nullopt;
-    return "Expecting '" + std::string(field) + "' to be present";
+Status validateSchedulerCall(const Call& call) {
+  if (!call.has_type()) return invalidArgument("Expecting 'type' to be present");
+  auto need = [&](bool present, const char* field) -> Status {
+    if (present) return {};
+    return invalidArgument("Expecting '" + std::string(field) + "' to be present");
   };
   if (call.type() == Call::SUBSCRIBE) {
-    if (!call.has_subscribe()) return std::string("Expecting 'subscribe' to be present");
+    if (!call.has_subscribe()) return invalidArgument("Expecting 'subscribe' to be present");
     const v1::FrameworkInfo& info = call.subscribe().framework_info();
     bool callHasId = call.has_framework_id() && !call.framework_id().value().empty();
     bool infoHasId = info.has_id() && !info.id().value().empty();
     if (callHasId != infoHasId || (callHasId && call.framework_id().value() != info.id().value())) {
-      return std::string("'framework_id' differs from 'subscribe.framework_info.id'");
+      return invalidArgument("'framework_id' differs from 'subscribe.framework_info.id'");
     }
-    return std::nullopt;
+    return {};
   }
-  if (call.type() == Call::UNKNOWN) return std::nullopt;  // answered 501 later
-  if (!call.has_framework_id()) return std::string("Expecting 'framework_id' to be present");
+  if (call.type() == Call::UNKNOWN) return {};  // answered 501 later
+  if (!call.has_framework_id()) return invalidArgument("Expecting 'framework_id' to be present");
   switch (call.type()) {
     case Call::TEARDOWN:
     case Call::REVIVE:
-    case Call::SUPPRESS: return std::nullopt;
+    case Call::SUPPRESS: return {};
     case Call::ACCEPT: return need(call.has_accept(), "accept");
     case Call::DECLINE: return need(call.has_decline(), "decline");
     case Call::ACCEPT_INVERSE_OFFERS: return need(call.has_accept_inverse_offers(), "accept_inverse_offers");
@@ -109,34 +113,34 @@ std::optional<std::string> validateSchedulerCall(const Call& call) {
     case Call::KILL: return need(call.has_kill(), "kill");
     case Call::SHUTDOWN: return need(call.has_shutdown(), "shutdown");
     case Call::ACKNOWLEDGE:
-      if (!call.has_acknowledge()) return std::string("Expecting 'acknowledge' to be present");
+      if (!call.has_acknowledge()) return invalidArgument("Expecting 'acknowledge' to be present");
       if (call.acknowledge().uuid().size() != 16) {
-        return std::string("'acknowledge.uuid' is not a valid UUID (expected 16 bytes, got ") +
-               std::to_string(call.acknowledge().uuid().size()) + ")";
+        return invalidArgument(std::string("'acknowledge.uuid' is not a valid UUID (expected 16 bytes, got ") +
+                               std::to_string(call.acknowledge().uuid().size()) + ")");
       }
-      return std::nullopt;
+      return {};
     case Call::ACKNOWLEDGE_OPERATION_STATUS:
       if (!call.has_acknowledge_operation_status()) {
-        return std::string("Expecting 'acknowledge_operation_status' to be present");
+        return invalidArgument("Expecting 'acknowledge_operation_status' to be present");
       }
       if (call.acknowledge_operation_status().uuid().size() != 16) {
-        return std::string("'acknowledge_operation_status.uuid' is not a valid UUID");
+        return invalidArgument("'acknowledge_operation_status.uuid' is not a valid UUID");
       }
       if (!call.acknowledge_operation_status().has_agent_id()) {
-        return std::string("Expecting 'acknowledge_operation_status.agent_id' to be present");
+        return invalidArgument("Expecting 'acknowledge_operation_status.agent_id' to be present");
       }
-      return std::nullopt;
+      return {};
     case Call::RECONCILE: return need(call.has_reconcile(), "reconcile");
     case Call::RECONCILE_OPERATIONS: return need(call.has_reconcile_operations(), "reconcile_operations");
     case Call::MESSAGE: return need(call.has_message(), "message");
     case Call::REQUEST: return need(call.has_request(), "request");
     case Call::UPDATE_FRAMEWORK:
-      if (!call.has_update_framework()) return std::string("Expecting 'update_framework' to be present");
+      if (!call.has_update_framework()) return invalidArgument("Expecting 'update_framework' to be present");
       if (call.update_framework().framework_info().id().value() != call.framework_id().value()) {
-        return std::string("'framework_id' differs from 'update_framework.framework_info.id'");
+        return invalidArgument("'framework_id' differs from 'update_framework.framework_info.id'");
       }
-      return std::nullopt;
-    default: return std::nullopt;
+      return {};
+    default: return {};
   }
 }
 
@@ -182,7 +186,7 @@ Result<Resources> allocated(const google::protobuf::RepeatedPtrField<v1::Resourc
 
 Result<LaunchableTask> task(const v1::TaskInfo& task, const v1::ExecutorInfo* groupExecutor, const Resources& available,
                             const LaunchContext& context) {
-  if (auto e = validateId("task id", task.task_id().value())) return invalidArgument(*e);
+  if (Status valid = validateId("task id", task.task_id().value()); !valid.ok()) return valid.error();
   const std::string& taskId = task.task_id().value();
   if (context.tasks.count(taskId) || context.unreachableTasks.count(taskId)) {
     return invalidArgument("Task '" + taskId + "' already exists");
@@ -216,7 +220,7 @@ Result<LaunchableTask> task(const v1::TaskInfo& task, const v1::ExecutorInfo* gr
   if (groupExecutor == nullptr && task.has_executor()) {
     const v1::ExecutorInfo& executor = task.executor();
     const std::string& executorId = executor.executor_id().value();
-    if (auto e = validateId("executor id", executorId)) return invalidArgument(*e);
+    if (Status valid = validateId("executor id", executorId); !valid.ok()) return valid.error();
     if (executor.has_framework_id() && executor.framework_id().value() != context.frameworkId) {
       return invalidArgument("ExecutorInfo has framework id '" + executor.framework_id().value() +
                              "', not the framework's");
@@ -248,7 +252,7 @@ Result<LaunchableTask> task(const v1::TaskInfo& task, const v1::ExecutorInfo* gr
 }
 
 Status taskGroup(const v1::Offer::Operation::LaunchGroup& group) {
-  if (auto e = validateId("executor id", group.executor().executor_id().value())) return invalidArgument(*e);
+  if (Status valid = validateId("executor id", group.executor().executor_id().value()); !valid.ok()) return valid;
   if (group.executor().type() != v1::ExecutorInfo::DEFAULT) {
     return invalidArgument("LAUNCH_GROUP needs an executor of type DEFAULT");
   }

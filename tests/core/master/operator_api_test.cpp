@@ -165,6 +165,25 @@ TEST_F(OperatorApiTest, CallsWithoutAHandlerOrTheirFieldAreRefusedNamingThem) {
                 "must be a positive number");
 }
 
+TEST_F(OperatorApiTest, EveryV1EndpointAnswersABadRequestAlike) {
+  startMaster();
+  for (const char* path : {"/api/v1", "/api/v1/scheduler", "/internal/v1/agent"}) {
+    auto r = get(path);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 405) << path;
+    EXPECT_EQ(r->body, "Expecting 'POST', received 'GET'") << path;
+    auto html = post(path, "{}", {{"Content-Type", "text/html"}});
+    ASSERT_TRUE(html.ok());
+    EXPECT_EQ(html->status, 415) << path;
+  }
+  for (const char* path : {"/api/v1", "/api/v1/scheduler"}) {
+    auto garbage = post(path, "{not json", {{"Content-Type", "application/json"}});
+    ASSERT_TRUE(garbage.ok());
+    EXPECT_EQ(garbage->status, 400) << path;
+    EXPECT_THAT(garbage->body, HasSubstr("Failed to parse the body into a ")) << path;
+  }
+}
+
 TEST_F(OperatorApiTest, EventStreamCarriesTaskAndFrameworkEvents) {
   startMaster();
   auto agent = startAgent();

@@ -93,59 +93,59 @@ TEST(RegistryFileTest, InMemoryRegistryKeepsNothing) {
 }
 
 TEST(ValidationTest, RolesAndFrameworkInfo) {
-  EXPECT_FALSE(validateRole("*"));
-  EXPECT_FALSE(validateRole("eng/backend"));
-  EXPECT_TRUE(validateRole(""));
-  EXPECT_TRUE(validateRole("/a"));
-  EXPECT_TRUE(validateRole("a/../b"));
-  EXPECT_TRUE(validateRole("a b"));
-  EXPECT_TRUE(validateRole("a/*"));
+  EXPECT_TRUE(validateRole("*").ok());
+  EXPECT_TRUE(validateRole("eng/backend").ok());
+  EXPECT_FALSE(validateRole("").ok());
+  EXPECT_FALSE(validateRole("/a").ok());
+  EXPECT_FALSE(validateRole("a/../b").ok());
+  EXPECT_FALSE(validateRole("a b").ok());
+  EXPECT_FALSE(validateRole("a/*").ok());
 
   v1::FrameworkInfo info;
   info.set_user("u");
   info.set_name("n");
   google::protobuf::RepeatedPtrField<std::string> none;
-  EXPECT_FALSE(validateFrameworkInfo(info, none));
+  EXPECT_TRUE(validateFrameworkInfo(info, none).ok());
   info.add_roles("a");
-  EXPECT_THAT(*validateFrameworkInfo(info, none), HasSubstr("MULTI_ROLE"));
+  EXPECT_THAT(validateFrameworkInfo(info, none).error().message, HasSubstr("MULTI_ROLE"));
   info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
-  EXPECT_FALSE(validateFrameworkInfo(info, none));
+  EXPECT_TRUE(validateFrameworkInfo(info, none).ok());
   info.add_roles("a");
-  EXPECT_THAT(*validateFrameworkInfo(info, none), HasSubstr("twice"));
+  EXPECT_THAT(validateFrameworkInfo(info, none).error().message, HasSubstr("twice"));
   info.mutable_roles()->RemoveLast();
   google::protobuf::RepeatedPtrField<std::string> suppressed;
   *suppressed.Add() = "other";
-  EXPECT_THAT(*validateFrameworkInfo(info, suppressed), HasSubstr("not one of the framework's roles"));
+  EXPECT_THAT(validateFrameworkInfo(info, suppressed).error().message, HasSubstr("not one of the framework's roles"));
   info.set_failover_timeout(-1);
-  EXPECT_THAT(*validateFrameworkInfo(info, none), HasSubstr("failover_timeout"));
+  EXPECT_THAT(validateFrameworkInfo(info, none).error().message, HasSubstr("failover_timeout"));
 }
 
 TEST(ValidationTest, SchedulerCallEnvelope) {
   v1::scheduler::Call call;
-  EXPECT_THAT(*validateSchedulerCall(call), HasSubstr("'type'"));
+  EXPECT_THAT(validateSchedulerCall(call).error().message, HasSubstr("'type'"));
   call.set_type(v1::scheduler::Call::SUBSCRIBE);
-  EXPECT_THAT(*validateSchedulerCall(call), HasSubstr("'subscribe'"));
+  EXPECT_THAT(validateSchedulerCall(call).error().message, HasSubstr("'subscribe'"));
   call.mutable_subscribe()->mutable_framework_info()->mutable_id()->set_value("a");
   call.mutable_framework_id()->set_value("b");
-  EXPECT_THAT(*validateSchedulerCall(call), HasSubstr("differs"));
+  EXPECT_THAT(validateSchedulerCall(call).error().message, HasSubstr("differs"));
   call.mutable_framework_id()->set_value("a");
-  EXPECT_FALSE(validateSchedulerCall(call));
+  EXPECT_TRUE(validateSchedulerCall(call).ok());
 
   v1::scheduler::Call ack;
   ack.set_type(v1::scheduler::Call::ACKNOWLEDGE);
-  EXPECT_THAT(*validateSchedulerCall(ack), HasSubstr("framework_id"));
+  EXPECT_THAT(validateSchedulerCall(ack).error().message, HasSubstr("framework_id"));
   ack.mutable_framework_id()->set_value("f");
-  EXPECT_THAT(*validateSchedulerCall(ack), HasSubstr("acknowledge"));
+  EXPECT_THAT(validateSchedulerCall(ack).error().message, HasSubstr("acknowledge"));
   ack.mutable_acknowledge()->set_uuid("short");
-  EXPECT_THAT(*validateSchedulerCall(ack), HasSubstr("UUID"));
+  EXPECT_THAT(validateSchedulerCall(ack).error().message, HasSubstr("UUID"));
   ack.mutable_acknowledge()->set_uuid(std::string(16, 'x'));
-  EXPECT_FALSE(validateSchedulerCall(ack));
+  EXPECT_TRUE(validateSchedulerCall(ack).ok());
 
   v1::scheduler::Call update;
   update.set_type(v1::scheduler::Call::UPDATE_FRAMEWORK);
   update.mutable_framework_id()->set_value("f");
   update.mutable_update_framework()->mutable_framework_info()->mutable_id()->set_value("g");
-  EXPECT_THAT(*validateSchedulerCall(update), HasSubstr("differs"));
+  EXPECT_THAT(validateSchedulerCall(update).error().message, HasSubstr("differs"));
 }
 
 TEST(ValidationTest, TerminalStates) {
