@@ -87,6 +87,12 @@ std::string selfDirectory() {
   return ec ? std::string(".") : self.parent_path().string();
 }
 
+// A checkpoint the agent goes on without (the state in memory stays right;
+// a restart would recover less): logged, never dropped silently.
+void logUnsaved(const Status& saved) {
+  if (!saved.ok()) LOG(ERROR) << "Checkpointing: " << saved.error().message;
+}
+
 template <typename T>
 void trim(std::deque<T>& items) {
   while (items.size() > kMaxCompleted) items.pop_front();
@@ -127,6 +133,14 @@ void AgentFlags::addTo(flags::FlagSet& set) {
                   "A download of the fetcher that gets less than 1 byte/s for this long fails the launch.");
   set.addDuration("status_update_retry_interval", &statusUpdateRetryInterval,
                   "First retry of an unacknowledged status update (then doubling, up to 10 minutes).");
+  set.addDuration("gc_delay", &gcDelay,
+                  "Longest time the sandbox of a finished executor is kept; less the fuller the disk is (see "
+                  "--gc_disk_headroom).");
+  set.addDuration("disk_watch_interval", &diskWatchInterval,
+                  "How often the disk usage of --work_dir is checked to remove finished sandboxes early.");
+  set.addDouble("gc_disk_headroom", &gcDiskHeadroom,
+                "Fraction of the disk kept free (0 to 1): finished sandboxes older than "
+                "gc_delay * max(0, 1 - gc_disk_headroom - disk usage) are removed at each disk check.");
   set.addBytes("container_logs_max_size", &containerLogsMaxSize, "Size at which sandbox stdout/stderr rotate.");
   set.addInt("container_logs_max_files", &containerLogsMaxFiles, "Rotated stdout/stderr files kept per sandbox.");
   auth::addSecurityFlags(set, &security, auth::Side::kAgent);
@@ -145,6 +159,9 @@ Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::
   containerizer_ = std::make_unique<Containerizer>(
       strand_, std::move(isolators),
       [this](const std::string& id, const Termination& termination) { containerTerminated(id, termination); });
+  updates_ = std::make_unique<StatusUpdateManager>(
+      strand_, flags_.statusUpdateRetryInterval,
+      [this](internal::StatusUpdate update) { forwardUpdate(std::move(update)); });
   if (flags_.launcherDir.empty()) flags_.launcherDir = selfDirectory();
 }
 
@@ -168,6 +185,9 @@ Status Agent::start() {
   fs::create_directories(flags_.workDir, ec);
   if (ec) return internalError("cannot create --work_dir " + flags_.workDir + ": " + ec.message());
   flags_.workDir = fs::canonical(flags_.workDir).string();
+  gc_ = std::make_unique<GarbageCollector>(
+      strand_, flags_.workDir + "/slaves",
+      [this](const std::string&, const Status& removed) { ++counters_[removed.ok() ? "gc_removals" : "gc_failures"]; });
   if (flags_.security.authenticateHttpExecutors) {
     // The key stays in the work dir, so tokens given out before a restart
     // still validate after it.
@@ -201,6 +221,10 @@ Status Agent::start() {
     exitAfterCleanup_ = true;
     return {};
   }
+  onStrand(strand_, [this] {
+    scheduleFinishedSandboxes();
+    watchDisk();
+  });
 
   // The agent's credential towards the master: read once, sent on every call.
   std::string authorization;
@@ -337,12 +361,12 @@ void Agent::registered(const mesos::v1::AgentID& id, const mesos::v1::MasterInfo
     info_.mutable_id()->set_value(agentId_);
     Status saved = checkpoint::writeMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/agent.info", info_);
     if (saved.ok()) saved = checkpoint::writeFile(checkpoint::metaRoot(flags_.workDir) + "/latest", agentId_);
-    if (!saved.ok()) LOG(ERROR) << "Checkpointing the agent id: " << saved.error().message;
+    logUnsaved(saved);
   }
   connected_ = true;
   everRegistered_ = true;
   LOG(INFO) << "Registered with master " << master.id() << " as agent " << agentId_;
-  for (auto& [key, stream] : updates_) forwardUpdate(stream, false);
+  updates_->flush();
 }
 
 void Agent::handleEvent(const internal::Event& event) {
@@ -407,8 +431,8 @@ void Agent::handleEvent(const internal::Event& event) {
       auto it = frameworks_.find(info.id().value());
       if (it != frameworks_.end()) {
         it->second->info = info;
-        (void)checkpoint::writeMessage(
-            checkpoint::frameworkMeta(flags_.workDir, agentId_, info.id().value()) + "/framework.info", info);
+        logUnsaved(checkpoint::writeMessage(
+            checkpoint::frameworkMeta(flags_.workDir, agentId_, info.id().value()) + "/framework.info", info));
       }
       break;
     }
@@ -423,15 +447,7 @@ void Agent::handleEvent(const internal::Event& event) {
       break;
     }
     case internal::Event::HEARTBEAT: break;
-    case internal::Event::DRAIN:
-      for (auto& [id, framework] : frameworks_) {
-        for (auto& [eid, executor] : framework->executors) {
-          for (auto& [tid, task] : executor->tasks) {
-            if (!wire::isTerminal(task.task.state())) killTask(id, tid, nullptr);
-          }
-        }
-      }
-      break;
+    case internal::Event::DRAIN: drain(event.drain().config()); break;
     case internal::Event::SHUTDOWN: {
       LOG(WARNING) << "The master shut this agent down: " << event.shutdown().message()
                    << "; killing everything and registering afresh";
@@ -475,13 +491,13 @@ void Agent::applyOperation(const internal::Event::ApplyOperation& apply) {
   mesos::v1::AgentInfo holder;
   holder.set_hostname("-");
   for (const auto& resource : checkpointedResources_) *holder.add_resources() = resource;
-  (void)checkpoint::writeMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/resources.info", holder);
+  logUnsaved(checkpoint::writeMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/resources.info", holder));
 }
 
 void Agent::reconcile(const internal::Event::ReconcileTasks& reconcile) {
   for (const auto& task : reconcile.tasks()) {
     if (findTaskExecutor(task.framework_id().value(), task.task_id().value()) != nullptr) continue;
-    if (updates_.count({task.framework_id().value(), task.task_id().value()})) continue;
+    if (updates_->has(task.framework_id().value(), task.task_id().value())) continue;
     auto fw = frameworks_.find(task.framework_id().value());
     const bool aware = fw != frameworks_.end() && partitionAware(fw->second->info);
     TaskStatus status;
@@ -501,9 +517,8 @@ Agent::Framework& Agent::addFramework(const mesos::v1::FrameworkInfo& info) {
   auto& slot = frameworks_[id];
   if (!slot) slot = std::make_unique<Framework>();
   slot->info = info;
-  Status saved =
-      checkpoint::writeMessage(checkpoint::frameworkMeta(flags_.workDir, agentId_, id) + "/framework.info", info);
-  if (!saved.ok()) LOG(ERROR) << saved.error().message;
+  logUnsaved(
+      checkpoint::writeMessage(checkpoint::frameworkMeta(flags_.workDir, agentId_, id) + "/framework.info", info));
   for (auto it = completedFrameworks_.begin(); it != completedFrameworks_.end();) {
     it = it->id().value() == id ? completedFrameworks_.erase(it) : it + 1;
   }
@@ -736,6 +751,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     const std::string executorId = ref.executorId;
     std::error_code ignored;
     fs::remove_all(executorMeta, ignored);
+    scheduleSandbox(ref.directory, GarbageCollector::Clock::now());
     framework.executors.erase(executorId);
     return started.error();
   }
@@ -751,7 +767,8 @@ Status Agent::startContainer(Executor& ref, const module::v1::ContainerConfig& c
   }
   ref.pid = *pid;
   std::optional<std::uint64_t> start = processStartTime(*pid);
-  (void)checkpoint::writeFile(ref.runMeta + "/pid", std::to_string(*pid) + " " + std::to_string(start.value_or(0)));
+  logUnsaved(
+      checkpoint::writeFile(ref.runMeta + "/pid", std::to_string(*pid) + " " + std::to_string(start.value_or(0))));
   ref.registrationTimer = std::make_unique<asio::steady_timer>(strand_);
   ref.registrationTimer->expires_after(
       std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorRegistrationTimeout * 1000)));
@@ -807,9 +824,8 @@ void Agent::fetched(const std::string& frameworkId, const std::string& executorI
 }
 
 void Agent::checkpointTask(const Executor& executor, const TaskEntry& task) {
-  Status saved = checkpoint::writeMessage(
-      checkpoint::taskMeta(executor.runMeta, task.info.task_id().value()) + "/task.info", task.info);
-  if (!saved.ok()) LOG(ERROR) << saved.error().message;
+  logUnsaved(checkpoint::writeMessage(
+      checkpoint::taskMeta(executor.runMeta, task.info.task_id().value()) + "/task.info", task.info));
 }
 
 void Agent::queueTask(Executor& executor, const mesos::v1::TaskInfo& info) {
@@ -941,6 +957,46 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
   deliverQueuedTasks(*executor);
 }
 
+mesos::v1::KillPolicy drainKillPolicy(mesos::v1::KillPolicy policy, double maxGraceSeconds) {
+  const auto maxNanoseconds = static_cast<std::int64_t>(std::max(0.0, maxGraceSeconds) * 1e9);
+  if (!policy.has_grace_period() || policy.grace_period().nanoseconds() > maxNanoseconds) {
+    policy.mutable_grace_period()->set_nanoseconds(maxNanoseconds);
+  }
+  return policy;
+}
+
+void Agent::drain(const mesos::v1::DrainConfig& config) {
+  if (config.has_max_grace_period()) {
+    drainMaxGrace_ = static_cast<double>(config.max_grace_period().nanoseconds()) / 1e9;
+  } else {
+    drainMaxGrace_.reset();
+  }
+  LOG(INFO) << "Draining: killing every task"
+            << (drainMaxGrace_ ? " within " + durationText(*drainMaxGrace_)
+                               : std::string(" with its own grace period"));
+  std::vector<std::pair<std::string, std::string>> live;
+  for (auto& [id, framework] : frameworks_) {
+    for (auto& [eid, executor] : framework->executors) {
+      for (auto& [tid, task] : executor->tasks) {
+        if (!wire::isTerminal(task.task.state())) live.emplace_back(id, tid);
+      }
+    }
+  }
+  for (const auto& [frameworkId, taskId] : live) killTask(frameworkId, taskId, nullptr);
+}
+
+std::optional<mesos::v1::KillPolicy> Agent::killPolicyFor(const TaskEntry& task,
+                                                          const mesos::v1::KillPolicy* requested) const {
+  std::optional<mesos::v1::KillPolicy> policy;
+  if (requested != nullptr) {
+    policy = *requested;
+  } else if (task.info.has_kill_policy()) {
+    policy = task.info.kill_policy();
+  }
+  if (drainMaxGrace_) return drainKillPolicy(policy.value_or(mesos::v1::KillPolicy()), *drainMaxGrace_);
+  return policy;
+}
+
 void Agent::killTask(const std::string& frameworkId, const std::string& taskId, const mesos::v1::KillPolicy* policy) {
   Executor* executor = findTaskExecutor(frameworkId, taskId);
   if (executor == nullptr) {
@@ -963,14 +1019,12 @@ void Agent::killTask(const std::string& frameworkId, const std::string& taskId, 
     mesos::v1::executor::Event kill;
     kill.set_type(mesos::v1::executor::Event::KILL);
     *kill.mutable_kill()->mutable_task_id() = task.info.task_id();
-    if (policy != nullptr) {
-      *kill.mutable_kill()->mutable_kill_policy() = *policy;
-    } else if (task.info.has_kill_policy()) {
-      *kill.mutable_kill()->mutable_kill_policy() = task.info.kill_policy();
-    }
+    if (auto bounded = killPolicyFor(task, policy)) *kill.mutable_kill()->mutable_kill_policy() = *bounded;
     sendToExecutor(*executor, kill);
   } else if (executor->state != Executor::State::kRegistering) {
-    containerizer_->destroy(executor->containerId, flags_.executorShutdownGracePeriod);
+    containerizer_->destroy(executor->containerId, drainMaxGrace_
+                                                       ? std::min(*drainMaxGrace_, flags_.executorShutdownGracePeriod)
+                                                       : flags_.executorShutdownGracePeriod);
   }
   // A registering executor gets the KILL once it subscribes.
 }
@@ -1048,7 +1102,7 @@ void Agent::executorGone(Executor& executor) {
   executor.stream.reset();
   if (executor.registrationTimer) executor.registrationTimer->cancel();
   if (executor.shutdownTimer) executor.shutdownTimer->cancel();
-  (void)checkpoint::writeFile(executor.runMeta + "/terminated", "");
+  logUnsaved(checkpoint::writeFile(executor.runMeta + "/terminated", ""));
   const Termination termination = executor.termination.value_or(Termination{});
   for (const std::string& id : executor.taskOrder) {
     auto it = executor.tasks.find(id);
@@ -1077,6 +1131,7 @@ void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::str
   if (executor.state != Executor::State::kTerminated || !executor.tasks.empty()) return;
   std::error_code ec;
   fs::remove_all(checkpoint::executorMeta(flags_.workDir, agentId_, frameworkId, executorId), ec);
+  scheduleSandbox(executor.directory, GarbageCollector::Clock::now());
   if (!hooks_->empty()) {
     module::v1::ExecutorRemoved removed;
     *removed.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework.info);
@@ -1093,6 +1148,8 @@ void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::str
     // Keep the framework's completed executors visible through its entry
     // until it is replaced; the framework itself moves to completed.
     frameworks_.erase(fw);
+    // As in Mesos, a drain is over once nothing runs here any more.
+    if (frameworks_.empty()) drainMaxGrace_.reset();
   }
 }
 
@@ -1137,15 +1194,7 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     ack.mutable_acknowledged()->set_uuid(status.uuid());
     sendToExecutor(*executor, ack);
   };
-  UpdateStream& stream = updates_[{frameworkId, taskId}];
-  if (stream.taskId.empty()) {
-    stream.frameworkId = frameworkId;
-    stream.taskId = taskId;
-    if (executor != nullptr && task != nullptr) {
-      stream.path = checkpoint::taskMeta(executor->runMeta, taskId) + "/task.updates";
-    }
-  }
-  if (stream.seen.count(status.uuid())) {
+  if (updates_->seen(frameworkId, taskId, status.uuid())) {
     acknowledgeExecutor();  // a resent update: already checkpointed
     return;
   }
@@ -1154,10 +1203,8 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
                  << ", which is already " << mesos::v1::TaskState_Name(task->task.state());
     ++counters_["invalid_status_updates"];
     acknowledgeExecutor();
-    if (stream.pending.empty() && stream.seen.empty()) updates_.erase({frameworkId, taskId});
     return;
   }
-  stream.seen.insert(status.uuid());
   decorateStatus(frameworkId, status);
   internal::StatusUpdate update;
   update.mutable_framework_id()->set_value(frameworkId);
@@ -1166,10 +1213,6 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
   *update.mutable_status() = status;
   update.set_timestamp(status.timestamp());
   update.set_uuid(status.uuid());
-  if (!stream.path.empty()) {
-    Status saved = checkpoint::appendRecord(stream.path, "U" + update.SerializeAsString());
-    if (!saved.ok()) LOG(ERROR) << saved.error().message;
-  }
   if (task != nullptr) {
     task->task.set_state(status.state());
     *task->task.add_statuses() = status;
@@ -1186,9 +1229,12 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
   }
   ++counters_["valid_status_updates"];
   notifyTaskUpdated(frameworkId, status);
-  stream.pending.push_back(std::move(update));
+  // The update log of a task this agent runs lives in its run's checkpoint.
+  const std::string logPath =
+      task != nullptr ? checkpoint::taskMeta(executor->runMeta, taskId) + "/task.updates" : std::string();
+  Status added = updates_->add(std::move(update), logPath);
+  CHECK(added.ok()) << added.error().message;  // seen() above
   acknowledgeExecutor();
-  if (stream.pending.size() == 1) forwardUpdate(stream, false);
 }
 
 void Agent::decorateStatus(const std::string& frameworkId, TaskStatus& status) {
@@ -1217,55 +1263,29 @@ void Agent::notifyTaskUpdated(const std::string& frameworkId, const TaskStatus& 
   hooks_->stateEvent(event);
 }
 
-void Agent::forwardUpdate(UpdateStream& stream, bool retry) {
-  if (stream.pending.empty()) return;
-  if (connected_) {
-    internal::Call call;
-    call.set_type(internal::Call::STATUS_UPDATE);
-    call.mutable_agent_id()->set_value(agentId_);
-    internal::StatusUpdate* update = call.mutable_status_update()->mutable_update();
-    *update = stream.pending.front();
-    update->mutable_agent_id()->set_value(agentId_);
-    update->mutable_status()->mutable_agent_id()->set_value(agentId_);
-    Executor* executor = findTaskExecutor(stream.frameworkId, stream.taskId);
-    if (executor != nullptr)
-      update->set_latest_state(executor->tasks[stream.taskId].task.state());
-    else
-      update->set_latest_state(stream.pending.back().status().state());
-    link_->send(std::move(call));
+void Agent::forwardUpdate(internal::StatusUpdate update) {
+  if (!connected_) return;  // the manager sends it again later
+  update.mutable_agent_id()->set_value(agentId_);
+  update.mutable_status()->mutable_agent_id()->set_value(agentId_);
+  const std::string& frameworkId = update.framework_id().value();
+  const std::string& taskId = update.status().task_id().value();
+  if (Executor* executor = findTaskExecutor(frameworkId, taskId)) {
+    update.set_latest_state(executor->tasks[taskId].task.state());
   }
-  stream.backoff = retry ? std::min(stream.backoff * 2, 600.0) : flags_.statusUpdateRetryInterval;
-  if (!stream.retryTimer) stream.retryTimer = std::make_unique<asio::steady_timer>(strand_);
-  stream.retryTimer->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(stream.backoff * 1000)));
-  stream.retryTimer->async_wait(
-      [this, key = TaskKey{stream.frameworkId, stream.taskId}](const boost::system::error_code& ec) {
-        if (ec) return;
-        auto it = updates_.find(key);
-        if (it != updates_.end()) forwardUpdate(it->second, true);
-      });
+  internal::Call call;
+  call.set_type(internal::Call::STATUS_UPDATE);
+  call.mutable_agent_id()->set_value(agentId_);
+  *call.mutable_status_update()->mutable_update() = std::move(update);
+  link_->send(std::move(call));
 }
 
 void Agent::acknowledge(const std::string& frameworkId, const std::string& taskId, const std::string& uuid) {
-  auto it = updates_.find({frameworkId, taskId});
-  if (it == updates_.end() || it->second.pending.empty()) return;
-  UpdateStream& stream = it->second;
-  if (stream.pending.front().uuid() != uuid) {
-    VLOG(1) << "Ignoring a stale acknowledgement for task " << taskId;
+  Result<StatusUpdateManager::Acknowledged> acknowledged = updates_->acknowledge(frameworkId, taskId, uuid);
+  if (!acknowledged.ok()) {
+    VLOG(1) << "Ignoring an acknowledgement: " << acknowledged.error().message;
     return;
   }
-  const bool terminal = wire::isTerminal(stream.pending.front().status().state());
-  stream.pending.pop_front();
-  if (!stream.path.empty()) {
-    Status saved = checkpoint::appendRecord(stream.path, "A" + uuid);
-    if (!saved.ok()) LOG(ERROR) << saved.error().message;
-  }
-  if (!stream.pending.empty()) {
-    forwardUpdate(stream, false);
-    return;
-  }
-  if (stream.retryTimer) stream.retryTimer->cancel();
-  if (!terminal) return;
-  updates_.erase(it);
+  if (!acknowledged->terminal) return;
   Executor* executor = findTaskExecutor(frameworkId, taskId);
   if (executor == nullptr) return;
   auto task = executor->tasks.find(taskId);
@@ -1488,6 +1508,7 @@ void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::Media
       mesos::v1::executor::Event kill;
       kill.set_type(mesos::v1::executor::Event::KILL);
       *kill.mutable_kill()->mutable_task_id() = task.info.task_id();
+      if (auto bounded = killPolicyFor(task, nullptr)) *kill.mutable_kill()->mutable_kill_policy() = *bounded;
       sendToExecutor(*executor, kill);
     }
   }
@@ -1545,35 +1566,24 @@ Status Agent::recover() {
         task.set_state(mesos::v1::TASK_STAGING);
         *task.mutable_resources() = entry.info.resources();
         if (entry.info.has_labels()) *task.mutable_labels() = entry.info.labels();
-        UpdateStream stream;
-        stream.frameworkId = frameworkId;
-        stream.taskId = taskId;
-        stream.path = taskDir + "/task.updates";
-        auto records = checkpoint::readRecords(stream.path);
-        bool anyUpdate = false;
-        if (records.ok()) {
-          for (const std::string& record : *records) {
-            if (record.empty()) continue;
-            if (record[0] == 'U') {
-              internal::StatusUpdate update;
-              if (!update.ParseFromString(record.substr(1))) continue;
-              anyUpdate = true;
-              stream.seen.insert(update.uuid());
-              task.set_state(update.status().state());
-              *task.add_statuses() = update.status();
-              stream.pending.push_back(std::move(update));
-            } else if (record[0] == 'A' && !stream.pending.empty() &&
-                       stream.pending.front().uuid() == record.substr(1)) {
-              stream.pending.pop_front();
-            }
-          }
+        Result<StatusUpdateManager::Recovered> recovered =
+            updates_->recover(frameworkId, taskId, taskDir + "/task.updates");
+        if (!recovered.ok()) {
+          LOG(ERROR) << "Recovering task " << taskId << " of framework " << frameworkId << ": "
+                     << recovered.error().message;
+          ++counters_["recovery_errors"];
         }
-        entry.queued = !anyUpdate;
-        if (wire::isTerminal(task.state()) && stream.pending.empty()) {
+        const std::vector<internal::StatusUpdate> none;
+        const auto& updates = recovered.ok() ? recovered->updates : none;
+        for (const auto& update : updates) {
+          task.set_state(update.status().state());
+          *task.add_statuses() = update.status();
+        }
+        entry.queued = updates.empty();
+        if (wire::isTerminal(task.state()) && updates_->pending(frameworkId, taskId) == 0) {
           executor->completedTasks.push_back(task);
           continue;
         }
-        if (!stream.pending.empty()) updates_[{frameworkId, taskId}] = std::move(stream);
         executor->taskOrder.push_back(taskId);
         executor->tasks[taskId] = std::move(entry);
       }
@@ -1642,7 +1652,7 @@ Status Agent::recover() {
   for (const auto& [frameworkId, executorId] : gone) {
     Executor* executor = findExecutor(frameworkId, executorId);
     executor->state = Executor::State::kTerminated;
-    (void)checkpoint::writeFile(executor->runMeta + "/terminated", "");
+    logUnsaved(checkpoint::writeFile(executor->runMeta + "/terminated", ""));
     for (const std::string& id : executor->taskOrder) {
       auto it = executor->tasks.find(id);
       if (it == executor->tasks.end() || wire::isTerminal(it->second.task.state())) continue;
@@ -1672,6 +1682,63 @@ void Agent::cleanupRecovered() {
   std::error_code ec;
   fs::remove_all(flags_.workDir + "/meta", ec);
   LOG(INFO) << "--recover=cleanup: killed the recovered executors and removed the checkpoint";
+}
+
+// ---------------------------------------------------------------- garbage collection
+
+void Agent::scheduleSandbox(const std::string& directory, GarbageCollector::Clock::time_point finished) {
+  if (!gc_ || directory.empty()) return;
+  gc_->schedule(directory, finished + std::chrono::duration_cast<GarbageCollector::Clock::duration>(
+                                          std::chrono::duration<double>(flags_.gcDelay)));
+}
+
+void Agent::scheduleFinishedSandboxes() {
+  std::set<std::string> live;
+  for (const auto& [frameworkId, framework] : frameworks_) {
+    for (const auto& [executorId, executor] : framework->executors) live.insert(executor->directory);
+  }
+  const auto scheduled = gc_->scheduled();
+  // <work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/<container>,
+  // of this agent id and of earlier ones.
+  const std::string root = flags_.workDir + "/slaves";
+  std::size_t count = 0;
+  for (const std::string& agent : checkpoint::subdirectories(root)) {
+    const std::string frameworks = root + "/" + agent + "/frameworks";
+    for (const std::string& framework : checkpoint::subdirectories(frameworks)) {
+      const std::string executors = frameworks + "/" + framework + "/executors";
+      for (const std::string& executor : checkpoint::subdirectories(executors)) {
+        const std::string runs = executors + "/" + executor + "/runs";
+        for (const std::string& run : checkpoint::subdirectories(runs)) {
+          const std::string directory = runs + "/" + run;
+          if (live.count(directory) || scheduled.count(directory)) continue;
+          std::error_code ec;
+          const auto mtime = fs::last_write_time(directory, ec);
+          if (ec) continue;
+          scheduleSandbox(directory, std::chrono::time_point_cast<GarbageCollector::Clock::duration>(
+                                         fs::file_time_type::clock::to_sys(mtime)));
+          ++count;
+        }
+      }
+    }
+  }
+  if (count > 0) LOG(INFO) << "Scheduled " << count << " finished sandbox(es) for garbage collection";
+}
+
+void Agent::watchDisk() {
+  Result<double> usage = diskUsage(flags_.workDir);
+  if (usage.ok()) {
+    const double age = gcAge(flags_.gcDelay, flags_.gcDiskHeadroom, *usage);
+    VLOG(1) << "Disk usage of " << flags_.workDir << ": " << *usage * 100 << "%; finished sandboxes older than "
+            << durationText(age) << " go";
+    gc_->prune(flags_.gcDelay - age);
+  } else {
+    LOG(WARNING) << "Checking the disk usage: " << usage.error().message;
+  }
+  if (!diskWatchTimer_) diskWatchTimer_ = std::make_unique<asio::steady_timer>(strand_);
+  diskWatchTimer_->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(flags_.diskWatchInterval * 1000)));
+  diskWatchTimer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) watchDisk();
+  });
 }
 
 }  // namespace mantle::agent

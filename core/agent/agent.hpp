@@ -16,7 +16,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "agent/containerizer.hpp"
+#include "agent/gc.hpp"
 #include "agent/master_link.hpp"
+#include "agent/status_update_manager.hpp"
 #include "agent/strand.hpp"
 #include "auth/executor_token.hpp"
 #include "auth/security.hpp"
@@ -58,6 +60,10 @@ struct AgentFlags {
   double recoveryTimeout = 900;
   double subscriptionBackoffMax = 2;
   double statusUpdateRetryInterval = 10;  // first retry; doubles up to 10 minutes
+  // Garbage collection of finished sandboxes (gc.hpp), Mesos' flags and defaults.
+  double gcDelay = 7 * 86400;
+  double diskWatchInterval = 60;
+  double gcDiskHeadroom = 0.1;
   double fetcherStallTimeout = 60;
   std::uint64_t containerLogsMaxSize = 10 * 1024 * 1024;
   std::int64_t containerLogsMaxFiles = 3;
@@ -68,6 +74,12 @@ struct AgentFlags {
 
   void addTo(flags::FlagSet& set);
 };
+
+// The kill policy a task is killed with while its agent drains (DRAIN_AGENT's
+// max_grace_period, as Mesos bounds it): the task's own `policy`, its grace
+// period at most `maxGraceSeconds`; a policy without a grace period gets
+// `maxGraceSeconds` (0: killed at once).
+mesos::v1::KillPolicy drainKillPolicy(mesos::v1::KillPolicy policy, double maxGraceSeconds);
 
 class Agent {
  public:
@@ -115,7 +127,7 @@ class Agent {
     std::unique_ptr<boost::asio::steady_timer> shutdownTimer;
     std::optional<Termination> termination;
     bool shutdownRequested = false;
-    bool fetching = false;  // the fetcher runs; no container yet
+    bool fetching = false;                           // the fetcher runs; no container yet
     std::shared_ptr<std::atomic<bool>> fetchCancel;  // stops its downloads (a shutdown while fetching)
   };
   struct Framework {
@@ -123,17 +135,6 @@ class Agent {
     std::map<std::string, std::unique_ptr<Executor>> executors;
     std::deque<std::unique_ptr<Executor>> completedExecutors;
   };
-  struct UpdateStream {
-    std::string frameworkId;
-    std::string taskId;
-    std::string path;  // the update log; empty when not checkpointed
-    std::deque<internal::StatusUpdate> pending;  // the head is with the master
-    std::set<std::string> seen;                  // every uuid received
-    std::unique_ptr<boost::asio::steady_timer> retryTimer;
-    double backoff = 0;
-  };
-  using TaskKey = std::pair<std::string, std::string>;  // framework, task
-
   // Master protocol.
   internal::Call registrationCall();
   void handleEvent(const internal::Event& event);
@@ -142,6 +143,12 @@ class Agent {
   void runTask(const mesos::v1::FrameworkInfo& framework, std::vector<mesos::v1::TaskInfo> tasks,
                std::optional<mesos::v1::ExecutorInfo> groupExecutor);
   void killTask(const std::string& frameworkId, const std::string& taskId, const mesos::v1::KillPolicy* policy);
+  // DRAIN: every live task is killed, within the drain's max_grace_period.
+  void drain(const mesos::v1::DrainConfig& config);
+  // The kill policy for `task` now: `requested`, or the task's own, bounded
+  // while draining with a max_grace_period; none when neither is set.
+  std::optional<mesos::v1::KillPolicy> killPolicyFor(const TaskEntry& task,
+                                                     const mesos::v1::KillPolicy* requested) const;
   void shutdownExecutor(Executor& executor, const std::string& why);
   void shutdownFramework(const std::string& frameworkId);
   void reconcile(const internal::Event::ReconcileTasks& reconcile);
@@ -187,8 +194,7 @@ class Agent {
   // bearer token is not the token of (frameworkId, executorId), or none.
   std::optional<http::Response> refuseExecutorToken(const http::Request& request, const std::string& frameworkId,
                                                     const std::string& executorId);
-  void executorSubscribe(const mesos::v1::executor::Call& call, wire::MediaType type,
-                         const http::Responder& responder);
+  void executorSubscribe(const mesos::v1::executor::Call& call, wire::MediaType type, const http::Responder& responder);
   void sendToExecutor(Executor& executor, const mesos::v1::executor::Event& event);
 
   // Status updates.
@@ -196,13 +202,24 @@ class Agent {
                     bool fromExecutor);
   void agentUpdate(Executor& executor, TaskEntry& task, mesos::v1::TaskState state,
                    mesos::v1::TaskStatus::Reason reason, const std::string& message);
-  void forwardUpdate(UpdateStream& stream, bool retry);
+  // The head of a status-update stream on its way to the master.
+  void forwardUpdate(internal::StatusUpdate update);
   void acknowledge(const std::string& frameworkId, const std::string& taskId, const std::string& uuid);
   void checkpointTask(const Executor& executor, const TaskEntry& task);
 
   // Recovery.
   Status recover();
   void cleanupRecovered();
+
+  // Garbage collection.
+  // Schedules the sandbox of a run that ended for removal --gc_delay after
+  // `finished`.
+  void scheduleSandbox(const std::string& directory, GarbageCollector::Clock::time_point finished);
+  // After recovery: every sandbox under the work dir that is not of a known
+  // executor is scheduled from its mtime.
+  void scheduleFinishedSandboxes();
+  // Every --disk_watch_interval: prunes by the disk's usage (gcAge).
+  void watchDisk();
 
   // HTTP.
   // `principal`: who the request authenticated as (none: anonymous); the
@@ -249,9 +266,12 @@ class Agent {
   bool everRegistered_ = false;
   bool exitAfterCleanup_ = false;
   bool stopping_ = false;
+  std::optional<double> drainMaxGrace_;  // seconds; while draining with a max_grace_period
   std::map<std::string, std::unique_ptr<Framework>> frameworks_;
   std::deque<mesos::v1::FrameworkInfo> completedFrameworks_;
-  std::map<TaskKey, UpdateStream> updates_;
+  std::unique_ptr<StatusUpdateManager> updates_;
+  std::unique_ptr<GarbageCollector> gc_;
+  std::unique_ptr<boost::asio::steady_timer> diskWatchTimer_;
   std::map<std::string, std::pair<std::string, std::string>> containers_;  // container -> framework, executor
   std::map<std::string, std::uint64_t> counters_;
   // The fetcher's threads (downloads and extraction stay off the strand).

@@ -657,6 +657,13 @@ std::map<std::string, double> Agent::metrics() const {
     auto it = counters_.find(name);
     out[std::string("slave/") + name] = it == counters_.end() ? 0 : static_cast<double>(it->second);
   }
+  // Mesos' garbage collector metrics.
+  for (const auto& [name, counter] :
+       {std::pair<const char*, const char*>{"succeeded", "gc_removals"}, {"failed", "gc_failures"}}) {
+    auto it = counters_.find(counter);
+    out[std::string("gc/path_removals_") + name] = it == counters_.end() ? 0 : static_cast<double>(it->second);
+  }
+  out["gc/path_removals_pending"] = gc_ ? static_cast<double>(gc_->scheduled().size()) : 0;
   for (const auto& [name, value] : hooks_->metricsSnapshot()) out["slave/" + name] = value;
   for (const auto& [name, value] : security_->metrics()) out["slave/" + name] = value;
   if (server_) out["slave/tls/handshake_failures"] = static_cast<double>(server_->tlsHandshakeFailures());

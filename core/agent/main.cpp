@@ -2,10 +2,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <glog/logging.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <glog/logging.h>
 
 #include <algorithm>
 #include <iostream>
@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
     fatal("--recover must be 'reconnect' or 'cleanup', not '" + flags.recover + "'");
   }
   if (flags.port < 0 || flags.port > 65535) fatal("--port must be between 0 and 65535");
+  if (!(flags.gcDiskHeadroom >= 0 && flags.gcDiskHeadroom <= 1)) {
+    fatal("--gc_disk_headroom must be between 0 and 1, not " + std::to_string(flags.gcDiskHeadroom));
+  }
+  if (!(flags.diskWatchInterval > 0)) fatal("--disk_watch_interval must be positive");
+  if (!(flags.gcDelay >= 0)) fatal("--gc_delay must not be negative");
   if (auto checked = mantle::auth::checkSecurityFlags(flags.security, mantle::auth::Side::kAgent); !checked.ok()) {
     fatal(checked.error().message);
   }

@@ -23,8 +23,8 @@ using namespace std::chrono_literals;
 // The environment variable `name` of the live process whose MESOS_EXECUTOR_ID
 // is `executorId`, whose sandbox lies under `root` and which is (`executor`)
 // or is not mantle-executor itself; "<none>" when no such process has it.
-std::string executorVariable(const std::filesystem::path& root, const std::string& executorId,
-                             const std::string& name, bool executor = true) {
+std::string executorVariable(const std::filesystem::path& root, const std::string& executorId, const std::string& name,
+                             bool executor = true) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     std::ifstream in(entry.path() / "environ", std::ios::binary);

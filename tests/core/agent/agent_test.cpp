@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -15,6 +16,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <thread>
+#include <utility>
 
 #include "agent_fixture.hpp"
 #include "file_server.hpp"
@@ -505,6 +508,136 @@ TEST_F(AgentTest, KillingATaskWhileItsUrisAreFetchedStopsTheFetch) {
       10s))
       << agent_->output();
   EXPECT_TRUE(sessionsUnder(dir_.path()).empty());
+}
+
+// ---- garbage collection of finished sandboxes (--gc_delay, --gc_disk_headroom)
+
+class SandboxGcTest : public AgentTest {
+ protected:
+  // Starts the agent with `flags`, runs `sleeper` (long) and `quick`
+  // (finishes at once); their sandboxes, once `quick` finished and its
+  // executor completed.
+  std::pair<std::string, std::string> runSleeperAndQuick(std::vector<std::string> flags) {
+    extraFlags_ = std::move(flags);
+    startAgent();
+    EXPECT_TRUE(peer_.waitForRegistration(20s));
+    EXPECT_TRUE(peer_.runTask(testFramework(), commandTask("sleeper", "sleep 100", peer_.agentId())));
+    EXPECT_EQ(peer_.waitForUpdate("sleeper", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
+    EXPECT_TRUE(peer_.runTask(testFramework(), commandTask("quick", "true", peer_.agentId())));
+    EXPECT_EQ(peer_.waitForUpdate("quick", mesos::v1::TASK_FINISHED, 30s).status().state(), mesos::v1::TASK_FINISHED);
+    std::string sleeper, quick;
+    EXPECT_TRUE(waitUntil(
+        [&] {
+          auto response = get("/state");
+          if (!response.ok()) return false;
+          const Json::Value root = parseJson(response->body);
+          sleeper = sandboxOf(root, "sleeper");
+          quick = sandboxOf(root, "quick");
+          for (const auto& framework : root["frameworks"]) {
+            if (!framework["completed_executors"].empty()) return true;
+          }
+          return false;
+        },
+        20s))
+        << agent_->output();
+    EXPECT_FALSE(sleeper.empty());
+    EXPECT_FALSE(quick.empty());
+    return {sleeper, quick};
+  }
+};
+
+TEST_F(SandboxGcTest, AFinishedTasksSandboxIsRemovedAfterGcDelayAndARunningOneIsNot) {
+  auto [sleeper, quick] = runSleeperAndQuick({"--gc_delay=1secs"});
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(quick); }, 20s)) << agent_->output();
+  EXPECT_TRUE(waitUntil(
+      [this] { return parseJson(get("/metrics/snapshot")->body)["gc/path_removals_succeeded"].asDouble() == 1; }, 10s));
+  std::this_thread::sleep_for(2s);  // well past --gc_delay
+  EXPECT_TRUE(std::filesystem::exists(sleeper + "/stdout")) << "a running executor's sandbox was touched";
+}
+
+TEST_F(SandboxGcTest, ADiskFullerThanTheHeadroomRemovesFinishedSandboxesLongBeforeGcDelay) {
+  // Headroom 1: every disk is "full", the allowed age is 0.
+  auto [sleeper, quick] =
+      runSleeperAndQuick({"--gc_delay=1weeks", "--gc_disk_headroom=1", "--disk_watch_interval=1secs"});
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(quick); }, 20s)) << agent_->output();
+  EXPECT_TRUE(std::filesystem::exists(sleeper + "/stdout"));
+}
+
+TEST_F(SandboxGcTest, ARestartedAgentSchedulesFinishedSandboxesAgainFromTheirMtime) {
+  auto [sleeper, quick] = runSleeperAndQuick({"--gc_delay=1hrs"});
+  ASSERT_FALSE(HasFailure());
+  agent_->kill();  // kill -9: the schedule in memory is gone
+  // Both sandboxes look two hours old: past --gc_delay.
+  const auto old = std::filesystem::file_time_type::clock::now() - 2h;
+  std::filesystem::last_write_time(quick, old);
+  std::filesystem::last_write_time(sleeper, old);
+  startAgent();
+  EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(quick); }, 20s)) << agent_->output();
+  // The recovered executor still runs; its sandbox stays.
+  EXPECT_TRUE(waitUntil([this] { return agent_->output().find("subscribed") != std::string::npos; }, 20s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(std::filesystem::exists(sleeper + "/stdout"));
+}
+
+TEST_F(AgentTest, AGcDiskHeadroomOutsideZeroToOneIsRefusedAtStartup) {
+  extraFlags_ = {"--gc_disk_headroom=1.5"};
+  ChildProcess agent(agentArgs(), dir_.path() / "refused.log");
+  const int status = agent.wait(20s);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_THAT(agent.output(), HasSubstr("--gc_disk_headroom must be between 0 and 1"));
+}
+
+// ---- DRAIN: max_grace_period bounds the kill grace period
+
+class DrainTest : public AgentTest {
+ protected:
+  // Runs a task that ignores SIGTERM with a kill policy of `taskGrace`
+  // seconds, drains the agent with `maxGrace`, and returns how long the task
+  // took to end TASK_KILLED (nullopt: it did not end so within a minute).
+  std::optional<std::chrono::steady_clock::duration> drainStubbornTask(double taskGrace,
+                                                                       std::optional<double> maxGrace) {
+    startAgent();
+    EXPECT_TRUE(peer_.waitForRegistration(20s));
+    auto task = commandTask("stubborn", "trap '' TERM; sleep 100", peer_.agentId());
+    task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(static_cast<std::int64_t>(taskGrace * 1e9));
+    EXPECT_TRUE(peer_.runTask(testFramework(), task));
+    if (peer_.waitForUpdate("stubborn", mesos::v1::TASK_RUNNING, 30s).status().state() != mesos::v1::TASK_RUNNING) {
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(500ms);  // the shell has set its trap
+    internal::Event drain;
+    drain.set_type(internal::Event::DRAIN);
+    auto* config = drain.mutable_drain()->mutable_config();
+    if (maxGrace) config->mutable_max_grace_period()->set_nanoseconds(static_cast<std::int64_t>(*maxGrace * 1e9));
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(peer_.send(drain));
+    EXPECT_EQ(peer_.waitForUpdate("stubborn", mesos::v1::TASK_KILLING, 10s).status().state(), mesos::v1::TASK_KILLING);
+    auto killed = peer_.waitForTerminal("stubborn", 60s);
+    if (killed.status().state() != mesos::v1::TASK_KILLED) return std::nullopt;
+    return std::chrono::steady_clock::now() - start;
+  }
+};
+
+TEST_F(DrainTest, AMaxGracePeriodKillsATaskIgnoringSigtermWithinIt) {
+  // Its own grace period is ten minutes; the drain allows one second.
+  auto took = drainStubbornTask(600, 1.0);
+  ASSERT_TRUE(took.has_value()) << agent_->output();
+  EXPECT_LT(*took, 20s);
+}
+
+TEST_F(DrainTest, AMaxGracePeriodOfZeroKillsAtOnce) {
+  auto took = drainStubbornTask(600, 0.0);
+  ASSERT_TRUE(took.has_value()) << agent_->output();
+  EXPECT_LT(*took, 15s);
+}
+
+TEST_F(DrainTest, WithoutAMaxGracePeriodATaskGetsItsOwnGracePeriod) {
+  auto took = drainStubbornTask(5, std::nullopt);
+  ASSERT_TRUE(took.has_value()) << agent_->output();
+  EXPECT_GE(*took, 4s);  // (about) its five seconds
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <future>
 #include <thread>
 
+#include "agent/agent.hpp"
 #include "agent/agent_info.hpp"
 #include "agent/checkpoint.hpp"
 #include "agent/containerizer.hpp"
@@ -400,6 +401,25 @@ TEST_F(FetcherTest, ROOT_ArchivesAreExtractedAsTheTaskUser) {
   ASSERT_EQ(::stat((sandbox_ / "tree/inner/data.txt").c_str(), &extracted), 0);
   EXPECT_EQ(extracted.st_uid, uid);  // tar ran as nobody
   EXPECT_EQ(slurp(sandbox_ / "tree/inner/data.txt"), "archived-content");
+}
+
+mesos::v1::KillPolicy graceOf(double seconds) {
+  mesos::v1::KillPolicy policy;
+  policy.mutable_grace_period()->set_nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+  return policy;
+}
+
+TEST(DrainKillPolicyTest, MaxGracePeriodBoundsTheTasksOwnGracePeriod) {
+  EXPECT_EQ(drainKillPolicy(graceOf(600), 1).grace_period().nanoseconds(), 1000000000);
+  EXPECT_EQ(drainKillPolicy(graceOf(2), 10).grace_period().nanoseconds(), 2000000000);  // shorter: kept
+  EXPECT_EQ(drainKillPolicy(graceOf(600), 0).grace_period().nanoseconds(), 0);          // kill at once
+}
+
+TEST(DrainKillPolicyTest, APolicyWithoutAGracePeriodGetsTheMaxGracePeriod) {
+  mesos::v1::KillPolicy none;
+  const mesos::v1::KillPolicy bounded = drainKillPolicy(none, 5);
+  ASSERT_TRUE(bounded.has_grace_period());
+  EXPECT_EQ(bounded.grace_period().nanoseconds(), 5000000000);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -78,8 +79,10 @@ class Scheduler {
     });
   }
 
-  // Waits for an offer and launches `command` as task `taskId` on it.
-  bool launch(const std::string& taskId, const std::string& command) {
+  // Waits for an offer and launches `command` as task `taskId` on it
+  // (`adjust` may change the TaskInfo first).
+  bool launch(const std::string& taskId, const std::string& command,
+              const std::function<void(mesos::v1::TaskInfo&)>& adjust = {}) {
     mesos::v1::Offer offer;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -99,7 +102,9 @@ class Scheduler {
     *call.mutable_accept()->add_offer_ids() = offer.id();
     auto* operation = call.mutable_accept()->add_operations();
     operation->set_type(mesos::v1::Offer::Operation::LAUNCH);
-    *operation->mutable_launch()->add_task_infos() = commandTask(taskId, command, offer.agent_id().value());
+    mesos::v1::TaskInfo task = commandTask(taskId, command, offer.agent_id().value());
+    if (adjust) adjust(task);
+    *operation->mutable_launch()->add_task_infos() = std::move(task);
     return post(call);
   }
 
@@ -296,6 +301,30 @@ TEST_F(AgentEndToEnd, NewAgentAtTheAddressOfADisconnectedOneReplacesIt) {
   std::istringstream in(slaves->body);
   ASSERT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) << slaves->body;
   EXPECT_EQ(root["slaves"].size(), 1u) << "the replaced agent is still listed: " << slaves->body;
+}
+
+// DRAIN_AGENT's max_grace_period travels from the operator API through the
+// master to the agent, which kills a task ignoring SIGTERM within it although
+// the task's own kill policy allows ten minutes.
+TEST_F(AgentEndToEnd, DrainAgentWithAMaxGracePeriodKillsATaskIgnoringSigtermWithinIt) {
+  cluster_ = std::make_unique<LocalCluster>();
+  ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
+  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
+  scheduler_->subscribe();
+  ASSERT_TRUE(scheduler_->launch("e2e-stubborn", "trap '' TERM; sleep 600", [](mesos::v1::TaskInfo& task) {
+    task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(600LL * 1000000000);
+  }));
+  ASSERT_TRUE(scheduler_->waitFor("e2e-stubborn", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  std::this_thread::sleep_for(500ms);  // the shell has set its trap
+  const std::string agentId = scheduler_->updates("e2e-stubborn").front().agent_id().value();
+  const auto start = std::chrono::steady_clock::now();
+  auto drained = http::request("POST", cluster_->masterUrl() + "/api/v1", {{"Content-Type", "application/json"}},
+                               R"({"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":")" + agentId +
+                                   R"("},"max_grace_period":{"seconds":1}}})");
+  ASSERT_TRUE(drained.ok());
+  ASSERT_EQ(drained->status, 200) << drained->body;
+  ASSERT_TRUE(scheduler_->waitFor("e2e-stubborn", mesos::v1::TASK_KILLED, 30s)) << cluster_->logs();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
 }
 
 }  // namespace
