@@ -179,21 +179,19 @@ class AbiTarget {
   void addAgent(const v1::AllocatorAddAgent& r) { check(driver_->addAgent(r)); }
   void addFramework(const v1::AllocatorAddFramework& r) { check(driver_->addFramework(r)); }
   void updateQuota(const v1::AllocatorUpdateQuota& r) {
-    auto done = driver_->instance().call<v1::Empty>("update_quota", r);
+    auto done = modules::AllocatorClient(driver_->instance()).updateQuota(r);
     if (!done.ok()) throw std::runtime_error(done.error().message);
   }
   void updateWeights(const v1::AllocatorUpdateWeights& r) {
-    auto done = driver_->instance().call<v1::Empty>("update_weights", r);
+    auto done = modules::AllocatorClient(driver_->instance()).updateWeights(r);
     if (!done.ok()) throw std::runtime_error(done.error().message);
   }
   // Valid until the next call.
   const v1::AllocateResponse& allocate(double now) {
     v1::AllocateRequest request;
     request.set_now_seconds(now);
-    auto bytes = driver_->instance().call("allocate", request.SerializeAsString());
-    if (!bytes.ok()) throw std::runtime_error(bytes.error().message);
     auto* response = google::protobuf::Arena::CreateMessage<v1::AllocateResponse>(responses_->fresh());
-    if (!response->ParseFromString(*bytes)) throw std::runtime_error("undecodable AllocateResponse");
+    check(modules::AllocatorClient(driver_->instance()).allocateInto(request, response));
     return *response;
   }
   void recoverBatch(const v1::AllocatorRecoverResourcesBatch& batch) { check(driver_->recoverBatch(batch)); }

@@ -16,6 +16,7 @@ class DrfAllocator : public engine::EngineAllocator {
   static Result<std::unique_ptr<DrfAllocator>> create(const sdk::Context& context) {
     Result<engine::Options> options = readOptions(context.config);
     if (!options.ok()) return options.error();
+    options->fairnessExcludeNames = context.config.getStringList("fairness_exclude_resource_names");
     return std::make_unique<DrfAllocator>(std::move(*options));
   }
 };
@@ -28,10 +29,7 @@ MANTLE_MODULE_LIBRARY(
         "drf",
         "Hierarchical weighted dominant resource fairness (Mesos' default allocator): role tree with weights, "
         "quota guarantees and limits, reservations, decline filters, suppress/revive",
-        {mantle::sdk::Param::string("min_allocatable_resources",
-                                    "Offers smaller than all of these sets are not made: 'cpus:0.01|mem:32'",
-                                    "cpus:0.01|mem:32"),
+        {mantle::allocator_engine::EngineAllocator::minAllocatableParam(),
          mantle::sdk::Param::stringList("fairness_exclude_resource_names",
                                         "Resource names left out of dominant shares (e.g. gpus)", ""),
-         mantle::sdk::Param::boolean("filter_gpu_resources",
-                                     "Offer agents with GPUs only to frameworks with GPU_RESOURCES", "true")}))
+         mantle::allocator_engine::EngineAllocator::filterGpuParam()}))

@@ -60,15 +60,25 @@ class EngineAllocator : public sdk::Allocator {
 
   Engine& engine() { return engine_; }
 
+  // The configuration parameters every engine-based module declares.
+  static mantle_param_descriptor minAllocatableParam() {
+    return sdk::Param::string("min_allocatable_resources",
+                              "Offers smaller than all of these sets are not made: 'cpus:0.01|mem:32'",
+                              "cpus:0.01|mem:32");
+  }
+  static mantle_param_descriptor filterGpuParam() {
+    return sdk::Param::boolean("filter_gpu_resources", "Offer agents with GPUs only to frameworks with GPU_RESOURCES",
+                               "true");
+  }
+
  protected:
-  // Reads the configuration parameters every engine-based module declares.
+  // Reads the parameters above.
   static Result<Options> readOptions(const sdk::Config& config) {
     Options options;
-    auto min = parseMinAllocatable(config.getString("min_allocatable_resources", "cpus:0.01|mem:32"));
+    auto min = parseMinAllocatable(config.getString("min_allocatable_resources"));
     if (!min.ok()) return min.error();
     options.minAllocatable = std::move(*min);
-    options.fairnessExcludeNames = config.getStringList("fairness_exclude_resource_names");
-    options.filterGpuResources = config.getBool("filter_gpu_resources", true);
+    options.filterGpuResources = config.getBool("filter_gpu_resources");
     return options;
   }
 

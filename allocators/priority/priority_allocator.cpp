@@ -30,8 +30,5 @@ MANTLE_MODULE_LIBRARY(
         "priority",
         "Strict priority: roles by weight (highest first), frameworks in registration order; honours "
         "reservations, quota limits, filters and suppression, but neither fair sharing nor quota guarantees",
-        {mantle::sdk::Param::string("min_allocatable_resources",
-                                    "Offers smaller than all of these sets are not made: 'cpus:0.01|mem:32'",
-                                    "cpus:0.01|mem:32"),
-         mantle::sdk::Param::boolean("filter_gpu_resources",
-                                     "Offer agents with GPUs only to frameworks with GPU_RESOURCES", "true")}))
+        {mantle::allocator_engine::EngineAllocator::minAllocatableParam(),
+         mantle::allocator_engine::EngineAllocator::filterGpuParam()}))

@@ -42,7 +42,7 @@ class BasicAuthenticator final : public sdk::Authenticator {
                            std::to_string(info.st_mode & 0777) + " octal " + octal(info.st_mode & 0777) +
                            "); restrict it to its owner");
     }
-    return std::make_unique<BasicAuthenticator>(std::move(*credentials), context.config.getString("realm", "mantle"));
+    return std::make_unique<BasicAuthenticator>(std::move(*credentials), context.config.getString("realm"));
   }
 
   Result<v1::AuthenticateResponse> authenticate(const v1::AuthenticateRequest& request) override {

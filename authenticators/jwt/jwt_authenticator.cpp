@@ -51,14 +51,14 @@ class JwtAuthenticator final : public sdk::Authenticator {
     if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
       context.host.warning("secret file '" + path + "' is accessible to group or others; restrict it to its owner");
     }
-    std::int64_t leeway = context.config.getInt("leeway_seconds", 0);
+    std::int64_t leeway = context.config.getInt("leeway_seconds");
     if (leeway < 0) return invalidArgument("parameter 'leeway_seconds' must not be negative");
-    const std::string principalClaim = context.config.getString("principal_claim", "sub");
+    const std::string principalClaim = context.config.getString("principal_claim");
     if (principalClaim == "aud" || principalClaim == "exp" || principalClaim == "nbf") {
       return invalidArgument("parameter 'principal_claim': '" + principalClaim + "' cannot name a principal");
     }
-    return std::make_unique<JwtAuthenticator>(std::move(secret), context.config.getString("realm", "mantle"), leeway,
-                                              context.config.getBool("require_expiry", true), principalClaim);
+    return std::make_unique<JwtAuthenticator>(std::move(secret), context.config.getString("realm"), leeway,
+                                              context.config.getBool("require_expiry"), principalClaim);
   }
 
   Result<v1::AuthenticateResponse> authenticate(const v1::AuthenticateRequest& request) override {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <set>
 
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 
 namespace mantle::agent {
@@ -86,7 +87,7 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
     v1::IsolatorCleanupRequest request;
     *request.mutable_container_id() = containerId(id);
     for (std::size_t i = count; i-- > 0;) {
-      auto result = isolators[i]->call<v1::Empty>("cleanup", request);
+      auto result = modules::IsolatorClient(*isolators[i]).cleanup(request);
       if (!result.ok() && result.error().code != StatusCode::kUnimplemented) {
         LOG(WARNING) << "Cleanup of container " << id << ": " << result.error().message;
       }
@@ -242,7 +243,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
     return error;
   };
   for (const auto& isolator : impl_->isolators) {
-    auto response = isolator->call<v1::IsolatorPrepareResponse>("prepare", prepare);
+    auto response = modules::IsolatorClient(*isolator).prepare(prepare);
     ++prepared;
     if (!response.ok()) {
       if (response.error().code == StatusCode::kUnimplemented) continue;
@@ -283,7 +284,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   *isolate.mutable_container_id() = Impl::containerId(containerId);
   isolate.set_pid(pid);
   for (const auto& isolator : impl_->isolators) {
-    auto response = isolator->call<v1::Empty>("isolate", isolate);
+    auto response = modules::IsolatorClient(*isolator).isolate(isolate);
     if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
@@ -323,7 +324,7 @@ std::vector<std::string> Containerizer::recover(const std::vector<Recovered>& co
   }
   for (const std::string& orphan : orphans) *request.add_orphans() = Impl::containerId(orphan);
   for (const auto& isolator : impl_->isolators) {
-    auto response = isolator->call<v1::Empty>("recover", request);
+    auto response = modules::IsolatorClient(*isolator).recover(request);
     if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
       LOG(WARNING) << "Isolator recovery: " << response.error().message;
     }
@@ -366,7 +367,7 @@ Result<std::vector<mesos::v1::Resource>> Containerizer::advertisedResources(
   }
   std::vector<mesos::v1::Resource> out;
   for (const auto& isolator : impl_->isolators) {
-    auto response = isolator->call<v1::IsolatorResourcesResponse>("resources", request);
+    auto response = modules::IsolatorClient(*isolator).resources(request);
     if (!response.ok()) {
       if (response.error().code == StatusCode::kUnimplemented) continue;  // a 1.0 isolator: nothing to add
       return response.error();
@@ -389,7 +390,7 @@ Status Containerizer::update(const std::string& containerId, const std::vector<m
   *request.mutable_container_id() = Impl::containerId(containerId);
   for (const auto& resource : resources) request.add_resources()->ParseFromString(resource.SerializeAsString());
   for (const auto& isolator : impl_->isolators) {
-    auto response = isolator->call<v1::Empty>("update", request);
+    auto response = modules::IsolatorClient(*isolator).update(request);
     if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
       return response.error().withContext("update");
     }
@@ -403,7 +404,7 @@ std::optional<mesos::v1::ResourceStatistics> Containerizer::usage(const std::str
   *request.mutable_container_id() = Impl::containerId(containerId);
   mesos::v1::ResourceStatistics merged;
   for (const auto& isolator : impl_->isolators) {
-    auto response = isolator->call<v1::IsolatorUsageResponse>("usage", request);
+    auto response = modules::IsolatorClient(*isolator).usage(request);
     if (!response.ok()) continue;  // usage failures are ignored, as in Mesos
     mesos::v1::ResourceStatistics statistics;
     if (statistics.ParsePartialFromString(response->statistics().SerializeAsString())) merged.MergeFrom(statistics);
@@ -420,7 +421,7 @@ std::vector<std::pair<std::string, std::string>> Containerizer::status(const std
   v1::IsolatorStatusRequest request;
   *request.mutable_container_id() = Impl::containerId(containerId);
   for (const auto& isolator : impl_->isolators) {
-    auto response = isolator->call<v1::IsolatorStatusResponse>("status", request);
+    auto response = modules::IsolatorClient(*isolator).status(request);
     if (!response.ok()) continue;
     for (const auto& label : response->labels().labels()) labels.emplace_back(label.key(), label.value());
   }

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "mantle/module/v1/auth.pb.h"
+#include "mantle/modules/clients.hpp"
 
 namespace mantle::auth {
 
@@ -24,7 +25,9 @@ void Authentication::addRealm(const std::string& realm,
   }
 }
 
-bool Authentication::enabled(const std::string& realm) const { return realms_.count(realm) != 0; }
+bool Authentication::enabled(const std::string& realm) const {
+  return realms_.count(realm) != 0;
+}
 
 void Authentication::count(const std::string& realm, const char* what) {
   std::lock_guard<std::mutex> lock(metricsMutex_);
@@ -55,8 +58,7 @@ AuthResult Authentication::authenticate(const std::string& realm, const http::Re
   std::vector<std::string> messages;
   std::optional<std::string> forbidden;
   for (const std::shared_ptr<modules::Instance>& authenticator : it->second) {
-    Result<module::v1::AuthenticateResponse> answer =
-        authenticator->call<module::v1::AuthenticateResponse>("authenticate", query);
+    Result<module::v1::AuthenticateResponse> answer = modules::AuthenticatorClient(*authenticator).authenticate(query);
     if (!answer.ok()) {
       // A broken authenticator refuses; the error text is the module's and
       // never carries the request's credentials.

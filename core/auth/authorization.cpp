@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "mantle/module/v1/auth.pb.h"
+#include "mantle/modules/clients.hpp"
 
 namespace mantle::auth {
 
@@ -27,7 +28,7 @@ bool Authorization::authorize(const std::optional<Principal>& subject, const std
   }
   request.set_action(action);
   if (!object.empty()) request.set_object(object);
-  Result<module::v1::AuthorizeResponse> answer = authorizer_->call<module::v1::AuthorizeResponse>("authorize", request);
+  Result<module::v1::AuthorizeResponse> answer = modules::AuthorizerClient(*authorizer_).authorize(request);
   std::lock_guard<std::mutex> lock(mutex_);
   if (!answer.ok()) {
     ++errors_;

@@ -75,9 +75,9 @@ void HookChain::record(const std::string& hook, HookPoint point, const Status& o
   }
 }
 
-Status HookChain::runDecorator(HookPoint point, const std::function<Status(modules::Instance&)>& step) {
+Status HookChain::runDecorator(HookPoint point, const std::function<Status(const modules::HookClient&)>& step) {
   for (const auto& hook : hooks_) {
-    Status outcome = step(*hook);
+    Status outcome = step(modules::HookClient(*hook));
     if (isSkip(outcome)) {
       record(hook->name(), point, outcome, false);
       continue;
@@ -94,8 +94,11 @@ Status HookChain::runDecorator(HookPoint point, const std::function<Status(modul
 
 Result<v1::Labels> HookChain::labelDecorators(HookPoint point, const v1::TaskContext& input) {
   v1::TaskContext context = input;
-  Status status = runDecorator(point, [&](modules::Instance& hook) -> Status {
-    Result<v1::LabelsDecoration> out = hook.call<v1::LabelsDecoration>(hookPointName(point), context);
+  auto decorate = &modules::HookClient::agentRunTaskLabelDecorator;
+  if (point == HookPoint::kMasterLaunchTaskLabelDecorator)
+    decorate = &modules::HookClient::masterLaunchTaskLabelDecorator;
+  Status status = runDecorator(point, [&](const modules::HookClient& hook) -> Status {
+    Result<v1::LabelsDecoration> out = (hook.*decorate)(context);
     if (!out.ok()) return out.error();
     if (out->has_labels()) *context.mutable_task_info()->mutable_labels() = out->labels();
     return {};
@@ -115,8 +118,8 @@ Result<v1::Labels> HookChain::agentRunTaskLabels(const v1::TaskContext& context)
 Result<v1::Environment> HookChain::executorEnvironment(const v1::TaskContext& input) {
   const HookPoint point = HookPoint::kExecutorEnvironmentDecorator;
   v1::TaskContext context = input;
-  Status status = runDecorator(point, [&](modules::Instance& hook) -> Status {
-    Result<v1::EnvironmentDecoration> out = hook.call<v1::EnvironmentDecoration>(hookPointName(point), context);
+  Status status = runDecorator(point, [&](const modules::HookClient& hook) -> Status {
+    Result<v1::EnvironmentDecoration> out = hook.executorEnvironmentDecorator(context);
     if (!out.ok()) return out.error();
     if (out->has_environment()) {
       *context.mutable_executor_info()->mutable_command()->mutable_environment() = out->environment();
@@ -131,7 +134,7 @@ v1::Labels HookChain::taskStatusLabels(const v1::TaskStatusContext& input) {
   const HookPoint point = HookPoint::kTaskStatusUpdateDecorator;
   v1::TaskStatusContext context = input;
   for (const auto& hook : hooks_) {
-    Result<v1::LabelsDecoration> out = hook->call<v1::LabelsDecoration>(hookPointName(point), context);
+    Result<v1::LabelsDecoration> out = modules::HookClient(*hook).taskStatusUpdateDecorator(context);
     Status outcome = out.ok() ? Status() : Status(out.error());
     if (isSkip(outcome)) {
       record(hook->name(), point, outcome, false);
@@ -148,19 +151,20 @@ v1::Labels HookChain::taskStatusLabels(const v1::TaskStatusContext& input) {
 }
 
 void HookChain::executorRemoved(const v1::ExecutorRemoved& removed) {
-  enqueue(HookPoint::kExecutorRemoved, removed.SerializeAsString());
+  enqueue(HookPoint::kExecutorRemoved,
+          [removed](const modules::HookClient& hook) { return hook.executorRemoved(removed); });
 }
 
 void HookChain::stateEvent(const v1::StateEvent& event) {
-  enqueue(HookPoint::kStateEvent, event.SerializeAsString());
+  enqueue(HookPoint::kStateEvent, [event](const modules::HookClient& hook) { return hook.stateEvent(event); });
 }
 
-void HookChain::enqueue(HookPoint point, std::string request) {
+void HookChain::enqueue(HookPoint point, Delivery deliver) {
   if (hooks_.empty()) return;
   {
     std::lock_guard<std::mutex> lock(queueMutex_);
     if (!stopping_ && queue_.size() < options_.notificationQueueCapacity) {
-      queue_.push_back({point, std::move(request)});
+      queue_.push_back({point, std::move(deliver)});
       queueChanged_.notify_all();
       return;
     }
@@ -172,8 +176,8 @@ void HookChain::enqueue(HookPoint point, std::string request) {
   }
   // Once per power of two, so that a stuck hook does not flood the log.
   if ((dropped & (dropped - 1)) == 0) {
-    LOG(WARNING) << "Hooks: the notification queue is full (" << options_.notificationQueueCapacity
-                 << "); dropped " << dropped << " " << hookPointName(point) << " notification(s) so far";
+    LOG(WARNING) << "Hooks: the notification queue is full (" << options_.notificationQueueCapacity << "); dropped "
+                 << dropped << " " << hookPointName(point) << " notification(s) so far";
   }
 }
 
@@ -187,7 +191,7 @@ void HookChain::deliverLoop() {
     delivering_ = true;
     lock.unlock();
     for (const auto& hook : hooks_) {
-      Result<std::string> out = hook->call(hookPointName(next.point), next.request);
+      Result<v1::Empty> out = next.deliver(modules::HookClient(*hook));
       Status outcome = out.ok() ? Status() : Status(out.error());
       if (isSkip(outcome)) {
         record(hook->name(), next.point, outcome, false);

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "mantle/module/v1/hook.pb.h"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 #include "mantle/result.hpp"
 
@@ -48,10 +49,12 @@ enum class HookPoint : std::size_t {
   kStateEvent,
 };
 inline constexpr std::size_t kHookPointCount = 6;
-inline constexpr std::array<HookPoint, kHookPointCount> kAllHookPoints = {
-    HookPoint::kMasterLaunchTaskLabelDecorator, HookPoint::kAgentRunTaskLabelDecorator,
-    HookPoint::kExecutorEnvironmentDecorator,   HookPoint::kTaskStatusUpdateDecorator,
-    HookPoint::kExecutorRemoved,                HookPoint::kStateEvent};
+inline constexpr std::array<HookPoint, kHookPointCount> kAllHookPoints = {HookPoint::kMasterLaunchTaskLabelDecorator,
+                                                                          HookPoint::kAgentRunTaskLabelDecorator,
+                                                                          HookPoint::kExecutorEnvironmentDecorator,
+                                                                          HookPoint::kTaskStatusUpdateDecorator,
+                                                                          HookPoint::kExecutorRemoved,
+                                                                          HookPoint::kStateEvent};
 
 // The hook table's method name: "agent_run_task_label_decorator", ...
 const char* hookPointName(HookPoint point);
@@ -124,10 +127,12 @@ class HookChain {
  private:
   // Runs `step` for every hook in order; the first failure (other than
   // UNIMPLEMENTED, a skip) stops the chain with an Error naming the hook.
-  Status runDecorator(HookPoint point, const std::function<Status(modules::Instance&)>& step);
+  Status runDecorator(HookPoint point, const std::function<Status(const modules::HookClient&)>& step);
   Result<module::v1::Labels> labelDecorators(HookPoint point, const module::v1::TaskContext& context);
   void record(const std::string& hook, HookPoint point, const Status& outcome, bool called);
-  void enqueue(HookPoint point, std::string request);
+  // A notification's call into one hook.
+  using Delivery = std::function<Result<module::v1::Empty>(const modules::HookClient&)>;
+  void enqueue(HookPoint point, Delivery deliver);
   void deliverLoop();
 
   std::vector<std::shared_ptr<modules::Instance>> hooks_;
@@ -139,7 +144,7 @@ class HookChain {
 
   struct Notification {
     HookPoint point;
-    std::string request;
+    Delivery deliver;
   };
   std::mutex queueMutex_;
   std::condition_variable queueChanged_;

@@ -15,75 +15,75 @@ To convert(const From& from) {
 
 }  // namespace
 
-AllocatorClient::AllocatorClient(std::function<double()> now,
-                                 std::function<void(const std::string&, const Error&)> failed)
+AllocatorClient::AllocatorClient(std::function<double()> now, std::function<void(const Error&)> failed)
     : now_(std::move(now)), failed_(std::move(failed)) {}
 
 template <typename Response, typename Request>
-Result<Response> AllocatorClient::call(const char* method, const Request& request) {
-  Result<Response> result = allocator_->call<Response>(method, request);
+Result<Response> AllocatorClient::call(Method<Response, Request> method, const Request& request) {
+  Result<Response> result = (modules::AllocatorClient(*allocator_).*method)(request);
   if (!result.ok()) {
-    LOG(ERROR) << "allocator " << method << ": " << result.error().message;
-    failed_(method, result.error());
+    // The error names the module and the method.
+    LOG(ERROR) << "allocator: " << result.error().message;
+    failed_(result.error());
   }
   return result;
 }
 
 template <typename Request>
-bool AllocatorClient::update(const char* method, const Request& request) {
+bool AllocatorClient::update(Method<module::v1::Empty, Request> method, const Request& request) {
   flushRecoveries();
-  return call<module::v1::Empty>(method, request).ok();
+  return call(method, request).ok();
 }
 
 bool AllocatorClient::addFramework(const module::v1::AllocatorAddFramework& request) {
-  return update("add_framework", request);
+  return update(&modules::AllocatorClient::addFramework, request);
 }
 
 bool AllocatorClient::updateFramework(const module::v1::AllocatorUpdateFramework& request) {
-  return update("update_framework", request);
+  return update(&modules::AllocatorClient::updateFramework, request);
 }
 
 bool AllocatorClient::setFrameworkActive(const std::string& frameworkId, bool active) {
   module::v1::AllocatorSetFrameworkActive request;
   request.mutable_framework_id()->set_value(frameworkId);
   request.set_active(active);
-  return update("set_framework_active", request);
+  return update(&modules::AllocatorClient::setFrameworkActive, request);
 }
 
 bool AllocatorClient::removeFramework(const std::string& frameworkId) {
   module::v1::AllocatorFrameworkRef request;
   request.mutable_framework_id()->set_value(frameworkId);
-  return update("remove_framework", request);
+  return update(&modules::AllocatorClient::removeFramework, request);
 }
 
 bool AllocatorClient::suppress(const module::v1::AllocatorRoles& request) {
-  return update("suppress", request);
+  return update(&modules::AllocatorClient::suppress, request);
 }
 
 bool AllocatorClient::revive(const module::v1::AllocatorRoles& request) {
-  return update("revive", request);
+  return update(&modules::AllocatorClient::revive, request);
 }
 
 bool AllocatorClient::addAgent(const module::v1::AllocatorAddAgent& request) {
-  return update("add_agent", request);
+  return update(&modules::AllocatorClient::addAgent, request);
 }
 
 bool AllocatorClient::updateAgent(const module::v1::AllocatorUpdateAgent& request) {
-  return update("update_agent", request);
+  return update(&modules::AllocatorClient::updateAgent, request);
 }
 
 bool AllocatorClient::removeAgent(const std::string& agentId) {
   module::v1::AllocatorAgentRef request;
   request.mutable_agent_id()->set_value(agentId);
-  return update("remove_agent", request);
+  return update(&modules::AllocatorClient::removeAgent, request);
 }
 
 bool AllocatorClient::updateWeights(const module::v1::AllocatorUpdateWeights& request) {
-  return update("update_weights", request);
+  return update(&modules::AllocatorClient::updateWeights, request);
 }
 
 bool AllocatorClient::updateQuota(const module::v1::AllocatorUpdateQuota& request) {
-  return update("update_quota", request);
+  return update(&modules::AllocatorClient::updateQuota, request);
 }
 
 void AllocatorClient::recoverResources(const std::string& frameworkId, const std::string& agentId,
@@ -103,14 +103,14 @@ void AllocatorClient::flushRecoveries() {
   module::v1::AllocatorRecoverResourcesBatch batch;
   for (auto& item : pendingRecoveries_) *batch.add_items() = std::move(item);
   pendingRecoveries_.clear();
-  Result<module::v1::Empty> result = allocator_->call<module::v1::Empty>("recover_resources_batch", batch);
+  Result<module::v1::Empty> result = modules::AllocatorClient(*allocator_).recoverResourcesBatch(batch);
   if (!result.ok() && result.error().code == StatusCode::kUnimplemented) {
-    for (const auto& item : batch.items()) (void)call<module::v1::Empty>("recover_resources", item);
+    for (const auto& item : batch.items()) (void)call(&modules::AllocatorClient::recoverResources, item);
     return;
   }
   if (!result.ok()) {
-    LOG(ERROR) << "allocator recover_resources_batch: " << result.error().message;
-    failed_("recover_resources_batch", result.error());
+    LOG(ERROR) << "allocator: " << result.error().message;
+    failed_(result.error());
   }
 }
 
@@ -118,12 +118,12 @@ Result<module::v1::AllocateResponse> AllocatorClient::allocate() {
   flushRecoveries();
   module::v1::AllocateRequest request;
   request.set_now_seconds(now_());
-  return call<module::v1::AllocateResponse>("allocate", request);
+  return call(&modules::AllocatorClient::allocate, request);
 }
 
 Result<module::v1::ExplainResponse> AllocatorClient::explain(const module::v1::ExplainRequest& request) {
   flushRecoveries();
-  return allocator_->call<module::v1::ExplainResponse>("explain", request);
+  return modules::AllocatorClient(*allocator_).explain(request);
 }
 
 }  // namespace mantle::master

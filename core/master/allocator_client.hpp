@@ -1,5 +1,6 @@
 // The allocator module as the master calls it: one method per allocator
-// call, the only place that names them. Resources a framework gives back
+// call, the only place in the master that makes them (through the typed
+// modules::AllocatorClient). Resources a framework gives back
 // are queued and go to the allocator in one batch before its next call.
 // State thread only.
 #pragma once
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "mantle/module/v1/allocator.pb.h"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 #include "mantle/result.hpp"
 #include "resources/resources.hpp"
@@ -20,7 +22,7 @@ class AllocatorClient {
  public:
   // `now`: the master's steady clock in seconds; `failed`: called with the
   // allocator's error for every call that failed (the master counts them).
-  AllocatorClient(std::function<double()> now, std::function<void(const std::string& call, const Error&)> failed);
+  AllocatorClient(std::function<double()> now, std::function<void(const Error&)> failed);
 
   void attach(std::shared_ptr<modules::Instance> allocator) { allocator_ = std::move(allocator); }
 
@@ -51,12 +53,14 @@ class AllocatorClient {
 
  private:
   template <typename Response, typename Request>
-  Result<Response> call(const char* method, const Request& request);
+  using Method = Result<Response> (modules::AllocatorClient::*)(const Request&) const;
+  template <typename Response, typename Request>
+  Result<Response> call(Method<Response, Request> method, const Request& request);
   template <typename Request>
-  bool update(const char* method, const Request& request);
+  bool update(Method<module::v1::Empty, Request> method, const Request& request);
 
   std::function<double()> now_;
-  std::function<void(const std::string&, const Error&)> failed_;
+  std::function<void(const Error&)> failed_;
   std::shared_ptr<modules::Instance> allocator_;
   std::vector<module::v1::AllocatorRecoverResources> pendingRecoveries_;
 };

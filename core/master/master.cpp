@@ -82,8 +82,7 @@ To convert(const From& from) {
 
 MasterImpl::MasterImpl(MasterFlags flags)
     : flags_(std::move(flags)),
-      allocator_([this] { return steadyNow(); },
-                 [this](const std::string&, const Error&) { count("master/allocator_errors"); }),
+      allocator_([this] { return steadyNow(); }, [this](const Error&) { count("master/allocator_errors"); }),
       offerBook_(allocator_,
                  [this](const std::string& frameworkId, const std::string& offerId) {
                    auto f = frameworks_.find(frameworkId);

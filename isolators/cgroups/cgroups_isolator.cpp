@@ -8,12 +8,12 @@ namespace fs = std::filesystem;
 
 Result<CommonOptions> CommonOptions::from(const sdk::Config& config) {
   CommonOptions options;
-  options.root = config.getString("root", "mantle");
+  options.root = config.getString("root");
   if (options.root.empty() || options.root == "/" || options.root.find("..") != std::string::npos) {
     return invalidArgument("'root' must name a cgroup below the agent's or the hierarchy's root, not '" + options.root +
                            "'");
   }
-  std::int64_t timeout = config.getInt("cleanup_timeout_ms", 10000);
+  std::int64_t timeout = config.getInt("cleanup_timeout_ms");
   if (timeout <= 0) return invalidArgument("'cleanup_timeout_ms' must be positive");
   options.cleanupTimeout = std::chrono::milliseconds(timeout);
   return options;

@@ -30,7 +30,7 @@ class CpuIsolator final : public CgroupsIsolator {
   static Result<std::unique_ptr<CpuIsolator>> create(const sdk::Context& ctx) {
     Result<CommonOptions> options = CommonOptions::from(ctx.config);
     if (!options.ok()) return options.error();
-    std::int64_t period = ctx.config.getInt("cfs_period_us", 100000);
+    std::int64_t period = ctx.config.getInt("cfs_period_us");
     if (period < 1000 || period > 1000000) return invalidArgument("'cfs_period_us' must be within [1000, 1000000]");
     Result<cc::Layout> layout = cc::Layout::detect();
     if (!layout.ok()) return layout.error();
@@ -38,7 +38,7 @@ class CpuIsolator final : public CgroupsIsolator {
     Result<std::vector<Placement>> placements = place({"cgroups/cpu", {"cpu"}, {"cpuacct"}}, *layout, *options);
     if (!placements.ok()) return placements.error();
     return std::make_unique<CpuIsolator>(ctx.host, *options, *placements, layout->find("freezer"),
-                                         ctx.config.getBool("cgroups_enable_cfs", false), period);
+                                         ctx.config.getBool("cgroups_enable_cfs"), period);
   }
 
  protected:

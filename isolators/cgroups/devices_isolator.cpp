@@ -28,7 +28,7 @@ class DevicesIsolator final : public CgroupsIsolator {
     Result<CommonOptions> options = CommonOptions::from(ctx.config);
     if (!options.ok()) return options.error();
     std::vector<cc::DeviceEntry> allowed;
-    if (ctx.config.getBool("default_devices", true)) allowed = cc::defaultDevices();
+    if (ctx.config.getBool("default_devices")) allowed = cc::defaultDevices();
     for (const std::string& text : ctx.config.getStringList("allowed_devices")) {
       Result<cc::DeviceEntry> e = cc::parseDeviceEntry(text);
       if (!e.ok()) return e.error().withContext("'allowed_devices'");
@@ -44,7 +44,7 @@ class DevicesIsolator final : public CgroupsIsolator {
     if (!layout.ok()) return layout.error();
     // v1: the devices hierarchy. v2: the unified hierarchy, where device
     // access is decided by eBPF programs rather than a controller.
-    std::string control = ctx.config.getString("device_control", "auto");
+    std::string control = ctx.config.getString("device_control");
     auto v1Devices = layout->v1().find("devices");
     std::optional<cc::Hierarchy> hierarchy;
     if (control == "v1" || (control == "auto" && v1Devices != layout->v1().end())) {
@@ -71,7 +71,7 @@ class DevicesIsolator final : public CgroupsIsolator {
     std::vector<Placement> placements = {{"devices", *hierarchy}};
     return std::make_unique<DevicesIsolator>(ctx.host, *options, std::move(placements), layout->find("freezer"),
                                              std::move(allowed), std::move(grantable),
-                                             ctx.config.getString("grant_label", "mantle.devices"));
+                                             ctx.config.getString("grant_label"));
   }
 
  protected:

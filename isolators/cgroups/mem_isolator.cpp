@@ -32,16 +32,16 @@ class MemIsolator final : public CgroupsIsolator {
   static Result<std::unique_ptr<MemIsolator>> create(const sdk::Context& ctx) {
     Result<CommonOptions> options = CommonOptions::from(ctx.config);
     if (!options.ok()) return options.error();
-    std::int64_t soft = ctx.config.getInt("memory_soft_limit_percent", 0);
+    std::int64_t soft = ctx.config.getInt("memory_soft_limit_percent");
     if (soft < 0 || soft > 100) return invalidArgument("'memory_soft_limit_percent' must be within [0, 100]");
-    std::int64_t fallback = ctx.config.getInt("oom_check_interval_ms", 1000);
+    std::int64_t fallback = ctx.config.getInt("oom_check_interval_ms");
     if (fallback <= 0) return invalidArgument("'oom_check_interval_ms' must be positive");
     Result<cc::Layout> layout = cc::Layout::detect();
     if (!layout.ok()) return layout.error();
     Result<std::vector<Placement>> placements = place({"cgroups/mem", {"memory"}, {}}, *layout, *options);
     if (!placements.ok()) return placements.error();
     auto isolator = std::make_unique<MemIsolator>(ctx.host, *options, *placements, layout->find("freezer"),
-                                                  ctx.config.getBool("cgroups_limit_swap", false), soft,
+                                                  ctx.config.getBool("cgroups_limit_swap"), soft,
                                                   std::chrono::milliseconds(fallback));
     if (Status started = isolator->watcher_.start(); !started.ok()) return started.error();
     return isolator;

@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <optional>
 #include <vector>
@@ -34,17 +35,16 @@ Status OomWatcher::start() {
       return internalError("cannot set up the OOM watcher: " + cc::errnoText(errno));
     }
   }
-  thread_ = std::thread([this] { run(); });
+  loop_.start([this] { return round(); },
+              [this] {
+                std::uint64_t one = 1;
+                (void)!::write(wake_, &one, sizeof one);
+              });
   return {};
 }
 
 OomWatcher::~OomWatcher() {
-  stop_ = true;
-  if (wake_ >= 0) {
-    std::uint64_t one = 1;
-    (void)!::write(wake_, &one, sizeof one);
-  }
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
   for (auto& [key, w] : watches_) release(w);
   for (int fd : {epoll_, wake_, inotify_}) {
     if (fd >= 0) ::close(fd);
@@ -115,30 +115,31 @@ void OomWatcher::release(Watch& w) {
   w.eventFd = w.controlFd = w.inotifyWatch = -1;
 }
 
-void OomWatcher::run() {
-  using Clock = std::chrono::steady_clock;
+std::chrono::milliseconds OomWatcher::round() {
   // The v1 event comes when the cgroup runs out of memory, before the OOM
   // killer has picked (and counted) its victim: after an event, re-read the
   // counters often for a while.
   constexpr std::chrono::milliseconds kBurstInterval{10};
   constexpr std::chrono::milliseconds kBurstLength{500};
-  std::vector<epoll_event> events(64);
-  Clock::time_point burstUntil = Clock::now();
-  while (!stop_) {
-    bool bursting = Clock::now() < burstUntil;
-    auto timeout = bursting ? kBurstInterval : fallback_;
-    int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), static_cast<int>(timeout.count()));
-    if (n < 0 && errno != EINTR) break;
-    for (int i = 0; i < n; ++i) {
-      // Drain: eventfds hold a counter, inotify a queue of events.
-      char buffer[4096];
-      while (::read(events[i].data.fd, buffer, sizeof buffer) > 0) {
-      }
-      if (events[i].data.fd != wake_) burstUntil = Clock::now() + kBurstLength;
-    }
-    if (stop_) break;
+  std::array<epoll_event, 64> events{};
+  bool bursting = Clock::now() < burstUntil_;
+  auto timeout = bursting ? kBurstInterval : fallback_;
+  // The loop's own wait is nil: the round waits here, for events.
+  int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), static_cast<int>(timeout.count()));
+  if (n < 0 && errno != EINTR) {
+    // Cannot happen with a valid epoll descriptor; fall back to polling.
     check();
+    return fallback_;
   }
+  for (int i = 0; i < n; ++i) {
+    // Drain: eventfds hold a counter, inotify a queue of events.
+    char buffer[4096];
+    while (::read(events[i].data.fd, buffer, sizeof buffer) > 0) {
+    }
+    if (events[i].data.fd != wake_) burstUntil_ = Clock::now() + kBurstLength;
+  }
+  if (!loop_.stopping()) check();
+  return std::chrono::milliseconds(0);
 }
 
 void OomWatcher::checkNow(const std::string& key) {

@@ -5,7 +5,6 @@
 // cgroup is also re-read at a fallback interval in case an event was missed.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -13,9 +12,9 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "layout.hpp"
+#include "mantle/module_api/sdk/background.hpp"
 #include "mantle/result.hpp"
 
 namespace mantle::isolators::cgroups {
@@ -55,7 +54,9 @@ class OomWatcher {
     int controlFd = -1;     // v1: memory.oom_control, kept open while registered
     int inotifyWatch = -1;  // v2
   };
-  void run();
+  // One round of the watcher's loop: waits for events (or the fallback
+  // interval) and checks the cgroups.
+  std::chrono::milliseconds round();
   void check();
   void release(Watch& w);
 
@@ -66,8 +67,9 @@ class OomWatcher {
   int epoll_ = -1;
   int wake_ = -1;
   int inotify_ = -1;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point burstUntil_ = Clock::now();  // the loop's thread only
+  sdk::BackgroundLoop loop_;                     // last: stopped before the descriptors close
 };
 
 }  // namespace mantle::isolators::cgroups

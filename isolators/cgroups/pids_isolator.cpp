@@ -21,7 +21,7 @@ class PidsIsolator final : public CgroupsIsolator {
   static Result<std::unique_ptr<PidsIsolator>> create(const sdk::Context& ctx) {
     Result<CommonOptions> options = CommonOptions::from(ctx.config);
     if (!options.ok()) return options.error();
-    std::int64_t maxPids = ctx.config.getInt("max_pids", 0);
+    std::int64_t maxPids = ctx.config.getInt("max_pids");
     if (maxPids < 0) return invalidArgument("'max_pids' must not be negative");
     Result<cc::Layout> layout = cc::Layout::detect();
     if (!layout.ok()) return layout.error();

@@ -3,17 +3,15 @@
 // over its `disk` resource gets a limitation with
 // REASON_CONTAINER_LIMITATION_DISK (the agent kills it). Enforcement is soft:
 // a container can go over between two scans.
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "container.hpp"
 #include "disk_usage.hpp"
+#include "mantle/module_api/sdk/background.hpp"
 #include "mantle/module_api/sdk/isolator.hpp"
 
 namespace mantle::isolators::disk {
@@ -29,22 +27,17 @@ class DiskUsageIsolator final : public sdk::Isolator {
  public:
   DiskUsageIsolator(sdk::Host host, std::chrono::milliseconds interval, bool enforce)
       : host_(host), interval_(interval), enforce_(enforce) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~DiskUsageIsolator() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
+    scanner_.start([this] {
+      scan();
+      return interval_;
+    });
   }
 
   static Result<std::unique_ptr<DiskUsageIsolator>> create(const sdk::Context& ctx) {
-    std::int64_t interval = ctx.config.getInt("container_disk_watch_interval_ms", 15000);
+    std::int64_t interval = ctx.config.getInt("container_disk_watch_interval_ms");
     if (interval <= 0) return invalidArgument("'container_disk_watch_interval_ms' must be positive");
     return std::make_unique<DiskUsageIsolator>(ctx.host, std::chrono::milliseconds(interval),
-                                               ctx.config.getBool("enforce_container_disk_quota", false));
+                                               ctx.config.getBool("enforce_container_disk_quota"));
   }
 
   Result<v1::Empty> recover(const v1::IsolatorRecoverRequest& request) override {
@@ -153,50 +146,46 @@ class DiskUsageIsolator final : public sdk::Isolator {
       std::lock_guard<std::mutex> lock(mutex_);
       containers_[cc::containerKey(id)] = std::move(t);
     }
-    wake_.notify_all();
+    scanner_.wake();  // measure the new container now
   }
 
-  // The scanner: one container at a time, the walk outside the lock.
-  void run() {
+  // One round of the scanner: one container at a time, the walk outside the
+  // lock.
+  void scan() {
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!stop_) {
-      std::vector<std::pair<std::string, std::string>> work;
-      for (const auto& [key, t] : containers_) work.emplace_back(key, t.directory);
-      for (const auto& [key, directory] : work) {
-        lock.unlock();
-        Result<std::uint64_t> used = diskUsage(directory);
-        lock.lock();
-        if (stop_) return;
-        auto it = containers_.find(key);
-        if (it == containers_.end() || !used.ok()) continue;
-        Tracked& t = it->second;
-        t.usedBytes = *used;
-        if (!enforce_ || !t.limitBytes || *used <= *t.limitBytes || t.reported) continue;
-        t.reported = true;
-        v1::ModuleEvent event;
-        v1::ContainerLimitation& limitation = *event.mutable_limitation();
-        *limitation.mutable_container_id() = t.id;
-        *limitation.mutable_resources() = t.disk;
-        limitation.set_reason(v1::TaskStatus::REASON_CONTAINER_LIMITATION_DISK);
-        limitation.set_message("Disk usage (" + std::to_string(*used / (1024 * 1024)) + " MB) exceeds quota (" +
-                               std::to_string(*t.limitBytes / (1024 * 1024)) + " MB) in " + t.directory);
-        lock.unlock();
-        host_.warning("disk/du: container '" + key + "': " + limitation.message());
-        host_.notify(event);
-        lock.lock();
-      }
-      wake_.wait_for(lock, interval_, [this] { return stop_; });
+    std::vector<std::pair<std::string, std::string>> work;
+    for (const auto& [key, t] : containers_) work.emplace_back(key, t.directory);
+    for (const auto& [key, directory] : work) {
+      lock.unlock();
+      Result<std::uint64_t> used = diskUsage(directory);
+      lock.lock();
+      if (scanner_.stopping()) return;
+      auto it = containers_.find(key);
+      if (it == containers_.end() || !used.ok()) continue;
+      Tracked& t = it->second;
+      t.usedBytes = *used;
+      if (!enforce_ || !t.limitBytes || *used <= *t.limitBytes || t.reported) continue;
+      t.reported = true;
+      v1::ModuleEvent event;
+      v1::ContainerLimitation& limitation = *event.mutable_limitation();
+      *limitation.mutable_container_id() = t.id;
+      *limitation.mutable_resources() = t.disk;
+      limitation.set_reason(v1::TaskStatus::REASON_CONTAINER_LIMITATION_DISK);
+      limitation.set_message("Disk usage (" + std::to_string(*used / (1024 * 1024)) + " MB) exceeds quota (" +
+                             std::to_string(*t.limitBytes / (1024 * 1024)) + " MB) in " + t.directory);
+      lock.unlock();
+      host_.warning("disk/du: container '" + key + "': " + limitation.message());
+      host_.notify(event);
+      lock.lock();
     }
   }
 
   sdk::Host host_;
   std::chrono::milliseconds interval_;
   bool enforce_;
-  std::mutex mutex_;  // containers_ and stop_; shared with the scanner
-  std::condition_variable wake_;
-  bool stop_ = false;
+  std::mutex mutex_;  // containers_; shared with the scanner
   std::map<std::string, Tracked> containers_;
-  std::thread thread_;  // last: started after everything it uses
+  sdk::BackgroundLoop scanner_;  // last: started after, and stopped before, everything it uses
 };
 
 }  // namespace

@@ -45,7 +45,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
         cleanupTimeout_(cleanupTimeout) {}
 
   static Result<std::unique_ptr<NvidiaGpuIsolator>> create(const sdk::Context& ctx) {
-    Result<std::unique_ptr<Nvml>> nvml = Nvml::open(ctx.config.getString("nvml_library", "libnvidia-ml.so.1"));
+    Result<std::unique_ptr<Nvml>> nvml = Nvml::open(ctx.config.getString("nvml_library"));
     if (!nvml.ok()) return nvml.error().withContext("gpu/nvidia");
     Result<std::vector<GpuInfo>> found = (*nvml)->gpus();
     if (!found.ok()) return found.error().withContext("gpu/nvidia");
@@ -82,7 +82,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     Result<cc::Layout> layout = cc::Layout::detect();
     if (!layout.ok()) return layout.error();
     // v1: the devices hierarchy; v2: the unified one, with an eBPF program.
-    std::string mode = ctx.config.getString("device_control", "auto");
+    std::string mode = ctx.config.getString("device_control");
     auto v1Devices = layout->v1().find("devices");
     std::optional<cc::Hierarchy> devices;
     if (mode == "v1" || (mode == "auto" && v1Devices != layout->v1().end())) {
@@ -102,7 +102,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     } else {
       return invalidArgument("gpu/nvidia: 'device_control' must be auto, v1 or v2, not '" + mode + "'");
     }
-    std::string root = ctx.config.getString("root", "mantle");
+    std::string root = ctx.config.getString("root");
     if (root.empty() || root == "/" || root.find("..") != std::string::npos) {
       return invalidArgument("gpu/nvidia: bad 'root' '" + root + "'");
     }
@@ -117,9 +117,9 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
     ctx.host.info("gpu/nvidia: " + std::to_string(gpus.size()) + " GPU(s) for containers (driver " +
                   (driver.ok() ? *driver : std::string("unknown")) + "): " + inventory +
                   "; advertised as gpus:" + std::to_string(gpus.size()) + " unless the agent's --resources names gpus");
-    return std::make_unique<NvidiaGpuIsolator>(
-        ctx.host, std::move(*nvml), std::move(gpus), *devices, root, std::move(control), stateFile,
-        std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms", 10000)));
+    return std::make_unique<NvidiaGpuIsolator>(ctx.host, std::move(*nvml), std::move(gpus), *devices, root,
+                                               std::move(control), stateFile,
+                                               std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms")));
   }
 
   Result<v1::Empty> recover(const v1::IsolatorRecoverRequest& request) override {

@@ -58,8 +58,7 @@ class PidNamespaceIsolator final : public sdk::Isolator {
 
   static Result<std::unique_ptr<PidNamespaceIsolator>> create(const sdk::Context& ctx) {
     auto isolator = std::make_unique<PidNamespaceIsolator>(
-        ctx.config.getBool("mount_proc", true),
-        std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms", 10000)));
+        ctx.config.getBool("mount_proc"), std::chrono::milliseconds(ctx.config.getInt("cleanup_timeout_ms")));
     if (isolator->agentPidNs_.empty() || isolator->agentMountNs_.empty()) {
       return failedPrecondition("namespaces/pid: cannot read this process's namespaces from /proc/self/ns");
     }

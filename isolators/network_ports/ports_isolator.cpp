@@ -6,16 +6,15 @@
 // Mesos' isolator it checks, it does not prevent: a task can listen between
 // two scans, and nothing is checked while the agent is down.
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "container.hpp"
 #include "layout.hpp"
 #include "listening.hpp"
+#include "mantle/module_api/sdk/background.hpp"
 #include "mantle/module_api/sdk/isolator.hpp"
 #include "text.hpp"
 
@@ -71,32 +70,27 @@ class PortsIsolator final : public sdk::Isolator {
         enforce_(enforce),
         isolated_(std::move(isolated)),
         cgroupRoots_(std::move(cgroupRoots)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~PortsIsolator() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
+    scanner_.start([this] {
+      scan();
+      return interval_;
+    });
   }
 
   static Result<std::unique_ptr<PortsIsolator>> create(const sdk::Context& ctx) {
-    std::int64_t interval = ctx.config.getInt("container_ports_watch_interval_ms", 30000);
+    std::int64_t interval = ctx.config.getInt("container_ports_watch_interval_ms");
     if (interval <= 0) return invalidArgument("'container_ports_watch_interval_ms' must be positive");
-    Result<Ranges> isolated = parseRanges(ctx.config.getString("container_ports_isolated_range", ""));
+    Result<Ranges> isolated = parseRanges(ctx.config.getString("container_ports_isolated_range"));
     if (!isolated.ok()) return isolated.error().withContext("'container_ports_isolated_range'");
     // Processes that left the container's process tree are still found
     // through its cgroup, when a cgroups isolator made one.
     std::vector<fs::path> roots;
-    std::string root = ctx.config.getString("cgroups_root", "mantle");
+    std::string root = ctx.config.getString("cgroups_root");
     if (Result<cc::Layout> layout = cc::Layout::detect(); layout.ok() && !root.empty()) {
       for (const auto& [controller, h] : layout->v1()) roots.push_back(h.rootDir(root));
       if (layout->unified()) roots.push_back(layout->unified()->rootDir(root));
     }
     return std::make_unique<PortsIsolator>(ctx.host, std::chrono::milliseconds(interval),
-                                           ctx.config.getBool("enforce_container_ports", false), std::move(*isolated),
+                                           ctx.config.getBool("enforce_container_ports"), std::move(*isolated),
                                            std::move(roots));
   }
 
@@ -191,24 +185,22 @@ class PortsIsolator final : public sdk::Isolator {
     return {all.begin(), all.end()};
   }
 
-  void run() {
+  // One round of the scanner: the listening sockets of each container, the
+  // look outside the lock.
+  void scan() {
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!stop_) {
-      wake_.wait_for(lock, interval_, [this] { return stop_; });
-      if (stop_) return;
-      std::vector<std::pair<std::string, pid_t>> work;
-      for (const auto& [key, t] : containers_) {
-        if (t.pid) work.emplace_back(key, *t.pid);
-      }
-      for (const auto& [key, pid] : work) {
-        lock.unlock();
-        std::set<std::uint16_t> ports = listeningPorts(processesOf(key, pid));
-        lock.lock();
-        if (stop_) return;
-        auto it = containers_.find(key);
-        if (it == containers_.end()) continue;
-        check(key, it->second, ports, lock);
-      }
+    std::vector<std::pair<std::string, pid_t>> work;
+    for (const auto& [key, t] : containers_) {
+      if (t.pid) work.emplace_back(key, *t.pid);
+    }
+    for (const auto& [key, pid] : work) {
+      lock.unlock();
+      std::set<std::uint16_t> ports = listeningPorts(processesOf(key, pid));
+      lock.lock();
+      if (scanner_.stopping()) return;
+      auto it = containers_.find(key);
+      if (it == containers_.end()) continue;
+      check(key, it->second, ports, lock);
     }
   }
 
@@ -253,11 +245,9 @@ class PortsIsolator final : public sdk::Isolator {
   bool enforce_;
   Ranges isolated_;
   std::vector<fs::path> cgroupRoots_;
-  std::mutex mutex_;  // containers_ and stop_; shared with the scanner
-  std::condition_variable wake_;
-  bool stop_ = false;
+  std::mutex mutex_;  // containers_; shared with the scanner
   std::map<std::string, Tracked> containers_;
-  std::thread thread_;
+  sdk::BackgroundLoop scanner_;  // last: started after, and stopped before, everything it uses
 };
 
 }  // namespace

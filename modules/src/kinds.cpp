@@ -8,73 +8,46 @@ namespace mantle::modules {
 
 namespace {
 
-// clang-format off
-#define MANTLE_METHOD(table, field, since) MethodSpec{#field, offsetof(table, field), since}
-// clang-format on
+// The method specs of one kind, from its list in kinds.h.
+#define MANTLE_METHOD_SPEC(field, method, request, response, since) MethodSpec{#field, offsetof(Table, field), since},
+
+template <class Table>
+std::vector<MethodSpec> allocatorMethods() {
+  return {MANTLE_ALLOCATOR_METHODS(MANTLE_METHOD_SPEC)};
+}
+template <class Table>
+std::vector<MethodSpec> authenticatorMethods() {
+  return {MANTLE_AUTHENTICATOR_METHODS(MANTLE_METHOD_SPEC)};
+}
+template <class Table>
+std::vector<MethodSpec> authorizerMethods() {
+  return {MANTLE_AUTHORIZER_METHODS(MANTLE_METHOD_SPEC)};
+}
+template <class Table>
+std::vector<MethodSpec> hookMethods() {
+  return {MANTLE_HOOK_METHODS(MANTLE_METHOD_SPEC)};
+}
+template <class Table>
+std::vector<MethodSpec> isolatorMethods() {
+  return {MANTLE_ISOLATOR_METHODS(MANTLE_METHOD_SPEC)};
+}
+
+#undef MANTLE_METHOD_SPEC
 
 std::vector<KindSpec> makeKinds() {
   std::vector<KindSpec> kinds;
-  kinds.push_back(KindSpec{MANTLE_KIND_ALLOCATOR,
-                           MANTLE_ALLOCATOR_API_MAJOR,
-                           MANTLE_ALLOCATOR_API_MINOR,
-                           {
-                               MANTLE_METHOD(mantle_allocator_table, add_framework, 0),
-                               MANTLE_METHOD(mantle_allocator_table, update_framework, 0),
-                               MANTLE_METHOD(mantle_allocator_table, remove_framework, 0),
-                               MANTLE_METHOD(mantle_allocator_table, set_framework_active, 0),
-                               MANTLE_METHOD(mantle_allocator_table, add_agent, 0),
-                               MANTLE_METHOD(mantle_allocator_table, update_agent, 0),
-                               MANTLE_METHOD(mantle_allocator_table, remove_agent, 0),
-                               MANTLE_METHOD(mantle_allocator_table, recover_resources, 0),
-                               MANTLE_METHOD(mantle_allocator_table, suppress, 0),
-                               MANTLE_METHOD(mantle_allocator_table, revive, 0),
-                               MANTLE_METHOD(mantle_allocator_table, update_weights, 0),
-                               MANTLE_METHOD(mantle_allocator_table, update_quota, 0),
-                               MANTLE_METHOD(mantle_allocator_table, allocate, 0),
-                               MANTLE_METHOD(mantle_allocator_table, explain, 0),
-                               MANTLE_METHOD(mantle_allocator_table, recover_resources_batch, 0),
-                           },
-                           0});
-  kinds.push_back(KindSpec{MANTLE_KIND_AUTHENTICATOR,
-                           MANTLE_AUTHENTICATOR_API_MAJOR,
-                           MANTLE_AUTHENTICATOR_API_MINOR,
-                           {MANTLE_METHOD(mantle_authenticator_table, authenticate, 0)},
-                           5000});
-  kinds.push_back(KindSpec{MANTLE_KIND_AUTHORIZER,
-                           MANTLE_AUTHORIZER_API_MAJOR,
-                           MANTLE_AUTHORIZER_API_MINOR,
-                           {MANTLE_METHOD(mantle_authorizer_table, authorize, 0)},
-                           5000});
-  kinds.push_back(KindSpec{MANTLE_KIND_HOOK,
-                           MANTLE_HOOK_API_MAJOR,
-                           MANTLE_HOOK_API_MINOR,
-                           {
-                               MANTLE_METHOD(mantle_hook_table, master_launch_task_label_decorator, 0),
-                               MANTLE_METHOD(mantle_hook_table, agent_run_task_label_decorator, 0),
-                               MANTLE_METHOD(mantle_hook_table, executor_environment_decorator, 0),
-                               MANTLE_METHOD(mantle_hook_table, task_status_update_decorator, 0),
-                               MANTLE_METHOD(mantle_hook_table, executor_removed, 0),
-                               MANTLE_METHOD(mantle_hook_table, state_event, 0),
-                           },
-                           5000});
-  kinds.push_back(KindSpec{MANTLE_KIND_ISOLATOR,
-                           MANTLE_ISOLATOR_API_MAJOR,
-                           MANTLE_ISOLATOR_API_MINOR,
-                           {
-                               MANTLE_METHOD(mantle_isolator_table, recover, 0),
-                               MANTLE_METHOD(mantle_isolator_table, prepare, 0),
-                               MANTLE_METHOD(mantle_isolator_table, isolate, 0),
-                               MANTLE_METHOD(mantle_isolator_table, update, 0),
-                               MANTLE_METHOD(mantle_isolator_table, usage, 0),
-                               MANTLE_METHOD(mantle_isolator_table, status, 0),
-                               MANTLE_METHOD(mantle_isolator_table, cleanup, 0),
-                               MANTLE_METHOD(mantle_isolator_table, resources, 1),
-                           },
-                           60000});
+  kinds.push_back(KindSpec{MANTLE_KIND_ALLOCATOR, MANTLE_ALLOCATOR_API_MAJOR, MANTLE_ALLOCATOR_API_MINOR,
+                           allocatorMethods<mantle_allocator_table>(), 0});
+  kinds.push_back(KindSpec{MANTLE_KIND_AUTHENTICATOR, MANTLE_AUTHENTICATOR_API_MAJOR, MANTLE_AUTHENTICATOR_API_MINOR,
+                           authenticatorMethods<mantle_authenticator_table>(), 5000});
+  kinds.push_back(KindSpec{MANTLE_KIND_AUTHORIZER, MANTLE_AUTHORIZER_API_MAJOR, MANTLE_AUTHORIZER_API_MINOR,
+                           authorizerMethods<mantle_authorizer_table>(), 5000});
+  kinds.push_back(
+      KindSpec{MANTLE_KIND_HOOK, MANTLE_HOOK_API_MAJOR, MANTLE_HOOK_API_MINOR, hookMethods<mantle_hook_table>(), 5000});
+  kinds.push_back(KindSpec{MANTLE_KIND_ISOLATOR, MANTLE_ISOLATOR_API_MAJOR, MANTLE_ISOLATOR_API_MINOR,
+                           isolatorMethods<mantle_isolator_table>(), 60000});
   return kinds;
 }
-
-#undef MANTLE_METHOD
 
 }  // namespace
 

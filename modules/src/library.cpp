@@ -172,7 +172,8 @@ Result<ModuleInfo> Library::module(const std::string& moduleName) const {
                               " (major versions differ)");
   }
   if (d->kind_api_minor > kind->minor) {
-    return failedPrecondition(where + ": built for " + declared + ", newer than this host's " + host);
+    return failedPrecondition(where + ": needs " + declared + ", newer than this host's " + host +
+                              " (it implements methods this host does not know)");
   }
   if (d->create == nullptr) return failedPrecondition(where + ": no create function");
   if (d->destroy == nullptr) return failedPrecondition(where + ": no destroy function");

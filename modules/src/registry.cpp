@@ -281,6 +281,12 @@ Result<std::string> Instance::call(std::string_view methodName, std::string_view
                          core.kind + " API " + std::to_string(core.kindSpec->major) + "." +
                          std::to_string(method->sinceMinor) + ")");
   }
+  if (method->sinceMinor > core.descriptor->kind_api_minor) {
+    return unimplemented(core.description + ": declares " + core.kind + " API " + std::to_string(core.kindSpec->major) +
+                         "." + std::to_string(core.descriptor->kind_api_minor) + ", older than '" + method->name +
+                         "' (added in " + std::to_string(core.kindSpec->major) + "." +
+                         std::to_string(method->sinceMinor) + ")");
+  }
   mantle_method fn = nullptr;
   std::memcpy(&fn, static_cast<const char*>(core.descriptor->function_table) + method->offset, sizeof fn);
   if (fn == nullptr) return unimplemented(core.description + ": does not implement '" + method->name + "'");

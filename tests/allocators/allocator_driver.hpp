@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mantle/module/v1/allocator.pb.h"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/manifest.hpp"
 #include "mantle/modules/registry.hpp"
 #include "resource_text.hpp"
@@ -47,9 +48,9 @@ class AllocatorDriver {
     request.mutable_agent_info()->mutable_id()->set_value(id);
     request.mutable_agent_info()->set_hostname(id);
     *request.mutable_total() = parseResources(resources);
-    return empty("add_agent", request);
+    return empty(&modules::AllocatorClient::addAgent, request);
   }
-  Status addAgent(const v1::AllocatorAddAgent& request) { return empty("add_agent", request); }
+  Status addAgent(const v1::AllocatorAddAgent& request) { return empty(&modules::AllocatorClient::addAgent, request); }
 
   static v1::AllocatorAddFramework frameworkRequest(const FrameworkSpec& spec) {
     v1::AllocatorAddFramework request;
@@ -64,7 +65,9 @@ class AllocatorDriver {
     for (const std::string& role : spec.suppressedRoles) request.add_suppressed_roles(role);
     return request;
   }
-  Status addFramework(const FrameworkSpec& spec) { return empty("add_framework", frameworkRequest(spec)); }
+  Status addFramework(const FrameworkSpec& spec) {
+    return empty(&modules::AllocatorClient::addFramework, frameworkRequest(spec));
+  }
   Status addFramework(const std::string& id, std::vector<std::string> roles, bool gpu = false) {
     FrameworkSpec spec;
     spec.id = id;
@@ -72,29 +75,31 @@ class AllocatorDriver {
     spec.gpu = gpu;
     return addFramework(spec);
   }
-  Status addFramework(const v1::AllocatorAddFramework& request) { return empty("add_framework", request); }
+  Status addFramework(const v1::AllocatorAddFramework& request) {
+    return empty(&modules::AllocatorClient::addFramework, request);
+  }
 
   Status removeFramework(const std::string& id) {
     v1::AllocatorFrameworkRef request;
     request.mutable_framework_id()->set_value(id);
-    return empty("remove_framework", request);
+    return empty(&modules::AllocatorClient::removeFramework, request);
   }
   Status setFrameworkActive(const std::string& id, bool active) {
     v1::AllocatorSetFrameworkActive request;
     request.mutable_framework_id()->set_value(id);
     request.set_active(active);
-    return empty("set_framework_active", request);
+    return empty(&modules::AllocatorClient::setFrameworkActive, request);
   }
   Status setAgentState(const std::string& id, v1::AllocatorUpdateAgent::State state) {
     v1::AllocatorUpdateAgent request;
     request.mutable_agent_id()->set_value(id);
     request.set_state(state);
-    return empty("update_agent", request);
+    return empty(&modules::AllocatorClient::updateAgent, request);
   }
   Status removeAgent(const std::string& id) {
     v1::AllocatorAgentRef request;
     request.mutable_agent_id()->set_value(id);
-    return empty("remove_agent", request);
+    return empty(&modules::AllocatorClient::removeAgent, request);
   }
   static v1::AllocatorRecoverResources recoverRequest(const v1::AllocatorOffer& offer, double refuseSeconds,
                                                       double now) {
@@ -108,46 +113,48 @@ class AllocatorDriver {
   }
   // Declines a whole offer.
   Status decline(const v1::AllocatorOffer& offer, double refuseSeconds, double now) {
-    return empty("recover_resources", recoverRequest(offer, refuseSeconds, now));
+    return empty(&modules::AllocatorClient::recoverResources, recoverRequest(offer, refuseSeconds, now));
   }
-  Status recover(const v1::AllocatorRecoverResources& request) { return empty("recover_resources", request); }
+  Status recover(const v1::AllocatorRecoverResources& request) {
+    return empty(&modules::AllocatorClient::recoverResources, request);
+  }
   Status recoverBatch(const v1::AllocatorRecoverResourcesBatch& request) {
-    return empty("recover_resources_batch", request);
+    return empty(&modules::AllocatorClient::recoverResourcesBatch, request);
   }
   Status suppress(const std::string& framework, const std::vector<std::string>& roles = {}) {
-    return empty("suppress", rolesRequest(framework, roles));
+    return empty(&modules::AllocatorClient::suppress, rolesRequest(framework, roles));
   }
   Status revive(const std::string& framework, const std::vector<std::string>& roles = {}) {
-    return empty("revive", rolesRequest(framework, roles));
+    return empty(&modules::AllocatorClient::revive, rolesRequest(framework, roles));
   }
   Status setWeight(const std::string& role, double weight) {
     v1::AllocatorUpdateWeights request;
     auto* w = request.add_weights();
     w->set_role(role);
     w->set_weight(weight);
-    return empty("update_weights", request);
+    return empty(&modules::AllocatorClient::updateWeights, request);
   }
   Status setQuota(const std::string& role, const std::string& guarantees, const std::string& limits) {
     v1::AllocatorUpdateQuota request;
     request.set_role(role);
     *request.mutable_guarantees() = parseResources(guarantees);
     *request.mutable_limits() = parseResources(limits);
-    return empty("update_quota", request);
+    return empty(&modules::AllocatorClient::updateQuota, request);
   }
   Result<v1::AllocateResponse> allocate(double now) {
     v1::AllocateRequest request;
     request.set_now_seconds(now);
-    return instance_->call<v1::AllocateResponse>("allocate", request);
+    return modules::AllocatorClient(*instance_).allocate(request);
   }
   Result<v1::ExplainResponse> explainFramework(const std::string& framework) {
     v1::ExplainRequest request;
     request.mutable_framework_id()->set_value(framework);
-    return instance_->call<v1::ExplainResponse>("explain", request);
+    return modules::AllocatorClient(*instance_).explain(request);
   }
   Result<v1::ExplainResponse> explainRole(const std::string& role) {
     v1::ExplainRequest request;
     request.set_role(role);
-    return instance_->call<v1::ExplainResponse>("explain", request);
+    return modules::AllocatorClient(*instance_).explain(request);
   }
 
  private:
@@ -160,8 +167,8 @@ class AllocatorDriver {
     return request;
   }
   template <class Request>
-  Status empty(const char* method, const Request& request) {
-    Result<v1::Empty> result = instance_->call<v1::Empty>(method, request);
+  Status empty(Result<v1::Empty> (modules::AllocatorClient::*method)(const Request&) const, const Request& request) {
+    Result<v1::Empty> result = (modules::AllocatorClient(*instance_).*method)(request);
     if (!result.ok()) return result.error();
     return {};
   }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "mantle/module/v1/hook.pb.h"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 #include "temp_dir.hpp"
 
@@ -76,14 +77,14 @@ TEST(OutOfTreeModuleTest, BuiltAgainstInstalledModuleApiLoadsAndRuns) {
   auto* existing = context.mutable_executor_info()->mutable_command()->mutable_environment()->add_variables();
   existing->set_name("PATH");
   existing->set_value("/bin");
-  auto env = (*hook)->call<v1::EnvironmentDecoration>("executor_environment_decorator", context);
+  auto env = modules::HookClient(**hook).executorEnvironmentDecorator(context);
   ASSERT_TRUE(env.ok()) << env.error().message;
   ASSERT_EQ(env->environment().variables_size(), 2);
   EXPECT_EQ(env->environment().variables(0).name(), "PATH");
   EXPECT_EQ(env->environment().variables(1).name(), "GREETING");
   EXPECT_EQ(env->environment().variables(1).value(), "bonjour, web-1");
 
-  auto labels = (*hook)->call<v1::LabelsDecoration>("master_launch_task_label_decorator", context);
+  auto labels = modules::HookClient(**hook).masterLaunchTaskLabelDecorator(context);
   ASSERT_TRUE(labels.ok()) << labels.error().message;
   ASSERT_EQ(labels->labels().labels_size(), 1);
   EXPECT_EQ(labels->labels().labels(0).key(), "greeted-by");

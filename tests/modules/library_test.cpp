@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "fixtures.hpp"
+#include "mantle/module/v1/isolator.pb.h"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/library.hpp"
 #include "mantle/modules/registry.hpp"
 
@@ -56,7 +58,7 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"abi_too_new", "built for module ABI version 2, but this host supports ABI version 1"},
         FailureCase{"kind_major_mismatch",
                     "built for isolator API 2.0, but this host supports isolator API 1.1 (major versions differ)"},
-        FailureCase{"kind_minor_newer", "built for isolator API 1.99, newer than this host's isolator API 1.1"},
+        FailureCase{"kind_minor_newer", "needs isolator API 1.99, newer than this host's isolator API 1.1"},
         FailureCase{"duplicate_name", "declares module 'fixture' more than once"},
         FailureCase{
             "unknown_kind",
@@ -65,7 +67,12 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"short_table", "isolator function table is 16 bytes, too short for isolator API 1.0 (needs 64)"},
         FailureCase{"create_error",
                     "create failed (FAILED_PRECONDITION): refusing to start: mode 'strict' needs a license"},
-        FailureCase{"create_throws", "create failed (INTERNAL): create threw: constructor exploded for fixture"}),
+        FailureCase{"create_throws", "create failed (INTERNAL): create threw: constructor exploded for fixture"},
+        FailureCase{"reads_undeclared",
+                    "create failed (INTERNAL): create threw: reads parameter 'mood', which it does not declare"},
+        FailureCase{
+            "reads_wrong_type",
+            "create failed (INTERNAL): create threw: reads parameter 'mode' as int, but declares it as string"}),
     [](const ::testing::TestParamInfo<FailureCase>& info) { return info.param.fixture; });
 
 TEST(LibraryTest, ValidRawLibraryLoads) {
@@ -82,6 +89,62 @@ TEST(LibraryTest, ValidRawLibraryLoads) {
   EXPECT_EQ(info->apiMinor, 0);
   Status created = loadFixture("valid");
   EXPECT_TRUE(created.ok()) << created.error().message;
+}
+
+// The fixture library newer_sdk is built against the SDK of a future isolator
+// API 1.2; each module declares the newest minor among the methods it
+// overrides, so this 1.1 host loads those that need nothing newer.
+TEST(ModuleVersionTest, ModuleFromANewerSdkDeclaresTheMinorOfTheMethodsItOverrides) {
+  Result<std::shared_ptr<const Library>> library = Library::open(fixturePath("newer_sdk"));
+  ASSERT_TRUE(library.ok()) << library.error().message;
+  Result<ModuleInfo> old = (*library)->module("old_methods");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->apiMinor, 0);
+  Result<ModuleInfo> resources = (*library)->module("advertises_resources");
+  ASSERT_TRUE(resources.ok()) << resources.error().message;
+  EXPECT_EQ(resources->apiMinor, 1);
+}
+
+TEST(ModuleVersionTest, ModuleFromANewerSdkUsingOnlyOlderMethodsRunsInThisHost) {
+  Manifest manifest;
+  ASSERT_TRUE(loadManifest(R"({"libraries":[{"file":")" + fixturePath("newer_sdk") +
+                               R"(","modules":[{"name":"old_methods"},{"name":"advertises_resources"}]}]})",
+                           manifest)
+                  .ok());
+  Registry registry;
+  Status loaded = registry.load(manifest);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+
+  Result<std::shared_ptr<Instance>> old = registry.create("isolator", "old_methods");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  Result<module::v1::IsolatorPrepareResponse> prepared =
+      IsolatorClient(**old).prepare(module::v1::IsolatorPrepareRequest());
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+  ASSERT_EQ(prepared->launch_info().environment().variables_size(), 1);
+  EXPECT_EQ(prepared->launch_info().environment().variables(0).value(), "old_methods");
+  // It declared 1.0: the host treats the 1.1 method as not implemented.
+  Result<module::v1::IsolatorResourcesResponse> none =
+      IsolatorClient(**old).resources(module::v1::IsolatorResourcesRequest());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, StatusCode::kUnimplemented);
+  EXPECT_THAT(none.error().message, HasSubstr("declares isolator API 1.0, older than 'resources' (added in 1.1)"));
+
+  Result<std::shared_ptr<Instance>> advertising = registry.create("isolator", "advertises_resources");
+  ASSERT_TRUE(advertising.ok()) << advertising.error().message;
+  Result<module::v1::IsolatorResourcesResponse> widgets =
+      IsolatorClient(**advertising).resources(module::v1::IsolatorResourcesRequest());
+  ASSERT_TRUE(widgets.ok()) << widgets.error().message;
+  ASSERT_EQ(widgets->resources_size(), 1);
+  EXPECT_EQ(widgets->resources(0).name(), "widgets");
+}
+
+TEST(ModuleVersionTest, ModuleUsingANewerMethodIsRefusedNamingModuleKindAndVersions) {
+  Status status = loadFixture("newer_sdk", "forecaster");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.error().message,
+              AllOf(HasSubstr("module 'forecaster'"), HasSubstr("libfixture_newer_sdk.so"),
+                    HasSubstr("needs isolator API 1.2, newer than this host's isolator API 1.1")));
 }
 
 TEST(LibraryTest, SameLibraryOpenedOnce) {

@@ -10,6 +10,7 @@
 #include "fixtures.hpp"
 #include "mantle/module/v1/hook.pb.h"
 #include "mantle/module/v1/isolator.pb.h"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 #include "temp_dir.hpp"
 
@@ -45,6 +46,13 @@ class RegistryTest : public ::testing::Test {
   std::unique_ptr<Registry> registry_;
 };
 
+// Sends request bytes as they are, to see what a module makes of garbage.
+class RawClient : public modules::detail::ClientBase {
+ public:
+  explicit RawClient(modules::Instance& instance) : ClientBase(instance, instance.kind()) {}
+  using ClientBase::callEncoded;
+};
+
 TEST_F(RegistryTest, OneModuleSeveralInstancesWithTheirOwnConfig) {
   mantle::testing::TempDir state;
   Registry& registry = load(R"([{"name": "echo", "instance": "en", "config": {"greeting": "hello", "count": 1}},
@@ -57,8 +65,8 @@ TEST_F(RegistryTest, OneModuleSeveralInstancesWithTheirOwnConfig) {
 
   v1::IsolatorPrepareRequest request;
   request.mutable_container_id()->set_value("c1");
-  auto a = (*en)->call<v1::IsolatorPrepareResponse>("prepare", request);
-  auto b = (*fr)->call<v1::IsolatorPrepareResponse>("prepare", request);
+  auto a = modules::IsolatorClient(**en).prepare(request);
+  auto b = modules::IsolatorClient(**fr).prepare(request);
   ASSERT_TRUE(a.ok()) << a.error().message;
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_EQ(env(*a, "INSTANCE"), "en");
@@ -94,21 +102,21 @@ TEST_F(RegistryTest, ModuleErrorsAndExceptionsBecomeErrorsNamingTheModule) {
 
   v1::IsolatorUpdateRequest grow;
   grow.add_resources()->set_name("cpus");
-  auto refused = (*echo)->call<v1::Empty>("update", grow);
+  auto refused = modules::IsolatorClient(**echo).update(grow);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.error().message,
               AllOf(HasSubstr("module 'echo' (instance 'echo', library '"), HasSubstr("libfixture_test_modules.so"),
                     HasSubstr("update failed (RESOURCE_EXHAUSTED): cannot grow to cpus")));
 
-  auto threw = (*echo)->call<v1::Empty>("update", v1::IsolatorUpdateRequest());
+  auto threw = modules::IsolatorClient(**echo).update(v1::IsolatorUpdateRequest());
   ASSERT_FALSE(threw.ok());
   EXPECT_EQ(threw.error().code, StatusCode::kInternal);
   EXPECT_THAT(threw.error().message,
               HasSubstr("update failed (INTERNAL): uncaught exception: update without resources"));
 
   // Garbage in: the SDK refuses to decode and says which message it wanted.
-  auto garbage = (*echo)->call("prepare", std::string("\xff\xff\xff", 3));
+  auto garbage = RawClient(**echo).callEncoded("prepare", std::string("\xff\xff\xff", 3));
   ASSERT_FALSE(garbage.ok());
   EXPECT_THAT(garbage.error().message, HasSubstr("cannot decode request mantle.module.v1.IsolatorPrepareRequest"));
 
@@ -125,13 +133,13 @@ TEST_F(RegistryTest, DeadlineMissedIsAnErrorAndCounted) {
   ASSERT_TRUE(echo.ok());
   v1::IsolatorUsageRequest fast;
   fast.mutable_container_id()->set_value("1");  // sleeps 1 ms
-  auto ok = (*echo)->call<v1::IsolatorUsageResponse>("usage", fast);
+  auto ok = modules::IsolatorClient(**echo).usage(fast);
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->statistics().processes(), 1u);
 
   v1::IsolatorUsageRequest slow;
   slow.mutable_container_id()->set_value("400");  // sleeps 400 ms
-  auto late = (*echo)->call<v1::IsolatorUsageResponse>("usage", slow);
+  auto late = modules::IsolatorClient(**echo).usage(slow);
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().code, StatusCode::kDeadlineExceeded);
   EXPECT_THAT(late.error().message,
@@ -146,7 +154,7 @@ TEST_F(RegistryTest, DeadlineMissedIsAnErrorAndCounted) {
   EXPECT_GE(m.latencySumSeconds, 0.1);
   // The instance stays usable once the slow call has finished.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  EXPECT_TRUE((*echo)->call<v1::IsolatorUsageResponse>("usage", fast).ok());
+  EXPECT_TRUE(modules::IsolatorClient(**echo).usage(fast).ok());
 }
 
 TEST_F(RegistryTest, EventsReachTheHandler) {
@@ -162,7 +170,7 @@ TEST_F(RegistryTest, EventsReachTheHandler) {
   v1::IsolatorIsolateRequest isolate;
   isolate.mutable_container_id()->set_value("c9");
   isolate.set_pid(4242);
-  ASSERT_TRUE((*echo)->call<v1::Empty>("isolate", isolate).ok());
+  ASSERT_TRUE(modules::IsolatorClient(**echo).isolate(isolate).ok());
   EXPECT_EQ(seen.load(), 1);
   EXPECT_EQ(last.container_id().value(), "c9");
   EXPECT_EQ(last.reason(), v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY);
@@ -175,7 +183,7 @@ TEST_F(RegistryTest, MetricsOfLiveInstances) {
   ASSERT_TRUE(tag.ok());
   v1::TaskContext context;
   context.mutable_task_info()->set_name("web");
-  auto labels = (*tag)->call<v1::LabelsDecoration>("master_launch_task_label_decorator", context);
+  auto labels = modules::HookClient(**tag).masterLaunchTaskLabelDecorator(context);
   ASSERT_TRUE(labels.ok()) << labels.error().message;
   ASSERT_EQ(labels->labels().labels_size(), 1);
   EXPECT_EQ(labels->labels().labels(0).value(), "web");
@@ -195,18 +203,18 @@ TEST(RegistryRawTest, NullEntriesAndExceptionsAcrossTheBoundary) {
   auto hook = registry.create("hook", "partial");
   ASSERT_TRUE(hook.ok()) << hook.error().message;
 
-  auto skipped = (*hook)->call<v1::LabelsDecoration>("master_launch_task_label_decorator", v1::TaskContext());
+  auto skipped = modules::HookClient(**hook).masterLaunchTaskLabelDecorator(v1::TaskContext());
   ASSERT_FALSE(skipped.ok());
   EXPECT_EQ(skipped.error().code, StatusCode::kUnimplemented);
   EXPECT_THAT(skipped.error().message, AllOf(HasSubstr("module 'partial'"), HasSubstr("libfixture_raw_partial.so"),
                                              HasSubstr("does not implement 'master_launch_task_label_decorator'")));
 
-  auto denied = (*hook)->call<v1::Empty>("state_event", v1::StateEvent());
+  auto denied = modules::HookClient(**hook).stateEvent(v1::StateEvent());
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.error().code, StatusCode::kPermissionDenied);
   EXPECT_THAT(denied.error().message, HasSubstr("state_event failed (PERMISSION_DENIED): state events are not for me"));
 
-  auto threw = (*hook)->call<v1::Empty>("executor_removed", v1::ExecutorRemoved());
+  auto threw = modules::HookClient(**hook).executorRemoved(v1::ExecutorRemoved());
   ASSERT_FALSE(threw.ok());
   EXPECT_EQ(threw.error().code, StatusCode::kInternal);
   EXPECT_THAT(threw.error().message, HasSubstr("threw an exception across the module boundary"));
@@ -224,8 +232,8 @@ TEST(RegistryRawTest, TableTooShortForACalledMethod) {
   ASSERT_TRUE(registry.load(manifest).ok());
   auto iso = registry.create("isolator", "fixture");
   ASSERT_TRUE(iso.ok());
-  EXPECT_TRUE((*iso)->call<v1::Empty>("recover", v1::IsolatorRecoverRequest()).ok());
-  auto resources = (*iso)->call<v1::IsolatorResourcesResponse>("resources", v1::IsolatorResourcesRequest());
+  EXPECT_TRUE(modules::IsolatorClient(**iso).recover(v1::IsolatorRecoverRequest()).ok());
+  auto resources = modules::IsolatorClient(**iso).resources(v1::IsolatorResourcesRequest());
   ASSERT_FALSE(resources.ok());
   EXPECT_EQ(resources.error().code, StatusCode::kUnimplemented);
   EXPECT_THAT(resources.error().message,
@@ -233,7 +241,7 @@ TEST(RegistryRawTest, TableTooShortForACalledMethod) {
                     HasSubstr("its isolator function table (64 bytes) is too short for 'resources' (added in "
                               "isolator API 1.1)")));
   // A NULL entry within the table is "not implemented" too.
-  auto cleanup = (*iso)->call<v1::Empty>("cleanup", v1::IsolatorCleanupRequest());
+  auto cleanup = modules::IsolatorClient(**iso).cleanup(v1::IsolatorCleanupRequest());
   ASSERT_FALSE(cleanup.ok());
   EXPECT_EQ(cleanup.error().code, StatusCode::kUnimplemented);
   EXPECT_THAT(cleanup.error().message, HasSubstr("does not implement 'cleanup'"));

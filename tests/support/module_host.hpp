@@ -1,5 +1,6 @@
 // Loads a module the way a Mantle binary does: a manifest, the registry, an
-// instance, calls through Instance::call. Tests never include module code.
+// instance, calls through the typed clients (mantle/modules/clients.hpp). Tests
+// never include module code.
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include <json/value.h>
 #include <json/writer.h>
 
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/manifest.hpp"
 #include "mantle/modules/registry.hpp"
 

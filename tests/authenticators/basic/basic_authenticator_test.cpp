@@ -54,7 +54,7 @@ v1::AuthenticateRequest basic(const std::string& principal, const std::string& s
 }
 
 // Every secret in the test data: none may appear in any message.
-const std::vector<std::string> kSecrets = {"s3cret-ops-XYZ", "colon:in:secret", "orphan-secret-QQQ",
+const std::vector<std::string> kSecrets = {"s3cret-ops-XYZ",  "colon:in:secret",        "orphan-secret-QQQ",
                                            "typo-secret-WWW", "three-field-secret-PPP", "other-secret-RRR"};
 
 void expectNoSecret(const std::string& message) {
@@ -82,7 +82,7 @@ class BasicAuthenticatorTest : public ::testing::Test {
   }
 
   static v1::AuthenticateResponse authenticate(Instance& authenticator, const v1::AuthenticateRequest& r) {
-    Result<v1::AuthenticateResponse> response = authenticator.call<v1::AuthenticateResponse>("authenticate", r);
+    Result<v1::AuthenticateResponse> response = modules::AuthenticatorClient(authenticator).authenticate(r);
     EXPECT_TRUE(response.ok()) << response.error().message;
     return response.ok() ? *response : v1::AuthenticateResponse();
   }
@@ -140,21 +140,19 @@ TEST_F(BasicAuthenticatorTest, ConfiguredRealmIsUsedWhenTheRequestHasNone) {
 TEST_F(BasicAuthenticatorTest, MalformedHeadersAreUnauthorizedWithAMessage) {
   std::shared_ptr<Instance> auth = createOk();
   ASSERT_NE(auth, nullptr);
-  expectUnauthorized(authenticate(*auth, request({{"Authorization", "Bearer abc.def.ghi"}})), "mantle-master",
-                     "Basic");
+  expectUnauthorized(authenticate(*auth, request({{"Authorization", "Bearer abc.def.ghi"}})), "mantle-master", "Basic");
   expectUnauthorized(authenticate(*auth, request({{"Authorization", "Basic"}})), "mantle-master", "empty");
   expectUnauthorized(authenticate(*auth, request({{"Authorization", "Basic    "}})), "mantle-master", "malformed");
   for (const std::string bad : {"b3Bz!zM=", "b3BzOnM", "b3=zOnM=", "b3BzOnN=", "====", "b3BzOnMz\tZ"}) {
-    expectUnauthorized(authenticate(*auth, request({{"Authorization", "Basic " + bad}})), "mantle-master",
-                       "base64");
+    expectUnauthorized(authenticate(*auth, request({{"Authorization", "Basic " + bad}})), "mantle-master", "base64");
   }
   // Valid base64, but no ':' inside.
   expectUnauthorized(authenticate(*auth, request({{"Authorization", "Basic " + base64("ops")}})), "mantle-master",
                      "no ':'");
   // Two Authorization headers are ambiguous.
   std::string good = "Basic " + base64("ops:s3cret-ops-XYZ");
-  expectUnauthorized(authenticate(*auth, request({{"Authorization", good}, {"Authorization", good}})),
-                     "mantle-master", "more than one");
+  expectUnauthorized(authenticate(*auth, request({{"Authorization", good}, {"Authorization", good}})), "mantle-master",
+                     "more than one");
 }
 
 TEST_F(BasicAuthenticatorTest, WrongSecretAndUnknownPrincipalGetTheSameAnswer) {

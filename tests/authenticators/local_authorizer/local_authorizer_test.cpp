@@ -44,7 +44,7 @@ class LocalAuthorizerTest : public ::testing::Test {
     if (subject) request.mutable_subject()->set_value(*subject);
     request.set_action(action);
     if (object) request.set_object(*object);
-    Result<v1::AuthorizeResponse> response = authorizer.call<v1::AuthorizeResponse>("authorize", request);
+    Result<v1::AuthorizeResponse> response = modules::AuthorizerClient(authorizer).authorize(request);
     EXPECT_TRUE(response.ok()) << response.error().message;
     return response.ok() && response->allowed();
   }
@@ -54,7 +54,8 @@ class LocalAuthorizerTest : public ::testing::Test {
     ASSERT_FALSE(made.ok()) << acls;
     EXPECT_EQ(made.error().code, StatusCode::kInvalidArgument) << made.error().message;
     for (const std::string& part : parts) {
-      EXPECT_NE(made.error().message.find(part), std::string::npos) << "'" << part << "' not in: " << made.error().message;
+      EXPECT_NE(made.error().message.find(part), std::string::npos)
+          << "'" << part << "' not in: " << made.error().message;
     }
   }
 
@@ -132,7 +133,7 @@ TEST_F(LocalAuthorizerTest, AnonymousMatchesOnlyAnyAndNoneEntities) {
   request.mutable_subject()->set_value("");
   request.set_action("get_endpoints");
   request.set_object("/metrics/snapshot");
-  Result<v1::AuthorizeResponse> response = a->call<v1::AuthorizeResponse>("authorize", request);
+  Result<v1::AuthorizeResponse> response = modules::AuthorizerClient(*a).authorize(request);
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_FALSE(response->allowed());
 }
@@ -196,7 +197,7 @@ TEST_F(LocalAuthorizerTest, ClaimsOnlySubjectIsRefused) {
   (*request.mutable_subject()->mutable_claims())["cid"] = "container-1";
   request.set_action("view_containers");
   request.set_object("alice");
-  Result<v1::AuthorizeResponse> response = a->call<v1::AuthorizeResponse>("authorize", request);
+  Result<v1::AuthorizeResponse> response = modules::AuthorizerClient(*a).authorize(request);
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_FALSE(response->allowed());
 }
@@ -207,7 +208,7 @@ TEST_F(LocalAuthorizerTest, UnknownActionIsAnError) {
   v1::AuthorizeRequest request;
   request.mutable_subject()->set_value("ops");
   request.set_action("launch_missiles");
-  Result<v1::AuthorizeResponse> response = a->call<v1::AuthorizeResponse>("authorize", request);
+  Result<v1::AuthorizeResponse> response = modules::AuthorizerClient(*a).authorize(request);
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().code, StatusCode::kInvalidArgument);
   EXPECT_NE(response.error().message.find("launch_missiles"), std::string::npos) << response.error().message;

@@ -53,12 +53,12 @@ class EnvHookTest : public ::testing::Test {
 
   // The decorated environment, or nullopt when the hook left it unchanged.
   static std::optional<Pairs> decorate(Instance& hook, const v1::TaskContext& context) {
-    Result<v1::EnvironmentDecoration> out =
-        hook.call<v1::EnvironmentDecoration>("executor_environment_decorator", context);
+    Result<v1::EnvironmentDecoration> out = modules::HookClient(hook).executorEnvironmentDecorator(context);
     EXPECT_TRUE(out.ok()) << out.error().message;
     if (!out.ok() || !out->has_environment()) return std::nullopt;
     Pairs variables;
-    for (const auto& variable : out->environment().variables()) variables.emplace_back(variable.name(), variable.value());
+    for (const auto& variable : out->environment().variables())
+      variables.emplace_back(variable.name(), variable.value());
     return variables;
   }
 
@@ -191,7 +191,7 @@ TEST_F(EnvHookTest, OtherHookPointsChangeNothing) {
   auto hook = create(config);
   ASSERT_TRUE(hook.ok()) << hook.error().message;
   Result<v1::LabelsDecoration> labels =
-      (*hook)->call<v1::LabelsDecoration>("agent_run_task_label_decorator", task("a", {}, {{"k", "v"}}));
+      modules::HookClient(**hook).agentRunTaskLabelDecorator(task("a", {}, {{"k", "v"}}));
   ASSERT_TRUE(labels.ok()) << labels.error().message;
   EXPECT_FALSE(labels->has_labels());
 }

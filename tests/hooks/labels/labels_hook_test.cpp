@@ -43,7 +43,10 @@ class LabelsHookTest : public ::testing::Test {
   }
 
   static Result<Pairs> decorate(Instance& hook, const std::string& method, const v1::TaskContext& context) {
-    Result<v1::LabelsDecoration> decoration = hook.call<v1::LabelsDecoration>(method, context);
+    modules::HookClient client(hook);
+    Result<v1::LabelsDecoration> decoration = method == "master_launch_task_label_decorator"
+                                                  ? client.masterLaunchTaskLabelDecorator(context)
+                                                  : client.agentRunTaskLabelDecorator(context);
     if (!decoration.ok()) return decoration.error();
     EXPECT_TRUE(decoration->has_labels());
     return pairs(decoration->labels());
@@ -140,8 +143,7 @@ TEST_F(LabelsHookTest, OtherHookPointsChangeNothing) {
   ASSERT_TRUE(hook.ok());
   v1::TaskStatusContext status;
   status.mutable_status()->mutable_task_id()->set_value("t1");
-  Result<v1::LabelsDecoration> decoration =
-      (*hook)->call<v1::LabelsDecoration>("task_status_update_decorator", status);
+  Result<v1::LabelsDecoration> decoration = modules::HookClient(**hook).taskStatusUpdateDecorator(status);
   ASSERT_TRUE(decoration.ok()) << decoration.error().message;
   EXPECT_FALSE(decoration->has_labels());
 }

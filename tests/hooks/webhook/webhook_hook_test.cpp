@@ -6,10 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <json/reader.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
-#include <json/reader.h>
 #include <sstream>
 #include <thread>
 
@@ -42,17 +42,19 @@ class Receiver {
 
   // Listens on `port` (0: a free one); returns the port.
   std::uint16_t start(std::uint16_t port = 0) {
-    server_ = std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++requests_;
-      if (failNext_ > 0) {
-        --failNext_;
-        responder.respond(http::Response::text(failStatus_, "not now"));
-        return;
-      }
-      if (request.method == "POST" && request.header("Content-Type") == "application/json") bodies_.push_back(request.body);
-      responder.respond(http::Response::text(200, "ok"));
-    });
+    server_ =
+        std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          ++requests_;
+          if (failNext_ > 0) {
+            --failNext_;
+            responder.respond(http::Response::text(failStatus_, "not now"));
+            return;
+          }
+          if (request.method == "POST" && request.header("Content-Type") == "application/json")
+            bodies_.push_back(request.body);
+          responder.respond(http::Response::text(200, "ok"));
+        });
     Result<std::uint16_t> bound = server_->listen("127.0.0.1", port);
     EXPECT_TRUE(bound.ok()) << bound.error().message;
     port_ = bound.ok() ? *bound : 0;
@@ -155,7 +157,7 @@ class WebhookHookTest : public ::testing::Test {
   }
 
   void send(const v1::StateEvent& event) {
-    Result<v1::Empty> done = hook_->call<v1::Empty>("state_event", event);
+    Result<v1::Empty> done = modules::HookClient(*hook_).stateEvent(event);
     ASSERT_TRUE(done.ok()) << done.error().message;
   }
 
@@ -207,7 +209,7 @@ TEST_F(WebhookHookTest, DeliversEveryEventInOrderAsJson) {
   removed.mutable_framework_info()->mutable_id()->set_value("fw-1");
   removed.mutable_framework_info()->set_name("batch");
   removed.mutable_executor_info()->mutable_executor_id()->set_value("exec-1");
-  ASSERT_TRUE(hook_->call<v1::Empty>("executor_removed", removed).ok());
+  ASSERT_TRUE(modules::HookClient(*hook_).executorRemoved(removed).ok());
 
   ASSERT_TRUE(testing::waitUntil([&] { return receiver.bodies().size() == 32; }, 30s)) << receiver.bodies().size();
   std::vector<std::string> bodies = receiver.bodies();

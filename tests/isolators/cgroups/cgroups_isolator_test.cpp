@@ -389,7 +389,7 @@ TEST_F(CgroupsIsolatorTest, ROOT_CGROUPS_RecoverReadoptsALiveContainerAndRemoves
   *state->mutable_config()->add_resources() = scalarResource("mem", 64);
   state->set_pid(live.pid());
   *request.add_orphans() = containerId("listed-orphan");
-  Result<v1::Empty> recovered = after->call<v1::Empty>("recover", request);
+  Result<v1::Empty> recovered = modules::IsolatorClient(*after).recover(request);
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
 
   // The orphans' cgroups are gone and their processes killed.
@@ -445,14 +445,14 @@ void checkDeviceIsolation(Instance& isolator, CgroupRootScope& scope) {
   v1::Label* label = granted.mutable_config()->mutable_task_info()->mutable_labels()->add_labels();
   label->set_key("mantle.devices");
   label->set_value("/dev/kmsg r");
-  Result<v1::IsolatorPrepareResponse> prepared = isolator.call<v1::IsolatorPrepareResponse>("prepare", granted);
+  Result<v1::IsolatorPrepareResponse> prepared = modules::IsolatorClient(isolator).prepare(granted);
   ASSERT_TRUE(prepared.ok()) << prepared.error().message;
   EXPECT_EQ(openNullAndKmsg(isolator, "granted"), std::make_pair(0L, 0L)) << "/dev/kmsg was granted";
 
   // Asking for more than the operator made grantable is refused, leaving nothing.
   label->set_value("c 1:11 rw");
   *granted.mutable_container_id() = containerId("greedy");
-  Result<v1::IsolatorPrepareResponse> refused = isolator.call<v1::IsolatorPrepareResponse>("prepare", granted);
+  Result<v1::IsolatorPrepareResponse> refused = modules::IsolatorClient(isolator).prepare(granted);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, StatusCode::kPermissionDenied) << refused.error().message;
   EXPECT_FALSE(scope.anyCgroupNamed("greedy"));

@@ -146,7 +146,7 @@ TEST_F(DiskDuIsolatorTest, UpdateRaisesTheLimitAndRecoverResumesMeasuring) {
   *state->mutable_container_id() = containerId("c1");
   state->set_directory(sandbox_.path().string());
   *state->mutable_config()->add_resources() = scalarResource("disk", 1);
-  ASSERT_TRUE(after->call<v1::Empty>("recover", request).ok());
+  ASSERT_TRUE(modules::IsolatorClient(*after).recover(request).ok());
   std::optional<v1::ContainerLimitation> limitation = afterLimitations.waitFor("c1", std::chrono::seconds(10));
   ASSERT_TRUE(limitation.has_value());
   EXPECT_EQ(limitation->reason(), v1::TaskStatus::REASON_CONTAINER_LIMITATION_DISK);

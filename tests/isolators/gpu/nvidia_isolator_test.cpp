@@ -145,13 +145,14 @@ TEST_F(NvidiaGpuIsolatorTest, DevicesMustNameDiscoveredGpus) {
 
 TEST_F(NvidiaGpuIsolatorTest, ROOT_CGROUPS_AdvertisesTheGpusItHandsOut) {
   if (!canIsolate()) GTEST_SKIP() << "needs root and the cgroups v1 devices controller";
-  for (const auto& [devices, expected] : std::vector<std::pair<std::vector<std::string>, double>>{{{}, 4}, {{"1", "3"}, 2}}) {
+  for (const auto& [devices, expected] :
+       std::vector<std::pair<std::vector<std::string>, double>>{{{}, 4}, {{"1", "3"}, 2}}) {
     Registry registry;
     Json::Value config(Json::objectValue);
     for (const std::string& d : devices) config["devices"].append(d);
     Result<std::shared_ptr<Instance>> instance = create(registry, config);
     ASSERT_TRUE(instance.ok()) << instance.error().message;
-    auto advertised = (*instance)->call<v1::IsolatorResourcesResponse>("resources", v1::IsolatorResourcesRequest());
+    auto advertised = modules::IsolatorClient(**instance).resources(v1::IsolatorResourcesRequest());
     ASSERT_TRUE(advertised.ok()) << advertised.error().message;
     ASSERT_EQ(advertised->resources_size(), 1);
     EXPECT_EQ(advertised->resources(0).name(), "gpus");
@@ -299,7 +300,7 @@ TEST_F(NvidiaGpuIsolatorTest, ROOT_CGROUPS_AssignmentsSurviveRecover) {
     v1::ContainerState* state = request.add_states();
     *state->mutable_container_id() = containerId(id);
   }
-  Result<v1::Empty> recovered = (*after)->call<v1::Empty>("recover", request);
+  Result<v1::Empty> recovered = modules::IsolatorClient(**after).recover(request);
   ASSERT_TRUE(recovered.ok()) << recovered.error().message;
   EXPECT_EQ(statusLabels(**after, "a")["gpu/nvidia.uuids"], aUuids);
   EXPECT_EQ(statusLabels(**after, "b")["gpu/nvidia.uuids"], bUuids);
@@ -364,7 +365,7 @@ TEST_F(NvidiaGpuIsolatorTest, ROOT_CGROUPS_OnCgroupsV2AnEbpfProgramKeepsContaine
   ASSERT_TRUE(after.ok()) << after.error().message;
   v1::IsolatorRecoverRequest request;
   for (const char* id : {"a", "b"}) *request.add_states()->mutable_container_id() = containerId(id);
-  ASSERT_TRUE((*after)->call<v1::Empty>("recover", request).ok());
+  ASSERT_TRUE(modules::IsolatorClient(**after).recover(request).ok());
   // The program attached before the restart is found by its name and replaced.
   ASSERT_TRUE(update(**after, "b", {scalarResource("gpus", 3)}).ok());
   ASSERT_EQ(minorsOf(**after, "b").size(), 3u);

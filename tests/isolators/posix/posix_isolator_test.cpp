@@ -144,7 +144,7 @@ class PosixIsolatorTest : public ::testing::Test {
     v1::IsolatorIsolateRequest request;
     *request.mutable_container_id() = containerId(id);
     request.set_pid(pid);
-    Result<v1::Empty> done = isolator.call<v1::Empty>("isolate", request);
+    Result<v1::Empty> done = modules::IsolatorClient(isolator).isolate(request);
     if (!done.ok()) return done.error();
     return {};
   }
@@ -152,7 +152,7 @@ class PosixIsolatorTest : public ::testing::Test {
   static Result<v1::ResourceStatistics> usage(Instance& isolator, const std::string& id) {
     v1::IsolatorUsageRequest request;
     *request.mutable_container_id() = containerId(id);
-    Result<v1::IsolatorUsageResponse> response = isolator.call<v1::IsolatorUsageResponse>("usage", request);
+    Result<v1::IsolatorUsageResponse> response = modules::IsolatorClient(isolator).usage(request);
     if (!response.ok()) return response.error();
     return response->statistics();
   }
@@ -161,7 +161,8 @@ class PosixIsolatorTest : public ::testing::Test {
 };
 
 TEST_F(PosixIsolatorTest, LibraryDeclaresBothModules) {
-  Result<std::shared_ptr<const modules::Library>> library = modules::Library::open(testing::moduleLibrary("mantle_posix"));
+  Result<std::shared_ptr<const modules::Library>> library =
+      modules::Library::open(testing::moduleLibrary("mantle_posix"));
   ASSERT_TRUE(library.ok()) << library.error().message;
   EXPECT_EQ((*library)->moduleNames(), (std::vector<std::string>{"posix/cpu", "posix/mem"}));
   for (const char* name : {"posix/cpu", "posix/mem"}) {
@@ -218,7 +219,8 @@ TEST_F(PosixIsolatorTest, LimitsComeFromPrepareAndUpdate) {
   ASSERT_NE(cpu, nullptr);
   Json::Value memModule;
   memModule["name"] = "posix/mem";
-  Result<std::shared_ptr<Instance>> memCreated = testing::createModule(registry_, "mantle_posix", memModule, "isolator");
+  Result<std::shared_ptr<Instance>> memCreated =
+      testing::createModule(registry_, "mantle_posix", memModule, "isolator");
   ASSERT_TRUE(memCreated.ok()) << memCreated.error().message;
   std::shared_ptr<Instance> mem = *memCreated;
 
@@ -227,7 +229,7 @@ TEST_F(PosixIsolatorTest, LimitsComeFromPrepareAndUpdate) {
     *prepare.mutable_container_id() = containerId("c2");
     *prepare.mutable_config()->add_resources() = scalarResource("cpus", 0.5);
     *prepare.mutable_config()->add_resources() = scalarResource("mem", 64);
-    ASSERT_TRUE(isolator->call<v1::IsolatorPrepareResponse>("prepare", prepare).ok());
+    ASSERT_TRUE(modules::IsolatorClient(*isolator).prepare(prepare).ok());
     // Prepared but not isolated: limits, no process counts.
     Result<v1::ResourceStatistics> before = usage(*isolator, "c2");
     ASSERT_TRUE(before.ok()) << before.error().message;
@@ -238,7 +240,7 @@ TEST_F(PosixIsolatorTest, LimitsComeFromPrepareAndUpdate) {
     *update.add_resources() = scalarResource("cpus", 1.0);
     *update.add_resources() = scalarResource("cpus", 0.5);  // scalars of one name add up
     *update.add_resources() = scalarResource("mem", 256);
-    Result<v1::Empty> updated = isolator->call<v1::Empty>("update", update);
+    Result<v1::Empty> updated = modules::IsolatorClient(*isolator).update(update);
     ASSERT_TRUE(updated.ok()) << updated.error().message;
   }
   Result<v1::ResourceStatistics> cpuStats = usage(*cpu, "c2");
@@ -253,7 +255,7 @@ TEST_F(PosixIsolatorTest, LimitsComeFromPrepareAndUpdate) {
   // Preparing the same container twice is refused.
   v1::IsolatorPrepareRequest again;
   *again.mutable_container_id() = containerId("c2");
-  Result<v1::IsolatorPrepareResponse> twice = cpu->call<v1::IsolatorPrepareResponse>("prepare", again);
+  Result<v1::IsolatorPrepareResponse> twice = modules::IsolatorClient(*cpu).prepare(again);
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(twice.error().code, StatusCode::kAlreadyExists);
 }
@@ -268,13 +270,13 @@ TEST_F(PosixIsolatorTest, UnknownContainersAreNotFoundAndCleanupAlwaysSucceeds) 
 
   v1::IsolatorUpdateRequest update;
   *update.mutable_container_id() = containerId("nobody");
-  Result<v1::Empty> updated = cpu->call<v1::Empty>("update", update);
+  Result<v1::Empty> updated = modules::IsolatorClient(*cpu).update(update);
   ASSERT_FALSE(updated.ok());
   EXPECT_EQ(updated.error().code, StatusCode::kNotFound);
 
   v1::IsolatorCleanupRequest cleanup;
   *cleanup.mutable_container_id() = containerId("nobody");
-  Result<v1::Empty> cleaned = cpu->call<v1::Empty>("cleanup", cleanup);
+  Result<v1::Empty> cleaned = modules::IsolatorClient(*cpu).cleanup(cleanup);
   EXPECT_TRUE(cleaned.ok()) << cleaned.error().message;
 }
 
@@ -286,14 +288,14 @@ TEST_F(PosixIsolatorTest, CleanupForgetsTheContainer) {
 
   v1::IsolatorStatusRequest statusRequest;
   *statusRequest.mutable_container_id() = containerId("c3");
-  Result<v1::IsolatorStatusResponse> status = cpu->call<v1::IsolatorStatusResponse>("status", statusRequest);
+  Result<v1::IsolatorStatusResponse> status = modules::IsolatorClient(*cpu).status(statusRequest);
   ASSERT_TRUE(status.ok()) << status.error().message;
   ASSERT_EQ(status->labels().labels_size(), 1);
   EXPECT_EQ(status->labels().labels(0).value(), std::to_string(getpid()));
 
   v1::IsolatorCleanupRequest cleanup;
   *cleanup.mutable_container_id() = containerId("c3");
-  ASSERT_TRUE(cpu->call<v1::Empty>("cleanup", cleanup).ok());
+  ASSERT_TRUE(modules::IsolatorClient(*cpu).cleanup(cleanup).ok());
   Result<v1::ResourceStatistics> after = usage(*cpu, "c3");
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().code, StatusCode::kNotFound);
@@ -306,14 +308,14 @@ TEST_F(PosixIsolatorTest, NestedContainersAreKeptApart) {
   nested.mutable_container_id()->set_value("child");
   nested.mutable_container_id()->mutable_parent()->set_value("parent");
   nested.set_pid(getpid());
-  ASSERT_TRUE(cpu->call<v1::Empty>("isolate", nested).ok());
+  ASSERT_TRUE(modules::IsolatorClient(*cpu).isolate(nested).ok());
   // A top-level container of the same value is another container.
   Result<v1::ResourceStatistics> topLevel = usage(*cpu, "child");
   ASSERT_FALSE(topLevel.ok());
   EXPECT_EQ(topLevel.error().code, StatusCode::kNotFound);
   v1::IsolatorUsageRequest request;
   *request.mutable_container_id() = nested.container_id();
-  Result<v1::IsolatorUsageResponse> response = cpu->call<v1::IsolatorUsageResponse>("usage", request);
+  Result<v1::IsolatorUsageResponse> response = modules::IsolatorClient(*cpu).usage(request);
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_GE(response->statistics().processes(), 1u);
 }

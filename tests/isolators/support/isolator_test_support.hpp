@@ -32,6 +32,7 @@
 
 #include "mantle/module/v1/isolator.pb.h"
 #include "mantle/module/v1/module.pb.h"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 
 namespace mantle::testing::isolators {
@@ -74,12 +75,6 @@ inline std::string readFile(const fs::path& path) {
   return text;
 }
 
-// Calls one method and returns its error text ("" on success).
-template <class Response, class Request>
-Result<Response> call(modules::Instance& instance, const std::string& method, const Request& request) {
-  return instance.call<Response>(method, request);
-}
-
 inline Result<v1::IsolatorPrepareResponse> prepare(modules::Instance& isolator, const std::string& id,
                                                    std::vector<v1::Resource> resources,
                                                    const std::string& sandbox = "") {
@@ -87,14 +82,14 @@ inline Result<v1::IsolatorPrepareResponse> prepare(modules::Instance& isolator, 
   *request.mutable_container_id() = containerId(id);
   for (const v1::Resource& r : resources) *request.mutable_config()->add_resources() = r;
   if (!sandbox.empty()) request.mutable_config()->set_directory(sandbox);
-  return isolator.call<v1::IsolatorPrepareResponse>("prepare", request);
+  return modules::IsolatorClient(isolator).prepare(request);
 }
 
 inline Status isolate(modules::Instance& isolator, const std::string& id, pid_t pid) {
   v1::IsolatorIsolateRequest request;
   *request.mutable_container_id() = containerId(id);
   request.set_pid(pid);
-  Result<v1::Empty> done = isolator.call<v1::Empty>("isolate", request);
+  Result<v1::Empty> done = modules::IsolatorClient(isolator).isolate(request);
   if (!done.ok()) return done.error();
   return {};
 }
@@ -103,7 +98,7 @@ inline Status update(modules::Instance& isolator, const std::string& id, std::ve
   v1::IsolatorUpdateRequest request;
   *request.mutable_container_id() = containerId(id);
   for (const v1::Resource& r : resources) *request.add_resources() = r;
-  Result<v1::Empty> done = isolator.call<v1::Empty>("update", request);
+  Result<v1::Empty> done = modules::IsolatorClient(isolator).update(request);
   if (!done.ok()) return done.error();
   return {};
 }
@@ -111,7 +106,7 @@ inline Status update(modules::Instance& isolator, const std::string& id, std::ve
 inline Result<v1::ResourceStatistics> usage(modules::Instance& isolator, const std::string& id) {
   v1::IsolatorUsageRequest request;
   *request.mutable_container_id() = containerId(id);
-  Result<v1::IsolatorUsageResponse> response = isolator.call<v1::IsolatorUsageResponse>("usage", request);
+  Result<v1::IsolatorUsageResponse> response = modules::IsolatorClient(isolator).usage(request);
   if (!response.ok()) return response.error();
   return response->statistics();
 }
@@ -119,7 +114,7 @@ inline Result<v1::ResourceStatistics> usage(modules::Instance& isolator, const s
 inline std::map<std::string, std::string> statusLabels(modules::Instance& isolator, const std::string& id) {
   v1::IsolatorStatusRequest request;
   *request.mutable_container_id() = containerId(id);
-  Result<v1::IsolatorStatusResponse> response = isolator.call<v1::IsolatorStatusResponse>("status", request);
+  Result<v1::IsolatorStatusResponse> response = modules::IsolatorClient(isolator).status(request);
   std::map<std::string, std::string> labels;
   if (!response.ok()) return labels;
   for (const v1::Label& l : response->labels().labels()) labels[l.key()] = l.value();
@@ -129,7 +124,7 @@ inline std::map<std::string, std::string> statusLabels(modules::Instance& isolat
 inline Status cleanup(modules::Instance& isolator, const std::string& id) {
   v1::IsolatorCleanupRequest request;
   *request.mutable_container_id() = containerId(id);
-  Result<v1::Empty> done = isolator.call<v1::Empty>("cleanup", request);
+  Result<v1::Empty> done = modules::IsolatorClient(isolator).cleanup(request);
   if (!done.ok()) return done.error();
   return {};
 }

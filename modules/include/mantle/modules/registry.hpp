@@ -20,6 +20,10 @@
 
 namespace mantle::modules {
 
+namespace detail {
+class ClientBase;
+}
+
 // Upper bounds (seconds) of the call latency histogram; one more bucket
 // counts everything slower.
 inline constexpr std::array<double, 7> kLatencyBucketBounds = {1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0};
@@ -53,24 +57,6 @@ class Instance {
   // "module 'x' (instance 'y', library '/path')": the prefix of every error.
   const std::string& describe() const;
 
-  // Calls `method` of the kind's function table with an encoded request and
-  // returns the encoded response. kUnimplemented when the module's table is
-  // too short for the method or has no entry for it (the caller applies the
-  // kind's default); kDeadlineExceeded when the call missed its deadline.
-  Result<std::string> call(std::string_view method, std::string_view request);
-
-  template <class Response, class Request>
-  Result<Response> call(std::string_view method, const Request& request) {
-    Result<std::string> bytes = call(method, request.SerializeAsString());
-    if (!bytes.ok()) return bytes.error();
-    Response response;
-    if (!response.ParseFromString(*bytes)) {
-      return internalError(describe() + ": '" + std::string(method) + "' returned an undecodable " +
-                           response.GetTypeName());
-    }
-    return response;
-  }
-
   // Receives the module's asynchronous events (mantle_host_api.notify), on
   // whatever thread the module reports them.
   void onEvent(std::function<void(const module::v1::ModuleEvent&)> handler);
@@ -78,6 +64,28 @@ class Instance {
   InstanceMetrics metrics() const;
 
  private:
+  // The typed clients (clients.hpp) are the way to call a module.
+  friend class detail::ClientBase;
+
+  // Calls `method` of the kind's function table with an encoded request and
+  // returns the encoded response. kUnimplemented when the module's table is
+  // too short for the method or has no entry for it (the caller applies the
+  // kind's default); kDeadlineExceeded when the call missed its deadline.
+  Result<std::string> call(std::string_view method, std::string_view request);
+
+  // The same, decoding the response into `response` (which may live on an
+  // arena).
+  template <class Response, class Request>
+  Status call(std::string_view method, const Request& request, Response* response) {
+    Result<std::string> bytes = call(method, request.SerializeAsString());
+    if (!bytes.ok()) return bytes.error();
+    if (!response->ParseFromString(*bytes)) {
+      return internalError(describe() + ": '" + std::string(method) + "' returned an undecodable " +
+                           response->GetTypeName());
+    }
+    return {};
+  }
+
   std::shared_ptr<Core> core_;
 };
 

@@ -67,10 +67,7 @@ mantle_status encodedMethod(void* instance, const std::uint8_t* request, std::si
 
 class Allocator {
  public:
-  using KindBase = Allocator;
-  static constexpr const char* kKind = MANTLE_KIND_ALLOCATOR;
-  static constexpr std::uint16_t kApiMajor = MANTLE_ALLOCATOR_API_MAJOR;
-  static constexpr std::uint16_t kApiMinor = MANTLE_ALLOCATOR_API_MINOR;
+  MANTLE_SDK_KIND(Allocator, mantle_allocator_table, ALLOCATOR)
 
   virtual ~Allocator() = default;
 
@@ -170,27 +167,13 @@ class Allocator {
     return status;
   }
 
-  static const void* table() {
-    using B = Allocator;
-    static const mantle_allocator_table t = {
-        sizeof(mantle_allocator_table),
-        &detail::method<B, v1::AllocatorAddFramework, v1::Empty, &B::addFramework>,
-        &detail::method<B, v1::AllocatorUpdateFramework, v1::Empty, &B::updateFramework>,
-        &detail::method<B, v1::AllocatorFrameworkRef, v1::Empty, &B::removeFramework>,
-        &detail::method<B, v1::AllocatorSetFrameworkActive, v1::Empty, &B::setFrameworkActive>,
-        &detail::method<B, v1::AllocatorAddAgent, v1::Empty, &B::addAgent>,
-        &detail::method<B, v1::AllocatorUpdateAgent, v1::Empty, &B::updateAgent>,
-        &detail::method<B, v1::AllocatorAgentRef, v1::Empty, &B::removeAgent>,
-        &detail::method<B, v1::AllocatorRecoverResources, v1::Empty, &B::recoverResources>,
-        &detail::method<B, v1::AllocatorRoles, v1::Empty, &B::suppress>,
-        &detail::method<B, v1::AllocatorRoles, v1::Empty, &B::revive>,
-        &detail::method<B, v1::AllocatorUpdateWeights, v1::Empty, &B::updateWeights>,
-        &detail::method<B, v1::AllocatorUpdateQuota, v1::Empty, &B::updateQuota>,
-        &detail::encodedMethod<B, v1::AllocateRequest, &B::allocateEncoded>,
-        &detail::method<B, v1::ExplainRequest, v1::ExplainResponse, &B::explain>,
-        &detail::bytesMethod<B, &B::recoverBatchEncoded>,
-    };
-    return &t;
+  // The table from the method list, with the two bulk entries reading and
+  // writing encoded messages themselves.
+  static FunctionTable makeTable() {
+    FunctionTable table = defaultTable();
+    table.allocate = &detail::encodedMethod<Allocator, v1::AllocateRequest, &Allocator::allocateEncoded>;
+    table.recover_resources_batch = &detail::bytesMethod<Allocator, &Allocator::recoverBatchEncoded>;
+    return table;
   }
 };
 

@@ -9,10 +9,7 @@ namespace mantle::sdk {
 
 class Hook {
  public:
-  using KindBase = Hook;
-  static constexpr const char* kKind = MANTLE_KIND_HOOK;
-  static constexpr std::uint16_t kApiMajor = MANTLE_HOOK_API_MAJOR;
-  static constexpr std::uint16_t kApiMinor = MANTLE_HOOK_API_MINOR;
+  MANTLE_SDK_KIND(Hook, mantle_hook_table, HOOK)
 
   virtual ~Hook() = default;
 
@@ -30,20 +27,6 @@ class Hook {
   }
   virtual Result<v1::Empty> executorRemoved(const v1::ExecutorRemoved&) { return v1::Empty(); }
   virtual Result<v1::Empty> stateEvent(const v1::StateEvent&) { return v1::Empty(); }
-
-  static const void* table() {
-    using B = Hook;
-    static const mantle_hook_table t = {
-        sizeof(mantle_hook_table),
-        &detail::method<B, v1::TaskContext, v1::LabelsDecoration, &B::masterLaunchTaskLabelDecorator>,
-        &detail::method<B, v1::TaskContext, v1::LabelsDecoration, &B::agentRunTaskLabelDecorator>,
-        &detail::method<B, v1::TaskContext, v1::EnvironmentDecoration, &B::executorEnvironmentDecorator>,
-        &detail::method<B, v1::TaskStatusContext, v1::LabelsDecoration, &B::taskStatusUpdateDecorator>,
-        &detail::method<B, v1::ExecutorRemoved, v1::Empty, &B::executorRemoved>,
-        &detail::method<B, v1::StateEvent, v1::Empty, &B::stateEvent>,
-    };
-    return &t;
-  }
 };
 
 }  // namespace mantle::sdk

@@ -1,4 +1,4 @@
-// SDK base class of the isolator kind (API 1.0). Every method has Mesos'
+// SDK base class of the isolator kind (API 1.1). Every method has Mesos'
 // default behaviour; override what the isolator enforces.
 #pragma once
 
@@ -9,10 +9,7 @@ namespace mantle::sdk {
 
 class Isolator {
  public:
-  using KindBase = Isolator;
-  static constexpr const char* kKind = MANTLE_KIND_ISOLATOR;
-  static constexpr std::uint16_t kApiMajor = MANTLE_ISOLATOR_API_MAJOR;
-  static constexpr std::uint16_t kApiMinor = MANTLE_ISOLATOR_API_MINOR;
+  MANTLE_SDK_KIND(Isolator, mantle_isolator_table, ISOLATOR)
 
   virtual ~Isolator() = default;
 
@@ -34,22 +31,12 @@ class Isolator {
   virtual Result<v1::IsolatorResourcesResponse> resources(const v1::IsolatorResourcesRequest&) {
     return v1::IsolatorResourcesResponse();
   }
-
-  static const void* table() {
-    using B = Isolator;
-    static const mantle_isolator_table t = {
-        sizeof(mantle_isolator_table),
-        &detail::method<B, v1::IsolatorRecoverRequest, v1::Empty, &B::recover>,
-        &detail::method<B, v1::IsolatorPrepareRequest, v1::IsolatorPrepareResponse, &B::prepare>,
-        &detail::method<B, v1::IsolatorIsolateRequest, v1::Empty, &B::isolate>,
-        &detail::method<B, v1::IsolatorUpdateRequest, v1::Empty, &B::update>,
-        &detail::method<B, v1::IsolatorUsageRequest, v1::IsolatorUsageResponse, &B::usage>,
-        &detail::method<B, v1::IsolatorStatusRequest, v1::IsolatorStatusResponse, &B::status>,
-        &detail::method<B, v1::IsolatorCleanupRequest, v1::Empty, &B::cleanup>,
-        &detail::method<B, v1::IsolatorResourcesRequest, v1::IsolatorResourcesResponse, &B::resources>,
-    };
-    return &t;
+#ifdef MANTLE_TEST_ISOLATOR_NEXT_MINOR
+  // Test builds only: the method of the future minor 1.2 (see kinds.h).
+  virtual Result<v1::IsolatorUsageResponse> forecast(const v1::IsolatorUsageRequest&) {
+    return v1::IsolatorUsageResponse();
   }
+#endif
 };
 
 }  // namespace mantle::sdk

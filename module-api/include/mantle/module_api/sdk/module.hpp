@@ -15,12 +15,15 @@
 // return a status with the text.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "mantle/module/v1/module.pb.h"
@@ -32,41 +35,68 @@ namespace mantle::sdk {
 
 namespace v1 = ::mantle::module::v1;
 
-// The validated configuration the host hands to `create`.
+// The validated configuration the host hands to `create`. The host has
+// checked every value against its declared type and filled in the declared
+// defaults, so the declaration in describe<> is the one place a default is
+// written: a getter returns the manifest's value, else the declared default,
+// else (a parameter without default that the manifest leaves out; see has())
+// the type's empty value. Reading a parameter the module does not declare,
+// or as another type, is a bug in the module: the getter throws
+// std::logic_error, and create (or the call) fails with its text.
 class Config {
  public:
-  explicit Config(v1::ModuleConfig proto) : proto_(std::move(proto)) {}
+  Config(v1::ModuleConfig proto, std::vector<mantle_param_descriptor> declared)
+      : proto_(std::move(proto)), declared_(std::move(declared)) {}
 
   bool has(const std::string& name) const { return proto_.values().count(name) > 0; }
-  // The host has checked every value against its declared type and filled in
-  // defaults, so for a declared parameter with a default these never miss.
-  std::string getString(const std::string& name, const std::string& fallback = "") const {
-    auto it = proto_.values().find(name);
-    return it != proto_.values().end() && it->second.has_string_value() ? it->second.string_value() : fallback;
+  std::string getString(const std::string& name) const {
+    const v1::ConfigValue* v = value(name, MANTLE_PARAM_STRING);
+    return v != nullptr && v->has_string_value() ? v->string_value() : std::string();
   }
-  std::int64_t getInt(const std::string& name, std::int64_t fallback = 0) const {
-    auto it = proto_.values().find(name);
-    return it != proto_.values().end() && it->second.has_int_value() ? it->second.int_value() : fallback;
+  std::int64_t getInt(const std::string& name) const {
+    const v1::ConfigValue* v = value(name, MANTLE_PARAM_INT);
+    return v != nullptr && v->has_int_value() ? v->int_value() : 0;
   }
-  double getDouble(const std::string& name, double fallback = 0) const {
-    auto it = proto_.values().find(name);
-    return it != proto_.values().end() && it->second.has_double_value() ? it->second.double_value() : fallback;
+  double getDouble(const std::string& name) const {
+    const v1::ConfigValue* v = value(name, MANTLE_PARAM_DOUBLE);
+    return v != nullptr && v->has_double_value() ? v->double_value() : 0;
   }
-  bool getBool(const std::string& name, bool fallback = false) const {
-    auto it = proto_.values().find(name);
-    return it != proto_.values().end() && it->second.has_bool_value() ? it->second.bool_value() : fallback;
+  bool getBool(const std::string& name) const {
+    const v1::ConfigValue* v = value(name, MANTLE_PARAM_BOOL);
+    return v != nullptr && v->has_bool_value() && v->bool_value();
   }
   std::vector<std::string> getStringList(const std::string& name) const {
-    auto it = proto_.values().find(name);
-    if (it == proto_.values().end() || !it->second.has_string_list_value()) return {};
-    const auto& items = it->second.string_list_value().items();
+    const v1::ConfigValue* v = value(name, MANTLE_PARAM_STRING_LIST);
+    if (v == nullptr || !v->has_string_list_value()) return {};
+    const auto& items = v->string_list_value().items();
     return {items.begin(), items.end()};
   }
   const std::string& stateDir() const { return proto_.state_dir(); }
   const v1::ModuleConfig& proto() const { return proto_; }
 
  private:
+  static const char* typeName(mantle_param_type type) {
+    static const char* const names[] = {"unknown", "string", "int", "double", "bool", "string list"};
+    return type >= MANTLE_PARAM_STRING && type <= MANTLE_PARAM_STRING_LIST ? names[type] : names[0];
+  }
+
+  // The value of declared parameter `name` of `type`; nullptr when absent.
+  const v1::ConfigValue* value(const std::string& name, mantle_param_type type) const {
+    const mantle_param_descriptor* declaration = nullptr;
+    for (const mantle_param_descriptor& p : declared_) {
+      if (p.name != nullptr && name == p.name) declaration = &p;
+    }
+    if (declaration == nullptr) throw std::logic_error("reads parameter '" + name + "', which it does not declare");
+    if (declaration->type != type) {
+      throw std::logic_error("reads parameter '" + name + "' as " + typeName(type) + ", but declares it as " +
+                             typeName(declaration->type));
+    }
+    auto it = proto_.values().find(name);
+    return it != proto_.values().end() ? &it->second : nullptr;
+  }
+
   v1::ModuleConfig proto_;
+  std::vector<mantle_param_descriptor> declared_;
 };
 
 // Services of the host. Copyable; valid until the instance is destroyed.
@@ -141,7 +171,8 @@ inline mantle_status fail(const mantle_output* out, const Error& error) {
 // Decodes the request, calls the virtual method, encodes the response, and
 // turns every error and exception into a status plus text.
 template <class Base, class Request, class Response, Result<Response> (Base::*Method)(const Request&)>
-mantle_status method(void* instance, const std::uint8_t* request, std::size_t size, const mantle_output* out) noexcept {
+mantle_status trampoline(void* instance, const std::uint8_t* request, std::size_t size,
+                         const mantle_output* out) noexcept {
   try {
     Request decoded;
     if (!decoded.ParseFromArray(request, static_cast<int>(size))) {
@@ -161,6 +192,27 @@ mantle_status method(void* instance, const std::uint8_t* request, std::size_t si
   }
 }
 
+// Whether the module class overrides a method of its kind's base class: the
+// member pointer &Impl::method names the class that declares the method it
+// finds, which is the base class unless Impl (or a class between them)
+// overrides it.
+template <class Base, class MemberPointer>
+struct Overrides;
+template <class Base, class Class, class Response, class Request>
+struct Overrides<Base, Response (Class::*)(Request)> {
+  static constexpr bool value = !std::is_same_v<Class, Base>;
+};
+
+// The parameters describe<Impl> declared (the host reads the descriptor,
+// and so runs describe<Impl>, before it creates an instance).
+template <class Impl>
+struct DeclaredParams {
+  static std::vector<mantle_param_descriptor>& get() {
+    static std::vector<mantle_param_descriptor> params;
+    return params;
+  }
+};
+
 template <class Impl>
 mantle_status create(const mantle_create_args* args, void** instanceOut, const mantle_output* error) noexcept {
   try {
@@ -169,7 +221,7 @@ mantle_status create(const mantle_create_args* args, void** instanceOut, const m
       return fail(error, invalidArgument("cannot decode ModuleConfig"));
     }
     Context context{args->instance_name_borrowed != nullptr ? args->instance_name_borrowed : "",
-                    Config(std::move(config)), Host(args->host)};
+                    Config(std::move(config), DeclaredParams<Impl>::get()), Host(args->host)};
     Result<std::unique_ptr<Impl>> made = Impl::create(context);
     if (!made.ok()) return fail(error, made.error());
     if (*made == nullptr) return fail(error, internalError("create returned no instance"));
@@ -194,24 +246,68 @@ void destroy(void* instance) noexcept {
 
 }  // namespace detail
 
+// Derives a kind base class's pieces from the kind's method list in kinds.h;
+// used inside the class as MANTLE_SDK_KIND(Isolator, mantle_isolator_table,
+// ISOLATOR):
+// - kKind and the API version the SDK knows (kApiMajor, kApiMinor);
+// - defaultTable(): the C function table, one trampoline per method (a kind
+//   whose class defines makeTable() starts from it and replaces entries);
+// - minorNeededBy<Impl>(): the kind API minor a module class needs: the
+//   highest since-minor among the methods it overrides. Each method must
+//   have one declaration per class (no overloads) for &Impl::method to name it.
+#define MANTLE_SDK_TRAMPOLINE(field, method, Request, Response, since) \
+  &::mantle::sdk::detail::trampoline<KindBase, v1::Request, v1::Response, &KindBase::method>,
+#define MANTLE_SDK_MINOR_IF_OVERRIDDEN(field, method, Request, Response, since) \
+  (::mantle::sdk::detail::Overrides<KindBase, decltype(&Impl::method)>::value ? (since) : 0),
+#define MANTLE_SDK_KIND(Class, Table, KIND)                                                                   \
+  using KindBase = Class;                                                                                     \
+  using FunctionTable = Table;                                                                                \
+  static constexpr const char* kKind = MANTLE_KIND_##KIND;                                                    \
+  static constexpr std::uint16_t kApiMajor = MANTLE_##KIND##_API_MAJOR;                                       \
+  static constexpr std::uint16_t kApiMinor = MANTLE_##KIND##_API_MINOR;                                       \
+  static Table defaultTable() {                                                                               \
+    return Table{sizeof(Table), MANTLE_##KIND##_METHODS(MANTLE_SDK_TRAMPOLINE)};                              \
+  }                                                                                                           \
+  template <class Impl>                                                                                       \
+  static constexpr std::uint16_t minorNeededBy() {                                                            \
+    return static_cast<std::uint16_t>(std::max({MANTLE_##KIND##_METHODS(MANTLE_SDK_MINOR_IF_OVERRIDDEN) 0})); \
+  }
+
+namespace detail {
+
+// The kind's function table, built once.
+template <class Base>
+const void* functionTable() {
+  static const typename Base::FunctionTable table = [] {
+    if constexpr (requires { Base::makeTable(); }) {
+      return Base::makeTable();
+    } else {
+      return Base::defaultTable();
+    }
+  }();
+  return &table;
+}
+
+}  // namespace detail
+
 // The descriptor of module `name`, implemented by Impl (one Impl per module).
 template <class Impl>
 const mantle_module_descriptor* describe(const char* name, const char* description,
                                          std::initializer_list<mantle_param_descriptor> params = {}) {
   using Base = typename Impl::KindBase;
-  static const std::vector<mantle_param_descriptor> storedParams(params);
+  static const std::vector<mantle_param_descriptor>& storedParams = detail::DeclaredParams<Impl>::get() = params;
   static const mantle_module_descriptor descriptor = {
       sizeof(mantle_module_descriptor),
       Base::kKind,
       name,
       Base::kApiMajor,
-      Base::kApiMinor,
+      Base::template minorNeededBy<Impl>(),
       description,
       storedParams.data(),
       storedParams.size(),
       &detail::create<Impl>,
       &detail::destroy<Base>,
-      Base::table(),
+      detail::functionTable<Base>(),
   };
   return &descriptor;
 }
