@@ -39,6 +39,11 @@ Result<std::optional<std::int64_t>> numericDate(const Json::Value& payload, cons
   if (!v.isNumeric() || !std::isfinite(v.asDouble())) {
     return invalidArgument(std::string("claim '") + name + "' is not a number");
   }
+  // Seconds since the epoch. Past 2^53 a double holds no whole seconds, and
+  // converting 1e300 to int64 was undefined.
+  if (std::fabs(v.asDouble()) > 9007199254740992.0) {
+    return invalidArgument(std::string("claim '") + name + "' is out of range (more than 2^53 seconds)");
+  }
   return std::optional<std::int64_t>(static_cast<std::int64_t>(v.asDouble()));
 }
 

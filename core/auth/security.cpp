@@ -201,31 +201,35 @@ Result<std::unique_ptr<Security>> createSecurity(const SecurityFlags& f, modules
   return security;
 }
 
-Result<Credential> readCredential(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) return notFound("credential file '" + file + "' cannot be read");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+Result<Credential> parseCredential(const std::string& text, const std::string& source) {
   Credential credential;
   std::size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
-    Result<Json::Value> root = json::parseStrict(text, "credential file '" + file + "'");
+    Result<Json::Value> root = json::parseStrict(text, source);
     if (!root.ok()) return root.error();
     if (!root->isObject() || !(*root)["principal"].isString() || !(*root)["secret"].isString()) {
-      return invalidArgument("credential file '" + file + "' must be {\"principal\": \"...\", \"secret\": \"...\"}");
+      return invalidArgument(source + " must be {\"principal\": \"...\", \"secret\": \"...\"}");
     }
     credential.principal = (*root)["principal"].asString();
     credential.secret = (*root)["secret"].asString();
   } else {
     std::istringstream words(text);
     if (!(words >> credential.principal >> credential.secret)) {
-      return invalidArgument("credential file '" + file + "' must hold 'principal secret' or JSON");
+      return invalidArgument(source + " must hold 'principal secret' or JSON");
     }
   }
-  if (credential.principal.empty()) return invalidArgument("credential file '" + file + "' has an empty principal");
+  if (credential.principal.empty()) return invalidArgument(source + " has an empty principal");
   if (credential.principal.find(':') != std::string::npos) {
-    return invalidArgument("credential file '" + file + "': a principal cannot contain ':' (HTTP Basic)");
+    return invalidArgument(source + ": a principal cannot contain ':' (HTTP Basic)");
   }
   return credential;
+}
+
+Result<Credential> readCredential(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return notFound("credential file '" + file + "' cannot be read");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parseCredential(text, "credential file '" + file + "'");
 }
 
 std::string basicAuthorization(const Credential& credential) {

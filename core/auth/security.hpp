@@ -76,6 +76,8 @@ struct Credential {
 // Reads a credential file: JSON {"principal": ..., "secret": ...} (strict) or
 // "principal secret". Errors name the file and what is wrong, never the secret.
 Result<Credential> readCredential(const std::string& credentialFile);
+// The same from the text of one; `source` names it in errors.
+Result<Credential> parseCredential(const std::string& text, const std::string& source);
 
 // The "Authorization: Basic ..." header value of `credential`.
 std::string basicAuthorization(const Credential& credential);

@@ -53,7 +53,11 @@ Result<double> parseDuration(const std::string& text) {
   if (it == kUnits.end()) {
     return invalidArgument("'" + text + "' has no duration unit (one of ns, us, ms, secs, mins, hrs, days, weeks)");
   }
-  return number * it->second;
+  // Durations end up as int64 nanoseconds (std::chrono), which hold 292
+  // years; "1e300weeks" overflowed them.
+  const double seconds = number * it->second;
+  if (seconds > kMaxDurationSeconds) return invalidArgument("'" + text + "' is longer than 285 years");
+  return seconds;
 }
 
 Result<std::uint64_t> parseBytes(const std::string& text) {
@@ -66,7 +70,10 @@ Result<std::uint64_t> parseBytes(const std::string& text) {
   };
   auto it = kUnits.find(unit);
   if (it == kUnits.end()) return invalidArgument("'" + text + "' has no byte unit (one of B, KB, MB, GB, TB)");
-  return static_cast<std::uint64_t>(number * it->second);
+  const double bytes = number * it->second;
+  // 2^64: converting anything at or above it to uint64 is undefined.
+  if (bytes >= 18446744073709551616.0) return invalidArgument("'" + text + "' is more bytes than 64 bits hold");
+  return static_cast<std::uint64_t>(bytes);
 }
 
 FlagSet::FlagSet(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}

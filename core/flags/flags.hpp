@@ -15,8 +15,12 @@
 
 namespace mantle::flags {
 
+// The longest duration a flag takes: 9e9 seconds (about 285 years; int64
+// nanoseconds end at 292).
+inline constexpr double kMaxDurationSeconds = 9e9;
+
 // Seconds, parsed from "<number><unit>" with unit ns, us, ms, secs, mins,
-// hrs, days or weeks.
+// hrs, days or weeks; at most kMaxDurationSeconds.
 Result<double> parseDuration(const std::string& text);
 // Bytes, parsed from "<number><unit>" with unit B, KB, MB, GB or TB (a bare
 // number is megabytes, as Mesos' resources use).

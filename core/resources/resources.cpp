@@ -43,7 +43,8 @@ std::vector<Range> normalize(std::vector<Range> ranges) {
   std::sort(ranges.begin(), ranges.end());
   std::vector<Range> out;
   for (const Range& r : ranges) {
-    if (!out.empty() && r.first <= out.back().second + 1) {
+    // (second + 1 wraps at UINT64_MAX: nothing can follow such a range.)
+    if (!out.empty() && (out.back().second == UINT64_MAX || r.first <= out.back().second + 1)) {
       out.back().second = std::max(out.back().second, r.second);
     } else {
       out.push_back(r);
@@ -91,10 +92,12 @@ bool isEmpty(const Resource& r) {
   }
 }
 
+// The shortest text that reads back to the value (ostream's six digits
+// printed 4294967295 as 4.29497e+09).
 std::string formatScalar(double v) {
-  std::ostringstream out;
-  out << round3(v);
-  return out.str();
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), round3(v));
+  return ec == std::errc() ? std::string(buffer, end) : std::string("?");
 }
 
 std::string renderValue(const Resource& r) {
@@ -209,6 +212,11 @@ Status validate(const Resource& r) {
         return invalidArgument(what + ": a SCALAR needs only 'scalar'");
       if (!std::isfinite(r.scalar().value()) || r.scalar().value() < 0) {
         return invalidArgument(what + ": scalar must be a non-negative number");
+      }
+      if (r.scalar().value() > kMaxScalar) {
+        std::ostringstream shown;
+        shown << r.scalar().value();
+        return invalidArgument(what + ": scalar " + shown.str() + " is above the largest, 1e15");
       }
       break;
     case Value::RANGES:

@@ -16,8 +16,14 @@ namespace mantle::resources {
 
 using Resource = ::mesos::v1::Resource;
 
-// A Resource is well-formed: a name, a value matching its type, non-negative
-// scalars, ordered non-overlapping ranges, a reservation stack with roles.
+// The largest scalar a resource may have. Values are kept to three decimals
+// (round(v * 1000) / 1000), exact below 2^53 / 1000; Mesos' fixed-point math
+// ends near 9.2e15.
+inline constexpr double kMaxScalar = 1e15;
+
+// A Resource is well-formed: a name, a value matching its type, scalars from
+// 0 to kMaxScalar, ordered non-overlapping ranges, a reservation stack with
+// roles.
 Status validate(const Resource& resource);
 
 // The role that owns `resource`'s reservation ("*" when unreserved).

@@ -77,7 +77,8 @@ std::vector<MediaRange> parseAccept(std::string_view accept) {
       std::string_view value = trim(param.substr(equals + 1));
       double quality = -1;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), quality);
-      if (ec != std::errc() || end != value.data() + value.size() || quality < 0 || quality > 1) {
+      // !(0 <= q <= 1) also refuses "q=nan", which from_chars reads.
+      if (ec != std::errc() || end != value.data() + value.size() || !(quality >= 0 && quality <= 1)) {
         valid = false;
         break;
       }

@@ -16,6 +16,8 @@
 
 #include <glog/logging.h>
 
+#include "mantle/common/strict_json.hpp"
+
 namespace mantle::wire {
 namespace {
 
@@ -94,9 +96,12 @@ bool decodeBase64(std::string_view text, std::string* out) {
 // ---------------------------------------------------------------------------
 // Writing.
 
+// A JSON string. Bytes that are not UTF-8 (a string field set from a protobuf
+// body may hold any) are written as U+FFFD, so every document is valid JSON.
 void appendQuoted(std::string_view text, std::string* out) {
   out->push_back('"');
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -111,8 +116,13 @@ void appendQuoted(std::string_view text, std::string* out) {
           out->append("\\u00");
           out->push_back(kHex[(c >> 4) & 0xf]);
           out->push_back(kHex[c & 0xf]);
-        } else {
+        } else if (static_cast<unsigned char>(c) < 0x80) {
           out->push_back(c);
+        } else if (std::size_t length = json::utf8SequenceLength(text.substr(i)); length > 0) {
+          out->append(text.substr(i, length));
+          i += length - 1;
+        } else {
+          out->append("\\ufffd");
         }
     }
   }
@@ -498,7 +508,12 @@ struct Parser {
           }
           MANTLE_SET(String, std::move(bytes));
         } else {
-          MANTLE_SET(String, value.asString());
+          std::string text = value.asString();
+          if (!json::isUtf8(text)) {
+            // Raw bytes were checked; an escaped lone surrogate ("\\udc00") gets here.
+            return errorAt(path, "string is not valid UTF-8 (an unpaired surrogate escape?)");
+          }
+          MANTLE_SET(String, std::move(text));
         }
         return {};
       }
@@ -704,25 +719,13 @@ Status fromJson(std::string_view json, Message* message, const JsonParseOptions&
   builder["failIfExtra"] = true;
   builder["rejectDupKeys"] = false;
   builder["allowSpecialFloats"] = false;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  Json::Value root;
-  std::string errors;
-  if (!reader->parse(json.data(), json.data() + json.size(), &root, &errors)) {
-    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) {
-      errors.pop_back();
-    }
-    // jsoncpp prefixes each error with "* "; keep the first line readable.
-    if (errors.rfind("* ", 0) == 0) {
-      errors.erase(0, 2);
-    }
-    for (char& c : errors) {
-      if (c == '\n') c = ' ';
-    }
-    return invalidArgument("invalid JSON: " + errors);
+  Result<Json::Value> root = json::parseWith(builder, json);
+  if (!root.ok()) {
+    return invalidArgument("invalid JSON: " + root.error().message);
   }
 
   Parser parser{options};
-  Status status = parser.object(root, message, "");
+  Status status = parser.object(*root, message, "");
   if (!status.ok()) {
     return status;
   }

@@ -59,7 +59,11 @@ Status RecordDecoder::feed(std::string_view data, std::vector<std::string>* reco
           return fail(std::string("invalid byte ") + shown + " in record length");
         }
         length_ = length_ * 10 + static_cast<std::uint64_t>(c - '0');
-        ++lengthDigits_;
+        // Leading zeros keep length_ small forever; no length needs more
+        // digits than UINT64_MAX has.
+        if (++lengthDigits_ > kMaxLengthDigits) {
+          return fail("record length has more than " + std::to_string(kMaxLengthDigits) + " digits");
+        }
         if (length_ > maxRecordSize_) {
           return fail("record length exceeds the limit of " + std::to_string(maxRecordSize_) + " bytes");
         }

@@ -26,15 +26,17 @@ class RecordDecoder {
  public:
   // Large enough for a GET_STATE snapshot of a big cluster.
   static constexpr std::size_t kDefaultMaxRecordSize = 256u * 1024 * 1024;
+  // Digits a record length may have, leading zeros included.
+  static constexpr std::size_t kMaxLengthDigits = 20;
 
   // Records longer than `maxRecordSize` bytes are malformed input.
   explicit RecordDecoder(std::size_t maxRecordSize = kDefaultMaxRecordSize);
 
   // Consumes `data`, appending each record it completes to `records`. On
   // malformed input (a length with a non-digit, an empty length, a length
-  // above the cap) returns the error, after appending the records completed
-  // before it; the decoder then stays failed and returns the same error for
-  // every later call.
+  // above the cap or longer than kMaxLengthDigits digits) returns the error,
+  // after appending the records completed before it; the decoder then stays
+  // failed and returns the same error for every later call.
   Status feed(std::string_view data, std::vector<std::string>* records);
 
   // At the end of the stream: ok when it ended between records, an error

@@ -154,10 +154,15 @@ class Parser {
     }
     if (m.isMember("timeout_ms")) {
       const Json::Value& t = m["timeout_ms"];
-      if (!t.isIntegral() || t.asInt64() < 0 || t.asInt64() > std::numeric_limits<std::uint32_t>::max()) {
-        return error(ctx(path + ".timeout_ms"), "expected a non-negative integer of milliseconds, got " + typeName(t));
+      // isUInt: an integral value within 0..2^32-1 (asInt64 threw on larger
+      // ones).
+      if (!t.isUInt()) {
+        std::string shown = t.isNumeric() ? t.toStyledString() : typeName(t);
+        while (!shown.empty() && shown.back() == '\n') shown.pop_back();
+        return error(ctx(path + ".timeout_ms"),
+                     "expected a non-negative integer of milliseconds up to 4294967295, got " + shown);
       }
-      spec.timeoutMs = static_cast<std::uint32_t>(t.asUInt64());
+      spec.timeoutMs = t.asUInt();
     }
     return spec;
   }

@@ -71,6 +71,26 @@ TEST(ManifestTest, WrongTypesAndMissingKeys) {
       HasSubstr("parameters[1].key (module 'm'): parameter 'k' given twice"));
 }
 
+TEST(ManifestTest, TimeoutsBeyondThirtyTwoBitsAreErrorsNotExceptions) {
+  // jsoncpp's asInt64 threw on integers above INT64_MAX and on such reals.
+  for (const char* value : {"18446744073709551615", "1e19", "4294967296", "1.5", "-1"}) {
+    EXPECT_THAT(parseError(std::string(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "timeout_ms": )") +
+                           value + "}]}]}"),
+                HasSubstr("timeout_ms (module 'm'): expected a non-negative integer of milliseconds up to 4294967295"))
+        << value;
+  }
+  Result<Manifest> m = parseManifest(
+      R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "timeout_ms": 4294967295}]}]})", "m.json", "");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->modules.at(0).timeoutMs, 4294967295u);
+}
+
+TEST(ManifestTest, DeeplyNestedConfigIsAnErrorNamingTheFile) {
+  std::string config = std::string(100000, '[');
+  EXPECT_THAT(parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "config": {"a": )" + config),
+              HasSubstr("m.json: not valid JSON: nesting deeper than 100 levels"));
+}
+
 TEST(ManifestTest, DuplicatesIdenticalAreHarmlessConflictingAreErrors) {
   Result<Manifest> same = parseManifest(
       R"({"libraries": [{"file": "/a.so", "modules": [{"name": "m", "config": {"x": 1}}]},

@@ -90,6 +90,20 @@ TEST(FlagsTest, UsageListsEveryFlagWithDefault) {
   EXPECT_EQ(values[0], (std::pair<std::string, std::string>("port", "5050")));
 }
 
+TEST(FlagsTest, HugeDurationsAndSizesAreErrorsNotOverflows) {
+  // 1e300weeks became an infinite or overflowing std::chrono duration;
+  // 1e30TB was converted to uint64 with undefined behaviour.
+  EXPECT_THAT(parseDuration("1e300weeks").error().message, HasSubstr("'1e300weeks' is longer than 285 years"));
+  EXPECT_THAT(parseDuration("300years").error().message, HasSubstr("has no duration unit"));
+  EXPECT_TRUE(parseDuration("9e9secs").ok());
+  EXPECT_FALSE(parseDuration("9.1e9secs").ok());
+  EXPECT_THAT(parseBytes("1e30TB").error().message, HasSubstr("'1e30TB' is more bytes than 64 bits hold"));
+  EXPECT_FALSE(parseBytes("16777216TB").ok());  // 2^64 exactly
+  EXPECT_EQ(*parseBytes("16777215TB"), 16777215ull << 40);
+  Flags f;
+  EXPECT_THAT(parse(f, {"--memory=1e300GB"}).error().message, HasSubstr("--memory: '1e300GB' is more bytes"));
+}
+
 TEST(FlagsTest, Units) {
   EXPECT_DOUBLE_EQ(*parseDuration("500ms"), 0.5);
   EXPECT_DOUBLE_EQ(*parseDuration("1.5hrs"), 5400);

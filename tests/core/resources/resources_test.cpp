@@ -38,6 +38,33 @@ TEST(ResourcesTest, ParseErrorsSayWhat) {
   EXPECT_THAT(Resources::parse("ports:[1-99999999999999999999]").error().message, HasSubstr("bad range end"));
 }
 
+TEST(ResourcesTest, ScalarsAboveTheLargestAreRefused) {
+  // 1e300 was finite, but round3 (v * 1000) made it infinite.
+  EXPECT_THAT(Resources::parse("cpus:1e300").error().message,
+              HasSubstr("resource 'cpus': scalar 1e+300 is above the largest, 1e15"));
+  EXPECT_DOUBLE_EQ(parse("mem:1e15").scalar("mem"), 1e15);
+  Resource huge;
+  huge.set_name("mem");
+  huge.set_type(::mesos::v1::Value::SCALAR);
+  huge.mutable_scalar()->set_value(1.7e308);
+  EXPECT_FALSE(validate(huge).ok());
+}
+
+TEST(ResourcesTest, TextOfAScalarKeepsEveryDigitAndReadsBack) {
+  // Six significant digits made "mem:4294967295" read "mem:4.29497e+09".
+  EXPECT_EQ(parse("mem:4294967295;cpus:0.001;disk:123456.789").toString(),
+            "mem:4294967295; cpus:0.001; disk:123456.789");
+  EXPECT_THAT(parse("mem:4294967295").minus(parse("mem:4294967296")).error().message,
+              HasSubstr("cannot take 4294967296 mem from 4294967295"));
+}
+
+TEST(ResourcesTest, ARangeEndingAtTheLargestPortSwallowsTheRangesInsideIt) {
+  // end + 1 wrapped to 0, so [5-6] stayed beside the range that covers it.
+  Resources r = parse("ports:[0-18446744073709551615,5-6]");
+  EXPECT_EQ(r.ranges("ports"), (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 18446744073709551615ull}}));
+  EXPECT_TRUE(r.contains(parse("ports:[5-6]")));
+}
+
 TEST(ResourcesTest, ArithmeticMergesAndKeepsThreeDigits) {
   Resources total = parse("cpus:0.1;ports:[1-10]");
   for (int i = 0; i < 9; ++i) total += parse("cpus:0.1");

@@ -220,6 +220,19 @@ TEST(WireContentTypeTest, AcceptQualityUsesTheMostSpecificRange) {
   EXPECT_EQ(acceptQuality("text/html", kApplicationJson), 0.0);
 }
 
+TEST(WireContentTypeTest, QualitiesThatAreNotNumbersFromZeroToOneMakeTheRangeMalformed) {
+  // from_chars reads "nan": a NaN quality passed the 0..1 check and won.
+  EXPECT_EQ(acceptQuality("application/json;q=nan", kApplicationJson), 0.0);
+  EXPECT_EQ(acceptQuality("application/json;q=inf", kApplicationJson), 0.0);
+  EXPECT_EQ(acceptQuality("application/json;q=1.5", kApplicationJson), 0.0);
+  RequestHeaders headers;
+  headers.contentType = "application/json";
+  headers.accept = "application/x-protobuf;q=nan, application/json;q=0.1";
+  auto response = negotiateResponse(headers, RequestFormat{});
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->message, MediaType::kJson);
+}
+
 TEST(WireContentTypeTest, MediaTypeNames) {
   EXPECT_EQ(mediaTypeName(MediaType::kJson), "application/json");
   EXPECT_EQ(mediaTypeName(MediaType::kProtobuf), "application/x-protobuf");

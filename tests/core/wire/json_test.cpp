@@ -552,6 +552,57 @@ TEST(WireJsonTest, SyntaxErrors) {
   EXPECT_EQ(parseError<mesos::v1::scheduler::Call>("[1, 2]"), "expected an object, got array");
 }
 
+TEST(WireJsonTest, NestingDeeperThanTheLimitIsRefusedWithWhereItStarts) {
+  // 100,000 '[' made jsoncpp throw past its own stack limit: a 500.
+  EXPECT_EQ(parseError<mesos::v1::scheduler::Call>(std::string(100000, '[')),
+            "invalid JSON: nesting deeper than 100 levels at byte 100");
+  std::string objects;
+  for (int i = 0; i < 50000; ++i) objects += R"({"a":)";
+  EXPECT_EQ(parseError<mesos::v1::master::Call>(objects), "invalid JSON: nesting deeper than 100 levels at byte 500");
+  // Brackets inside strings do not nest.
+  auto call = parseOk<mesos::v1::scheduler::Call>(R"({"type":"TEARDOWN","x":")" + std::string(1000, '[') + R"("})");
+  EXPECT_EQ(call.type(), mesos::v1::scheduler::Call::TEARDOWN);
+}
+
+TEST(WireJsonTest, NestingAtTheLimitIsRead) {
+  // An unknown key holding 99 arrays: 100 levels with the outer object.
+  auto call = parseOk<mesos::v1::scheduler::Call>(R"({"type":"TEARDOWN","x":)" + std::string(99, '[') +
+                                                  std::string(99, ']') + "}");
+  EXPECT_EQ(call.type(), mesos::v1::scheduler::Call::TEARDOWN);
+}
+
+TEST(WireJsonTest, InvalidUtf8IsRefusedWithItsOffset) {
+  EXPECT_EQ(parseError<mesos::v1::scheduler::Call>("{\"type\":\"TEARDOWN\",\"x\":\"\xff\"}"),
+            "invalid JSON: invalid UTF-8 at byte 24");
+  // Overlong form of '/', a UTF-16 surrogate, a truncated sequence.
+  EXPECT_EQ(parseError<mesos::v1::scheduler::Call>("{\"x\":\"\xc0\xaf\"}"), "invalid JSON: invalid UTF-8 at byte 6");
+  EXPECT_EQ(parseError<mesos::v1::scheduler::Call>("{\"x\":\"\xed\xa0\x80\"}"),
+            "invalid JSON: invalid UTF-8 at byte 6");
+  EXPECT_EQ(parseError<mesos::v1::scheduler::Call>("{\"x\":\"\xe2\x82\"}"), "invalid JSON: invalid UTF-8 at byte 6");
+  // Well-formed multi-byte text is kept as it is.
+  auto info = parseOk<mesos::v1::FrameworkInfo>("{\"user\":\"u\",\"name\":\"caf\xc3\xa9 \xf0\x9f\x9a\x80\"}");
+  EXPECT_EQ(info.name(), "caf\xc3\xa9 \xf0\x9f\x9a\x80");
+}
+
+TEST(WireJsonTest, AnEscapedLoneSurrogateInAStringFieldIsRefused) {
+  EXPECT_EQ(parseError<mesos::v1::FrameworkInfo>(R"({"user":"u","name":"\udc00"})"),
+            "name: string is not valid UTF-8 (an unpaired surrogate escape?)");
+  auto info = parseOk<mesos::v1::FrameworkInfo>(R"({"user":"u","name":"\ud83d\ude80"})");
+  EXPECT_EQ(info.name(), "\xf0\x9f\x9a\x80");
+}
+
+TEST(WireJsonTest, StringsThatAreNotUtf8AreWrittenAsReplacementCharacters) {
+  // A protobuf body may set any bytes in a string field; the JSON written
+  // from it must still be UTF-8.
+  mesos::v1::FrameworkInfo info;
+  info.set_user("u");
+  info.set_name(
+      "a\xff"
+      "b\xc3");
+  EXPECT_EQ(toJson(info, JsonPrintOptions{.includeDefaults = false}), R"({"user":"u","name":"a\ufffdb\ufffd"})");
+  EXPECT_TRUE(parseJson<mesos::v1::FrameworkInfo>(toJson(info)).ok());
+}
+
 TEST(WireJsonTest, UnknownEnumValues) {
   const std::string json = R"({"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n",)"
                            R"("capabilities":[{"type":"MULTI_ROLE"},{"type":"FOO"}]}}})";

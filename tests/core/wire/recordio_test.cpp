@@ -131,6 +131,16 @@ TEST(WireRecordIOTest, OversizeRecordFailsBeforeItsBytesArrive) {
   EXPECT_EQ(records, std::vector<std::string>{"abc"});
 }
 
+TEST(WireRecordIOTest, EndlessLeadingZerosFailAfterTwentyDigits) {
+  // "000...": the length stayed 0 and below every cap, so a peer could send
+  // digits forever.
+  EXPECT_EQ(errorOf(std::string(21, '0')), "recordio: record length has more than 20 digits");
+  RecordDecoder decoder;
+  std::vector<std::string> records;
+  EXPECT_TRUE(decoder.feed(std::string(17, '0') + "003\nabc", &records).ok());
+  EXPECT_EQ(records, std::vector<std::string>{"abc"});
+}
+
 TEST(WireRecordIOTest, RecordsBeforeAnErrorAreDeliveredAndTheErrorSticks) {
   std::vector<std::string> records;
   EXPECT_EQ(errorOf("1\na2\nbcX\n", 100, &records), "recordio: invalid byte 0x58 in record length");
