@@ -26,7 +26,7 @@ OfferEntry entry(const std::string& id, const std::string& framework, const std:
 
 class OfferBookTest : public ::testing::Test {
  protected:
-  AllocatorClient allocator_{[] { return 0.0; }, [](const std::string&, const Error&) {}};
+  AllocatorClient allocator_{[] { return 0.0; }, [](const Error&) {}};
   std::vector<std::pair<std::string, std::string>> rescinded_;
   OfferBook book_{allocator_, [this](const std::string& framework, const std::string& offer) {
                     rescinded_.emplace_back(framework, offer);
