@@ -583,6 +583,10 @@ void MasterImpl::handleOperator(const http::Request& request, const http::Respon
   if (!read.ok()) return responder.respond(http::errorResponse(read.error()));
   v1::master::Call call = read->call;
   const wire::ResponseFormat negotiated = read->response;
+  // As from frameworks: operators' resources may be in the pre-refinement format.
+  if (Status s = resources::upgradeResources(&call); !s.ok()) {
+    return responder.respond(http::Response::text(400, "Failed to validate master::Call: " + s.error().message));
+  }
   if (!call.has_type()) {
     return responder.respond(
         http::Response::text(400, "Failed to validate master::Call: Expecting 'type' to be present"));

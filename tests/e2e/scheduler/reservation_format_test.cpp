@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster.hpp"
+#include "http/client.hpp"
 #include "master_fixture.hpp"
 #include "mesos_peer.hpp"
 #include "resources/resources.hpp"
@@ -153,6 +154,41 @@ TEST_P(ReservationFormatTest, OffersReserveLaunchAndUnreserveInThePreRefinementF
     return r.ok() && r->withoutAllocation().unreserved().scalar("cpus") >= 2 && !reservedCpus(o);
   });
   EXPECT_TRUE(released) << "the reservation was never released";
+  (void)scheduler.teardown();
+  scheduler.stop();
+}
+
+TEST_P(ReservationFormatTest, OperatorReservesInThePreRefinementFormat) {
+  const std::string url = "http://" + master_;
+  Result<http::ClientResponse> agents =
+      http::request("POST", url + "/api/v1", {{"Content-Type", "application/json"}}, R"({"type":"GET_AGENTS"})");
+  ASSERT_TRUE(agents.ok() && agents->status == 200);
+  const std::string marker = R"("id":{"value":")";  // the one agent's agent_info.id
+  const std::size_t at = agents->body.find(marker);
+  ASSERT_NE(at, std::string::npos) << agents->body;
+  const std::string agentId =
+      agents->body.substr(at + marker.size(), agents->body.find('"', at + marker.size()) - at - marker.size());
+  Result<http::ClientResponse> reserved =
+      http::request("POST", url + "/api/v1", {{"Content-Type", "application/json"}},
+                    R"({"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":")" + agentId +
+                        R"("},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},"role":"eng",)"
+                        R"("reservation":{"principal":"ops"}}]}})");
+  ASSERT_TRUE(reserved.ok());
+  EXPECT_EQ(reserved->status, 202) << reserved->body;
+
+  scheduler::SchedulerOptions options;
+  options.master = master_;
+  options.frameworkInfo.set_user(currentUser());
+  options.frameworkInfo.set_name("pre-refinement");
+  options.frameworkInfo.add_roles("eng");
+  options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  options.reconnect = false;
+  scheduler::Scheduler scheduler(options, recorder_.callbacks());
+  scheduler.start();
+  std::optional<v1::Offer> offer =
+      offerWhere(scheduler, [](const v1::Offer& o) { return reservedCpus(o).has_value(); });
+  ASSERT_TRUE(offer) << "no offer with the operator's reservation";
+  EXPECT_EQ(reservedCpus(*offer)->reservation().principal(), "ops") << offer->ShortDebugString();
   (void)scheduler.teardown();
   scheduler.stop();
 }
