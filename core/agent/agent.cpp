@@ -17,6 +17,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "agent/agent_info.hpp"
 #include "agent/checkpoint.hpp"
@@ -634,8 +635,9 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
 }
 
 Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info,
-                                               bool launchGroup, const mesos::v1::TaskInfo& task,
+                                               bool launchGroup, const std::vector<mesos::v1::TaskInfo>& tasks,
                                                std::vector<mesos::v1::CommandInfo::URI> uris) {
+  const mesos::v1::TaskInfo& task = tasks.front();
   // The hooks decide first: a failing environment decorator fails the launch
   // before anything is written.
   Result<mesos::v1::Environment> environment = decorateEnvironment(framework, info, task);
@@ -713,6 +715,9 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   Executor& ref = *executor;
   framework.executors[executor->executorId] = std::move(executor);
   containers_[ref.containerId] = {ref.frameworkId, ref.executorId};
+  // The tasks are in the checkpoint before the container starts (as Mesos
+  // does): an agent killed after the launch recovers the executor with them.
+  for (const auto& queued : tasks) queueTask(ref, queued);
   // The container's config sees the executor's resources and, for a command
   // task, the task's (and its TaskInfo, as Mesos' ContainerConfig.task_info),
   // so that isolators prepare for them (gpu/nvidia: the GPUs' devices and
@@ -939,8 +944,7 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       for (const auto& task : tasks)
         uris.insert(uris.end(), task.command().uris().begin(), task.command().uris().end());
     }
-    Result<Executor*> launched =
-        launchExecutor(framework, info, groupExecutor.has_value(), tasks.front(), std::move(uris));
+    Result<Executor*> launched = launchExecutor(framework, info, groupExecutor.has_value(), tasks, std::move(uris));
     if (!launched.ok()) {
       LOG(WARNING) << "Launching executor " << info.executor_id().value() << " failed: " << launched.error().message;
       reject(mesos::v1::TASK_FAILED, TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
@@ -948,8 +952,9 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       return;
     }
     executor = *launched;
+  } else {
+    for (const auto& task : tasks) queueTask(*executor, task);
   }
-  for (const auto& task : tasks) queueTask(*executor, task);
   if (executor->fetching) return;  // fetched() starts the container with every queued task's resources
   if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
     LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
@@ -1496,6 +1501,15 @@ void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::Media
     executor = findExecutor(frameworkId, executorId);
     if (executor == nullptr) return;
   }
+  const bool recovered = std::exchange(executor->recovered, false);
+  if (recovered && executor->tasks.empty() && executor->completedTasks.empty() &&
+      call.subscribe().unacknowledged_tasks_size() == 0 && call.subscribe().unacknowledged_updates_size() == 0) {
+    // Recovered with no task to run (the agent died between the launch and
+    // the checkpoint of its task, as an older agent could): nothing will ever
+    // give it one, so it goes with its container, as in Mesos.
+    shutdownExecutor(*executor, "it has no tasks to run");
+    return;
+  }
   if (executor->state == Executor::State::kTerminating) {
     mesos::v1::executor::Event shutdown;
     shutdown.set_type(mesos::v1::executor::Event::SHUTDOWN);
@@ -1620,6 +1634,7 @@ Status Agent::recover() {
     for (auto& [executorId, executor] : framework->executors) {
       if (aliveSet.count(executor->containerId)) {
         executor->state = Executor::State::kRegistering;
+        executor->recovered = true;
         executor->registrationTimer = std::make_unique<asio::steady_timer>(strand_);
         executor->registrationTimer->expires_after(
             std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorReregistrationTimeout * 1000)));

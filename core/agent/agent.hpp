@@ -127,6 +127,7 @@ class Agent {
     std::unique_ptr<boost::asio::steady_timer> shutdownTimer;
     std::optional<Termination> termination;
     bool shutdownRequested = false;
+    bool recovered = false;                          // from the checkpoint, until it subscribes again
     bool fetching = false;                           // the fetcher runs; no container yet
     std::shared_ptr<std::atomic<bool>> fetchCancel;  // stops its downloads (a shutdown while fetching)
   };
@@ -158,11 +159,14 @@ class Agent {
   Framework& addFramework(const mesos::v1::FrameworkInfo& info);
   mesos::v1::ExecutorInfo commandExecutorInfo(const mesos::v1::FrameworkInfo& framework,
                                               const mesos::v1::TaskInfo& task) const;
-  // `task` is the task the executor is launched for (the first of a group):
-  // the executor environment decorators see it. With `uris` the container
-  // starts once the fetcher has put them into the sandbox (off the strand).
+  // `tasks` are the tasks the executor is launched for: they are queued and
+  // checkpointed before its container starts, so that an agent killed in
+  // between recovers them (the environment decorators see the first). With
+  // `uris` the container starts once the fetcher has put them into the
+  // sandbox (off the strand).
   Result<Executor*> launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info, bool launchGroup,
-                                   const mesos::v1::TaskInfo& task, std::vector<mesos::v1::CommandInfo::URI> uris);
+                                   const std::vector<mesos::v1::TaskInfo>& tasks,
+                                   std::vector<mesos::v1::CommandInfo::URI> uris);
   Status startContainer(Executor& executor, const module::v1::ContainerConfig& config, LaunchPlan plan);
   void fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan);

@@ -1,6 +1,7 @@
 // mantle-agent as a real process, the slow cases: recovery after kill -9 of
 // the agent with a task running (the executor alive, dead, or not
-// subscribing again), --recover=cleanup, and a hundred tasks at once.
+// subscribing again) or between an executor's launch and its subscription,
+// --recover=cleanup, and a hundred tasks at once.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -180,6 +181,67 @@ TEST_F(AgentTest, ExecutorThatDoesNotSubscribeAgainInTimeIsKilled) {
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(terminalCount(peer_, "frozen"), 1);
+}
+
+// The agent runs with the launch_probe isolator: a launch fails unless its
+// task is checkpointed before the container starts, and the executor starts
+// 3 s after its container. Runs `taskId` and kills the agent (kill -9) once
+// the container started (its pid is checkpointed), before the executor
+// subscribed; returns the run's checkpoint directory.
+std::filesystem::path killAgentBetweenLaunchAndSubscription(MasterPeer& peer, ChildProcess& agent,
+                                                            const std::filesystem::path& dir,
+                                                            const std::string& taskId) {
+  EXPECT_TRUE(peer.runTask(testFramework(), commandTask(taskId, "echo ran", peer.agentId())));
+  const std::filesystem::path runs =
+      dir / "agent/meta/slaves" / peer.agentId() / "frameworks/framework-1/executors" / taskId / "runs";
+  std::string container;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        std::ifstream(runs / "latest") >> container;
+        return !container.empty() && std::filesystem::exists(runs / container / "pid");
+      },
+      10s))
+      << agent.output();
+  agent.kill();
+  return runs / container;
+}
+
+std::vector<std::string> launchProbeFlags() {
+  return {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
+              "/libfixture_launch_probe.so\",\"modules\":[{\"name\":\"launch_probe\",\"kind\":\"isolator\"}]}]}",
+          "--isolation=launch_probe"};
+}
+
+// The task is in the checkpoint before its executor's container starts: an
+// agent killed in between recovers it, and the executor runs it.
+TEST_F(AgentTest, ATaskCheckpointedBeforeItsContainerStartedRunsAfterAnAgentKilledRightAfterTheLaunch) {
+  extraFlags_ = launchProbeFlags();
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s)) << agent_->output();
+  const std::filesystem::path run = killAgentBetweenLaunchAndSubscription(peer_, *agent_, dir_.path(), "windowed");
+  ASSERT_TRUE(std::filesystem::exists(run / "tasks/windowed/task.info"));
+  startAgent();
+  auto finished = peer_.waitForTerminal("windowed", 30s);
+  EXPECT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << finished.status().message() << "\n"
+                                                                 << agent_->output();
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
+}
+
+// What an agent killed between the launch and the task's checkpoint left
+// (as agents did before the task was checkpointed first): an executor with
+// no task. It subscribes to the next agent with none and is shut down, its
+// container with it.
+TEST_F(AgentTest, ARecoveredExecutorThatSubscribesWithNoTasksIsShutDownWithNothingLeft) {
+  extraFlags_ = launchProbeFlags();
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s)) << agent_->output();
+  const std::filesystem::path run = killAgentBetweenLaunchAndSubscription(peer_, *agent_, dir_.path(), "orphan");
+  std::filesystem::remove_all(run / "tasks");
+  ASSERT_FALSE(sessionsUnder(dir_.path()).empty());
+  startAgent();
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 20s)) << agent_->output();
+  EXPECT_THAT(agent_->output(), HasSubstr("it has no tasks to run"));
+  EXPECT_TRUE(peer_.distinctUpdates("orphan").empty());
 }
 
 TEST_F(AgentTest, RecoverCleanupKillsRecoveredExecutorsAndForgetsThem) {

@@ -54,16 +54,6 @@
 //   posix isolation otherwise), the test's cgroup root holds no container
 //   cgroup.
 //
-// Known Mantle bug this test can hit (it then fails on "leftover processes"
-// and "leftover cgroups", rightly): the agent launches a new executor's
-// container (Agent::runTask -> launchExecutor) before it checkpoints the
-// task (queueTask -> checkpointTask). An agent killed between the two
-// recovers an executor without tasks; the executor re-subscribes, is never
-// given a task nor shut down (Mesos shuts down an executor that has no tasks
-// after re-registration), and lives on with its cgroups; the task is
-// answered TASK_LOST "The agent does not know this task". More likely with a
-// short MANTLE_SOAK_KILL_MS (seen in 2 of 3 runs at 1000 ms for 90 s).
-//
 // The counts (launched, killed by the scheduler, terminal by state, kills by
 // victim, failovers, redeliveries, duplicates, lost) are printed. Everything
 // (processes, JVM, cgroups, temp dirs) is removed also when the test fails.
