@@ -7,9 +7,9 @@
 
 #include <chrono>
 #include <cstring>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -19,6 +19,7 @@
 
 #include "flags/flags.hpp"
 #include "http/client.hpp"
+#include "mantle/common/strict_json.hpp"
 #include "process/sessions.hpp"
 
 namespace mantle::cli {
@@ -66,7 +67,9 @@ pid_t readPid(const fs::path& file) {
   return pid;
 }
 
-bool alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+bool alive(pid_t pid) {
+  return pid > 0 && ::kill(pid, 0) == 0;
+}
 
 // Starts `args` detached (own session), output to `log`. Returns its pid.
 pid_t spawnDetached(const std::vector<std::string>& args, const fs::path& log) {
@@ -105,11 +108,10 @@ bool healthy(const std::string& url) {
 int activeAgents(const std::string& masterUrl) {
   auto response = http::request("GET", masterUrl + "/master/slaves", {}, "", http::ClientOptions{2, 1});
   if (!response.ok() || response->status != 200) return 0;
-  Json::Value root;
-  std::istringstream in(response->body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return 0;
+  Result<Json::Value> root = json::parseWith(Json::CharReaderBuilder(), response->body);
+  if (!root.ok()) return 0;
   int active = 0;
-  for (const Json::Value& agent : root["slaves"]) active += agent["active"].asBool() ? 1 : 0;
+  for (const Json::Value& agent : (*root)["slaves"]) active += agent["active"].asBool() ? 1 : 0;
   return active;
 }
 
@@ -154,20 +156,22 @@ int up(ClusterFlags& f) {
   std::ofstream(dir / "master.pid") << master << "\n";
   if (!waitFor([&] { return healthy(masterUrl); }, f.timeout)) {
     std::cerr << "mantle: error: the master did not come up on " << masterUrl << "; its log (" << (dir / "master.log")
-              << ") ends with:\n" << tail(dir / "master.log", 15);
+              << ") ends with:\n"
+              << tail(dir / "master.log", 15);
     stopProcess(master, 2);
     return 1;
   }
-  std::vector<std::string> agentArgs = {(bin / "mantle-agent").string(), "--master=" + f.ip + ":" + std::to_string(f.masterPort),
-                                        "--ip=" + f.ip, "--port=" + std::to_string(f.agentPort),
-                                        "--work_dir=" + (dir / "agent").string()};
+  std::vector<std::string> agentArgs = {
+      (bin / "mantle-agent").string(), "--master=" + f.ip + ":" + std::to_string(f.masterPort), "--ip=" + f.ip,
+      "--port=" + std::to_string(f.agentPort), "--work_dir=" + (dir / "agent").string()};
   if (!f.resources.empty()) agentArgs.push_back("--resources=" + f.resources);
   if (!f.isolation.empty()) agentArgs.push_back("--isolation=" + f.isolation);
   pid_t agent = spawnDetached(agentArgs, dir / "agent.log");
   std::ofstream(dir / "agent.pid") << agent << "\n";
   if (!waitFor([&] { return activeAgents(masterUrl) >= 1; }, f.timeout)) {
     std::cerr << "mantle: error: the agent did not register with the master; its log (" << (dir / "agent.log")
-              << ") ends with:\n" << tail(dir / "agent.log", 15);
+              << ") ends with:\n"
+              << tail(dir / "agent.log", 15);
     stopProcess(agent, 2);
     stopProcess(master, 2);
     return 1;

@@ -14,6 +14,7 @@
 
 #include "auth/security.hpp"
 #include "http/client.hpp"
+#include "mantle/common/strict_json.hpp"
 
 namespace mantle::cli {
 
@@ -43,12 +44,8 @@ std::string encode(const std::string& text) {
 }
 
 Result<Json::Value> parse(const std::string& body, const std::string& url) {
-  Json::Value root;
-  std::string errors;
-  std::istringstream in(body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, &errors)) {
-    return internalError(url + " did not answer JSON: " + errors);
-  }
+  Result<Json::Value> root = json::parseWith(Json::CharReaderBuilder(), body);
+  if (!root.ok()) return internalError(url + " did not answer JSON: " + root.error().message);
   return root;
 }
 

@@ -411,6 +411,9 @@ Status MasterImpl::onMarkAgentGone(const Call& call, const wire::ResponseFormat&
 }
 
 Status MasterImpl::onDrainAgent(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
+  if (call.drain_agent().has_max_grace_period()) {
+    if (Status valid = validation::maxGracePeriod(call.drain_agent().max_grace_period()); !valid.ok()) return valid;
+  }
   auto agent = agents_.find(call.drain_agent().agent_id().value());
   if (agent == agents_.end()) return notFound("Agent is not registered");
   drainAgent(agent->second, call.drain_agent());

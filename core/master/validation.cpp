@@ -1,6 +1,7 @@
 #include "master/validation.hpp"
 
 #include <cmath>
+#include <limits>
 #include <set>
 
 namespace mantle::master {
@@ -310,6 +311,16 @@ Result<Conversion> operation(const v1::Offer::Operation& op, const std::set<std:
     out.produced.add(forward ? r : *other);
   }
   return out;
+}
+
+Status maxGracePeriod(const google::protobuf::Duration& period) {
+  constexpr std::int64_t kMaxSeconds = std::numeric_limits<std::int64_t>::max() / 1000000000 - 1;
+  if (period.seconds() < 0 || period.nanos() < 0 || period.nanos() > 999999999 || period.seconds() > kMaxSeconds) {
+    return invalidArgument("'max_grace_period' must be between 0 and " + std::to_string(kMaxSeconds) +
+                           " seconds, with nanos in [0, 999999999]; got seconds " + std::to_string(period.seconds()) +
+                           ", nanos " + std::to_string(period.nanos()));
+  }
+  return {};
 }
 
 }  // namespace validation

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/duration.pb.h>
 #include "master/offer_book.hpp"
+
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "wire/task_state.hpp"
@@ -101,6 +103,10 @@ struct Conversion {
 // (RESERVE: dynamically) or a persistent volume. `roles`: the offers' roles,
 // to fill in allocation_info (null: an operator call, without offers).
 Result<Conversion> operation(const mesos::v1::Offer::Operation& op, const std::set<std::string>* roles);
+
+// DRAIN_AGENT's max_grace_period: non-negative, nanos within a second, and
+// short enough to be held in int64 nanoseconds (the agent's DurationInfo).
+Status maxGracePeriod(const google::protobuf::Duration& period);
 
 }  // namespace validation
 

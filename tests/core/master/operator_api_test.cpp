@@ -161,6 +161,13 @@ TEST_F(OperatorApiTest, CallsWithoutAHandlerOrTheirFieldAreRefusedNamingThem) {
   expectRefused(R"({"type":"MARK_AGENT_GONE"})", 400, "Expecting 'mark_agent_gone' to be present");
   expectRefused(R"({"type":"DEACTIVATE_AGENT"})", 400, "Expecting 'deactivate_agent' to be present");
   expectRefused(R"({"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"nope"}}})", 404, "not registered");
+  // A grace period that int64 nanoseconds cannot hold overflowed before.
+  expectRefused(
+      R"({"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"nope"},"max_grace_period":{"seconds":9999999999}}})",
+      400, "'max_grace_period' must be between 0 and");
+  expectRefused(
+      R"({"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"nope"},"max_grace_period":{"seconds":-1}}})", 400,
+      "'max_grace_period' must be between 0 and");
   expectRefused(R"({"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a","weight":-1}]}})", 400,
                 "must be a positive number");
 }

@@ -9,11 +9,15 @@
 #include <atomic>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <json/reader.h>
 #include <json/value.h>
 
+#include <boost/asio/io_context.hpp>
+
 #include "cluster.hpp"
+#include "http/server.hpp"
 #include "process.hpp"
 #include "scheduler/scheduler.hpp"
 #include "temp_dir.hpp"
@@ -294,6 +298,28 @@ TEST(CliErrorsTest, AnUnreachableMasterIsOneLine) {
     EXPECT_THAT(out, HasSubstr("mantle: error: cannot reach http://127.0.0.1:" + std::to_string(port)));
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   }
+}
+
+TEST(CliErrorsTest, AMasterAnsweringHostileJsonIsOneLineNotACrash) {
+  // 100,000 nested arrays: jsoncpp alone throws past its stack limit.
+  boost::asio::io_context io;
+  http::Server server(io, [](const http::Request&, const http::Responder& responder) {
+    responder.respond(http::Response{200, {{"Content-Type", "application/json"}}, std::string(100000, '[')});
+  });
+  auto port = server.listen("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  std::thread serving([&] { io.run(); });
+  TempDir dir;
+  for (const char* command : {"agents", "frameworks", "tasks"}) {
+    ChildProcess cli({binary("mantle"), command, "--master=127.0.0.1:" + std::to_string(*port)}, dir.path() / command);
+    EXPECT_EQ(cli.wait(std::chrono::seconds(30)) >> 8, 1) << cli.output();
+    const std::string out = cli.output();
+    EXPECT_THAT(out, HasSubstr("did not answer JSON: nesting deeper than 100 levels"));
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  }
+  server.stop();
+  io.stop();
+  serving.join();
 }
 
 }  // namespace
