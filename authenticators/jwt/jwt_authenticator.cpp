@@ -2,7 +2,6 @@
 // HS256 under a secret read from a file.
 #include <sys/stat.h>
 
-#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -11,6 +10,7 @@
 #include <string_view>
 
 #include "jwt.hpp"
+#include "mantle/common/clock.hpp"
 #include "mantle/module_api/sdk/authenticator.hpp"
 
 namespace mantle::authenticators::jwt {
@@ -70,8 +70,7 @@ class JwtAuthenticator final : public sdk::Authenticator {
     }
     const std::string_view token = header->credentials;
     VerifyOptions options;
-    options.now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    options.now = static_cast<std::int64_t>(wallNow());
     options.leeway = leeway_;
     options.requireExpiry = requireExpiry_;
     Result<Claims> claims = verify(token, secret_, options);

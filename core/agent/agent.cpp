@@ -11,10 +11,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <future>
-#include <random>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -23,6 +21,9 @@
 #include "agent/checkpoint.hpp"
 #include "agent/fetcher.hpp"
 #include "flags/flags.hpp"
+#include "mantle/common/clock.hpp"
+#include "mantle/common/convert.hpp"
+#include "mantle/common/uuid.hpp"
 #include "mantle/module/v1/hook.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "wire/recordio.hpp"
@@ -41,33 +42,6 @@ namespace {
 
 constexpr char kVersion[] = "0.1.0";
 constexpr std::size_t kMaxCompleted = 200;
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string newUuid() {
-  static thread_local std::mt19937_64 random(std::random_device{}());
-  std::string bytes(16, '\0');
-  for (int i = 0; i < 2; ++i) {
-    std::uint64_t word = random();
-    std::memcpy(bytes.data() + 8 * i, &word, 8);
-  }
-  bytes[6] = static_cast<char>((bytes[6] & 0x0F) | 0x40);
-  bytes[8] = static_cast<char>((bytes[8] & 0x3F) | 0x80);
-  return bytes;
-}
-
-std::string uuidText(const std::string& bytes) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += hex[(static_cast<unsigned char>(bytes[i]) >> 4) & 0xF];
-    out += hex[static_cast<unsigned char>(bytes[i]) & 0xF];
-  }
-  return out;
-}
 
 bool partitionAware(const mesos::v1::FrameworkInfo& info) {
   for (const auto& capability : info.capabilities()) {
@@ -149,12 +123,14 @@ void AgentFlags::addTo(flags::FlagSet& set) {
 
 Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
              std::vector<std::shared_ptr<modules::Instance>> isolators,
-             std::vector<std::shared_ptr<modules::Instance>> hooks, std::unique_ptr<auth::Security> security)
+             std::vector<std::shared_ptr<modules::Instance>> hooks, std::unique_ptr<auth::Security> security,
+             const modules::Registry& modules)
     : io_(io),
       strand_(asio::make_strand(io)),
       flags_(std::move(flags)),
       flagValues_(std::move(flagValues)),
       hooks_(std::make_unique<hooks::HookChain>(std::move(hooks))),
+      modules_(modules),
       security_(std::move(security)) {
   CHECK(security_ != nullptr);
   containerizer_ = std::make_unique<Containerizer>(
@@ -181,7 +157,7 @@ static auto onStrand(Strand& strand, Fn fn) -> decltype(fn()) {
 }
 
 Status Agent::start() {
-  startTime_ = now();
+  startTime_ = wallNow();
   std::error_code ec;
   fs::create_directories(flags_.workDir, ec);
   if (ec) return internalError("cannot create --work_dir " + flags_.workDir + ": " + ec.message());
@@ -576,13 +552,13 @@ Result<mesos::v1::Environment> Agent::decorateEnvironment(const Framework& frame
                                                           const mesos::v1::TaskInfo& task) {
   if (hooks_->empty()) return info.command().environment();
   module::v1::TaskContext context;
-  *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework.info);
-  *context.mutable_task_info() = hooks::recode<module::v1::TaskInfo>(task);
-  *context.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(info);
-  *context.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
+  *context.mutable_framework_info() = convert<module::v1::FrameworkInfo>(framework.info).value();
+  *context.mutable_task_info() = convert<module::v1::TaskInfo>(task).value();
+  *context.mutable_executor_info() = convert<module::v1::ExecutorInfo>(info).value();
+  *context.mutable_agent_info() = convert<module::v1::AgentInfo>(info_).value();
   Result<module::v1::Environment> decorated = hooks_->executorEnvironment(context);
   if (!decorated.ok()) return decorated.error();
-  return hooks::recode<mesos::v1::Environment>(*decorated);
+  return convert<mesos::v1::Environment>(*decorated);
 }
 
 std::map<std::string, std::string> Agent::executorEnvironment(const Framework& framework, const Executor& executor,
@@ -646,7 +622,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   executor->info = info;
   executor->frameworkId = framework.info.id().value();
   executor->executorId = info.executor_id().value();
-  executor->containerId = uuidText(newUuid());
+  executor->containerId = uuid::randomText();
   executor->launchGroup = launchGroup;
   executor->commandExecutor = info.command().value() == flags_.launcherDir + "/mantle-executor";
   executor->directory = checkpoint::sandboxDir(flags_.workDir, agentId_, executor->frameworkId, executor->executorId,
@@ -682,7 +658,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   if (!saved.ok()) return saved.error();
 
   module::v1::ContainerConfig config;
-  config.mutable_executor_info()->ParseFromString(info.SerializeAsString());
+  *config.mutable_executor_info() = convert<module::v1::ExecutorInfo>(info).value();
   config.set_directory(executor->directory);
   if (user) config.set_user(*user);
 
@@ -722,10 +698,12 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   // task, the task's (and its TaskInfo, as Mesos' ContainerConfig.task_info),
   // so that isolators prepare for them (gpu/nvidia: the GPUs' devices and
   // environment); update() adds the other tasks' once they are queued.
-  for (const auto& resource : info.resources()) config.add_resources()->ParseFromString(resource.SerializeAsString());
+  for (const auto& resource : info.resources())
+    *config.add_resources() = convert<module::v1::Resource>(resource).value();
   if (ref.commandExecutor && !launchGroup) {
-    config.mutable_task_info()->ParseFromString(task.SerializeAsString());
-    for (const auto& resource : task.resources()) config.add_resources()->ParseFromString(resource.SerializeAsString());
+    *config.mutable_task_info() = convert<module::v1::TaskInfo>(task).value();
+    for (const auto& resource : task.resources())
+      *config.add_resources() = convert<module::v1::Resource>(resource).value();
   }
   if (!uris.empty()) {
     // The fetcher's downloads and extraction run on a pool thread; the
@@ -881,14 +859,16 @@ Status Agent::decorateLabels(const mesos::v1::FrameworkInfo& framework, std::vec
   std::vector<mesos::v1::Labels> labels;
   for (const auto& task : tasks) {
     module::v1::TaskContext context;
-    *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework);
-    *context.mutable_task_info() = hooks::recode<module::v1::TaskInfo>(task);
+    *context.mutable_framework_info() = convert<module::v1::FrameworkInfo>(framework).value();
+    *context.mutable_task_info() = convert<module::v1::TaskInfo>(task).value();
     if (task.has_executor())
-      *context.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(task.executor());
-    *context.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
+      *context.mutable_executor_info() = convert<module::v1::ExecutorInfo>(task.executor()).value();
+    *context.mutable_agent_info() = convert<module::v1::AgentInfo>(info_).value();
     Result<module::v1::Labels> decorated = hooks_->agentRunTaskLabels(context);
     if (!decorated.ok()) return decorated.error();
-    labels.push_back(hooks::recode<mesos::v1::Labels>(*decorated));
+    Result<mesos::v1::Labels> converted = convert<mesos::v1::Labels>(*decorated);
+    if (!converted.ok()) return converted.error();
+    labels.push_back(std::move(*converted));
   }
   // All or nothing: a group is launched with every task decorated, or not at all.
   for (std::size_t i = 0; i < tasks.size(); ++i) {
@@ -1139,8 +1119,8 @@ void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::str
   scheduleSandbox(executor.directory, GarbageCollector::Clock::now());
   if (!hooks_->empty()) {
     module::v1::ExecutorRemoved removed;
-    *removed.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(framework.info);
-    *removed.mutable_executor_info() = hooks::recode<module::v1::ExecutorInfo>(executor.info);
+    *removed.mutable_framework_info() = convert<module::v1::FrameworkInfo>(framework.info).value();
+    *removed.mutable_executor_info() = convert<module::v1::ExecutorInfo>(executor.info).value();
     hooks_->executorRemoved(removed);
   }
   framework.completedExecutors.push_back(std::move(it->second));
@@ -1180,10 +1160,10 @@ void Agent::agentUpdate(Executor& executor, TaskEntry& task, TaskState state, Ta
 void Agent::statusUpdate(const std::string& frameworkId, const std::string& executorId, TaskStatus status,
                          bool fromExecutor) {
   const std::string taskId = status.task_id().value();
-  if (!status.has_uuid()) status.set_uuid(newUuid());
+  if (!status.has_uuid()) status.set_uuid(uuid::randomBytes());
   status.mutable_agent_id()->set_value(agentId_);
   if (!executorId.empty()) status.mutable_executor_id()->set_value(executorId);
-  if (!status.has_timestamp()) status.set_timestamp(now());
+  if (!status.has_timestamp()) status.set_timestamp(wallNow());
   if (fromExecutor && !status.has_source()) status.set_source(TaskStatus::SOURCE_EXECUTOR);
   Executor* executor = executorId.empty() ? nullptr : findExecutor(frameworkId, executorId);
   TaskEntry* task = nullptr;
@@ -1246,11 +1226,16 @@ void Agent::decorateStatus(const std::string& frameworkId, TaskStatus& status) {
   if (hooks_->empty()) return;
   module::v1::TaskStatusContext context;
   context.mutable_framework_id()->set_value(frameworkId);
-  *context.mutable_status() = hooks::recode<module::v1::TaskStatus>(status);
+  *context.mutable_status() = convert<module::v1::TaskStatus>(status).value();
   // Fails open: a failing hook leaves the labels as they were.
   module::v1::Labels labels = hooks_->taskStatusLabels(context);
   if (status.has_labels() || labels.labels_size() > 0) {
-    *status.mutable_labels() = hooks::recode<mesos::v1::Labels>(labels);
+    Result<mesos::v1::Labels> converted = convert<mesos::v1::Labels>(labels);
+    if (!converted.ok()) {
+      LOG(WARNING) << "Task status labels of the hooks ignored: " << converted.error().message;
+      return;
+    }
+    *status.mutable_labels() = std::move(*converted);
   }
 }
 
@@ -1258,13 +1243,13 @@ void Agent::notifyTaskUpdated(const std::string& frameworkId, const TaskStatus& 
   if (hooks_->empty()) return;
   module::v1::StateEvent event;
   event.set_type(module::v1::StateEvent::TASK_UPDATED);
-  event.set_timestamp(now());
+  event.set_timestamp(wallNow());
   event.mutable_framework_id()->set_value(frameworkId);
-  *event.mutable_task_status() = hooks::recode<module::v1::TaskStatus>(status);
-  *event.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(info_);
+  *event.mutable_task_status() = convert<module::v1::TaskStatus>(status).value();
+  *event.mutable_agent_info() = convert<module::v1::AgentInfo>(info_).value();
   auto fw = frameworks_.find(frameworkId);
   if (fw != frameworks_.end())
-    *event.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(fw->second->info);
+    *event.mutable_framework_info() = convert<module::v1::FrameworkInfo>(fw->second->info).value();
   hooks_->stateEvent(event);
 }
 
@@ -1608,16 +1593,16 @@ Status Agent::recover() {
         Containerizer::Recovered recovered;
         in >> recovered.pid >> recovered.startTime;
         recovered.containerId = executor->containerId;
-        recovered.config.mutable_executor_info()->ParseFromString(executor->info.SerializeAsString());
+        *recovered.config.mutable_executor_info() = convert<module::v1::ExecutorInfo>(executor->info).value();
         recovered.config.set_directory(executor->directory);
         // What the container has now, as at launch and after updates: the
         // resources of the executor and its live tasks, a command task's TaskInfo.
         for (const auto& resource : executorResources(*executor)) {
-          recovered.config.add_resources()->ParseFromString(resource.SerializeAsString());
+          *recovered.config.add_resources() = convert<module::v1::Resource>(resource).value();
         }
         if (executor->commandExecutor && !executor->launchGroup && !executor->taskOrder.empty()) {
-          recovered.config.mutable_task_info()->ParseFromString(
-              executor->tasks[executor->taskOrder.front()].info.SerializeAsString());
+          *recovered.config.mutable_task_info() =
+              convert<module::v1::TaskInfo>(executor->tasks[executor->taskOrder.front()].info).value();
         }
         executor->pid = recovered.pid;
         containers.push_back(std::move(recovered));

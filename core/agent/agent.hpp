@@ -25,6 +25,7 @@
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
 #include "mantle/internal/agent_master.pb.h"
+#include "mantle/modules/registry.hpp"
 #include "mantle/result.hpp"
 #include "mesos/v1/agent/agent.pb.h"
 #include "mesos/v1/executor/executor.pb.h"
@@ -85,7 +86,8 @@ class Agent {
  public:
   Agent(boost::asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
         std::vector<std::shared_ptr<modules::Instance>> isolators,
-        std::vector<std::shared_ptr<modules::Instance>> hooks, std::unique_ptr<auth::Security> security);
+        std::vector<std::shared_ptr<modules::Instance>> hooks, std::unique_ptr<auth::Security> security,
+        const modules::Registry& modules);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -259,6 +261,7 @@ class Agent {
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<http::Server> server_;
   std::optional<auth::ExecutorTokens> executorTokens_;  // with --authenticate_http_executors
+  const modules::Registry& modules_;                    // per-instance call metrics for /metrics
   std::unique_ptr<auth::Security> security_;            // realms and authorizer of the agent's endpoints
   std::uint16_t port_ = 0;
   double startTime_ = 0;

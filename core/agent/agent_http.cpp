@@ -10,12 +10,14 @@
 #include <json/value.h>
 #include <json/writer.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "agent/agent.hpp"
 #include "http/api_request.hpp"
+#include "mantle/common/clock.hpp"
+#include "mantle/common/prometheus.hpp"
+#include "mantle/modules/metrics.hpp"
 #include "wire/json.hpp"
 #include "wire/task_state.hpp"
 
@@ -592,8 +594,7 @@ http::Response Agent::filesRead(const http::Request& request, const Principal& p
 
 std::map<std::string, double> Agent::metrics() const {
   std::map<std::string, double> out;
-  const double uptime =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() - startTime_;
+  const double uptime = wallNow() - startTime_;
   out["slave/registered"] = connected_ ? 1 : 0;
   out["slave/uptime_secs"] = uptime;
   double cpus = 0, mem = 0, disk = 0, gpus = 0;
@@ -677,21 +678,16 @@ http::Response Agent::metricsSnapshot() {
 }
 
 http::Response Agent::metricsText() {
-  std::string body;
+  prometheus::TextWriter out;
   for (const auto& [name, value] : metrics()) {
-    std::string metric = "mantle_agent_" + name.substr(name.find('/') + 1);
-    for (char& c : metric) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
-    }
+    const std::string metric = prometheus::metricName("mantle_agent_" + name.substr(name.find('/') + 1));
     const bool counter = metric.find("status_updates") != std::string::npos ||
                          metric.find("errors") != std::string::npos || metric.rfind("mantle_agent_hooks_", 0) == 0;
-    body += "# TYPE " + metric + (counter ? " counter\n" : " gauge\n");
-    std::ostringstream line;
-    line << metric << " " << value << "\n";
-    body += line.str();
+    out.single(metric, counter ? "counter" : "gauge", value);
   }
-  http::Response response = http::Response::text(200, std::move(body));
-  response.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
+  modules::writePrometheus(modules_.metrics(), out);
+  http::Response response = http::Response::text(200, out.text());
+  response.headers = {{"Content-Type", prometheus::kContentType}};
   return response;
 }
 

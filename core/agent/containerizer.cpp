@@ -15,6 +15,8 @@
 #include <cstring>
 #include <set>
 
+#include "mantle/common/clock.hpp"
+#include "mantle/common/convert.hpp"
 #include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 
@@ -166,10 +168,8 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
                                                       : mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION;
     container.termination.message = limit.message().empty() ? "Container limitation" : limit.message();
     for (const auto& resource : limit.resources()) {
-      mesos::v1::Resource converted;
-      if (converted.ParseFromString(resource.SerializeAsString())) {
-        container.termination.limitedResources.push_back(converted);
-      }
+      Result<mesos::v1::Resource> converted = convert<mesos::v1::Resource>(resource);
+      if (converted.ok()) container.termination.limitedResources.push_back(std::move(*converted));
     }
     LOG(WARNING) << "Container " << container.id << " hit a limitation: " << container.termination.message;
     if (container.exited) return finish(container.id);  // it died of it
@@ -362,7 +362,7 @@ Result<std::vector<mesos::v1::Resource>> Containerizer::advertisedResources(
   v1::IsolatorResourcesRequest request;
   std::set<std::string> names;
   for (const auto& resource : configured) {
-    request.add_configured()->ParseFromString(resource.SerializeAsString());
+    *request.add_configured() = convert<v1::Resource>(resource).value();
     names.insert(resource.name());
   }
   std::vector<mesos::v1::Resource> out;
@@ -374,11 +374,12 @@ Result<std::vector<mesos::v1::Resource>> Containerizer::advertisedResources(
     }
     for (const auto& resource : response->resources()) {
       if (names.count(resource.name()) > 0) continue;  // the operator's --resources wins
-      mesos::v1::Resource converted;
-      if (!converted.ParseFromString(resource.SerializeAsString())) {
-        return internalError(isolator->describe() + ": advertised an undecodable resource");
+      Result<mesos::v1::Resource> converted = convert<mesos::v1::Resource>(resource);
+      if (!converted.ok()) {
+        return internalError(isolator->describe() +
+                             ": advertised an undecodable resource: " + converted.error().message);
       }
-      out.push_back(std::move(converted));
+      out.push_back(std::move(*converted));
     }
   }
   return out;
@@ -388,7 +389,7 @@ Status Containerizer::update(const std::string& containerId, const std::vector<m
   if (!contains(containerId)) return notFound("unknown container " + containerId);
   v1::IsolatorUpdateRequest request;
   *request.mutable_container_id() = Impl::containerId(containerId);
-  for (const auto& resource : resources) request.add_resources()->ParseFromString(resource.SerializeAsString());
+  for (const auto& resource : resources) *request.add_resources() = convert<v1::Resource>(resource).value();
   for (const auto& isolator : impl_->isolators) {
     auto response = modules::IsolatorClient(*isolator).update(request);
     if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
@@ -410,7 +411,7 @@ std::optional<mesos::v1::ResourceStatistics> Containerizer::usage(const std::str
     if (statistics.ParsePartialFromString(response->statistics().SerializeAsString())) merged.MergeFrom(statistics);
   }
   if (!merged.has_timestamp()) {
-    merged.set_timestamp(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    merged.set_timestamp(wallNow());
   }
   return merged;
 }

@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
 
-  auto agent =
-      std::make_unique<mantle::agent::Agent>(io, flags, set.values(), *isolators, *hooks, std::move(*security));
+  auto agent = std::make_unique<mantle::agent::Agent>(io, flags, set.values(), *isolators, *hooks,
+                                                      std::move(*security), registry);
   if (auto started = agent->start(); !started.ok()) {
     LOG(ERROR) << started.error().message;
     work.reset();

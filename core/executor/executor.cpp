@@ -23,6 +23,8 @@
 #include "executor/health_check.hpp"
 #include "flags/flags.hpp"
 #include "http/client.hpp"
+#include "mantle/common/clock.hpp"
+#include "mantle/common/uuid.hpp"
 #include "mesos/v1/executor/executor.pb.h"
 #include "wire/recordio.hpp"
 #include "wire/task_state.hpp"
@@ -39,25 +41,6 @@ namespace v1e = mesos::v1::executor;
 
 constexpr std::size_t kStderrTail = 2048;
 constexpr double kDefaultKillGrace = 3;
-
-double steadyNow() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-double wallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string newUuid() {
-  static std::mt19937_64 random(std::random_device{}());
-  std::string bytes(16, '\0');
-  for (int i = 0; i < 2; ++i) {
-    std::uint64_t word = random();
-    std::memcpy(bytes.data() + 8 * i, &word, 8);
-  }
-  bytes[6] = static_cast<char>((bytes[6] & 0x0F) | 0x40);
-  bytes[8] = static_cast<char>((bytes[8] & 0x3F) | 0x80);
-  return bytes;
-}
 
 void say(const std::string& line) {
   std::cout << "mantle-executor: " << line << std::endl;
@@ -508,7 +491,7 @@ class Executor {
     *status->mutable_task_id() = task.info.task_id();
     status->set_state(state);
     status->set_source(TaskStatus::SOURCE_EXECUTOR);
-    status->set_uuid(newUuid());
+    status->set_uuid(uuid::randomBytes());
     status->set_timestamp(wallNow());
     status->mutable_executor_id()->set_value(config_.executorId);
     if (!message.empty()) status->set_message(message);

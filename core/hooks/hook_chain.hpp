@@ -73,16 +73,6 @@ struct HookChainOptions {
   std::size_t notificationQueueCapacity = 4096;
 };
 
-// Re-encodes a message as another type with the same field numbers (a Mesos
-// v1 message as its mantle.module.v1 counterpart and back). Unknown fields
-// travel along.
-template <class To, class From>
-To recode(const From& from) {
-  To to;
-  to.ParseFromString(from.SerializeAsString());
-  return to;
-}
-
 class HookChain {
  public:
   explicit HookChain(std::vector<std::shared_ptr<modules::Instance>> hooks, HookChainOptions options = {});

@@ -11,13 +11,6 @@ using v1::scheduler::Event;
 
 namespace {
 
-template <typename To, typename From>
-To convert(const From& from) {
-  To to;
-  to.ParseFromString(from.SerializeAsString());
-  return to;
-}
-
 bool partitionAware(const Framework& f) {
   return hasCapability(f.info, v1::FrameworkInfo::Capability::PARTITION_AWARE);
 }
@@ -55,7 +48,7 @@ std::shared_ptr<http::Stream> openAgentStream(const http::Responder& responder, 
 // Answers a (re-)registration with one event (ERROR: try again later;
 // SHUTDOWN: the agent must stop) and closes the stream.
 void answerAgentOnce(const http::Responder& responder, internal::Event::Type type, const std::string& message) {
-  std::shared_ptr<http::Stream> stream = openAgentStream(responder, newUuidText());
+  std::shared_ptr<http::Stream> stream = openAgentStream(responder, uuid::randomText());
   internal::Event event;
   event.set_type(type);
   if (type == internal::Event::SHUTDOWN) {
@@ -185,7 +178,7 @@ void MasterImpl::admitAgent(const internal::Call& call, const std::string& id, c
   agent.total = total;
   agent.address = remote;
   agent.registeredTime = wallNow();
-  agent.streamId = newUuidText();
+  agent.streamId = uuid::randomText();
   agent.stream = openAgentStream(responder, agent.streamId);
   agent.connected = true;
   std::weak_ptr<MasterImpl> weak = weak_from_this();
@@ -259,7 +252,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
   bool totalChanged = !(agent.total == *total);
   agent.total = *total;
   agent.address = remote;
-  agent.streamId = newUuidText();
+  agent.streamId = uuid::randomText();
   agent.stream = openAgentStream(responder, agent.streamId);
   agent.connected = true;
   std::weak_ptr<MasterImpl> weak = weak_from_this();
@@ -287,7 +280,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
       fresh.recovered = true;
       fresh.registeredTime = wallNow();
       module::v1::AllocatorAddFramework add;
-      *add.mutable_framework_info() = convert<module::v1::FrameworkInfo>(fresh.info);
+      *add.mutable_framework_info() = convert<module::v1::FrameworkInfo>(fresh.info).value();
       add.set_active(false);
       allocator_.addFramework(add);
       f = frameworks_.find(frameworkId);
@@ -334,7 +327,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     module::v1::AllocatorUpdateAgent update;
     update.mutable_agent_id()->set_value(id);
     if (totalChanged) {
-      for (const v1::Resource& r : agent.total.items()) *update.add_total() = convert<module::v1::Resource>(r);
+      for (const v1::Resource& r : agent.total.items()) *update.add_total() = convert<module::v1::Resource>(r).value();
     }
     update.set_state(agent.drain         ? module::v1::AllocatorUpdateAgent::DRAINING
                      : agent.deactivated ? module::v1::AllocatorUpdateAgent::DEACTIVATED
@@ -392,15 +385,15 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
 
 void MasterImpl::addAgentToAllocator(Agent& agent, const std::map<std::string, Resources>& extra) {
   module::v1::AllocatorAddAgent add;
-  *add.mutable_agent_info() = convert<module::v1::AgentInfo>(agent.info);
-  for (const v1::Resource& r : agent.total.items()) *add.add_total() = convert<module::v1::Resource>(r);
+  *add.mutable_agent_info() = convert<module::v1::AgentInfo>(agent.info).value();
+  for (const v1::Resource& r : agent.total.items()) *add.add_total() = convert<module::v1::Resource>(r).value();
   std::map<std::string, Resources> used = usedOnAgent(agent, /*includeOffers=*/true);
   for (const auto& [frameworkId, resources] : extra) used[frameworkId] += resources;
   for (const auto& [frameworkId, resources] : used) {
     if (resources.empty()) continue;
     module::v1::FrameworkResources* fr = add.add_used();
     fr->mutable_framework_id()->set_value(frameworkId);
-    for (const v1::Resource& r : resources.items()) *fr->add_resources() = convert<module::v1::Resource>(r);
+    for (const v1::Resource& r : resources.items()) *fr->add_resources() = convert<module::v1::Resource>(r).value();
   }
   agent.inAllocator = allocator_.addAgent(add);
   if (agent.inAllocator && (agent.deactivated || agent.drain || !agent.connected)) setAgentState(agent);
@@ -502,7 +495,7 @@ void MasterImpl::updateAgentResources(Agent& agent, const internal::Call::Update
   offerBook_.rescindOnAgent(agent.id);
   module::v1::AllocatorUpdateAgent request;
   request.mutable_agent_id()->set_value(agent.id);
-  for (const v1::Resource& r : agent.total.items()) *request.add_total() = convert<module::v1::Resource>(r);
+  for (const v1::Resource& r : agent.total.items()) *request.add_total() = convert<module::v1::Resource>(r).value();
   allocator_.updateAgent(request);
   requestAllocation();
 }

@@ -2,18 +2,9 @@
 
 #include <glog/logging.h>
 
+#include "mantle/common/convert.hpp"
+
 namespace mantle::master {
-
-namespace {
-
-template <typename To, typename From>
-To convert(const From& from) {
-  To to;
-  to.ParseFromString(from.SerializeAsString());
-  return to;
-}
-
-}  // namespace
 
 AllocatorClient::AllocatorClient(std::function<double()> now, std::function<void(const Error&)> failed)
     : now_(std::move(now)), failed_(std::move(failed)) {}
@@ -92,7 +83,8 @@ void AllocatorClient::recoverResources(const std::string& frameworkId, const std
   module::v1::AllocatorRecoverResources item;
   item.mutable_framework_id()->set_value(frameworkId);
   item.mutable_agent_id()->set_value(agentId);
-  for (const mesos::v1::Resource& r : resources.items()) *item.add_resources() = convert<module::v1::Resource>(r);
+  for (const mesos::v1::Resource& r : resources.items())
+    *item.add_resources() = convert<module::v1::Resource>(r).value();
   item.set_refuse_seconds(refuseSeconds);
   item.set_now_seconds(now_());
   pendingRecoveries_.push_back(std::move(item));

@@ -117,7 +117,7 @@ bool MasterImpl::answeredAsStandby(const std::string& path, const http::Request&
       auto metrics = std::make_shared<std::map<std::string, double>>(buildMetrics());
       postHttp([this, metrics, prometheus, responder] {
         if (prometheus) {
-          responder.respond(http::Response{200, {{"Content-Type", "text/plain; version=0.0.4"}},
+          responder.respond(http::Response{200, {{"Content-Type", prometheus::kContentType}},
                                            renderPrometheus(*metrics, modules_->metrics())});
         } else {
           responder.respond(http::Response::json(200, renderMetricsJson(*metrics)));

@@ -7,6 +7,7 @@
 
 #include <json/json.h>
 
+#include "mantle/modules/metrics.hpp"
 #include "master/master_impl.hpp"
 #include "master/validation.hpp"
 #include "wire/json.hpp"
@@ -454,64 +455,10 @@ std::string renderMetricsJson(const std::map<std::string, double>& metrics) {
 
 std::string renderPrometheus(const std::map<std::string, double>& metrics,
                              const std::vector<modules::InstanceMetrics>& instances) {
-  auto metricName = [](const std::string& name) {
-    std::string out = "mantle_";
-    for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    return out;
-  };
-  auto number = [](double v) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof(buffer), "%.17g", v);
-    return std::string(buffer);
-  };
-  auto label = [](const std::string& v) {
-    std::string out;
-    for (char c : v) {
-      if (c == '\\' || c == '"') out += '\\';
-      if (c == '\n') {
-        out += "\\n";
-        continue;
-      }
-      out += c;
-    }
-    return out;
-  };
-  std::string out;
-  for (const auto& [name, value] : metrics) {
-    std::string n = metricName(name);
-    out += "# TYPE " + n + " gauge\n" + n + " " + number(value) + "\n";
-  }
-  if (!instances.empty()) {
-    out += "# HELP mantle_module_calls_total Calls into a module instance.\n# TYPE mantle_module_calls_total counter\n";
-    auto labels = [&](const modules::InstanceMetrics& m) {
-      return "instance=\"" + label(m.instance) + "\",module=\"" + label(m.module) + "\",kind=\"" + label(m.kind) +
-             "\"";
-    };
-    for (const auto& m : instances) out += "mantle_module_calls_total{" + labels(m) + "} " + std::to_string(m.calls) + "\n";
-    out += "# HELP mantle_module_errors_total Calls that failed.\n# TYPE mantle_module_errors_total counter\n";
-    for (const auto& m : instances) out += "mantle_module_errors_total{" + labels(m) + "} " + std::to_string(m.errors) + "\n";
-    out += "# HELP mantle_module_timeouts_total Calls that missed their deadline.\n"
-           "# TYPE mantle_module_timeouts_total counter\n";
-    for (const auto& m : instances) {
-      out += "mantle_module_timeouts_total{" + labels(m) + "} " + std::to_string(m.timeouts) + "\n";
-    }
-    out += "# HELP mantle_module_call_duration_seconds Latency of calls into a module instance.\n"
-           "# TYPE mantle_module_call_duration_seconds histogram\n";
-    for (const auto& m : instances) {
-      std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i < modules::kLatencyBucketBounds.size(); ++i) {
-        cumulative += m.latencyBuckets[i];
-        out += "mantle_module_call_duration_seconds_bucket{" + labels(m) + ",le=\"" +
-               number(modules::kLatencyBucketBounds[i]) + "\"} " + std::to_string(cumulative) + "\n";
-      }
-      cumulative += m.latencyBuckets.back();
-      out += "mantle_module_call_duration_seconds_bucket{" + labels(m) + ",le=\"+Inf\"} " +
-             std::to_string(cumulative) + "\n";
-      out += "mantle_module_call_duration_seconds_sum{" + labels(m) + "} " + number(m.latencySumSeconds) + "\n";
-      out += "mantle_module_call_duration_seconds_count{" + labels(m) + "} " + std::to_string(cumulative) + "\n";
-    }
-  }
-  return out;
+  prometheus::TextWriter out;
+  for (const auto& [name, value] : metrics) out.single(prometheus::metricName("mantle_" + name), "gauge", value);
+  modules::writePrometheus(instances, out);
+  return out.text();
 }
 
 }  // namespace mantle::master

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
-#include <random>
 
 #include "http/api_request.hpp"
 #include "mantle/modules/defaults.hpp"
@@ -28,54 +27,10 @@ namespace mantle::master {
 #endif
 const char* const kVersion = MANTLE_VERSION;
 
-double wallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string ipOf(const std::string& address) {
   if (!address.empty() && address.front() == '[') return address.substr(1, address.find(']') - 1);
   return address.substr(0, address.rfind(':'));
 }
-
-std::string randomUuidBytes() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string bytes(16, '\0');
-  std::uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 8; ++i) {
-    bytes[i] = static_cast<char>((a >> (8 * i)) & 0xff);
-    bytes[8 + i] = static_cast<char>((b >> (8 * i)) & 0xff);
-  }
-  bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);  // version 4
-  bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);  // variant
-  return bytes;
-}
-
-std::string uuidText(const std::string& bytes) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    unsigned char c = static_cast<unsigned char>(bytes[i]);
-    out += hex[c >> 4];
-    out += hex[c & 0xf];
-  }
-  return out;
-}
-
-std::string newUuidText() {
-  return uuidText(randomUuidBytes());
-}
-
-namespace {
-
-template <typename To, typename From>
-To convert(const From& from) {
-  To to;
-  to.ParseFromString(from.SerializeAsString());
-  return to;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Lifecycle
@@ -107,7 +62,7 @@ MasterImpl::~MasterImpl() {
 Status MasterImpl::start() {
   startTime_ = wallNow();
   steadyStart_ = std::chrono::steady_clock::now();
-  masterId_ = newUuidText();
+  masterId_ = uuid::randomText();
   offerBook_.setIdPrefix(masterId_);
 
   // Modules: the allocator is the only kind the master needs today.
@@ -293,7 +248,7 @@ void MasterImpl::applyRegistry(const RegistryState& state, const std::string& wh
     f.recovered = true;
     f.registeredTime = wallNow();
     module::v1::AllocatorAddFramework add;
-    *add.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+    *add.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info).value();
     add.set_active(false);
     allocator_.addFramework(add);
   }
@@ -445,8 +400,16 @@ void MasterImpl::allocate() {
     const std::string& frameworkId = allocated.framework_id().value();
     const std::string& agentId = allocated.agent_id().value();
     google::protobuf::RepeatedPtrField<v1::Resource> list;
-    for (const auto& r : allocated.resources()) *list.Add() = convert<v1::Resource>(r);
-    Result<Resources> resources = Resources::from(list);
+    Status converted;
+    for (const auto& r : allocated.resources()) {
+      Result<v1::Resource> resource = convert<v1::Resource>(r);
+      if (!resource.ok()) {
+        converted = resource.error();
+        break;
+      }
+      *list.Add() = std::move(*resource);
+    }
+    Result<Resources> resources = converted.ok() ? Resources::from(list) : Result<Resources>(converted.error());
     if (!resources.ok()) {
       LOG(ERROR) << "allocator offered invalid resources: " << resources.error().message;
       continue;
@@ -657,9 +620,8 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
       auto metrics = std::make_shared<std::map<std::string, double>>(self->buildMetrics());
       self->postHttp([self, metrics, prometheus, responder] {
         if (prometheus) {
-          http::Response response{200,
-                                  {{"Content-Type", "text/plain; version=0.0.4"}},
-                                  renderPrometheus(*metrics, self->modules_->metrics())};
+          http::Response response{
+              200, {{"Content-Type", prometheus::kContentType}}, renderPrometheus(*metrics, self->modules_->metrics())};
           responder.respond(std::move(response));
         } else {
           responder.respond(http::Response::json(200, renderMetricsJson(*metrics)));

@@ -31,6 +31,10 @@
 #include "auth/security.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
+#include "mantle/common/clock.hpp"
+#include "mantle/common/convert.hpp"
+#include "mantle/common/prometheus.hpp"
+#include "mantle/common/uuid.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "mantle/module/v1/allocator.pb.h"
 #include "mantle/module/v1/module.pb.h"
@@ -58,14 +62,8 @@ namespace internal = ::mantle::internal;
 namespace asio = ::boost::asio;
 using resources::Resources;
 
-// Seconds since the epoch.
-double wallNow();
 // The IP of an "ip:port" / "[ip]:port" address.
 std::string ipOf(const std::string& address);
-// 16 random bytes / their canonical text form.
-std::string randomUuidBytes();
-std::string uuidText(const std::string& bytes);
-std::string newUuidText();
 
 // Mantle's version, as GET_VERSION reports it.
 extern const char* const kVersion;

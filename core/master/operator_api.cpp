@@ -14,13 +14,6 @@ using v1::master::Response;
 
 namespace {
 
-template <typename To, typename From>
-To convert(const From& from) {
-  To to;
-  to.ParseFromString(from.SerializeAsString());
-  return to;
-}
-
 v1::TimeInfo timeInfo(double seconds) {
   v1::TimeInfo t;
   t.set_nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
@@ -567,7 +560,7 @@ Status MasterImpl::applyOperatorReservation(const std::string& agentId, const v1
   internal::Event apply;
   apply.set_type(internal::Event::APPLY_OPERATION);
   *apply.mutable_apply_operation()->mutable_operation() = op;
-  apply.mutable_apply_operation()->mutable_operation_uuid()->set_value(randomUuidBytes());
+  apply.mutable_apply_operation()->mutable_operation_uuid()->set_value(uuid::randomBytes());
   sendAgentEvent(agent, apply);
   agentsChanged();
   requestAllocation();
@@ -686,27 +679,27 @@ void MasterImpl::notifyHooks(const v1::master::Event& event) {
     case v1::master::Event::TASK_ADDED: {
       const v1::Task& task = event.task_added().task();
       out.set_type(StateEvent::TASK_UPDATED);
-      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(task.framework_id());
+      *out.mutable_framework_id() = convert<module::v1::FrameworkID>(task.framework_id()).value();
       module::v1::TaskStatus* status = out.mutable_task_status();
-      *status->mutable_task_id() = hooks::recode<module::v1::TaskID>(task.task_id());
+      *status->mutable_task_id() = convert<module::v1::TaskID>(task.task_id()).value();
       status->set_state(module::v1::TASK_STAGING);
-      *status->mutable_agent_id() = hooks::recode<module::v1::AgentID>(task.agent_id());
+      *status->mutable_agent_id() = convert<module::v1::AgentID>(task.agent_id()).value();
       if (task.has_executor_id())
-        *status->mutable_executor_id() = hooks::recode<module::v1::ExecutorID>(task.executor_id());
+        *status->mutable_executor_id() = convert<module::v1::ExecutorID>(task.executor_id()).value();
       break;
     }
     case v1::master::Event::TASK_UPDATED: {
       const auto& updated = event.task_updated();
       out.set_type(StateEvent::TASK_UPDATED);
-      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(updated.framework_id());
+      *out.mutable_framework_id() = convert<module::v1::FrameworkID>(updated.framework_id()).value();
       // The update itself, in order: `updated.state()` is the task's latest
       // state, which may already be ahead of this update.
-      *out.mutable_task_status() = hooks::recode<module::v1::TaskStatus>(updated.status());
+      *out.mutable_task_status() = convert<module::v1::TaskStatus>(updated.status()).value();
       break;
     }
     case v1::master::Event::AGENT_ADDED:
       out.set_type(StateEvent::AGENT_ADDED);
-      *out.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(event.agent_added().agent().agent_info());
+      *out.mutable_agent_info() = convert<module::v1::AgentInfo>(event.agent_added().agent().agent_info()).value();
       break;
     case v1::master::Event::AGENT_REMOVED: {
       out.set_type(StateEvent::AGENT_REMOVED);
@@ -714,9 +707,9 @@ void MasterImpl::notifyHooks(const v1::master::Event& event) {
       auto agent = agents_.find(agentId);
       auto unreachable = unreachableAgents_.find(agentId);
       if (agent != agents_.end()) {
-        *out.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(agent->second.info);
+        *out.mutable_agent_info() = convert<module::v1::AgentInfo>(agent->second.info).value();
       } else if (unreachable != unreachableAgents_.end()) {
-        *out.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(unreachable->second);
+        *out.mutable_agent_info() = convert<module::v1::AgentInfo>(unreachable->second).value();
       }
       out.mutable_agent_info()->mutable_id()->set_value(agentId);
       break;
@@ -724,15 +717,15 @@ void MasterImpl::notifyHooks(const v1::master::Event& event) {
     case v1::master::Event::FRAMEWORK_ADDED: {
       const v1::FrameworkInfo& info = event.framework_added().framework().framework_info();
       out.set_type(StateEvent::FRAMEWORK_ADDED);
-      *out.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(info);
-      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(info.id());
+      *out.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info).value();
+      *out.mutable_framework_id() = convert<module::v1::FrameworkID>(info.id()).value();
       break;
     }
     case v1::master::Event::FRAMEWORK_REMOVED: {
       const v1::FrameworkInfo& info = event.framework_removed().framework_info();
       out.set_type(StateEvent::FRAMEWORK_REMOVED);
-      *out.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(info);
-      *out.mutable_framework_id() = hooks::recode<module::v1::FrameworkID>(info.id());
+      *out.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info).value();
+      *out.mutable_framework_id() = convert<module::v1::FrameworkID>(info.id()).value();
       break;
     }
     default: return;  // not a hook event

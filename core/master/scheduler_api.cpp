@@ -16,13 +16,6 @@ using v1::scheduler::Event;
 
 namespace {
 
-template <typename To, typename From>
-To convert(const From& from) {
-  To to;
-  to.ParseFromString(from.SerializeAsString());
-  return to;
-}
-
 http::Response accepted() { return http::Response{202, {}, ""}; }
 
 std::string lower(std::string text) {
@@ -249,7 +242,7 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
   bool wasRecovered = f->recovered;
   f->info = info;
   f->recovered = false;
-  f->streamId = newUuidText();
+  f->streamId = uuid::randomText();
   f->mediaType = format.message;
   f->stream = responder.stream(200, {{"Content-Type", std::string(format.contentType())},
                                      {std::string(wire::kMesosStreamIdHeader), f->streamId}});
@@ -263,13 +256,13 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
 
   if (added) {
     module::v1::AllocatorAddFramework request;
-    *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+    *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info).value();
     request.set_active(true);
     for (const std::string& role : sub.suppressed_roles()) request.add_suppressed_roles(role);
     allocator_.addFramework(request);
   } else {
     module::v1::AllocatorUpdateFramework request;
-    *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+    *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info).value();
     for (const std::string& role : sub.suppressed_roles()) request.add_suppressed_roles(role);
     allocator_.updateFramework(request);
     allocator_.setFrameworkActive(id, true);
@@ -434,7 +427,7 @@ Status MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& up
     if (o != nullptr && !roleSet.count(o->offer.allocation_info().role())) offerBook_.remove(offerId, true);
   }
   module::v1::AllocatorUpdateFramework request;
-  *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info);
+  *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info).value();
   for (const std::string& role : update.suppressed_roles()) request.add_suppressed_roles(role);
   allocator_.updateFramework(request);
 
@@ -696,7 +689,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         apply.set_type(internal::Event::APPLY_OPERATION);
         apply.mutable_apply_operation()->mutable_framework_id()->set_value(f.id);
         *apply.mutable_apply_operation()->mutable_operation() = op;
-        apply.mutable_apply_operation()->mutable_operation_uuid()->set_value(randomUuidBytes());
+        apply.mutable_apply_operation()->mutable_operation_uuid()->set_value(uuid::randomBytes());
         sendAgentEvent(agent, apply);
         break;
       }
@@ -724,13 +717,13 @@ Result<v1::Labels> MasterImpl::decorateLaunchLabels(const Framework& f, const Ag
                                                     const v1::TaskInfo& task) {
   if (!hooks_ || hooks_->empty()) return task.labels();
   module::v1::TaskContext context;
-  *context.mutable_framework_info() = hooks::recode<module::v1::FrameworkInfo>(f.info);
+  *context.mutable_framework_info() = convert<module::v1::FrameworkInfo>(f.info).value();
   context.mutable_framework_info()->mutable_id()->set_value(f.id);
-  *context.mutable_task_info() = hooks::recode<module::v1::TaskInfo>(task);
-  *context.mutable_agent_info() = hooks::recode<module::v1::AgentInfo>(agent.info);
+  *context.mutable_task_info() = convert<module::v1::TaskInfo>(task).value();
+  *context.mutable_agent_info() = convert<module::v1::AgentInfo>(agent.info).value();
   Result<module::v1::Labels> labels = hooks_->masterLaunchTaskLabels(context);
   if (!labels.ok()) return labels.error();
-  return hooks::recode<v1::Labels>(*labels);
+  return convert<v1::Labels>(*labels);
 }
 
 void MasterImpl::addTask(Framework& f, Agent& agent, const v1::TaskInfo& info) {

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "event_json.hpp"
+#include "mantle/common/clock.hpp"
+#include "mantle/common/prometheus.hpp"
 #include "mantle/module_api/sdk/hook.hpp"
 #include "url_sender.hpp"
 
@@ -27,23 +29,6 @@ namespace mantle::hooks::webhook {
 namespace v1 = ::mantle::module::v1;
 
 namespace {
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string promLabel(const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 Result<std::chrono::milliseconds> positiveMs(const sdk::Config& config, const char* name) {
   const std::int64_t value = config.getInt(name);
@@ -172,7 +157,7 @@ class WebhookHook final : public sdk::Hook {
   }
 
   Result<v1::Empty> executorRemoved(const v1::ExecutorRemoved& removed) override {
-    if (wanted(kExecutorRemovedType)) publish(executorRemovedJson(removed, ++sequence_, instance_, now()));
+    if (wanted(kExecutorRemovedType)) publish(executorRemovedJson(removed, ++sequence_, instance_, wallNow()));
     return v1::Empty();
   }
 
@@ -209,7 +194,6 @@ class WebhookHook final : public sdk::Hook {
   // Prometheus text format (node_exporter's textfile collector reads it),
   // written to a temporary file and renamed into place.
   void writeMetrics() {
-    std::string text;
     struct Family {
       const char* name;
       const char* type;
@@ -228,18 +212,17 @@ class WebhookHook final : public sdk::Hook {
     };
     std::vector<std::pair<std::string, SenderMetrics>> snapshot;
     for (const auto& sender : senders_) snapshot.emplace_back(sender->url(), sender->metrics());
+    prometheus::TextWriter text;
     for (const Family& family : families) {
-      text += std::string("# HELP ") + family.name + " " + family.help + "\n";
-      text += std::string("# TYPE ") + family.name + " " + family.type + "\n";
+      text.family(family.name, family.type, family.help);
       for (const auto& [url, metrics] : snapshot) {
-        text += std::string(family.name) + "{instance=\"" + promLabel(instance_) + "\",url=\"" + promLabel(url) +
-                "\"} " + std::to_string(metrics.*(family.field)) + "\n";
+        text.sample(family.name, {{"instance", instance_}, {"url", url}}, metrics.*(family.field));
       }
     }
     const std::string temporary = settings_.metricsFile + ".tmp";
     {
       std::ofstream out(temporary, std::ios::trunc);
-      out << text;
+      out << text.text();
       if (!out) {
         host_.warning("webhook '" + instance_ + "': cannot write " + temporary);
         return;

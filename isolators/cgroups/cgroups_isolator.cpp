@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "mantle/common/clock.hpp"
+
 namespace mantle::isolators::cgroups {
 
 namespace fs = std::filesystem;
@@ -208,7 +210,7 @@ Result<v1::IsolatorUsageResponse> CgroupsIsolator::usage(const v1::IsolatorUsage
   Result<Container*> found = find(request.container_id());
   if (!found.ok()) return found.error();
   v1::IsolatorUsageResponse response;
-  response.mutable_statistics()->set_timestamp(cc::nowSeconds());
+  response.mutable_statistics()->set_timestamp(wallNow());
   if (Status s = report(**found, *response.mutable_statistics()); !s.ok()) {
     return s.error().withContext(name_ + ": usage of '" + (*found)->key + "'");
   }

@@ -1,6 +1,5 @@
 #include "container.hpp"
 
-#include <chrono>
 #include <filesystem>
 #include <map>
 
@@ -28,11 +27,6 @@ v1::ContainerID containerIdFromKey(const std::string& key) {
     cursor->set_value(*it);
   }
   return id;
-}
-
-double nowSeconds() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
 std::optional<double> scalar(const Resources& resources, const std::string& name, bool persistentToo) {

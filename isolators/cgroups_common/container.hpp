@@ -24,9 +24,6 @@ std::string containerKey(const v1::ContainerID& id);
 // The inverse, for containers found in the cgroup tree at recovery.
 v1::ContainerID containerIdFromKey(const std::string& key);
 
-// Seconds since the epoch, for ResourceStatistics.timestamp.
-double nowSeconds();
-
 // The sum of the scalar resources named `name`; nullopt when there are none.
 // `persistentToo` false skips disk resources that are persistent volumes.
 std::optional<double> scalar(const Resources& resources, const std::string& name, bool persistentToo = true);

@@ -11,6 +11,7 @@
 
 #include "container.hpp"
 #include "disk_usage.hpp"
+#include "mantle/common/clock.hpp"
 #include "mantle/module_api/sdk/background.hpp"
 #include "mantle/module_api/sdk/isolator.hpp"
 
@@ -78,7 +79,7 @@ class DiskUsageIsolator final : public sdk::Isolator {
     std::string directory;
     v1::IsolatorUsageResponse response;
     v1::ResourceStatistics& stats = *response.mutable_statistics();
-    stats.set_timestamp(cc::nowSeconds());
+    stats.set_timestamp(wallNow());
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = containers_.find(key);

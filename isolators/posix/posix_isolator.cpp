@@ -3,12 +3,12 @@
 // rooted at it.
 #include <sys/types.h>
 
-#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "mantle/common/clock.hpp"
 #include "mantle/module_api/sdk/isolator.hpp"
 #include "process_tree.hpp"
 
@@ -26,11 +26,6 @@ std::string containerKey(const v1::ContainerID& id) {
     key = p->value() + "." + key;
   }
   return key;
-}
-
-double nowSeconds() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
 // The sum of the scalar resources named `name` (unreserved and reserved alike).
@@ -101,7 +96,7 @@ class PosixIsolator : public sdk::Isolator {
     const Container& c = **found;
     v1::IsolatorUsageResponse response;
     v1::ResourceStatistics& stats = *response.mutable_statistics();
-    stats.set_timestamp(nowSeconds());
+    stats.set_timestamp(wallNow());
     fillLimits(c, stats);
     if (!c.pid) return response;  // prepared, not yet isolated: no processes to count
     Result<std::vector<ProcessStat>> tree = processTree(*c.pid);

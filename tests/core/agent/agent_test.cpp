@@ -27,6 +27,7 @@
 namespace mantle::testing {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
@@ -190,6 +191,26 @@ TEST_F(AgentTest, OperatorApiAnswersUnderBothPrefixes) {
   EXPECT_THAT(statistics->body, HasSubstr("mem_rss_bytes"));
   auto metrics = get("/metrics");
   EXPECT_THAT(metrics->body, HasSubstr("mantle_agent_tasks_running 1"));
+}
+
+TEST_F(AgentTest, MetricsShowTheCallsIntoEachModuleInstance) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("isolated", "sleep 100", peer_.agentId())));
+  ASSERT_EQ(peer_.waitForUpdate("isolated", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  ASSERT_EQ(metrics->status, 200);
+  // The isolators of --isolation (default posix/cpu,posix/mem) prepared the
+  // task's container: their calls are counted, as on the master.
+  const std::string labels = "{instance=\"posix/cpu\",module=\"posix/cpu\",kind=\"isolator\"";
+  EXPECT_THAT(metrics->body, HasSubstr("# TYPE mantle_module_calls_total counter\n"));
+  EXPECT_THAT(metrics->body, ContainsRegex("mantle_module_calls_total\\{instance=\"posix/cpu\",module=\"posix/cpu\","
+                                           "kind=\"isolator\"\\} [1-9]"));
+  EXPECT_THAT(metrics->body, HasSubstr("mantle_module_errors_total" + labels + "} 0\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("mantle_module_timeouts_total" + labels + "} 0\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("mantle_module_call_duration_seconds_bucket" + labels + ",le=\"+Inf\"}"));
+  EXPECT_THAT(metrics->body, HasSubstr("mantle_module_calls_total{instance=\"posix/mem\""));
 }
 
 TEST_F(AgentTest, MasterRestartLeadsToReregistrationAndUpdatesFlowAgain) {

@@ -1,8 +1,8 @@
 #include "test_agent.hpp"
 
-#include <random>
-
 #include "http/client.hpp"
+#include "mantle/common/clock.hpp"
+#include "mantle/common/uuid.hpp"
 #include "resources/resources.hpp"
 #include "wire/recordio.hpp"
 
@@ -11,21 +11,6 @@ namespace mantle::testing {
 namespace v1 = ::mesos::v1;
 using internal::Call;
 using internal::Event;
-
-namespace {
-
-std::string randomBytes() {
-  static std::mt19937_64 rng{std::random_device{}()};
-  std::string bytes(16, '\0');
-  for (char& c : bytes) c = static_cast<char>(rng() & 0xff);
-  return bytes;
-}
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 TestAgent::TestAgent(Options options) : options_(std::move(options)) {
   sender_ = std::thread([this] { senderLoop(); });
@@ -249,8 +234,8 @@ void TestAgent::report(const std::string& frameworkId, const std::string& taskId
 void TestAgent::queueUpdate(Task& task, const std::string& frameworkId, v1::TaskState state) {
   internal::StatusUpdate update;
   update.mutable_framework_id()->set_value(frameworkId);
-  update.set_timestamp(now());
-  update.set_uuid(randomBytes());
+  update.set_timestamp(wallNow());
+  update.set_uuid(uuid::randomBytes());
   v1::TaskStatus* status = update.mutable_status();
   *status->mutable_task_id() = task.info.task_id();
   status->set_state(state);

@@ -10,11 +10,11 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 
 #include "http/client.hpp"
+#include "mantle/common/uuid.hpp"
 #include "mesos/v1/executor/executor.pb.h"
 #include "wire/recordio.hpp"
 
@@ -25,13 +25,6 @@ namespace v1 = ::mesos::v1;
 std::string env(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? "" : value;
-}
-
-std::string uuid() {
-  std::random_device device;
-  std::string bytes(16, '\0');
-  for (char& c : bytes) c = static_cast<char>(device() & 0xff);
-  return bytes;
 }
 
 class ShellExecutor {
@@ -83,7 +76,7 @@ class ShellExecutor {
     status->set_state(state);
     status->set_source(v1::TaskStatus::SOURCE_EXECUTOR);
     status->set_message(message);
-    status->set_uuid(uuid());
+    status->set_uuid(uuid::randomBytes());
     status->mutable_executor_id()->set_value(executorId_);
     if (state != v1::TASK_RUNNING) {
       std::lock_guard<std::mutex> lock(mutex_);
