@@ -76,7 +76,7 @@ class ShellExecutor {
     status->set_state(state);
     status->set_source(v1::TaskStatus::SOURCE_EXECUTOR);
     status->set_message(message);
-    status->set_uuid(uuid::randomBytes());
+    status->set_uuid(mantle::uuid::randomBytes());
     status->mutable_executor_id()->set_value(executorId_);
     if (state != v1::TASK_RUNNING) {
       std::lock_guard<std::mutex> lock(mutex_);
