@@ -127,6 +127,7 @@ Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::
              const modules::Registry& modules)
     : io_(io),
       strand_(asio::make_strand(io)),
+      verbosity_(std::make_unique<logging::Verbosity>(strand_)),
       flags_(std::move(flags)),
       flagValues_(std::move(flagValues)),
       hooks_(std::make_unique<hooks::HookChain>(std::move(hooks))),

@@ -24,6 +24,7 @@
 #include "auth/security.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
+#include "logging/verbosity.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "mantle/result.hpp"
@@ -254,6 +255,8 @@ class Agent {
 
   boost::asio::io_context& io_;
   Strand strand_;
+  // GET/SET_LOGGING_LEVEL and /logging/toggle (reverts run on the strand).
+  std::unique_ptr<logging::Verbosity> verbosity_;
   AgentFlags flags_;
   std::vector<std::pair<std::string, std::string>> flagValues_;
   std::unique_ptr<hooks::HookChain> hooks_;

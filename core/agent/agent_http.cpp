@@ -139,7 +139,7 @@ std::string Agent::realmFor(const std::string& requestPath) const {
   const std::string path = endpointPath(requestPath);
   // Executors prove themselves with their tokens (executorCall).
   if (path == "/api/v1/executor" || path == "/health" || path == "/version") return "";
-  if (path == "/api/v1" || path == "/api/v1/") {
+  if (path == "/api/v1" || path == "/api/v1/" || path == "/logging/toggle") {
     // The operator API both shows and changes state: with either flag on it
     // is never anonymous.
     if (security_->authentication.enabled(auth::kAgentReadwriteRealm)) return auth::kAgentReadwriteRealm;
@@ -184,6 +184,12 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
     http::Response response = http::Response::text(200, std::move(content));
     response.headers = {{"Content-Type", "application/octet-stream"}};
     return responder.respond(std::move(response));
+  }
+  if (path == "/logging/toggle") {
+    if (!security_->authorization.authorize(principal, "set_log_level", "")) {
+      return responder.respond(forbidden(principal, "set_log_level"));
+    }
+    return responder.respond(verbosity_->toggle(request));
   }
   if (path == "/metrics") return responder.respond(metricsText());
   if (path == "/metrics/snapshot") return responder.respond(metricsSnapshot());
@@ -274,6 +280,22 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
             return authorizer.may("view_containers", executorUser(c.framework_id().value(), c.executor_id().value()));
           });
       break;
+    case Call::GET_LOGGING_LEVEL:
+      response.set_type(Response::GET_LOGGING_LEVEL);
+      response.mutable_get_logging_level()->set_level(static_cast<std::uint32_t>(verbosity_->level()));
+      break;
+    case Call::SET_LOGGING_LEVEL: {
+      if (!authorizer.may("set_log_level", "")) return responder.respond(forbidden(principal, "set_log_level"));
+      if (!call->has_set_logging_level()) {
+        return responder.respond(
+            http::Response::text(400, "Failed to validate agent::Call: Expecting 'set_logging_level' to be present"));
+      }
+      const auto& set = call->set_logging_level();
+      if (Status s = verbosity_->setFromCall(set.level(), set.duration().nanoseconds()); !s.ok()) {
+        return responder.respond(http::Response::text(400, s.error().message));
+      }
+      return responder.respond(http::Response{200, {}, ""});
+    }
     case Call::GET_AGENT:
       response.set_type(Response::GET_AGENT);
       *response.mutable_get_agent()->mutable_agent_info() = info_;

@@ -72,8 +72,8 @@ bool Request::hasHeader(std::string_view name) const {
   return false;
 }
 
-std::string Request::queryParam(std::string_view name) const {
-  std::string_view rest = query;
+std::optional<std::string> formValue(std::string_view form, std::string_view name) {
+  std::string_view rest = form;
   while (!rest.empty()) {
     std::size_t amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
@@ -84,7 +84,15 @@ std::string Request::queryParam(std::string_view name) const {
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }
-  return "";
+  return std::nullopt;
+}
+
+std::string Request::queryParam(std::string_view name) const {
+  return formValue(query, name).value_or("");
+}
+
+std::optional<std::string> Request::findQueryParam(std::string_view name) const {
+  return formValue(query, name);
 }
 
 Response Response::text(int status, std::string body) {

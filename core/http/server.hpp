@@ -37,6 +37,8 @@ struct Request {
   bool hasHeader(std::string_view name) const;
   // The value of query parameter `name` (percent-decoded), or "".
   std::string queryParam(std::string_view name) const;
+  // The same, none when the parameter is absent.
+  std::optional<std::string> findQueryParam(std::string_view name) const;
 };
 
 struct Response {
@@ -129,5 +131,8 @@ class Server {
 
 // Percent-decoding of a URL component ('+' is a space in query strings).
 std::string urlDecode(std::string_view text, bool plusIsSpace);
+// The value of `name` in an application/x-www-form-urlencoded text (a query
+// string or a form body), percent-decoded; none when absent.
+std::optional<std::string> formValue(std::string_view form, std::string_view name);
 
 }  // namespace mantle::http

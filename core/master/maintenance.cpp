@@ -204,6 +204,7 @@ v1::maintenance::ClusterStatus MasterImpl::maintenanceStatus() const {
       *status.add_down_machines() = m.id();
     }
   }
+  addInverseOfferStatuses(&status);
   return status;
 }
 

@@ -53,7 +53,8 @@ MasterImpl::MasterImpl(MasterFlags flags)
                      .mayWrite = [this] { return recovered_ && leading_; },
                      .fence = [this] { return contender_ ? contender_->candidacyPath() : std::string(); },
                      .stepDown = [this](const std::string& why) { stepDown(why); },
-                 }) {}
+                 }),
+      verbosity_(std::make_unique<logging::Verbosity>(stateIo_.get_executor())) {}
 
 MasterImpl::~MasterImpl() {
   stop();
@@ -389,7 +390,18 @@ void MasterImpl::requestAllocation() {
   });
 }
 
+v1::URL MasterImpl::agentUrl(const Agent& agent) const {
+  v1::URL url;
+  url.set_scheme("http");
+  url.mutable_address()->set_hostname(agent.info.hostname());
+  url.mutable_address()->set_ip(ipOf(agent.address));
+  url.mutable_address()->set_port(agent.info.port());
+  url.set_path("/slave(1)");
+  return url;
+}
+
 void MasterImpl::allocate() {
+  updateInverseOffers();
   auto begin = std::chrono::steady_clock::now();
   Result<module::v1::AllocateResponse> response = allocator_.allocate();
   lastAllocationMs_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
@@ -423,6 +435,13 @@ void MasterImpl::allocate() {
     }
     Framework& framework = f->second;
     Agent& agent = a->second;
+    if (framework.offerConstraints.excludes(allocated.role(), agent.info)) {
+      // The allocator ABI has no offer constraints: what it allocates outside
+      // them goes back, filtered for a while so that others get it meanwhile.
+      count("master/offers_excluded_by_constraints");
+      allocator_.recoverResources(frameworkId, agentId, *resources, kOfferConstraintRefuseSeconds);
+      continue;
+    }
     std::string offerId = offerBook_.nextId();
     OfferEntry entry;
     entry.frameworkId = frameworkId;
@@ -439,13 +458,7 @@ void MasterImpl::allocate() {
     if (agent.info.has_domain()) *offer.mutable_domain() = agent.info.domain();
     if (std::optional<v1::Unavailability> u = agentUnavailability(agent)) *offer.mutable_unavailability() = *u;
     offer.mutable_allocation_info()->set_role(allocated.role());
-    v1::URL* url = offer.mutable_url();
-    url->set_scheme("http");
-    std::string ip = ipOf(agent.address);
-    url->mutable_address()->set_hostname(agent.info.hostname());
-    url->mutable_address()->set_ip(ip);
-    url->mutable_address()->set_port(agent.info.port());
-    url->set_path("/slave(1)");
+    *offer.mutable_url() = agentUrl(agent);
     auto ex = framework.executors.find(agentId);
     if (ex != framework.executors.end()) {
       for (const auto& [executorId, info] : ex->second) offer.add_executor_ids()->set_value(executorId);
@@ -613,6 +626,7 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
     response.headers.emplace_back("Location", "//" + masterInfo_.hostname() + ":" + std::to_string(port_));
     return responder.respond(std::move(response));
   }
+  if (isLegacyOperatorPath(path)) return legacyOperatorEndpoint(path, request, responder, principal);
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
   if (path == "/metrics/snapshot" || path == "/metrics") {
     bool prometheus = path == "/metrics";

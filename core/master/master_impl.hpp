@@ -31,6 +31,7 @@
 #include "auth/security.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
+#include "logging/verbosity.hpp"
 #include "mantle/common/clock.hpp"
 #include "mantle/common/convert.hpp"
 #include "mantle/common/prometheus.hpp"
@@ -42,6 +43,7 @@
 #include "master/allocator_client.hpp"
 #include "master/flags.hpp"
 #include "master/offer_book.hpp"
+#include "master/offer_constraints.hpp"
 #include "master/registrar.hpp"
 #include "master/registry_file.hpp"
 #include "mesos/v1/maintenance/maintenance.pb.h"
@@ -71,6 +73,10 @@ extern const char* const kVersion;
 // Header of the master <-> agent stream id.
 inline constexpr const char* kAgentStreamIdHeader = "Mantle-Stream-Id";
 
+// Seconds an allocation outside a framework's offer constraints stays
+// filtered for it (per framework and agent, as the allocator ABI filters).
+inline constexpr double kOfferConstraintRefuseSeconds = 5;
+
 using TimerPtr = std::shared_ptr<asio::steady_timer>;
 
 struct Framework {
@@ -83,6 +89,11 @@ struct Framework {
   std::string streamId;
   wire::MediaType mediaType = wire::MediaType::kJson;
   std::set<std::string> suppressedRoles;
+  // Agents a role takes offers from (SUBSCRIBE / UPDATE_FRAMEWORK), as given
+  // and compiled; the master hands back what the allocator allocates outside
+  // them (docs/MASTER.md, "Offer constraints").
+  v1::scheduler::OfferConstraints offerConstraintsInfo;
+  OfferConstraintsFilter offerConstraints;
   std::map<std::string, v1::Task> tasks;             // by task id; not yet removed
   std::map<std::string, v1::Task> unreachableTasks;  // by task id
   std::deque<v1::Task> completedTasks;
@@ -113,6 +124,20 @@ struct Agent {
   double reregisteredTime = 0;
   TimerPtr reregisterTimer;
 };
+
+// An inverse offer made and not answered yet (inverse_offers.cpp).
+struct InverseOfferEntry {
+  std::string frameworkId;
+  std::string agentId;
+  v1::InverseOffer offer;
+};
+
+// Why an operation's feedback cannot be given (an `id` on an operation type
+// other than RESERVE, UNRESERVE, CREATE, DESTROY), else none.
+std::optional<std::string> operationFeedbackError(const v1::Offer::Operation& operation);
+
+// UPDATE_WEIGHTS / PUT /weights: valid roles, positive finite weights.
+Status validateWeights(const google::protobuf::RepeatedPtrField<v1::WeightInfo>& infos);
 
 // A RegistryOperation's `fail` for an operator call: 503 with the reason.
 std::function<void(const Error&)> registryFailure(const http::Responder& responder);
@@ -351,6 +376,35 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // to its total and sent to it; InvalidArgument for an unknown agent or a
   // bad operation, FailedPrecondition (409) when the agent lacks resources.
   Status applyOperatorReservation(const std::string& agentId, const v1::Offer::Operation& operation);
+  // Quota (quota.cpp): SET_QUOTA / REMOVE_QUOTA, and the registry operation
+  // they share with UPDATE_QUOTA (answers 200 once recorded).
+  Status onSetQuota(const v1::master::Call& call, const wire::ResponseFormat& format, const http::Responder& responder);
+  Status onRemoveQuota(const v1::master::Call& call, const wire::ResponseFormat& format,
+                       const http::Responder& responder);
+  // A SET_QUOTA request as a config (guarantees = limits), or why it is
+  // refused (InvalidArgument; FailedPrecondition: overcommit without force).
+  Result<v1::quota::QuotaConfig> quotaConfigFromRequest(const v1::quota::QuotaRequest& request) const;
+  void recordQuotaConfigs(std::vector<v1::quota::QuotaConfig> configs, const http::Responder& responder);
+  v1::quota::QuotaStatus quotaStatus() const;
+  // Weights (weights.cpp): recorded, then applied, then answered `status`.
+  void recordWeights(std::vector<v1::WeightInfo> infos, const http::Responder& responder, int status);
+  // SET_LOGGING_LEVEL (logging_level.cpp).
+  Status onSetLoggingLevel(const v1::master::Call& call, const wire::ResponseFormat& format,
+                           const http::Responder& responder);
+  // Mesos' v0 operator endpoints and /logging/toggle (legacy_calls.cpp; HTTP
+  // threads), each as the operator call it stands for.
+  static bool isLegacyOperatorPath(const std::string& path);
+  void legacyOperatorEndpoint(const std::string& path, const http::Request& request, const http::Responder& responder,
+                              const Principal& principal);
+  // Operation feedback (operations.cpp). Sends UPDATE_OPERATION_STATUS for
+  // an operation with an id; a FINISHED one is kept until acknowledged.
+  void operationFeedback(Framework& framework, const std::string& agentId, const v1::Offer::Operation& operation,
+                         v1::OperationState state, const std::string& message, const Resources& converted);
+  void acknowledgeOperationStatus(Framework& framework, const v1::scheduler::Call::AcknowledgeOperationStatus& ack);
+  void reconcileOperations(Framework& framework, const v1::scheduler::Call::ReconcileOperations& reconcile);
+  std::vector<v1::Operation> knownOperations() const;
+  // The URL offers and inverse offers carry for `agent`.
+  v1::URL agentUrl(const Agent& agent) const;
   void markAgentGone(const std::string& agentId);
   void drainAgent(Agent& agent, const v1::master::Call::DrainAgent& drain);
   void checkDrained(Agent& agent);
@@ -373,6 +427,15 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void legacyMaintenance(const std::string& path, const http::Request& request, const http::Responder& responder,
                          const Principal& principal);
   v1::maintenance::ClusterStatus maintenanceStatus() const;
+  // Inverse offers (inverse_offers.cpp): made and rescinded each allocation
+  // cycle; the frameworks' answers, recorded per machine.
+  void updateInverseOffers();
+  void answerInverseOffers(Framework& framework, const google::protobuf::RepeatedPtrField<v1::OfferID>& ids,
+                           const v1::Filters& filters, bool accept);
+  void addInverseOfferStatuses(v1::maintenance::ClusterStatus* status) const;
+  // The maintenance entry covering the agent's machine, serialized; "" for
+  // none.
+  std::string machineKey(const Agent& agent) const;
   // Applies a recorded schedule / START / STOP (after the registry write).
   void applyMaintenanceSchedule(const v1::maintenance::Schedule& schedule);
   void applyStartMaintenance(const std::vector<v1::MachineID>& machines);
@@ -453,10 +516,18 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::set<std::string> goneAgents_;
   std::map<std::string, double> weights_;
   std::map<std::string, v1::quota::QuotaConfig> quotas_;
+  // Operations with feedback not acknowledged yet: framework id ->
+  // operation id -> operation (operations.cpp).
+  std::map<std::string, std::map<std::string, v1::Operation>> operations_;
   // Maintenance: the schedule, and the machines in it with their mode
   // (DRAINING or DOWN) and unavailability; machines not listed are UP.
   v1::maintenance::Schedule maintenanceSchedule_;
   std::vector<v1::MachineInfo> machines_;
+  // Inverse offers by id; (framework, agent) -> steady time their answer's
+  // filter ends; machine key -> framework id -> its answer.
+  std::map<std::string, InverseOfferEntry> inverseOffers_;
+  std::map<std::pair<std::string, std::string>, double> inverseOfferFilters_;
+  std::map<std::string, std::map<std::string, v1::allocator::InverseOfferStatus>> inverseOfferStatuses_;
   std::vector<OperatorSubscriber> subscribers_;
   std::map<std::string, double> counters_;
 
@@ -482,6 +553,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
 
   // The registry's one writer (registrar.hpp).
   Registrar registrar_;
+  // glog verbosity for GET/SET_LOGGING_LEVEL and /logging/toggle; reverts
+  // run on the state thread.
+  std::unique_ptr<logging::Verbosity> verbosity_;
 };
 
 }  // namespace mantle::master

@@ -42,16 +42,6 @@ std::string jsonString(const std::string& text) {
   return out + "\"";
 }
 
-void scalarsToModule(const google::protobuf::Map<std::string, v1::Value::Scalar>& map,
-                     google::protobuf::RepeatedPtrField<module::v1::Resource>* out) {
-  for (const auto& [name, scalar] : map) {
-    module::v1::Resource* r = out->Add();
-    r->set_name(name);
-    r->set_type(module::v1::Value::SCALAR);
-    r->mutable_scalar()->set_value(scalar.value());
-  }
-}
-
 // The objects of the calls' ACL checks (docs/SECURITY.md).
 // The role a resource is reserved to (its innermost reservation).
 std::string reservationRole(const v1::Resource& resource) {
@@ -100,6 +90,14 @@ std::vector<std::string> quotaObjects(const Call& call) {
   return objects;
 }
 
+std::vector<std::string> setQuotaObjects(const Call& call) {
+  return {call.set_quota().quota_request().role()};
+}
+
+std::vector<std::string> removeQuotaObjects(const Call& call) {
+  return {call.remove_quota().role()};
+}
+
 }  // namespace
 
 std::function<void(const Error&)> registryFailure(const http::Responder& responder) {
@@ -131,7 +129,10 @@ const MasterImpl::OperatorCallSpec* MasterImpl::operatorCallSpec(Call::Type type
       {.type = Call::GET_VERSION, .query = &M::onGetVersion},
       {.type = Call::GET_METRICS, .query = &M::onGetMetrics},
       {.type = Call::GET_LOGGING_LEVEL, .query = &M::onGetLoggingLevel},
-      {.type = Call::SET_LOGGING_LEVEL, .acl = "set_log_level"},
+      {.type = Call::SET_LOGGING_LEVEL,
+       .field = "set_logging_level",
+       .action = &M::onSetLoggingLevel,
+       .acl = "set_log_level"},
       {.type = Call::GET_STATE, .query = &M::onGetState},
       {.type = Call::GET_AGENTS, .query = &M::onGetAgents},
       {.type = Call::GET_FRAMEWORKS, .query = &M::onGetFrameworks},
@@ -186,6 +187,16 @@ const MasterImpl::OperatorCallSpec* MasterImpl::operatorCallSpec(Call::Type type
        .action = &M::onUpdateQuota,
        .acl = "update_quotas",
        .aclObjects = quotaObjects},
+      {.type = Call::SET_QUOTA,
+       .field = "set_quota",
+       .action = &M::onSetQuota,
+       .acl = "update_quotas",
+       .aclObjects = setQuotaObjects},
+      {.type = Call::REMOVE_QUOTA,
+       .field = "remove_quota",
+       .action = &M::onRemoveQuota,
+       .acl = "update_quotas",
+       .aclObjects = removeQuotaObjects},
       {.type = Call::TEARDOWN, .field = "teardown", .action = &M::onTeardown},
       {.type = Call::GET_MAINTENANCE_SCHEDULE, .action = &M::onMaintenance, .acl = "get_maintenance_schedules"},
       {.type = Call::GET_MAINTENANCE_STATUS, .action = &M::onMaintenance, .acl = "get_maintenance_statuses"},
@@ -269,7 +280,7 @@ Result<Response> MasterImpl::onGetMetrics(const Call&) {
 Result<Response> MasterImpl::onGetLoggingLevel(const Call&) {
   Response response;
   response.set_type(Response::GET_LOGGING_LEVEL);
-  response.mutable_get_logging_level()->set_level(0);
+  response.mutable_get_logging_level()->set_level(static_cast<std::uint32_t>(verbosity_->level()));
   return response;
 }
 
@@ -338,8 +349,7 @@ Result<Response> MasterImpl::onGetMaster(const Call&) {
 Result<Response> MasterImpl::onGetQuota(const Call&) {
   Response response;
   response.set_type(Response::GET_QUOTA);
-  response.mutable_get_quota()->mutable_status();
-  for (const auto& [role, config] : quotas_) *response.mutable_get_quota()->mutable_status()->add_configs() = config;
+  *response.mutable_get_quota()->mutable_status() = quotaStatus();
   return response;
 }
 
@@ -347,6 +357,8 @@ Result<Response> MasterImpl::onGetOperations(const Call&) {
   Response response;
   response.set_type(Response::GET_OPERATIONS);
   response.mutable_get_operations();
+  for (v1::Operation& operation : knownOperations())
+    *response.mutable_get_operations()->add_operations() = std::move(operation);
   return response;
 }
 
@@ -433,33 +445,9 @@ Status MasterImpl::onAgentActivation(const Call& call, const wire::ResponseForma
 }
 
 Status MasterImpl::onUpdateWeights(const Call& call, const wire::ResponseFormat&, const http::Responder& responder) {
-  for (const v1::WeightInfo& info : call.update_weights().weight_infos()) {
-    if (Status valid = validateRole(info.role()); !valid.ok()) return valid;
-    if (!(info.weight() > 0) || !std::isfinite(info.weight())) {
-      return invalidArgument("Weight of role '" + info.role() + "' must be a positive number");
-    }
-  }
-  // Recorded first; the allocator and the caller learn them after.
-  std::vector<v1::WeightInfo> infos(call.update_weights().weight_infos().begin(),
-                                    call.update_weights().weight_infos().end());
-  RegistryOperation op;
-  op.stage = [infos](RegistryState& state) {
-    for (const v1::WeightInfo& info : infos) state.weights[info.role()] = info.weight();
-  };
-  op.apply = [this, infos, responder] {
-    module::v1::AllocatorUpdateWeights request;
-    for (const v1::WeightInfo& info : infos) {
-      weights_[info.role()] = info.weight();
-      auto* w = request.add_weights();
-      w->set_role(info.role());
-      w->set_weight(info.weight());
-    }
-    allocator_.updateWeights(request);
-    requestAllocation();
-    responder.respond(http::Response{202, {}, ""});
-  };
-  op.fail = registryFailure(responder);
-  registrar_.submit(std::move(op));
+  if (Status valid = validateWeights(call.update_weights().weight_infos()); !valid.ok()) return valid;
+  recordWeights({call.update_weights().weight_infos().begin(), call.update_weights().weight_infos().end()}, responder,
+                202);
   return {};
 }
 
@@ -475,34 +463,8 @@ Status MasterImpl::onUpdateQuota(const Call& call, const wire::ResponseFormat&, 
       }
     }
   }
-  // Recorded first; the allocator and the caller learn them after.
-  std::vector<v1::quota::QuotaConfig> configs(call.update_quota().quota_configs().begin(),
-                                              call.update_quota().quota_configs().end());
-  RegistryOperation op;
-  op.stage = [configs](RegistryState& state) {
-    for (const v1::quota::QuotaConfig& config : configs) {
-      std::erase_if(state.quotas, [&](const auto& q) { return q.role() == config.role(); });
-      if (!config.guarantees().empty() || !config.limits().empty()) state.quotas.push_back(config);
-    }
-  };
-  op.apply = [this, configs, responder] {
-    for (const v1::quota::QuotaConfig& config : configs) {
-      if (config.guarantees().empty() && config.limits().empty()) {
-        quotas_.erase(config.role());
-      } else {
-        quotas_[config.role()] = config;
-      }
-      module::v1::AllocatorUpdateQuota request;
-      request.set_role(config.role());
-      scalarsToModule(config.guarantees(), request.mutable_guarantees());
-      scalarsToModule(config.limits(), request.mutable_limits());
-      allocator_.updateQuota(request);
-    }
-    requestAllocation();
-    responder.respond(http::Response{200, {}, ""});
-  };
-  op.fail = registryFailure(responder);
-  registrar_.submit(std::move(op));
+  recordQuotaConfigs({call.update_quota().quota_configs().begin(), call.update_quota().quota_configs().end()},
+                     responder);
   return {};
 }
 
@@ -762,6 +724,7 @@ Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent) const {
 Response::GetFrameworks::Framework MasterImpl::frameworkProto(const Framework& f) const {
   Response::GetFrameworks::Framework out;
   *out.mutable_framework_info() = f.info;
+  if (!f.offerConstraintsInfo.role_constraints().empty()) *out.mutable_offer_constraints() = f.offerConstraintsInfo;
   out.set_active(f.active);
   out.set_connected(f.connected);
   out.set_recovered(f.recovered);

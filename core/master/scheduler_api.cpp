@@ -151,12 +151,18 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
       }
       return responder.respond(http::Response{200, {}, ""});
     }
-    case Call::REQUEST:
+    case Call::ACKNOWLEDGE_OPERATION_STATUS: acknowledgeOperationStatus(f, call.acknowledge_operation_status()); break;
+    case Call::RECONCILE_OPERATIONS: reconcileOperations(f, call.reconcile_operations()); break;
     case Call::ACCEPT_INVERSE_OFFERS:
+      answerInverseOffers(f, call.accept_inverse_offers().inverse_offer_ids(), call.accept_inverse_offers().filters(),
+                          /*accept=*/true);
+      break;
     case Call::DECLINE_INVERSE_OFFERS:
-    case Call::ACKNOWLEDGE_OPERATION_STATUS:
-    case Call::RECONCILE_OPERATIONS:
-      // No inverse offers or operation feedback yet: nothing to act on.
+      answerInverseOffers(f, call.decline_inverse_offers().inverse_offer_ids(), call.decline_inverse_offers().filters(),
+                          /*accept=*/false);
+      break;
+    case Call::REQUEST:
+      // Mesos' own allocator ignores REQUEST too.
       break;
     default:
       return responder.respond(
@@ -176,6 +182,9 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
   if (Status valid = validateFrameworkInfo(info, sub.suppressed_roles()); !valid.ok()) {
     return refuse(valid.error().message);
   }
+  Result<OfferConstraintsFilter> constraints =
+      OfferConstraintsFilter::create(sub.offer_constraints(), frameworkRoles(info));
+  if (!constraints.ok()) return refuse(constraints.error().message);
   std::string id = info.id().value();
   if (!id.empty() && removedFrameworkIds_.count(id)) return refuse("Framework has been removed");
 
@@ -249,6 +258,8 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
   f->connected = true;
   f->active = true;
   f->suppressedRoles = {sub.suppressed_roles().begin(), sub.suppressed_roles().end()};
+  f->offerConstraints = std::move(*constraints);
+  f->offerConstraintsInfo = sub.offer_constraints();
   std::weak_ptr<MasterImpl> weak = weak_from_this();
   f->stream->onClose([weak, id, streamId = f->streamId] {
     if (auto self = weak.lock()) self->post([self, id, streamId] { self->frameworkDisconnected(id, streamId); });
@@ -347,6 +358,7 @@ void MasterImpl::removeFramework(const std::string& frameworkId, const std::stri
   auto it = frameworks_.find(frameworkId);
   if (it == frameworks_.end()) return;
   Framework& f = it->second;
+  operations_.erase(frameworkId);
   for (const std::string& offerId : offerBook_.ofFramework(frameworkId)) offerBook_.remove(offerId, /*rescind=*/false);
   if (f.failoverTimer) f.failoverTimer->cancel();
 
@@ -418,13 +430,23 @@ Status MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& up
   if (info.checkpoint() != f.info.checkpoint()) return invalidArgument("'checkpoint' cannot be changed");
   if (info.principal() != f.info.principal()) return invalidArgument("'principal' cannot be changed");
   std::vector<std::string> newRoles = frameworkRoles(info);
+  Result<OfferConstraintsFilter> constraints = OfferConstraintsFilter::create(update.offer_constraints(), newRoles);
+  if (!constraints.ok()) return constraints.error();
   std::set<std::string> roleSet(newRoles.begin(), newRoles.end());
   f.info = info;
   f.suppressedRoles = {update.suppressed_roles().begin(), update.suppressed_roles().end()};
-  // Offers in roles the framework left are rescinded.
+  f.offerConstraints = std::move(*constraints);
+  f.offerConstraintsInfo = update.offer_constraints();
+  // Offers in roles the framework left, or on agents its new constraints
+  // exclude, are rescinded.
   for (const std::string& offerId : offerBook_.ofFramework(f.id)) {
     const OfferEntry* o = offerBook_.find(offerId);
-    if (o != nullptr && !roleSet.count(o->offer.allocation_info().role())) offerBook_.remove(offerId, true);
+    if (o == nullptr) continue;
+    const std::string& role = o->offer.allocation_info().role();
+    auto a = agents_.find(o->agentId);
+    if (!roleSet.count(role) || (a != agents_.end() && f.offerConstraints.excludes(role, a->second.info))) {
+      offerBook_.remove(offerId, true);
+    }
   }
   module::v1::AllocatorUpdateFramework request;
   *request.mutable_framework_info() = convert<module::v1::FrameworkInfo>(info).value();
@@ -501,6 +523,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
     }
     v1::TaskState state = partitionAware(f) ? v1::TASK_DROPPED : v1::TASK_LOST;
     for (const v1::Offer::Operation& op : accept.operations()) {
+      operationFeedback(f, "", op, v1::OPERATION_ERROR, error, {});
       if (op.type() == v1::Offer::Operation::LAUNCH) {
         for (const v1::TaskInfo& task : op.launch().task_infos()) {
           sendMasterUpdate(f, task.task_id(), task.agent_id().value(), state,
@@ -540,6 +563,16 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   // task's resources stay available to the ACCEPT's other operations.
   auth::RequestAuthorizer runTasks = runTasksAuthorizer(f);
   for (const v1::Offer::Operation& op : accept.operations()) {
+    if (std::optional<std::string> e = operationFeedbackError(op)) {
+      operationFeedback(f, agentId, op, v1::OPERATION_ERROR, *e, {});
+      for (const v1::TaskInfo& task : op.launch().task_infos()) {
+        sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID, *e);
+      }
+      for (const v1::TaskInfo& task : op.launch_group().task_group().tasks()) {
+        sendMasterUpdate(f, task.task_id(), agentId, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_GROUP_INVALID, *e);
+      }
+      continue;
+    }
     switch (op.type()) {
       case v1::Offer::Operation::LAUNCH: {
         for (const v1::TaskInfo& task : op.launch().task_infos()) {
@@ -678,6 +711,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
           count("master/invalid_operations");
           LOG(WARNING) << "Dropping " << v1::Offer::Operation::Type_Name(op.type()) << " of framework " << f.id
                        << ": " << opError;
+          operationFeedback(f, agentId, op, v1::OPERATION_ERROR, opError, {});
           break;
         }
         available = *available.minus(conversion->consumed);
@@ -691,6 +725,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         *apply.mutable_apply_operation()->mutable_operation() = op;
         apply.mutable_apply_operation()->mutable_operation_uuid()->set_value(uuid::randomBytes());
         sendAgentEvent(agent, apply);
+        operationFeedback(f, agentId, op, v1::OPERATION_FINISHED, "", conversion->produced);
         break;
       }
       default:

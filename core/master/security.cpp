@@ -18,7 +18,7 @@ using v1::master::Response;
 std::string MasterImpl::realmFor(const std::string& path) const {
   if (path == "/api/v1/scheduler") return auth::kMasterSchedulerRealm;
   if (path == "/internal/v1/agent") return auth::kMasterAgentRealm;
-  if (path == "/api/v1" || path == "/api/v1/") {
+  if (path == "/api/v1" || path == "/api/v1/" || isLegacyOperatorPath(path)) {
     // The operator API both shows and changes state: with either flag on it
     // is never anonymous.
     if (security_->authentication.enabled(auth::kMasterReadwriteRealm)) return auth::kMasterReadwriteRealm;

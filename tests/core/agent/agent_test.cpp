@@ -663,3 +663,60 @@ TEST_F(DrainTest, WithoutAMaxGracePeriodATaskGetsItsOwnGracePeriod) {
 
 }  // namespace
 }  // namespace mantle::testing
+
+namespace mantle::testing {
+namespace {
+
+class AgentLoggingTest : public AgentTest {
+ protected:
+  Result<http::ClientResponse> operatorCall(const std::string& body) {
+    return http::request("POST", agentUrl() + "/api/v1",
+                         {{"Content-Type", "application/json"}, {"Accept", "application/json"}}, body);
+  }
+  int level() {
+    auto r = operatorCall(R"({"type":"GET_LOGGING_LEVEL"})");
+    EXPECT_TRUE(r.ok() && r->status == 200);
+    return r.ok() ? parseJson(r->body)["get_logging_level"]["level"].asInt() : -1;
+  }
+};
+
+TEST_F(AgentLoggingTest, LoggingLevelIsRaisedForItsDurationThenReverts) {
+  startAgent();
+  EXPECT_EQ(level(), 0);
+  auto set = operatorCall(
+      R"({"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":3,"duration":{"nanoseconds":600000000}}})");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->status, 200) << set->body;
+  EXPECT_EQ(level(), 3);
+  EXPECT_TRUE(waitUntil([&] { return level() == 0; }, 5s));
+
+  auto toggle = get("/logging/toggle?level=2&duration=500ms");
+  ASSERT_TRUE(toggle.ok());
+  EXPECT_EQ(toggle->status, 200) << toggle->body;
+  EXPECT_EQ(get("/logging/toggle")->body, "2\n");
+  EXPECT_TRUE(waitUntil([&] { return level() == 0; }, 5s));
+
+  EXPECT_EQ(get("/logging/toggle?duration=1secs")->status, 400);
+  auto negative =
+      operatorCall(R"({"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":-1}}})");
+  EXPECT_EQ(negative->status, 400);
+  EXPECT_THAT(negative->body, HasSubstr("must not be negative"));
+  auto missing = operatorCall(R"({"type":"SET_LOGGING_LEVEL"})");
+  EXPECT_EQ(missing->status, 400);
+}
+
+TEST_F(AgentLoggingTest, SettingTheLoggingLevelNeedsTheSetLogLevelAcl) {
+  std::string acls = (dir_.path() / "acls.json").string();
+  std::ofstream(acls) << R"({"permissive": false})";
+  extraFlags_ = {"--acls=" + acls};
+  startAgent();
+  auto set = operatorCall(
+      R"({"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":3,"duration":{"nanoseconds":600000000}}})");
+  EXPECT_EQ(set->status, 403) << set->body;
+  EXPECT_THAT(set->body, HasSubstr("set_log_level"));
+  EXPECT_EQ(get("/logging/toggle?level=1&duration=1secs")->status, 403);
+  EXPECT_EQ(level(), 0);
+}
+
+}  // namespace
+}  // namespace mantle::testing

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <json/json.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -24,6 +26,16 @@ namespace mantle::testing {
 
 namespace v1 = ::mesos::v1;
 using namespace std::chrono_literals;
+
+// `text` as JSON (a test failure when it is not).
+inline Json::Value parseJson(const std::string& text) {
+  Json::Value value;
+  Json::CharReaderBuilder builder;
+  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+  std::string errors;
+  EXPECT_TRUE(reader->parse(text.data(), text.data() + text.size(), &value, &errors)) << errors << text;
+  return value;
+}
 
 // What a Scheduler saw, with waits.
 class Recorder {

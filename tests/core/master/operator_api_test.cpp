@@ -20,14 +20,7 @@ using ::testing::HasSubstr;
 
 class OperatorApiTest : public MasterFixture {
  protected:
-  Json::Value json(const std::string& text) {
-    Json::Value value;
-    Json::CharReaderBuilder builder;
-    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-    std::string errors;
-    EXPECT_TRUE(reader->parse(text.data(), text.data() + text.size(), &value, &errors)) << errors << text;
-    return value;
-  }
+  Json::Value json(const std::string& text) { return parseJson(text); }
   Json::Value call(const std::string& body, int status = 200) {
     auto r = post("/api/v1?_ts=123", body, {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
     EXPECT_TRUE(r.ok());
