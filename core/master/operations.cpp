@@ -41,14 +41,14 @@ void MasterImpl::operationFeedback(Framework& framework, const std::string& agen
   converted.copyTo(status.mutable_converted_resources());
   if (state == v1::OPERATION_FINISHED) {
     // Kept, and to be acknowledged, as the agent's updates are in Mesos.
-    status.mutable_uuid()->set_value(randomUuidBytes());
+    status.mutable_uuid()->set_value(uuid::randomBytes());
     v1::Operation& kept = operations_[framework.id][operation.id().value()];
     kept.mutable_framework_id()->set_value(framework.id);
     kept.mutable_agent_id()->set_value(agentId);
     *kept.mutable_info() = operation;
     *kept.mutable_latest_status() = status;
     *kept.add_statuses() = status;
-    kept.mutable_uuid()->set_value(randomUuidBytes());
+    kept.mutable_uuid()->set_value(uuid::randomBytes());
   }
   count("master/operations/" + v1::OperationState_Name(state));
   v1::scheduler::Event event;
