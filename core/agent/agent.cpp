@@ -21,6 +21,7 @@
 #include "agent/checkpoint.hpp"
 #include "agent/fetcher.hpp"
 #include "flags/flags.hpp"
+#include "http/api_request.hpp"
 #include "mantle/common/clock.hpp"
 #include "mantle/common/convert.hpp"
 #include "mantle/common/uuid.hpp"
@@ -1339,41 +1340,21 @@ std::optional<http::Response> Agent::refuseExecutorToken(const http::Request& re
 }
 
 void Agent::executorCall(const http::Request& request, const http::Responder& responder) {
-  if (request.method != "POST") {
-    http::Response response = http::Response::text(405, "Expecting POST");
-    response.headers.emplace_back("Allow", "POST");
-    responder.respond(std::move(response));
+  using ExecutorCall = mesos::v1::executor::Call;
+  auto decoded = http::readApiCall<ExecutorCall>(request, "an executor Call", [](const ExecutorCall& c) {
+    return c.type() == ExecutorCall::SUBSCRIBE ? wire::ResponseFraming::kStream : wire::ResponseFraming::kSingle;
+  });
+  if (!decoded.ok()) {
+    responder.respond(http::errorResponse(decoded.error()));
     return;
   }
-  wire::RequestHeaders headers;
-  const std::string contentType = request.header("Content-Type");
-  const std::string accept = request.header("Accept");
-  if (request.hasHeader("Content-Type")) headers.contentType = contentType;
-  if (request.hasHeader("Accept")) headers.accept = accept;
-  auto format = wire::negotiateRequest(headers);
-  if (!format.ok()) {
-    responder.respond(http::Response::text(format.error().status, format.error().message));
-    return;
-  }
-  auto call = wire::decodeAs<mesos::v1::executor::Call>(request.body, format->message);
-  if (!call.ok()) {
-    responder.respond(http::Response::text(400, "Failed to parse the executor call: " + call.error().message));
-    return;
-  }
+  const ExecutorCall* call = &decoded->call;
   if (auto refusal = refuseExecutorToken(request, call->framework_id().value(), call->executor_id().value())) {
     responder.respond(std::move(*refusal));
     return;
   }
   switch (call->type()) {
-    case mesos::v1::executor::Call::SUBSCRIBE: {
-      auto response = wire::negotiateResponse(headers, *format, wire::ResponseFraming::kStream);
-      if (!response.ok()) {
-        responder.respond(http::Response::text(response.error().status, response.error().message));
-        return;
-      }
-      executorSubscribe(*call, response->message, responder);
-      return;
-    }
+    case mesos::v1::executor::Call::SUBSCRIBE: executorSubscribe(*call, decoded->response.message, responder); return;
     case mesos::v1::executor::Call::UPDATE: {
       Executor* executor = findExecutor(call->framework_id().value(), call->executor_id().value());
       if (executor == nullptr) {

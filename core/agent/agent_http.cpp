@@ -211,7 +211,7 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
 }
 
 void Agent::operatorCall(const http::Request& request, const http::Responder& responder, const Principal& principal) {
-  auto read = http::readApiCall<mesos::v1::agent::Call>(request, "agent Call");
+  auto read = http::readApiCall<mesos::v1::agent::Call>(request, "an agent Call");
   if (!read.ok()) return responder.respond(http::errorResponse(read.error()));
   const mesos::v1::agent::Call* call = &read->call;
   const wire::ResponseFormat* responseFormat = &read->response;

@@ -49,7 +49,7 @@ wire::HttpResult<wire::ResponseFormat> apiResponseFormat(const Request& request,
 wire::HttpResult<bool> decodeApiBody(std::string_view body, const wire::RequestFormat& format, std::string_view what,
                                      google::protobuf::Message* message) {
   if (Status s = wire::decode(body, format.message, message); !s.ok()) {
-    return wire::HttpError{400, "Failed to parse the body into a " + std::string(what) + ": " + s.error().message};
+    return wire::HttpError{400, "Failed to parse the body into " + std::string(what) + ": " + s.error().message};
   }
   return true;
 }

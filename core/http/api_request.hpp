@@ -4,8 +4,8 @@
 //   not a POST                   -> 405 "Expecting 'POST', received '<m>'",
 //                                   with Allow: POST
 //   Content-Type missing / other -> 400 / 415 (wire/content_type.hpp)
-//   a body that does not decode  -> 400 "Failed to parse the body into a
-//                                   <what>: <why>"
+//   a body that does not decode  -> 400 "Failed to parse the body into
+//                                   <what>: <why>" (what: "a master Call")
 //   Accept without json/protobuf -> 406 (for the call's response framing)
 #pragma once
 
@@ -41,7 +41,7 @@ struct ApiCall {
   wire::ResponseFormat response;
 };
 
-// The whole prologue for a call of type `Call` ("what": e.g. "master Call",
+// The whole prologue for a call of type `Call` ("what", with its article: e.g. "a master Call",
 // for the error). `framing` gives the response framing for the decoded call
 // (default: one message).
 template <typename Call>

@@ -502,7 +502,7 @@ void MasterImpl::handleScheduler(const http::Request& request, const http::Respo
                                  const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
   wire::HttpResult<http::ApiCall<v1::scheduler::Call>> read =
-      http::readApiCall<v1::scheduler::Call>(request, "scheduler Call", [](const v1::scheduler::Call& call) {
+      http::readApiCall<v1::scheduler::Call>(request, "a scheduler Call", [](const v1::scheduler::Call& call) {
         return call.type() == v1::scheduler::Call::SUBSCRIBE ? wire::ResponseFraming::kStream
                                                              : wire::ResponseFraming::kSingle;
       });
@@ -552,7 +552,7 @@ void MasterImpl::handleOperator(const http::Request& request, const http::Respon
                                 const Principal& principal) {
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
   wire::HttpResult<http::ApiCall<v1::master::Call>> read =
-      http::readApiCall<v1::master::Call>(request, "master Call", [](const v1::master::Call& call) {
+      http::readApiCall<v1::master::Call>(request, "a master Call", [](const v1::master::Call& call) {
         return call.type() == v1::master::Call::SUBSCRIBE ? wire::ResponseFraming::kStream
                                                           : wire::ResponseFraming::kSingle;
       });

@@ -193,6 +193,23 @@ TEST_F(AgentTest, OperatorApiAnswersUnderBothPrefixes) {
   EXPECT_THAT(metrics->body, HasSubstr("mantle_agent_tasks_running 1"));
 }
 
+TEST_F(AgentTest, ExecutorApiAnswersABadRequestAsEveryV1EndpointDoes) {
+  startAgent();
+  auto get = http::request("GET", agentUrl() + "/api/v1/executor", {}, "");
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->body, "Expecting 'POST', received 'GET'");
+  EXPECT_EQ(get->header("Allow"), "POST");
+  auto xml = http::request("POST", agentUrl() + "/api/v1/executor", {{"Content-Type", "text/xml"}}, "<call/>");
+  ASSERT_TRUE(xml.ok());
+  EXPECT_EQ(xml->status, 415) << xml->body;
+  auto garbage =
+      http::request("POST", agentUrl() + "/api/v1/executor", {{"Content-Type", "application/json"}}, "{\"type\":");
+  ASSERT_TRUE(garbage.ok());
+  EXPECT_EQ(garbage->status, 400);
+  EXPECT_THAT(garbage->body, HasSubstr("Failed to parse the body into an executor Call"));
+}
+
 TEST_F(AgentTest, MetricsShowTheCallsIntoEachModuleInstance) {
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));

@@ -180,7 +180,7 @@ TEST_F(OperatorApiTest, EveryV1EndpointAnswersABadRequestAlike) {
     auto garbage = post(path, "{not json", {{"Content-Type", "application/json"}});
     ASSERT_TRUE(garbage.ok());
     EXPECT_EQ(garbage->status, 400) << path;
-    EXPECT_THAT(garbage->body, HasSubstr("Failed to parse the body into a ")) << path;
+    EXPECT_THAT(garbage->body, HasSubstr("Failed to parse the body into a")) << path;
   }
 }
 
