@@ -17,10 +17,47 @@ namespace {
 const std::vector<std::string> kModuleAreas = {"allocators", "isolators", "authenticators", "hooks",
                                                "examples/modules"};
 
+// Inside core/: the core folders each core folder may include besides its
+// own (its library's dependencies; "proto" is the generated mesos.v1 and
+// master <-> agent protocols). The daemons and tools at the top (agent,
+// master, cli, executor, scheduler) are included by nobody else; a new
+// folder needs a line here.
+const std::map<std::string, std::set<std::string>>& coreDependencies() {
+  static const std::map<std::string, std::set<std::string>> kTable = {
+      {"proto", {}},
+      {"process", {}},
+      {"flags", {}},
+      {"hooks", {}},
+      {"wire", {"proto"}},
+      {"resources", {"proto"}},
+      {"http", {"wire", "proto"}},
+      {"zookeeper", {"wire", "proto"}},
+      {"auth", {"flags", "http", "wire", "proto"}},
+      {"logging", {"flags", "http", "wire", "proto"}},
+      {"libprocess", {"http", "wire", "proto"}},
+      {"scheduler", {"http", "resources", "wire", "zookeeper", "proto"}},
+      {"executor", {"flags", "http", "wire", "proto"}},
+      {"agent",
+       {"auth", "flags", "hooks", "http", "libprocess", "logging", "process", "resources", "wire", "zookeeper",
+        "proto"}},
+      {"master",
+       {"auth", "flags", "hooks", "http", "libprocess", "logging", "resources", "wire", "zookeeper", "proto"}},
+      {"cli", {"auth", "flags", "http", "process", "resources", "scheduler", "wire", "zookeeper", "proto"}},
+  };
+  return kTable;
+}
+
 // What an include names, by where it leads.
 struct Target {
-  std::string layer;  // "module-api", "common", "modules", "core", a module area, or "" (system/third-party)
+  std::string layer;            // "module-api", "common", "modules", "core", a module area, or "" (system/third-party)
+  std::string coreFolder = {};  // for "core": the folder under core/ ("proto" for generated protocols)
 };
+
+// The folder under core/ of a path relative to core/ ("" for a top-level file).
+std::string firstComponent(const std::string& relative) {
+  const size_t slash = relative.find('/');
+  return slash == std::string::npos ? "" : relative.substr(0, slash);
+}
 
 bool startsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -58,7 +95,10 @@ class Checker {
     // A file next to the includer (or reached from it by a relative path).
     const fs::path sibling = (includer.parent_path() / include).lexically_normal();
     if (fs::is_regular_file(sibling)) {
-      return {layerOf(fs::relative(sibling, root_).generic_string())};
+      const std::string relative = fs::relative(sibling, root_).generic_string();
+      const std::string layer = layerOf(relative);
+      if (layer == "core") return {layer, firstComponent(relative.substr(5))};
+      return {layer};
     }
     if (include == "mantle/result.hpp" || startsWith(include, "mantle/module_api/") ||
         startsWith(include, "mantle/module/v1/")) {
@@ -67,8 +107,8 @@ class Checker {
     if (startsWith(include, "mantle/common/")) return {"common"};
     if (startsWith(include, "mantle/modules/")) return {"modules"};
     // Generated host protocols (mesos.v1 and the master <-> agent protocol).
-    if (startsWith(include, "mesos/") || startsWith(include, "mantle/internal/")) return {"core"};
-    if (fs::is_regular_file(root_ / "core" / include)) return {"core"};
+    if (startsWith(include, "mesos/") || startsWith(include, "mantle/internal/")) return {"core", "proto"};
+    if (fs::is_regular_file(root_ / "core" / include)) return {"core", firstComponent(include)};
     if (fs::is_regular_file(root_ / "modules" / "src" / include)) return {"modules"};
     if (fs::is_regular_file(root_ / "common" / "src" / include)) return {"common"};
     // A module's file through an include directory: its own area first.
@@ -98,6 +138,18 @@ class Checker {
     return to == "module-api" || to == "common";  // a module area
   }
 
+  // Why core/<from>/ may not include core/<to>/ ("" when it may).
+  static std::string coreRule(const std::string& from, const std::string& to) {
+    if (from.empty() || to.empty() || from == to) return "";
+    const auto& table = coreDependencies();
+    auto it = table.find(from);
+    if (it == table.end()) {
+      return "core/" + from + "/ has no line in the core dependency table (tests/layering/layering.cpp)";
+    }
+    if (it->second.count(to) > 0) return "";
+    return "core/" + from + "/ may not include core/" + to + "/";
+  }
+
   void check(const fs::path& file, std::vector<Violation>& out) const {
     const std::string relative = fs::relative(file, root_).generic_string();
     const std::string layer = layerOf(relative);
@@ -112,8 +164,13 @@ class Checker {
       if (!std::regex_search(line, match, kInclude)) continue;
       const std::string include = match[1];
       const Target target = resolve(file, include, layer);
-      if (allowed(layer, target.layer)) continue;
-      out.push_back({relative, number, include, layer + "/ may not include " + target.layer + "/"});
+      if (!allowed(layer, target.layer)) {
+        out.push_back({relative, number, include, layer + "/ may not include " + target.layer + "/"});
+      } else if (layer == "core" && target.layer == "core") {
+        if (std::string why = coreRule(firstComponent(relative.substr(5)), target.coreFolder); !why.empty()) {
+          out.push_back({relative, number, include, why});
+        }
+      }
     }
   }
 

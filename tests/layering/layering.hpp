@@ -8,7 +8,9 @@
 // isolators/, authenticators/, hooks/, examples/modules/) includes
 // module-api/ (mantle/module_api/..., mantle/result.hpp, the generated
 // mantle/module/v1/*.pb.h), common/ (mantle/common/...), files of its own
-// folder and system/third-party headers.
+// folder and system/third-party headers. Inside core/, a folder includes only
+// the core folders its library depends on (the table in layering.cpp): the
+// daemons (agent/, master/, cli/, ...) sit on top and nothing includes them.
 #pragma once
 
 #include <filesystem>

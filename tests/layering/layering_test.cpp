@@ -115,6 +115,24 @@ TEST_F(SmallTree, TheHostSideOfModulesIncludingCoreIsReported) {
               ElementsAre("modules/src/manifest.cpp:1: #include \"wire/json.hpp\": modules/ may not include core/"));
 }
 
+TEST_F(SmallTree, ACoreFolderIncludingOneItDoesNotDependOnIsReported) {
+  dir_.write("core/http/server.cpp", "#include \"wire/json.hpp\"\n#include \"agent/agent.hpp\"\n");
+  dir_.write("core/wire/uses_agent.cpp", "#include \"../agent/agent.hpp\"\n");
+  EXPECT_THAT(
+      described(checkLayers(dir_.path())),
+      ElementsAre("core/http/server.cpp:2: #include \"agent/agent.hpp\": core/http/ may not include core/agent/",
+                  "core/wire/uses_agent.cpp:1: #include \"../agent/agent.hpp\": "
+                  "core/wire/ may not include core/agent/"));
+}
+
+TEST_F(SmallTree, ACoreFolderMissingFromTheDependencyTableIsReported) {
+  dir_.write("core/newtool/newtool.cpp", "#include \"newtool.hpp\"\n#include \"wire/json.hpp\"\n");
+  dir_.write("core/newtool/newtool.hpp", "#pragma once\n");
+  EXPECT_THAT(described(checkLayers(dir_.path())),
+              ElementsAre("core/newtool/newtool.cpp:2: #include \"wire/json.hpp\": core/newtool/ has no line in the "
+                          "core dependency table (tests/layering/layering.cpp)"));
+}
+
 TEST(Layering, ThisSourceTreeKeepsItsLayers) {
   const std::vector<std::string> violations = described(checkLayers(MANTLE_SOURCE_DIR));
   EXPECT_THAT(violations, IsEmpty()) << "see docs/ARCHITECTURE.md for what may include what";
