@@ -681,8 +681,11 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
         }
       }
     }
-    plan.argv.push_back(path);
-    for (int i = 1; i < command.arguments_size(); ++i) plan.argv.push_back(command.arguments(i));
+    // As in Mesos: `value` is the program, `arguments` its whole argv
+    // (argv[0] included); without arguments argv[0] is the value.
+    plan.executable = path;
+    plan.argv.assign(command.arguments().begin(), command.arguments().end());
+    if (plan.argv.empty()) plan.argv.push_back(command.value());
   }
   plan.sandbox = executor->directory;
   plan.user = user;

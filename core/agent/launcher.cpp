@@ -22,6 +22,7 @@ namespace {
 // Everything the forked child needs, built before fork(): after it only
 // async-signal-safe calls are allowed (the agent has many threads).
 struct Prepared {
+  std::string executable;
   std::vector<std::string> argvStorage;
   std::vector<char*> argv;
   std::vector<std::string> envStorage;
@@ -49,6 +50,7 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 Result<Prepared> prepare(const LaunchPlan& plan) {
   if (plan.argv.empty()) return invalidArgument("empty command");
   Prepared p;
+  p.executable = plan.executable.empty() ? plan.argv.front() : plan.executable;
   p.argvStorage = plan.argv;
   p.argv = pointers(p.argvStorage);
   for (const auto& [name, value] : plan.environment) p.envStorage.push_back(name + "=" + value);
@@ -263,10 +265,10 @@ char gBuffer[65536];
       writeText(2, "\n");
       ::_exit(127);
     }
-    ::execve(p.argv[0], p.argv.data(), p.envp.data());
+    ::execve(p.executable.c_str(), p.argv.data(), p.envp.data());
     int error = errno;
     writeText(2, "mantle: failed to execute ");
-    writeText(2, p.argv[0]);
+    writeText(2, p.executable.c_str());
     writeText(2, ", errno ");
     writeNumber(2, error);
     writeText(2, "\n");

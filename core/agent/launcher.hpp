@@ -25,8 +25,10 @@
 namespace mantle::agent {
 
 struct LaunchPlan {
-  // argv[0] is the executable's path (no PATH search).
+  // The program's argv; argv[0] is what the program sees as its name.
   std::vector<std::string> argv;
+  // The path of the program run (no PATH search); empty: argv[0].
+  std::string executable;
   std::map<std::string, std::string> environment;
   std::string sandbox;           // where stdout/stderr go
   std::string workingDirectory;  // empty: the sandbox

@@ -265,6 +265,40 @@ TEST_F(AgentTest, ExecutorCrashFailsItsTask) {
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 10s));
 }
 
+// A custom executor's CommandInfo with shell=false runs as in Mesos: `value`
+// is the program (found on PATH), `arguments` its whole argv, argv[0]
+// included.
+TEST_F(AgentTest, CustomExecutorWithoutShellGetsItsArgumentsAsTheWholeArgv) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto seen = dir_.path() / "argv";
+  mesos::v1::TaskInfo task = commandTask("argv", "", peer_.agentId());
+  task.clear_command();
+  mesos::v1::ExecutorInfo* executor = task.mutable_executor();
+  executor->mutable_executor_id()->set_value("argv-executor");
+  mesos::v1::CommandInfo* command = executor->mutable_command();
+  command->set_shell(false);
+  command->set_value("sh");
+  // The shell's own argv, one word a line, then $0 (the word after the script).
+  for (const std::string& argument : {std::string("my-executor"), std::string("-c"),
+                                      "{ tr '\\0' '\\n' < /proc/$$/cmdline | head -1; echo \"$0\"; } > " +
+                                          seen.string() + ".new && mv " + seen.string() + ".new " + seen.string(),
+                                      std::string("zero")}) {
+    command->add_arguments(argument);
+  }
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(seen); }, 20s)) << agent_->output();
+  std::ifstream in(seen);
+  std::string argv0;
+  std::string dollar0;
+  std::getline(in, argv0);
+  std::getline(in, dollar0);
+  EXPECT_EQ(argv0, "my-executor");
+  EXPECT_EQ(dollar0, "zero");
+  // It never subscribes: its exit fails the task.
+  EXPECT_EQ(peer_.waitForTerminal("argv", 20s).status().state(), mesos::v1::TASK_FAILED);
+}
+
 // An executor killed from outside (as the OOM killer does) whose isolator
 // reports the limitation only after the executor died: the task's update
 // still carries the limitation's reason and message.
