@@ -9,6 +9,7 @@
 #include "list_commands.hpp"
 #include "modules_command.hpp"
 #include "run_command.hpp"
+#include "sim/sim_command.hpp"
 #include "task_commands.hpp"
 
 namespace {
@@ -26,6 +27,7 @@ constexpr const char* kUsage =
     "  kill TASK                   end a task (see 'mantle kill --help')\n"
     "  modules check MANIFEST...   check module manifests as master and agent load them\n"
     "  modules list LIBRARY...     show the modules a library provides\n"
+    "  sim                         replay a trace through allocator modules (see 'mantle sim --help')\n"
     "  version                     print Mantle's version\n"
     "\n"
     "Run 'mantle COMMAND --help' for a command's options.\n";
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   if (command == "tasks") return mantle::cli::tasksCommand(rest);
   if (command == "logs") return mantle::cli::logsCommand(rest);
   if (command == "kill") return mantle::cli::killCommand(rest);
+  if (command == "sim") return mantle::sim::simCommand(rest);
   std::cerr << "mantle: error: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }

@@ -42,7 +42,8 @@ const std::map<std::string, std::set<std::string>>& coreDependencies() {
         "proto"}},
       {"master",
        {"auth", "flags", "hooks", "http", "libprocess", "logging", "resources", "wire", "zookeeper", "proto"}},
-      {"cli", {"auth", "flags", "http", "process", "resources", "scheduler", "wire", "zookeeper", "proto"}},
+      {"sim", {"resources", "proto"}},
+      {"cli", {"auth", "flags", "http", "process", "resources", "scheduler", "sim", "wire", "zookeeper", "proto"}},
   };
   return kTable;
 }
