@@ -17,6 +17,7 @@ packages=(
   libbenchmark-dev                    # bench/
   tar unzip bzip2 xz-utils            # the agent's fetcher extracts archives with them
   zip                                 # tests make .zip archives
+  chromium fonts-dejavu-core          # the web UI's browser tests and bench (headless, DevTools protocol)
 )
 
 # The Mesos reference build (a peer in tests, ../shared/mesos-reference next to the checkout, or

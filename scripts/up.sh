@@ -33,6 +33,7 @@ echo "== an example task: mantle run -- 'echo Hello from Mantle on \$(hostname)'
 cat <<EOT
 
 Mantle is running:
+  web UI   http://127.0.0.1:$master_port/  (open it in a browser: agents, frameworks, tasks, sandboxes, live)
   master   http://127.0.0.1:$master_port   (/master/state, /api/v1/scheduler, /api/v1, /metrics)
   agent    http://127.0.0.1:$agent_port    (/state, /monitor/statistics, /files/browse)
   logs     $home/master.log, $home/agent.log

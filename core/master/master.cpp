@@ -16,6 +16,7 @@
 #include "mantle/modules/defaults.hpp"
 #include "mantle/modules/manifest.hpp"
 #include "master/master_impl.hpp"
+#include "master/ui_server.hpp"
 #include "master/validation.hpp"
 #include "resources/format.hpp"
 #include "wire/recordio.hpp"
@@ -627,7 +628,9 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
     return responder.respond(std::move(response));
   }
   if (isLegacyOperatorPath(path)) return legacyOperatorEndpoint(path, request, responder, principal);
+  if (ui::isAssetPath(path)) return responder.respond(ui::asset(path));
   if (!recovered_) return responder.respond(http::Response::text(503, "Master has not finished recovery"));
+  if (ui::isAgentProxyPath(path)) return agentProxy(path, request, responder);
   if (path == "/metrics/snapshot" || path == "/metrics") {
     bool prometheus = path == "/metrics";
     return post([self, prometheus, responder] {

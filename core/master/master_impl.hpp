@@ -193,6 +193,8 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void handleAgent(const http::Request& request, const http::Responder& responder, const Principal& principal);
   void handleLegacy(const std::string& path, const http::Request& request, const http::Responder& responder,
                     const Principal& principal);
+  // /agents/<id>/...: the web UI's agent proxy (ui_server.cpp).
+  void agentProxy(const std::string& path, const http::Request& request, const http::Responder& responder);
 
   // ---- security (security.cpp), HTTP threads ------------------------------
   // The realm guarding `path` (already stripped of /master); "" for none.

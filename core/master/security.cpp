@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "master/master_impl.hpp"
+#include "master/ui_server.hpp"
 #include "master/validation.hpp"
 
 namespace mantle::master {
@@ -24,7 +25,7 @@ std::string MasterImpl::realmFor(const std::string& path) const {
     if (security_->authentication.enabled(auth::kMasterReadwriteRealm)) return auth::kMasterReadwriteRealm;
     return auth::kMasterReadonlyRealm;
   }
-  if (path == "/health" || path == "/version" || path == "/redirect") return "";
+  if (path == "/health" || path == "/version" || path == "/redirect" || ui::isAssetPath(path)) return "";
   return auth::kMasterReadonlyRealm;
 }
 
