@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include <glog/logging.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -13,7 +14,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <glog/logging.h>
 
 namespace mantle::http {
 
@@ -137,7 +137,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Handler handler, const ServerOptions& options,
           const std::shared_ptr<asio::ssl::context>& tls, std::shared_ptr<std::atomic<std::uint64_t>> tlsFailures)
-      : stream_(std::move(socket)), tlsFailures_(std::move(tlsFailures)), handler_(std::move(handler)),
+      : stream_(std::move(socket)),
+        tlsFailures_(std::move(tlsFailures)),
+        handler_(std::move(handler)),
         options_(options) {
     beast::error_code ec;
     tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
@@ -195,8 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onRequest(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
-      respond(Response::text(413, "Request body exceeds " + std::to_string(options_.maxBodyBytes) + " bytes\n"),
-              false);
+      respond(Response::text(413, "Request body exceeds " + std::to_string(options_.maxBodyBytes) + " bytes\n"), false);
       return;
     }
     if (ec) {
@@ -307,31 +308,46 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::function<void()>> closeCallbacks_;
 };
 
+// Holds its session weakly: the session keeps the stream (its close
+// callback) and its own pending reads and writes keep the session, so a
+// strong pointer back would make a cycle that outlives a stopped server.
 class ChunkedStream : public Stream, public std::enable_shared_from_this<ChunkedStream> {
  public:
-  explicit ChunkedStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  explicit ChunkedStream(const std::shared_ptr<Session>& session) : session_(session) {}
 
   bool write(std::string data) override {
     if (closed_.load()) return false;
+    std::shared_ptr<Session> session = session_.lock();
+    if (!session) {
+      markClosed();
+      return false;
+    }
     if (data.empty()) return true;  // an empty chunk would end the response
     char size[32];
     std::snprintf(size, sizeof size, "%zx\r\n", data.size());
     auto chunk = std::make_shared<std::string>(size);
     chunk->append(data);
     chunk->append("\r\n");
-    asio::post(session_->executor(), [session = session_, chunk] { session->writeChunk(chunk); });
+    asio::post(session->executor(), [session, chunk] { session->writeChunk(chunk); });
     return true;
   }
 
   void close() override {
     if (closed_.exchange(true)) return;
-    asio::post(session_->executor(), [session = session_] { session->finishStream(); });
+    if (std::shared_ptr<Session> session = session_.lock()) {
+      asio::post(session->executor(), [session] { session->finishStream(); });
+    }
   }
 
   bool closed() const override { return closed_.load(); }
 
   void onClose(std::function<void()> callback) override {
-    asio::dispatch(session_->executor(), [session = session_, callback = std::move(callback)]() mutable {
+    std::shared_ptr<Session> session = session_.lock();
+    if (!session) {
+      callback();
+      return;
+    }
+    asio::dispatch(session->executor(), [session, callback = std::move(callback)]() mutable {
       session->addCloseCallback(std::move(callback));
     });
   }
@@ -339,7 +355,7 @@ class ChunkedStream : public Stream, public std::enable_shared_from_this<Chunked
   void markClosed() { closed_.store(true); }
 
  private:
-  std::shared_ptr<Session> session_;
+  std::weak_ptr<Session> session_;
   std::atomic<bool> closed_{false};
 };
 
@@ -466,9 +482,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 Server::Server(asio::io_context& io, Handler handler, ServerOptions options)
     : impl_(std::make_shared<Impl>(io, std::move(handler), options)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
-std::uint64_t Server::tlsHandshakeFailures() const { return impl_->tlsFailures->load(); }
+std::uint64_t Server::tlsHandshakeFailures() const {
+  return impl_->tlsFailures->load();
+}
 
 Result<std::uint16_t> Server::listen(const std::string& ip, std::uint16_t port) {
   beast::error_code ec;
@@ -476,8 +496,7 @@ Result<std::uint16_t> Server::listen(const std::string& ip, std::uint16_t port) 
     const TlsOptions& o = *impl_->options.tls;
     auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
     context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                         asio::ssl::context::no_tlsv1_1);
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
     context->use_certificate_chain_file(o.certFile, ec);
     if (ec) return invalidArgument("TLS certificate '" + o.certFile + "': " + ec.message());
     context->use_private_key_file(o.keyFile, asio::ssl::context::pem, ec);
@@ -500,8 +519,7 @@ Result<std::uint16_t> Server::listen(const std::string& ip, std::uint16_t port) 
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Error(StatusCode::kUnavailable,
-                 "cannot listen on " + ip + ":" + std::to_string(port) + ": " + ec.message());
+    return Error(StatusCode::kUnavailable, "cannot listen on " + ip + ":" + std::to_string(port) + ": " + ec.message());
   }
   std::uint16_t bound = impl_->acceptor.local_endpoint().port();
   asio::dispatch(impl_->acceptor.get_executor(), [impl = impl_] { impl->accept(); });

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -70,9 +71,9 @@ TEST(HttpStatusTest, EveryStatusCodeMapsToOneHttpStatus) {
 
 TEST_F(HttpTest, RequestAndResponseCarryEverything) {
   start([](const Request& request, const Responder& responder) {
-    Response response = Response::json(201, R"({"method":")" + request.method + R"(","path":")" + request.path +
-                                                 R"(","q":")" + request.queryParam("name") + R"(","len":)" +
-                                                 std::to_string(request.body.size()) + "}");
+    Response response =
+        Response::json(201, R"({"method":")" + request.method + R"(","path":")" + request.path + R"(","q":")" +
+                                request.queryParam("name") + R"(","len":)" + std::to_string(request.body.size()) + "}");
     response.headers.emplace_back("X-Echo", request.header("x-custom"));
     responder.respond(std::move(response));
   });
@@ -120,6 +121,48 @@ TEST_F(HttpTest, OversizedBodyGets413) {
   auto response = request("POST", base_ + "/", {}, std::string(4096, 'x'));
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 413);
+}
+
+// A stream's session holds the stream (to mark it closed) and the stream
+// must not hold the session back: when the server and its io_context go
+// away before the session's shutdown ran, both are freed.
+TEST(HttpServerLifetimeTest, AStreamOpenWhenItsServerAndIoContextGoAwayIsFreedWithThem) {
+  std::weak_ptr<Stream> weak;
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  std::thread reader;
+  {
+    boost::asio::io_context io;
+    auto work = boost::asio::make_work_guard(io);
+    std::promise<std::shared_ptr<Stream>> opened;
+    Server server(io, [&](const Request&, const Responder& responder) {
+      opened.set_value(responder.stream(200, {{"Content-Type", "application/recordio"}}));
+    });
+    Result<std::uint16_t> port = server.listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.error().message;
+    std::thread runner([&] { io.run(); });
+    std::promise<void> data;
+    reader = std::thread([&, url = "http://127.0.0.1:" + std::to_string(*port) + "/stream"] {
+      StreamCallbacks callbacks;
+      bool first = true;
+      callbacks.onData = [&](std::string_view) {
+        if (std::exchange(first, false)) data.set_value();
+        return true;
+      };
+      (void)stream("POST", url, {}, "{}", callbacks, cancel);
+    });
+    std::shared_ptr<Stream> out = opened.get_future().get();
+    EXPECT_TRUE(out->write("1\na"));
+    const bool arrived = data.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    EXPECT_TRUE(arrived) << "the stream's first chunk never reached the client";
+    weak = out;
+    out.reset();
+    work.reset();
+    io.stop();
+    runner.join();
+  }
+  cancel->store(true);
+  reader.join();
+  EXPECT_TRUE(weak.expired()) << "the stream and its session keep each other alive";
 }
 
 TEST_F(HttpTest, StreamDeliversChunksAsTheyAreWritten) {
