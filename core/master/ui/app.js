@@ -142,6 +142,9 @@ async function request(path, init = {}) {
     const response = await fetch(path, {
       ...init,
       redirect: 'manual',
+      // No browser credentials: a 401 comes back to this code (no native
+      // prompt), and the Authorization header below is the only one sent.
+      credentials: 'omit',
       headers: { ...(init.headers || {}), ...auth.header() },
       signal: init.signal,
     });
@@ -412,11 +415,15 @@ function table(id, columns, rows, { defaultKey, defaultDir = 1, limit = 200, emp
   let html = `<table data-table="${id}"><colgroup>${columns.map((c) => `<col${c.width ? ` class="w-${c.width}"` : ''}>`).join('')}</colgroup><thead><tr>`;
   for (const c of columns) {
     const cls = [c.num ? 'num' : '', c.key === st.key ? (st.dir > 0 ? 'asc' : 'desc') : ''].join(' ');
-    html += `<th data-sort="${c.key}" class="${cls}">${esc(c.label)}</th>`;
+    html += c.label ? `<th data-sort="${c.key}" class="${cls}">${esc(c.label)}</th>` : '<th></th>';
   }
   html += '</tr></thead><tbody>';
   for (const r of shown) {
-    html += '<tr>' + columns.map((c) => `<td${c.num ? ' class="num"' : ''}>${c.html ? c.html(r) : esc(c.value ? c.value(r) : r[c.key])}</td>`).join('') + '</tr>';
+    html += '<tr>' + columns.map((c) => {
+      if (c.html) return `<td${c.num ? ' class="num"' : ''}>${c.html(r)}</td>`;
+      const text = esc(c.value ? c.value(r) : r[c.key]);
+      return `<td${c.num ? ' class="num"' : ''} title="${text}">${text}</td>`;
+    }).join('') + '</tr>';
   }
   if (shown.length === 0) html += `<tr><td colspan="${columns.length}" class="muted">${esc(empty)}</td></tr>`;
   html += '</tbody></table>';
@@ -566,7 +573,7 @@ views.frameworks = {
     const rows = [...S.frameworks.values()].map((f) => ({ ...f, counts: perFramework.get(f.id) || { active: 0, done: 0, used: {} } }));
     return '<h1>Frameworks</h1>' + table('frameworks', [
       { key: 'name', label: 'Name', value: (f) => f.info.name, html: (f) => frameworkLink(f.id) },
-      { key: 'id', label: 'ID', value: (f) => f.id },
+      { key: 'id', label: 'ID', width: 'wide', value: (f) => f.id },
       { key: 'state', label: 'State', value: (f) => (f.removed ? 'completed' : f.active ? 'active' : 'inactive'),
         html: (f) => pill(f.removed ? 'completed' : f.active ? 'active' : 'inactive', f.removed ? 's-idle' : f.active ? 's-ok' : 's-warn') },
       { key: 'roles', label: 'Roles', value: (f) => (f.info.roles || [f.info.role || '*']).join(', ') },
@@ -576,7 +583,7 @@ views.frameworks = {
       { key: 'cpus', label: 'CPUs', num: true, value: (f) => f.counts.used.cpus || 0, html: (f) => fmtNum(f.counts.used.cpus || 0) },
       { key: 'mem', label: 'Memory', num: true, value: (f) => f.counts.used.mem || 0, html: (f) => fmtBytesMB(f.counts.used.mem || 0) },
       { key: 'registered', label: 'Registered', value: (f) => f.registered, html: (f) => fmtTime(f.registered) },
-      { key: 'why', label: '', value: () => 0, html: (f) => (f.removed ? '' : `<a href="#/explain?framework=${encodeURIComponent(f.id)}">why no offers?</a>`) },
+      { key: 'why', label: '', width: 'narrow', value: () => 0, html: (f) => (f.removed ? '' : `<a href="#/explain?framework=${encodeURIComponent(f.id)}">why no offers?</a>`) },
     ], rows, { defaultKey: 'registered', defaultDir: -1, empty: 'No frameworks.' });
   },
 };
@@ -627,7 +634,7 @@ views.tasks = {
     const count = document.querySelector('[data-part=count]');
     if (count) count.textContent = `${rows.length} of ${S.tasks.size} tasks`;
     return table('tasks', [
-      { key: 'id', label: 'ID', value: (t) => t.task_id.value, html: taskLink },
+      { key: 'id', label: 'ID', width: 'wide', value: (t) => t.task_id.value, html: taskLink },
       { key: 'name', label: 'Name', value: (t) => t.name || '' },
       { key: 'state', label: 'State', value: (t) => t.state, html: (t) => pill(shortState(t.state), stateClass(t.state)) + (healthOf(t) ? ' ' + pill(healthOf(t), healthOf(t) === 'healthy' ? 's-ok' : 's-bad') : '') },
       { key: 'framework', label: 'Framework', value: (t) => frameworkName(t.framework_id.value), html: (t) => frameworkLink(t.framework_id.value) },
@@ -636,7 +643,7 @@ views.tasks = {
       { key: 'cpus', label: 'CPUs', num: true, value: (t) => sumResources(t.resources).cpus || 0, html: (t) => fmtNum(sumResources(t.resources).cpus || 0) },
       { key: 'mem', label: 'Memory', num: true, value: (t) => sumResources(t.resources).mem || 0, html: (t) => fmtBytesMB(sumResources(t.resources).mem || 0) },
       { key: 'updated', label: 'Updated', value: lastStatusTime, html: (t) => fmtTime(lastStatusTime(t)) },
-      { key: 'sandbox', label: '', value: () => 0, html: (t) => (t.agent_id ? `<a href="#/sandbox/${encodeURIComponent(t.agent_id.value)}/${encodeURIComponent(t.framework_id.value)}/${encodeURIComponent(t.task_id.value)}">sandbox</a>` : '') },
+      { key: 'sandbox', label: '', width: 'narrow', value: () => 0, html: (t) => (t.agent_id ? `<a href="#/sandbox/${encodeURIComponent(t.agent_id.value)}/${encodeURIComponent(t.framework_id.value)}/${encodeURIComponent(t.task_id.value)}">sandbox</a>` : '') },
     ], rows, { defaultKey: 'updated', defaultDir: -1, empty: 'No task matches.' });
   },
 };
@@ -694,7 +701,7 @@ views.agents = {
       html: (a) => `${fmtRes(n, used(a, n))} / ${fmtRes(n, a.total[n] || 0)}${bar(used(a, n), a.total[n] || 0)}` });
     return table('agents', [
       { key: 'host', label: 'Host', value: (a) => a.info.hostname, html: (a) => agentLink(a.id) },
-      { key: 'id', label: 'ID', value: (a) => a.id },
+      { key: 'id', label: 'ID', width: 'wide', value: (a) => a.id },
       { key: 'state', label: 'State', value: (a) => a.state, html: (a) => pill(a.state) },
       resCol('cpus', 'CPUs used'), resCol('mem', 'Memory used'), resCol('disk', 'Disk used'),
       { key: 'tasks', label: 'Tasks', num: true, value: (a) => countTasks(a.id) },
@@ -740,7 +747,7 @@ views.agent = {
   },
 };
 views.tasks_columns = () => [
-  { key: 'id', label: 'Task', value: (t) => t.task_id.value, html: taskLink },
+  { key: 'id', label: 'Task', width: 'wide', value: (t) => t.task_id.value, html: taskLink },
   { key: 'state', label: 'State', value: (t) => t.state, html: (t) => pill(shortState(t.state), stateClass(t.state)) },
   { key: 'framework', label: 'Framework', value: (t) => frameworkName(t.framework_id.value), html: (t) => frameworkLink(t.framework_id.value) },
   { key: 'executor', label: 'Executor', value: (t) => (t.executor_id && t.executor_id.value) || t.task_id.value },
