@@ -89,8 +89,10 @@ std::string chart(const std::string& title, const std::string& xLabel, const std
     << top + plotH << "\"/></g>\n";
   for (int i = 0; i <= 4; ++i) {
     double xv = xMin + (xMax - xMin) * i / 4, yv = yMax * i / 4;
+    // Whole numbers on a wide axis, two decimals on a narrow one.
+    const double xShown = xMax - xMin > 20 ? std::round(xv) : std::round(xv * 100) / 100;
     o << "<text x=\"" << f1(px(xv)) << "\" y=\"" << top + plotH + 14 << "\" text-anchor=\"middle\">"
-      << formatNumber(std::round(xv * 100) / 100) << "</text>\n";
+      << formatNumber(xShown) << "</text>\n";
     o << "<text x=\"" << left - 4 << "\" y=\"" << f1(py(yv) + 4) << "\" text-anchor=\"end\">"
       << formatNumber(std::round(yv * 100) / 100) << "</text>\n";
   }

@@ -26,7 +26,7 @@ struct Options {
   double refuseSeconds = 5.0;       // the filter of a declined offer (Mesos' default)
   std::uint64_t seed = 1;           // orders the agents as they register
   double until = std::numeric_limits<double>::infinity();  // simulated seconds
-  int samples = 400;                                       // points of each time series
+  int samples = 200;                                       // points of each time series
 };
 
 // One point of the time series.

@@ -30,12 +30,17 @@ struct ModuleCase {
 const ModuleCase kModules[] = {
     {"drf", "libmantle_allocator_drf.so", "drf", kFairShare | kWeights | kQuotaGuarantee},
     {"priority", "libmantle_allocator_priority.so", "priority", 0},
+    {"tetris", "libmantle_allocator_tetris.so", "tetris", 0},
 };
 
-std::string label(const testing::TestParamInfo<ModuleCase>& info) { return info.param.label; }
+std::string label(const testing::TestParamInfo<ModuleCase>& info) {
+  return info.param.label;
+}
 
 // CTest shows test names with the parameter; make it the label, not bytes.
-void PrintTo(const ModuleCase& c, std::ostream* os) { *os << c.label; }
+void PrintTo(const ModuleCase& c, std::ostream* os) {
+  *os << c.label;
+}
 
 class AllocatorConformance : public testing::TestWithParam<ModuleCase> {
  protected:
