@@ -342,7 +342,9 @@ async function subscribeOnce() {
   });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
-  let buffer = new Uint8Array(0);
+  // Chunks are kept as they come and joined only when a whole record is
+  // there: a large SUBSCRIBED event arrives in many chunks.
+  let chunks = [], buffered = 0, need = 0;
   let lastData = Date.now();
   const watchdog = setInterval(() => {
     if (Date.now() - lastData > (S.heartbeat * 2 + 5) * 1000) controller.abort();
@@ -352,19 +354,25 @@ async function subscribeOnce() {
       const { value, done } = await reader.read();
       if (done) break;
       lastData = Date.now();
-      const joined = new Uint8Array(buffer.length + value.length);
-      joined.set(buffer);
-      joined.set(value, buffer.length);
-      buffer = joined;
+      chunks.push(value);
+      buffered += value.length;
+      if (buffered < need) continue;
+      let buffer = chunks.length === 1 ? chunks[0] : new Uint8Array(buffered);
+      if (chunks.length > 1) {
+        let at = 0;
+        for (const c of chunks) { buffer.set(c, at); at += c.length; }
+      }
       let start = 0;
+      need = 0;
       for (;;) {
         const nl = buffer.indexOf(10, start);
         if (nl < 0) break;
         const length = Number(decoder.decode(buffer.subarray(start, nl)));
-        if (buffer.length < nl + 1 + length) break;
+        if (buffer.length < nl + 1 + length) { need = nl + 1 + length - start; break; }
         const event = JSON.parse(decoder.decode(buffer.subarray(nl + 1, nl + 1 + length)));
         start = nl + 1 + length;
         if (event.type === 'SUBSCRIBED') {
+          performance.mark('mantle-subscribed');
           live.connected = true;
           live.attempt = 0;
           live.since = Date.now() / 1000;
@@ -376,7 +384,9 @@ async function subscribeOnce() {
           applyEvent(event);
         }
       }
-      if (start > 0) buffer = buffer.slice(start);
+      const rest = start > 0 ? buffer.slice(start) : buffer;
+      chunks = rest.length ? [rest] : [];
+      buffered = rest.length;
     }
   } finally {
     clearInterval(watchdog);
@@ -1036,6 +1046,9 @@ function render() {
 }
 
 window.addEventListener('hashchange', () => render());
+// Leaving the page closes the event stream's connection at once (otherwise
+// the browser may keep it, and the master its subscriber, for a while).
+window.addEventListener('pagehide', () => live.controller && live.controller.abort());
 window.addEventListener('DOMContentLoaded', () => {
   render();
   streamLoop();

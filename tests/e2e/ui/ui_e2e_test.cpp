@@ -80,15 +80,22 @@ class UiE2eTest : public ::testing::Test {
   std::unique_ptr<Browser> browser_;
 };
 
-TEST_F(UiE2eTest, OverviewShowsTheAgentAndTheAgentsViewListsIt) {
+TEST_F(UiE2eTest, OverviewShowsTheAgentAndWhatItsTaskUsesAndTheAgentsViewListsIt) {
   LocalCluster cluster;
   ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  auto run = mantle({"run", "--name=ui-worker", "--cpus=2", "--mem=1024", "--", "sleep 300"}, cluster.masterAddress());
   ASSERT_NO_FATAL_FAILURE(openUi(cluster.masterUrl() + "/"));
   EXPECT_TRUE(browser_->waitFor("document.body.innerText.includes('1 active')", 10s)) << browser_->text();
-  EXPECT_TRUE(browser_->waitFor("document.querySelector('.chart')", 10s));
+  EXPECT_TRUE(browser_->waitFor("document.body.innerText.includes('1 running')", 30s))
+      << browser_->text() << run->output();
+  EXPECT_TRUE(browser_->waitFor(
+      "[...document.querySelectorAll('.legend span')].some((s) => s.textContent.trim() === 'used 2')", 10s))
+      << browser_->text();
+  // A sample at once and one every 5 s: the charts draw from the second.
+  EXPECT_TRUE(browser_->waitFor("document.querySelectorAll('.chart path').length >= 4", 15s)) << browser_->text();
   screenshot("overview");
   go("#/agents");
-  EXPECT_TRUE(browser_->waitFor(rowWith("agents", {"active", "0 / 4"}), 10s)) << browser_->text();
+  EXPECT_TRUE(browser_->waitFor(rowWith("agents", {"active", "2 / 4", "1.0 GiB / 4.0 GiB"}), 10s)) << browser_->text();
   screenshot("agents");
 }
 
