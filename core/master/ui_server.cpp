@@ -95,6 +95,11 @@ void forwardToAgent(const std::string& agentBaseUrl, const AgentProxyTarget& tar
     Result<http::ClientResponse> answer = http::request("GET", url, headers, "", http::ClientOptions{15, 5});
     if (!answer.ok()) {
       responder.respond(http::Response::text(502, "Agent " + agentId + " did not answer: " + answer.error().message));
+    } else if (answer->status == 401) {
+      // The caller's credentials are the master's business: an agent that
+      // refuses them must not look like the master asking for others.
+      responder.respond(http::Response::text(
+          403, "Agent " + agentId + " refused the credentials of this request (401): " + answer->body));
     } else {
       http::Response response{answer->status, {}, std::move(answer->body)};
       std::string type = answer->header("Content-Type");

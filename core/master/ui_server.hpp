@@ -41,8 +41,9 @@ struct AgentProxyTarget {
 Result<AgentProxyTarget> agentProxyTarget(const std::string& path, const http::Request& request);
 
 // Sends the request to `agentBaseUrl` (e.g. "http://10.0.0.1:5051") with the
-// caller's Authorization header and answers with the agent's response, on a
-// thread of its own. At most 32 are in flight; more are answered 503.
+// caller's Authorization header and answers with the agent's response (a 401
+// of the agent becomes a 403 saying so), on a thread of its own. At most 32
+// are in flight; more are answered 503; an agent silent for 15 s is a 502.
 void forwardToAgent(const std::string& agentBaseUrl, const AgentProxyTarget& target, std::string authorization,
                     http::Responder responder);
 

@@ -212,13 +212,25 @@ function putFramework(f, removed) {
     registered: nanosToSeconds(f.registered_time), unregistered: nanosToSeconds(f.unregistered_time),
   });
 }
+// Ended tasks kept beyond those of the latest SUBSCRIBED (a long-open page
+// sees many); the oldest go first.
+const MAX_ENDED_TASKS = 20000;
+let endedTasks = 0;
 function putTask(t) {
   t._role = roleOfTask(t);
+  t._res = sumResources(t.resources);
   t.statuses = t.statuses || [];
   S.tasks.set(taskKey(t.framework_id.value, t.task_id.value), t);
 }
+function forgetOldEndedTasks() {
+  if (++endedTasks <= MAX_ENDED_TASKS) return;
+  for (const [key, t] of S.tasks) {
+    if (TERMINAL.has(t.state)) { S.tasks.delete(key); endedTasks--; break; }
+  }
+}
 function loadState(gs) {
   S.agents.clear(); S.frameworks.clear(); S.tasks.clear();
+  endedTasks = 0;
   for (const a of (gs.get_agents && gs.get_agents.agents) || []) putAgent(a);
   for (const info of (gs.get_agents && gs.get_agents.recovered_agents) || []) {
     putAgent({ agent_info: info, active: false });
@@ -230,6 +242,7 @@ function loadState(gs) {
   for (const kind of ['pending_tasks', 'tasks', 'unreachable_tasks', 'completed_tasks', 'orphan_tasks']) {
     for (const t of tasks[kind] || []) putTask(t);
   }
+  for (const t of S.tasks.values()) if (TERMINAL.has(t.state)) endedTasks++;
 }
 function applyEvent(e) {
   switch (e.type) {
@@ -242,8 +255,8 @@ function applyEvent(e) {
       const u = e.task_updated;
       const t = S.tasks.get(taskKey(u.framework_id.value, u.status.task_id.value));
       if (t) {
+        if (TERMINAL.has(u.state) && !TERMINAL.has(t.state)) forgetOldEndedTasks();
         t.state = u.state;
-        t.status_update_state = u.status.state;
         t.statuses.push(u.status);
       }
       break;
@@ -650,8 +663,8 @@ views.tasks = {
       { key: 'framework', label: 'Framework', value: (t) => frameworkName(t.framework_id.value), html: (t) => frameworkLink(t.framework_id.value) },
       { key: 'agent', label: 'Agent', value: (t) => (t.agent_id ? agentName(t.agent_id.value) : ''), html: (t) => agentLink(t.agent_id && t.agent_id.value) },
       { key: 'role', label: 'Role', value: (t) => t._role },
-      { key: 'cpus', label: 'CPUs', num: true, value: (t) => sumResources(t.resources).cpus || 0, html: (t) => fmtNum(sumResources(t.resources).cpus || 0) },
-      { key: 'mem', label: 'Memory', num: true, value: (t) => sumResources(t.resources).mem || 0, html: (t) => fmtBytesMB(sumResources(t.resources).mem || 0) },
+      { key: 'cpus', label: 'CPUs', num: true, value: (t) => t._res.cpus || 0, html: (t) => fmtNum(t._res.cpus || 0) },
+      { key: 'mem', label: 'Memory', num: true, value: (t) => t._res.mem || 0, html: (t) => fmtBytesMB(t._res.mem || 0) },
       { key: 'updated', label: 'Updated', value: lastStatusTime, html: (t) => fmtTime(lastStatusTime(t)) },
       { key: 'sandbox', label: '', width: 'narrow', value: () => 0, html: (t) => (t.agent_id ? `<a href="#/sandbox/${encodeURIComponent(t.agent_id.value)}/${encodeURIComponent(t.framework_id.value)}/${encodeURIComponent(t.task_id.value)}">sandbox</a>` : '') },
     ], rows, { defaultKey: 'updated', defaultDir: -1, empty: 'No task matches.' });
@@ -668,7 +681,7 @@ views.task = {
     const t = S.tasks.get(taskKey(fid, tid));
     if (!t) return `<h1>Task ${esc(tid)}</h1><p class="notice">The master does not know this task (yet): it appears here as soon as it is launched.</p>`;
     const agentId = t.agent_id && t.agent_id.value;
-    const res = sumResources(t.resources);
+    const res = t._res;
     const hc = t.health_check;
     let html = `<h1>Task ${esc(t.task_id.value)} ${pill(shortState(t.state), stateClass(t.state))}</h1><div class="card"><dl class="kv">
       <dt>Name</dt><dd>${esc(t.name)}</dd>
@@ -752,11 +765,11 @@ views.agent = {
       <dt>Resources</dt><dd>${Object.keys(a.total).map((k) => `${k}: ${fmtRes(k, used[k] || 0)} used, ${fmtRes(k, a.offered[k] || 0)} offered, ${fmtRes(k, a.reserved[k] || 0)} reserved of ${fmtRes(k, a.total[k])}`).map(esc).join('<br>')}</dd>
       <dt>Attributes</dt><dd>${(a.info.attributes || []).map((x) => pill(`${x.name}=${attributeText(x)}`, 's-idle')).join(' ') || '–'}</dd>
       </dl></div><h2>Running tasks (containers)</h2>`;
-    html += table('agent-tasks', views.tasks_columns(), running, { defaultKey: 'id', empty: 'No task runs on this agent.' });
+    html += table('agent-tasks', agentTaskColumns(), running, { defaultKey: 'id', empty: 'No task runs on this agent.' });
     return html;
   },
 };
-views.tasks_columns = () => [
+const agentTaskColumns = () => [
   { key: 'id', label: 'Task', width: 'wide', value: (t) => t.task_id.value, html: taskLink },
   { key: 'state', label: 'State', value: (t) => t.state, html: (t) => pill(shortState(t.state), stateClass(t.state)) },
   { key: 'framework', label: 'Framework', value: (t) => frameworkName(t.framework_id.value), html: (t) => frameworkLink(t.framework_id.value) },

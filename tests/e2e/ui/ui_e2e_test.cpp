@@ -238,6 +238,31 @@ TEST_F(UiE2eTest, AgentProxyReadsASandboxAndRefusesPathsOutsideIt) {
   EXPECT_EQ(unknown->status, 404) << unknown->body;
 }
 
+TEST_F(UiE2eTest, AgentProxyPassesTheCallersCredentialsToTheAgent) {
+  TempDir secrets;
+  std::filesystem::path credentials =
+      secrets.write("credentials.json", R"({"credentials":[{"principal":"ops","secret":"s3cret"}]})");
+  ClusterOptions options;
+  options.agentFlags = {"--authenticate_http_readonly", "--http_credentials=" + credentials.string()};
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  Result<http::ClientResponse> slaves = http::request("GET", cluster.masterUrl() + "/master/slaves", {}, "");
+  ASSERT_TRUE(slaves.ok());
+  std::size_t at = slaves->body.find("\"id\":\"");
+  ASSERT_NE(at, std::string::npos) << slaves->body;
+  const std::string agentState = cluster.masterUrl() + "/agents/" +
+                                 slaves->body.substr(at + 6, slaves->body.find('"', at + 6) - at - 6) + "/state";
+
+  Result<http::ClientResponse> anonymous = http::request("GET", agentState, {}, "");
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_EQ(anonymous->status, 403) << anonymous->body;
+  EXPECT_NE(anonymous->body.find("refused the credentials"), std::string::npos) << anonymous->body;
+  Result<http::ClientResponse> authenticated =
+      http::request("GET", agentState, {{"Authorization", "Basic b3BzOnMzY3JldA=="}}, "");
+  ASSERT_TRUE(authenticated.ok());
+  EXPECT_EQ(authenticated->status, 200) << authenticated->body;
+}
+
 TEST_F(UiE2eTest, PageStaysLiveAcrossAMasterFailoverAndFollowsTheNewLeader) {
   if (!ZooKeeperServer::available()) GTEST_SKIP() << "ZooKeeper (and a JRE) is not installed";
   HaClusterOptions options;
