@@ -20,6 +20,7 @@
 #include "agent/agent_info.hpp"
 #include "agent/checkpoint.hpp"
 #include "agent/fetcher.hpp"
+#include "agent/v0_executor.hpp"
 #include "flags/flags.hpp"
 #include "http/api_request.hpp"
 #include "mantle/common/clock.hpp"
@@ -215,6 +216,8 @@ Status Agent::start() {
   }
 
   http::ServerOptions serverOptions;
+  // v0 executors link to the agent on the connection they send on.
+  serverOptions.persistent = libprocess::isMessage;
   if (flags_.security.tls()) {
     serverOptions.tls = http::TlsOptions{*flags_.security.sslCert, *flags_.security.sslKey,
                                          flags_.security.sslCa.value_or(""), flags_.security.sslRequireClientCert};
@@ -226,6 +229,9 @@ Status Agent::start() {
           responder.respond(http::Response::text(200, ""));
           return;
         }
+        // libprocess messages (v0 executors) carry no HTTP credentials.
+        libprocess::Transport* transport = v0Transport_.load();
+        if (transport != nullptr && transport->serve(request, responder)) return;
         // Authentication first, on the HTTP thread (docs/SECURITY.md).
         auth::AuthResult authn = security_->authentication.authenticate(realmFor(request.path), request);
         if (!authn.allowed()) return responder.respond(authn.response());
@@ -238,6 +244,7 @@ Status Agent::start() {
   if (!port.ok()) return port.error().withContext("listening on " + flags_.ip + ":" + std::to_string(flags_.port));
   port_ = *port;
   info_.set_port(port_);
+  onStrand(strand_, [this] { startV0(); });
 
   MasterLink::Callbacks callbacks;
   callbacks.registration = [this] { return registrationCall(); };
@@ -394,15 +401,7 @@ void Agent::handleEvent(const internal::Event& event) {
     }
     case internal::Event::FRAMEWORK_MESSAGE: {
       const auto& message = event.framework_message();
-      Executor* executor = findExecutor(message.framework_id().value(), message.executor_id().value());
-      if (executor == nullptr) {
-        LOG(WARNING) << "Dropping a framework message for unknown executor " << message.executor_id().value();
-        break;
-      }
-      mesos::v1::executor::Event out;
-      out.set_type(mesos::v1::executor::Event::MESSAGE);
-      out.mutable_message()->set_data(message.data());
-      sendToExecutor(*executor, out);
+      frameworkMessage(message.framework_id().value(), message.executor_id().value(), message.data());
       break;
     }
     case internal::Event::UPDATE_FRAMEWORK: {
@@ -596,6 +595,10 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
   env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] = durationText(grace);
   env["MESOS_HTTP_COMMAND_EXECUTOR"] = "1";
   env["MESOS_CONTAINER_ID"] = executor.containerId;
+  // A v0 executor's libprocess listens on a port of its own, at the address
+  // the agent listens on (as the Mesos agent passes its LIBPROCESS_IP on).
+  env["LIBPROCESS_PORT"] = "0";
+  if (flags_.ip != "0.0.0.0" && !env.count("LIBPROCESS_IP")) env["LIBPROCESS_IP"] = flags_.ip;
   if (flags_.security.tls()) {
     // The executor calls this agent over HTTPS and verifies it with the
     // agent's CA; an agent that requires client certificates lends its own
@@ -840,7 +843,7 @@ void Agent::queueTask(Executor& executor, const mesos::v1::TaskInfo& info) {
 }
 
 void Agent::deliverQueuedTasks(Executor& executor) {
-  if (executor.state != Executor::State::kRunning || !executor.stream) return;
+  if (executor.state != Executor::State::kRunning || !attached(executor)) return;
   mesos::v1::executor::Event group;
   group.set_type(mesos::v1::executor::Event::LAUNCH_GROUP);
   for (const std::string& id : executor.taskOrder) {
@@ -1005,7 +1008,7 @@ void Agent::killTask(const std::string& frameworkId, const std::string& taskId, 
     if (!live) shutdownExecutor(*executor, "its only task was killed before launch");
     return;
   }
-  if (executor->state == Executor::State::kRunning && executor->stream) {
+  if (executor->state == Executor::State::kRunning && attached(*executor)) {
     mesos::v1::executor::Event kill;
     kill.set_type(mesos::v1::executor::Event::KILL);
     *kill.mutable_kill()->mutable_task_id() = task.info.task_id();
@@ -1034,7 +1037,7 @@ void Agent::shutdownExecutor(Executor& executor, const std::string& why) {
   const double grace = executor.info.has_shutdown_grace_period()
                            ? static_cast<double>(executor.info.shutdown_grace_period().nanoseconds()) / 1e9
                            : flags_.executorShutdownGracePeriod;
-  if (!executor.stream || executor.stream->closed()) {
+  if (!attached(executor)) {
     containerizer_->destroy(executor.containerId, grace);
     return;
   }
@@ -1090,6 +1093,7 @@ void Agent::executorGone(Executor& executor) {
   executor.state = Executor::State::kTerminated;
   if (executor.stream) executor.stream->close();
   executor.stream.reset();
+  executor.upid.reset();
   if (executor.registrationTimer) executor.registrationTimer->cancel();
   if (executor.shutdownTimer) executor.shutdownTimer->cancel();
   logUnsaved(checkpoint::writeFile(executor.runMeta + "/terminated", ""));
@@ -1294,7 +1298,24 @@ void Agent::acknowledge(const std::string& frameworkId, const std::string& taskI
 
 // ---------------------------------------------------------------- executor API
 
+void Agent::frameworkMessage(const std::string& frameworkId, const std::string& executorId, const std::string& data) {
+  Executor* executor = findExecutor(frameworkId, executorId);
+  if (executor == nullptr) {
+    LOG(WARNING) << "Dropping a framework message for unknown executor " << executorId;
+    return;
+  }
+  mesos::v1::executor::Event out;
+  out.set_type(mesos::v1::executor::Event::MESSAGE);
+  out.mutable_message()->set_data(data);
+  sendToExecutor(*executor, out);
+}
+
+bool Agent::attached(const Executor& executor) {
+  return (executor.stream && !executor.stream->closed()) || executor.upid.has_value();
+}
+
 void Agent::sendToExecutor(Executor& executor, const mesos::v1::executor::Event& event) {
+  if (executor.upid) return sendToV0Executor(executor, event);
   if (!executor.stream || executor.stream->closed()) return;
   executor.stream->write(wire::encodeRecord(wire::encode(event, executor.streamType)));
 }
@@ -1378,29 +1399,7 @@ void Agent::executorCall(const http::Request& request, const http::Responder& re
         return;
       }
       responder.respond(http::Response::text(202, ""));
-      if (status.state() == mesos::v1::TASK_FAILED) {
-        // A task killed by an isolator's limitation (the kernel's OOM killer
-        // under cgroups/mem) can be reported by its executor a moment before
-        // the limitation reaches us. Hold a failure briefly so the update
-        // carries the limitation's reason, as the scheduler needs it; the
-        // executor keeps the update until it is acknowledged, so nothing is
-        // lost if the agent dies meanwhile.
-        auto timer = std::make_shared<boost::asio::steady_timer>(strand_, std::chrono::milliseconds(500));
-        timer->async_wait([this, timer, frameworkId = executor->frameworkId, executorId = executor->executorId,
-                           update = mesos::v1::TaskStatus(status)](const boost::system::error_code&) mutable {
-          if (Executor* e = findExecutor(frameworkId, executorId)) {
-            std::optional<Termination> termination = e->termination;
-            if (!termination || !termination->reason) termination = containerizer_->pendingTermination(e->containerId);
-            if (termination && termination->reason) {
-              update.set_reason(*termination->reason);
-              update.set_message(termination->message + " (" + update.message() + ")");
-            }
-          }
-          statusUpdate(frameworkId, executorId, update, true);
-        });
-        return;
-      }
-      statusUpdate(executor->frameworkId, executor->executorId, status, true);
+      executorUpdate(*executor, status);
       return;
     }
     case mesos::v1::executor::Call::MESSAGE: {
@@ -1409,19 +1408,49 @@ void Agent::executorCall(const http::Request& request, const http::Responder& re
         responder.respond(http::Response::text(400, "Executor not found"));
         return;
       }
-      internal::Call message;
-      message.set_type(internal::Call::EXECUTOR_MESSAGE);
-      message.mutable_agent_id()->set_value(agentId_);
-      *message.mutable_executor_message()->mutable_framework_id() = call->framework_id();
-      *message.mutable_executor_message()->mutable_executor_id() = call->executor_id();
-      message.mutable_executor_message()->set_data(call->message().data());
-      if (connected_) link_->send(std::move(message));
+      executorMessage(*executor, call->message().data());
       responder.respond(http::Response::text(202, ""));
       return;
     }
     case mesos::v1::executor::Call::HEARTBEAT: responder.respond(http::Response::text(202, "")); return;
     default: responder.respond(http::Response::text(501, "Unknown executor call"));
   }
+}
+
+void Agent::executorUpdate(Executor& executor, const TaskStatus& status) {
+  if (status.state() == mesos::v1::TASK_FAILED) {
+    // A task killed by an isolator's limitation (the kernel's OOM killer
+    // under cgroups/mem) can be reported by its executor a moment before
+    // the limitation reaches us. Hold a failure briefly so the update
+    // carries the limitation's reason, as the scheduler needs it; the
+    // executor keeps the update until it is acknowledged, so nothing is
+    // lost if the agent dies meanwhile.
+    auto timer = std::make_shared<boost::asio::steady_timer>(strand_, std::chrono::milliseconds(500));
+    timer->async_wait([this, timer, frameworkId = executor.frameworkId, executorId = executor.executorId,
+                       update = status](const boost::system::error_code&) mutable {
+      if (Executor* e = findExecutor(frameworkId, executorId)) {
+        std::optional<Termination> termination = e->termination;
+        if (!termination || !termination->reason) termination = containerizer_->pendingTermination(e->containerId);
+        if (termination && termination->reason) {
+          update.set_reason(*termination->reason);
+          update.set_message(termination->message + " (" + update.message() + ")");
+        }
+      }
+      statusUpdate(frameworkId, executorId, update, true);
+    });
+    return;
+  }
+  statusUpdate(executor.frameworkId, executor.executorId, status, true);
+}
+
+void Agent::executorMessage(const Executor& executor, const std::string& data) {
+  internal::Call message;
+  message.set_type(internal::Call::EXECUTOR_MESSAGE);
+  message.mutable_agent_id()->set_value(agentId_);
+  message.mutable_executor_message()->mutable_framework_id()->set_value(executor.frameworkId);
+  message.mutable_executor_message()->mutable_executor_id()->set_value(executor.executorId);
+  message.mutable_executor_message()->set_data(data);
+  if (connected_) link_->send(std::move(message));
 }
 
 void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::MediaType type,
@@ -1449,6 +1478,19 @@ void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::Media
       }
     });
   });
+  executor->upid.reset();
+  std::set<std::string> tasks;
+  for (const auto& task : call.subscribe().unacknowledged_tasks()) tasks.insert(task.task_id().value());
+  std::vector<TaskStatus> updates;
+  for (const auto& update : call.subscribe().unacknowledged_updates()) updates.push_back(update.status());
+  executorAttached(*executor, tasks, updates);
+}
+
+void Agent::executorAttached(Executor& attached, const std::set<std::string>& unacknowledgedTasks,
+                             const std::vector<TaskStatus>& unacknowledgedUpdates) {
+  const std::string frameworkId = attached.frameworkId;
+  const std::string executorId = attached.executorId;
+  Executor* executor = &attached;
   if (executor->registrationTimer) executor->registrationTimer->cancel();
   if (executor->state == Executor::State::kRegistering) executor->state = Executor::State::kRunning;
 
@@ -1460,20 +1502,21 @@ void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::Media
   *payload->mutable_agent_info() = info_;
   payload->mutable_container_id()->set_value(executor->containerId);
   sendToExecutor(*executor, subscribed);
-  LOG(INFO) << "Executor " << executorId << " of framework " << frameworkId << " subscribed";
+  LOG(INFO) << "Executor " << executorId << " of framework " << frameworkId << " subscribed"
+            << (executor->upid ? " (v0, " + executor->upid->str() + ")" : std::string());
 
-  for (const auto& task : call.subscribe().unacknowledged_tasks()) {
-    auto it = executor->tasks.find(task.task_id().value());
+  for (const std::string& id : unacknowledgedTasks) {
+    auto it = executor->tasks.find(id);
     if (it != executor->tasks.end()) it->second.queued = false;
   }
-  for (const auto& update : call.subscribe().unacknowledged_updates()) {
-    statusUpdate(frameworkId, executorId, update.status(), true);
+  for (const TaskStatus& update : unacknowledgedUpdates) {
+    statusUpdate(frameworkId, executorId, update, true);
     executor = findExecutor(frameworkId, executorId);
     if (executor == nullptr) return;
   }
   const bool recovered = std::exchange(executor->recovered, false);
-  if (recovered && executor->tasks.empty() && executor->completedTasks.empty() &&
-      call.subscribe().unacknowledged_tasks_size() == 0 && call.subscribe().unacknowledged_updates_size() == 0) {
+  if (recovered && executor->tasks.empty() && executor->completedTasks.empty() && unacknowledgedTasks.empty() &&
+      unacknowledgedUpdates.empty()) {
     // Recovered with no task to run (the agent died between the launch and
     // the checkpoint of its task, as an older agent could): nothing will ever
     // give it one, so it goes with its container, as in Mesos.
@@ -1570,6 +1613,9 @@ Status Agent::recover() {
         }
         executor->taskOrder.push_back(taskId);
         executor->tasks[taskId] = std::move(entry);
+      }
+      if (auto upid = checkpoint::readFile(executor->runMeta + "/" + v0::kPidFile); upid.ok()) {
+        if (auto parsed = libprocess::Upid::parse(*upid); parsed.ok()) executor->upid = *parsed;
       }
       auto pidText = checkpoint::readFile(executor->runMeta + "/pid");
       const bool terminated = fs::exists(executor->runMeta + "/terminated");

@@ -24,10 +24,12 @@
 #include "auth/security.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
+#include "libprocess/libprocess.hpp"
 #include "logging/verbosity.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "mantle/result.hpp"
+#include "mesos/internal/messages.pb.h"
 #include "mesos/v1/agent/agent.pb.h"
 #include "mesos/v1/executor/executor.pb.h"
 #include "wire/content_type.hpp"
@@ -121,6 +123,11 @@ class Agent {
     enum class State { kRegistering, kRunning, kTerminating, kTerminated } state = State::kRegistering;
     std::shared_ptr<http::Stream> stream;
     wire::MediaType streamType = wire::MediaType::kProtobuf;
+    // A libmesos (v0) executor: its UPID while registered; its events go out
+    // as mesos.internal messages (v0_executor.cpp). `reregistered`: it came
+    // back after an agent restart (ExecutorReregisteredMessage).
+    std::optional<libprocess::Upid> upid;
+    bool reregistered = false;
     std::vector<std::string> taskOrder;
     std::map<std::string, TaskEntry> tasks;  // live, or terminal and unacknowledged
     std::deque<mesos::v1::Task> completedTasks;
@@ -202,7 +209,35 @@ class Agent {
   std::optional<http::Response> refuseExecutorToken(const http::Request& request, const std::string& frameworkId,
                                                     const std::string& executorId);
   void executorSubscribe(const mesos::v1::executor::Call& call, wire::MediaType type, const http::Responder& responder);
+  // The executor is connected (a v1 SUBSCRIBE, a v0 registration): it hears
+  // SUBSCRIBED, then its queued tasks, kills and a pending shutdown. The
+  // tasks and updates it holds unacknowledged are not sent again.
+  void executorAttached(Executor& executor, const std::set<std::string>& unacknowledgedTasks,
+                        const std::vector<mesos::v1::TaskStatus>& unacknowledgedUpdates);
+  // Whether events reach the executor (a v1 stream or a v0 UPID).
+  static bool attached(const Executor& executor);
+  // An update from the executor (a FAILED one is held for the limitation
+  // that may have caused it).
+  void executorUpdate(Executor& executor, const mesos::v1::TaskStatus& status);
+  void executorMessage(const Executor& executor, const std::string& data);
+  void frameworkMessage(const std::string& frameworkId, const std::string& executorId, const std::string& data);
   void sendToExecutor(Executor& executor, const mesos::v1::executor::Event& event);
+
+  // The v0 executor protocol (v0_executor.cpp), on the strand.
+  // Serves `slave(1)` on the agent's port; recovered v0 executors are asked
+  // to reregister (ReconnectExecutorMessage).
+  void startV0();
+  void v0Register(const libprocess::Upid& from, const mesos::internal::RegisterExecutorMessage& message);
+  void v0Reregister(const libprocess::Upid& from, const mesos::internal::ReregisterExecutorMessage& message);
+  void v0StatusUpdate(const libprocess::Upid& from, const mesos::internal::StatusUpdateMessage& message);
+  // The connection to a v0 executor broke: events wait until it registers again.
+  void v0Exited(const libprocess::Upid& peer);
+  // A v0 executor that may (re)register now, or why not (it is answered
+  // ShutdownExecutorMessage, as in Mesos).
+  Result<Executor*> v0Registering(const libprocess::Upid& from, const std::string& frameworkId,
+                                  const std::string& executorId);
+  void v0Attach(Executor& executor, const libprocess::Upid& from, bool reregistered);
+  void sendToV0Executor(Executor& executor, const mesos::v1::executor::Event& event);
 
   // Status updates.
   void statusUpdate(const std::string& frameworkId, const std::string& executorId, mesos::v1::TaskStatus status,
@@ -263,6 +298,10 @@ class Agent {
   std::unique_ptr<Containerizer> containerizer_;
   std::unique_ptr<MasterLink> link_;
   std::unique_ptr<http::Server> server_;
+  // libprocess messages on the agent's port (the v0 executor driver's
+  // protocol); the HTTP handler serves them once `v0Transport_` is set.
+  std::unique_ptr<libprocess::Transport> transport_;
+  std::atomic<libprocess::Transport*> v0Transport_{nullptr};
   std::optional<auth::ExecutorTokens> executorTokens_;  // with --authenticate_http_executors
   const modules::Registry& modules_;                    // per-instance call metrics for /metrics
   std::unique_ptr<auth::Security> security_;            // realms and authorizer of the agent's endpoints

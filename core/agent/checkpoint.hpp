@@ -9,6 +9,7 @@
 //   .../executors/<ex>/runs/latest                            the current container id
 //   .../runs/<container>/pid                                  "<pid> <start time>"
 //   .../runs/<container>/terminated                           written when it ended
+//   .../runs/<container>/libprocess.pid                       a v0 executor's UPID
 //   .../runs/<container>/tasks/<task>/task.info               Task
 //   .../runs/<container>/tasks/<task>/task.updates            RecordIO: 'U' + StatusUpdate, 'A' + uuid
 //

@@ -188,7 +188,11 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(options_.maxBodyBytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(options_.idleTimeoutSeconds));
+    if (persistent_) {
+      stream_.expires_never();
+    } else {
+      stream_.expires_after(std::chrono::seconds(options_.idleTimeoutSeconds));
+    }
     withStream([&](auto& s) {
       bhttp::async_read(s, buffer_, *parser_,
                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRequest(ec); });
@@ -223,6 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.body = std::move(message.body());
     request.remoteAddress = remote_;
     keepAlive_ = message.keep_alive();
+    if (!persistent_ && options_.persistent) persistent_ = options_.persistent(request);
     answered_ = false;
     auto state = std::make_shared<Responder::State>(shared_from_this(), keepAlive_);
     try {
@@ -300,6 +305,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ServerOptions options_;
   std::string remote_;
   bool keepAlive_ = false;
+  bool persistent_ = false;  // never idled out (ServerOptions::persistent)
   bool answered_ = false;
   bool closed_ = false;
   bool writing_ = false;

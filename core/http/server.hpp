@@ -107,6 +107,10 @@ struct ServerOptions {
   std::size_t maxBodyBytes = 64 * 1024 * 1024;
   int idleTimeoutSeconds = 75;  // keep-alive connections with no request
   std::optional<TlsOptions> tls;  // none: plain HTTP
+  // Requests after which their connection is never idled out: a libprocess
+  // peer keeps the connection it sends on open for as long as it lives and
+  // takes its close for the daemon's exit. None: every connection idles out.
+  std::function<bool(const Request&)> persistent;
 };
 
 class Server {

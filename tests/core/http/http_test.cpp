@@ -13,6 +13,10 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 
 #include "http/client.hpp"
 #include "http/server.hpp"
@@ -117,7 +121,7 @@ TEST_F(HttpTest, UnansweredRequestGets500) {
 
 TEST_F(HttpTest, OversizedBodyGets413) {
   start([](const Request&, const Responder& responder) { responder.respond(Response::text(200, "")); },
-        ServerOptions{1024, 75, std::nullopt});
+        ServerOptions{1024, 75, std::nullopt, {}});
   auto response = request("POST", base_ + "/", {}, std::string(4096, 'x'));
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 413);
@@ -248,6 +252,37 @@ TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
   EXPECT_EQ(count.load(), 3);
   for (const std::string& peer : peers) EXPECT_THAT(peer, HasSubstr("127.0.0.1:"));
+}
+
+// One request on a fresh connection, then a wait longer than the idle
+// timeout, then another: true when the connection still answered.
+bool answersAfterIdling(std::uint16_t port, const std::string& headers) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return false;
+  const std::string request = "POST /peer/Message HTTP/1.1\r\nHost: x\r\n" + headers + "Content-Length: 0\r\n\r\n";
+  auto exchange = [&] {
+    boost::asio::write(socket, boost::asio::buffer(request), ec);
+    if (ec) return false;
+    boost::asio::streambuf response;
+    boost::asio::read_until(socket, response, "\r\n\r\n", ec);
+    return !ec;
+  };
+  if (!exchange()) return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  return exchange();
+}
+
+TEST_F(HttpTest, AConnectionThatCarriedAPersistentRequestIsNeverIdledOut) {
+  ServerOptions options;
+  options.idleTimeoutSeconds = 1;
+  options.persistent = [](const Request& request) { return request.hasHeader("Libprocess-From"); };
+  start([](const Request&, const Responder& responder) { responder.respond(Response::text(202, "")); }, options);
+  const auto port = static_cast<std::uint16_t>(std::stoi(base_.substr(base_.rfind(':') + 1)));
+  EXPECT_TRUE(answersAfterIdling(port, "Libprocess-From: peer(1)@127.0.0.1:1\r\n"));
+  EXPECT_FALSE(answersAfterIdling(port, ""));
 }
 
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
