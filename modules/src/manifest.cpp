@@ -97,7 +97,8 @@ class Parser {
 
   Result<ModuleSpec> parseModule(const Json::Value& m, const std::string& path, const ModuleSpec& base) {
     if (!m.isObject()) return error(path, "expected an object, got " + typeName(m));
-    if (Status s = onlyKeys(m, path, {"name", "instance", "kind", "config", "parameters", "required", "timeout_ms"});
+    if (Status s = onlyKeys(m, path,
+                            {"name", "instance", "kind", "config", "parameters", "required", "timeout_ms", "process"});
         !s.ok()) {
       return s.error();
     }
@@ -164,6 +165,18 @@ class Parser {
       }
       spec.timeoutMs = t.asUInt();
     }
+    if (m.isMember("process")) {
+      const Json::Value& process = m["process"];
+      if (!process.isString()) return error(ctx(path + ".process"), "expected a string, got " + typeName(process));
+      if (process.asString() == "shared") {
+        spec.process = ModuleSpec::Process::kShared;
+      } else if (process.asString() == "separate") {
+        spec.process = ModuleSpec::Process::kSeparate;
+      } else {
+        return error(ctx(path + ".process"),
+                     "unknown value '" + process.asString() + "' (expected \"shared\" or \"separate\")");
+      }
+    }
     return spec;
   }
 
@@ -197,7 +210,7 @@ Status loadFile(const fs::path& path, Manifest& into) {
 bool ModuleSpec::sameAs(const ModuleSpec& o) const {
   return library == o.library && libraryIsPath == o.libraryIsPath && module == o.module && instance == o.instance &&
          kind == o.kind && config == o.config && textValues == o.textValues && required == o.required &&
-         timeoutMs == o.timeoutMs;
+         process == o.process && timeoutMs == o.timeoutMs;
 }
 
 Status Manifest::add(ModuleSpec spec) {

@@ -13,6 +13,15 @@ void writePrometheus(const std::vector<InstanceMetrics>& instances, prometheus::
   for (const auto& m : instances) out.sample("mantle_module_errors_total", labels(m), m.errors);
   out.family("mantle_module_timeouts_total", "counter", "Calls that missed their deadline.");
   for (const auto& m : instances) out.sample("mantle_module_timeouts_total", labels(m), m.timeouts);
+  bool anySeparate = false;
+  for (const auto& m : instances) anySeparate = anySeparate || m.separate;
+  if (anySeparate) {
+    out.family("mantle_module_host_restarts_total", "counter",
+               "Times the module host of a \"process\": \"separate\" instance died and was restarted.");
+    for (const auto& m : instances) {
+      if (m.separate) out.sample("mantle_module_host_restarts_total", labels(m), m.hostRestarts);
+    }
+  }
   out.family("mantle_module_call_duration_seconds", "histogram", "Latency of calls into a module instance.");
   for (const auto& m : instances) {
     std::uint64_t cumulative = 0;

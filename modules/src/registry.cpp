@@ -11,12 +11,16 @@
 
 #include <glog/logging.h>
 
+#include "call_state.hpp"
 #include "mantle/modules/config.hpp"
+#include "module_host.hpp"
 
 namespace mantle::modules {
 
 namespace fs = std::filesystem;
 namespace v1 = ::mantle::module::v1;
+using detail::CallState;
+using detail::guarded;
 
 namespace {
 
@@ -36,24 +40,6 @@ struct Counters {
     while (i < kLatencyBucketBounds.size() && seconds > kLatencyBucketBounds[i]) ++i;
     buckets[i].fetch_add(1, std::memory_order_relaxed);
   }
-};
-
-// The result of one call, shared between the caller and the thread running
-// it, so a caller that gave up on a deadline leaves nothing dangling.
-struct CallState {
-  std::string request;
-  std::string response;
-  std::string error;
-  mantle_status status = MANTLE_OK;
-  bool threw = false;
-
-  static void setResponse(void* ctx, const std::uint8_t* data, std::size_t size) {
-    static_cast<CallState*>(ctx)->response.assign(reinterpret_cast<const char*>(data), size);
-  }
-  static void setError(void* ctx, const char* message, std::size_t size) {
-    static_cast<CallState*>(ctx)->error.assign(message, size);
-  }
-  mantle_output output() { return mantle_output{this, &CallState::setResponse, &CallState::setError}; }
 };
 
 // A thread that runs one instance's calls in order.
@@ -142,8 +128,10 @@ struct Instance::Core {
   std::chrono::milliseconds timeout{0};
   void* handle = nullptr;
   mantle_host_api hostApi{};
-  std::mutex callMutex;            // inline calls never overlap
-  std::shared_ptr<Worker> worker;  // when calls have a deadline
+  std::mutex callMutex;              // inline calls never overlap
+  std::shared_ptr<Worker> worker;    // when calls have a deadline
+  std::shared_ptr<ModuleHost> host;  // "process": "separate": where the instance lives
+  std::uint32_t hostId = 0;
   Counters counters;
   std::mutex eventMutex;
   std::function<void(const v1::ModuleEvent&)> eventHandler;
@@ -174,21 +162,6 @@ struct Instance::Core {
       handler(event);
     } else {
       LOG(WARNING) << core->description << ": event reported before anyone listens; dropped";
-    }
-  }
-
-  // Runs `fn` on `state`, turning an exception into the call's failure.
-  static void guarded(CallState& state, const std::function<void(CallState&)>& fn) {
-    try {
-      fn(state);
-    } catch (const std::exception& e) {
-      state.threw = true;
-      state.status = MANTLE_INTERNAL;
-      state.error = std::string("threw an exception across the module boundary: ") + e.what();
-    } catch (...) {
-      state.threw = true;
-      state.status = MANTLE_INTERNAL;
-      state.error = "threw an exception across the module boundary";
     }
   }
 
@@ -236,6 +209,10 @@ Instance::~Instance() {
   {
     std::lock_guard<std::mutex> lock(core->eventMutex);
     core->eventHandler = nullptr;
+  }
+  if (core->host) {
+    if (core->hostId != 0) core->host->destroy(core->hostId, core->timeout);
+    return;
   }
   if (!core->worker) {
     std::lock_guard<std::mutex> lock(core->callMutex);
@@ -291,40 +268,57 @@ Result<std::string> Instance::call(std::string_view methodName, std::string_view
   std::memcpy(&fn, static_cast<const char*>(core.descriptor->function_table) + method->offset, sizeof fn);
   if (fn == nullptr) return unimplemented(core.description + ": does not implement '" + method->name + "'");
 
-  void* handle = core.handle;
-  // With a deadline the call runs on the worker and may outlive this frame:
-  // it gets its own copy of the request and a shared state. Inline, the
-  // module reads the caller's bytes and the state lives here.
-  std::shared_ptr<CallState> shared;
+  auto start = std::chrono::steady_clock::now();
+  auto elapsedSince = [&start] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+  };
+  auto missedDeadline = [&](const std::string& more) -> Error {
+    core.counters.timeouts.fetch_add(1, std::memory_order_relaxed);
+    core.counters.record(elapsedSince(), true);
+    return Error(StatusCode::kDeadlineExceeded, what + " did not return within its deadline of " +
+                                                    std::to_string(core.timeout.count()) + " ms" + more);
+  };
   CallState local;
   CallState* state = &local;
-  if (core.worker) {
-    shared = std::make_shared<CallState>();
-    shared->request.assign(request.data(), request.size());
-    state = shared.get();
-  }
-  auto start = std::chrono::steady_clock::now();
-  bool inTime;
-  if (shared) {
-    inTime = core.run(shared, [fn, handle](CallState& s) {
-      mantle_output out = s.output();
-      s.status = fn(handle, reinterpret_cast<const std::uint8_t*>(s.request.data()), s.request.size(), &out);
-    });
+  std::shared_ptr<CallState> shared;
+  if (core.host) {
+    Result<HostCallOutcome> outcome = core.host->call(
+        core.hostId, static_cast<std::size_t>(method - core.kindSpec->methods.data()), request, core.timeout);
+    if (!outcome.ok()) {
+      if (outcome.error().code == StatusCode::kDeadlineExceeded) return missedDeadline("; " + outcome.error().message);
+      core.counters.record(elapsedSince(), true);
+      return Error(outcome.error().code, what + " failed: " + outcome.error().message);
+    }
+    local.status = outcome->status;
+    local.error = std::move(outcome->error);
+    local.response = std::move(outcome->response);
   } else {
-    inTime = core.runInline(local, [fn, handle, request](CallState& s) {
-      mantle_output out = s.output();
-      s.status = fn(handle, reinterpret_cast<const std::uint8_t*>(request.data()), request.size(), &out);
-    });
+    void* handle = core.handle;
+    // With a deadline the call runs on the worker and may outlive this frame:
+    // it gets its own copy of the request and a shared state. Inline, the
+    // module reads the caller's bytes and the state lives here.
+    if (core.worker) {
+      shared = std::make_shared<CallState>();
+      shared->request.assign(request.data(), request.size());
+      state = shared.get();
+    }
+    bool inTime;
+    if (shared) {
+      inTime = core.run(shared, [fn, handle](CallState& s) {
+        mantle_output out = s.output();
+        s.status = fn(handle, reinterpret_cast<const std::uint8_t*>(s.request.data()), s.request.size(), &out);
+      });
+    } else {
+      inTime = core.runInline(local, [fn, handle, request](CallState& s) {
+        mantle_output out = s.output();
+        s.status = fn(handle, reinterpret_cast<const std::uint8_t*>(request.data()), request.size(), &out);
+      });
+    }
+    if (!inTime) return missedDeadline("");
   }
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  if (!inTime) {
-    core.counters.timeouts.fetch_add(1, std::memory_order_relaxed);
-    core.counters.record(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), true);
-    return Error(StatusCode::kDeadlineExceeded,
-                 what + " did not return within its deadline of " + std::to_string(core.timeout.count()) + " ms");
-  }
+  auto elapsed = elapsedSince();
   bool failed = state->status != MANTLE_OK;
-  core.counters.record(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), failed);
+  core.counters.record(elapsed, failed);
   if (failed) {
     return Error(static_cast<StatusCode>(state->status),
                  what + " failed (" + statusCodeName(static_cast<StatusCode>(state->status)) +
@@ -344,6 +338,8 @@ InstanceMetrics snapshot(const Instance::Core& core) {
   m.calls = core.counters.calls.load(std::memory_order_relaxed);
   m.errors = core.counters.errors.load(std::memory_order_relaxed);
   m.timeouts = core.counters.timeouts.load(std::memory_order_relaxed);
+  m.separate = core.host != nullptr;
+  if (core.host) m.hostRestarts = core.host->restarts();
   m.latencySumSeconds = static_cast<double>(core.counters.latencyNanos.load(std::memory_order_relaxed)) / 1e9;
   for (std::size_t i = 0; i < m.latencyBuckets.size(); ++i) {
     m.latencyBuckets[i] = core.counters.buckets[i].load(std::memory_order_relaxed);
@@ -444,7 +440,8 @@ Result<std::shared_ptr<Instance>> Registry::create(const std::string& kind, cons
   core->tableSize = entry->info.tableSize;
   core->timeout = std::chrono::milliseconds(entry->spec.timeoutMs.value_or(entry->info.kindSpec->defaultTimeoutMs));
   core->hostApi = mantle_host_api{sizeof(mantle_host_api), core.get(), &Instance::Core::log, &Instance::Core::notify};
-  if (core->timeout.count() > 0) core->worker = std::make_shared<Worker>();
+  bool separate = entry->spec.process == ModuleSpec::Process::kSeparate;
+  if (core->timeout.count() > 0 && !separate) core->worker = std::make_shared<Worker>();
 
   if (entry->config.has_state_dir()) {
     std::error_code ec;
@@ -454,6 +451,7 @@ Result<std::shared_ptr<Instance>> Registry::create(const std::string& kind, cons
                            "': " + ec.message());
     }
   }
+  if (separate) return createSeparate(*entry, core);
   // The Instance owns the module instance from here on (its destructor
   // destroys it, and stops the worker).
   auto made = std::make_shared<Instance>(core);
@@ -484,11 +482,55 @@ Result<std::shared_ptr<Instance>> Registry::create(const std::string& kind, cons
   }
   if (*handleOut == nullptr) return internalError(core->description + ": create succeeded but returned no instance");
   core->handle = *handleOut;
+  remember(core);
+  return made;
+}
+
+void Registry::remember(const std::shared_ptr<Instance::Core>& core) {
+  std::lock_guard<std::mutex> lock(instancesMutex_);
+  std::erase_if(instances_, [](const std::weak_ptr<Instance::Core>& w) { return w.expired(); });
+  instances_.push_back(core);
+}
+
+Result<std::shared_ptr<Instance>> Registry::createSeparate(const Entry& entry,
+                                                           const std::shared_ptr<Instance::Core>& core) {
+  std::shared_ptr<ModuleHost> host;
   {
     std::lock_guard<std::mutex> lock(instancesMutex_);
-    std::erase_if(instances_, [](const std::weak_ptr<Instance::Core>& w) { return w.expired(); });
-    instances_.push_back(core);
+    std::weak_ptr<ModuleHost>& slot = hosts_[core->library];
+    host = slot.lock();
+    if (!host) {
+      std::string program =
+          options_.moduleHostProgram.empty() ? defaultModuleHostProgram() : options_.moduleHostProgram;
+      Result<std::shared_ptr<ModuleHost>> started = ModuleHost::start(program, core->library);
+      if (!started.ok()) return started.error().withContext(core->description);
+      host = std::move(*started);
+      slot = host;
+    }
   }
+  core->host = host;
+  Instance::Core* raw = core.get();
+  auto made = std::make_shared<Instance>(core);
+  Result<ModuleHost::Created> created = host->create(
+      entry.info, core->name, entry.config.SerializeAsString(), core->timeout, [raw](std::string_view event) {
+        Instance::Core::notify(raw, reinterpret_cast<const std::uint8_t*>(event.data()), event.size());
+      });
+  if (!created.ok()) {
+    if (created.error().code == StatusCode::kDeadlineExceeded) {
+      return Error(StatusCode::kDeadlineExceeded,
+                   core->description + ": create did not return within its deadline of " +
+                       std::to_string(core->timeout.count()) + " ms; " + created.error().message);
+    }
+    return Error(created.error().code, core->description + ": create failed: " + created.error().message);
+  }
+  const HostCallOutcome& outcome = created->outcome;
+  if (outcome.status != MANTLE_OK) {
+    return Error(static_cast<StatusCode>(outcome.status),
+                 core->description + ": create failed (" + statusCodeName(static_cast<StatusCode>(outcome.status)) +
+                     "): " + (outcome.error.empty() ? "no message" : outcome.error));
+  }
+  core->hostId = created->id;
+  remember(core);
   return made;
 }
 

@@ -71,6 +71,22 @@ TEST(ManifestTest, WrongTypesAndMissingKeys) {
       HasSubstr("parameters[1].key (module 'm'): parameter 'k' given twice"));
 }
 
+TEST(ManifestTest, ProcessIsSharedOrSeparateAndAnythingElseIsAnErrorNamingTheModule) {
+  Result<Manifest> m = parseManifest(
+      R"({"libraries": [{"file": "a.so", "modules": [{"name": "m"}, {"name": "n", "process": "separate"},
+                                                      {"name": "o", "process": "shared"}]}]})",
+      "m.json", "");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->modules.at(0).process, ModuleSpec::Process::kShared);
+  EXPECT_EQ(m->modules.at(1).process, ModuleSpec::Process::kSeparate);
+  EXPECT_EQ(m->modules.at(2).process, ModuleSpec::Process::kShared);
+  EXPECT_THAT(parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "process": "own"}]}]})"),
+              HasSubstr("m.json: libraries[0].modules[0].process (module 'm'): unknown value 'own' (expected "
+                        "\"shared\" or \"separate\")"));
+  EXPECT_THAT(parseError(R"({"libraries": [{"file": "a.so", "modules": [{"name": "m", "process": true}]}]})"),
+              HasSubstr("m.json: libraries[0].modules[0].process (module 'm'): expected a string, got a boolean"));
+}
+
 TEST(ManifestTest, TimeoutsBeyondThirtyTwoBitsAreErrorsNotExceptions) {
   // jsoncpp's asInt64 threw on integers above INT64_MAX and on such reals.
   for (const char* value : {"18446744073709551615", "1e19", "4294967296", "1.5", "-1"}) {

@@ -7,6 +7,11 @@
 #include <chrono>
 #include <thread>
 
+#include <json/reader.h>
+#include <json/writer.h>
+
+#include <sstream>
+
 #include "fixtures.hpp"
 #include "mantle/module/v1/hook.pb.h"
 #include "mantle/module/v1/isolator.pb.h"
@@ -29,12 +34,19 @@ std::string env(const v1::IsolatorPrepareResponse& response, const std::string& 
   return "<unset>";
 }
 
-class RegistryTest : public ::testing::Test {
+// Every case runs with the modules in process and in a mantle-module-host
+// process: the calls, deadlines, errors and metrics are the same.
+class RegistryTest : public ::testing::TestWithParam<const char*> {
  protected:
   Registry& load(const std::string& modulesJson, RegistryOptions options = {}) {
+    Json::Value modules;
+    std::istringstream in(modulesJson);
+    in >> modules;
+    for (Json::Value& module : modules) module["process"] = GetParam();
     Manifest manifest;
-    std::string text =
-        R"({"libraries":[{"file":")" + fixturePath("test_modules") + R"(","modules":)" + modulesJson + "}]}";
+    std::string text = R"({"libraries":[{"file":")" + fixturePath("test_modules") + R"(","modules":)" +
+                       Json::writeString(Json::StreamWriterBuilder(), modules) + "}]}";
+    options.moduleHostProgram = MANTLE_TEST_MODULE_HOST;
     Status parsed = loadManifest(text, manifest);
     EXPECT_TRUE(parsed.ok()) << parsed.error().message;
     registry_ = std::make_unique<Registry>(std::move(options));
@@ -53,7 +65,7 @@ class RawClient : public modules::detail::ClientBase {
   using ClientBase::callEncoded;
 };
 
-TEST_F(RegistryTest, OneModuleSeveralInstancesWithTheirOwnConfig) {
+TEST_P(RegistryTest, OneModuleSeveralInstancesWithTheirOwnConfig) {
   mantle::testing::TempDir state;
   Registry& registry = load(R"([{"name": "echo", "instance": "en", "config": {"greeting": "hello", "count": 1}},
                                 {"name": "echo", "instance": "fr", "config": {"greeting": "salut", "tags": []}}])",
@@ -83,7 +95,7 @@ TEST_F(RegistryTest, OneModuleSeveralInstancesWithTheirOwnConfig) {
   EXPECT_TRUE(std::filesystem::is_directory(state.path() / "en"));
 }
 
-TEST_F(RegistryTest, CreateChecksNameAndKind) {
+TEST_P(RegistryTest, CreateChecksNameAndKind) {
   Registry& registry = load(R"([{"name": "echo"}, {"name": "tag"}])");
   auto wrongKind = registry.create("hook", "echo");
   ASSERT_FALSE(wrongKind.ok());
@@ -95,7 +107,7 @@ TEST_F(RegistryTest, CreateChecksNameAndKind) {
   EXPECT_EQ(registry.entries().size(), 2u);
 }
 
-TEST_F(RegistryTest, ModuleErrorsAndExceptionsBecomeErrorsNamingTheModule) {
+TEST_P(RegistryTest, ModuleErrorsAndExceptionsBecomeErrorsNamingTheModule) {
   Registry& registry = load(R"([{"name": "echo"}])");
   auto echo = registry.create("isolator", "echo");
   ASSERT_TRUE(echo.ok());
@@ -127,7 +139,7 @@ TEST_F(RegistryTest, ModuleErrorsAndExceptionsBecomeErrorsNamingTheModule) {
   EXPECT_EQ(m.kind, "isolator");
 }
 
-TEST_F(RegistryTest, DeadlineMissedIsAnErrorAndCounted) {
+TEST_P(RegistryTest, DeadlineMissedIsAnErrorAndCounted) {
   Registry& registry = load(R"([{"name": "echo", "timeout_ms": 100}])");
   auto echo = registry.create("isolator", "echo");
   ASSERT_TRUE(echo.ok());
@@ -157,7 +169,7 @@ TEST_F(RegistryTest, DeadlineMissedIsAnErrorAndCounted) {
   EXPECT_TRUE(modules::IsolatorClient(**echo).usage(fast).ok());
 }
 
-TEST_F(RegistryTest, EventsReachTheHandler) {
+TEST_P(RegistryTest, EventsReachTheHandler) {
   Registry& registry = load(R"([{"name": "echo"}])");
   auto echo = registry.create("isolator", "echo");
   ASSERT_TRUE(echo.ok());
@@ -177,7 +189,7 @@ TEST_F(RegistryTest, EventsReachTheHandler) {
   EXPECT_EQ(last.message(), "pid 4242 over its limit");
 }
 
-TEST_F(RegistryTest, MetricsOfLiveInstances) {
+TEST_P(RegistryTest, MetricsOfLiveInstances) {
   Registry& registry = load(R"([{"name": "tag"}])");
   auto tag = registry.create("hook", "tag");
   ASSERT_TRUE(tag.ok());
@@ -194,6 +206,8 @@ TEST_F(RegistryTest, MetricsOfLiveInstances) {
   tag->reset();
   EXPECT_TRUE(registry.metrics().empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Process, RegistryTest, ::testing::Values("shared", "separate"));
 
 TEST(RegistryRawTest, NullEntriesAndExceptionsAcrossTheBoundary) {
   Manifest manifest;

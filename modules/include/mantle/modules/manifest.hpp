@@ -1,7 +1,7 @@
 // Module manifests: which libraries to load, which modules to take from them,
 // and each instance's configuration. Accepts Mesos' --modules shape unchanged
 // (libraries[].file|name, modules[].name, parameters[{key,value}]) plus
-// Mantle's fields (instance, kind, config, required, timeout_ms). Unknown keys
+// Mantle's fields (instance, kind, config, required, timeout_ms, process). Unknown keys
 // and wrong types are errors naming the file and the JSON path.
 #pragma once
 
@@ -33,6 +33,10 @@ struct ModuleSpec {
   bool textValues = false;
   bool required = true;
   std::optional<std::uint32_t> timeoutMs;
+  // Where the module runs: "shared" (default) in the daemon's own process,
+  // "separate" in a mantle-module-host process of its library.
+  enum class Process { kShared, kSeparate };
+  Process process = Process::kShared;
 
   // Same declaration (ignoring where it was made).
   bool sameAs(const ModuleSpec& other) const;

@@ -11,7 +11,8 @@
 namespace mantle::modules {
 
 // Writes the families mantle_module_calls_total, mantle_module_errors_total,
-// mantle_module_timeouts_total and mantle_module_call_duration_seconds, each
+// mantle_module_timeouts_total, mantle_module_call_duration_seconds and, for
+// instances running out of process, mantle_module_host_restarts_total, each
 // sample labelled with instance, module and kind. Nothing when `instances` is
 // empty.
 void writePrometheus(const std::vector<InstanceMetrics>& instances, prometheus::TextWriter& out);

@@ -2,11 +2,15 @@
 // checking versions, validating configuration), creates named instances of a
 // kind, and wraps every call into a module: a deadline, every failure turned
 // into an Error naming the module and library, and per-instance metrics.
+// A module declared with "process": "separate" runs in a mantle-module-host
+// process of its library instead, with the same calls, deadlines, errors and
+// metrics; a host that dies or hangs is restarted (module_host.hpp).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +27,7 @@ namespace mantle::modules {
 namespace detail {
 class ClientBase;
 }
+class ModuleHost;
 
 // Upper bounds (seconds) of the call latency histogram; one more bucket
 // counts everything slower.
@@ -34,8 +39,10 @@ struct InstanceMetrics {
   std::string kind;
   std::string library;
   std::uint64_t calls = 0;
-  std::uint64_t errors = 0;    // calls that returned an error, threw, or timed out
-  std::uint64_t timeouts = 0;  // calls that missed their deadline
+  std::uint64_t errors = 0;        // calls that returned an error, threw, or timed out
+  std::uint64_t timeouts = 0;      // calls that missed their deadline
+  bool separate = false;           // runs in a mantle-module-host process ("process": "separate")
+  std::uint64_t hostRestarts = 0;  // times its module host died and was restarted
   double latencySumSeconds = 0;
   std::array<std::uint64_t, kLatencyBucketBounds.size() + 1> latencyBuckets{};  // per bucket, not cumulative
 };
@@ -95,6 +102,9 @@ struct RegistryOptions {
   // Parent of each instance's state directory (<work_dir>/modules); empty:
   // instances get none.
   std::string stateRoot;
+  // The mantle-module-host program for modules with "process": "separate";
+  // empty: the one next to this executable.
+  std::string moduleHostProgram = {};
 };
 
 class Registry {
@@ -131,6 +141,9 @@ class Registry {
 
  private:
   Result<Entry> prepare(const ModuleSpec& spec) const;
+  // create() for a module with "process": "separate".
+  Result<std::shared_ptr<Instance>> createSeparate(const Entry& entry, const std::shared_ptr<Instance::Core>& core);
+  void remember(const std::shared_ptr<Instance::Core>& core);
 
   RegistryOptions options_;
   std::vector<Entry> entries_;
@@ -138,6 +151,8 @@ class Registry {
   std::vector<std::string> warnings_;
   mutable std::mutex instancesMutex_;
   std::vector<std::weak_ptr<Instance::Core>> instances_;
+  // One module host per library, shared by its separate instances.
+  std::map<std::string, std::weak_ptr<ModuleHost>> hosts_;
 };
 
 }  // namespace mantle::modules
