@@ -12,6 +12,7 @@
 #include <glog/logging.h>
 
 #include "call_state.hpp"
+#include "mantle/module_api/kinds.h"
 #include "mantle/modules/config.hpp"
 #include "module_host.hpp"
 
@@ -366,6 +367,13 @@ Result<Registry::Entry> Registry::prepare(const ModuleSpec& spec) const {
   if (!spec.kind.empty() && spec.kind != info->kind) {
     return invalidArgument(where + ": the manifest says kind '" + spec.kind + "', but library '" + (*library)->path() +
                            "' declares it as '" + info->kind + "'");
+  }
+  if (spec.process == ModuleSpec::Process::kSeparate && info->kind == MANTLE_KIND_ALLOCATOR) {
+    return invalidArgument(
+        where + ": \"process\": \"separate\" is refused for allocators: the master calls its allocator on the " +
+        "allocation hot path, and out of process a DeclineOffers round (10,000 offers through the socket) cannot " +
+        "meet its 30 ms target (measured 168 ms against 124 ms in process, in one run of bench/allocator_bench; " +
+        "docs/MODULES.md); run the allocator in process (\"shared\")");
   }
   Result<v1::ModuleConfig> config = buildConfig(*info, spec);
   if (!config.ok()) return config.error();

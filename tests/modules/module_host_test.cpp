@@ -145,5 +145,20 @@ TEST_F(ModuleHostTest, InProcessTheSameSegfaultKillsTheProcessThatLoadedIt) {
       ::testing::KilledBySignal(SIGSEGV), "");
 }
 
+TEST(ModuleHostAllocatorTest, SeparateIsRefusedForAllocatorsAtLoadSayingWhy) {
+  Manifest manifest;
+  ASSERT_TRUE(loadManifest(testing::manifestFor(std::string(MANTLE_MODULE_DIR) + "/libmantle_allocator_drf.so", "drf",
+                                                R"("process":"separate")"),
+                           manifest)
+                  .ok());
+  Registry registry;
+  Status loaded = registry.load(manifest);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().code, StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.error().message, AllOf(HasSubstr("libraries[0].modules[0] (module 'drf')"),
+                                            HasSubstr("\"process\": \"separate\" is refused for allocators"),
+                                            HasSubstr("cannot meet its 30 ms target")));
+}
+
 }  // namespace
 }  // namespace mantle::modules
