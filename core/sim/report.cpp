@@ -265,6 +265,8 @@ std::string reportHtml(const std::vector<PolicyRun>& runs, const ReportInputs& i
   row("queueing p95 (s)", [&](const RunReport& r) { return cell(r.queueing.p95); });
   row("tasks never finished", [](const RunReport& r) { return std::to_string(r.tasksUnfinished); });
   row("allocation cycles", [](const RunReport& r) { return std::to_string(r.cycles); });
+  row("offers made", [](const RunReport& r) { return std::to_string(r.offers); });
+  row("offers declined", [](const RunReport& r) { return std::to_string(r.declined); });
   o << "</table>\n<h2>Frameworks</h2>\n<table><tr><th>framework</th>";
   for (const PolicyRun& p : runs) {
     o << "<th>" << escapeXml(p.name) << ": peak running</th><th>mean dominant share</th><th>tasks finished</th>";

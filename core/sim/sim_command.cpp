@@ -1,5 +1,6 @@
 #include "sim/sim_command.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <fstream>
 #include <iostream>

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <google/protobuf/arena.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -120,7 +122,7 @@ struct RunningTask {
   std::size_t framework = 0;
   std::size_t job = 0;
   std::string agent;
-  resources::Resources taken;
+  google::protobuf::RepeatedPtrField<v1::Resource> taken;
   bool operator>(const RunningTask& o) const { return end != o.end ? end > o.end : seq > o.seq; }
 };
 
@@ -143,39 +145,40 @@ class AllocatorCalls {
     return timed([&] { return (client_.*method)(request); });
   }
 
-  void recover(const std::string& framework, const std::string& agent, const resources::Resources& given,
-               double refuseSeconds, double now) {
+  void recover(const std::string& framework, const std::string& agent,
+               const google::protobuf::RepeatedPtrField<v1::Resource>& given, double refuseSeconds, double now) {
     if (given.empty()) return;
-    v1::AllocatorRecoverResources item;
-    item.mutable_framework_id()->set_value(framework);
-    item.mutable_agent_id()->set_value(agent);
-    for (const resources::Resource& r : given.items()) *item.add_resources() = convert<v1::Resource>(r).value();
-    if (refuseSeconds > 0) item.set_refuse_seconds(refuseSeconds);
-    item.set_now_seconds(now);
-    *pending_.add_items() = std::move(item);
+    v1::AllocatorRecoverResources* item = pending()->add_items();
+    item->mutable_framework_id()->set_value(framework);
+    item->mutable_agent_id()->set_value(agent);
+    *item->mutable_resources() = given;
+    if (refuseSeconds > 0) item->set_refuse_seconds(refuseSeconds);
+    item->set_now_seconds(now);
   }
 
   Status flush() {
-    if (pending_.items_size() == 0) return {};
-    v1::AllocatorRecoverResourcesBatch batch;
-    batch.Swap(&pending_);
-    Status sent = timed([&] { return client_.recoverResourcesBatch(batch); });
-    if (sent.ok() || sent.error().code != StatusCode::kUnimplemented) return sent;
-    for (const v1::AllocatorRecoverResources& item : batch.items()) {
-      if (Status s = timed([&] { return client_.recoverResources(item); }); !s.ok()) return s;
+    if (pending_ == nullptr || pending_->items_size() == 0) return {};
+    Status sent = timed([&] { return client_.recoverResourcesBatch(*pending_); });
+    if (!sent.ok() && sent.error().code == StatusCode::kUnimplemented) {
+      sent = {};
+      for (const v1::AllocatorRecoverResources& item : pending_->items()) {
+        sent = timed([&] { return client_.recoverResources(item); });
+        if (!sent.ok()) break;
+      }
     }
-    return {};
+    // The batch lives on an arena, freed at once.
+    pending_ = nullptr;
+    batchArena_.Reset();
+    return sent;
   }
 
-  Result<v1::AllocateResponse> allocate(double now) {
+  // The response lives on `arena`.
+  Result<v1::AllocateResponse*> allocate(double now, google::protobuf::Arena* arena) {
     if (Status s = flush(); !s.ok()) return s.error();
     v1::AllocateRequest request;
     request.set_now_seconds(now);
-    Result<v1::AllocateResponse> response = v1::AllocateResponse();
-    Status done = timed([&] {
-      response = client_.allocate(request);
-      return response.ok() ? Status() : Status(response.error());
-    });
+    auto* response = google::protobuf::Arena::CreateMessage<v1::AllocateResponse>(arena);
+    Status done = timed([&] { return client_.allocateInto(request, response); });
     if (!done.ok()) return done.error();
     return response;
   }
@@ -192,8 +195,18 @@ class AllocatorCalls {
     return {};
   }
 
+  v1::AllocatorRecoverResourcesBatch* pending() {
+    if (pending_ == nullptr)
+      pending_ = google::protobuf::Arena::CreateMessage<v1::AllocatorRecoverResourcesBatch>(&batchArena_);
+    return pending_;
+  }
+
   modules::AllocatorClient client_;
-  v1::AllocatorRecoverResourcesBatch pending_;
+  // Its first block is kept across Reset(): a steady stream of batches maps
+  // no fresh memory.
+  std::vector<char> batchBlock_ = std::vector<char>(1 << 20);
+  google::protobuf::Arena batchArena_{batchBlock_.data(), batchBlock_.size()};
+  v1::AllocatorRecoverResourcesBatch* pending_ = nullptr;
   double wallSeconds_ = 0;
 };
 
@@ -222,6 +235,8 @@ class Simulation {
   const Trace& trace_;
   Options options_;
   AllocatorCalls allocator_;
+  std::vector<char> responseBlock_ = std::vector<char>(1 << 20);
+  google::protobuf::Arena responseArena_{responseBlock_.data(), responseBlock_.size()};
   double now_ = 0;
   RunReport run_;
 
@@ -453,7 +468,7 @@ void Simulation::advance(double to) {
 
 Status Simulation::finishTasks(double upTo) {
   while (!running_.empty() && running_.top().end <= upTo) {
-    RunningTask task = running_.top();
+    RunningTask task = std::move(const_cast<RunningTask&>(running_.top()));  // popped next
     running_.pop();
     advance(task.end);
     FrameworkState& fw = frameworks_[task.framework];
@@ -508,24 +523,40 @@ bool matches(const std::map<std::string, std::string>& constraints,
   return true;
 }
 
-// The part of `offered` a task of `shape` uses (reserved resources first, as
-// offered), or nothing when it does not fit.
-std::optional<resources::Resources> take(const resources::Resources& offered, const Quantities& shape) {
+using ResourceList = google::protobuf::RepeatedPtrField<v1::Resource>;
+
+// Splits `offered` into what a task of `shape` uses (taken from the offered
+// resources in their order, reserved or not) and the rest; false when it does
+// not fit.
+bool split(const ResourceList& offered, const Quantities& shape, ResourceList* taken, ResourceList* rest) {
   for (const auto& [name, amount] : shape) {
-    if (offered.scalar(name) + kEpsilon < amount) return std::nullopt;
+    double have = 0;
+    for (const v1::Resource& r : offered) {
+      if (r.name() == name && r.type() == v1::Value::SCALAR) have += r.scalar().value();
+    }
+    if (have + kEpsilon < amount) return false;
   }
   Quantities need = shape;
-  resources::Resources taken;
-  for (const resources::Resource& r : offered.items()) {
+  for (const v1::Resource& r : offered) {
     auto it = need.find(r.name());
-    if (it == need.end() || it->second <= kEpsilon || r.type() != mesos::v1::Value::SCALAR) continue;
-    double amount = std::min(it->second, r.scalar().value());
-    resources::Resource part = r;
-    part.mutable_scalar()->set_value(amount);
-    taken.add(part);
+    if (it == need.end() || it->second <= kEpsilon || r.type() != v1::Value::SCALAR) {
+      *rest->Add() = r;
+      continue;
+    }
+    // Three decimals, as resources are kept, so that what goes back adds up.
+    const double amount = std::min(it->second, r.scalar().value());
+    const double left = std::round((r.scalar().value() - amount) * 1000) / 1000;
     it->second -= amount;
+    v1::Resource* part = taken->Add();
+    *part = r;
+    part->mutable_scalar()->set_value(amount);
+    if (left > 0) {
+      v1::Resource* remainder = rest->Add();
+      *remainder = r;
+      remainder->mutable_scalar()->set_value(left);
+    }
   }
-  return taken;
+  return true;
 }
 
 }  // namespace
@@ -541,29 +572,25 @@ Status Simulation::handleOffer(const v1::AllocatorOffer& offer, bool* launched) 
   }
   std::size_t f = fit->second;
   FrameworkState& fw = frameworks_[f];
-  google::protobuf::RepeatedPtrField<resources::Resource> list;
-  for (const v1::Resource& r : offer.resources()) {
-    Result<resources::Resource> converted = convert<resources::Resource>(r);
-    if (!converted.ok()) return internalError("the allocator's offer: " + converted.error().message);
-    *list.Add() = std::move(*converted);
-  }
-  Result<resources::Resources> offered = resources::Resources::from(list);
-  if (!offered.ok()) return internalError("the allocator offered invalid resources: " + offered.error().message);
-
+  ++run_.offers;
   auto queue = fw.queues.find(offer.role());
-  std::optional<resources::Resources> taken;
-  std::size_t j = 0;
-  if (queue != fw.queues.end() && !queue->second.empty()) {
-    j = *queue->second.begin();
-    const Job& job = *jobs_[j].job;
-    if (matches(job.constraints, agent->second.attributes)) taken = take(*offered, job.resources);
+  if (queue == fw.queues.end() || queue->second.empty()) {
+    // Nothing left to run in that role (its last task went on an earlier
+    // offer of this cycle; the role is suppressed now): back unfiltered.
+    ++run_.declined;
+    allocator_.recover(fw.name, agent->first, offer.resources(), 0, now_);
+    dirty_ = true;
+    return {};
   }
-  if (!taken) {
-    allocator_.recover(fw.name, agent->first, *offered, options_.refuseSeconds, now_);
+  const std::size_t j = *queue->second.begin();
+  const Job& job = *jobs_[j].job;
+  ResourceList taken, rest;
+  if (!matches(job.constraints, agent->second.attributes) || !split(offer.resources(), job.resources, &taken, &rest)) {
+    ++run_.declined;
+    allocator_.recover(fw.name, agent->first, offer.resources(), options_.refuseSeconds, now_);
     filters_.push(now_ + options_.refuseSeconds);
     return {};
   }
-  const Job& job = *jobs_[j].job;
   touch(fw);
   JobState& js = jobs_[j];
   ++js.launched;
@@ -577,10 +604,8 @@ Status Simulation::handleOffer(const v1::AllocatorOffer& offer, bool* launched) 
   recomputeShare(fw);
   fw.peakRunning = std::max(fw.peakRunning, ++fw.running);
   run_.queueingDelays.push_back(now_ - job.submit);
-  running_.push(RunningTask{now_ + job.duration, seq_++, f, j, agent->first, *taken});
-  Result<resources::Resources> residual = offered->minus(*taken);
-  if (!residual.ok()) return internalError("a task's resources are not in its offer: " + residual.error().message);
-  allocator_.recover(fw.name, agent->first, *residual, 0, now_);
+  running_.push(RunningTask{now_ + job.duration, seq_++, f, j, agent->first, std::move(taken)});
+  allocator_.recover(fw.name, agent->first, rest, 0, now_);
   if (js.launched == job.tasks) {
     queue->second.erase(queue->second.begin());
     if (Status s = sync(f); !s.ok()) return s;
@@ -596,11 +621,12 @@ Status Simulation::cycle() {
   dirty_ = false;
   while (!filters_.empty() && filters_.top() < now_) filters_.pop();
   double cpu = threadCpuSeconds();
-  Result<v1::AllocateResponse> response = allocator_.allocate(now_);
+  responseArena_.Reset();
+  Result<v1::AllocateResponse*> response = allocator_.allocate(now_, &responseArena_);
   run_.allocatorCpuSeconds += threadCpuSeconds() - cpu;
   if (!response.ok()) return response.error();
   bool launched = false;
-  for (const v1::AllocatorOffer& offer : response->offers()) {
+  for (const v1::AllocatorOffer& offer : (*response)->offers()) {
     if (Status s = handleOffer(offer, &launched); !s.ok()) return s;
   }
   // A launch gave the rest of its offer back unfiltered: others may use it.
@@ -661,6 +687,7 @@ RunReport Simulation::finish() {
 
 Result<RunReport> Simulation::run() {
   auto wallStart = std::chrono::steady_clock::now();
+  const double cpuStart = threadCpuSeconds();
   start_ = trace_.jobs.empty() ? 0 : trace_.jobs.front().submit;
   if (start_ > options_.until) start_ = options_.until;
   now_ = start_;
@@ -698,6 +725,7 @@ Result<RunReport> Simulation::run() {
   }
   RunReport result = finish();
   result.wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wallStart).count();
+  result.cpuSeconds = threadCpuSeconds() - cpuStart;
   return result;
 }
 

@@ -64,9 +64,12 @@ struct RunReport {
 
   // Timing (not deterministic).
   std::uint64_t cycles = 0;
+  std::uint64_t offers = 0;
+  std::uint64_t declined = 0;       // offers declined whole (the next task did not fit)
   double allocatorCpuSeconds = 0;   // thread CPU time inside allocation cycles
   double allocatorWallSeconds = 0;  // wall time of every allocator call
   double wallSeconds = 0;           // the whole run
+  double cpuSeconds = 0;            // the whole run, this thread's CPU time
 };
 
 // A policy: an allocator module instance loaded from a manifest, and the
