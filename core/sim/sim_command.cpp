@@ -160,8 +160,10 @@ int simCommand(const std::vector<std::string>& args) {
   if (!trace.ok()) return usageError(trace.error().message);
   Result<Cluster> cluster = readCluster(clusterPath);
   if (!cluster.ok()) return usageError(cluster.error().message);
+  if (Status s = checkTrace(*cluster, *trace, tracePath); !s.ok()) return usageError(s.error().message);
 
-  std::vector<PolicyRun> runs;
+  // Every policy is loaded (and its name checked) before any run.
+  std::vector<Policy> policies;
   std::set<std::string> names;
   for (const std::string& spec : policySpecs) {
     Result<Policy> policy = loadPolicy(spec);
@@ -169,14 +171,18 @@ int simCommand(const std::vector<std::string>& args) {
     if (!names.insert(policy->name).second) {
       return usageError("--policy=" + spec + ": policy '" + policy->name + "' is given twice");
     }
-    Result<RunReport> run = simulate(*cluster, *trace, *policy->instance, options);
+    policies.push_back(std::move(*policy));
+  }
+  std::vector<PolicyRun> runs;
+  for (const Policy& policy : policies) {
+    Result<RunReport> run = simulate(*cluster, *trace, *policy.instance, options);
     if (!run.ok()) {
-      std::cerr << "mantle sim: error: policy '" << policy->name << "': " << run.error().message << "\n";
+      std::cerr << "mantle sim: error: policy '" << policy.name << "': " << run.error().message << "\n";
       return 1;
     }
-    std::cerr << "mantle sim: " << policy->name << ": " << run->cycles << " cycles, " << formatNumber(run->endTime)
+    std::cerr << "mantle sim: " << policy.name << ": " << run->cycles << " cycles, " << formatNumber(run->endTime)
               << " simulated seconds in " << formatNumber(run->wallSeconds) << " s\n";
-    runs.push_back({policy->name, std::move(*run)});
+    runs.push_back({policy.name, std::move(*run)});
   }
   ReportInputs inputs{tracePath, clusterPath, options.seed, timing};
   if (Status s = writeReport(out, runs, inputs); !s.ok()) return usageError(s.error().message);

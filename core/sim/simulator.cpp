@@ -278,13 +278,7 @@ Status Simulation::setUp() {
   }
   used_.assign(total_.size(), 0);
   usedIntegral_.assign(total_.size(), 0);
-  for (const Job& job : trace_.jobs) {
-    for (const auto& [name, amount] : job.resources) {
-      if (resourceIndex_.count(name) == 0) {
-        return invalidArgument("trace line " + std::to_string(job.line) + ": resources: no agent has '" + name + "'");
-      }
-    }
-  }
+  if (Status s = checkTrace(cluster_, trace_, "trace"); !s.ok()) return s;
 
   // Weights and quota, before anything registers.
   std::map<std::string, double> weights = cluster_.weights;

@@ -303,6 +303,23 @@ Result<Trace> parseTrace(const std::string& text, const std::string& file) {
   return trace;
 }
 
+Status checkTrace(const Cluster& cluster, const Trace& trace, const std::string& traceFile) {
+  std::set<std::string> names;
+  for (const AgentGroup& g : cluster.agents) {
+    for (const resources::Resource& r : g.resources.items()) {
+      if (r.type() == mesos::v1::Value::SCALAR) names.insert(r.name());
+    }
+  }
+  for (const Job& job : trace.jobs) {
+    for (const auto& [name, amount] : job.resources) {
+      if (names.count(name) == 0) {
+        return invalidArgument(traceFile + ":" + std::to_string(job.line) + ": resources: no agent has '" + name + "'");
+      }
+    }
+  }
+  return {};
+}
+
 Result<Trace> readTrace(const std::string& path) {
   Result<std::string> text = readFile(path);
   if (!text.ok()) return text.error();

@@ -62,6 +62,10 @@ Result<Cluster> readCluster(const std::string& path);
 Result<Trace> parseTrace(const std::string& text, const std::string& file);
 Result<Trace> readTrace(const std::string& path);
 
+// Every resource a job of `trace` (read from `traceFile`) asks for is one
+// some agent of `cluster` has: "<traceFile>:<line>: resources: no agent has 'gpus'".
+Status checkTrace(const Cluster& cluster, const Trace& trace, const std::string& traceFile);
+
 // "cpus:1;mem:4096" as scalar quantities; an error for ranges, sets,
 // reservations, negative or zero-only amounts.
 Result<Quantities> parseQuantities(const std::string& text);

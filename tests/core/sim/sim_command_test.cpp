@@ -111,6 +111,12 @@ TEST(SimCommand, BadInputIsAOneLineErrorNamingFileLineAndField) {
   EXPECT_EQ(policy.exitCode, 2);
   EXPECT_NE(policy.output.find("--policy=drf:/nonexistent.json: "), std::string::npos) << policy.output;
 
+  Outcome twice = runMantle(
+      dir, {"sim", "--trace=" + good.string(), "--cluster=" + cluster.string(), "--policy=drf", "--policy=drf", out});
+  EXPECT_EQ(twice.exitCode, 2);
+  EXPECT_NE(twice.output.find("--policy=drf: policy 'drf' is given twice"), std::string::npos) << twice.output;
+  EXPECT_EQ(twice.output.find("cycles"), std::string::npos) << "nothing ran";
+
   Outcome missing = runMantle(dir, {"sim", "--cluster=" + cluster.string(), "--policy=drf", out});
   EXPECT_EQ(missing.exitCode, 2);
   EXPECT_NE(missing.output.find("--trace=FILE is required"), std::string::npos) << missing.output;

@@ -106,5 +106,18 @@ TEST(Workload, BadClusterFieldsNameTheLineAndField) {
             "c.json:2: quota.eng.guarantees: 'ports' is not a scalar");
 }
 
+TEST(Workload, AJobAskingForAResourceNoAgentHasNamesItsLine) {
+  auto cluster = parseCluster(R"({"agents": [{"count": 1, "resources": "cpus:4;mem:1024"}]})", "c.json");
+  ASSERT_TRUE(cluster.ok());
+  auto trace = parseTrace(
+      kGood + "\n" +
+          R"({"submit": 1, "framework": "A", "role": "r", "tasks": 1, "resources": "gpus:1", "duration": 5})",
+      "t.jsonl");
+  ASSERT_TRUE(trace.ok());
+  Status s = checkTrace(*cluster, *trace, "t.jsonl");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message, "t.jsonl:2: resources: no agent has 'gpus'");
+}
+
 }  // namespace
 }  // namespace mantle::sim
