@@ -28,6 +28,14 @@ double round3(double v) {
   return std::round(v * 1000) / 1000;
 }
 
+// The largest normalised request (1.0 is the largest machine).
+constexpr double kMaxNormalised = 1e6;
+
+// A scalar a trace can carry (resources keep at most 1e15).
+bool representable(double v) {
+  return std::isfinite(v) && v <= 1e15;
+}
+
 std::string render(std::vector<OutJob>& jobs) {
   std::sort(jobs.begin(), jobs.end(), [](const OutJob& a, const OutJob& b) {
     return a.submit != b.submit ? a.submit < b.submit : a.key < b.key;
@@ -116,8 +124,18 @@ Result<std::string> importGoogle2019(const std::string& input, const std::string
       if (!v.ok()) return invalidArgument(here + ": " + name + ": " + v.error().message);
       return v;
     };
-    Result<double> time = field("time"), type = field("type"), collection = field("collection_id"),
-                   index = field("instance_index");
+    // A whole number from `low` to `high`.
+    auto whole = [&](const char* name, double low, double high) -> Result<double> {
+      Result<double> v = field(name);
+      if (!v.ok()) return v;
+      if (*v != std::floor(*v) || *v < low || *v > high) {
+        return invalidArgument(here + ": " + name + ": " + formatNumber(*v) + " is not a whole number from " +
+                               formatNumber(low) + " to " + formatNumber(high));
+      }
+      return v;
+    };
+    Result<double> time = whole("time", 0, 9.3e18), type = whole("type", 0, 1e9),
+                   collection = whole("collection_id", -9e18, 9e18), index = whole("instance_index", -9e18, 9e18);
     for (const Result<double>* r : {&time, &type, &collection, &index}) {
       if (!r->ok()) return r->error();
     }
@@ -126,7 +144,7 @@ Result<std::string> importGoogle2019(const std::string& input, const std::string
     const double seconds = *time / 1e6;
     traceEnd = std::max(traceEnd, seconds);
     if (o.isMember("priority")) {
-      Result<double> p = field("priority");
+      Result<double> p = whole("priority", -1e9, 1e9);
       if (!p.ok()) return p.error();
       inst.priority = static_cast<long long>(*p);
     }
@@ -135,9 +153,9 @@ Result<std::string> importGoogle2019(const std::string& input, const std::string
       for (const char* name : {"cpus", "memory"}) {
         if (!r.isMember(name) || r[name].isNull()) continue;
         Result<double> v = numeric(r[name]);
-        if (!v.ok() || *v < 0) {
+        if (!v.ok() || *v < 0 || *v > kMaxNormalised) {
           return invalidArgument(here + ": resource_request." + name + ": " +
-                                 (v.ok() ? std::string("must not be negative") : v.error().message));
+                                 (v.ok() ? "must be from 0 to " + formatNumber(kMaxNormalised) : v.error().message));
         }
         (std::string(name) == "cpus" ? inst.cpus : inst.memory) = *v;
       }
@@ -175,7 +193,8 @@ Result<std::string> importGoogle2019(const std::string& input, const std::string
     const double cpus = round3(inst.cpus * scale->count("cpus") * (*scale)["cpus"]);
     const double mem = round3(inst.memory * (*scale)["mem"]);
     const double end = inst.end >= 0 ? inst.end : traceEnd;
-    if (inst.schedule < 0 || end <= inst.schedule || (cpus <= 0 && mem <= 0)) {
+    if (inst.schedule < 0 || end <= inst.schedule || (cpus <= 0 && mem <= 0) || !representable(cpus) ||
+        !representable(mem)) {
       ++stats->skipped;
       continue;
     }
@@ -243,7 +262,15 @@ Result<std::string> importAlibaba2018(const std::string& input, const std::strin
     for (const Result<double>* r : {&instances, &start, &end, &cpu, &mem}) {
       if (!r->ok()) return r->error();
     }
-    if (*instances < 1 || *end <= *start || (*cpu <= 0 && *mem <= 0)) {
+    if (*instances != std::floor(*instances)) {
+      return invalidArgument(here + ": column instance_num: '" + cells[1] + "' is not a whole number");
+    }
+    if (*cpu < 0 || *mem < 0) {
+      return invalidArgument(here + ": column " + kColumns[*cpu < 0 ? 7 : 8] + ": must not be negative");
+    }
+    const double cpus = round3(*cpu / 100), memory = round3(*mem / 100 * (*scale)["mem"]);
+    if (*instances < 1 || *instances > 1e7 || *end <= *start || (cpus <= 0 && memory <= 0) || !representable(cpus) ||
+        !representable(memory)) {
       ++stats->skipped;
       return {};
     }
@@ -252,20 +279,21 @@ Result<std::string> importAlibaba2018(const std::string& input, const std::strin
     j.framework = cells[2];
     j.role = "batch";
     j.tasks = static_cast<long long>(*instances);
-    if (*cpu > 0) j.resources["cpus"] = round3(*cpu / 100);
-    if (*mem > 0) j.resources["mem"] = round3(*mem / 100 * (*scale)["mem"]);
-    j.duration = *end - *start;
+    if (cpus > 0) j.resources["cpus"] = cpus;
+    if (memory > 0) j.resources["mem"] = memory;
+    j.duration = std::max(0.001, round3(*end - *start));
     j.key = cells[2] + "/" + cells[0];
-    bool validName = !j.framework.empty() && std::all_of(j.framework.begin(), j.framework.end(), [](unsigned char c) {
-      return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
-    });
+    bool validName = !j.framework.empty() && j.framework.size() <= 128 &&
+                     std::all_of(j.framework.begin(), j.framework.end(), [](unsigned char c) {
+                       return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+                     });
     if (!validName) return invalidArgument(here + ": column job_name: '" + cells[2] + "' is not a framework name");
     origin = std::min(origin, j.submit);
     jobs.push_back(std::move(j));
     return {};
   });
   if (!read.ok()) return read.error();
-  for (OutJob& j : jobs) j.submit -= origin;
+  for (OutJob& j : jobs) j.submit = round3(j.submit - origin);
   stats->jobsWritten = jobs.size();
   return render(jobs);
 }

@@ -61,6 +61,16 @@ TEST(Import, MalformedRecordsNameTheLineAndColumn) {
           R"({"time": 1, "type": 0, "collection_id": 1, "instance_index": 0, "resource_request": {"cpus": "lots"}})"),
       "in:1: resource_request.cpus: expected a number, got a string");
   EXPECT_EQ(importError("google2019", "{\"time\": 1,\n").rfind("in:1: not valid JSON: ", 0), 0u);
+  EXPECT_EQ(importError("google2019", R"({"time": -5, "type": 0, "collection_id": 1, "instance_index": 0})"),
+            "in:1: time: -5 is not a whole number from 0 to 9300000000000000000");
+  EXPECT_EQ(
+      importError("google2019", R"({"time": 1, "type": 0, "collection_id": 1, "instance_index": 0, "priority": 1e300})")
+          .rfind("in:1: priority: ", 0),
+      0u);
+  EXPECT_EQ(importError("alibaba2018", "M1,1.5,j_1,1,Terminated,1,2,100,1\n"),
+            "in:1: column instance_num: '1.5' is not a whole number");
+  EXPECT_EQ(importError("alibaba2018", "M1,1,j_1,1,Terminated,1,2,-100,1\n"),
+            "in:1: column plan_cpu: must not be negative");
   EXPECT_EQ(importError("borg", ""), "--format=borg: unknown format (known: google2019, alibaba2018)");
 }
 
