@@ -15,6 +15,7 @@ packages=(
   libgoogle-glog-dev                  # logging
   libgtest-dev libgmock-dev           # tests
   libbenchmark-dev                    # bench/
+  libicu-dev                          # mantle-cron's time zones (ICU calendar and tz database)
   tar unzip bzip2 xz-utils            # the agent's fetcher extracts archives with them
   zip                                 # tests make .zip archives
   chromium fonts-dejavu-core          # the web UI's browser tests and bench (headless, DevTools protocol)

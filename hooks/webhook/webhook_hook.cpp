@@ -21,12 +21,15 @@
 #include "event_json.hpp"
 #include "mantle/common/clock.hpp"
 #include "mantle/common/prometheus.hpp"
+#include "mantle/common/webhook_sender.hpp"
 #include "mantle/module_api/sdk/hook.hpp"
-#include "url_sender.hpp"
 
 namespace mantle::hooks::webhook {
 
 namespace v1 = ::mantle::module::v1;
+using ::mantle::webhook::SenderMetrics;
+using ::mantle::webhook::SenderOptions;
+using ::mantle::webhook::UrlSender;
 
 namespace {
 

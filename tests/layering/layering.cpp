@@ -43,6 +43,7 @@ const std::map<std::string, std::set<std::string>>& coreDependencies() {
       {"master",
        {"auth", "flags", "hooks", "http", "libprocess", "logging", "resources", "wire", "zookeeper", "proto"}},
       {"sim", {"resources", "proto"}},
+      {"cron", {"flags", "http", "resources", "scheduler", "wire", "zookeeper", "proto"}},
       {"cli", {"auth", "flags", "http", "process", "resources", "scheduler", "sim", "wire", "zookeeper", "proto"}},
   };
   return kTable;

@@ -1,5 +1,6 @@
 // One webhook URL: a bounded queue of JSON documents and the thread that
-// posts them in order, retrying with exponential backoff.
+// posts them in order, retrying with exponential backoff. Used by the
+// webhook hook module (hooks/webhook) and mantle-cron's job notifications.
 #pragma once
 
 #include <atomic>
@@ -15,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-namespace mantle::hooks::webhook {
+namespace mantle::webhook {
 
 struct SenderOptions {
   std::vector<std::string> headers;  // "Name: value"
@@ -76,4 +77,4 @@ class UrlSender {
   std::thread thread_;
 };
 
-}  // namespace mantle::hooks::webhook
+}  // namespace mantle::webhook

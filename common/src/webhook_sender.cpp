@@ -1,4 +1,4 @@
-#include "url_sender.hpp"
+#include "mantle/common/webhook_sender.hpp"
 
 #include <curl/curl.h>
 
@@ -6,7 +6,7 @@
 #include <random>
 #include <utility>
 
-namespace mantle::hooks::webhook {
+namespace mantle::webhook {
 
 namespace {
 
@@ -51,7 +51,8 @@ void UrlSender::stop() {
     metrics_.queued = 0;
     metrics_.dropped += left;
   }
-  if (left > 0) log_(true, url_ + ": " + std::to_string(left) + " event(s) not delivered at shutdown (counted as dropped)");
+  if (left > 0)
+    log_(true, url_ + ": " + std::to_string(left) + " event(s) not delivered at shutdown (counted as dropped)");
 }
 
 bool UrlSender::enqueue(std::shared_ptr<const std::string> document) {
@@ -204,4 +205,4 @@ UrlSender::Outcome UrlSender::post(void* handle, const std::string& document, st
   return Outcome::kGiveUp;
 }
 
-}  // namespace mantle::hooks::webhook
+}  // namespace mantle::webhook

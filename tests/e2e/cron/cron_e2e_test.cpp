@@ -1,0 +1,210 @@
+// mantle-cron against a real master, agent and executor: a job scheduled
+// every two seconds runs repeatedly, a dependent job runs after its parent
+// (started through "run now"), a failing job is retried exactly `retries`
+// times and its failure posted to a webhook, bad input is a 400 naming the
+// field.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <mutex>
+#include <thread>
+
+#include "cluster.hpp"
+#include "cron_support.hpp"
+#include "http/server.hpp"
+#include "temp_dir.hpp"
+
+namespace mantle::testing::cron {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Collects the JSON documents POSTed to it.
+class WebhookReceiver {
+ public:
+  WebhookReceiver()
+      : work_(io_.get_executor()), server_(io_, [this](const http::Request& r, const http::Responder& w) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          bodies_.push_back(r.body);
+          w.respond(http::Response::text(200, ""));
+        }) {
+    port_ = *server_.listen("127.0.0.1", 0);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~WebhookReceiver() {
+    server_.stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/cron"; }
+  std::vector<std::string> bodies() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return bodies_;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  http::Server server_;
+  std::uint16_t port_ = 0;
+  std::mutex mutex_;
+  std::vector<std::string> bodies_;
+  std::thread thread_;
+};
+
+class CronTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(cluster_.start().ok()) << cluster_.logs(); }
+
+  void startCron(std::vector<std::string> flags = {}) {
+    cron_ = std::make_unique<CronProcess>(cluster_.masterAddress(), dir_.path(), "cron", std::move(flags));
+    ASSERT_TRUE(cron_->waitServing(20s)) << cron_->process().output();
+  }
+
+  void post(const std::string& endpoint, const std::string& job) {
+    auto r = cron_->call("POST", endpoint, job);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r->status, 204) << r->body;
+  }
+
+  std::string path(const std::string& name) const { return (dir_.path() / name).string(); }
+
+  void TearDown() override {
+    if (HasFailure() && cron_) std::cerr << "mantle-cron's log:\n" << cron_->process().output() << "\n";
+  }
+
+  LocalCluster cluster_;
+  TempDir dir_;
+  std::unique_ptr<CronProcess> cron_;
+};
+
+TEST_F(CronTest, AJobScheduledEveryTwoSecondsRunsRepeatedly) {
+  startCron();
+  post("/v1/scheduler/iso8601", R"({"name": "tick", "command": "echo $mesos_task_id >> )" + path("ticks") +
+                                    R"(", "schedule": ")" + startingIn(1s, "PT2S") + R"(", "cpus": 0.1, "mem": 32})");
+  ASSERT_TRUE(waitUntil([&] { return lines(path("ticks")).size() >= 3; }, 30s)) << lines(path("ticks")).size();
+  const auto ticks = lines(path("ticks"));
+  for (size_t i = 1; i < ticks.size(); ++i) {
+    EXPECT_EQ(parseTaskId(ticks[i]).due - parseTaskId(ticks[i - 1]).due, 2000) << ticks[i - 1] << " " << ticks[i];
+  }
+  ASSERT_TRUE(waitUntil([&] { return cron_->job("tick")["successCount"].asInt() >= 3; }, 10s));
+  const Json::Value job = cron_->job("tick");
+  EXPECT_EQ(job["errorCount"].asInt(), 0);
+  EXPECT_THAT(job["lastSuccess"].asString(), StartsWith("20"));
+  EXPECT_EQ(job["lastError"].asString(), "");
+  // Search finds it by part of its name; the graph lists it.
+  auto found = cron_->call("GET", "/v1/scheduler/jobs/search?name=TIC");
+  ASSERT_TRUE(found.ok());
+  EXPECT_THAT(found->body, HasSubstr("\"name\":\"tick\""));
+  // Deleted, it runs no more.
+  auto deleted = cron_->call("DELETE", "/v1/scheduler/job/tick");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->status, 204);
+  std::this_thread::sleep_for(500ms);  // a run launched just before may still write
+  const size_t after = lines(path("ticks")).size();
+  std::this_thread::sleep_for(2500ms);  // more than one period
+  EXPECT_EQ(lines(path("ticks")).size(), after);
+  EXPECT_TRUE(cron_->job("tick").isNull());
+}
+
+TEST_F(CronTest, ADependentJobRunsAfterItsParentSucceeded) {
+  startCron();
+  const std::string log = path("order");
+  // The parent's schedule is far off: it runs when asked to ("run now").
+  post("/v1/scheduler/iso8601", R"({"name": "extract", "command": "sleep 1; echo extract >> )" + log +
+                                    R"(", "schedule": "R/2099-01-01T00:00:00Z/P1D", "mem": 32})");
+  post("/v1/scheduler/dependency",
+       R"({"name": "load", "command": "echo load >> )" + log + R"(", "parents": ["extract"], "mem": 32})");
+  auto csv = cron_->call("GET", "/v1/scheduler/graph/csv");
+  ASSERT_TRUE(csv.ok());
+  EXPECT_THAT(csv->body, HasSubstr("link,extract,load\n"));
+  EXPECT_THAT(csv->body, HasSubstr("node,load,fresh,idle\n"));
+  EXPECT_TRUE(lines(log).empty());
+
+  auto run = cron_->call("PUT", "/v1/scheduler/job/extract");
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->status, 204) << run->body;
+  ASSERT_TRUE(waitUntil([&] { return lines(log).size() >= 2; }, 30s)) << lines(log).size();
+  EXPECT_EQ(lines(log), (std::vector<std::string>{"extract", "load"}));
+  ASSERT_TRUE(waitUntil([&] { return cron_->job("load")["successCount"].asInt() == 1; }, 10s));
+  csv = cron_->call("GET", "/v1/scheduler/graph/csv");
+  EXPECT_THAT(csv->body, HasSubstr("node,extract,success,idle\n"));
+}
+
+TEST_F(CronTest, AFailingJobIsRetriedExactlyRetriesTimesAndItsFailurePosted) {
+  WebhookReceiver receiver;
+  startCron({"--webhook_url=" + receiver.url()});
+  post("/v1/scheduler/iso8601", R"({"name": "broken", "command": "echo $mesos_task_id >> )" + path("attempts") +
+                                    R"(; exit 3", "schedule": "R1//PT1H", "retries": 2, "mem": 32})");
+  ASSERT_TRUE(waitUntil([&] { return cron_->job("broken")["errorCount"].asInt() == 1; }, 40s))
+      << cron_->job("broken").toStyledString();
+  std::this_thread::sleep_for(2s);  // no further attempt comes
+  const auto attempts = lines(path("attempts"));
+  ASSERT_EQ(attempts.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(parseTaskId(attempts[i]).attempt, i) << attempts[i];
+  const Json::Value job = cron_->job("broken");
+  EXPECT_EQ(job["errorCount"].asInt(), 1);
+  EXPECT_EQ(job["successCount"].asInt(), 0);
+  EXPECT_THAT(job["lastError"].asString(), StartsWith("20"));
+  ASSERT_TRUE(waitUntil([&] { return !receiver.bodies().empty(); }, 10s));
+  const auto bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  auto event = json::parseStrict(bodies[0], "webhook");
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ((*event)["type"].asString(), "JOB_FAILED");
+  EXPECT_EQ((*event)["job"].asString(), "broken");
+  EXPECT_EQ((*event)["attempts"].asInt(), 3);
+  EXPECT_THAT((*event)["message"].asString(), StartsWith("TASK_FAILED"));
+}
+
+TEST_F(CronTest, BadInputIsRefusedWithA400NamingTheField) {
+  startCron();
+  auto status = [&](const std::string& method, const std::string& endpoint, const std::string& body,
+                    std::string* text) {
+    auto r = cron_->call(method, endpoint, body);
+    EXPECT_TRUE(r.ok());
+    *text = r.ok() ? r->body : "";
+    return r.ok() ? r->status : 0;
+  };
+  std::string text;
+  EXPECT_EQ(status("POST", "/v1/scheduler/iso8601", R"({"name": "a", "command": "true", "schedule": "daily"})", &text),
+            400);
+  EXPECT_THAT(text, StartsWith("schedule: "));
+  EXPECT_EQ(
+      status("POST", "/v1/scheduler/iso8601",
+             R"({"name": "a", "command": "true", "schedule": "R//P1D", "scheduleTimeZone": "Nowhere/City"})", &text),
+      400);
+  EXPECT_THAT(text, StartsWith("scheduleTimeZone: "));
+  EXPECT_EQ(
+      status("POST", "/v1/scheduler/dependency", R"({"name": "b", "command": "true", "parents": ["ghost"]})", &text),
+      400);
+  EXPECT_THAT(text, StartsWith("parents: no job named 'ghost'"));
+  EXPECT_EQ(status("POST", "/v1/scheduler/iso8601", "{not json", &text), 400);
+  // A cycle: a <- b <- c, then a made to depend on c.
+  EXPECT_EQ(status("POST", "/v1/scheduler/iso8601",
+                   R"({"name": "a", "command": "true", "schedule": "R/2099-01-01T00:00:00Z/P1D"})", &text),
+            204);
+  EXPECT_EQ(status("POST", "/v1/scheduler/dependency", R"({"name": "b", "command": "true", "parents": ["a"]})", &text),
+            204);
+  EXPECT_EQ(status("POST", "/v1/scheduler/dependency", R"({"name": "c", "command": "true", "parents": ["b"]})", &text),
+            204);
+  EXPECT_EQ(status("POST", "/v1/scheduler/dependency", R"({"name": "a", "command": "true", "parents": ["c"]})", &text),
+            400);
+  EXPECT_THAT(text, StartsWith("parents: "));
+  EXPECT_THAT(text, HasSubstr("cycle: a -> c -> b -> a"));
+  // Unknown jobs, a parent still depended on.
+  EXPECT_EQ(status("PUT", "/v1/scheduler/job/ghost", "", &text), 404);
+  EXPECT_EQ(status("DELETE", "/v1/scheduler/task/kill/ghost", "", &text), 404);
+  EXPECT_EQ(status("DELETE", "/v1/scheduler/job/a", "", &text), 409);
+  EXPECT_THAT(text, HasSubstr("parent of 'b'"));
+  EXPECT_EQ(status("GET", "/v1/scheduler/iso8601", "", &text), 405);
+}
+
+}  // namespace
+}  // namespace mantle::testing::cron
