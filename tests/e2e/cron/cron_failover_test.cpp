@@ -46,10 +46,15 @@ TEST(CronFailoverTest, ALeaderFailoverLosesAndRepeatsNoRun) {
   ASSERT_TRUE(waitUntil([&] { return leading() != nullptr; }, 30s)) << logs();
   CronProcess* first = leading();
   CronProcess* second = first == instances[0].get() ? instances[1].get() : instances[0].get();
-  // The standby sends clients to the leader.
-  auto redirected = second->call("GET", "/v1/scheduler/jobs");
+  // The standby sends clients to the leader (once its detector has seen it).
+  Result<http::ClientResponse> redirected = internalError("not asked yet");
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        redirected = second->call("GET", "/v1/scheduler/jobs");
+        return redirected.ok() && redirected->status == 307;
+      },
+      10s));
   ASSERT_TRUE(redirected.ok());
-  EXPECT_EQ(redirected->status, 307);
   EXPECT_EQ(redirected->header("Location"), first->url() + "/v1/scheduler/jobs");
 
   // Each run takes a second, so the kill often finds one in flight.
