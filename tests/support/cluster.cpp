@@ -162,4 +162,20 @@ std::string LocalCluster::logs(int lines) const {
   return out;
 }
 
+std::string sandboxFile(const std::filesystem::path& agentWorkDir, const std::string& executorId,
+                        const std::string& name) {
+  const std::filesystem::path root = agentWorkDir / "slaves";
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec); !ec && it != decltype(it)();
+       it.increment(ec)) {
+    if (it->path().filename() != name) continue;
+    if (it->path().string().find("/executors/" + executorId + "/") == std::string::npos) continue;
+    std::ifstream in(it->path());
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  return "";
+}
+
 }  // namespace mantle::testing

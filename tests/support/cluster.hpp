@@ -80,6 +80,11 @@ class LocalCluster {
   std::vector<Agent> agents_;
 };
 
+// The text of file `name` (stdout, stderr, ...) in a sandbox of executor
+// `executorId` under the agent work dir `agentWorkDir`; "" when there is none.
+std::string sandboxFile(const std::filesystem::path& agentWorkDir, const std::string& executorId,
+                        const std::string& name);
+
 // GETs `url` until it answers 200 or `timeout` passes.
 bool waitForHealth(const std::string& url, std::chrono::milliseconds timeout);
 

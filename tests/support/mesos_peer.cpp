@@ -25,6 +25,10 @@ std::filesystem::path referenceHome() {
 
 }  // namespace
 
+std::filesystem::path MesosPeer::home() {
+  return referenceHome();
+}
+
 MesosPeer::MesosPeer() : home_(referenceHome()), masterPort_(freePort()), agentPort_(freePort()) {}
 
 MesosPeer::~MesosPeer() {

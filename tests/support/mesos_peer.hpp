@@ -26,6 +26,9 @@ class MesosPeer {
 
   // Why tests cannot use the reference build here (it is absent), or nullopt.
   static std::optional<std::string> skipReason();
+  // Where the reference build is ($MANTLE_MESOS_REFERENCE, else
+  // ../shared/mesos-reference), present or not.
+  static std::filesystem::path home();
 
   // Installs its runtime libraries (its setup.sh), starts mesos-master and
   // one mesos-agent, and waits until the agent is registered. Errors carry

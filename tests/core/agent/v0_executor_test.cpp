@@ -11,16 +11,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "agent/v0_executor.hpp"
 #include "agent_fixture.hpp"
+#include "cluster.hpp"
 #include "libprocess/libprocess.hpp"
 #include "mesos/internal/messages.pb.h"
+#include "mesos_peer.hpp"
 
 namespace mantle::testing {
 namespace {
@@ -118,8 +117,7 @@ TEST(V0ExecutorMessages, LaunchKillMessageAndShutdownBecomeTheirV0Messages) {
 // ---------------------------------------------------------------- real executors
 
 fs::path mesosReference() {
-  if (const char* dir = std::getenv("MANTLE_MESOS_REFERENCE")) return dir;
-  return fs::path(MANTLE_SOURCE_DIR).parent_path() / "shared" / "mesos-reference";
+  return MesosPeer::home();
 }
 
 class V0ExecutorTest : public AgentTest {
@@ -152,17 +150,8 @@ class V0ExecutorTest : public AgentTest {
     return task;
   }
 
-  // The text of file `name` in the sandbox of the executor of `taskId`.
   std::string sandboxFile(const std::string& executorId, const std::string& name) {
-    for (const auto& entry : fs::recursive_directory_iterator(dir_.path() / "agent" / "slaves")) {
-      if (entry.path().filename() != name) continue;
-      if (entry.path().string().find("/executors/" + executorId + "/") == std::string::npos) continue;
-      std::ifstream in(entry.path());
-      std::stringstream text;
-      text << in.rdbuf();
-      return text.str();
-    }
-    return "";
+    return testing::sandboxFile(dir_.path() / "agent", executorId, name);
   }
 
   bool sandboxSays(const std::string& executorId, const std::string& text, std::chrono::milliseconds timeout) {
