@@ -443,6 +443,21 @@ void Cron::handle(const http::Request& request, const http::Responder& responder
     if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
     return http::urlDecode(path.substr(prefix.size()), false);
   };
+  // Chronos' other query parameters (search's command/any/limit/offset, run
+  // now's arguments) are refused rather than ignored.
+  const bool search = path == "/v1/scheduler/jobs/search" || path == "/scheduler/jobs/search";
+  for (size_t start = 0; start < request.query.size();) {
+    size_t end = request.query.find('&', start);
+    if (end == std::string::npos) end = request.query.size();
+    const std::string pair = request.query.substr(start, end - start);
+    const std::string key = http::urlDecode(pair.substr(0, pair.find('=')), true);
+    if (!key.empty() && !(search && key == "name")) {
+      responder.respond(http::Response::text(
+          400, key + ": not a query parameter mantle-cron supports on " + path + " (docs/CRON.md)\n"));
+      return;
+    }
+    start = end + 1;
+  }
   http::Response response = http::Response::text(404, "No such endpoint: " + path + "\n");
   if (path == "/v1/scheduler/iso8601" || path == "/scheduler/iso8601") {
     response = method == "POST" ? postJob(request, JobKind::kScheduled) : allow("POST");
@@ -450,7 +465,7 @@ void Cron::handle(const http::Request& request, const http::Responder& responder
     response = method == "POST" || method == "PUT" ? postJob(request, JobKind::kDependent) : allow("POST, PUT");
   } else if (path == "/v1/scheduler/jobs" || path == "/scheduler/jobs") {
     response = method == "GET" ? listJobs("") : allow("GET");
-  } else if (path == "/v1/scheduler/jobs/search" || path == "/scheduler/jobs/search") {
+  } else if (search) {
     if (method != "GET") {
       response = allow("GET");
     } else {

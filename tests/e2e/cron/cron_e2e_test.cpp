@@ -257,6 +257,10 @@ TEST_F(CronTest, BadInputIsRefusedWithA400NamingTheField) {
   EXPECT_EQ(status("DELETE", "/v1/scheduler/job/a", "", &text), 409);
   EXPECT_THAT(text, HasSubstr("parent of 'b'"));
   EXPECT_EQ(status("GET", "/v1/scheduler/iso8601", "", &text), 405);
+  EXPECT_EQ(status("GET", "/v1/scheduler/jobs/search?name=a&limit=5", "", &text), 400);
+  EXPECT_THAT(text, StartsWith("limit: not a query parameter"));
+  EXPECT_EQ(status("PUT", "/v1/scheduler/job/a?arguments=-v", "", &text), 400);
+  EXPECT_THAT(text, StartsWith("arguments: not a query parameter"));
 }
 
 }  // namespace
