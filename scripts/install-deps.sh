@@ -19,6 +19,8 @@ packages=(
   tar unzip bzip2 xz-utils            # the agent's fetcher extracts archives with them
   zip                                 # tests make .zip archives
   chromium fonts-dejavu-core          # the web UI's browser tests and bench (headless, DevTools protocol)
+  libldns-dev                         # mantle-dns: the DNS wire format (packets, names, records)
+  dnsutils                            # mantle-dns tests ask it with dig
 )
 
 # The Mesos reference build (a peer in tests, ../shared/mesos-reference next to the checkout, or

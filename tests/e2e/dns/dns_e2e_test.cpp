@@ -1,0 +1,164 @@
+// mantle-dns against real masters and agents, asked with Debian's dig: a
+// running task's A and SRV records, their removal when it ends, forwarding
+// to upstream resolvers, and leader.<domain> across a master failover.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "cluster.hpp"
+#include "ha_cluster.hpp"
+#include "process.hpp"
+#include "task_launcher.hpp"
+#include "temp_dir.hpp"
+
+namespace mantle::dns {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::binary;
+using testing::ChildProcess;
+
+// What `dig +short` prints for `name` and `type`, one answer per line.
+std::vector<std::string> dig(int port, const std::string& name, const std::string& type = "A",
+                             const std::string& extra = "") {
+  const std::string command = "dig @127.0.0.1 -p " + std::to_string(port) + " +short +time=1 +tries=1 " + extra + " " +
+                              name + " " + type + " 2>&1";
+  std::vector<std::string> lines;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return lines;
+  char line[512];
+  while (fgets(line, sizeof(line), pipe) != nullptr) {
+    std::string text(line);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty()) lines.push_back(text);
+  }
+  pclose(pipe);
+  return lines;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  return text;
+}
+
+std::unique_ptr<ChildProcess> startDns(const std::string& master, int port, const testing::TempDir& dir,
+                                       const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {binary("mantle-dns"), "--master=" + master,
+                                   "--address=127.0.0.1:" + std::to_string(port)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto dns = std::make_unique<ChildProcess>(argv, dir.path() / ("dns-" + std::to_string(port) + ".log"));
+  EXPECT_TRUE(
+      testing::waitUntil([&] { return !dig(port, "leader.mesos").empty() || !dig(port, "leader.other").empty(); }, 10s))
+      << dns->output();
+  return dns;
+}
+
+class DnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(cluster_.start().ok()) << cluster_.logs(); }
+
+  testing::TempDir dir_;
+  testing::LocalCluster cluster_;
+};
+
+TEST_F(DnsTest, ARunningTaskResolvesWithinASecondOfRunningAndGoesAwayWhenItEnds) {
+  const int port = testing::freePort();
+  auto dns = startDns(cluster_.masterAddress(), port, dir_);
+  EXPECT_EQ(dig(port, "leader.mesos"), std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(dig(port, "master.mesos", "A", "+tcp"), std::vector<std::string>{"127.0.0.1"});
+
+  testing::TaskLauncher launcher(cluster_.masterAddress(), "Web Apps");
+  testing::TaskSpec nginx;
+  nginx.id = "nginx-1";
+  nginx.name = "nginx";
+  nginx.command = "sleep 600";
+  nginx.resources = "cpus:0.1;mem:32;ports:[31005-31005]";
+  launcher.launch(nginx);
+  auto running = launcher.waitFor("nginx-1", mesos::v1::TASK_RUNNING, 30s);
+  ASSERT_TRUE(running) << cluster_.logs();
+  std::vector<std::string> a, srv;
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        a = dig(port, "nginx.web-apps.mesos");
+        srv = dig(port, "_nginx._tcp.web-apps.mesos", "SRV");
+        return !a.empty() && !srv.empty();
+      },
+      5s))
+      << dns->output();
+  const auto elapsed = testing::TaskLauncher::Clock::now() - *running;
+  EXPECT_LT(elapsed, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";
+  EXPECT_EQ(a, std::vector<std::string>{"127.0.0.1"});
+  ASSERT_EQ(srv.size(), 1u) << joined(srv);
+  std::istringstream record(srv[0]);
+  std::string priority, weight, srvPort, target;
+  record >> priority >> weight >> srvPort >> target;
+  EXPECT_EQ(srvPort, "31005");
+  EXPECT_EQ(dig(port, target), std::vector<std::string>{"127.0.0.1"}) << target;
+  EXPECT_EQ(dig(port, "_nginx._udp.web-apps.mesos", "SRV", "+tcp").size(), 1u);
+  EXPECT_EQ(dig(port, "web-apps.mesos"), std::vector<std::string>{"127.0.0.1"});
+
+  ASSERT_TRUE(launcher.kill("nginx-1").ok());
+  ASSERT_TRUE(launcher.waitFor("nginx-1", mesos::v1::TASK_KILLED, 30s));
+  EXPECT_TRUE(testing::waitUntil(
+      [&] {
+        return dig(port, "nginx.web-apps.mesos").empty() && dig(port, "_nginx._tcp.web-apps.mesos", "SRV").empty();
+      },
+      2s))
+      << joined(dig(port, "nginx.web-apps.mesos"));
+}
+
+TEST_F(DnsTest, NamesOutsideTheDomainAreAskedOfTheResolversAndUnknownOnesInsideAreNxdomain) {
+  const int upstreamPort = testing::freePort();
+  auto upstream = startDns(cluster_.masterAddress(), upstreamPort, dir_, {"--domain=other"});
+  const int port = testing::freePort();
+  auto dns = startDns(cluster_.masterAddress(), port, dir_,
+                      {"--resolvers=127.0.0.1:" + std::to_string(upstreamPort), "--ttl=5secs"});
+  EXPECT_EQ(dig(port, "leader.other"), std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(dig(port, "leader.other", "A", "+tcp"), std::vector<std::string>{"127.0.0.1"});
+  EXPECT_TRUE(dig(port, "nothing.mesos").empty());
+  const std::string full = joined(dig(port, "nothing.mesos", "A", "+noshort +noall +comments +authority"));
+  EXPECT_NE(full.find("NXDOMAIN"), std::string::npos) << full;
+  EXPECT_NE(full.find("SOA"), std::string::npos) << full;
+  const std::string ttl = joined(dig(port, "leader.mesos", "A", "+noshort +noall +answer"));
+  EXPECT_NE(ttl.find("\t5\tIN\tA"), std::string::npos) << ttl;
+}
+
+TEST(DnsHaTest, LeaderFollowsAMasterFailover) {
+  testing::HaClusterOptions options;
+  options.masters = 2;
+  options.agents = 0;
+  testing::HaCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  auto leader = cluster.waitForLeader(30s);
+  ASSERT_TRUE(leader.ok()) << cluster.logs();
+  testing::TempDir dir;
+  const int port = testing::freePort();
+  auto dns = startDns(cluster.zkUrl(), port, dir);
+  auto leaderPort = [&](int index) {
+    const std::string url = cluster.masterUrl(index);
+    return url.substr(url.rfind(':') + 1);
+  };
+  auto srvPort = [&] {
+    auto srv = dig(port, "_leader._tcp.mesos", "SRV");
+    if (srv.size() != 1) return std::string();
+    std::istringstream record(srv[0]);
+    std::string priority, weight, value;
+    record >> priority >> weight >> value;
+    return value;
+  };
+  EXPECT_TRUE(testing::waitUntil([&] { return srvPort() == leaderPort(*leader); }, 10s)) << srvPort();
+  EXPECT_EQ(dig(port, "leader.mesos"), std::vector<std::string>{"127.0.0.1"});
+
+  cluster.killMaster(*leader);
+  auto next = cluster.waitForLeader(30s);
+  ASSERT_TRUE(next.ok()) << cluster.logs();
+  ASSERT_NE(*next, *leader);
+  EXPECT_TRUE(testing::waitUntil([&] { return srvPort() == leaderPort(*next); }, 15s)) << srvPort() << "\n"
+                                                                                       << dns->output();
+  EXPECT_EQ(dig(port, "leader.mesos"), std::vector<std::string>{"127.0.0.1"});
+}
+
+}  // namespace
+}  // namespace mantle::dns
