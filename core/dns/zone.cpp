@@ -1,8 +1,5 @@
 #include "dns/zone.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-
 #include <algorithm>
 #include <cctype>
 #include <functional>
@@ -11,20 +8,6 @@ namespace mantle::dns {
 
 using operator_stream::ClusterState;
 namespace v1 = ::mesos::v1;
-
-std::optional<std::string> resolveHost(const std::string& host) {
-  if (host.empty()) return std::nullopt;
-  in_addr address{};
-  if (inet_pton(AF_INET, host.c_str(), &address) == 1) return host;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  addrinfo* result = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &result) != 0 || result == nullptr) return std::nullopt;
-  char text[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, text, sizeof(text));
-  freeaddrinfo(result);
-  return std::string(text);
-}
 
 std::string toLabel(const std::string& name) {
   std::string label;

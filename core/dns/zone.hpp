@@ -30,9 +30,6 @@ struct Record {
 // A host name or IP literal to an IPv4 address (nullopt: none).
 using HostResolver = std::function<std::optional<std::string>(const std::string& host)>;
 
-// IPv4 literals as they are, names through getaddrinfo.
-std::optional<std::string> resolveHost(const std::string& host);
-
 // A DNS label from a task or framework name as Mesos-DNS makes it: lowercase,
 // each character other than a-z, 0-9 and '-' becomes '-', no leading or
 // trailing '-', at most 63 characters. Empty when nothing remains.
@@ -43,7 +40,7 @@ class Zone {
   Zone() = default;
   // `domain` without dots at either end ("mesos", "cluster.example").
   static Zone build(const operator_stream::ClusterState& state, const std::string& domain,
-                    const HostResolver& resolve = resolveHost);
+                    const HostResolver& resolve = operator_stream::resolveIpv4);
 
   // The records of `name` (lowercase, trailing dot); nullptr: no such name.
   const std::vector<Record>* find(const std::string& name) const;

@@ -1,5 +1,8 @@
 #include "operator_stream/cluster_state.hpp"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+
 #include "wire/task_state.hpp"
 
 namespace mantle::operator_stream {
@@ -128,6 +131,20 @@ std::optional<std::string> label(const v1::Labels& labels, const std::string& ke
     if (entry.key() == key) return entry.value();
   }
   return std::nullopt;
+}
+
+std::optional<std::string> resolveIpv4(const std::string& host) {
+  if (host.empty()) return std::nullopt;
+  in_addr address{};
+  if (inet_pton(AF_INET, host.c_str(), &address) == 1) return host;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  addrinfo* result = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &result) != 0 || result == nullptr) return std::nullopt;
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, text, sizeof(text));
+  freeaddrinfo(result);
+  return std::string(text);
 }
 
 }  // namespace mantle::operator_stream

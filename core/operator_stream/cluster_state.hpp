@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mesos/v1/master/master.pb.h"
 #include "mesos/v1/mesos.pb.h"
@@ -39,6 +40,10 @@ const v1::TaskStatus* latestStatus(const v1::Task& task);
 // The IP of an agent: from its pid ("slave(1)@10.0.0.5:5051"), else its
 // hostname as given. Empty when neither is known.
 std::string agentAddress(const v1::master::Response::GetAgents::Agent& agent);
+
+// An IPv4 address for a host: an IPv4 literal as it is, a name through
+// getaddrinfo (blocking). nullopt: none.
+std::optional<std::string> resolveIpv4(const std::string& host);
 
 // The host part of "http://host:port".
 std::string urlHost(const std::string& url);
