@@ -16,20 +16,12 @@
 
 namespace mantle::testing {
 
-namespace {
-
-std::filesystem::path referenceHome() {
+std::filesystem::path MesosPeer::home() {
   if (const char* home = std::getenv("MANTLE_MESOS_REFERENCE"); home != nullptr && *home != '\0') return home;
   return MANTLE_MESOS_REFERENCE_DEFAULT;
 }
 
-}  // namespace
-
-std::filesystem::path MesosPeer::home() {
-  return referenceHome();
-}
-
-MesosPeer::MesosPeer() : home_(referenceHome()), masterPort_(freePort()), agentPort_(freePort()) {}
+MesosPeer::MesosPeer() : home_(home()), masterPort_(freePort()), agentPort_(freePort()) {}
 
 MesosPeer::~MesosPeer() {
   if (::testing::Test::HasFailure() && (master_ || agent_)) {
@@ -42,7 +34,7 @@ MesosPeer::~MesosPeer() {
 }
 
 std::optional<std::string> MesosPeer::skipReason() {
-  const std::filesystem::path home = referenceHome();
+  const std::filesystem::path home = MesosPeer::home();
   if (!std::filesystem::exists(home / "bin" / "mesos-master") || !std::filesystem::exists(home / "setup.sh")) {
     return "no Mesos reference build at " + home.string() + " (set MANTLE_MESOS_REFERENCE)";
   }

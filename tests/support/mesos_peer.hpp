@@ -26,8 +26,7 @@ class MesosPeer {
 
   // Why tests cannot use the reference build here (it is absent), or nullopt.
   static std::optional<std::string> skipReason();
-  // Where the reference build is ($MANTLE_MESOS_REFERENCE, else
-  // ../shared/mesos-reference), present or not.
+  // The reference build: $MANTLE_MESOS_REFERENCE, else ../shared/mesos-reference.
   static std::filesystem::path home();
 
   // Installs its runtime libraries (its setup.sh), starts mesos-master and
