@@ -580,6 +580,13 @@ void MasterImpl::handleOperator(const http::Request& request, const http::Respon
       case v1::master::Call::GET_FRAMEWORKS:
       case v1::master::Call::GET_TASKS:
       case v1::master::Call::GET_EXECUTORS: return filteredStateCall(std::move(call), negotiated, responder, principal);
+      case v1::master::Call::SUBSCRIBE:
+        // Its state and events filtered by the principal's view_* ACLs.
+        return post([self = shared_from_this(), format = negotiated, responder, principal] {
+          self->count("master/calls/operator/SUBSCRIBE");
+          self->subscribeOperator(format, responder,
+                                  std::make_shared<auth::RequestAuthorizer>(self->security_->authorization, principal));
+        });
       default: break;
     }
   }

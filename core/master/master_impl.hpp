@@ -146,6 +146,9 @@ struct OperatorSubscriber {
   std::uint64_t id = 0;
   std::shared_ptr<http::Stream> stream;
   wire::MediaType mediaType = wire::MediaType::kJson;
+  // With authorization on: the principal's view_* answers, which filter its
+  // state and events as GET_STATE is filtered. None: it sees everything.
+  std::shared_ptr<auth::RequestAuthorizer> viewer;
 };
 
 // What the legacy endpoints render, copied on the state thread.
@@ -218,6 +221,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void filteredStateCall(v1::master::Call call, wire::ResponseFormat format, http::Responder responder,
                          Principal principal);
   void filterState(v1::master::Response::GetState* state, const Principal& principal);
+  void filterState(v1::master::Response::GetState* state, auth::RequestAuthorizer& authorizer);
+  // (state thread) May the subscriber whose answers `viewer` holds see `event`?
+  bool eventVisible(const v1::master::Event& event, auth::RequestAuthorizer& viewer) const;
 
   template <typename F>
   void post(F&& f) {
@@ -350,6 +356,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   Result<v1::master::Response> onGetOperations(const v1::master::Call& call);
   Status onSubscribe(const v1::master::Call& call, const wire::ResponseFormat& format,
                      const http::Responder& responder);
+  // Opens an operator event stream; `viewer` (authorization on) filters it.
+  void subscribeOperator(const wire::ResponseFormat& format, const http::Responder& responder,
+                         std::shared_ptr<auth::RequestAuthorizer> viewer);
   // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES.
   Status onAgentOperation(const v1::master::Call& call, const wire::ResponseFormat& format,
                           const http::Responder& responder);

@@ -594,13 +594,21 @@ void MasterImpl::checkDrained(Agent& agent) {
 // Event stream
 
 Status MasterImpl::onSubscribe(const Call&, const wire::ResponseFormat& format, const http::Responder& responder) {
+  subscribeOperator(format, responder, nullptr);
+  return {};
+}
+
+void MasterImpl::subscribeOperator(const wire::ResponseFormat& format, const http::Responder& responder,
+                                   std::shared_ptr<auth::RequestAuthorizer> viewer) {
   OperatorSubscriber subscriber;
   subscriber.id = nextSubscriberId_++;
   subscriber.mediaType = format.message;
+  subscriber.viewer = std::move(viewer);
   subscriber.stream = responder.stream(200, {{"Content-Type", std::string(format.contentType())}});
   v1::master::Event subscribed;
   subscribed.set_type(v1::master::Event::SUBSCRIBED);
   *subscribed.mutable_subscribed()->mutable_get_state() = buildState();
+  if (subscriber.viewer) filterState(subscribed.mutable_subscribed()->mutable_get_state(), *subscriber.viewer);
   subscribed.mutable_subscribed()->set_heartbeat_interval_seconds(flags_.heartbeatInterval);
   subscriber.stream->write(wire::encodeRecord(wire::encode(subscribed, format.message)));
   v1::master::Event heartbeat;
@@ -619,7 +627,6 @@ Status MasterImpl::onSubscribe(const Call&, const wire::ResponseFormat& format, 
     subscribers_.front().stream->close();
     subscribers_.erase(subscribers_.begin());
   }
-  return {};
 }
 
 void MasterImpl::emitOperatorEvent(const v1::master::Event& event) {
@@ -627,6 +634,7 @@ void MasterImpl::emitOperatorEvent(const v1::master::Event& event) {
   if (subscribers_.empty()) return;
   std::optional<std::string> json, protobuf;
   for (OperatorSubscriber& s : subscribers_) {
+    if (s.viewer && !eventVisible(event, *s.viewer)) continue;
     std::optional<std::string>& record = s.mediaType == wire::MediaType::kJson ? json : protobuf;
     if (!record) record = wire::encodeRecord(wire::encode(event, s.mediaType));
     s.stream->write(*record);

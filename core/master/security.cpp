@@ -112,6 +112,10 @@ void MasterImpl::authorizeTeardown(Call call, wire::ResponseFormat format, http:
 
 void MasterImpl::filterState(Response::GetState* state, const Principal& principal) {
   auth::RequestAuthorizer authorizer(security_->authorization, principal);  // one question per (action, user)
+  filterState(state, authorizer);
+}
+
+void MasterImpl::filterState(Response::GetState* state, auth::RequestAuthorizer& authorizer) {
   auth::StateFilter filter(authorizer);
   filter.frameworks(state->mutable_get_frameworks()->mutable_frameworks());
   filter.frameworks(state->mutable_get_frameworks()->mutable_completed_frameworks());
@@ -122,6 +126,39 @@ void MasterImpl::filterState(Response::GetState* state, const Principal& princip
   }
   filter.executors(state->mutable_get_executors()->mutable_executors());
   filter.executors(state->mutable_get_executors()->mutable_orphan_executors());
+}
+
+bool MasterImpl::eventVisible(const v1::master::Event& event, auth::RequestAuthorizer& viewer) const {
+  // As StateFilter: a task is seen with its framework, by the task's user
+  // (or the framework's) for view_tasks.
+  auto taskVisible = [&](const std::string& frameworkId, const std::string& taskId, const v1::Task* added) {
+    auto framework = frameworks_.find(frameworkId);
+    const std::string user = framework == frameworks_.end() ? "" : framework->second.info.user();
+    const v1::Task* task = added;
+    if (task == nullptr && framework != frameworks_.end()) {
+      auto it = framework->second.tasks.find(taskId);
+      if (it != framework->second.tasks.end()) task = &it->second;
+    }
+    return viewer.may("view_frameworks", user) &&
+           viewer.may("view_tasks", task != nullptr && task->has_user() ? task->user() : user);
+  };
+  using Event = v1::master::Event;
+  switch (event.type()) {
+    case Event::TASK_ADDED: {
+      const v1::Task& task = event.task_added().task();
+      return taskVisible(task.framework_id().value(), task.task_id().value(), &task);
+    }
+    case Event::TASK_UPDATED:
+      return taskVisible(event.task_updated().framework_id().value(), event.task_updated().status().task_id().value(),
+                         nullptr);
+    case Event::FRAMEWORK_ADDED:
+      return viewer.may("view_frameworks", event.framework_added().framework().framework_info().user());
+    case Event::FRAMEWORK_UPDATED:
+      return viewer.may("view_frameworks", event.framework_updated().framework().framework_info().user());
+    case Event::FRAMEWORK_REMOVED:
+      return viewer.may("view_frameworks", event.framework_removed().framework_info().user());
+    default: return true;  // agents and heartbeats, as in Mesos
+  }
 }
 
 void MasterImpl::filteredStateCall(Call call, wire::ResponseFormat format, http::Responder responder,
@@ -150,7 +187,8 @@ void MasterImpl::filteredStateCall(Call call, wire::ResponseFormat format, http:
           response.mutable_get_state()->Swap(state.get());
           break;
       }
-      responder.respond(http::Response{200, {{"Content-Type", std::string(wire::mediaTypeName(format.message))}},
+      responder.respond(http::Response{200,
+                                       {{"Content-Type", std::string(wire::mediaTypeName(format.message))}},
                                        wire::encode(response, format.message)});
     });
   });

@@ -5,8 +5,10 @@
 // MANTLE_UI_ARTIFACTS (default: tests/e2e/ui/artifacts in the build).
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -15,6 +17,7 @@
 #include "ha_cluster.hpp"
 #include "http/client.hpp"
 #include "process.hpp"
+#include "scheduler/scheduler.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::testing {
@@ -196,6 +199,73 @@ TEST_F(UiE2eTest, AskedForCredentialsItSendsThemWithEveryCall) {
                   .ok());
   EXPECT_TRUE(browser_->waitFor("document.body.dataset.ready === 'true'", 20s)) << browser_->text();
   EXPECT_TRUE(browser_->waitFor("document.body.innerText.includes('1 active')", 10s)) << browser_->text();
+}
+
+TEST_F(UiE2eTest, APrincipalSeesOnlyTheFrameworksAndTasksItsAclsLetItSee) {
+  TempDir secrets;
+  ClusterOptions options;
+  options.masterFlags = {
+      "--authenticate_http_readonly", "--authenticate_http_readwrite",
+      "--credentials=" + secrets
+                             .write("credentials.json", R"({"credentials":[{"principal":"ops","secret":"s3cret"},
+                                                           {"principal":"alice-viewer","secret":"alice"}]})")
+                             .string(),
+      "--acls=" + secrets
+                      .write("acls.json", R"({"view_frameworks":[
+                            {"principals":{"values":["ops"]},"users":{"type":"ANY"}},
+                            {"principals":{"values":["alice-viewer"]},"users":{"values":["alice"]}},
+                            {"principals":{"values":["alice-viewer"]},"users":{"type":"NONE"}}]})")
+                      .string()};
+  options.clientHeaders = {{"Authorization", "Basic b3BzOnMzY3JldA=="}};
+  LocalCluster cluster(options);
+  ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
+  // A framework of user 'nobody' with a running task.
+  scheduler::SchedulerOptions schedulerOptions;
+  schedulerOptions.master = cluster.masterAddress();
+  schedulerOptions.frameworkInfo.set_user("nobody");
+  schedulerOptions.frameworkInfo.set_name("ui-hidden");
+  std::unique_ptr<scheduler::Scheduler> framework;
+  std::atomic<bool> launched{false};
+  scheduler::SchedulerCallbacks callbacks;
+  callbacks.offers = [&](const std::vector<mesos::v1::Offer>& offers) {
+    for (const auto& offer : offers) {
+      if (launched.exchange(true)) {
+        (void)framework->decline({offer.id()});
+      } else {
+        (void)framework->launch(offer,
+                                {scheduler::commandTask("ui-hidden-task", offer, "sleep 300", "cpus:0.1;mem:32")});
+      }
+    }
+  };
+  framework = std::make_unique<scheduler::Scheduler>(schedulerOptions, callbacks);
+  framework->start();
+
+  // alice-viewer sees the agent, not the framework of 'nobody' nor its task.
+  ASSERT_NO_FATAL_FAILURE(openBrowser());
+  ASSERT_TRUE(browser_->navigate(cluster.masterUrl() + "/#/tasks").ok());
+  ASSERT_TRUE(browser_->waitFor("document.getElementById('login').open", 10s)) << browser_->text();
+  ASSERT_TRUE(browser_
+                  ->evaluate("(() => { const f = document.getElementById('login-form');"
+                             "f.user.value = 'alice-viewer'; f.pass.value = 'alice'; f.requestSubmit(); })()")
+                  .ok());
+  ASSERT_TRUE(browser_->waitFor("document.body.dataset.ready === 'true' && S.agents.size === 1", 20s))
+      << browser_->text();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        Result<http::ClientResponse> tasks = http::request("GET", cluster.masterUrl() + "/master/tasks",
+                                                           {{"Authorization", "Basic b3BzOnMzY3JldA=="}}, "");
+        return tasks.ok() && tasks->body.find("TASK_RUNNING") != std::string::npos;
+      },
+      30s));
+  std::this_thread::sleep_for(1s);  // the events of the launch have reached every subscriber
+  EXPECT_EQ(browser_->evaluate("S.tasks.size + S.frameworks.size")->asInt(), 0) << browser_->text();
+
+  // The same page as ops sees both.
+  ASSERT_TRUE(
+      browser_->evaluate("sessionStorage.setItem('mantle.auth', 'Basic b3BzOnMzY3JldA=='); location.reload()").ok());
+  EXPECT_TRUE(browser_->waitFor("document.body.dataset.ready === 'true'", 20s)) << browser_->text();
+  EXPECT_TRUE(browser_->waitFor(rowWith("tasks", {"ui-hidden-task", "RUNNING"}), 10s)) << browser_->text();
+  framework->stop();
 }
 
 TEST_F(UiE2eTest, AgentProxyReadsASandboxAndRefusesPathsOutsideIt) {
