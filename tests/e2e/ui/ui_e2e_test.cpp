@@ -171,11 +171,13 @@ TEST_F(UiE2eTest, ExplanationSaysAFrameworkWithoutEnoughResourcesGetsNoOffers) {
   screenshot("explain");
 }
 
-TEST_F(UiE2eTest, ModulesViewListsTheMastersAllocatorWithItsCalls) {
+TEST_F(UiE2eTest, ModulesViewListsTheMastersAllocatorAndTheAgentsIsolatorsWithTheirCalls) {
   LocalCluster cluster;
   ASSERT_TRUE(cluster.start().ok()) << cluster.logs();
   ASSERT_NO_FATAL_FAILURE(openUi(cluster.masterUrl() + "/#/modules"));
   EXPECT_TRUE(browser_->waitFor(rowWith("modules", {"master", "allocator"}), 10s)) << browser_->text();
+  // The agent's, read through the master's agent proxy.
+  EXPECT_TRUE(browser_->waitFor(rowWith("modules", {"posix/cpu", "isolator"}), 10s)) << browser_->text();
   screenshot("modules");
 }
 
