@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <regex>
 
@@ -22,6 +23,12 @@ constexpr std::int64_t kHour = 60 * kMinute;
 constexpr std::int64_t kDay = 24 * kHour;
 // Beyond this a count does not fit ICU's int32 field arithmetic.
 constexpr std::int64_t kMaxCount = 1000000;
+// Months or days added on a calendar: about 5,000 years (ICU's calendar
+// ends near year 5,800,000; int32 arithmetic sooner).
+constexpr std::int64_t kMaxCalendarCount = 2000000;
+constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+// The longest schedule, duration or time zone name read.
+constexpr std::size_t kMaxLength = 200;
 
 // The zone named `name` (empty: UTC); none for a name the database lacks.
 std::unique_ptr<icu::TimeZone> findZone(const std::string& name) {
@@ -69,6 +76,9 @@ Result<std::int64_t> Period::exactMillis(const std::string& field) const {
 }
 
 Result<Period> parsePeriod(std::string_view text, const std::string& field) {
+  // std::regex recurses per character: long input is refused before it.
+  if (text.size() > kMaxLength)
+    return invalidArgument(field + ": longer than " + std::to_string(kMaxLength) + " characters");
   // P, then date parts in the order Y M W D, then T and time parts H M S.
   static const std::regex kPattern(
       R"(P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d{1,3}))?S)?)?)");
@@ -99,6 +109,12 @@ Result<Period> parsePeriod(std::string_view text, const std::string& field) {
 }
 
 Result<Schedule> parseSchedule(std::string_view text, const std::string& timeZone, std::int64_t nowMillis) {
+  if (text.size() > kMaxLength) {
+    return invalidArgument("schedule: longer than " + std::to_string(kMaxLength) + " characters");
+  }
+  if (timeZone.size() > kMaxLength) {
+    return invalidArgument("scheduleTimeZone: longer than " + std::to_string(kMaxLength) + " characters");
+  }
   const std::string s(text);
   const std::string hint = "schedule: '" + s + "' is not R[n]/<start>/<period> (e.g. R/2026-01-01T00:00:00Z/PT1H)";
   const size_t first = s.find('/');
@@ -159,15 +175,19 @@ std::int64_t occurrence(const Schedule& schedule, std::int64_t index) {
   std::int64_t millis = schedule.startMillis;
   const std::int64_t calendarDays = p.weeks * 7 + p.days;
   if (p.years != 0 || p.months != 0 || calendarDays != 0) {
+    const std::int64_t months = index * (p.years * 12 + p.months);
+    const std::int64_t days = index * calendarDays;
+    // Beyond ICU's calendar (years past 5 million): never due.
+    if (months > kMaxCalendarCount || days > kMaxCalendarCount) return kNever;
     auto calendar = calendarIn(schedule.timeZone);
-    if (calendar != nullptr) {  // parseSchedule checked the zone
-      UErrorCode status = U_ZERO_ERROR;
-      calendar->setTime(static_cast<UDate>(millis), status);
-      // Each unit once from the start (Jan 31 + 2 months is Mar 31, not Mar 28).
-      calendar->add(UCAL_MONTH, static_cast<int32_t>(index * (p.years * 12 + p.months)), status);
-      calendar->add(UCAL_DATE, static_cast<int32_t>(index * calendarDays), status);
-      millis = static_cast<std::int64_t>(calendar->getTime(status));
-    }
+    if (calendar == nullptr) return kNever;  // parseSchedule checked the zone
+    UErrorCode status = U_ZERO_ERROR;
+    calendar->setTime(static_cast<UDate>(millis), status);
+    // Each unit once from the start (Jan 31 + 2 months is Mar 31, not Mar 28).
+    calendar->add(UCAL_MONTH, static_cast<int32_t>(months), status);
+    calendar->add(UCAL_DATE, static_cast<int32_t>(days), status);
+    millis = static_cast<std::int64_t>(calendar->getTime(status));
+    if (U_FAILURE(status)) return kNever;
   }
   return millis + index * (p.hours * kHour + p.minutes * kMinute + p.millis);
 }

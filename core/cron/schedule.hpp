@@ -52,7 +52,8 @@ struct Schedule {
 Result<Schedule> parseSchedule(std::string_view text, const std::string& timeZone, std::int64_t nowMillis);
 
 // When occurrence `index` (0: the start) is due, UTC milliseconds. Ignores
-// `repetitions`.
+// `repetitions`. The largest int64 (never) past what the calendar holds
+// (some 5,000 years of months or days).
 std::int64_t occurrence(const Schedule& schedule, std::int64_t index);
 // The smallest index whose occurrence is at or after `atMillis`.
 std::int64_t firstIndexAtOrAfter(const Schedule& schedule, std::int64_t atMillis);

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace mantle::cron {
 namespace {
 
@@ -77,6 +79,14 @@ TEST(ScheduleTest, FindsTheFirstOccurrenceAtOrAfterAnInstant) {
   Schedule monthly = parse("R/2026-01-31T00:00:00Z/P1M");
   EXPECT_EQ(firstIndexAtOrAfter(monthly, occurrence(monthly, 13)), 13);
   EXPECT_EQ(firstIndexAtOrAfter(monthly, occurrence(monthly, 13) + 1), 14);
+}
+
+TEST(ScheduleTest, OccurrencesBeyondTheCalendarAreNeverDue) {
+  Schedule s = parse("R/2026-01-01T00:00:00Z/P100000Y");
+  EXPECT_EQ(formatTime(occurrence(s, 0)), "2026-01-01T00:00:00.000Z");
+  EXPECT_GT(occurrence(s, 1), occurrence(s, 0));
+  EXPECT_EQ(occurrence(s, 2), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(firstIndexAtOrAfter(s, occurrence(s, 1) + 1), 2);
 }
 
 TEST(ScheduleTest, BadSchedulesAreRefusedNamingTheField) {
