@@ -9,6 +9,8 @@
 #include <future>
 #include <thread>
 
+#include <unistd.h>
+
 #include <glog/logging.h>
 
 #include "call_state.hpp"
@@ -349,6 +351,10 @@ InstanceMetrics snapshot(const Instance::Core& core) {
 }
 
 }  // namespace
+
+int Instance::processId() const {
+  return core_->host ? core_->host->pid() : ::getpid();
+}
 
 InstanceMetrics Instance::metrics() const {
   return snapshot(*core_);

@@ -27,6 +27,7 @@
 namespace mantle::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
@@ -208,6 +209,42 @@ TEST_F(AgentTest, ExecutorApiAnswersABadRequestAsEveryV1EndpointDoes) {
   ASSERT_TRUE(garbage.ok());
   EXPECT_EQ(garbage->status, 400);
   EXPECT_THAT(garbage->body, HasSubstr("Failed to parse the body into an executor Call"));
+}
+
+// A vendor isolator declared "process": "separate" segfaults in prepare for
+// tasks labelled crash: that task fails naming the module, the agent (same
+// pid) runs the next task through the restarted module host, and /metrics
+// counts the restart. (In process the segfault would kill the agent:
+// ModuleHostTest.InProcessTheSameSegfaultKillsTheProcessThatLoadedIt.)
+TEST_F(AgentTest, AnIsolatorThatSegfaultsOutOfProcessFailsOnlyItsTaskNamingTheModule) {
+  extraFlags_ = {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
+                     "/libfixture_crashy.so\",\"modules\":[{\"name\":\"crashy\",\"process\":\"separate\"}]}]}",
+                 "--isolation=crashy"};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const pid_t agent = agent_->pid();
+  mesos::v1::TaskInfo crashing = commandTask("crashing", "echo never", peer_.agentId());
+  auto* label = crashing.mutable_labels()->add_labels();
+  label->set_key("crash");
+  label->set_value("yes");
+  ASSERT_TRUE(peer_.runTask(testFramework(), crashing));
+  auto failed = peer_.waitForTerminal("crashing", 30s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED);
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(failed.status().message(),
+              AllOf(HasSubstr("module 'crashy'"), HasSubstr("was killed by signal 11 (SIGSEGV)")));
+  EXPECT_EQ(agent_->pid(), agent);
+  EXPECT_EQ(::kill(agent, 0), 0);
+  EXPECT_TRUE(healthy());
+
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("next", "echo ran", peer_.agentId())));
+  auto finished = peer_.waitForTerminal("next", 30s);
+  EXPECT_EQ(finished.status().state(), mesos::v1::TASK_FINISHED) << finished.status().message();
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(
+      metrics->body,
+      HasSubstr("mantle_module_host_restarts_total{instance=\"crashy\",module=\"crashy\",kind=\"isolator\"} 1\n"));
 }
 
 TEST_F(AgentTest, MetricsShowTheCallsIntoEachModuleInstance) {

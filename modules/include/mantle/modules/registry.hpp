@@ -70,6 +70,10 @@ class Instance {
 
   InstanceMetrics metrics() const;
 
+  // The process the module's code runs in: this one, or its module host's
+  // (the current one; it changes when the host is restarted).
+  int processId() const;
+
  private:
   // The typed clients (clients.hpp) are the way to call a module.
   friend class detail::ClientBase;
