@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache
   libboost-dev                        # Boost.DLL (module loading), Asio and Beast (HTTP)
   libprotobuf-dev protobuf-compiler   # module ABI messages, Mesos v1 wire protocol
+  libprotobuf-c-dev protobuf-c-compiler  # examples/modules/c_isolator: a module in plain C
   libzookeeper-mt-dev zookeeper       # HA client; the server (it pulls in default-jre) is started by tests
   libcurl4-openssl-dev                # HTTP client (CLI, webhooks)
   libssl-dev                          # TLS (master/agent HTTPS), HMAC (jwt, executor tokens)
