@@ -78,6 +78,7 @@ int check(const std::vector<std::string>& manifests) {
                 << e->library->version() << " (ABI " << e->library->abiVersion() << ", " << e->library->path() << ")"
                 << (e->spec.required ? "" : ", optional");
       if (e->spec.timeoutMs) std::cout << ", timeout " << *e->spec.timeoutMs << " ms";
+      if (e->spec.process == modules::ModuleSpec::Process::kSeparate) std::cout << ", out of process";
       std::cout << "\n";
       if (e->config.values().empty()) std::cout << "    config: (none)\n";
       for (const modules::ParamInfo& p : e->info.params) {
