@@ -271,7 +271,9 @@ v1::TaskInfo Cron::taskFor(const Run& run, const v1::Offer& offer) const {
   task.set_name("ChronosTask:" + spec.name);
   v1::CommandInfo* command = task.mutable_command();
   command->set_shell(spec.shell);
-  for (const std::string& argument : spec.arguments) command->add_arguments(argument);
+  if (!spec.shell) {  // as in Chronos, a shell command ignores `arguments`
+    for (const std::string& argument : spec.arguments) command->add_arguments(argument);
+  }
   auto add = [&](const std::string& name, const std::string& value) {
     v1::Environment::Variable* variable = command->mutable_environment()->add_variables();
     variable->set_name(name);
@@ -591,11 +593,15 @@ http::Response Cron::graphCsv() const {
   // Chronos' lines: "node,<job>,<last status>,<state>" and "link,<parent>,<child>".
   std::string out;
   for (const auto& [name, job] : state_.jobs) {
-    std::string current = "idle";
+    // Chronos' states: "<n> running" while tasks run, else queued or idle.
+    int running = 0;
+    bool queued = false;
     for (const Run& run : state_.runs) {
       if (run.job != name) continue;
-      current = run.launched ? "running" : (current == "running" ? current : "queued");
+      running += run.launched ? 1 : 0;
+      queued = queued || !run.launched;
     }
+    const std::string current = running > 0 ? std::to_string(running) + " running" : queued ? "queued" : "idle";
     out += "node," + name + "," + (job.lastStatus.empty() ? "fresh" : job.lastStatus) + "," + current + "\n";
   }
   for (const auto& [name, job] : state_.jobs) {

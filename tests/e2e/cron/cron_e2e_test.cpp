@@ -122,8 +122,10 @@ TEST_F(CronTest, ADependentJobRunsAfterItsParentSucceeded) {
   // The parent's schedule is far off: it runs when asked to ("run now").
   post("/v1/scheduler/iso8601", R"({"name": "extract", "command": "sleep 1; echo extract >> )" + log +
                                     R"(", "schedule": "R/2099-01-01T00:00:00Z/P1D", "mem": 32})");
-  post("/v1/scheduler/dependency",
-       R"({"name": "load", "command": "echo load >> )" + log + R"(", "parents": ["extract"], "mem": 32})");
+  // The child runs a program with arguments, no shell (argv[0] first, as Mesos takes it).
+  post("/v1/scheduler/dependency", R"({"name": "load", "command": "/bin/sh", "shell": false,
+      "arguments": ["sh", "-c", "echo load >> )" +
+                                       log + R"("], "parents": ["extract"], "mem": 32})");
   auto csv = cron_->call("GET", "/v1/scheduler/graph/csv");
   ASSERT_TRUE(csv.ok());
   EXPECT_THAT(csv->body, HasSubstr("link,extract,load\n"));
@@ -203,7 +205,7 @@ TEST_F(CronTest, ARunKilledThroughTheApiIsNotRetried) {
   ASSERT_TRUE(waitUntil(
       [&] {
         auto csv = cron_->call("GET", "/v1/scheduler/graph/csv");
-        return csv.ok() && csv->body == "node,long,fresh,running\n";
+        return csv.ok() && csv->body == "node,long,fresh,1 running\n";
       },
       10s));
   auto killed = cron_->call("DELETE", "/v1/scheduler/task/kill/long");
