@@ -46,6 +46,7 @@ const std::map<std::string, std::set<std::string>>& coreDependencies() {
       {"cron", {"flags", "http", "resources", "scheduler", "wire", "zookeeper", "proto"}},
       {"operator_stream", {"http", "wire", "zookeeper", "proto"}},
       {"dns", {"flags", "operator_stream", "proto"}},
+      {"agent_sim", {"flags", "resources", "wire", "zookeeper", "proto"}},
       {"cli", {"auth", "flags", "http", "process", "resources", "scheduler", "sim", "wire", "zookeeper", "proto"}},
   };
   return kTable;
