@@ -3,8 +3,8 @@
 // balloon-executor from ../shared/mesos-reference) launched as custom
 // executors by a real agent against a protocol-level master peer. They
 // register, run their tasks, have their updates acknowledged, get kills,
-// framework messages and shutdowns, and reregister after kill -9 of the
-// agent. Skipped where the reference build is absent. The translation of
+// framework messages and shutdowns, reregister after kill -9 of the agent,
+// and fail their task when they die. Skipped where the reference build is absent. The translation of
 // events into v0 messages is checked on its own too.
 #include <signal.h>
 
@@ -272,6 +272,24 @@ TEST_F(V0ExecutorTest, BalloonExecutorReregistersAfterKillNineOfTheAgentAndItsTa
   EXPECT_EQ(states("v0-survivor"), "TASK_RUNNING TASK_FINISHED ");
   // The balloon executor stops its driver after its task: nothing is left.
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 20s));
+}
+
+// A v0 executor that dies (its connection to the agent breaks with it) is
+// handled as a v1 executor that went away: its task fails.
+TEST_F(V0ExecutorTest, AV0ExecutorThatDiesFailsItsTask) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), v0Task("v0-doomed", "v0-doomed", "balloon-executor", "640MB")));
+  ASSERT_EQ(peer_.waitForUpdate("v0-doomed", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING)
+      << agent_->output();
+  killSessionsUnder(dir_.path());
+  auto failed = peer_.waitForTerminal("v0-doomed", 20s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << states("v0-doomed") << agent_->output();
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_TRUE(waitUntil(
+      [this] { return agent_->output().find("Lost the connection to v0 executor v0-doomed") != std::string::npos; },
+      10s))
+      << agent_->output();
 }
 
 }  // namespace
