@@ -101,7 +101,8 @@ TEST_F(V0ExecutorE2E, TestExecutorRunsTwoTasksOfAV1FrameworkToFinished) {
     EXPECT_EQ(count(task, v1::TASK_RUNNING), 1);
     EXPECT_EQ(count(task, v1::TASK_FINISHED), 1);
   }
-  EXPECT_THAT(sandboxFile("v0-e2e", "stdout"), ::testing::HasSubstr("Registered executor on"));
+  EXPECT_TRUE(waitUntil(
+      [&] { return sandboxFile("v0-e2e", "stdout").find("Registered executor on") != std::string::npos; }, 10s));
   // The scheduler acknowledged both tasks' updates: the master lists them
   // completed.
   EXPECT_TRUE(waitUntil(
