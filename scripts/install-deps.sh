@@ -22,6 +22,7 @@ packages=(
   chromium fonts-dejavu-core          # the web UI's browser tests and bench (headless, DevTools protocol)
   libldns-dev                         # mantle-dns: the DNS wire format (packets, names, records)
   dnsutils                            # mantle-dns tests ask it with dig
+  haproxy                             # mantle-lb drives it; its tests run it on loopback
 )
 
 # The Mesos reference build (a peer in tests, ../shared/mesos-reference next to the checkout, or

@@ -48,6 +48,7 @@ Status Follower::start() {
     base_ = zookeeper::fixedMasterBaseUrl(options_.master);
   }
   thread_ = std::thread([this] { run(); });
+  if (options_.statusRefreshSeconds > 0) refresher_ = std::thread([this] { refresh(); });
   return {};
 }
 
@@ -58,6 +59,7 @@ void Follower::stop() {
     if (streamCancel_) streamCancel_->store(true);
   }
   if (thread_.joinable()) thread_.join();
+  if (refresher_.joinable()) refresher_.join();
   detector_.reset();
 }
 
@@ -128,6 +130,7 @@ void Follower::subscribeOnce(const std::string& base, std::string* redirect, std
         LOG(WARNING) << "Undecodable operator event: " << decoded.error().message;
         continue;
       }
+      std::lock_guard<std::mutex> stateLock(stateMutex_);
       if (event.type() == v1::master::Event::SUBSCRIBED) {
         state_.leaderUrl = base;
         std::lock_guard<std::mutex> lock(mutex_);
@@ -161,6 +164,44 @@ void Follower::subscribeOnce(const std::string& base, std::string* redirect, std
   } else if (why->empty()) {
     *why = "the master closed the stream";
   }
+}
+
+void Follower::refresh() {
+  const auto interval = std::chrono::milliseconds(static_cast<int>(options_.statusRefreshSeconds * 1000));
+  const std::string type(wire::mediaTypeName(wire::MediaType::kProtobuf));
+  http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
+  if (!options_.authorization.empty()) headers.emplace_back("Authorization", options_.authorization);
+  v1::master::Call call;
+  call.set_type(v1::master::Call::GET_TASKS);
+  const std::string body = wire::encode(call, wire::MediaType::kProtobuf);
+  while (!stopping_) {
+    for (auto until = std::chrono::steady_clock::now() + interval;
+         !stopping_ && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (stopping_ || !connected()) continue;
+    auto response = http::request("POST", currentBase() + "/api/v1", headers, body, {5, 2});
+    if (!response.ok() || response->status != 200) continue;  // the stream notices a lost leader
+    v1::master::Response answer;
+    if (!wire::decode(response->body, wire::MediaType::kProtobuf, &answer).ok()) continue;
+    mergeStatuses(answer.get_tasks());
+  }
+}
+
+void Follower::mergeStatuses(const v1::master::Response::GetTasks& tasks) {
+  std::lock_guard<std::mutex> lock(stateMutex_);
+  bool changed = false;
+  for (const v1::Task& task : tasks.tasks()) {
+    auto known = state_.tasks.find(taskKey(task.framework_id(), task.task_id()));
+    const v1::TaskStatus* latest = latestStatus(task);
+    if (known == state_.tasks.end() || latest == nullptr || known->second.state() != task.state()) continue;
+    const v1::TaskStatus* ours = latestStatus(known->second);
+    if (ours != nullptr && ours->SerializeAsString() == latest->SerializeAsString()) continue;
+    known->second.clear_statuses();
+    *known->second.add_statuses() = *latest;
+    changed = true;
+  }
+  if (changed && changed_) changed_(state_);
 }
 
 }  // namespace mantle::operator_stream

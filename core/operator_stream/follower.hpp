@@ -25,6 +25,11 @@ struct FollowerOptions {
   // Authorization header value for SUBSCRIBE (--authenticate_http_readonly); empty: none.
   std::string authorization;
   double reconnectDelaySeconds = 0.5;
+  // Like Mesos', the stream tells of task state changes only: a running
+  // task's health check results (TaskStatus.healthy) are no event. When
+  // > 0, the leader is also asked GET_TASKS this often and the latest
+  // status of each running task taken from the answer.
+  double statusRefreshSeconds = 0;
 };
 
 class Follower {
@@ -52,10 +57,15 @@ class Follower {
   // `*redirect` to the leader a standby named.
   void subscribeOnce(const std::string& base, std::string* redirect, std::string* why);
   std::string currentBase();
+  // The GET_TASKS loop of statusRefreshSeconds.
+  void refresh();
+  // Takes the latest statuses of `tasks` for the tasks in the same state.
+  void mergeStatuses(const v1::master::Response::GetTasks& tasks);
 
   FollowerOptions options_;
   Callback changed_;
-  ClusterState state_;  // the follower thread's
+  std::mutex stateMutex_;  // state_ and the callbacks
+  ClusterState state_;
   mutable std::mutex mutex_;
   std::string base_;  // under mutex_
   bool connected_ = false;
@@ -63,6 +73,7 @@ class Follower {
   std::atomic<bool> stopping_{false};
   std::unique_ptr<zookeeper::MasterDetector> detector_;
   std::thread thread_;
+  std::thread refresher_;
 };
 
 }  // namespace mantle::operator_stream

@@ -1,0 +1,217 @@
+// mantle-lb with a real HAProxy on loopback in front of tasks of a real
+// master and agent: requests to the service port reach every healthy
+// instance (and only those), a killed task leaves the backend, and reloads
+// under a steady request loop drop no request.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "cluster.hpp"
+#include "http/client.hpp"
+#include "process.hpp"
+#include "task_launcher.hpp"
+#include "temp_dir.hpp"
+
+namespace mantle::lb {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::binary;
+using testing::ChildProcess;
+
+// A port in [low, high] that nothing listens on now (tasks must take their
+// ports from the agent's range, and other tests may run beside this one).
+int freePortIn(int low, int high) {
+  static std::mt19937 random(static_cast<unsigned>(::getpid()));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = low + static_cast<int>(random() % static_cast<unsigned>(high - low + 1));
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return -1;
+}
+
+class LbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(cluster_.start().ok()) << cluster_.logs();
+    servicePort_ = testing::freePort();
+    httpPort_ = testing::freePort();
+    config_ = (dir_.path() / "haproxy.cfg").string();
+    lb_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{binary("mantle-lb"), "--master=" + cluster_.masterAddress(), "--group=external",
+                                 "--haproxy_config=" + config_, "--bind_address=127.0.0.1",
+                                 "--http_port=" + std::to_string(httpPort_)},
+        dir_.path() / "lb.log");
+    launcher_ = std::make_unique<testing::TaskLauncher>(cluster_.masterAddress(), "web");
+  }
+
+  void TearDown() override {
+    launcher_.reset();
+    lb_->stop(5000ms);  // stops its HAProxy
+    // Whatever HAProxy is left (mantle-lb killed before it could stop it).
+    std::ifstream pids(config_ + ".pid");
+    for (long pid = 0; pids >> pid;) {
+      if (pid > 1) ::kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+    if (HasFailure()) std::cerr << "---- mantle-lb ----\n" << lb_->output() << "\n" << readConfig() << "\n";
+  }
+
+  // An instance serving its own id at /id on a port of its own.
+  testing::TaskSpec instance(const std::string& id, bool healthCheck, const std::string& group = "external") {
+    const int port = freePortIn(31000, 32000);
+    testing::TaskSpec spec;
+    spec.id = id;
+    spec.name = "web";
+    spec.command =
+        "echo " + id + " > id && exec /usr/bin/python3 -m http.server " + std::to_string(port) + " --bind 127.0.0.1";
+    spec.resources = "cpus:0.1;mem:32;ports:[" + std::to_string(port) + "-" + std::to_string(port) + "]";
+    spec.labels = {
+        {"HAPROXY_GROUP", group}, {"HAPROXY_0_PORT", std::to_string(servicePort_)}, {"HAPROXY_0_VHOST", "web.example"}};
+    if (healthCheck) {
+      mesos::v1::HealthCheck check;
+      check.set_type(mesos::v1::HealthCheck::HTTP);
+      check.mutable_http()->set_port(static_cast<std::uint32_t>(port));
+      check.mutable_http()->set_path(id.starts_with("sick") ? "/missing" : "/id");
+      check.set_delay_seconds(0);
+      check.set_interval_seconds(0.5);
+      check.set_timeout_seconds(2);
+      check.set_grace_period_seconds(0);
+      check.set_consecutive_failures(1000);  // the sick one stays, unhealthy
+      spec.healthCheck = check;
+    }
+    return spec;
+  }
+
+  std::string readConfig() const {
+    std::ifstream in(config_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  int servers() const {
+    std::istringstream in(readConfig());
+    int count = 0;
+    for (std::string line; std::getline(in, line);) count += line.starts_with("  server ") ? 1 : 0;
+    return count;
+  }
+
+  // The bodies of `n` requests to the service port (errors as "error: ...").
+  std::multiset<std::string> ask(int n, const std::string& host = "") {
+    std::multiset<std::string> bodies;
+    const int port = host.empty() ? servicePort_ : httpPort_;
+    http::Headers headers;
+    if (!host.empty()) headers.emplace_back("Host", host);
+    for (int i = 0; i < n; ++i) {
+      auto response = http::request("GET", "http://127.0.0.1:" + std::to_string(port) + "/id", headers, "", {5, 2});
+      if (!response.ok()) {
+        bodies.insert("error: " + response.error().message);
+      } else {
+        std::string body = response->body;
+        while (!body.empty() && body.back() == '\n') body.pop_back();
+        bodies.insert(response->status == 200 ? body : "status " + std::to_string(response->status));
+      }
+    }
+    return bodies;
+  }
+
+  static std::set<std::string> distinct(const std::multiset<std::string>& bodies) {
+    return {bodies.begin(), bodies.end()};
+  }
+
+  testing::TempDir dir_;
+  testing::LocalCluster cluster_;
+  int servicePort_ = 0;
+  int httpPort_ = 0;
+  std::string config_;
+  std::unique_ptr<ChildProcess> lb_;
+  std::unique_ptr<testing::TaskLauncher> launcher_;
+};
+
+TEST_F(LbTest, RequestsReachEveryHealthyInstanceOfTheGroupAndAKilledOneLeavesTheBackend) {
+  for (const std::string id : {"web-1", "web-2", "web-3", "sick-1"}) launcher_->launch(instance(id, true));
+  launcher_->launch(instance("other-1", false, "internal"));
+  for (const std::string id : {"web-1", "web-2", "web-3", "sick-1", "other-1"}) {
+    ASSERT_TRUE(launcher_->waitFor(id, mesos::v1::TASK_RUNNING, 30s)) << id << "\n" << cluster_.logs();
+  }
+  ASSERT_TRUE(testing::waitUntil([&] { return servers() == 3; }, 20s))
+      << readConfig() << (launcher_->latest("web-1") ? launcher_->latest("web-1")->DebugString() : "");
+  // HAProxy serves the new configuration once mantle-lb has reloaded it.
+  const std::set<std::string> all = {"web-1", "web-2", "web-3"};
+  EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(9)) == all; }, 5s));
+  EXPECT_EQ(distinct(ask(30)), all);
+  EXPECT_EQ(readConfig().find("sick-1"), std::string::npos) << "an unhealthy task is a server";
+  EXPECT_EQ(readConfig().find("other-1"), std::string::npos) << "a task of another group is a server";
+  auto sick = launcher_->latest("sick-1");
+  ASSERT_TRUE(sick);
+  EXPECT_TRUE(sick->has_healthy() && !sick->healthy()) << sick->DebugString();
+  const std::set<std::string> byHost = distinct(ask(6, "web.example"));
+  EXPECT_EQ(byHost, (std::set<std::string>{"web-1", "web-2", "web-3"}));
+
+  ASSERT_TRUE(launcher_->kill("web-3").ok());
+  ASSERT_TRUE(launcher_->waitFor("web-3", mesos::v1::TASK_KILLED, 30s));
+  ASSERT_TRUE(testing::waitUntil([&] { return servers() == 2; }, 10s)) << readConfig();
+  const std::set<std::string> left = {"web-1", "web-2"};
+  EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(6)) == left; }, 5s));
+  EXPECT_EQ(distinct(ask(20)), left);
+}
+
+TEST_F(LbTest, ReloadsUnderASteadyRequestLoopDropNoRequest) {
+  launcher_->launch(instance("web-1", false));
+  launcher_->launch(instance("web-2", false));
+  ASSERT_TRUE(launcher_->waitFor("web-2", mesos::v1::TASK_RUNNING, 30s)) << cluster_.logs();
+  const std::set<std::string> both = {"web-1", "web-2"};
+  ASSERT_TRUE(testing::waitUntil([&] { return distinct(ask(4)) == both; }, 20s)) << readConfig();
+
+  std::atomic<bool> done{false};
+  std::multiset<std::string> bodies;
+  std::thread loop([&] {
+    while (!done) bodies.merge(ask(1));
+  });
+  auto reloads = [&] {
+    std::size_t count = 0;
+    std::istringstream log(lb_->output());
+    for (std::string line; std::getline(log, line);) count += line.find("HAProxy (re)loaded") != std::string::npos;
+    return count;
+  };
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const std::size_t before = reloads();
+    lb_->signal(SIGHUP);  // a reload with the same configuration
+    EXPECT_TRUE(testing::waitUntil([&] { return reloads() > before; }, 5s)) << "no reload after SIGHUP " << i;
+  }
+  launcher_->launch(instance("web-3", false));  // and one with a new server
+  EXPECT_TRUE(launcher_->waitFor("web-3", mesos::v1::TASK_RUNNING, 30s));
+  EXPECT_TRUE(testing::waitUntil([&] { return servers() == 3; }, 10s)) << readConfig();
+  std::this_thread::sleep_for(500ms);
+  done = true;
+  loop.join();
+
+  EXPECT_GE(reloads(), 12u);  // start, 10 SIGHUPs, web-3
+  EXPECT_GT(bodies.size(), 50u);
+  std::multiset<std::string> failed;
+  for (const std::string& body : bodies) {
+    if (!body.starts_with("web-")) failed.insert(body);
+  }
+  EXPECT_TRUE(failed.empty()) << failed.size() << " of " << bodies.size() << " failed, e.g. " << *failed.begin();
+}
+
+}  // namespace
+}  // namespace mantle::lb
