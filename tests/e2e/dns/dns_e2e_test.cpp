@@ -3,6 +3,8 @@
 // to upstream resolvers, and leader.<domain> across a master failover.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <sstream>
 
@@ -158,6 +160,25 @@ TEST(DnsHaTest, LeaderFollowsAMasterFailover) {
   EXPECT_TRUE(testing::waitUntil([&] { return srvPort() == leaderPort(*next); }, 15s)) << srvPort() << "\n"
                                                                                        << dns->output();
   EXPECT_EQ(dig(port, "leader.mesos"), std::vector<std::string>{"127.0.0.1"});
+}
+
+}  // namespace
+}  // namespace mantle::dns
+
+namespace mantle::dns {
+namespace {
+
+TEST(DnsFlagsTest, BadFlagsAreRefusedWithTheFlagNamed) {
+  testing::TempDir dir;
+  for (const auto& [flag, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"--address=localhost", "--address must be IP:PORT"},
+           {"--resolvers=10.0.0.1:0", "--resolvers: resolver '10.0.0.1:0'"},
+           {"--domain=...", "--domain"}}) {
+    ChildProcess dns({binary("mantle-dns"), "--master=127.0.0.1:1", flag}, dir.path() / "dns.log");
+    const int status = dns.wait(10s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << flag;
+    EXPECT_NE(dns.output().find(expected), std::string::npos) << dns.output();
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -211,6 +212,34 @@ TEST_F(LbTest, ReloadsUnderASteadyRequestLoopDropNoRequest) {
     if (!body.starts_with("web-")) failed.insert(body);
   }
   EXPECT_TRUE(failed.empty()) << failed.size() << " of " << bodies.size() << " failed, e.g. " << *failed.begin();
+}
+
+}  // namespace
+}  // namespace mantle::lb
+
+namespace mantle::lb {
+namespace {
+
+// Runs mantle-lb with `flags`; its exit code and output.
+std::pair<int, std::string> runLb(const std::vector<std::string>& flags) {
+  testing::TempDir dir;
+  std::vector<std::string> argv = {testing::binary("mantle-lb")};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  testing::ChildProcess lb(argv, dir.path() / "lb.log");
+  const int status = lb.wait(std::chrono::seconds(10));
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, lb.output()};
+}
+
+TEST(LbFlagsTest, UnsupportedAndBadFlagsAreRefusedWithTheFlagNamed) {
+  auto [code, output] = runLb({"--services=127.0.0.1:8080"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find("--services is not supported yet"), std::string::npos) << output;
+  std::tie(code, output) = runLb({"--master=127.0.0.1:5050", "--http_port=70000"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find("--http_port"), std::string::npos) << output;
+  std::tie(code, output) = runLb({});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find("--master is required"), std::string::npos) << output;
 }
 
 }  // namespace
