@@ -151,6 +151,7 @@ Status MasterImpl::start() {
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::AGENT_UPDATE);
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::AGENT_DRAINING);
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::QUOTA_V2);
+  startV0();
 
   if (flags_.zk) {
     // With --zk the registry is read once this master is elected (on the
@@ -188,7 +189,7 @@ void MasterImpl::stop() {
     auto future = done.get_future();
     post([this, &done] {
       for (auto& [id, f] : frameworks_) {
-        if (f.stream) f.stream->close();
+        if (f.sink) f.sink->close();
       }
       for (auto& [id, a] : agents_) {
         if (a.stream) a.stream->close();
@@ -477,6 +478,9 @@ void MasterImpl::allocate() {
 // HTTP routing (HTTP threads)
 
 void MasterImpl::handle(const http::Request& request, const http::Responder& responder) {
+  // libprocess messages (v0 drivers) share the port; SASL, not HTTP
+  // authentication, covers them.
+  if (libprocess_->serve(request, responder)) return;
   std::string path = request.path;
   if (path == "/master" || path == "/master/") {
     path = "/";

@@ -31,6 +31,7 @@
 #include "auth/security.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
+#include "libprocess/libprocess.hpp"
 #include "logging/verbosity.hpp"
 #include "mantle/common/clock.hpp"
 #include "mantle/common/convert.hpp"
@@ -41,6 +42,7 @@
 #include "mantle/module/v1/module.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "master/allocator_client.hpp"
+#include "master/event_sink.hpp"
 #include "master/flags.hpp"
 #include "master/offer_book.hpp"
 #include "master/offer_constraints.hpp"
@@ -85,9 +87,8 @@ struct Framework {
   bool connected = false;
   bool active = false;
   bool recovered = false;  // known from the registry or an agent, not subscribed since
-  std::shared_ptr<http::Stream> stream;
-  std::string streamId;
-  wire::MediaType mediaType = wire::MediaType::kJson;
+  std::shared_ptr<EventSink> sink;  // while subscribed: the HTTP stream or the v0 driver
+  std::string streamId;             // this subscription's (frameworkDisconnected)
   std::set<std::string> suppressedRoles;
   // Agents a role takes offers from (SUBSCRIBE / UPDATE_FRAMEWORK), as given
   // and compiled; the master hands back what the allocator allocates outside
@@ -141,6 +142,14 @@ Status validateWeights(const google::protobuf::RepeatedPtrField<v1::WeightInfo>&
 
 // A RegistryOperation's `fail` for an operator call: 503 with the reason.
 std::function<void(const Error&)> registryFailure(const http::Responder& responder);
+
+// How a SUBSCRIBE is answered: on the v1 HTTP stream or to a v0 driver.
+struct Subscriber {
+  // Refuses the subscription with `message`.
+  std::function<void(const std::string& message)> refuse;
+  // The subscribed framework's sink; the subscription is `streamId`.
+  std::function<std::shared_ptr<EventSink>(const std::string& frameworkId, const std::string& streamId)> open;
+};
 
 struct OperatorSubscriber {
   std::uint64_t id = 0;
@@ -246,8 +255,11 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void schedulerCall(v1::scheduler::Call call, std::string streamId, wire::ResponseFormat format,
                      http::Responder responder, std::optional<auth::Principal> principal = std::nullopt);
   // `recorded`: the registry holds the framework (see RegistryOperation).
-  void subscribe(const v1::scheduler::Call& call, wire::ResponseFormat format, const http::Responder& responder,
-                 bool recorded = false);
+  void subscribe(const v1::scheduler::Call& call, Subscriber subscriber, bool recorded = false);
+  Subscriber httpSubscriber(wire::ResponseFormat format, const http::Responder& responder);
+  // Every call but SUBSCRIBE, for a subscribed framework, whatever its
+  // transport; an Error for a call the master refuses.
+  Status frameworkCall(Framework& framework, const v1::scheduler::Call& call);
   void teardown(Framework& framework);
   void accept(Framework& framework, const v1::scheduler::Call::Accept& accept);
   void decline(Framework& framework, const v1::scheduler::Call::Decline& decline);
@@ -267,6 +279,23 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // A status update the master makes itself (no uuid: not acknowledged).
   void sendMasterUpdate(Framework& framework, const v1::TaskID& taskId, const std::string& agentId, v1::TaskState state,
                         v1::TaskStatus::Reason reason, const std::string& message);
+
+  // The v0 scheduler driver (v0_scheduler.cpp, docs/V0.md): the libprocess
+  // `master` actor on the HTTP port, mapped onto the calls above.
+  void startV0();  // once the port is known, before the threads start
+  // HTTP threads: checks and decodes, then posts to the state thread.
+  // `failover`: a SUBSCRIBE's v0 `force` (the driver of a new scheduler
+  // process; answered FrameworkRegisteredMessage, not Reregistered).
+  void v0Call(const libprocess::Upid& from, v1::scheduler::Call call, bool failover = false);
+  // State thread.
+  void v0Dispatch(const libprocess::Upid& from, v1::scheduler::Call call, bool failover);
+  void v0Subscribe(const libprocess::Upid& from, v1::scheduler::Call call, bool failover);
+  void v0Deactivate(const libprocess::Upid& from, const std::string& frameworkId);
+  void v0Exited(const libprocess::Upid& driver);
+  // The framework `frameworkId` when subscribed by driver `from`, else none
+  // (logged as dropped with `what`).
+  Framework* v0Framework(const libprocess::Upid& from, const std::string& frameworkId, const std::string& what);
+  void v0Refuse(const libprocess::Upid& driver, const std::string& message);
 
   // Agent protocol (agent_api.cpp).
   void agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder);
@@ -561,6 +590,11 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::atomic<bool> leading_{true};
   bool elected_ = false;
   double electedTime_ = 0;
+
+  // The libprocess transport (v0 drivers) and the drivers whose SUBSCRIBE
+  // awaits the registry (duplicates are ignored meanwhile).
+  std::unique_ptr<libprocess::Transport> libprocess_;
+  std::set<std::string> v0Subscribing_;
 
   // The registry's one writer (registrar.hpp).
   Registrar registrar_;

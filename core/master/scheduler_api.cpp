@@ -48,18 +48,30 @@ Event inPreRefinementFormat(Event event) {
   return event;
 }
 
+// A v1 subscription: RecordIO-framed events on the SUBSCRIBE's response.
+class HttpEventSink : public EventSink {
+ public:
+  HttpEventSink(std::shared_ptr<http::Stream> stream, wire::MediaType mediaType)
+      : stream_(std::move(stream)), mediaType_(mediaType) {}
+  void send(const Event& event) override { stream_->write(wire::encodeRecord(wire::encode(event, mediaType_))); }
+  void close() override { stream_->close(); }
+
+ private:
+  std::shared_ptr<http::Stream> stream_;
+  wire::MediaType mediaType_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
 // Events
 
 void MasterImpl::sendEvent(Framework& framework, const Event& event) {
-  if (!framework.connected || !framework.stream) return;
+  if (!framework.connected || !framework.sink) return;
   if (hasCapability(framework.info, v1::FrameworkInfo::Capability::RESERVATION_REFINEMENT)) {
-    framework.stream->write(wire::encodeRecord(wire::encode(event, framework.mediaType)));
-    return;
+    return framework.sink->send(event);
   }
-  framework.stream->write(wire::encodeRecord(wire::encode(inPreRefinementFormat(event), framework.mediaType)));
+  framework.sink->send(inPreRefinementFormat(event));
 }
 
 void MasterImpl::sendError(Framework& framework, const std::string& message) {
@@ -92,7 +104,7 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
                                http::Responder responder, std::optional<auth::Principal> principal) {
   count("master/messages_scheduler_calls");
   count("master/calls/" + lower(Call::Type_Name(call.type())));
-  if (call.type() == Call::SUBSCRIBE) return subscribe(call, format, responder);
+  if (call.type() == Call::SUBSCRIBE) return subscribe(call, httpSubscriber(format, responder));
   auto it = frameworks_.find(call.framework_id().value());
   if (it == frameworks_.end()) {
     return responder.respond(http::Response::text(400, "Framework cannot be found"));
@@ -113,10 +125,16 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
         400, "The stream ID '" + streamId + "' included in this request didn't match the stream ID currently "
              "associated with framework ID " + f.id));
   }
+  bool update = call.type() == Call::UPDATE_FRAMEWORK;
+  if (Status done = frameworkCall(f, call); !done.ok()) return responder.respond(http::Response::error(done.error()));
+  responder.respond(update ? http::Response{200, {}, ""} : accepted());
+}
+
+Status MasterImpl::frameworkCall(Framework& f, const Call& call) {
   switch (call.type()) {
     case Call::TEARDOWN:
-      responder.respond(accepted());
-      return teardown(f);
+      teardown(f);
+      break;
     case Call::ACCEPT:
       accept(f, call.accept());
       break;
@@ -146,10 +164,8 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
       break;
     case Call::UPDATE_FRAMEWORK: {
       Status updated = updateFramework(f, call.update_framework());
-      if (!updated.ok()) {
-        return responder.respond(http::Response::error(updated.error().withContext("Failed to update framework")));
-      }
-      return responder.respond(http::Response{200, {}, ""});
+      if (!updated.ok()) return updated.error().withContext("Failed to update framework");
+      break;
     }
     case Call::ACKNOWLEDGE_OPERATION_STATUS: acknowledgeOperationStatus(f, call.acknowledge_operation_status()); break;
     case Call::RECONCILE_OPERATIONS: reconcileOperations(f, call.reconcile_operations()); break;
@@ -165,20 +181,35 @@ void MasterImpl::schedulerCall(Call call, std::string streamId, wire::ResponseFo
       // Mesos' own allocator ignores REQUEST too.
       break;
     default:
-      return responder.respond(
-          http::Response::text(501, "Received an unexpected '" + Call::Type_Name(call.type()) + "' call"));
+      return unimplemented("Received an unexpected '" + Call::Type_Name(call.type()) + "' call");
   }
-  responder.respond(accepted());
+  return {};
 }
 
 // ---------------------------------------------------------------------------
 // SUBSCRIBE and framework lifecycle
 
-void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const http::Responder& responder,
-                           bool recorded) {
+Subscriber MasterImpl::httpSubscriber(wire::ResponseFormat format, const http::Responder& responder) {
+  Subscriber subscriber;
+  subscriber.refuse = [format, responder](const std::string& message) {
+    refuseSubscription(responder, format, message);
+  };
+  subscriber.open = [this, format, responder](const std::string& id, const std::string& streamId) {
+    std::shared_ptr<http::Stream> stream = responder.stream(
+        200, {{"Content-Type", std::string(format.contentType())}, {std::string(wire::kMesosStreamIdHeader), streamId}});
+    std::weak_ptr<MasterImpl> weak = weak_from_this();
+    stream->onClose([weak, id, streamId] {
+      if (auto self = weak.lock()) self->post([self, id, streamId] { self->frameworkDisconnected(id, streamId); });
+    });
+    return std::make_shared<HttpEventSink>(stream, format.message);
+  };
+  return subscriber;
+}
+
+void MasterImpl::subscribe(const Call& call, Subscriber subscriber, bool recorded) {
   const Call::Subscribe& sub = call.subscribe();
   v1::FrameworkInfo info = sub.framework_info();
-  auto refuse = [&](const std::string& message) { refuseSubscription(responder, format, message); };
+  const auto& refuse = subscriber.refuse;
   if (Status valid = validateFrameworkInfo(info, sub.suppressed_roles()); !valid.ok()) {
     return refuse(valid.error().message);
   }
@@ -219,9 +250,9 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
           }
           state.frameworks.push_back(staged);
         },
-        [this, withId, format, responder] { subscribe(withId, format, responder, /*recorded=*/true); },
-        [format, responder](const Error& error) {
-          refuseSubscription(responder, format, "Failed to record the framework in the registry: " + error.message);
+        [this, withId, subscriber] { subscribe(withId, subscriber, /*recorded=*/true); },
+        [refuse = subscriber.refuse](const Error& error) {
+          refuse("Failed to record the framework in the registry: " + error.message);
         }});
     return;
   }
@@ -234,9 +265,9 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
   } else {
     f = &frameworks_.at(id);
     // Failover: the old subscription ends with an ERROR.
-    if (f->connected && f->stream) {
+    if (f->connected && f->sink) {
       sendError(*f, "Framework failed over");
-      f->stream->close();
+      f->sink->close();
     }
     if (f->failoverTimer) {
       f->failoverTimer->cancel();
@@ -252,18 +283,12 @@ void MasterImpl::subscribe(const Call& call, wire::ResponseFormat format, const 
   f->info = info;
   f->recovered = false;
   f->streamId = uuid::randomText();
-  f->mediaType = format.message;
-  f->stream = responder.stream(200, {{"Content-Type", std::string(format.contentType())},
-                                     {std::string(wire::kMesosStreamIdHeader), f->streamId}});
+  f->sink = subscriber.open(id, f->streamId);
   f->connected = true;
   f->active = true;
   f->suppressedRoles = {sub.suppressed_roles().begin(), sub.suppressed_roles().end()};
   f->offerConstraints = std::move(*constraints);
   f->offerConstraintsInfo = sub.offer_constraints();
-  std::weak_ptr<MasterImpl> weak = weak_from_this();
-  f->stream->onClose([weak, id, streamId = f->streamId] {
-    if (auto self = weak.lock()) self->post([self, id, streamId] { self->frameworkDisconnected(id, streamId); });
-  });
 
   if (added) {
     module::v1::AllocatorAddFramework request;
@@ -323,7 +348,7 @@ void MasterImpl::frameworkDisconnected(const std::string& frameworkId, const std
   LOG(INFO) << "Framework " << frameworkId << " disconnected; failover timeout " << f.info.failover_timeout() << "s";
   f.connected = false;
   f.active = false;
-  f.stream.reset();
+  f.sink.reset();
   f.unregisteredTime = wallNow();
   offerBook_.rescindOfFramework(f.id);
   allocator_.setFrameworkActive(frameworkId, false);
@@ -402,8 +427,8 @@ void MasterImpl::removeFramework(const std::string& frameworkId, const std::stri
     f.completedTasks.pop_front();
   }
   allocator_.removeFramework(frameworkId);
-  if (f.stream) f.stream->close();
-  f.stream.reset();
+  if (f.sink) f.sink->close();
+  f.sink.reset();
   f.connected = false;
   f.active = false;
   f.unregisteredTime = wallNow();
@@ -559,6 +584,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   const validation::LaunchContext context{f.id, agentId, roles, f.tasks, f.unreachableTasks, launched, knownExecutors};
 
   bool converted = false;
+  Resources produced;  // by this ACCEPT's RESERVE/UNRESERVE/CREATE/DESTROY
   // run_tasks: the framework's principal, the task's user (Mesos). A refused
   // task's resources stay available to the ACCEPT's other operations.
   auth::RequestAuthorizer runTasks = runTasksAuthorizer(f);
@@ -716,6 +742,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         }
         available = *available.minus(conversion->consumed);
         available += conversion->produced;
+        produced += conversion->produced;
         Result<Resources> total = agent.total.minus(conversion->consumed.withoutAllocation());
         if (total.ok()) agent.total = *total + conversion->produced.withoutAllocation();
         converted = true;
@@ -741,6 +768,14 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
     agent.inAllocator = false;
     addAgentToAllocator(agent, {{f.id, available}});
     agentsChanged();
+  }
+  // As Mesos: what the operations produced and nothing used is offered again
+  // unfiltered (a RESERVE's reservation comes back at once); only the rest is
+  // declined for the ACCEPT's refuse_seconds.
+  Result<Resources> declined = available.minus(produced);
+  if (!produced.empty() && declined.ok()) {
+    allocator_.recoverResources(f.id, agentId, produced, 0);
+    available = *declined;
   }
   allocator_.recoverResources(f.id, agentId, available, refuse);
 }
