@@ -238,7 +238,7 @@ TEST(LibprocessTransportTest, ALinkedPeerExitsWhenItsServerGoesAway) {
     std::lock_guard lock(inbox.mutex);
     EXPECT_TRUE(inbox.exited.empty());
   }
-  b->stop();
+  b.reset();  // its server, its connections and its process gone
   ASSERT_TRUE(inbox.waitForExits(1));
   std::lock_guard lock(inbox.mutex);
   EXPECT_EQ(inbox.exited[0], sched);
