@@ -14,6 +14,7 @@ packages=(
   openssl                             # tests make their certificates with it
   libjsoncpp-dev                      # manifests and JSON endpoints
   libgoogle-glog-dev                  # logging
+  libsasl2-dev libsasl2-modules       # Cyrus SASL and its CRAM-MD5 plugin (v0 framework authentication)
   libgtest-dev libgmock-dev           # tests
   libbenchmark-dev                    # bench/
   libicu-dev                          # mantle-cron's time zones (ICU calendar and tz database)

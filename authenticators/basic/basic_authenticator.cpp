@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "base64.hpp"
-#include "credentials.hpp"
+#include "mantle/common/credentials.hpp"
 #include "mantle/module_api/sdk/authenticator.hpp"
 
 namespace mantle::authenticators::basic {

@@ -70,13 +70,15 @@ void addSecurityFlags(flags::FlagSet& set, SecurityFlags* f, Side side) {
   bool master = side == Side::kMaster;
   if (master) {
     set.addBool("authenticate_frameworks", &f->authenticateFrameworks,
-                "Require schedulers to authenticate (same as --authenticate_http_frameworks).");
+                "Require schedulers to authenticate: v1 ones as --authenticate_http_frameworks, v0 (libmesos) "
+                "drivers with SASL CRAM-MD5 against --credentials.");
     set.addBool("authenticate_http_frameworks", &f->authenticateHttpFrameworks,
                 "Require HTTP authentication on /api/v1/scheduler (realm mesos-master-scheduler).");
     set.addBool("authenticate_agents", &f->authenticateAgents,
                 "Require agents to authenticate to the master (realm mantle-master-agent; agents give --credential).");
     set.addOptional("credentials", &f->credentials,
-                    "Credentials file (JSON or 'principal secret' lines) for the built-in 'basic' authenticator.");
+                    "Credentials file (JSON or 'principal secret' lines) for the built-in 'basic' authenticator and the "
+                    "v0 drivers' SASL CRAM-MD5.");
     set.addString("http_framework_authenticators", &f->httpFrameworkAuthenticators,
                   "Comma-separated authenticator instances for the scheduler realm. Default: --http_authenticators.");
   } else {

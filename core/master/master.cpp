@@ -119,6 +119,8 @@ Status MasterImpl::start() {
   }
 
   http::ServerOptions serverOptions;
+  // A v0 driver's connection to the master is its link: never idled out.
+  serverOptions.persistent = libprocess::isMessage;
   if (flags_.security.tls()) {
     serverOptions.tls = http::TlsOptions{*flags_.security.sslCert, *flags_.security.sslKey,
                                          flags_.security.sslCa.value_or(""), flags_.security.sslRequireClientCert};
@@ -151,7 +153,7 @@ Status MasterImpl::start() {
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::AGENT_UPDATE);
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::AGENT_DRAINING);
   masterInfo_.add_capabilities()->set_type(v1::MasterInfo::Capability::QUOTA_V2);
-  startV0();
+  if (Status s = startV0(); !s.ok()) return s;
 
   if (flags_.zk) {
     // With --zk the registry is read once this master is elected (on the

@@ -43,6 +43,7 @@
 #include "mantle/modules/registry.hpp"
 #include "master/allocator_client.hpp"
 #include "master/event_sink.hpp"
+#include "master/v0_authenticator.hpp"
 #include "master/flags.hpp"
 #include "master/offer_book.hpp"
 #include "master/offer_constraints.hpp"
@@ -282,7 +283,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
 
   // The v0 scheduler driver (v0_scheduler.cpp, docs/V0.md): the libprocess
   // `master` actor on the HTTP port, mapped onto the calls above.
-  void startV0();  // once the port is known, before the threads start
+  // Once the port is known, before the threads start; an Error for an
+  // unusable --credentials (SASL).
+  Status startV0();
   // HTTP threads: checks and decodes, then posts to the state thread.
   // `failover`: a SUBSCRIBE's v0 `force` (the driver of a new scheduler
   // process; answered FrameworkRegisteredMessage, not Reregistered).
@@ -296,6 +299,8 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // (logged as dropped with `what`).
   Framework* v0Framework(const libprocess::Upid& from, const std::string& frameworkId, const std::string& what);
   void v0Refuse(const libprocess::Upid& driver, const std::string& message);
+  // Sends the authenticatee the answer of one SASL step (HTTP threads).
+  void v0Authenticated(const libprocess::Upid& authenticatee, const V0Authenticator::Step& step);
 
   // Agent protocol (agent_api.cpp).
   void agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder);
@@ -595,6 +600,8 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // awaits the registry (duplicates are ignored meanwhile).
   std::unique_ptr<libprocess::Transport> libprocess_;
   std::set<std::string> v0Subscribing_;
+  // SASL CRAM-MD5 for v0 drivers, with --credentials (else none).
+  std::unique_ptr<V0Authenticator> v0Authenticator_;
 
   // The registry's one writer (registrar.hpp).
   Registrar registrar_;

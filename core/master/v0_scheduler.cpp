@@ -19,6 +19,7 @@ using v1::scheduler::Event;
 namespace msg = ::mesos::internal;
 
 constexpr const char* kActor = "master";
+constexpr const char* kAuthenticator = "authenticator";  // SASL conversations
 
 // A v0 framework's events as the messages its driver installs handlers for.
 class V0EventSink : public EventSink {
@@ -156,9 +157,16 @@ Result<std::pair<Call, bool>> v1CallOf(const std::string& body) {
 
 }  // namespace
 
-void MasterImpl::startV0() {
+Status MasterImpl::startV0() {
   Result<Upid> self = Upid::parse(masterInfo_.pid());
   CHECK(self.ok()) << self.error().message;
+  if (flags_.security.credentials) {
+    Result<Credentials> credentials = loadCredentials(*flags_.security.credentials);
+    if (!credentials.ok()) return credentials.error().withContext("--credentials");
+    Result<std::unique_ptr<V0Authenticator>> authenticator = V0Authenticator::create(*credentials);
+    if (!authenticator.ok()) return authenticator.error().withContext("--credentials");
+    v0Authenticator_ = std::move(*authenticator);
+  }
   libprocess_ = std::make_unique<libprocess::Transport>(libprocess::Transport::Address{self->host, self->port});
   std::weak_ptr<MasterImpl> weak = weak_from_this();
   libprocess_->onExited([weak](const Upid& driver) {
@@ -197,11 +205,25 @@ void MasterImpl::startV0() {
   // SASL authentication is not served: a driver given credentials is told
   // at once (it stops with "Master refused authentication") rather than left
   // retrying.
+  // SASL CRAM-MD5 (with --credentials): the driver's authenticatee
+  // (`from`) authenticates the driver (`pid`).
   t.install<msg::AuthenticateMessage>(kActor, [this](const Upid& from, msg::AuthenticateMessage m) {
-    // `from` is the driver's authenticatee, `pid` the driver.
-    LOG(WARNING) << "Refusing SASL authentication of " << m.pid() << " (authenticatee " << from.str()
-                 << "): this master does not authenticate v0 frameworks (docs/V0.md)";
-    libprocess_->send(libprocess_->self(kActor), from, msg::AuthenticationFailedMessage());
+    if (!v0Authenticator_) {
+      LOG(WARNING) << "Refusing SASL authentication of " << m.pid() << " (authenticatee " << from.str()
+                   << "): this master has no --credentials";
+      return libprocess_->send(libprocess_->self(kActor), from, msg::AuthenticationFailedMessage());
+    }
+    v0Authenticator_->begin(from.str(), m.pid());
+    msg::AuthenticationMechanismsMessage mechanisms;
+    mechanisms.add_mechanisms("CRAM-MD5");
+    libprocess_->send(libprocess_->self(kAuthenticator), from, mechanisms);
+  });
+  t.install<msg::AuthenticationStartMessage>(
+      kAuthenticator, [this](const Upid& from, msg::AuthenticationStartMessage m) {
+        if (v0Authenticator_) v0Authenticated(from, v0Authenticator_->start(from.str(), m.mechanism(), m.data()));
+      });
+  t.install<msg::AuthenticationStepMessage>(kAuthenticator, [this](const Upid& from, msg::AuthenticationStepMessage m) {
+    if (v0Authenticator_) v0Authenticated(from, v0Authenticator_->step(from.str(), m.data()));
   });
   t.install<msg::LaunchTasksMessage>(kActor, [this](const Upid& from, msg::LaunchTasksMessage m) {
     Call call = callOf(Call::ACCEPT, m.framework_id());
@@ -249,6 +271,7 @@ void MasterImpl::startV0() {
     call.mutable_message()->set_data(m.data());
     v0Call(from, std::move(call));
   });
+  return {};
 }
 
 // HTTP threads: the checks the v1 endpoint makes before the state thread.
@@ -261,14 +284,22 @@ void MasterImpl::v0Call(const Upid& from, Call call, bool failover) {
   Status valid = resources::upgradeResources(&call);
   if (valid.ok()) valid = validateSchedulerCall(call);
   if (valid.ok() && call.type() == Call::SUBSCRIBE) {
-    // A v0 driver cannot authenticate here (no SASL): where schedulers must
-    // authenticate, it is refused.
-    if (security_->authentication.enabled(auth::kMasterSchedulerRealm)) {
-      valid = Error(StatusCode::kUnauthenticated, "Framework at " + from.str() +
-                                                      " is not authenticated: this master authenticates schedulers and "
-                                                      "v0 drivers cannot (no SASL; see docs/V0.md)");
+    // The principal the driver authenticated as (SASL), if it did.
+    std::optional<auth::Principal> principal;
+    if (v0Authenticator_) {
+      if (std::optional<std::string> name = v0Authenticator_->principal(from.str())) {
+        principal = auth::Principal{*name, {}};
+      }
+    }
+    const v1::FrameworkInfo& info = call.subscribe().framework_info();
+    if (!principal && flags_.security.authenticateFrameworks) {
+      valid = Error(StatusCode::kUnauthenticated, "Framework at " + from.str() + " is not authenticated");
+    } else if (principal && info.has_principal() && info.principal() != principal->value) {
+      valid = Error(StatusCode::kUnauthenticated, "Framework principal '" + info.principal() +
+                                                      "' does not match authenticated principal '" + principal->value +
+                                                      "'");
     } else {
-      valid = authorizeSubscribe(call, std::nullopt);
+      valid = authorizeSubscribe(call, principal);
     }
   }
   if (!valid.ok()) {
@@ -367,6 +398,29 @@ void MasterImpl::v0Exited(const Upid& driver) {
   for (const auto& [id, streamId] : gone) {
     LOG(INFO) << "v0 driver " << driver.str() << " of framework " << id << " went away";
     frameworkDisconnected(id, streamId);
+  }
+}
+
+void MasterImpl::v0Authenticated(const Upid& authenticatee, const V0Authenticator::Step& step) {
+  const Upid self = libprocess_->self(kAuthenticator);
+  switch (step.state) {
+    case V0Authenticator::Step::State::kContinue: {
+      msg::AuthenticationStepMessage message;
+      message.set_data(step.data);
+      return libprocess_->send(self, authenticatee, message);
+    }
+    case V0Authenticator::Step::State::kCompleted:
+      LOG(INFO) << "Authenticated the v0 driver behind " << authenticatee.str();
+      return libprocess_->send(self, authenticatee, msg::AuthenticationCompletedMessage());
+    case V0Authenticator::Step::State::kFailed:
+      LOG(WARNING) << "SASL authentication by " << authenticatee.str() << " failed: " << step.error;
+      return libprocess_->send(self, authenticatee, msg::AuthenticationFailedMessage());
+    case V0Authenticator::Step::State::kError: {
+      LOG(WARNING) << "SASL authentication by " << authenticatee.str() << " failed: " << step.error;
+      msg::AuthenticationErrorMessage message;
+      message.set_error(step.error);
+      return libprocess_->send(self, authenticatee, message);
+    }
   }
 }
 

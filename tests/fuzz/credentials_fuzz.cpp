@@ -2,12 +2,12 @@
 // "principal secret" lines) and a daemon's own --credential file. Errors
 // never quote a secret.
 #include "auth/security.hpp"
-#include "credentials.hpp"
+#include "mantle/common/credentials.hpp"
 #include "fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t size) {
   const std::string input(mantle::fuzz::text(data, size));
-  auto many = mantle::authenticators::basic::parseCredentials(input, "credentials");
+  auto many = mantle::parseCredentials(input, "credentials");
   if (many.ok()) {
     MANTLE_FUZZ_CHECK(!many->empty(), "no credentials but no error");
     for (const auto& [principal, secret] : *many) MANTLE_FUZZ_CHECK(!principal.empty(), "an empty principal");

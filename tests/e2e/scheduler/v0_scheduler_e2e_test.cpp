@@ -7,9 +7,10 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
-#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -37,13 +38,14 @@ class V0SchedulerE2E : public ::testing::Test {
     path_ = MesosPeer::home() / "bin" / program;
     if (!std::filesystem::exists(path_)) GTEST_SKIP() << "no Mesos reference build at " << MesosPeer::home();
   }
-  // Starts it with --master=`master` and `args`; its driver's libprocess
-  // server on loopback.
-  ChildProcess& run(const std::string& master, std::vector<std::string> args) {
+  // Starts it with --master=`master` and `args` (and `environment`); its
+  // driver's libprocess server on loopback.
+  ChildProcess& run(const std::string& master, std::vector<std::string> args,
+                    std::map<std::string, std::string> environment = {}) {
     args.insert(args.begin(), {path_.string(), "--master=" + master});
-    framework_ = std::make_unique<ChildProcess>(
-        args, dir_.path() / "framework.log",
-        std::map<std::string, std::string>{{"LIBPROCESS_IP", "127.0.0.1"}, {"GLOG_v", "1"}});
+    environment.emplace("LIBPROCESS_IP", "127.0.0.1");
+    environment.emplace("GLOG_v", "1");
+    framework_ = std::make_unique<ChildProcess>(args, dir_.path() / "framework.log", environment);
     return *framework_;
   }
   // Its wait status once it exits, or -1 (then stopped) past `timeout`.
@@ -76,6 +78,24 @@ TEST_F(V0SchedulerE2E, NoExecutorFrameworkRunsItsTasksToCompletion) {
   EXPECT_NE(frameworksJson(cluster.masterUrl()).find("No Executor Framework"), std::string::npos);
 }
 
+// test-framework launches its tasks on its own v0 executor (test-executor,
+// found through MESOS_HELPER_DIR, registered with the agent's slave(1)), with
+// the driver acknowledging updates implicitly, then explicitly.
+TEST_F(V0SchedulerE2E, TestFrameworkRunsItsTasksOnTheV0TestExecutor) {
+  require("test-framework");
+  if (!std::filesystem::exists(MesosPeer::home() / "bin" / "test-executor")) GTEST_SKIP() << "no test-executor";
+  LocalCluster cluster;
+  Status started = cluster.start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  for (bool explicitAcknowledgements : {false, true}) {
+    SCOPED_TRACE(explicitAcknowledgements ? "explicit acknowledgements" : "implicit acknowledgements");
+    std::map<std::string, std::string> environment = {{"MESOS_HELPER_DIR", (MesosPeer::home() / "bin").string()}};
+    if (explicitAcknowledgements) environment.emplace("MESOS_EXPLICIT_ACKNOWLEDGEMENTS", "1");
+    ChildProcess& framework = run(cluster.masterAddress(), {}, environment);
+    EXPECT_TRUE(exitedZero(finish(90s))) << framework.output() << "\n" << cluster.logs();
+  }
+}
+
 // dynamic-reservation-framework reserves resources for its role (RESERVE
 // through ACCEPT), launches tasks on them, then unreserves them, and exits 0.
 TEST_F(V0SchedulerE2E, DynamicReservationFrameworkReservesLaunchesAndUnreserves) {
@@ -106,20 +126,65 @@ TEST_F(V0SchedulerE2E, AKilledDriverDisconnectsItsFramework) {
   EXPECT_FALSE(active()) << frameworksJson(cluster.masterUrl()) << cluster.logs();
 }
 
-// SASL is not served: a driver given credentials is refused at once and
-// stops with the driver's own "Master refused authentication" error, instead
-// of retrying forever.
-TEST_F(V0SchedulerE2E, ADriverWithCredentialsIsRefusedAuthentication) {
+// SASL CRAM-MD5 against the master's --credentials (Cyrus SASL on both
+// sides): the driver authenticates, then registers and runs its tasks.
+TEST_F(V0SchedulerE2E, ADriverAuthenticatesWithSaslCramMd5AndRuns) {
   require("no-executor-framework");
-  LocalCluster cluster;
+  std::filesystem::path credentials = dir_.path() / "credentials";
+  std::ofstream(credentials) << R"({"credentials":[{"principal":"ops","secret":"s3cret"}]})";
+  ClusterOptions options;
+  options.masterFlags = {"--credentials=" + credentials.string(), "--authenticate_frameworks"};
+  // The cluster's own requests (the agent, waiting for it) authenticate too.
+  options.clientHeaders = {{"Authorization", "Basic b3BzOnMzY3JldA=="}};  // ops:s3cret
+  LocalCluster cluster(options);
   Status started = cluster.start();
   ASSERT_TRUE(started.ok()) << started.error().message;
-  ChildProcess& framework = run(cluster.masterAddress(),
-                                {"--num_tasks=1", "--command=true", "--authenticate", "--principal=p", "--secret=s"});
+  ChildProcess& framework = run(cluster.masterAddress(), {"--num_tasks=2", "--command=true", "--authenticate",
+                                                          "--principal=ops", "--secret=s3cret"});
+  EXPECT_TRUE(exitedZero(finish(60s))) << framework.output() << "\n" << cluster.logs();
+  EXPECT_NE(framework.output().find("Successfully authenticated with master"), std::string::npos) << framework.output();
+}
+
+// A wrong secret, an unknown principal or a master without --credentials:
+// the driver is refused at once and stops with its own "Master refused
+// authentication" error instead of retrying.
+TEST_F(V0SchedulerE2E, AWrongSecretOrAMasterWithoutCredentialsRefusesAuthentication) {
+  require("no-executor-framework");
+  std::filesystem::path credentials = dir_.path() / "credentials";
+  std::ofstream(credentials) << "ops s3cret\n";
+  for (bool masterHasCredentials : {true, false}) {
+    SCOPED_TRACE(masterHasCredentials ? "wrong secret" : "no --credentials");
+    ClusterOptions options;
+    if (masterHasCredentials) options.masterFlags = {"--credentials=" + credentials.string()};
+    LocalCluster cluster(options);
+    Status started = cluster.start();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    ChildProcess& framework = run(cluster.masterAddress(), {"--num_tasks=1", "--command=true", "--authenticate",
+                                                            "--principal=ops", "--secret=wrong"});
+    int status = finish(30s);
+    ASSERT_NE(status, -1) << "the framework did not stop:\n" << framework.output();
+    EXPECT_FALSE(exitedZero(status)) << framework.output();
+    EXPECT_NE(framework.output().find("Master refused authentication"), std::string::npos) << framework.output();
+  }
+}
+
+// With --authenticate_frameworks a driver that does not authenticate is
+// refused with FrameworkErrorMessage and stops.
+TEST_F(V0SchedulerE2E, WithAuthenticateFrameworksAnUnauthenticatedDriverIsRefused) {
+  require("no-executor-framework");
+  std::filesystem::path credentials = dir_.path() / "credentials";
+  std::ofstream(credentials) << "ops s3cret\n";
+  ClusterOptions options;
+  options.masterFlags = {"--credentials=" + credentials.string(), "--authenticate_frameworks"};
+  options.clientHeaders = {{"Authorization", "Basic b3BzOnMzY3JldA=="}};
+  LocalCluster cluster(options);
+  Status started = cluster.start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  ChildProcess& framework = run(cluster.masterAddress(), {"--num_tasks=1", "--command=true"});
   int status = finish(30s);
   ASSERT_NE(status, -1) << "the framework did not stop:\n" << framework.output();
   EXPECT_FALSE(exitedZero(status)) << framework.output();
-  EXPECT_NE(framework.output().find("Master refused authentication"), std::string::npos) << framework.output();
+  EXPECT_NE(framework.output().find("is not authenticated"), std::string::npos) << framework.output();
 }
 
 // Master detection through ZooKeeper (the json.info_* znodes): the driver

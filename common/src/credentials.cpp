@@ -1,4 +1,4 @@
-#include "credentials.hpp"
+#include "mantle/common/credentials.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -9,7 +9,7 @@
 
 #include "mantle/common/strict_json.hpp"
 
-namespace mantle::authenticators::basic {
+namespace mantle {
 
 namespace {
 
@@ -90,4 +90,4 @@ Result<Credentials> loadCredentials(const std::string& path) {
   return parseCredentials(text.str(), "credentials file '" + path + "'");
 }
 
-}  // namespace mantle::authenticators::basic
+}  // namespace mantle

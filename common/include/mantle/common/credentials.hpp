@@ -1,5 +1,6 @@
 // Mesos credentials files: JSON {"credentials":[{"principal","secret"}]} or
-// the legacy text form, one "principal secret" per line.
+// the legacy text form, one "principal secret" per line (the basic
+// authenticator's and the master's --credentials, for SASL).
 #pragma once
 
 #include <map>
@@ -7,7 +8,7 @@
 
 #include "mantle/result.hpp"
 
-namespace mantle::authenticators::basic {
+namespace mantle {
 
 // principal -> secret
 using Credentials = std::map<std::string, std::string>;
@@ -19,4 +20,4 @@ Result<Credentials> parseCredentials(const std::string& text, const std::string&
 // Reads and parses the file at `path`.
 Result<Credentials> loadCredentials(const std::string& path);
 
-}  // namespace mantle::authenticators::basic
+}  // namespace mantle
