@@ -20,7 +20,7 @@ const std::vector<std::string> kModuleAreas = {"allocators", "isolators", "authe
 // Inside core/: the core folders each core folder may include besides its
 // own (its library's dependencies; "proto" is the generated mesos.v1 and
 // master <-> agent protocols). The daemons and tools at the top (agent,
-// master, cli, executor, scheduler, dns, lb) are included by nobody else; a new
+// master, cli, executor, scheduler, dns, lb, services) are included by nobody else; a new
 // folder needs a line here.
 const std::map<std::string, std::set<std::string>>& coreDependencies() {
   static const std::map<std::string, std::set<std::string>> kTable = {
@@ -48,6 +48,7 @@ const std::map<std::string, std::set<std::string>>& coreDependencies() {
       {"dns", {"flags", "operator_stream", "proto"}},
       {"agent_sim", {"flags", "resources", "wire", "zookeeper", "proto"}},
       {"lb", {"flags", "operator_stream", "proto"}},
+      {"services", {"http", "resources", "scheduler", "wire", "zookeeper", "auth", "flags", "proto"}},
       {"cli", {"auth", "flags", "http", "process", "resources", "scheduler", "sim", "wire", "zookeeper", "proto"}},
   };
   return kTable;

@@ -1,0 +1,92 @@
+// mantle-services' REST API in Marathon's shapes and status codes, on its
+// own (no master listens at --master): validation, locking, deployments,
+// events.
+#include "services_fixture.hpp"
+
+namespace mantle::services {
+namespace {
+
+using namespace testing_support;
+
+TEST_F(ServicesTest, RestApiAnswersInMarathonShapesWithPreciseErrors) {
+  // No master listens there: the API works on its own state.
+  ServicesProcess& services = startServices("127.0.0.1:" + std::to_string(testing::freePort()));
+  EventReader events(services.url());
+  EXPECT_EQ(services.call("GET", "/ping").body, "pong\n");
+  EXPECT_EQ(services.call("GET", "/v2/info").json["name"].asString(), "mantle-services");
+
+  Answer invalid = services.call("POST", "/v2/apps", R"({"id":"/Bad_Id","cmd":"x","cpus":-1,"bogus":1})");
+  EXPECT_EQ(invalid.status, 422);
+  EXPECT_EQ(invalid.json["message"].asString(), "Object is not valid");
+  std::set<std::string> paths;
+  for (const Json::Value& detail : invalid.json["details"]) paths.insert(detail["path"].asString());
+  EXPECT_EQ(paths, (std::set<std::string>{"/id", "/cpus", "/bogus"}));
+
+  Answer container = services.call(
+      "POST", "/v2/apps", R"({"id":"/c","cmd":"x","container":{"type":"MESOS","docker":{"image":"busybox"}}})");
+  EXPECT_EQ(container.status, 422);
+  EXPECT_EQ(container.json["details"][0]["path"].asString(), "/container");
+  EXPECT_THAT(container.json["details"][0]["errors"][0].asString(), ::testing::HasSubstr("not supported yet"));
+  Answer health =
+      services.call("POST", "/v2/apps", R"({"id":"/h","cmd":"x","healthChecks":[{"protocol":"HTTP","portIndex":3}],
+        "constraints":[["hostname","MAX_PER","zero"]]})");
+  EXPECT_EQ(health.status, 422);
+  EXPECT_EQ(health.json["details"][0]["path"].asString(), "/constraints(0)");
+  EXPECT_EQ(health.json["details"][1]["path"].asString(), "/healthChecks(0)/portIndex");
+  EXPECT_EQ(services.call("POST", "/v2/apps", "{not json").status, 400);
+
+  Answer created = services.call(
+      "POST", "/v2/apps",
+      R"({"id":"group/web","cmd":"sleep 600","cpus":0.1,"mem":16,"instances":2,"labels":{"HAPROXY_GROUP":"external"},
+          "env":{"A":"1"},"constraints":[["hostname","UNIQUE"]],"portDefinitions":[{"port":0,"name":"http"}]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.header("Location"), "/v2/apps/group/web");
+  EXPECT_EQ(created.json["id"].asString(), "/group/web");
+  EXPECT_EQ(created.json["labels"]["HAPROXY_GROUP"].asString(), "external");
+  const Json::Int64 servicePort = created.json["portDefinitions"][0]["port"].asInt64();
+  EXPECT_GE(servicePort, 10000);
+  ASSERT_EQ(created.json["deployments"].size(), 1u);
+  const std::string deploymentId = created.json["deployments"][0]["id"].asString();
+  EXPECT_EQ(created.header("Marathon-Deployment-Id"), deploymentId);
+
+  EXPECT_EQ(services.call("POST", "/v2/apps", R"({"id":"/group/web","cmd":"x"})").status, 409);
+  Answer got = services.call("GET", "/v2/apps/group/web");
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.json["app"]["instances"].asInt(), 2);
+  EXPECT_EQ(got.json["app"]["tasks"].size(), 0u);
+  EXPECT_EQ(services.call("GET", "/v2/apps/nope").status, 404);
+  EXPECT_EQ(services.call("GET", "/v2/apps").json["apps"].size(), 1u);
+  Answer deployments = services.call("GET", "/v2/deployments");
+  ASSERT_EQ(deployments.json.size(), 1u);
+  EXPECT_EQ(deployments.json[0]["affectedApps"][0].asString(), "/group/web");
+
+  // The running deployment locks the app until force=true.
+  Answer locked = services.call("PUT", "/v2/apps/group/web", R"({"instances":3})");
+  EXPECT_EQ(locked.status, 409);
+  EXPECT_EQ(locked.json["deployments"][0]["id"].asString(), deploymentId);
+  Answer scaled = services.call("PUT", "/v2/apps/group/web?force=true", R"({"instances":3})");
+  EXPECT_EQ(scaled.status, 200) << scaled.body;
+  EXPECT_FALSE(scaled.json["deploymentId"].asString().empty());
+  got = services.call("GET", "/v2/apps/group/web");
+  EXPECT_EQ(got.json["app"]["instances"].asInt(), 3);
+  EXPECT_EQ(got.json["app"]["cmd"].asString(), "sleep 600") << "a PUT changes only the fields it gives";
+  EXPECT_EQ(got.json["app"]["portDefinitions"][0]["port"].asInt64(), servicePort) << "service ports are kept";
+  EXPECT_EQ(services.call("PUT", "/v2/apps/group/web?force=true", R"({"mem":-5})").status, 422);
+
+  // Cancelling without rollback (force) answers 202; an unknown one 404.
+  const std::string scaleDeployment = scaled.json["deploymentId"].asString();
+  EXPECT_EQ(services.call("DELETE", "/v2/deployments/" + scaleDeployment + "?force=true").status, 202);
+  EXPECT_EQ(services.call("DELETE", "/v2/deployments/" + scaleDeployment).status, 404);
+  EXPECT_EQ(services.call("GET", "/v2/deployments").json.size(), 0u);
+
+  ASSERT_TRUE(testing::waitUntil([&] { return !events.of("deployment_info").empty(); }, std::chrono::seconds(5)));
+  ASSERT_FALSE(events.of("api_post_event").empty());
+  EXPECT_EQ(events.of("api_post_event")[0]["appDefinition"]["id"].asString(), "/group/web");
+  EXPECT_FALSE(events.of("deployment_failed").empty());
+
+  EXPECT_EQ(services.call("DELETE", "/v2/apps/group/web").status, 200);
+  EXPECT_EQ(services.call("GET", "/v2/apps/group/web").status, 404);
+}
+
+}  // namespace
+}  // namespace mantle::services
