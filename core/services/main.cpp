@@ -162,9 +162,13 @@ int main(int argc, char** argv) {
                 std::_Exit(1);
               }
             });
-          } else if (event == mantle::zookeeper::LeadershipEvent::kLost) {
-            // Another instance may lead now: stop at once, as Marathon does.
-            std::cerr << "mantle-services: lost leadership; exiting" << std::endl;
+          } else if (event == mantle::zookeeper::LeadershipEvent::kLost ||
+                     (event == mantle::zookeeper::LeadershipEvent::kSuspended && services->started())) {
+            // Another instance may lead now (or soon, if ZooKeeper expires
+            // the session): stop acting at once, as Marathon does; a
+            // restarted instance contends again.
+            std::cerr << "mantle-services: lost leadership (" << mantle::zookeeper::leadershipEventName(event)
+                      << "); exiting" << std::endl;
             std::_Exit(3);
           }
         });

@@ -568,7 +568,6 @@ void Services::onUpdate(const v1::TaskStatus& status) {
   if (status.has_healthy() && (!task.healthy || *task.healthy != status.healthy())) {
     task.healthy = status.healthy();
     const std::string now = timestamp();
-    task.health.alive = status.healthy();
     if (status.healthy()) {
       task.health.consecutiveFailures = 0;
       task.health.lastSuccess = now;
@@ -643,11 +642,17 @@ void Services::onUpdate(const v1::TaskStatus& status) {
 void Services::tick() {
   const double now = steadyNow();
   if (subscribed_) {
-    // Tasks the master has not answered for: ask again.
+    // Tasks the master has not answered for, and kills that did not end
+    // their task: ask again.
     std::vector<TaskRef> pending;
     if (now - lastReconcile_ >= kReconcileSeconds) {
-      for (const auto& [id, task] : tasks_) {
+      for (auto& [id, task] : tasks_) {
         if (task.reconciling || task.state == "TASK_STAGING") pending.push_back(taskRef(id, task.agentId));
+        // A kill that got lost (the agent was away): ask again.
+        if (task.killing) {
+          task.killing = false;
+          killTask(task);
+        }
       }
       lastReconcile_ = now;
       if (!pending.empty()) outbox_.post([this, pending] { (void)client_->reconcile(pending); });
@@ -873,7 +878,7 @@ Json::Value Services::taskJson(const Task& task) const {
   out["healthCheckResults"] = Json::Value(Json::arrayValue);
   if (task.healthy) {
     Json::Value result;
-    result["alive"] = task.health.alive;
+    result["alive"] = *task.healthy;
     result["consecutiveFailures"] = task.health.consecutiveFailures;
     result["firstSuccess"] = task.health.firstSuccess.empty() ? Json::Value() : Json::Value(task.health.firstSuccess);
     result["lastSuccess"] = task.health.lastSuccess.empty() ? Json::Value() : Json::Value(task.health.lastSuccess);

@@ -79,7 +79,6 @@ class Services {
 
  private:
   struct HealthResult {
-    bool alive = false;
     int consecutiveFailures = 0;
     std::string firstSuccess, lastSuccess, lastFailure, lastFailureCause;
   };

@@ -14,8 +14,18 @@ TEST_F(ServicesTest, ThreeInstancesServeOnPort0AndAKilledTaskIsReplaced) {
   ASSERT_NO_FATAL_FAILURE(startCluster());
   ServicesProcess& services = startServices(cluster_->masterAddress());
   EventReader events(services.url());
+  // An app that crashes at once backs off (1 s, 2 s, 4 s ...) and does not
+  // keep the others from launching.
+  ASSERT_EQ(services
+                .call("POST", "/v2/apps",
+                      R"({"id":"/crash","cmd":"exit 1","cpus":0.1,"mem":16,"backoffSeconds":1,"backoffFactor":2})")
+                .status,
+            201);
   ASSERT_EQ(services.call("POST", "/v2/apps", text(webApp("/web", 3))).status, 201);
-  ASSERT_TRUE(waitForDeployments(services, std::chrono::seconds(40))) << logs();
+  ASSERT_TRUE(
+      testing::waitUntil([&] { return services.call("GET", "/v2/apps/web").json["app"]["deployments"].empty(); },
+                         std::chrono::seconds(40)))
+      << logs();
   std::vector<Json::Value> tasks = healthyTasks(services, "/web");
   ASSERT_EQ(tasks.size(), 3u) << services.call("GET", "/v2/apps/web/tasks").body << logs();
   std::set<std::string> ids;
@@ -51,6 +61,37 @@ TEST_F(ServicesTest, ThreeInstancesServeOnPort0AndAKilledTaskIsReplaced) {
       << logs();
   Answer app = services.call("GET", "/v2/apps/web");
   EXPECT_EQ(app.json["app"]["lastTaskFailure"]["state"].asString(), "TASK_FAILED");
+
+  Answer crash = services.call("GET", "/v2/apps/crash");
+  EXPECT_EQ(crash.json["app"]["lastTaskFailure"]["state"].asString(), "TASK_FAILED");
+  const std::string log = services.process().output();
+  int launches = 0;
+  for (std::size_t at = 0; (at = log.find("launching crash.", at)) != std::string::npos; ++at) ++launches;
+  EXPECT_GE(launches, 2);
+  EXPECT_LE(launches, 5) << "backoff between launches of a crashing app\n" << log;
+
+  // kill -9 and a restart on the same --work_dir: the same framework and
+  // tasks, reconciled with the master, nothing launched for /web.
+  std::set<std::string> before;
+  for (const Json::Value& task : healthyTasks(services, "/web")) before.insert(task["id"].asString());
+  const std::string frameworkId = services.call("GET", "/v2/info").json["frameworkId"].asString();
+  services.process().kill();
+  ServicesProcess& restarted = startServices(cluster_->masterAddress());
+  ASSERT_TRUE(
+      testing::waitUntil([&] { return restarted.process().output().find("(failed over)") != std::string::npos; },
+                         std::chrono::seconds(20)))
+      << logs();
+  EXPECT_EQ(restarted.call("GET", "/v2/info").json["frameworkId"].asString(), frameworkId);
+  std::set<std::string> after;
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        after.clear();
+        for (const Json::Value& task : healthyTasks(restarted, "/web")) after.insert(task["id"].asString());
+        return after == before;
+      },
+      std::chrono::seconds(20)))
+      << logs();
+  EXPECT_THAT(restarted.process().output(), ::testing::Not(::testing::HasSubstr("launching web.")));
 }
 
 TEST_F(ServicesTest, RollingUpgradeKeepsMinimumHealthCapacityAndAFailingVersionRollsBack) {
@@ -137,7 +178,11 @@ TEST_F(ServicesTest, UniqueHostnameOnTwoAgentsLeavesTheThirdInstanceWaiting) {
   std::vector<std::string> argv = cluster_->agentArgs(0);
   for (std::string& arg : argv) {
     if (arg.rfind("--port=", 0) == 0) arg = "--port=" + std::to_string(testing::freePort());
-    if (arg.rfind("--work_dir=", 0) == 0) arg = "--work_dir=" + (dir_.path() / "agent-b").string();
+    // Under the cluster's directory: the cluster ends the sessions its
+    // executors leave there.
+    if (arg.rfind("--work_dir=", 0) == 0) {
+      arg = "--work_dir=" + (cluster_->agentWorkDir(0).parent_path() / "agent-b").string();
+    }
   }
   argv.push_back("--hostname=agent-b.test");
   ChildProcess agentB(argv, dir_.path() / "agent-b.log");
