@@ -195,10 +195,9 @@ void Services::stop() {
   timer_.cancel();
   for (Subscriber& subscriber : subscribers_) subscriber.stream->close();
   subscribers_.clear();
-  if (client_) {
-    client_->stop();
-    client_.reset();
-  }
+  // The client stays: calls still queued in the outbox fail on the stopped
+  // client instead of finding none.
+  if (client_) client_->stop();
 }
 
 // ---------------------------------------------------------------------------
