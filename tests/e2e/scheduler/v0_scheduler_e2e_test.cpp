@@ -107,6 +107,29 @@ TEST_F(V0SchedulerE2E, DynamicReservationFrameworkReservesLaunchesAndUnreserves)
   EXPECT_TRUE(exitedZero(finish(90s))) << framework.output() << "\n" << cluster.logs();
 }
 
+// Malformed and unknown messages to the master are answered as libprocess
+// answers them, logged with their sender and dropped; a driver registers
+// and runs after them.
+TEST_F(V0SchedulerE2E, MalformedAndUnknownMessagesAreDroppedAndTheMasterServesOn) {
+  require("no-executor-framework");
+  LocalCluster cluster;
+  Status started = cluster.start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  const http::Headers from = {{"Libprocess-From", "scheduler-x@127.0.0.1:1"}};
+  auto post = [&](const std::string& path, const std::string& body) {
+    Result<http::ClientResponse> response = http::request("POST", cluster.masterUrl() + path, from, body);
+    return response.ok() ? response->status : -1;
+  };
+  EXPECT_EQ(post("/master/mesos.scheduler.Call", std::string("\xff\xff\xff\x0f", 4)), 202);
+  EXPECT_EQ(post("/master/mesos.internal.RegisterFrameworkMessage", "\x0a\x05junk"), 202);
+  EXPECT_EQ(post("/master/mesos.internal.NoSuchMessage", "x"), 202);
+  EXPECT_EQ(post("/nobody/mesos.scheduler.Call", ""), 404);
+  ChildProcess& framework =
+      run(cluster.masterAddress(), {"--num_tasks=1", "--command=true", "--task_resources=cpus:0.1;mem:32"});
+  EXPECT_TRUE(exitedZero(finish(60s))) << framework.output() << "\n" << cluster.logs();
+  EXPECT_NE(cluster.logs(200).find("scheduler-x@127.0.0.1:1"), std::string::npos) << cluster.logs(200);
+}
+
 // A driver that goes away (kill -9) is seen through its broken connection:
 // the master marks its framework disconnected (inactive), as Mesos' links do.
 TEST_F(V0SchedulerE2E, AKilledDriverDisconnectsItsFramework) {
