@@ -444,6 +444,23 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
     label->set_value(value);
   }
   setEnv("MARATHON_APP_LABELS", labelNames);
+  // As Marathon does: the host ports with their names, for service discovery
+  // (mantle-dns' SRV records, mantle-lb following the master).
+  v1::DiscoveryInfo* discovery = task.mutable_discovery();
+  discovery->set_visibility(v1::DiscoveryInfo::FRAMEWORK);
+  discovery->set_name(taskIdPrefix(app.id));
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const PortDefinition& definition = app.portDefinitions[i];
+    v1::Port* port = discovery->mutable_ports()->add_ports();
+    port->set_number(static_cast<std::uint32_t>(ports[i]));
+    if (!definition.name.empty()) port->set_name(definition.name);
+    port->set_protocol(definition.protocol == "udp" ? "udp" : "tcp");
+    for (const auto& [key, value] : definition.labels) {
+      v1::Label* label = port->mutable_labels()->add_labels();
+      label->set_key(key);
+      label->set_value(value);
+    }
+  }
   if (app.taskKillGracePeriodSeconds) {
     task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(
         static_cast<std::int64_t>(*app.taskKillGracePeriodSeconds * 1e9));

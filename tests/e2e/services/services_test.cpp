@@ -38,6 +38,17 @@ TEST_F(ServicesTest, ThreeInstancesServeOnPort0AndAKilledTaskIsReplaced) {
     EXPECT_EQ(page->status, 200);
     EXPECT_EQ(task["servicePorts"].size(), 1u);
   }
+  // The master holds each task with its host port in its discovery info.
+  std::set<std::string> hostPorts, discovered;
+  for (const Json::Value& task : tasks) hostPorts.insert(task["ports"][0].asString());
+  auto masterTasks = http::request("GET", cluster_->masterUrl() + "/master/tasks", {}, "");
+  ASSERT_TRUE(masterTasks.ok());
+  const Json::Value atMaster = parse(masterTasks->body);
+  for (const Json::Value& task : atMaster["tasks"]) {
+    if (task["id"].asString().rfind("web.", 0) != 0) continue;
+    discovered.insert(task["discovery"]["ports"]["ports"][0]["number"].asString());
+  }
+  EXPECT_EQ(discovered, hostPorts) << masterTasks->body;
   EXPECT_FALSE(events.of("deployment_success").empty());
   EXPECT_FALSE(events.of("status_update_event").empty());
   EXPECT_FALSE(events.of("health_status_changed_event").empty());
