@@ -4,8 +4,10 @@
 // (the C++ scheduler client): their tasks run to TASK_FINISHED through the
 // master with every update acknowledged, framework messages reach them, and
 // one keeps running across kill -9 of its agent, reregisters with the
-// restarted agent and its task finishes once. Skipped where the reference
-// build is absent.
+// restarted agent and its task finishes once. Then Mesos' v0 frameworks with
+// their v0 executors, unchanged: test-framework, and balloon-framework across
+// kill -9 of the agent. Skipped where the reference build is absent.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -16,6 +18,8 @@
 #include "cluster.hpp"
 #include "master_fixture.hpp"
 #include "mesos_peer.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
 #include "wire/task_state.hpp"
 
 namespace mantle::testing {
@@ -143,6 +147,59 @@ TEST_F(V0ExecutorE2E, BalloonExecutorGetsFrameworkMessagesAndSurvivesKillNineOfI
     EXPECT_TRUE(update.state() == v1::TASK_RUNNING || update.state() == v1::TASK_FINISHED)
         << v1::TaskState_Name(update.state()) << ": " << update.message();
   }
+}
+
+// Mesos' test-framework: the v0 scheduler driver launches its tasks on its
+// own v0 test-executor (found through MESOS_HELPER_DIR) and exits 0 once
+// every task finished.
+TEST(V0FrameworkE2E, TestFrameworkRunsItsTasksOnItsV0ExecutorToSuccess) {
+  if (!fs::exists(mesosReference() / "bin" / "test-framework")) {
+    GTEST_SKIP() << "no Mesos reference build at " << mesosReference();
+  }
+  LocalCluster cluster;
+  Status started = cluster.start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  TempDir dir;
+  ChildProcess framework(
+      {(mesosReference() / "bin" / "test-framework").string(), "--master=" + cluster.masterAddress()},
+      dir.path() / "framework.log", {{"MESOS_HELPER_DIR", (mesosReference() / "bin").string()}});
+  const int status = framework.wait(60s);
+  if (status == -1) framework.stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << framework.output() << cluster.logs();
+}
+
+// Mesos' balloon-framework (checkpointing) with its v0 balloon-executor:
+// the agent is killed with -9 and restarted while the executor runs; the
+// executor reregisters and its TASK_FINISHED ends the framework with 0.
+TEST(V0FrameworkE2E, BalloonFrameworkFinishesAcrossKillNineOfTheAgent) {
+  if (!fs::exists(mesosReference() / "bin" / "balloon-framework")) {
+    GTEST_SKIP() << "no Mesos reference build at " << mesosReference();
+  }
+  ClusterOptions options;
+  options.agentFlags = {"--executor_reregistration_timeout=10secs"};
+  LocalCluster cluster(options);
+  Status started = cluster.start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  TempDir dir;
+  // 5 steps of 64 MB, one a second.
+  ChildProcess framework(
+      {(mesosReference() / "bin" / "balloon-framework").string(), "--master=" + cluster.masterAddress(), "--checkpoint",
+       "--task_memory=512MB", "--task_memory_usage_limit=320MB",
+       "--executor_command=" + (mesosReference() / "bin" / "balloon-executor").string()},
+      dir.path() / "framework.log");
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return testing::sandboxFile(cluster.agentWorkDir(0), "0", "stderr").find("Increasing memory") !=
+               std::string::npos;
+      },
+      30s))
+      << framework.output() << cluster.logs();
+  ASSERT_TRUE(cluster.restartAgent(0, /*kill9=*/true).ok());
+  const int status = framework.wait(60s);
+  if (status == -1) framework.stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << framework.output() << cluster.logs();
+  EXPECT_THAT(framework.output(), ::testing::HasSubstr("TASK_FINISHED"));
+  EXPECT_THAT(testing::sandboxFile(cluster.agentWorkDir(0), "0", "stderr"), ::testing::HasSubstr("Reregistered"));
 }
 
 }  // namespace
