@@ -70,15 +70,30 @@ void Registrar::submit(RegistryOperation op) {
     write();
     return;
   }
-  RegistryState registry = state();
-  op.stage(registry);
+  // Standalone: the operations submitted before the loop gets to the store
+  // go into one write of the file (one fsync), e.g. a burst of agent
+  // registrations; each is applied (answered) only after it.
+  pending_.push_back(std::move(op));
+  if (fileStoreQueued_) return;
+  fileStoreQueued_ = true;
+  post([this] { storeFileBatch(); });
+}
+
+void Registrar::storeFileBatch() {
+  fileStoreQueued_ = false;
+  if (stopped_) return;
+  std::vector<RegistryOperation> ops = std::move(pending_);
+  pending_.clear();
+  RegistryState registry = master_.state();
+  for (const RegistryOperation& op : ops) op.stage(registry);
   if (Status s = file_.store(registry); !s.ok()) {
     counters_["registrar/store_errors"] += 1;
     LOG(ERROR) << "Failed to store the registry: " << s.error().message;
-    return op.fail(s.error());
+    for (RegistryOperation& op : ops) op.fail(s.error());
+    return;
   }
   counters_["registrar/state_store"] += 1;
-  op.apply();
+  for (RegistryOperation& op : ops) op.apply();
 }
 
 void Registrar::write() {

@@ -89,6 +89,7 @@ class Registrar {
  private:
   void written(Result<std::int32_t> version, std::string data);
   void checkAfterFailedWrite(std::string attempted);
+  void storeFileBatch();  // standalone: stages, stores and applies pending_
   template <typename F>
   void post(F&& f);
 
@@ -102,6 +103,7 @@ class Registrar {
   bool writing_ = false;
   bool dirty_ = false;
   bool checking_ = false;
+  bool fileStoreQueued_ = false;  // standalone: storeFileBatch() is posted
   // Operations waiting for a write, and those in the write in flight.
   std::vector<RegistryOperation> pending_;
   std::vector<RegistryOperation> inFlight_;

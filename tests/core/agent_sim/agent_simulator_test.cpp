@@ -76,6 +76,23 @@ TEST_F(AgentSimulatorTest, AgentsRegisterAndAnswerLaunchesWithRunningThenTheConf
   (*simulator)->stop();
 }
 
+TEST_F(AgentSimulatorTest, AStandaloneMasterRecordsABurstOfRegistrationsInFewerRegistryWritesThanAgents) {
+  startMaster();
+  Options options;
+  options.master = url();
+  options.agents = 300;
+  Result<std::unique_ptr<AgentSimulator>> simulator = AgentSimulator::create(options);
+  ASSERT_TRUE(simulator.ok()) << simulator.error().message;
+  ASSERT_TRUE((*simulator)->start().ok());
+  Report registered = (*simulator)->waitUntil([](const Report& r) { return r.connected == 300; }, 120s);
+  ASSERT_EQ(registered.connected, 300) << registered.toText();
+  Json::Value metrics = parseJson(get("/metrics/snapshot")->body);
+  // One write per batch of registrations waiting together, not one each.
+  EXPECT_LT(metrics["registrar/state_store"].asDouble(), 150) << metrics.toStyledString();
+  EXPECT_EQ(stateCounts(url()).agents, 300);
+  (*simulator)->stop();
+}
+
 TEST_F(AgentSimulatorTest, AgentsWithIdsComeBackWithTheirRunningTasksAfterAMasterRestart) {
   startMaster();
   Options options;
