@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "allocator_driver.hpp"
 #include "engine.hpp"
+#include "mantle/modules/conformance/allocator_driver.hpp"
 #include "reference_drf.hpp"
 
 namespace mantle::bench {
@@ -26,8 +26,8 @@ namespace {
 
 namespace v1 = ::mantle::module::v1;
 namespace eng = ::mantle::allocator_engine;
-using allocator_testing::AllocatorDriver;
-using allocator_testing::parseResources;
+using modules::conformance::AllocatorDriver;
+using modules::conformance::parseResources;
 using Clock = std::chrono::steady_clock;
 
 // Bulk messages live on an arena whose first block is kept and grown to the
@@ -245,7 +245,7 @@ class EngineTarget {
   ReusableArena batches;
 };
 
-v1::AllocatorAddAgent agentRequest(std::size_t i, const allocator_testing::ResourceList& total) {
+v1::AllocatorAddAgent agentRequest(std::size_t i, const modules::conformance::ResourceList& total) {
   v1::AllocatorAddAgent r;
   r.mutable_agent_info()->mutable_id()->set_value("agent-" + std::to_string(i));
   r.mutable_agent_info()->set_hostname("host-" + std::to_string(i));
@@ -254,7 +254,7 @@ v1::AllocatorAddAgent agentRequest(std::size_t i, const allocator_testing::Resou
 }
 
 v1::AllocatorAddFramework frameworkRequest(const std::string& id, const std::string& role) {
-  allocator_testing::FrameworkSpec spec;
+  modules::conformance::FrameworkSpec spec;
   spec.id = id;
   spec.roles = {role};
   return AllocatorDriver::frameworkRequest(spec);

@@ -18,6 +18,7 @@ constexpr const char* kUsage =
     "Usage: mantle modules check [MANIFEST...]\n"
     "       mantle modules list LIBRARY...\n"
     "       mantle modules test LIBRARY.so [--module=NAME] [--config=JSON] [--json]\n"
+    "                           [--not-applicable=CASE:WHY]...\n"
     "\n"
     "check  Loads each manifest (a file, a directory of *.json files read in sorted\n"
     "       order, or inline JSON) the way mantle-master and mantle-agent do: opens\n"
@@ -36,9 +37,13 @@ constexpr const char* kUsage =
     "       and authorizers their contracts; for every kind no crash, deadlines kept\n"
     "       (2 s per call), no exception escaping, garbage refused, no threads left\n"
     "       after destroy. The module runs in a mantle-module-host process, so a\n"
-    "       crash is a failed case. --module picks one of several modules,\n"
-    "       --config gives its configuration (a JSON object), --json prints the\n"
-    "       report as JSON. Exits 0 when every promise holds, 1 otherwise.\n"
+    "       crash is a failed case. For allocators Mesos' allocator contract (offers,\n"
+    "       filters, suppression, reservations, quota, fairness, determinism), each\n"
+    "       case on a fresh instance in the kit's own process (allocators run only\n"
+    "       in process). --module picks one of several modules, --config gives its\n"
+    "       configuration (a JSON object), --not-applicable declares a case the\n"
+    "       module does not promise (reported as skipped with WHY), --json prints\n"
+    "       the report as JSON. Exits 0 when every promise holds, 1 otherwise.\n"
     "\n"
     "Libraries given by short name (\"name\": \"foo\") are looked for as libfoo.so in\n";
 
@@ -129,6 +134,14 @@ int test(const std::vector<std::string>& args) {
       options.module = arg.substr(9);
     } else if (arg.starts_with("--config=")) {
       options.configJson = arg.substr(9);
+    } else if (arg.starts_with("--not-applicable=")) {
+      std::string value = arg.substr(17);
+      std::size_t colon = value.find(':');
+      if (colon == 0 || colon == std::string::npos || colon + 1 == value.size()) {
+        std::cerr << "mantle: error: 'modules test': --not-applicable takes CASE:WHY, got '" << value << "'\n";
+        return 2;
+      }
+      options.notApplicable[value.substr(0, colon)] = value.substr(colon + 1);
     } else if (arg == "--json") {
       json = true;
     } else if (arg.starts_with("--")) {

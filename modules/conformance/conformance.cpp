@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -421,10 +422,23 @@ Result<Report> run(const Options& options) {
   }
   Result<ModuleInfo> info = (*library)->module(module);
   if (!info.ok()) return info.error();
+  for (const auto& [name, why] : options.notApplicable) {
+    const std::vector<std::string> known = allocatorCaseNames();
+    if (info->kind != MANTLE_KIND_ALLOCATOR || std::find(known.begin(), known.end(), name) == known.end()) {
+      return invalidArgument("--not-applicable: '" + name + "' is not a case of the " + info->kind + " suite");
+    }
+  }
   if (info->kind == MANTLE_KIND_ALLOCATOR) {
-    return Error(StatusCode::kUnimplemented,
-                 "the kit has no allocator suite: allocators run only in process (docs/MODULES.md §6.1), and their "
-                 "conformance cases are tests/allocators/conformance_test.cpp; add your module to its kModules");
+    Report report;
+    report.library = (*library)->path();
+    report.module = module;
+    report.kind = info->kind;
+    for (const std::string& name : allocatorCaseNames()) {
+      Result<Case> c = runAllocatorCase(name, options, module);
+      if (!c.ok()) return c.error();
+      report.cases.push_back(std::move(*c));
+    }
+    return report;
   }
   Json::Value config;
   {

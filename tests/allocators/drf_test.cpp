@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "allocator_driver.hpp"
+#include "mantle/modules/conformance/allocator_driver.hpp"
 
-namespace mantle::allocator_testing {
+namespace mantle::modules::conformance {
 namespace {
 
 class DrfModule : public testing::Test {
@@ -264,4 +264,4 @@ TEST_F(DrfModule, BatchRecoveryOrdersTheNextCycleAsSingleRecoveries) {
 }
 
 }  // namespace
-}  // namespace mantle::allocator_testing
+}  // namespace mantle::modules::conformance

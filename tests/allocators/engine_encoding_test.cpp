@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "engine.hpp"
-#include "resource_text.hpp"
+#include "mantle/modules/conformance/resource_text.hpp"
 
-namespace mantle::allocator_testing {
+namespace mantle::modules::conformance {
 namespace {
 
 namespace eng = ::mantle::allocator_engine;
@@ -58,8 +58,7 @@ v1::AllocatorAddFramework framework(const std::string& id, const std::vector<std
   r.mutable_framework_info()->mutable_id()->set_value(id);
   for (const std::string& role : roles) r.mutable_framework_info()->add_roles(role);
   for (auto type : {v1::FrameworkInfo::Capability::MULTI_ROLE, v1::FrameworkInfo::Capability::GPU_RESOURCES,
-                    v1::FrameworkInfo::Capability::REVOCABLE_RESOURCES,
-                    v1::FrameworkInfo::Capability::SHARED_RESOURCES,
+                    v1::FrameworkInfo::Capability::REVOCABLE_RESOURCES, v1::FrameworkInfo::Capability::SHARED_RESOURCES,
                     v1::FrameworkInfo::Capability::RESERVATION_REFINEMENT}) {
     r.mutable_framework_info()->add_capabilities()->set_type(type);
   }
@@ -127,4 +126,4 @@ TEST(EngineEncoding, EncodedOffersEqualSerializedMessages) {
 }
 
 }  // namespace
-}  // namespace mantle::allocator_testing
+}  // namespace mantle::modules::conformance

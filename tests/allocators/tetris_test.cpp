@@ -8,9 +8,9 @@
 #include <map>
 #include <string>
 
-#include "allocator_driver.hpp"
+#include "mantle/modules/conformance/allocator_driver.hpp"
 
-namespace mantle::allocator_testing {
+namespace mantle::modules::conformance {
 namespace {
 
 std::unique_ptr<AllocatorDriver> open(const std::string& config) {
@@ -124,4 +124,4 @@ TEST(TetrisModule, AKnobOutsideZeroToOneFailsCreation) {
 }
 
 }  // namespace
-}  // namespace mantle::allocator_testing
+}  // namespace mantle::modules::conformance

@@ -11,8 +11,15 @@
 // and authorizers: every method of the kind (kinds.h) answers an empty
 // request, garbage is refused, and the kind's own contract (an authenticator
 // lets no request without credentials in; an authorizer answers).
+//
+// Allocators: Mesos' allocator contract (allocator_cases.cpp), each case on a
+// fresh instance. Allocators run only in process (docs/MODULES.md §6.1), so
+// the kit loads them into its own process: a crash ends the run. A case the
+// module does not promise (fair sharing, say) is declared in
+// Options::notApplicable and reported as skipped with the reason.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +33,8 @@ struct Options {
   std::string configJson = "{}";
   std::string moduleHostProgram;  // empty: next to this executable
   std::string scratchDir;         // for sandboxes; empty: a temporary directory
+  // Cases the module declares it does not promise: name -> why (allocators).
+  std::map<std::string, std::string> notApplicable;
 };
 
 enum class Outcome { kPass, kFail, kSkip };
@@ -51,5 +60,12 @@ struct Report {
 
 // Errors are those of loading the module (the report could not start).
 Result<Report> run(const Options& options);
+
+// The allocator cases' names, in the order run() reports them.
+std::vector<std::string> allocatorCaseNames();
+
+// One allocator case against `module` of options.library, on a fresh
+// instance. Errors: no such case, or the module could not be loaded.
+Result<Case> runAllocatorCase(const std::string& name, const Options& options, const std::string& module);
 
 }  // namespace mantle::modules::conformance

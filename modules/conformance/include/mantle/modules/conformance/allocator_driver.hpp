@@ -1,6 +1,7 @@
 // Drives an allocator module through the host's Registry/Instance: the real
-// ABI path, protobuf encoding included. Used by the conformance tests and the
-// benchmarks; it knows nothing about any module's C++ classes.
+// ABI path, protobuf encoding included. Used by the conformance kit's
+// allocator cases and the benchmarks; it knows nothing about any module's C++
+// classes.
 #pragma once
 
 #include <memory>
@@ -9,11 +10,11 @@
 
 #include "mantle/module/v1/allocator.pb.h"
 #include "mantle/modules/clients.hpp"
+#include "mantle/modules/conformance/resource_text.hpp"
 #include "mantle/modules/manifest.hpp"
 #include "mantle/modules/registry.hpp"
-#include "resource_text.hpp"
 
-namespace mantle::allocator_testing {
+namespace mantle::modules::conformance {
 
 struct FrameworkSpec {
   std::string id;
@@ -31,26 +32,26 @@ class AllocatorDriver {
                                                        const std::string& configJson = "{}") {
     std::string text = R"({"libraries":[{"file":")" + library + R"(","modules":[{"name":")" + module +
                        R"(","kind":"allocator","config":)" + configJson + "}]}]}";
-    Result<modules::Manifest> manifest = modules::parseManifest(text, "allocator test manifest", "");
+    Result<Manifest> manifest = parseManifest(text, "allocator test manifest", "");
     if (!manifest.ok()) return manifest.error();
     auto driver = std::unique_ptr<AllocatorDriver>(new AllocatorDriver());
     if (Status s = driver->registry_.load(*manifest); !s.ok()) return s.error();
-    Result<std::shared_ptr<modules::Instance>> instance = driver->registry_.create("allocator", module);
+    Result<std::shared_ptr<Instance>> instance = driver->registry_.create("allocator", module);
     if (!instance.ok()) return instance.error();
     driver->instance_ = *instance;
     return driver;
   }
 
-  modules::Instance& instance() { return *instance_; }
+  Instance& instance() { return *instance_; }
 
   Status addAgent(const std::string& id, const std::string& resources) {
     v1::AllocatorAddAgent request;
     request.mutable_agent_info()->mutable_id()->set_value(id);
     request.mutable_agent_info()->set_hostname(id);
     *request.mutable_total() = parseResources(resources);
-    return empty(&modules::AllocatorClient::addAgent, request);
+    return empty(&AllocatorClient::addAgent, request);
   }
-  Status addAgent(const v1::AllocatorAddAgent& request) { return empty(&modules::AllocatorClient::addAgent, request); }
+  Status addAgent(const v1::AllocatorAddAgent& request) { return empty(&AllocatorClient::addAgent, request); }
 
   static v1::AllocatorAddFramework frameworkRequest(const FrameworkSpec& spec) {
     v1::AllocatorAddFramework request;
@@ -66,7 +67,7 @@ class AllocatorDriver {
     return request;
   }
   Status addFramework(const FrameworkSpec& spec) {
-    return empty(&modules::AllocatorClient::addFramework, frameworkRequest(spec));
+    return empty(&AllocatorClient::addFramework, frameworkRequest(spec));
   }
   Status addFramework(const std::string& id, std::vector<std::string> roles, bool gpu = false) {
     FrameworkSpec spec;
@@ -76,30 +77,30 @@ class AllocatorDriver {
     return addFramework(spec);
   }
   Status addFramework(const v1::AllocatorAddFramework& request) {
-    return empty(&modules::AllocatorClient::addFramework, request);
+    return empty(&AllocatorClient::addFramework, request);
   }
 
   Status removeFramework(const std::string& id) {
     v1::AllocatorFrameworkRef request;
     request.mutable_framework_id()->set_value(id);
-    return empty(&modules::AllocatorClient::removeFramework, request);
+    return empty(&AllocatorClient::removeFramework, request);
   }
   Status setFrameworkActive(const std::string& id, bool active) {
     v1::AllocatorSetFrameworkActive request;
     request.mutable_framework_id()->set_value(id);
     request.set_active(active);
-    return empty(&modules::AllocatorClient::setFrameworkActive, request);
+    return empty(&AllocatorClient::setFrameworkActive, request);
   }
   Status setAgentState(const std::string& id, v1::AllocatorUpdateAgent::State state) {
     v1::AllocatorUpdateAgent request;
     request.mutable_agent_id()->set_value(id);
     request.set_state(state);
-    return empty(&modules::AllocatorClient::updateAgent, request);
+    return empty(&AllocatorClient::updateAgent, request);
   }
   Status removeAgent(const std::string& id) {
     v1::AllocatorAgentRef request;
     request.mutable_agent_id()->set_value(id);
-    return empty(&modules::AllocatorClient::removeAgent, request);
+    return empty(&AllocatorClient::removeAgent, request);
   }
   static v1::AllocatorRecoverResources recoverRequest(const v1::AllocatorOffer& offer, double refuseSeconds,
                                                       double now) {
@@ -113,48 +114,48 @@ class AllocatorDriver {
   }
   // Declines a whole offer.
   Status decline(const v1::AllocatorOffer& offer, double refuseSeconds, double now) {
-    return empty(&modules::AllocatorClient::recoverResources, recoverRequest(offer, refuseSeconds, now));
+    return empty(&AllocatorClient::recoverResources, recoverRequest(offer, refuseSeconds, now));
   }
   Status recover(const v1::AllocatorRecoverResources& request) {
-    return empty(&modules::AllocatorClient::recoverResources, request);
+    return empty(&AllocatorClient::recoverResources, request);
   }
   Status recoverBatch(const v1::AllocatorRecoverResourcesBatch& request) {
-    return empty(&modules::AllocatorClient::recoverResourcesBatch, request);
+    return empty(&AllocatorClient::recoverResourcesBatch, request);
   }
   Status suppress(const std::string& framework, const std::vector<std::string>& roles = {}) {
-    return empty(&modules::AllocatorClient::suppress, rolesRequest(framework, roles));
+    return empty(&AllocatorClient::suppress, rolesRequest(framework, roles));
   }
   Status revive(const std::string& framework, const std::vector<std::string>& roles = {}) {
-    return empty(&modules::AllocatorClient::revive, rolesRequest(framework, roles));
+    return empty(&AllocatorClient::revive, rolesRequest(framework, roles));
   }
   Status setWeight(const std::string& role, double weight) {
     v1::AllocatorUpdateWeights request;
     auto* w = request.add_weights();
     w->set_role(role);
     w->set_weight(weight);
-    return empty(&modules::AllocatorClient::updateWeights, request);
+    return empty(&AllocatorClient::updateWeights, request);
   }
   Status setQuota(const std::string& role, const std::string& guarantees, const std::string& limits) {
     v1::AllocatorUpdateQuota request;
     request.set_role(role);
     *request.mutable_guarantees() = parseResources(guarantees);
     *request.mutable_limits() = parseResources(limits);
-    return empty(&modules::AllocatorClient::updateQuota, request);
+    return empty(&AllocatorClient::updateQuota, request);
   }
   Result<v1::AllocateResponse> allocate(double now) {
     v1::AllocateRequest request;
     request.set_now_seconds(now);
-    return modules::AllocatorClient(*instance_).allocate(request);
+    return AllocatorClient(*instance_).allocate(request);
   }
   Result<v1::ExplainResponse> explainFramework(const std::string& framework) {
     v1::ExplainRequest request;
     request.mutable_framework_id()->set_value(framework);
-    return modules::AllocatorClient(*instance_).explain(request);
+    return AllocatorClient(*instance_).explain(request);
   }
   Result<v1::ExplainResponse> explainRole(const std::string& role) {
     v1::ExplainRequest request;
     request.set_role(role);
-    return modules::AllocatorClient(*instance_).explain(request);
+    return AllocatorClient(*instance_).explain(request);
   }
 
  private:
@@ -167,14 +168,14 @@ class AllocatorDriver {
     return request;
   }
   template <class Request>
-  Status empty(Result<v1::Empty> (modules::AllocatorClient::*method)(const Request&) const, const Request& request) {
-    Result<v1::Empty> result = (modules::AllocatorClient(*instance_).*method)(request);
+  Status empty(Result<v1::Empty> (AllocatorClient::*method)(const Request&) const, const Request& request) {
+    Result<v1::Empty> result = (AllocatorClient(*instance_).*method)(request);
     if (!result.ok()) return result.error();
     return {};
   }
 
-  modules::Registry registry_;
-  std::shared_ptr<modules::Instance> instance_;
+  Registry registry_;
+  std::shared_ptr<Instance> instance_;
 };
 
-}  // namespace mantle::allocator_testing
+}  // namespace mantle::modules::conformance

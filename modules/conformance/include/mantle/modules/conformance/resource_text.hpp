@@ -9,7 +9,7 @@
 
 #include "mantle/module/v1/mesos.pb.h"
 
-namespace mantle::allocator_testing {
+namespace mantle::modules::conformance {
 
 namespace v1 = ::mantle::module::v1;
 
@@ -84,4 +84,4 @@ double scalarSum(const List& resources, const std::string& name) {
   return sum;
 }
 
-}  // namespace mantle::allocator_testing
+}  // namespace mantle::modules::conformance
