@@ -17,6 +17,7 @@ packages=(
   libsasl2-dev libsasl2-modules       # Cyrus SASL and its CRAM-MD5 plugin (v0 framework authentication)
   libgtest-dev libgmock-dev           # tests
   libbenchmark-dev                    # bench/
+  libseccomp-dev libcap-dev           # the hardening isolators: seccomp profiles, capability names
   libicu-dev                          # mantle-cron's time zones (ICU calendar and tz database)
   tar unzip bzip2 xz-utils            # the agent's fetcher extracts archives with them
   zip                                 # tests make .zip archives

@@ -67,6 +67,30 @@ bool killedBySigkill(const Termination& termination) {
          (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL);
 }
 
+// Adds an isolator's hostname, rlimits, capabilities, no_new_privs and seccomp
+// filter to the plan. Two isolators may not both set the hostname, the
+// capabilities or a seccomp filter; `setBy` remembers who set which.
+Status mergeHardening(const v1::ContainerLaunchInfo& info, const std::string& isolator, LaunchPlan& plan,
+                      std::map<std::string, std::string>& setBy) {
+  for (auto [field, has] :
+       {std::pair{"hostname", info.has_hostname()}, std::pair{"capabilities", info.has_capabilities()},
+        std::pair{"seccomp_filter", info.has_seccomp_filter()}}) {
+    if (!has) continue;
+    auto [it, inserted] = setBy.emplace(field, isolator);
+    if (!inserted) return invalidArgument(isolator + " and " + it->second + " both set " + field);
+  }
+  if (info.has_hostname()) plan.hostname = info.hostname();
+  for (const auto& limit : info.rlimits()) {
+    plan.rlimits.push_back({static_cast<int>(limit.resource()), limit.soft(), limit.hard()});
+  }
+  if (info.has_capabilities()) {
+    plan.capabilities = LaunchPlan::Capabilities{info.capabilities().bounding(), info.capabilities().effective()};
+  }
+  plan.noNewPrivileges = plan.noNewPrivileges || info.no_new_privileges();
+  if (info.has_seccomp_filter()) plan.seccompFilter = info.seccomp_filter();
+  return {};
+}
+
 }  // namespace
 
 struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
@@ -237,6 +261,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   std::uint32_t namespaces = 0;
   std::string workingDirectory;
   std::string workingDirectorySetBy;
+  std::map<std::string, std::string> hardeningSetBy;
   std::size_t prepared = 0;
   auto fail = [&](const Error& error) -> Error {
     impl_->cleanup(containerId, prepared);
@@ -261,6 +286,9 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
       if (!command.value().empty()) preExec.push_back(command.value());
     }
     namespaces |= info.clone_namespaces();
+    if (Status merged = mergeHardening(info, isolator->describe(), plan, hardeningSetBy); !merged.ok()) {
+      return fail(merged.error());
+    }
     if (info.has_working_directory()) {
       if (!workingDirectorySetBy.empty()) {
         return fail(invalidArgument(isolator->describe() + " and " + workingDirectorySetBy +

@@ -2,11 +2,18 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +45,12 @@ struct Prepared {
   std::vector<std::vector<char*>> preExec;
   std::uint32_t cloneNamespaces = 0;
   std::uint64_t logMaxBytes = 0;
+  std::string hostname;
+  std::vector<LaunchPlan::RLimit> rlimits;
+  std::optional<LaunchPlan::Capabilities> capabilities;
+  int lastCap = CAP_LAST_CAP;  // the kernel's, from /proc/sys/kernel/cap_last_cap
+  bool noNewPrivileges = false;
+  std::vector<sock_filter> seccompFilter;
 };
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
@@ -82,6 +95,17 @@ Result<Prepared> prepare(const LaunchPlan& plan) {
   for (auto& storage : p.preExecStorage) p.preExec.push_back(pointers(storage));
   p.cloneNamespaces = plan.cloneNamespaces;
   p.logMaxBytes = plan.logMaxBytes;
+  p.hostname = plan.hostname;
+  p.rlimits = plan.rlimits;
+  p.capabilities = plan.capabilities;
+  if (std::ifstream in("/proc/sys/kernel/cap_last_cap"); !(in >> p.lastCap)) p.lastCap = CAP_LAST_CAP;
+  p.noNewPrivileges = plan.noNewPrivileges;
+  if (plan.seccompFilter.size() % sizeof(sock_filter) != 0) {
+    return invalidArgument("the seccomp filter is " + std::to_string(plan.seccompFilter.size()) +
+                           " bytes, not a whole number of BPF instructions");
+  }
+  p.seccompFilter.resize(plan.seccompFilter.size() / sizeof(sock_filter));
+  std::memcpy(p.seccompFilter.data(), plan.seccompFilter.data(), plan.seccompFilter.size());
   return p;
 }
 
@@ -156,6 +180,60 @@ bool switchUser(const Prepared& p) {
   return true;
 }
 
+// The isolators' hostname, rlimits and capabilities, and the container's user
+// (which must come between dropping the bounding set and setting the other
+// capability sets). Returns the step that failed (errno says why), or null.
+const char* becomeContainer(const Prepared& p) {
+  if (!p.hostname.empty() && ::sethostname(p.hostname.data(), p.hostname.size()) != 0) return "sethostname";
+  for (const LaunchPlan::RLimit& limit : p.rlimits) {
+    struct rlimit value {
+      static_cast<rlim_t>(limit.soft), static_cast<rlim_t>(limit.hard)
+    };
+    if (::setrlimit(limit.resource, &value) != 0) return "setrlimit";
+  }
+  if (p.capabilities) {
+    // uid 0 gains no capabilities on exec; the sets survive the user switch.
+    if (::prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_KEEP_CAPS, 0, 0, 0) != 0) {
+      return "setting SECBIT_NOROOT";
+    }
+    for (int cap = 0; cap <= p.lastCap && cap < 64; ++cap) {
+      if ((p.capabilities->bounding & (1ULL << cap)) == 0 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+        return "dropping from the bounding set";
+      }
+    }
+  }
+  if (!switchUser(p)) return "switching to the container's user";
+  if (p.capabilities) {
+    const std::uint64_t mask = p.capabilities->effective & p.capabilities->bounding;
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2];
+    for (int i = 0; i < 2; ++i) {
+      const auto word = static_cast<std::uint32_t>(mask >> (32 * i));
+      data[i] = {word, word, word};  // effective, permitted, inheritable
+    }
+    if (::syscall(SYS_capset, &header, data) != 0) return "capset";
+    for (int cap = 0; cap <= p.lastCap && cap < 64; ++cap) {
+      if ((mask & (1ULL << cap)) != 0 && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
+        return "raising an ambient capability";
+      }
+    }
+  }
+  return nullptr;
+}
+
+// no_new_privs and the seccomp filter, the last steps before exec. Without
+// CAP_SYS_ADMIN the kernel loads a filter only under no_new_privs.
+const char* confine(const Prepared& p) {
+  if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return "PR_SET_NO_NEW_PRIVS";
+  if (p.seccompFilter.empty()) return nullptr;
+  sock_fprog program{static_cast<unsigned short>(p.seccompFilter.size()),
+                     const_cast<sock_filter*>(p.seccompFilter.data())};
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) == 0) return nullptr;
+  if (errno != EACCES || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return "loading the seccomp filter";
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) return "loading the seccomp filter";
+  return nullptr;
+}
+
 void resetSignals() {
   sigset_t none;
   sigemptyset(&none);
@@ -182,6 +260,16 @@ int waitFor(pid_t pid) {
     if (errno != EINTR) return -1;
   }
   return status;
+}
+
+[[noreturn]] void failedAt(const char* step) {
+  const int error = errno;
+  writeText(2, "mantle: failed at ");
+  writeText(2, step);
+  writeText(2, ", errno ");
+  writeNumber(2, error);
+  writeText(2, "\n");
+  ::_exit(127);
 }
 
 char gBuffer[65536];
@@ -253,17 +341,17 @@ char gBuffer[65536];
         ::_exit(126);
       }
     }
-    if (!switchUser(p)) {
-      writeText(2, "mantle: failed to switch to the container's user, errno ");
-      writeNumber(2, errno);
-      writeText(2, "\n");
-      ::_exit(127);
+    if (const char* step = becomeContainer(p)) {
+      failedAt(step);
     }
     if (::chdir(p.workingDirectory.c_str()) != 0) {
       writeText(2, "mantle: failed to enter the working directory ");
       writeText(2, p.workingDirectory.c_str());
       writeText(2, "\n");
       ::_exit(127);
+    }
+    if (const char* step = confine(p)) {
+      failedAt(step);
     }
     ::execve(p.executable.c_str(), p.argv.data(), p.envp.data());
     int error = errno;

@@ -39,6 +39,22 @@ struct LaunchPlan {
   std::vector<std::string> preExecCommands;
   // CLONE_NEW* flags to unshare before starting the executor.
   std::uint32_t cloneNamespaces = 0;
+  // Hardening the isolators ask for, applied after the pre-exec commands in
+  // this order, right before exec (see ContainerLaunchInfo in isolator.proto).
+  std::string hostname;  // empty: unchanged
+  struct RLimit {
+    int resource = 0;
+    std::uint64_t soft = 0;
+    std::uint64_t hard = 0;
+  };
+  std::vector<RLimit> rlimits;
+  struct Capabilities {
+    std::uint64_t bounding = 0;   // CAP_* bit mask
+    std::uint64_t effective = 0;  // a subset of bounding
+  };
+  std::optional<Capabilities> capabilities;  // nullopt: unchanged
+  bool noNewPrivileges = false;
+  std::string seccompFilter;                     // struct sock_filter[]; empty: none
   std::uint64_t logMaxBytes = 10 * 1024 * 1024;  // per file
   int logMaxFiles = 3;                           // rotated copies kept
 };

@@ -18,6 +18,7 @@
 #include "../../isolators/support/isolator_test_support.hpp"
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "mantle/module/v1/mesos.pb.h"
 #include "process.hpp"
 #include "temp_dir.hpp"
 #include "test_framework.hpp"
@@ -533,6 +534,155 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_GpusGoToOneTaskEachAndTheirAssignmentSurvi
 
   // The framework without GPU_RESOURCES was never offered any.
   EXPECT_EQ(plain.mostOffered("gpus"), 0);
+}
+
+// ---- The hardening isolators (libmantle_hardening): what the agent applies before exec. ----
+
+namespace mod = ::mantle::module::v1;
+
+// A MESOS ContainerInfo with `info`'s fields. mesos/v1/mesos.proto here does
+// not model linux_info and rlimit_info (fields 8, 9) yet: they are built with
+// the module API's mirror of Mesos' ContainerInfo and travel as unknown
+// fields, which master and agent pass on unchanged.
+mv1::ContainerInfo mesosContainer(const mod::ContainerInfo& info = {}) {
+  mv1::ContainerInfo container;
+  EXPECT_TRUE(container.MergeFromString(info.SerializeAsString()));
+  container.set_type(mv1::ContainerInfo::MESOS);
+  return container;
+}
+
+// The task's final state and message, after launching it with `container`.
+std::optional<mv1::TaskStatus> runTask(TestFramework& framework, const std::string& id, const std::string& command,
+                                       const mv1::ContainerInfo& container) {
+  Status launched = framework.launch(id, command, "cpus:0.1;mem:32", std::chrono::seconds(20), container);
+  EXPECT_TRUE(launched.ok()) << launched.error().message;
+  return framework.waitForState(id, std::nullopt, std::chrono::seconds(60));
+}
+
+#define EXPECT_FINISHED(status)                                              \
+  do {                                                                       \
+    ASSERT_TRUE((status).has_value());                                       \
+    EXPECT_EQ((status)->state(), mv1::TASK_FINISHED) << (status)->message(); \
+  } while (false)
+
+TEST_F(IsolatorsE2ETest, ROOT_ATaskGetsItsHostnameAndAPrivateIpcNamespaceWithItsOwnDevShm) {
+  if (!isRoot()) GTEST_SKIP() << "creating namespaces needs root";
+  std::error_code error;
+  const std::string agentIpc = fs::read_symlink("/proc/self/ns/ipc", error).string();
+  const std::string agentHost = readFile("/proc/sys/kernel/hostname");
+  Json::Value none(Json::objectValue);
+  startCluster({"--modules=" + manifest("mantle_hardening", {{"namespaces/uts", none}, {"namespaces/ipc", none}}),
+                "--isolation=namespaces/uts,namespaces/ipc"});
+  ASSERT_NE(framework_, nullptr);
+  mod::ContainerInfo container;
+  container.set_hostname("harden-task");
+  container.mutable_linux_info()->set_ipc_mode(1);  // PRIVATE
+  container.mutable_linux_info()->set_shm_size(16);
+  EXPECT_FINISHED(runTask(*framework_, "named",
+                          "test \"$(cat /proc/sys/kernel/hostname)\" = harden-task && "
+                          "test \"$(readlink /proc/self/ns/ipc)\" != '" +
+                              agentIpc + "' && grep ' /dev/shm tmpfs ' /proc/self/mounts | grep -q size=16384k",
+                          mesosContainer(container)));
+  // The host keeps its name and its /dev/shm.
+  EXPECT_EQ(readFile("/proc/sys/kernel/hostname"), agentHost);
+  EXPECT_FINISHED(runTask(*framework_, "unnamed", "test \"$(readlink /proc/self/ns/ipc)\" != '" + agentIpc + "'",
+                          mesosContainer()));
+  container.set_hostname("-not valid-");
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "bad", "true", mesosContainer(container));
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
+  EXPECT_NE(bad->message().find("ContainerInfo.hostname"), std::string::npos) << bad->message();
+}
+
+TEST_F(IsolatorsE2ETest, ROOT_WithoutCapNetRawATaskCannotOpenARawSocketAndWithItCan) {
+  if (!isRoot()) GTEST_SKIP() << "changing capabilities needs root";
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "the task opens its raw socket with python3";
+  Json::Value caps;
+  caps["bounding_capabilities"].append("NET_RAW");
+  caps["bounding_capabilities"].append("CHOWN");
+  Json::Value none(Json::objectValue);
+  startCluster({"--modules=" + manifest("mantle_hardening", {{"linux/capabilities", caps}, {"linux/nnp", none}}),
+                "--isolation=linux/capabilities,linux/nnp"});
+  ASSERT_NE(framework_, nullptr);
+  const std::string rawSocket =
+      "python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)'";
+  // Mesos' CapabilityInfo numbers: CAP_<NAME> + 1000.
+  constexpr std::uint32_t kChown = 1000, kNetRaw = 1013, kSysAdmin = 1021;
+  mod::ContainerInfo with;
+  with.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(kNetRaw);
+  // CapEff 0x2000 is CAP_NET_RAW alone; NoNewPrivs from linux/nnp.
+  EXPECT_FINISHED(runTask(*framework_, "with",
+                          rawSocket + " && grep -q 'CapEff:.*0000000000002000' /proc/self/status "
+                                      "&& grep -q 'NoNewPrivs:.*1' /proc/self/status",
+                          mesosContainer(with)));
+  mod::ContainerInfo without;
+  without.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(kChown);
+  EXPECT_FINISHED(runTask(*framework_, "without", "! " + rawSocket, mesosContainer(without)));
+  // Beyond the agent's bounding set, and an unknown capability: refused, naming the field.
+  mod::ContainerInfo beyond;
+  beyond.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(kSysAdmin);
+  std::optional<mv1::TaskStatus> refused = runTask(*framework_, "beyond", "true", mesosContainer(beyond));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_NE(refused->state(), mv1::TASK_FINISHED);
+  EXPECT_NE(refused->message().find("SYS_ADMIN"), std::string::npos) << refused->message();
+  mod::ContainerInfo unknown;
+  unknown.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(1999);
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "unknown", "true", mesosContainer(unknown));
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
+  EXPECT_NE(bad->message().find("linux_info.effective_capabilities"), std::string::npos) << bad->message();
+}
+
+TEST_F(IsolatorsE2ETest, ROOT_ASeccompProfileDenyingMkdirFailsItWithTheProfilesErrnoWhileUnconfinedItSucceeds) {
+  if (!isRoot()) GTEST_SKIP() << "the agent runs its tasks as root here";
+  // errno 28 (ENOSPC) is one mkdir would not return by itself here.
+  files_.write("seccomp/no-mkdir.json",
+               R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"],
+                   "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]})");
+  files_.write("seccomp/broken.json", R"({"defaultAction": )");
+  Json::Value seccomp;
+  seccomp["config_dir"] = (files_.path() / "seccomp").string();
+  seccomp["profile_name"] = "no-mkdir.json";
+  startCluster(
+      {"--modules=" + manifest("mantle_hardening", {{"linux/seccomp", seccomp}}), "--isolation=linux/seccomp"});
+  ASSERT_NE(framework_, nullptr);
+  EXPECT_FINISHED(runTask(*framework_, "default",
+                          "! mkdir d 2>err && grep -q 'No space left on device' err && "
+                          "grep -q 'Seccomp:.*2' /proc/self/status",
+                          mesosContainer()));
+  mod::ContainerInfo unconfined;
+  unconfined.mutable_linux_info()->mutable_seccomp()->set_unconfined(true);
+  EXPECT_FINISHED(runTask(*framework_, "unconfined", "mkdir d && test -d d", mesosContainer(unconfined)));
+  mod::ContainerInfo broken;
+  broken.mutable_linux_info()->mutable_seccomp()->set_profile_name("broken.json");
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "broken", "true", mesosContainer(broken));
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
+  EXPECT_NE(bad->message().find("linux_info.seccomp.profile_name"), std::string::npos) << bad->message();
+  // The agent keeps running its tasks.
+  EXPECT_FINISHED(runTask(*framework_, "after", "true", mesosContainer(unconfined)));
+}
+
+TEST_F(IsolatorsE2ETest, ROOT_RLimitsOfTheContainerInfoShowInProcSelfLimits) {
+  if (!isRoot()) GTEST_SKIP() << "raising hard limits needs root";
+  Json::Value none(Json::objectValue);
+  startCluster({"--modules=" + manifest("mantle_hardening", {{"posix/rlimits", none}}), "--isolation=posix/rlimits"});
+  ASSERT_NE(framework_, nullptr);
+  mod::ContainerInfo limited;
+  auto* files = limited.mutable_rlimit_info()->add_rlimits();
+  files->set_type(10);  // RLMT_NOFILE
+  files->set_soft(123);
+  files->set_hard(456);
+  limited.mutable_rlimit_info()->add_rlimits()->set_type(2);  // RLMT_CORE, unlimited
+  EXPECT_FINISHED(runTask(*framework_, "limited",
+                          "grep -Eq '^Max open files +123 +456 ' /proc/self/limits && "
+                          "grep -Eq '^Max core file size +unlimited +unlimited ' /proc/self/limits",
+                          mesosContainer(limited)));
+  files->set_soft(1000);
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "inverted", "true", mesosContainer(limited));
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
+  EXPECT_NE(bad->message().find("rlimit_info.rlimits[0]"), std::string::npos) << bad->message();
 }
 
 }  // namespace
