@@ -9,9 +9,6 @@ namespace mantle::lb {
 namespace v1 = ::mesos::v1;
 using operator_stream::label;
 
-namespace {
-
-// Letters, digits, '-', '_' and '.' only: what HAProxy takes in names.
 std::string safeName(const std::string& text) {
   std::string name;
   for (unsigned char c : text) {
@@ -26,6 +23,35 @@ std::optional<std::uint32_t> portNumber(const std::string& text) {
   if (value < 1 || value > 65535) return std::nullopt;
   return value;
 }
+
+Service& serviceFor(std::map<std::uint32_t, Service>* result, std::uint32_t servicePort, const std::string& appName,
+                    const std::optional<std::string>& vhost, const std::optional<std::string>& mode) {
+  Service& service = (*result)[servicePort];
+  if (service.name.empty()) {
+    service.servicePort = servicePort;
+    service.name = safeName(appName) + "_" + std::to_string(servicePort);
+  }
+  if (vhost && !vhost->empty()) {
+    std::string host = *vhost;
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (std::find(service.vhosts.begin(), service.vhosts.end(), safeName(host)) == service.vhosts.end()) {
+      service.vhosts.push_back(safeName(host));
+    }
+    service.mode = "http";
+  }
+  if (mode == "http") service.mode = "http";
+  return service;
+}
+
+void sortServices(std::map<std::uint32_t, Service>* services) {
+  for (auto& [port, service] : *services) {
+    std::sort(service.servers.begin(), service.servers.end(),
+              [](const Server& a, const Server& b) { return a.name < b.name; });
+    std::sort(service.vhosts.begin(), service.vhosts.end());
+  }
+}
+
+namespace {
 
 // Tasks with a health check count only once a status says healthy.
 bool healthy(const v1::Task& task) {
@@ -49,21 +75,8 @@ std::map<std::uint32_t, Service> services(const operator_stream::ClusterState& s
       problems->push_back("task " + key + ": HAPROXY_0_PORT '" + *portLabel + "' is not a port (1-65535)");
       continue;
     }
-    Service& service = result[*servicePort];
-    if (service.name.empty()) {
-      service.servicePort = *servicePort;
-      service.name = safeName(task.name()) + "_" + std::to_string(*servicePort);
-    }
-    const std::optional<std::string> vhost = label(task.labels(), "HAPROXY_0_VHOST");
-    if (vhost && !vhost->empty()) {
-      std::string host = *vhost;
-      std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (std::find(service.vhosts.begin(), service.vhosts.end(), safeName(host)) == service.vhosts.end()) {
-        service.vhosts.push_back(safeName(host));
-      }
-      service.mode = "http";
-    }
-    if (label(task.labels(), "HAPROXY_0_MODE") == "http") service.mode = "http";
+    Service& service = serviceFor(&result, *servicePort, task.name(), label(task.labels(), "HAPROXY_0_VHOST"),
+                                  label(task.labels(), "HAPROXY_0_MODE"));
     if (!healthy(task)) continue;
     std::uint32_t port = 0;
     if (task.has_discovery() && task.discovery().ports().ports_size() > 0) {
@@ -77,11 +90,7 @@ std::map<std::uint32_t, Service> services(const operator_stream::ClusterState& s
     if (!ip) continue;
     service.servers.push_back({safeName(task.task_id().value()), *ip, port});
   }
-  for (auto& [port, service] : result) {
-    std::sort(service.servers.begin(), service.servers.end(),
-              [](const Server& a, const Server& b) { return a.name < b.name; });
-    std::sort(service.vhosts.begin(), service.vhosts.end());
-  }
+  sortServices(&result);
   return result;
 }
 

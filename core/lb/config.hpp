@@ -42,6 +42,17 @@ struct ConfigOptions {
 // A host name or IP literal to an IPv4 address (nullopt: none).
 using HostResolver = std::function<std::optional<std::string>(const std::string& host)>;
 
+// Letters, digits, '-', '_' and '.' only: what HAProxy takes in names.
+std::string safeName(const std::string& text);
+// `text` as a port number in 1-65535; nullopt: it is not one.
+std::optional<std::uint32_t> portNumber(const std::string& text);
+// The service of `servicePort` in `result` (made, named after `appName`,
+// when new), taking the app's HAPROXY_0_VHOST and HAPROXY_0_MODE.
+Service& serviceFor(std::map<std::uint32_t, Service>* result, std::uint32_t servicePort, const std::string& appName,
+                    const std::optional<std::string>& vhost, const std::optional<std::string>& mode);
+// Sorts each service's servers and vhosts, so equal sets render equally.
+void sortServices(std::map<std::uint32_t, Service>* services);
+
 // The services of `group` by service port. Tasks whose labels are broken (a
 // service port that is not a number in 1-65535) are skipped with a warning
 // in `problems`.

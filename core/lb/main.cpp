@@ -1,5 +1,6 @@
 // mantle-lb: what Marathon-LB did. Follows the leading master's operator
-// event stream, writes an HAProxy configuration for the tasks of --group
+// event stream (--master) or mantle-services' apps and events (--services),
+// writes an HAProxy configuration for the tasks of --group
 // (docs/LB.md) and reloads HAProxy whenever it changes; SIGHUP reloads it
 // again even when it did not.
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include "flags/flags.hpp"
 #include "lb/config.hpp"
 #include "lb/haproxy.hpp"
+#include "lb/services_follower.hpp"
 #include "operator_stream/follower.hpp"
 
 namespace {
@@ -33,12 +35,17 @@ int main(int argc, char** argv) {
   mantle::lb::ConfigOptions config;
   std::int64_t httpPort = 80;
   double healthRefresh = 1;
-  mantle::flags::FlagSet flags("mantle-lb",
-                               "Writes an HAProxy configuration for the tasks labelled HAPROXY_GROUP=<--group> with "
-                               "a service port (HAPROXY_0_PORT) and reloads HAProxy when it changes.");
+  mantle::flags::FlagSet flags(
+      "mantle-lb",
+      "Writes an HAProxy configuration for the apps and tasks labelled HAPROXY_GROUP=<--group> "
+      "with a service port and reloads HAProxy when it changes. Follows either the master's "
+      "tasks (--master; service port HAPROXY_0_PORT) or mantle-services' apps (--services; "
+      "service port HAPROXY_0_PORT, else the app's first portDefinitions port).");
   flags.addString("master", &master, "The master: host:port, or zk://host:port,.../path to follow the leader.");
-  flags.addString("services", &services, "mantle-services' address, HOST:PORT (not supported yet: use --master).");
-  flags.addString("group", &config.group, "The HAPROXY_GROUP label value whose tasks this balancer serves.");
+  flags.addString("services", &services,
+                  "mantle-services' address, HOST:PORT: follow its apps (GET /v2/apps, /v2/events) "
+                  "instead of the master; a standby's redirect is followed to the leader.");
+  flags.addString("group", &config.group, "The HAPROXY_GROUP label value whose apps or tasks this balancer serves.");
   flags.addString("haproxy_config", &configPath, "Where to write the HAProxy configuration.");
   flags.addString("haproxy_reload_command", &reloadCommand,
                   "Run through /bin/sh after each new configuration; default: start HAProxy, or reload it "
@@ -48,18 +55,13 @@ int main(int argc, char** argv) {
   flags.addInt("http_port", &httpPort, "The port of the shared HTTP frontend for HAPROXY_0_VHOST apps.");
   flags.addDuration("health_refresh_interval", &healthRefresh,
                     "How often to ask the master for the tasks' health (the event stream carries state changes "
-                    "only).");
+                    "only; --master only).");
   if (mantle::Status parsed = flags.parse(argc, argv); !parsed.ok()) return fail(parsed.error().message);
   if (flags.helpRequested()) {
     std::cout << flags.usage();
     return 0;
   }
-  if (!services.empty()) {
-    return fail(
-        "--services is not supported yet (mantle-services is not part of this build); follow the master's "
-        "tasks with --master instead");
-  }
-  if (master.empty()) return fail("--master is required");
+  if (master.empty() == services.empty()) return fail("give exactly one of --master and --services");
   if (config.group.empty()) return fail("--group may not be empty");
   if (httpPort < 1 || httpPort > 65535) return fail("--http_port must be 1-65535");
   if (configPath.empty()) return fail("--haproxy_config may not be empty");
@@ -91,19 +93,38 @@ int main(int argc, char** argv) {
     }
   });
 
-  mantle::operator_stream::FollowerOptions followerOptions;
-  followerOptions.master = master;
-  followerOptions.statusRefreshSeconds = healthRefresh;
-  mantle::operator_stream::Follower follower(followerOptions, [&](const mantle::operator_stream::ClusterState& state) {
-    std::vector<std::string> problems;
-    auto found = mantle::lb::services(state, config.group, mantle::operator_stream::resolveIpv4, &problems);
+  // Both sources produce the services of --group; this renders them for the
+  // applier.
+  auto publish = [&](const std::map<std::uint32_t, mantle::lb::Service>& found,
+                     const std::vector<std::string>& problems) {
     for (const std::string& problem : problems) LOG(WARNING) << problem;
     std::string text = mantle::lb::render(found, config);
     std::lock_guard<std::mutex> lock(mutex);
     wanted = std::move(text);
     changed.notify_all();
-  });
-  if (mantle::Status started = follower.start(); !started.ok()) return fail(started.error().message);
+  };
+  std::unique_ptr<mantle::operator_stream::Follower> follower;
+  std::unique_ptr<mantle::lb::ServicesFollower> servicesFollower;
+  if (!master.empty()) {
+    mantle::operator_stream::FollowerOptions followerOptions;
+    followerOptions.master = master;
+    followerOptions.statusRefreshSeconds = healthRefresh;
+    follower = std::make_unique<mantle::operator_stream::Follower>(
+        followerOptions, [&](const mantle::operator_stream::ClusterState& state) {
+          std::vector<std::string> problems;
+          auto found = mantle::lb::services(state, config.group, mantle::operator_stream::resolveIpv4, &problems);
+          publish(found, problems);
+        });
+    if (mantle::Status started = follower->start(); !started.ok()) return fail(started.error().message);
+  } else {
+    servicesFollower = std::make_unique<mantle::lb::ServicesFollower>(
+        mantle::lb::ServicesFollowerOptions{services}, [&](const Json::Value& apps) {
+          std::vector<std::string> problems;
+          auto found = mantle::lb::appServices(apps, config.group, mantle::operator_stream::resolveIpv4, &problems);
+          publish(found, problems);
+        });
+    servicesFollower->start();
+  }
   LOG(INFO) << "mantle-lb: group '" << config.group << "', writing " << configPath;
 
   boost::asio::io_context io;
@@ -124,7 +145,8 @@ int main(int argc, char** argv) {
   };
   signals.async_wait(onSignal);
   io.run();
-  follower.stop();
+  if (follower) follower->stop();
+  if (servicesFollower) servicesFollower->stop();
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;

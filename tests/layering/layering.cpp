@@ -47,7 +47,7 @@ const std::map<std::string, std::set<std::string>>& coreDependencies() {
       {"operator_stream", {"http", "wire", "zookeeper", "proto"}},
       {"dns", {"flags", "operator_stream", "proto"}},
       {"agent_sim", {"flags", "resources", "wire", "zookeeper", "proto"}},
-      {"lb", {"flags", "operator_stream", "proto"}},
+      {"lb", {"flags", "http", "operator_stream", "proto"}},
       {"services", {"http", "resources", "scheduler", "wire", "zookeeper", "auth", "flags", "proto"}},
       {"cli", {"auth", "flags", "http", "process", "resources", "scheduler", "sim", "wire", "zookeeper", "proto"}},
   };

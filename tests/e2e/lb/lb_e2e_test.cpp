@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "cluster.hpp"
+#include "haproxy_config.hpp"
 #include "http/client.hpp"
 #include "process.hpp"
 #include "task_launcher.hpp"
@@ -66,11 +67,7 @@ class LbTest : public ::testing::Test {
   void TearDown() override {
     launcher_.reset();
     lb_->stop(5000ms);  // stops its HAProxy
-    // Whatever HAProxy is left (mantle-lb killed before it could stop it).
-    std::ifstream pids(config_ + ".pid");
-    for (long pid = 0; pids >> pid;) {
-      if (pid > 1) ::kill(static_cast<pid_t>(pid), SIGKILL);
-    }
+    testing_support::killLeftHaproxy(config_);
     if (HasFailure()) std::cerr << "---- mantle-lb ----\n" << lb_->output() << "\n" << readConfig() << "\n";
   }
 
@@ -100,19 +97,8 @@ class LbTest : public ::testing::Test {
     return spec;
   }
 
-  std::string readConfig() const {
-    std::ifstream in(config_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
-  int servers() const {
-    std::istringstream in(readConfig());
-    int count = 0;
-    for (std::string line; std::getline(in, line);) count += line.starts_with("  server ") ? 1 : 0;
-    return count;
-  }
+  std::string readConfig() const { return testing_support::readFile(config_); }
+  int servers() const { return testing_support::serverCount(config_); }
 
   // The bodies of `n` requests to the service port (errors as "error: ...").
   std::multiset<std::string> ask(int n, const std::string& host = "") {
@@ -230,16 +216,16 @@ std::pair<int, std::string> runLb(const std::vector<std::string>& flags) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, lb.output()};
 }
 
-TEST(LbFlagsTest, UnsupportedAndBadFlagsAreRefusedWithTheFlagNamed) {
-  auto [code, output] = runLb({"--services=127.0.0.1:8080"});
+TEST(LbFlagsTest, BadFlagsAreRefusedWithTheFlagNamed) {
+  auto [code, output] = runLb({"--services=127.0.0.1:8080", "--master=127.0.0.1:5050"});
   EXPECT_EQ(code, 2);
-  EXPECT_NE(output.find("--services is not supported yet"), std::string::npos) << output;
+  EXPECT_NE(output.find("exactly one of --master and --services"), std::string::npos) << output;
   std::tie(code, output) = runLb({"--master=127.0.0.1:5050", "--http_port=70000"});
   EXPECT_EQ(code, 2);
   EXPECT_NE(output.find("--http_port"), std::string::npos) << output;
   std::tie(code, output) = runLb({});
   EXPECT_EQ(code, 2);
-  EXPECT_NE(output.find("--master is required"), std::string::npos) << output;
+  EXPECT_NE(output.find("exactly one of --master and --services"), std::string::npos) << output;
 }
 
 }  // namespace
