@@ -29,7 +29,7 @@ struct Violation {
 };
 
 // Every #include in the C/C++ sources under `root` that breaks the rules.
-// tests/, bench/ and examples/frameworks/ are not checked.
+// tests/ and bench/ are not checked.
 std::vector<Violation> checkLayers(const std::filesystem::path& root);
 
 }  // namespace mantle::layering

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "cluster.hpp"
+#include "mesos_peer.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -17,10 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::filesystem::path mesosReference() {
-  if (const char* dir = std::getenv("MANTLE_MESOS_REFERENCE")) return dir;
-  return std::filesystem::path(MANTLE_SOURCE_DIR).parent_path() / "shared" / "mesos-reference";
-}
+std::filesystem::path mesosReference() { return MesosPeer::home(); }
 
 // Mesos' operation-feedback-framework reserves resources with operation ids
 // and waits for OPERATION_FINISHED, launches a task on them, then unreserves
