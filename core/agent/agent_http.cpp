@@ -18,6 +18,7 @@
 #include "mantle/common/clock.hpp"
 #include "mantle/common/prometheus.hpp"
 #include "mantle/modules/metrics.hpp"
+#include "mantle/modules/report.hpp"
 #include "wire/json.hpp"
 #include "wire/task_state.hpp"
 
@@ -201,6 +202,12 @@ void Agent::serve(const http::Request& request, const http::Responder& responder
     out["flags"] = Json::Value(Json::objectValue);
     for (const auto& [name, value] : flagValues_) out["flags"][name] = value;
     return responder.respond(jsonResponse(200, out));
+  }
+  if (path == "/modules") {
+    if (!security_->authorization.authorize(principal, "view_flags", "")) {
+      return responder.respond(forbidden(principal, "view_flags"));
+    }
+    return responder.respond(http::Response::json(200, modules::renderModulesJson(modules_)));
   }
   if (path == "/version") {
     Json::Value out;

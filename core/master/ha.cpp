@@ -108,7 +108,7 @@ void MasterImpl::registryLoaded(const zookeeper::RegistrySnapshot& snapshot) {
 
 bool MasterImpl::answeredAsStandby(const std::string& path, const http::Request& request,
                                    const http::Responder& responder) {
-  if (path == "/health" || path == "/version" || path == "/flags") return false;
+  if (path == "/health" || path == "/version" || path == "/flags" || path == "/modules") return false;
   if (leading_ && recovered_) return false;
   if (path == "/metrics/snapshot" || path == "/metrics") {
     // master/elected is 0 here; the rest is what this master holds.

@@ -15,6 +15,7 @@
 #include "http/api_request.hpp"
 #include "mantle/modules/defaults.hpp"
 #include "mantle/modules/manifest.hpp"
+#include "mantle/modules/report.hpp"
 #include "master/master_impl.hpp"
 #include "master/ui_server.hpp"
 #include "master/validation.hpp"
@@ -634,6 +635,13 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
           http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not 'view_flags'"));
     }
     return responder.respond(http::Response::json(200, renderFlags(flags_.values)));
+  }
+  if (path == "/modules") {
+    if (!security_->authorization.authorize(principal, "view_flags", "")) {
+      return responder.respond(
+          http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not 'view_flags'"));
+    }
+    return responder.respond(http::Response::json(200, modules::renderModulesJson(*modules_)));
   }
   if (path == "/redirect") {
     http::Response response{307, {}, ""};

@@ -64,10 +64,11 @@ Result<AgentProxyTarget> agentProxyTarget(const std::string& path, const http::R
   AgentProxyTarget target;
   target.agentId = rest.substr(0, slash);
   std::string endpoint = rest.substr(slash);
-  if (endpoint != "/state" && endpoint != "/metrics" && endpoint != "/files/browse" && endpoint != "/files/read") {
-    return Error(
-        StatusCode::kNotFound,
-        "The agent proxy serves only state, metrics, files/browse and files/read, not '" + endpoint.substr(1) + "'");
+  if (endpoint != "/state" && endpoint != "/metrics" && endpoint != "/modules" && endpoint != "/files/browse" &&
+      endpoint != "/files/read") {
+    return Error(StatusCode::kNotFound,
+                 "The agent proxy serves only state, metrics, modules, files/browse and files/read, not '" +
+                     endpoint.substr(1) + "'");
   }
   if (endpoint.rfind("/files/", 0) == 0) {
     std::string file = request.queryParam("path");

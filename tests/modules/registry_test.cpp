@@ -17,6 +17,7 @@
 #include "mantle/module/v1/isolator.pb.h"
 #include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
+#include "mantle/modules/report.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::modules {
@@ -211,6 +212,44 @@ TEST_P(RegistryTest, MetricsOfLiveInstances) {
   EXPECT_EQ(all[0].calls, 1u);
   tag->reset();
   EXPECT_TRUE(registry.metrics().empty());
+}
+
+TEST_P(RegistryTest, ModulesReportListsEveryInstanceWithVersionProcessAndConfigMaskingSecrets) {
+  Registry& registry =
+      load(R"([{"name": "echo", "instance": "en", "config": {"greeting": "hi", "tags": ["x"], "token": "t0ps3cret"}},
+               {"name": "tag"}])");
+  auto en = registry.create("isolator", "en");
+  ASSERT_TRUE(en.ok()) << en.error().message;
+
+  Json::Value report;
+  std::istringstream(renderModulesJson(registry)) >> report;
+  ASSERT_EQ(report["modules"].size(), 2u) << report;
+  const Json::Value& echo = report["modules"][0];
+  EXPECT_EQ(echo["instance"].asString(), "en");
+  EXPECT_EQ(echo["module"].asString(), "echo");
+  EXPECT_EQ(echo["kind"].asString(), "isolator");
+  EXPECT_EQ(echo["library"].asString(), fixturePath("test_modules"));
+  EXPECT_EQ(echo["library_name"].asString(), "test_modules");
+  EXPECT_EQ(echo["version"].asString(), "1.2.3");
+  EXPECT_EQ(echo["api_version"].asString(), "1.0");  // the kind API the module was built for
+  EXPECT_EQ(echo["process"].asString(), GetParam());
+  EXPECT_TRUE(echo["created"].asBool());
+  // As the module receives it: given values, defaults filled in, typed.
+  EXPECT_EQ(echo["config"]["greeting"].asString(), "hi");
+  EXPECT_EQ(echo["config"]["count"].asInt(), 3);
+  EXPECT_FALSE(echo["config"]["verbose"].asBool());
+  EXPECT_EQ(echo["config"]["tags"][0].asString(), "x");
+  EXPECT_EQ(echo["config"]["token"].asString(), "********");
+  EXPECT_EQ(renderModulesJson(registry).find("t0ps3cret"), std::string::npos);
+  EXPECT_EQ(report["modules"][1]["instance"].asString(), "tag");
+  EXPECT_FALSE(report["modules"][1]["created"].asBool());
+}
+
+TEST(ModulesReportTest, SecretLookingKeysAreThoseNamingASecretPasswordTokenOrCredential) {
+  for (const char* key : {"secret_file", "Password", "api_token", "credentials", "DB_PASSWORD"}) {
+    EXPECT_TRUE(isSecretKey(key)) << key;
+  }
+  for (const char* key : {"greeting", "count", "path", "tags"}) EXPECT_FALSE(isSecretKey(key)) << key;
 }
 
 INSTANTIATE_TEST_SUITE_P(Process, RegistryTest, ::testing::Values("shared", "separate"));

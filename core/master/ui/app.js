@@ -950,8 +950,9 @@ document.addEventListener('click', (e) => {
   if (e.target.closest('[data-refresh-explain]')) { explanation.key = ''; render(); }
 });
 
-// Modules: every instance on the master and the agents, from the
-// mantle_module_* families of their /metrics.
+// Modules: every instance on the master and the agents: what /modules says
+// (version, process, config) joined with the mantle_module_* families of
+// /metrics (calls, errors, latency).
 function parseModuleMetrics(text, where) {
   const instances = new Map();
   const re = /^(mantle_module_[a-z_]+)\{([^}]*)\}\s+(\S+)/;
@@ -977,14 +978,29 @@ function parseModuleMetrics(text, where) {
   }
   return [...instances.values()];
 }
+// One daemon's rows: base is '' (master) or '/agents/<id>'.
+async function daemonModules(base, where, errors) {
+  const [declared, metrics] = await Promise.allSettled([getJson(base + '/modules'), getText(base + '/metrics')]);
+  const byInstance = new Map();
+  if (metrics.status === 'fulfilled') for (const m of parseModuleMetrics(metrics.value, where)) byInstance.set(m.instance, m);
+  else errors.push(`${where}: ${metrics.reason.message}`);
+  if (declared.status === 'rejected') {
+    errors.push(`${where}: no module versions or config: ${declared.reason.message}`);
+    return [...byInstance.values()];
+  }
+  return declared.value.modules.map((d) => Object.assign(
+    { where, calls: 0, errors: 0, timeouts: 0, mean: 0, p99: 0 }, byInstance.get(d.instance) || {},
+    { instance: d.instance, module: d.module, kind: d.kind, version: d.version, api: d.api_version, process: d.process, library: d.library, config: d.config }));
+}
+const configText = (c) => Object.entries(c || {}).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ');
 const modules = { loaded: 0, rows: [], errors: [], loading: false, all: false };
 async function loadModules() {
   modules.loading = true;
   const rows = [], errors = [];
-  try { rows.push(...parseModuleMetrics(await getText('/metrics'), 'master')); } catch (e) { errors.push('master: ' + e.message); }
+  rows.push(...await daemonModules('', 'master', errors));
   const agentList = [...S.agents.values()].filter((a) => a.state !== 'gone').slice(0, modules.all ? undefined : 20);
   await Promise.all(agentList.map(async (a) => {
-    try { rows.push(...parseModuleMetrics(await getText(`/agents/${encodeURIComponent(a.id)}/metrics`), a.info.hostname)); } catch (e) { errors.push(`${a.info.hostname}: ${e.message}`); }
+    rows.push(...await daemonModules(`/agents/${encodeURIComponent(a.id)}`, a.info.hostname, errors));
   }));
   Object.assign(modules, { rows, errors, loaded: Date.now() / 1000, loading: false, agents: agentList.length });
   render();
@@ -1004,6 +1020,9 @@ views.modules = {
       { key: 'instance', label: 'Instance', value: (m) => m.instance },
       { key: 'module', label: 'Module', value: (m) => m.module },
       { key: 'kind', label: 'Kind', value: (m) => m.kind },
+      { key: 'version', label: 'Version', value: (m) => m.version || '', html: (m) => esc(m.version ? `${m.version} (API ${m.api})` : '–') },
+      { key: 'process', label: 'Process', value: (m) => m.process || '' },
+      { key: 'config', label: 'Config', value: (m) => configText(m.config), html: (m) => `<span class="config" title="${esc(m.library || '')}">${esc(configText(m.config)) || '–'}</span>` },
       { key: 'calls', label: 'Calls', num: true, value: (m) => m.calls },
       { key: 'errors', label: 'Errors', num: true, value: (m) => m.errors, html: (m) => (m.errors ? `<span class="s-bad">${m.errors}</span>` : '0') },
       { key: 'timeouts', label: 'Timeouts', num: true, value: (m) => m.timeouts, html: (m) => (m.timeouts ? `<span class="s-bad">${m.timeouts}</span>` : '0') },

@@ -806,5 +806,35 @@ TEST_F(AgentLoggingTest, SettingTheLoggingLevelNeedsTheSetLogLevelAcl) {
   EXPECT_EQ(level(), 0);
 }
 
+TEST_F(AgentTest, ModulesEndpointListsTheLoadedIsolatorsWithTheirVersionAndProcess) {
+  startAgent();
+  auto response = get("/slave(1)/modules");
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->status, 200) << response->body;
+  bool sawCpu = false;
+  for (const Json::Value& module : parseJson(response->body)["modules"]) {
+    if (module["instance"].asString() != "posix/cpu") continue;
+    sawCpu = true;
+    EXPECT_EQ(module["kind"].asString(), "isolator");
+    EXPECT_EQ(module["library_name"].asString(), "mantle_posix");
+    EXPECT_EQ(module["version"].asString(), "0.1.0");
+    EXPECT_EQ(module["process"].asString(), "shared");
+    EXPECT_TRUE(module["created"].asBool());
+    EXPECT_TRUE(module["config"].isObject());
+  }
+  EXPECT_TRUE(sawCpu) << response->body;
+}
+
+TEST_F(AgentTest, ModulesEndpointNeedsTheViewFlagsAcl) {
+  std::string acls = (dir_.path() / "acls.json").string();
+  std::ofstream(acls) << R"({"permissive": false})";
+  extraFlags_ = {"--acls=" + acls};
+  startAgent();
+  auto response = get("/modules");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 403) << response->body;
+  EXPECT_THAT(response->body, HasSubstr("view_flags"));
+}
+
 }  // namespace
 }  // namespace mantle::testing

@@ -308,6 +308,7 @@ TEST_F(LegacyCallsTest, LegacyEndpointsAndTheirCallsNeedTheV1Acls) {
       form("/master/destroy-volumes", {{"slaveId", agent->id()}, {"volumes", reserved}}),
       form("/master/teardown", {{"frameworkId", recorder.frameworkId}}),
       request("GET", "/logging/toggle?level=1&duration=1secs"),
+      request("GET", "/master/modules"),
       call(R"({"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000}}})"),
   };
   for (std::size_t i = 0; i < refused.size(); ++i) {

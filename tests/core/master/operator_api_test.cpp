@@ -234,6 +234,16 @@ TEST_F(OperatorApiTest, LegacyEndpoints) {
   Json::Value version = json(get("/version")->body);
   EXPECT_EQ(version["version"].asString(), "0.1.0");
   EXPECT_EQ(json(get("/master/flags")->body)["flags"]["allocator"].asString(), "drf");
+  bool sawDrf = false;
+  for (const Json::Value& module : json(get("/master/modules")->body)["modules"]) {
+    if (module["instance"].asString() != "drf") continue;
+    sawDrf = true;
+    EXPECT_EQ(module["kind"].asString(), "allocator");
+    EXPECT_EQ(module["version"].asString(), "1.0.0");
+    EXPECT_EQ(module["process"].asString(), "shared");
+    EXPECT_TRUE(module["created"].asBool());
+  }
+  EXPECT_TRUE(sawDrf);
 
   Json::Value state = json(get("/master/state")->body);
   EXPECT_EQ(state["cluster"].asString(), "test-cluster");

@@ -58,6 +58,10 @@ TEST(UiServerTest, AgentProxyForwardsTheAllowedEndpointsWithTheirQuery) {
   EXPECT_EQ(target->agentPath, "/files/read?path=%2Fw%2Fsandbox%2Fstdout&offset=0");
   request = get("/agents/A1/state");
   ASSERT_TRUE(agentProxyTarget(request.path, request).ok());
+  request = get("/agents/A1/modules");
+  target = agentProxyTarget(request.path, request);
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  EXPECT_EQ(target->agentPath, "/modules");
 }
 
 TEST(UiServerTest, AgentProxyRefusesOtherEndpointsMethodsAndParentDirectories) {
