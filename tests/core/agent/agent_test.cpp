@@ -812,7 +812,8 @@ TEST_F(AgentTest, ModulesEndpointListsTheLoadedIsolatorsWithTheirVersionAndProce
   ASSERT_TRUE(response.ok());
   ASSERT_EQ(response->status, 200) << response->body;
   bool sawCpu = false;
-  for (const Json::Value& module : parseJson(response->body)["modules"]) {
+  const Json::Value report = parseJson(response->body);
+  for (const Json::Value& module : report["modules"]) {
     if (module["instance"].asString() != "posix/cpu") continue;
     sawCpu = true;
     EXPECT_EQ(module["kind"].asString(), "isolator");

@@ -235,7 +235,8 @@ TEST_F(OperatorApiTest, LegacyEndpoints) {
   EXPECT_EQ(version["version"].asString(), "0.1.0");
   EXPECT_EQ(json(get("/master/flags")->body)["flags"]["allocator"].asString(), "drf");
   bool sawDrf = false;
-  for (const Json::Value& module : json(get("/master/modules")->body)["modules"]) {
+  const Json::Value modules = json(get("/master/modules")->body);
+  for (const Json::Value& module : modules["modules"]) {
     if (module["instance"].asString() != "drf") continue;
     sawDrf = true;
     EXPECT_EQ(module["kind"].asString(), "allocator");
