@@ -545,9 +545,10 @@ namespace mod = ::mantle::module::v1;
 // the module API's mirror of Mesos' ContainerInfo and travel as unknown
 // fields, which master and agent pass on unchanged.
 mv1::ContainerInfo mesosContainer(const mod::ContainerInfo& info = {}) {
-  mv1::ContainerInfo container;
-  EXPECT_TRUE(container.MergeFromString(info.SerializeAsString()));
-  container.set_type(mv1::ContainerInfo::MESOS);
+  mv1::ContainerInfo type;
+  type.set_type(mv1::ContainerInfo::MESOS);
+  mv1::ContainerInfo container;  // concatenated messages parse as their merge
+  EXPECT_TRUE(container.ParseFromString(type.SerializeAsString() + info.SerializeAsString()));
   return container;
 }
 
