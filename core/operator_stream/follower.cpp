@@ -6,7 +6,7 @@
 
 #include "http/client.hpp"
 #include "wire/content_type.hpp"
-#include "wire/recordio.hpp"
+#include "wire/event_stream.hpp"
 
 namespace mantle::operator_stream {
 
@@ -122,24 +122,18 @@ void Follower::subscribeOnce(const std::string& base, std::string* redirect, std
       errorBody.append(data.substr(0, 4096 - std::min<std::size_t>(errorBody.size(), 4096)));
       return true;
     }
-    std::vector<std::string> records;
-    Status fed = decoder.feed(data, &records);
-    for (const std::string& record : records) {
-      v1::master::Event event;
-      if (Status decoded = wire::decode(record, wire::MediaType::kProtobuf, &event); !decoded.ok()) {
-        LOG(WARNING) << "Undecodable operator event: " << decoded.error().message;
-        continue;
-      }
-      std::lock_guard<std::mutex> stateLock(stateMutex_);
-      if (event.type() == v1::master::Event::SUBSCRIBED) {
-        state_.leaderUrl = base;
-        std::lock_guard<std::mutex> lock(mutex_);
-        connected_ = true;
-      }
-      if (apply(event, &state_) && changed_) changed_(state_);
-    }
+    Status fed = wire::feedEvents<v1::master::Event>(
+        decoder, data, wire::MediaType::kProtobuf, "operator", [&](v1::master::Event&& event) {
+          std::lock_guard<std::mutex> stateLock(stateMutex_);
+          if (event.type() == v1::master::Event::SUBSCRIBED) {
+            state_.leaderUrl = base;
+            std::lock_guard<std::mutex> lock(mutex_);
+            connected_ = true;
+          }
+          if (apply(event, &state_) && changed_) changed_(state_);
+        });
     if (!fed.ok()) {
-      *why = "malformed event stream: " + fed.error().message;
+      *why = fed.error().message;
       return false;
     }
     return !stopping_;

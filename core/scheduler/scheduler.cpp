@@ -5,7 +5,7 @@
 #include <glog/logging.h>
 
 #include "resources/resources.hpp"
-#include "wire/recordio.hpp"
+#include "wire/event_stream.hpp"
 
 namespace mantle::scheduler {
 
@@ -163,18 +163,10 @@ bool Scheduler::subscribeOnce(std::string* why) {
       errorBody.append(data);
       return true;
     }
-    std::vector<std::string> records;
-    Status fed = decoder.feed(data, &records);
-    for (const std::string& record : records) {
-      Event event;
-      if (Status s = wire::decode(record, options_.contentType, &event); !s.ok()) {
-        LOG(WARNING) << "Undecodable scheduler event: " << s.error().message;
-        continue;
-      }
-      dispatch(event);
-    }
+    Status fed = wire::feedEvents<Event>(decoder, data, options_.contentType, "scheduler",
+                                         [&](Event&& event) { dispatch(event); });
     if (!fed.ok()) {
-      *why = "malformed event stream: " + fed.error().message;
+      *why = fed.error().message;
       return false;
     }
     return !stopping_;

@@ -1,5 +1,7 @@
 #include "wire/recordio.hpp"
 
+#include "wire/event_stream.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -113,6 +115,10 @@ std::size_t RecordDecoder::bufferedBytes() const {
     case State::kRecord: return lengthDigits_ + 1 + record_.size();
   }
   return 0;
+}
+
+void logUndecodableEvent(std::string_view what, const Error& error) {
+  LOG(WARNING) << "Undecodable " << what << " event (skipped): " << error.message;
 }
 
 }  // namespace mantle::wire

@@ -9,6 +9,7 @@
 
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "wire/content_type.hpp"
+#include "wire/event_stream.hpp"
 #include "wire/json.hpp"
 
 namespace mantle::wire {
@@ -59,7 +60,8 @@ TEST(WireRecordIOTest, DecodesEveryRecordInOneChunk) {
 
 TEST(WireRecordIOTest, SplitAtEveryByteBoundary) {
   std::string stream;
-  const std::vector<std::string> input = {R"({"type":"SUBSCRIBED"})", "9", std::string(12, '\n'), R"({"type":"HEARTBEAT"})"};
+  const std::vector<std::string> input = {R"({"type":"SUBSCRIBED"})", "9", std::string(12, '\n'),
+                                          R"({"type":"HEARTBEAT"})"};
   for (const std::string& record : input) appendRecord(record, &stream);
 
   for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
@@ -93,8 +95,9 @@ TEST(WireRecordIOTest, RecordsCarryMessagesOfEitherEncoding) {
     appendRecord(encode(subscribed, type), &stream);
     appendRecord(encode(heartbeat, type), &stream);
     if (type == MediaType::kJson) {
-      EXPECT_EQ(stream, "100\n{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"framework_id\":{\"value\":\"F1\"},"
-                        "\"heartbeat_interval_seconds\":15.0}}20\n{\"type\":\"HEARTBEAT\"}");
+      EXPECT_EQ(stream,
+                "100\n{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"framework_id\":{\"value\":\"F1\"},"
+                "\"heartbeat_interval_seconds\":15.0}}20\n{\"type\":\"HEARTBEAT\"}");
     }
     std::vector<std::string> records = decodeAll({stream});
     ASSERT_EQ(records.size(), 2u);
@@ -174,6 +177,24 @@ TEST(WireRecordIOTest, TruncatedStreamIsReportedAtTheEnd) {
 
   RecordDecoder clean;
   EXPECT_TRUE(clean.finish().ok());
+}
+
+TEST(WireEventStreamTest, EventsArriveInOrderAnUndecodableOneIsSkippedAndBrokenFramingEndsTheStream) {
+  using mesos::v1::scheduler::Event;
+  Event heartbeat;
+  heartbeat.set_type(Event::HEARTBEAT);
+  Event error;
+  error.set_type(Event::ERROR);
+  error.mutable_error()->set_message("bye");
+  std::string stream = encodeRecord(encode(heartbeat, MediaType::kJson)) + encodeRecord("{not json") +
+                       encodeRecord(encode(error, MediaType::kJson)) + "x\n";
+  RecordDecoder decoder;
+  std::vector<Event::Type> seen;
+  Status fed = feedEvents<Event>(decoder, stream, MediaType::kJson, "scheduler",
+                                 [&](Event&& event) { seen.push_back(event.type()); });
+  EXPECT_EQ(seen, (std::vector<Event::Type>{Event::HEARTBEAT, Event::ERROR}));
+  ASSERT_FALSE(fed.ok());
+  EXPECT_EQ(fed.error().message.rfind("malformed event stream: ", 0), 0u) << fed.error().message;
 }
 
 }  // namespace
