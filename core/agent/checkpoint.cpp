@@ -14,6 +14,7 @@
 
 #include <google/protobuf/message.h>
 
+#include "mantle/common/durable_file.hpp"
 #include "wire/recordio.hpp"
 
 namespace mantle::agent::checkpoint {
@@ -52,67 +53,10 @@ std::string taskMeta(const std::string& runMeta, const std::string& taskId) {
   return runMeta + "/tasks/" + taskId;
 }
 
-namespace {
-
-// Makes a rename or a new file in `dir` durable.
-Status syncDirectory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return internalError("cannot open " + dir + " to sync it: " + std::strerror(errno));
-  int result = ::fsync(fd);
-  int error = errno;
-  ::close(fd);
-  if (result != 0) return internalError("cannot sync " + dir + ": " + std::strerror(error));
-  return {};
-}
-
-// create_directories, and the entries of the directories it made durable.
-Status createDirectories(const fs::path& dir) {
-  std::vector<fs::path> missing;
-  for (fs::path at = dir; !at.empty() && !fs::exists(at); at = at.parent_path()) {
-    missing.push_back(at);
-    if (at == at.parent_path()) break;
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return internalError("cannot create " + dir.string() + ": " + ec.message());
-  for (const fs::path& made : missing) {
-    Status synced = syncDirectory(made.parent_path().string());
-    if (!synced.ok()) return synced;
-  }
-  return {};
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Status writeFile(const std::string& path, const std::string& content) {
-  Status directory = createDirectories(fs::path(path).parent_path());
-  if (!directory.ok()) return directory;
-  const std::string temporary = path + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return internalError("cannot write " + temporary + ": " + std::strerror(errno));
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, data, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int error = errno;
-      ::close(fd);
-      return internalError("cannot write " + temporary + ": " + std::strerror(error));
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int error = errno;
-    ::close(fd);
-    return internalError("cannot sync " + temporary + ": " + std::strerror(error));
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    return internalError("cannot rename " + temporary + ": " + std::strerror(errno));
-  }
-  return syncDirectory(fs::path(path).parent_path().string());
+  return durable::writeFile(path, content);
 }
 
 Status writeMessage(const std::string& path, const google::protobuf::Message& message) {
@@ -137,7 +81,7 @@ Status readMessage(const std::string& path, google::protobuf::Message* message) 
 }
 
 Status appendRecord(const std::string& path, const std::string& record) {
-  Status directory = createDirectories(fs::path(path).parent_path());
+  Status directory = durable::createDirectories(fs::path(path).parent_path().string());
   if (!directory.ok()) return directory;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return internalError("cannot append to " + path + ": " + std::strerror(errno));
@@ -158,7 +102,7 @@ Status appendRecord(const std::string& path, const std::string& record) {
     return internalError("cannot append to " + path + ": " + std::strerror(error));
   }
   // A new log's directory entry must be durable too.
-  return created ? syncDirectory(fs::path(path).parent_path().string()) : Status{};
+  return created ? durable::syncDirectory(fs::path(path).parent_path().string()) : Status{};
 }
 
 Result<std::vector<std::string>> readRecords(const std::string& path) {

@@ -11,6 +11,7 @@
 
 #include <json/writer.h>
 
+#include "mantle/common/durable_file.hpp"
 #include "mantle/common/strict_json.hpp"
 
 namespace mantle::cron {
@@ -51,30 +52,7 @@ Result<std::optional<CronState>> FileStateStore::load() {
 }
 
 Status FileStateStore::save(const CronState& state) {
-  // A temporary file beside the real one, flushed to disk, then renamed over it.
-  const std::string data = serialize(state);
-  const std::string temporary = path_ + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return failure("cannot write", temporary);
-  std::size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = failure("cannot write", temporary);
-      ::close(fd);
-      return s;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status s = failure("cannot flush", temporary);
-    ::close(fd);
-    return s;
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path_.c_str()) != 0) return failure("cannot replace", path_);
-  return {};
+  return durable::writeFile(path_, serialize(state));
 }
 
 ZooKeeperStateStore::ZooKeeperStateStore(std::shared_ptr<zookeeper::Session> session, std::string path,

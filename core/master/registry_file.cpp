@@ -11,6 +11,7 @@
 
 #include <json/json.h>
 
+#include "mantle/common/durable_file.hpp"
 #include "mantle/common/strict_json.hpp"
 #include "wire/json.hpp"
 
@@ -44,44 +45,6 @@ Status messagesFrom(const Json::Value& root, const char* field, const std::strin
 }
 
 }  // namespace
-
-Status writeFileAtomically(const std::string& path, const std::string& content) {
-  std::filesystem::path target(path);
-  std::filesystem::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return internalError("cannot create directory '" + dir.string() + "': " + ec.message());
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return internalError(errnoText("cannot create", temp));
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, data, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Error error = internalError(errnoText("cannot write", temp));
-      ::close(fd);
-      return error;
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Error error = internalError(errnoText("cannot fsync", temp));
-    ::close(fd);
-    return error;
-  }
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) return internalError(errnoText("cannot rename onto", path));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
-}
 
 Result<RegistryState> parseRegistry(const std::string& text, const std::string& where) {
   RegistryState state;
@@ -176,7 +139,7 @@ Result<RegistryState> RegistryFile::load() const {
 
 Status RegistryFile::store(const RegistryState& state) const {
   if (path_.empty()) return {};
-  return writeFileAtomically(path_, serializeRegistry(state));
+  return durable::writeFile(path_, serializeRegistry(state));
 }
 
 }  // namespace mantle::master

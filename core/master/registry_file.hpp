@@ -55,8 +55,4 @@ class RegistryFile {
   std::string path_;
 };
 
-// Writes `content` to `path` atomically: temp file in the same directory,
-// fsync, rename, fsync of the directory.
-Status writeFileAtomically(const std::string& path, const std::string& content);
-
 }  // namespace mantle::master

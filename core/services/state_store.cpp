@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "mantle/common/durable_file.hpp"
+
 namespace mantle::services {
 
 Result<std::string> FileStateStore::load() {
@@ -18,16 +20,7 @@ Result<std::string> FileStateStore::load() {
 }
 
 Status FileStateStore::store(const std::string& data) {
-  const std::string temporary = path_ + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << data;
-    if (!out.flush()) return internalError("cannot write " + temporary);
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path_, error);
-  if (error) return internalError("cannot rename " + temporary + " to " + path_ + ": " + error.message());
-  return {};
+  return durable::writeFile(path_, data);
 }
 
 ZooKeeperStateStore::ZooKeeperStateStore(std::shared_ptr<zookeeper::Session> session, std::string path,
