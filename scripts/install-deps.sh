@@ -25,6 +25,9 @@ packages=(
   libldns-dev                         # mantle-dns: the DNS wire format (packets, names, records)
   dnsutils                            # mantle-dns tests ask it with dig
   haproxy                             # mantle-lb drives it; its tests run it on loopback
+  libarchive-dev                      # the image store extracts image layers
+  docker-registry skopeo umoci busybox-static  # image tests: a loopback registry, images the tests build
+  containernetworking-plugins iptables  # network/cni: bridge, host-local, portmap, loopback
 )
 
 # The Mesos reference build (a peer in tests, ../shared/mesos-reference next to the checkout, or

@@ -275,6 +275,27 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
       return fail(response.error().withContext("prepare"));
     }
     const v1::ContainerLaunchInfo& info = response->launch_info();
+    // A field this agent does not know (an isolator built for a newer
+    // agent) must not be silently ignored.
+    if (!info.unknown_fields().empty()) {
+      return fail(invalidArgument(isolator->describe() +
+                                  " asks for ContainerLaunchInfo fields this agent does not know; upgrade the agent"));
+    }
+    for (auto [field, has] : {std::pair{"rootfs", info.has_rootfs()}, std::pair{"command", info.has_command()},
+                              std::pair{"user", info.has_user()}}) {
+      if (has) {
+        return fail(unimplemented(isolator->describe() + " sets ContainerLaunchInfo." + field +
+                                  ", which this agent does not apply yet"));
+      }
+    }
+    for (const auto& mount : info.mounts()) {
+      if (mount.target().empty() || mount.target().front() != '/') {
+        return fail(invalidArgument(isolator->describe() + " asks for a mount at '" + mount.target() +
+                                    "', not an absolute path"));
+      }
+      plan.mounts.push_back(
+          {mount.source(), mount.target(), mount.type(), mount.options(), mount.read_only(), mount.recursive()});
+    }
     for (const auto& variable : info.environment().variables()) {
       auto [it, inserted] = environment.emplace(variable.name(), variable.value());
       if (!inserted && it->second != variable.value()) {

@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -44,6 +45,17 @@ struct Prepared {
   std::vector<std::vector<std::string>> preExecStorage;
   std::vector<std::vector<char*>> preExec;
   std::uint32_t cloneNamespaces = 0;
+  struct Mount {
+    std::string source;
+    std::string target;
+    std::string type;
+    std::string options;
+    unsigned long flags = 0;
+    bool readOnlyRemount = false;     // a bind mount made read-only afterwards
+    std::vector<std::string> mkdirs;  // the target's missing ancestors (and itself), outermost first
+    bool createFile = false;          // the target is an empty file
+  };
+  std::vector<Mount> mounts;
   std::uint64_t logMaxBytes = 0;
   std::string hostname;
   std::vector<LaunchPlan::RLimit> rlimits;
@@ -94,6 +106,25 @@ Result<Prepared> prepare(const LaunchPlan& plan) {
   }
   for (auto& storage : p.preExecStorage) p.preExec.push_back(pointers(storage));
   p.cloneNamespaces = plan.cloneNamespaces;
+  if (!plan.mounts.empty()) p.cloneNamespaces |= CLONE_NEWNS;
+  for (const LaunchPlan::Mount& mount : plan.mounts) {
+    Prepared::Mount m;
+    m.source = mount.source;
+    m.target = mount.target;
+    m.type = mount.type;
+    m.options = mount.options;
+    const bool bind = mount.type.empty();
+    m.flags = bind ? (MS_BIND | (mount.recursive ? MS_REC : 0)) : (mount.readOnly ? MS_RDONLY : 0);
+    m.readOnlyRemount = bind && mount.readOnly;
+    std::error_code ec;
+    m.createFile = bind && !std::filesystem::is_directory(mount.source, ec);
+    const std::filesystem::path target = std::filesystem::path(mount.target).lexically_normal();
+    for (std::filesystem::path at = m.createFile ? target.parent_path() : target;
+         !at.empty() && at != at.root_path() && !std::filesystem::exists(at, ec); at = at.parent_path()) {
+      m.mkdirs.insert(m.mkdirs.begin(), at.string());
+    }
+    p.mounts.push_back(std::move(m));
+  }
   p.logMaxBytes = plan.logMaxBytes;
   p.hostname = plan.hostname;
   p.rlimits = plan.rlimits;
@@ -272,22 +303,77 @@ int waitFor(pid_t pid) {
   ::_exit(127);
 }
 
+// Makes the isolators' mounts in the container's mount namespace (just
+// unshared): the host's mounts become slaves first, so nothing propagates back.
+// Returns the step that failed (errno says why) and sets `at`, or null.
+const char* makeMounts(const Prepared& p, const char** at) {
+  if (p.mounts.empty()) return nullptr;
+  *at = "/";
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return "making the host's mounts slaves";
+  for (const Prepared::Mount& m : p.mounts) {
+    *at = m.target.c_str();
+    for (const std::string& dir : m.mkdirs) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        *at = dir.c_str();
+        return "creating the mount point";
+      }
+    }
+    if (m.createFile) {
+      int fd = ::open(m.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) return "creating the mount point";
+      ::close(fd);
+    }
+    if (::mount(m.source.empty() ? "none" : m.source.c_str(), m.target.c_str(),
+                m.type.empty() ? nullptr : m.type.c_str(), m.flags,
+                m.options.empty() ? nullptr : m.options.c_str()) != 0) {
+      return "mount";
+    }
+    if (m.readOnlyRemount && ::mount(nullptr, m.target.c_str(), nullptr,
+                                     MS_REMOUNT | MS_BIND | MS_RDONLY | (m.flags & MS_REC), nullptr) != 0) {
+      return "remounting read-only";
+    }
+  }
+  return nullptr;
+}
+
+// Reports a set-up failure to forkContainer through fd 4: errno as 4 bytes,
+// then the text.
+[[noreturn]] void setupFailed(const char* step, const char* at) {
+  const int error = errno;
+  writeAll(4, reinterpret_cast<const char*>(&error), sizeof(error));
+  writeText(4, step);
+  if (at != nullptr) {
+    writeText(4, " at ");
+    writeText(4, at);
+  }
+  ::_exit(126);
+}
+
 char gBuffer[65536];
 
-[[noreturn]] void runRoot(const Prepared& p, int releaseFd) {
+// The container root. fd 3: the release pipe; fd 4: the set-up pipe, closed
+// once the namespaces and mounts are in place (before isolate).
+[[noreturn]] void runRoot(const Prepared& p, int releaseFd, int setupFd) {
   resetSignals();
   ::setsid();
-  if (releaseFd != 3) {
-    ::dup2(releaseFd, 3);
-  }
-  ::close_range(4, ~0U, 0);
+  // Move both pipes out of the way of each other, then to 3 and 4.
+  int release = ::fcntl(releaseFd, F_DUPFD, 10);
+  int setup = ::fcntl(setupFd, F_DUPFD, 10);
+  if (release < 0 || setup < 0 || ::dup2(release, 3) < 0 || ::dup2(setup, 4) < 0) ::_exit(127);
+  ::close_range(5, ~0U, 0);
   int devnull = ::open("/dev/null", O_RDWR);
   if (devnull >= 0) {
     ::dup2(devnull, 0);
     ::dup2(devnull, 1);
     ::dup2(devnull, 2);
-    if (devnull > 3) ::close(devnull);
+    if (devnull > 4) ::close(devnull);
   }
+  if (p.cloneNamespaces != 0 && ::unshare(static_cast<int>(p.cloneNamespaces)) != 0) {
+    setupFailed("unshare of the isolators' namespaces", nullptr);
+  }
+  const char* at = nullptr;
+  if (const char* step = makeMounts(p, &at); step != nullptr) setupFailed(step, at);
+  ::close(4);
   char byte = 0;
   ssize_t n;
   do {
@@ -302,13 +388,6 @@ char gBuffer[65536];
   LogFile err{-1, 0, &p.stderrPaths, p.logMaxBytes};
   out.open();
   err.open();
-
-  if (p.cloneNamespaces != 0 && ::unshare(static_cast<int>(p.cloneNamespaces)) != 0) {
-    writeText(err.fd, "mantle: unshare of the isolators' namespaces failed, errno ");
-    writeNumber(err.fd, errno);
-    writeText(err.fd, "\n");
-    ::_exit(126);
-  }
 
   int outPipe[2];
   int errPipe[2];
@@ -422,20 +501,44 @@ Result<PendingLaunch> forkContainer(const LaunchPlan& plan) {
   Result<Prepared> prepared = prepare(plan);
   if (!prepared.ok()) return prepared.error();
   int release[2];
+  int setup[2];
   if (::pipe2(release, O_CLOEXEC) != 0) return internalError(std::string("pipe: ") + std::strerror(errno));
-  pid_t pid = ::fork();
-  if (pid < 0) {
+  if (::pipe2(setup, O_CLOEXEC) != 0) {
     int error = errno;
     ::close(release[0]);
     ::close(release[1]);
+    return internalError(std::string("pipe: ") + std::strerror(error));
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int error = errno;
+    for (int fd : {release[0], release[1], setup[0], setup[1]}) ::close(fd);
     return internalError(std::string("fork: ") + std::strerror(error));
   }
   if (pid == 0) {
     ::close(release[1]);
-    runRoot(*prepared, release[0]);
+    ::close(setup[0]);
+    runRoot(*prepared, release[0], setup[1]);
   }
   ::close(release[0]);
-  return PendingLaunch(pid, release[1]);
+  ::close(setup[1]);
+  PendingLaunch pending(pid, release[1]);
+  // Wait for the namespaces and mounts: nothing on the pipe means they are in place.
+  std::string report;
+  char buffer[512];
+  for (;;) {
+    ssize_t n = ::read(setup[0], buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    report.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(setup[0]);
+  if (report.empty()) return pending;
+  int error = 0;
+  if (report.size() >= sizeof(error)) std::memcpy(&error, report.data(), sizeof(error));
+  ::waitpid(pid, nullptr, 0);
+  return internalError("container set-up failed: " + report.substr(std::min(report.size(), sizeof(error))) + ": " +
+                       std::strerror(error));
 }
 
 namespace {

@@ -37,8 +37,22 @@ struct LaunchPlan {
   // Shell commands of the isolators, run as root inside the container's new
   // namespaces (from its pid 1, in the working directory) before the executor.
   std::vector<std::string> preExecCommands;
-  // CLONE_NEW* flags to unshare before starting the executor.
+  // CLONE_NEW* flags the container root unshares right after the fork,
+  // before the isolators' isolate (so a network namespace exists by then).
   std::uint32_t cloneNamespaces = 0;
+  // Mounts made, in order, in the container's own mount namespace right after
+  // the unshare (CLONE_NEWNS is added when there are any; every mount is first
+  // made a slave of the host's). A missing target is created: a directory, or
+  // an empty file when the source is not a directory.
+  struct Mount {
+    std::string source;
+    std::string target;
+    std::string type;  // empty: a bind mount
+    std::string options;
+    bool readOnly = false;
+    bool recursive = false;
+  };
+  std::vector<Mount> mounts;
   // Hardening the isolators ask for, applied after the pre-exec commands in
   // this order, right before exec (see ContainerLaunchInfo in isolator.proto).
   std::string hostname;  // empty: unchanged

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "agent/agent.hpp"
@@ -173,6 +174,52 @@ TEST_F(LauncherTest, UnknownUserIsAnError) {
   auto launched = forkContainer(p);
   ASSERT_FALSE(launched.ok());
   EXPECT_THAT(launched.error().message, HasSubstr("no-such-user-mantle"));
+}
+
+// Whether the host's mount table has a mount at `path`.
+bool hostHasMountAt(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mountPoint;
+    fields >> id >> parent >> device >> root >> mountPoint;
+    if (mountPoint == path) return true;
+  }
+  return false;
+}
+
+TEST_F(LauncherTest, ROOT_MountsAreMadeInTheContainersOwnNamespaceBeforeRelease) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mounts)";
+  const std::string scratch = (dir_.path() / "scratch").string();
+  const std::string readOnly = (dir_.path() / "ro" / "etc-hostname").string();
+  LaunchPlan p = plan("grep -c ' " + scratch + " ' /proc/self/mountinfo; echo x > " + scratch +
+                      "/file && echo wrote; echo y > " + readOnly + " || echo refused");
+  p.mounts.push_back({"", scratch, "tmpfs", "size=1m", false, false});
+  p.mounts.push_back({"/etc/hostname", readOnly, "", "", true, false});
+  auto launched = forkContainer(p);
+  ASSERT_TRUE(launched.ok()) << launched.error().message;
+  const pid_t root = launched->pid();
+  roots_.push_back(root);
+  // In place before release (isolate sees them), and only in the container.
+  EXPECT_FALSE(hostHasMountAt(scratch));
+  ASSERT_TRUE(launched->release().ok());
+  waitRoot(root);
+  EXPECT_EQ(slurp(dir_.path() / "stdout"), "1\nwrote\nrefused\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "scratch" / "file"));  // it was on the tmpfs
+  EXPECT_FALSE(hostHasMountAt(scratch));
+}
+
+TEST_F(LauncherTest, ROOT_AMountThatFailsFailsTheLaunchNamingItsTarget) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mounts)";
+  LaunchPlan p = plan("touch ran");
+  const std::string target = (dir_.path() / "volume").string();
+  p.mounts.push_back({"/no/such/source-mantle", target, "", "", false, false});
+  auto launched = forkContainer(p);
+  ASSERT_FALSE(launched.ok());
+  EXPECT_THAT(launched.error().message, HasSubstr("mount at " + target));
+  EXPECT_THAT(launched.error().message, HasSubstr("No such file or directory"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "ran"));
 }
 
 // The containerizer with the built-in posix isolators, on a real strand.
