@@ -79,10 +79,11 @@ TEST_F(ServicesTest, RestApiAnswersInMarathonShapesWithPreciseErrors) {
   EXPECT_EQ(services.call("DELETE", "/v2/deployments/" + scaleDeployment).status, 404);
   EXPECT_EQ(services.call("GET", "/v2/deployments").json.size(), 0u);
 
-  ASSERT_TRUE(testing::waitUntil([&] { return !events.of("deployment_info").empty(); }, std::chrono::seconds(5)));
-  ASSERT_FALSE(events.of("api_post_event").empty());
+  // The event stream is asynchronous: wait for each kind of event.
+  for (const char* type : {"deployment_info", "api_post_event", "deployment_failed"}) {
+    ASSERT_TRUE(testing::waitUntil([&] { return !events.of(type).empty(); }, std::chrono::seconds(5))) << type;
+  }
   EXPECT_EQ(events.of("api_post_event")[0]["appDefinition"]["id"].asString(), "/group/web");
-  EXPECT_FALSE(events.of("deployment_failed").empty());
 
   EXPECT_EQ(services.call("DELETE", "/v2/apps/group/web").status, 200);
   EXPECT_EQ(services.call("GET", "/v2/apps/group/web").status, 404);

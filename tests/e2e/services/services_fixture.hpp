@@ -117,6 +117,8 @@ class EventReader {
       };
       (void)http::stream("GET", url + "/v2/events", {{"Accept", "text/event-stream"}}, "", callbacks, cancel_);
     });
+    // Events sent before the stream is attached are not delivered to it.
+    (void)testing::waitUntil([this] { return !of("event_stream_attached").empty(); }, std::chrono::seconds(5));
   }
   ~EventReader() {
     *cancel_ = true;
