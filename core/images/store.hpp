@@ -82,14 +82,14 @@ struct PulledImage {
 struct StoreOptions {
   // Where images and layers live (Mesos' --docker_store_dir; the agent's
   // default is <work_dir>/store/docker). Created when missing.
-  std::string storeDir;
+  std::string storeDir = {};
   // Mesos' --docker_registry: a registry URL (https://host[:port]; http:// only
   // for a loopback host) or an absolute directory of docker-archive tarballs.
   // Empty: Docker Hub (https://registry-1.docker.io).
-  std::string defaultRegistry;
+  std::string defaultRegistry = {};
   // Mesos' --docker_config: a Docker config.json whose "auths" map registry
   // hosts (or URLs) to {"auth": base64("user:password")}. Empty: anonymous.
-  std::string dockerConfigPath;
+  std::string dockerConfigPath = {};
   int parallelDownloads = 4;  // layer blobs downloaded at once (all pulls together)
   int concurrentPulls = 4;    // pulls of distinct images run at once; more wait
   // A download that drops or stalls is resumed (HTTP Range) this many times
