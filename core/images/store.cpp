@@ -206,7 +206,7 @@ class Store final : public ImageStore {
   template <typename T>
   T onState(const std::function<T()>& work) const {
     std::promise<T> promise;
-    boost::asio::post(const_cast<boost::asio::thread_pool&>(state_), [&] { promise.set_value(work()); });
+    boost::asio::post(state_, [&] { promise.set_value(work()); });
     return promise.get_future().get();
   }
 
@@ -422,7 +422,7 @@ class Store final : public ImageStore {
   std::map<std::string, std::vector<std::function<void(Result<PulledImage>)>>> inFlight_;  // key -> waiters
   std::map<std::string, int> pinned_;  // layer digest -> pulls in flight that use it
 
-  boost::asio::thread_pool state_{1};
+  mutable boost::asio::thread_pool state_{1};
   boost::asio::thread_pool pulls_;
   boost::asio::thread_pool blobs_;
 };
