@@ -277,24 +277,49 @@ class Store final : public ImageStore {
     if (!resolved.ok()) return resolved.error();
     std::vector<std::string> digests;
     for (const auto& layer : resolved->layers) digests.push_back(layer.digest);
-    // Pinned before looking at the disk: a prune from now on keeps them.
+    // On the state thread, at once: the layers pinned (a prune from now on
+    // keeps them) and, for each layer not in the store, this pull's own
+    // fetch or the one another pull has in flight.
+    std::map<std::string, std::shared_ptr<std::promise<Status>>> owned;
+    std::map<std::string, std::shared_future<Status>> joined;
+    std::map<std::string, std::shared_future<Status>> fetches;  // this pull's own
     onState<int>([&] {
       for (const auto& digest : digests) ++pinned_[digest];
+      for (const auto& digest : digests) {
+        if (owned.count(digest) > 0 || joined.count(digest) > 0) continue;
+        if (auto it = layerFetches_.find(digest); it != layerFetches_.end()) {
+          joined[digest] = it->second;
+        } else if (!fs::is_directory(layerRootfs(digest))) {
+          owned[digest] = std::make_shared<std::promise<Status>>();
+          layerFetches_[digest] = fetches[digest] = owned[digest]->get_future().share();
+        }
+      }
       return 0;
     });
     pinned = digests;
-    std::map<std::string, std::future<Status>> fetches;
     for (const auto& layer : resolved->layers) {
-      if (fetches.count(layer.digest) > 0 || fs::is_directory(layerRootfs(layer.digest))) continue;
-      auto task = std::make_shared<std::packaged_task<Status()>>(
-          [this, &source, layer, scratch] { return fetchLayer(*source, layer, scratch); });
-      fetches[layer.digest] = task->get_future();
-      boost::asio::post(blobs_, [task] { (*task)(); });
+      auto promise = owned.find(layer.digest);
+      if (promise == owned.end()) continue;
+      boost::asio::post(blobs_, [this, &source, layer, scratch, promise = promise->second] {
+        promise->set_value(fetchLayer(*source, layer, scratch));
+        // Gone from the map only once the layer is in layers/ (or failed).
+        boost::asio::post(state_, [this, digest = layer.digest] { layerFetches_.erase(digest); });
+      });
     }
     Status failed;
     for (auto& [digest, fetch] : fetches) {
       Status status = fetch.get();
       if (!status.ok() && failed.ok()) failed = status.error().withContext("layer " + digest);
+    }
+    // A layer another pull was fetching: when that failed (its source may be
+    // the culprit), this pull fetches it itself.
+    for (auto& [digest, fetch] : joined) {
+      if (fetch.get().ok() || !failed.ok()) continue;
+      auto layer = std::find_if(resolved->layers.begin(), resolved->layers.end(),
+                                [&](const Descriptor& d) { return d.digest == digest; });
+      if (Status status = fetchLayer(*source, *layer, scratch); !status.ok()) {
+        failed = status.error().withContext("layer " + digest);
+      }
     }
     if (!failed.ok()) return failed.error();
     Record record;
@@ -420,7 +445,8 @@ class Store final : public ImageStore {
   std::map<std::string, Record> images_;                                                   // by id
   std::map<std::string, std::string> references_;                                          // key -> id
   std::map<std::string, std::vector<std::function<void(Result<PulledImage>)>>> inFlight_;  // key -> waiters
-  std::map<std::string, int> pinned_;  // layer digest -> pulls in flight that use it
+  std::map<std::string, int> pinned_;                               // layer digest -> pulls in flight that use it
+  std::map<std::string, std::shared_future<Status>> layerFetches_;  // layer digest -> its fetch in flight
 
   mutable boost::asio::thread_pool state_{1};
   boost::asio::thread_pool pulls_;

@@ -170,19 +170,28 @@ TEST_F(ImageStoreTest, PullsASchema2ImageWithItsLayersLowestFirstAndItsConfig) {
   EXPECT_TRUE(fs::is_empty(dir_.path() / "store/staging"));
 }
 
-TEST_F(ImageStoreTest, TwoImagesWithTheSameLayersShareTheExtractedLayers) {
+TEST_F(ImageStoreTest, TwoImagesWithTheSameLayersShareTheirDownloadsAndExtractedLayers) {
   DockerRegistry registry;
   push(registry, "latest", "busybox:v2s2", "v2s2");
   push(registry, "latest", "busybox:oci", "oci");
   CuttingProxy proxy(std::stoi(registry.host().substr(registry.host().find(':') + 1)));
   auto store = makeStore();
-  auto schema2 = pullDocker(*store, proxy.host() + "/busybox:v2s2");
-  auto oci = pullDocker(*store, proxy.host() + "/busybox:oci");
-  ASSERT_TRUE(schema2.ok()) << schema2.error().message;
-  ASSERT_TRUE(oci.ok()) << oci.error().message;
-  EXPECT_NE(schema2->id, oci->id);
-  EXPECT_EQ(oci->id, images_->latestManifest);  // the OCI manifest as built
-  EXPECT_EQ(schema2->layers, oci->layers);
+  // Pulled at the same time: each layer is still downloaded once.
+  std::optional<Result<PulledImage>> schema2;
+  std::optional<Result<PulledImage>> oci;
+  store->pull({ImageReference::Type::kDocker, proxy.host() + "/busybox:v2s2"}, false,
+              [&](Result<PulledImage> r) { schema2 = std::move(r); });
+  store->pull({ImageReference::Type::kDocker, proxy.host() + "/busybox:oci"}, false,
+              [&](Result<PulledImage> r) { oci = std::move(r); });
+  auto guard = boost::asio::make_work_guard(io_);
+  while (!(schema2 && oci) && io_.run_one_for(std::chrono::seconds(120)) > 0) {
+  }
+  ASSERT_TRUE(schema2 && oci);
+  ASSERT_TRUE(schema2->ok()) << schema2->error().message;
+  ASSERT_TRUE(oci->ok()) << oci->error().message;
+  EXPECT_NE((*schema2)->id, (*oci)->id);
+  EXPECT_EQ((*oci)->id, images_->latestManifest);  // the OCI manifest as built
+  EXPECT_EQ((*schema2)->layers, (*oci)->layers);
   for (const auto& layer : images_->latestLayers) EXPECT_EQ(proxy.blobGets(layer), 1) << layer;
   EXPECT_EQ(store->images().size(), 2u);
 }
