@@ -189,6 +189,27 @@ class Store final : public ImageStore {
     });
   }
 
+  void prune(std::set<std::string> imageIdsInUse, std::vector<ImageReference> excluded,
+             std::function<void(Result<PruneReport>)> done) override {
+    std::vector<std::string> excludedKeys;
+    for (const auto& image : excluded) {
+      auto plan = planPull(image);
+      if (!plan.ok()) {
+        boost::asio::post(
+            callbacks_, [done = std::move(done), error = plan.error()] { done(error.withContext("excluded image")); });
+        return;
+      }
+      excludedKeys.push_back(plan->key);
+    }
+    boost::asio::post(state_, [this, keep = std::move(imageIdsInUse), excludedKeys = std::move(excludedKeys),
+                               done = std::move(done)]() mutable {
+      for (const auto& key : excludedKeys) {
+        if (auto it = references_.find(key); it != references_.end()) keep.insert(it->second);
+      }
+      boost::asio::post(callbacks_, [done = std::move(done), report = pruneOnState(keep)] { done(report); });
+    });
+  }
+
   Result<PruneReport> prune(const std::set<std::string>& imageIdsInUse) override {
     return onState<Result<PruneReport>>([&] { return pruneOnState(imageIdsInUse); });
   }

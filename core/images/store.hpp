@@ -126,9 +126,16 @@ class ImageStore {
   // store is destroyed first. Errors name the image and the cause.
   virtual void pull(const ImageReference& image, bool forcePull, std::function<void(Result<PulledImage>)> done) = 0;
 
-  // Removes every image whose id is not in `imageIdsInUse`, then every layer
-  // no remaining image lists and no pull in flight uses. Blocking (removes
-  // directories): call it off the agent's loop.
+  // Removes every image whose id is not in `imageIdsInUse` and that no name
+  // in `excluded` names (names the store does not hold are skipped; a
+  // malformed one fails the prune, InvalidArgument), then every layer no
+  // remaining image lists and no pull in flight uses. Runs on the store's
+  // threads; `done` runs on the callbacks executor.
+  virtual void prune(std::set<std::string> imageIdsInUse, std::vector<ImageReference> excluded,
+                     std::function<void(Result<PruneReport>)> done) = 0;
+
+  // The same, blocking (removes directories): call it off the agent's loop,
+  // never from a callback of the store.
   virtual Result<PruneReport> prune(const std::set<std::string>& imageIdsInUse) = 0;
 
   // The images in the store now.

@@ -416,6 +416,27 @@ TEST_F(ImageStoreTest, PruneRemovesImagesNotInUseAndTheLayersNoImageKeeps) {
   store = makeStore();
   ASSERT_EQ(store->images().size(), 1u);
   EXPECT_EQ(store->images()[0].id, oci->id);
+  // Excluded by name (the asynchronous form, as the agent calls it): kept.
+  std::optional<Result<PruneReport>> excluded;
+  store->prune({},
+               {{ImageReference::Type::kDocker, registry.host() + "/busybox:oci"},
+                {ImageReference::Type::kDocker, registry.host() + "/never:pulled"}},
+               [&](Result<PruneReport> r) { excluded = std::move(r); });
+  io_.restart();
+  auto guard = boost::asio::make_work_guard(io_);
+  while (!excluded && io_.run_one_for(std::chrono::seconds(30)) > 0) {
+  }
+  ASSERT_TRUE(excluded && excluded->ok());
+  EXPECT_TRUE((*excluded)->removedImages.empty());
+  EXPECT_TRUE((*excluded)->removedLayers.empty());
+  excluded.reset();
+  store->prune({}, {{ImageReference::Type::kDocker, "Not A Name"}},
+               [&](Result<PruneReport> r) { excluded = std::move(r); });
+  while (!excluded && io_.run_one_for(std::chrono::seconds(30)) > 0) {
+  }
+  ASSERT_TRUE(excluded && !excluded->ok());
+  EXPECT_THAT(excluded->error().message, HasSubstr("excluded image: image name 'Not A Name'"));
+  EXPECT_EQ(store->images().size(), 1u);
   auto second = store->prune({});
   ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_EQ(second->removedImages, std::vector<std::string>{oci->id});
