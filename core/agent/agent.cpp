@@ -81,6 +81,9 @@ void AgentFlags::addTo(flags::FlagSet& set) {
   set.addString("master", &master,
                 "The master (required): host:port, http(s)://host:port, or zk://hosts/path to follow the leader.");
   set.addString("ip", &ip, "IP address to listen on.");
+  set.addString("advertise_ip", &advertiseIp,
+                "IP address executors reach this agent at (MESOS_AGENT_ENDPOINT), when not --ip: an address a "
+                "container on a CNI network can reach. The agent does not bind to it.");
   set.addInt("port", &port, "Port to listen on.");
   set.addString("work_dir", &workDir, "Where sandboxes and checkpoints live.");
   set.addString("hostname", &hostname, "Hostname to advertise (default: the system's).");
@@ -576,7 +579,8 @@ std::map<std::string, std::string> Agent::executorEnvironment(const Framework& f
     if (variable.type() == mesos::v1::Environment::Variable::SECRET) continue;
     env[variable.name()] = variable.value();
   }
-  const std::string ip = flags_.ip == "0.0.0.0" ? "127.0.0.1" : flags_.ip;
+  const std::string ip =
+      !flags_.advertiseIp.empty() ? flags_.advertiseIp : (flags_.ip == "0.0.0.0" ? "127.0.0.1" : flags_.ip);
   const std::string endpoint = ip + ":" + std::to_string(port_);
   env["MESOS_FRAMEWORK_ID"] = executor.frameworkId;
   env["MESOS_EXECUTOR_ID"] = executor.executorId;
@@ -1198,6 +1202,13 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     ++counters_["invalid_status_updates"];
     acknowledgeExecutor();
     return;
+  }
+  if (executor != nullptr && status.container_status().network_infos_size() == 0) {
+    // As Mesos: every update carries the container's networks and addresses.
+    mesos::v1::ContainerStatus container = containerizer_->containerStatus(executor->containerId);
+    if (container.network_infos_size() > 0) {
+      *status.mutable_container_status()->mutable_network_infos() = container.network_infos();
+    }
   }
   decorateStatus(frameworkId, status);
   internal::StatusUpdate update;

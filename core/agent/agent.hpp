@@ -47,6 +47,7 @@ namespace mantle::agent {
 struct AgentFlags {
   std::string master;
   std::string ip = "0.0.0.0";
+  std::string advertiseIp;  // empty: ip
   std::int64_t port = 5051;
   std::string workDir = "/var/lib/mantle/agent";
   std::string hostname;

@@ -68,14 +68,16 @@ bool killedBySigkill(const Termination& termination) {
 }
 
 // Adds an isolator's hostname, rlimits, capabilities, no_new_privs and seccomp
-// filter to the plan. Two isolators may not both set the hostname, the
-// capabilities or a seccomp filter; `setBy` remembers who set which.
+// filter to the plan. Two isolators may not both set the capabilities or a
+// seccomp filter, nor the hostname differently; `setBy` remembers who set which.
 Status mergeHardening(const v1::ContainerLaunchInfo& info, const std::string& isolator, LaunchPlan& plan,
                       std::map<std::string, std::string>& setBy) {
   for (auto [field, has] :
        {std::pair{"hostname", info.has_hostname()}, std::pair{"capabilities", info.has_capabilities()},
         std::pair{"seccomp_filter", info.has_seccomp_filter()}}) {
     if (!has) continue;
+    // network/cni and namespaces/uts both name the container after its ContainerInfo.hostname.
+    if (field == std::string("hostname") && setBy.count(field) != 0 && plan.hostname == info.hostname()) continue;
     auto [it, inserted] = setBy.emplace(field, isolator);
     if (!inserted) return invalidArgument(isolator + " and " + it->second + " both set " + field);
   }
@@ -476,6 +478,21 @@ std::vector<std::pair<std::string, std::string>> Containerizer::status(const std
     for (const auto& label : response->labels().labels()) labels.emplace_back(label.key(), label.value());
   }
   return labels;
+}
+
+mesos::v1::ContainerStatus Containerizer::containerStatus(const std::string& containerId) {
+  mesos::v1::ContainerStatus merged;
+  if (!contains(containerId)) return merged;
+  v1::IsolatorStatusRequest request;
+  *request.mutable_container_id() = Impl::containerId(containerId);
+  for (const auto& isolator : impl_->isolators) {
+    auto response = modules::IsolatorClient(*isolator).status(request);
+    if (!response.ok() || !response->has_container_status()) continue;
+    // Same field numbers on both sides of the module boundary.
+    mesos::v1::ContainerStatus status;
+    if (status.ParsePartialFromString(response->container_status().SerializeAsString())) merged.MergeFrom(status);
+  }
+  return merged;
 }
 
 bool Containerizer::contains(const std::string& containerId) const {

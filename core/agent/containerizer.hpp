@@ -94,6 +94,9 @@ class Containerizer {
   std::optional<mesos::v1::ResourceStatistics> usage(const std::string& containerId);
   // Labels the isolators report.
   std::vector<std::pair<std::string, std::string>> status(const std::string& containerId);
+  // The isolators' ContainerStatus (networks and their addresses) merged, for
+  // the container's task statuses; empty for an unknown container.
+  mesos::v1::ContainerStatus containerStatus(const std::string& containerId);
 
   bool contains(const std::string& containerId) const;
   std::optional<pid_t> pid(const std::string& containerId) const;

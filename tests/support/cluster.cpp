@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -74,10 +75,14 @@ Status LocalCluster::startMaster() {
 std::vector<std::string> LocalCluster::agentArgs(int index) const {
   std::vector<std::string> args = {binary("mantle-agent"),
                                    "--master=" + (options_.tls ? masterUrl() : masterAddress()),
-                                   "--ip=127.0.0.1",
                                    "--port=" + std::to_string(agents_.at(index).port),
                                    "--work_dir=" + agentWorkDir(index).string(),
                                    "--resources=" + options_.agentResources};
+  // 127.0.0.1 unless the test's flags say where to listen.
+  if (std::none_of(options_.agentFlags.begin(), options_.agentFlags.end(),
+                   [](const std::string& flag) { return flag.rfind("--ip=", 0) == 0; })) {
+    args.push_back("--ip=127.0.0.1");
+  }
   args.insert(args.end(), options_.agentFlags.begin(), options_.agentFlags.end());
   return args;
 }

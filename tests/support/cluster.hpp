@@ -18,7 +18,7 @@ namespace mantle::testing {
 struct ClusterOptions {
   int agents = 1;
   std::vector<std::string> masterFlags;  // extra flags, e.g. "--offer_timeout=2secs"
-  std::vector<std::string> agentFlags;   // extra flags for every agent
+  std::vector<std::string> agentFlags;   // extra flags for every agent (an --ip= one replaces 127.0.0.1)
   std::string agentResources = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
   std::chrono::milliseconds startTimeout{20000};
   // Headers of the cluster's own requests (e.g. credentials when
