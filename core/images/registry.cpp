@@ -308,14 +308,24 @@ Status RegistryClient::download(const Descriptor& blob, const std::string& file,
     http::Headers headers;
     if (have > 0) headers.emplace_back("Range", "bytes=" + std::to_string(have) + "-");
     std::string writeError;
+    std::int64_t written = have;  // bytes of the blob in the file
+    bool tooLong = false;
     Sink sink{[&](const http::ClientResponse& head) {
-                if (head.status == 200 && have > 0 && ::ftruncate(fd, 0) != 0) {  // the registry ignored Range
-                  writeError = std::strerror(errno);
-                  return false;
+                if (head.status == 200 && have > 0) {  // the registry ignored Range
+                  written = 0;
+                  if (::ftruncate(fd, 0) != 0) {
+                    writeError = std::strerror(errno);
+                    return false;
+                  }
                 }
                 return true;
               },
               [&](std::string_view data) {
+                written += static_cast<std::int64_t>(data.size());
+                if (blob.size >= 0 && written > blob.size) {
+                  tooLong = true;
+                  return false;
+                }
                 while (!data.empty()) {
                   const ssize_t n = ::write(fd, data.data(), data.size());
                   if (n < 0 && errno == EINTR) continue;
@@ -332,6 +342,11 @@ Status RegistryClient::download(const Descriptor& blob, const std::string& file,
     ::close(fd);
     if (!writeError.empty() || !synced) {
       return internalError("cannot write " + file + ": " + (writeError.empty() ? std::strerror(errno) : writeError));
+    }
+    if (tooLong) {
+      ::unlink(file.c_str());
+      return failedPrecondition("blob " + blob.digest + ": the registry sent more than the " +
+                                std::to_string(blob.size) + " bytes the manifest lists");
     }
     if (head.ok() && head->status == 416) {  // what we have is no prefix of the blob: start over
       ::unlink(file.c_str());

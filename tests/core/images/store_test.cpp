@@ -287,6 +287,20 @@ TEST_F(ImageStoreTest, ATamperedLayerFailsWithADigestMismatchNamingTheImage) {
   EXPECT_FALSE(fs::exists(dir_.path() / "store/layers" / digestHex(images_->latestLayers[0])));
 }
 
+TEST_F(ImageStoreTest, ALayerLongerThanItsManifestSaysIsCutOffAndRefused) {
+  DockerRegistry registry;
+  push(registry, "latest", "busybox:latest");
+  std::ofstream(registry.blobFile(images_->latestLayers[1]), std::ios::binary | std::ios::app)
+      << std::string(1 << 20, 'x');
+  auto store = makeStore();
+  const std::string name = registry.host() + "/busybox:latest";
+  auto image = pullDocker(*store, name);
+  ASSERT_FALSE(image.ok());
+  EXPECT_THAT(image.error().message, HasSubstr("image " + name + ": layer " + images_->latestLayers[1]));
+  EXPECT_THAT(image.error().message, HasSubstr("the registry sent more than the"));
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "store/staging"));
+}
+
 TEST_F(ImageStoreTest, AMissingTagFailsWithTheRegistrysErrorCode) {
   DockerRegistry registry;
   push(registry, "latest", "busybox:latest");
