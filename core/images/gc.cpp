@@ -1,7 +1,5 @@
 #include "images/gc.hpp"
 
-#include <sys/statvfs.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -57,13 +55,6 @@ Result<ImageGcConfig> parseImageGcConfig(const std::string& value) {
     }
   }
   return out;
-}
-
-Result<double> diskUsage(const std::string& dir) {
-  struct statvfs info {};
-  if (::statvfs(dir.c_str(), &info) != 0) return internalError("cannot statvfs " + dir + ": " + std::strerror(errno));
-  if (info.f_blocks == 0) return 0.0;
-  return 1.0 - static_cast<double>(info.f_bavail) / static_cast<double>(info.f_blocks);
 }
 
 }  // namespace mantle::images

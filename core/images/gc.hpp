@@ -26,7 +26,4 @@ struct ImageGcConfig {
 // Errors (InvalidArgument) name the flag and the JSON path.
 Result<ImageGcConfig> parseImageGcConfig(const std::string& value);
 
-// The fraction of the file system holding `dir` that is in use, in [0, 1].
-Result<double> diskUsage(const std::string& dir);
-
 }  // namespace mantle::images

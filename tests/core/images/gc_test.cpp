@@ -42,14 +42,5 @@ TEST(ImageGcConfigTest, BadValuesAreRefusedNamingTheField) {
   EXPECT_THAT(parseImageGcConfig("/no/such/file.json").error().message, HasSubstr("cannot read /no/such/file.json"));
 }
 
-TEST(ImageGcConfigTest, DiskUsageIsAFractionOfTheFileSystem) {
-  testing::TempDir dir;
-  auto usage = diskUsage(dir.path().string());
-  ASSERT_TRUE(usage.ok()) << usage.error().message;
-  EXPECT_GT(*usage, 0.0);
-  EXPECT_LE(*usage, 1.0);
-  EXPECT_FALSE(diskUsage("/no/such/dir").ok());
-}
-
 }  // namespace
 }  // namespace mantle::images
