@@ -1,7 +1,7 @@
 #include "agent/master_link.hpp"
 
-#include <boost/asio/post.hpp>
 #include <glog/logging.h>
+#include <boost/asio/post.hpp>
 
 #include <future>
 #include <random>
@@ -27,7 +27,9 @@ MasterLink::MasterLink(Strand strand, std::string master, std::string authorizat
   if (!zookeeper::isZooKeeperMaster(master_)) url_ = zookeeper::fixedMasterBaseUrl(master_) + "/internal/v1/agent";
 }
 
-MasterLink::~MasterLink() { stop(); }
+MasterLink::~MasterLink() {
+  stop();
+}
 
 void MasterLink::setLeader(const std::optional<std::string>& base) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -47,8 +49,8 @@ void MasterLink::setLeader(const std::optional<std::string>& base) {
 void MasterLink::start() {
   lastEvent_ = std::chrono::steady_clock::now();
   if (zookeeper::isZooKeeperMaster(master_)) {
-    Result<std::unique_ptr<zookeeper::MasterDetector>> detector = zookeeper::MasterDetector::create(
-        master_, [this](const std::optional<std::string>& leader) {
+    Result<std::unique_ptr<zookeeper::MasterDetector>> detector =
+        zookeeper::MasterDetector::create(master_, [this](const std::optional<std::string>& leader) {
           boost::asio::post(strand_, [this, leader] { setLeader(leader); });
         });
     CHECK(detector.ok()) << "--master was checked at start-up: " << detector.error().message;
@@ -106,6 +108,10 @@ void MasterLink::streamLoop() {
       cv_.wait(lock, [this] { return stopped_ || !url_.empty(); });
       if (stopped_) return;
       url = url_;
+      // A new leader starts a new backoff: the one grown against the old
+      // (dead) leader would delay a retry against the new one by up to a
+      // minute.
+      if (leaderChanged_) backoff = 0.5;
       leaderChanged_ = false;
     }
     // The call that opens the stream comes from the agent's state.
@@ -197,10 +203,7 @@ void MasterLink::streamLoop() {
       LOG(INFO) << "Disconnected from the master (" << why << "); retrying in " << delay.count() << " ms";
     }
     std::unique_lock<std::mutex> lock(mutex_);
-    if (leaderChanged_) {
-      backoff = 0.5;
-      continue;
-    }
+    if (leaderChanged_) continue;
     cv_.wait_for(lock, delay, [this] { return stopped_ || leaderChanged_; });
   }
 }
@@ -258,8 +261,8 @@ void MasterLink::sendLoop() {
       reconnect("master answered " + std::to_string(response->status) + " to " +
                 internal::Call::Type_Name(call.type()) + ": " + response->body);
     } else if (response->status >= 300) {
-      LOG(WARNING) << "Master answered " << response->status << " to " << internal::Call::Type_Name(call.type())
-                   << ": " << response->body;
+      LOG(WARNING) << "Master answered " << response->status << " to " << internal::Call::Type_Name(call.type()) << ": "
+                   << response->body;
     }
   }
 }

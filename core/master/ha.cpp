@@ -24,8 +24,8 @@ Status MasterImpl::startHa() {
   // The callbacks run on the session's event thread and only post; stopHa()
   // destroys their owners (which wait for running callbacks) before `this`
   // goes away, and the state thread runs what they posted.
-  detector_ = std::make_unique<zookeeper::Detector>(
-      zkSession_, zkPath_, [this](const std::optional<v1::MasterInfo>& leader) {
+  detector_ =
+      std::make_unique<zookeeper::Detector>(zkSession_, zkPath_, [this](const std::optional<v1::MasterInfo>& leader) {
         post([this, leader] {
           if (!leader) {
             LOG(INFO) << "No leading master in ZooKeeper";
@@ -35,9 +35,9 @@ Status MasterImpl::startHa() {
           }
         });
       });
-  contender_ = std::make_unique<zookeeper::Contender>(
-      zkSession_, zkPath_, masterInfo_,
-      [this](LeadershipEvent event) { post([this, event] { leadershipChanged(event); }); });
+  contender_ = std::make_unique<zookeeper::Contender>(zkSession_, zkPath_, masterInfo_, [this](LeadershipEvent event) {
+    post([this, event] { leadershipChanged(event); });
+  });
   LOG(INFO) << "Contending for leadership through ZooKeeper at " << url->redacted() << " (session timeout "
             << flags_.zkSessionTimeout << " s)";
   return {};
@@ -77,6 +77,7 @@ void MasterImpl::leadershipChanged(LeadershipEvent event) {
       leading_ = false;
       LOG(WARNING) << "Lost the connection to ZooKeeper while leading: suspended (no offers, the APIs answer 503) "
                       "until it is back within the session";
+      releaseHeldRequests();
       break;
     case LeadershipEvent::kResumed:
       leading_ = true;
@@ -104,6 +105,16 @@ void MasterImpl::registryLoaded(const zookeeper::RegistrySnapshot& snapshot) {
   LOG(INFO) << "Serving as the leading master; agents have " << flags_.agentReregisterTimeout
             << " s (--agent_reregister_timeout) to re-register";
   registrar_.write();
+  releaseHeldRequests();
+}
+
+void MasterImpl::releaseHeldRequests() {
+  std::vector<std::pair<http::Request, http::Responder>> held;
+  held.swap(heldRequests_);
+  if (!held.empty()) LOG(INFO) << "Handling the " << held.size() << " requests held during the recovery";
+  for (auto& [request, responder] : held) {
+    postHttp([this, request = std::move(request), responder = std::move(responder)] { handle(request, responder); });
+  }
 }
 
 bool MasterImpl::answeredAsStandby(const std::string& path, const http::Request& request,
@@ -117,8 +128,8 @@ bool MasterImpl::answeredAsStandby(const std::string& path, const http::Request&
       auto metrics = std::make_shared<std::map<std::string, double>>(buildMetrics());
       postHttp([this, metrics, prometheus, responder] {
         if (prometheus) {
-          responder.respond(http::Response{200, {{"Content-Type", prometheus::kContentType}},
-                                           renderPrometheus(*metrics, modules_->metrics())});
+          responder.respond(http::Response{
+              200, {{"Content-Type", prometheus::kContentType}}, renderPrometheus(*metrics, modules_->metrics())});
         } else {
           responder.respond(http::Response::json(200, renderMetricsJson(*metrics)));
         }
@@ -127,7 +138,18 @@ bool MasterImpl::answeredAsStandby(const std::string& path, const http::Request&
     return true;
   }
   if (leading_) {
-    responder.respond(http::Response::text(503, "Master has not finished recovery"));
+    // Elected, reading the registry (milliseconds): agents and frameworks
+    // that found the new leader as fast get their answer as soon as it can
+    // give one.
+    post([this, request, responder] {
+      if (stopped_) {
+        responder.respond(http::Response::text(503, "Master is stopping"));
+      } else if (recovered_ || !leading_) {
+        postHttp([this, request, responder] { handle(request, responder); });
+      } else {
+        heldRequests_.emplace_back(request, responder);
+      }
+    });
     return true;
   }
   std::optional<v1::MasterInfo> leader = detector_ ? detector_->leader() : std::nullopt;

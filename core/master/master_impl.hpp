@@ -43,12 +43,12 @@
 #include "mantle/modules/registry.hpp"
 #include "master/allocator_client.hpp"
 #include "master/event_sink.hpp"
-#include "master/v0_authenticator.hpp"
 #include "master/flags.hpp"
 #include "master/offer_book.hpp"
 #include "master/offer_constraints.hpp"
 #include "master/registrar.hpp"
 #include "master/registry_file.hpp"
+#include "master/v0_authenticator.hpp"
 #include "mesos/v1/maintenance/maintenance.pb.h"
 #include "mesos/v1/master/master.pb.h"
 #include "mesos/v1/mesos.pb.h"
@@ -87,7 +87,7 @@ struct Framework {
   v1::FrameworkInfo info;
   bool connected = false;
   bool active = false;
-  bool recovered = false;  // known from the registry or an agent, not subscribed since
+  bool recovered = false;           // known from the registry or an agent, not subscribed since
   std::shared_ptr<EventSink> sink;  // while subscribed: the HTTP stream or the v0 driver
   std::string streamId;             // this subscription's (frameworkDisconnected)
   std::set<std::string> suppressedRoles;
@@ -511,8 +511,11 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   Status startHa();  // before the threads start: session, contender, detector
   void stopHa();     // withdraws first, so that a standby takes over at once
   // HTTP threads: answers for a master that does not lead (307 to the
-  // leader, 503 without one or while recovering). True when answered.
+  // leader, 503 without one); holds what reaches a leader still reading its
+  // registry until it has (heldRequests_). True when answered or held.
   bool answeredAsStandby(const std::string& path, const http::Request& request, const http::Responder& responder);
+  // (state thread) Handles the held requests again (on the HTTP threads).
+  void releaseHeldRequests();
   void leadershipChanged(zookeeper::LeadershipEvent event);
   void registryLoaded(const zookeeper::RegistrySnapshot& snapshot);
   [[noreturn]] void stepDown(const std::string& why);
@@ -595,6 +598,10 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::atomic<bool> leading_{true};
   bool elected_ = false;
   double electedTime_ = 0;
+  // Requests that reached this master elected and recovering: answered once
+  // the registry is in (or leadership is suspended), rather than with a 503
+  // that would leave agents and frameworks to their retry backoff.
+  std::vector<std::pair<http::Request, http::Responder>> heldRequests_;
 
   // The libprocess transport (v0 drivers) and the drivers whose SUBSCRIBE
   // awaits the registry (duplicates are ignored meanwhile).

@@ -1,5 +1,6 @@
 #include "scheduler/scheduler.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <glog/logging.h>
@@ -106,6 +107,10 @@ std::string Scheduler::streamId() const {
 }
 
 void Scheduler::run() {
+  // A leader that has just been elected may refuse for a few milliseconds:
+  // retry soon, then back off to reconnectDelaySeconds.
+  constexpr double kFirstDelaySeconds = 0.05;
+  double delay = kFirstDelaySeconds;
   while (!stopping_) {
     if (detector_) {
       // No leader: wait for one (the detector keeps looking).
@@ -113,11 +118,13 @@ void Scheduler::run() {
       while (!stopping_ && !(leader = detector_->waitForLeader(std::chrono::milliseconds(100)))) {
       }
       if (stopping_) break;
+      // ZooKeeper's word, not a redirect's: a standby that had not yet
+      // seen the old leader go may have redirected there.
       std::lock_guard<std::mutex> lock(mutex_);
-      if (base_.empty()) base_ = *leader;
+      base_ = *leader;
     }
     std::string why;
-    subscribeOnce(&why);
+    if (subscribeOnce(&why)) delay = kFirstDelaySeconds;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       connected_ = false;
@@ -125,9 +132,12 @@ void Scheduler::run() {
     if (stopping_) break;
     if (callbacks_.disconnected) callbacks_.disconnected(why);
     if (!options_.reconnect || tornDown_) break;
-    auto until = std::chrono::steady_clock::now() +
-                 std::chrono::milliseconds(static_cast<int>(options_.reconnectDelaySeconds * 1000));
-    while (!stopping_ && std::chrono::steady_clock::now() < until) {
+    // The delay ends early when a new leader is known.
+    delay = std::min(delay, options_.reconnectDelaySeconds);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(delay * 1000));
+    delay *= 2;
+    const std::string before = url();
+    while (!stopping_ && std::chrono::steady_clock::now() < until && url() == before) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

@@ -39,7 +39,9 @@ struct SchedulerOptions {
   wire::MediaType contentType = wire::MediaType::kProtobuf;
   // Acknowledge every update that carries a uuid, after the update callback.
   bool autoAcknowledge = true;
-  // Subscribe again when the stream ends (with the framework id once known).
+  // Subscribe again when the stream ends (with the framework id once known),
+  // after 50 ms, doubled after every failed attempt up to
+  // reconnectDelaySeconds; a new leader named by ZooKeeper is tried at once.
   bool reconnect = true;
   double reconnectDelaySeconds = 0.5;
   // The Authorization header value sent with SUBSCRIBE and every call (the

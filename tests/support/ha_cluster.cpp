@@ -39,7 +39,9 @@ std::optional<bool> masterElected(const std::string& url) {
   return (*metrics)["master/elected"].asDouble() == 1;
 }
 
-HaCluster::HaCluster(HaClusterOptions options) : options_(std::move(options)) {
+HaCluster::HaCluster(HaClusterOptions options)
+    : options_(std::move(options)),
+      zk_(ZooKeeperServer::Options{options_.productionDefaults ? 2000 : ZooKeeperServer::Options{}.tickTimeMs}) {
   for (int i = 0; i < options_.masters; ++i) masters_.push_back(Node{freePort(), nullptr});
   for (int i = 0; i < options_.agents; ++i) agents_.push_back(Node{freePort(), nullptr});
 }
@@ -72,13 +74,11 @@ bool HaCluster::masterRunning(int index) {
 Status HaCluster::startMaster(int index, const std::string& servers) {
   Node& node = masters_.at(index);
   std::string zk = servers.empty() ? zkUrl() : "zk://" + servers + "/mantle";
-  std::vector<std::string> args = {binary("mantle-master"),
-                                   "--ip=127.0.0.1",
-                                   "--port=" + std::to_string(node.port),
-                                   "--zk=" + zk,
-                                   "--zk_session_timeout=" + options_.zkSessionTimeout,
-                                   "--quorum=2",
-                                   "--allocation_interval=100ms"};
+  std::vector<std::string> args = {binary("mantle-master"), "--ip=127.0.0.1", "--port=" + std::to_string(node.port),
+                                   "--zk=" + zk, "--quorum=2"};
+  if (!options_.productionDefaults) {
+    args.insert(args.end(), {"--zk_session_timeout=" + options_.zkSessionTimeout, "--allocation_interval=100ms"});
+  }
   args.insert(args.end(), options_.masterFlags.begin(), options_.masterFlags.end());
   node.process = std::make_unique<ChildProcess>(args, dir_.path() / ("master" + std::to_string(index) + ".log"));
   if (!waitForHealth(masterUrl(index), options_.startTimeout)) {

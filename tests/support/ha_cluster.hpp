@@ -24,6 +24,9 @@ struct HaClusterOptions {
   int agents = 1;
   // Short sessions so that a killed leader is replaced within seconds.
   std::string zkSessionTimeout = "2secs";
+  // No test timings at all: ZooKeeper's default tick (2 s) and the masters'
+  // own session timeout and allocation interval (zkSessionTimeout ignored).
+  bool productionDefaults = false;
   std::vector<std::string> masterFlags;  // extra flags for every master
   std::vector<std::string> agentFlags;
   // Extra flags for agent i only (e.g. a cgroup root of its own: agents on
