@@ -222,6 +222,8 @@ class Store final : public ImageStore {
     });
   }
 
+  const std::string& directory() const override { return options_.storeDir; }
+
  private:
   // Runs `work` on the state thread and waits for it (never call from there).
   template <typename T>

@@ -140,6 +140,9 @@ class ImageStore {
 
   // The images in the store now.
   virtual std::vector<StoredImage> images() const = 0;
+
+  // The store's directory (StoreOptions::storeDir with symlinks resolved).
+  virtual const std::string& directory() const = 0;
 };
 
 }  // namespace mantle::images

@@ -168,6 +168,7 @@ TEST_F(ImageStoreTest, PullsASchema2ImageWithItsLayersLowestFirstAndItsConfig) {
   EXPECT_GT(store->images()[0].bytes, 1u << 20);
   // Nothing left half-done.
   EXPECT_TRUE(fs::is_empty(dir_.path() / "store/staging"));
+  EXPECT_EQ(store->directory(), fs::canonical(dir_.path() / "store").string());
 }
 
 TEST_F(ImageStoreTest, TwoImagesWithTheSameLayersShareTheirDownloadsAndExtractedLayers) {
