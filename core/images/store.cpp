@@ -379,41 +379,39 @@ class Store final : public ImageStore {
 
   // On the state thread: a pull ended; its waiters get the result.
   void finishPull(const std::string& key, const Result<Record>& result, const std::vector<std::string>& pinned) {
-    Result<PulledImage> answer = internalError("unset");
-    if (result.ok()) {
-      const Record& record = *result;
-      Record& stored = images_[record.image.id];
-      if (stored.image.id.empty()) {
-        stored = record;
-      } else if (std::find(stored.image.references.begin(), stored.image.references.end(), key) ==
-                 stored.image.references.end()) {
-        stored.image.references.push_back(key);
-      }
-      // Another image this name pointed to before keeps its record but loses the name.
-      if (auto old = references_.find(key); old != references_.end() && old->second != record.image.id) {
-        if (auto previous = images_.find(old->second); previous != images_.end()) {
-          std::erase(previous->second.image.references, key);
-          if (Status written = writeRecord(previous->second); !written.ok()) {
-            LOG(WARNING) << "Image store: " << written.error().message;
-          }
-        }
-      }
-      references_[key] = record.image.id;
-      Status written = writeRecord(stored);
-      if (written.ok()) {
-        answer = *storedImage(key);
-      } else {
-        answer = written.error();
-      }
-    } else {
-      answer = result.error();
-    }
+    const Result<PulledImage> answer = result.ok() ? recordImage(key, *result) : Result<PulledImage>(result.error());
     for (const auto& digest : pinned) {
       if (--pinned_[digest] <= 0) pinned_.erase(digest);
     }
     auto waiters = std::move(inFlight_[key]);
     inFlight_.erase(key);
     for (auto& done : waiters) boost::asio::post(callbacks_, [done = std::move(done), answer] { done(answer); });
+  }
+
+  // On the state thread: a pulled image recorded under `key` (its layers
+  // still pinned).
+  Result<PulledImage> recordImage(const std::string& key, const Record& record) {
+    Record& stored = images_[record.image.id];
+    if (stored.image.id.empty()) {
+      stored = record;
+    } else if (std::find(stored.image.references.begin(), stored.image.references.end(), key) ==
+               stored.image.references.end()) {
+      stored.image.references.push_back(key);
+    }
+    // The image this name meant before (a tag moved) keeps its record but loses the name.
+    if (auto old = references_.find(key); old != references_.end() && old->second != record.image.id) {
+      if (auto previous = images_.find(old->second); previous != images_.end()) {
+        std::erase(previous->second.image.references, key);
+        if (Status written = writeRecord(previous->second); !written.ok()) {
+          LOG(WARNING) << "Image store: " << written.error().message;
+        }
+      }
+    }
+    references_[key] = record.image.id;
+    if (Status written = writeRecord(stored); !written.ok()) return written.error();
+    std::optional<PulledImage> pulled = storedImage(key);
+    if (!pulled) return internalError("a layer of image " + record.image.id + " vanished from the store");
+    return *pulled;
   }
 
   Status writeRecord(const Record& record) {

@@ -461,6 +461,30 @@ TEST_F(ImageStoreTest, PruneRemovesImagesNotInUseAndTheLayersNoImageKeeps) {
   EXPECT_TRUE(store->images().empty());
 }
 
+TEST_F(ImageStoreTest, AForcedPullOfAMovedTagRecordsTheNewImageAndTheOldOneLosesTheName) {
+  DockerRegistry registry;
+  push(registry, "latest", "busybox:latest");
+  auto store = makeStore();
+  const std::string name = registry.host() + "/busybox:latest";
+  auto before = pullDocker(*store, name);
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  push(registry, "other", "busybox:latest");
+  auto cached = pullDocker(*store, name);  // not forced: the stored image
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ(cached->id, before->id);
+  auto after = pull(*store, {ImageReference::Type::kDocker, name}, true);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_NE(after->id, before->id);
+  EXPECT_EQ(after->layers.size(), 1u);
+  std::map<std::string, std::vector<std::string>> references;
+  for (const auto& image : store->images()) references[image.id] = image.references;
+  EXPECT_EQ(references[before->id], std::vector<std::string>{});
+  EXPECT_EQ(references[after->id], std::vector<std::string>{name});
+  auto pruned = store->prune({after->id});
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(pruned->removedImages, std::vector<std::string>{before->id});
+}
+
 TEST_F(ImageStoreTest, AnInterruptedExtractionIsNeverAStoredLayer) {
   auto store = makeStore();
   const std::string layout = images_->layout().string() + ":latest";
