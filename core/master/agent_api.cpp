@@ -143,10 +143,9 @@ void MasterImpl::registerAgent(const internal::Call& call, const std::string& re
   // work_dir), so the old one is removed now instead of after
   // --agent_reregister_timeout: its tasks are gone (TASK_LOST for frameworks
   // that are not partition-aware).
-  for (const auto& [otherId, other] : agents_) {
-    if (other.connected || other.info.port() != reg.agent_info().port() || ipOf(other.address) != ipOf(remote)) {
-      continue;
-    }
+  for (const std::string& otherId : disconnectedAgents_) {
+    const Agent& other = agents_.at(otherId);
+    if (other.info.port() != reg.agent_info().port() || ipOf(other.address) != ipOf(remote)) continue;
     const std::string replaced = otherId;
     LOG(INFO) << "Removing disconnected agent " << replaced << " at " << other.address
               << ": a new agent registers at its address";
@@ -255,6 +254,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
   agent.streamId = uuid::randomText();
   agent.stream = openAgentStream(responder, agent.streamId);
   agent.connected = true;
+  disconnectedAgents_.erase(id);
   std::weak_ptr<MasterImpl> weak = weak_from_this();
   agent.stream->onClose([weak, id, streamId = agent.streamId] {
     if (auto self = weak.lock()) self->post([self, id, streamId] { self->agentDisconnected(id, streamId); });
@@ -519,6 +519,7 @@ void MasterImpl::agentDisconnected(const std::string& agentId, const std::string
   if (!agent.connected || agent.streamId != streamId) return;
   LOG(INFO) << "Agent " << agentId << " disconnected; it has " << flags_.agentReregisterTimeout << "s to re-register";
   agent.connected = false;
+  disconnectedAgents_.insert(agentId);
   agent.stream.reset();
   offerBook_.rescindOnAgent(agent.id);
   setAgentState(agent);
@@ -618,6 +619,7 @@ void MasterImpl::removeAgent(const std::string& agentId, v1::TaskState taskState
   op.set_type(v1::master::Event::AGENT_REMOVED);
   op.mutable_agent_removed()->mutable_agent_id()->set_value(agentId);
   emitOperatorEvent(op);
+  disconnectedAgents_.erase(agentId);
   agents_.erase(it);
   registrar_.persist();
 }

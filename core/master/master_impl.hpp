@@ -559,6 +559,10 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::deque<Framework> completedFrameworks_;
   std::set<std::string> removedFrameworkIds_;
   std::map<std::string, Agent> agents_;
+  // Ids of the agents in agents_ that are disconnected and may re-register:
+  // a REGISTER looks only at these (a scan of every agent per registration
+  // made registering N agents O(N^2)).
+  std::set<std::string> disconnectedAgents_;
   std::map<std::string, v1::AgentInfo> recoveredAgents_;  // in the registry, not re-registered yet
   std::map<std::string, v1::AgentInfo> unreachableAgents_;
   std::set<std::string> goneAgents_;

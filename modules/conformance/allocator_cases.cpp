@@ -9,6 +9,7 @@
 
 #include "mantle/modules/conformance.hpp"
 #include "mantle/modules/conformance/allocator_driver.hpp"
+#include "mantle/modules/conformance/drf_cycle.hpp"
 
 namespace mantle::modules::conformance {
 
@@ -143,6 +144,62 @@ void drfPaperExample(Check& c, AllocatorDriver& d, const Opener&) {
   c.expect(tasks["framework-a"] == 3 && tasks["framework-b"] == 2,
            "framework-a ran " + std::to_string(tasks["framework-a"]) + " task(s) <1 cpu, 4 GiB> and framework-b " +
                std::to_string(tasks["framework-b"]) + " task(s) <3 cpus, 1 GiB>; DRF gives 3 and 2");
+}
+
+// Scalar resources of `list` by name.
+Amounts amountsOf(const ResourceList& list) {
+  Amounts out;
+  for (const v1::Resource& r : list) {
+    if (r.type() == v1::Value::SCALAR) out[r.name()] += r.scalar().value();
+  }
+  return out;
+}
+
+void drfCycleProgressiveFilling(Check& c, AllocatorDriver& d, const Opener&) {
+  Amounts total;
+  for (int i = 0; i < 24; ++i) {
+    const char* shape = i % 3 == 0 ? "cpus:16;mem:2048" : (i % 3 == 1 ? "cpus:2;mem:8192" : "cpus:4;mem:4096");
+    if (!c.ok(d.addAgent("agent-" + std::to_string(i), shape), "addAgent")) return;
+    for (const auto& [name, amount] : amountsOf(parseResources(shape))) total[name] += amount;
+  }
+  const std::map<std::string, double> weights = {{"a", 1}, {"b", 2}, {"c", 3}};
+  std::map<std::string, DrfClient> roles;
+  for (const auto& [role, weight] : weights) {
+    if (!c.ok(d.setWeight(role, weight), "updateWeights") ||
+        !c.ok(d.addFramework("framework-" + role, {role}), "addFramework")) {
+      return;
+    }
+    roles[role].weight = weight;
+  }
+  // Each cycle every role launches one task <1 cpu, 1 GiB> on its first
+  // offers (a: 1, b: 2, c: 3) and declines the rest without a filter, so the
+  // next cycle starts from uneven holdings.
+  for (int cycle = 0; cycle < 4 && !c.failed(); ++cycle) {
+    for (auto& [role, client] : roles) client.offers.clear();
+    v1::AllocateResponse response = c.allocate(d, cycle);
+    for (const v1::AllocatorOffer& offer : response.offers()) {
+      roles[offer.framework_id().value().substr(10)].offers.push_back(amountsOf(offer.resources()));
+    }
+    std::string violation = drfCycleViolation(total, roles);
+    if (!c.expect(violation.empty(), "cycle " + std::to_string(cycle) + ": " + violation)) return;
+    std::map<std::string, int> launched;
+    for (const v1::AllocatorOffer& offer : response.offers()) {
+      const std::string role = offer.framework_id().value().substr(10);
+      v1::AllocatorRecoverResources back;
+      *back.mutable_framework_id() = offer.framework_id();
+      *back.mutable_agent_id() = offer.agent_id();
+      back.set_now_seconds(cycle);
+      if (launched[role] < weights.at(role) && fits(offer, 1, 1024)) {
+        ++launched[role];
+        roles[role].held["cpus"] += 1;
+        roles[role].held["mem"] += 1024;
+        *back.mutable_resources() = residual(offer, 1, 1024);
+      } else {
+        *back.mutable_resources() = offer.resources();
+      }
+      if (back.resources_size() > 0) c.ok(d.recover(back), "recoverResources");
+    }
+  }
 }
 
 void weightsGiveProportionalShares(Check& c, AllocatorDriver& d, const Opener&) {
@@ -404,6 +461,10 @@ const AllocatorCase kAllocatorCases[] = {
      "dominant resource fairness: the DRF paper's example (9 cpus, 18 GiB; tasks <1 cpu, 4 GiB> and <3 cpus, 1 GiB>) "
      "runs 3 and 2 tasks",
      drfPaperExample},
+    {"drf-cycle-progressive-filling",
+     "each cycle offers agents whole, one at a time, to the role with the lowest weighted dominant share "
+     "(counting what it holds and its earlier offers in the cycle)",
+     drfCycleProgressiveFilling},
     {"weights-scale-fair-shares", "a role of weight 2 gets twice the dominant share of a role of weight 1",
      weightsGiveProportionalShares},
     {"quota-guarantee-first", "a role's quota guarantee is offered before fair sharing, and the rest still goes out",

@@ -24,6 +24,7 @@ struct ModuleCase {
 
 const std::map<std::string, std::string> kNoFairSharing = {
     {"drf-paper-example", "no fair sharing"},
+    {"drf-cycle-progressive-filling", "no fair sharing"},
     {"weights-scale-fair-shares", "no fair sharing"},
     {"quota-guarantee-first", "no quota guarantees"},
 };
