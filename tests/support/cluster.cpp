@@ -37,7 +37,11 @@ bool waitForHealth(const std::string& url, std::chrono::milliseconds timeout) {
 }
 
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
-  for (int i = 0; i < options_.agents; ++i) agents_.push_back(Agent{freePort(), nullptr});
+  const bool anyAddress = std::find(options_.agentFlags.begin(), options_.agentFlags.end(), "--ip=0.0.0.0") !=
+                          options_.agentFlags.end();
+  for (int i = 0; i < options_.agents; ++i) {
+    agents_.push_back(Agent{anyAddress ? freePortOnAllAddresses() : freePort(), nullptr});
+  }
   masterPort_ = freePort();
 }
 

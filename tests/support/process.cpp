@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -118,6 +119,22 @@ int freePort() {
   int port = ntohs(addr.sin_port);
   ::close(fd);
   return port;
+}
+
+int freePortOnAllAddresses() {
+  static std::atomic<int> serial{0};
+  for (int attempt = 0; attempt < 10000; ++attempt) {
+    const int port = 10000 + (::getpid() * 7 + serial++) % 10000;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return freePort();
 }
 
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -46,6 +46,10 @@ class ChildProcess {
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int freePort();
+// A TCP port free on every address a moment ago, outside the ephemeral range
+// (10000-19999), for a server listening on 0.0.0.0: a port freePort() gives
+// may be the local port of some connection on another address.
+int freePortOnAllAddresses();
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);

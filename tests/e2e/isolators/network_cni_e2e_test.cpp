@@ -1,10 +1,9 @@
 // network/cni end to end: a real mantle-master and mantle-agent with the
 // isolator, Debian's CNI plugins (bridge, host-local, portmap) and real
-// network namespaces. Each test has a bridge of its own, a private /24 and a
-// host-local store in its temp dir; the fixture records the host's iptables
-// rules and ip_forward before, checks afterwards that the isolator left no
-// veth, rule, address or namespace mount behind, and then removes whatever
-// is left (even when the test failed) so the host's networking is as it was.
+// network namespaces. Each test has a bridge and a private /24 of its own
+// (tests/support/cni_network.hpp); the fixture checks afterwards that the
+// isolator left no veth, rule, address or namespace mount behind, and the
+// network removes whatever is left, even when the test failed.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 #include <sstream>
 
 #include "cluster.hpp"
+#include "cni_network.hpp"
 #include "http/client.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -39,43 +39,11 @@ namespace fs = std::filesystem;
 namespace mv1 = ::mesos::v1;
 using namespace std::chrono_literals;
 
-constexpr const char* kPluginDir = "/usr/lib/cni";
-
-// What a shell command printed (stdout), "" when it could not run.
-std::string shell(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  ::pclose(pipe);
-  return out;
-}
-
 std::string readText(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-std::set<std::string> lines(const std::string& text) {
-  std::set<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.insert(line);
-  return out;
-}
-
-// The rules and chains of the nat and filter tables, without counters.
-std::set<std::string> iptablesRules() {
-  std::set<std::string> out;
-  for (const char* table : {"nat", "filter"}) {
-    for (const std::string& line : lines(shell(std::string("iptables-save -t ") + table + " 2>/dev/null"))) {
-      if (line.rfind("-A ", 0) == 0) out.insert(std::string(table) + " " + line);
-      if (line.rfind(":", 0) == 0) out.insert(std::string(table) + " " + line.substr(0, line.find(' ')));
-    }
-  }
-  return out;
 }
 
 std::optional<Json::Value> getJson(const std::string& url) {
@@ -119,83 +87,19 @@ std::vector<std::string> addressesIn(const mv1::TaskStatus& status, const std::s
 class NetworkCniE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "network namespaces, bridges and iptables need root";
-    for (const char* plugin : {"bridge", "host-local", "portmap", "loopback"}) {
-      if (::access((std::string(kPluginDir) + "/" + plugin).c_str(), X_OK) != 0) {
-        GTEST_SKIP() << "needs the CNI plugins in " << kPluginDir << " (containernetworking-plugins)";
-      }
-    }
-    if (shell("command -v iptables-save").empty() || shell("command -v ip").empty()) {
-      GTEST_SKIP() << "needs iptables and iproute2";
-    }
     if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "the tasks serve HTTP with python3";
-    // A bridge name and a /24 of this process: 10.(200..249).(0..249).0/24.
-    const pid_t pid = ::getpid();
-    bridge_ = "mtlcni" + std::to_string(pid % 100000);
-    prefix_ = "10." + std::to_string(200 + pid % 50) + "." + std::to_string((pid / 50) % 250) + ".";
-    if (!shell("ip -4 route show to match " + prefix_ + "1").empty() &&
-        shell("ip -4 route show to match " + prefix_ + "1").find("default") == std::string::npos) {
-      GTEST_SKIP() << prefix_ << "0/24 is routed on this host already";
-    }
-    if (!shell("ip link show " + bridge_ + " 2>/dev/null").empty()) GTEST_SKIP() << bridge_ << " exists already";
-    rulesBefore_ = iptablesRules();
-    ipForward_ = readText("/proc/sys/net/ipv4/ip_forward");
-    armed_ = true;
-    writeNetwork("10-web.conflist", "web", true);
-  }
-
-  // A bridge network named `name` on this test's bridge and subnet, with
-  // portmap when `portmap`.
-  void writeNetwork(const std::string& file, const std::string& name, bool portmap) {
-    Json::Value config;
-    config["cniVersion"] = "1.0.0";
-    config["name"] = name;
-    Json::Value bridge;
-    bridge["type"] = "bridge";
-    bridge["bridge"] = bridge_;
-    bridge["isGateway"] = true;
-    bridge["ipMasq"] = false;
-    bridge["ipam"]["type"] = "host-local";
-    bridge["ipam"]["subnet"] = prefix_ + "0/24";
-    bridge["ipam"]["dataDir"] = ipamDir().string();
-    config["plugins"].append(bridge);
-    if (portmap) {
-      Json::Value mapper;
-      mapper["type"] = "portmap";
-      mapper["capabilities"]["portMappings"] = true;
-      config["plugins"].append(mapper);
-    }
-    Json::StreamWriterBuilder writer;
-    files_.write("cni/" + file, Json::writeString(writer, config));
-  }
-
-  fs::path ipamDir() const { return files_.path() / "ipam"; }
-  fs::path runtimeDir() const { return files_.path() / "run"; }
-  fs::path cniRoot() const { return runtimeDir() / "isolators/network/cni"; }
-
-  std::string moduleConfig(int pluginTimeoutMs = 20000) const {
-    Json::Value root, library, module;
-    library["name"] = "mantle_network_cni";
-    module["name"] = "network/cni";
-    module["kind"] = "isolator";
-    module["config"]["network_cni_config_dir"] = (files_.path() / "cni").string();
-    module["config"]["network_cni_plugins_dir"] = (files_.path() / "plugins").string() + ":" + kPluginDir;
-    module["config"]["runtime_dir"] = runtimeDir().string();
-    module["config"]["plugin_timeout_ms"] = pluginTimeoutMs;
-    library["modules"].append(module);
-    root["libraries"].append(library);
-    Json::StreamWriterBuilder writer;
-    writer["indentation"] = "";
-    return Json::writeString(writer, root);
+    Result<std::unique_ptr<CniTestNetwork>> network = CniTestNetwork::create(files_.path());
+    if (!network.ok()) GTEST_SKIP() << network.error().message;
+    network_ = std::move(*network);
+    network_->writeNetwork("10-web.conflist", "web", true);
   }
 
   void startCluster(bool checkpoint = false, int pluginTimeoutMs = 20000) {
-    fs::create_directories(files_.path() / "plugins");
     ClusterOptions options;
     // The executors run in their containers' namespaces: they reach the
     // agent at the bridge's address (the gateway), as Mesos requires.
-    options.agentFlags = {"--modules=" + moduleConfig(pluginTimeoutMs), "--isolation=network/cni", "--ip=0.0.0.0",
-                          "--advertise_ip=" + prefix_ + "1"};
+    options.agentFlags = {"--modules=" + network_->manifest(pluginTimeoutMs), "--isolation=network/cni", "--ip=0.0.0.0",
+                          "--advertise_ip=" + network_->prefix() + "1"};
     auto cluster = std::make_unique<LocalCluster>(options);
     Status started = cluster->start();
     ASSERT_TRUE(started.ok()) << started.error().message;
@@ -256,66 +160,24 @@ class NetworkCniE2ETest : public ::testing::Test {
     EXPECT_EQ(ended->state(), mv1::TASK_KILLED) << ended->message();
   }
 
-  // veths on this test's bridge.
-  std::string vethsOnBridge() const { return shell("ip -o link show master " + bridge_ + " 2>/dev/null"); }
-
-  // Addresses host-local still holds (files named after an address).
-  std::vector<std::string> ipamAllocations() const {
-    std::vector<std::string> out;
-    std::error_code error;
-    for (fs::recursive_directory_iterator it(ipamDir(), error), end; !error && it != end; it.increment(error)) {
-      const std::string name = it->path().filename().string();
-      if (std::regex_match(name, std::regex(R"(\d+\.\d+\.\d+\.\d+)"))) out.push_back(name);
-    }
-    return out;
-  }
-
-  // Rules and chains the test added, but for portmap's shared CNI-HOSTPORT-*
-  // set-up (never removed by the plugin, per container or not).
-  std::vector<std::string> newRules() const {
-    std::vector<std::string> out;
-    for (const std::string& rule : iptablesRules()) {
-      if (rulesBefore_.count(rule) == 0 && rule.find("CNI-HOSTPORT-") == std::string::npos) out.push_back(rule);
-    }
-    return out;
-  }
-
-  std::vector<fs::path> namespaceMounts() const {
-    std::vector<fs::path> out;
-    for (const std::string& line : lines(readText("/proc/self/mountinfo"))) {
-      std::istringstream fields(line);
-      std::string id, parent, device, root, mountPoint;
-      fields >> id >> parent >> device >> root >> mountPoint;
-      if (mountPoint.rfind(files_.path().string(), 0) == 0) out.push_back(mountPoint);
-    }
-    return out;
-  }
-
-  // Nothing of the isolator's left: no veth, rule, address, namespace or
-  // container directory (once the agent has destroyed the containers).
+  // Nothing of the isolator's left (once the agent has destroyed the
+  // containers): no veth, rule, address, namespace or container directory.
   void expectNothingLeft() {
-    std::error_code error;
-    waitUntil(
-        [&] {
-          return vethsOnBridge().empty() && ipamAllocations().empty() && namespaceMounts().empty() &&
-                 (!fs::exists(cniRoot(), error) || fs::is_empty(cniRoot(), error));
-        },
-        15s);
-    EXPECT_EQ(vethsOnBridge(), "");
-    EXPECT_EQ(ipamAllocations(), std::vector<std::string>{});
-    EXPECT_EQ(newRules(), std::vector<std::string>{});
-    EXPECT_EQ(namespaceMounts(), std::vector<fs::path>{});
-    EXPECT_TRUE(!fs::exists(cniRoot(), error) || fs::is_empty(cniRoot(), error));
+    waitUntil([&] { return network_->clean(); }, 15s);
+    EXPECT_EQ(network_->vethsOnBridge(), "");
+    EXPECT_EQ(network_->ipamAllocations(), std::vector<std::string>{});
+    EXPECT_EQ(network_->newRules(), std::vector<std::string>{});
+    EXPECT_EQ(network_->namespaceMounts(), std::vector<fs::path>{});
+    EXPECT_TRUE(network_->clean());
   }
 
   void TearDown() override {
-    if (!armed_) return;
+    if (!network_) return;
     if (HasFailure() && cluster_) std::cerr << cluster_->logs(60);
     // End what still runs through the agent (DEL), then check nothing is left.
     if (framework_ && cluster_) {
       for (const std::string& id : launched_) {
-        std::optional<mv1::TaskStatus> ended = framework_->waitForState(id, std::nullopt, 0ms);
-        if (!ended) {
+        if (!framework_->waitForState(id, std::nullopt, 0ms)) {
           (void)framework_->kill(id);
           framework_->waitForState(id, std::nullopt, 30s);
         }
@@ -324,58 +186,11 @@ class NetworkCniE2ETest : public ::testing::Test {
     }
     framework_.reset();
     cluster_.reset();
-    forceCleanup();
+    network_.reset();  // removes whatever is left
   }
 
-  // Whatever a failed test left, removed by hand: processes in the
-  // containers' namespaces, the namespace mounts, the veths and bridge, the
-  // rules and chains added, ip_forward.
-  void forceCleanup() {
-    std::error_code error;
-    for (fs::directory_iterator it(cniRoot(), error), end; !error && it != end; it.increment(error)) {
-      struct stat ns {};
-      if (::stat((it->path() / "ns").c_str(), &ns) != 0) continue;
-      for (fs::directory_iterator proc("/proc", error), stop; !error && proc != stop; proc.increment(error)) {
-        struct stat other {};
-        if (::stat((proc->path() / "ns/net").c_str(), &other) == 0 && other.st_ino == ns.st_ino &&
-            other.st_dev == ns.st_dev) {
-          ::kill(std::atoi(proc->path().filename().c_str()), SIGKILL);
-        }
-      }
-    }
-    for (const fs::path& mount : namespaceMounts()) ::umount2(mount.c_str(), MNT_DETACH);
-    for (const std::string& line : lines(vethsOnBridge())) {
-      std::smatch match;
-      if (std::regex_search(line, match, std::regex(R"(^\d+: ([^@:]+))"))) shell("ip link del " + match[1].str());
-    }
-    shell("ip link del " + bridge_ + " 2>/dev/null");
-    // Rules first (with -D), then the chains they jumped to.
-    std::vector<std::string> added;
-    for (const std::string& rule : iptablesRules()) {
-      if (rulesBefore_.count(rule) == 0) added.push_back(rule);
-    }
-    for (const std::string& rule : added) {
-      const std::string table = rule.substr(0, rule.find(' '));
-      const std::string body = rule.substr(table.size() + 1);
-      if (body.rfind("-A ", 0) == 0) shell("iptables -t " + table + " -D " + body.substr(3) + " 2>/dev/null");
-    }
-    for (const std::string& rule : added) {
-      const std::string table = rule.substr(0, rule.find(' '));
-      const std::string body = rule.substr(table.size() + 1);
-      if (body.rfind(":", 0) == 0) {
-        shell("iptables -t " + table + " -F " + body.substr(1) + " 2>/dev/null; iptables -t " + table + " -X " +
-              body.substr(1) + " 2>/dev/null");
-      }
-    }
-    std::ofstream("/proc/sys/net/ipv4/ip_forward") << ipForward_;
-  }
-
-  TempDir files_;
-  std::string bridge_;
-  std::string prefix_;
-  std::set<std::string> rulesBefore_;
-  std::string ipForward_;
-  bool armed_ = false;
+  TempDir files_;  // declared first: removed last
+  std::unique_ptr<CniTestNetwork> network_;
   std::vector<std::string> launched_;
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<TestFramework> framework_;
@@ -391,7 +206,7 @@ TEST_F(NetworkCniE2ETest, ROOT_TwoTasksOnOneBridgeGetDistinctIpsReachEachOtherAn
   ASSERT_TRUE(a.has_value());
   std::vector<std::string> ipsA = addressesIn(*a, "web");
   ASSERT_EQ(ipsA.size(), 1u) << a->DebugString();
-  EXPECT_EQ(ipsA[0].rfind(prefix_, 0), 0u) << ipsA[0];
+  EXPECT_EQ(ipsA[0].rfind(network_->prefix(), 0), 0u) << ipsA[0];
   ASSERT_EQ(a->container_status().network_infos(0).port_mappings_size(), 1);
   EXPECT_EQ(a->container_status().network_infos(0).port_mappings(0).host_port(), static_cast<std::uint32_t>(hostPort));
 
@@ -421,11 +236,11 @@ TEST_F(NetworkCniE2ETest, ROOT_TwoTasksOnOneBridgeGetDistinctIpsReachEachOtherAn
 
   // The task's own view: its hostname (the container id, as Mesos) in /etc/hosts with its address.
   const std::string agentHost = readText("/proc/sys/kernel/hostname");
-  std::optional<mv1::TaskStatus> hosts =
-      runToEnd("hosts",
-               "test \"$(hostname)\" != " + agentHost.substr(0, agentHost.find('\n')) + " && grep -Eq '^" + prefix_ +
-                   "[0-9]+ '\"$(hostname)\"'$' /etc/hosts && test \"$(cat /etc/hostname)\" = \"$(hostname)\"",
-               onNetwork("web"));
+  std::optional<mv1::TaskStatus> hosts = runToEnd(
+      "hosts",
+      "test \"$(hostname)\" != " + agentHost.substr(0, agentHost.find('\n')) + " && grep -Eq '^" + network_->prefix() +
+          "[0-9]+ '\"$(hostname)\"'$' /etc/hosts && test \"$(cat /etc/hostname)\" = \"$(hostname)\"",
+      onNetwork("web"));
   ASSERT_TRUE(hosts.has_value());
   EXPECT_EQ(hosts->state(), mv1::TASK_FINISHED) << hosts->message();
 
@@ -488,7 +303,8 @@ TEST_F(NetworkCniE2ETest, ROOT_AfterAnAgentKill9NetworkedTasksStayReachableAndLe
   EXPECT_EQ(fetch("127.0.0.1", portA, "whoami").value_or(""), "a\n");
   std::optional<mv1::TaskStatus> bEnded = framework_->waitForState("b", std::nullopt, 30s);
   ASSERT_TRUE(bEnded.has_value());
-  EXPECT_TRUE(waitUntil([&] { return ipamAllocations().size() == 1; }, 10s)) << ipamAllocations().size();
+  EXPECT_TRUE(waitUntil([&] { return network_->ipamAllocations().size() == 1; }, 10s))
+      << network_->ipamAllocations().size();
   EXPECT_FALSE(fetch("127.0.0.1", portB, "whoami").has_value());
 
   // The re-adopted task's addresses still reach its status updates.
@@ -505,7 +321,7 @@ TEST_F(NetworkCniE2ETest, ROOT_BadNetworkInputFailsTheTaskNamingItAndTheAgentKee
   files_.write("cni/20-typeless.conflist", R"({"cniVersion": "1.0.0", "name": "typeless", "plugins": [{}]})");
   files_.write("cni/30-failing.conf", R"({"cniVersion": "1.0.0", "name": "failing", "type": "mtl-fail"})");
   files_.write("cni/40-hanging.conf", R"({"cniVersion": "1.0.0", "name": "hanging", "type": "mtl-hang"})");
-  writeNetwork("50-plain.conflist", "plain", /*portmap=*/false);
+  network_->writeNetwork("50-plain.conflist", "plain", /*portmap=*/false);
   files_.write("plugins/mtl-fail",
                "#!/bin/sh\n[ \"$CNI_COMMAND\" = DEL ] && exit 0\necho '{\"code\": 11, \"msg\": \"no addresses "
                "left\"}'\nexit 1\n");
@@ -553,8 +369,8 @@ TEST_F(NetworkCniE2ETest, ROOT_AMissingConfigDirectoryFailsTheAgentAtStartNaming
   module["name"] = "network/cni";
   module["kind"] = "isolator";
   module["config"]["network_cni_config_dir"] = (files_.path() / "absent").string();
-  module["config"]["network_cni_plugins_dir"] = kPluginDir;
-  module["config"]["runtime_dir"] = runtimeDir().string();
+  module["config"]["network_cni_plugins_dir"] = "/usr/lib/cni";
+  module["config"]["runtime_dir"] = network_->runtimeDir().string();
   library["modules"].append(module);
   root["libraries"].append(library);
   Json::StreamWriterBuilder writer;

@@ -1,0 +1,145 @@
+// What network/cni adds to a launch: RUN_TASK sent to a real mantle-agent
+// (the master side is the agent tests' protocol peer) until its TASK_RUNNING
+// update arrives, for the same command task without a ContainerInfo and with
+// one naming a bridge + host-local network, alternately on one agent in one
+// run (so both see the same load). The network is the tests' CniTestNetwork
+// (a bridge and /24 of this process, everything removed at the end); needs
+// root and Debian's CNI plugins.
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent_fixture.hpp"
+#include "cni_network.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace t = mantle::testing;
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// A real agent with network/cni on a test network, and the master peer.
+class AgentOnNetwork {
+ public:
+  AgentOnNetwork() {
+    auto network = t::CniTestNetwork::create(dir_.path() / "net");
+    if (!network.ok()) {
+      error_ = network.error().message;
+      return;
+    }
+    network_ = std::move(*network);
+    network_->writeNetwork("bench.conflist", "bench", /*portmap=*/false);
+    peer_.start();
+    const int port = t::freePortOnAllAddresses();
+    agent_ = std::make_unique<t::ChildProcess>(
+        std::vector<std::string>{t::binary("mantle-agent"), "--master=" + peer_.address(), "--ip=0.0.0.0",
+                                 "--advertise_ip=" + network_->prefix() + "1", "--port=" + std::to_string(port),
+                                 "--work_dir=" + (dir_.path() / "agent").string(),
+                                 "--resources=cpus:64;mem:65536;disk:65536", "--modules=" + network_->manifest(),
+                                 "--isolation=network/cni"},
+        dir_.path() / "agent.log");
+    if (!peer_.waitForRegistration(30s)) error_ = "the agent did not register: " + agent_->output();
+  }
+  ~AgentOnNetwork() {
+    if (agent_) agent_->stop();
+    t::killSessionsUnder(dir_.path());
+    network_.reset();  // removes what is left
+    peer_.stop();
+  }
+  const std::string& error() const { return error_; }
+  std::string log() const { return agent_ ? agent_->output() : ""; }
+  t::MasterPeer& peer() { return peer_; }
+  t::CniTestNetwork& network() { return *network_; }
+
+ private:
+  t::TempDir dir_;
+  std::unique_ptr<t::CniTestNetwork> network_;
+  t::MasterPeer peer_;
+  std::unique_ptr<t::ChildProcess> agent_;
+  std::string error_;
+};
+
+// Seconds from RUN_TASK until TASK_RUNNING; negative when it did not run.
+double launch(t::MasterPeer& peer, const mesos::v1::FrameworkInfo& framework, mesos::v1::TaskInfo task) {
+  const auto start = std::chrono::steady_clock::now();
+  peer.runTask(framework, task);
+  auto running = peer.waitForUpdate(task.task_id().value(), mesos::v1::TASK_RUNNING, 30s);
+  const auto end = std::chrono::steady_clock::now();
+  if (running.status().state() != mesos::v1::TASK_RUNNING) {
+    for (const auto& update : peer.distinctUpdates(task.task_id().value())) {
+      std::cerr << task.task_id().value() << ": " << mesos::v1::TaskState_Name(update.status().state()) << " "
+                << update.status().message() << "\n";
+    }
+    return -1;
+  }
+  return std::chrono::duration<double>(end - start).count();
+}
+
+// Each iteration: the plain task, then the networked one (its time is the
+// iteration's). Counters: medians of both and of their difference, in ms.
+void BM_LaunchToRunningWithAndWithoutCni(benchmark::State& state) {
+  AgentOnNetwork agent;
+  if (!agent.error().empty()) {
+    state.SkipWithError(agent.error().c_str());
+    return;
+  }
+  const auto framework = t::testFramework("bench", false);
+  auto plainTask = [&](const std::string& id) { return t::commandTask(id, "sleep 600", agent.peer().agentId()); };
+  auto cniTask = [&](const std::string& id) {
+    mesos::v1::TaskInfo task = plainTask(id);
+    task.mutable_container()->set_type(mesos::v1::ContainerInfo::MESOS);
+    task.mutable_container()->add_network_infos()->set_name("bench");
+    return task;
+  };
+  // Warm-up, untimed: the first ADD creates the bridge, whose address is the
+  // agent's --advertise_ip (every executor, networked or not, reaches the agent there).
+  std::vector<std::string> launched{"cni-warm", "plain-warm"};
+  if (launch(agent.peer(), framework, cniTask("cni-warm")) < 0 ||
+      launch(agent.peer(), framework, plainTask("plain-warm")) < 0) {
+    state.SkipWithError(("the warm-up tasks did not run: " + agent.log()).c_str());
+    return;
+  }
+  std::vector<double> plain, networked, added;
+  int serial = 0;
+  for (auto _ : state) {
+    const std::string id = std::to_string(serial++);
+    const double without = launch(agent.peer(), framework, plainTask("plain-" + id));
+    const double with = launch(agent.peer(), framework, cniTask("cni-" + id));
+    launched.push_back("plain-" + id);
+    launched.push_back("cni-" + id);
+    if (without < 0 || with < 0) {
+      state.SkipWithError(("a task never reached TASK_RUNNING: " + agent.log()).c_str());
+      break;
+    }
+    plain.push_back(without * 1e3);
+    networked.push_back(with * 1e3);
+    added.push_back((with - without) * 1e3);
+    state.SetIterationTime(with);
+  }
+  state.counters["plain_ms"] = median(plain);
+  state.counters["cni_ms"] = median(networked);
+  state.counters["added_ms"] = median(added);
+  // The tasks end through the agent (DEL); nothing may be left.
+  for (const std::string& id : launched) agent.peer().killTask(framework.id().value(), id);
+  for (const std::string& id : launched) agent.peer().waitForTerminal(id, 30s);
+  if (!t::waitUntil([&] { return agent.network().clean(); }, 30s)) {
+    state.SkipWithError("network/cni left veths, addresses or namespaces behind");
+  }
+}
+BENCHMARK(BM_LaunchToRunningWithAndWithoutCni)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(40);
+
+}  // namespace
+
+BENCHMARK_MAIN();
