@@ -94,12 +94,16 @@ class NetworkCniE2ETest : public ::testing::Test {
     network_->writeNetwork("10-web.conflist", "web", true);
   }
 
-  void startCluster(bool checkpoint = false, int pluginTimeoutMs = 20000) {
+  // `moduleFlags`: --modules and --isolation, when not network/cni's alone.
+  void startCluster(bool checkpoint = false, int pluginTimeoutMs = 20000, std::vector<std::string> moduleFlags = {}) {
     ClusterOptions options;
+    if (moduleFlags.empty()) {
+      moduleFlags = {"--modules=" + network_->manifest(pluginTimeoutMs), "--isolation=network/cni"};
+    }
     // The executors run in their containers' namespaces: they reach the
     // agent at the bridge's address (the gateway), as Mesos requires.
-    options.agentFlags = {"--modules=" + network_->manifest(pluginTimeoutMs), "--isolation=network/cni", "--ip=0.0.0.0",
-                          "--advertise_ip=" + network_->prefix() + "1"};
+    options.agentFlags = {"--ip=0.0.0.0", "--advertise_ip=" + network_->prefix() + "1"};
+    options.agentFlags.insert(options.agentFlags.end(), moduleFlags.begin(), moduleFlags.end());
     auto cluster = std::make_unique<LocalCluster>(options);
     Status started = cluster->start();
     ASSERT_TRUE(started.ok()) << started.error().message;
@@ -262,6 +266,13 @@ TEST_F(NetworkCniE2ETest, ROOT_TwoTasksOnOneBridgeGetDistinctIpsReachEachOtherAn
   EXPECT_EQ(seen.count("a=web:" + ipsA[0]), 1u) << Json::writeString(Json::StreamWriterBuilder(), *state);
   EXPECT_EQ(seen.count("b=web:" + ipsB[0]), 1u);
 
+  // And in the agent's GET_CONTAINERS (v1 operator API), as Mesos reports them.
+  Result<http::ClientResponse> containers = http::request(
+      "POST", cluster_->agentUrl(0) + "/api/v1", {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
+      R"({"type": "GET_CONTAINERS"})", http::ClientOptions{5, 1});
+  ASSERT_TRUE(containers.ok() && containers->status == 200);
+  EXPECT_NE(containers->body.find("\"ip_address\":\"" + ipsA[0] + "\""), std::string::npos) << containers->body;
+
   killAndWait("a");
   killAndWait("b");
   expectNothingLeft();
@@ -360,6 +371,28 @@ TEST_F(NetworkCniE2ETest, ROOT_BadNetworkInputFailsTheTaskNamingItAndTheAgentKee
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->state(), mv1::TASK_FINISHED) << after->message();
   expectNothingLeft();
+}
+
+TEST_F(NetworkCniE2ETest, ROOT_WithNamespacesUtsTooTheContainerIsNamedAfterItsHostname) {
+  // Both isolators set the host name from ContainerInfo.hostname: the agent takes the same name twice.
+  Json::Value manifest;
+  std::istringstream(network_->manifest()) >> manifest;
+  Json::Value hardening;
+  hardening["name"] = "mantle_hardening";
+  hardening["modules"][0]["name"] = "namespaces/uts";
+  hardening["modules"][0]["kind"] = "isolator";
+  manifest["libraries"].append(hardening);
+  Json::StreamWriterBuilder writer;
+  writer["indentation"] = "";
+  startCluster(false, 20000,
+               {"--modules=" + Json::writeString(writer, manifest), "--isolation=namespaces/uts,network/cni"});
+  ASSERT_NE(framework_, nullptr);
+  mv1::ContainerInfo named = onNetwork("web");
+  named.set_hostname("web-task");
+  std::optional<mv1::TaskStatus> ended =
+      runToEnd("named", "test \"$(hostname)\" = web-task && grep -q ' web-task$' /etc/hosts", named);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->state(), mv1::TASK_FINISHED) << ended->message();
 }
 
 TEST_F(NetworkCniE2ETest, ROOT_AMissingConfigDirectoryFailsTheAgentAtStartNamingTheKey) {
