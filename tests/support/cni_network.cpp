@@ -126,7 +126,7 @@ void CniTestNetwork::writeNetwork(const std::string& file, const std::string& na
   std::ofstream(configDir() / file) << compact(config);
 }
 
-std::string CniTestNetwork::manifest(int pluginTimeoutMs) const {
+std::string CniTestNetwork::manifest(int pluginTimeoutMs, bool persist) const {
   Json::Value root, library, module;
   library["name"] = "mantle_network_cni";
   module["name"] = "network/cni";
@@ -135,6 +135,7 @@ std::string CniTestNetwork::manifest(int pluginTimeoutMs) const {
   module["config"]["network_cni_plugins_dir"] = pluginsDir().string() + ":" + kPluginDir;
   module["config"]["runtime_dir"] = runtimeDir().string();
   module["config"]["plugin_timeout_ms"] = pluginTimeoutMs;
+  module["config"]["network_cni_root_dir_persist"] = persist;
   library["modules"].append(module);
   root["libraries"].append(library);
   return compact(root);
@@ -163,15 +164,23 @@ std::vector<std::string> CniTestNetwork::newRules() const {
   return out;
 }
 
-std::vector<fs::path> CniTestNetwork::namespaceMounts() const {
+namespace {
+
+std::vector<fs::path> mountsUnder(const fs::path& dir) {
   std::vector<fs::path> out;
   for (const std::string& line : lines(readText("/proc/self/mountinfo"))) {
     std::istringstream fields(line);
     std::string id, parent, device, root, mountPoint;
     fields >> id >> parent >> device >> root >> mountPoint;
-    if (mountPoint.rfind(dir_.string(), 0) == 0) out.push_back(mountPoint);
+    if (mountPoint.rfind(dir.string(), 0) == 0) out.push_back(mountPoint);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<fs::path> CniTestNetwork::namespaceMounts() const {
+  return mountsUnder(dir_);
 }
 
 bool CniTestNetwork::clean() const {
@@ -196,6 +205,9 @@ void CniTestNetwork::removeEverything() {
     }
   }
   for (const fs::path& mount : namespaceMounts()) ::umount2(mount.c_str(), MNT_DETACH);
+  for (const fs::path& dir : extraDirs_) {
+    for (const fs::path& mount : mountsUnder(dir)) ::umount2(mount.c_str(), MNT_DETACH);
+  }
   const std::regex name(R"(^\d+: ([^@:]+))");
   for (const std::string& line : lines(vethsOnBridge())) {
     std::smatch match;

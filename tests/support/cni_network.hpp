@@ -42,8 +42,9 @@ class CniTestNetwork {
   // host-local addresses from the subnet, then portmap when `portmap`.
   void writeNetwork(const std::string& file, const std::string& name, bool portmap) const;
 
-  // The network/cni module of a --modules manifest (inline JSON) on this network.
-  std::string manifest(int pluginTimeoutMs = 20000) const;
+  // The network/cni module of a --modules manifest (inline JSON) on this
+  // network; with `persist`, network_cni_root_dir_persist.
+  std::string manifest(int pluginTimeoutMs = 20000, bool persist = false) const;
 
   // What is there now: veths on the bridge (ip -o link lines), addresses
   // host-local holds, rules and chains added since create (but for
@@ -52,6 +53,9 @@ class CniTestNetwork {
   std::vector<std::string> ipamAllocations() const;
   std::vector<std::string> newRules() const;
   std::vector<std::filesystem::path> namespaceMounts() const;
+  // Unmounts what is mounted under `dir` too when this goes away (an agent
+  // work dir holding the isolator's root with network_cni_root_dir_persist).
+  void alsoUnmountUnder(const std::filesystem::path& dir) { extraDirs_.push_back(dir); }
   // None of the above, and no container directory left in cniRoot().
   bool clean() const;
 
@@ -64,6 +68,7 @@ class CniTestNetwork {
   std::string prefix_;
   std::set<std::string> rulesBefore_;
   std::string ipForward_;
+  std::vector<std::filesystem::path> extraDirs_;
 };
 
 }  // namespace mantle::testing

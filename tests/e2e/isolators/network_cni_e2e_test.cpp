@@ -189,8 +189,8 @@ class NetworkCniE2ETest : public ::testing::Test {
       expectNothingLeft();
     }
     framework_.reset();
+    network_.reset();  // removes whatever is left (also in the agent's work dir)
     cluster_.reset();
-    network_.reset();  // removes whatever is left
   }
 
   TempDir files_;  // declared first: removed last
@@ -393,6 +393,27 @@ TEST_F(NetworkCniE2ETest, ROOT_WithNamespacesUtsTooTheContainerIsNamedAfterItsHo
       runToEnd("named", "test \"$(hostname)\" = web-task && grep -q ' web-task$' /etc/hosts", named);
   ASSERT_TRUE(ended.has_value());
   EXPECT_EQ(ended->state(), mv1::TASK_FINISHED) << ended->message();
+}
+
+TEST_F(NetworkCniE2ETest, ROOT_WithRootDirPersistTheStateLivesUnderTheAgentsWorkDir) {
+  startCluster(false, 20000, {"--modules=" + network_->manifest(20000, /*persist=*/true), "--isolation=network/cni"});
+  ASSERT_NE(framework_, nullptr);
+  std::optional<mv1::TaskStatus> a = launchRunning("a", "sleep 600", onNetwork("web"));
+  ASSERT_TRUE(a.has_value());
+  network_->alsoUnmountUnder(cluster_->agentWorkDir(0));
+  const fs::path root = cluster_->agentWorkDir(0) / "modules/network/cni/isolators/network/cni";
+  std::vector<fs::path> containers;
+  std::error_code error;
+  for (fs::directory_iterator it(root, error), end; !error && it != end; it.increment(error)) {
+    containers.push_back(it->path());
+  }
+  ASSERT_EQ(containers.size(), 1u) << root;
+  EXPECT_TRUE(fs::exists(containers[0] / "web/eth0/network.info"));
+  EXPECT_EQ(network_->namespaceMounts().size(), 0u);  // nothing under runtime_dir
+  EXPECT_FALSE(fs::exists(network_->cniRoot()));
+  killAndWait("a");
+  EXPECT_TRUE(waitUntil([&] { return fs::is_empty(root, error); }, 15s));
+  expectNothingLeft();
 }
 
 TEST_F(NetworkCniE2ETest, ROOT_AMissingConfigDirectoryFailsTheAgentAtStartNamingTheKey) {
