@@ -5,89 +5,25 @@
 // moving the child into it first. The cgroup variants run only where this
 // machine has a writable cgroup hierarchy (v2, v1 "cpu", or the v2 part of a
 // hybrid layout), detected from /proc/self/mounts.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <benchmark/benchmark.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <optional>
-#include <sstream>
 #include <string>
 
 #include "agent_fixture.hpp"
+#include "spawn_floor.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 namespace t = mantle::testing;
+namespace bench = mantle::bench;
 
-// Where a cgroup can be created: the unified (v2) hierarchy if mounted, else
-// the v1 cpu controller.
-std::optional<std::string> cgroupRoot() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string line;
-  std::optional<std::string> v2;
-  std::optional<std::string> v1;
-  while (std::getline(mounts, line)) {
-    std::istringstream in(line);
-    std::string device, path, type, options;
-    in >> device >> path >> type >> options;
-    if (type == "cgroup2") v2 = path;
-    if (type == "cgroup" && ("," + options + ",").find(",cpu,") != std::string::npos) v1 = path;
-  }
-  for (const auto& root : {v2, v1}) {
-    if (!root) continue;
-    const std::string probe = *root + "/mantle-bench-probe-" + std::to_string(::getpid());
-    if (::mkdir(probe.c_str(), 0755) == 0) {
-      ::rmdir(probe.c_str());
-      return root;
-    }
-  }
-  return std::nullopt;
-}
-
-// fork + (cgroup) + exec /bin/true; returns seconds until the exec happened.
-double spawnOnce(const std::optional<std::string>& cgroupParent, int serial) {
-  const auto start = std::chrono::steady_clock::now();
-  std::string cgroup;
-  if (cgroupParent) {
-    cgroup = *cgroupParent + "/mantle-bench-" + std::to_string(::getpid()) + "-" + std::to_string(serial);
-    ::mkdir(cgroup.c_str(), 0755);
-  }
-  int execed[2];
-  if (::pipe2(execed, O_CLOEXEC) != 0) return 0;
-  const std::string procs = cgroup + "/cgroup.procs";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(execed[0]);
-    if (!cgroup.empty()) {
-      int fd = ::open(procs.c_str(), O_WRONLY);
-      if (fd >= 0) {
-        (void)!::write(fd, "0", 1);
-        ::close(fd);
-      }
-    }
-    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
-    ::execv(argv[0], argv);
-    ::_exit(127);
-  }
-  ::close(execed[1]);
-  char byte;
-  while (::read(execed[0], &byte, 1) > 0) {
-  }
-  const auto running = std::chrono::steady_clock::now();
-  ::close(execed[0]);
-  ::waitpid(pid, nullptr, 0);
-  if (!cgroup.empty()) ::rmdir(cgroup.c_str());
-  return std::chrono::duration<double>(running - start).count();
-}
+using bench::cgroupRoot;
+using bench::spawnOnce;
 
 void BM_ForkExec(benchmark::State& state) {
   int serial = 0;

@@ -1,17 +1,21 @@
 // Task launch through the whole stack: the C++ scheduler client sends ACCEPT
 // (LAUNCH) to a real mantle-master, which sends RUN_TASK to a real
-// mantle-agent, which starts mantle-executor, which runs the command and
-// reports TASK_RUNNING back through agent and master. Measured: launch ->
-// TASK_RUNNING latency one task at a time, and tasks/s for N tasks in one
-// ACCEPT; beside it, in the same run, the bare fork + exec of the same
-// command (/bin/sh -c "<command>", until the exec happened).
+// mantle-agent (posix isolation), which starts mantle-executor, which runs the
+// command and reports TASK_RUNNING back through agent and master. Measured:
+// launch -> TASK_RUNNING latency one task at a time, with its split from the
+// agent's launch trace (CLOCK_MONOTONIC stamps compared with the bench's
+// own), and tasks/s for N tasks in one ACCEPT; beside them, in the same run,
+// the floor: fork + cgroup + exec of /bin/true (until the exec happened), and
+// what starting mantle-executor costs (fork + exec until it exits, with no
+// environment, against /bin/true).
 //
-//   mantle_master_launch_bench [N=100] [SEQUENTIAL=30]
+//   mantle_master_launch_bench [N=100] [SEQUENTIAL=30] [checkpoint] [COMMAND=true]
 //
-// Prints a table; asserts nothing (a measurement, not a test).
-#include <fcntl.h>
+// `checkpoint`: the framework checkpoints (its tasks survive an agent
+// restart; their checkpoints are fsynced). Prints tables; asserts nothing (a
+// measurement, not a test).
 #include <pwd.h>
-#include <sys/wait.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,38 +24,22 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster.hpp"
+#include "mantle/common/clock.hpp"
+#include "process.hpp"
 #include "scheduler/scheduler.hpp"
+#include "spawn_floor.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace v1 = ::mesos::v1;
-const char* const kCommand = "sleep 120";
-
-double forkExecOnce() {
-  auto start = Clock::now();
-  int execed[2];
-  if (::pipe2(execed, O_CLOEXEC) != 0) return 0;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(execed[0]);
-    char* argv[] = {const_cast<char*>("/bin/sh"), const_cast<char*>("-c"), const_cast<char*>("exit 0"), nullptr};
-    ::execv(argv[0], argv);
-    ::_exit(127);
-  }
-  ::close(execed[1]);
-  char byte;
-  while (::read(execed[0], &byte, 1) > 0) {
-  }
-  auto done = Clock::now();
-  ::close(execed[0]);
-  ::waitpid(pid, nullptr, 0);
-  return std::chrono::duration<double, std::milli>(done - start).count();
-}
 
 struct Stats {
   double p50 = 0, p90 = 0, p99 = 0, max = 0;
@@ -75,6 +63,7 @@ class Bench {
   std::condition_variable cv;
   std::vector<v1::Offer> offers;
   std::map<std::string, Clock::time_point> running;
+  std::map<std::string, std::int64_t> runningNs;  // steadyNanos() when seen
   int subscribed = 0;
 
   mantle::scheduler::SchedulerCallbacks callbacks() {
@@ -93,6 +82,7 @@ class Bench {
       if (status.state() != v1::TASK_RUNNING) return;
       std::lock_guard<std::mutex> lock(mutex);
       running.emplace(status.task_id().value(), Clock::now());
+      runningNs.emplace(status.task_id().value(), mantle::steadyNanos());
       cv.notify_all();
     };
     return c;
@@ -114,12 +104,63 @@ class Bench {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  int n = argc > 1 ? std::atoi(argv[1]) : 100;
-  int sequential = argc > 2 ? std::atoi(argv[2]) : 30;
+// "Launch trace of task <id> (CLOCK_MONOTONIC ns): step=ns step=ns ..." lines
+// of the agent's log, by task.
+std::map<std::string, std::vector<std::pair<std::string, std::int64_t>>> launchTraces(const std::string& log) {
+  std::map<std::string, std::vector<std::pair<std::string, std::int64_t>>> traces;
+  std::istringstream lines(log);
+  std::string line;
+  const std::string marker = "Launch trace of task ";
+  while (std::getline(lines, line)) {
+    std::size_t at = line.find(marker);
+    if (at == std::string::npos) continue;
+    std::istringstream words(line.substr(at + marker.size()));
+    std::string task, word;
+    words >> task;
+    auto& steps = traces[task];
+    while (words >> word) {
+      std::size_t eq = word.find('=');
+      if (eq != std::string::npos) steps.emplace_back(word.substr(0, eq), std::stoll(word.substr(eq + 1)));
+    }
+  }
+  return traces;
+}
 
-  std::vector<double> baseline;
-  for (int i = 0; i < std::max(n, sequential); ++i) baseline.push_back(forkExecOnce());
+double loadAverage() {
+  double load[1] = {0};
+  return ::getloadavg(load, 1) == 1 ? load[0] : -1;
+}
+
+int main(int argc, char** argv) {
+  int n = 100;
+  int sequential = 30;
+  bool checkpoint = false;
+  std::string command = "true";
+  int positional = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "checkpoint") {
+      checkpoint = true;
+    } else if (positional == 0) {
+      n = std::atoi(argv[i]), ++positional;
+    } else if (positional == 1) {
+      sequential = std::atoi(argv[i]), ++positional;
+    } else {
+      command = arg;
+    }
+  }
+  const double loadBefore = loadAverage();
+
+  // The floor, in this run.
+  const std::optional<std::string> cgroups = mantle::bench::cgroupRoot();
+  const std::string executorPath = mantle::testing::binary("mantle-executor");
+  std::vector<double> floorExec, floorCgroup, trueExit, executorExit;
+  for (int i = 0; i < std::max(n, sequential); ++i) {
+    floorExec.push_back(1000 * mantle::bench::spawnOnce(std::nullopt, i));
+    if (cgroups) floorCgroup.push_back(1000 * mantle::bench::spawnOnce(cgroups, i));
+    trueExit.push_back(1000 * mantle::bench::spawnOnce(std::nullopt, i, {"/bin/true"}, true));
+    executorExit.push_back(1000 * mantle::bench::spawnOnce(std::nullopt, i, {executorPath}, true));
+  }
 
   mantle::testing::ClusterOptions options;
   options.agentResources = "cpus:" + std::to_string(n + sequential) + ";mem:" + std::to_string(64 * (n + sequential));
@@ -135,12 +176,14 @@ int main(int argc, char** argv) {
   struct passwd* pw = ::getpwuid(::getuid());
   so.frameworkInfo.set_user(pw != nullptr ? pw->pw_name : "root");
   so.frameworkInfo.set_name("master launch bench");
+  so.frameworkInfo.set_checkpoint(checkpoint);
   so.reconnect = false;
   mantle::scheduler::Scheduler scheduler(so, bench.callbacks());
   scheduler.start();
 
   // One task at a time.
   std::vector<double> latencies;
+  std::map<std::string, std::int64_t> acceptedNs;
   for (int i = 0; i < sequential; ++i) {
     std::optional<v1::Offer> offer = bench.offer();
     if (!offer) {
@@ -149,7 +192,8 @@ int main(int argc, char** argv) {
     }
     std::string id = "seq-" + std::to_string(i);
     auto start = Clock::now();
-    if (!scheduler.launch(*offer, {mantle::scheduler::commandTask(id, *offer, kCommand, "cpus:0.5;mem:32")}, 0.0).ok()) {
+    acceptedNs[id] = mantle::steadyNanos();
+    if (!scheduler.launch(*offer, {mantle::scheduler::commandTask(id, *offer, command, "cpus:0.5;mem:32")}, 0.0).ok()) {
       return 1;
     }
     if (!bench.waitRunning(static_cast<std::size_t>(i + 1))) {
@@ -165,12 +209,14 @@ int main(int argc, char** argv) {
   if (!offer) return 1;
   std::vector<v1::TaskInfo> tasks;
   for (int i = 0; i < n; ++i) {
-    tasks.push_back(mantle::scheduler::commandTask("batch-" + std::to_string(i), *offer, kCommand, "cpus:0.5;mem:32"));
+    tasks.push_back(mantle::scheduler::commandTask("batch-" + std::to_string(i), *offer, command, "cpus:0.5;mem:32"));
   }
   auto start = Clock::now();
   if (!scheduler.launch(*offer, tasks, 0.0).ok()) return 1;
   if (!bench.waitRunning(static_cast<std::size_t>(sequential + n))) {
-    std::fprintf(stderr, "batch did not run\n%s\n", cluster.logs().c_str());
+    std::lock_guard<std::mutex> lock(bench.mutex);
+    std::fprintf(stderr, "batch did not run: %zu of %d tasks seen TASK_RUNNING\n%s\n",
+                 bench.running.size() - static_cast<std::size_t>(sequential), n, cluster.logs().c_str());
     return 1;
   }
   std::vector<double> batch;
@@ -184,18 +230,80 @@ int main(int argc, char** argv) {
     }
   }
   double seconds = std::chrono::duration<double>(last - start).count();
+  // The acknowledgements of the last RUNNING updates reach the agent.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   (void)scheduler.teardown();
   scheduler.stop();
 
-  Stats b = stats(baseline), s = stats(latencies), g = stats(batch);
-  std::printf("\n%-44s %8s %8s %8s %8s %10s\n", "measurement (ms)", "p50", "p90", "p99", "max", "tasks/s");
-  std::printf("%-44s %8.3f %8.3f %8.3f %8.3f %10s\n", "fork+exec /bin/sh -c (baseline)", b.p50, b.p90, b.p99, b.max,
-              "-");
-  std::printf("%-44s %8.3f %8.3f %8.3f %8.3f %10.1f\n",
-              ("launch->TASK_RUNNING, 1 at a time (" + std::to_string(sequential) + ")").c_str(), s.p50, s.p90, s.p99,
-              s.max, s.p50 > 0 ? 1000.0 / s.p50 : 0.0);
-  std::printf("%-44s %8.3f %8.3f %8.3f %8.3f %10.1f\n",
-              ("launch->TASK_RUNNING, " + std::to_string(n) + " in one ACCEPT").c_str(), g.p50, g.p90, g.p99, g.max,
-              seconds > 0 ? n / seconds : 0.0);
+  // The split of the one-at-a-time launches: the agent's steps in launch
+  // order, framed by the bench's ACCEPT and the scheduler seeing TASK_RUNNING
+  // (the agent gets its acknowledgement after that); medians over the tasks,
+  // as time since the ACCEPT and as time since the step before.
+  const std::vector<std::string> order = {"received",
+                                          "checkpoint_written",
+                                          "checkpoint_durable",
+                                          "prepared",
+                                          "forked",
+                                          "isolated",
+                                          "released",
+                                          "subscribed",
+                                          "launch_sent",
+                                          "starting_received",
+                                          "starting_forwarded",
+                                          "starting_ack_written",
+                                          "running_received",
+                                          "running_forwarded",
+                                          "scheduler sees TASK_RUNNING",
+                                          "running_ack_written"};
+  auto traces = launchTraces(cluster.agent(0).output());
+  std::map<std::string, std::vector<double>> sinceAccept, sincePrevious;
+  std::size_t traced = 0;
+  for (int i = 0; i < sequential; ++i) {
+    const std::string id = "seq-" + std::to_string(i);
+    auto trace = traces.find(id);
+    if (trace == traces.end()) continue;
+    ++traced;
+    std::map<std::string, std::int64_t> at(trace->second.begin(), trace->second.end());
+    {
+      std::lock_guard<std::mutex> lock(bench.mutex);
+      at["scheduler sees TASK_RUNNING"] = bench.runningNs.at(id);
+    }
+    std::int64_t previous = acceptedNs[id];
+    for (const std::string& step : order) {
+      auto it = at.find(step);
+      if (it == at.end()) continue;
+      sinceAccept[step].push_back((it->second - acceptedNs[id]) / 1e6);
+      sincePrevious[step].push_back((it->second - previous) / 1e6);
+      previous = it->second;
+    }
+  }
+
+  Stats fe = stats(floorExec), fc = stats(floorCgroup), te = stats(trueExit), ee = stats(executorExit);
+  Stats s = stats(latencies), g = stats(batch);
+  std::printf("\nframework checkpoints: %s; command: %s; load average %.2f before, %.2f after\n",
+              checkpoint ? "yes" : "no", command.c_str(), loadBefore, loadAverage());
+  std::printf("\n%-52s %8s %8s %8s %8s %10s\n", "measurement (ms)", "p50", "p90", "p99", "max", "tasks/s");
+  auto row = [](const std::string& name, const Stats& st, double rate) {
+    std::printf("%-52s %8.3f %8.3f %8.3f %8.3f ", name.c_str(), st.p50, st.p90, st.p99, st.max);
+    if (rate > 0) {
+      std::printf("%10.1f\n", rate);
+    } else {
+      std::printf("%10s\n", "-");
+    }
+  };
+  row("floor: fork + exec /bin/true", fe, 0);
+  if (cgroups) row("floor: fork + cgroup + exec /bin/true", fc, 0);
+  row("fork + exec /bin/true until it exits", te, 0);
+  row("fork + exec mantle-executor until it exits", ee, 0);
+  row("launch->TASK_RUNNING, 1 at a time (" + std::to_string(sequential) + ")", s, s.p50 > 0 ? 1000.0 / s.p50 : 0.0);
+  row("launch->TASK_RUNNING, " + std::to_string(n) + " in one ACCEPT", g, seconds > 0 ? n / seconds : 0.0);
+  const double floorP50 = cgroups ? fc.p50 : fe.p50;
+  std::printf("\none launch / floor (p50): %.1fx\n", floorP50 > 0 ? s.p50 / floorP50 : 0.0);
+  std::printf("\nsplit of one launch (p50 over %zu traced tasks; ms)\n", traced);
+  std::printf("  %-40s %12s %12s\n", "step (ACCEPT sent at 0)", "since ACCEPT", "since prior");
+  for (const std::string& step : order) {
+    if (!sinceAccept.count(step)) continue;
+    std::printf("  %-40s %12.3f %12.3f\n", step.c_str(), stats(sinceAccept[step]).p50, stats(sincePrevious[step]).p50);
+  }
   return 0;
 }

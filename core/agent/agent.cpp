@@ -70,6 +70,14 @@ void logUnsaved(const Status& saved) {
   if (!saved.ok()) LOG(ERROR) << "Checkpointing: " << saved.error().message;
 }
 
+mesos::v1::executor::Event acknowledgedEvent(const TaskStatus& status) {
+  mesos::v1::executor::Event ack;
+  ack.set_type(mesos::v1::executor::Event::ACKNOWLEDGED);
+  *ack.mutable_acknowledged()->mutable_task_id() = status.task_id();
+  ack.mutable_acknowledged()->set_uuid(status.uuid());
+  return ack;
+}
+
 template <typename T>
 void trim(std::deque<T>& items) {
   while (items.size() > kMaxCompleted) items.pop_front();
@@ -142,8 +150,9 @@ Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::
   containerizer_ = std::make_unique<Containerizer>(
       strand_, std::move(isolators),
       [this](const std::string& id, const Termination& termination) { containerTerminated(id, termination); });
+  checkpoints_ = std::make_unique<checkpoint::GroupCommit>(strand_);
   updates_ = std::make_unique<StatusUpdateManager>(
-      strand_, flags_.statusUpdateRetryInterval,
+      strand_, *checkpoints_, flags_.statusUpdateRetryInterval,
       [this](internal::StatusUpdate update) { forwardUpdate(std::move(update)); });
   if (flags_.launcherDir.empty()) flags_.launcherDir = selfDirectory();
 }
@@ -498,8 +507,13 @@ Agent::Framework& Agent::addFramework(const mesos::v1::FrameworkInfo& info) {
   auto& slot = frameworks_[id];
   if (!slot) slot = std::make_unique<Framework>();
   slot->info = info;
-  logUnsaved(
-      checkpoint::writeMessage(checkpoint::frameworkMeta(flags_.workDir, agentId_, id) + "/framework.info", info));
+  // Every RUN_TASK carries the FrameworkInfo: written only when it changed.
+  std::string bytes = info.SerializeAsString();
+  if (bytes != slot->checkpointedInfo) {
+    logUnsaved(checkpoints_->writeFile(checkpoint::frameworkMeta(flags_.workDir, agentId_, id) + "/framework.info",
+                                       bytes, info.checkpoint()));
+    slot->checkpointedInfo = std::move(bytes);
+  }
   for (auto it = completedFrameworks_.begin(); it != completedFrameworks_.end();) {
     it = it->id().value() == id ? completedFrameworks_.erase(it) : it + 1;
   }
@@ -661,9 +675,10 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   }
   const std::string executorMeta =
       checkpoint::executorMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId);
-  Status saved = checkpoint::writeMessage(executorMeta + "/executor.info", info);
-  if (saved.ok()) saved = checkpoint::writeFile(executorMeta + "/runs/latest", executor->containerId);
-  if (saved.ok() && executor->commandExecutor) saved = checkpoint::writeFile(executorMeta + "/command", "");
+  const bool sync = framework.info.checkpoint();
+  Status saved = checkpoints_->writeMessage(executorMeta + "/executor.info", info, sync);
+  if (saved.ok()) saved = checkpoints_->writeFile(executorMeta + "/runs/latest", executor->containerId, sync);
+  if (saved.ok() && executor->commandExecutor) saved = checkpoints_->writeFile(executorMeta + "/command", "", sync);
   if (!saved.ok()) return saved.error();
 
   module::v1::ContainerConfig config;
@@ -717,28 +732,30 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     for (const auto& resource : task.resources())
       *config.add_resources() = convert<module::v1::Resource>(resource).value();
   }
-  if (!uris.empty()) {
-    // The fetcher's downloads and extraction run on a pool thread; the
-    // container starts in fetched(), back on the strand.
+  traceLaunch(ref, "checkpoint_written");
+  if (sync || !uris.empty()) {
+    // The container starts in fetched(), once the checkpoint's commit has
+    // ended (the tasks of a checkpointing framework are durable before
+    // their executor runs) and the fetcher is done.
     ref.fetching = true;
     ref.fetchCancel = std::make_shared<std::atomic<bool>>(false);
-    LOG(INFO) << "Fetching " << uris.size() << " URI(s) into the sandbox of executor " << ref.executorId
-              << " of framework " << ref.frameworkId;
-    if (!fetchPool_) fetchPool_ = std::make_unique<asio::thread_pool>(2);
-    FetchOptions options;
-    options.cancel = ref.fetchCancel;
-    options.stallTimeoutSeconds = flags_.fetcherStallTimeout;
-    options.user = user;
-    asio::post(*fetchPool_, [this, uris = std::move(uris), user, options, config = std::move(config),
-                             plan = std::move(plan), fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId,
-                             sandbox = ref.directory]() mutable {
-      Status done = fetchUris(uris, sandbox, options);
-      // What was fetched belongs to the task's user too.
-      if (done.ok() && user) done = chownTree(sandbox, *user);
-      asio::post(strand_, [this, fw, id, cid, done, config = std::move(config), plan = std::move(plan)]() mutable {
-        fetched(fw, id, cid, done, config, std::move(plan));
-      });
-    });
+    auto commited = [this, uris = std::move(uris), user, config = std::move(config), plan = std::move(plan),
+                     fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](const Status& durable) mutable {
+      Executor* executor = findExecutor(fw, id);
+      if (executor == nullptr || executor->containerId != cid) return;
+      traceLaunch(*executor, "checkpoint_durable");
+      if (!durable.ok() || uris.empty() || executor->state != Executor::State::kRegistering) {
+        fetched(fw, id, cid, durable.ok() ? durable : durable.error().withContext("checkpointing the executor"), config,
+                std::move(plan));
+        return;
+      }
+      fetch(*executor, std::move(uris), user, std::move(config), std::move(plan));
+    };
+    if (sync) {
+      checkpoints_->afterCommit(std::move(commited));
+    } else {
+      commited(Status{});
+    }
     return &ref;
   }
   Status started = startContainer(ref, config, std::move(plan));
@@ -755,6 +772,8 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
 
 Status Agent::startContainer(Executor& ref, const module::v1::ContainerConfig& config, LaunchPlan plan) {
   Result<pid_t> pid = containerizer_->launch(ref.containerId, config, std::move(plan));
+  for (const auto& [step, at] : containerizer_->lastLaunchSteps()) traceLaunch(ref, step, at);
+  traceLaunch(ref, "released");
   if (!pid.ok()) {
     ++counters_["container_launch_errors"];
     containers_.erase(ref.containerId);
@@ -762,8 +781,9 @@ Status Agent::startContainer(Executor& ref, const module::v1::ContainerConfig& c
   }
   ref.pid = *pid;
   std::optional<std::uint64_t> start = processStartTime(*pid);
-  logUnsaved(
-      checkpoint::writeFile(ref.runMeta + "/pid", std::to_string(*pid) + " " + std::to_string(start.value_or(0))));
+  logUnsaved(checkpoints_->writeFile(ref.runMeta + "/pid",
+                                     std::to_string(*pid) + " " + std::to_string(start.value_or(0)),
+                                     checkpointing(ref.frameworkId)));
   ref.registrationTimer = std::make_unique<asio::steady_timer>(strand_);
   ref.registrationTimer->expires_after(
       std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorRegistrationTimeout * 1000)));
@@ -799,7 +819,6 @@ void Agent::fetched(const std::string& frameworkId, const std::string& executorI
     failure.message = "Shut down before its container started";
   } else if (!result.ok()) {
     LOG(WARNING) << "Executor " << executorId << " of framework " << frameworkId << ": " << result.error().message;
-    ++counters_["fetcher_errors"];
     failure.reason = TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
     failure.message = result.error().message;
   } else {
@@ -818,9 +837,63 @@ void Agent::fetched(const std::string& frameworkId, const std::string& executorI
   executorTerminated(*executor, failure);
 }
 
+void Agent::fetch(Executor& executor, std::vector<mesos::v1::CommandInfo::URI> uris,
+                  const std::optional<std::string>& user, module::v1::ContainerConfig config, LaunchPlan plan) {
+  // The fetcher's downloads and extraction run on a pool thread; the
+  // container starts in fetched(), back on the strand.
+  LOG(INFO) << "Fetching " << uris.size() << " URI(s) into the sandbox of executor " << executor.executorId
+            << " of framework " << executor.frameworkId;
+  if (!fetchPool_) fetchPool_ = std::make_unique<asio::thread_pool>(2);
+  FetchOptions options;
+  options.cancel = executor.fetchCancel;
+  options.stallTimeoutSeconds = flags_.fetcherStallTimeout;
+  options.user = user;
+  asio::post(*fetchPool_, [this, uris = std::move(uris), user, options, config = std::move(config),
+                           plan = std::move(plan), fw = executor.frameworkId, id = executor.executorId,
+                           cid = executor.containerId, sandbox = executor.directory]() mutable {
+    Status done = fetchUris(uris, sandbox, options);
+    // What was fetched belongs to the task's user too.
+    if (done.ok() && user) done = chownTree(sandbox, *user);
+    asio::post(strand_, [this, fw, id, cid, done, config = std::move(config), plan = std::move(plan)]() mutable {
+      if (!done.ok()) ++counters_["fetcher_errors"];
+      fetched(fw, id, cid, done, config, std::move(plan));
+    });
+  });
+}
+
+void Agent::traceLaunch(Executor& executor, std::string step, std::optional<std::int64_t> at) {
+  if (!executor.launchTraced) executor.launchTrace.emplace_back(std::move(step), at.value_or(steadyNanos()));
+}
+
+void Agent::traceUpdate(const std::string& frameworkId, const std::string& taskId, mesos::v1::TaskState state,
+                        const std::string& what) {
+  Executor* executor = findTaskExecutor(frameworkId, taskId);
+  if (executor == nullptr || executor->launchTraced || executor->taskOrder.empty() ||
+      executor->taskOrder.front() != taskId) {
+    return;
+  }
+  std::string name = mesos::v1::TaskState_Name(state);
+  if (name.rfind("TASK_", 0) == 0) name = name.substr(5);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  traceLaunch(*executor, name + "_" + what);
+  if (state != mesos::v1::TASK_RUNNING || what != "ack_written") return;
+  std::ostringstream line;
+  line << "Launch trace of task " << taskId << " (CLOCK_MONOTONIC ns):";
+  for (const auto& [step, at] : executor->launchTrace) line << " " << step << "=" << at;
+  LOG(INFO) << line.str();
+  executor->launchTraced = true;
+  executor->launchTrace.clear();
+}
+
+bool Agent::checkpointing(const std::string& frameworkId) const {
+  auto it = frameworks_.find(frameworkId);
+  return it != frameworks_.end() && it->second->info.checkpoint();
+}
+
 void Agent::checkpointTask(const Executor& executor, const TaskEntry& task) {
-  logUnsaved(checkpoint::writeMessage(
-      checkpoint::taskMeta(executor.runMeta, task.info.task_id().value()) + "/task.info", task.info));
+  logUnsaved(
+      checkpoints_->writeMessage(checkpoint::taskMeta(executor.runMeta, task.info.task_id().value()) + "/task.info",
+                                 task.info, checkpointing(executor.frameworkId)));
 }
 
 void Agent::queueTask(Executor& executor, const mesos::v1::TaskInfo& info) {
@@ -860,6 +933,7 @@ void Agent::deliverQueuedTasks(Executor& executor) {
       mesos::v1::executor::Event launch;
       launch.set_type(mesos::v1::executor::Event::LAUNCH);
       *launch.mutable_launch()->mutable_task() = it->second.info;
+      traceLaunch(executor, "launch_sent");
       sendToExecutor(executor, launch);
     }
   }
@@ -892,6 +966,7 @@ Status Agent::decorateLabels(const mesos::v1::FrameworkInfo& framework, std::vec
 void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<mesos::v1::TaskInfo> tasks,
                     std::optional<mesos::v1::ExecutorInfo> groupExecutor) {
   if (tasks.empty()) return;
+  const std::int64_t received = steadyNanos();
   Framework& framework = addFramework(frameworkInfo);
   const Status decorated = decorateLabels(frameworkInfo, tasks);
   mesos::v1::ExecutorInfo info = groupExecutor                  ? *groupExecutor
@@ -944,6 +1019,7 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       return;
     }
     executor = *launched;
+    executor->launchTrace.insert(executor->launchTrace.begin(), {"received", received});
   } else {
     for (const auto& task : tasks) queueTask(*executor, task);
   }
@@ -951,7 +1027,12 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
   if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
     LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
   }
-  deliverQueuedTasks(*executor);
+  if (!checkpointing(frameworkId)) return deliverQueuedTasks(*executor);
+  // The executor gets the tasks once their checkpoint is durable.
+  checkpoints_->afterCommit([this, frameworkId, id = executor->executorId, cid = executor->containerId](const Status&) {
+    Executor* running = findExecutor(frameworkId, id);
+    if (running != nullptr && running->containerId == cid) deliverQueuedTasks(*running);
+  });
 }
 
 mesos::v1::KillPolicy drainKillPolicy(mesos::v1::KillPolicy policy, double maxGraceSeconds) {
@@ -1100,7 +1181,7 @@ void Agent::executorGone(Executor& executor) {
   executor.upid.reset();
   if (executor.registrationTimer) executor.registrationTimer->cancel();
   if (executor.shutdownTimer) executor.shutdownTimer->cancel();
-  logUnsaved(checkpoint::writeFile(executor.runMeta + "/terminated", ""));
+  logUnsaved(checkpoints_->writeFile(executor.runMeta + "/terminated", "", checkpointing(executor.frameworkId)));
   const Termination termination = executor.termination.value_or(Termination{});
   for (const std::string& id : executor.taskOrder) {
     auto it = executor.tasks.find(id);
@@ -1185,12 +1266,7 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
     if (it != executor->tasks.end()) task = &it->second;
   }
   auto acknowledgeExecutor = [&] {
-    if (!fromExecutor || executor == nullptr) return;
-    mesos::v1::executor::Event ack;
-    ack.set_type(mesos::v1::executor::Event::ACKNOWLEDGED);
-    *ack.mutable_acknowledged()->mutable_task_id() = status.task_id();
-    ack.mutable_acknowledged()->set_uuid(status.uuid());
-    sendToExecutor(*executor, ack);
+    if (fromExecutor && executor != nullptr) sendToExecutor(*executor, acknowledgedEvent(status));
   };
   if (updates_->seen(frameworkId, taskId, status.uuid())) {
     acknowledgeExecutor();  // a resent update: already checkpointed
@@ -1237,9 +1313,15 @@ void Agent::statusUpdate(const std::string& frameworkId, const std::string& exec
   // The update log of a task this agent runs lives in its run's checkpoint.
   const std::string logPath =
       task != nullptr ? checkpoint::taskMeta(executor->runMeta, taskId) + "/task.updates" : std::string();
-  Status added = updates_->add(std::move(update), logPath);
+  const bool sync = task != nullptr && checkpointing(frameworkId);
+  if (fromExecutor) traceUpdate(frameworkId, taskId, status.state(), "received");
+  Status added = updates_->add(std::move(update), logPath, sync);
   CHECK(added.ok()) << added.error().message;  // seen() above
-  acknowledgeExecutor();
+  if (!sync || !fromExecutor) return acknowledgeExecutor();
+  // The executor forgets an acknowledged update: only once its record is durable.
+  checkpoints_->afterCommit([this, frameworkId, executorId, ack = acknowledgedEvent(status)](const Status&) {
+    if (Executor* sender = findExecutor(frameworkId, executorId)) sendToExecutor(*sender, ack);
+  });
 }
 
 void Agent::decorateStatus(const std::string& frameworkId, TaskStatus& status) {
@@ -1282,6 +1364,7 @@ void Agent::forwardUpdate(internal::StatusUpdate update) {
   if (Executor* executor = findTaskExecutor(frameworkId, taskId)) {
     update.set_latest_state(executor->tasks[taskId].task.state());
   }
+  traceUpdate(frameworkId, taskId, update.status().state(), "forwarded");
   internal::Call call;
   call.set_type(internal::Call::STATUS_UPDATE);
   call.mutable_agent_id()->set_value(agentId_);
@@ -1295,6 +1378,7 @@ void Agent::acknowledge(const std::string& frameworkId, const std::string& taskI
     VLOG(1) << "Ignoring an acknowledgement: " << acknowledged.error().message;
     return;
   }
+  traceUpdate(frameworkId, taskId, acknowledged->state, "ack_written");
   if (!acknowledged->terminal) return;
   Executor* executor = findTaskExecutor(frameworkId, taskId);
   if (executor == nullptr) return;
@@ -1474,6 +1558,7 @@ void Agent::executorSubscribe(const mesos::v1::executor::Call& call, wire::Media
         400, "Executor " + executorId + " of framework " + frameworkId + " is not known to this agent"));
     return;
   }
+  traceLaunch(*executor, "subscribed");
   auto stream = responder.stream(200, {{"Content-Type", std::string(wire::mediaTypeName(type))}});
   if (executor->stream && executor->stream != stream) executor->stream->close();
   executor->stream = stream;
@@ -1574,6 +1659,7 @@ Status Agent::recover() {
     }
     auto framework = std::make_unique<Framework>();
     framework->info = frameworkInfo;
+    framework->checkpointedInfo = frameworkInfo.SerializeAsString();
     const std::string executorsDir = frameworksDir + "/" + frameworkId + "/executors";
     for (const std::string& executorId : checkpoint::subdirectories(executorsDir)) {
       const std::string executorMeta = executorsDir + "/" + executorId;
@@ -1694,7 +1780,7 @@ Status Agent::recover() {
   for (const auto& [frameworkId, executorId] : gone) {
     Executor* executor = findExecutor(frameworkId, executorId);
     executor->state = Executor::State::kTerminated;
-    logUnsaved(checkpoint::writeFile(executor->runMeta + "/terminated", ""));
+    logUnsaved(checkpoints_->writeFile(executor->runMeta + "/terminated", "", checkpointing(frameworkId)));
     for (const std::string& id : executor->taskOrder) {
       auto it = executor->tasks.find(id);
       if (it == executor->tasks.end() || wire::isTerminal(it->second.task.state())) continue;

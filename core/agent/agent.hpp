@@ -138,12 +138,19 @@ class Agent {
     std::unique_ptr<boost::asio::steady_timer> shutdownTimer;
     std::optional<Termination> termination;
     bool shutdownRequested = false;
-    bool recovered = false;                          // from the checkpoint, until it subscribes again
-    bool fetching = false;                           // the fetcher runs; no container yet
+    bool recovered = false;  // from the checkpoint, until it subscribes again
+    // No container yet: its checkpoint's commit or the fetcher runs; fetched() starts it.
+    bool fetching = false;
     std::shared_ptr<std::atomic<bool>> fetchCancel;  // stops its downloads (a shutdown while fetching)
+    // When each step of its launch happened (CLOCK_MONOTONIC ns), until its
+    // first task's TASK_RUNNING is acknowledged; then logged as one line
+    // ("Launch trace of task ...", which bench/ reads) and dropped.
+    std::vector<std::pair<std::string, std::int64_t>> launchTrace;
+    bool launchTraced = false;
   };
   struct Framework {
     mesos::v1::FrameworkInfo info;
+    std::string checkpointedInfo;  // the FrameworkInfo bytes in framework.info
     std::map<std::string, std::unique_ptr<Executor>> executors;
     std::deque<std::unique_ptr<Executor>> completedExecutors;
   };
@@ -179,6 +186,9 @@ class Agent {
                                    const std::vector<mesos::v1::TaskInfo>& tasks,
                                    std::vector<mesos::v1::CommandInfo::URI> uris);
   Status startContainer(Executor& executor, const module::v1::ContainerConfig& config, LaunchPlan plan);
+  // Runs the fetcher for `uris` off the strand; fetched() follows.
+  void fetch(Executor& executor, std::vector<mesos::v1::CommandInfo::URI> uris, const std::optional<std::string>& user,
+             module::v1::ContainerConfig config, LaunchPlan plan);
   void fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan);
   void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);
@@ -249,6 +259,13 @@ class Agent {
   void forwardUpdate(internal::StatusUpdate update);
   void acknowledge(const std::string& frameworkId, const std::string& taskId, const std::string& uuid);
   void checkpointTask(const Executor& executor, const TaskEntry& task);
+  // Records a step of the executor's launch (see Executor::launchTrace).
+  void traceLaunch(Executor& executor, std::string step, std::optional<std::int64_t> at = std::nullopt);
+  void traceUpdate(const std::string& frameworkId, const std::string& taskId, mesos::v1::TaskState state,
+                   const std::string& what);
+  // Whether the framework checkpoints: its executors' and tasks' state is
+  // fsynced (in group commits) and recovered after a restart.
+  bool checkpointing(const std::string& frameworkId) const;
 
   // Recovery.
   Status recover();
@@ -319,6 +336,8 @@ class Agent {
   std::optional<double> drainMaxGrace_;  // seconds; while draining with a max_grace_period
   std::map<std::string, std::unique_ptr<Framework>> frameworks_;
   std::deque<mesos::v1::FrameworkInfo> completedFrameworks_;
+  // Every checkpoint of frameworks, executors, tasks and updates.
+  std::unique_ptr<checkpoint::GroupCommit> checkpoints_;
   std::unique_ptr<StatusUpdateManager> updates_;
   std::unique_ptr<GarbageCollector> gc_;
   std::unique_ptr<boost::asio::steady_timer> diskWatchTimer_;

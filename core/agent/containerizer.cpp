@@ -100,6 +100,7 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
   std::vector<std::shared_ptr<modules::Instance>> isolators;
   TerminationCallback onTermination;
   std::map<std::string, std::unique_ptr<Container>> containers;
+  std::vector<std::pair<std::string, std::int64_t>> lastLaunchSteps;
 
   Impl(Strand s, std::vector<std::shared_ptr<modules::Instance>> i, TerminationCallback t)
       : strand(std::move(s)), isolators(std::move(i)), onTermination(std::move(t)) {}
@@ -321,6 +322,8 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
       workingDirectory = info.working_directory();
     }
   }
+  impl_->lastLaunchSteps.clear();
+  impl_->lastLaunchSteps.emplace_back("prepared", steadyNanos());
   for (auto& [name, value] : environment) plan.environment[name] = value;
   plan.preExecCommands.insert(plan.preExecCommands.end(), preExec.begin(), preExec.end());
   plan.cloneNamespaces |= namespaces;
@@ -329,6 +332,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   Result<PendingLaunch> pending = forkContainer(plan);
   if (!pending.ok()) return fail(pending.error());
   const pid_t pid = pending->pid();
+  impl_->lastLaunchSteps.emplace_back("forked", steadyNanos());
 
   // isolate, every isolator, before the executor runs.
   v1::IsolatorIsolateRequest isolate;
@@ -342,6 +346,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
       return fail(response.error().withContext("isolate"));
     }
   }
+  impl_->lastLaunchSteps.emplace_back("isolated", steadyNanos());
   auto container = std::make_unique<Container>();
   container->id = containerId;
   container->pid = pid;
@@ -354,6 +359,10 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
     LOG(WARNING) << "Container " << containerId << ": " << released.error().message;
   }
   return pid;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> Containerizer::lastLaunchSteps() const {
+  return impl_->lastLaunchSteps;
 }
 
 std::vector<std::string> Containerizer::recover(const std::vector<Recovered>& containers,

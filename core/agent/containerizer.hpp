@@ -66,6 +66,9 @@ class Containerizer {
   // Prepares, forks, isolates and releases. Returns the container root's pid.
   // On error nothing is left behind (isolators cleaned up, process killed).
   Result<pid_t> launch(const std::string& containerId, const module::v1::ContainerConfig& config, LaunchPlan plan);
+  // When the last launch's steps ended ("prepared", "forked", "isolated";
+  // CLOCK_MONOTONIC ns), for the agent's launch trace.
+  std::vector<std::pair<std::string, std::int64_t>> lastLaunchSteps() const;
 
   struct Recovered {
     std::string containerId;

@@ -19,8 +19,9 @@ constexpr char kAckRecord = 'A';
 
 }  // namespace
 
-StatusUpdateManager::StatusUpdateManager(Strand strand, double retryInterval, Forward forward)
-    : strand_(std::move(strand)), retryInterval_(retryInterval), forward_(std::move(forward)) {}
+StatusUpdateManager::StatusUpdateManager(Strand strand, checkpoint::GroupCommit& commits, double retryInterval,
+                                         Forward forward)
+    : strand_(std::move(strand)), commits_(commits), retryInterval_(retryInterval), forward_(std::move(forward)) {}
 
 StatusUpdateManager::~StatusUpdateManager() = default;
 
@@ -39,7 +40,7 @@ std::size_t StatusUpdateManager::pending(const std::string& frameworkId, const s
   return it == streams_.end() ? 0 : it->second.pending.size();
 }
 
-Status StatusUpdateManager::add(internal::StatusUpdate update, const std::string& logPath) {
+Status StatusUpdateManager::add(internal::StatusUpdate update, const std::string& logPath, bool sync) {
   const std::string frameworkId = update.framework_id().value();
   const std::string taskId = update.status().task_id().value();
   auto [it, created] = streams_.try_emplace({frameworkId, taskId});
@@ -48,15 +49,34 @@ Status StatusUpdateManager::add(internal::StatusUpdate update, const std::string
     stream.frameworkId = frameworkId;
     stream.taskId = taskId;
     stream.logPath = logPath;
+    stream.sync = sync;
   }
   if (!stream.seen.insert(update.uuid()).second) {
     return Error(StatusCode::kAlreadyExists,
                  "task " + taskId + " of framework " + frameworkId + " already has the update with this uuid");
   }
   if (!stream.logPath.empty()) checkpoint(stream, kUpdateRecord + update.SerializeAsString());
-  stream.pending.push_back(std::move(update));
-  if (stream.pending.size() == 1) forward(stream, false);
+  const std::string uuid = update.uuid();
+  const bool wait = !stream.logPath.empty() && stream.sync;
+  stream.pending.push_back({std::move(update), !wait});
+  if (wait) {
+    commits_.afterCommit([this, key = it->first, uuid](const Status&) { durable(key, uuid); });
+  } else if (stream.pending.size() == 1) {
+    forward(stream, false);
+  }
   return {};
+}
+
+void StatusUpdateManager::durable(const Key& key, const std::string& uuid) {
+  auto it = streams_.find(key);
+  if (it == streams_.end()) return;
+  Stream& stream = it->second;
+  for (Entry& entry : stream.pending) {
+    if (entry.update.uuid() != uuid) continue;
+    entry.durable = true;
+    if (&entry == &stream.pending.front()) forward(stream, false);
+    return;
+  }
 }
 
 Result<StatusUpdateManager::Acknowledged> StatusUpdateManager::acknowledge(const std::string& frameworkId,
@@ -67,12 +87,13 @@ Result<StatusUpdateManager::Acknowledged> StatusUpdateManager::acknowledge(const
     return notFound("task " + taskId + " of framework " + frameworkId + " has no unacknowledged update");
   }
   Stream& stream = it->second;
-  if (stream.pending.front().uuid() != uuid) {
+  if (stream.pending.front().update.uuid() != uuid) {
     return failedPrecondition("the acknowledgement for task " + taskId +
                               " is not for its oldest unacknowledged update (stale or duplicate)");
   }
   Acknowledged acknowledged;
-  acknowledged.terminal = wire::isTerminal(stream.pending.front().status().state());
+  acknowledged.state = stream.pending.front().update.status().state();
+  acknowledged.terminal = wire::isTerminal(acknowledged.state);
   stream.pending.pop_front();
   if (!stream.logPath.empty()) checkpoint(stream, kAckRecord + uuid);
   if (!stream.pending.empty()) {
@@ -108,9 +129,9 @@ Result<StatusUpdateManager::Recovered> StatusUpdateManager::recover(const std::s
       if (!update.ParseFromString(record.substr(1))) continue;
       stream.seen.insert(update.uuid());
       recovered.updates.push_back(update);
-      stream.pending.push_back(std::move(update));
+      stream.pending.push_back({std::move(update), true});
     } else if (record[0] == kAckRecord && !stream.pending.empty() &&
-               stream.pending.front().uuid() == record.substr(1)) {
+               stream.pending.front().update.uuid() == record.substr(1)) {
       stream.pending.pop_front();
     }
   }
@@ -120,9 +141,9 @@ Result<StatusUpdateManager::Recovered> StatusUpdateManager::recover(const std::s
 }
 
 void StatusUpdateManager::forward(Stream& stream, bool retry) {
-  if (stream.pending.empty()) return;
-  internal::StatusUpdate head = stream.pending.front();
-  head.set_latest_state(stream.pending.back().status().state());
+  if (stream.pending.empty() || !stream.pending.front().durable) return;  // durable() forwards it
+  internal::StatusUpdate head = stream.pending.front().update;
+  head.set_latest_state(stream.pending.back().update.status().state());
   forward_(std::move(head));
   stream.backoff = retry ? std::min(stream.backoff * 2, kMaxBackoffSeconds) : retryInterval_;
   if (!stream.retryTimer) stream.retryTimer = std::make_unique<boost::asio::steady_timer>(strand_);
@@ -136,7 +157,7 @@ void StatusUpdateManager::forward(Stream& stream, bool retry) {
 }
 
 void StatusUpdateManager::checkpoint(const Stream& stream, const std::string& record) {
-  Status saved = checkpoint::appendRecord(stream.logPath, record);
+  Status saved = commits_.appendRecord(stream.logPath, record, stream.sync);
   if (!saved.ok())
     LOG(ERROR) << "Checkpointing a status update of task " << stream.taskId << ": " << saved.error().message;
 }

@@ -3,7 +3,10 @@
 // acknowledged; it is sent again with a doubling backoff until then, and the
 // next one goes only after. A checkpointed stream appends every update and
 // every acknowledgement to the task's update log (checkpoint.hpp), so a
-// restarted agent recovers what the master has not acknowledged yet.
+// restarted agent recovers what the master has not acknowledged yet; an
+// update goes to the master only once its record is durable (the group
+// commit that holds it has ended), an acknowledgement's record becomes
+// durable with the next commit and holds nothing up.
 // Like Mesos' task status update manager; everything runs on the strand.
 #pragma once
 
@@ -19,6 +22,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "agent/checkpoint.hpp"
 #include "agent/strand.hpp"
 #include "mantle/internal/agent_master.pb.h"
 #include "mantle/result.hpp"
@@ -37,7 +41,7 @@ class StatusUpdateManager {
 
   // `retryInterval`: seconds until the first resend (then doubling up to
   // kMaxBackoffSeconds).
-  StatusUpdateManager(Strand strand, double retryInterval, Forward forward);
+  StatusUpdateManager(Strand strand, checkpoint::GroupCommit& commits, double retryInterval, Forward forward);
   ~StatusUpdateManager();
   StatusUpdateManager(const StatusUpdateManager&) = delete;
   StatusUpdateManager& operator=(const StatusUpdateManager&) = delete;
@@ -52,14 +56,17 @@ class StatusUpdateManager {
 
   // Appends `update` to its task's stream, creating the stream on first use
   // (its update log is `logPath`; empty: not checkpointed), checkpoints it
-  // and forwards it when it is the head. kAlreadyExists for an update whose
-  // uuid the stream has seen (nothing changes); a failed checkpoint is
-  // logged and the update still goes to the master.
-  Status add(internal::StatusUpdate update, const std::string& logPath);
+  // and forwards it when it is the head, after the commit that makes its
+  // record durable (at once with `sync` false: a framework that does not
+  // checkpoint). kAlreadyExists for an update whose uuid the stream has seen
+  // (nothing changes); a failed checkpoint is logged and the update still
+  // goes to the master.
+  Status add(internal::StatusUpdate update, const std::string& logPath, bool sync = true);
 
   // What an acknowledgement did to its stream.
   struct Acknowledged {
-    bool terminal = false;  // it acknowledged a terminal update: the stream is gone
+    bool terminal = false;                                 // it acknowledged a terminal update: the stream is gone
+    mesos::v1::TaskState state = mesos::v1::TASK_STAGING;  // of the update acknowledged
   };
   // Acknowledges the head of the task's stream and forwards the next update.
   // kNotFound without a stream or with nothing pending, kFailedPrecondition
@@ -81,12 +88,17 @@ class StatusUpdateManager {
   Result<Recovered> recover(const std::string& frameworkId, const std::string& taskId, const std::string& logPath);
 
  private:
+  struct Entry {
+    internal::StatusUpdate update;
+    bool durable = false;  // its record is on disk: it may go to the master
+  };
   struct Stream {
     std::string frameworkId;
     std::string taskId;
-    std::string logPath;                         // empty when not checkpointed
-    std::deque<internal::StatusUpdate> pending;  // the head is with the master
-    std::set<std::string> seen;                  // every uuid received
+    std::string logPath;         // empty when not checkpointed
+    bool sync = true;            // its records are fsynced
+    std::deque<Entry> pending;   // the head is with the master once durable
+    std::set<std::string> seen;  // every uuid received
     std::unique_ptr<boost::asio::steady_timer> retryTimer;
     double backoff = 0;
   };
@@ -94,8 +106,11 @@ class StatusUpdateManager {
 
   void forward(Stream& stream, bool retry);
   void checkpoint(const Stream& stream, const std::string& record);
+  // The update `uuid` of the stream `key` is durable; forwards it when it is the head.
+  void durable(const Key& key, const std::string& uuid);
 
   Strand strand_;
+  checkpoint::GroupCommit& commits_;
   double retryInterval_;
   Forward forward_;
   std::map<Key, Stream> streams_;

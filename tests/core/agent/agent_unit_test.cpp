@@ -12,11 +12,17 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -82,9 +88,11 @@ TEST(AgentInfoTest, AttributesOfEveryType) {
 
 TEST(CheckpointTest, RecordsSurviveATornTail) {
   testing::TempDir dir;
+  boost::asio::io_context io;
+  checkpoint::GroupCommit commits(boost::asio::make_strand(io));
   const std::string path = (dir.path() / "a/b/task.updates").string();
-  ASSERT_TRUE(checkpoint::appendRecord(path, "first").ok());
-  ASSERT_TRUE(checkpoint::appendRecord(path, "second").ok());
+  ASSERT_TRUE(commits.appendRecord(path, "first").ok());
+  ASSERT_TRUE(commits.appendRecord(path, "second").ok());
   std::ofstream(path, std::ios::app) << "12\nhalf";  // a crash in mid-write
   auto records = checkpoint::readRecords(path);
   ASSERT_TRUE(records.ok());
@@ -92,6 +100,51 @@ TEST(CheckpointTest, RecordsSurviveATornTail) {
   ASSERT_TRUE(checkpoint::writeFile((dir.path() / "x/latest").string(), "id-1").ok());
   EXPECT_EQ(*checkpoint::readFile((dir.path() / "x/latest").string()), "id-1");
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "x/latest.tmp"));
+}
+
+TEST(CheckpointTest, WritesAreInPlaceAtOnceAndTheirCallbacksRunInOrderAfterOneSharedCommit) {
+  testing::TempDir dir;
+  boost::asio::io_context io;
+  checkpoint::GroupCommit commits(boost::asio::make_strand(io));
+  std::vector<int> order;
+  for (int i = 0; i < 20; ++i) {
+    const std::string path = (dir.path() / ("e" + std::to_string(i)) / "tasks/t/task.info").string();
+    ASSERT_TRUE(commits.writeFile(path, "task " + std::to_string(i)).ok());
+    // Readable before the commit: an agent killed now finds it.
+    EXPECT_EQ(*checkpoint::readFile(path), "task " + std::to_string(i));
+    commits.afterCommit([&order, i](const Status& status) {
+      EXPECT_TRUE(status.ok());
+      order.push_back(i);
+    });
+  }
+  EXPECT_TRUE(order.empty());
+  EXPECT_EQ(commits.commits(), 0u);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (order.size() < 20 && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(order.size(), 20u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_EQ(commits.commits(), 1u);
+}
+
+TEST(CheckpointTest, AFileRemovedBeforeItsCommitCommitsWithoutError) {
+  testing::TempDir dir;
+  boost::asio::io_context io;
+  checkpoint::GroupCommit commits(boost::asio::make_strand(io));
+  const std::filesystem::path executor = dir.path() / "executors/e";
+  ASSERT_TRUE(commits.writeFile((executor / "executor.info").string(), "info").ok());
+  std::filesystem::remove_all(executor);  // the executor completed at once
+  std::optional<Status> result;
+  commits.afterCommit([&result](const Status& status) { result = status; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!result && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->error().message;
 }
 
 class LauncherTest : public ::testing::Test {

@@ -36,10 +36,20 @@ internal::StatusUpdate makeUpdate(const std::string& taskId, mesos::v1::TaskStat
 class StatusUpdateManagerTest : public ::testing::Test {
  protected:
   // `retryInterval`: long by default, so that only the sends a test causes happen.
+  // A restarted agent gets a new manager and a new group commit.
   void makeManager(double retryInterval = 3600) {
+    manager_.reset();
+    const auto strand = boost::asio::make_strand(io_);
+    commits_ = std::make_unique<checkpoint::GroupCommit>(strand);
     manager_ = std::make_unique<StatusUpdateManager>(
-        boost::asio::make_strand(io_), retryInterval,
+        strand, *commits_, retryInterval,
         [this](internal::StatusUpdate update) { sent_.push_back(std::move(update)); });
+  }
+
+  // Runs the io_context until `count` updates went out (commits end on the strand).
+  void waitForSent(std::size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (sent_.size() < count && std::chrono::steady_clock::now() < deadline) runFor(5ms);
   }
 
   std::vector<std::string> sentUuids() const {
@@ -58,6 +68,7 @@ class StatusUpdateManagerTest : public ::testing::Test {
   boost::asio::io_context io_;
   testing::TempDir dir_;
   std::vector<internal::StatusUpdate> sent_;
+  std::unique_ptr<checkpoint::GroupCommit> commits_;
   std::unique_ptr<StatusUpdateManager> manager_;
 };
 
@@ -147,6 +158,8 @@ TEST_F(StatusUpdateManagerTest, AnUpdateWithAUuidAlreadySeenIsRefusedAndNotQueue
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, StatusCode::kAlreadyExists);
   EXPECT_EQ(manager_->pending("framework-1", "t"), 1u);
+  waitForSent(1);
+  runFor(20ms);
   EXPECT_EQ(sent_.size(), 1u);
   auto records = checkpoint::readRecords(logPath("t"));
   ASSERT_TRUE(records.ok());
@@ -191,6 +204,40 @@ TEST_F(StatusUpdateManagerTest, ARestartedManagerRecoversExactlyTheUnacknowledge
   EXPECT_FALSE(manager_->has("framework-1", "t"));
   manager_->flush();
   EXPECT_TRUE(sent_.empty());
+}
+
+TEST_F(StatusUpdateManagerTest, ACheckpointedUpdateIsLoggedAtOnceAndGoesOutOnlyAfterItsCommit) {
+  makeManager();
+  ASSERT_TRUE(manager_->add(makeUpdate("t", mesos::v1::TASK_RUNNING, "u1"), logPath("t")).ok());
+  // In the log before anything else happens (an agent killed now recovers it) ...
+  auto records = checkpoint::readRecords(logPath("t"));
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 1u);
+  // ... but not with the master before the commit that makes it durable.
+  EXPECT_TRUE(sent_.empty());
+  EXPECT_EQ(commits_->commits(), 0u);
+  waitForSent(1);
+  EXPECT_EQ(sentUuids(), (std::vector<std::string>{"u1"}));
+  EXPECT_EQ(commits_->commits(), 1u);
+}
+
+TEST_F(StatusUpdateManagerTest, UpdatesThatArriveTogetherShareOneCommit) {
+  makeManager();
+  for (int i = 0; i < 50; ++i) {
+    const std::string task = "t" + std::to_string(i);
+    ASSERT_TRUE(manager_->add(makeUpdate(task, mesos::v1::TASK_RUNNING, "u" + task), logPath(task)).ok());
+  }
+  waitForSent(50);
+  EXPECT_EQ(sent_.size(), 50u);
+  EXPECT_EQ(commits_->commits(), 1u);
+}
+
+TEST_F(StatusUpdateManagerTest, AnUpdateOfAFrameworkThatDoesNotCheckpointGoesOutWithoutACommit) {
+  makeManager();
+  ASSERT_TRUE(manager_->add(makeUpdate("t", mesos::v1::TASK_RUNNING, "u1"), logPath("t"), false).ok());
+  EXPECT_EQ(sentUuids(), (std::vector<std::string>{"u1"}));
+  runFor(20ms);
+  EXPECT_EQ(commits_->commits(), 0u);
 }
 
 TEST_F(StatusUpdateManagerTest, ATornLastRecordIsDroppedOnRecovery) {

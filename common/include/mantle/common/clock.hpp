@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace mantle {
 
@@ -16,6 +17,13 @@ inline double wallNow() {
 // anything.
 inline double steadyNow() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The same clock in nanoseconds. On Linux it is CLOCK_MONOTONIC, so stamps of
+// different processes on one machine compare (the agent's launch trace).
+inline std::int64_t steadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace mantle
