@@ -237,7 +237,10 @@ TEST_F(AgentTest, ARecoveredExecutorThatSubscribesWithNoTasksIsShutDownWithNothi
   ASSERT_TRUE(peer_.waitForRegistration(20s)) << agent_->output();
   const std::filesystem::path run = killAgentBetweenLaunchAndSubscription(peer_, *agent_, dir_.path(), "orphan");
   std::filesystem::remove_all(run / "tasks");
-  ASSERT_FALSE(sessionsUnder(dir_.path()).empty());
+  // The container outlived the agent (its processes are found by their working
+  // directory, the sandbox, which the executor's process enters right after the
+  // release the agent's pid checkpoint follows).
+  ASSERT_TRUE(waitUntil([this] { return !sessionsUnder(dir_.path()).empty(); }, 5s));
   startAgent();
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 20s)) << agent_->output();
   EXPECT_THAT(agent_->output(), HasSubstr("it has no tasks to run"));
