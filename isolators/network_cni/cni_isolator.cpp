@@ -17,6 +17,7 @@
 #include <json/writer.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -290,8 +291,13 @@ class CniIsolator final : public sdk::Isolator {
       if (Status saved = writeText(ifDir / "runtime.json", compact(network.runtime)); !saved.ok()) {
         return saved.error();
       }
+      const auto start = std::chrono::steady_clock::now();
       Result<AddResult> added = run("ADD", id, ns, network, Json::Value());
       if (!added.ok()) return added.error();
+      const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+      host_.info(std::string(kName) + ": container " + id + " joined network '" + network.config.name + "' as " +
+                 network.ifname + " (" + (added->ips.empty() ? std::string("no address") : added->ips.front().address) +
+                 ") in " + std::to_string(took.count() / 1000.0) + " ms of plugins");
       if (Status saved = writeText(ifDir / "network.info", compact(added->json)); !saved.ok()) return saved.error();
       network.result = std::move(*added);
       std::lock_guard lock(mutex_);
