@@ -1,6 +1,8 @@
 #include "cni_network.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,30 +80,40 @@ Result<std::unique_ptr<CniTestNetwork>> CniTestNetwork::create(const fs::path& d
   if (shell("command -v iptables-save").empty() || shell("command -v ip").empty()) {
     return skip("needs iptables and iproute2");
   }
+  // One test network at a time on this host; the snapshot below is taken under the lock.
+  const int lock = ::open("/run/lock/mantle-cni-test-network.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) {
+    if (lock >= 0) ::close(lock);
+    return Error(StatusCode::kFailedPrecondition, "cannot lock /run/lock/mantle-cni-test-network.lock");
+  }
   // A bridge name and a /24 of this process: 10.(200..249).(0..249).0/24.
   const pid_t pid = ::getpid();
   const std::string bridge = "mtlcni" + std::to_string(pid % 100000);
   const std::string prefix = "10." + std::to_string(200 + pid % 50) + "." + std::to_string((pid / 50) % 250) + ".";
   const std::string route = shell("ip -4 route show to match " + prefix + "1");
-  if (!route.empty() && route.find("default") == std::string::npos) {
-    return skip(prefix + "0/24 is routed on this host already");
+  const bool taken = (!route.empty() && route.find("default") == std::string::npos) ||
+                     !shell("ip link show " + bridge + " 2>/dev/null").empty();
+  if (taken) {
+    ::close(lock);
+    return skip(prefix + "0/24 or " + bridge + " is in use on this host already");
   }
-  if (!shell("ip link show " + bridge + " 2>/dev/null").empty()) return skip(bridge + " exists already");
-  std::unique_ptr<CniTestNetwork> network(new CniTestNetwork(dir, bridge, prefix));
+  std::unique_ptr<CniTestNetwork> network(new CniTestNetwork(dir, bridge, prefix, lock));
   fs::create_directories(network->configDir());
   fs::create_directories(network->pluginsDir());
   return network;
 }
 
-CniTestNetwork::CniTestNetwork(fs::path dir, std::string bridge, std::string prefix)
+CniTestNetwork::CniTestNetwork(fs::path dir, std::string bridge, std::string prefix, int lock)
     : dir_(std::move(dir)),
       bridge_(std::move(bridge)),
       prefix_(std::move(prefix)),
       rulesBefore_(iptablesRules()),
-      ipForward_(readText("/proc/sys/net/ipv4/ip_forward")) {}
+      ipForward_(readText("/proc/sys/net/ipv4/ip_forward")),
+      lock_(lock) {}
 
 CniTestNetwork::~CniTestNetwork() {
   removeEverything();
+  ::close(lock_);  // releases the lock
 }
 
 void CniTestNetwork::writeNetwork(const std::string& file, const std::string& name, bool portmap) const {

@@ -6,6 +6,9 @@
 // and on destruction removes whatever is left even when the test failed:
 // the processes in the containers' namespaces, the namespace mounts, the
 // veths and the bridge, every rule and chain added, and ip_forward as it was.
+// One exists at a time on a host (an flock held from create to destruction):
+// portmap's chains and ip_forward are shared, and tests running at once would
+// each restore what they saw.
 #pragma once
 
 #include <filesystem>
@@ -60,7 +63,7 @@ class CniTestNetwork {
   bool clean() const;
 
  private:
-  CniTestNetwork(std::filesystem::path dir, std::string bridge, std::string prefix);
+  CniTestNetwork(std::filesystem::path dir, std::string bridge, std::string prefix, int lock);
   void removeEverything();
 
   std::filesystem::path dir_;
@@ -69,6 +72,7 @@ class CniTestNetwork {
   std::set<std::string> rulesBefore_;
   std::string ipForward_;
   std::vector<std::filesystem::path> extraDirs_;
+  int lock_;  // the host-wide lock's descriptor
 };
 
 }  // namespace mantle::testing
