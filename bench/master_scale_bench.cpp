@@ -6,7 +6,7 @@
 //              time until all are registered, master CPU seconds, master RSS
 //              per agent. Floor: building, encoding and decoding the N
 //              REGISTER calls in one loop.
-//   failover:  three masters on ZooKeeper (2 s sessions), N agents x T tasks
+//   failover:  three masters on ZooKeeper (10 s sessions), N agents x T tasks
 //              (REREGISTER with their tasks); the leader is killed with
 //              kill -9. Measured from the moment a new leader answers
 //              GET_STATE as leader to every agent re-registered and every
@@ -261,6 +261,9 @@ void registration(int agents) {
 void failover(int agents, int tasks) {
   mantle::testing::HaClusterOptions options;
   options.agents = 0;
+  // The masters' default session: ZooKeeper's pauses while it takes
+  // registries of several MB outlast the tests' 2 s sessions.
+  options.zkSessionTimeout = "10secs";
   mantle::testing::HaCluster cluster(options);
   if (auto s = cluster.start(); !s.ok()) {
     std::cerr << "failover: " << s.error().message << "\n";

@@ -129,6 +129,11 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
     double backoff = 0.5;
     std::uint64_t generation = 0;  // bumps when a stream is dropped
     std::unique_ptr<asio::steady_timer> retry;
+    // Its share of the report's task counts as of the last snapshot; `dirty`
+    // once its tasks may have changed since (snapshots recount only those).
+    std::int64_t tasksLive = 0;
+    std::int64_t unacknowledged = 0;
+    bool dirty = true;
   };
 
   struct CallConnection {
@@ -163,6 +168,11 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
   int connectedCount = 0;
   int everRegisteredCount = 0;
   Report counters;
+  // Task counts of the clean agents plus the dirty ones' last counts; the
+  // agents whose tasks may have changed since the last snapshot.
+  std::int64_t tasksLive = 0;
+  std::int64_t unacknowledged = 0;
+  std::vector<int> dirtyAgents;
   std::vector<v1::Resource> resources;
   std::array<char, 64 * 1024> readBuffer{};
 
@@ -173,6 +183,7 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
     for (int i = 0; i < options.agents; ++i) {
       Agent& agent = agents[i];
       agent.index = i;
+      dirtyAgents.push_back(i);
       agent.info.set_hostname("sim-agent-" + std::to_string(i));
       // Distinct per agent: the master treats a new agent at the address
       // (IP and port) of a disconnected one as its replacement.
@@ -485,8 +496,15 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
     pump();
   }
 
+  void markDirty(Agent& agent) {
+    if (agent.dirty) return;
+    agent.dirty = true;
+    dirtyAgents.push_back(agent.index);
+  }
+
   void handle(Agent& agent, const internal::Event& event) {
     ++counters.events;
+    markDirty(agent);
     switch (event.type()) {
       case internal::Event::REGISTERED:
         ++counters.registrations;
@@ -613,6 +631,7 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void transition(Agent& agent, Task& task, v1::TaskState state) {
+    markDirty(agent);
     task.state = state;
     if (state == v1::TASK_RUNNING) ++counters.tasksRunning;
     if (state == v1::TASK_FINISHED) ++counters.tasksFinished;
@@ -730,23 +749,36 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- report --------------------------------------------------------------
 
-  Report snapshot() const {
+  // Recounts only the agents whose tasks may have changed since the last
+  // one: a report every 20 ms must not walk 400,000 tasks on the thread
+  // that drives every agent.
+  Report snapshot() {
     Report r = counters;
     r.agents = options.agents;
     r.connected = connectedCount;
     r.everRegistered = everRegisteredCount;
-    r.tasksLive = 0;
-    r.unacknowledged = 0;
-    for (const Agent& agent : agents) {
-      for (const auto& [id, task] : agent.tasks) {
-        if (!isTerminal(task.state)) ++r.tasksLive;
-        r.unacknowledged += static_cast<std::int64_t>(task.pending.size());
-      }
-    }
+    for (int index : dirtyAgents) recount(agents[index]);
+    dirtyAgents.clear();
+    r.tasksLive = tasksLive;
+    r.unacknowledged = unacknowledged;
     if (allRegistered) r.allRegisteredSeconds = secondsBetween(started, *allRegistered);
     if (allConnected) r.allConnectedSinceLeaderSeconds = secondsBetween(leaderChanged, *allConnected);
     r.leader = leaderUrl;
     return r;
+  }
+
+  void recount(Agent& agent) {
+    tasksLive -= agent.tasksLive;
+    unacknowledged -= agent.unacknowledged;
+    agent.tasksLive = 0;
+    agent.unacknowledged = 0;
+    for (const auto& [id, task] : agent.tasks) {
+      if (!isTerminal(task.state)) ++agent.tasksLive;
+      agent.unacknowledged += static_cast<std::int64_t>(task.pending.size());
+    }
+    tasksLive += agent.tasksLive;
+    unacknowledged += agent.unacknowledged;
+    agent.dirty = false;
   }
 };
 

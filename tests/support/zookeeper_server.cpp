@@ -60,7 +60,7 @@ bool ZooKeeperServer::start(std::string* error, std::chrono::milliseconds timeou
   } else {
     argv = {kJava};
   }
-  for (const char* arg : {"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.net.preferIPv4Stack=true",
+  for (const char* arg : {"-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.net.preferIPv4Stack=true",
                           "-Dzookeeper.admin.enableServer=false", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"}) {
     argv.emplace_back(arg);
   }
