@@ -226,6 +226,19 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     return;
   }
 
+  // The registry holds agents' infos and the frameworks: a re-registration
+  // that changes neither (every agent's after a failover) writes nothing.
+  const v1::AgentInfo* recordedInfo = nullptr;
+  if (auto a = agents_.find(id); a != agents_.end()) {
+    recordedInfo = &a->second.info;
+  } else if (auto r = recoveredAgents_.find(id); r != recoveredAgents_.end()) {
+    recordedInfo = &r->second;
+  } else if (auto u = unreachableAgents_.find(id); u != unreachableAgents_.end()) {
+    recordedInfo = &u->second;
+  }
+  bool registryChanged =
+      recordedInfo == nullptr || recordedInfo->SerializeAsString() != rr.agent_info().SerializeAsString();
+
   bool known = agents_.count(id) > 0;
   Agent& agent = agents_[id];
   if (known) {
@@ -274,6 +287,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     frameworksHere.insert(frameworkId);
     auto f = frameworks_.find(frameworkId);
     if (f == frameworks_.end()) {
+      registryChanged = true;
       Framework& fresh = frameworks_[frameworkId];
       fresh.id = frameworkId;
       fresh.info = state.framework_info();
@@ -379,7 +393,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     *op.mutable_agent_added()->mutable_agent() = agentProto(agent);
     emitOperatorEvent(op);
   }
-  agentsChanged();
+  if (registryChanged) agentsChanged();
   requestAllocation();
 }
 

@@ -2,6 +2,7 @@
 // registry file across restarts, and start-up flags of a real mantle-master.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <json/json.h>
 
@@ -105,7 +106,8 @@ TEST_F(OperatorApiTest, ReadCallsAnswerInMesosShapes) {
   EXPECT_TRUE(sawAllocator);
   Json::Value metrics = call(R"({"type":"GET_METRICS","get_metrics":{}})")["get_metrics"]["metrics"];
   bool sawRunning = false;
-  for (const auto& m : metrics) sawRunning |= m["name"].asString() == "master/tasks_running" && m["value"].asDouble() == 1;
+  for (const auto& m : metrics)
+    sawRunning |= m["name"].asString() == "master/tasks_running" && m["value"].asDouble() == 1;
   EXPECT_TRUE(sawRunning);
   Json::Value agents = call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"];
   ASSERT_EQ(agents.size(), 1u);
@@ -142,8 +144,8 @@ TEST_F(OperatorApiTest, ReadCallsAnswerInMesosShapes) {
   call(R"({})", 400);
   call(R"({"type":"TEARDOWN"})", 400);
   call(R"({"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}})", 400);
-  auto wrongAccept = post("/api/v1", R"({"type":"GET_HEALTH"})",
-                          {{"Content-Type", "application/json"}, {"Accept", "text/html"}});
+  auto wrongAccept =
+      post("/api/v1", R"({"type":"GET_HEALTH"})", {{"Content-Type", "application/json"}, {"Accept", "text/html"}});
   EXPECT_EQ(wrongAccept->status, 406);
   EXPECT_EQ(get("/api/v1")->status, 405);
 }
@@ -323,10 +325,12 @@ TEST_F(OperatorApiTest, ReserveUnreserveDeactivateDrainAndMarkGone) {
   // Weights and quota round-trip.
   call(R"({"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"ops","weight":2.5}]}})", 202);
   EXPECT_EQ(call(R"({"type":"GET_WEIGHTS"})")["get_weights"]["weight_infos"][0]["weight"].asDouble(), 2.5);
-  call(R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"ops","guarantees":{"cpus":{"value":1}},"limits":{"cpus":{"value":2}}}]}})");
+  call(
+      R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"ops","guarantees":{"cpus":{"value":1}},"limits":{"cpus":{"value":2}}}]}})");
   EXPECT_EQ(call(R"({"type":"GET_QUOTA"})")["get_quota"]["status"]["configs"][0]["role"].asString(), "ops");
-  call(R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"ops","guarantees":{"cpus":{"value":3}},"limits":{"cpus":{"value":2}}}]}})",
-       400);
+  call(
+      R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"ops","guarantees":{"cpus":{"value":3}},"limits":{"cpus":{"value":2}}}]}})",
+      400);
 
   // Deactivate / reactivate: no offers while deactivated.
   Recorder recorder;
@@ -385,6 +389,29 @@ TEST_F(OperatorApiTest, RegistrySurvivesARestartAndAgentsBringTheirTasksBack) {
   EXPECT_EQ(back.frameworkId, frameworkId);
   ASSERT_TRUE(successor->reconcile({}).ok());
   EXPECT_TRUE(back.waitForUpdate("survivor", v1::TASK_RUNNING));
+}
+
+// Every agent re-registers after a restart or a failover: one that reports
+// the info the registry holds (and no framework it lacks) must not cost a
+// write of the whole registry.
+TEST_F(OperatorApiTest, AnAgentReregisteringUnchangedAfterARestartLeavesTheRegistryAlone) {
+  startMaster();
+  auto agent = startAgent();
+  agent->disconnect();
+  auto registry = dir_.path() / "master" / "master" / "registry.json";
+  restartMaster();
+  ASSERT_TRUE(std::filesystem::exists(registry));
+  struct stat before {};
+  ASSERT_EQ(::stat(registry.c_str(), &before), 0);
+
+  ASSERT_TRUE(agent->connect().ok());
+  EXPECT_TRUE(agent->waitFor(Event::RECONCILE_TASKS, 5s));
+  EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 1u);
+  struct stat after {};
+  ASSERT_EQ(::stat(registry.c_str(), &after), 0);
+  // The registry file is replaced (a new inode) on every write.
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
 }
 
 // ---------------------------------------------------------------------------
