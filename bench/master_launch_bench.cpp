@@ -126,6 +126,14 @@ std::map<std::string, std::vector<std::pair<std::string, std::int64_t>>> launchT
   return traces;
 }
 
+double scalar(const v1::Offer& offer, const std::string& name) {
+  double total = 0;
+  for (const auto& resource : offer.resources()) {
+    if (resource.name() == name) total += resource.scalar().value();
+  }
+  return total;
+}
+
 double loadAverage() {
   double load[1] = {0};
   return ::getloadavg(load, 1) == 1 ? load[0] : -1;
@@ -204,9 +212,21 @@ int main(int argc, char** argv) {
     latencies.push_back(std::chrono::duration<double, std::milli>(bench.running.at(id) - start).count());
   }
 
-  // N tasks in one ACCEPT.
-  std::optional<v1::Offer> offer = bench.offer();
-  if (!offer) return 1;
+  // N tasks in one ACCEPT, on an offer that holds them all (the resources
+  // of the finished one-at-a-time tasks come back in offers of their own:
+  // declined, so that they join the next).
+  std::optional<v1::Offer> offer;
+  for (int tries = 0; tries < 100; ++tries) {
+    offer = bench.offer();
+    if (!offer) return 1;
+    if (scalar(*offer, "cpus") >= 0.5 * n && scalar(*offer, "mem") >= 32.0 * n) break;
+    (void)scheduler.decline({offer->id()}, 0.0);
+    offer.reset();
+  }
+  if (!offer) {
+    std::fprintf(stderr, "no offer holds %d tasks\n", n);
+    return 1;
+  }
   std::vector<v1::TaskInfo> tasks;
   for (int i = 0; i < n; ++i) {
     tasks.push_back(mantle::scheduler::commandTask("batch-" + std::to_string(i), *offer, command, "cpus:0.5;mem:32"));
