@@ -21,6 +21,7 @@
 #include "agent/checkpoint.hpp"
 #include "agent/fetcher.hpp"
 #include "agent/v0_executor.hpp"
+#include "agent/volumes.hpp"
 #include "flags/flags.hpp"
 #include "http/api_request.hpp"
 #include "mantle/common/clock.hpp"
@@ -458,6 +459,7 @@ void Agent::handleEvent(const internal::Event& event) {
 
 void Agent::applyOperation(const internal::Event::ApplyOperation& apply) {
   const auto& operation = apply.operation();
+  const std::vector<mesos::v1::Resource> before = checkpointedResources_;
   auto add = [this](const google::protobuf::RepeatedPtrField<mesos::v1::Resource>& list) {
     for (const auto& resource : list) checkpointedResources_.push_back(resource);
   };
@@ -482,6 +484,9 @@ void Agent::applyOperation(const internal::Event::ApplyOperation& apply) {
   holder.set_hostname("-");
   for (const auto& resource : checkpointedResources_) *holder.add_resources() = resource;
   logUnsaved(checkpoint::writeMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/resources.info", holder));
+  // CREATE makes the volume's directory, DESTROY removes it.
+  (void)volumes::syncPersistentVolumes(flags_.workDir, before, checkpointedResources_,
+                                       [this](const std::string& path) { return persistentVolumeInUse(path); });
 }
 
 void Agent::reconcile(const internal::Event::ReconcileTasks& reconcile) {
@@ -563,6 +568,43 @@ std::vector<mesos::v1::Resource> Agent::executorResources(const Executor& execut
     out.insert(out.end(), task.info.resources().begin(), task.info.resources().end());
   }
   return out;
+}
+
+bool Agent::persistentVolumeInUse(const std::string& path) const {
+  for (const auto& [id, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework->executors) {
+      if (executor->state == Executor::State::kTerminated) continue;
+      for (const auto& resource : executorResources(*executor)) {
+        if (!volumes::isPersistentVolume(resource)) continue;
+        Result<std::string> used = volumes::persistentVolumePath(flags_.workDir, resource);
+        if (used.ok() && *used == path) return true;
+      }
+    }
+  }
+  return false;
+}
+
+Result<std::vector<LaunchPlan::Mount>> Agent::persistentVolumeMounts(const mesos::v1::ExecutorInfo& info,
+                                                                     const std::vector<mesos::v1::TaskInfo>& tasks,
+                                                                     const std::string& sandbox,
+                                                                     const std::optional<std::string>& user) const {
+  std::vector<mesos::v1::Resource> resources(info.resources().begin(), info.resources().end());
+  for (const auto& task : tasks) resources.insert(resources.end(), task.resources().begin(), task.resources().end());
+  Result<std::vector<volumes::PersistentMount>> found =
+      volumes::persistentVolumeMounts(flags_.workDir, resources, sandbox);
+  if (!found.ok()) return found.error();
+  std::vector<LaunchPlan::Mount> mounts;
+  for (const volumes::PersistentMount& volume : *found) {
+    // As Mesos: a container whose user is not root gets the volume, unless a
+    // shared volume is already in another container's hands.
+    if (user && !(volume.shared && persistentVolumeInUse(volume.source))) {
+      Result<UserIds> ids = lookupUser(*user);
+      if (!ids.ok()) return ids.error();
+      if (Status given = volumes::giveVolume(volume.source, ids->uid, ids->gid); !given.ok()) return given.error();
+    }
+    mounts.push_back(volume.mount);
+  }
+  return mounts;
 }
 
 Result<mesos::v1::Environment> Agent::decorateEnvironment(const Framework& framework,
@@ -673,6 +715,11 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
       return given.error();
     }
   }
+  Result<std::vector<LaunchPlan::Mount>> volumeMounts = persistentVolumeMounts(info, tasks, executor->directory, user);
+  if (!volumeMounts.ok()) {
+    fs::remove_all(executor->directory, ec);
+    return volumeMounts.error();
+  }
   const std::string executorMeta =
       checkpoint::executorMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId);
   const bool sync = framework.info.checkpoint();
@@ -711,6 +758,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   }
   plan.sandbox = executor->directory;
   plan.user = user;
+  plan.mounts = std::move(*volumeMounts);
   plan.logMaxBytes = flags_.containerLogsMaxSize;
   plan.logMaxFiles = static_cast<int>(flags_.containerLogsMaxFiles);
   plan.environment = executorEnvironment(framework, *executor, *environment);
@@ -731,6 +779,9 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     *config.mutable_task_info() = convert<module::v1::TaskInfo>(task).value();
     for (const auto& resource : task.resources())
       *config.add_resources() = convert<module::v1::Resource>(resource).value();
+  }
+  if (launchGroup) {
+    for (const auto& member : tasks) *config.add_task_group() = convert<module::v1::TaskInfo>(member).value();
   }
   traceLaunch(ref, "checkpoint_written");
   if (sync || !uris.empty()) {
@@ -997,6 +1048,23 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
     LOG(WARNING) << "Not launching task(s) of framework " << frameworkId << ": " << decorated.error().message;
     reject(mesos::v1::TASK_FAILED, TaskStatus::REASON_CONTAINER_LAUNCH_FAILED, decorated.error().message);
     return;
+  }
+  const std::vector<std::string> isolators = containerizer_->isolatorModules();
+  for (const auto& task : tasks) {
+    Status supported =
+        volumes::checkSupportedVolumes(task.container(), "task '" + task.task_id().value() + "'", isolators);
+    if (supported.ok()) {
+      supported = volumes::checkSupportedVolumes(info.container(),
+                                                 "the executor of task '" + task.task_id().value() + "'", isolators);
+    }
+    if (supported.ok() && executor != nullptr) {
+      supported = volumes::checkJoiningTask(executor->info, executor->launchGroup, task);
+    }
+    if (!supported.ok()) {
+      LOG(WARNING) << "Not launching task(s) of framework " << frameworkId << ": " << supported.error().message;
+      reject(mesos::v1::TASK_FAILED, TaskStatus::REASON_CONTAINER_LAUNCH_FAILED, supported.error().message);
+      return;
+    }
   }
   if (executor != nullptr && executor->state >= Executor::State::kTerminating) {
     reject(partitionAware(frameworkInfo) ? mesos::v1::TASK_DROPPED : mesos::v1::TASK_LOST,
@@ -1648,6 +1716,8 @@ Status Agent::recover() {
   mesos::v1::AgentInfo saved;
   if (checkpoint::readMessage(checkpoint::agentMeta(flags_.workDir, agentId_) + "/resources.info", &saved).ok()) {
     checkpointedResources_.assign(saved.resources().begin(), saved.resources().end());
+    (void)volumes::syncPersistentVolumes(flags_.workDir, {}, checkpointedResources_,
+                                         [](const std::string&) { return true; });
   }
   std::vector<Containerizer::Recovered> containers;
   const std::string frameworksDir = checkpoint::agentMeta(flags_.workDir, agentId_) + "/frameworks";

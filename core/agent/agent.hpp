@@ -189,6 +189,13 @@ class Agent {
   // Runs the fetcher for `uris` off the strand; fetched() follows.
   void fetch(Executor& executor, std::vector<mesos::v1::CommandInfo::URI> uris, const std::optional<std::string>& user,
              module::v1::ContainerConfig config, LaunchPlan plan);
+  // Persistent volumes (volumes.hpp): the mounts of a new container's, given
+  // to its user; whether a live container has the volume at `path`.
+  Result<std::vector<LaunchPlan::Mount>> persistentVolumeMounts(const mesos::v1::ExecutorInfo& info,
+                                                                const std::vector<mesos::v1::TaskInfo>& tasks,
+                                                                const std::string& sandbox,
+                                                                const std::optional<std::string>& user) const;
+  bool persistentVolumeInUse(const std::string& path) const;
   void fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan);
   void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);

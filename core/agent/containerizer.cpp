@@ -533,4 +533,10 @@ std::vector<std::string> Containerizer::isolatorNames() const {
   return names;
 }
 
+std::vector<std::string> Containerizer::isolatorModules() const {
+  std::vector<std::string> modules;
+  for (const auto& isolator : impl_->isolators) modules.push_back(isolator->module());
+  return modules;
+}
+
 }  // namespace mantle::agent

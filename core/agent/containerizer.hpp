@@ -110,6 +110,8 @@ class Containerizer {
 
   // The isolator instances' names, in pipeline order.
   std::vector<std::string> isolatorNames() const;
+  // The modules those instances are of ("volume/host_path", ...).
+  std::vector<std::string> isolatorModules() const;
 
  private:
   struct Container;

@@ -507,7 +507,18 @@ Status MasterImpl::applyOperatorReservation(const std::string& agentId, const v1
   // Outstanding offers hold resources the operation may need: take them back.
   offerBook_.rescindOnAgent(agent.id);
   Resources used;
-  for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) used += resources.withoutAllocation();
+  for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) {
+    used += resources.withoutAllocation();
+    for (const v1::Resource& volume : consumed.items()) {
+      if (op.type() != v1::Offer::Operation::DESTROY) break;
+      Resources one;
+      one.add(volume);
+      if (resources.withoutAllocation().contains(one)) {
+        return failedPrecondition("Persistent volume '" + volume.disk().persistence().id() +
+                                  "' is in use by a task of framework " + frameworkId + " on agent " + agentId);
+      }
+    }
+  }
   Result<Resources> available = agent.total.minus(used);
   if (!available.ok() || !available->contains(consumed)) {
     return failedPrecondition("Agent " + agentId + " does not have " + consumed.toString() + " available (it has " +

@@ -18,6 +18,19 @@ namespace {
 
 http::Response accepted() { return http::Response{202, {}, ""}; }
 
+// The shared resources (Resource.shared: shared persistent volumes) of
+// `resources` that `taken` does not hold yet. A task's shared resources stay
+// available to the ACCEPT's other tasks (Mesos' SHARED_RESOURCES).
+Resources sharedNotIn(const Resources& resources, const Resources& taken) {
+  Resources out;
+  for (const v1::Resource& r : resources.items()) {
+    Resources one;
+    one.add(r);
+    if (r.has_shared() && !taken.contains(one)) out.add(r);
+  }
+  return out;
+}
+
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
@@ -579,6 +592,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   refuse = std::min(refuse, 31536000.0);
 
   std::set<std::string> launched;  // task ids in this ACCEPT
+  Resources sharedUsed;            // shared resources this ACCEPT's tasks hold
   // The framework's executors on the agent; this ACCEPT's join as they launch.
   auto& knownExecutors = f.executors[agentId];
   const validation::LaunchContext context{f.id, agentId, roles, f.tasks, f.unreachableTasks, launched, knownExecutors};
@@ -625,7 +639,9 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
             continue;
           }
           if (hooks_ && !hooks_->empty()) *toSend.mutable_labels() = std::move(*labels);
-          available = *available.minus(checked->consumed);
+          const Resources shared = sharedNotIn(checked->consumed, Resources());
+          available = *available.minus(*checked->consumed.minus(shared));
+          sharedUsed += sharedNotIn(shared, sharedUsed);
           launched.insert(task.task_id().value());
           bool launchExecutor = true;
           if (toSend.has_executor()) {
@@ -676,7 +692,8 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
             groupError = checked.error().message;
             break;
           }
-          consumedAll += checked->consumed;
+          const Resources shared = sharedNotIn(checked->consumed, Resources());
+          consumedAll += *checked->consumed.minus(shared) + sharedNotIn(shared, consumedAll);
           launched.insert(task.task_id().value());
           *checked->task.mutable_executor() = executor;
           toSend.push_back(std::move(checked->task));
@@ -706,7 +723,8 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
           }
           break;
         }
-        available = *available.minus(consumedAll);
+        available = *available.minus(consumedAll) + sharedNotIn(consumedAll, Resources());
+        sharedUsed += sharedNotIn(consumedAll, sharedUsed);
         knownExecutors.emplace(executor.executor_id().value(), executor);
         internal::Event run;
         run.set_type(internal::Event::RUN_TASK_GROUP);
@@ -761,6 +779,8 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         break;
     }
   }
+  // The shared resources the tasks hold go back with their last task.
+  if (Result<Resources> unused = available.minus(sharedUsed); unused.ok()) available = *unused;
   if (converted) {
     // The allocator has no "convert" call: give it the agent afresh, with the
     // leftovers counted as this framework's until they are recovered below.
@@ -832,7 +852,22 @@ void MasterImpl::transitionTask(Framework& f, v1::Task& task, const v1::TaskStat
   v1::TaskState next = latest ? *latest : status.state();
   if (!isTerminal(old)) task.set_state(next);
   if (!isTerminal(old) && isTerminal(next)) {
-    allocator_.recoverResources(f.id, task.agent_id().value(), taskResources(task), 0);
+    // A shared resource another live task of the framework holds stays allocated.
+    Resources released = taskResources(task);
+    const Resources shared = sharedNotIn(released, Resources());
+    for (const v1::Resource& r : shared.items()) {
+      Resources one;
+      one.add(r);
+      for (const auto& [id, other] : f.tasks) {
+        if (&other == &task || isTerminal(other.state()) || other.agent_id().value() != task.agent_id().value() ||
+            !taskResources(other).contains(one)) {
+          continue;
+        }
+        if (Result<Resources> rest = released.minus(one); rest.ok()) released = *rest;
+        break;
+      }
+    }
+    allocator_.recoverResources(f.id, task.agent_id().value(), released, 0);
     count("master/tasks_" + lower(v1::TaskState_Name(next).substr(5)));
   }
   v1::TaskStatus recorded = status;

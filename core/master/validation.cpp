@@ -278,6 +278,7 @@ std::optional<v1::Resource> withoutVolume(const v1::Resource& r) {
   source.mutable_disk()->clear_persistence();
   source.mutable_disk()->clear_volume();
   if (!source.disk().has_source()) source.clear_disk();
+  source.clear_shared();  // a shared volume is made of (and goes back to) plain disk
   return source;
 }
 

@@ -187,6 +187,31 @@ TEST(OperationValidationTest, ReserveConsumesUnreservedAndProducesTheReservation
   EXPECT_EQ(back->produced.unreserved().scalar("cpus"), 1);
 }
 
+TEST(OperationValidationTest, ASharedVolumeIsMadeOfPlainReservedDiskAndGoesBackToIt) {
+  v1::Resource volume = reserved(scalar("disk", 64), "web");
+  volume.mutable_disk()->mutable_persistence()->set_id("common");
+  volume.mutable_disk()->mutable_volume()->set_container_path("common");
+  volume.mutable_disk()->mutable_volume()->set_mode(v1::Volume::RW);
+  volume.mutable_shared();
+  v1::Offer::Operation create;
+  create.set_type(v1::Offer::Operation::CREATE);
+  *create.mutable_create()->add_volumes() = volume;
+  Result<Conversion> conversion = operation(create, nullptr);
+  ASSERT_TRUE(conversion.ok()) << conversion.error().message;
+  ASSERT_EQ(conversion->consumed.items().size(), 1u);
+  EXPECT_FALSE(conversion->consumed.items()[0].has_shared());
+  EXPECT_FALSE(conversion->consumed.items()[0].has_disk());
+  EXPECT_TRUE(conversion->produced.items()[0].has_shared());
+
+  v1::Offer::Operation destroy;
+  destroy.set_type(v1::Offer::Operation::DESTROY);
+  *destroy.mutable_destroy()->add_volumes() = volume;
+  Result<Conversion> back = operation(destroy, nullptr);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_FALSE(back->produced.items()[0].has_shared());
+  EXPECT_EQ(back->produced.reservedTo("web").scalar("disk"), 64);
+}
+
 TEST(OperationValidationTest, RefusesOperationsThatCannotApplySayingWhy) {
   auto refused = [](const v1::Offer::Operation& op, const std::set<std::string>* roles = nullptr) {
     Result<Conversion> conversion = operation(op, roles);

@@ -1,0 +1,541 @@
+// Volumes end to end, through a real mantle-master and mantle-agent and the
+// v1 APIs: persistent volumes created by the operator, written by one task
+// and read by the next (also across an agent restart), refused DESTROY while
+// a task uses them and then removed; a shared volume in two tasks at once;
+// the volume/sandbox_path and volume/host_path isolators (allowlist, read-only
+// mode). Every test checks that nothing stays mounted on the host.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <json/reader.h>
+#include <json/value.h>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "cluster.hpp"
+#include "http/client.hpp"
+#include "process.hpp"
+#include "scheduler/scheduler.hpp"
+#include "temp_dir.hpp"
+#include "wire/task_state.hpp"
+
+namespace mantle::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = ::mesos::v1;
+using namespace std::chrono_literals;
+
+constexpr const char* kRole = "vol";
+
+bool isRoot() {
+  return ::geteuid() == 0;
+}
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The mount points of this process' mount namespace (the host's) below `dir`.
+std::vector<std::string> mountsBelow(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::istringstream in(readFile("/proc/self/mountinfo"));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, point;
+    fields >> id >> parent >> device >> root >> point;
+    if (point.rfind(dir.string(), 0) == 0) out.push_back(point);
+  }
+  return out;
+}
+
+// A framework of role "vol" with the SHARED_RESOURCES capability: keeps its
+// offers, records every status update.
+class VolumeFramework {
+ public:
+  VolumeFramework(const std::string& master, const std::string& user) {
+    scheduler::SchedulerOptions options;
+    options.master = master;
+    options.frameworkInfo.set_user(user);
+    options.frameworkInfo.set_name("volumes-e2e");
+    options.frameworkInfo.add_roles(kRole);
+    options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+    options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::SHARED_RESOURCES);
+    scheduler::SchedulerCallbacks callbacks;
+    callbacks.offers = [this](const std::vector<v1::Offer>& offers) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      offers_.insert(offers_.end(), offers.begin(), offers.end());
+      changed_.notify_all();
+    };
+    callbacks.rescind = [this](const v1::OfferID& id) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      std::erase_if(offers_, [&](const v1::Offer& offer) { return offer.id().value() == id.value(); });
+    };
+    callbacks.update = [this](const v1::TaskStatus& status) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      updates_[status.task_id().value()].push_back(status);
+      changed_.notify_all();
+    };
+    scheduler_ = std::make_unique<scheduler::Scheduler>(options, callbacks);
+    scheduler_->start();
+  }
+
+  // An offer holding the persistent volume `persistenceId` (any offer when
+  // empty), taken out of the pool; its volume resource in `volume`.
+  std::optional<v1::Offer> takeOffer(const std::string& persistenceId, v1::Resource* volume = nullptr,
+                                     std::chrono::milliseconds timeout = 30s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::optional<v1::Offer> found;
+    changed_.wait_for(lock, timeout, [&] {
+      for (auto it = offers_.begin(); it != offers_.end(); ++it) {
+        for (const v1::Resource& r : it->resources()) {
+          if (!persistenceId.empty() && r.disk().persistence().id() != persistenceId) continue;
+          if (volume != nullptr) *volume = r;
+          found = *it;
+          offers_.erase(it);
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  // One ACCEPT launching `tasks` on `offer`.
+  Status launch(const v1::Offer& offer, const std::vector<v1::TaskInfo>& tasks) {
+    return scheduler_->launch(offer, tasks, 0);
+  }
+
+  Status launchGroup(const v1::Offer& offer, const v1::ExecutorInfo& executor, const std::vector<v1::TaskInfo>& tasks) {
+    v1::Offer::Operation op;
+    op.set_type(v1::Offer::Operation::LAUNCH_GROUP);
+    *op.mutable_launch_group()->mutable_executor() = executor;
+    for (const v1::TaskInfo& task : tasks) *op.mutable_launch_group()->mutable_task_group()->add_tasks() = task;
+    return scheduler_->accept({offer.id()}, {op}, 0);
+  }
+
+  Status kill(const std::string& taskId, const v1::AgentID& agent) {
+    v1::TaskID id;
+    id.set_value(taskId);
+    return scheduler_->kill(id, agent);
+  }
+
+  // The first update of `taskId` in `state`, or its first terminal one.
+  std::optional<v1::TaskStatus> waitFor(const std::string& taskId, std::optional<v1::TaskState> state = std::nullopt,
+                                        std::chrono::milliseconds timeout = 60s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::optional<v1::TaskStatus> found;
+    changed_.wait_for(lock, timeout, [&] {
+      for (const v1::TaskStatus& s : updates_[taskId]) {
+        if (state ? s.state() == *state : wire::isTerminal(s.state())) {
+          found = s;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<v1::Offer> offers_;
+  std::map<std::string, std::vector<v1::TaskStatus>> updates_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
+};
+
+#define EXPECT_FINISHED(status)                                             \
+  do {                                                                      \
+    ASSERT_TRUE((status).has_value()) << "no terminal update";              \
+    EXPECT_EQ((status)->state(), v1::TASK_FINISHED) << (status)->message(); \
+  } while (false)
+
+class VolumesE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!isRoot()) GTEST_SKIP() << "bind mounts in a mount namespace need root";
+  }
+
+  void startCluster(std::vector<std::string> agentFlags = {}) {
+    ClusterOptions options;
+    options.agentFlags = std::move(agentFlags);
+    options.agentFlags.push_back("--executor_reregistration_timeout=20secs");
+    auto cluster = std::make_unique<LocalCluster>(options);
+    Status started = cluster->start();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    cluster_ = std::move(cluster);
+    mountsBefore_ = mountsBelow(cluster_->agentWorkDir(0));
+    std::optional<Json::Value> slaves = getJson(cluster_->masterUrl() + "/master/slaves");
+    ASSERT_TRUE(slaves && (*slaves)["slaves"].size() == 1u);
+    agentId_ = (*slaves)["slaves"][0]["id"].asString();
+  }
+
+  void startFramework(const std::string& user = "root") {
+    framework_ = std::make_unique<VolumeFramework>(cluster_->masterUrl(), user);
+  }
+
+  // The isolators of libmantle_volume with host paths below `allowed` allowed.
+  std::vector<std::string> volumeIsolatorFlags(const fs::path& allowed) const {
+    const std::string manifest =
+        R"({"libraries": [{"name": "mantle_volume", "modules": [
+             {"name": "volume/sandbox_path", "kind": "isolator"},
+             {"name": "volume/host_path", "kind": "isolator", "config": {"allowed_paths": [")" +
+        allowed.string() + R"("]}}]}]})";
+    return {"--modules=" + manifest, "--isolation=volume/sandbox_path,volume/host_path"};
+  }
+
+  static std::optional<Json::Value> getJson(const std::string& url) {
+    Result<http::ClientResponse> response = http::request("GET", url, {}, "", http::ClientOptions{2, 1});
+    if (!response.ok() || response->status != 200) return std::nullopt;
+    Json::Value root;
+    std::istringstream in(response->body);
+    if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
+    return root;
+  }
+
+  // An operator call (JSON) to the master: its status and body.
+  std::pair<int, std::string> operatorCall(const std::string& json) const {
+    Result<http::ClientResponse> response =
+        http::request("POST", cluster_->masterUrl() + "/api/v1", {{"Content-Type", "application/json"}}, json);
+    if (!response.ok()) return {0, response.error().message};
+    return {response->status, response->body};
+  }
+
+  // A disk resource of `mb` MB reserved for role "vol"; with `persistenceId`
+  // a persistent volume at `containerPath`.
+  static std::string disk(int mb, const std::string& persistenceId = "", const std::string& containerPath = "",
+                          bool shared = false) {
+    std::string json = R"({"name": "disk", "type": "SCALAR", "scalar": {"value": )" + std::to_string(mb) +
+                       R"(}, "reservations": [{"type": "DYNAMIC", "role": "vol"}])";
+    if (!persistenceId.empty()) {
+      json += R"(, "disk": {"persistence": {"id": ")" + persistenceId + R"("}, "volume": {"container_path": ")" +
+              containerPath + R"(", "mode": "RW"}})";
+    }
+    if (shared) json += R"(, "shared": {})";
+    return json + "}";
+  }
+
+  // RESERVE then CREATE_VOLUMES by the operator; the volume's directory.
+  fs::path createVolume(const std::string& id, const std::string& containerPath, bool shared = false) {
+    auto reserved = operatorCall(R"({"type": "RESERVE_RESOURCES", "reserve_resources": {"agent_id": {"value": ")" +
+                                 agentId_ + R"("}, "resources": [)" + disk(16) + "]}}");
+    EXPECT_EQ(reserved.first, 202) << reserved.second;
+    auto created = operatorCall(R"({"type": "CREATE_VOLUMES", "create_volumes": {"agent_id": {"value": ")" + agentId_ +
+                                R"("}, "volumes": [)" + disk(16, id, containerPath, shared) + "]}}");
+    EXPECT_EQ(created.first, 202) << created.second;
+    return cluster_->agentWorkDir(0) / "volumes" / "roles" / kRole / id;
+  }
+
+  std::pair<int, std::string> destroyVolume(const std::string& id, const std::string& containerPath,
+                                            bool shared = false) {
+    return operatorCall(R"({"type": "DESTROY_VOLUMES", "destroy_volumes": {"agent_id": {"value": ")" + agentId_ +
+                        R"("}, "volumes": [)" + disk(16, id, containerPath, shared) + "]}}");
+  }
+
+  // A command task on `offer` with the offer's `volume` resource (when given).
+  static v1::TaskInfo task(const std::string& id, const v1::Offer& offer, const std::string& command,
+                           const std::optional<v1::Resource>& volume = std::nullopt) {
+    v1::TaskInfo info = scheduler::commandTask(id, offer, command, "cpus:0.1;mem:32");
+    info.mutable_command()->set_shell(true);
+    if (volume) *info.add_resources() = *volume;
+    return info;
+  }
+
+  // Runs one command task with `container` on the next offer; its terminal update.
+  std::optional<v1::TaskStatus> runTask(const std::string& id, const std::string& command,
+                                        const v1::ContainerInfo& container) {
+    std::optional<v1::Offer> offer = framework_->takeOffer("");
+    if (!offer) return std::nullopt;
+    v1::TaskInfo info = task(id, *offer, command);
+    *info.mutable_container() = container;
+    if (!framework_->launch(*offer, {info}).ok()) return std::nullopt;
+    return framework_->waitFor(id);
+  }
+
+  void TearDown() override {
+    if (HasFailure() && cluster_) std::cerr << cluster_->logs(60);
+    framework_.reset();
+    if (cluster_) {
+      const fs::path workDir = cluster_->agentWorkDir(0);
+      EXPECT_EQ(mountsBelow(workDir), mountsBefore_) << "a mount below the agent's work dir is left on the host";
+      EXPECT_TRUE(mountsBelow(files_.path()).empty()) << "a mount below the test's files is left on the host";
+    }
+    cluster_.reset();
+  }
+
+  TempDir files_;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<VolumeFramework> framework_;
+  std::string agentId_;
+  std::vector<std::string> mountsBefore_;
+};
+
+v1::Volume sandboxPathVolume(const std::string& containerPath, const std::string& path,
+                             v1::Volume::Source::SandboxPath::Type type, v1::Volume::Mode mode = v1::Volume::RW) {
+  v1::Volume volume;
+  volume.set_container_path(containerPath);
+  volume.set_mode(mode);
+  volume.mutable_source()->set_type(v1::Volume::Source::SANDBOX_PATH);
+  volume.mutable_source()->mutable_sandbox_path()->set_type(type);
+  volume.mutable_source()->mutable_sandbox_path()->set_path(path);
+  return volume;
+}
+
+v1::Volume hostPathVolume(const std::string& containerPath, const std::string& path,
+                          v1::Volume::Mode mode = v1::Volume::RW) {
+  v1::Volume volume;
+  volume.set_container_path(containerPath);
+  volume.set_mode(mode);
+  volume.mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
+  volume.mutable_source()->mutable_host_path()->set_path(path);
+  return volume;
+}
+
+v1::ContainerInfo mesosContainer(const std::vector<v1::Volume>& volumes) {
+  v1::ContainerInfo info;
+  info.set_type(v1::ContainerInfo::MESOS);
+  for (const v1::Volume& volume : volumes) *info.add_volumes() = volume;
+  return info;
+}
+
+TEST_F(VolumesE2ETest, ROOT_APersistentVolumeKeepsWhatOneTaskWroteForTheNextAlsoAcrossAnAgentRestart) {
+  startCluster();
+  startFramework();
+  const fs::path dir = createVolume("data", "data");
+  ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s)) << dir << " was not created";
+
+  v1::Resource volume;
+  std::optional<v1::Offer> offer = framework_->takeOffer("data", &volume);
+  ASSERT_TRUE(offer.has_value()) << "no offer holds the volume";
+  // The volume is a mount in the task's namespace at <sandbox>/data.
+  ASSERT_TRUE(framework_
+                  ->launch(*offer, {task("writer", *offer,
+                                         "grep -q \" $MESOS_SANDBOX/data \" /proc/self/mountinfo && "
+                                         "echo hello > data/greeting",
+                                         volume)})
+                  .ok());
+  EXPECT_FINISHED(framework_->waitFor("writer"));
+  EXPECT_EQ(readFile(dir / "greeting"), "hello\n");
+
+  // kill -9 of the agent, then the same agent again: the volume stays.
+  ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
+  ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
+  ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
+
+  offer = framework_->takeOffer("data", &volume);
+  ASSERT_TRUE(offer.has_value()) << "no offer holds the volume after the restart";
+  ASSERT_TRUE(
+      framework_->launch(*offer, {task("reader", *offer, "test \"$(cat data/greeting)\" = hello", volume)}).ok());
+  EXPECT_FINISHED(framework_->waitFor("reader"));
+}
+
+TEST_F(VolumesE2ETest, ROOT_DestroyIsRefusedWhileATaskUsesTheVolumeAndAfterwardsRemovesItsDirectory) {
+  startCluster();
+  startFramework();
+  const fs::path dir = createVolume("busy", "busy");
+  ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s));
+  v1::Resource volume;
+  std::optional<v1::Offer> offer = framework_->takeOffer("busy", &volume);
+  ASSERT_TRUE(offer.has_value());
+  ASSERT_TRUE(framework_->launch(*offer, {task("user", *offer, "touch busy/mark && exec sleep 600", volume)}).ok());
+  ASSERT_TRUE(framework_->waitFor("user", v1::TASK_RUNNING).has_value());
+
+  auto refused = destroyVolume("busy", "busy");
+  EXPECT_EQ(refused.first, 409) << refused.second;
+  EXPECT_NE(refused.second.find("Persistent volume 'busy' is in use"), std::string::npos) << refused.second;
+  EXPECT_TRUE(waitUntil([&] { return fs::exists(dir / "mark"); }, 10s));
+
+  ASSERT_TRUE(framework_->kill("user", offer->agent_id()).ok());
+  std::optional<v1::TaskStatus> killed = framework_->waitFor("user");
+  ASSERT_TRUE(killed.has_value());
+  EXPECT_EQ(killed->state(), v1::TASK_KILLED);
+  // The master learns of the end through the update; DESTROY then succeeds.
+  std::pair<int, std::string> destroyed;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        destroyed = destroyVolume("busy", "busy");
+        return destroyed.first == 202;
+      },
+      20s))
+      << destroyed.first << " " << destroyed.second;
+  EXPECT_TRUE(waitUntil([&] { return !fs::exists(dir); }, 20s)) << dir << " is left after DESTROY";
+}
+
+TEST_F(VolumesE2ETest, ROOT_ASharedVolumeIsMountedIntoTwoTasksAtOnce) {
+  startCluster();
+  startFramework();
+  const fs::path dir = createVolume("common", "common", /*shared=*/true);
+  ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s));
+  v1::Resource volume;
+  std::optional<v1::Offer> offer = framework_->takeOffer("common", &volume);
+  ASSERT_TRUE(offer.has_value());
+  EXPECT_TRUE(volume.has_shared());
+  // Each task waits for the other's file: both finish only if both run with
+  // the volume at the same time.
+  auto meet = [](const std::string& mine, const std::string& theirs) {
+    return "echo " + mine + " > common/" + mine + " && timeout 30 sh -c 'until [ -e common/" + theirs +
+           " ]; do sleep 0.1; done'";
+  };
+  ASSERT_TRUE(framework_
+                  ->launch(*offer, {task("left", *offer, meet("left", "right"), volume),
+                                    task("right", *offer, meet("right", "left"), volume)})
+                  .ok());
+  EXPECT_FINISHED(framework_->waitFor("left"));
+  EXPECT_FINISHED(framework_->waitFor("right"));
+  EXPECT_TRUE(fs::exists(dir / "left") && fs::exists(dir / "right"));
+}
+
+TEST_F(VolumesE2ETest, ROOT_ANonRootTaskOwnsItsPersistentVolume) {
+  passwd* nobody = ::getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "needs the user nobody";
+  startCluster({"--switch_user"});
+  // The task's user must reach its sandbox below the cluster's directories.
+  for (fs::path dir = cluster_->agentWorkDir(0); dir.has_relative_path(); dir = dir.parent_path()) {
+    fs::permissions(dir, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+    if (dir.filename().string().rfind("mantle-test-", 0) == 0) break;  // the cluster's temporary directory
+  }
+  startFramework("nobody");
+  const fs::path dir = createVolume("owned", "owned");
+  ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s));
+  v1::Resource volume;
+  std::optional<v1::Offer> offer = framework_->takeOffer("owned", &volume);
+  ASSERT_TRUE(offer.has_value());
+  ASSERT_TRUE(
+      framework_->launch(*offer, {task("owner", *offer, "test \"$(id -u)\" != 0 && touch owned/mine", volume)}).ok());
+  EXPECT_FINISHED(framework_->waitFor("owner"));
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody->pw_uid);
+}
+
+TEST_F(VolumesE2ETest, ROOT_SandboxPathSelfMountsASandboxDirectoryAtAnAbsolutePathAndParentIsForTaskGroups) {
+  const fs::path where = files_.path() / "scratch";
+  fs::create_directories(where);
+  startCluster(volumeIsolatorFlags(files_.path() / "allowed"));
+  startFramework();
+  // SELF: <sandbox>/tmpdir at an absolute path that exists on the host; the
+  // write lands in the sandbox, the host's directory stays empty.
+  EXPECT_FINISHED(
+      runTask("self", "echo x > " + where.string() + "/file && test -f \"$MESOS_SANDBOX/tmpdir/file\"",
+              mesosContainer({sandboxPathVolume(where.string(), "tmpdir", v1::Volume::Source::SandboxPath::SELF)})));
+  EXPECT_TRUE(fs::is_empty(where)) << "the SELF volume's write reached the host's directory";
+  // SELF with a relative container path: refused as Mesos does.
+  std::optional<v1::TaskStatus> relative =
+      runTask("self-relative", "true",
+              mesosContainer({sandboxPathVolume("inside", "tmpdir", v1::Volume::Source::SandboxPath::SELF)}));
+  ASSERT_TRUE(relative.has_value());
+  EXPECT_EQ(relative->state(), v1::TASK_FAILED);
+  EXPECT_NE(relative->message().find("container_path is relative for a SANDBOX_PATH volume of type SELF"),
+            std::string::npos)
+      << relative->message();
+  // PARENT for a command task: refused.
+  std::optional<v1::TaskStatus> orphan = runTask(
+      "orphan", "true", mesosContainer({sandboxPathVolume("up", "shared", v1::Volume::Source::SandboxPath::PARENT)}));
+  ASSERT_TRUE(orphan.has_value());
+  EXPECT_EQ(orphan->state(), v1::TASK_FAILED);
+  EXPECT_NE(orphan->message().find("PARENT type only works for a task of a task group"), std::string::npos)
+      << orphan->message();
+
+  // PARENT for a task of a group: the executor's sandbox directory, here at
+  // "up" below the task's working directory.
+  std::optional<v1::Offer> offer = framework_->takeOffer("");
+  ASSERT_TRUE(offer.has_value());
+  v1::ExecutorInfo executor;
+  executor.set_type(v1::ExecutorInfo::DEFAULT);
+  executor.mutable_executor_id()->set_value("group-executor");
+  *executor.mutable_framework_id() = offer->framework_id();
+  *executor.mutable_resources() = scheduler::commandTask("x", *offer, "", "cpus:0.1;mem:32").resources();
+  v1::TaskInfo member = task("member", *offer, "echo hi > up/x && test -f \"$MESOS_SANDBOX/shared/x\"");
+  *member.mutable_container() =
+      mesosContainer({sandboxPathVolume("up", "shared", v1::Volume::Source::SandboxPath::PARENT)});
+  ASSERT_TRUE(framework_->launchGroup(*offer, executor, {member}).ok());
+  EXPECT_FINISHED(framework_->waitFor("member"));
+}
+
+TEST_F(VolumesE2ETest, ROOT_HostPathVolumesInsideTheAllowlistAreMountedAndOthersRefusedNamingThePath) {
+  const fs::path allowed = files_.path() / "allowed";
+  fs::create_directories(allowed / "data");
+  fs::create_symlink("/etc", allowed / "sneaky");
+  startCluster(volumeIsolatorFlags(allowed));
+  startFramework();
+  EXPECT_FINISHED(
+      runTask("inside", "echo in > hp/written", mesosContainer({hostPathVolume("hp", (allowed / "data").string())})));
+  EXPECT_EQ(readFile(allowed / "data" / "written"), "in\n");
+
+  for (const auto& [id, path] :
+       {std::pair{"outside", std::string("/etc")}, std::pair{"via-link", (allowed / "sneaky").string()}}) {
+    std::optional<v1::TaskStatus> refused = runTask(id, "true", mesosContainer({hostPathVolume("hp", path)}));
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->state(), v1::TASK_FAILED) << id;
+    EXPECT_NE(refused->message().find("host path '" + path + "'"), std::string::npos) << refused->message();
+    EXPECT_NE(refused->message().find(" is outside the allowed host paths (allowed_paths: " + allowed.string() + ")"),
+              std::string::npos)
+        << refused->message();
+    EXPECT_NE(refused->message().find("container_path 'hp'"), std::string::npos) << refused->message();
+  }
+  // The legacy form: an absolute Volume.host_path without a source.
+  v1::Volume legacy;
+  legacy.set_container_path("legacy");
+  legacy.set_host_path((allowed / "data").string());
+  legacy.set_mode(v1::Volume::RW);
+  EXPECT_FINISHED(runTask("legacy", "test \"$(cat legacy/written)\" = in", mesosContainer({legacy})));
+}
+
+TEST_F(VolumesE2ETest, ROOT_AReadOnlyVolumeCannotBeWrittenButIsRead) {
+  const fs::path allowed = files_.path() / "allowed";
+  fs::create_directories(allowed / "ro");
+  std::ofstream(allowed / "ro" / "existing") << "kept";
+  startCluster(volumeIsolatorFlags(allowed));
+  startFramework();
+  EXPECT_FINISHED(
+      runTask("reader",
+              "test \"$(cat ro/existing)\" = kept && ! touch ro/new 2>/dev/null && "
+              "! rm ro/existing 2>/dev/null && ! touch " +
+                  allowed.string() + "/ro/new 2>/dev/null",
+              mesosContainer({hostPathVolume("ro", (allowed / "ro").string(), v1::Volume::RO),
+                              hostPathVolume((allowed / "ro").string(), (allowed / "ro").string(), v1::Volume::RO)})));
+  EXPECT_FALSE(fs::exists(allowed / "ro" / "new"));
+  EXPECT_TRUE(fs::exists(allowed / "ro" / "existing"));
+  // A read-only SANDBOX_PATH volume too.
+  fs::create_directories(files_.path() / "scratch");
+  EXPECT_FINISHED(runTask("sandbox-reader", "! touch " + (files_.path() / "scratch").string() + "/x 2>/dev/null",
+                          mesosContainer({sandboxPathVolume((files_.path() / "scratch").string(), "ro",
+                                                            v1::Volume::Source::SandboxPath::SELF, v1::Volume::RO)})));
+}
+
+TEST_F(VolumesE2ETest, ROOT_VolumesThisAgentCannotGiveFailTheTaskSayingWhy) {
+  startCluster();
+  startFramework();
+  v1::Volume image;
+  image.set_container_path("/image");
+  image.set_mode(v1::Volume::RO);
+  image.mutable_image()->set_type(v1::Image::DOCKER);
+  image.mutable_image()->mutable_docker()->set_name("busybox");
+  std::optional<v1::TaskStatus> refused = runTask("image", "true", mesosContainer({image}));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->state(), v1::TASK_FAILED);
+  EXPECT_NE(refused->message().find("volume/image is not supported yet"), std::string::npos) << refused->message();
+  // A HOST_PATH volume on an agent without volume/host_path: refused rather than left out.
+  refused = runTask("no-isolator", "true", mesosContainer({hostPathVolume("hp", files_.path().string())}));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->state(), v1::TASK_FAILED);
+  EXPECT_NE(refused->message().find("task 'no-isolator': ContainerInfo.volumes[0] (container_path 'hp') needs the "
+                                    "volume/host_path isolator"),
+            std::string::npos)
+      << refused->message();
+}
+
+}  // namespace
+}  // namespace mantle::testing
