@@ -708,19 +708,27 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
     return responder.respond(http::Response::text(400, "'limit' and 'offset' must be non-negative integers"));
   }
   post([self, kind, limit, offset, ascending, responder, principal] {
-    auto snapshot = std::make_shared<Snapshot>(self->buildSnapshot());
-    self->postHttp([self, snapshot, kind, limit, offset, ascending, responder, principal] {
-      if (self->security_->authorization.enabled()) self->filterState(&snapshot->state, principal);
-      std::string body;
-      switch (kind) {
-        case Kind::kState: body = renderState(*snapshot); break;
-        case Kind::kSummary: body = renderStateSummary(*snapshot); break;
-        case Kind::kFrameworks: body = renderFrameworks(*snapshot); break;
-        case Kind::kSlaves: body = renderSlaves(*snapshot); break;
-        case Kind::kTasks: body = renderTasks(*snapshot, limit, offset, ascending); break;
-        case Kind::kRoles: body = renderRoles(*snapshot); break;
+    self->shareSnapshot([self, kind, limit, offset, ascending, responder,
+                         principal](const std::shared_ptr<const Snapshot>& shared) {
+      auto render = [&](const Snapshot& snapshot) -> std::string {
+        switch (kind) {
+          case Kind::kState: return renderState(snapshot);
+          case Kind::kSummary: return renderStateSummary(snapshot);
+          case Kind::kFrameworks: return renderFrameworks(snapshot);
+          case Kind::kSlaves: return renderSlaves(snapshot);
+          case Kind::kTasks: return renderTasks(snapshot, limit, offset, ascending);
+          case Kind::kRoles: return renderRoles(snapshot);
+        }
+        return {};
+      };
+      if (self->security_->authorization.enabled()) {
+        Snapshot mine = *shared;  // filtered for this principal: rendered for it alone
+        self->filterState(&mine.state, principal);
+        return responder.respond(http::Response::json(200, render(mine)));
       }
-      responder.respond(http::Response::json(200, std::move(body)));
+      std::string key = std::to_string(static_cast<int>(kind)) + " " + std::to_string(limit) + " " +
+                        std::to_string(offset) + " " + (ascending ? "asc" : "des");
+      responder.respond(http::Response::json(200, *shared->rendered->get(key, [&] { return render(*shared); })));
     });
   });
 }

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <functional>
 #include <map>
 #include <memory>
@@ -161,7 +162,19 @@ struct OperatorSubscriber {
   std::shared_ptr<auth::RequestAuthorizer> viewer;
 };
 
-// What the legacy endpoints render, copied on the state thread.
+// Bodies rendered from one snapshot, by what was asked (endpoint, query,
+// media type): requests that share a snapshot render it once, on whichever
+// HTTP thread asks first; the others wait for that rendering.
+class RenderedBodies {
+ public:
+  std::shared_ptr<const std::string> get(const std::string& key, const std::function<std::string()>& render);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_future<std::shared_ptr<const std::string>>> bodies_;
+};
+
+// What the legacy endpoints and GET_STATE render, copied on the state thread.
 struct Snapshot {
   v1::MasterInfo masterInfo;
   double startTime = 0;
@@ -172,6 +185,8 @@ struct Snapshot {
   std::vector<v1::Role> roles;
   std::vector<v1::quota::QuotaConfig> quotas;
   std::vector<v1::AgentInfo> recoveredAgents;
+  // Unfiltered renderings (none are kept for ACL-filtered copies).
+  std::shared_ptr<RenderedBodies> rendered = std::make_shared<RenderedBodies>();
 };
 
 // Legacy JSON renderings (legacy.cpp); pure functions of a snapshot.
@@ -378,7 +393,12 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   Result<v1::master::Response> onGetVersion(const v1::master::Call& call);
   Result<v1::master::Response> onGetMetrics(const v1::master::Call& call);
   Result<v1::master::Response> onGetLoggingLevel(const v1::master::Call& call);
-  Result<v1::master::Response> onGetState(const v1::master::Call& call);
+  Status onGetState(const v1::master::Call& call, const wire::ResponseFormat& format,
+                    const http::Responder& responder);
+  // Hands `use` (on an HTTP thread) a snapshot of the state: requests that
+  // arrive while one is being made share it, so clients fetching the state
+  // in a loop cost this thread one copy per round, not one each.
+  void shareSnapshot(std::function<void(const std::shared_ptr<const Snapshot>&)> use);
   Result<v1::master::Response> onGetAgents(const v1::master::Call& call);
   Result<v1::master::Response> onGetFrameworks(const v1::master::Call& call);
   Result<v1::master::Response> onGetExecutors(const v1::master::Call& call);
@@ -558,6 +578,7 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::map<std::string, Framework> frameworks_;
   std::deque<Framework> completedFrameworks_;
   std::set<std::string> removedFrameworkIds_;
+  std::vector<std::function<void(const std::shared_ptr<const Snapshot>&)>> snapshotWaiters_;
   std::map<std::string, Agent> agents_;
   // Ids of the agents in agents_ that are disconnected and may re-register:
   // a REGISTER looks only at these (a scan of every agent per registration

@@ -2,6 +2,7 @@
 // stream, state snapshots, metrics and the allocator's explanations.
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "master/master_impl.hpp"
 #include "master/validation.hpp"
@@ -133,7 +134,7 @@ const MasterImpl::OperatorCallSpec* MasterImpl::operatorCallSpec(Call::Type type
        .field = "set_logging_level",
        .action = &M::onSetLoggingLevel,
        .acl = "set_log_level"},
-      {.type = Call::GET_STATE, .query = &M::onGetState},
+      {.type = Call::GET_STATE, .action = &M::onGetState},
       {.type = Call::GET_AGENTS, .query = &M::onGetAgents},
       {.type = Call::GET_FRAMEWORKS, .query = &M::onGetFrameworks},
       {.type = Call::GET_EXECUTORS, .query = &M::onGetExecutors},
@@ -284,11 +285,19 @@ Result<Response> MasterImpl::onGetLoggingLevel(const Call&) {
   return response;
 }
 
-Result<Response> MasterImpl::onGetState(const Call&) {
-  Response response;
-  response.set_type(Response::GET_STATE);
-  *response.mutable_get_state() = buildState();
-  return response;
+Status MasterImpl::onGetState(const Call&, const wire::ResponseFormat& format, const http::Responder& responder) {
+  shareSnapshot([format, responder](const std::shared_ptr<const Snapshot>& snapshot) {
+    const wire::MediaType type = format.message;
+    std::shared_ptr<const std::string> body =
+        snapshot->rendered->get("GET_STATE " + std::string(wire::mediaTypeName(type)), [&] {
+          Response response;
+          response.set_type(Response::GET_STATE);
+          *response.mutable_get_state() = snapshot->state;
+          return wire::encode(response, type);
+        });
+    responder.respond(http::Response{200, {{"Content-Type", std::string(wire::mediaTypeName(type))}}, *body});
+  });
+  return {};
 }
 
 Result<Response> MasterImpl::onGetAgents(const Call&) {
@@ -853,6 +862,35 @@ std::vector<v1::Role> MasterImpl::buildRoles() const {
   std::vector<v1::Role> out;
   for (auto& [name, r] : roles) out.push_back(std::move(r));
   return out;
+}
+
+void MasterImpl::shareSnapshot(std::function<void(const std::shared_ptr<const Snapshot>&)> use) {
+  snapshotWaiters_.push_back(std::move(use));
+  if (snapshotWaiters_.size() > 1) return;
+  // Made after the events queued meanwhile, so that requests among them
+  // share it too.
+  post([this] {
+    count("master/state_snapshots");
+    auto snapshot = std::make_shared<const Snapshot>(buildSnapshot());
+    for (auto& waiter : std::exchange(snapshotWaiters_, {})) {
+      postHttp([waiter = std::move(waiter), snapshot] { waiter(snapshot); });
+    }
+  });
+}
+
+std::shared_ptr<const std::string> RenderedBodies::get(const std::string& key,
+                                                       const std::function<std::string()>& render) {
+  std::promise<std::shared_ptr<const std::string>> mine;
+  std::shared_future<std::shared_ptr<const std::string>> body;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto [it, added] = bodies_.emplace(key, mine.get_future().share());
+    if (!added) body = it->second;
+  }
+  if (body.valid()) return body.get();
+  auto rendered = std::make_shared<const std::string>(render());
+  mine.set_value(rendered);
+  return rendered;
 }
 
 Snapshot MasterImpl::buildSnapshot() const {

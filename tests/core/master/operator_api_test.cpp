@@ -150,6 +150,42 @@ TEST_F(OperatorApiTest, ReadCallsAnswerInMesosShapes) {
   EXPECT_EQ(get("/api/v1")->status, 405);
 }
 
+TEST_F(OperatorApiTest, StateRequestsArrivingTogetherShareOneSnapshotAndGetTheSameAnswer) {
+  startMaster();
+  auto agent = startAgent("cpus:2;mem:1024");
+  for (int i = 0; i < 100 && json(get("/master/state")->body)["slaves"].size() != 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  const double before = json(get("/metrics/snapshot")->body)["master/state_snapshots"].asDouble();
+  constexpr int kClients = 12;
+  std::vector<std::string> states(kClients), getStates(kClients);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      ++ready;
+      while (ready < kClients) std::this_thread::yield();
+      auto state = get("/master/state");
+      auto getState = post("/api/v1", R"({"type":"GET_STATE"})",
+                           {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+      if (state.ok() && state->status == 200) states[i] = state->body;
+      if (getState.ok() && getState->status == 200) getStates[i] = getState->body;
+    });
+  }
+  for (auto& t : clients) t.join();
+  const double snapshots = json(get("/metrics/snapshot")->body)["master/state_snapshots"].asDouble() - before;
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_FALSE(states[i].empty()) << "/master/state " << i;
+    ASSERT_FALSE(getStates[i].empty()) << "GET_STATE " << i;
+    EXPECT_EQ(json(states[i])["slaves"].size(), 1u);
+    EXPECT_EQ(json(getStates[i])["get_state"]["get_agents"]["agents"].size(), 1u);
+  }
+  // 24 requests from 12 clients released together: some arrived while a
+  // snapshot was being made and shared it.
+  EXPECT_GE(snapshots, 1);
+  EXPECT_LT(snapshots, 2 * kClients);
+}
+
 TEST_F(OperatorApiTest, CallsWithoutAHandlerOrTheirFieldAreRefusedNamingThem) {
   startMaster();
   expectRefused(R"({"type":"UNKNOWN"})", 501, "'UNKNOWN'");
