@@ -139,6 +139,10 @@ mantle::agent_sim::Options simOptions(const std::string& master, int agents, int
   options.master = master;
   options.agents = agents;
   options.resources = "cpus:8;mem:16384;disk:65536";
+  // A few hundred streams per loopback source address: with thousands on one,
+  // the kernel's search for a free port at each (re)connect dominates the
+  // simulator's thread (perf: inet_bhash2_conflict).
+  options.agentsPerSourceAddress = 500;
   if (tasks > 0 || !prefix.empty()) {
     options.idPrefix = prefix;
     options.tasksPerAgent = tasks;
