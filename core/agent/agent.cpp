@@ -30,6 +30,7 @@
 #include "mantle/module/v1/hook.pb.h"
 #include "mantle/modules/registry.hpp"
 #include "wire/recordio.hpp"
+#include "wire/secrets.hpp"
 #include "wire/task_state.hpp"
 
 extern char** environ;
@@ -133,6 +134,7 @@ void AgentFlags::addTo(flags::FlagSet& set) {
   set.addBytes("container_logs_max_size", &containerLogsMaxSize, "Size at which sandbox stdout/stderr rotate.");
   set.addInt("container_logs_max_files", &containerLogsMaxFiles, "Rotated stdout/stderr files kept per sandbox.");
   auth::addSecurityFlags(set, &security, auth::Side::kAgent);
+  addContainerFlags(set, &containers);
 }
 
 Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::string, std::string>> flagValues,
@@ -964,6 +966,7 @@ void Agent::queueTask(Executor& executor, const mesos::v1::TaskInfo& info) {
   if (info.has_health_check()) *task.mutable_health_check() = info.health_check();
   if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
   *task.mutable_limits() = info.limits();
+  wire::redactSecrets(task);  // kept to be shown; entry.info keeps the values for the executor
   const std::string id = info.task_id().value();
   executor.tasks[id] = std::move(entry);
   executor.taskOrder.push_back(id);
@@ -997,9 +1000,10 @@ Status Agent::decorateLabels(const mesos::v1::FrameworkInfo& framework, std::vec
   for (const auto& task : tasks) {
     module::v1::TaskContext context;
     *context.mutable_framework_info() = convert<module::v1::FrameworkInfo>(framework).value();
-    *context.mutable_task_info() = convert<module::v1::TaskInfo>(task).value();
+    *context.mutable_task_info() = convert<module::v1::TaskInfo>(wire::redactedSecrets(task)).value();
     if (task.has_executor())
-      *context.mutable_executor_info() = convert<module::v1::ExecutorInfo>(task.executor()).value();
+      *context.mutable_executor_info() =
+          convert<module::v1::ExecutorInfo>(wire::redactedSecrets(task.executor())).value();
     *context.mutable_agent_info() = convert<module::v1::AgentInfo>(info_).value();
     Result<module::v1::Labels> decorated = hooks_->agentRunTaskLabels(context);
     if (!decorated.ok()) return decorated.error();

@@ -15,6 +15,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "agent/container_flags.hpp"
 #include "agent/containerizer.hpp"
 #include "agent/gc.hpp"
 #include "agent/master_link.hpp"
@@ -76,6 +77,8 @@ struct AgentFlags {
   // tokens, the agent's --credential towards the master, authentication,
   // ACLs and TLS of the agent's own endpoints.
   auth::SecurityFlags security;
+  // Secrets, capabilities and seccomp (container_flags.hpp).
+  ContainerFlags containers;
 
   void addTo(flags::FlagSet& set);
 };

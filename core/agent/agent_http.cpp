@@ -20,6 +20,7 @@
 #include "mantle/modules/metrics.hpp"
 #include "mantle/modules/report.hpp"
 #include "wire/json.hpp"
+#include "wire/secrets.hpp"
 #include "wire/task_state.hpp"
 
 namespace mantle::agent {
@@ -384,13 +385,13 @@ mesos::v1::agent::Response::GetExecutors Agent::getExecutors() const {
   for (const auto& [id, framework] : frameworks_) {
     for (const auto& [eid, executor] : framework->executors) {
       if (executor->state == Executor::State::kTerminated) {
-        *out.add_completed_executors()->mutable_executor_info() = executor->info;
+        *out.add_completed_executors()->mutable_executor_info() = wire::redactedSecrets(executor->info);
       } else {
-        *out.add_executors()->mutable_executor_info() = executor->info;
+        *out.add_executors()->mutable_executor_info() = wire::redactedSecrets(executor->info);
       }
     }
     for (const auto& executor : framework->completedExecutors) {
-      *out.add_completed_executors()->mutable_executor_info() = executor->info;
+      *out.add_completed_executors()->mutable_executor_info() = wire::redactedSecrets(executor->info);
     }
   }
   return out;

@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   if (auto checked = mantle::auth::checkSecurityFlags(flags.security, mantle::auth::Side::kAgent); !checked.ok()) {
     fatal(checked.error().message);
   }
+  if (auto checked = mantle::agent::checkContainerFlags(flags.containers); !checked.ok()) {
+    fatal(checked.error().message);
+  }
 
   mantle::modules::Manifest manifest;
   const std::string modules = flags.modules.empty() ? mantle::modules::defaultManifestPath() : flags.modules;
@@ -96,6 +99,9 @@ int main(int argc, char** argv) {
       !added.ok()) {
     fatal("security modules: " + added.error().message);
   }
+  if (auto added = mantle::agent::addContainerModules(flags.containers, manifest, used); !added.ok()) {
+    fatal(added.error().message);
+  }
   manifest = std::move(used);
   mantle::modules::RegistryOptions options;
   options.searchDirs = {mantle::modules::builtinModuleDir()};
@@ -103,6 +109,8 @@ int main(int argc, char** argv) {
   mantle::modules::Registry registry(options);
   if (auto loaded = registry.load(manifest); !loaded.ok()) fatal("loading modules: " + loaded.error().message);
   for (const std::string& warning : registry.warnings()) LOG(WARNING) << warning;
+  auto secretResolver = mantle::agent::createSecretResolver(flags.containers, registry);
+  if (!secretResolver.ok()) fatal(secretResolver.error().message);
   auto isolators = registry.createAll("isolator", isolation);
   if (!isolators.ok()) fatal("--isolation: " + isolators.error().message);
   auto hooks = registry.createAll("hook", hookNames);

@@ -273,7 +273,11 @@ class Executor {
       return;
     }
     std::map<std::string, std::string> env = environment_;
-    for (const auto& variable : info.command().environment().variables()) env[variable.name()] = variable.value();
+    // A SECRET variable reached the container's environment through the
+    // environment_secret isolator; it has no value here to override it with.
+    for (const auto& variable : info.command().environment().variables()) {
+      if (variable.type() != mesos::v1::Environment::Variable::SECRET) env[variable.name()] = variable.value();
+    }
     std::vector<std::string> envStorage;
     for (const auto& [name, value] : env) envStorage.push_back(name + "=" + value);
     std::vector<char*> envp;

@@ -4,6 +4,7 @@
 #include "master/master_impl.hpp"
 #include "master/validation.hpp"
 #include "wire/recordio.hpp"
+#include "wire/secrets.hpp"
 
 namespace mantle::master {
 
@@ -307,6 +308,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     for (const v1::ExecutorInfo& executor : state.executors()) {
       v1::ExecutorInfo copy = executor;
       copy.mutable_framework_id()->set_value(frameworkId);
+      wire::redactSecrets(copy);
       framework.executors[id][executor.executor_id().value()] = copy;
     }
     for (const v1::Task& reported : state.tasks()) {
@@ -314,7 +316,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
       auto t = framework.tasks.find(taskId);
       if (t == framework.tasks.end()) {
         auto u = framework.unreachableTasks.find(taskId);
-        v1::Task task = reported;
+        v1::Task task = wire::redactedSecrets(reported);
         if (u != framework.unreachableTasks.end()) framework.unreachableTasks.erase(u);
         task.mutable_framework_id()->set_value(frameworkId);
         task.mutable_agent_id()->set_value(id);

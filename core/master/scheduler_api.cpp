@@ -8,6 +8,7 @@
 #include "master/validation.hpp"
 #include "resources/format.hpp"
 #include "wire/recordio.hpp"
+#include "wire/secrets.hpp"
 
 namespace mantle::master {
 
@@ -645,7 +646,10 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
           launched.insert(task.task_id().value());
           bool launchExecutor = true;
           if (toSend.has_executor()) {
-            launchExecutor = knownExecutors.emplace(toSend.executor().executor_id().value(), toSend.executor()).second;
+            launchExecutor = knownExecutors
+                                 .emplace(toSend.executor().executor_id().value(),
+                                          wire::redactedSecrets(toSend.executor()))
+                                 .second;
           }
           addTask(f, agent, toSend);
           internal::Event run;
@@ -725,7 +729,7 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
         }
         available = *available.minus(consumedAll) + sharedNotIn(consumedAll, Resources());
         sharedUsed += sharedNotIn(consumedAll, sharedUsed);
-        knownExecutors.emplace(executor.executor_id().value(), executor);
+        knownExecutors.emplace(executor.executor_id().value(), wire::redactedSecrets(executor));
         internal::Event run;
         run.set_type(internal::Event::RUN_TASK_GROUP);
         *run.mutable_run_task_group()->mutable_framework_info() = f.info;
@@ -809,7 +813,7 @@ Result<v1::Labels> MasterImpl::decorateLaunchLabels(const Framework& f, const Ag
   module::v1::TaskContext context;
   *context.mutable_framework_info() = convert<module::v1::FrameworkInfo>(f.info).value();
   context.mutable_framework_info()->mutable_id()->set_value(f.id);
-  *context.mutable_task_info() = convert<module::v1::TaskInfo>(task).value();
+  *context.mutable_task_info() = convert<module::v1::TaskInfo>(wire::redactedSecrets(task)).value();
   *context.mutable_agent_info() = convert<module::v1::AgentInfo>(agent.info).value();
   Result<module::v1::Labels> labels = hooks_->masterLaunchTaskLabels(context);
   if (!labels.ok()) return labels.error();
@@ -832,6 +836,7 @@ void MasterImpl::addTask(Framework& f, Agent& agent, const v1::TaskInfo& info) {
   if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
   *task.mutable_limits() = info.limits();
   task.set_user(info.command().has_user() ? info.command().user() : f.info.user());
+  wire::redactSecrets(task);  // kept to be shown
   agent.tasks.insert({f.id, info.task_id().value()});
   count("master/tasks_launched");
   v1::master::Event op;

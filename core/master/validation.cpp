@@ -4,6 +4,8 @@
 #include <limits>
 #include <set>
 
+#include "wire/secrets.hpp"
+
 namespace mantle::master {
 
 namespace v1 = ::mesos::v1;
@@ -235,7 +237,9 @@ Result<LaunchableTask> task(const v1::TaskInfo& task, const v1::ExecutorInfo* gr
     auto existing = context.executors.find(executorId);
     if (existing != context.executors.end()) {
       Result<Resources> running = Resources::from(existing->second.resources());
-      if (existing->second.command().SerializeAsString() != normalized.command().SerializeAsString() ||
+      // The running executor's info is kept with its secret values emptied.
+      if (existing->second.command().SerializeAsString() !=
+              wire::redactedSecrets(normalized.command()).SerializeAsString() ||
           !(running.ok() && *running == *executorResources)) {
         return invalidArgument("ExecutorInfo of executor '" + executorId +
                                "' differs from the one already running on the agent");

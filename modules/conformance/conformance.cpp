@@ -336,6 +336,29 @@ class Kit {
     garbage("authorize");
   }
 
+  // A resolver answers what it can and refuses the rest with an error that
+  // names the reference and never carries bytes of a value.
+  void secretResolver() {
+    SecretResolverClient client(instance_);
+    v1::ResolveSecretRequest request;
+    v1::Secret& secret = *request.mutable_secret();
+    secret.set_type(1);  // REFERENCE
+    secret.mutable_reference()->set_name("mantle-conformance-kit-no-such-secret");
+    secret.mutable_reference()->set_key("no-such-key");
+    auto r = watch("resolve", client.resolve(request));
+    std::string detail;
+    if (r.ok()) {
+      detail = "resolved a reference it cannot know (" + std::to_string(r->data().size()) + " bytes)";
+    } else if (r.error().message.find("mantle-conformance-kit-no-such-secret") == std::string::npos) {
+      detail = "the error does not name the reference: " + r.error().message;
+    }
+    add("unknown-reference-refused", "an unknown secret reference is an error that names the reference", detail.empty(),
+        detail);
+    everyMethod(true);
+    concurrent("resolve", request.SerializeAsString(), true);
+    garbage("resolve");
+  }
+
   // The promises every call made above kept or broke.
   void summary() {
     auto join = [](const std::vector<std::string>& all) {
@@ -513,6 +536,7 @@ Result<Report> run(const Options& options) {
   if (info->kind == MANTLE_KIND_HOOK) kit.hook();
   if (info->kind == MANTLE_KIND_AUTHENTICATOR) kit.authenticator();
   if (info->kind == MANTLE_KIND_AUTHORIZER) kit.authorizer();
+  if (info->kind == MANTLE_KIND_SECRET_RESOLVER) kit.secretResolver();
   kit.summary();
 
   instance->reset();

@@ -155,7 +155,9 @@ class Server {
         instance->info = library_->module(frame.aux.substr(0, split));
         instance->server = this;
         instance->id = id;
-        instance->host = mantle_host_api{sizeof(mantle_host_api), instance.get(), &Instance::log, &Instance::notify};
+        // No resolve_secret: secret values never travel to a module host.
+        instance->host =
+            mantle_host_api{sizeof(mantle_host_api), instance.get(), &Instance::log, &Instance::notify, nullptr};
         instance->thread = std::thread([raw = instance.get()] { raw->loop(); });
         Instance* raw = instance.get();
         instances_[id] = std::move(instance);

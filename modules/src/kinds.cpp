@@ -28,6 +28,10 @@ std::vector<MethodSpec> hookMethods() {
   return {MANTLE_HOOK_METHODS(MANTLE_METHOD_SPEC)};
 }
 template <class Table>
+std::vector<MethodSpec> secretResolverMethods() {
+  return {MANTLE_SECRET_RESOLVER_METHODS(MANTLE_METHOD_SPEC)};
+}
+template <class Table>
 std::vector<MethodSpec> isolatorMethods() {
   return {MANTLE_ISOLATOR_METHODS(MANTLE_METHOD_SPEC)};
 }
@@ -46,6 +50,9 @@ std::vector<KindSpec> makeKinds() {
       KindSpec{MANTLE_KIND_HOOK, MANTLE_HOOK_API_MAJOR, MANTLE_HOOK_API_MINOR, hookMethods<mantle_hook_table>(), 5000});
   kinds.push_back(KindSpec{MANTLE_KIND_ISOLATOR, MANTLE_ISOLATOR_API_MAJOR, MANTLE_ISOLATOR_API_MINOR,
                            isolatorMethods<mantle_isolator_table>(), 60000});
+  kinds.push_back(KindSpec{MANTLE_KIND_SECRET_RESOLVER, MANTLE_SECRET_RESOLVER_API_MAJOR,
+                           MANTLE_SECRET_RESOLVER_API_MINOR, secretResolverMethods<mantle_secret_resolver_table>(),
+                           5000});
   return kinds;
 }
 

@@ -15,6 +15,8 @@
 
 #include "call_state.hpp"
 #include "mantle/module_api/kinds.h"
+#include "mantle/module_api/sdk/secret_resolver.hpp"
+#include "mantle/modules/clients.hpp"
 #include "mantle/modules/config.hpp"
 #include "module_host.hpp"
 
@@ -118,6 +120,45 @@ class Worker {
 
 }  // namespace
 
+// What mantle_host_api.resolve_secret answers with: inline values here,
+// references through the registry's secret_resolver instance.
+struct Registry::SecretResolution {
+  std::mutex mutex;
+  std::weak_ptr<Instance> resolver;
+
+  Result<std::string> resolve(const v1::Secret& secret) {
+    constexpr std::uint32_t kReference = 1, kValue = 2;
+    if (secret.type() == kValue) {
+      if (!secret.has_value()) return invalidArgument("a secret of type VALUE without a value");
+      return secret.value().data();
+    }
+    if (secret.type() != kReference) {
+      return invalidArgument("a secret of type " + std::to_string(secret.type()) + " (neither REFERENCE nor VALUE)");
+    }
+    const std::string name = sdk::describeReference(secret);
+    if (secret.reference().name().empty()) {
+      return invalidArgument("a secret of type REFERENCE without a reference name");
+    }
+    std::shared_ptr<Instance> instance;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      instance = resolver.lock();
+    }
+    if (!instance) {
+      return Error(StatusCode::kFailedPrecondition, "cannot resolve secret reference '" + name +
+                                                        "': no secret resolver is configured (--secret_resolver)");
+    }
+    v1::ResolveSecretRequest request;
+    *request.mutable_secret() = secret;
+    Result<v1::ResolveSecretResponse> resolved = SecretResolverClient(*instance).resolve(request);
+    if (!resolved.ok()) {
+      return Error(resolved.error().code,
+                   "cannot resolve secret reference '" + name + "': " + resolved.error().message);
+    }
+    return resolved->data();
+  }
+};
+
 struct Instance::Core {
   std::string name;
   std::string module;
@@ -138,6 +179,7 @@ struct Instance::Core {
   Counters counters;
   std::mutex eventMutex;
   std::function<void(const v1::ModuleEvent&)> eventHandler;
+  std::shared_ptr<Registry::SecretResolution> secrets;
 
   static void log(void* ctx, std::int32_t level, const char* message, std::size_t size) {
     auto* core = static_cast<Core*>(ctx);
@@ -166,6 +208,27 @@ struct Instance::Core {
     } else {
       LOG(WARNING) << core->description << ": event reported before anyone listens; dropped";
     }
+  }
+
+  static mantle_status resolveSecret(void* ctx, const std::uint8_t* data, std::size_t size, const mantle_output* out) {
+    auto* core = static_cast<Core*>(ctx);
+    auto answer = [out](const Error& error) {
+      if (out != nullptr && out->set_error != nullptr) {
+        out->set_error(out->host_context, error.message.data(), error.message.size());
+      }
+      return static_cast<mantle_status>(error.code);
+    };
+    v1::Secret secret;
+    if (!secret.ParseFromArray(data, static_cast<int>(size))) return answer(invalidArgument("undecodable Secret"));
+    Result<std::string> resolved = core->secrets->resolve(secret);
+    if (!resolved.ok()) {
+      LOG(WARNING) << core->description << ": " << resolved.error().message;
+      return answer(resolved.error());
+    }
+    if (out != nullptr && out->set_response != nullptr) {
+      out->set_response(out->host_context, reinterpret_cast<const std::uint8_t*>(resolved->data()), resolved->size());
+    }
+    return MANTLE_OK;
   }
 
   // Runs `fn` on the worker with the deadline, or inline. Returns false when
@@ -360,8 +423,14 @@ InstanceMetrics Instance::metrics() const {
   return snapshot(*core_);
 }
 
-Registry::Registry(RegistryOptions options) : options_(std::move(options)) {}
+Registry::Registry(RegistryOptions options)
+    : options_(std::move(options)), secrets_(std::make_shared<SecretResolution>()) {}
 Registry::~Registry() = default;
+
+void Registry::setSecretResolver(const std::shared_ptr<Instance>& resolver) {
+  std::lock_guard<std::mutex> lock(secrets_->mutex);
+  secrets_->resolver = resolver;
+}
 
 Result<Registry::Entry> Registry::prepare(const ModuleSpec& spec) const {
   std::string where = spec.source + " (module '" + spec.module + "')";
@@ -453,7 +522,9 @@ Result<std::shared_ptr<Instance>> Registry::create(const std::string& kind, cons
   core->descriptor = entry->info.descriptor;
   core->tableSize = entry->info.tableSize;
   core->timeout = std::chrono::milliseconds(entry->spec.timeoutMs.value_or(entry->info.kindSpec->defaultTimeoutMs));
-  core->hostApi = mantle_host_api{sizeof(mantle_host_api), core.get(), &Instance::Core::log, &Instance::Core::notify};
+  core->secrets = secrets_;
+  core->hostApi = mantle_host_api{sizeof(mantle_host_api), core.get(), &Instance::Core::log, &Instance::Core::notify,
+                                  &Instance::Core::resolveSecret};
   bool separate = entry->spec.process == ModuleSpec::Process::kSeparate;
   if (core->timeout.count() > 0 && !separate) core->worker = std::make_shared<Worker>();
 

@@ -62,7 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"duplicate_name", "declares module 'fixture' more than once"},
         FailureCase{
             "unknown_kind",
-            "unknown kind 'frobnicator' (this host knows: allocator, authenticator, authorizer, hook, isolator)"},
+            "unknown kind 'frobnicator' (this host knows: allocator, authenticator, authorizer, hook, isolator, "
+            "secret_resolver)"},
         FailureCase{"null_table", "null isolator function table"},
         FailureCase{"short_table", "isolator function table is 16 bytes, too short for isolator API 1.0 (needs 64)"},
         FailureCase{"create_error",
@@ -72,7 +73,15 @@ INSTANTIATE_TEST_SUITE_P(
                     "create failed (INTERNAL): create threw: reads parameter 'mood', which it does not declare"},
         FailureCase{
             "reads_wrong_type",
-            "create failed (INTERNAL): create threw: reads parameter 'mode' as int, but declares it as string"}),
+            "create failed (INTERNAL): create threw: reads parameter 'mode' as int, but declares it as string"},
+        FailureCase{"resolver_kind_major_mismatch",
+                    "built for secret_resolver API 2.0, but this host supports secret_resolver API 1.0 (major "
+                    "versions differ)"},
+        FailureCase{"resolver_kind_minor_newer",
+                    "needs secret_resolver API 1.99, newer than this host's secret_resolver API 1.0"},
+        FailureCase{"resolver_null_table", "null secret_resolver function table"},
+        FailureCase{"resolver_short_table",
+                    "secret_resolver function table is 4 bytes, too short for secret_resolver API 1.0 (needs 16)"}),
     [](const ::testing::TestParamInfo<FailureCase>& info) { return info.param.fixture; });
 
 TEST(LibraryTest, ValidRawLibraryLoads) {

@@ -538,17 +538,11 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_GpusGoToOneTaskEachAndTheirAssignmentSurvi
 
 // ---- The hardening isolators (libmantle_hardening): what the agent applies before exec. ----
 
-namespace mod = ::mantle::module::v1;
-
-// A MESOS ContainerInfo with `info`'s fields. mesos/v1/mesos.proto here does
-// not model linux_info and rlimit_info (fields 8, 9) yet: they are built with
-// the module API's mirror of Mesos' ContainerInfo and travel as unknown
-// fields, which master and agent pass on unchanged.
-mv1::ContainerInfo mesosContainer(const mod::ContainerInfo& info = {}) {
-  mv1::ContainerInfo type;
-  type.set_type(mv1::ContainerInfo::MESOS);
-  mv1::ContainerInfo container;  // concatenated messages parse as their merge
-  EXPECT_TRUE(container.ParseFromString(type.SerializeAsString() + info.SerializeAsString()));
+// A MESOS ContainerInfo; the tests add the Linux hardening fields of Mesos'
+// v1 ContainerInfo (hostname, linux_info, rlimit_info).
+mv1::ContainerInfo mesosContainer() {
+  mv1::ContainerInfo container;
+  container.set_type(mv1::ContainerInfo::MESOS);
   return container;
 }
 
@@ -575,21 +569,21 @@ TEST_F(IsolatorsE2ETest, ROOT_ATaskGetsItsHostnameAndAPrivateIpcNamespaceWithIts
   startCluster({"--modules=" + manifest("mantle_hardening", {{"namespaces/uts", none}, {"namespaces/ipc", none}}),
                 "--isolation=namespaces/uts,namespaces/ipc"});
   ASSERT_NE(framework_, nullptr);
-  mod::ContainerInfo container;
+  mv1::ContainerInfo container = mesosContainer();
   container.set_hostname("harden-task");
-  container.mutable_linux_info()->set_ipc_mode(1);  // PRIVATE
+  container.mutable_linux_info()->set_ipc_mode(mv1::LinuxInfo::PRIVATE);
   container.mutable_linux_info()->set_shm_size(16);
   EXPECT_FINISHED(runTask(*framework_, "named",
                           "test \"$(cat /proc/sys/kernel/hostname)\" = harden-task && "
                           "test \"$(readlink /proc/self/ns/ipc)\" != '" +
                               agentIpc + "' && grep ' /dev/shm tmpfs ' /proc/self/mounts | grep -q size=16384k",
-                          mesosContainer(container)));
+                          container));
   // The host keeps its name and its /dev/shm.
   EXPECT_EQ(readFile("/proc/sys/kernel/hostname"), agentHost);
   EXPECT_FINISHED(runTask(*framework_, "unnamed", "test \"$(readlink /proc/self/ns/ipc)\" != '" + agentIpc + "'",
                           mesosContainer()));
   container.set_hostname("-not valid-");
-  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "bad", "true", mesosContainer(container));
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "bad", "true", container);
   ASSERT_TRUE(bad.has_value());
   EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
   EXPECT_NE(bad->message().find("ContainerInfo.hostname"), std::string::npos) << bad->message();
@@ -607,28 +601,37 @@ TEST_F(IsolatorsE2ETest, ROOT_WithoutCapNetRawATaskCannotOpenARawSocketAndWithIt
   ASSERT_NE(framework_, nullptr);
   const std::string rawSocket =
       "python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)'";
-  // Mesos' CapabilityInfo numbers: CAP_<NAME> + 1000.
-  constexpr std::uint32_t kChown = 1000, kNetRaw = 1013, kSysAdmin = 1021;
-  mod::ContainerInfo with;
-  with.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(kNetRaw);
+  auto withCapabilities = [](std::initializer_list<mv1::CapabilityInfo::Capability> capabilities) {
+    mv1::ContainerInfo container = mesosContainer();
+    for (auto capability : capabilities) {
+      container.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(capability);
+    }
+    return container;
+  };
   // CapEff 0x2000 is CAP_NET_RAW alone; NoNewPrivs from linux/nnp.
   EXPECT_FINISHED(runTask(*framework_, "with",
                           rawSocket + " && grep -q 'CapEff:.*0000000000002000' /proc/self/status "
                                       "&& grep -q 'NoNewPrivs:.*1' /proc/self/status",
-                          mesosContainer(with)));
-  mod::ContainerInfo without;
-  without.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(kChown);
-  EXPECT_FINISHED(runTask(*framework_, "without", "! " + rawSocket, mesosContainer(without)));
+                          withCapabilities({mv1::CapabilityInfo::NET_RAW})));
+  EXPECT_FINISHED(runTask(*framework_, "without", "! " + rawSocket, withCapabilities({mv1::CapabilityInfo::CHOWN})));
   // Beyond the agent's bounding set, and an unknown capability: refused, naming the field.
-  mod::ContainerInfo beyond;
-  beyond.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(kSysAdmin);
-  std::optional<mv1::TaskStatus> refused = runTask(*framework_, "beyond", "true", mesosContainer(beyond));
+  std::optional<mv1::TaskStatus> refused =
+      runTask(*framework_, "beyond", "true", withCapabilities({mv1::CapabilityInfo::SYS_ADMIN}));
   ASSERT_TRUE(refused.has_value());
   EXPECT_NE(refused->state(), mv1::TASK_FINISHED);
   EXPECT_NE(refused->message().find("SYS_ADMIN"), std::string::npos) << refused->message();
-  mod::ContainerInfo unknown;
-  unknown.mutable_linux_info()->mutable_effective_capabilities()->add_capabilities(1999);
-  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "unknown", "true", mesosContainer(unknown));
+  // A capability number newer than this proto knows travels as an unknown
+  // field of LinuxInfo (a scheduler built against a newer Mesos sends it so).
+  mv1::ContainerInfo unknown = mesosContainer();
+  std::string capability;  // CapabilityInfo{capabilities: 1999}
+  capability.push_back(static_cast<char>(0x08));
+  capability.push_back(static_cast<char>(0xCF));
+  capability.push_back(static_cast<char>(0x0F));
+  std::string linuxInfo;  // LinuxInfo{effective_capabilities (3): CapabilityInfo}
+  linuxInfo.push_back(static_cast<char>(0x1A));
+  linuxInfo.push_back(static_cast<char>(capability.size()));
+  ASSERT_TRUE(unknown.mutable_linux_info()->ParseFromString(linuxInfo + capability));
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "unknown", "true", unknown);
   ASSERT_TRUE(bad.has_value());
   EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
   EXPECT_NE(bad->message().find("linux_info.effective_capabilities"), std::string::npos) << bad->message();
@@ -641,27 +644,26 @@ TEST_F(IsolatorsE2ETest, ROOT_ASeccompProfileDenyingMkdirFailsItWithTheProfilesE
                R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"],
                    "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]})");
   files_.write("seccomp/broken.json", R"({"defaultAction": )");
-  Json::Value seccomp;
-  seccomp["config_dir"] = (files_.path() / "seccomp").string();
-  seccomp["profile_name"] = "no-mkdir.json";
-  startCluster(
-      {"--modules=" + manifest("mantle_hardening", {{"linux/seccomp", seccomp}}), "--isolation=linux/seccomp"});
+  // Mesos' agent flags, filled into the module's configuration.
+  startCluster({"--modules=" + manifest("mantle_hardening", {{"linux/seccomp", Json::Value(Json::objectValue)}}),
+                "--isolation=linux/seccomp", "--seccomp_config_dir=" + (files_.path() / "seccomp").string(),
+                "--seccomp_profile_name=no-mkdir.json"});
   ASSERT_NE(framework_, nullptr);
   EXPECT_FINISHED(runTask(*framework_, "default",
                           "! mkdir d 2>err && grep -q 'No space left on device' err && "
                           "grep -q 'Seccomp:.*2' /proc/self/status",
                           mesosContainer()));
-  mod::ContainerInfo unconfined;
+  mv1::ContainerInfo unconfined = mesosContainer();
   unconfined.mutable_linux_info()->mutable_seccomp()->set_unconfined(true);
-  EXPECT_FINISHED(runTask(*framework_, "unconfined", "mkdir d && test -d d", mesosContainer(unconfined)));
-  mod::ContainerInfo broken;
+  EXPECT_FINISHED(runTask(*framework_, "unconfined", "mkdir d && test -d d", unconfined));
+  mv1::ContainerInfo broken = mesosContainer();
   broken.mutable_linux_info()->mutable_seccomp()->set_profile_name("broken.json");
-  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "broken", "true", mesosContainer(broken));
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "broken", "true", broken);
   ASSERT_TRUE(bad.has_value());
   EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
   EXPECT_NE(bad->message().find("linux_info.seccomp.profile_name"), std::string::npos) << bad->message();
   // The agent keeps running its tasks.
-  EXPECT_FINISHED(runTask(*framework_, "after", "true", mesosContainer(unconfined)));
+  EXPECT_FINISHED(runTask(*framework_, "after", "true", unconfined));
 }
 
 TEST_F(IsolatorsE2ETest, ROOT_RLimitsOfTheContainerInfoShowInProcSelfLimits) {
@@ -669,21 +671,213 @@ TEST_F(IsolatorsE2ETest, ROOT_RLimitsOfTheContainerInfoShowInProcSelfLimits) {
   Json::Value none(Json::objectValue);
   startCluster({"--modules=" + manifest("mantle_hardening", {{"posix/rlimits", none}}), "--isolation=posix/rlimits"});
   ASSERT_NE(framework_, nullptr);
-  mod::ContainerInfo limited;
+  mv1::ContainerInfo limited = mesosContainer();
   auto* files = limited.mutable_rlimit_info()->add_rlimits();
-  files->set_type(10);  // RLMT_NOFILE
+  files->set_type(mv1::RLimitInfo::RLimit::RLMT_NOFILE);
   files->set_soft(123);
   files->set_hard(456);
-  limited.mutable_rlimit_info()->add_rlimits()->set_type(2);  // RLMT_CORE, unlimited
+  limited.mutable_rlimit_info()->add_rlimits()->set_type(mv1::RLimitInfo::RLimit::RLMT_CORE);  // unlimited
   EXPECT_FINISHED(runTask(*framework_, "limited",
                           "grep -Eq '^Max open files +123 +456 ' /proc/self/limits && "
                           "grep -Eq '^Max core file size +unlimited +unlimited ' /proc/self/limits",
-                          mesosContainer(limited)));
+                          limited));
   files->set_soft(1000);
-  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "inverted", "true", mesosContainer(limited));
+  std::optional<mv1::TaskStatus> bad = runTask(*framework_, "inverted", "true", limited);
   ASSERT_TRUE(bad.has_value());
   EXPECT_NE(bad->state(), mv1::TASK_FINISHED);
   EXPECT_NE(bad->message().find("rlimit_info.rlimits[0]"), std::string::npos) << bad->message();
+}
+
+// ---- Secrets (libmantle_secrets): environment_secret, volume/secret and the secrets/directory resolver. ----
+
+std::string base64(const std::string& bytes) {
+  static const char* const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    std::uint32_t n = (static_cast<std::uint8_t>(bytes[i]) << 16) | (static_cast<std::uint8_t>(bytes[i + 1]) << 8) |
+                      static_cast<std::uint8_t>(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += alphabet[(n >> shift) & 63];
+  }
+  if (i < bytes.size()) {
+    std::uint32_t n = static_cast<std::uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
+    out += alphabet[(n >> 18) & 63];
+    out += alphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+mv1::Secret referenceSecret(const std::string& name, const std::string& key = "") {
+  mv1::Secret secret;
+  secret.set_type(mv1::Secret::REFERENCE);
+  secret.mutable_reference()->set_name(name);
+  if (!key.empty()) secret.mutable_reference()->set_key(key);
+  return secret;
+}
+
+mv1::Secret valueSecret(const std::string& data) {
+  mv1::Secret secret;
+  secret.set_type(mv1::Secret::VALUE);
+  secret.mutable_value()->set_data(data);
+  return secret;
+}
+
+void addSecretVariable(mv1::Environment& environment, const std::string& name, const mv1::Secret& secret) {
+  mv1::Environment::Variable* variable = environment.add_variables();
+  variable->set_name(name);
+  variable->set_type(mv1::Environment::Variable::SECRET);
+  *variable->mutable_secret() = secret;
+}
+
+void addSecretVolume(mv1::ContainerInfo& container, const std::string& path, const mv1::Secret& secret) {
+  mv1::Volume* volume = container.add_volumes();
+  volume->set_container_path(path);
+  volume->set_mode(mv1::Volume::RO);
+  volume->mutable_source()->set_type(mv1::Volume::Source::SECRET);
+  *volume->mutable_source()->mutable_secret() = secret;
+}
+
+// The body of every read-only endpoint of master and agent that shows tasks,
+// executors, frameworks or flags, by name; JSON throughout.
+std::map<std::string, std::string> everyEndpoint(const LocalCluster& cluster) {
+  std::map<std::string, std::string> bodies;
+  for (const auto& [base, paths] :
+       {std::pair{cluster.masterUrl(),
+                  std::vector<std::string>{"/master/state", "/state", "/master/state.json", "/master/tasks", "/tasks",
+                                           "/master/frameworks", "/master/state-summary", "/master/flags", "/flags",
+                                           "/master/slaves"}},
+        std::pair{cluster.agentUrl(0), std::vector<std::string>{"/state", "/slave(1)/state", "/flags", "/containers",
+                                                                "/monitor/statistics"}}}) {
+    for (const std::string& path : paths) {
+      Result<http::ClientResponse> got = http::request("GET", base + path, {}, "", http::ClientOptions{5, 2});
+      bodies[base + path] = got.ok() ? got->body : "(" + got.error().message + ")";
+    }
+    for (const char* call :
+         {"GET_STATE", "GET_TASKS", "GET_EXECUTORS", "GET_FRAMEWORKS", "GET_CONTAINERS", "GET_FLAGS", "GET_AGENTS"}) {
+      Result<http::ClientResponse> got = http::request(
+          "POST", base + "/api/v1", {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
+          std::string(R"({"type":")") + call + "\"}", http::ClientOptions{5, 2});
+      bodies[base + "/api/v1 " + call] = got.ok() ? got->body : "(" + got.error().message + ")";
+    }
+  }
+  // The operator event stream: SUBSCRIBED (the whole state) and what follows, for a moment.
+  std::string events;
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  std::thread stopper([cancel] {
+    std::this_thread::sleep_for(2s);
+    *cancel = true;
+  });
+  (void)http::stream("POST", cluster.masterUrl() + "/api/v1",
+                     {{"Content-Type", "application/json"}, {"Accept", "application/json"}}, R"({"type":"SUBSCRIBE"})",
+                     {[](const http::ClientResponse&) { return true; },
+                      [&events](std::string_view data) {
+                        events.append(data);
+                        return true;
+                      }},
+                     cancel);
+  stopper.join();
+  bodies[cluster.masterUrl() + "/api/v1 SUBSCRIBE"] = events;
+  return bodies;
+}
+
+TEST_F(IsolatorsE2ETest, ROOT_SecretsReachTheTaskAsEnvironmentAndFilesAndNoEndpointOrLogShowsThem) {
+  if (!isRoot()) GTEST_SKIP() << "the secret store must be root-owned and volume/secret mounts a tmpfs";
+  const std::string salt = std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr));
+  const std::string stored = "stored-db-password-" + salt;
+  const std::string keyed = "stored-api-token-" + salt;
+  const std::string inlineEnv = "inline-env-value-" + salt;
+  const std::string inlineFile = "inline-file-value-" + salt;
+  // The store: <store>/db, and <store>/api/token for the reference with a key.
+  const fs::path store = files_.path() / "store";
+  fs::create_directories(store / "api");
+  fs::permissions(store, fs::perms::owner_all);
+  fs::permissions(store / "api", fs::perms::owner_all);
+  files_.write("store/db", stored);
+  files_.write("store/api/token", keyed);
+  for (const char* file : {"store/db", "store/api/token"}) fs::permissions(files_.path() / file, fs::perms::owner_read);
+  // What the task compares with, by path: its command shows no secret.
+  for (const auto& [name, value] : {std::pair{"db", stored}, std::pair{"token", keyed},
+                                    std::pair{"inline-env", inlineEnv}, std::pair{"inline-file", inlineFile}}) {
+    files_.write("expected/" + std::string(name), value);
+  }
+  const std::string expected = (files_.path() / "expected").string();
+
+  Json::Value root;
+  Json::Value lib;
+  lib["name"] = "mantle_secrets";
+  for (const char* isolator : {"environment_secret", "volume/secret"}) {
+    Json::Value m;
+    m["name"] = isolator;
+    m["kind"] = "isolator";
+    lib["modules"].append(m);
+  }
+  Json::Value resolver;
+  resolver["name"] = "secrets/directory";
+  resolver["kind"] = "secret_resolver";
+  resolver["config"]["dir"] = store.string();
+  lib["modules"].append(resolver);
+  root["libraries"].append(lib);
+  startCluster({"--modules=" + Json::writeString(Json::StreamWriterBuilder(), root),
+                "--isolation=environment_secret,volume/secret", "--secret_resolver=secrets/directory"});
+  ASSERT_NE(framework_, nullptr);
+
+  mv1::Environment environment;
+  addSecretVariable(environment, "DB_PASSWORD", referenceSecret("db"));
+  addSecretVariable(environment, "API_TOKEN", referenceSecret("api", "token"));
+  addSecretVariable(environment, "INLINE_TOKEN", valueSecret(inlineEnv));
+  mv1::ContainerInfo container = mesosContainer();
+  addSecretVolume(container, "secrets/db", referenceSecret("db"));
+  addSecretVolume(container, "inline.txt", valueSecret(inlineFile));
+  const std::string ready = (files_.path() / "ready").string();
+  const std::string command =
+      "test \"$DB_PASSWORD\" = \"$(cat " + expected + "/db)\" && test \"$API_TOKEN\" = \"$(cat " + expected +
+      "/token)\" && test \"$INLINE_TOKEN\" = \"$(cat " + expected +
+      "/inline-env)\" && test \"$(cat secrets/db)\" = \"$(cat " + expected +
+      "/db)\" && test \"$(cat inline.txt)\" = \"$(cat " + expected +
+      "/inline-file)\" && ! sh -c 'echo x > inline.txt' 2>/dev/null && touch " + ready + " && exec sleep 600";
+  ASSERT_TRUE(framework_->launch("secret-task", command, "cpus:0.1;mem:32", 20s, container, environment).ok());
+  const bool started = waitUntil([&] { return fs::exists(ready); }, 30s);
+  std::optional<mv1::TaskStatus> early = framework_->waitForState("secret-task", std::nullopt, 1ms);
+  ASSERT_TRUE(started) << "the task did not see its secrets: "
+                       << (early ? mv1::TaskState_Name(early->state()) + " " + early->message() : "still running");
+
+  // A reference the store does not have fails the task, naming the reference.
+  mv1::Environment missing;
+  addSecretVariable(missing, "MISSING", referenceSecret("no-such-secret", "no-such-key"));
+  ASSERT_TRUE(framework_->launch("missing-secret", "true", "cpus:0.1;mem:32", 20s, std::nullopt, missing).ok());
+  std::optional<mv1::TaskStatus> failed = framework_->waitForState("missing-secret", std::nullopt, 60s);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->state(), mv1::TASK_FAILED) << failed->message();
+  EXPECT_NE(failed->message().find("no-such-secret:no-such-key"), std::string::npos) << failed->message();
+  EXPECT_NE(failed->message().find("MISSING"), std::string::npos) << failed->message();
+
+  // No endpoint shows a secret's bytes, raw or base64 (protobuf's JSON for bytes).
+  std::map<std::string, std::string> bodies = everyEndpoint(*cluster_);
+  EXPECT_NE(bodies[cluster_->masterUrl() + "/master/state"].find("secret-task"), std::string::npos);
+  EXPECT_NE(bodies[cluster_->masterUrl() + "/api/v1 GET_STATE"].find("secret-task"), std::string::npos);
+  EXPECT_NE(bodies[cluster_->agentUrl(0) + "/api/v1 GET_EXECUTORS"].find("secret-task"), std::string::npos);
+  EXPECT_NE(bodies[cluster_->masterUrl() + "/api/v1 SUBSCRIBE"].find("secret-task"), std::string::npos);
+  for (const std::string& secret : {stored, keyed, inlineEnv, inlineFile}) {
+    for (const auto& [endpoint, body] : bodies) {
+      EXPECT_EQ(body.find(secret), std::string::npos) << endpoint << " shows a secret";
+      EXPECT_EQ(body.find(base64(secret)), std::string::npos) << endpoint << " shows a secret in base64";
+    }
+    const std::string logs = cluster_->logs(1 << 20);
+    EXPECT_EQ(logs.find(secret), std::string::npos) << "the daemons' logs show a secret";
+    EXPECT_EQ(logs.find(base64(secret)), std::string::npos) << "the daemons' logs show a secret in base64";
+  }
+
+  // The secret files go with the container: no tmpfs of volume/secret is left.
+  ASSERT_TRUE(framework_->kill("secret-task").ok());
+  ASSERT_TRUE(framework_->waitForState("secret-task", std::nullopt, 30s).has_value());
+  const std::string stateDir = (cluster_->agentWorkDir(0) / "modules" / "volume" / "secret").string();
+  EXPECT_TRUE(waitUntil([&] { return readFile("/proc/self/mountinfo").find(stateDir) == std::string::npos; }, 10s))
+      << "a tmpfs of volume/secret is still mounted below " << stateDir;
+  std::error_code error;
+  EXPECT_TRUE(fs::is_empty(stateDir, error)) << stateDir << " is not empty";
 }
 
 }  // namespace

@@ -178,7 +178,8 @@ Result<std::string> TestFramework::send(const Call& original) {
 }
 
 Status TestFramework::launch(const std::string& taskId, const std::string& command, const std::string& resources,
-                             std::chrono::milliseconds timeout, const std::optional<v1::ContainerInfo>& container) {
+                             std::chrono::milliseconds timeout, const std::optional<v1::ContainerInfo>& container,
+                             const std::optional<v1::Environment>& environment) {
   std::vector<v1::Resource> wanted = parseResources(resources);
   std::optional<v1::Offer> offer;
   {
@@ -210,6 +211,7 @@ Status TestFramework::launch(const std::string& taskId, const std::string& comma
   task->mutable_command()->set_shell(true);
   task->mutable_command()->set_value(command);
   if (container) *task->mutable_container() = *container;
+  if (environment) *task->mutable_command()->mutable_environment() = *environment;
   for (v1::Resource r : wanted) {
     // Take the offer's allocation info (role) for each resource.
     for (const v1::Resource& have : offer->resources()) {

@@ -42,10 +42,12 @@ class TestFramework {
 
   // Launches a shell command task with `resources` (text such as
   // "cpus:0.1;mem:64;disk:8;ports:[31005-31005]") on the next offer that
-  // holds them, with `container` as its ContainerInfo when given.
+  // holds them, with `container` as its ContainerInfo and `environment` as
+  // its command's when given.
   Status launch(const std::string& taskId, const std::string& command, const std::string& resources,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20),
-                const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt);
+                const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt,
+                const std::optional<mesos::v1::Environment>& environment = std::nullopt);
 
   // Asks the master to kill a task this framework launched.
   Status kill(const std::string& taskId);

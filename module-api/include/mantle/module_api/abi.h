@@ -99,6 +99,17 @@ typedef struct mantle_host_api {
   /* Report an asynchronous event: an encoded mantle.module.v1.ModuleEvent
    * (an isolator's limitation, for example). */
   void (*notify)(void* host_context, const uint8_t* event_borrowed, size_t size);
+  /* Resolves an encoded mantle.module.v1.Secret into its bytes, written to
+   * `output` (set_response with the bytes, or set_error naming the secret's
+   * reference). Inline VALUE secrets resolve to their data; REFERENCE secrets
+   * go to the secret_resolver instance the agent's --secret_resolver names.
+   * This is how isolators (environment_secret, volume/secret) reach the
+   * resolver: only a module that asks receives a value, and the agent never
+   * hands secret values to the others. Present when `size` covers it; NULL
+   * where the host offers no resolution (outside the agent, or in
+   * mantle-module-host for a module run out of process). */
+  mantle_status (*resolve_secret)(void* host_context, const uint8_t* secret_borrowed, size_t size,
+                                  const mantle_output* output);
 } mantle_host_api;
 
 /* Arguments of create. Owned by the host; valid only during `create`. */
@@ -131,7 +142,7 @@ typedef struct mantle_param_descriptor {
 
 typedef struct mantle_module_descriptor {
   uint32_t size;    /* bytes; later versions append fields */
-  const char* kind; /* "allocator", "isolator", "authenticator", "authorizer", "hook" */
+  const char* kind; /* "allocator", "isolator", "authenticator", "authorizer", "hook", "secret_resolver" */
   const char* name; /* unique within the library */
   uint16_t kind_api_major;
   uint16_t kind_api_minor;

@@ -31,6 +31,7 @@ extern "C" {
 #define MANTLE_KIND_AUTHENTICATOR "authenticator"
 #define MANTLE_KIND_AUTHORIZER "authorizer"
 #define MANTLE_KIND_HOOK "hook"
+#define MANTLE_KIND_SECRET_RESOLVER "secret_resolver"
 
 /* One table entry of a method list. */
 #define MANTLE_TABLE_ENTRY(field, method, request, response, since_minor) mantle_method field;
@@ -124,6 +125,18 @@ typedef struct mantle_hook_table {
   uint32_t size;
   MANTLE_HOOK_METHODS(MANTLE_TABLE_ENTRY)
 } mantle_hook_table;
+
+/* ---- secret_resolver 1.0 ------------------------------------------------ */
+/* resolve: the bytes of a REFERENCE Secret (secret.proto); the host answers
+ * inline VALUE secrets itself and never asks. A secret the resolver cannot
+ * give is an error whose text names the reference, never a value. */
+#define MANTLE_SECRET_RESOLVER_API_MAJOR 1
+#define MANTLE_SECRET_RESOLVER_API_MINOR 0
+#define MANTLE_SECRET_RESOLVER_METHODS(X) X(resolve, resolve, ResolveSecretRequest, ResolveSecretResponse, 0)
+typedef struct mantle_secret_resolver_table {
+  uint32_t size;
+  MANTLE_SECRET_RESOLVER_METHODS(MANTLE_TABLE_ENTRY)
+} mantle_secret_resolver_table;
 
 #ifdef __cplusplus
 }

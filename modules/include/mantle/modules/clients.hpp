@@ -16,6 +16,7 @@
 #include "mantle/module/v1/auth.pb.h"
 #include "mantle/module/v1/hook.pb.h"
 #include "mantle/module/v1/isolator.pb.h"
+#include "mantle/module/v1/secret.pb.h"
 #include "mantle/module_api/kinds.h"
 #include "mantle/modules/registry.hpp"
 
@@ -74,6 +75,7 @@ MANTLE_CLIENT(AuthenticatorClient, AUTHENTICATOR)
 MANTLE_CLIENT(AuthorizerClient, AUTHORIZER)
 MANTLE_CLIENT(HookClient, HOOK)
 MANTLE_CLIENT(IsolatorClient, ISOLATOR)
+MANTLE_CLIENT(SecretResolverClient, SECRET_RESOLVER)
 
 #undef MANTLE_CLIENT
 #undef MANTLE_CLIENT_METHOD

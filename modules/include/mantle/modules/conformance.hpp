@@ -10,7 +10,8 @@
 // requests refused, no threads left behind by destroy. Hooks, authenticators
 // and authorizers: every method of the kind (kinds.h) answers an empty
 // request, garbage is refused, and the kind's own contract (an authenticator
-// lets no request without credentials in; an authorizer answers).
+// lets no request without credentials in; an authorizer answers; a
+// secret_resolver refuses an unknown reference naming it).
 //
 // Allocators: Mesos' allocator contract (allocator_cases.cpp), each case on a
 // fresh instance. Allocators run only in process (docs/MODULES.md §6.1), so

@@ -143,6 +143,14 @@ class Registry {
   // Metrics of every instance created by this registry that is still alive.
   std::vector<InstanceMetrics> metrics() const;
 
+  // The secret_resolver instance behind mantle_host_api.resolve_secret of
+  // every instance of this registry (the agent's --secret_resolver); kept as
+  // a weak reference. Without one, inline VALUE secrets still resolve and a
+  // REFERENCE fails naming the reference.
+  void setSecretResolver(const std::shared_ptr<Instance>& resolver);
+
+  struct SecretResolution;
+
  private:
   Result<Entry> prepare(const ModuleSpec& spec) const;
   // create() for a module with "process": "separate".
@@ -157,6 +165,7 @@ class Registry {
   std::vector<std::weak_ptr<Instance::Core>> instances_;
   // One module host per library, shared by its separate instances.
   std::map<std::string, std::weak_ptr<ModuleHost>> hosts_;
+  std::shared_ptr<SecretResolution> secrets_;
 };
 
 }  // namespace mantle::modules

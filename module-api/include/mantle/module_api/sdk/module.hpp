@@ -118,6 +118,33 @@ class Host {
     api_->notify(api_->host_context, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   }
 
+  // The bytes of `secret` (an inline value, or a reference resolved by the
+  // agent's --secret_resolver). Errors name the reference; kUnavailable where
+  // the host offers no resolution (a module run out of process).
+  Result<std::string> resolveSecret(const v1::Secret& secret) const {
+    if (api_ == nullptr || api_->size < offsetof(mantle_host_api, resolve_secret) + sizeof(api_->resolve_secret) ||
+        api_->resolve_secret == nullptr) {
+      return Error(StatusCode::kUnavailable,
+                   "this host resolves no secrets (secrets reach isolators that run in the agent's process)");
+    }
+    struct Answer {
+      std::string data;
+      std::string error;
+    } answer;
+    mantle_output out{&answer,
+                      [](void* ctx, const std::uint8_t* data, std::size_t size) {
+                        static_cast<Answer*>(ctx)->data.assign(reinterpret_cast<const char*>(data), size);
+                      },
+                      [](void* ctx, const char* message, std::size_t size) {
+                        static_cast<Answer*>(ctx)->error.assign(message, size);
+                      }};
+    std::string bytes = secret.SerializeAsString();
+    mantle_status status = api_->resolve_secret(api_->host_context, reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                                bytes.size(), &out);
+    if (status != MANTLE_OK) return Error(static_cast<StatusCode>(status), std::move(answer.error));
+    return std::move(answer.data);
+  }
+
  private:
   void log(std::int32_t level, std::string_view message) const {
     if (api_ != nullptr && api_->log != nullptr) api_->log(api_->host_context, level, message.data(), message.size());
