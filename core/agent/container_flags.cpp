@@ -87,7 +87,10 @@ Status addContainerModules(const ContainerFlags& f, const modules::Manifest& dec
     }
     if (Status added = into.add(*spec); !added.ok()) return added;
   }
+  bool capabilities = false, seccomp = false;
   for (modules::ModuleSpec& spec : into.modules) {
+    capabilities = capabilities || spec.module == "linux/capabilities";
+    seccomp = seccomp || spec.module == "linux/seccomp";
     auto fill = [&spec](const char* key, const Json::Value& value) {
       if (spec.config.isMember(key)) return;
       if (!spec.textValues || !value.isArray()) {
@@ -99,13 +102,27 @@ Status addContainerModules(const ContainerFlags& f, const modules::Manifest& dec
       spec.config[key] = text;
     };
     if (spec.module == "linux/capabilities") {
-      if (f.effectiveCapabilities) fill("effective_capabilities", *capabilityList("", *f.effectiveCapabilities));
-      if (f.boundingCapabilities) fill("bounding_capabilities", *capabilityList("", *f.boundingCapabilities));
+      for (auto [flag, value] : {std::pair{"effective_capabilities", &f.effectiveCapabilities},
+                                 std::pair{"bounding_capabilities", &f.boundingCapabilities}}) {
+        if (!*value) continue;
+        Result<Json::Value> list = capabilityList(flag, **value);
+        if (!list.ok()) return list.error();
+        fill(flag, *list);
+      }
     }
     if (spec.module == "linux/seccomp") {
       if (f.seccompConfigDir) fill("config_dir", *f.seccompConfigDir);
       if (f.seccompProfileName) fill("profile_name", *f.seccompProfileName);
     }
+  }
+  // A flag nothing applies is refused rather than ignored.
+  if (!capabilities && (f.effectiveCapabilities || f.boundingCapabilities)) {
+    return invalidArgument(
+        std::string(f.effectiveCapabilities ? "--effective_capabilities" : "--bounding_capabilities") +
+        " needs the linux/capabilities isolator in --isolation");
+  }
+  if (!seccomp && (f.seccompConfigDir || f.seccompProfileName)) {
+    return invalidArgument("--seccomp_config_dir needs the linux/seccomp isolator in --isolation");
   }
   return {};
 }

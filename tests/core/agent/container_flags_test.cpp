@@ -65,6 +65,17 @@ TEST(ContainerFlagsTest, FlagsFillInTheHardeningIsolatorsConfigWhereTheManifestL
   EXPECT_EQ(seccomp["config_dir"].asString(), profiles.path().string());
   EXPECT_EQ(seccomp["profile_name"].asString(), "default.json");
   EXPECT_EQ(used.find("secrets/directory"), nullptr) << "no --secret_resolver, no resolver loaded";
+
+  // Without the isolators the flags would do nothing: refused.
+  modules::Manifest none;
+  Status refused = addContainerModules(flags, declared, none);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message,
+              HasSubstr("--effective_capabilities needs the linux/capabilities isolator in --isolation"));
+  flags.effectiveCapabilities.reset();
+  flags.boundingCapabilities.reset();
+  EXPECT_THAT(addContainerModules(flags, declared, none).error().message,
+              HasSubstr("--seccomp_config_dir needs the linux/seccomp isolator in --isolation"));
 }
 
 TEST(ContainerFlagsTest, TheSecretResolverMustBeDeclaredAndIsLoadedWhenNamed) {
