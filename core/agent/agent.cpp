@@ -1061,6 +1061,13 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       supported = volumes::checkSupportedVolumes(info.container(),
                                                  "the executor of task '" + task.task_id().value() + "'", isolators);
     }
+    if (supported.ok()) {
+      supported = volumes::checkSecretEnvironment(task.command(), "task '" + task.task_id().value() + "'", isolators);
+    }
+    if (supported.ok()) {
+      supported = volumes::checkSecretEnvironment(info.command(),
+                                                  "the executor of task '" + task.task_id().value() + "'", isolators);
+    }
     if (supported.ok() && executor != nullptr) {
       supported = volumes::checkJoiningTask(executor->info, executor->launchGroup, task);
     }

@@ -179,6 +179,19 @@ Status checkSupportedVolumes(const mesos::v1::ContainerInfo& container, const st
   return {};
 }
 
+Status checkSecretEnvironment(const mesos::v1::CommandInfo& command, const std::string& owner,
+                              const std::vector<std::string>& isolators) {
+  if (std::find(isolators.begin(), isolators.end(), "environment_secret") != isolators.end()) return {};
+  for (const auto& variable : command.environment().variables()) {
+    if (variable.type() == mesos::v1::Environment::Variable::SECRET) {
+      return failedPrecondition(owner + ": environment variable " + variable.name() +
+                                " is a secret and needs the environment_secret isolator, which this agent's "
+                                "--isolation lacks");
+    }
+  }
+  return {};
+}
+
 Status checkJoiningTask(const mesos::v1::ExecutorInfo& executor, bool taskGroup, const mesos::v1::TaskInfo& task) {
   const std::string owner = "task '" + task.task_id().value() + "'";
   for (const Resource& resource : task.resources()) {

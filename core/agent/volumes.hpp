@@ -69,6 +69,11 @@ Status giveVolume(const std::string& path, uid_t uid, gid_t gid);
 Status checkSupportedVolumes(const mesos::v1::ContainerInfo& container, const std::string& owner,
                              const std::vector<std::string>& isolators);
 
+// Refuses SECRET environment variables of `command` when environment_secret
+// is not among `isolators`, rather than run the task without them.
+Status checkSecretEnvironment(const mesos::v1::CommandInfo& command, const std::string& owner,
+                              const std::vector<std::string>& isolators);
+
 // A task joining a running executor's container cannot get a mount there any
 // more: its persistent volumes must be the executor's own (mounted at the
 // container's launch), and a task group's task may bring no ContainerInfo

@@ -535,6 +535,23 @@ TEST_F(VolumesE2ETest, ROOT_VolumesThisAgentCannotGiveFailTheTaskSayingWhy) {
                                     "volume/host_path isolator"),
             std::string::npos)
       << refused->message();
+  // A SECRET environment variable on an agent without environment_secret: refused, not dropped.
+  std::optional<v1::Offer> offer = framework_->takeOffer("");
+  ASSERT_TRUE(offer.has_value());
+  v1::TaskInfo secret = task("secret-env", *offer, "true");
+  v1::Environment::Variable* variable = secret.mutable_command()->mutable_environment()->add_variables();
+  variable->set_name("PASSWORD");
+  variable->set_type(v1::Environment::Variable::SECRET);
+  variable->mutable_secret()->set_type(v1::Secret::REFERENCE);
+  variable->mutable_secret()->mutable_reference()->set_name("db");
+  ASSERT_TRUE(framework_->launch(*offer, {secret}).ok());
+  refused = framework_->waitFor("secret-env");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->state(), v1::TASK_FAILED);
+  EXPECT_NE(refused->message().find("task 'secret-env': environment variable PASSWORD is a secret and needs the "
+                                    "environment_secret isolator"),
+            std::string::npos)
+      << refused->message();
 }
 
 }  // namespace
