@@ -325,9 +325,18 @@ void failover(int agents, int tasks) {
 // declined at once with no filter).
 double offerCycleMs(mantle::scheduler::Scheduler& scheduler, std::mutex& mutex, std::vector<v1::Offer>& offers,
                     int agents) {
+  // Offers still outstanding (the first cycle after SUBSCRIBE) are declined
+  // with the long filter first: REVIVE then offers every agent again.
+  std::vector<v1::OfferID> outstanding;
   {
     std::lock_guard<std::mutex> lock(mutex);
+    for (const v1::Offer& offer : offers) outstanding.push_back(offer.id());
     offers.clear();
+  }
+  for (std::size_t i = 0; i < outstanding.size(); i += 1000) {
+    std::vector<v1::OfferID> chunk(outstanding.begin() + i,
+                                   outstanding.begin() + std::min(outstanding.size(), i + 1000));
+    (void)scheduler.decline(chunk, 3600);
   }
   const auto start = Clock::now();
   if (!scheduler.revive().ok()) return -1;
