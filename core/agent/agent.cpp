@@ -133,6 +133,7 @@ void AgentFlags::addTo(flags::FlagSet& set) {
                 "gc_delay * max(0, 1 - gc_disk_headroom - disk usage) are removed at each disk check.");
   set.addBytes("container_logs_max_size", &containerLogsMaxSize, "Size at which sandbox stdout/stderr rotate.");
   set.addInt("container_logs_max_files", &containerLogsMaxFiles, "Rotated stdout/stderr files kept per sandbox.");
+  addImageFlags(set);
   auth::addSecurityFlags(set, &security, auth::Side::kAgent);
   addContainerFlags(set, &containers);
 }
@@ -209,6 +210,7 @@ Status Agent::start() {
   if (!attributes.ok()) return attributes.error();
   for (const auto& attribute : *attributes) *info_.add_attributes() = attribute;
 
+  if (Status images = startImages(); !images.ok()) return images.error();
   Status recovered = onStrand(strand_, [this] { return recover(); });
   if (!recovered.ok()) return recovered.error().withContext("recovery");
   if (flags_.recover == "cleanup") {
@@ -681,6 +683,8 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
                                                bool launchGroup, const std::vector<mesos::v1::TaskInfo>& tasks,
                                                std::vector<mesos::v1::CommandInfo::URI> uris) {
   const mesos::v1::TaskInfo& task = tasks.front();
+  Result<std::optional<ImageRequest>> image = imageFor(info);
+  if (!image.ok()) return image.error();
   // The hooks decide first: a failing environment decorator fails the launch
   // before anything is written.
   Result<mesos::v1::Environment> environment = decorateEnvironment(framework, info, task);
@@ -786,17 +790,22 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     for (const auto& member : tasks) *config.add_task_group() = convert<module::v1::TaskInfo>(member).value();
   }
   traceLaunch(ref, "checkpoint_written");
-  if (sync || !uris.empty()) {
+  if (sync || !uris.empty() || *image) {
     // The container starts in fetched(), once the checkpoint's commit has
     // ended (the tasks of a checkpointing framework are durable before
-    // their executor runs) and the fetcher is done.
+    // their executor runs), the image is provisioned and the fetcher is done.
     ref.fetching = true;
     ref.fetchCancel = std::make_shared<std::atomic<bool>>(false);
     auto commited = [this, uris = std::move(uris), user, config = std::move(config), plan = std::move(plan),
-                     fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](const Status& durable) mutable {
+                     image = std::move(*image), fw = ref.frameworkId, id = ref.executorId,
+                     cid = ref.containerId](const Status& durable) mutable {
       Executor* executor = findExecutor(fw, id);
       if (executor == nullptr || executor->containerId != cid) return;
       traceLaunch(*executor, "checkpoint_durable");
+      if (durable.ok() && image && executor->state == Executor::State::kRegistering) {
+        provisionImage(*executor, *image, std::move(config), std::move(plan), std::move(uris));
+        return;
+      }
       if (!durable.ok() || uris.empty() || executor->state != Executor::State::kRegistering) {
         fetched(fw, id, cid, durable.ok() ? durable : durable.error().withContext("checkpointing the executor"), config,
                 std::move(plan));
@@ -1077,6 +1086,11 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       return;
     }
   }
+  if (Status supported = checkContainers(info, tasks, groupExecutor.has_value()); !supported.ok()) {
+    LOG(WARNING) << "Not launching task(s) of framework " << frameworkId << ": " << supported.error().message;
+    reject(mesos::v1::TASK_ERROR, TaskStatus::REASON_TASK_INVALID, supported.error().message);
+    return;
+  }
   if (executor != nullptr && executor->state >= Executor::State::kTerminating) {
     reject(partitionAware(frameworkInfo) ? mesos::v1::TASK_DROPPED : mesos::v1::TASK_LOST,
            TaskStatus::REASON_EXECUTOR_TERMINATED, "The executor is terminating");
@@ -1196,6 +1210,7 @@ void Agent::shutdownExecutor(Executor& executor, const std::string& why) {
   if (executor.fetching) {
     // No container yet: stop the fetch; fetched() ends the executor.
     executor.fetchCancel->store(true);
+    if (executor.pulling) shutdownWhilePulling(executor);
     return;
   }
   const double grace = executor.info.has_shutdown_grace_period()
@@ -1242,6 +1257,7 @@ void Agent::executorTerminated(Executor& executor, const Termination& terminatio
   executor.termination = termination;
   LOG(INFO) << "Executor " << executorId << " of framework " << frameworkId << " "
             << (executor.pid > 0 ? termination.describe() : "never started: " + termination.message);
+  releaseRootfs(executor.containerId);
   executorGone(executor);
   internal::Call exited;
   exited.set_type(internal::Call::EXECUTOR_EXITED);
@@ -1823,6 +1839,7 @@ Status Agent::recover() {
   }
   std::vector<std::string> alive = containerizer_->recover(containers, {});
   std::set<std::string> aliveSet(alive.begin(), alive.end());
+  recoverRootfses(aliveSet);
   std::vector<std::pair<std::string, std::string>> gone;
   for (auto& [frameworkId, framework] : frameworks_) {
     for (auto& [executorId, executor] : framework->executors) {

@@ -16,9 +16,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "agent/container_flags.hpp"
+#include "agent/container_images.hpp"
 #include "agent/containerizer.hpp"
 #include "agent/gc.hpp"
 #include "agent/master_link.hpp"
+#include "agent/provisioner.hpp"
 #include "agent/status_update_manager.hpp"
 #include "agent/strand.hpp"
 #include "auth/executor_token.hpp"
@@ -73,6 +75,13 @@ struct AgentFlags {
   double fetcherStallTimeout = 60;
   std::uint64_t containerLogsMaxSize = 10 * 1024 * 1024;
   std::int64_t containerLogsMaxFiles = 3;
+  // Container images (container_images.hpp, docs/CONTAINERS.md), Mesos' names.
+  std::string imageProviders;           // "docker,oci"; empty: tasks naming an image are refused
+  std::string imageProvisionerBackend;  // overlay or copy; empty: overlay where it mounts, else copy
+  std::string dockerRegistry;
+  std::string dockerStoreDir;  // empty: <work_dir>/store/docker
+  std::string dockerConfig;
+  bool allowPrivilegedContainers = false;
   // Mesos' security flags as the agent has them (docs/SECURITY.md): executor
   // tokens, the agent's --credential towards the master, authentication,
   // ACLs and TLS of the agent's own endpoints.
@@ -81,6 +90,7 @@ struct AgentFlags {
   ContainerFlags containers;
 
   void addTo(flags::FlagSet& set);
+  void addImageFlags(flags::FlagSet& set);  // agent_images.cpp
 };
 
 // The kill policy a task is killed with while its agent drains (DRAIN_AGENT's
@@ -150,6 +160,8 @@ class Agent {
     // ("Launch trace of task ...", which bench/ reads) and dropped.
     std::vector<std::pair<std::string, std::int64_t>> launchTrace;
     bool launchTraced = false;
+    bool pulling = false;  // its image is being pulled (fetching is set too)
+    std::string imageId;   // the pulled image's id, once known
   };
   struct Framework {
     mesos::v1::FrameworkInfo info;
@@ -199,6 +211,26 @@ class Agent {
                                                                 const std::string& sandbox,
                                                                 const std::optional<std::string>& user) const;
   bool persistentVolumeInUse(const std::string& path) const;
+  // Images (agent_images.cpp): the flags, the store and provisioner, the
+  // checks of a launch's ContainerInfos, the image an executor runs in.
+  Status startImages();
+  Status checkContainers(const mesos::v1::ExecutorInfo& info, const std::vector<mesos::v1::TaskInfo>& tasks,
+                         bool group) const;
+  Result<std::optional<ImageRequest>> imageFor(const mesos::v1::ExecutorInfo& info) const;
+  // Ends an executor whose image is still being pulled (the pull goes on for
+  // whoever else waits for it).
+  void shutdownWhilePulling(Executor& executor);
+  // Unmounts and removes a container's rootfs (none: nothing to do).
+  void releaseRootfs(const std::string& containerId);
+  // GET_CONTAINERS: the executor's image and its container's mounts.
+  void describeFilesystem(const Executor& executor,
+                          mesos::v1::agent::Response::GetContainers::Container& container) const;
+  // After a restart: the rootfses of containers not in `alive` go.
+  void recoverRootfses(const std::set<std::string>& alive);
+  // Pulls the executor's image, assembles its rootfs and fetches `uris`, off
+  // the strand; fetched() then starts the container.
+  void provisionImage(Executor& executor, const ImageRequest& image, module::v1::ContainerConfig config,
+                      LaunchPlan plan, std::vector<mesos::v1::CommandInfo::URI> uris);
   void fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan);
   void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);
@@ -355,6 +387,10 @@ class Agent {
   std::map<std::string, std::uint64_t> counters_;
   // The fetcher's threads (downloads and extraction stay off the strand).
   std::unique_ptr<boost::asio::thread_pool> fetchPool_;
+  // With --image_providers: the image store and the rootfs provisioner.
+  ImageSupport imageSupport_;
+  std::unique_ptr<images::ImageStore> imageStore_;
+  std::unique_ptr<Provisioner> provisioner_;
 };
 
 }  // namespace mantle::agent

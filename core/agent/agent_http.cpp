@@ -419,6 +419,7 @@ mesos::v1::agent::Response::GetContainers Agent::getContainers() {
       if (executor->pid > 0) status->set_executor_pid(static_cast<std::uint32_t>(executor->pid));
       *status->mutable_network_infos() = containerizer_->containerStatus(executor->containerId).network_infos();
       if (auto usage = containerizer_->usage(executor->containerId)) *container->mutable_resource_statistics() = *usage;
+      describeFilesystem(*executor, *container);
     }
   }
   return out;

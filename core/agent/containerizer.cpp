@@ -19,6 +19,7 @@
 #include "mantle/common/convert.hpp"
 #include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
+#include "wire/json.hpp"
 
 namespace mantle::agent {
 
@@ -45,6 +46,7 @@ struct Containerizer::Container {
   pid_t pid = -1;
   bool child = false;  // started by this agent process (we can reap it)
   v1::ContainerConfig config;
+  Containerizer::Filesystem filesystem;
   std::unique_ptr<asio::posix::stream_descriptor> exitWatch;
   std::unique_ptr<asio::steady_timer> killTimer;
   Termination termination;
@@ -90,6 +92,64 @@ Status mergeHardening(const v1::ContainerLaunchInfo& info, const std::string& is
   }
   plan.noNewPrivileges = plan.noNewPrivileges || info.no_new_privileges();
   if (info.has_seccomp_filter()) plan.seccompFilter = info.seccomp_filter();
+  return {};
+}
+
+// The root filesystem, command and user the isolators asked for.
+struct ContainerRuntime {
+  std::optional<std::string> rootfs;
+  std::optional<v1::CommandInfo> command;
+  std::optional<std::string> user;
+};
+
+// Applies the isolators' rootfs, command, user and working directory to the
+// plan. A command task's executor (the config has its TaskInfo) stays on the
+// host's filesystem: it gets them as flags (Mesos' names) and applies them to
+// the task only. `workingDirectory`: the isolators' (a path in the rootfs when
+// there is one; without one there, the sandbox's mount point MESOS_SANDBOX).
+Status applyRuntime(const ContainerRuntime& runtime, const std::string& workingDirectory,
+                    const v1::ContainerConfig& config, LaunchPlan& plan) {
+  std::string directory = workingDirectory;
+  if (runtime.rootfs && directory.empty()) {
+    auto sandbox = plan.environment.find("MESOS_SANDBOX");
+    directory = sandbox != plan.environment.end() && sandbox->second != config.directory() ? sandbox->second : "/";
+  }
+  if (config.has_task_info()) {
+    std::optional<std::string> user = runtime.user;
+    if (runtime.rootfs) {
+      // Entering the rootfs takes root: the executor runs as root and
+      // switches to the task's user in the task's process.
+      if (!user) user = plan.user;
+      plan.user.reset();
+      plan.argv.push_back("--rootfs=" + *runtime.rootfs);
+      plan.argv.push_back("--sandbox_directory=" + config.directory());
+      plan.argv.push_back("--working_directory=" + directory);
+    } else if (!directory.empty()) {
+      plan.workingDirectory = directory;
+    }
+    if (user) plan.argv.push_back("--user=" + *user);
+    if (runtime.command) {
+      Result<mesos::v1::CommandInfo> command = convert<mesos::v1::CommandInfo>(*runtime.command);
+      if (!command.ok()) return command.error().withContext("the isolators' command");
+      plan.argv.push_back("--task_command=" + wire::toJson(*command, wire::JsonPrintOptions{false}));
+    }
+    return {};
+  }
+  if (runtime.rootfs) plan.rootfs = *runtime.rootfs;
+  if (!directory.empty()) plan.workingDirectory = directory;
+  if (runtime.user) plan.user = *runtime.user;
+  if (runtime.command) {
+    const v1::CommandInfo& command = *runtime.command;
+    if (command.value().empty()) return invalidArgument("the isolators' command has no value");
+    if (command.shell()) {
+      plan.executable = "/bin/sh";
+      plan.argv = {"/bin/sh", "-c", command.value()};
+    } else {
+      plan.executable = command.value();
+      plan.argv.assign(command.arguments().begin(), command.arguments().end());
+      if (plan.argv.empty()) plan.argv.push_back(command.value());
+    }
+  }
   return {};
 }
 
@@ -265,6 +325,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   std::string workingDirectory;
   std::string workingDirectorySetBy;
   std::map<std::string, std::string> hardeningSetBy;
+  ContainerRuntime runtime;
   std::size_t prepared = 0;
   auto fail = [&](const Error& error) -> Error {
     impl_->cleanup(containerId, prepared);
@@ -286,11 +347,13 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
     }
     for (auto [field, has] : {std::pair{"rootfs", info.has_rootfs()}, std::pair{"command", info.has_command()},
                               std::pair{"user", info.has_user()}}) {
-      if (has) {
-        return fail(unimplemented(isolator->describe() + " sets ContainerLaunchInfo." + field +
-                                  ", which this agent does not apply yet"));
-      }
+      if (!has) continue;
+      auto [it, inserted] = hardeningSetBy.emplace(field, isolator->describe());
+      if (!inserted) return fail(invalidArgument(isolator->describe() + " and " + it->second + " both set " + field));
     }
+    if (info.has_rootfs()) runtime.rootfs = info.rootfs();
+    if (info.has_command()) runtime.command = info.command();
+    if (info.has_user()) runtime.user = info.user();
     for (const auto& mount : info.mounts()) {
       if (mount.target().empty() || mount.target().front() != '/') {
         return fail(invalidArgument(isolator->describe() + " asks for a mount at '" + mount.target() +
@@ -327,7 +390,9 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   for (auto& [name, value] : environment) plan.environment[name] = value;
   plan.preExecCommands.insert(plan.preExecCommands.end(), preExec.begin(), preExec.end());
   plan.cloneNamespaces |= namespaces;
-  if (!workingDirectory.empty()) plan.workingDirectory = workingDirectory;
+  if (Status applied = applyRuntime(runtime, workingDirectory, config, plan); !applied.ok()) {
+    return fail(applied.error());
+  }
 
   Result<PendingLaunch> pending = forkContainer(plan);
   if (!pending.ok()) return fail(pending.error());
@@ -352,6 +417,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   container->pid = pid;
   container->child = true;
   container->config = config;
+  container->filesystem = {runtime.rootfs.value_or(""), plan.mounts};
   Container& ref = *container;
   impl_->containers.emplace(containerId, std::move(container));
   impl_->watchExit(ref);
@@ -525,6 +591,12 @@ std::vector<std::string> Containerizer::containerIds() const {
   std::vector<std::string> ids;
   for (const auto& [id, container] : impl_->containers) ids.push_back(id);
   return ids;
+}
+
+std::optional<Containerizer::Filesystem> Containerizer::filesystem(const std::string& containerId) const {
+  auto it = impl_->containers.find(containerId);
+  if (it == impl_->containers.end()) return std::nullopt;
+  return it->second->filesystem;
 }
 
 std::vector<std::string> Containerizer::isolatorNames() const {

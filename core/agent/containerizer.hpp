@@ -108,6 +108,15 @@ class Containerizer {
   std::optional<Termination> pendingTermination(const std::string& containerId) const;
   std::vector<std::string> containerIds() const;
 
+  // What the isolators gave a container this agent process launched: its
+  // rootfs (empty: the host's filesystem) and the mounts made in its mount
+  // namespace. A recovered container's are not known (empty).
+  struct Filesystem {
+    std::string rootfs;
+    std::vector<LaunchPlan::Mount> mounts;
+  };
+  std::optional<Filesystem> filesystem(const std::string& containerId) const;
+
   // The isolator instances' names, in pipeline order.
   std::vector<std::string> isolatorNames() const;
   // The modules those instances are of ("volume/host_path", ...).

@@ -24,6 +24,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "process/rootfs.hpp"
+
 namespace mantle::agent {
 namespace {
 
@@ -38,6 +40,10 @@ struct Prepared {
   std::vector<std::string> stdoutPaths;  // stdout, stdout.1, ...
   std::vector<std::string> stderrPaths;
   std::string workingDirectory;
+  std::string preExecDirectory;  // the working directory, or the sandbox with a rootfs
+  std::string rootfs;
+  // With a rootfs, a program named without a '/': where to try it, in PATH order.
+  std::vector<std::string> executableCandidates;
   bool switchUser = false;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -52,7 +58,7 @@ struct Prepared {
     std::string options;
     unsigned long flags = 0;
     bool readOnlyRemount = false;     // a bind mount made read-only afterwards
-    std::vector<std::string> mkdirs;  // the target's missing ancestors (and itself), outermost first
+    std::vector<std::string> mkdirs;  // the target's ancestors (and itself), outermost first
     bool createFile = false;          // the target is an empty file
   };
   std::vector<Mount> mounts;
@@ -72,6 +78,19 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+// "uid" or "uid:gid" in digits.
+std::optional<UserIds> numericUser(const std::string& user) {
+  const std::size_t colon = user.find(':');
+  const std::string uid = user.substr(0, colon);
+  const std::string gid = colon == std::string::npos ? uid : user.substr(colon + 1);
+  for (const std::string& part : {uid, gid}) {
+    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+  }
+  return UserIds{static_cast<uid_t>(std::stoul(uid)), static_cast<gid_t>(std::stoul(gid))};
+}
+
 Result<Prepared> prepare(const LaunchPlan& plan) {
   if (plan.argv.empty()) return invalidArgument("empty command");
   Prepared p;
@@ -86,8 +105,29 @@ Result<Prepared> prepare(const LaunchPlan& plan) {
     p.stdoutPaths.push_back(plan.sandbox + "/stdout" + suffix);
     p.stderrPaths.push_back(plan.sandbox + "/stderr" + suffix);
   }
-  p.workingDirectory = plan.workingDirectory.empty() ? plan.sandbox : plan.workingDirectory;
-  if (plan.user) {
+  p.rootfs = plan.rootfs;
+  if (p.rootfs.empty()) {
+    p.workingDirectory = plan.workingDirectory.empty() ? plan.sandbox : plan.workingDirectory;
+    p.preExecDirectory = p.workingDirectory;
+  } else {
+    p.workingDirectory = plan.workingDirectory.empty() ? "/" : plan.workingDirectory;
+    p.preExecDirectory = plan.sandbox;
+    if (p.executable.find('/') == std::string::npos) {
+      auto path = plan.environment.find("PATH");
+      std::istringstream dirs(path != plan.environment.end()
+                                  ? path->second
+                                  : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+      for (std::string dir; std::getline(dirs, dir, ':');) {
+        if (!dir.empty()) p.executableCandidates.push_back(dir + "/" + p.executable);
+      }
+    }
+  }
+  if (std::optional<UserIds> ids = plan.user ? numericUser(*plan.user) : std::nullopt) {
+    p.switchUser = true;
+    p.uid = ids->uid;
+    p.gid = ids->gid;
+    p.groups = {ids->gid};
+  } else if (plan.user) {
     Result<UserIds> ids = lookupUser(*plan.user);
     if (!ids.ok()) return ids.error();
     p.switchUser = true;
@@ -106,7 +146,7 @@ Result<Prepared> prepare(const LaunchPlan& plan) {
   }
   for (auto& storage : p.preExecStorage) p.preExec.push_back(pointers(storage));
   p.cloneNamespaces = plan.cloneNamespaces;
-  if (!plan.mounts.empty()) p.cloneNamespaces |= CLONE_NEWNS;
+  if (!plan.mounts.empty() || !plan.rootfs.empty()) p.cloneNamespaces |= CLONE_NEWNS;
   for (const LaunchPlan::Mount& mount : plan.mounts) {
     Prepared::Mount m;
     m.source = mount.source;
@@ -119,8 +159,10 @@ Result<Prepared> prepare(const LaunchPlan& plan) {
     std::error_code ec;
     m.createFile = bind && !std::filesystem::is_directory(mount.source, ec);
     const std::filesystem::path target = std::filesystem::path(mount.target).lexically_normal();
-    for (std::filesystem::path at = m.createFile ? target.parent_path() : target;
-         !at.empty() && at != at.root_path() && !std::filesystem::exists(at, ec); at = at.parent_path()) {
+    // Every ancestor, not only those missing now: an earlier mount (a tmpfs
+    // on a rootfs' /dev) may hide what exists before the launch.
+    for (std::filesystem::path at = m.createFile ? target.parent_path() : target; !at.empty() && at != at.root_path();
+         at = at.parent_path()) {
       m.mkdirs.insert(m.mkdirs.begin(), at.string());
     }
     p.mounts.push_back(std::move(m));
@@ -408,7 +450,7 @@ char gBuffer[65536];
     for (const auto& command : p.preExec) {
       pid_t child = ::fork();
       if (child == 0) {
-        if (::chdir(p.workingDirectory.c_str()) != 0) ::_exit(126);
+        if (::chdir(p.preExecDirectory.c_str()) != 0) ::_exit(126);
         ::execve("/bin/sh", command.data(), p.envp.data());
         ::_exit(127);
       }
@@ -419,6 +461,9 @@ char gBuffer[65536];
         writeText(2, "\n");
         ::_exit(126);
       }
+    }
+    if (!p.rootfs.empty()) {
+      if (const char* step = process::enterRootfs(p.rootfs.c_str())) failedAt(step);
     }
     if (const char* step = becomeContainer(p)) {
       failedAt(step);
@@ -431,6 +476,9 @@ char gBuffer[65536];
     }
     if (const char* step = confine(p)) {
       failedAt(step);
+    }
+    for (const std::string& candidate : p.executableCandidates) {
+      ::execve(candidate.c_str(), p.argv.data(), p.envp.data());
     }
     ::execve(p.executable.c_str(), p.argv.data(), p.envp.data());
     int error = errno;

@@ -31,9 +31,18 @@ struct LaunchPlan {
   std::string executable;
   std::map<std::string, std::string> environment;
   std::string sandbox;           // where stdout/stderr go
-  std::string workingDirectory;  // empty: the sandbox
+  std::string workingDirectory;  // empty: the sandbox (with a rootfs: a path inside it, empty: "/")
   // Run as this user (uid, gid, supplementary groups); empty: as the agent.
+  // "uid" or "uid:gid" in digits is taken as is (a user of an image's
+  // /etc/passwd, which the host may not know), with no supplementary groups.
   std::optional<std::string> user;
+  // The root filesystem the executor runs in (a host path; its mounts are in
+  // `mounts`): the executor's process unshares a mount namespace of its own
+  // and pivot_roots into it after the pre-exec commands (which run on the
+  // host's filesystem, in the sandbox), so the container's root process keeps
+  // the host's paths for the log files. A program without a '/' is looked up
+  // in the environment's PATH inside the rootfs. Empty: the host's filesystem.
+  std::string rootfs;
   // Shell commands of the isolators, run as root inside the container's new
   // namespaces (from its pid 1, in the working directory) before the executor.
   std::vector<std::string> preExecCommands;

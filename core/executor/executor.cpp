@@ -1,7 +1,9 @@
 #include "executor/executor.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -12,11 +14,13 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -26,6 +30,8 @@
 #include "mantle/common/clock.hpp"
 #include "mantle/common/uuid.hpp"
 #include "mesos/v1/executor/executor.pb.h"
+#include "process/rootfs.hpp"
+#include "wire/json.hpp"
 #include "wire/recordio.hpp"
 #include "wire/task_state.hpp"
 
@@ -44,6 +50,40 @@ constexpr double kDefaultKillGrace = 3;
 
 void say(const std::string& line) {
   std::cout << "mantle-executor: " << line << std::endl;
+}
+
+struct TaskUser {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// `user` as "uid[:gid]" in digits, or a name: of `rootfs`'s /etc/passwd
+// when there is a rootfs, else of the host's.
+Result<TaskUser> resolveUser(const std::string& rootfs, const std::string& user) {
+  const std::size_t colon = user.find(':');
+  const std::string uid = user.substr(0, colon);
+  const std::string gid = colon == std::string::npos ? uid : user.substr(colon + 1);
+  auto numeric = [](const std::string& text) {
+    return !text.empty() && text.size() < 10 && text.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (numeric(uid) && numeric(gid)) {
+    return TaskUser{static_cast<uid_t>(std::stoul(uid)), static_cast<gid_t>(std::stoul(gid))};
+  }
+  if (rootfs.empty()) {
+    struct passwd* entry = ::getpwnam(user.c_str());
+    if (entry == nullptr) return notFound("user '" + user + "' does not exist on this agent");
+    return TaskUser{entry->pw_uid, entry->pw_gid};
+  }
+  std::ifstream passwd(rootfs + "/etc/passwd");
+  for (std::string line; std::getline(passwd, line);) {
+    std::vector<std::string> fields;
+    std::istringstream in(line);
+    for (std::string field; std::getline(in, field, ':');) fields.push_back(field);
+    if (fields.size() >= 4 && fields[0] == user && numeric(fields[2]) && numeric(fields[3])) {
+      return TaskUser{static_cast<uid_t>(std::stoul(fields[2])), static_cast<gid_t>(std::stoul(fields[3]))};
+    }
+  }
+  return notFound("user '" + user + "' is not in the image's /etc/passwd");
 }
 
 class Executor {
@@ -268,9 +308,21 @@ class Executor {
     task.info = info;
     task.group = group;
     launchedAny_ = true;
-    if (!info.has_command() || info.command().value().empty()) {
+    // The isolators' command for a task in an image (its entrypoint and cmd).
+    const mesos::v1::CommandInfo& command = config_.taskCommand ? *config_.taskCommand : info.command();
+    if (command.value().empty()) {
       update(task, mesos::v1::TASK_ERROR, "The task has no command", TaskStatus::REASON_TASK_INVALID, std::nullopt);
       return;
+    }
+    std::optional<TaskUser> user;
+    if (!config_.user.empty()) {
+      Result<TaskUser> resolved = resolveUser(config_.rootfs, config_.user);
+      if (!resolved.ok()) {
+        update(task, mesos::v1::TASK_FAILED, resolved.error().message, TaskStatus::REASON_COMMAND_EXECUTOR_FAILED,
+               std::nullopt);
+        return;
+      }
+      user = *resolved;
     }
     std::map<std::string, std::string> env = environment_;
     // A SECRET variable reached the container's environment through the
@@ -287,14 +339,14 @@ class Executor {
     // the program (looked up in PATH without a '/'), `arguments` the whole
     // argv, argv[0] included ({value} when there are none).
     std::vector<std::string> argvStorage;
-    std::string program = info.command().value();
-    if (info.command().shell()) {
+    std::string program = command.value();
+    if (command.shell()) {
       program = "/bin/sh";
-      argvStorage = {"/bin/sh", "-c", info.command().value()};
-    } else if (info.command().arguments_size() == 0) {
+      argvStorage = {"/bin/sh", "-c", command.value()};
+    } else if (command.arguments_size() == 0) {
       argvStorage.push_back(program);
     } else {
-      argvStorage.assign(info.command().arguments().begin(), info.command().arguments().end());
+      argvStorage.assign(command.arguments().begin(), command.arguments().end());
     }
     std::vector<char*> argv;
     for (auto& arg : argvStorage) argv.push_back(arg.data());
@@ -304,7 +356,7 @@ class Executor {
       update(task, mesos::v1::TASK_FAILED, "pipe failed", TaskStatus::REASON_COMMAND_EXECUTOR_FAILED, std::nullopt);
       return;
     }
-    const bool pathSearch = !info.command().shell() && info.command().value().find('/') == std::string::npos;
+    const bool pathSearch = !command.shell() && command.value().find('/') == std::string::npos;
     pid_t pid = ::fork();
     if (pid == 0) {
       ::setpgid(0, 0);
@@ -318,8 +370,23 @@ class Executor {
       ::dup2(errPipe[1], 2);
       int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, 0);
-      if (::chdir(config_.directory.c_str()) != 0) {
-        const char message[] = "mantle-executor: cannot enter the sandbox\n";
+      if (!config_.rootfs.empty()) {
+        if (const char* step = process::enterRootfs(config_.rootfs.c_str())) {
+          const char message[] = "mantle-executor: cannot enter the task's root filesystem: ";
+          (void)!::write(2, message, sizeof(message) - 1);
+          (void)!::write(2, step, std::strlen(step));
+          (void)!::write(2, "\n", 1);
+          ::_exit(127);
+        }
+      }
+      const std::string& directory = config_.rootfs.empty() ? config_.directory : config_.workingDirectory;
+      if (::chdir(directory.c_str()) != 0) {
+        const char message[] = "mantle-executor: cannot enter the task's working directory\n";
+        (void)!::write(2, message, sizeof(message) - 1);
+        ::_exit(127);
+      }
+      if (user && (::setgroups(1, &user->gid) != 0 || ::setgid(user->gid) != 0 || ::setuid(user->uid) != 0)) {
+        const char message[] = "mantle-executor: cannot switch to the task's user\n";
         (void)!::write(2, message, sizeof(message) - 1);
         ::_exit(127);
       }
@@ -625,6 +692,30 @@ Result<ExecutorConfig> configFromEnvironment(const std::map<std::string, std::st
     if (Status status = duration(name, target); !status.ok()) return status.error();
   }
   return config;
+}
+
+Status applyArguments(const std::vector<std::string>& arguments, ExecutorConfig& config) {
+  for (const std::string& argument : arguments) {
+    const std::size_t eq = argument.find('=');
+    const std::string name = argument.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : argument.substr(eq + 1);
+    if (name == "--rootfs") {
+      config.rootfs = value;
+    } else if (name == "--sandbox_directory") {
+      config.directory = value;
+    } else if (name == "--working_directory") {
+      config.workingDirectory = value;
+    } else if (name == "--user") {
+      config.user = value;
+    } else if (name == "--task_command") {
+      Result<mesos::v1::CommandInfo> command = wire::parseJson<mesos::v1::CommandInfo>(value);
+      if (!command.ok()) return command.error().withContext("--task_command");
+      config.taskCommand = std::move(*command);
+    } else {
+      return invalidArgument("unknown flag '" + name + "'");
+    }
+  }
+  return {};
 }
 
 int runExecutor(const ExecutorConfig& config) {

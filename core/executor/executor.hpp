@@ -10,7 +10,11 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "mesos/v1/mesos.pb.h"
 
 #include "mantle/result.hpp"
 
@@ -31,10 +35,25 @@ struct ExecutorConfig {
   double recoveryTimeout = 900;
   double subscriptionBackoffMax = 2;
   double shutdownGracePeriod = 5;
+  // A command task in an image: the agent's flags (Mesos' names) --rootfs,
+  // --sandbox_directory (then `directory`), --working_directory, --user and
+  // --task_command. The executor stays on the host's filesystem; the task's
+  // process enters `rootfs` (its own mount namespace, pivot_root), starts in
+  // `workingDirectory` (a path inside it) as `user` (a name of the rootfs'
+  // /etc/passwd, or uid[:gid]) and runs `taskCommand` instead of the
+  // TaskInfo's command when given (the image's entrypoint and cmd).
+  std::string rootfs;
+  std::string workingDirectory;
+  std::string user;
+  std::optional<mesos::v1::CommandInfo> taskCommand;
 };
 
 // From the MESOS_* environment variables the agent sets.
 Result<ExecutorConfig> configFromEnvironment(const std::map<std::string, std::string>& environment);
+
+// Applies the agent's flags (argv after the program name); an unknown one is
+// an error.
+Status applyArguments(const std::vector<std::string>& arguments, ExecutorConfig& config);
 
 // Runs until every task has ended and its updates are acknowledged, or the
 // agent asked it to shut down. Returns the process exit code.

@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-int main(int, char** argv) {
+int main(int argc, char** argv) {
   // Descriptors a parent leaked (a listening socket, a pipe) are not ours.
   ::close_range(3, ~0U, 0);
   FLAGS_logtostderr = true;
@@ -29,6 +29,10 @@ int main(int, char** argv) {
   auto config = mantle::executor::configFromEnvironment(environment);
   if (!config.ok()) {
     std::cerr << "mantle-executor: " << config.error().message << std::endl;
+    return 1;
+  }
+  if (mantle::Status applied = mantle::executor::applyArguments({argv + 1, argv + argc}, *config); !applied.ok()) {
+    std::cerr << "mantle-executor: " << applied.error().message << std::endl;
     return 1;
   }
   return mantle::executor::runExecutor(*config);

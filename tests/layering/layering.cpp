@@ -37,7 +37,7 @@ const std::map<std::string, std::set<std::string>>& coreDependencies() {
       {"libprocess", {"http", "wire", "proto"}},
       {"images", {"http"}},
       {"scheduler", {"http", "resources", "wire", "zookeeper", "proto"}},
-      {"executor", {"flags", "http", "wire", "proto"}},
+      {"executor", {"flags", "http", "process", "wire", "proto"}},
       {"agent",
        {"auth", "flags", "hooks", "http", "images", "libprocess", "logging", "process", "resources", "wire",
         "zookeeper", "proto"}},

@@ -180,6 +180,15 @@ Result<std::string> TestFramework::send(const Call& original) {
 Status TestFramework::launch(const std::string& taskId, const std::string& command, const std::string& resources,
                              std::chrono::milliseconds timeout, const std::optional<v1::ContainerInfo>& container,
                              const std::optional<v1::Environment>& environment) {
+  v1::CommandInfo shell;
+  shell.set_shell(true);
+  shell.set_value(command);
+  if (environment) *shell.mutable_environment() = *environment;
+  return launch(taskId, shell, resources, timeout, container);
+}
+
+Status TestFramework::launch(const std::string& taskId, const v1::CommandInfo& command, const std::string& resources,
+                             std::chrono::milliseconds timeout, const std::optional<v1::ContainerInfo>& container) {
   std::vector<v1::Resource> wanted = parseResources(resources);
   std::optional<v1::Offer> offer;
   {
@@ -208,10 +217,8 @@ Status TestFramework::launch(const std::string& taskId, const std::string& comma
   task->set_name(taskId);
   task->mutable_task_id()->set_value(taskId);
   *task->mutable_agent_id() = offer->agent_id();
-  task->mutable_command()->set_shell(true);
-  task->mutable_command()->set_value(command);
+  *task->mutable_command() = command;
   if (container) *task->mutable_container() = *container;
-  if (environment) *task->mutable_command()->mutable_environment() = *environment;
   for (v1::Resource r : wanted) {
     // Take the offer's allocation info (role) for each resource.
     for (const v1::Resource& have : offer->resources()) {

@@ -49,6 +49,11 @@ class TestFramework {
                 const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt,
                 const std::optional<mesos::v1::Environment>& environment = std::nullopt);
 
+  // The same with `command` as the task's CommandInfo.
+  Status launch(const std::string& taskId, const mesos::v1::CommandInfo& command, const std::string& resources,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt);
+
   // Asks the master to kill a task this framework launched.
   Status kill(const std::string& taskId);
 

@@ -1,0 +1,345 @@
+// Tasks in container images end to end: a real mantle-master and mantle-agent
+// with --image_providers, filesystem/linux and docker/runtime, images built
+// by the test as OCI layouts (Debian's busybox-static, packed with umoci),
+// tasks launched by a small v1 framework. What the task sees (the image's
+// files, not the host's; its sandbox at MESOS_SANDBOX; a fresh /proc and a
+// minimal /dev), the image's runtime config against the task's CommandInfo,
+// what the agent refuses, and the rootfs' fate across an agent kill -9.
+// Every test checks that nothing it mounted is left in /proc/self/mountinfo.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json/reader.h>
+#include <json/value.h>
+#include <json/writer.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "../../isolators/support/isolator_test_support.hpp"
+#include "cluster.hpp"
+#include "mantle/module/v1/mesos.pb.h"
+#include "process.hpp"
+#include "temp_dir.hpp"
+#include "test_framework.hpp"
+
+namespace mantle::testing::e2e {
+namespace {
+
+using namespace ::mantle::testing::isolators;
+namespace mv1 = ::mesos::v1;
+namespace mod = ::mantle::module::v1;
+using namespace std::chrono_literals;
+
+// The mount points in /proc/self/mountinfo at or below `dir` (other tests on
+// the machine mount elsewhere meanwhile).
+std::vector<std::string> mountsUnder(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, point;
+    if (fields >> id >> parent >> device >> root >> point && point.rfind(dir.string(), 0) == 0) {
+      out.push_back(point);
+    }
+  }
+  return out;
+}
+
+bool overlayAvailable() {
+  std::ifstream in("/proc/filesystems");
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\toverlay") != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Runs `script` with /bin/sh; true when it exits 0.
+bool shell(const std::string& script) {
+  return std::system(("set -e; " + script).c_str()) == 0;
+}
+
+// An OCI image layout at `layout`, tag latest: busybox with sh, cat, ls,
+// id, env, pwd, sleep and test; /etc/hello; /etc/passwd with user app
+// (1234:4321); no /etc/os-release. Its config: Entrypoint ["/bin/sh", "-c"],
+// Cmd ["cat /etc/hello"], Env IMAGE_VAR=from-image and PATH, WorkingDir /etc.
+bool buildImage(const fs::path& layout, const std::string& user = "") {
+  const std::string bundle = layout.string() + ".bundle";
+  const std::string image = layout.string() + ":latest";
+  return shell("umoci init --layout " + layout.string() + " >/dev/null && umoci new --image " + image +
+               " && umoci unpack --rootless --image " + image + " " + bundle + " >/dev/null && mkdir -p " + bundle +
+               "/rootfs/bin " + bundle + "/rootfs/etc && cp /bin/busybox " + bundle +
+               "/rootfs/bin/ && for t in sh cat ls id env pwd sleep test grep; do ln -s busybox " + bundle +
+               "/rootfs/bin/$t; done && echo hello-from-image > " + bundle +
+               "/rootfs/etc/hello && printf 'root:x:0:0::/:/bin/sh\\napp:x:1234:4321::/:/bin/sh\\n' > " + bundle +
+               "/rootfs/etc/passwd && umoci repack --image " + image + " " + bundle + " && rm -rf " + bundle +
+               " && umoci config --image " + image +
+               " --config.entrypoint /bin/sh --config.entrypoint=-c --config.cmd 'cat /etc/hello'"
+               " --config.env IMAGE_VAR=from-image --config.env PATH=/bin --config.workingdir /etc" +
+               (user.empty() ? "" : " --config.user " + user));
+}
+
+// An inline --modules manifest with filesystem/linux and docker/runtime.
+std::string imageModules() {
+  return R"({"libraries":[{"name":"mantle_filesystem","modules":[{"name":"filesystem/linux","kind":"isolator"}]},)"
+         R"({"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime","kind":"isolator"}]}]})";
+}
+
+// A MESOS ContainerInfo naming the OCI image at `layout`.
+mv1::ContainerInfo ociContainer(const fs::path& layout) {
+  mod::ContainerInfo info;
+  info.set_type(2);                                    // MESOS
+  info.mutable_mesos()->mutable_image()->set_type(3);  // OCI
+  info.mutable_mesos()->mutable_image()->mutable_docker()->set_name(layout.string() + ":latest");
+  mv1::ContainerInfo container;
+  EXPECT_TRUE(container.ParseFromString(info.SerializeAsString()));
+  return container;
+}
+
+class ImagesE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!isRoot()) GTEST_SKIP() << "mount namespaces, overlayfs and pivot_root need root";
+    if (!overlayAvailable()) GTEST_SKIP() << "the kernel has no overlayfs";
+    if (access("/usr/bin/umoci", X_OK) != 0 || access("/bin/busybox", X_OK) != 0) {
+      GTEST_SKIP() << "the test images are built with umoci from busybox-static";
+    }
+    layout_ = files_.path() / "image";
+    ASSERT_TRUE(buildImage(layout_));
+  }
+
+  void startCluster(std::vector<std::string> extra = {}, TestFramework::Options options = {}) {
+    ClusterOptions clusterOptions;
+    clusterOptions.agentFlags = {"--modules=" + imageModules(), "--isolation=filesystem/linux,docker/runtime",
+                                 "--image_providers=docker,oci"};
+    clusterOptions.agentFlags.insert(clusterOptions.agentFlags.end(), extra.begin(), extra.end());
+    cluster_ = std::make_unique<LocalCluster>(clusterOptions);
+    Status started = cluster_->start();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    framework_ = std::make_unique<TestFramework>(cluster_->masterUrl(), options);
+    Status subscribed = framework_->start();
+    ASSERT_TRUE(subscribed.ok()) << subscribed.error().message;
+  }
+
+  std::optional<mv1::TaskStatus> run(const std::string& id, const mv1::CommandInfo& command,
+                                     const mv1::ContainerInfo& container) {
+    Status launched = framework_->launch(id, command, "cpus:0.1;mem:32", 20s, container);
+    EXPECT_TRUE(launched.ok()) << launched.error().message;
+    return framework_->waitForState(id, std::nullopt, 60s);
+  }
+
+  std::optional<mv1::TaskStatus> runShell(const std::string& id, const std::string& script,
+                                          const mv1::ContainerInfo& container) {
+    mv1::CommandInfo command;
+    command.set_shell(true);
+    command.set_value(script);
+    return run(id, command, container);
+  }
+
+  // The sandbox of the command task `taskId` (its executor's latest run).
+  fs::path sandboxOf(const std::string& taskId) const {
+    for (const auto& entry : fs::recursive_directory_iterator(cluster_->agentWorkDir(0) / "slaves")) {
+      if (entry.path().filename() == taskId && entry.path().parent_path().filename() == "executors") {
+        for (const auto& run : fs::directory_iterator(entry.path() / "runs")) {
+          if (run.path().filename() != "latest") return run.path();
+        }
+      }
+    }
+    return {};
+  }
+
+  // The sandbox's stdout as it is (readFile trims the last newline): the
+  // task's output between mantle-executor's lines.
+  std::string stdoutOf(const std::string& taskId) const {
+    std::ifstream in(sandboxOf(taskId) / "stdout");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  fs::path provisionerDir() const { return cluster_->agentWorkDir(0) / "provisioner" / "containers"; }
+
+  void TearDown() override {
+    if (HasFailure() && cluster_) std::cerr << cluster_->logs(60);
+    // The cluster's temporary directory (the agent's work dir's parent).
+    const fs::path clusterDir = cluster_ ? cluster_->agentWorkDir(0).parent_path() : fs::path();
+    framework_.reset();
+    cluster_.reset();
+    // Nothing the agent, its containers or the test mounted is left; what a
+    // failed test left is unmounted all the same.
+    for (const fs::path& dir : {clusterDir, files_.path()}) {
+      if (dir.empty()) continue;
+      std::vector<std::string> left = mountsUnder(dir);
+      EXPECT_TRUE(left.empty()) << left.front();
+      for (auto it = left.rbegin(); it != left.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+    }
+  }
+
+  TempDir files_;
+  fs::path layout_;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<TestFramework> framework_;
+};
+
+#define EXPECT_FINISHED(status)                                              \
+  do {                                                                       \
+    ASSERT_TRUE((status).has_value());                                       \
+    EXPECT_EQ((status)->state(), mv1::TASK_FINISHED) << (status)->message(); \
+  } while (false)
+
+TEST_F(ImagesE2ETest, ROOT_AnImageTaskSeesTheImagesFilesystemAndItsOutputLandsInTheSandbox) {
+  ASSERT_TRUE(fs::exists("/etc/os-release")) << "the host must have what the image lacks";
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  EXPECT_FINISHED(runShell("look",
+                           "cat /etc/hello && test ! -e /etc/os-release && echo no-os-release && "
+                           "echo sandbox=$MESOS_SANDBOX cwd=$(pwd) && echo written > $MESOS_SANDBOX/file && "
+                           "test -c /dev/null && test -d /proc/self && echo var=$IMAGE_VAR && "
+                           "grep -q ' / ' /proc/self/mountinfo && echo done",
+                           ociContainer(layout_)));
+  const std::string out = stdoutOf("look");
+  EXPECT_NE(out.find("hello-from-image"), std::string::npos) << out;
+  EXPECT_NE(out.find("no-os-release"), std::string::npos) << out;
+  // The sandbox is at MESOS_SANDBOX; the image's WorkingDir is the cwd.
+  EXPECT_NE(out.find("sandbox=/mnt/mesos/sandbox cwd=/etc"), std::string::npos) << out;
+  EXPECT_NE(out.find("var=from-image"), std::string::npos) << out;
+  EXPECT_NE(out.find("done"), std::string::npos) << out;
+  EXPECT_EQ(readFile(sandboxOf("look") / "file"), "written");
+  // The container's rootfs went with it.
+  EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
+}
+
+TEST_F(ImagesE2ETest, ROOT_WithoutACommandValueTheImagesEntrypointAndCmdRunAndTheTasksArgumentsReplaceCmd) {
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  mv1::CommandInfo none;
+  none.set_shell(false);
+  EXPECT_FINISHED(run("default", none, ociContainer(layout_)));
+  EXPECT_NE(stdoutOf("default").find("\nhello-from-image\n"), std::string::npos) << stdoutOf("default");
+  // Arguments after the Entrypoint replace Cmd; the task's environment wins
+  // over the image's.
+  mv1::CommandInfo arguments;
+  arguments.set_shell(false);
+  arguments.add_arguments("echo var=$IMAGE_VAR");
+  auto* variable = arguments.mutable_environment()->add_variables();
+  variable->set_name("IMAGE_VAR");
+  variable->set_value("from-task");
+  EXPECT_FINISHED(run("arguments", arguments, ociContainer(layout_)));
+  EXPECT_NE(stdoutOf("arguments").find("\nvar=from-task\n"), std::string::npos) << stdoutOf("arguments");
+}
+
+TEST_F(ImagesE2ETest, ROOT_TheImagesUserRunsTheTask) {
+  fs::remove_all(layout_);
+  ASSERT_TRUE(buildImage(layout_, "app"));
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  EXPECT_FINISHED(runShell("user", "id -u && id -g", ociContainer(layout_)));
+  EXPECT_NE(stdoutOf("user").find("\n1234\n4321\n"), std::string::npos) << stdoutOf("user");
+}
+
+TEST_F(ImagesE2ETest, ROOT_AMissingImageFailsTheTaskNamingTheImage) {
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  std::optional<mv1::TaskStatus> status = runShell("missing", "true", ociContainer(files_.path() / "nowhere"));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state(), mv1::TASK_FAILED);
+  EXPECT_EQ(status->reason(), mv1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(status->message().find((files_.path() / "nowhere").string()), std::string::npos) << status->message();
+}
+
+TEST_F(ImagesE2ETest, ROOT_WhatTheAgentCannotHonourIsRefusedSayingWhat) {
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  auto refused = [&](const std::string& id, const mod::ContainerInfo& info, const std::string& says) {
+    mv1::ContainerInfo container;
+    ASSERT_TRUE(container.ParseFromString(info.SerializeAsString()));
+    std::optional<mv1::TaskStatus> status = runShell(id, "true", container);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->state(), mv1::TASK_ERROR) << id;
+    EXPECT_NE(status->message().find(says), std::string::npos) << status->message();
+  };
+  mod::ContainerInfo appc;
+  appc.set_type(2);
+  appc.mutable_mesos()->mutable_image()->set_type(1);
+  refused("appc", appc, "APPC images are not supported");
+  mod::ContainerInfo privileged;
+  privileged.set_type(1);
+  privileged.mutable_docker()->set_image("busybox");
+  privileged.mutable_docker()->set_privileged(true);
+  refused("privileged", privileged, "docker.privileged is not allowed");
+  mod::ContainerInfo parameter;
+  parameter.set_type(1);
+  parameter.mutable_docker()->set_image("busybox");
+  auto* p = parameter.mutable_docker()->add_parameters();
+  p->set_key("cap-add");
+  p->set_value("ALL");
+  refused("parameter", parameter, "docker.parameters 'cap-add' is not supported");
+  mod::ContainerInfo bridge;
+  bridge.set_type(1);
+  bridge.mutable_docker()->set_image("busybox");
+  bridge.mutable_docker()->set_network(2);
+  refused("bridge", bridge, "docker.network BRIDGE is not supported");
+}
+
+TEST_F(ImagesE2ETest, ROOT_AKillWhileTheImageIsBeingProvisionedKillsTheTask) {
+  // A registry that never answers (a socket that listens and never
+  // accepts): the pull hangs until the task is killed.
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  startCluster({"--docker_registry=http://127.0.0.1:" + std::to_string(ntohs(address.sin_port))});
+  ASSERT_NE(framework_, nullptr);
+  mod::ContainerInfo info;
+  info.set_type(1);
+  info.mutable_docker()->set_image("hangs");
+  mv1::ContainerInfo container;
+  ASSERT_TRUE(container.ParseFromString(info.SerializeAsString()));
+  mv1::CommandInfo command;
+  command.set_value("true");
+  ASSERT_TRUE(framework_->launch("hanging", command, "cpus:0.1;mem:32", 20s, container).ok());
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(framework_->kill("hanging").ok());
+  std::optional<mv1::TaskStatus> status = framework_->waitForState("hanging", std::nullopt, 20s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state(), mv1::TASK_KILLED) << status->message();
+  ::close(silent);
+}
+
+TEST_F(ImagesE2ETest, ROOT_AfterAnAgentKill9ARunningImageTaskKeepsItsRootfsWhichGoesWhenItEnds) {
+  startCluster({}, TestFramework::Options{/*checkpoint=*/true});
+  ASSERT_NE(framework_, nullptr);
+  const fs::path stop = files_.path() / "stop";
+  mv1::CommandInfo command;
+  command.set_shell(true);
+  command.set_value("echo up; while ! test -e $MESOS_SANDBOX/stop; do sleep 0.1; done; cat /etc/hello");
+  ASSERT_TRUE(framework_->launch("survivor", command, "cpus:0.1;mem:32", 20s, ociContainer(layout_)).ok());
+  ASSERT_TRUE(framework_->waitForState("survivor", mv1::TASK_RUNNING, 30s).has_value());
+  ASSERT_TRUE(waitUntil([&] { return stdoutOf("survivor").find("up\n") != std::string::npos; }, 10s))
+      << sandboxOf("survivor") << ": " << stdoutOf("survivor");
+  ASSERT_EQ(std::distance(fs::directory_iterator(provisionerDir()), fs::directory_iterator()), 1);
+
+  ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
+  ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
+  ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
+  // Recovery kept the live container's rootfs.
+  EXPECT_EQ(std::distance(fs::directory_iterator(provisionerDir()), fs::directory_iterator()), 1);
+  std::ofstream(sandboxOf("survivor") / "stop").close();
+  std::optional<mv1::TaskStatus> status = framework_->waitForState("survivor", std::nullopt, 30s);
+  EXPECT_FINISHED(status);
+  EXPECT_NE(stdoutOf("survivor").find("\nhello-from-image\n"), std::string::npos) << stdoutOf("survivor");
+  EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
+}
+
+}  // namespace
+}  // namespace mantle::testing::e2e
