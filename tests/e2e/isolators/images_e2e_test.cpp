@@ -23,6 +23,7 @@
 
 #include "../../isolators/support/isolator_test_support.hpp"
 #include "cluster.hpp"
+#include "http/client.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -328,6 +329,23 @@ TEST_F(ImagesE2ETest, ROOT_AfterAnAgentKill9ARunningImageTaskKeepsItsRootfsWhich
   ASSERT_TRUE(waitUntil([&] { return stdoutOf("survivor").find("up\n") != std::string::npos; }, 10s))
       << sandboxOf("survivor") << ": " << stdoutOf("survivor");
   ASSERT_EQ(std::distance(fs::directory_iterator(provisionerDir()), fs::directory_iterator()), 1);
+  // GET_CONTAINERS shows the image, its rootfs and the mounts made for it.
+  Result<http::ClientResponse> containers = http::request(
+      "POST", cluster_->agentUrl(0) + "/api/v1", {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
+      R"({"type":"GET_CONTAINERS"})", http::ClientOptions{5, 1});
+  ASSERT_TRUE(containers.ok() && containers->status == 200);
+  Json::Value answer;
+  std::istringstream body(containers->body);
+  ASSERT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), body, &answer, nullptr)) << containers->body;
+  const Json::Value& container = answer["get_containers"]["containers"][0];
+  EXPECT_EQ(container["image"]["type"].asString(), "OCI") << containers->body;
+  EXPECT_EQ(container["image"]["name"].asString(), layout_.string() + ":latest");
+  EXPECT_EQ(container["image"]["id"].asString().rfind("sha256:", 0), 0u) << containers->body;
+  const std::string rootfs = container["image"]["rootfs"].asString();
+  EXPECT_TRUE(fs::is_directory(rootfs + "/etc")) << rootfs;
+  std::set<std::string> targets;
+  for (const Json::Value& mount : container["mounts"]) targets.insert(mount["target"].asString());
+  EXPECT_TRUE(targets.count(rootfs + "/mnt/mesos/sandbox") && targets.count(rootfs + "/proc")) << containers->body;
 
   ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
   ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();

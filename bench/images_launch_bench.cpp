@@ -1,0 +1,164 @@
+// What running in an image adds to a launch: RUN_TASK sent to a real
+// mantle-agent (the master side is the agent tests' protocol peer) until its
+// TASK_RUNNING update arrives, for the same command task on the host's
+// filesystem and in a busybox OCI image the store already holds (pulled by an
+// untimed warm-up), alternately on one agent in one run. The image task's
+// time covers the store lookup, the overlay rootfs, filesystem/linux's mounts,
+// docker/runtime and the task's pivot_root. Needs root and overlayfs.
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent_fixture.hpp"
+#include "docker_registry.hpp"
+#include "mantle/module/v1/mesos.pb.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace t = mantle::testing;
+namespace fs = std::filesystem;
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+class AgentWithImages {
+ public:
+  AgentWithImages() {
+    if (::geteuid() != 0) {
+      error_ = "needs root (overlayfs, mount namespaces, pivot_root)";
+      return;
+    }
+    try {
+      t::buildBusyboxLayout(dir_.path() / "image", t::BusyboxImage{});
+    } catch (const std::exception& e) {
+      error_ = std::string("cannot build the image: ") + e.what();
+      return;
+    }
+    peer_.start();
+    const std::string modules =
+        R"({"libraries":[{"name":"mantle_filesystem","modules":[{"name":"filesystem/linux","kind":"isolator"}]},)"
+        R"({"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime","kind":"isolator"}]}]})";
+    agent_ = std::make_unique<t::ChildProcess>(
+        std::vector<std::string>{t::binary("mantle-agent"), "--master=" + peer_.address(), "--ip=127.0.0.1",
+                                 "--port=" + std::to_string(t::freePort()),
+                                 "--work_dir=" + (dir_.path() / "agent").string(),
+                                 "--resources=cpus:64;mem:65536;disk:65536", "--modules=" + modules,
+                                 "--isolation=filesystem/linux,docker/runtime", "--image_providers=oci",
+                                 "--image_provisioner_backend=overlay"},
+        dir_.path() / "agent.log");
+    if (!peer_.waitForRegistration(30s)) error_ = "the agent did not register: " + agent_->output();
+  }
+  ~AgentWithImages() {
+    if (agent_) agent_->stop();
+    t::killSessionsUnder(dir_.path());
+    peer_.stop();
+  }
+  const std::string& error() const { return error_; }
+  std::string log() const { return agent_ ? agent_->output() : ""; }
+  t::MasterPeer& peer() { return peer_; }
+  std::string image() const { return (dir_.path() / "image").string() + ":latest"; }
+  fs::path provisioned() const { return dir_.path() / "agent/provisioner/containers"; }
+
+ private:
+  t::TempDir dir_;
+  t::MasterPeer peer_;
+  std::unique_ptr<t::ChildProcess> agent_;
+  std::string error_;
+};
+
+// Seconds from RUN_TASK until TASK_RUNNING; negative when it did not run.
+double launch(t::MasterPeer& peer, const mesos::v1::FrameworkInfo& framework, mesos::v1::TaskInfo task) {
+  const auto start = std::chrono::steady_clock::now();
+  peer.runTask(framework, task);
+  auto running = peer.waitForUpdate(task.task_id().value(), mesos::v1::TASK_RUNNING, 30s);
+  const auto end = std::chrono::steady_clock::now();
+  if (running.status().state() != mesos::v1::TASK_RUNNING) {
+    for (const auto& update : peer.distinctUpdates(task.task_id().value())) {
+      std::cerr << task.task_id().value() << ": " << mesos::v1::TaskState_Name(update.status().state()) << " "
+                << update.status().message() << "\n";
+    }
+    return -1;
+  }
+  return std::chrono::duration<double>(end - start).count();
+}
+
+bool mountedUnder(const fs::path& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(" " + dir.string()) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Each iteration: the host task, then the image task (its time is the
+// iteration's). Counters: medians of both and of their difference, in ms.
+void BM_LaunchToRunningInAnImageAndOnTheHost(benchmark::State& state) {
+  AgentWithImages agent;
+  if (!agent.error().empty()) {
+    state.SkipWithError(agent.error().c_str());
+    return;
+  }
+  const auto framework = t::testFramework("bench", false);
+  auto hostTask = [&](const std::string& id) {
+    return t::commandTask(id, "exec /bin/busybox sleep 600", agent.peer().agentId());
+  };
+  auto imageTask = [&](const std::string& id) {
+    mesos::v1::TaskInfo task = hostTask(id);
+    mantle::module::v1::ContainerInfo info;
+    info.set_type(2);                                    // MESOS
+    info.mutable_mesos()->mutable_image()->set_type(3);  // OCI
+    info.mutable_mesos()->mutable_image()->mutable_docker()->set_name(agent.image());
+    task.mutable_container()->ParseFromString(info.SerializeAsString());
+    return task;
+  };
+  // Warm-up, untimed: the first image task pulls the image into the store.
+  std::vector<std::string> launched{"image-warm", "host-warm"};
+  if (launch(agent.peer(), framework, imageTask("image-warm")) < 0 ||
+      launch(agent.peer(), framework, hostTask("host-warm")) < 0) {
+    state.SkipWithError(("the warm-up tasks did not run: " + agent.log()).c_str());
+    return;
+  }
+  std::vector<double> host, image, added;
+  int serial = 0;
+  for (auto _ : state) {
+    const std::string id = std::to_string(serial++);
+    const double without = launch(agent.peer(), framework, hostTask("host-" + id));
+    const double with = launch(agent.peer(), framework, imageTask("image-" + id));
+    launched.push_back("host-" + id);
+    launched.push_back("image-" + id);
+    if (without < 0 || with < 0) {
+      state.SkipWithError(("a task never reached TASK_RUNNING: " + agent.log()).c_str());
+      break;
+    }
+    host.push_back(without * 1e3);
+    image.push_back(with * 1e3);
+    added.push_back((with - without) * 1e3);
+    state.SetIterationTime(with);
+  }
+  state.counters["host_ms"] = median(host);
+  state.counters["image_ms"] = median(image);
+  state.counters["added_ms"] = median(added);
+  // The tasks end through the agent; no rootfs may be left.
+  for (const std::string& id : launched) agent.peer().killTask(framework.id().value(), id);
+  for (const std::string& id : launched) agent.peer().waitForTerminal(id, 30s);
+  if (!t::waitUntil([&] { return fs::is_empty(agent.provisioned()) && !mountedUnder(agent.provisioned()); }, 30s)) {
+    state.SkipWithError("rootfses were left behind");
+  }
+}
+BENCHMARK(BM_LaunchToRunningInAnImageAndOnTheHost)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(30);
+
+}  // namespace
+
+BENCHMARK_MAIN();
