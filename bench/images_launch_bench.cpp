@@ -19,6 +19,7 @@
 
 #include "agent_fixture.hpp"
 #include "docker_registry.hpp"
+#include "launch_pairs.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 
 namespace {
@@ -26,12 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace t = mantle::testing;
 namespace fs = std::filesystem;
-
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 class AgentWithImages {
  public:
@@ -78,22 +73,6 @@ class AgentWithImages {
   std::string error_;
 };
 
-// Seconds from RUN_TASK until TASK_RUNNING; negative when it did not run.
-double launch(t::MasterPeer& peer, const mesos::v1::FrameworkInfo& framework, mesos::v1::TaskInfo task) {
-  const auto start = std::chrono::steady_clock::now();
-  peer.runTask(framework, task);
-  auto running = peer.waitForUpdate(task.task_id().value(), mesos::v1::TASK_RUNNING, 30s);
-  const auto end = std::chrono::steady_clock::now();
-  if (running.status().state() != mesos::v1::TASK_RUNNING) {
-    for (const auto& update : peer.distinctUpdates(task.task_id().value())) {
-      std::cerr << task.task_id().value() << ": " << mesos::v1::TaskState_Name(update.status().state()) << " "
-                << update.status().message() << "\n";
-    }
-    return -1;
-  }
-  return std::chrono::duration<double>(end - start).count();
-}
-
 bool mountedUnder(const fs::path& dir) {
   std::ifstream in("/proc/self/mountinfo");
   for (std::string line; std::getline(in, line);) {
@@ -124,32 +103,8 @@ void BM_LaunchToRunningInAnImageAndOnTheHost(benchmark::State& state) {
     return task;
   };
   // Warm-up, untimed: the first image task pulls the image into the store.
-  std::vector<std::string> launched{"image-warm", "host-warm"};
-  if (launch(agent.peer(), framework, imageTask("image-warm")) < 0 ||
-      launch(agent.peer(), framework, hostTask("host-warm")) < 0) {
-    state.SkipWithError(("the warm-up tasks did not run: " + agent.log()).c_str());
-    return;
-  }
-  std::vector<double> host, image, added;
-  int serial = 0;
-  for (auto _ : state) {
-    const std::string id = std::to_string(serial++);
-    const double without = launch(agent.peer(), framework, hostTask("host-" + id));
-    const double with = launch(agent.peer(), framework, imageTask("image-" + id));
-    launched.push_back("host-" + id);
-    launched.push_back("image-" + id);
-    if (without < 0 || with < 0) {
-      state.SkipWithError(("a task never reached TASK_RUNNING: " + agent.log()).c_str());
-      break;
-    }
-    host.push_back(without * 1e3);
-    image.push_back(with * 1e3);
-    added.push_back((with - without) * 1e3);
-    state.SetIterationTime(with);
-  }
-  state.counters["host_ms"] = median(host);
-  state.counters["image_ms"] = median(image);
-  state.counters["added_ms"] = median(added);
+  const std::vector<std::string> launched = mantle::bench::runLaunchPairs(
+      state, agent.peer(), framework, {"host", "image", hostTask, imageTask}, [&] { return agent.log(); });
   // The tasks end through the agent; no rootfs may be left.
   for (const std::string& id : launched) agent.peer().killTask(framework.id().value(), id);
   for (const std::string& id : launched) agent.peer().waitForTerminal(id, 30s);

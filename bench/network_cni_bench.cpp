@@ -19,17 +19,12 @@
 
 #include "agent_fixture.hpp"
 #include "cni_network.hpp"
+#include "launch_pairs.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 namespace t = mantle::testing;
-
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 // A real agent with network/cni on a test network, and the master peer.
 class AgentOnNetwork {
@@ -72,22 +67,6 @@ class AgentOnNetwork {
   std::string error_;
 };
 
-// Seconds from RUN_TASK until TASK_RUNNING; negative when it did not run.
-double launch(t::MasterPeer& peer, const mesos::v1::FrameworkInfo& framework, mesos::v1::TaskInfo task) {
-  const auto start = std::chrono::steady_clock::now();
-  peer.runTask(framework, task);
-  auto running = peer.waitForUpdate(task.task_id().value(), mesos::v1::TASK_RUNNING, 30s);
-  const auto end = std::chrono::steady_clock::now();
-  if (running.status().state() != mesos::v1::TASK_RUNNING) {
-    for (const auto& update : peer.distinctUpdates(task.task_id().value())) {
-      std::cerr << task.task_id().value() << ": " << mesos::v1::TaskState_Name(update.status().state()) << " "
-                << update.status().message() << "\n";
-    }
-    return -1;
-  }
-  return std::chrono::duration<double>(end - start).count();
-}
-
 // Each iteration: the plain task, then the networked one (its time is the
 // iteration's). Counters: medians of both and of their difference, in ms.
 void BM_LaunchToRunningWithAndWithoutCni(benchmark::State& state) {
@@ -106,32 +85,8 @@ void BM_LaunchToRunningWithAndWithoutCni(benchmark::State& state) {
   };
   // Warm-up, untimed: the first ADD creates the bridge, whose address is the
   // agent's --advertise_ip (every executor, networked or not, reaches the agent there).
-  std::vector<std::string> launched{"cni-warm", "plain-warm"};
-  if (launch(agent.peer(), framework, cniTask("cni-warm")) < 0 ||
-      launch(agent.peer(), framework, plainTask("plain-warm")) < 0) {
-    state.SkipWithError(("the warm-up tasks did not run: " + agent.log()).c_str());
-    return;
-  }
-  std::vector<double> plain, networked, added;
-  int serial = 0;
-  for (auto _ : state) {
-    const std::string id = std::to_string(serial++);
-    const double without = launch(agent.peer(), framework, plainTask("plain-" + id));
-    const double with = launch(agent.peer(), framework, cniTask("cni-" + id));
-    launched.push_back("plain-" + id);
-    launched.push_back("cni-" + id);
-    if (without < 0 || with < 0) {
-      state.SkipWithError(("a task never reached TASK_RUNNING: " + agent.log()).c_str());
-      break;
-    }
-    plain.push_back(without * 1e3);
-    networked.push_back(with * 1e3);
-    added.push_back((with - without) * 1e3);
-    state.SetIterationTime(with);
-  }
-  state.counters["plain_ms"] = median(plain);
-  state.counters["cni_ms"] = median(networked);
-  state.counters["added_ms"] = median(added);
+  const std::vector<std::string> launched = mantle::bench::runLaunchPairs(
+      state, agent.peer(), framework, {"plain", "cni", plainTask, cniTask}, [&] { return agent.log(); });
   // The plugins' share: the isolator logs each ADD's duration.
   std::vector<double> plugins;
   std::istringstream log(agent.log());
@@ -141,7 +96,7 @@ void BM_LaunchToRunningWithAndWithoutCni(benchmark::State& state) {
       plugins.push_back(std::stod(line.substr(at + 5)));
     }
   }
-  state.counters["add_plugins_ms"] = median(plugins);
+  state.counters["add_plugins_ms"] = mantle::bench::median(plugins);
   // The tasks end through the agent (DEL); nothing may be left.
   for (const std::string& id : launched) agent.peer().killTask(framework.id().value(), id);
   for (const std::string& id : launched) agent.peer().waitForTerminal(id, 30s);
