@@ -211,6 +211,7 @@ Status Agent::start() {
   for (const auto& attribute : *attributes) *info_.add_attributes() = attribute;
 
   if (Status images = startImages(); !images.ok()) return images.error();
+  if (Status imageGc = startImageGc(); !imageGc.ok()) return imageGc.error();
   Status recovered = onStrand(strand_, [this] { return recover(); });
   if (!recovered.ok()) return recovered.error().withContext("recovery");
   if (flags_.recover == "cleanup") {

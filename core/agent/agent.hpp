@@ -27,6 +27,7 @@
 #include "auth/security.hpp"
 #include "hooks/hook_chain.hpp"
 #include "http/server.hpp"
+#include "images/gc.hpp"
 #include "libprocess/libprocess.hpp"
 #include "logging/verbosity.hpp"
 #include "mantle/internal/agent_master.pb.h"
@@ -82,6 +83,7 @@ struct AgentFlags {
   std::string dockerStoreDir;  // empty: <work_dir>/store/docker
   std::string dockerConfig;
   bool allowPrivilegedContainers = false;
+  std::string imageGcConfig;  // Mesos' --image_gc_config (images/gc.hpp); empty: no automatic image GC
   // Mesos' security flags as the agent has them (docs/SECURITY.md): executor
   // tokens, the agent's --credential towards the master, authentication,
   // ACLs and TLS of the agent's own endpoints.
@@ -222,6 +224,13 @@ class Agent {
   void shutdownWhilePulling(Executor& executor);
   // Unmounts and removes a container's rootfs (none: nothing to do).
   void releaseRootfs(const std::string& containerId);
+  // Image garbage collection (agent_image_gc.cpp): PRUNE_IMAGES and
+  // --image_gc_config. Prunes what no live container uses and `excluded`
+  // does not name; `done` runs on the strand.
+  void pruneImages(std::vector<images::ImageReference> excluded, std::function<void(Result<images::PruneReport>)> done);
+  Status startImageGc();
+  void scheduleImageGc();
+  void watchImageDisk();
   // GET_CONTAINERS: the executor's image and its container's mounts.
   void describeFilesystem(const Executor& executor,
                           mesos::v1::agent::Response::GetContainers::Container& container) const;
@@ -391,6 +400,9 @@ class Agent {
   ImageSupport imageSupport_;
   std::unique_ptr<images::ImageStore> imageStore_;
   std::unique_ptr<Provisioner> provisioner_;
+  // With --image_gc_config: its settings and the timer of its disk checks.
+  std::optional<images::ImageGcConfig> imageGc_;
+  std::unique_ptr<boost::asio::steady_timer> imageGcTimer_;
 };
 
 }  // namespace mantle::agent

@@ -304,6 +304,22 @@ void Agent::operatorCall(const http::Request& request, const http::Responder& re
       }
       return responder.respond(http::Response{200, {}, ""});
     }
+    case Call::PRUNE_IMAGES: {
+      if (!authorizer.may("prune_images", "")) return responder.respond(forbidden(principal, "prune_images"));
+      std::vector<images::ImageReference> excluded;
+      for (const auto& image : call->prune_images().excluded_images()) {
+        if (image.type() == mesos::v1::Image::APPC || !image.has_docker()) {
+          return responder.respond(http::Response::text(
+              400, "prune_images.excluded_images: only DOCKER and OCI images, named by docker.name, are supported"));
+        }
+        excluded.push_back({image.type() == mesos::v1::Image::OCI ? images::ImageReference::Type::kOci
+                                                                  : images::ImageReference::Type::kDocker,
+                            image.docker().name()});
+      }
+      return pruneImages(std::move(excluded), [responder](Result<images::PruneReport> report) {
+        responder.respond(report.ok() ? http::Response{200, {}, ""} : http::Response::error(report.error()));
+      });
+    }
     case Call::GET_AGENT:
       response.set_type(Response::GET_AGENT);
       *response.mutable_get_agent()->mutable_agent_info() = info_;
@@ -684,9 +700,10 @@ std::map<std::string, double> Agent::metrics() const {
   for (const auto& [state, count] : executors) out["slave/executors_" + state] = count;
   for (const auto& [state, count] : tasks) out["slave/tasks_" + state] = count;
   out["slave/frameworks_active"] = static_cast<double>(frameworks_.size());
-  for (const char* name : {"valid_status_updates", "invalid_status_updates", "container_launch_errors",
-                           "recovery_errors", "executor_authentication_successes",
-                           "executor_authentication_unauthorized", "executor_authentication_forbidden"}) {
+  for (const char* name :
+       {"valid_status_updates", "invalid_status_updates", "container_launch_errors", "recovery_errors",
+        "executor_authentication_successes", "executor_authentication_unauthorized",
+        "executor_authentication_forbidden", "images_pruned", "image_layers_pruned", "image_bytes_pruned"}) {
     auto it = counters_.find(name);
     out[std::string("slave/") + name] = it == counters_.end() ? 0 : static_cast<double>(it->second);
   }

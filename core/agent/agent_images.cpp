@@ -34,6 +34,11 @@ void AgentFlags::addImageFlags(flags::FlagSet& set) {
                 "Where pulled images and their layers are kept (default: <work_dir>/store/docker).");
   set.addString("docker_config", &dockerConfig,
                 "A Docker config.json whose \"auths\" give registry credentials (Basic, or for bearer tokens).");
+  set.addString("image_gc_config", &imageGcConfig,
+                "Automatic image garbage collection, Mesos' JSON (inline or a file): {\"image_disk_headroom\": 0.1, "
+                "\"image_disk_watch_interval\": {\"nanoseconds\": N}, \"excluded_images\": [Image, ...]}; when "
+                "less than the headroom of the store's file system is free, the images no container uses are pruned. "
+                "Empty: only PRUNE_IMAGES prunes.");
   set.addBool("allow_privileged_containers", &allowPrivilegedContainers,
               "Accept ContainerInfo.docker.privileged (refused otherwise).");
 }
