@@ -370,6 +370,9 @@ class Executor {
       ::dup2(errPipe[1], 2);
       int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, 0);
+      // The executor's own descriptors (its connections to the agent, its
+      // pipes) are not the task's.
+      ::close_range(3, ~0U, 0);
       if (!config_.rootfs.empty()) {
         if (const char* step = process::enterRootfs(config_.rootfs.c_str())) {
           const char message[] = "mantle-executor: cannot enter the task's root filesystem: ";

@@ -106,7 +106,22 @@ Result<PluginOutput> runPlugin(const std::string& path, const std::vector<std::s
     if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) continue;
     if (polled[0].revents != 0) {
+      // A plugin that closed its stdin must not raise SIGPIPE in the host
+      // process (which need not ignore it): block it for the write and take
+      // back the one the write raised.
+      sigset_t pipeSignal;
+      sigset_t previous;
+      sigemptyset(&pipeSignal);
+      sigaddset(&pipeSignal, SIGPIPE);
+      ::pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous);
       const ssize_t n = ::write(pipes.fds[0][1], input.data() + written, input.size() - written);
+      const int writeError = errno;
+      if (n < 0 && writeError == EPIPE) {
+        const timespec now{0, 0};
+        (void)::sigtimedwait(&pipeSignal, nullptr, &now);
+      }
+      ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      errno = writeError;
       if (n > 0) written += static_cast<std::size_t>(n);
       if (n < 0 && errno != EAGAIN) written = input.size();  // the plugin closed its stdin
       if (written == input.size()) Pipes::close(pipes.fds[0][1]);

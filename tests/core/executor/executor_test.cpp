@@ -56,6 +56,19 @@ TEST_F(ExecutorTest, TaskSeesTheMesosEnvironment) {
   }
 }
 
+TEST_F(ExecutorTest, TheTaskInheritsNoDescriptorOfTheExecutorBeyondItsStandardStreams) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const auto out = dir_.path() / "fds";
+  // ls opens the directory it lists as fd 3 when nothing else is open.
+  auto task = commandTask("fds", "exec ls /proc/self/fd > " + out.string(), peer_.agentId());
+  ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  ASSERT_EQ(peer_.waitForTerminal("fds", 30s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+  std::ifstream in(out);
+  std::string fds((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(fds, "0\n1\n2\n3\n");
+}
+
 TEST_F(ExecutorTest, NonShellCommandRunsValueWithTheWholeArgvAsArguments) {
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));
