@@ -173,6 +173,12 @@ class ImagesE2ETest : public ::testing::Test {
     return text.str();
   }
 
+  // Whether the task's stdout holds `lines` in a row; waits a while, since the
+  // container's last output reaches the sandbox file after the terminal update.
+  bool stdoutHasLines(const std::string& taskId, const std::vector<std::string>& lines) const {
+    return waitUntil([&] { return hasLines(stdoutOf(taskId), lines); }, 5s);
+  }
+
   fs::path provisionerDir() const { return cluster_->agentWorkDir(0) / "provisioner" / "containers"; }
 
   void TearDown() override {
@@ -213,6 +219,7 @@ TEST_F(ImagesE2ETest, ROOT_AnImageTaskSeesTheImagesFilesystemAndItsOutputLandsIn
                            "test -c /dev/null && test -d /proc/self && echo var=$IMAGE_VAR && "
                            "grep -q ' / ' /proc/self/mountinfo && echo done",
                            ociContainer(layout_)));
+  stdoutHasLines("look", {"done"});  // the last line reached the sandbox
   const std::string out = stdoutOf("look");
   EXPECT_NE(out.find("hello-from-image"), std::string::npos) << out;
   EXPECT_NE(out.find("no-os-release"), std::string::npos) << out;
@@ -231,7 +238,7 @@ TEST_F(ImagesE2ETest, ROOT_WithoutACommandValueTheImagesEntrypointAndCmdRunAndTh
   mv1::CommandInfo none;
   none.set_shell(false);
   EXPECT_FINISHED(run("default", none, ociContainer(layout_)));
-  EXPECT_TRUE(hasLines(stdoutOf("default"), {"hello-from-image"})) << stdoutOf("default");
+  EXPECT_TRUE(stdoutHasLines("default", {"hello-from-image"})) << stdoutOf("default");
   // Arguments after the Entrypoint replace Cmd; the task's environment wins
   // over the image's.
   mv1::CommandInfo arguments;
@@ -241,7 +248,7 @@ TEST_F(ImagesE2ETest, ROOT_WithoutACommandValueTheImagesEntrypointAndCmdRunAndTh
   variable->set_name("IMAGE_VAR");
   variable->set_value("from-task");
   EXPECT_FINISHED(run("arguments", arguments, ociContainer(layout_)));
-  EXPECT_TRUE(hasLines(stdoutOf("arguments"), {"var=from-task"})) << stdoutOf("arguments");
+  EXPECT_TRUE(stdoutHasLines("arguments", {"var=from-task"})) << stdoutOf("arguments");
 }
 
 TEST_F(ImagesE2ETest, ROOT_TheImagesUserRunsTheTask) {
@@ -250,7 +257,7 @@ TEST_F(ImagesE2ETest, ROOT_TheImagesUserRunsTheTask) {
   startCluster();
   ASSERT_NE(framework_, nullptr);
   EXPECT_FINISHED(runShell("user", "id -u && id -g", ociContainer(layout_)));
-  EXPECT_TRUE(hasLines(stdoutOf("user"), {"1234"}) && hasLines(stdoutOf("user"), {"4321"})) << stdoutOf("user");
+  EXPECT_TRUE(stdoutHasLines("user", {"1234"}) && stdoutHasLines("user", {"4321"})) << stdoutOf("user");
 }
 
 TEST_F(ImagesE2ETest, ROOT_AMissingImageFailsTheTaskNamingTheImage) {
@@ -365,7 +372,7 @@ TEST_F(ImagesE2ETest, ROOT_AfterAnAgentKill9ARunningImageTaskKeepsItsRootfsWhich
   std::ofstream(sandboxOf("survivor") / "stop").close();
   std::optional<mv1::TaskStatus> status = framework_->waitForState("survivor", std::nullopt, 30s);
   EXPECT_FINISHED(status);
-  EXPECT_TRUE(hasLines(stdoutOf("survivor"), {"hello-from-image"})) << stdoutOf("survivor");
+  EXPECT_TRUE(stdoutHasLines("survivor", {"hello-from-image"})) << stdoutOf("survivor");
   EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
 }
 
