@@ -308,6 +308,17 @@ Result<Conversion> operation(const v1::Offer::Operation& op, const std::set<std:
     if (!other) {
       return invalidArgument("resource " + r.name() + " is not " + (reservation ? "reserved" : "a persistent volume"));
     }
+    if (op.type() == Operation::CREATE) {
+      const std::string& id = r.disk().persistence().id();
+      if (!r.disk().has_volume()) {
+        return invalidArgument("persistent volume '" + id + "' needs 'disk.volume' (its container_path and mode)");
+      }
+      if (r.disk().volume().mode() == v1::Volume::RO) {
+        return invalidArgument("persistent volume '" + id +
+                               "' is read-only: read-only persistent volumes are not supported (tasks may mount one "
+                               "read-only through their own ContainerInfo volume)");
+      }
+    }
     if (op.type() == Operation::RESERVE &&
         r.reservations(r.reservations_size() - 1).type() == v1::Resource::ReservationInfo::STATIC) {
       return invalidArgument("a RESERVE operation makes dynamic reservations, not static ones");

@@ -232,6 +232,16 @@ TEST(OperationValidationTest, RefusesOperationsThatCannotApplySayingWhy) {
   volume.set_type(v1::Offer::Operation::CREATE);
   *volume.mutable_create()->add_volumes() = reserved(scalar("disk", 64), "web");
   EXPECT_THAT(refused(volume), HasSubstr("is not a persistent volume"));
+  v1::Resource bare = reserved(scalar("disk", 64), "web");
+  bare.mutable_disk()->mutable_persistence()->set_id("data");
+  v1::Offer::Operation noPath = volume;
+  *noPath.mutable_create()->mutable_volumes(0) = bare;
+  EXPECT_THAT(refused(noPath), HasSubstr("persistent volume 'data' needs 'disk.volume'"));
+  bare.mutable_disk()->mutable_volume()->set_container_path("data");
+  bare.mutable_disk()->mutable_volume()->set_mode(v1::Volume::RO);
+  v1::Offer::Operation readOnly = volume;
+  *readOnly.mutable_create()->mutable_volumes(0) = bare;
+  EXPECT_THAT(refused(readOnly), HasSubstr("read-only persistent volumes are not supported"));
   v1::Offer::Operation launch;
   launch.set_type(v1::Offer::Operation::LAUNCH);
   EXPECT_THAT(refused(launch), HasSubstr("unsupported operation LAUNCH"));
