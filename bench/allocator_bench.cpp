@@ -3,8 +3,8 @@
 // ABI path: protobuf encoding, the boundary crossing, decoding of the offers)
 // and, separately, the same scenario on the allocation engine linked in
 // directly (the in-module cost, without encoding). Next to each figure it
-// prints the ratio to a plain heap-based DRF pass over the same agents and
-// frameworks measured in the same run (reference_drf.hpp).
+// prints the ratio to a plain heap-based DRF allocator driven through the same
+// requests in the same run (reference_drf.hpp).
 #include <benchmark/benchmark.h>
 #include <google/protobuf/arena.h>
 #include <time.h>
@@ -108,7 +108,7 @@ struct Row {
   std::string mesos;
   std::string target;
   Sample abi;
-  double moduleMs = 0;
+  Sample module;
   Sample ref;
 };
 
@@ -119,10 +119,10 @@ std::vector<Row>& rows() {
 
 void record(benchmark::State& state, Row row) {
   state.counters["abi_ms"] = row.abi.wall;
-  state.counters["module_ms"] = row.moduleMs;
+  state.counters["module_ms"] = row.module.wall;
   state.counters["ref_ms"] = row.ref.wall;
   state.counters["abi_x_ref"] = row.ref.wall > 0 ? row.abi.wall / row.ref.wall : 0;
-  state.counters["module_x_ref"] = row.ref.wall > 0 ? row.moduleMs / row.ref.wall : 0;
+  state.counters["module_x_ref"] = row.ref.wall > 0 ? row.module.wall / row.ref.wall : 0;
   state.counters["abi_cpu_ms"] = row.abi.cpu;
   state.counters["ref_cpu_ms"] = row.ref.cpu;
   for (Row& r : rows()) {
@@ -134,28 +134,7 @@ void record(benchmark::State& state, Row row) {
   rows().push_back(std::move(row));
 }
 
-// The reference pass over `agents` agents of `shape` and `frameworks`
-// frameworks, named as the benchmarks name theirs; its offers are built on a
-// reused arena, as EngineTarget's are.
-Sample referenceMs(std::size_t agents, const Shape& shape, std::size_t frameworks) {
-  ReferenceCluster cluster;
-  cluster.agents.assign(agents, shape);
-  for (std::size_t i = 0; i < agents; ++i) cluster.agentIds.push_back("agent-" + std::to_string(i));
-  for (std::size_t f = 0; f < frameworks; ++f) cluster.frameworkIds.push_back("framework-" + std::to_string(f));
-  ReusableArena arena;
-  std::vector<Sample> samples;
-  std::size_t sink = 0;
-  for (int i = 0; i < 7; ++i) {
-    Stopwatch watch;
-    ReferenceResult r = referenceDrfPass(cluster, arena.fresh());
-    samples.push_back(watch.elapsed());
-    sink += r.offers.size() + static_cast<std::size_t>(r.response->offers_size());
-  }
-  benchmark::DoNotOptimize(sink);
-  return median(samples);
-}
-
-// ---- two ways to reach the allocator ------------------------------------------
+// ---- three ways to reach an allocator -------------------------------------------
 
 // The DRF module's library: the one built beside this program, or the file
 // MANTLE_BENCH_DRF_MODULE names (to compare another build's module through
@@ -245,6 +224,30 @@ class EngineTarget {
   ReusableArena batches;
 };
 
+// The reference (reference_drf.hpp) behind the same calls: it reads the
+// same requests and decline batches, and its offers go onto a reused arena
+// as EngineTarget's do.
+class ReferenceTarget {
+ public:
+  explicit ReferenceTarget(ReusableArena* responses = nullptr) : responses_(responses != nullptr ? responses : &own_) {}
+  void addAgent(const v1::AllocatorAddAgent& r) { drf_.addAgent(r.agent_info().id().value(), Shape::of(r.total())); }
+  void addFramework(const v1::AllocatorAddFramework& r) {
+    drf_.addFramework(r.framework_info().id().value(), r.framework_info().roles(0));
+  }
+  const v1::AllocateResponse& allocate(double now) { return *drf_.allocate(now, responses_->fresh()); }
+  void recoverBatch(const v1::AllocatorRecoverResourcesBatch& batch) { drf_.recover(batch); }
+
+ private:
+  ReferenceDrf drf_;
+  ReusableArena own_;
+  ReusableArena* responses_;
+
+ public:
+  // Frees the last response outside a timed section.
+  void releaseResponse() { responses_->release(); }
+  ReusableArena batches;
+};
+
 v1::AllocatorAddAgent agentRequest(std::size_t i, const modules::conformance::ResourceList& total) {
   v1::AllocatorAddAgent r;
   r.mutable_agent_info()->mutable_id()->set_value("agent-" + std::to_string(i));
@@ -274,6 +277,28 @@ v1::AllocatorRecoverResourcesBatch* declineAll(google::protobuf::Arena* arena, c
   return batch;
 }
 
+// One allocation pass of a fresh reference over `agents` agents of `shape`
+// and `frameworks` frameworks in one role, named as the benchmarks name
+// theirs (the yardstick of the single-cycle benchmarks); median of 7.
+Sample referencePassMs(std::size_t agents, const char* shape, std::size_t frameworks) {
+  auto total = parseResources(shape);
+  ReusableArena responses;
+  std::vector<Sample> samples;
+  std::size_t sink = 0;
+  for (int i = 0; i < 7; ++i) {
+    ReferenceTarget t(&responses);
+    for (std::size_t a = 0; a < agents; ++a) t.addAgent(agentRequest(a, total));
+    for (std::size_t f = 0; f < frameworks; ++f)
+      t.addFramework(frameworkRequest("framework-" + std::to_string(f), "role"));
+    t.releaseResponse();
+    Stopwatch watch;
+    sink += static_cast<std::size_t>(t.allocate(1).offers_size());
+    samples.push_back(watch.elapsed());
+  }
+  benchmark::DoNotOptimize(sink);
+  return median(samples);
+}
+
 // ---- 1. DeclineOffers ------------------------------------------------------------
 
 constexpr std::size_t kDeclineAgents = 10000;
@@ -290,39 +315,92 @@ void declineSetup(Target& t) {
   }
 }
 
+// A round's thread CPU time by phase: the allocation (the previous
+// response's arena freed, the cycle, and through the ABI the offers encoded
+// and decoded), the decline batch built from the offers (a framework's
+// work: the same code for every target), and the batch recovered (through
+// the ABI: encoded, crossed, read).
+struct RoundSplit {
+  double allocate = 0, build = 0, recover = 0;
+};
+
 // One round: allocate everything, decline every offer with a long filter.
 template <class Target>
-std::size_t declineRound(Target& t, int round) {
+std::size_t declineRound(Target& t, int round, RoundSplit* split) {
+  double start = threadCpuMs();
   const v1::AllocateResponse& response = t.allocate(round);
-  t.recoverBatch(*declineAll(t.batches.fresh(), response, 365.0 * 86400, round));
+  double allocated = threadCpuMs();
+  const v1::AllocatorRecoverResourcesBatch* batch = declineAll(t.batches.fresh(), response, 365.0 * 86400, round);
+  double built = threadCpuMs();
+  t.recoverBatch(*batch);
+  *split = RoundSplit{allocated - start, built - allocated, threadCpuMs() - built};
   return static_cast<std::size_t>(response.offers_size());
 }
 
+// Medians of each phase of DeclineOffers' rounds, per target.
+struct SplitRow {
+  std::string target;
+  RoundSplit median;
+};
+std::vector<SplitRow>& declineSplits() {
+  static std::vector<SplitRow> all;
+  return all;
+}
+
+// A target playing rounds of DeclineOffers, with its samples.
+template <class Target>
+struct DeclinePlayer {
+  Target target;
+  std::vector<Sample> samples;
+  std::vector<RoundSplit> splits;
+  DeclinePlayer() { declineSetup(target); }
+  std::size_t play(int round) {
+    RoundSplit split;
+    Stopwatch watch;
+    std::size_t offers = declineRound(target, round, &split);
+    samples.push_back(watch.elapsed());
+    splits.push_back(split);
+    return offers;
+  }
+  SplitRow splitRow(std::string name) const {
+    std::vector<double> allocate, build, recover;
+    for (const RoundSplit& s : splits) {
+      allocate.push_back(s.allocate);
+      build.push_back(s.build);
+      recover.push_back(s.recover);
+    }
+    return SplitRow{std::move(name), RoundSplit{median(allocate), median(build), median(recover)}};
+  }
+};
+
+// The three targets play their rounds interleaved (ABI, engine, reference
+// in each iteration), so that a burst of load on the shared machine falls on
+// all of them alike. The reference plays the same rounds: its pass skips
+// the frameworks whose filters hold an agent, and it recovers the same
+// decline batch.
 void BM_DeclineOffers(benchmark::State& state) {
-  AbiTarget abi;
-  declineSetup(abi);
-  std::vector<Sample> abiSamples;
+  DeclinePlayer<AbiTarget> abi;
+  DeclinePlayer<EngineTarget> direct;
+  DeclinePlayer<ReferenceTarget> reference;
   int round = 0;
   std::size_t offers = 0;
   for (auto _ : state) {
-    Stopwatch watch;
-    offers = declineRound(abi, round++);
-    Sample t = watch.elapsed();
-    state.SetIterationTime(t.wall / 1000.0);
-    abiSamples.push_back(t);
-  }
-  EngineTarget direct;
-  declineSetup(direct);
-  std::vector<double> moduleSamples;
-  for (int r = 0; r < round; ++r) {
-    Stopwatch watch;
-    declineRound(direct, r);
-    moduleSamples.push_back(watch.elapsed().wall);
+    offers = abi.play(round);
+    state.SetIterationTime(abi.samples.back().wall / 1000.0);
+    if (direct.play(round) != offers || reference.play(round) != offers) {
+      throw std::runtime_error("the targets made different numbers of offers");
+    }
+    ++round;
   }
   state.counters["offers_per_round"] = static_cast<double>(offers);
-  record(state,
-         Row{"DeclineOffers: 10k agents, 1k frameworks, per round", "1.06 s", "<= 30 ms", median(abiSamples),
-             median(moduleSamples), referenceMs(kDeclineAgents, Shape{24, 4096, 4096, 1001}, kDeclineFrameworks)});
+  // The reference's allocation pass alone, on a fresh state: the yardstick
+  // of this benchmark before 2026-12-06 (it declined nothing).
+  Sample pass = referencePassMs(kDeclineAgents, kDeclineShape, kDeclineFrameworks);
+  state.counters["ref_pass_ms"] = pass.wall;
+  state.counters["ref_pass_cpu_ms"] = pass.cpu;
+  declineSplits() = {abi.splitRow("ABI"), direct.splitRow("module"), reference.splitRow("ref")};
+  record(state, Row{"DeclineOffers: 10k agents, 1k frameworks, per round", "1.06 s", "<= 30 ms", median(abi.samples),
+                    median(direct.samples), median(reference.samples)});
 }
 BENCHMARK(BM_DeclineOffers)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(kDeclineRounds);
 
@@ -419,13 +497,13 @@ void BM_LargeAndSmallQuota(benchmark::State& state) {
     for (const QuotaTimes& t : v) x.push_back(t.*field);
     return median(x);
   };
-  Sample ref = referenceMs(kQuotaAgents, Shape{2, 2048, 2048, 0}, kSmallRoles + kLargeRoles);
+  Sample ref = referencePassMs(kQuotaAgents, "cpus:2;mem:2048;disk:2048", kSmallRoles + kLargeRoles);
   state.counters["offers"] = static_cast<double>(abiQuotaTimes().front().offers);
   state.counters["add_fw_ms"] = pick(abiQuotaTimes(), &QuotaTimes::addFrameworks).wall;
   state.counters["empty_ms"] = pick(abiQuotaTimes(), &QuotaTimes::empty).wall;
   state.counters["empty_rescan_ms"] = pick(abiQuotaTimes(), &QuotaTimes::emptyRescan).wall;
   auto row = [&](const char* name, const char* mesos, const char* target, Sample QuotaTimes::*field) {
-    record(state, Row{name, mesos, target, pick(abiQuotaTimes(), field), pick(moduleQuotaTimes(), field).wall, ref});
+    record(state, Row{name, mesos, target, pick(abiQuotaTimes(), field), pick(moduleQuotaTimes(), field), ref});
   };
   row("LargeAndSmallQuota: 3k agents, 3k roles, full cycle", "15.4 s", "<= 100 ms", &QuotaTimes::full);
   row("LargeAndSmallQuota: empty cycle (nothing changed)", "13.7 s", "<= 1 ms", &QuotaTimes::empty);
@@ -469,7 +547,7 @@ Sample scaleRun(ReusableArena* responses, std::size_t* offers) {
 
 void BM_Scale(benchmark::State& state) {
   std::vector<Sample> abiSamples;
-  std::vector<double> moduleSamples;
+  std::vector<Sample> moduleSamples;
   ReusableArena abiResponses, moduleResponses;
   std::size_t offers = 0;
   for (auto _ : state) {
@@ -478,32 +556,47 @@ void BM_Scale(benchmark::State& state) {
     abiSamples.push_back(t);
   }
   for (std::size_t i = 0; i < abiSamples.size(); ++i) {
-    moduleSamples.push_back(scaleRun<EngineTarget>(&moduleResponses, &offers).wall);
+    moduleSamples.push_back(scaleRun<EngineTarget>(&moduleResponses, &offers));
   }
   state.counters["offers"] = static_cast<double>(offers);
   // The first run, onto a cold arena (a host's very first cycle).
   state.counters["abi_first_ms"] = abiSamples.front().wall;
   state.counters["abi_first_cpu_ms"] = abiSamples.front().cpu;
   record(state, Row{"Scale: 50k agents, 1k frameworks in 10 roles, full cycle", "-", "<= 50 ms", median(abiSamples),
-                    median(moduleSamples), referenceMs(kScaleAgents, Shape{24, 4096, 4096, 1001}, kScaleFrameworks)});
+                    median(moduleSamples), referencePassMs(kScaleAgents, kDeclineShape, kScaleFrameworks)});
 }
 BENCHMARK(BM_Scale)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void printTable() {
   std::printf(
-      "\nMantle DRF allocator vs Mesos (medians; ref = plain heap DRF pass over the same agents and "
+      "\nMantle DRF allocator vs Mesos (medians; ref = plain heap DRF allocator over the same agents and "
       "frameworks, same run; cpu = this thread's CPU time)\n");
-  std::printf("| %-62s | %-8s | %-9s | %9s | %9s | %8s | %7s | %10s | %8s | %11s | %10s |\n", "benchmark", "Mesos",
-              "target", "ABI ms", "module ms", "ref ms", "ABI/ref", "module/ref", "ABI cpu", "ref cpu", "cpu ABI/ref");
-  std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(64, '-').c_str(), std::string(10, '-').c_str(),
-              std::string(11, '-').c_str(), std::string(10, '-').c_str(), std::string(11, '-').c_str(),
+  std::printf("| %-62s | %-8s | %-9s | %9s | %9s | %8s | %7s | %10s | %8s | %10s | %8s | %11s | %14s |\n", "benchmark",
+              "Mesos", "target", "ABI ms", "module ms", "ref ms", "ABI/ref", "module/ref", "ABI cpu", "module cpu",
+              "ref cpu", "cpu ABI/ref", "cpu module/ref");
+  std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(64, '-').c_str(), std::string(10, '-').c_str(),
+              std::string(11, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str(),
               std::string(10, '-').c_str(), std::string(9, '-').c_str(), std::string(12, '-').c_str(),
-              std::string(10, '-').c_str(), std::string(13, '-').c_str(), std::string(12, '-').c_str());
+              std::string(10, '-').c_str(), std::string(12, '-').c_str(), std::string(10, '-').c_str(),
+              std::string(13, '-').c_str(), std::string(16, '-').c_str());
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
   for (const Row& r : rows()) {
-    std::printf("| %-62s | %-8s | %-9s | %9.3f | %9.3f | %8.3f | %7.1f | %10.1f | %8.3f | %11.3f | %10.1f |\n",
-                r.name.c_str(), r.mesos.c_str(), r.target.c_str(), r.abi.wall, r.moduleMs, r.ref.wall,
-                r.ref.wall > 0 ? r.abi.wall / r.ref.wall : 0, r.ref.wall > 0 ? r.moduleMs / r.ref.wall : 0, r.abi.cpu,
-                r.ref.cpu, r.ref.cpu > 0 ? r.abi.cpu / r.ref.cpu : 0);
+    std::printf(
+        "| %-62s | %-8s | %-9s | %9.3f | %9.3f | %8.3f | %7.1f | %10.1f | %8.3f | %10.3f | %8.3f | %11.1f | %14.1f |\n",
+        r.name.c_str(), r.mesos.c_str(), r.target.c_str(), r.abi.wall, r.module.wall, r.ref.wall,
+        ratio(r.abi.wall, r.ref.wall), ratio(r.module.wall, r.ref.wall), r.abi.cpu, r.module.cpu, r.ref.cpu,
+        ratio(r.abi.cpu, r.ref.cpu), ratio(r.module.cpu, r.ref.cpu));
+  }
+  if (declineSplits().empty()) return;
+  std::printf(
+      "\nDeclineOffers round by phase (this thread's CPU ms, medians of the rounds; build = the decline batch made "
+      "from the offers, the same code for all)\n");
+  std::printf("| %-6s | %8s | %8s | %8s | %8s |\n", "", "allocate", "build", "recover", "sum");
+  std::printf("|--------|----------|----------|----------|----------|\n");
+  for (const SplitRow& s : declineSplits()) {
+    const RoundSplit& m = s.median;
+    std::printf("| %-6s | %8.3f | %8.3f | %8.3f | %8.3f |\n", s.target.c_str(), m.allocate, m.build, m.recover,
+                m.allocate + m.build + m.recover);
   }
 }
 
