@@ -521,8 +521,8 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
     if (found != nullptr && now < found->expiry) {
       filter = found;
       // Usually the whole agent was declined: decided once per filter.
-      if (found->coversTotal < 0) found->coversTotal = found->resources.contains(a.total) ? 1 : 0;
-      if (found->coversTotal > 0 || found->resources.contains(a.available)) return v1::ExplainResponse::FILTERED;
+      if (found->coversTotal < 0) found->coversTotal = found->resources->contains(a.total) ? 1 : 0;
+      if (found->coversTotal > 0 || found->resources->contains(a.available)) return v1::ExplainResponse::FILTERED;
     }
   }
 
@@ -645,7 +645,7 @@ Code Engine::evaluate(std::uint32_t client, std::uint32_t agent, Stage stage, do
     return v1::ExplainResponse::BELOW_MIN_ALLOCATABLE;
   }
 
-  if (filter != nullptr && filter->resources.contains(*offer)) return v1::ExplainResponse::FILTERED;
+  if (filter != nullptr && filter->resources->contains(*offer)) return v1::ExplainResponse::FILTERED;
   return v1::ExplainResponse::OFFERED;
 }
 
@@ -1037,14 +1037,16 @@ void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources r
     ++filterCount_;
   }
   Filter& f = it->second;
-  f.coversTotal = -1;
   if (inserted || f.expiry <= lastNow_) {
-    f.resources = std::move(resources);
+    f.resources = filterResources(agent, std::move(resources));
     f.expiry = expiry;
   } else {
-    f.resources.add(resources);
+    Resources merged = *f.resources;
+    merged.add(resources);
+    f.resources = filterResources(agent, std::move(merged));
     f.expiry = std::max(f.expiry, expiry);
   }
+  f.coversTotal = f.resources == agents_[agent].sharedTotal ? 1 : -1;
   if (inserted) {
     Framework& fw = frameworks_[framework];
     ++fw.filters;
@@ -1060,6 +1062,13 @@ void Engine::addFilter(std::uint32_t framework, std::uint32_t agent, Resources r
     fw.filterAgents.push_back(agent);
   }
   expiries_.emplace(f.expiry, key);
+}
+
+std::shared_ptr<const Resources> Engine::filterResources(std::uint32_t agent, Resources resources) {
+  Agent& a = agents_[agent];
+  if (!(resources == a.total)) return std::make_shared<const Resources>(std::move(resources));
+  if (!a.sharedTotal) a.sharedTotal = std::make_shared<const Resources>(std::move(resources));
+  return a.sharedTotal;
 }
 
 // ---- lookups ------------------------------------------------------------------------
@@ -1400,6 +1409,7 @@ Status Engine::updateAgent(const v1::AllocatorUpdateAgent& request) {
     a.available = a.total;
     for (const auto& [client, held] : a.allocations) a.available.subtractClamped(held);
     for (auto& [framework, filter] : a.filters) filter.coversTotal = -1;
+    a.sharedTotal.reset();  // the filters holding the old total keep it
     a.hasGpu = false;
     for (const Entry& e : a.total.entries()) {
       if (catalog_.kind(e.kind).gpu && e.scalar > 0) a.hasGpu = true;

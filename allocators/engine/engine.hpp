@@ -13,6 +13,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <memory>
 #include <queue>
 #include <set>
 #include <string>
@@ -182,7 +183,10 @@ class Engine {
 
   struct Filter {
     double expiry = 0;
-    Resources resources;
+    // Immutable; a filter of the agent's whole total (the usual decline)
+    // shares the agent's copy of it (Agent::sharedTotal) instead of holding
+    // its own.
+    std::shared_ptr<const Resources> resources;
     // Whether `resources` contain the agent's total (and so any offer the
     // agent can make): -1 not known yet, computed on first use.
     std::int8_t coversTotal = -1;
@@ -199,6 +203,9 @@ class Engine {
     std::vector<std::pair<std::uint32_t, Resources>> allocations;  // per client
     // Decline filters on this agent, by framework index (sorted).
     std::vector<std::pair<std::uint32_t, Filter>> filters;
+    // A copy of `total` that the filters holding exactly it share: made by
+    // the first such filter, dropped when the total changes.
+    std::shared_ptr<const Resources> sharedTotal;
   };
 
   enum class Stage { kGuarantee, kFairShare };
@@ -308,6 +315,8 @@ class Engine {
   const KindWire& kindWire(KindId kind);
   void cycle(double now, Sink& out);
   void addFilter(std::uint32_t framework, std::uint32_t agent, Resources resources, double expiry);
+  // `resources` as a filter on `agent` holds them (see Filter::resources).
+  std::shared_ptr<const Resources> filterResources(std::uint32_t agent, Resources resources);
   Filter* findFilter(std::uint32_t framework, std::uint32_t agent);
   void eraseFilter(std::uint32_t framework, std::uint32_t agent);
   void expireFilters(double now);

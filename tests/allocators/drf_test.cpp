@@ -263,5 +263,63 @@ TEST_F(DrfModule, BatchRecoveryOrdersTheNextCycleAsSingleRecoveries) {
   }
 }
 
+// Filters of an agent's whole total share one copy of it: several
+// frameworks' filters on one agent still expire each on its own, and once the
+// agent's total grows, a filter of the old total no longer holds the agent.
+TEST_F(DrfModule, WholeAgentFiltersExpireEachOnItsOwnAndStopHoldingAGrownAgent) {
+  ok(d().addAgent("agent-0", "cpus:4;mem:1024;ports:[31000-31009]"));
+  ok(d().addFramework("framework-a", {"r"}));
+  ok(d().addFramework("framework-b", {"r"}));
+  auto offeredTo = [](const v1::AllocateResponse& r) {
+    std::vector<std::string> to;
+    for (const auto& o : r.offers()) to.push_back(o.framework_id().value());
+    return to;
+  };
+  auto first = allocate(0);
+  ASSERT_EQ(first.offers_size(), 1);
+  const std::string declinedFirst = first.offers(0).framework_id().value();
+  ok(d().decline(first.offers(0), 10, 0));
+  auto second = allocate(1);
+  ASSERT_EQ(second.offers_size(), 1);
+  ASSERT_NE(second.offers(0).framework_id().value(), declinedFirst);
+  ok(d().decline(second.offers(0), 100, 1));
+  EXPECT_TRUE(allocate(2).offers().empty()) << "both frameworks filter the agent";
+  // The first filter expires at 10, the second holds until 101.
+  auto afterExpiry = allocate(11);
+  ASSERT_EQ(offeredTo(afterExpiry), std::vector<std::string>{declinedFirst});
+  ok(d().decline(afterExpiry.offers(0), 1000, 11));
+  EXPECT_TRUE(allocate(12).offers().empty()) << "both frameworks filter the agent again";
+
+  // Grow the agent: neither filter holds the new total.
+  v1::AllocatorUpdateAgent grow;
+  grow.mutable_agent_id()->set_value("agent-0");
+  *grow.mutable_total() = parseResources("cpus:8;mem:2048;ports:[31000-31009]");
+  auto grown = AllocatorClient(d().instance()).updateAgent(grow);
+  ASSERT_TRUE(grown.ok()) << grown.error().message;
+  auto afterGrowth = allocate(13);
+  ASSERT_EQ(afterGrowth.offers_size(), 1);
+  EXPECT_EQ(afterGrowth.offers(0).resources_size(), 3) << "the whole agent is offered";
+}
+
+// A second decline on an agent while the first filter lives adds to it: a
+// framework that gives an offer back in two parts, each with a filter, is
+// filtered from the whole agent.
+TEST_F(DrfModule, DeclinesInPartsAddUpToAFilterOfTheWholeAgent) {
+  ok(d().addAgent("agent-0", "cpus:4;mem:1024"));
+  ok(d().addFramework("framework-a", {"r"}));
+  auto first = allocate(0);
+  ASSERT_EQ(first.offers_size(), 1);
+  v1::AllocatorRecoverResources cpus = AllocatorDriver::recoverRequest(first.offers(0), 100, 0);
+  v1::AllocatorRecoverResources mem = cpus;
+  cpus.clear_resources();
+  mem.clear_resources();
+  for (const v1::Resource& r : first.offers(0).resources()) *(r.name() == "cpus" ? cpus : mem).add_resources() = r;
+  ok(d().recover(cpus));
+  EXPECT_TRUE(allocate(1).offers().empty()) << "the framework still holds the memory";
+  ok(d().recover(mem));
+  EXPECT_TRUE(allocate(2).offers().empty()) << "the two filters together hold the whole agent";
+  EXPECT_EQ(allocate(101).offers_size(), 1) << "both expire at 100";
+}
+
 }  // namespace
 }  // namespace mantle::modules::conformance
