@@ -350,7 +350,7 @@ internal::Call Agent::registrationCall() {
       }
     }
   }
-  for (const auto& info : completedFrameworks_) *reregistration->add_completed_frameworks() = info;
+  for (const auto& framework : completedFrameworks_) *reregistration->add_completed_frameworks() = framework->info;
   return call;
 }
 
@@ -524,10 +524,25 @@ Agent::Framework& Agent::addFramework(const mesos::v1::FrameworkInfo& info) {
                                        bytes, info.checkpoint()));
     slot->checkpointedInfo = std::move(bytes);
   }
+  // A framework back on this agent keeps the executors it completed here.
   for (auto it = completedFrameworks_.begin(); it != completedFrameworks_.end();) {
-    it = it->id().value() == id ? completedFrameworks_.erase(it) : it + 1;
+    if ((*it)->info.id().value() != id) {
+      ++it;
+      continue;
+    }
+    for (auto& executor : (*it)->completedExecutors) slot->completedExecutors.push_back(std::move(executor));
+    trim(slot->completedExecutors);
+    it = completedFrameworks_.erase(it);
   }
   return *slot;
+}
+
+const Agent::Framework* Agent::findFramework(const std::string& id) const {
+  if (auto live = frameworks_.find(id); live != frameworks_.end()) return live->second.get();
+  for (const auto& framework : completedFrameworks_) {
+    if (framework->info.id().value() == id) return framework.get();
+  }
+  return nullptr;
 }
 
 mesos::v1::ExecutorInfo Agent::commandExecutorInfo(const mesos::v1::FrameworkInfo& framework,
@@ -1317,11 +1332,11 @@ void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::str
   trim(framework.completedExecutors);
   framework.executors.erase(it);
   if (framework.executors.empty()) {
-    completedFrameworks_.push_back(framework.info);
-    trim(completedFrameworks_);
     fs::remove_all(checkpoint::frameworkMeta(flags_.workDir, agentId_, frameworkId), ec);
-    // Keep the framework's completed executors visible through its entry
-    // until it is replaced; the framework itself moves to completed.
+    // The framework moves to completed with its completed executors, which
+    // stay visible (and their sandboxes readable) until it is trimmed.
+    completedFrameworks_.push_back(std::move(fw->second));
+    trim(completedFrameworks_);
     frameworks_.erase(fw);
     // As in Mesos, a drain is over once nothing runs here any more.
     if (frameworks_.empty()) drainMaxGrace_.reset();

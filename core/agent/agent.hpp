@@ -192,6 +192,8 @@ class Agent {
 
   // Executors and containers.
   Framework& addFramework(const mesos::v1::FrameworkInfo& info);
+  // The framework `id`, live or completed; null when neither.
+  const Framework* findFramework(const std::string& id) const;
   mesos::v1::ExecutorInfo commandExecutorInfo(const mesos::v1::FrameworkInfo& framework,
                                               const mesos::v1::TaskInfo& task) const;
   // `tasks` are the tasks the executor is launched for: they are queued and
@@ -386,7 +388,9 @@ class Agent {
   bool stopping_ = false;
   std::optional<double> drainMaxGrace_;  // seconds; while draining with a max_grace_period
   std::map<std::string, std::unique_ptr<Framework>> frameworks_;
-  std::deque<mesos::v1::FrameworkInfo> completedFrameworks_;
+  // Frameworks whose last executor here ended, with their completed
+  // executors (shown in /state and the operator API, as Mesos shows them).
+  std::deque<std::unique_ptr<Framework>> completedFrameworks_;
   // Every checkpoint of frameworks, executors, tasks and updates.
   std::unique_ptr<checkpoint::GroupCommit> checkpoints_;
   std::unique_ptr<StatusUpdateManager> updates_;

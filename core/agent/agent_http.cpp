@@ -150,17 +150,15 @@ std::string Agent::realmFor(const std::string& requestPath) const {
 }
 
 std::string Agent::executorUser(const std::string& frameworkId, const std::string& executorId) const {
-  auto framework = frameworks_.find(frameworkId);
-  if (framework == frameworks_.end()) return "";
+  const Framework* framework = findFramework(frameworkId);
+  if (framework == nullptr) return "";
   const mesos::v1::ExecutorInfo* info = nullptr;
-  if (auto it = framework->second->executors.find(executorId); it != framework->second->executors.end()) {
-    info = &it->second->info;
-  }
-  for (const auto& executor : framework->second->completedExecutors) {
+  if (auto it = framework->executors.find(executorId); it != framework->executors.end()) info = &it->second->info;
+  for (const auto& executor : framework->completedExecutors) {
     if (info == nullptr && executor->executorId == executorId) info = &executor->info;
   }
   if (info != nullptr && info->command().has_user()) return info->command().user();
-  return framework->second->info.user();
+  return framework->info.user();
 }
 
 void Agent::serve(const http::Request& request, const http::Responder& responder, const Principal& principal) {
@@ -393,6 +391,9 @@ mesos::v1::agent::Response::GetTasks Agent::getTasks() const {
     for (const auto& [eid, executor] : framework->executors) add(*executor);
     for (const auto& executor : framework->completedExecutors) add(*executor);
   }
+  for (const auto& framework : completedFrameworks_) {
+    for (const auto& executor : framework->completedExecutors) add(*executor);
+  }
   return out;
 }
 
@@ -410,13 +411,20 @@ mesos::v1::agent::Response::GetExecutors Agent::getExecutors() const {
       *out.add_completed_executors()->mutable_executor_info() = wire::redactedSecrets(executor->info);
     }
   }
+  for (const auto& framework : completedFrameworks_) {
+    for (const auto& executor : framework->completedExecutors) {
+      *out.add_completed_executors()->mutable_executor_info() = wire::redactedSecrets(executor->info);
+    }
+  }
   return out;
 }
 
 mesos::v1::agent::Response::GetFrameworks Agent::getFrameworks() const {
   mesos::v1::agent::Response::GetFrameworks out;
   for (const auto& [id, framework] : frameworks_) *out.add_frameworks()->mutable_framework_info() = framework->info;
-  for (const auto& info : completedFrameworks_) *out.add_completed_frameworks()->mutable_framework_info() = info;
+  for (const auto& framework : completedFrameworks_) {
+    *out.add_completed_frameworks()->mutable_framework_info() = framework->info;
+  }
   return out;
 }
 
@@ -490,31 +498,31 @@ http::Response Agent::stateJson(const Principal& principal) {
     const mesos::v1::CommandInfo& command = executor.info.command();
     return authorizer.may("view_executors", command.has_user() ? command.user() : framework.info.user());
   };
-  for (const auto& [id, framework] : frameworks_) {
-    if (!authorizer.may("view_frameworks", framework->info.user())) continue;
+  auto frameworkJson = [&](const Framework& framework) {
     Json::Value f;
-    f["id"] = id;
-    f["name"] = framework->info.name();
-    f["user"] = framework->info.user();
-    f["checkpoint"] = framework->info.checkpoint();
-    f["role"] = framework->info.roles_size() > 0 ? framework->info.roles(0) : std::string("*");
+    f["id"] = framework.info.id().value();
+    f["name"] = framework.info.name();
+    f["user"] = framework.info.user();
+    f["checkpoint"] = framework.info.checkpoint();
+    f["role"] = framework.info.roles_size() > 0 ? framework.info.roles(0) : std::string("*");
     f["executors"] = Json::Value(Json::arrayValue);
     f["completed_executors"] = Json::Value(Json::arrayValue);
-    for (const auto& [eid, executor] : framework->executors) {
-      if (executorVisible(*framework, *executor)) f["executors"].append(executorJson(*executor));
+    for (const auto& [eid, executor] : framework.executors) {
+      if (executorVisible(framework, *executor)) f["executors"].append(executorJson(*executor));
     }
-    for (const auto& executor : framework->completedExecutors) {
-      if (executorVisible(*framework, *executor)) f["completed_executors"].append(executorJson(*executor));
+    for (const auto& executor : framework.completedExecutors) {
+      if (executorVisible(framework, *executor)) f["completed_executors"].append(executorJson(*executor));
     }
-    out["frameworks"].append(f);
+    return f;
+  };
+  for (const auto& [id, framework] : frameworks_) {
+    if (authorizer.may("view_frameworks", framework->info.user())) out["frameworks"].append(frameworkJson(*framework));
   }
   out["completed_frameworks"] = Json::Value(Json::arrayValue);
-  for (const auto& info : completedFrameworks_) {
-    if (!authorizer.may("view_frameworks", info.user())) continue;
-    Json::Value f;
-    f["id"] = info.id().value();
-    f["name"] = info.name();
-    out["completed_frameworks"].append(f);
+  for (const auto& framework : completedFrameworks_) {
+    if (authorizer.may("view_frameworks", framework->info.user())) {
+      out["completed_frameworks"].append(frameworkJson(*framework));
+    }
   }
   return jsonResponse(200, out);
 }

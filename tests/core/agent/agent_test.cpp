@@ -47,14 +47,17 @@ std::vector<mesos::v1::TaskState> states(const std::vector<internal::StatusUpdat
   return out;
 }
 
-// The sandbox directory of the executor running `taskId`, from /state.
+// The sandbox directory of the executor running `taskId`, from /state (its
+// framework may have completed: the executor stays listed there).
 std::string sandboxOf(const Json::Value& state, const std::string& taskId) {
-  for (const auto& framework : state["frameworks"]) {
-    for (const char* list : {"executors", "completed_executors"}) {
-      for (const auto& executor : framework[list]) {
-        for (const char* tasks : {"tasks", "queued_tasks", "completed_tasks"}) {
-          for (const auto& task : executor[tasks]) {
-            if (task["id"].asString() == taskId) return executor["directory"].asString();
+  for (const char* frameworks : {"frameworks", "completed_frameworks"}) {
+    for (const auto& framework : state[frameworks]) {
+      for (const char* list : {"executors", "completed_executors"}) {
+        for (const auto& executor : framework[list]) {
+          for (const char* tasks : {"tasks", "queued_tasks", "completed_tasks"}) {
+            for (const auto& task : executor[tasks]) {
+              if (task["id"].asString() == taskId) return executor["directory"].asString();
+            }
           }
         }
       }
@@ -116,6 +119,48 @@ TEST_F(AgentTest, CommandTaskFinishesInOrderAndItsOutputIsReadable) {
   ASSERT_TRUE(browse.ok());
   EXPECT_EQ(browse->status, 200);
   EXPECT_THAT(browse->body, HasSubstr("/stdout\""));
+}
+
+// Once its last executor here ends, a framework moves to completed_frameworks
+// with its completed executors (as in Mesos), so a finished task's sandbox
+// can still be found and read; a framework that comes back keeps them.
+TEST_F(AgentTest, AFrameworkWhoseLastExecutorEndedKeepsItsCompletedExecutorsInState) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("first", "echo output-of-first", peer_.agentId())));
+  ASSERT_EQ(peer_.waitForTerminal("first", 30s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+  auto completed = [this](const std::string& frameworkId, std::size_t executors) {
+    Json::Value state = parseJson(get("/state")->body);
+    for (const auto& framework : state["frameworks"]) {
+      if (framework["id"].asString() == frameworkId) return false;
+    }
+    for (const auto& framework : state["completed_frameworks"]) {
+      if (framework["id"].asString() == frameworkId) return framework["completed_executors"].size() == executors;
+    }
+    return false;
+  };
+  ASSERT_TRUE(waitUntil([&] { return completed("framework-1", 1); }, 30s)) << get("/state")->body;
+  const std::string sandbox = sandboxOf(parseJson(get("/state")->body), "first");
+  ASSERT_FALSE(sandbox.empty());
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        auto file = get("/files/read?path=" + sandbox + "/stdout&offset=0");
+        return file.ok() && file->status == 200 &&
+               parseJson(file->body)["data"].asString().find("output-of-first") != std::string::npos;
+      },
+      10s));
+  for (const char* call : {R"({"type":"GET_EXECUTORS"})", R"({"type":"GET_TASKS"})"}) {
+    auto response = http::request("POST", agentUrl() + "/api/v1",
+                                  {{"Content-Type", "application/json"}, {"Accept", "application/json"}}, call);
+    ASSERT_TRUE(response.ok());
+    ASSERT_EQ(response->status, 200) << response->body;
+    EXPECT_THAT(response->body, HasSubstr("\"first\"")) << call;
+  }
+  // Back with a second task: both executors are listed once it ends too.
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("second", "true", peer_.agentId())));
+  ASSERT_EQ(peer_.waitForTerminal("second", 30s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+  ASSERT_TRUE(waitUntil([&] { return completed("framework-1", 2); }, 30s)) << get("/state")->body;
+  EXPECT_EQ(parseJson(get("/state")->body)["completed_frameworks"].size(), 1u);
 }
 
 TEST_F(AgentTest, FailedTaskCarriesExitStatusAndStderrTail) {
