@@ -27,6 +27,7 @@
 #include "http/client.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 #include "process.hpp"
+#include "task_expectations.hpp"
 #include "temp_dir.hpp"
 #include "test_framework.hpp"
 
@@ -203,12 +204,6 @@ class ImagesE2ETest : public ::testing::Test {
   std::unique_ptr<TestFramework> framework_;
 };
 
-#define EXPECT_FINISHED(status)                                              \
-  do {                                                                       \
-    ASSERT_TRUE((status).has_value());                                       \
-    EXPECT_EQ((status)->state(), mv1::TASK_FINISHED) << (status)->message(); \
-  } while (false)
-
 TEST_F(ImagesE2ETest, ROOT_AnImageTaskSeesTheImagesFilesystemAndItsOutputLandsInTheSandbox) {
   ASSERT_TRUE(fs::exists("/etc/os-release")) << "the host must have what the image lacks";
   startCluster();
@@ -219,7 +214,9 @@ TEST_F(ImagesE2ETest, ROOT_AnImageTaskSeesTheImagesFilesystemAndItsOutputLandsIn
                            "test -c /dev/null && test -d /proc/self && echo var=$IMAGE_VAR && "
                            "grep -q ' / ' /proc/self/mountinfo && echo done",
                            ociContainer(layout_)));
-  stdoutHasLines("look", {"done"});  // the last line reached the sandbox
+  EXPECT_TRUE(stdoutHasLines("look", {"done"})) << stdoutOf("look");  // the last line reached the sandbox
+  // One launch, one run of the executor (its sandbox).
+  EXPECT_EQ(std::distance(fs::directory_iterator(sandboxOf("look").parent_path()), fs::directory_iterator()), 1);
   const std::string out = stdoutOf("look");
   EXPECT_NE(out.find("hello-from-image"), std::string::npos) << out;
   EXPECT_NE(out.find("no-os-release"), std::string::npos) << out;

@@ -20,6 +20,7 @@
 #include "http/client.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 #include "process.hpp"
+#include "task_expectations.hpp"
 #include "temp_dir.hpp"
 #include "test_framework.hpp"
 
@@ -553,12 +554,6 @@ std::optional<mv1::TaskStatus> runTask(TestFramework& framework, const std::stri
   EXPECT_TRUE(launched.ok()) << launched.error().message;
   return framework.waitForState(id, std::nullopt, std::chrono::seconds(60));
 }
-
-#define EXPECT_FINISHED(status)                                              \
-  do {                                                                       \
-    ASSERT_TRUE((status).has_value());                                       \
-    EXPECT_EQ((status)->state(), mv1::TASK_FINISHED) << (status)->message(); \
-  } while (false)
 
 TEST_F(IsolatorsE2ETest, ROOT_ATaskGetsItsHostnameAndAPrivateIpcNamespaceWithItsOwnDevShm) {
   if (!isRoot()) GTEST_SKIP() << "creating namespaces needs root";

@@ -24,6 +24,7 @@
 #include "http/client.hpp"
 #include "process.hpp"
 #include "scheduler/scheduler.hpp"
+#include "task_expectations.hpp"
 #include "temp_dir.hpp"
 #include "wire/task_state.hpp"
 
@@ -155,12 +156,6 @@ class VolumeFramework {
   std::map<std::string, std::vector<v1::TaskStatus>> updates_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
 };
-
-#define EXPECT_FINISHED(status)                                             \
-  do {                                                                      \
-    ASSERT_TRUE((status).has_value()) << "no terminal update";              \
-    EXPECT_EQ((status)->state(), v1::TASK_FINISHED) << (status)->message(); \
-  } while (false)
 
 class VolumesE2ETest : public ::testing::Test {
  protected:
