@@ -1436,6 +1436,12 @@ Status Engine::removeAgent(const v1::AllocatorAgentRef& request) {
   a.removed = true;
   a.total = Resources();
   a.available = Resources();
+  // Its filters go with it (entries left in expiries_ or a framework's
+  // filterAgents find no filter and are skipped).
+  for (const auto& [framework, filter] : a.filters) --frameworks_[framework].filters;
+  filterCount_ -= a.filters.size();
+  a.filters = {};
+  a.sharedTotal.reset();
   agentById_.erase(a.id, [this](std::uint32_t i) -> const std::string& { return agents_[i].id; });
   --liveAgents_;
   if (!quotaRoles_.empty()) fullPass_ = true;
