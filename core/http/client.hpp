@@ -1,5 +1,8 @@
-// HTTP client on libcurl: one-shot requests and long-lived streaming
-// responses (event streams). Blocking; call from a thread that may block.
+// HTTP/1.1 client on Boost.Beast (as the server): one-shot requests and
+// long-lived streaming responses (event streams), http:// and https:// (on
+// OpenSSL), a connection per request, no redirects followed (callers that
+// follow them do so themselves) and no proxies. Blocking; call from a thread
+// that may block.
 #pragma once
 
 #include <atomic>

@@ -243,8 +243,8 @@ TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     }
     responder.respond(Response::text(200, "ok"));
   });
-  // libcurl reuses a connection only within one handle; the server side must
-  // at least serve sequential requests and report the peer.
+  // The client opens a connection per request; the server side must at least
+  // serve sequential requests and report the peer.
   for (int i = 0; i < 3; ++i) {
     auto response = request("GET", base_ + "/health", {}, "");
     ASSERT_TRUE(response.ok()) << response.error().message;
@@ -290,6 +290,28 @@ TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().code, StatusCode::kUnavailable);
   EXPECT_THAT(response.error().message, HasSubstr("GET http://127.0.0.1:1/"));
+}
+
+TEST(HttpClientTest, AUrlThatIsNotHttpOrHasNoHostIsRefusedNamingIt) {
+  for (const std::string url : {"ftp://127.0.0.1/file", "http:///path", "http://user@127.0.0.1/", "http://[::1/"}) {
+    auto response = request("GET", url, {}, "", ClientOptions{2, 2});
+    ASSERT_FALSE(response.ok()) << url;
+    EXPECT_EQ(response.error().code, StatusCode::kInvalidArgument) << url;
+    EXPECT_THAT(response.error().message, HasSubstr(url));
+  }
+}
+
+TEST_F(HttpTest, AUrlWithoutAPathAsksForTheRootAndSendsTheHostAsWritten) {
+  std::promise<std::pair<std::string, std::string>> seen;
+  start([&](const Request& request, const Responder& responder) {
+    seen.set_value({request.target, request.header("Host")});
+    responder.respond(Response::text(200, "ok"));
+  });
+  auto response = request("GET", base_ + "?a=1", {}, "");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  auto [target, host] = seen.get_future().get();
+  EXPECT_EQ(target, "/?a=1");
+  EXPECT_EQ("http://" + host, base_);
 }
 
 TEST(HttpUrlTest, Decode) {
