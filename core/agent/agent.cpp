@@ -1824,6 +1824,9 @@ Status Agent::recover() {
         executor->taskOrder.push_back(taskId);
         executor->tasks[taskId] = std::move(entry);
       }
+      if (auto image = checkpoint::readFile(executor->runMeta + "/" + kImageIdFile); image.ok()) {
+        executor->imageId = *image;
+      }
       if (auto upid = checkpoint::readFile(executor->runMeta + "/" + v0::kPidFile); upid.ok()) {
         if (auto parsed = libprocess::Upid::parse(*upid); parsed.ok()) executor->upid = *parsed;
       }

@@ -1,8 +1,8 @@
 // The agent's image garbage collection (docs/CONTAINERS.md): PRUNE_IMAGES on
 // the v1 operator API and the automatic pruning of --image_gc_config. Both
-// keep the images of every live container: the id of each pulled image, and
-// by name the image of a container whose id the agent does not know (still
-// being pulled, or recovered after a restart).
+// keep the images of every live container: by the id of its image (known
+// once pulled, checkpointed, so recovered containers keep theirs), and by
+// name the image of a container still being pulled.
 #include <glog/logging.h>
 
 #include "agent/agent.hpp"

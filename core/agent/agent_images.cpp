@@ -138,6 +138,13 @@ void Agent::provisionImage(Executor& executor, const ImageRequest& image, module
               config, std::move(plan));
         }
         executor->imageId = pulled->id;
+        // Recovery reads it back, so that the image GC keeps a recovered
+        // container's image by id, whatever its name points to by then.
+        if (Status saved =
+                checkpoints_->writeFile(executor->runMeta + "/" + kImageIdFile, pulled->id, checkpointing(fw));
+            !saved.ok()) {
+          LOG(WARNING) << "Checkpointing the image of container " << cid << ": " << saved.error().message;
+        }
         module::v1::ImageConfig imageConfig = pulled->config;
         applyDockerParameters(image, imageConfig);
         *config.mutable_image_config() = std::move(imageConfig);

@@ -16,6 +16,11 @@
 
 namespace mantle::agent {
 
+// The file in a run's checkpoint directory (<meta>/.../runs/<container>)
+// that holds the id of the image its container runs in, written once the
+// image is pulled.
+inline constexpr char kImageIdFile[] = "image.id";
+
 struct ImageSupport {
   bool docker = false;           // --image_providers has docker
   bool oci = false;              // --image_providers has oci

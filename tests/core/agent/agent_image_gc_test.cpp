@@ -68,14 +68,15 @@ class AgentImageGcTest : public AgentTest {
   std::string imageName(const std::string& layout) const { return (layouts_.path() / layout).string() + ":latest"; }
   fs::path storeDir() const { return dir_.path() / "agent/store/docker"; }
 
-  // Pulls the OCI layout `layout` into the agent's store (before the agent
-  // runs); returns the image id.
-  std::string prepull(const std::string& layout) {
+  // Pulls the OCI layout `layout` into the agent's store (while no agent
+  // runs); returns the image id. `force`: pulled again even if stored (a
+  // moved tag: the image it named before loses the name).
+  std::string prepull(const std::string& layout, bool force = false) {
     boost::asio::io_context io;
     auto store = images::ImageStore::create(io.get_executor(), images::StoreOptions{.storeDir = storeDir()});
     EXPECT_TRUE(store.ok()) << store.error().message;
     std::optional<Result<images::PulledImage>> pulled;
-    (*store)->pull({images::ImageReference::Type::kOci, imageName(layout)}, false,
+    (*store)->pull({images::ImageReference::Type::kOci, imageName(layout)}, force,
                    [&](Result<images::PulledImage> r) { pulled = std::move(r); });
     auto guard = boost::asio::make_work_guard(io);
     while (!pulled && io.run_one_for(60s) > 0) {
@@ -119,6 +120,23 @@ class AgentImageGcTest : public AgentTest {
         R"({"type":"PRUNE_IMAGES","prune_images":{"excluded_images":[)" + images + "]}}", http::ClientOptions{30, 2});
   }
 
+  // Runs task "sleeper" of a checkpointing framework in the image of layout
+  // "run".
+  bool runSleeper() {
+    mesos::v1::TaskInfo task = commandTask("sleeper", "/bin/busybox sleep 1000", peer_.agentId());
+    module::v1::ContainerInfo container;
+    container.set_type(2);                                    // MESOS
+    container.mutable_mesos()->mutable_image()->set_type(3);  // OCI
+    container.mutable_mesos()->mutable_image()->mutable_docker()->set_name(imageName("run"));
+    if (!task.mutable_container()->ParseFromString(container.SerializeAsString())) return false;
+    mesos::v1::FrameworkInfo framework;
+    framework.set_user("root");
+    framework.set_name("image-gc");
+    framework.set_checkpoint(true);
+    framework.mutable_id()->set_value("framework-1");
+    return peer_.runTask(framework, task);
+  }
+
   TempDir layouts_;
 };
 
@@ -139,18 +157,7 @@ TEST_F(AgentImageGcTest, ROOT_TheImageOfARunningTaskSurvivesPruningAlsoAfterAnAg
   prepull("drop");
   startImageAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));
-  mesos::v1::TaskInfo task = commandTask("sleeper", "/bin/busybox sleep 1000", peer_.agentId());
-  module::v1::ContainerInfo container;
-  container.set_type(2);                                    // MESOS
-  container.mutable_mesos()->mutable_image()->set_type(3);  // OCI
-  container.mutable_mesos()->mutable_image()->mutable_docker()->set_name(imageName("run"));
-  ASSERT_TRUE(task.mutable_container()->ParseFromString(container.SerializeAsString()));
-  mesos::v1::FrameworkInfo framework;
-  framework.set_user("root");
-  framework.set_name("image-gc");
-  framework.set_checkpoint(true);
-  framework.mutable_id()->set_value("framework-1");
-  ASSERT_TRUE(peer_.runTask(framework, task));
+  ASSERT_TRUE(runSleeper());
   auto running = peer_.waitForUpdate("sleeper", mesos::v1::TASK_RUNNING, 60s);
   ASSERT_EQ(running.status().state(), mesos::v1::TASK_RUNNING) << agent_->output();
   ASSERT_EQ(storedImages().size(), 2u);
@@ -162,6 +169,7 @@ TEST_F(AgentImageGcTest, ROOT_TheImageOfARunningTaskSurvivesPruningAlsoAfterAnAg
   // kill -9 and a restart: the recovered container's image is still its own.
   agent_->kill();
   startAgent();
+  ASSERT_TRUE(waitUntil([this] { return peer_.reregistrations() >= 1; }, 20s)) << agent_->output();
   response = pruneImages({});
   ASSERT_TRUE(response.ok());
   ASSERT_EQ(response->status, 200) << response->body;
@@ -170,6 +178,45 @@ TEST_F(AgentImageGcTest, ROOT_TheImageOfARunningTaskSurvivesPruningAlsoAfterAnAg
   peer_.waitForTerminal("sleeper", 30s);
   // The agent takes the container's rootfs apart at cleanup.
   EXPECT_TRUE(waitUntil([&] { return mountsUnder(dir_.path()).empty(); }, 20s));
+}
+
+TEST_F(AgentImageGcTest, ROOT_ARecoveredContainerKeepsItsImageByIdAfterItsNameMovedToAnotherImage) {
+  if (::geteuid() != 0) GTEST_SKIP() << "image containers need root";
+  startImageAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(runSleeper());
+  auto running = peer_.waitForUpdate("sleeper", mesos::v1::TASK_RUNNING, 60s);
+  ASSERT_EQ(running.status().state(), mesos::v1::TASK_RUNNING) << agent_->output();
+  const std::set<std::string> original = storedImages();
+  ASSERT_EQ(original.size(), 1u);
+  // kill -9; meanwhile the tag moves: the layout is rebuilt with other
+  // content and pulled again, so the name now means another image.
+  agent_->kill();
+  fs::remove_all(layouts_.path() / "run");
+  buildBusyboxLayout(layouts_.path() / "run", BusyboxImage{.tag = "latest", .layers = 1, .payloadBytesPerLayer = 9000});
+  const std::string moved = prepull("run", /*force=*/true);
+  ASSERT_FALSE(original.count(moved));
+  startAgent();
+  ASSERT_TRUE(waitUntil([this] { return peer_.reregistrations() >= 1; }, 20s)) << agent_->output();
+  // The recovered container keeps the image it runs in, by the checkpointed
+  // id; the one its name now means is used by no container.
+  auto response = pruneImages({});
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->status, 200) << response->body;
+  EXPECT_EQ(storedImages(), original);
+  EXPECT_EQ(std::distance(fs::directory_iterator(storeDir() / "layers"), fs::directory_iterator()), 1);
+  // Once the task ended and its container is gone, the image is prunable.
+  ASSERT_TRUE(peer_.killTask("framework-1", "sleeper"));
+  peer_.waitForTerminal("sleeper", 30s);
+  EXPECT_TRUE(waitUntil([&] { return mountsUnder(dir_.path()).empty(); }, 20s));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        auto pruned = pruneImages({});
+        return pruned.ok() && pruned->status == 200 && storedImages().empty();
+      },
+      20s))
+      << agent_->output();
+  EXPECT_TRUE(fs::is_empty(storeDir() / "layers"));
 }
 
 TEST_F(AgentImageGcTest, ImageGcConfigPrunesUnusedImagesWhenTheDiskIsFullerThanTheHeadroom) {
