@@ -7,7 +7,8 @@
 // own), and tasks/s for N tasks in one ACCEPT; beside them, in the same run,
 // the floor: fork + cgroup + exec of /bin/true (until the exec happened), and
 // what starting mantle-executor costs (fork + exec until it exits, with no
-// environment, against /bin/true).
+// environment, against /bin/true; and until its SUBSCRIBE arrives at a socket
+// standing in for the agent).
 //
 //   mantle_master_launch_bench [N=100] [SEQUENTIAL=30] [checkpoint] [COMMAND=true]
 //
@@ -162,12 +163,13 @@ int main(int argc, char** argv) {
   // The floor, in this run.
   const std::optional<std::string> cgroups = mantle::bench::cgroupRoot();
   const std::string executorPath = mantle::testing::binary("mantle-executor");
-  std::vector<double> floorExec, floorCgroup, trueExit, executorExit;
+  std::vector<double> floorExec, floorCgroup, trueExit, executorExit, executorSubscribe;
   for (int i = 0; i < std::max(n, sequential); ++i) {
     floorExec.push_back(1000 * mantle::bench::spawnOnce(std::nullopt, i));
     if (cgroups) floorCgroup.push_back(1000 * mantle::bench::spawnOnce(cgroups, i));
     trueExit.push_back(1000 * mantle::bench::spawnOnce(std::nullopt, i, {"/bin/true"}, true));
     executorExit.push_back(1000 * mantle::bench::spawnOnce(std::nullopt, i, {executorPath}, true));
+    executorSubscribe.push_back(1000 * mantle::bench::executorSubscribeOnce(executorPath));
   }
 
   mantle::testing::ClusterOptions options;
@@ -298,7 +300,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  Stats fe = stats(floorExec), fc = stats(floorCgroup), te = stats(trueExit), ee = stats(executorExit);
+  Stats fe = stats(floorExec), fc = stats(floorCgroup), te = stats(trueExit), ee = stats(executorExit),
+        es = stats(executorSubscribe);
   Stats s = stats(latencies), g = stats(batch);
   std::printf("\nframework checkpoints: %s; command: %s; load average %.2f before, %.2f after\n",
               checkpoint ? "yes" : "no", command.c_str(), loadBefore, loadAverage());
@@ -315,6 +318,7 @@ int main(int argc, char** argv) {
   if (cgroups) row("floor: fork + cgroup + exec /bin/true", fc, 0);
   row("fork + exec /bin/true until it exits", te, 0);
   row("fork + exec mantle-executor until it exits", ee, 0);
+  row("fork + exec mantle-executor until its SUBSCRIBE", es, 0);
   row("launch->TASK_RUNNING, 1 at a time (" + std::to_string(sequential) + ")", s, s.p50 > 0 ? 1000.0 / s.p50 : 0.0);
   row("launch->TASK_RUNNING, " + std::to_string(n) + " in one ACCEPT", g, seconds > 0 ? n / seconds : 0.0);
   const double floorP50 = cgroups ? fc.p50 : fe.p50;

@@ -85,8 +85,9 @@ Result<Url> parseUrl(const std::string& url) {
     out.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
-  if (!port.empty() && port.find_first_not_of("0123456789") != std::string_view::npos) {
-    return invalidArgument("'" + url + "' has a port that is not a number");
+  if (!port.empty() && (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+                        std::stoul(std::string(port)) > 65535)) {
+    return invalidArgument("'" + url + "' has a port that is not a number up to 65535");
   }
   out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);
   return out;
@@ -105,21 +106,13 @@ class Exchange {
   Status run(const Headers& headers, const std::string& body, ClientResponse& head, const StreamCallbacks* callbacks) {
     Result<Url> url = parseUrl(url_);
     if (!url.ok()) return Error(StatusCode::kInvalidArgument, method_ + " " + url_ + ": " + url.error().message);
-    tcp::resolver resolver(io_);
-    tcp::resolver::results_type endpoints;
     const Clock::time_point connectBy = std::min(deadline(), at(options_.connectTimeoutSeconds));
-    beast::error_code ec = step(
-        [&](auto done) {
-          resolver.async_resolve(url->host, url->port, [&, done](beast::error_code e, tcp::resolver::results_type r) {
-            endpoints = std::move(r);
-            done(e);
-          });
-        },
-        connectBy, [&] { resolver.cancel(); });
-    if (ec) return failure(ec);
+    Result<std::vector<tcp::endpoint>> endpoints = resolve(*url, connectBy);
+    if (!endpoints.ok()) return endpoints.error();
     beast::tcp_stream socket(io_);
-    ec = step([&](auto done) { socket.async_connect(endpoints, [done](beast::error_code e, auto&&) { done(e); }); },
-              connectBy, [&] { socket.socket().close(); });
+    beast::error_code ec =
+        step([&](auto done) { socket.async_connect(*endpoints, [done](beast::error_code e, auto&&) { done(e); }); },
+             connectBy, [&] { socket.socket().close(); });
     if (ec) return failure(ec);
     socket.socket().set_option(tcp::no_delay(true));
     if (!url->tls) return converse(socket, *url, headers, body, head, callbacks);
@@ -170,6 +163,27 @@ class Exchange {
       io_.run_one_for(slice);
     }
     return outcome;
+  }
+
+  // An IP address as it is (no resolver thread, no lookup); a name through
+  // the system's resolver.
+  Result<std::vector<tcp::endpoint>> resolve(const Url& url, Clock::time_point by) {
+    const auto port = static_cast<std::uint16_t>(std::stoul(url.port));
+    beast::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(url.host, ec);
+    if (!ec) return std::vector<tcp::endpoint>{tcp::endpoint(address, port)};
+    tcp::resolver resolver(io_);
+    std::vector<tcp::endpoint> endpoints;
+    ec = step(
+        [&](auto done) {
+          resolver.async_resolve(url.host, url.port, [&, done](beast::error_code e, tcp::resolver::results_type r) {
+            for (const auto& entry : r) endpoints.push_back(entry.endpoint());
+            done(e);
+          });
+        },
+        by, [&] { resolver.cancel(); });
+    if (ec) return failure(ec).error();
+    return endpoints;
   }
 
   Status failure(const beast::error_code& ec) const {

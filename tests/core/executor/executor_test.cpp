@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <elf.h>
+
+#include <cstring>
 #include <fstream>
 
 #include "agent_fixture.hpp"
@@ -12,6 +15,7 @@ namespace mantle::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 mesos::v1::HealthCheck commandCheck(const std::string& command, std::uint32_t failures) {
@@ -151,6 +155,45 @@ TEST_F(ExecutorTest, HealthCheckFailuresInTheGracePeriodAreIgnored) {
   auto first = withHealth(peer_.distinctUpdates("slowstart")).front();
   EXPECT_TRUE(first.status().healthy());
   EXPECT_FALSE(wire::isTerminal(peer_.distinctUpdates("slowstart").back().status().state()));
+}
+
+// The libraries an ELF binary names as DT_NEEDED (read from its section
+// table: the .dynamic section and the string table it links to).
+std::vector<std::string> neededLibraries(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> needed;
+  if (bytes.size() < sizeof(Elf64_Ehdr)) return needed;
+  Elf64_Ehdr header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  auto section = [&](std::size_t index) {
+    Elf64_Shdr out{};
+    const std::size_t at = header.e_shoff + index * header.e_shentsize;
+    if (at + sizeof(out) <= bytes.size()) std::memcpy(&out, bytes.data() + at, sizeof(out));
+    return out;
+  };
+  for (std::size_t i = 0; i < header.e_shnum; ++i) {
+    const Elf64_Shdr dynamic = section(i);
+    if (dynamic.sh_type != SHT_DYNAMIC) continue;
+    const Elf64_Shdr strings = section(dynamic.sh_link);
+    for (std::size_t at = dynamic.sh_offset; at + sizeof(Elf64_Dyn) <= dynamic.sh_offset + dynamic.sh_size;
+         at += sizeof(Elf64_Dyn)) {
+      Elf64_Dyn entry;
+      std::memcpy(&entry, bytes.data() + at, sizeof(entry));
+      if (entry.d_tag == DT_NEEDED) needed.emplace_back(bytes.c_str() + strings.sh_offset + entry.d_un.d_val);
+    }
+  }
+  return needed;
+}
+
+// mantle-executor starts for every command task; libcurl alone used to bring
+// 35 shared libraries into its start-up (bench/README.md, launch speed).
+TEST(ExecutorBinaryTest, TheExecutorNeedsNoLibcurl) {
+  const std::vector<std::string> needed = neededLibraries(binary("mantle-executor"));
+  ASSERT_FALSE(needed.empty());
+  std::string names;
+  for (const std::string& name : needed) names += name + " ";
+  EXPECT_THAT(names, Not(HasSubstr("libcurl")));
 }
 
 }  // namespace

@@ -293,7 +293,8 @@ TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
 }
 
 TEST(HttpClientTest, AUrlThatIsNotHttpOrHasNoHostIsRefusedNamingIt) {
-  for (const std::string url : {"ftp://127.0.0.1/file", "http:///path", "http://user@127.0.0.1/", "http://[::1/"}) {
+  for (const std::string url : {"ftp://127.0.0.1/file", "http:///path", "http://user@127.0.0.1/", "http://[::1/",
+                                "http://127.0.0.1:65536/", "http://127.0.0.1:8o/"}) {
     auto response = request("GET", url, {}, "", ClientOptions{2, 2});
     ASSERT_FALSE(response.ok()) << url;
     EXPECT_EQ(response.error().code, StatusCode::kInvalidArgument) << url;
