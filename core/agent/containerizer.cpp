@@ -390,6 +390,13 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   for (auto& [name, value] : environment) plan.environment[name] = value;
   plan.preExecCommands.insert(plan.preExecCommands.end(), preExec.begin(), preExec.end());
   plan.cloneNamespaces |= namespaces;
+  // In an image, the sandbox belongs to the user the container runs as (the
+  // image's User, or the framework's), looked up in the image's /etc/passwd.
+  if (const std::optional<std::string>& user = runtime.user ? runtime.user : plan.user; runtime.rootfs && user) {
+    if (Status given = chownTree(config.directory(), *user, *runtime.rootfs); !given.ok()) {
+      return fail(given.error().withContext("the sandbox"));
+    }
+  }
   if (Status applied = applyRuntime(runtime, workingDirectory, config, plan); !applied.ok()) {
     return fail(applied.error());
   }

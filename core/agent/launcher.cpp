@@ -78,19 +78,6 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-// "uid" or "uid:gid" in digits.
-std::optional<UserIds> numericUser(const std::string& user) {
-  const std::size_t colon = user.find(':');
-  const std::string uid = user.substr(0, colon);
-  const std::string gid = colon == std::string::npos ? uid : user.substr(colon + 1);
-  for (const std::string& part : {uid, gid}) {
-    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos) {
-      return std::nullopt;
-    }
-  }
-  return UserIds{static_cast<uid_t>(std::stoul(uid)), static_cast<gid_t>(std::stoul(gid))};
-}
-
 Result<Prepared> prepare(const LaunchPlan& plan) {
   if (plan.argv.empty()) return invalidArgument("empty command");
   Prepared p;
@@ -122,24 +109,24 @@ Result<Prepared> prepare(const LaunchPlan& plan) {
       }
     }
   }
-  if (std::optional<UserIds> ids = plan.user ? numericUser(*plan.user) : std::nullopt) {
-    p.switchUser = true;
-    p.uid = ids->uid;
-    p.gid = ids->gid;
-    p.groups = {ids->gid};
-  } else if (plan.user) {
-    Result<UserIds> ids = lookupUser(*plan.user);
+  if (plan.user) {
+    // Looked up where the executor runs: in its image, or on the host.
+    Result<UserIds> ids = process::resolveUser(plan.rootfs, *plan.user);
     if (!ids.ok()) return ids.error();
     p.switchUser = true;
     p.uid = ids->uid;
     p.gid = ids->gid;
-    int count = 64;
-    p.groups.resize(count);
-    if (::getgrouplist(plan.user->c_str(), p.gid, p.groups.data(), &count) < 0) {
+    p.groups = {ids->gid};
+    // A name of the host's: its supplementary groups too.
+    if (plan.rootfs.empty() && plan.user->find_first_not_of("0123456789:") != std::string::npos) {
+      int count = 64;
       p.groups.resize(count);
-      ::getgrouplist(plan.user->c_str(), p.gid, p.groups.data(), &count);
+      if (::getgrouplist(plan.user->c_str(), p.gid, p.groups.data(), &count) < 0) {
+        p.groups.resize(count);
+        ::getgrouplist(plan.user->c_str(), p.gid, p.groups.data(), &count);
+      }
+      p.groups.resize(count);
     }
-    p.groups.resize(count);
   }
   for (const std::string& command : plan.preExecCommands) {
     p.preExecStorage.push_back({"sh", "-c", command});
@@ -631,17 +618,11 @@ std::vector<pid_t> sessionProcesses(pid_t sid) {
 }
 
 Result<UserIds> lookupUser(const std::string& user) {
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  std::vector<char> buffer(16384);
-  if (::getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
-    return notFound("user '" + user + "' does not exist on this agent");
-  }
-  return UserIds{pw.pw_uid, pw.pw_gid};
+  return process::resolveUser("", user);
 }
 
-Status chownTree(const std::string& path, const std::string& user) {
-  Result<UserIds> ids = lookupUser(user);
+Status chownTree(const std::string& path, const std::string& user, const std::string& rootfs) {
+  Result<UserIds> ids = process::resolveUser(rootfs, user);
   if (!ids.ok()) return ids.error();
   auto change = [&](const std::filesystem::path& file) -> Status {
     if (::lchown(file.c_str(), ids->uid, ids->gid) != 0) {

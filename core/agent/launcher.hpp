@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mantle/result.hpp"
+#include "process/users.hpp"
 
 namespace mantle::agent {
 
@@ -104,18 +105,17 @@ class PendingLaunch {
 // Forks the container root. Errors: the user does not exist, fork failed.
 Result<PendingLaunch> forkContainer(const LaunchPlan& plan);
 
-struct UserIds {
-  uid_t uid = 0;
-  gid_t gid = 0;  // the user's primary group
-};
+using UserIds = process::UserIds;
 
-// The ids of `user`. Errors: no such user (the message names it).
+// The ids of `user` on the host ("uid[:gid]" in digits, or a name). Errors:
+// no such user (the message names it).
 Result<UserIds> lookupUser(const std::string& user);
 
 // Gives `path` and everything under it (symlinks themselves, not their
-// targets) to `user` and the user's primary group. Errors: no such user, a
-// file that cannot be changed.
-Status chownTree(const std::string& path, const std::string& user);
+// targets) to `user` and the user's primary group, as looked up in
+// `rootfs`'s /etc/passwd (an image's), or on the host when `rootfs` is empty.
+// Errors: no such user, a file that cannot be changed.
+Status chownTree(const std::string& path, const std::string& user, const std::string& rootfs = "");
 
 // The start time of `pid` in clock ticks since boot (field 22 of
 // /proc/<pid>/stat), to tell a pid from its reuse; nullopt when no such

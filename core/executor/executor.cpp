@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -14,7 +13,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -31,6 +29,7 @@
 #include "mantle/common/uuid.hpp"
 #include "mesos/v1/executor/executor.pb.h"
 #include "process/rootfs.hpp"
+#include "process/users.hpp"
 #include "wire/json.hpp"
 #include "wire/recordio.hpp"
 #include "wire/task_state.hpp"
@@ -50,40 +49,6 @@ constexpr double kDefaultKillGrace = 3;
 
 void say(const std::string& line) {
   std::cout << "mantle-executor: " << line << std::endl;
-}
-
-struct TaskUser {
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-// `user` as "uid[:gid]" in digits, or a name: of `rootfs`'s /etc/passwd
-// when there is a rootfs, else of the host's.
-Result<TaskUser> resolveUser(const std::string& rootfs, const std::string& user) {
-  const std::size_t colon = user.find(':');
-  const std::string uid = user.substr(0, colon);
-  const std::string gid = colon == std::string::npos ? uid : user.substr(colon + 1);
-  auto numeric = [](const std::string& text) {
-    return !text.empty() && text.size() < 10 && text.find_first_not_of("0123456789") == std::string::npos;
-  };
-  if (numeric(uid) && numeric(gid)) {
-    return TaskUser{static_cast<uid_t>(std::stoul(uid)), static_cast<gid_t>(std::stoul(gid))};
-  }
-  if (rootfs.empty()) {
-    struct passwd* entry = ::getpwnam(user.c_str());
-    if (entry == nullptr) return notFound("user '" + user + "' does not exist on this agent");
-    return TaskUser{entry->pw_uid, entry->pw_gid};
-  }
-  std::ifstream passwd(rootfs + "/etc/passwd");
-  for (std::string line; std::getline(passwd, line);) {
-    std::vector<std::string> fields;
-    std::istringstream in(line);
-    for (std::string field; std::getline(in, field, ':');) fields.push_back(field);
-    if (fields.size() >= 4 && fields[0] == user && numeric(fields[2]) && numeric(fields[3])) {
-      return TaskUser{static_cast<uid_t>(std::stoul(fields[2])), static_cast<gid_t>(std::stoul(fields[3]))};
-    }
-  }
-  return notFound("user '" + user + "' is not in the image's /etc/passwd");
 }
 
 class Executor {
@@ -314,9 +279,9 @@ class Executor {
       update(task, mesos::v1::TASK_ERROR, "The task has no command", TaskStatus::REASON_TASK_INVALID, std::nullopt);
       return;
     }
-    std::optional<TaskUser> user;
+    std::optional<process::UserIds> user;
     if (!config_.user.empty()) {
-      Result<TaskUser> resolved = resolveUser(config_.rootfs, config_.user);
+      Result<process::UserIds> resolved = process::resolveUser(config_.rootfs, config_.user);
       if (!resolved.ok()) {
         update(task, mesos::v1::TASK_FAILED, resolved.error().message, TaskStatus::REASON_COMMAND_EXECUTOR_FAILED,
                std::nullopt);

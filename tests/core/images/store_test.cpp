@@ -29,6 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::BusyboxImage;
+using testing::CuttingProxy;
 using testing::DockerRegistry;
 using ::testing::HasSubstr;
 using testing::RegistryAuth;

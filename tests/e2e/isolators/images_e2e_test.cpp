@@ -1,15 +1,20 @@
 // Tasks in container images end to end: a real mantle-master and mantle-agent
 // with --image_providers, filesystem/linux and docker/runtime, images built
-// by the test as OCI layouts (Debian's busybox-static, packed with umoci),
-// tasks launched by a small v1 framework. What the task sees (the image's
-// files, not the host's; its sandbox at MESOS_SANDBOX; a fresh /proc and a
-// minimal /dev), the image's runtime config against the task's CommandInfo,
-// what the agent refuses, and the rootfs' fate across an agent kill -9.
+// by the test as OCI layouts (Debian's busybox-static, packed with umoci)
+// and pulled from them or from a real registry (Debian's docker-registry,
+// pushed with skopeo), tasks launched by a small v1 framework. What the task
+// sees (the image's files, not the host's; its sandbox at MESOS_SANDBOX; a
+// fresh /proc and a minimal /dev), the image's runtime config against the
+// task's CommandInfo,
+// what the agent refuses, a pull that fails (missing tag, bad credentials,
+// wrong digest, connection dropped mid-layer) and the rootfs' fate across an
+// agent kill -9.
 // Every test checks that nothing it mounted is left in /proc/self/mountinfo.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json/reader.h>
@@ -24,6 +29,8 @@
 
 #include "../../isolators/support/isolator_test_support.hpp"
 #include "cluster.hpp"
+#include "cutting_proxy.hpp"
+#include "docker_registry.hpp"
 #include "http/client.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 #include "process.hpp"
@@ -102,6 +109,38 @@ mv1::ContainerInfo ociContainer(const fs::path& layout) {
   mv1::ContainerInfo container;
   EXPECT_TRUE(container.ParseFromString(info.SerializeAsString()));
   return container;
+}
+
+// A MESOS ContainerInfo naming the docker image `name` (pulled from a
+// registry).
+mv1::ContainerInfo dockerContainer(const std::string& name) {
+  mod::ContainerInfo info;
+  info.set_type(2);                                    // MESOS
+  info.mutable_mesos()->mutable_image()->set_type(2);  // DOCKER
+  info.mutable_mesos()->mutable_image()->mutable_docker()->set_name(name);
+  mv1::ContainerInfo container;
+  EXPECT_TRUE(container.ParseFromString(info.SerializeAsString()));
+  return container;
+}
+
+Json::Value readJson(const fs::path& path) {
+  Json::Value value;
+  std::ifstream in(path);
+  EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &value, nullptr)) << path;
+  return value;
+}
+
+// The layer digests of the first image of the OCI layout at `layout`.
+std::vector<std::string> layersOf(const fs::path& layout) {
+  const auto blob = [&](const std::string& digest) { return layout / "blobs/sha256" / digest.substr(7); };
+  const Json::Value manifest = readJson(blob(readJson(layout / "index.json")["manifests"][0]["digest"].asString()));
+  std::vector<std::string> out;
+  for (const Json::Value& layer : manifest["layers"]) out.push_back(layer["digest"].asString());
+  return out;
+}
+
+int portOf(const DockerRegistry& registry) {
+  return std::stoi(registry.host().substr(registry.host().find(':') + 1));
 }
 
 // Whether `text` has `lines` one after the other, as whole lines (the
@@ -253,8 +292,15 @@ TEST_F(ImagesE2ETest, ROOT_TheImagesUserRunsTheTask) {
   ASSERT_TRUE(buildImage(layout_, "app"));
   startCluster();
   ASSERT_NE(framework_, nullptr);
-  EXPECT_FINISHED(runShell("user", "id -u && id -g", ociContainer(layout_)));
+  // The sandbox is the task's: it writes there as the image's user.
+  EXPECT_FINISHED(runShell("user", "id -u && id -g && touch $MESOS_SANDBOX/mine", ociContainer(layout_)));
   EXPECT_TRUE(stdoutHasLines("user", {"1234"}) && stdoutHasLines("user", {"4321"})) << stdoutOf("user");
+  for (const fs::path& path : {sandboxOf("user"), sandboxOf("user") / "mine"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_uid, 1234u) << path;
+    EXPECT_EQ(st.st_gid, 4321u) << path;
+  }
 }
 
 TEST_F(ImagesE2ETest, ROOT_AMissingImageFailsTheTaskNamingTheImage) {
@@ -371,6 +417,75 @@ TEST_F(ImagesE2ETest, ROOT_AfterAnAgentKill9ARunningImageTaskKeepsItsRootfsWhich
   EXPECT_FINISHED(status);
   EXPECT_TRUE(stdoutHasLines("survivor", {"hello-from-image"})) << stdoutOf("survivor");
   EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
+}
+
+TEST_F(ImagesE2ETest, ROOT_AnImageTheAgentPullsFromARegistryRunsWithItsFilesAndItsOutputInTheSandbox) {
+  DockerRegistry registry;
+  skopeoCopy("oci:" + layout_.string() + ":latest", "docker://" + registry.host() + "/library/busybox:latest",
+             {"--format", "v2s2"});
+  // The agent's default registry, through a proxy that counts what it asks for.
+  CuttingProxy proxy(portOf(registry));
+  startCluster({"--docker_registry=http://" + proxy.host()});
+  ASSERT_NE(framework_, nullptr);
+  EXPECT_FINISHED(runShell("pulled",
+                           "cat /etc/hello && test ! -e /etc/os-release && echo written > $MESOS_SANDBOX/file && "
+                           "echo var=$IMAGE_VAR",
+                           dockerContainer("busybox")));
+  EXPECT_TRUE(stdoutHasLines("pulled", {"var=from-image"})) << stdoutOf("pulled");
+  EXPECT_TRUE(stdoutHasLines("pulled", {"hello-from-image"})) << stdoutOf("pulled");
+  EXPECT_EQ(readFile(sandboxOf("pulled") / "file"), "written");
+  EXPECT_GE(proxy.manifestGets(), 1);
+  for (const std::string& layer : layersOf(layout_)) EXPECT_EQ(proxy.blobGets(layer), 1) << layer;
+  EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
+}
+
+TEST_F(ImagesE2ETest, ROOT_APullThatFailsFailsTheTaskNamingTheImageAndTheCause) {
+  DockerRegistry open;
+  DockerRegistry locked(RegistryAuth{.kind = RegistryAuth::Kind::kBasic});
+  const auto push = [](const fs::path& layout, const DockerRegistry& registry, const std::string& name) {
+    std::vector<std::string> extra{"--format", "v2s2"};
+    if (!registry.credentials().empty()) extra.insert(extra.begin(), {"--dest-creds", registry.credentials()});
+    skopeoCopy("oci:" + layout.string() + ":latest", "docker://" + registry.host() + "/" + name + ":latest", extra);
+  };
+  push(layout_, open, "good");
+  push(layout_, locked, "good");
+  // Images of their own (random payloads: no layer shared with another).
+  const fs::path tampered = files_.path() / "tampered";
+  const fs::path cut = files_.path() / "cut";
+  buildBusyboxLayout(tampered, BusyboxImage{.layers = 1, .payloadBytesPerLayer = 4096});
+  buildBusyboxLayout(cut, BusyboxImage{.layers = 1, .payloadBytesPerLayer = 1 << 20});
+  push(tampered, open, "tampered");
+  push(cut, open, "cut");
+  // A wrong digest: one byte of the stored layer changed.
+  const fs::path blob = open.blobFile(layersOf(tampered).front());
+  std::string content = readFile(blob);
+  ASSERT_FALSE(content.empty()) << blob;
+  content[content.size() / 2] ^= 0x5a;
+  std::ofstream(blob, std::ios::binary | std::ios::trunc) << content;
+  // The connection dropped mid-layer, on every try.
+  CuttingProxy proxy(portOf(open));
+  proxy.cut(layersOf(cut).front(), 100 << 10, 1000);
+  // Credentials the locked registry refuses.
+  const fs::path config = files_.path() / "docker-config.json";
+  std::ofstream(config) << R"({"auths": {"http://)" + locked.host() + R"(": {"auth": ")" + base64("mantle:wrong") +
+                               R"("}}})";
+  startCluster({"--docker_config=" + config.string()});
+  ASSERT_NE(framework_, nullptr);
+  int n = 0;
+  for (const auto& [name, cause] :
+       std::vector<std::pair<std::string, std::string>>{{proxy.host() + "/good:missing", "MANIFEST_UNKNOWN"},
+                                                        {locked.host() + "/good", "refused the credentials"},
+                                                        {proxy.host() + "/tampered", "digest mismatch"},
+                                                        {proxy.host() + "/cut", "download failed after"}}) {
+    std::optional<mv1::TaskStatus> status = runShell("failing-" + std::to_string(++n), "true", dockerContainer(name));
+    ASSERT_TRUE(status.has_value()) << name;
+    EXPECT_EQ(status->state(), mv1::TASK_FAILED) << name;
+    EXPECT_EQ(status->reason(), mv1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED) << name;
+    EXPECT_NE(status->message().find("docker image '" + name), std::string::npos) << status->message();
+    EXPECT_NE(status->message().find(cause), std::string::npos) << status->message();
+  }
+  // No rootfs was made for any of them.
+  EXPECT_TRUE(!fs::exists(provisionerDir()) || fs::is_empty(provisionerDir()));
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace mantle::images {
+namespace mantle::testing {
 
 class CuttingProxy {
  public:
@@ -45,4 +45,4 @@ class CuttingProxy {
   int rangeRequests_ = 0;
 };
 
-}  // namespace mantle::images
+}  // namespace mantle::testing

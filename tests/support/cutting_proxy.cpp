@@ -9,7 +9,7 @@
 #include <optional>
 #include <stdexcept>
 
-namespace mantle::images {
+namespace mantle::testing {
 
 namespace {
 
@@ -139,4 +139,4 @@ void CuttingProxy::serve(int client) {
   ::close(client);
 }
 
-}  // namespace mantle::images
+}  // namespace mantle::testing
