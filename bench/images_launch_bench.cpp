@@ -3,16 +3,20 @@
 // TASK_RUNNING update arrives, for the same command task on the host's
 // filesystem and in a busybox OCI image the store already holds (pulled by an
 // untimed warm-up), alternately on one agent in one run. The image task's
-// time covers the store lookup, the overlay rootfs, filesystem/linux's mounts,
-// docker/runtime and the task's pivot_root. Needs root and overlayfs.
+// time covers the store lookup, the overlay rootfs, filesystem/linux's mounts
+// and docker/runtime (the task's pivot_root comes after the fork that STARTING
+// follows: off the path). Prints the split of both launches by the steps of
+// the agent's launch traces. Needs root and overlayfs.
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "agent_fixture.hpp"
 #include "docker_registry.hpp"
 #include "launch_pairs.hpp"
+#include "launch_trace.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 
 namespace {
@@ -81,6 +86,35 @@ bool mountedUnder(const fs::path& dir) {
   return false;
 }
 
+// Where the time of a launch goes, from the agent's launch traces of the
+// timed tasks: for each step the image task takes, the median time since the
+// step before it, for the host tasks (0 for steps only image tasks take) and
+// the image tasks, and the difference.
+void printSplit(const std::string& log, int iterations) {
+  const auto traces = mantle::bench::launchTraces(log);
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<double>> host, image;
+  for (int i = 0; i < iterations; ++i) {
+    for (auto [prefix, out] : {std::pair{std::string("host-"), &host}, std::pair{std::string("image-"), &image}}) {
+      auto trace = traces.find(prefix + std::to_string(i));
+      if (trace == traces.end()) continue;
+      const auto& steps = trace->second;
+      for (std::size_t k = 1; k < steps.size(); ++k) {
+        (*out)[steps[k].first].push_back((steps[k].second - steps[k - 1].second) / 1e6);
+        if (out == &image && std::find(order.begin(), order.end(), steps[k].first) == order.end()) {
+          order.push_back(steps[k].first);
+        }
+      }
+    }
+  }
+  std::printf("%-22s %9s %9s %9s   (median ms since the step before)\n", "step", "host", "image", "added");
+  for (const std::string& step : order) {
+    const double h = mantle::bench::median(host[step]);
+    const double m = mantle::bench::median(image[step]);
+    std::printf("%-22s %9.2f %9.2f %+9.2f\n", step.c_str(), h, m, m - h);
+  }
+}
+
 // Each iteration: the host task, then the image task (its time is the
 // iteration's). Counters: medians of both and of their difference, in ms.
 void BM_LaunchToRunningInAnImageAndOnTheHost(benchmark::State& state) {
@@ -105,6 +139,7 @@ void BM_LaunchToRunningInAnImageAndOnTheHost(benchmark::State& state) {
   // Warm-up, untimed: the first image task pulls the image into the store.
   const std::vector<std::string> launched = mantle::bench::runLaunchPairs(
       state, agent.peer(), framework, {"host", "image", hostTask, imageTask}, [&] { return agent.log(); });
+  printSplit(agent.log(), static_cast<int>(state.iterations()));
   // The tasks end through the agent; no rootfs may be left.
   for (const std::string& id : launched) agent.peer().killTask(framework.id().value(), id);
   for (const std::string& id : launched) agent.peer().waitForTerminal(id, 30s);

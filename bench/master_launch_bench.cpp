@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cluster.hpp"
+#include "launch_trace.hpp"
 #include "mantle/common/clock.hpp"
 #include "process.hpp"
 #include "scheduler/scheduler.hpp"
@@ -104,28 +105,6 @@ class Bench {
 };
 
 }  // namespace
-
-// "Launch trace of task <id> (CLOCK_MONOTONIC ns): step=ns step=ns ..." lines
-// of the agent's log, by task.
-std::map<std::string, std::vector<std::pair<std::string, std::int64_t>>> launchTraces(const std::string& log) {
-  std::map<std::string, std::vector<std::pair<std::string, std::int64_t>>> traces;
-  std::istringstream lines(log);
-  std::string line;
-  const std::string marker = "Launch trace of task ";
-  while (std::getline(lines, line)) {
-    std::size_t at = line.find(marker);
-    if (at == std::string::npos) continue;
-    std::istringstream words(line.substr(at + marker.size()));
-    std::string task, word;
-    words >> task;
-    auto& steps = traces[task];
-    while (words >> word) {
-      std::size_t eq = word.find('=');
-      if (eq != std::string::npos) steps.emplace_back(word.substr(0, eq), std::stoll(word.substr(eq + 1)));
-    }
-  }
-  return traces;
-}
 
 double scalar(const v1::Offer& offer, const std::string& name) {
   double total = 0;
@@ -277,7 +256,7 @@ int main(int argc, char** argv) {
                                           "running_forwarded",
                                           "scheduler sees TASK_RUNNING",
                                           "running_ack_written"};
-  auto traces = launchTraces(cluster.agent(0).output());
+  auto traces = mantle::bench::launchTraces(cluster.agent(0).output());
   std::map<std::string, std::vector<double>> sinceAccept, sincePrevious;
   std::size_t traced = 0;
   for (int i = 0; i < sequential; ++i) {

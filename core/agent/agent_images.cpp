@@ -11,6 +11,7 @@
 
 #include "agent/agent.hpp"
 #include "flags/flags.hpp"
+#include "mantle/common/clock.hpp"
 #include "mantle/common/convert.hpp"
 
 namespace mantle::agent {
@@ -129,6 +130,7 @@ void Agent::provisionImage(Executor& executor, const ImageRequest& image, module
         Executor* executor = findExecutor(fw, id);
         // Ended while its image was pulled: nothing was made for it.
         if (executor == nullptr || executor->containerId != cid || !executor->fetching) return;
+        traceLaunch(*executor, "image_pulled");
         executor->pulling = false;
         if (!pulled.ok()) {
           ++counters_["image_pull_errors"];
@@ -152,14 +154,16 @@ void Agent::provisionImage(Executor& executor, const ImageRequest& image, module
         asio::post(*fetchPool_, [this, fw, id, cid, image, layers = std::move(pulled->layers),
                                  config = std::move(config), plan = std::move(plan), uris = std::move(uris)]() mutable {
           Result<std::string> rootfs = provisioner_->provision(cid, layers);
+          const std::int64_t provisioned = steadyNanos();
           if (rootfs.ok()) config.set_rootfs(*rootfs);
-          asio::post(strand_, [this, fw, id, cid, image, rootfs, config = std::move(config), plan = std::move(plan),
-                               uris = std::move(uris)]() mutable {
+          asio::post(strand_, [this, fw, id, cid, image, rootfs, provisioned, config = std::move(config),
+                               plan = std::move(plan), uris = std::move(uris)]() mutable {
             Executor* executor = findExecutor(fw, id);
             if (executor == nullptr || executor->containerId != cid || !executor->fetching) {
               releaseRootfs(cid);  // ended meanwhile
               return;
             }
+            traceLaunch(*executor, "rootfs_provisioned", provisioned);
             if (!rootfs.ok()) {
               return fetched(
                   fw, id, cid,
