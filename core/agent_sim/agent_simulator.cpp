@@ -25,6 +25,7 @@
 
 #include "mantle/internal/agent_master.pb.h"
 #include "resources/resources.hpp"
+#include "wire/host_port.hpp"
 #include "wire/recordio.hpp"
 #include "zookeeper/master_detector.hpp"
 
@@ -57,11 +58,9 @@ Result<std::pair<std::string, std::string>> hostPort(const std::string& url) {
   std::string rest = url;
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
   rest = rest.substr(0, rest.find('/'));
-  const std::size_t colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) {
-    return invalidArgument("master '" + url + "' is not host:port");
-  }
-  return std::make_pair(rest.substr(0, colon), rest.substr(colon + 1));
+  Result<wire::HostPort> address = wire::parseHostPort(rest);
+  if (!address.ok()) return invalidArgument("master '" + url + "': " + address.error().message);
+  return std::make_pair(address->host, std::to_string(address->port));
 }
 
 bool isTerminal(v1::TaskState state) {

@@ -19,6 +19,7 @@
 #include "flags/flags.hpp"
 #include "http/server.hpp"
 #include "mantle/common/uuid.hpp"
+#include "wire/host_port.hpp"
 #include "zookeeper/contender.hpp"
 #include "zookeeper/detector.hpp"
 #include "zookeeper/url.hpp"
@@ -90,19 +91,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (flags.master.empty()) fatal("--master is required (host:port of the master, or zk://hosts/path)");
-  const size_t colon = flags.address.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(flags.address.substr(colon + 1));
-    } catch (...) {
-      port = -1;
-    }
-  }
+  mantle::Result<mantle::wire::HostPort> address = mantle::wire::parseHostPort(flags.address, {.allowPortZero = true});
+  if (!address.ok()) fatal("--address: " + address.error().message);
   in_addr ip{};
-  if (port < 0 || port > 65535 || ::inet_pton(AF_INET, flags.address.substr(0, colon).c_str(), &ip) != 1) {
+  if (::inet_pton(AF_INET, address->host.c_str(), &ip) != 1) {
     fatal("--address: '" + flags.address + "' is not ip:port");
   }
+  const std::string listenIp = address->host;
+  int port = address->port;
   if (flags.user.empty()) {
     const char* user = std::getenv("USER");
     flags.user = user != nullptr && *user != '\0' ? user : "root";
@@ -161,11 +157,11 @@ int main(int argc, char** argv) {
     }
     responder.respond(mantle::http::Response::text(503, "Not leading and no leader known yet\n"));
   });
-  auto bound = server.listen(flags.address.substr(0, colon), static_cast<std::uint16_t>(port));
+  auto bound = server.listen(listenIp, static_cast<std::uint16_t>(port));
   if (!bound.ok()) fatal("--address: " + bound.error().message);
   port = *bound;
   options.webuiUrl = "http://" + options.hostname + ":" + std::to_string(port);
-  LOG(INFO) << "mantle-cron's REST API listens on " << flags.address.substr(0, colon) << ":" << port;
+  LOG(INFO) << "mantle-cron's REST API listens on " << listenIp << ":" << port;
 
   auto lost = [](const std::string& why) { stepDown(why); };
   if (flags.zk.empty()) {
@@ -182,8 +178,7 @@ int main(int argc, char** argv) {
     session = zk::Session::create(zk::SessionOptions{
         url->servers, std::chrono::milliseconds(static_cast<std::int64_t>(flags.zkSessionTimeout * 1000)),
         url->credentials});
-    const std::string advertised =
-        flags.address.substr(0, colon) == "0.0.0.0" ? "127.0.0.1" : flags.address.substr(0, colon);
+    const std::string advertised = listenIp == "0.0.0.0" ? "127.0.0.1" : listenIp;
     in_addr advertisedIp{};
     ::inet_pton(AF_INET, advertised.c_str(), &advertisedIp);
     mesos::v1::MasterInfo info;  // what Contender publishes: here, this instance's REST API

@@ -12,6 +12,7 @@
 #include "dns/zone.hpp"
 #include "flags/flags.hpp"
 #include "operator_stream/follower.hpp"
+#include "wire/host_port.hpp"
 
 namespace {
 
@@ -50,14 +51,10 @@ int main(int argc, char** argv) {
   }
   if (ttl < 0 || ttl > 2147483647) return fail("--ttl must be between 0 and 2147483647 seconds");
   mantle::dns::ServerOptions options;
-  const std::size_t colon = address.rfind(':');
-  char* end = nullptr;
-  const long port = colon == std::string::npos ? -1 : std::strtol(address.c_str() + colon + 1, &end, 10);
-  if (colon == std::string::npos || end == address.c_str() + colon + 1 || *end != '\0' || port < 0 || port > 65535) {
-    return fail("--address must be IP:PORT, got '" + address + "'");
-  }
-  options.host = address.substr(0, colon);
-  options.port = static_cast<std::uint16_t>(port);
+  mantle::Result<mantle::wire::HostPort> listen = mantle::wire::parseHostPort(address, {.allowPortZero = true});
+  if (!listen.ok()) return fail("--address must be IP:PORT: " + listen.error().message);
+  options.host = listen->host;
+  options.port = static_cast<std::uint16_t>(listen->port);
   options.ttl = static_cast<std::uint32_t>(ttl);
   options.forwardTimeoutSeconds = forwardTimeout;
   auto upstreams = mantle::dns::parseResolvers(resolvers);

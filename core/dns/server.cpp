@@ -13,6 +13,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "wire/host_port.hpp"
+
 namespace mantle::dns {
 
 namespace asio = boost::asio;
@@ -131,16 +133,12 @@ Result<std::vector<Upstream>> parseResolvers(const std::string& text) {
     start = comma == std::string::npos ? text.size() + 1 : comma + 1;
     if (entry.empty()) continue;
     Upstream upstream;
-    const std::size_t colon = entry.rfind(':');
-    upstream.ip = entry.substr(0, colon);
-    if (colon != std::string::npos) {
-      const std::string port = entry.substr(colon + 1);
-      char* end = nullptr;
-      const long value = std::strtol(port.c_str(), &end, 10);
-      if (port.empty() || *end != '\0' || value < 1 || value > 65535) {
-        return Error(StatusCode::kInvalidArgument, "resolver '" + entry + "': the port must be 1-65535");
-      }
-      upstream.port = static_cast<std::uint16_t>(value);
+    upstream.ip = entry;
+    if (entry.find(':') != std::string::npos) {
+      Result<wire::HostPort> address = wire::parseHostPort(entry);
+      if (!address.ok()) return Error(StatusCode::kInvalidArgument, "resolver " + address.error().message);
+      upstream.ip = address->host;
+      upstream.port = static_cast<std::uint16_t>(address->port);
     }
     boost::system::error_code error;
     asio::ip::make_address_v4(upstream.ip, error);

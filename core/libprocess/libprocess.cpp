@@ -18,6 +18,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "wire/host_port.hpp"
+
 namespace mantle::libprocess {
 
 namespace asio = boost::asio;
@@ -57,26 +59,15 @@ Result<Upid> Upid::parse(std::string_view text) {
   Upid upid;
   upid.id = std::string(text.substr(0, at));
   if (upid.id.empty()) return invalid("empty id");
-  std::string_view address = text.substr(at + 1);
-  std::size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) return invalid("no port");
-  std::string_view host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) return invalid("empty host");
-  std::string_view port = address.substr(colon + 1);
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-    return invalid("bad port '" + std::string(port) + "'");
-  }
-  upid.host = std::string(host);
-  upid.port = static_cast<std::uint16_t>(value);
+  Result<wire::HostPort> address = wire::parseHostPort(text.substr(at + 1));
+  if (!address.ok()) return invalid(address.error().message);
+  upid.host = std::move(address->host);
+  upid.port = static_cast<std::uint16_t>(address->port);
   return upid;
 }
 
 std::string Upid::address() const {
-  bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return wire::joinHostPort(host, port);
 }
 
 std::string Upid::str() const {

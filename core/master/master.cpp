@@ -20,6 +20,7 @@
 #include "master/ui_server.hpp"
 #include "master/validation.hpp"
 #include "resources/format.hpp"
+#include "wire/host_port.hpp"
 #include "wire/recordio.hpp"
 
 namespace mantle::master {
@@ -29,10 +30,7 @@ namespace mantle::master {
 #endif
 const char* const kVersion = MANTLE_VERSION;
 
-std::string ipOf(const std::string& address) {
-  if (!address.empty() && address.front() == '[') return address.substr(1, address.find(']') - 1);
-  return address.substr(0, address.rfind(':'));
-}
+std::string ipOf(const std::string& address) { return wire::hostOf(address); }
 
 // ---------------------------------------------------------------------------
 // Lifecycle

@@ -7,6 +7,7 @@
 
 #include "http/client.hpp"
 #include "master/master_impl.hpp"
+#include "wire/host_port.hpp"
 
 namespace mantle::master::ui {
 namespace {
@@ -128,10 +129,8 @@ void MasterImpl::agentProxy(const std::string& path, const http::Request& reques
     if (!agent.connected) {
       return responder.respond(http::Response::text(503, "Agent '" + target.agentId + "' is disconnected"));
     }
-    std::string ip = ipOf(agent.address);
-    if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
-    std::string base = std::string(self->flags_.security.tls() ? "https" : "http") + "://" + ip + ":" +
-                       std::to_string(agent.info.port());
+    std::string base = std::string(self->flags_.security.tls() ? "https" : "http") + "://" +
+                       wire::joinHostPort(ipOf(agent.address), static_cast<int>(agent.info.port()));
     ui::forwardToAgent(base, target, std::move(authorization), std::move(responder));
   });
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include "wire/host_port.hpp"
 #include "wire/task_state.hpp"
 
 namespace mantle::operator_stream {
@@ -88,10 +89,7 @@ const v1::TaskStatus* latestStatus(const v1::Task& task) {
 std::string agentAddress(const v1::master::Response::GetAgents::Agent& agent) {
   const std::string& pid = agent.pid();
   const std::size_t at = pid.find('@');
-  if (at != std::string::npos) {
-    const std::size_t colon = pid.rfind(':');
-    return pid.substr(at + 1, colon == std::string::npos || colon < at ? std::string::npos : colon - at - 1);
-  }
+  if (at != std::string::npos) return wire::hostOf(std::string_view(pid).substr(at + 1));
   return agent.agent_info().hostname();
 }
 

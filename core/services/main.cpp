@@ -19,6 +19,7 @@
 #include "mantle/common/uuid.hpp"
 #include "services/services.hpp"
 #include "services/state_store.hpp"
+#include "wire/host_port.hpp"
 #include "zookeeper/contender.hpp"
 #include "zookeeper/detector.hpp"
 #include "zookeeper/master_detector.hpp"
@@ -68,16 +69,10 @@ int main(int argc, char** argv) {
     std::cout << set.usage();
     return 0;
   }
-  const auto colon = f.address.rfind(':');
-  if (colon == std::string::npos || colon == 0) fatal("--address must be host:port, got '" + f.address + "'");
-  const std::string host = f.address.substr(0, colon);
-  int port = 0;
-  try {
-    port = std::stoi(f.address.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) fatal("--address must be host:port, got '" + f.address + "'");
+  mantle::Result<mantle::wire::HostPort> address = mantle::wire::parseHostPort(f.address, {.allowPortZero = true});
+  if (!address.ok()) fatal("--address must be host:port: " + address.error().message);
+  const std::string host = address->host;
+  const int port = address->port;
   if (f.user.empty()) {
     const char* user = std::getenv("USER");
     f.user = user != nullptr ? user : "root";
@@ -128,7 +123,7 @@ int main(int argc, char** argv) {
   });
   auto bound = server.listen(host, static_cast<std::uint16_t>(port));
   if (!bound.ok()) fatal("--address " + f.address + ": " + bound.error().message);
-  options.address = host + ":" + std::to_string(*bound);
+  options.address = mantle::wire::joinHostPort(host, *bound);
   std::cout << "mantle-services: REST API on http://" << options.address << std::endl;
 
   std::shared_ptr<mantle::zookeeper::Session> session;

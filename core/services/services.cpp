@@ -14,6 +14,7 @@
 #include "mantle/common/strict_json.hpp"
 #include "mantle/common/uuid.hpp"
 #include "resources/resources.hpp"
+#include "wire/host_port.hpp"
 #include "wire/task_state.hpp"
 
 namespace mantle::services {
@@ -158,7 +159,7 @@ Status Services::start() {
   options.frameworkInfo.add_roles(options_.role);
   options.frameworkInfo.set_failover_timeout(options_.failoverTimeoutSeconds);
   options.frameworkInfo.set_checkpoint(true);
-  options.frameworkInfo.set_hostname(options_.address.substr(0, options_.address.rfind(':')));
+  options.frameworkInfo.set_hostname(wire::hostOf(options_.address));
   options.frameworkInfo.set_webui_url("http://" + options_.address);
   options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
   options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::PARTITION_AWARE);
@@ -953,7 +954,8 @@ Json::Value Services::infoJson() const {
   out["marathon_config"]["local_port_min"] = static_cast<Json::Int64>(kServicePortMin);
   out["marathon_config"]["local_port_max"] = static_cast<Json::Int64>(kServicePortMax);
   out["zookeeper_config"]["zk"] = options_.zkRedacted.empty() ? Json::Value() : Json::Value(options_.zkRedacted);
-  out["http_config"]["http_port"] = std::stoi(options_.address.substr(options_.address.rfind(':') + 1));
+  const Result<wire::HostPort> address = wire::parseHostPort(options_.address);
+  out["http_config"]["http_port"] = address.ok() ? address->port : 0;
   out["event_subscriber"]["type"] = "http_sse";
   return out;
 }
@@ -1090,7 +1092,7 @@ void Services::postApp(const http::Request& request, const http::Responder& resp
   assignServicePorts(app, nullptr);
   apps_[app.id] = app;
   Json::Value event;
-  event["clientIp"] = request.remoteAddress.substr(0, request.remoteAddress.rfind(':'));
+  event["clientIp"] = wire::hostOf(request.remoteAddress);
   event["uri"] = request.path;
   event["appDefinition"] = appJson(app);
   publish("api_post_event", event);
@@ -1145,7 +1147,7 @@ void Services::putApp(const std::string& id, const http::Request& request, const
   assignServicePorts(app, previous ? &*previous : nullptr);
   apps_[id] = app;
   Json::Value event;
-  event["clientIp"] = request.remoteAddress.substr(0, request.remoteAddress.rfind(':'));
+  event["clientIp"] = wire::hostOf(request.remoteAddress);
   event["uri"] = request.path;
   event["appDefinition"] = appJson(app);
   publish("api_put_event", event);
@@ -1246,7 +1248,7 @@ void Services::subscribeEvents(const http::Request& request, const http::Respond
   Json::Value attached;
   attached["eventType"] = "event_stream_attached";
   attached["timestamp"] = timestamp();
-  attached["remoteAddress"] = request.remoteAddress.substr(0, request.remoteAddress.rfind(':'));
+  attached["remoteAddress"] = wire::hostOf(request.remoteAddress);
   if (subscriber.types.empty() || subscriber.types.count("event_stream_attached") != 0) {
     subscriber.stream->write("event: event_stream_attached\ndata: " + write(attached) + "\n\n");
   }

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <vector>
 
+#include "wire/host_port.hpp"
+
 namespace mantle::zookeeper {
 namespace {
 
@@ -17,24 +19,9 @@ std::string trim(std::string_view s) {
 }
 
 Status checkServer(std::string_view server) {
-  size_t colon = server.rfind(':');
   if (server.empty()) return invalidArgument("empty server in the host list");
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == server.size()) {
-    return invalidArgument("server '" + std::string(server) + "' is not host:port");
-  }
-  std::string_view host = server.substr(0, colon);
-  if (host.front() == '[' && host.back() != ']') {
-    return invalidArgument("server '" + std::string(server) + "' has an unterminated IPv6 bracket");
-  }
-  std::string_view port = server.substr(colon + 1);
-  int value = 0;
-  for (char c : port) {
-    if (!std::isdigit(static_cast<unsigned char>(c)) || value > 65535) {
-      return invalidArgument("server '" + std::string(server) + "' has a bad port");
-    }
-    value = value * 10 + (c - '0');
-  }
-  if (value == 0 || value > 65535) return invalidArgument("server '" + std::string(server) + "' has a bad port");
+  Result<wire::HostPort> parsed = wire::parseHostPort(server);
+  if (!parsed.ok()) return invalidArgument("server " + parsed.error().message);
   return {};
 }
 

@@ -46,7 +46,7 @@ const std::map<std::string, std::set<std::string>>& coreDependencies() {
       {"sim", {"resources", "proto"}},
       {"cron", {"flags", "http", "resources", "scheduler", "wire", "zookeeper", "proto"}},
       {"operator_stream", {"http", "wire", "zookeeper", "proto"}},
-      {"dns", {"flags", "operator_stream", "proto"}},
+      {"dns", {"flags", "operator_stream", "wire", "proto"}},
       {"agent_sim", {"flags", "resources", "wire", "zookeeper", "proto"}},
       {"lb", {"flags", "http", "operator_stream", "proto"}},
       {"services", {"http", "resources", "scheduler", "wire", "zookeeper", "auth", "flags", "proto"}},
