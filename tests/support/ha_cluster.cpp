@@ -10,6 +10,7 @@
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "process/sessions.hpp"
 
 namespace mantle::testing {
@@ -22,19 +23,10 @@ std::string tail(const std::string& text, int lines) {
   return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
 }
 
-std::optional<Json::Value> getJson(const std::string& url) {
-  auto response = http::request("GET", url, {}, "", http::ClientOptions{2, 1});
-  if (!response.ok() || response->status != 200) return std::nullopt;
-  Json::Value root;
-  std::istringstream in(response->body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
-  return root;
-}
-
 }  // namespace
 
 std::optional<bool> masterElected(const std::string& url) {
-  std::optional<Json::Value> metrics = getJson(url + "/metrics/snapshot");
+  std::optional<Json::Value> metrics = getJson(url + "/metrics/snapshot", std::chrono::seconds(2));
   if (!metrics) return std::nullopt;
   return (*metrics)["master/elected"].asDouble() == 1;
 }
@@ -165,7 +157,8 @@ Status HaCluster::waitForAgents(int count, std::chrono::milliseconds timeout) {
       [&] {
         std::vector<int> elected = electedMasters();
         if (elected.size() != 1) return false;
-        std::optional<Json::Value> slaves = getJson(masterUrl(elected.front()) + "/master/slaves");
+        std::optional<Json::Value> slaves =
+            getJson(masterUrl(elected.front()) + "/master/slaves", std::chrono::seconds(2));
         if (!slaves) return false;
         seen = 0;
         for (const Json::Value& agent : (*slaves)["slaves"]) {

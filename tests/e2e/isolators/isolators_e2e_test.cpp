@@ -18,6 +18,7 @@
 #include "../../isolators/support/isolator_test_support.hpp"
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 #include "process.hpp"
 #include "task_expectations.hpp"
@@ -63,15 +64,6 @@ std::string manifest(const std::string& library, const ModuleConfigs& modules) {
 double number(const Json::Value& value) {
   if (value.isString()) return std::stod(value.asString());
   return value.isNumeric() ? value.asDouble() : 0;
-}
-
-std::optional<Json::Value> getJson(const std::string& url) {
-  Result<http::ClientResponse> response = http::request("GET", url, {}, "", http::ClientOptions{2, 1});
-  if (!response.ok() || response->status != 200) return std::nullopt;
-  Json::Value root;
-  std::istringstream in(response->body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
-  return root;
 }
 
 // The cgroups directly below `dir`.

@@ -28,6 +28,7 @@
 #include "cluster.hpp"
 #include "cni_network.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 #include "test_framework.hpp"
@@ -44,15 +45,6 @@ std::string readText(const fs::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-std::optional<Json::Value> getJson(const std::string& url) {
-  Result<http::ClientResponse> response = http::request("GET", url, {}, "", http::ClientOptions{2, 1});
-  if (!response.ok() || response->status != 200) return std::nullopt;
-  Json::Value root;
-  std::istringstream in(response->body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
-  return root;
 }
 
 // The body of GET http://<host>:<port>/<path>, nullopt when nothing answers.

@@ -85,6 +85,7 @@
 #include "../../isolators/support/isolator_test_support.hpp"
 #include "ha_cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "process.hpp"
 #include "process/sessions.hpp"
 #include "scheduler/scheduler.hpp"
@@ -105,15 +106,6 @@ int envInt(const char* name, int fallback) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return fallback;
   return std::atoi(value);
-}
-
-std::optional<Json::Value> getJson(const std::string& url) {
-  Result<http::ClientResponse> response = http::request("GET", url, {}, "", http::ClientOptions{3, 2});
-  if (!response.ok() || response->status != 200) return std::nullopt;
-  Json::Value root;
-  std::istringstream in(response->body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
-  return root;
 }
 
 // ---- what the scheduler saw -----------------------------------------------------

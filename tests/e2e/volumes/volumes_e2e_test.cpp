@@ -22,6 +22,7 @@
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "process.hpp"
 #include "scheduler/scheduler.hpp"
 #include "task_expectations.hpp"
@@ -189,15 +190,6 @@ class VolumesE2ETest : public ::testing::Test {
              {"name": "volume/host_path", "kind": "isolator", "config": {"allowed_paths": [")" +
         allowed.string() + R"("]}}]}]})";
     return {"--modules=" + manifest, "--isolation=volume/sandbox_path,volume/host_path"};
-  }
-
-  static std::optional<Json::Value> getJson(const std::string& url) {
-    Result<http::ClientResponse> response = http::request("GET", url, {}, "", http::ClientOptions{2, 1});
-    if (!response.ok() || response->status != 200) return std::nullopt;
-    Json::Value root;
-    std::istringstream in(response->body);
-    if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
-    return root;
   }
 
   // An operator call (JSON) to the master: its status and body.
