@@ -416,7 +416,7 @@ TEST_F(AgentTest, SandboxLogsRotateAtTheirCap) {
   ASSERT_EQ(peer_.waitForTerminal("chatty", 30s).status().state(), mesos::v1::TASK_FINISHED);
   const std::string sandbox = sandboxOf(parseJson(get("/state")->body), "chatty");
   ASSERT_FALSE(sandbox.empty());
-  EXPECT_TRUE(waitUntil([&] { return std::filesystem::exists(sandbox + "/stdout.2"); }, 5s));
+  EXPECT_TRUE(waitUntil([&] { return std::filesystem::exists(sandbox + "/stdout.2"); }, 30s));
   EXPECT_LE(std::filesystem::file_size(sandbox + "/stdout"), 4096u);
   EXPECT_EQ(std::filesystem::file_size(sandbox + "/stdout.1"), 4096u);
   EXPECT_FALSE(std::filesystem::exists(sandbox + "/stdout.3"));

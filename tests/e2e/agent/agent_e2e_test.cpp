@@ -241,13 +241,26 @@ TEST_F(AgentEndToEnd, TaskSurvivesAgentKillNineAndFinishesOnce) {
   ASSERT_TRUE(scheduler_->launch("e2e-survivor", "cd " + dir_.path().string() + " && echo $$ > " + pidFile.string() +
                                                      " && while [ ! -e " + marker.string() + " ]; do sleep 0.1; done"));
   ASSERT_TRUE(scheduler_->waitFor("e2e-survivor", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
-  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(pidFile); }, 10s));
+  ASSERT_TRUE(
+      waitUntil([&] { return std::filesystem::exists(pidFile) && std::filesystem::file_size(pidFile) > 0; }, 10s));
   pid_t pid = 0;
   std::ifstream(pidFile) >> pid;
   ASSERT_GT(pid, 0);
+  // Lines of the agent's log (kept across restarts) saying the executor subscribed.
+  auto subscriptions = [&] {
+    std::istringstream log(cluster_->agent(0).output());
+    int count = 0;
+    for (std::string line; std::getline(log, line);) {
+      count += line.find("Executor e2e-survivor of framework") != std::string::npos &&
+               line.find(" subscribed") != std::string::npos;
+    }
+    return count;
+  };
+  const int before = subscriptions();
   ASSERT_TRUE(cluster_->restartAgent(0, /*kill9=*/true).ok()) << cluster_->logs();
   EXPECT_EQ(::kill(pid, 0), 0);
-  std::this_thread::sleep_for(2s);  // the executor re-subscribes
+  // The task ends once its executor has subscribed to the new agent.
+  ASSERT_TRUE(waitUntil([&] { return subscriptions() > before; }, 60s)) << cluster_->logs();
   std::ofstream(marker) << "go";
   ASSERT_TRUE(scheduler_->waitFor("e2e-survivor", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
   std::this_thread::sleep_for(1s);

@@ -166,7 +166,7 @@ TEST_F(UiE2eTest, ExplanationSaysAFrameworkWithoutEnoughResourcesGetsNoOffers) {
     }
   }
   EXPECT_TRUE(explained) << browser_->text();
-  EXPECT_TRUE(browser_->waitFor("document.body.innerText.includes('There are not enough free resources')", 1s))
+  EXPECT_TRUE(browser_->waitFor("document.body.innerText.includes('There are not enough free resources')", 10s))
       << browser_->text();
   screenshot("explain");
 }
@@ -363,7 +363,7 @@ TEST_F(UiE2eTest, PageStaysLiveAcrossAMasterFailoverAndFollowsTheNewLeader) {
   const std::string newPort = cluster.masterUrl(*next).substr(cluster.masterUrl(*next).rfind(':') + 1);
   EXPECT_TRUE(browser_->waitFor("location.port === '" + newPort + "' && document.body.dataset.ready === 'true'", 30s))
       << browser_->text();
-  EXPECT_TRUE(browser_->waitFor("location.hash === '#/agents'", 1s));
+  EXPECT_TRUE(browser_->waitFor("location.hash === '#/agents'", 10s));
   EXPECT_TRUE(browser_->waitFor(rowWith("agents", {"active"}), 30s)) << browser_->text();
 
   // And it is live: a task launched now appears without a reload.
