@@ -7,8 +7,8 @@
 // fresh /proc and a minimal /dev), the image's runtime config against the
 // task's CommandInfo,
 // what the agent refuses, a pull that fails (missing tag, bad credentials,
-// wrong digest, connection dropped mid-layer) and the rootfs' fate across an
-// agent kill -9.
+// wrong digest, connection dropped mid-layer), and an agent kill -9 during a
+// pull and during a running image task.
 // Every test checks that nothing it mounted is left in /proc/self/mountinfo.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -138,6 +138,34 @@ std::vector<std::string> layersOf(const fs::path& layout) {
   for (const Json::Value& layer : manifest["layers"]) out.push_back(layer["digest"].asString());
   return out;
 }
+
+// A registry that never answers: a loopback socket that listens and never
+// accepts, so a pull from it hangs.
+class SilentRegistry {
+ public:
+  SilentRegistry() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        ::listen(fd_, 16) == 0 && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port_ = ntohs(address.sin_port);
+    }
+  }
+  ~SilentRegistry() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SilentRegistry(const SilentRegistry&) = delete;
+  SilentRegistry& operator=(const SilentRegistry&) = delete;
+
+  int port() const { return port_; }  // 0: it could not listen
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
 
 int portOf(const DockerRegistry& registry) {
   return std::stoi(registry.host().substr(registry.host().find(':') + 1));
@@ -348,18 +376,10 @@ TEST_F(ImagesE2ETest, ROOT_WhatTheAgentCannotHonourIsRefusedSayingWhat) {
 }
 
 TEST_F(ImagesE2ETest, ROOT_AKillWhileTheImageIsBeingProvisionedKillsTheTask) {
-  // A registry that never answers (a socket that listens and never
-  // accepts): the pull hangs until the task is killed.
-  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(silent, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  ASSERT_EQ(::listen(silent, 16), 0);
-  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  startCluster({"--docker_registry=http://127.0.0.1:" + std::to_string(ntohs(address.sin_port))});
+  // The pull hangs until the task is killed.
+  SilentRegistry silent;
+  ASSERT_NE(silent.port(), 0);
+  startCluster({"--docker_registry=" + silent.url()});
   ASSERT_NE(framework_, nullptr);
   mod::ContainerInfo info;
   info.set_type(1);
@@ -374,7 +394,6 @@ TEST_F(ImagesE2ETest, ROOT_AKillWhileTheImageIsBeingProvisionedKillsTheTask) {
   std::optional<mv1::TaskStatus> status = framework_->waitForState("hanging", std::nullopt, 20s);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->state(), mv1::TASK_KILLED) << status->message();
-  ::close(silent);
 }
 
 TEST_F(ImagesE2ETest, ROOT_AfterAnAgentKill9ARunningImageTaskKeepsItsRootfsWhichGoesWhenItEnds) {
@@ -486,6 +505,30 @@ TEST_F(ImagesE2ETest, ROOT_APullThatFailsFailsTheTaskNamingTheImageAndTheCause) 
   }
   // No rootfs was made for any of them.
   EXPECT_TRUE(!fs::exists(provisionerDir()) || fs::is_empty(provisionerDir()));
+}
+
+TEST_F(ImagesE2ETest, ROOT_AnAgentKilledWhileItPullsAnImageEndsTheTaskAfterItsRestartLeavingNothing) {
+  // The pull hangs until the agent dies.
+  SilentRegistry silent;
+  ASSERT_NE(silent.port(), 0);
+  startCluster({"--docker_registry=" + silent.url()}, TestFramework::Options{/*checkpoint=*/true});
+  ASSERT_NE(framework_, nullptr);
+  mv1::CommandInfo command;
+  command.set_value("true");
+  ASSERT_TRUE(framework_->launch("pulling", command, "cpus:0.1;mem:32", 20s, dockerContainer("hangs")).ok());
+  ASSERT_TRUE(
+      waitUntil([&] { return cluster_->logs(200).find("Provisioning docker image") != std::string::npos; }, 30s));
+  ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
+  ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
+  std::optional<mv1::TaskStatus> status = framework_->waitForState("pulling", std::nullopt, 60s);
+  ASSERT_TRUE(status.has_value()) << cluster_->logs(200);
+  // Its container never started: recovery ends the task, as for any executor
+  // gone while the agent was down; no rootfs and no half-pulled blob is left.
+  EXPECT_EQ(status->state(), mv1::TASK_FAILED) << status->message();
+  EXPECT_EQ(status->reason(), mv1::TaskStatus::REASON_EXECUTOR_TERMINATED) << status->message();
+  EXPECT_TRUE(!fs::exists(provisionerDir()) || fs::is_empty(provisionerDir()));
+  const fs::path staging = cluster_->agentWorkDir(0) / "store/docker/staging";
+  EXPECT_TRUE(!fs::exists(staging) || fs::is_empty(staging));
 }
 
 }  // namespace
