@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,15 @@ class AgentTest : public ::testing::Test {
   }
 
   std::string agentUrl() const { return "http://127.0.0.1:" + std::to_string(agentPort_); }
+
+  // Lines of the agent's log containing `text`. The log is kept across the
+  // agent's restarts: wait for this to grow, not for `text` to appear.
+  int logLinesWith(const std::string& text) const {
+    std::istringstream log(agent_ ? agent_->output() : std::string());
+    int count = 0;
+    for (std::string line; std::getline(log, line);) count += line.find(text) != std::string::npos;
+    return count;
+  }
 
   Result<http::ClientResponse> get(const std::string& path) const {
     return http::request("GET", agentUrl() + path, {}, "", http::ClientOptions{10, 2});

@@ -31,11 +31,13 @@ TEST_F(AgentTest, KilledAgentReattachesToRunningTaskAndItsUpdateArrivesOnce) {
                                                              marker.string() + " ]; do sleep 0.1; done",
                                                          peer_.agentId())));
   ASSERT_EQ(peer_.waitForUpdate("survivor", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING);
-  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(pidFile); }, 10s));
+  ASSERT_TRUE(
+      waitUntil([&] { return std::filesystem::exists(pidFile) && std::filesystem::file_size(pidFile) > 0; }, 10s));
   pid_t pid = 0;
   std::ifstream(pidFile) >> pid;
   ASSERT_GT(pid, 0);
 
+  const int subscriptions = logLinesWith(" subscribed");
   agent_->kill();  // kill -9
   ASSERT_EQ(::kill(pid, 0), 0) << "the task died with the agent";
   startAgent();
@@ -46,7 +48,7 @@ TEST_F(AgentTest, KilledAgentReattachesToRunningTaskAndItsUpdateArrivesOnce) {
   ASSERT_EQ(reregistration.reregistration().frameworks_size(), 1);
   EXPECT_EQ(reregistration.reregistration().frameworks(0).tasks_size(), 1);
   // The executor subscribes again; the task keeps its pid.
-  EXPECT_TRUE(waitUntil([this] { return agent_->output().find("subscribed") != std::string::npos; }, 20s));
+  EXPECT_TRUE(waitUntil([&] { return logLinesWith(" subscribed") > subscriptions; }, 30s)) << agent_->output();
   EXPECT_EQ(::kill(pid, 0), 0);
   std::ofstream(marker) << "go";
   auto finished = peer_.waitForUpdate("survivor", mesos::v1::TASK_FINISHED, 30s);
