@@ -102,7 +102,9 @@ class PendingLaunch {
   int releaseFd_ = -1;
 };
 
-// Forks the container root. Errors: the user does not exist, fork failed.
+// Forks the container root; with namespaces or mounts to set up, returns once
+// they are in place. Errors: the user does not exist, fork failed, the set-up
+// failed.
 Result<PendingLaunch> forkContainer(const LaunchPlan& plan);
 
 using UserIds = process::UserIds;
