@@ -54,13 +54,12 @@ Zone Zone::build(const ClusterState& state, const std::string& domain, const Hos
   zone.add(origin, {"SOA", zone.soa()});
   zone.add(origin, {"NS", "ns1." + origin});
 
-  const std::string leaderHost = operator_stream::urlHost(state.leaderUrl);
-  if (auto ip = resolve(leaderHost)) {
+  const Result<wire::HostPort> leader = operator_stream::urlAddress(state.leaderUrl);
+  if (auto ip = leader.ok() ? resolve(leader->host) : std::nullopt) {
     zone.add("ns1." + origin, {"A", *ip});
     zone.add("leader." + origin, {"A", *ip});
     zone.add("master." + origin, {"A", *ip});
-    const std::size_t colon = state.leaderUrl.rfind(':');
-    const std::string port = colon == std::string::npos ? "5050" : state.leaderUrl.substr(colon + 1);
+    const std::string port = std::to_string(leader->port);
     zone.add("_leader._tcp." + origin, {"SRV", "0 0 " + port + " leader." + origin});
     zone.add("_leader._udp." + origin, {"SRV", "0 0 " + port + " leader." + origin});
   }

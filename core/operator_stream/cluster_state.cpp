@@ -93,11 +93,11 @@ std::string agentAddress(const v1::master::Response::GetAgents::Agent& agent) {
   return agent.agent_info().hostname();
 }
 
-std::string urlHost(const std::string& url) {
+Result<wire::HostPort> urlAddress(const std::string& url) {
   std::size_t start = url.find("://");
   start = start == std::string::npos ? 0 : start + 3;
-  std::size_t end = url.find_first_of(":/", start);
-  return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  const std::size_t slash = url.find('/', start);
+  return wire::parseHostPort(std::string_view(url).substr(start, slash == std::string::npos ? slash : slash - start));
 }
 
 std::optional<std::string> containerIp(const v1::Task& task) {

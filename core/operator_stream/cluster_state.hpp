@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "mantle/result.hpp"
 #include "mesos/v1/master/master.pb.h"
 #include "mesos/v1/mesos.pb.h"
+#include "wire/host_port.hpp"
 
 namespace mantle::operator_stream {
 
@@ -45,8 +47,8 @@ std::string agentAddress(const v1::master::Response::GetAgents::Agent& agent);
 // getaddrinfo (blocking). nullopt: none.
 std::optional<std::string> resolveIpv4(const std::string& host);
 
-// The host part of "http://host:port".
-std::string urlHost(const std::string& url);
+// Host and port of "http://host:port[/path]" (an IPv6 host in brackets).
+Result<wire::HostPort> urlAddress(const std::string& url);
 
 // The first container IP of the task's latest status (network infos), if any.
 std::optional<std::string> containerIp(const v1::Task& task);

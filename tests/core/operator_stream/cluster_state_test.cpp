@@ -112,7 +112,17 @@ TEST(ClusterStateTest, PortsAndLabelsOfATask) {
   EXPECT_EQ(taskPorts(t), (std::vector<std::uint32_t>{31000, 31001}));
   EXPECT_EQ(label(t.labels(), "HAPROXY_GROUP"), "external");
   EXPECT_EQ(label(t.labels(), "HAPROXY_0_PORT"), std::nullopt);
-  EXPECT_EQ(urlHost("http://10.1.2.3:5050"), "10.1.2.3");
+}
+
+TEST(ClusterStateTest, TheLeadersHostAndPortComeFromItsUrlAnIpv6HostInBrackets) {
+  Result<wire::HostPort> leader = urlAddress("http://10.1.2.3:5050/master");
+  ASSERT_TRUE(leader.ok()) << leader.error().message;
+  EXPECT_EQ(leader->host, "10.1.2.3");
+  EXPECT_EQ(leader->port, 5050);
+  Result<wire::HostPort> v6 = urlAddress("http://[fd00::1]:5050");
+  ASSERT_TRUE(v6.ok()) << v6.error().message;
+  EXPECT_EQ(v6->host, "fd00::1");
+  EXPECT_FALSE(urlAddress("http://no-port").ok());
 }
 
 }  // namespace
