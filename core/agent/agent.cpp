@@ -1112,6 +1112,7 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
            TaskStatus::REASON_EXECUTOR_TERMINATED, "The executor is terminating");
     return;
   }
+  bool launchedHere = false;
   if (executor == nullptr) {
     if (stopping_) return;
     // The executor's URIs; a task group's tasks share its sandbox, so theirs too.
@@ -1128,13 +1129,19 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       return;
     }
     executor = *launched;
+    launchedHere = true;
     executor->launchTrace.insert(executor->launchTrace.begin(), {"received", received});
   } else {
     for (const auto& task : tasks) queueTask(*executor, task);
   }
   if (executor->fetching) return;  // fetched() starts the container with every queued task's resources
-  if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
-    LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
+  // A command task's container has just started with its task's resources
+  // (launchExecutor): no isolator needs to hear of them again.
+  const bool startedWithItsTask = launchedHere && executor->commandExecutor && !groupExecutor;
+  if (!startedWithItsTask) {
+    if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
+      LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
+    }
   }
   if (!checkpointing(frameworkId)) return deliverQueuedTasks(*executor);
   // The executor gets the tasks once their checkpoint is durable.
