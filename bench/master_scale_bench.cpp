@@ -31,8 +31,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -68,9 +70,9 @@ double loadAverage() {
   return load;
 }
 
-// utime + stime of `pid` in seconds.
-double cpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+// utime + stime in seconds from a /proc stat file (a process's or a thread's).
+double cpuSecondsOf(const std::string& statPath) {
+  std::ifstream in(statPath);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::size_t close = text.rfind(')');
   if (close == std::string::npos) return 0;
@@ -85,6 +87,34 @@ double cpuSeconds(pid_t pid) {
     }
   }
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// utime + stime of `pid` in seconds.
+double cpuSeconds(pid_t pid) {
+  return cpuSecondsOf("/proc/" + std::to_string(pid) + "/stat");
+}
+
+// utime + stime of each thread of `pid` in seconds, by thread id.
+std::map<std::string, double> threadCpuSeconds(pid_t pid) {
+  std::map<std::string, double> out;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string tid = entry.path().filename().string();
+    out[tid] = cpuSecondsOf(dir + "/" + tid + "/stat");
+  }
+  return out;
+}
+
+// The most CPU seconds one thread of `pid` spent since `before`: the
+// master's serial part (its state thread, when it is the busiest).
+double busiestThreadSince(pid_t pid, const std::map<std::string, double>& before) {
+  double most = 0;
+  for (const auto& [tid, seconds] : threadCpuSeconds(pid)) {
+    auto b = before.find(tid);
+    most = std::max(most, seconds - (b == before.end() ? 0 : b->second));
+  }
+  return most;
 }
 
 // Resident memory of `pid` in MiB.
@@ -298,23 +328,39 @@ void failover(int agents, int tasks) {
   }
   const auto elected = Clock::now();
   const double electedMs = msSince(killed);
+  const pid_t leaderPid = cluster.master(next)->pid();
+  const double leaderCpuBefore = cpuSeconds(leaderPid);
+  const std::map<std::string, double> leaderThreadsBefore = threadCpuSeconds(leaderPid);
+  const double simCpuBefore = cpuSeconds(getpid());
   Report back = simulator->waitUntil(
       [&](const Report& r) { return r.connected == agents && r.leader == cluster.masterUrl(next); }, 1200s);
   const double agentsMs = msSince(elected);
+  // CPU seconds spent on the re-registrations (elected → all back): the
+  // new leader's, and this process's (the simulator's agents).
+  const double leaderCpu = cpuSeconds(leaderPid) - leaderCpuBefore;
+  const double leaderBusiest = busiestThreadSince(leaderPid, leaderThreadsBefore);
+  const double simCpu = cpuSeconds(getpid()) - simCpuBefore;
   int seenAgents = 0;
+  auto lastRequest = Clock::now();
   int running = runningTasks(cluster.masterUrl(next), &seenAgents);
+  double lastStateMs = msSince(lastRequest);
   while (running < agents * tasks && msSince(elected) < 1200000) {
     std::this_thread::sleep_for(50ms);
+    lastRequest = Clock::now();
     running = runningTasks(cluster.masterUrl(next), &seenAgents);
+    lastStateMs = msSince(lastRequest);
   }
   const double tasksMs = msSince(elected);
   const double floor = parseFloorMs(encodedCalls(agents, tasks));
   std::printf(
       "\n| failover | agents × tasks | kill → elected s | elected → all agents back s | elected → all tasks in "
-      "GET_STATE s | floor: decode all REREGISTER ms | (all back) / floor | load |\n"
-      "|---|---|---|---|---|---|---|---|\n");
-  std::printf("| | %d × %d | %.2f | %.2f | %.2f | %.1f | %.0f× | %.1f |\n", agents, tasks, electedMs / 1000,
-              agentsMs / 1000, tasksMs / 1000, floor, tasksMs / floor, loadAverage());
+      "GET_STATE s (last GET_STATE ms) | leader CPU s, elected → all back (µs/agent) | its busiest thread CPU s "
+      "(µs/agent) | simulator CPU s | floor: decode all REREGISTER ms | (all back) / floor | load |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| | %d × %d | %.2f | %.2f | %.2f (%.0f) | %.2f (%.0f) | %.2f (%.0f) | %.2f | %.1f | %.0f× | %.1f |\n",
+              agents, tasks, electedMs / 1000, agentsMs / 1000, tasksMs / 1000, lastStateMs, leaderCpu,
+              leaderCpu * 1e6 / agents, leaderBusiest, leaderBusiest * 1e6 / agents, simCpu, floor, agentsMs / floor,
+              loadAverage());
   if (back.connected != agents || running != agents * tasks) {
     std::printf("(incomplete: %s; running %d)\n", back.toText().c_str(), running);
   }

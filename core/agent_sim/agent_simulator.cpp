@@ -253,6 +253,7 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
     waiting.clear();
     pendingRegistrations = 0;
     for (Agent& agent : agents) {
+      agent.queued = false;  // `waiting` no longer holds it
       dropStream(agent, /*count=*/agent.stream != nullptr);
       agent.backoff = 0.5;
       agent.retry->cancel();

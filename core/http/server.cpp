@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -467,7 +468,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           std::make_shared<Session>(std::move(socket), self->handler, self->options, self->tls, self->tlsFailures);
       {
         std::lock_guard<std::mutex> lock(self->mutex);
-        std::erase_if(self->sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+        // Ended sessions are dropped once the list has doubled since the
+        // last sweep: amortized O(1) per connection (a sweep per accept was
+        // O(N) each, quadratic over a burst of thousands of agents).
+        if (self->sessions.size() >= self->sweepAt) {
+          std::erase_if(self->sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+          self->sweepAt = std::max<std::size_t>(64, 2 * self->sessions.size());
+        }
         self->sessions.push_back(session);
       }
       session->start();
@@ -483,6 +490,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::shared_ptr<std::atomic<std::uint64_t>> tlsFailures = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::mutex mutex;
   std::vector<std::weak_ptr<Session>> sessions;
+  std::size_t sweepAt = 64;  // sessions' size at which accept() drops the ended ones
 };
 
 Server::Server(asio::io_context& io, Handler handler, ServerOptions options)

@@ -313,16 +313,14 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
     }
     for (const v1::Task& reported : state.tasks()) {
       const std::string& taskId = reported.task_id().value();
-      auto t = framework.tasks.find(taskId);
-      if (t == framework.tasks.end()) {
-        auto u = framework.unreachableTasks.find(taskId);
-        v1::Task task = wire::redactedSecrets(reported);
-        if (u != framework.unreachableTasks.end()) framework.unreachableTasks.erase(u);
+      auto t = framework.tasks.lower_bound(taskId);
+      if (t == framework.tasks.end() || t->first != taskId) {
+        framework.unreachableTasks.erase(taskId);
+        v1::Task& task = framework.tasks.emplace_hint(t, taskId, reported)->second;
+        wire::redactSecrets(task);
         task.mutable_framework_id()->set_value(frameworkId);
         task.mutable_agent_id()->set_value(id);
-        bool added = !framework.tasks.count(taskId);
-        framework.tasks[taskId] = task;
-        if (added) {
+        if (operatorEventsWanted()) {
           v1::master::Event op;
           op.set_type(v1::master::Event::TASK_ADDED);
           *op.mutable_task_added()->mutable_task() = task;
@@ -389,7 +387,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
   count("master/slave_reregistrations");
   LOG(INFO) << "Re-registered agent " << id << " (" << agent.info.hostname() << ") at " << remote << " with "
             << agent.tasks.size() << " tasks";
-  if (!known) {
+  if (!known && operatorEventsWanted()) {
     v1::master::Event op;
     op.set_type(v1::master::Event::AGENT_ADDED);
     *op.mutable_agent_added()->mutable_agent() = agentProto(agent);

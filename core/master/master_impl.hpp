@@ -432,6 +432,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   Status onMaintenance(const v1::master::Call& call, const wire::ResponseFormat& format,
                        const http::Responder& responder);
   void emitOperatorEvent(const v1::master::Event& event);
+  // Whether an operator event would reach anyone (a subscriber or a hook):
+  // hot paths build none otherwise (a failover re-registers every task).
+  bool operatorEventsWanted() const { return !subscribers_.empty() || (hooks_ && !hooks_->empty()); }
   // The hook chain's state_event for an operator event (enqueued, never
   // blocks or fails); other event types are not hook events.
   void notifyHooks(const v1::master::Event& event);
