@@ -42,7 +42,7 @@ TEST(ChildProcessTest, StopKillsTheWholeGroup) {
       std::chrono::seconds(10)));
   child.stop(std::chrono::milliseconds(500));
   EXPECT_FALSE(child.running());
-  EXPECT_TRUE(waitUntil([&] { return gone(grandchild); }, std::chrono::seconds(5)));
+  EXPECT_TRUE(waitUntil([&] { return gone(grandchild); }, std::chrono::seconds(30)));
 }
 
 TEST(ChildProcessTest, FreePortIsBindable) {

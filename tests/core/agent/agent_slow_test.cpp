@@ -242,7 +242,7 @@ TEST_F(AgentTest, ARecoveredExecutorThatSubscribesWithNoTasksIsShutDownWithNothi
   // The container outlived the agent (its processes are found by their working
   // directory, the sandbox, which the executor's process enters right after the
   // release the agent's pid checkpoint follows).
-  ASSERT_TRUE(waitUntil([this] { return !sessionsUnder(dir_.path()).empty(); }, 5s));
+  ASSERT_TRUE(waitUntil([this] { return !sessionsUnder(dir_.path()).empty(); }, 30s));
   startAgent();
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 20s)) << agent_->output();
   EXPECT_THAT(agent_->output(), HasSubstr("it has no tasks to run"));

@@ -213,11 +213,11 @@ TEST_F(LauncherTest, SignalSessionReachesEveryProcess) {
   const pid_t root = launched->pid();
   roots_.push_back(root);
   ASSERT_TRUE(launched->release().ok());
-  ASSERT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).size() >= 4; }, 5s));
+  ASSERT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).size() >= 4; }, 30s));
   EXPECT_TRUE(processStartTime(root).has_value());
   signalSession(root, SIGKILL);
   waitRoot(root);
-  EXPECT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).empty(); }, 5s));
+  EXPECT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).empty(); }, 30s));
   EXPECT_FALSE(processStartTime(root).has_value());
 }
 
@@ -325,7 +325,7 @@ TEST_F(ContainerizerTest, LaunchReportsUsageAndDestroyKillsTheSession) {
     return containerizer_->launch("c1", config, plan);
   });
   ASSERT_TRUE(pid.ok()) << pid.error().message;
-  ASSERT_TRUE(testing::waitUntil([&] { return sessionProcesses(*pid).size() >= 3; }, 5s));
+  ASSERT_TRUE(testing::waitUntil([&] { return sessionProcesses(*pid).size() >= 3; }, 30s));
   auto usage = onStrand([this] { return containerizer_->usage("c1"); });
   ASSERT_TRUE(usage.has_value());
   EXPECT_GE(usage->processes(), 3u);

@@ -194,7 +194,7 @@ TEST_F(FrameworkFeaturesTest, OperationsWithAnIdGetStatusUpdates) {
   EXPECT_FALSE(statusOf("reserve-2")->has_uuid());
   EXPECT_EQ(statusOf("launch-1")->state(), v1::OPERATION_ERROR);
   EXPECT_THAT(statusOf("launch-1")->message(), HasSubstr("not supported for LAUNCH"));
-  EXPECT_TRUE(agent->waitFor(internal::Event::APPLY_OPERATION, 5s));
+  EXPECT_TRUE(agent->waitFor(internal::Event::APPLY_OPERATION, 30s));
 
   Json::Value operations = operatorCall(R"({"type":"GET_OPERATIONS"})")["get_operations"]["operations"];
   ASSERT_EQ(operations.size(), 1u);
@@ -288,7 +288,7 @@ TEST_F(FrameworkFeaturesTest, InverseOffersForDrainingMachinesRecordTheFramework
   *decline.mutable_decline_inverse_offers()->add_inverse_offer_ids() = first.id();
   decline.mutable_decline_inverse_offers()->mutable_filters()->set_refuse_seconds(0.5);
   ASSERT_TRUE(scheduler.call(decline).ok());
-  EXPECT_TRUE(waitUntil([&] { return statuses()[0]["status"].asString() == "DECLINE"; }, 5s));
+  EXPECT_TRUE(waitUntil([&] { return statuses()[0]["status"].asString() == "DECLINE"; }, 30s));
   ASSERT_TRUE(waitUntil([&] { return inverseCount() >= 2; }, 10s));
   v1::InverseOffer second = lastInverse();
   EXPECT_NE(second.id().value(), first.id().value());
@@ -298,7 +298,7 @@ TEST_F(FrameworkFeaturesTest, InverseOffersForDrainingMachinesRecordTheFramework
   *accept.mutable_accept_inverse_offers()->add_inverse_offer_ids() = second.id();
   accept.mutable_accept_inverse_offers()->mutable_filters()->set_refuse_seconds(1);
   ASSERT_TRUE(scheduler.call(accept).ok());
-  EXPECT_TRUE(waitUntil([&] { return statuses()[0]["status"].asString() == "ACCEPT"; }, 5s));
+  EXPECT_TRUE(waitUntil([&] { return statuses()[0]["status"].asString() == "ACCEPT"; }, 30s));
 
   // Wait for the next one (after the filter), then leave the
   // schedule: it is rescinded.

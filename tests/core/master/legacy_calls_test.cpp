@@ -200,7 +200,7 @@ TEST_F(LegacyCallsTest, ReserveAndVolumeEndpointsTakeMesosFormParameters) {
   http::ClientResponse reserve = form("/master/reserve", {{"slaveId", agent->id()}, {"resources", reserved}});
   EXPECT_EQ(reserve.status, 202) << reserve.body;
   EXPECT_TRUE(hasReservation(agentTotal(), "disk", "dev")) << agentTotal();
-  EXPECT_TRUE(agent->waitFor(internal::Event::APPLY_OPERATION, 5s));
+  EXPECT_TRUE(agent->waitFor(internal::Event::APPLY_OPERATION, 30s));
 
   const std::string volume =
       R"([{"name":"disk","type":"SCALAR","scalar":{"value":100},
@@ -257,13 +257,13 @@ TEST_F(LegacyCallsTest, LoggingLevelIsRaisedForItsDurationThenReverts) {
       call(R"({"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":2,"duration":{"nanoseconds":800000000}}})");
   EXPECT_EQ(set.status, 200) << set.body;
   EXPECT_EQ(loggingLevel(), 2);
-  EXPECT_TRUE(waitUntil([&] { return loggingLevel() == 0; }, 5s));
+  EXPECT_TRUE(waitUntil([&] { return loggingLevel() == 0; }, 30s));
 
   http::ClientResponse toggle = request("GET", "/logging/toggle?level=1&duration=600ms");
   EXPECT_EQ(toggle.status, 200) << toggle.body;
   EXPECT_EQ(loggingLevel(), 1);
   EXPECT_EQ(request("GET", "/logging/toggle").body, "1\n");
-  EXPECT_TRUE(waitUntil([&] { return loggingLevel() == 0; }, 5s));
+  EXPECT_TRUE(waitUntil([&] { return loggingLevel() == 0; }, 30s));
 
   EXPECT_EQ(request("GET", "/logging/toggle?level=1").body, "Expecting 'duration=value' in query.\n");
   EXPECT_EQ(request("POST", "/logging/toggle?level=1&duration=later").status, 400);

@@ -278,15 +278,15 @@ TEST_F(OperatorApiTest, EventStreamCarriesTaskAndFrameworkEvents) {
   startMaster();
   auto agent = startAgent();
   OperatorStream stream(url(), wire::MediaType::kJson);
-  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::SUBSCRIBED, 5s));
-  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::HEARTBEAT, 5s));
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::SUBSCRIBED, 30s));
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::HEARTBEAT, 30s));
   Recorder recorder;
   auto scheduler = startScheduler(recorder);
-  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::FRAMEWORK_ADDED, 5s));
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::FRAMEWORK_ADDED, 30s));
   std::optional<v1::Offer> offer = recorder.takeOffer();
   ASSERT_TRUE(offer);
   ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("ev", *offer, "true", "cpus:1;mem:64")}).ok());
-  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::TASK_ADDED, 5s));
+  ASSERT_TRUE(stream.waitFor(mesos::v1::master::Event::TASK_ADDED, 30s));
   ASSERT_TRUE(recorder.waitForUpdate("ev", v1::TASK_FINISHED));
   ASSERT_TRUE(waitUntil(
       [&] {
@@ -305,7 +305,7 @@ TEST_F(OperatorApiTest, EventStreamCarriesTaskAndFrameworkEvents) {
   EXPECT_EQ(states.front(), v1::TASK_RUNNING);
   EXPECT_EQ(states.back(), v1::TASK_FINISHED);
   ASSERT_TRUE(scheduler->teardown().ok());
-  EXPECT_TRUE(stream.waitFor(mesos::v1::master::Event::FRAMEWORK_REMOVED, 5s));
+  EXPECT_TRUE(stream.waitFor(mesos::v1::master::Event::FRAMEWORK_REMOVED, 30s));
   agent->disconnect();
   agent.reset();
 }
@@ -395,7 +395,7 @@ TEST_F(OperatorApiTest, ReserveUnreserveDeactivateDrainAndMarkGone) {
                         R"("},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},)"
                         R"("reservations":[{"type":"DYNAMIC","role":"ops","principal":"me"}]}]}})";
   call(reserve, 202);
-  EXPECT_TRUE(agent->waitFor(Event::APPLY_OPERATION, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::APPLY_OPERATION, 30s));
   Json::Value slaves = json(get("/master/slaves")->body);
   EXPECT_EQ(slaves["slaves"][0]["reserved_resources"]["ops"]["cpus"].asDouble(), 1.0);
   EXPECT_EQ(slaves["slaves"][0]["unreserved_resources"]["cpus"].asDouble(), 3.0);
@@ -433,9 +433,9 @@ TEST_F(OperatorApiTest, ReserveUnreserveDeactivateDrainAndMarkGone) {
 
   // Drain, then mark gone: the agent is told to shut down and stays out.
   call(R"({"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":")" + id + R"("}}})");
-  EXPECT_TRUE(agent->waitFor(Event::DRAIN, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::DRAIN, 30s));
   call(R"({"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":")" + id + R"("}}})");
-  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN, 30s));
   EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 0u);
   call(R"({"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"never-seen"}}})", 404);
 }
@@ -463,7 +463,7 @@ TEST_F(OperatorApiTest, RegistrySurvivesARestartAndAgentsBringTheirTasksBack) {
   EXPECT_TRUE(frameworks[0]["recovered"].asBool());
 
   ASSERT_TRUE(agent->connect().ok());
-  EXPECT_TRUE(agent->waitFor(Event::RECONCILE_TASKS, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::RECONCILE_TASKS, 30s));
   Json::Value tasks = call(R"({"type":"GET_TASKS"})")["get_tasks"]["tasks"];
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0]["task_id"]["value"].asString(), "survivor");
@@ -493,7 +493,7 @@ TEST_F(OperatorApiTest, AnAgentReregisteringUnchangedAfterARestartLeavesTheRegis
   ASSERT_EQ(::stat(registry.c_str(), &before), 0);
 
   ASSERT_TRUE(agent->connect().ok());
-  EXPECT_TRUE(agent->waitFor(Event::RECONCILE_TASKS, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::RECONCILE_TASKS, 30s));
   EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 1u);
   struct stat after {};
   ASSERT_EQ(::stat(registry.c_str(), &after), 0);
@@ -578,7 +578,7 @@ TEST_F(MaintenanceTest, DownMachinesAgentsAreShutDownAndRefusedUntilStopMaintena
   expectRefused(machines("START_MAINTENANCE", ""), 400, "empty");
 
   call(machines("START_MAINTENANCE", kAgentMachine));
-  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN, 30s));
   EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 0u);
   Json::Value status = call(R"({"type":"GET_MAINTENANCE_STATUS"})")["get_maintenance_status"]["status"];
   EXPECT_EQ(status["draining_machines"].size(), 0u);
@@ -592,7 +592,7 @@ TEST_F(MaintenanceTest, DownMachinesAgentsAreShutDownAndRefusedUntilStopMaintena
   options.masterUrl = url();
   TestAgent refused(options);
   EXPECT_FALSE(refused.connect(2s).ok());
-  EXPECT_TRUE(refused.waitFor(Event::SHUTDOWN, 5s));
+  EXPECT_TRUE(refused.waitFor(Event::SHUTDOWN, 30s));
   EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"].size(), 0u);
 
   // The v0 endpoints: status, then /machine/up.

@@ -33,7 +33,7 @@ TEST_P(LaunchTest, SubscribeOfferLaunchRunningFinishedWithAcknowledgements) {
   ASSERT_TRUE(recorder.waitForUpdate("t1", v1::TASK_RUNNING));
   ASSERT_TRUE(recorder.waitForUpdate("t1", v1::TASK_FINISHED));
   // Both updates were acknowledged through the master to the agent.
-  EXPECT_TRUE(waitUntil([&] { return agent->count(Event::ACKNOWLEDGE) >= 2; }, 5000ms));
+  EXPECT_TRUE(waitUntil([&] { return agent->count(Event::ACKNOWLEDGE) >= 2; }, 30s));
   std::vector<Event> runs;
   for (const Event& e : agent->events()) {
     if (e.type() == Event::RUN_TASK) runs.push_back(e);
@@ -106,7 +106,7 @@ TEST_F(SchedulerApiTest, KillRunningTask) {
   v1::TaskID id;
   id.set_value("sleeper");
   ASSERT_TRUE(scheduler->kill(id).ok());
-  EXPECT_TRUE(agent->waitFor(Event::KILL_TASK, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::KILL_TASK, 30s));
   EXPECT_TRUE(recorder.waitForUpdate("sleeper", v1::TASK_KILLED));
   // Killing a task the master never heard of answers TASK_LOST.
   v1::TaskID unknown;
@@ -363,7 +363,7 @@ TEST_F(SchedulerApiTest, OfferTimeoutRescindsOffers) {
   auto scheduler = startScheduler(recorder);
   std::optional<v1::Offer> offer = recorder.takeOffer();
   ASSERT_TRUE(offer);
-  EXPECT_TRUE(recorder.waitFor([&] { return !recorder.rescinded.empty(); }, 5s));
+  EXPECT_TRUE(recorder.waitFor([&] { return !recorder.rescinded.empty(); }, 30s));
   EXPECT_EQ(recorder.snapshot([&] { return recorder.rescinded.front(); }), offer->id().value());
 }
 
@@ -374,7 +374,7 @@ TEST_F(SchedulerApiTest, TeardownRemovesTheFrameworkAndShutsItDownOnAgents) {
   auto scheduler = startScheduler(recorder);
   ASSERT_TRUE(launchRunning(*scheduler, recorder, "td", "sleep 100", "cpus:1;mem:64"));
   ASSERT_TRUE(scheduler->teardown().ok());
-  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN_FRAMEWORK, 5s));
+  EXPECT_TRUE(agent->waitFor(Event::SHUTDOWN_FRAMEWORK, 30s));
   EXPECT_TRUE(waitUntil(
       [&] {
         auto r = post("/api/v1", R"({"type":"GET_FRAMEWORKS"})");
@@ -436,7 +436,7 @@ TEST_F(SchedulerApiTest, ExecutorMessagesAndFailuresReachTheFramework) {
   call.mutable_executor_message()->mutable_executor_id()->set_value("e1");
   call.mutable_executor_message()->set_data("hello");
   EXPECT_EQ(agent->send(call, agent->streamId()), 202);
-  EXPECT_TRUE(waitUntil([&] { std::lock_guard<std::mutex> lock(m); return received == "hello"; }, 5000ms));
+  EXPECT_TRUE(waitUntil([&] { std::lock_guard<std::mutex> lock(m); return received == "hello"; }, 30s));
   // The same call on a stale stream id is refused so that the agent re-registers.
   EXPECT_EQ(agent->send(call, "stale"), 409);
   call.mutable_agent_id()->set_value("unknown-agent");

@@ -252,7 +252,7 @@ TEST_F(IsolatorsE2ETest, ListeningOutsideItsPortsFailsTheTask) {
   EXPECT_EQ(rogue->state(), mv1::TASK_FAILED);
   EXPECT_EQ(rogue->reason(), mv1::TaskStatus::REASON_CONTAINER_LIMITATION) << rogue->message();
   EXPECT_NE(rogue->message().find(std::to_string(outside)), std::string::npos) << rogue->message();
-  ASSERT_TRUE(framework_->waitForState("allowed", mv1::TASK_RUNNING, std::chrono::seconds(5)).has_value());
+  ASSERT_TRUE(framework_->waitForState("allowed", mv1::TASK_RUNNING, std::chrono::seconds(30)).has_value());
   EXPECT_FALSE(framework_->waitForState("allowed", std::nullopt, std::chrono::seconds(1)).has_value());
 }
 

@@ -142,7 +142,7 @@ TEST_F(LbTest, RequestsReachEveryHealthyInstanceOfTheGroupAndAKilledOneLeavesThe
       << readConfig() << (launcher_->latest("web-1") ? launcher_->latest("web-1")->DebugString() : "");
   // HAProxy serves the new configuration once mantle-lb has reloaded it.
   const std::set<std::string> all = {"web-1", "web-2", "web-3"};
-  EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(9)) == all; }, 5s));
+  EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(9)) == all; }, 30s));
   EXPECT_EQ(distinct(ask(30)), all);
   EXPECT_EQ(readConfig().find("sick-1"), std::string::npos) << "an unhealthy task is a server";
   EXPECT_EQ(readConfig().find("other-1"), std::string::npos) << "a task of another group is a server";
@@ -156,7 +156,7 @@ TEST_F(LbTest, RequestsReachEveryHealthyInstanceOfTheGroupAndAKilledOneLeavesThe
   ASSERT_TRUE(launcher_->waitFor("web-3", mesos::v1::TASK_KILLED, 30s));
   ASSERT_TRUE(testing::waitUntil([&] { return servers() == 2; }, 10s)) << readConfig();
   const std::set<std::string> left = {"web-1", "web-2"};
-  EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(6)) == left; }, 5s));
+  EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(6)) == left; }, 30s));
   EXPECT_EQ(distinct(ask(20)), left);
 }
 
@@ -182,7 +182,7 @@ TEST_F(LbTest, ReloadsUnderASteadyRequestLoopDropNoRequest) {
     std::this_thread::sleep_for(100ms);
     const std::size_t before = reloads();
     lb_->signal(SIGHUP);  // a reload with the same configuration
-    EXPECT_TRUE(testing::waitUntil([&] { return reloads() > before; }, 5s)) << "no reload after SIGHUP " << i;
+    EXPECT_TRUE(testing::waitUntil([&] { return reloads() > before; }, 30s)) << "no reload after SIGHUP " << i;
   }
   launcher_->launch(instance("web-3", false));  // and one with a new server
   EXPECT_TRUE(launcher_->waitFor("web-3", mesos::v1::TASK_RUNNING, 30s));

@@ -68,8 +68,8 @@ TEST_F(LbServicesTest, TheServicePortOfALabelledAppReachesEveryHealthyInstanceAn
   std::set<std::string> instances;
   ASSERT_TRUE(testing::waitUntil([&] { return (instances = healthyPorts(services, "/web")).size() == 2; }, 30s))
       << logs();
-  ASSERT_TRUE(testing::waitUntil([&] { return servers() == 2; }, 5s)) << readConfig();
-  EXPECT_TRUE(testing::waitUntil([&] { return ask(servicePort, 8) == instances; }, 5s));
+  ASSERT_TRUE(testing::waitUntil([&] { return servers() == 2; }, 30s)) << readConfig();
+  EXPECT_TRUE(testing::waitUntil([&] { return ask(servicePort, 8) == instances; }, 30s));
   EXPECT_EQ(ask(servicePort, 20), instances);
 
   Json::Value scale;
@@ -78,7 +78,7 @@ TEST_F(LbServicesTest, TheServicePortOfALabelledAppReachesEveryHealthyInstanceAn
   ASSERT_TRUE(testing::waitUntil([&] { return servers() == 1; }, 10s)) << readConfig();
   ASSERT_TRUE(testing::waitUntil([&] { return healthyPorts(services, "/web").size() == 1; }, 10s)) << logs();
   const std::set<std::string> left = healthyPorts(services, "/web");
-  EXPECT_TRUE(testing::waitUntil([&] { return ask(servicePort, 4) == left; }, 5s));
+  EXPECT_TRUE(testing::waitUntil([&] { return ask(servicePort, 4) == left; }, 30s));
   EXPECT_EQ(ask(servicePort, 10), left);
 }
 

@@ -81,7 +81,7 @@ TEST_F(ServicesTest, RestApiAnswersInMarathonShapesWithPreciseErrors) {
 
   // The event stream is asynchronous: wait for each kind of event.
   for (const char* type : {"deployment_info", "api_post_event", "deployment_failed"}) {
-    ASSERT_TRUE(testing::waitUntil([&] { return !events.of(type).empty(); }, std::chrono::seconds(5))) << type;
+    ASSERT_TRUE(testing::waitUntil([&] { return !events.of(type).empty(); }, std::chrono::seconds(30))) << type;
   }
   EXPECT_EQ(events.of("api_post_event")[0]["appDefinition"]["id"].asString(), "/group/web");
 
