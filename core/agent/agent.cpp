@@ -806,20 +806,25 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     for (const auto& member : tasks) *config.add_task_group() = convert<module::v1::TaskInfo>(member).value();
   }
   traceLaunch(ref, "checkpoint_written");
-  if (sync || !uris.empty() || *image) {
+  const bool imageVolumes = !imageVolumesOf(config).empty();
+  if (sync || !uris.empty() || *image || imageVolumes) {
     // The container starts in fetched(), once the checkpoint's commit has
     // ended (the tasks of a checkpointing framework are durable before
     // their executor runs), the image is provisioned and the fetcher is done.
     ref.fetching = true;
     ref.fetchCancel = std::make_shared<std::atomic<bool>>(false);
     auto commited = [this, uris = std::move(uris), user, config = std::move(config), plan = std::move(plan),
-                     image = std::move(*image), fw = ref.frameworkId, id = ref.executorId,
+                     image = std::move(*image), imageVolumes, fw = ref.frameworkId, id = ref.executorId,
                      cid = ref.containerId](const Status& durable) mutable {
       Executor* executor = findExecutor(fw, id);
       if (executor == nullptr || executor->containerId != cid) return;
       traceLaunch(*executor, "checkpoint_durable");
       if (durable.ok() && image && executor->state == Executor::State::kRegistering) {
         provisionImage(*executor, *image, std::move(config), std::move(plan), std::move(uris));
+        return;
+      }
+      if (durable.ok() && imageVolumes && executor->state == Executor::State::kRegistering) {
+        provisionVolumes(*executor, std::move(config), std::move(plan), std::move(uris));
         return;
       }
       if (!durable.ok() || uris.empty() || executor->state != Executor::State::kRegistering) {

@@ -162,8 +162,9 @@ class Agent {
     // ("Launch trace of task ...", which bench/ reads) and dropped.
     std::vector<std::pair<std::string, std::int64_t>> launchTrace;
     bool launchTraced = false;
-    bool pulling = false;  // its image is being pulled (fetching is set too)
-    std::string imageId;   // the pulled image's id, once known
+    bool pulling = false;                     // its image is being pulled (fetching is set too)
+    std::string imageId;                      // the pulled image's id, once known
+    std::vector<std::string> volumeImageIds;  // the ids of its image volumes' images, once pulled
   };
   struct Framework {
     mesos::v1::FrameworkInfo info;
@@ -242,6 +243,23 @@ class Agent {
   // the strand; fetched() then starts the container.
   void provisionImage(Executor& executor, const ImageRequest& image, module::v1::ContainerConfig config,
                       LaunchPlan plan, std::vector<mesos::v1::CommandInfo::URI> uris);
+  // A pull for the executor begins (fetching and pulling set; the pool the
+  // rootfs is assembled on made); pulledFor() in its callback: the executor
+  // still waiting for it (no longer pulling), null when it ended meanwhile.
+  void startPulling(Executor& executor);
+  Executor* pulledFor(const std::string& frameworkId, const std::string& executorId, const std::string& containerId);
+  // Image volumes (agent_image_volumes.cpp): refuses those this agent cannot
+  // provision (TASK_ERROR); provisions the container's image volumes not yet
+  // in config.image_volumes one after another, off the strand, then fetches
+  // `uris`; fetched() then starts the container.
+  Status checkImageVolumes(const mesos::v1::ExecutorInfo& info, const std::vector<mesos::v1::TaskInfo>& tasks,
+                           bool group) const;
+  void provisionVolumes(Executor& executor, module::v1::ContainerConfig config, LaunchPlan plan,
+                        std::vector<mesos::v1::CommandInfo::URI> uris);
+  // For image GC: the images of the executor's image volumes, by id once
+  // pulled, else (recovered after a restart) by name.
+  void keepVolumeImages(const Executor& executor, std::set<std::string>& inUse,
+                        std::vector<images::ImageReference>& excluded) const;
   void fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan);
   void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);

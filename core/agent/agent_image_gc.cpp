@@ -20,6 +20,7 @@ void Agent::pruneImages(std::vector<images::ImageReference> excluded,
   for (const auto& [frameworkId, framework] : frameworks_) {
     for (const auto& [executorId, executor] : framework->executors) {
       if (executor->state == Executor::State::kTerminated) continue;
+      keepVolumeImages(*executor, inUse, excluded);
       if (!executor->imageId.empty()) {
         inUse.insert(executor->imageId);
       } else if (Result<std::optional<ImageRequest>> image = imageFor(executor->info); image.ok() && *image) {

@@ -53,7 +53,11 @@ Status Agent::startImages() {
   std::istringstream names(flags_.isolation);
   for (std::string name; std::getline(names, name, ',');) isolation.insert(name);
   imageSupport_.cni = isolation.count("network/cni") > 0;
-  if (!imageSupport_.docker && !imageSupport_.oci) return {};
+  if (!imageSupport_.docker && !imageSupport_.oci) {
+    if (isolation.count("volume/image") > 0)
+      return invalidArgument("volume/image in --isolation needs --image_providers");
+    return {};
+  }
   if (isolation.count("filesystem/linux") == 0) {
     return invalidArgument("--image_providers needs the filesystem/linux isolator in --isolation");
   }
@@ -92,6 +96,7 @@ Status Agent::checkContainers(const mesos::v1::ExecutorInfo& info, const std::ve
                               bool group) const {
   Result<std::optional<ImageRequest>> image = imageFor(info);
   if (!image.ok()) return image.error();
+  if (Status volumes = checkImageVolumes(info, tasks, group); !volumes.ok()) return volumes;
   if (group && *image) {
     return invalidArgument(
         "an image on a task group's executor is not supported (the default executor runs on the "
@@ -114,12 +119,25 @@ Status Agent::checkContainers(const mesos::v1::ExecutorInfo& info, const std::ve
   return {};
 }
 
-void Agent::provisionImage(Executor& executor, const ImageRequest& image, module::v1::ContainerConfig config,
-                           LaunchPlan plan, std::vector<mesos::v1::CommandInfo::URI> uris) {
+void Agent::startPulling(Executor& executor) {
   executor.fetching = true;
   executor.pulling = true;
   if (!executor.fetchCancel) executor.fetchCancel = std::make_shared<std::atomic<bool>>(false);
   if (!fetchPool_) fetchPool_ = std::make_unique<asio::thread_pool>(2);
+}
+
+Agent::Executor* Agent::pulledFor(const std::string& frameworkId, const std::string& executorId,
+                                  const std::string& containerId) {
+  Executor* executor = findExecutor(frameworkId, executorId);
+  // Ended while its image was pulled: nothing was made for it.
+  if (executor == nullptr || executor->containerId != containerId || !executor->fetching) return nullptr;
+  executor->pulling = false;
+  return executor;
+}
+
+void Agent::provisionImage(Executor& executor, const ImageRequest& image, module::v1::ContainerConfig config,
+                           LaunchPlan plan, std::vector<mesos::v1::CommandInfo::URI> uris) {
+  startPulling(executor);
   LOG(INFO) << "Provisioning " << image.describe() << " for executor " << executor.executorId << " of framework "
             << executor.frameworkId;
   const std::string fw = executor.frameworkId, id = executor.executorId, cid = executor.containerId;
@@ -127,11 +145,9 @@ void Agent::provisionImage(Executor& executor, const ImageRequest& image, module
       image.reference, image.forcePull,
       [this, fw, id, cid, image, config = std::move(config), plan = std::move(plan),
        uris = std::move(uris)](Result<images::PulledImage> pulled) mutable {
-        Executor* executor = findExecutor(fw, id);
-        // Ended while its image was pulled: nothing was made for it.
-        if (executor == nullptr || executor->containerId != cid || !executor->fetching) return;
+        Executor* executor = pulledFor(fw, id, cid);
+        if (executor == nullptr) return;
         traceLaunch(*executor, "image_pulled");
-        executor->pulling = false;
         if (!pulled.ok()) {
           ++counters_["image_pull_errors"];
           return fetched(
@@ -170,11 +186,7 @@ void Agent::provisionImage(Executor& executor, const ImageRequest& image, module
                   Error(rootfs.error().code, "Failed to provision " + image.describe() + ": " + rootfs.error().message),
                   config, std::move(plan));
             }
-            if (uris.empty() || executor->state != Executor::State::kRegistering) {
-              return fetched(fw, id, cid, Status{}, config, std::move(plan));
-            }
-            const std::optional<std::string> user = plan.user;
-            fetch(*executor, std::move(uris), user, std::move(config), std::move(plan));
+            provisionVolumes(*executor, std::move(config), std::move(plan), std::move(uris));
           });
         });
       });

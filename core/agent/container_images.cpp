@@ -37,6 +37,16 @@ std::optional<std::string> mappedParameter(const std::string& key) {
   return std::nullopt;
 }
 
+// An image type without its --image_providers entry is refused.
+Status checkProvider(const ImageRequest& request, const ImageSupport& support) {
+  const bool oci = request.reference.type == images::ImageReference::Type::kOci;
+  if (oci ? !support.oci : !support.docker) {
+    return invalidArgument(request.describe() + ": this agent does not run " + (oci ? "OCI" : "docker") +
+                           " images (--image_providers)");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<ImageSupport> parseImageProviders(const std::string& providers) {
@@ -96,25 +106,30 @@ Result<std::optional<ImageRequest>> imageRequestOf(const module::v1::ContainerIn
     request.forcePull = docker.force_pull_image();
   } else if (info.type() == kMesosContainer || !info.has_type()) {
     if (!info.mesos().has_image()) return std::optional<ImageRequest>();
-    const auto& image = info.mesos().image();
-    if (image.type() == kAppcImage) return invalidArgument("APPC images are not supported (docker and OCI are)");
-    if (image.type() != kDockerImage && image.type() != kOciImage) {
-      return invalidArgument("mesos.image type " + std::to_string(image.type()) + " is not supported");
-    }
-    if (image.docker().name().empty()) return invalidArgument("mesos.image needs docker.name");
-    request.reference = {
-        image.type() == kOciImage ? images::ImageReference::Type::kOci : images::ImageReference::Type::kDocker,
-        image.docker().name()};
-    request.forcePull = !image.cached();
+    Result<ImageRequest> image = imageRequestOf(info.mesos().image(), "mesos.image", support);
+    if (!image.ok()) return image.error();
+    return std::optional<ImageRequest>(std::move(*image));
   } else {
     return invalidArgument("ContainerInfo type " + std::to_string(info.type()) + " is not supported");
   }
-  const bool oci = request.reference.type == images::ImageReference::Type::kOci;
-  if (oci ? !support.oci : !support.docker) {
-    return invalidArgument(request.describe() + ": this agent does not run " + (oci ? "OCI" : "docker") +
-                           " images (--image_providers)");
-  }
+  if (Status provided = checkProvider(request, support); !provided.ok()) return provided.error();
   return std::optional<ImageRequest>(std::move(request));
+}
+
+Result<ImageRequest> imageRequestOf(const module::v1::Image& image, const std::string& field,
+                                    const ImageSupport& support) {
+  if (image.type() == kAppcImage) return invalidArgument("APPC images are not supported (docker and OCI are)");
+  if (image.type() != kDockerImage && image.type() != kOciImage) {
+    return invalidArgument(field + " type " + std::to_string(image.type()) + " is not supported");
+  }
+  if (image.docker().name().empty()) return invalidArgument(field + " needs docker.name");
+  ImageRequest request;
+  request.reference = {
+      image.type() == kOciImage ? images::ImageReference::Type::kOci : images::ImageReference::Type::kDocker,
+      image.docker().name()};
+  request.forcePull = !image.cached();
+  if (Status provided = checkProvider(request, support); !provided.ok()) return provided.error();
+  return request;
 }
 
 void applyDockerParameters(const ImageRequest& request, module::v1::ImageConfig& config) {
@@ -131,6 +146,30 @@ void applyDockerParameters(const ImageRequest& request, module::v1::ImageConfig&
       config.add_entrypoint(value);
     }
   }
+}
+
+std::vector<module::v1::ImageVolume> imageVolumesOf(const module::v1::ContainerConfig& config) {
+  std::vector<module::v1::ImageVolume> out;
+  auto add = [&out](const module::v1::ContainerInfo& container, const std::string& owner) {
+    for (int i = 0; i < container.volumes_size(); ++i) {
+      const module::v1::Volume& volume = container.volumes(i);
+      if (!volume.has_image()) continue;
+      module::v1::ImageVolume entry;
+      *entry.mutable_volume() = volume;
+      entry.set_name(owner + ": ContainerInfo.volumes[" + std::to_string(i) + "] (container_path '" +
+                     volume.container_path() + "')");
+      out.push_back(std::move(entry));
+    }
+  };
+  if (config.has_task_info() && config.task_info().has_container()) {
+    add(config.task_info().container(), "task '" + config.task_info().task_id().value() + "'");
+  } else if (config.executor_info().has_container()) {
+    add(config.executor_info().container(), "executor '" + config.executor_info().executor_id().value() + "'");
+  }
+  for (const module::v1::TaskInfo& task : config.task_group()) {
+    if (task.has_container()) add(task.container(), "task '" + task.task_id().value() + "'");
+  }
+  return out;
 }
 
 }  // namespace mantle::agent

@@ -52,6 +52,18 @@ struct ImageRequest {
 // USER or port mappings without network/cni.
 Result<std::optional<ImageRequest>> imageRequestOf(const module::v1::ContainerInfo& info, const ImageSupport& support);
 
+// The image of an image volume (Volume.image; `field` names it in errors):
+// DOCKER or OCI, of a type in --image_providers.
+Result<ImageRequest> imageRequestOf(const module::v1::Image& image, const std::string& field,
+                                    const ImageSupport& support);
+
+// The image volumes (Volume.image) of a container, in the order the agent
+// provisions them: its command task's ContainerInfo (else its executor's),
+// then a task group's tasks' (as the volume isolators read them). Each with
+// its name for messages ("task 't1': ContainerInfo.volumes[0] (container_path
+// '/data')"), its rootfs not yet set.
+std::vector<module::v1::ImageVolume> imageVolumesOf(const module::v1::ContainerConfig& config);
+
 // The image's config with the request's docker.parameters applied.
 void applyDockerParameters(const ImageRequest& request, module::v1::ImageConfig& config);
 

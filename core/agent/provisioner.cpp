@@ -205,15 +205,26 @@ std::string Provisioner::rootfsOf(const std::string& containerId) const {
 
 Result<std::string> Provisioner::provision(const std::string& containerId,
                                            const std::vector<std::string>& layers) const {
+  return assemble(rootfsOf(containerId), layers, containerDir(containerId));
+}
+
+Result<std::string> Provisioner::provisionVolume(const std::string& containerId, std::size_t index,
+                                                 const std::vector<std::string>& layers) const {
+  return assemble(volumeRootfsOf(containerId, index), layers,
+                  containerDir(containerId) + "/volumes/" + std::to_string(index));
+}
+
+Result<std::string> Provisioner::assemble(const std::string& path, const std::vector<std::string>& layers,
+                                          const std::string& ownDir) const {
   if (layers.empty()) return invalidArgument("the image has no layers");
-  const fs::path rootfs = rootfsOf(containerId);
+  const fs::path rootfs = path;
   const fs::path base = rootfs.parent_path();
   std::error_code ec;
   fs::create_directories(rootfs, ec);
   if (ec) return internalError("cannot create " + rootfs.string() + ": " + ec.message());
   ::chmod(rootfs.c_str(), 0755);
   auto failed = [&](const Error& error) -> Error {
-    (void)destroy(containerId);
+    (void)removeDir(ownDir);
     return error;
   };
   if (backend_ == ProvisionerBackend::kCopy) {
@@ -248,8 +259,16 @@ Result<std::string> Provisioner::provision(const std::string& containerId,
   return rootfs.string();
 }
 
+std::string Provisioner::volumeRootfsOf(const std::string& containerId, std::size_t index) const {
+  return containerDir(containerId) + "/volumes/" + std::to_string(index) + "/backends/" + backendName(backend_) +
+         "/rootfs";
+}
+
 Status Provisioner::destroy(const std::string& containerId) const {
-  const std::string dir = containerDir(containerId);
+  return removeDir(containerDir(containerId));
+}
+
+Status Provisioner::removeDir(const std::string& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return {};
   for (const std::string& mountPoint : mountsUnder(dir)) {

@@ -9,6 +9,8 @@
 //   backends/overlay/workdir
 //   backends/copy/rootfs        the copy backend's tree: the layers copied in
 //                               order, whiteouts applied
+//   volumes/<n>/backends/...    the same for the container's n-th image
+//                               volume (Volume.image)
 // so a restarted agent finds (and removes) a rootfs whose container is gone.
 //
 // provision() blocks (the copy backend for seconds): the agent calls it off
@@ -49,8 +51,14 @@ class Provisioner {
   // returns its path. On error nothing is left.
   Result<std::string> provision(const std::string& containerId, const std::vector<std::string>& layers) const;
 
+  // The same for the container's `index`-th image volume; on error only that
+  // volume's directory goes.
+  Result<std::string> provisionVolume(const std::string& containerId, std::size_t index,
+                                      const std::vector<std::string>& layers) const;
+
   // Unmounts whatever is mounted under the container's directory (deepest
-  // first) and removes it. Nothing to do for a container without one.
+  // first) and removes it, image volumes included. Nothing to do for a
+  // container without one.
   Status destroy(const std::string& containerId) const;
 
   // After an agent restart: destroys every container directory whose id is
@@ -61,8 +69,16 @@ class Provisioner {
   std::string containerDir(const std::string& containerId) const;
   // Where provision() puts the container's rootfs with this backend.
   std::string rootfsOf(const std::string& containerId) const;
+  // Where provisionVolume() puts the rootfs of the `index`-th image volume.
+  std::string volumeRootfsOf(const std::string& containerId, std::size_t index) const;
 
  private:
+  // The layers assembled at `rootfs`; on error `ownDir` is removed.
+  Result<std::string> assemble(const std::string& rootfs, const std::vector<std::string>& layers,
+                               const std::string& ownDir) const;
+  // Unmounts what is mounted under `dir` (deepest first), then removes it.
+  static Status removeDir(const std::string& dir);
+
   std::string root_;  // <work_dir>/provisioner
   ProvisionerBackend backend_;
 };

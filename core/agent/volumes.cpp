@@ -155,9 +155,10 @@ Status checkSupportedVolumes(const mesos::v1::ContainerInfo& container, const st
     const mesos::v1::Volume& volume = container.volumes(i);
     const std::string name =
         owner + ": ContainerInfo.volumes[" + std::to_string(i) + "] (container_path '" + volume.container_path() + "')";
-    if (volume.has_image()) return unimplemented(name + " is an image volume; volume/image is not supported yet");
     std::string isolator;
-    if (volume.has_host_path()) {
+    if (volume.has_image()) {
+      isolator = "volume/image";
+    } else if (volume.has_host_path()) {
       isolator =
           !volume.host_path().empty() && volume.host_path().front() == '/' ? "volume/host_path" : "volume/sandbox_path";
     } else if (volume.has_source()) {

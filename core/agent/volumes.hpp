@@ -61,10 +61,9 @@ Result<std::vector<PersistentMount>> persistentVolumeMounts(const std::string& w
 // as Mesos does for a container whose user is not root.
 Status giveVolume(const std::string& path, uid_t uid, gid_t gid);
 
-// Refuses the ContainerInfo volumes this agent would not give: image volumes
-// (volume/image is not supported yet), and volumes whose isolator (Mesos'
-// name: volume/sandbox_path, volume/host_path, volume/secret, docker/volume,
-// volume/csi) is not among `isolators`, the modules in --isolation, rather
+// Refuses the ContainerInfo volumes this agent would not give: volumes whose
+// isolator (Mesos' name: volume/image, volume/sandbox_path, volume/host_path,
+// volume/secret, docker/volume, volume/csi) is not among `isolators`, the modules in --isolation, rather
 // than run the task without them. `owner` names the task in the message.
 Status checkSupportedVolumes(const mesos::v1::ContainerInfo& container, const std::string& owner,
                              const std::vector<std::string>& isolators);

@@ -1,8 +1,9 @@
-// libmantle_volume.so: volume/sandbox_path and volume/host_path. Each reads
-// the container's ContainerInfo volumes in prepare and answers with bind
-// mounts (ContainerLaunchInfo.mounts) that the agent makes in the
+// libmantle_volume.so: volume/sandbox_path, volume/host_path and
+// volume/image. Each reads the container's volumes in prepare and answers with
+// bind mounts (ContainerLaunchInfo.mounts) that the agent makes in the
 // container's own mount namespace, so nothing is left mounted on the host;
-// neither keeps state per container.
+// none keeps state per container (volume/image mounts what the agent
+// provisioned and removes).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,7 +61,16 @@ Result<v1::ContainerLaunchInfo::Mount> bindMount(const std::string& source, cons
   return mount;
 }
 
-// What both isolators share: the sandbox_directory parameter, and a prepare
+// The sandbox_directory parameter: absolute.
+Result<std::string> sandboxDirectoryOf(const sdk::Context& ctx, const std::string& name) {
+  std::string dir = ctx.config.getString("sandbox_directory");
+  if (dir.empty() || dir.front() != '/') {
+    return invalidArgument(name + ": sandbox_directory '" + dir + "' is not an absolute path");
+  }
+  return dir;
+}
+
+// What both path isolators share: the sandbox_directory parameter, and a prepare
 // that walks the container's volumes of one kind and answers with the mount
 // mountOf() gives each (none: nothing to mount), errors prefixed with the
 // isolator's name.
@@ -84,14 +94,6 @@ class VolumeIsolator : public sdk::Isolator {
   }
 
  protected:
-  static Result<std::string> sandboxDirectoryOf(const sdk::Context& ctx, const std::string& name) {
-    std::string dir = ctx.config.getString("sandbox_directory");
-    if (dir.empty() || dir.front() != '/') {
-      return invalidArgument(name + ": sandbox_directory '" + dir + "' is not an absolute path");
-    }
-    return dir;
-  }
-
   virtual Result<std::optional<v1::ContainerLaunchInfo::Mount>> mountOf(const ContainerVolume& entry,
                                                                         const VolumeKind& kind,
                                                                         const v1::ContainerConfig& config) = 0;
@@ -233,6 +235,41 @@ class HostPathIsolator final : public VolumeIsolator {
   std::vector<std::string> creatable_;
 };
 
+// volume/image: the agent provisions each image volume's image into a root
+// filesystem of its own (ContainerConfig.image_volumes, under the container's
+// provisioner directory, removed with the container); this isolator puts it
+// at the volume's container_path, read-only for mode RO.
+class ImageVolumeIsolator final : public sdk::Isolator {
+ public:
+  explicit ImageVolumeIsolator(std::string sandboxDirectory) : sandboxDirectory_(std::move(sandboxDirectory)) {}
+
+  static Result<std::unique_ptr<ImageVolumeIsolator>> create(const sdk::Context& ctx) {
+    Result<std::string> dir = sandboxDirectoryOf(ctx, "volume/image");
+    if (!dir.ok()) return dir.error();
+    return std::make_unique<ImageVolumeIsolator>(std::move(*dir));
+  }
+
+  Prepared prepare(const v1::IsolatorPrepareRequest& request) override {
+    const v1::ContainerConfig& config = request.config();
+    v1::IsolatorPrepareResponse response;
+    for (const v1::ImageVolume& image : config.image_volumes()) {
+      const ContainerVolume entry{&image.volume(), image.name(), false};
+      std::error_code error;
+      if (image.rootfs().empty() || !fs::is_directory(image.rootfs(), error)) {
+        return Error(StatusCode::kFailedPrecondition, "volume/image: " + entry.name + ": the provisioned rootfs '" +
+                                                          image.rootfs() + "' does not exist");
+      }
+      Result<v1::ContainerLaunchInfo::Mount> mount = bindMount(image.rootfs(), entry, config, sandboxDirectory_);
+      if (!mount.ok()) return Error(mount.error().code, "volume/image: " + mount.error().message);
+      *response.mutable_launch_info()->add_mounts() = std::move(*mount);
+    }
+    return response;
+  }
+
+ private:
+  std::string sandboxDirectory_;
+};
+
 }  // namespace
 
 }  // namespace mantle::isolators::volume
@@ -258,4 +295,10 @@ MANTLE_MODULE_LIBRARY(
                            "Host paths below which a missing HOST_PATH volume is made as a directory "
                            "(Mesos' --host_path_volume_force_creation)"),
          Param::string("sandbox_directory", "Where a container with a root filesystem sees its sandbox",
+                       "/mnt/mesos/sandbox")}),
+    mantle::sdk::describe<vol::ImageVolumeIsolator>(
+        "volume/image",
+        "Image volumes (Volume.image): the image the agent provisioned, bind-mounted at container_path in the "
+        "container's mount namespace (read-only for mode RO)",
+        {Param::string("sandbox_directory", "Where a container with a root filesystem sees its sandbox",
                        "/mnt/mesos/sandbox")}))

@@ -5,6 +5,7 @@
 // the volume/sandbox_path and volume/host_path isolators (allowlist, read-only
 // mode). Every test checks that nothing stays mounted on the host.
 #include <pwd.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <json/reader.h>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +23,7 @@
 #include <sstream>
 
 #include "cluster.hpp"
+#include "docker_registry.hpp"
 #include "http/client.hpp"
 #include "http_json.hpp"
 #include "process.hpp"
@@ -66,10 +69,11 @@ std::vector<std::string> mountsBelow(const fs::path& dir) {
 // offers, records every status update.
 class VolumeFramework {
  public:
-  VolumeFramework(const std::string& master, const std::string& user) {
+  VolumeFramework(const std::string& master, const std::string& user, bool checkpoint) {
     scheduler::SchedulerOptions options;
     options.master = master;
     options.frameworkInfo.set_user(user);
+    options.frameworkInfo.set_checkpoint(checkpoint);
     options.frameworkInfo.set_name("volumes-e2e");
     options.frameworkInfo.add_roles(kRole);
     options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
@@ -178,8 +182,8 @@ class VolumesE2ETest : public ::testing::Test {
     agentId_ = (*slaves)["slaves"][0]["id"].asString();
   }
 
-  void startFramework(const std::string& user = "root") {
-    framework_ = std::make_unique<VolumeFramework>(cluster_->masterUrl(), user);
+  void startFramework(const std::string& user = "root", bool checkpoint = false) {
+    framework_ = std::make_unique<VolumeFramework>(cluster_->masterUrl(), user, checkpoint);
   }
 
   // The isolators of libmantle_volume with host paths below `allowed` allowed.
@@ -287,6 +291,16 @@ v1::Volume hostPathVolume(const std::string& containerPath, const std::string& p
   volume.set_mode(mode);
   volume.mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
   volume.mutable_source()->mutable_host_path()->set_path(path);
+  return volume;
+}
+
+v1::Volume imageVolume(const std::string& containerPath, const std::string& name, v1::Image::Type type,
+                       v1::Volume::Mode mode = v1::Volume::RO) {
+  v1::Volume volume;
+  volume.set_container_path(containerPath);
+  volume.set_mode(mode);
+  volume.mutable_image()->set_type(type);
+  volume.mutable_image()->mutable_docker()->set_name(name);
   return volume;
 }
 
@@ -505,15 +519,15 @@ TEST_F(VolumesE2ETest, ROOT_AReadOnlyVolumeCannotBeWrittenButIsRead) {
 TEST_F(VolumesE2ETest, ROOT_VolumesThisAgentCannotGiveFailTheTaskSayingWhy) {
   startCluster();
   startFramework();
-  v1::Volume image;
-  image.set_container_path("/image");
-  image.set_mode(v1::Volume::RO);
-  image.mutable_image()->set_type(v1::Image::DOCKER);
-  image.mutable_image()->mutable_docker()->set_name("busybox");
-  std::optional<v1::TaskStatus> refused = runTask("image", "true", mesosContainer({image}));
+  // An image volume on an agent without volume/image: refused rather than left out.
+  std::optional<v1::TaskStatus> refused =
+      runTask("image", "true", mesosContainer({imageVolume("/image", "busybox", v1::Image::DOCKER)}));
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->state(), v1::TASK_FAILED);
-  EXPECT_NE(refused->message().find("volume/image is not supported yet"), std::string::npos) << refused->message();
+  EXPECT_NE(refused->message().find("task 'image': ContainerInfo.volumes[0] (container_path '/image') needs the "
+                                    "volume/image isolator"),
+            std::string::npos)
+      << refused->message();
   // A HOST_PATH volume on an agent without volume/host_path: refused rather than left out.
   refused = runTask("no-isolator", "true", mesosContainer({hostPathVolume("hp", files_.path().string())}));
   ASSERT_TRUE(refused.has_value());
@@ -539,6 +553,146 @@ TEST_F(VolumesE2ETest, ROOT_VolumesThisAgentCannotGiveFailTheTaskSayingWhy) {
                                     "environment_secret isolator"),
             std::string::npos)
       << refused->message();
+}
+
+// Image volumes (volume/image): an agent running OCI images, with
+// filesystem/linux and docker/runtime (which --image_providers needs) and
+// volume/image; a busybox image (tests/support) as an OCI layout.
+class ImageVolumesE2ETest : public VolumesE2ETest {
+ protected:
+  void SetUp() override {
+    VolumesE2ETest::SetUp();
+    if (IsSkipped()) return;
+    if (!overlayAvailable()) GTEST_SKIP() << "the kernel has no overlayfs";
+    if (::access("/usr/bin/umoci", X_OK) != 0 || ::access("/bin/busybox", X_OK) != 0) {
+      GTEST_SKIP() << "the test image is built with umoci from busybox-static";
+    }
+    layout_ = files_.path() / "image";
+    buildBusyboxLayout(layout_, BusyboxImage{.layers = 1});
+    image_ = layout_.string() + ":latest";
+  }
+
+  static bool overlayAvailable() {
+    std::istringstream in(readFile("/proc/filesystems"));
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("\toverlay") != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  void startImageCluster(bool checkpoint = false) {
+    const std::string manifest =
+        R"({"libraries": [{"name": "mantle_filesystem", "modules": [{"name": "filesystem/linux", "kind": "isolator"}]},
+             {"name": "mantle_docker_runtime", "modules": [{"name": "docker/runtime", "kind": "isolator"}]},
+             {"name": "mantle_volume", "modules": [{"name": "volume/image", "kind": "isolator"}]}]})";
+    startCluster(
+        {"--modules=" + manifest, "--isolation=filesystem/linux,docker/runtime,volume/image", "--image_providers=oci"});
+    if (cluster_) startFramework("root", checkpoint);
+  }
+
+  fs::path provisionerDir() const { return cluster_->agentWorkDir(0) / "provisioner" / "containers"; }
+
+  bool provisionerEmpty() const {
+    std::error_code error;
+    return !fs::exists(provisionerDir(), error) || fs::is_empty(provisionerDir(), error);
+  }
+
+  // A MESOS container running in the busybox image, with `volumes`.
+  v1::ContainerInfo imageContainer(const std::vector<v1::Volume>& volumes) const {
+    v1::ContainerInfo info = mesosContainer(volumes);
+    info.mutable_mesos()->mutable_image()->set_type(v1::Image::OCI);
+    info.mutable_mesos()->mutable_image()->mutable_docker()->set_name(image_);
+    return info;
+  }
+
+  fs::path layout_;
+  std::string image_;
+};
+
+TEST_F(ImageVolumesE2ETest, ROOT_AnImageVolumeIsReadAtItsPathCannotBeWrittenAndGoesWithTheTask) {
+  startImageCluster();
+  ASSERT_NE(framework_, nullptr);
+  // A task on the host's file system: the volume below its sandbox, read-only.
+  std::optional<v1::TaskStatus> status =
+      runTask("host-reader",
+              "grep -qx 'hello from the busybox image' img/etc/hello && test -x img/bin/busybox && "
+              "! touch img/etc/new 2>/dev/null && test ! -e img/etc/new && "
+              "grep -q \" $MESOS_SANDBOX/img \" /proc/self/mountinfo",
+              mesosContainer({imageVolume("img", image_, v1::Image::OCI)}));
+  EXPECT_FINISHED(status);
+  EXPECT_TRUE(waitUntil([&] { return provisionerEmpty(); }, 20s)) << "the volume's rootfs outlived its task";
+  // A task in its own image: one read-only volume at an absolute path of
+  // its rootfs, one read-write (its writes go to the container's own copy).
+  status = runTask("image-reader",
+                   "read line < /data/etc/hello && test \"$line\" = 'hello from the busybox image' && "
+                   "! (echo x > /data/etc/new) 2>/dev/null && test ! -e /data/etc/new && "
+                   "echo y > /scratch/etc/new && read w < /scratch/etc/new && test \"$w\" = y",
+                   imageContainer({imageVolume("/data", image_, v1::Image::OCI),
+                                   imageVolume("/scratch", image_, v1::Image::OCI, v1::Volume::RW)}));
+  EXPECT_FINISHED(status);
+  EXPECT_TRUE(waitUntil([&] { return provisionerEmpty(); }, 20s)) << "the volumes' rootfses outlived their task";
+  // The write stayed in the container: the image's layers do not have it.
+  for (const auto& entry : fs::recursive_directory_iterator(cluster_->agentWorkDir(0) / "store")) {
+    EXPECT_NE(entry.path().filename(), "new") << entry.path();
+  }
+}
+
+TEST_F(ImageVolumesE2ETest, ROOT_ImageVolumesTheAgentCannotProvisionFailOrAreRefusedNamingTheVolume) {
+  startImageCluster();
+  ASSERT_NE(framework_, nullptr);
+  // An image that is not there: TASK_FAILED naming the volume and the image.
+  const std::string missing = (files_.path() / "nowhere").string() + ":latest";
+  std::optional<v1::TaskStatus> failed =
+      runTask("missing", "true", mesosContainer({imageVolume("img", missing, v1::Image::OCI)}));
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed->reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(failed->message().find("Failed to provision the image volume of task 'missing': ContainerInfo.volumes[0] "
+                                   "(container_path 'img'), OCI image '" +
+                                   missing + "'"),
+            std::string::npos)
+      << failed->message();
+  // A docker image on an agent that runs OCI images only: TASK_ERROR.
+  std::optional<v1::TaskStatus> refused =
+      runTask("docker", "true", mesosContainer({imageVolume("img", "busybox", v1::Image::DOCKER)}));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->state(), v1::TASK_ERROR);
+  EXPECT_NE(refused->message().find("task 'docker': ContainerInfo.volumes[0] (container_path 'img'): docker image "
+                                    "'busybox': this agent does not run docker images (--image_providers)"),
+            std::string::npos)
+      << refused->message();
+  EXPECT_TRUE(waitUntil([&] { return provisionerEmpty(); }, 20s));
+}
+
+TEST_F(ImageVolumesE2ETest, ROOT_AfterAnAgentKill9ALiveTasksImageVolumeStaysAndWhatIsLeftOfGoneContainersGoes) {
+  startImageCluster(/*checkpoint=*/true);
+  ASSERT_NE(framework_, nullptr);
+  std::optional<v1::Offer> offer = framework_->takeOffer("");
+  ASSERT_TRUE(offer.has_value());
+  const fs::path stop = files_.path() / "stop";
+  v1::TaskInfo info = task("survivor", *offer,
+                           "while ! test -e " + stop.string() +
+                               "; do sleep 0.1; done; grep -qx 'hello from the busybox image' img/etc/hello");
+  *info.mutable_container() = mesosContainer({imageVolume("img", image_, v1::Image::OCI)});
+  ASSERT_TRUE(framework_->launch(*offer, {info}).ok());
+  ASSERT_TRUE(framework_->waitFor("survivor", v1::TASK_RUNNING).has_value());
+  ASSERT_FALSE(provisionerEmpty());
+
+  ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
+  // What a container gone while the agent was down left: an image volume's
+  // rootfs, still mounted.
+  const fs::path stale = provisionerDir() / "gone" / "volumes" / "0" / "backends" / "overlay" / "rootfs";
+  fs::create_directories(stale);
+  ASSERT_EQ(::mount("tmpfs", stale.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+  ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
+  ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
+  EXPECT_TRUE(waitUntil([&] { return !fs::exists(provisionerDir() / "gone"); }, 20s))
+      << "recovery left the rootfs of a container that is gone";
+  EXPECT_TRUE(mountsBelow(provisionerDir() / "gone").empty());
+  // The live task kept its volume: it reads it once told to stop.
+  std::ofstream(stop).close();
+  EXPECT_FINISHED(framework_->waitFor("survivor"));
+  EXPECT_TRUE(waitUntil([&] { return provisionerEmpty(); }, 20s));
 }
 
 }  // namespace
