@@ -110,10 +110,15 @@ Status Agent::checkContainers(const mesos::v1::ExecutorInfo& info, const std::ve
     if (!container.ok()) return container.error();
     Result<std::optional<ImageRequest>> own = imageRequestOf(*container, imageSupport_);
     if (!own.ok()) return own.error().withContext("task '" + task.task_id().value() + "'");
+    if (*own && group) {
+      return invalidArgument("task '" + task.task_id().value() + "': " + (*own)->describe() +
+                             " on a task of a task group is not supported (nested containers: the group's tasks run "
+                             "in their executor's container, on the host's filesystem)");
+    }
     if (*own) {
       return invalidArgument("task '" + task.task_id().value() + "': " + (*own)->describe() +
-                             " on a task of a custom executor or a task group is not supported (nested "
-                             "containers); give the image to the ExecutorInfo");
+                             " on a task of a custom executor is not supported (nested containers); give the image "
+                             "to the ExecutorInfo");
     }
   }
   return {};

@@ -695,5 +695,40 @@ TEST_F(ImageVolumesE2ETest, ROOT_AfterAnAgentKill9ALiveTasksImageVolumeStaysAndW
   EXPECT_TRUE(waitUntil([&] { return provisionerEmpty(); }, 20s));
 }
 
+TEST_F(ImageVolumesE2ETest, ROOT_ATaskGroupWithAnImageOnATaskOrItsExecutorIsRefusedNamingItAndNothingRuns) {
+  startImageCluster();
+  ASSERT_NE(framework_, nullptr);
+  // One LAUNCH_GROUP of a task that would leave a file on the host if it ran;
+  // the image on the task or on the default executor.
+  auto launchGroup = [&](const std::string& taskId, bool imageOnExecutor) -> std::optional<v1::TaskStatus> {
+    std::optional<v1::Offer> offer = framework_->takeOffer("");
+    if (!offer) return std::nullopt;
+    v1::ExecutorInfo executor;
+    executor.set_type(v1::ExecutorInfo::DEFAULT);
+    executor.mutable_executor_id()->set_value("executor-of-" + taskId);
+    *executor.mutable_framework_id() = offer->framework_id();
+    *executor.mutable_resources() = scheduler::commandTask("x", *offer, "", "cpus:0.1;mem:32").resources();
+    v1::TaskInfo member = task(taskId, *offer, "touch " + (files_.path() / taskId).string());
+    *(imageOnExecutor ? executor.mutable_container() : member.mutable_container()) = imageContainer({});
+    if (!framework_->launchGroup(*offer, executor, {member}).ok()) return std::nullopt;
+    return framework_->waitFor(taskId);
+  };
+  std::optional<v1::TaskStatus> refused = launchGroup("task-image", false);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->state(), v1::TASK_ERROR);
+  EXPECT_NE(refused->message().find("task 'task-image': OCI image '" + image_ +
+                                    "' on a task of a task group is not supported (nested containers"),
+            std::string::npos)
+      << refused->message();
+  refused = launchGroup("executor-image", true);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->state(), v1::TASK_ERROR);
+  EXPECT_NE(refused->message().find("an image on a task group's executor is not supported"), std::string::npos)
+      << refused->message();
+  EXPECT_FALSE(fs::exists(files_.path() / "task-image")) << "a group's task ran without its image";
+  EXPECT_FALSE(fs::exists(files_.path() / "executor-image")) << "a group ran without its executor's image";
+  EXPECT_TRUE(provisionerEmpty());
+}
+
 }  // namespace
 }  // namespace mantle::testing
