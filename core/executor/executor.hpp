@@ -41,7 +41,8 @@ struct ExecutorConfig {
   // process enters `rootfs` (its own mount namespace, pivot_root), starts in
   // `workingDirectory` (a path inside it) as `user` (a name of the rootfs'
   // /etc/passwd, or uid[:gid]) and runs `taskCommand` instead of the
-  // TaskInfo's command when given (the image's entrypoint and cmd).
+  // TaskInfo's command when given (the image's entrypoint and cmd). Its
+  // COMMAND health checks run there too (HealthChecker::InContainer).
   std::string rootfs;
   std::string workingDirectory;
   std::string user;

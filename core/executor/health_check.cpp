@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +62,16 @@ HealthChecker::Result httpProbe(const mesos::v1::HealthCheck::HTTPCheckInfo& inf
   return {false, "HTTP GET " + url + " answered " + std::to_string(response->status)};
 }
 
+// Whether process `pid` has executed a program other than this one (a task
+// forked by this executor has then entered its container).
+bool executedItsCommand(pid_t pid) {
+  struct stat task {};
+  struct stat self {};
+  if (::stat(("/proc/" + std::to_string(pid) + "/exe").c_str(), &task) != 0) return false;
+  if (::stat("/proc/self/exe", &self) != 0) return false;
+  return task.st_dev != self.st_dev || task.st_ino != self.st_ino;
+}
+
 }  // namespace
 
 HealthChecker::HealthChecker(mesos::v1::HealthCheck check, std::map<std::string, std::string> environment,
@@ -89,7 +102,10 @@ bool HealthChecker::inGracePeriod(double now) const {
   return !everHealthy_ && now < start_ + check_.grace_period_seconds();
 }
 
-void HealthChecker::startCheck(double now) {
+bool HealthChecker::startCheck(double now) {
+  if (type_ == mesos::v1::HealthCheck::COMMAND && container_ && !executedItsCommand(container_->taskPid)) {
+    return false;
+  }
   running_ = true;
   deadline_ = now + check_.timeout_seconds();
   const double timeout = check_.timeout_seconds() > 0 ? check_.timeout_seconds() : 20;
@@ -115,6 +131,17 @@ void HealthChecker::startCheck(double now) {
       std::vector<char*> argv;
       for (auto& arg : argvStorage) argv.push_back(arg.data());
       argv.push_back(nullptr);
+      int mountNamespace = -1;
+      if (container_) {
+        const std::string path = "/proc/" + std::to_string(container_->taskPid) + "/ns/mnt";
+        mountNamespace = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (mountNamespace < 0) {
+          const std::string why = "cannot open the task's mount namespace " + path + ": " + std::strerror(errno);
+          probe_ = std::async(std::launch::deferred, [why] { return Result{false, why}; });
+          break;
+        }
+      }
+      const char* directory = container_ ? container_->workingDirectory.c_str() : directory_.c_str();
       commandPid_ = ::fork();
       if (commandPid_ == 0) {
         ::setpgid(0, 0);
@@ -124,10 +151,18 @@ void HealthChecker::startCheck(double now) {
           ::dup2(devnull, 1);
           ::dup2(devnull, 2);
         }
-        if (::chdir(directory_.c_str()) != 0) ::_exit(127);
+        // setns makes the root and working directory the namespace's root:
+        // the task's, which is the image's.
+        if (mountNamespace >= 0 && ::setns(mountNamespace, CLONE_NEWNS) != 0) ::_exit(127);
+        if (::chdir(directory) != 0) ::_exit(127);
+        if (container_ && container_->user) {
+          const process::UserIds& user = *container_->user;
+          if (::setgroups(1, &user.gid) != 0 || ::setgid(user.gid) != 0 || ::setuid(user.uid) != 0) ::_exit(127);
+        }
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
       }
+      if (mountNamespace >= 0) ::close(mountNamespace);
       if (commandPid_ > 0) ::setpgid(commandPid_, commandPid_);
       break;
     }
@@ -135,11 +170,12 @@ void HealthChecker::startCheck(double now) {
       probe_ = std::async(std::launch::async, [info = check_.http(), timeout] { return httpProbe(info, timeout); });
       break;
     case mesos::v1::HealthCheck::TCP:
-      probe_ = std::async(std::launch::async, [port = check_.tcp().port(), timeout] { return tcpProbe(port, timeout); });
+      probe_ =
+          std::async(std::launch::async, [port = check_.tcp().port(), timeout] { return tcpProbe(port, timeout); });
       break;
-    default:
-      probe_ = std::async(std::launch::deferred, [] { return Result{false, "health check of unknown type"}; });
+    default: probe_ = std::async(std::launch::deferred, [] { return Result{false, "health check of unknown type"}; });
   }
+  return true;
 }
 
 std::optional<HealthChecker::Result> HealthChecker::finishCommand(double now) {
@@ -148,9 +184,9 @@ std::optional<HealthChecker::Result> HealthChecker::finishCommand(double now) {
   if (done == commandPid_) {
     commandPid_ = -1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Result{true, ""};
-    return Result{false, WIFEXITED(status) ? "health check command exited with status " +
-                                                 std::to_string(WEXITSTATUS(status))
-                                           : "health check command was killed by a signal"};
+    return Result{false, WIFEXITED(status)
+                             ? "health check command exited with status " + std::to_string(WEXITSTATUS(status))
+                             : "health check command was killed by a signal"};
   }
   if (check_.timeout_seconds() > 0 && now > deadline_) {
     ::kill(-commandPid_, SIGKILL);
@@ -163,8 +199,7 @@ std::optional<HealthChecker::Result> HealthChecker::finishCommand(double now) {
 
 std::optional<HealthChecker::Result> HealthChecker::poll(double now) {
   if (!running_) {
-    if (now < nextCheck_) return std::nullopt;
-    startCheck(now);
+    if (now < nextCheck_ || !startCheck(now)) return std::nullopt;
   }
   std::optional<Result> result;
   if (commandPid_ > 0) {

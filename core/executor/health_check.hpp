@@ -12,6 +12,8 @@
 
 #include "mesos/v1/mesos.pb.h"
 
+#include "process/users.hpp"
+
 namespace mantle::executor {
 
 class HealthChecker {
@@ -22,14 +24,29 @@ class HealthChecker {
   };
 
   // `start`: when the task started (seconds, steady clock).
-  HealthChecker(mesos::v1::HealthCheck check, std::map<std::string, std::string> environment,
-                std::string directory, double start);
+  HealthChecker(mesos::v1::HealthCheck check, std::map<std::string, std::string> environment, std::string directory,
+                double start);
   ~HealthChecker();
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
 
   // Starts a due check, finishes a running one; a result when one completed.
   std::optional<Result> poll(double now);
+
+  // A task in an image: its COMMAND checks run where the task does, as Mesos
+  // runs them (in the task's mount namespace, so its root is the image's,
+  // starting in `workingDirectory` as `user`), not on the executor's host
+  // filesystem. The namespace is entered through /proc/<taskPid>/ns/mnt once
+  // the task's process has executed its command (before that it may not
+  // have made the image its root yet); a check due earlier waits for it.
+  // HTTP and TCP checks connect from the executor, which shares the task's
+  // network namespace.
+  struct InContainer {
+    pid_t taskPid = -1;
+    std::string workingDirectory;
+    std::optional<process::UserIds> user;
+  };
+  void runInContainer(InContainer container) { container_ = std::move(container); }
 
   const mesos::v1::HealthCheck& check() const { return check_; }
   // Whether a failure at `now` still falls in the grace period (before the
@@ -38,7 +55,9 @@ class HealthChecker {
   void markHealthy() { everHealthy_ = true; }
 
  private:
-  void startCheck(double now);
+  // False when a check cannot start yet (the task has not executed its
+  // command in its container).
+  bool startCheck(double now);
   std::optional<Result> finishCommand(double now);
 
   mesos::v1::HealthCheck check_;
@@ -48,6 +67,7 @@ class HealthChecker {
   double start_;
   double nextCheck_;
   bool everHealthy_ = false;
+  std::optional<InContainer> container_;
   // The check under way.
   bool running_ = false;
   double deadline_ = 0;

@@ -331,6 +331,53 @@ TEST_F(ImagesE2ETest, ROOT_TheImagesUserRunsTheTask) {
   }
 }
 
+TEST_F(ImagesE2ETest, ROOT_AHealthCheckCommandOfAnImageTaskRunsInTheImageNotOnTheHost) {
+  ASSERT_FALSE(fs::exists("/etc/hello")) << "the image must have what the host lacks";
+  ASSERT_TRUE(fs::exists("/etc/os-release")) << "the host must have what the image lacks";
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  // A check every second from the start, failing without a grace period;
+  // failures never kill the task (it is killed at the end).
+  const auto healthCheck = [](const std::string& script) {
+    mv1::HealthCheck check;
+    check.set_type(mv1::HealthCheck::COMMAND);
+    check.mutable_command()->set_shell(true);
+    check.mutable_command()->set_value(script);
+    check.set_delay_seconds(0);
+    check.set_interval_seconds(1);
+    check.set_grace_period_seconds(0);
+    check.set_timeout_seconds(20);
+    check.set_consecutive_failures(1000000);
+    return check;
+  };
+  mv1::CommandInfo sleep;
+  sleep.set_shell(true);
+  sleep.set_value("sleep 1000");
+  // In the image's root, at the task's working directory (its WorkingDir)
+  // with the task's environment (the image's Env).
+  ASSERT_TRUE(framework_
+                  ->launch("image-only", sleep, "cpus:0.1;mem:32", 20s, ociContainer(layout_),
+                           healthCheck("test -f /etc/hello && test ! -e /etc/os-release && test \"$(pwd)\" = /etc && "
+                                       "test \"$IMAGE_VAR\" = from-image"))
+                  .ok());
+  ASSERT_TRUE(framework_
+                  ->launch("host-only", sleep, "cpus:0.1;mem:32", 20s, ociContainer(layout_),
+                           healthCheck("test -e /etc/os-release"))
+                  .ok());
+  EXPECT_TRUE(framework_->waitForHealth("image-only", true, 60s).has_value());
+  auto unhealthy = framework_->waitForHealth("host-only", false, 60s);
+  ASSERT_TRUE(unhealthy.has_value());
+  EXPECT_NE(unhealthy->message().find("exited with status 1"), std::string::npos) << unhealthy->message();
+  EXPECT_FALSE(framework_->waitForHealth("host-only", true, 0s).has_value());
+  for (const std::string id : {"image-only", "host-only"}) {
+    ASSERT_TRUE(framework_->kill(id).ok());
+    auto ended = framework_->waitForState(id, std::nullopt, 60s);
+    ASSERT_TRUE(ended.has_value()) << id;
+    EXPECT_EQ(ended->state(), mv1::TASK_KILLED) << id;
+  }
+  EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
+}
+
 TEST_F(ImagesE2ETest, ROOT_AMissingImageFailsTheTaskNamingTheImage) {
   startCluster();
   ASSERT_NE(framework_, nullptr);

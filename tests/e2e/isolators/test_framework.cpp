@@ -188,7 +188,8 @@ Status TestFramework::launch(const std::string& taskId, const std::string& comma
 }
 
 Status TestFramework::launch(const std::string& taskId, const v1::CommandInfo& command, const std::string& resources,
-                             std::chrono::milliseconds timeout, const std::optional<v1::ContainerInfo>& container) {
+                             std::chrono::milliseconds timeout, const std::optional<v1::ContainerInfo>& container,
+                             const std::optional<v1::HealthCheck>& healthCheck) {
   std::vector<v1::Resource> wanted = parseResources(resources);
   std::optional<v1::Offer> offer;
   {
@@ -219,6 +220,7 @@ Status TestFramework::launch(const std::string& taskId, const v1::CommandInfo& c
   *task->mutable_agent_id() = offer->agent_id();
   *task->mutable_command() = command;
   if (container) *task->mutable_container() = *container;
+  if (healthCheck) *task->mutable_health_check() = *healthCheck;
   for (v1::Resource r : wanted) {
     // Take the offer's allocation info (role) for each resource.
     for (const v1::Resource& have : offer->resources()) {
@@ -268,6 +270,22 @@ std::optional<v1::TaskStatus> TestFramework::waitForState(const std::string& tas
   changed_.wait_for(lock, timeout, [&] {
     for (const v1::TaskStatus& s : updates_[taskId]) {
       if (state ? s.state() == *state : wire::isTerminal(s.state())) {
+        found = s;
+        return true;
+      }
+    }
+    return false;
+  });
+  return found;
+}
+
+std::optional<v1::TaskStatus> TestFramework::waitForHealth(const std::string& taskId, bool healthy,
+                                                           std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::optional<v1::TaskStatus> found;
+  changed_.wait_for(lock, timeout, [&] {
+    for (const v1::TaskStatus& s : updates_[taskId]) {
+      if (s.has_healthy() && s.healthy() == healthy) {
         found = s;
         return true;
       }

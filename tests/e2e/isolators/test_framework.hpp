@@ -49,10 +49,12 @@ class TestFramework {
                 const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt,
                 const std::optional<mesos::v1::Environment>& environment = std::nullopt);
 
-  // The same with `command` as the task's CommandInfo.
+  // The same with `command` as the task's CommandInfo (and `healthCheck` as
+  // its HealthCheck when given).
   Status launch(const std::string& taskId, const mesos::v1::CommandInfo& command, const std::string& resources,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20),
-                const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt);
+                const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt,
+                const std::optional<mesos::v1::HealthCheck>& healthCheck = std::nullopt);
 
   // Asks the master to kill a task this framework launched.
   Status kill(const std::string& taskId);
@@ -68,6 +70,11 @@ class TestFramework {
   std::optional<mesos::v1::TaskStatus> waitForState(const std::string& taskId,
                                                     std::optional<mesos::v1::TaskState> state,
                                                     std::chrono::milliseconds timeout);
+
+  // Waits for an update of the task that says it is healthy (or unhealthy,
+  // with `healthy` false).
+  std::optional<mesos::v1::TaskStatus> waitForHealth(const std::string& taskId, bool healthy,
+                                                     std::chrono::milliseconds timeout);
 
  private:
   void run();
