@@ -153,6 +153,31 @@ TEST_F(ProvisionerTest, ROOT_TheOverlayBackendStacksTheLayersAndDestroyUnmountsI
   EXPECT_FALSE(fs::exists(provisioner.containerDir("c2")));
 }
 
+TEST_F(ProvisionerTest, ROOT_ImageVolumesGetRootfsesOfTheirOwnAFailedOneTakesOnlyItselfAndDestroyTakesAll) {
+  if (!isRoot()) GTEST_SKIP() << "mounting needs root";
+  if (!overlayWorksIn(dir_.path().string())) GTEST_SKIP() << "overlayfs does not mount here";
+  buildLayers();
+  Provisioner provisioner(dir_.path().string(), ProvisionerBackend::kOverlay);
+  Result<std::string> rootfs = provisioner.provision("c", layers_);
+  ASSERT_TRUE(rootfs.ok()) << rootfs.error().message;
+  Result<std::string> volume = provisioner.provisionVolume("c", 0, {layers_[0]});
+  ASSERT_TRUE(volume.ok()) << volume.error().message;
+  EXPECT_EQ(*volume, provisioner.volumeRootfsOf("c", 0));
+  EXPECT_EQ(read(fs::path(*volume) / "etc/b"), "b1");  // the lower layer alone
+  // A volume whose layer is missing leaves the container's rootfs and its
+  // other volume as they were.
+  Result<std::string> failed = provisioner.provisionVolume("c", 1, {(dir_.path() / "absent").string()});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_FALSE(fs::exists(fs::path(provisioner.containerDir("c")) / "volumes/1"));
+  EXPECT_EQ(read(fs::path(*rootfs) / "etc/a"), "a2");
+  EXPECT_EQ(read(fs::path(*volume) / "etc/b"), "b1");
+  EXPECT_EQ(mountsUnder(provisioner.containerDir("c")).size(), 2u);
+
+  ASSERT_TRUE(provisioner.destroy("c").ok());
+  EXPECT_TRUE(mountsUnder(dir_.path().string()).empty());
+  EXPECT_FALSE(fs::exists(provisioner.containerDir("c")));
+}
+
 // ---- What the agent accepts of a ContainerInfo. ----
 
 module::v1::ContainerInfo dockerContainer(const std::string& image) {
