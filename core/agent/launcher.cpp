@@ -332,14 +332,24 @@ int waitFor(pid_t pid) {
   ::_exit(127);
 }
 
+// Whether mount `m` is made by the container's first process inside its new
+// pid namespace rather than by the container root: a proc mounted by the root
+// (which unshares the pid namespace but stays outside it) would show the
+// agent's processes.
+bool mountedInPidNamespace(const Prepared& p, const Prepared::Mount& m) {
+  return (p.cloneNamespaces & CLONE_NEWPID) != 0 && m.type == "proc";
+}
+
 // Makes the isolators' mounts in the container's mount namespace (just
 // unshared): the host's mounts become slaves first, so nothing propagates back.
+// `inPidNamespace`: only those mountedInPidNamespace, else only the others.
 // Returns the step that failed (errno says why) and sets `at`, or null.
-const char* makeMounts(const Prepared& p, const char** at) {
+const char* makeMounts(const Prepared& p, const char** at, bool inPidNamespace) {
   if (p.mounts.empty()) return nullptr;
   *at = "/";
   if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return "making the host's mounts slaves";
   for (const Prepared::Mount& m : p.mounts) {
+    if (mountedInPidNamespace(p, m) != inPidNamespace) continue;
     *at = m.target.c_str();
     for (const std::string& dir : m.mkdirs) {
       if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
@@ -401,7 +411,7 @@ char gBuffer[65536];
     setupFailed("unshare of the isolators' namespaces", nullptr);
   }
   const char* at = nullptr;
-  if (const char* step = makeMounts(p, &at); step != nullptr) setupFailed(step, at);
+  if (const char* step = makeMounts(p, &at, false); step != nullptr) setupFailed(step, at);
   ::close(4);
   char byte = 0;
   ssize_t n;
@@ -431,6 +441,9 @@ char gBuffer[65536];
     setSignal(SIGPIPE, SIG_DFL);
     ::dup2(outPipe[1], 1);
     ::dup2(errPipe[1], 2);
+    // The mounts that belong to the new pid namespace (its /proc), made in
+    // it: this process is its pid 1.
+    if (const char* step = makeMounts(p, &at, true); step != nullptr) failedAt(step);
     // The isolators' pre-exec commands run here: inside the namespaces just
     // unshared (this process is pid 1 of a new pid namespace), as root, in
     // the working directory, before the executor starts.

@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -94,10 +95,15 @@ bool buildImage(const fs::path& layout, const std::string& user = "") {
                (user.empty() ? "" : " --config.user " + user));
 }
 
-// An inline --modules manifest with filesystem/linux and docker/runtime.
-std::string imageModules() {
+// An inline --modules manifest with filesystem/linux and docker/runtime, and
+// namespaces/pid with `pidNamespace`.
+std::string imageModules(bool pidNamespace) {
   return R"({"libraries":[{"name":"mantle_filesystem","modules":[{"name":"filesystem/linux","kind":"isolator"}]},)"
-         R"({"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime","kind":"isolator"}]}]})";
+         R"({"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime","kind":"isolator"}]})" +
+         std::string(pidNamespace
+                         ? R"(,{"name":"mantle_namespaces","modules":[{"name":"namespaces/pid","kind":"isolator"}]})"
+                         : "") +
+         "]}";
 }
 
 // A MESOS ContainerInfo naming the OCI image at `layout`.
@@ -194,8 +200,10 @@ class ImagesE2ETest : public ::testing::Test {
 
   void startCluster(std::vector<std::string> extra = {}, TestFramework::Options options = {}) {
     ClusterOptions clusterOptions;
-    clusterOptions.agentFlags = {"--modules=" + imageModules(), "--isolation=filesystem/linux,docker/runtime",
-                                 "--image_providers=docker,oci"};
+    clusterOptions.agentFlags = {
+        "--modules=" + imageModules(pidNamespace_),
+        std::string("--isolation=filesystem/linux,docker/runtime") + (pidNamespace_ ? ",namespaces/pid" : ""),
+        "--image_providers=docker,oci"};
     clusterOptions.agentFlags.insert(clusterOptions.agentFlags.end(), extra.begin(), extra.end());
     cluster_ = std::make_unique<LocalCluster>(clusterOptions);
     Status started = cluster_->start();
@@ -267,6 +275,8 @@ class ImagesE2ETest : public ::testing::Test {
 
   TempDir files_;
   fs::path layout_;
+  // startCluster adds namespaces/pid.
+  bool pidNamespace_ = false;
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<TestFramework> framework_;
 };
@@ -376,6 +386,26 @@ TEST_F(ImagesE2ETest, ROOT_AHealthCheckCommandOfAnImageTaskRunsInTheImageNotOnTh
     EXPECT_EQ(ended->state(), mv1::TASK_KILLED) << id;
   }
   EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
+}
+
+TEST_F(ImagesE2ETest, ROOT_WithAPidNamespaceAnImageTasksProcShowsOnlyTheContainersProcesses) {
+  pidNamespace_ = true;
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  // Its pid 1 is the container's first process (mantle-executor), and its
+  // /proc lists a handful of processes, not the host's.
+  EXPECT_FINISHED(runShell("pids",
+                           "grep -q mantle-executor /proc/1/cmdline && echo init-is-the-executor; "
+                           "echo processes=$(ls /proc | grep -c '^[0-9][0-9]*$'); echo done",
+                           ociContainer(layout_)));
+  ASSERT_TRUE(stdoutHasLines("pids", {"done"})) << stdoutOf("pids");
+  const std::string out = stdoutOf("pids");
+  EXPECT_NE(out.find("init-is-the-executor"), std::string::npos) << out;
+  const std::size_t at = out.find("processes=");
+  ASSERT_NE(at, std::string::npos) << out;
+  const int processes = std::stoi(out.substr(at + std::strlen("processes=")));
+  EXPECT_GT(processes, 0) << out;
+  EXPECT_LT(processes, 10) << out;
 }
 
 TEST_F(ImagesE2ETest, ROOT_AMissingImageFailsTheTaskNamingTheImage) {
