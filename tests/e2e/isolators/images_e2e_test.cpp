@@ -388,6 +388,29 @@ TEST_F(ImagesE2ETest, ROOT_AHealthCheckCommandOfAnImageTaskRunsInTheImageNotOnTh
   EXPECT_TRUE(waitUntil([&] { return fs::is_empty(provisionerDir()); }, 10s));
 }
 
+TEST_F(ImagesE2ETest, ROOT_AHealthCheckCommandOfAnImageTaskRunsAsTheTasksUser) {
+  fs::remove_all(layout_);
+  ASSERT_TRUE(buildImage(layout_, "app"));
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  mv1::HealthCheck check;
+  check.set_type(mv1::HealthCheck::COMMAND);
+  check.mutable_command()->set_shell(true);
+  check.mutable_command()->set_value("test \"$(id -u):$(id -g)\" = 1234:4321");
+  check.set_delay_seconds(0);
+  check.set_interval_seconds(1);
+  check.set_consecutive_failures(1000000);
+  mv1::CommandInfo sleep;
+  sleep.set_shell(true);
+  sleep.set_value("sleep 1000");
+  ASSERT_TRUE(framework_->launch("as-app", sleep, "cpus:0.1;mem:32", 20s, ociContainer(layout_), check).ok());
+  EXPECT_TRUE(framework_->waitForHealth("as-app", true, 60s).has_value());
+  ASSERT_TRUE(framework_->kill("as-app").ok());
+  auto ended = framework_->waitForState("as-app", std::nullopt, 60s);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->state(), mv1::TASK_KILLED);
+}
+
 TEST_F(ImagesE2ETest, ROOT_WithAPidNamespaceAnImageTasksProcShowsOnlyTheContainersProcesses) {
   pidNamespace_ = true;
   startCluster();
