@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <random>
 
 #include <json/json.h>
 
@@ -136,26 +137,95 @@ Json::Value taskJson(const v1::Task& task) {
   return t;
 }
 
+}  // namespace
+
+std::string legacyTaskJson(const v1::Task& task) {
+  return write(taskJson(task));
+}
+
+namespace {
+
 Json::Value capabilitiesJson(const v1::FrameworkInfo& info) {
   Json::Value out(Json::arrayValue);
   for (const auto& c : info.capabilities()) out.append(v1::FrameworkInfo::Capability::Type_Name(c.type()));
   return out;
 }
 
+// The tasks of a snapshot by framework id, as GetTasks lists them.
 struct TaskIndex {
-  std::map<std::string, std::vector<const v1::Task*>> active, completed, unreachable;
+  using Lists = std::map<std::string, std::vector<const TaskPiece*>>;
+  Lists active, completed, unreachable;
 };
 
-TaskIndex indexTasks(const Response::GetTasks& tasks) {
+TaskIndex indexTasks(const Snapshot& s) {
   TaskIndex index;
-  for (const v1::Task& t : tasks.tasks()) index.active[t.framework_id().value()].push_back(&t);
-  for (const v1::Task& t : tasks.completed_tasks()) index.completed[t.framework_id().value()].push_back(&t);
-  for (const v1::Task& t : tasks.unreachable_tasks()) index.unreachable[t.framework_id().value()].push_back(&t);
+  auto add = [](const std::vector<TaskRun>& runs, TaskIndex::Lists* to) {
+    for (const TaskRun& run : runs) {
+      for (const TaskPiecePtr& piece : run.list->pieces()) {
+        if (run.shows(*piece)) (*to)[piece->task().framework_id().value()].push_back(piece.get());
+      }
+    }
+  };
+  add(s.tasks, &index.active);
+  add(s.completedTasks, &index.completed);
+  add(s.unreachableTasks, &index.unreachable);
   return index;
 }
 
+// Task arrays spliced into a written document: each stands in the value tree
+// as a string naming it (with a nonce no data can contain) and is replaced
+// by its tasks' renderings, made once per task (TaskPiece::legacyJson).
+class TaskSplices {
+ public:
+  TaskSplices() {
+    std::random_device random;
+    char text[40];
+    std::snprintf(text, sizeof(text), "\"@@tasks-%08x%08x%08x-", random(), random(), random());
+    prefix_ = text;
+  }
+
+  Json::Value placeholder(const std::vector<const TaskPiece*>* tasks) {
+    lists_.push_back(tasks);
+    // The prefix without its quote, the list's index and a closing mark.
+    return Json::Value(prefix_.substr(1) + std::to_string(lists_.size() - 1) + "@@");
+  }
+
+  // `document` with every placeholder (quotes included) replaced.
+  std::string apply(const std::string& document) const {
+    std::size_t size = document.size();
+    for (const auto* list : lists_) {
+      for (const TaskPiece* piece : *list) size += piece->legacyJson().size() + 1;
+    }
+    std::string out;
+    out.reserve(size);
+    std::size_t from = 0;
+    for (std::size_t at = document.find(prefix_); at != std::string::npos; at = document.find(prefix_, from)) {
+      out.append(document, from, at - from);
+      const std::size_t number = at + prefix_.size();
+      const std::size_t end = document.find("@@\"", number);
+      const auto* list = lists_.at(std::stoul(document.substr(number, end - number)));
+      out.push_back('[');
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        if (i > 0) out.push_back(',');
+        out.append((*list)[i]->legacyJson());
+      }
+      out.push_back(']');
+      from = end + 3;
+    }
+    out.append(document, from, std::string::npos);
+    return out;
+  }
+
+ private:
+  std::string prefix_;
+  std::vector<const std::vector<const TaskPiece*>*> lists_;
+};
+
+// `splices`: where the task arrays go (none for the summary, which counts
+// them).
 Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Snapshot& snapshot,
-                          const TaskIndex& index, bool summary) {
+                          const TaskIndex& index, TaskSplices* splices) {
+  static const std::vector<const TaskPiece*> kNone;
   const v1::FrameworkInfo& info = f.framework_info();
   const std::string& id = info.id().value();
   Json::Value out(Json::objectValue);
@@ -187,23 +257,19 @@ Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Sna
   for (const auto& r : f.offered_resources()) *all.Add() = r;
   out["resources"] = resourcesJson(all);
   if (info.has_labels()) out["labels"] = protoJson(info.labels())["labels"];
-  auto list = [&](const std::map<std::string, std::vector<const v1::Task*>>& m) {
-    Json::Value arr(Json::arrayValue);
+  auto list = [&](const TaskIndex::Lists& m) {
     auto it = m.find(id);
-    if (it != m.end()) {
-      for (const v1::Task* t : it->second) arr.append(taskJson(*t));
-    }
-    return arr;
+    return splices->placeholder(it == m.end() ? &kNone : &it->second);
   };
-  if (summary) {
+  if (splices == nullptr) {
     std::map<std::string, int> counts;
     std::set<std::string> agents;
     for (const auto* m : {&index.active, &index.completed, &index.unreachable}) {
       auto it = m->find(id);
       if (it == m->end()) continue;
-      for (const v1::Task* t : it->second) {
-        counts[v1::TaskState_Name(t->state())]++;
-        if (m == &index.active) agents.insert(t->agent_id().value());
+      for (const TaskPiece* t : it->second) {
+        counts[v1::TaskState_Name(t->task().state())]++;
+        if (m == &index.active) agents.insert(t->task().agent_id().value());
       }
     }
     for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
@@ -230,7 +296,7 @@ Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Sna
   }
   out["offers"] = offers;
   Json::Value executors(Json::arrayValue);
-  for (const auto& e : snapshot.state.get_executors().executors()) {
+  for (const auto& e : snapshot.executors.executors()) {
     if (e.executor_info().framework_id().value() != id) continue;
     Json::Value x = protoJson(e.executor_info());
     x["slave_id"] = e.agent_id().value();
@@ -318,7 +384,7 @@ std::string renderState(const Snapshot& s) {
   out["flags"] = flagsJson(s.flags);
   int activated = 0, deactivated = 0;
   Json::Value slaves(Json::arrayValue);
-  for (const auto& a : s.state.get_agents().agents()) {
+  for (const auto& a : s.agents.agents()) {
     (a.active() ? activated : deactivated)++;
     slaves.append(agentJson(a));
   }
@@ -327,95 +393,102 @@ std::string renderState(const Snapshot& s) {
   out["unreachable_slaves"] = 0;
   out["slaves"] = slaves;
   Json::Value recovered(Json::arrayValue);
-  for (const auto& info : s.recoveredAgents) recovered.append(protoJson(info));
+  for (const auto& info : s.agents.recovered_agents()) recovered.append(protoJson(info));
   out["recovered_slaves"] = recovered;
-  TaskIndex index = indexTasks(s.state.get_tasks());
+  TaskIndex index = indexTasks(s);
+  TaskSplices splices;
   Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
-  for (const auto& f : s.state.get_frameworks().frameworks()) frameworks.append(frameworkJson(f, s, index, false));
-  for (const auto& f : s.state.get_frameworks().completed_frameworks()) {
-    completed.append(frameworkJson(f, s, index, false));
-  }
+  for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, &splices));
+  for (const auto& f : s.frameworks.completed_frameworks()) completed.append(frameworkJson(f, s, index, &splices));
   out["frameworks"] = frameworks;
   out["completed_frameworks"] = completed;
   out["orphan_tasks"] = Json::Value(Json::arrayValue);
   out["unregistered_frameworks"] = Json::Value(Json::arrayValue);
-  return write(out);
+  return splices.apply(write(out));
 }
 
 std::string renderStateSummary(const Snapshot& s) {
   Json::Value out(Json::objectValue);
   out["hostname"] = s.masterInfo.hostname();
   if (!s.cluster.empty()) out["cluster"] = s.cluster;
-  TaskIndex index = indexTasks(s.state.get_tasks());
+  TaskIndex index = indexTasks(s);
+  // By agent id: tasks by state, and the frameworks of its live tasks.
+  std::map<std::string, std::map<std::string, int>> counts;
+  std::map<std::string, std::set<std::string>> frameworkIds;
+  for (const auto* lists : {&index.active, &index.completed}) {
+    for (const auto& [frameworkId, tasks] : *lists) {
+      for (const TaskPiece* t : tasks) {
+        const std::string& agentId = t->task().agent_id().value();
+        counts[agentId][v1::TaskState_Name(t->task().state())]++;
+        if (lists == &index.active) frameworkIds[agentId].insert(frameworkId);
+      }
+    }
+  }
   Json::Value slaves(Json::arrayValue);
-  for (const auto& a : s.state.get_agents().agents()) {
+  for (const auto& a : s.agents.agents()) {
     Json::Value slave = agentJson(a);
-    std::map<std::string, int> counts;
-    std::set<std::string> frameworkIds;
     const std::string& id = a.agent_info().id().value();
-    for (const v1::Task& t : s.state.get_tasks().tasks()) {
-      if (t.agent_id().value() != id) continue;
-      counts[v1::TaskState_Name(t.state())]++;
-      frameworkIds.insert(t.framework_id().value());
-    }
-    for (const v1::Task& t : s.state.get_tasks().completed_tasks()) {
-      if (t.agent_id().value() == id) counts[v1::TaskState_Name(t.state())]++;
-    }
     for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
                               "TASK_KILLED", "TASK_FAILED", "TASK_LOST", "TASK_ERROR", "TASK_UNREACHABLE"}) {
-      slave[state] = counts[state];
+      slave[state] = counts[id][state];
     }
     Json::Value ids(Json::arrayValue);
-    for (const std::string& f : frameworkIds) ids.append(f);
+    for (const std::string& f : frameworkIds[id]) ids.append(f);
     slave["framework_ids"] = ids;
     slaves.append(slave);
   }
   out["slaves"] = slaves;
   Json::Value frameworks(Json::arrayValue);
-  for (const auto& f : s.state.get_frameworks().frameworks()) frameworks.append(frameworkJson(f, s, index, true));
+  for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, nullptr));
   out["frameworks"] = frameworks;
   return write(out);
 }
 
 std::string renderFrameworks(const Snapshot& s) {
   Json::Value out(Json::objectValue);
-  TaskIndex index = indexTasks(s.state.get_tasks());
+  TaskIndex index = indexTasks(s);
+  TaskSplices splices;
   Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
-  for (const auto& f : s.state.get_frameworks().frameworks()) frameworks.append(frameworkJson(f, s, index, false));
-  for (const auto& f : s.state.get_frameworks().completed_frameworks()) {
-    completed.append(frameworkJson(f, s, index, false));
-  }
+  for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, &splices));
+  for (const auto& f : s.frameworks.completed_frameworks()) completed.append(frameworkJson(f, s, index, &splices));
   out["frameworks"] = frameworks;
   out["completed_frameworks"] = completed;
   out["unregistered_frameworks"] = Json::Value(Json::arrayValue);
-  return write(out);
+  return splices.apply(write(out));
 }
 
 std::string renderSlaves(const Snapshot& s) {
   Json::Value out(Json::objectValue);
   Json::Value slaves(Json::arrayValue);
-  for (const auto& a : s.state.get_agents().agents()) slaves.append(agentJson(a));
+  for (const auto& a : s.agents.agents()) slaves.append(agentJson(a));
   out["slaves"] = slaves;
   Json::Value recovered(Json::arrayValue);
-  for (const auto& info : s.recoveredAgents) recovered.append(protoJson(info));
+  for (const auto& info : s.agents.recovered_agents()) recovered.append(protoJson(info));
   out["recovered_slaves"] = recovered;
   return write(out);
 }
 
 std::string renderTasks(const Snapshot& s, std::size_t limit, std::size_t offset, bool ascending) {
-  std::vector<const v1::Task*> tasks;
-  for (const v1::Task& t : s.state.get_tasks().tasks()) tasks.push_back(&t);
-  for (const v1::Task& t : s.state.get_tasks().unreachable_tasks()) tasks.push_back(&t);
-  for (const v1::Task& t : s.state.get_tasks().completed_tasks()) tasks.push_back(&t);
-  auto firstTime = [](const v1::Task* t) { return t->statuses_size() > 0 ? t->statuses(0).timestamp() : 0.0; };
-  std::stable_sort(tasks.begin(), tasks.end(), [&](const v1::Task* a, const v1::Task* b) {
+  std::vector<const TaskPiece*> tasks;
+  for (const auto* runs : {&s.tasks, &s.unreachableTasks, &s.completedTasks}) {
+    for (const TaskRun& run : *runs) {
+      for (const TaskPiecePtr& piece : run.list->pieces()) {
+        if (run.shows(*piece)) tasks.push_back(piece.get());
+      }
+    }
+  }
+  auto firstTime = [](const TaskPiece* t) {
+    return t->task().statuses_size() > 0 ? t->task().statuses(0).timestamp() : 0.0;
+  };
+  std::stable_sort(tasks.begin(), tasks.end(), [&](const TaskPiece* a, const TaskPiece* b) {
     return ascending ? firstTime(a) < firstTime(b) : firstTime(a) > firstTime(b);
   });
+  std::vector<const TaskPiece*> page;
+  for (std::size_t i = offset; i < tasks.size() && i < offset + limit; ++i) page.push_back(tasks[i]);
+  TaskSplices splices;
   Json::Value out(Json::objectValue);
-  Json::Value list(Json::arrayValue);
-  for (std::size_t i = offset; i < tasks.size() && i < offset + limit; ++i) list.append(taskJson(*tasks[i]));
-  out["tasks"] = list;
-  return write(out);
+  out["tasks"] = splices.placeholder(&page);
+  return splices.apply(write(out));
 }
 
 std::string renderRoles(const Snapshot& s) {

@@ -720,9 +720,10 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
         return {};
       };
       if (self->security_->authorization.enabled()) {
-        Snapshot mine = *shared;  // filtered for this principal: rendered for it alone
-        self->filterState(&mine.state, principal);
-        return responder.respond(http::Response::json(200, render(mine)));
+        // Filtered for this principal: rendered for it alone.
+        v1::master::Response::GetState state = shared->getState();
+        self->filterState(&state, principal);
+        return responder.respond(http::Response::json(200, render(Snapshot::fromState(*shared, std::move(state)))));
       }
       std::string key = std::to_string(static_cast<int>(kind)) + " " + std::to_string(limit) + " " +
                         std::to_string(offset) + " " + (ascending ? "asc" : "des");

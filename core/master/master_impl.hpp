@@ -49,6 +49,7 @@
 #include "master/offer_constraints.hpp"
 #include "master/registrar.hpp"
 #include "master/registry_file.hpp"
+#include "master/state_snapshot.hpp"
 #include "master/v0_authenticator.hpp"
 #include "mesos/v1/maintenance/maintenance.pb.h"
 #include "mesos/v1/master/master.pb.h"
@@ -97,9 +98,9 @@ struct Framework {
   // them (docs/MASTER.md, "Offer constraints").
   v1::scheduler::OfferConstraints offerConstraintsInfo;
   OfferConstraintsFilter offerConstraints;
-  std::map<std::string, v1::Task> tasks;             // by task id; not yet removed
-  std::map<std::string, v1::Task> unreachableTasks;  // by task id
-  std::deque<v1::Task> completedTasks;
+  TaskMap tasks;             // by task id; not yet removed
+  TaskMap unreachableTasks;  // by task id
+  CompletedTasks completedTasks;
   // agent id -> executor id -> ExecutorInfo.
   std::map<std::string, std::map<std::string, v1::ExecutorInfo>> executors;
   double registeredTime = 0;
@@ -160,33 +161,6 @@ struct OperatorSubscriber {
   // With authorization on: the principal's view_* answers, which filter its
   // state and events as GET_STATE is filtered. None: it sees everything.
   std::shared_ptr<auth::RequestAuthorizer> viewer;
-};
-
-// Bodies rendered from one snapshot, by what was asked (endpoint, query,
-// media type): requests that share a snapshot render it once, on whichever
-// HTTP thread asks first; the others wait for that rendering.
-class RenderedBodies {
- public:
-  std::shared_ptr<const std::string> get(const std::string& key, const std::function<std::string()>& render);
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::shared_future<std::shared_ptr<const std::string>>> bodies_;
-};
-
-// What the legacy endpoints and GET_STATE render, copied on the state thread.
-struct Snapshot {
-  v1::MasterInfo masterInfo;
-  double startTime = 0;
-  double electedTime = 0;
-  std::string cluster;
-  std::vector<std::pair<std::string, std::string>> flags;
-  v1::master::Response::GetState state;
-  std::vector<v1::Role> roles;
-  std::vector<v1::quota::QuotaConfig> quotas;
-  std::vector<v1::AgentInfo> recoveredAgents;
-  // Unfiltered renderings (none are kept for ACL-filtered copies).
-  std::shared_ptr<RenderedBodies> rendered = std::make_shared<RenderedBodies>();
 };
 
 // Legacy JSON renderings (legacy.cpp); pure functions of a snapshot.
@@ -509,16 +483,18 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void applyStartMaintenance(const std::vector<v1::MachineID>& machines);
   void applyStopMaintenance(const std::vector<v1::MachineID>& machines);
 
-  // Snapshots (operator_api.cpp).
-  v1::master::Response::GetAgents::Agent agentProto(const Agent& agent) const;
-  v1::master::Response::GetFrameworks::Framework frameworkProto(const Framework& framework) const;
-  v1::master::Response::GetState buildState() const;
-  v1::master::Response::GetAgents buildAgents() const;
-  v1::master::Response::GetFrameworks buildFrameworks() const;
-  v1::master::Response::GetTasks buildTasks() const;
+  // Snapshots (operator_api.cpp). `withAllocated`: with the resources
+  // frameworks use on the agent / the framework uses (a snapshot adds them
+  // on an HTTP thread, Snapshot::complete).
+  v1::master::Response::GetAgents::Agent agentProto(const Agent& agent, bool withAllocated = true) const;
+  v1::master::Response::GetFrameworks::Framework frameworkProto(const Framework& framework,
+                                                                bool withAllocated = true) const;
   v1::master::Response::GetExecutors buildExecutors() const;
-  std::vector<v1::Role> buildRoles() const;
+  // What state thread copies of a snapshot; completeSnapshot() also sums
+  // what it derives (here, on the state thread).
   Snapshot buildSnapshot() const;
+  Snapshot completeSnapshot() const;
+  v1::master::Response::GetState buildState() const;
   std::map<std::string, double> buildMetrics() const;
   std::string explainJson(const std::string& frameworkId, const std::string& role);
 

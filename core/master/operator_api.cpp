@@ -290,10 +290,7 @@ Status MasterImpl::onGetState(const Call&, const wire::ResponseFormat& format, c
     const wire::MediaType type = format.message;
     std::shared_ptr<const std::string> body =
         snapshot->rendered->get("GET_STATE " + std::string(wire::mediaTypeName(type)), [&] {
-          Response response;
-          response.set_type(Response::GET_STATE);
-          *response.mutable_get_state() = snapshot->state;
-          return wire::encode(response, type);
+          return type == wire::MediaType::kJson ? encodeGetStateJson(*snapshot) : encodeGetStateProtobuf(*snapshot);
         });
     responder.respond(http::Response{200, {{"Content-Type", std::string(wire::mediaTypeName(type))}}, *body});
   });
@@ -303,14 +300,16 @@ Status MasterImpl::onGetState(const Call&, const wire::ResponseFormat& format, c
 Result<Response> MasterImpl::onGetAgents(const Call&) {
   Response response;
   response.set_type(Response::GET_AGENTS);
-  *response.mutable_get_agents() = buildAgents();
+  Snapshot snapshot = completeSnapshot();
+  response.mutable_get_agents()->Swap(&snapshot.agents);
   return response;
 }
 
 Result<Response> MasterImpl::onGetFrameworks(const Call&) {
   Response response;
   response.set_type(Response::GET_FRAMEWORKS);
-  *response.mutable_get_frameworks() = buildFrameworks();
+  Snapshot snapshot = completeSnapshot();
+  response.mutable_get_frameworks()->Swap(&snapshot.frameworks);
   return response;
 }
 
@@ -324,14 +323,15 @@ Result<Response> MasterImpl::onGetExecutors(const Call&) {
 Result<Response> MasterImpl::onGetTasks(const Call&) {
   Response response;
   response.set_type(Response::GET_TASKS);
-  *response.mutable_get_tasks() = buildTasks();
+  Response::GetState state = buildState();
+  response.mutable_get_tasks()->Swap(state.mutable_get_tasks());
   return response;
 }
 
 Result<Response> MasterImpl::onGetRoles(const Call&) {
   Response response;
   response.set_type(Response::GET_ROLES);
-  for (v1::Role& role : buildRoles()) *response.mutable_get_roles()->add_roles() = std::move(role);
+  for (v1::Role& role : completeSnapshot().roles) *response.mutable_get_roles()->add_roles() = std::move(role);
   return response;
 }
 
@@ -727,7 +727,7 @@ void MasterImpl::notifyHooks(const v1::master::Event& event) {
 // ---------------------------------------------------------------------------
 // Snapshots
 
-Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent) const {
+Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent, bool withAllocated) const {
   Response::GetAgents::Agent out;
   *out.mutable_agent_info() = agent.info;
   out.mutable_agent_info()->clear_resources();
@@ -739,9 +739,11 @@ Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent) const {
   *out.mutable_registered_time() = timeInfo(agent.registeredTime);
   if (agent.reregisteredTime > 0) *out.mutable_reregistered_time() = timeInfo(agent.reregisteredTime);
   agent.total.copyTo(out.mutable_total_resources());
-  Resources allocated;
-  for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) allocated += resources;
-  allocated.copyTo(out.mutable_allocated_resources());
+  if (withAllocated) {
+    Resources allocated;
+    for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) allocated += resources;
+    allocated.copyTo(out.mutable_allocated_resources());
+  }
   offerBook_.offeredOn(agent.id).copyTo(out.mutable_offered_resources());
   for (const auto& c : agent.capabilities) *out.add_capabilities() = c;
   out.set_deactivated(agent.deactivated || (agent.drain.has_value()));
@@ -749,7 +751,7 @@ Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent) const {
   return out;
 }
 
-Response::GetFrameworks::Framework MasterImpl::frameworkProto(const Framework& f) const {
+Response::GetFrameworks::Framework MasterImpl::frameworkProto(const Framework& f, bool withAllocated) const {
   Response::GetFrameworks::Framework out;
   *out.mutable_framework_info() = f.info;
   if (!f.offerConstraintsInfo.role_constraints().empty()) *out.mutable_offer_constraints() = f.offerConstraintsInfo;
@@ -766,49 +768,16 @@ Response::GetFrameworks::Framework MasterImpl::frameworkProto(const Framework& f
     offered += o->resources;
   }
   offered.copyTo(out.mutable_offered_resources());
-  Resources allocated;
-  for (const auto& [taskId, task] : f.tasks) {
-    if (!isTerminal(task.state())) allocated += taskResources(task);
-  }
-  for (const auto& [agentId, executors] : f.executors) {
-    for (const auto& [executorId, info] : executors) {
-      Result<Resources> r = Resources::from(info.resources());
-      if (r.ok()) allocated += *r;
-    }
-  }
-  allocated.copyTo(out.mutable_allocated_resources());
-  return out;
-}
-
-Response::GetAgents MasterImpl::buildAgents() const {
-  Response::GetAgents out;
-  for (const auto& [id, agent] : agents_) *out.add_agents() = agentProto(agent);
-  for (const auto& [id, info] : recoveredAgents_) *out.add_recovered_agents() = info;
-  return out;
-}
-
-Response::GetFrameworks MasterImpl::buildFrameworks() const {
-  Response::GetFrameworks out;
-  for (const auto& [id, f] : frameworks_) *out.add_frameworks() = frameworkProto(f);
-  for (const Framework& f : completedFrameworks_) *out.add_completed_frameworks() = frameworkProto(f);
-  return out;
-}
-
-Response::GetTasks MasterImpl::buildTasks() const {
-  Response::GetTasks out;
-  auto add = [&](const Framework& f) {
-    for (const auto& [taskId, task] : f.tasks) {
-      if (isTerminal(task.state())) {
-        *out.add_completed_tasks() = task;
-      } else {
-        *out.add_tasks() = task;
+  if (withAllocated) {
+    Resources allocated = f.tasks.pieces()->sums().total;
+    for (const auto& [agentId, executors] : f.executors) {
+      for (const auto& [executorId, info] : executors) {
+        Result<Resources> r = Resources::from(info.resources());
+        if (r.ok()) allocated += *r;
       }
     }
-    for (const auto& [taskId, task] : f.unreachableTasks) *out.add_unreachable_tasks() = task;
-    for (const v1::Task& task : f.completedTasks) *out.add_completed_tasks() = task;
-  };
-  for (const auto& [id, f] : frameworks_) add(f);
-  for (const Framework& f : completedFrameworks_) add(f);
+    allocated.copyTo(out.mutable_allocated_resources());
+  }
   return out;
 }
 
@@ -827,41 +796,13 @@ Response::GetExecutors MasterImpl::buildExecutors() const {
 }
 
 Response::GetState MasterImpl::buildState() const {
-  Response::GetState out;
-  *out.mutable_get_tasks() = buildTasks();
-  *out.mutable_get_executors() = buildExecutors();
-  *out.mutable_get_frameworks() = buildFrameworks();
-  *out.mutable_get_agents() = buildAgents();
-  return out;
+  return completeSnapshot().getState();
 }
 
-std::vector<v1::Role> MasterImpl::buildRoles() const {
-  std::map<std::string, v1::Role> roles;
-  auto role = [&](const std::string& name) -> v1::Role& {
-    v1::Role& r = roles[name];
-    if (!r.has_name()) {
-      r.set_name(name);
-      auto w = weights_.find(name);
-      r.set_weight(w == weights_.end() ? 1.0 : w->second);
-    }
-    return r;
-  };
-  std::map<std::string, Resources> allocated;
-  for (const auto& [id, f] : frameworks_) {
-    for (const std::string& name : frameworkRoles(f.info)) role(name).add_frameworks()->set_value(id);
-    for (const auto& [taskId, task] : f.tasks) {
-      if (isTerminal(task.state())) continue;
-      for (const v1::Resource& r : task.resources()) {
-        if (r.has_allocation_info()) allocated[r.allocation_info().role()].add(r);
-      }
-    }
-  }
-  for (const auto& [name, weight] : weights_) role(name);
-  for (const auto& [name, config] : quotas_) role(name);
-  for (auto& [name, resources] : allocated) resources.copyTo(role(name).mutable_resources());
-  std::vector<v1::Role> out;
-  for (auto& [name, r] : roles) out.push_back(std::move(r));
-  return out;
+Snapshot MasterImpl::completeSnapshot() const {
+  Snapshot s = buildSnapshot();
+  s.complete();
+  return s;
 }
 
 void MasterImpl::shareSnapshot(std::function<void(const std::shared_ptr<const Snapshot>&)> use) {
@@ -871,26 +812,14 @@ void MasterImpl::shareSnapshot(std::function<void(const std::shared_ptr<const Sn
   // share it too.
   post([this] {
     count("master/state_snapshots");
-    auto snapshot = std::make_shared<const Snapshot>(buildSnapshot());
-    for (auto& waiter : std::exchange(snapshotWaiters_, {})) {
-      postHttp([waiter = std::move(waiter), snapshot] { waiter(snapshot); });
-    }
+    auto snapshot = std::make_shared<Snapshot>(buildSnapshot());
+    // What is derived from the tasks is summed on an HTTP thread.
+    postHttp([snapshot, waiters = std::exchange(snapshotWaiters_, {})]() mutable {
+      snapshot->complete();
+      std::shared_ptr<const Snapshot> done = std::move(snapshot);
+      for (auto& waiter : waiters) waiter(done);
+    });
   });
-}
-
-std::shared_ptr<const std::string> RenderedBodies::get(const std::string& key,
-                                                       const std::function<std::string()>& render) {
-  std::promise<std::shared_ptr<const std::string>> mine;
-  std::shared_future<std::shared_ptr<const std::string>> body;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto [it, added] = bodies_.emplace(key, mine.get_future().share());
-    if (!added) body = it->second;
-  }
-  if (body.valid()) return body.get();
-  auto rendered = std::make_shared<const std::string>(render());
-  mine.set_value(rendered);
-  return rendered;
 }
 
 Snapshot MasterImpl::buildSnapshot() const {
@@ -900,10 +829,29 @@ Snapshot MasterImpl::buildSnapshot() const {
   s.electedTime = startTime_;
   s.cluster = flags_.cluster;
   s.flags = flags_.values;
-  s.state = buildState();
-  s.roles = buildRoles();
+  // Tasks as GET_TASKS lists them: by framework, the live ones; the
+  // terminal ones not yet removed, then the completed ones; the unreachable.
+  auto addTasks = [&](const Framework& f) {
+    const TaskListPtr& tasks = f.tasks.pieces();
+    s.tasks.push_back({tasks, TaskRun::Show::kLive});
+    s.completedTasks.push_back({tasks, TaskRun::Show::kTerminal});
+    s.completedTasks.push_back({f.completedTasks.pieces(), TaskRun::Show::kAll});
+    s.unreachableTasks.push_back({f.unreachableTasks.pieces(), TaskRun::Show::kAll});
+  };
+  for (const auto& [id, f] : frameworks_) {
+    addTasks(f);
+    *s.frameworks.add_frameworks() = frameworkProto(f, /*withAllocated=*/false);
+    s.allocations.push_back(f.tasks.pieces());
+  }
+  for (const Framework& f : completedFrameworks_) {
+    addTasks(f);
+    *s.frameworks.add_completed_frameworks() = frameworkProto(f);
+  }
+  s.executors = buildExecutors();
+  for (const auto& [id, agent] : agents_) *s.agents.add_agents() = agentProto(agent, /*withAllocated=*/false);
+  for (const auto& [id, info] : recoveredAgents_) *s.agents.add_recovered_agents() = info;
+  s.weights = weights_;
   for (const auto& [role, config] : quotas_) s.quotas.push_back(config);
-  for (const auto& [id, info] : recoveredAgents_) s.recoveredAgents.push_back(info);
   return s;
 }
 

@@ -496,7 +496,7 @@ Status MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& up
   event.set_type(internal::Event::UPDATE_FRAMEWORK);
   *event.mutable_update_framework()->mutable_framework_info() = info;
   std::set<std::string> agentIds;
-  for (const auto& [taskId, task] : f.tasks) agentIds.insert(task.agent_id().value());
+  for (const auto& [taskId, task] : std::as_const(f.tasks)) agentIds.insert(task.agent_id().value());
   for (const std::string& agentId : agentIds) {
     auto a = agents_.find(agentId);
     if (a != agents_.end()) sendAgentEvent(a->second, event);
@@ -863,7 +863,7 @@ void MasterImpl::transitionTask(Framework& f, v1::Task& task, const v1::TaskStat
     for (const v1::Resource& r : shared.items()) {
       Resources one;
       one.add(r);
-      for (const auto& [id, other] : f.tasks) {
+      for (const auto& [id, other] : std::as_const(f.tasks)) {
         if (&other == &task || isTerminal(other.state()) || other.agent_id().value() != task.agent_id().value() ||
             !taskResources(other).contains(one)) {
           continue;
@@ -980,7 +980,7 @@ void MasterImpl::acknowledge(Framework& f, const Call::Acknowledge& ack) {
     event.mutable_acknowledge()->set_uuid(ack.uuid());
     sendAgentEvent(a->second, event);
   }
-  auto t = f.tasks.find(taskId);
+  auto t = std::as_const(f.tasks).find(taskId);
   if (t != f.tasks.end() && t->second.status_update_uuid() == ack.uuid() &&
       isTerminal(t->second.status_update_state())) {
     completeTask(f, taskId);
@@ -1010,8 +1010,9 @@ void MasterImpl::reconcile(Framework& f, const Call::Reconcile& reconcile) {
     sendEvent(f, event);
   };
   if (reconcile.tasks().empty()) {
-    for (const auto& [taskId, task] : f.tasks) known(task);
-    for (const auto& [taskId, task] : f.unreachableTasks) {
+    // (Read through const: a snapshot then keeps every task's piece.)
+    for (const auto& [taskId, task] : std::as_const(f.tasks)) known(task);
+    for (const auto& [taskId, task] : std::as_const(f.unreachableTasks)) {
       answer(task.task_id(), task.agent_id().value(), aware ? v1::TASK_UNREACHABLE : v1::TASK_LOST,
              "Task is on an unreachable agent");
     }
@@ -1020,13 +1021,15 @@ void MasterImpl::reconcile(Framework& f, const Call::Reconcile& reconcile) {
   for (const auto& item : reconcile.tasks()) {
     const std::string& taskId = item.task_id().value();
     std::string agentId = item.agent_id().value();
-    auto t = f.tasks.find(taskId);
-    if (t != f.tasks.end()) {
+    const TaskMap& tasks = f.tasks;
+    const TaskMap& unreachable = f.unreachableTasks;
+    auto t = tasks.find(taskId);
+    if (t != tasks.end()) {
       known(t->second);
       continue;
     }
-    auto u = f.unreachableTasks.find(taskId);
-    if (u != f.unreachableTasks.end()) {
+    auto u = unreachable.find(taskId);
+    if (u != unreachable.end()) {
       answer(item.task_id(), u->second.agent_id().value(), aware ? v1::TASK_UNREACHABLE : v1::TASK_LOST,
              "Task is on an unreachable agent");
       continue;

@@ -165,8 +165,8 @@ void MasterImpl::filteredStateCall(Call call, wire::ResponseFormat format, http:
                                    Principal principal) {
   post([self = shared_from_this(), type = call.type(), format, responder, principal] {
     self->count("master/calls/operator/" + Call::Type_Name(type));
-    auto state = std::make_shared<Response::GetState>(self->buildState());
-    self->postHttp([self, type, format, responder, principal, state] {
+    self->shareSnapshot([self, type, format, responder, principal](const std::shared_ptr<const Snapshot>& snapshot) {
+      auto state = std::make_shared<Response::GetState>(snapshot->getState());
       self->filterState(state.get(), principal);
       Response response;
       switch (type) {

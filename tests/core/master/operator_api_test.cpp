@@ -238,6 +238,128 @@ TEST_F(OperatorApiTest, StateRequestsArrivingTogetherShareOneSnapshotAndGetTheSa
   EXPECT_LT(snapshots, kRequests) << "no two of " << kRequests << " requests read in one burst shared a snapshot";
 }
 
+// The cpus in a v1 JSON list of resources.
+double cpusOf(const Json::Value& resources) {
+  double sum = 0;
+  for (const Json::Value& r : resources) sum += r["name"].asString() == "cpus" ? r["scalar"]["value"].asDouble() : 0;
+  return sum;
+}
+
+// The cpus of the tasks in a /master/state task array, those on `agentId`
+// only when given.
+double legacyCpus(const Json::Value& tasks, const std::string& agentId = "") {
+  double sum = 0;
+  for (const Json::Value& t : tasks) {
+    if (agentId.empty() || t["slave_id"].asString() == agentId) sum += t["resources"]["cpus"].asDouble();
+  }
+  return sum;
+}
+
+TEST_F(OperatorApiTest, StateFetchedWhileTasksLaunchAndEndShowsEachTaskWholeAndAllocationsThatAddUp) {
+  startMaster();
+  constexpr int kAgents = 4, kPerAgent = 12;
+  std::vector<std::unique_ptr<TestAgent>> agents;
+  for (int i = 0; i < kAgents; ++i) agents.push_back(startAgent("cpus:16;mem:4096"));
+  Recorder recorder;
+  auto scheduler = startScheduler(recorder);
+  std::vector<v1::Offer> offers;
+  for (int i = 0; i < kAgents; ++i) {
+    std::optional<v1::Offer> offer = recorder.takeOffer(30s);
+    ASSERT_TRUE(offer) << "offer " << i;
+    offers.push_back(*offer);
+  }
+  // Two clients fetch /master/state and GET_STATE in a loop while tasks are
+  // launched on each agent in turn (half stay running, half finish at once).
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::vector<std::string> states, getStates;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        auto state = get("/master/state");
+        auto getState = post("/api/v1", R"({"type":"GET_STATE"})",
+                             {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+        std::lock_guard<std::mutex> lock(mutex);
+        if (state.ok() && state->status == 200) states.push_back(state->body);
+        if (getState.ok() && getState->status == 200) getStates.push_back(getState->body);
+      }
+    });
+  }
+  std::map<std::string, v1::TaskState> expected;
+  for (int a = 0; a < kAgents; ++a) {
+    std::vector<v1::TaskInfo> batch;
+    for (int i = 0; i < kPerAgent; ++i) {
+      const std::string id = "t" + std::to_string(a) + "-" + std::to_string(i);
+      const bool running = i % 2 == 0;
+      batch.push_back(scheduler::commandTask(id, offers[a], running ? "sleep 1000" : "true", "cpus:0.25;mem:8"));
+      expected[id] = running ? v1::TASK_RUNNING : v1::TASK_FINISHED;
+    }
+    ASSERT_TRUE(scheduler->launch(offers[a], batch).ok());
+  }
+  for (const auto& [id, state] : expected) ASSERT_TRUE(recorder.waitForUpdate(id, state, 30s)) << id;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        return states.size() >= 4 && getStates.size() >= 4;
+      },
+      60s));
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  // Every answer is one moment: each task whole, and what frameworks and
+  // agents are allocated is what their live tasks in the same answer hold.
+  for (const std::string& text : states) {
+    Json::Value state = json(text);
+    ASSERT_EQ(state["frameworks"].size(), 1u) << text;
+    const Json::Value& f = state["frameworks"][0];
+    for (const char* list : {"tasks", "completed_tasks"}) {
+      for (const Json::Value& t : f[list]) {
+        ASSERT_TRUE(t["id"].isString() && t["state"].isString() && t["slave_id"].isString()) << t;
+        ASSERT_EQ(t["resources"]["cpus"].asDouble(), 0.25) << t;
+        ASSERT_TRUE(t["statuses"].isArray()) << t;
+      }
+    }
+    EXPECT_NEAR(f["used_resources"]["cpus"].asDouble(), legacyCpus(f["tasks"]), 1e-6) << text;
+    ASSERT_EQ(state["slaves"].size(), static_cast<unsigned>(kAgents));
+    for (const Json::Value& a : state["slaves"]) {
+      EXPECT_NEAR(a["used_resources"]["cpus"].asDouble(), legacyCpus(f["tasks"], a["id"].asString()), 1e-6) << text;
+    }
+  }
+  for (const std::string& text : getStates) {
+    Json::Value state = json(text)["get_state"];
+    const Json::Value& tasks = state["get_tasks"]["tasks"];
+    double live = 0;
+    std::map<std::string, double> liveOn;  // by agent id
+    for (const Json::Value& t : tasks) {
+      ASSERT_TRUE(t["task_id"]["value"].isString() && t["state"].isString() && t["agent_id"]["value"].isString()) << t;
+      live += cpusOf(t["resources"]);
+      liveOn[t["agent_id"]["value"].asString()] += cpusOf(t["resources"]);
+    }
+    ASSERT_EQ(state["get_frameworks"]["frameworks"].size(), 1u);
+    EXPECT_NEAR(cpusOf(state["get_frameworks"]["frameworks"][0]["allocated_resources"]), live, 1e-6) << text;
+    ASSERT_EQ(state["get_agents"]["agents"].size(), static_cast<unsigned>(kAgents));
+    for (const Json::Value& a : state["get_agents"]["agents"]) {
+      EXPECT_NEAR(cpusOf(a["allocated_resources"]), liveOn[a["agent_info"]["id"]["value"].asString()], 1e-6) << text;
+    }
+  }
+
+  // And the last answer shows every task as it ended up.
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        Json::Value f = json(get("/master/state")->body)["frameworks"][0];
+        std::map<std::string, v1::TaskState> seen;
+        for (const char* list : {"tasks", "completed_tasks"}) {
+          for (const Json::Value& t : f[list]) {
+            v1::TaskState state;
+            if (v1::TaskState_Parse(t["state"].asString(), &state)) seen[t["id"].asString()] = state;
+          }
+        }
+        return seen == expected;
+      },
+      30s));
+}
+
 TEST_F(OperatorApiTest, CallsWithoutAHandlerOrTheirFieldAreRefusedNamingThem) {
   startMaster();
   expectRefused(R"({"type":"UNKNOWN"})", 501, "'UNKNOWN'");

@@ -1,0 +1,403 @@
+#include "master/state_snapshot.hpp"
+
+#include <algorithm>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include "master/validation.hpp"
+#include "wire/json.hpp"
+#include "wire/task_state.hpp"
+
+namespace mantle::master {
+
+namespace v1 = ::mesos::v1;
+using resources::Resources;
+using Response = v1::master::Response;
+
+namespace {
+
+bool byId(const TaskPiecePtr& piece, const std::string& id) {
+  return piece->id() < id;
+}
+
+std::string serialize(const google::protobuf::Message& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+Resources taskResources(const v1::Task& task) {
+  Result<Resources> r = Resources::from(task.resources());
+  return r.ok() ? *r : Resources();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Pieces
+
+TaskPiece::TaskPiece(v1::Task task) : task_(std::move(task)), terminal_(wire::isTerminal(task_.state())) {}
+
+const std::string& TaskPiece::legacyJson() const {
+  return legacyJson_.get([&] { return legacyTaskJson(task_); });
+}
+
+const std::string& TaskPiece::json() const {
+  return json_.get([&] { return wire::toJson(task_); });
+}
+
+const std::string& TaskPiece::bytes() const {
+  return bytes_.get([&] { return serialize(task_); });
+}
+
+const TaskSums& TaskList::sums() const {
+  return sums_.get([&] {
+    TaskSums sums;
+    for (const TaskPiecePtr& piece : pieces_) {
+      if (piece->terminal()) continue;
+      const Resources resources = taskResources(piece->task());
+      sums.total += resources;
+      sums.byAgent[piece->task().agent_id().value()] += resources;
+      for (const v1::Resource& r : piece->task().resources()) {
+        if (r.has_allocation_info()) sums.byRole[r.allocation_info().role()].add(r);
+      }
+    }
+    return sums;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// TaskMap
+
+TaskMap::iterator TaskMap::find(const std::string& id) {
+  auto it = map_.find(id);
+  if (it != map_.end()) changed_.insert(id);
+  return it;
+}
+
+v1::Task& TaskMap::operator[](const std::string& id) {
+  changed_.insert(id);
+  return map_[id];
+}
+
+std::pair<TaskMap::iterator, bool> TaskMap::emplace(const std::string& id, v1::Task task) {
+  changed_.insert(id);
+  return map_.emplace(id, std::move(task));
+}
+
+TaskMap::iterator TaskMap::erase(iterator it) {
+  changed_.insert(it->first);
+  return map_.erase(it);
+}
+
+std::size_t TaskMap::erase(const std::string& id) {
+  changed_.insert(id);
+  return map_.erase(id);
+}
+
+void TaskMap::clear() {
+  changedAll_ = true;
+  map_.clear();
+}
+
+const TaskListPtr& TaskMap::pieces() const {
+  if (!changedAll_ && changed_.empty()) return pieces_;
+  const std::vector<TaskPiecePtr>& old = pieces_->pieces();
+  std::vector<TaskPiecePtr> out;
+  if (!changedAll_ && changed_.size() * 16 < map_.size()) {
+    // A few changes: the last list with those ids replaced, added or gone.
+    out = old;
+    for (const std::string& id : changed_) {
+      auto at = std::lower_bound(out.begin(), out.end(), id, byId);
+      const bool had = at != out.end() && (*at)->id() == id;
+      auto task = map_.find(id);
+      if (task == map_.end()) {
+        if (had) out.erase(at);
+      } else if (had) {
+        *at = std::make_shared<const TaskPiece>(task->second);
+      } else {
+        out.insert(at, std::make_shared<const TaskPiece>(task->second));
+      }
+    }
+  } else {
+    // Many: one walk of the map beside the last list (both in id order).
+    out.reserve(map_.size());
+    auto previous = old.begin();
+    for (const auto& [id, task] : map_) {
+      while (previous != old.end() && (*previous)->id() < id) ++previous;
+      if (!changedAll_ && previous != old.end() && (*previous)->id() == id && !changed_.count(id)) {
+        out.push_back(*previous);
+      } else {
+        out.push_back(std::make_shared<const TaskPiece>(task));
+      }
+    }
+  }
+  changed_.clear();
+  changedAll_ = false;
+  pieces_ = std::make_shared<const TaskList>(std::move(out));
+  return pieces_;
+}
+
+void CompletedTasks::push_back(v1::Task task) {
+  pieces_.push_back(std::make_shared<const TaskPiece>(std::move(task)));
+  changed_ = true;
+}
+
+void CompletedTasks::pop_front() {
+  pieces_.erase(pieces_.begin());
+  changed_ = true;
+}
+
+const TaskListPtr& CompletedTasks::pieces() const {
+  if (changed_) {
+    list_ = std::make_shared<const TaskList>(pieces_);
+    changed_ = false;
+  }
+  return list_;
+}
+
+// ---------------------------------------------------------------------------
+// RenderedBodies
+
+std::shared_ptr<const std::string> RenderedBodies::get(const std::string& key,
+                                                       const std::function<std::string()>& render) {
+  std::promise<std::shared_ptr<const std::string>> mine;
+  std::shared_future<std::shared_ptr<const std::string>> body;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto [it, added] = bodies_.emplace(key, mine.get_future().share());
+    if (!added) body = it->second;
+  }
+  if (body.valid()) return body.get();
+  auto rendered = std::make_shared<const std::string>(render());
+  mine.set_value(rendered);
+  return rendered;
+}
+
+// ---------------------------------------------------------------------------
+// Snapshot
+
+void Snapshot::complete() {
+  // Executors' resources by framework, and by agent and framework, each in
+  // the order the master adds them.
+  std::map<std::string, std::vector<Resources>> executorsOf;
+  std::map<std::string, std::map<std::string, std::vector<Resources>>> executorsOn;
+  for (const auto& e : executors.executors()) {
+    Result<Resources> r = Resources::from(e.executor_info().resources());
+    if (!r.ok()) continue;
+    executorsOf[e.executor_info().framework_id().value()].push_back(*r);
+    executorsOn[e.agent_id().value()][e.executor_info().framework_id().value()].push_back(*r);
+  }
+  std::map<std::string, const TaskSums*> sumsOf;
+  for (int i = 0; i < frameworks.frameworks_size(); ++i) {
+    auto* f = frameworks.mutable_frameworks(i);
+    const std::string& id = f->framework_info().id().value();
+    const TaskSums& sums = allocations[static_cast<std::size_t>(i)]->sums();
+    sumsOf[id] = &sums;
+    Resources allocated = sums.total;
+    for (const Resources& r : executorsOf[id]) allocated += r;
+    allocated.copyTo(f->mutable_allocated_resources());
+  }
+  for (auto& agent : *agents.mutable_agents()) {
+    const std::string& agentId = agent.agent_info().id().value();
+    std::map<std::string, Resources> used;  // by framework id
+    for (const auto& [frameworkId, sums] : sumsOf) {
+      auto on = sums->byAgent.find(agentId);
+      if (on != sums->byAgent.end()) used[frameworkId] += on->second;
+    }
+    auto e = executorsOn.find(agentId);
+    if (e != executorsOn.end()) {
+      for (const auto& [frameworkId, list] : e->second) {
+        if (!sumsOf.count(frameworkId)) continue;
+        for (const Resources& r : list) used[frameworkId] += r;
+      }
+    }
+    Resources allocated;
+    for (const auto& [frameworkId, r] : used) allocated += r;
+    allocated.copyTo(agent.mutable_allocated_resources());
+  }
+
+  std::map<std::string, v1::Role> byName;
+  auto role = [&](const std::string& name) -> v1::Role& {
+    v1::Role& r = byName[name];
+    if (!r.has_name()) {
+      r.set_name(name);
+      auto w = weights.find(name);
+      r.set_weight(w == weights.end() ? 1.0 : w->second);
+    }
+    return r;
+  };
+  std::map<std::string, Resources> allocatedTo;
+  for (const auto& f : frameworks.frameworks()) {
+    const std::string& id = f.framework_info().id().value();
+    for (const std::string& name : frameworkRoles(f.framework_info())) role(name).add_frameworks()->set_value(id);
+    for (const auto& [name, r] : sumsOf[id]->byRole) allocatedTo[name] += r;
+  }
+  for (const auto& [name, weight] : weights) role(name);
+  for (const auto& config : quotas) role(config.role());
+  for (auto& [name, r] : allocatedTo) r.copyTo(role(name).mutable_resources());
+  roles.clear();
+  for (auto& [name, r] : byName) roles.push_back(std::move(r));
+}
+
+Response::GetState Snapshot::getState() const {
+  Response::GetState out;
+  auto copy = [](const std::vector<TaskRun>& runs, google::protobuf::RepeatedPtrField<v1::Task>* to) {
+    for (const TaskRun& run : runs) {
+      for (const TaskPiecePtr& piece : run.list->pieces()) {
+        if (run.shows(*piece)) *to->Add() = piece->task();
+      }
+    }
+  };
+  copy(tasks, out.mutable_get_tasks()->mutable_tasks());
+  copy(completedTasks, out.mutable_get_tasks()->mutable_completed_tasks());
+  copy(unreachableTasks, out.mutable_get_tasks()->mutable_unreachable_tasks());
+  *out.mutable_get_executors() = executors;
+  *out.mutable_get_frameworks() = frameworks;
+  *out.mutable_get_agents() = agents;
+  return out;
+}
+
+Snapshot Snapshot::fromState(const Snapshot& base, Response::GetState state) {
+  Snapshot s;
+  s.masterInfo = base.masterInfo;
+  s.startTime = base.startTime;
+  s.electedTime = base.electedTime;
+  s.cluster = base.cluster;
+  s.flags = base.flags;
+  s.weights = base.weights;
+  s.quotas = base.quotas;
+  s.roles = base.roles;
+  auto runOf = [](google::protobuf::RepeatedPtrField<v1::Task>* list) {
+    std::vector<TaskPiecePtr> pieces;
+    pieces.reserve(static_cast<std::size_t>(list->size()));
+    for (v1::Task& task : *list) pieces.push_back(std::make_shared<const TaskPiece>(std::move(task)));
+    return std::vector<TaskRun>{{std::make_shared<const TaskList>(std::move(pieces)), TaskRun::Show::kAll}};
+  };
+  s.tasks = runOf(state.mutable_get_tasks()->mutable_tasks());
+  s.completedTasks = runOf(state.mutable_get_tasks()->mutable_completed_tasks());
+  s.unreachableTasks = runOf(state.mutable_get_tasks()->mutable_unreachable_tasks());
+  s.executors.Swap(state.mutable_get_executors());
+  s.frameworks.Swap(state.mutable_get_frameworks());
+  s.agents.Swap(state.mutable_get_agents());
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// GET_STATE
+
+namespace {
+
+void appendRuns(const std::vector<TaskRun>& runs, const char* key, bool* first, std::string* out) {
+  bool opened = false;
+  for (const TaskRun& run : runs) {
+    for (const TaskPiecePtr& piece : run.list->pieces()) {
+      if (!run.shows(*piece)) continue;
+      if (!opened) {
+        if (!*first) out->push_back(',');
+        *first = false;
+        out->append("\"").append(key).append("\":[");
+        opened = true;
+      } else {
+        out->push_back(',');
+      }
+      out->append(piece->json());
+    }
+  }
+  if (opened) out->push_back(']');
+}
+
+using google::protobuf::io::CodedOutputStream;
+
+// Appends field `number`'s tag (length-delimited) and `size`.
+void appendHeader(int number, std::size_t size, std::string* out) {
+  std::uint8_t buffer[16];
+  std::uint8_t* end = CodedOutputStream::WriteTagToArray(
+      google::protobuf::internal::WireFormatLite::MakeTag(
+          number, google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
+      buffer);
+  end = CodedOutputStream::WriteVarint64ToArray(size, end);
+  out->append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer));
+}
+
+std::size_t fieldSize(int number, std::size_t size) {
+  return CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(number) << 3) +
+         CodedOutputStream::VarintSize64(size) + size;
+}
+
+std::size_t runsSize(const std::vector<TaskRun>& runs, int number) {
+  std::size_t size = 0;
+  for (const TaskRun& run : runs) {
+    for (const TaskPiecePtr& piece : run.list->pieces()) {
+      if (run.shows(*piece)) size += fieldSize(number, piece->bytes().size());
+    }
+  }
+  return size;
+}
+
+void appendRunBytes(const std::vector<TaskRun>& runs, int number, std::string* out) {
+  for (const TaskRun& run : runs) {
+    for (const TaskPiecePtr& piece : run.list->pieces()) {
+      if (!run.shows(*piece)) continue;
+      appendHeader(number, piece->bytes().size(), out);
+      out->append(piece->bytes());
+    }
+  }
+}
+
+}  // namespace
+
+std::string encodeGetStateJson(const Snapshot& s) {
+  std::string out = R"({"type":"GET_STATE","get_state":{"get_tasks":{)";
+  bool first = true;
+  appendRuns(s.tasks, "tasks", &first, &out);
+  appendRuns(s.completedTasks, "completed_tasks", &first, &out);
+  appendRuns(s.unreachableTasks, "unreachable_tasks", &first, &out);
+  out.append(R"(},"get_executors":)");
+  wire::appendJson(s.executors, &out);
+  out.append(R"(,"get_frameworks":)");
+  wire::appendJson(s.frameworks, &out);
+  out.append(R"(,"get_agents":)");
+  wire::appendJson(s.agents, &out);
+  out.append("}}");
+  return out;
+}
+
+std::string encodeGetStateProtobuf(const Snapshot& s) {
+  // GetTasks: tasks = 2, completed_tasks = 3, unreachable_tasks = 5.
+  const std::size_t tasksSize = runsSize(s.tasks, 2) + runsSize(s.completedTasks, 3) + runsSize(s.unreachableTasks, 5);
+  const std::string executors = serialize(s.executors);
+  const std::string frameworks = serialize(s.frameworks);
+  const std::string agents = serialize(s.agents);
+  // GetState: get_tasks = 1, get_executors = 2, get_frameworks = 3, get_agents = 4.
+  const std::size_t stateSize = fieldSize(1, tasksSize) + fieldSize(2, executors.size()) +
+                                fieldSize(3, frameworks.size()) + fieldSize(4, agents.size());
+  std::string out;
+  out.reserve(fieldSize(9, stateSize) + 8);
+  // Response: type = 1, get_state = 9.
+  std::uint8_t type[16];
+  std::uint8_t* end = CodedOutputStream::WriteVarint32ToArray(1 << 3, type);
+  end = CodedOutputStream::WriteVarint32ToArray(Response::GET_STATE, end);
+  out.append(reinterpret_cast<const char*>(type), static_cast<std::size_t>(end - type));
+  appendHeader(9, stateSize, &out);
+  appendHeader(1, tasksSize, &out);
+  appendRunBytes(s.tasks, 2, &out);
+  appendRunBytes(s.completedTasks, 3, &out);
+  appendRunBytes(s.unreachableTasks, 5, &out);
+  appendHeader(2, executors.size(), &out);
+  out.append(executors);
+  appendHeader(3, frameworks.size(), &out);
+  out.append(frameworks);
+  appendHeader(4, agents.size(), &out);
+  out.append(agents);
+  return out;
+}
+
+}  // namespace mantle::master

@@ -1,0 +1,227 @@
+// What GET_STATE and the legacy state endpoints render, made cheaply on the
+// master's state thread and rendered on the HTTP threads (docs/MASTER.md,
+// "State snapshots").
+//
+// A task is held as an immutable TaskPiece: the state thread makes one only
+// for a task that changed since the last snapshot (TaskMap records which),
+// and a snapshot shares the pieces of the unchanged ones with the snapshots
+// before it. Each piece renders itself once per form (legacy JSON, Mesos'
+// JSON mapping, protobuf) on whichever HTTP thread first needs it, so a
+// state response is mostly a concatenation of renderings made before.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mesos/v1/master/master.pb.h"
+#include "mesos/v1/mesos.pb.h"
+#include "mesos/v1/quota/quota.pb.h"
+#include "resources/resources.hpp"
+
+namespace mantle::master {
+
+// A value made once, by the first thread that asks for it.
+template <typename T>
+class MadeOnce {
+ public:
+  template <typename Make>
+  const T& get(Make&& make) const {
+    std::call_once(once_, [&] { value_ = make(); });
+    return value_;
+  }
+
+ private:
+  mutable std::once_flag once_;
+  mutable T value_{};
+};
+
+// One task as snapshots show it.
+class TaskPiece {
+ public:
+  explicit TaskPiece(mesos::v1::Task task);
+  TaskPiece(const TaskPiece&) = delete;
+  TaskPiece& operator=(const TaskPiece&) = delete;
+
+  const mesos::v1::Task& task() const { return task_; }
+  const std::string& id() const { return task_.task_id().value(); }
+  bool terminal() const { return terminal_; }
+  // The task object of /master/state (legacyTaskJson).
+  const std::string& legacyJson() const;
+  // Mesos' JSON mapping of the Task (wire::toJson).
+  const std::string& json() const;
+  // The serialized Task.
+  const std::string& bytes() const;
+
+ private:
+  const mesos::v1::Task task_;
+  const bool terminal_;
+  MadeOnce<std::string> legacyJson_;
+  MadeOnce<std::string> json_;
+  MadeOnce<std::string> bytes_;
+};
+
+using TaskPiecePtr = std::shared_ptr<const TaskPiece>;
+
+// The resources a list's non-terminal tasks hold: in all, by agent and by
+// allocation role (each summed in the list's order, as the master sums them).
+struct TaskSums {
+  resources::Resources total;
+  std::map<std::string, resources::Resources> byAgent;
+  std::map<std::string, resources::Resources> byRole;
+};
+
+// Tasks in a snapshot, in the order they are shown. Immutable once
+// published; shared by every snapshot until one of them changes.
+class TaskList {
+ public:
+  TaskList() = default;
+  explicit TaskList(std::vector<TaskPiecePtr> pieces) : pieces_(std::move(pieces)) {}
+  const std::vector<TaskPiecePtr>& pieces() const { return pieces_; }
+  // Made once, when first asked (an HTTP thread).
+  const TaskSums& sums() const;
+
+ private:
+  std::vector<TaskPiecePtr> pieces_;
+  MadeOnce<TaskSums> sums_;
+};
+
+using TaskListPtr = std::shared_ptr<const TaskList>;
+
+// A framework's tasks by id: std::map's interface as far as the master uses
+// it, and a record of the ids that may have changed since pieces() was last
+// called. Every access that can change an entry records its id (non-const
+// find, operator[], emplace, erase) or every id (non-const begin, clear), so
+// no change escapes a snapshot; reads through a const reference record
+// nothing. State thread only.
+class TaskMap {
+ public:
+  using Map = std::map<std::string, mesos::v1::Task>;
+  using iterator = Map::iterator;
+  using const_iterator = Map::const_iterator;
+
+  operator const Map&() const { return map_; }  // NOLINT(google-explicit-constructor): read-only view
+  const_iterator begin() const { return map_.begin(); }
+  const_iterator end() const { return map_.end(); }
+  const_iterator find(const std::string& id) const { return map_.find(id); }
+  std::size_t count(const std::string& id) const { return map_.count(id); }
+  std::size_t size() const { return map_.size(); }
+  bool empty() const { return map_.empty(); }
+
+  iterator begin() {
+    changedAll_ = true;
+    return map_.begin();
+  }
+  iterator end() { return map_.end(); }
+  iterator find(const std::string& id);
+  mesos::v1::Task& operator[](const std::string& id);
+  std::pair<iterator, bool> emplace(const std::string& id, mesos::v1::Task task);
+  iterator erase(iterator it);
+  std::size_t erase(const std::string& id);
+  void clear();
+
+  // The tasks as pieces, in id order: pieces of unchanged tasks are those of
+  // the last call; the list is the last call's when nothing changed.
+  const TaskListPtr& pieces() const;
+
+ private:
+  Map map_;
+  // What pieces() has not seen yet; pieces() keeps its last answer.
+  mutable std::set<std::string> changed_;
+  mutable bool changedAll_ = false;
+  mutable TaskListPtr pieces_ = std::make_shared<const TaskList>();
+};
+
+// A framework's completed tasks, oldest first.
+class CompletedTasks {
+ public:
+  void push_back(mesos::v1::Task task);
+  void pop_front();
+  std::size_t size() const { return pieces_.size(); }
+  const TaskListPtr& pieces() const;
+
+ private:
+  std::vector<TaskPiecePtr> pieces_;
+  mutable TaskListPtr list_ = std::make_shared<const TaskList>();
+  mutable bool changed_ = false;
+};
+
+// Bodies rendered from one snapshot, by what was asked (endpoint, query,
+// media type): requests that share a snapshot render it once, on whichever
+// HTTP thread asks first; the others wait for that rendering.
+class RenderedBodies {
+ public:
+  std::shared_ptr<const std::string> get(const std::string& key, const std::function<std::string()>& render);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_future<std::shared_ptr<const std::string>>> bodies_;
+};
+
+// A list of tasks in a snapshot and which of them it shows.
+struct TaskRun {
+  enum class Show { kAll, kLive, kTerminal };
+  TaskListPtr list;
+  Show show = Show::kAll;
+
+  bool shows(const TaskPiece& piece) const {
+    return show == Show::kAll || (show == Show::kTerminal) == piece.terminal();
+  }
+};
+
+// What the legacy endpoints and GET_STATE render. The state thread fills the
+// parts marked so (copies of small things, shared task lists); complete()
+// adds the rest on an HTTP thread before anyone renders it.
+struct Snapshot {
+  // State thread.
+  mesos::v1::MasterInfo masterInfo;
+  double startTime = 0;
+  double electedTime = 0;
+  std::string cluster;
+  std::vector<std::pair<std::string, std::string>> flags;
+  // GetTasks' three lists, each the concatenation of its runs.
+  std::vector<TaskRun> tasks, completedTasks, unreachableTasks;
+  mesos::v1::master::Response::GetExecutors executors;
+  // Live frameworks without allocated_resources until complete().
+  mesos::v1::master::Response::GetFrameworks frameworks;
+  // Agents without allocated_resources until complete().
+  mesos::v1::master::Response::GetAgents agents;
+  // The live frameworks' task lists, in the order of `frameworks`: their
+  // sums are what the frameworks are allocated.
+  std::vector<TaskListPtr> allocations;
+  std::map<std::string, double> weights;
+  std::vector<mesos::v1::quota::QuotaConfig> quotas;
+
+  // Made by complete(): Mesos' roles (every role of a live framework, with
+  // a weight or with a quota; allocated resources).
+  std::vector<mesos::v1::Role> roles;
+
+  // Unfiltered renderings (none are kept for ACL-filtered copies).
+  std::shared_ptr<RenderedBodies> rendered = std::make_shared<RenderedBodies>();
+
+  // Adds what is derived from the tasks: allocated resources of agents and
+  // frameworks (tasks, then executors, as the master sums them) and roles.
+  void complete();
+
+  // The whole GetState (a copy of every task).
+  mesos::v1::master::Response::GetState getState() const;
+  // A snapshot of `state` (ACL-filtered), masterInfo and the rest from `base`.
+  static Snapshot fromState(const Snapshot& base, mesos::v1::master::Response::GetState state);
+};
+
+// A GET_STATE Response, encoded as wire::encode encodes it (JSON or
+// protobuf), from the tasks' renderings.
+std::string encodeGetStateJson(const Snapshot& snapshot);
+std::string encodeGetStateProtobuf(const Snapshot& snapshot);
+
+// Legacy JSON of one task (legacy.cpp).
+std::string legacyTaskJson(const mesos::v1::Task& task);
+
+}  // namespace mantle::master

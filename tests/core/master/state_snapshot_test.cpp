@@ -1,0 +1,243 @@
+// State snapshots without a master: which task pieces a TaskMap remakes, a
+// snapshot that stays as it was while the tasks change, and GET_STATE
+// assembled from the tasks' renderings against the whole message encoded.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <google/protobuf/util/message_differencer.h>
+#include <json/json.h>
+
+#include "master/master_impl.hpp"
+#include "master/state_snapshot.hpp"
+#include "wire/content_type.hpp"
+#include "wire/json.hpp"
+
+namespace mantle::master {
+namespace {
+
+namespace v1 = ::mesos::v1;
+using Response = v1::master::Response;
+
+v1::Task task(const std::string& id, const std::string& agentId, v1::TaskState state, double cpus = 1) {
+  v1::Task t;
+  t.set_name("task " + id);
+  t.mutable_task_id()->set_value(id);
+  t.mutable_framework_id()->set_value("F1");
+  t.mutable_agent_id()->set_value(agentId);
+  t.set_state(state);
+  v1::Resource* r = t.add_resources();
+  r->set_name("cpus");
+  r->set_type(v1::Value::SCALAR);
+  r->mutable_scalar()->set_value(cpus);
+  r->mutable_allocation_info()->set_role("web");
+  v1::TaskStatus* status = t.add_statuses();
+  status->mutable_task_id()->set_value(id);
+  status->set_state(state);
+  status->set_timestamp(1700000000.25);
+  (*t.mutable_limits())["cpus"].set_value(cpus * 2);
+  (*t.mutable_limits())["mem"].set_value(64);
+  return t;
+}
+
+// A snapshot of one framework's tasks as the master makes it, with an agent,
+// an executor and an unreachable and a completed task.
+Snapshot snapshotOf(const TaskMap& tasks, const TaskMap& unreachable, const CompletedTasks& completed) {
+  Snapshot s;
+  s.masterInfo.set_id("M");
+  s.tasks.push_back({tasks.pieces(), TaskRun::Show::kLive});
+  s.completedTasks.push_back({tasks.pieces(), TaskRun::Show::kTerminal});
+  s.completedTasks.push_back({completed.pieces(), TaskRun::Show::kAll});
+  s.unreachableTasks.push_back({unreachable.pieces(), TaskRun::Show::kAll});
+  auto* f = s.frameworks.add_frameworks();
+  f->mutable_framework_info()->mutable_id()->set_value("F1");
+  f->mutable_framework_info()->set_user("u");
+  f->mutable_framework_info()->set_name("f");
+  f->mutable_framework_info()->add_roles("web");
+  f->mutable_framework_info()->add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
+  f->set_active(true);
+  f->set_connected(true);
+  s.allocations.push_back(tasks.pieces());
+  for (const char* id : {"A1", "A2"}) {
+    auto* a = s.agents.add_agents();
+    a->mutable_agent_info()->mutable_id()->set_value(id);
+    a->mutable_agent_info()->set_hostname(std::string("host-") + id);
+    a->set_active(true);
+    a->set_version("1");
+  }
+  auto* e = s.executors.add_executors();
+  e->mutable_executor_info()->mutable_executor_id()->set_value("E1");
+  e->mutable_executor_info()->mutable_framework_id()->set_value("F1");
+  v1::Resource* r = e->mutable_executor_info()->add_resources();
+  r->set_name("cpus");
+  r->set_type(v1::Value::SCALAR);
+  r->mutable_scalar()->set_value(0.5);
+  e->mutable_agent_id()->set_value("A1");
+  s.weights["web"] = 2;
+  s.complete();
+  return s;
+}
+
+// Running (1 cpu) and staging (0.25) on A1, finished (2) on A2.
+TaskMap threeTasks() {
+  TaskMap tasks;
+  tasks.emplace("t1", task("t1", "A1", v1::TASK_RUNNING, 1));
+  tasks.emplace("t2", task("t2", "A2", v1::TASK_FINISHED, 2));
+  tasks.emplace("t3", task("t3", "A1", v1::TASK_STAGING, 0.25));
+  return tasks;
+}
+
+double scalar(const google::protobuf::RepeatedPtrField<v1::Resource>& resources, const std::string& name) {
+  double sum = 0;
+  for (const auto& r : resources) {
+    if (r.name() == name) sum += r.scalar().value();
+  }
+  return sum;
+}
+
+TEST(TaskMapTest, ASnapshotRemakesOnlyThePiecesOfTasksThatChanged) {
+  TaskMap tasks;
+  for (const char* id : {"t1", "t2", "t3"}) tasks.emplace(id, task(id, "A1", v1::TASK_RUNNING));
+  const TaskListPtr first = tasks.pieces();
+  ASSERT_EQ(first->pieces().size(), 3u);
+  // Nothing changed: the same list.
+  EXPECT_EQ(tasks.pieces(), first);
+  // Reads through a const reference change nothing.
+  const TaskMap& view = tasks;
+  EXPECT_EQ(view.find("t2")->second.state(), v1::TASK_RUNNING);
+  for (const auto& [id, t] : view) EXPECT_FALSE(id.empty());
+  EXPECT_EQ(tasks.pieces(), first);
+
+  tasks.find("t2")->second.set_state(v1::TASK_FINISHED);
+  tasks.emplace("t0", task("t0", "A2", v1::TASK_STAGING));
+  tasks.erase("t3");
+  const TaskListPtr second = tasks.pieces();
+  ASSERT_EQ(second->pieces().size(), 3u);
+  EXPECT_EQ(second->pieces()[0]->id(), "t0");
+  EXPECT_EQ(second->pieces()[1], first->pieces()[0]);  // t1, untouched: shared
+  EXPECT_NE(second->pieces()[2], first->pieces()[1]);  // t2, changed
+  EXPECT_EQ(second->pieces()[2]->task().state(), v1::TASK_FINISHED);
+  EXPECT_TRUE(second->pieces()[2]->terminal());
+  // The first list is as it was.
+  EXPECT_EQ(first->pieces()[1]->task().state(), v1::TASK_RUNNING);
+  EXPECT_EQ(first->pieces()[2]->id(), "t3");
+
+  // Writing through a non-const iteration counts as changing them all.
+  for (auto& [id, t] : tasks) t.set_name("renamed");
+  const TaskListPtr third = tasks.pieces();
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_NE(third->pieces()[i], second->pieces()[i]);
+    EXPECT_EQ(third->pieces()[i]->task().name(), "renamed");
+  }
+}
+
+TEST(TaskMapTest, ManyChangesAtOnceAreFoundByOneWalkAndStillShareTheRest) {
+  TaskMap tasks;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "t" + std::to_string(100 + i);
+    tasks.emplace(id, task(id, "A1", v1::TASK_RUNNING));
+  }
+  const TaskListPtr first = tasks.pieces();
+  for (int i = 0; i < 20; ++i) tasks["t" + std::to_string(100 + 2 * i)].set_state(v1::TASK_KILLED);
+  tasks.erase("t101");
+  const TaskListPtr second = tasks.pieces();
+  ASSERT_EQ(second->pieces().size(), 39u);
+  std::size_t shared = 0;
+  for (const TaskPiecePtr& piece : second->pieces()) {
+    const bool even = std::stoi(piece->id().substr(1)) % 2 == 0;
+    EXPECT_EQ(piece->terminal(), even) << piece->id();
+    for (const TaskPiecePtr& old : first->pieces()) shared += old == piece;
+  }
+  EXPECT_EQ(shared, 19u);
+}
+
+TEST(SnapshotTest, ASnapshotKeepsItsTasksWhileTheMapChangesAfterIt) {
+  TaskMap tasks, unreachable;
+  CompletedTasks completed;
+  tasks.emplace("t1", task("t1", "A1", v1::TASK_RUNNING));
+  const Snapshot before = snapshotOf(tasks, unreachable, completed);
+  const std::string json = encodeGetStateJson(before);
+  const std::string bytes = encodeGetStateProtobuf(before);
+  // The master changes: a task launched, one updated, after the snapshot.
+  tasks.emplace("t2", task("t2", "A2", v1::TASK_STAGING));
+  tasks["t1"].set_state(v1::TASK_KILLING);
+  *tasks["t1"].add_statuses() = tasks["t1"].statuses(0);
+  const Snapshot after = snapshotOf(tasks, unreachable, completed);
+  EXPECT_EQ(encodeGetStateJson(before), json);
+  EXPECT_EQ(encodeGetStateProtobuf(before), bytes);
+  EXPECT_EQ(before.getState().get_tasks().tasks_size(), 1);
+  EXPECT_EQ(before.getState().get_tasks().tasks(0).statuses_size(), 1);
+  EXPECT_EQ(after.getState().get_tasks().tasks_size(), 2);
+  EXPECT_EQ(after.getState().get_tasks().tasks(0).state(), v1::TASK_KILLING);
+  EXPECT_EQ(after.getState().get_tasks().tasks(0).statuses_size(), 2);
+}
+
+TEST(SnapshotTest, GetStateFromTheTasksRenderingsIsTheWholeMessageEncoded) {
+  TaskMap tasks = threeTasks(), unreachable;
+  CompletedTasks completed;
+  unreachable.emplace("t4", task("t4", "A3", v1::TASK_UNREACHABLE));
+  completed.push_back(task("t5", "A2", v1::TASK_FAILED));
+  const Snapshot s = snapshotOf(tasks, unreachable, completed);
+
+  Response whole;
+  whole.set_type(Response::GET_STATE);
+  *whole.mutable_get_state() = s.getState();
+  const auto& got = whole.get_state().get_tasks();
+  ASSERT_EQ(got.tasks_size(), 2);
+  EXPECT_EQ(got.tasks(1).task_id().value(), "t3");
+  ASSERT_EQ(got.completed_tasks_size(), 2);
+  EXPECT_EQ(got.completed_tasks(0).task_id().value(), "t2");  // terminal, not yet removed, first
+  EXPECT_EQ(got.completed_tasks(1).task_id().value(), "t5");
+  ASSERT_EQ(got.unreachable_tasks_size(), 1);
+
+  EXPECT_EQ(encodeGetStateJson(s), wire::encode(whole, wire::MediaType::kJson));
+  Response parsed;
+  ASSERT_TRUE(parsed.ParseFromString(encodeGetStateProtobuf(s)));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, whole));
+  EXPECT_EQ(encodeGetStateProtobuf(s).size(), whole.ByteSizeLong());
+}
+
+TEST(SnapshotTest, CompleteSumsTheLiveTasksAndExecutorsByAgentFrameworkAndRole) {
+  TaskMap tasks = threeTasks(), unreachable;
+  CompletedTasks completed;
+  const Snapshot s = snapshotOf(tasks, unreachable, completed);
+  // Tasks 1 and 3 and the executor (0.5) on A1; the finished task not.
+  EXPECT_DOUBLE_EQ(scalar(s.frameworks.frameworks(0).allocated_resources(), "cpus"), 1.75);
+  EXPECT_DOUBLE_EQ(scalar(s.agents.agents(0).allocated_resources(), "cpus"), 1.75);
+  EXPECT_EQ(s.agents.agents(1).allocated_resources_size(), 0);
+  ASSERT_EQ(s.roles.size(), 1u);
+  EXPECT_EQ(s.roles[0].name(), "web");
+  EXPECT_EQ(s.roles[0].weight(), 2);
+  EXPECT_DOUBLE_EQ(scalar(s.roles[0].resources(), "cpus"), 1.25);
+  ASSERT_EQ(s.roles[0].frameworks_size(), 1);
+}
+
+TEST(SnapshotTest, TheLegacyStateSplicesEachTasksOwnRenderingIntoItsFramework) {
+  TaskMap tasks, unreachable;
+  CompletedTasks completed;
+  tasks.emplace("t1", task("t1", "A1", v1::TASK_RUNNING));
+  tasks.emplace("t2", task("t2", "A2", v1::TASK_FINISHED));
+  unreachable.emplace("t4", task("t4", "A3", v1::TASK_UNREACHABLE));
+  Snapshot s = snapshotOf(tasks, unreachable, completed);
+  // A framework name that looks like a placeholder stays a name.
+  s.frameworks.mutable_frameworks(0)->mutable_framework_info()->set_name("@@tasks-0@@");
+  const std::string text = renderState(s);
+  Json::Value state;
+  std::string errors;
+  std::unique_ptr<Json::CharReader> reader(Json::CharReaderBuilder().newCharReader());
+  ASSERT_TRUE(reader->parse(text.data(), text.data() + text.size(), &state, &errors)) << errors;
+  const Json::Value& f = state["frameworks"][0];
+  EXPECT_EQ(f["name"].asString(), "@@tasks-0@@");
+  ASSERT_EQ(f["tasks"].size(), 1u);
+  EXPECT_EQ(f["tasks"][0]["id"].asString(), "t1");
+  EXPECT_EQ(f["tasks"][0]["statuses"][0]["timestamp"].asDouble(), 1700000000.25);
+  ASSERT_EQ(f["completed_tasks"].size(), 1u);
+  EXPECT_EQ(f["completed_tasks"][0]["state"].asString(), "TASK_FINISHED");
+  ASSERT_EQ(f["unreachable_tasks"].size(), 1u);
+  EXPECT_EQ(f["unreachable_tasks"][0]["slave_id"].asString(), "A3");
+  EXPECT_EQ(f["used_resources"]["cpus"].asDouble(), 1.5);
+  // The splice is the task's own rendering, byte for byte.
+  EXPECT_NE(text.find(legacyTaskJson(tasks.find("t1")->second)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mantle::master
