@@ -172,29 +172,33 @@ TaskIndex indexTasks(const Snapshot& s) {
   return index;
 }
 
-// Task arrays spliced into a written document: each stands in the value tree
-// as a string naming it (with a nonce no data can contain) and is replaced
-// by its tasks' renderings, made once per task (TaskPiece::legacyJson).
-class TaskSplices {
+// Arrays spliced into a written document: each stands in the value tree as
+// a string naming it (with a nonce no data can contain) and is replaced by
+// its elements' renderings, made once per task or agent (TaskPiece,
+// AgentPiece).
+class Splices {
  public:
-  TaskSplices() {
+  Splices() {
     std::random_device random;
     char text[40];
-    std::snprintf(text, sizeof(text), "\"@@tasks-%08x%08x%08x-", random(), random(), random());
+    std::snprintf(text, sizeof(text), "\"@@splice-%08x%08x%08x-", random(), random(), random());
     prefix_ = text;
   }
 
-  Json::Value placeholder(const std::vector<const TaskPiece*>* tasks) {
-    lists_.push_back(tasks);
-    // The prefix without its quote, the list's index and a closing mark.
-    return Json::Value(prefix_.substr(1) + std::to_string(lists_.size() - 1) + "@@");
+  template <typename Pieces>
+  Json::Value placeholder(const Pieces& pieces) {
+    std::vector<const std::string*>& fragments = arrays_.emplace_back();
+    fragments.reserve(pieces.size());
+    for (const auto& piece : pieces) fragments.push_back(&piece->legacyJson());
+    // The prefix without its quote, the array's index and a closing mark.
+    return Json::Value(prefix_.substr(1) + std::to_string(arrays_.size() - 1) + "@@");
   }
 
   // `document` with every placeholder (quotes included) replaced.
   std::string apply(const std::string& document) const {
     std::size_t size = document.size();
-    for (const auto* list : lists_) {
-      for (const TaskPiece* piece : *list) size += piece->legacyJson().size() + 1;
+    for (const auto& fragments : arrays_) {
+      for (const std::string* fragment : fragments) size += fragment->size() + 1;
     }
     std::string out;
     out.reserve(size);
@@ -203,11 +207,11 @@ class TaskSplices {
       out.append(document, from, at - from);
       const std::size_t number = at + prefix_.size();
       const std::size_t end = document.find("@@\"", number);
-      const auto* list = lists_.at(std::stoul(document.substr(number, end - number)));
+      const auto& fragments = arrays_.at(std::stoul(document.substr(number, end - number)));
       out.push_back('[');
-      for (std::size_t i = 0; i < list->size(); ++i) {
+      for (std::size_t i = 0; i < fragments.size(); ++i) {
         if (i > 0) out.push_back(',');
-        out.append((*list)[i]->legacyJson());
+        out.append(*fragments[i]);
       }
       out.push_back(']');
       from = end + 3;
@@ -218,13 +222,13 @@ class TaskSplices {
 
  private:
   std::string prefix_;
-  std::vector<const std::vector<const TaskPiece*>*> lists_;
+  std::vector<std::vector<const std::string*>> arrays_;
 };
 
 // `splices`: where the task arrays go (none for the summary, which counts
 // them).
 Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Snapshot& snapshot,
-                          const TaskIndex& index, TaskSplices* splices) {
+                          const TaskIndex& index, Splices* splices) {
   static const std::vector<const TaskPiece*> kNone;
   const v1::FrameworkInfo& info = f.framework_info();
   const std::string& id = info.id().value();
@@ -259,7 +263,7 @@ Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Sna
   if (info.has_labels()) out["labels"] = protoJson(info.labels())["labels"];
   auto list = [&](const TaskIndex::Lists& m) {
     auto it = m.find(id);
-    return splices->placeholder(it == m.end() ? &kNone : &it->second);
+    return splices->placeholder(it == m.end() ? kNone : it->second);
   };
   if (splices == nullptr) {
     std::map<std::string, int> counts;
@@ -341,6 +345,14 @@ Json::Value agentJson(const Response::GetAgents::Agent& a) {
   return out;
 }
 
+}  // namespace
+
+std::string legacyAgentJson(const Response::GetAgents::Agent& agent) {
+  return write(agentJson(agent));
+}
+
+namespace {
+
 Json::Value flagsJson(const std::vector<std::pair<std::string, std::string>>& flags) {
   Json::Value out(Json::objectValue);
   for (const auto& [name, value] : flags) out[name] = value;
@@ -382,21 +394,17 @@ std::string renderState(const Snapshot& s) {
   out["capabilities"] = caps;
   if (!s.cluster.empty()) out["cluster"] = s.cluster;
   out["flags"] = flagsJson(s.flags);
+  Splices splices;
   int activated = 0, deactivated = 0;
-  Json::Value slaves(Json::arrayValue);
-  for (const auto& a : s.agents.agents()) {
-    (a.active() ? activated : deactivated)++;
-    slaves.append(agentJson(a));
-  }
+  for (const auto& a : s.agents.agents()) (a.active() ? activated : deactivated)++;
   out["activated_slaves"] = activated;
   out["deactivated_slaves"] = deactivated;
   out["unreachable_slaves"] = 0;
-  out["slaves"] = slaves;
+  out["slaves"] = splices.placeholder(s.agentList);
   Json::Value recovered(Json::arrayValue);
   for (const auto& info : s.agents.recovered_agents()) recovered.append(protoJson(info));
   out["recovered_slaves"] = recovered;
   TaskIndex index = indexTasks(s);
-  TaskSplices splices;
   Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
   for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, &splices));
   for (const auto& f : s.frameworks.completed_frameworks()) completed.append(frameworkJson(f, s, index, &splices));
@@ -447,7 +455,7 @@ std::string renderStateSummary(const Snapshot& s) {
 std::string renderFrameworks(const Snapshot& s) {
   Json::Value out(Json::objectValue);
   TaskIndex index = indexTasks(s);
-  TaskSplices splices;
+  Splices splices;
   Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
   for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, &splices));
   for (const auto& f : s.frameworks.completed_frameworks()) completed.append(frameworkJson(f, s, index, &splices));
@@ -459,13 +467,12 @@ std::string renderFrameworks(const Snapshot& s) {
 
 std::string renderSlaves(const Snapshot& s) {
   Json::Value out(Json::objectValue);
-  Json::Value slaves(Json::arrayValue);
-  for (const auto& a : s.agents.agents()) slaves.append(agentJson(a));
-  out["slaves"] = slaves;
+  Splices splices;
+  out["slaves"] = splices.placeholder(s.agentList);
   Json::Value recovered(Json::arrayValue);
   for (const auto& info : s.agents.recovered_agents()) recovered.append(protoJson(info));
   out["recovered_slaves"] = recovered;
-  return write(out);
+  return splices.apply(write(out));
 }
 
 std::string renderTasks(const Snapshot& s, std::size_t limit, std::size_t offset, bool ascending) {
@@ -485,9 +492,9 @@ std::string renderTasks(const Snapshot& s, std::size_t limit, std::size_t offset
   });
   std::vector<const TaskPiece*> page;
   for (std::size_t i = offset; i < tasks.size() && i < offset + limit; ++i) page.push_back(tasks[i]);
-  TaskSplices splices;
+  Splices splices;
   Json::Value out(Json::objectValue);
-  out["tasks"] = splices.placeholder(&page);
+  out["tasks"] = splices.placeholder(page);
   return splices.apply(write(out));
 }
 

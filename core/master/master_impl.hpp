@@ -558,6 +558,8 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::deque<Framework> completedFrameworks_;
   std::set<std::string> removedFrameworkIds_;
   std::vector<std::function<void(const std::shared_ptr<const Snapshot>&)>> snapshotWaiters_;
+  // The agents' renderings of the last snapshot, for the next (Snapshot::complete).
+  std::shared_ptr<AgentPieces> agentPieces_ = std::make_shared<AgentPieces>();
   std::map<std::string, Agent> agents_;
   // Ids of the agents in agents_ that are disconnected and may re-register:
   // a REGISTER looks only at these (a scan of every agent per registration

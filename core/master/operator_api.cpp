@@ -829,6 +829,7 @@ Snapshot MasterImpl::buildSnapshot() const {
   s.electedTime = startTime_;
   s.cluster = flags_.cluster;
   s.flags = flags_.values;
+  s.agentPieces = agentPieces_;
   // Tasks as GET_TASKS lists them: by framework, the live ones; the
   // terminal ones not yet removed, then the completed ones; the unreachable.
   auto addTasks = [&](const Framework& f) {

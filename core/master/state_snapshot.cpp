@@ -73,6 +73,37 @@ const TaskSums& TaskList::sums() const {
   });
 }
 
+const std::string& AgentPiece::legacyJson() const {
+  return legacyJson_.get([&] { return legacyAgentJson(agent_); });
+}
+
+const std::string& AgentPiece::json() const {
+  return json_.get([&] { return wire::toJson(agent_); });
+}
+
+std::vector<AgentPiecePtr> AgentPieces::of(
+    const google::protobuf::RepeatedPtrField<Response::GetAgents::Agent>& agents) {
+  std::vector<std::string> bytes;
+  bytes.reserve(static_cast<std::size_t>(agents.size()));
+  for (const auto& agent : agents) bytes.push_back(serialize(agent));
+  std::vector<AgentPiecePtr> out;
+  out.reserve(bytes.size());
+  std::map<std::string, AgentPiecePtr> next;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (int i = 0; i < agents.size(); ++i) {
+    const std::string& id = agents[i].agent_info().id().value();
+    auto last = last_.find(id);
+    if (last != last_.end() && last->second->bytes() == bytes[static_cast<std::size_t>(i)]) {
+      out.push_back(last->second);
+    } else {
+      out.push_back(std::make_shared<const AgentPiece>(agents[i], std::move(bytes[static_cast<std::size_t>(i)])));
+    }
+    next.emplace_hint(next.end(), id, out.back());
+  }
+  last_ = std::move(next);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // TaskMap
 
@@ -80,6 +111,18 @@ TaskMap::iterator TaskMap::find(const std::string& id) {
   auto it = map_.find(id);
   if (it != map_.end()) changed_.insert(id);
   return it;
+}
+
+TaskMap::iterator TaskMap::lower_bound(const std::string& id) {
+  auto it = map_.lower_bound(id);
+  changed_.insert(id);
+  if (it != map_.end()) changed_.insert(it->first);
+  return it;
+}
+
+TaskMap::iterator TaskMap::emplace_hint(const_iterator hint, const std::string& id, v1::Task task) {
+  changed_.insert(id);
+  return map_.emplace_hint(hint, id, std::move(task));
 }
 
 v1::Task& TaskMap::operator[](const std::string& id) {
@@ -245,6 +288,7 @@ void Snapshot::complete() {
   for (auto& [name, r] : allocatedTo) r.copyTo(role(name).mutable_resources());
   roles.clear();
   for (auto& [name, r] : byName) roles.push_back(std::move(r));
+  agentList = agentPieces->of(agents.agents());
 }
 
 Response::GetState Snapshot::getState() const {
@@ -287,6 +331,7 @@ Snapshot Snapshot::fromState(const Snapshot& base, Response::GetState state) {
   s.executors.Swap(state.mutable_get_executors());
   s.frameworks.Swap(state.mutable_get_frameworks());
   s.agents.Swap(state.mutable_get_agents());
+  s.agentList = AgentPieces().of(s.agents.agents());
   return s;
 }
 
@@ -364,9 +409,19 @@ std::string encodeGetStateJson(const Snapshot& s) {
   wire::appendJson(s.executors, &out);
   out.append(R"(,"get_frameworks":)");
   wire::appendJson(s.frameworks, &out);
-  out.append(R"(,"get_agents":)");
-  wire::appendJson(s.agents, &out);
-  out.append("}}");
+  // GetAgents: agents, recovered_agents.
+  out.append(R"(,"get_agents":{)");
+  for (std::size_t i = 0; i < s.agentList.size(); ++i) {
+    out.append(i == 0 ? R"("agents":[)" : ",");
+    out.append(s.agentList[i]->json());
+  }
+  if (!s.agentList.empty()) out.push_back(']');
+  for (int i = 0; i < s.agents.recovered_agents_size(); ++i) {
+    out.append(i > 0 ? "," : s.agentList.empty() ? R"("recovered_agents":[)" : R"(,"recovered_agents":[)");
+    wire::appendJson(s.agents.recovered_agents(i), &out);
+  }
+  if (s.agents.recovered_agents_size() > 0) out.push_back(']');
+  out.append("}}}");
   return out;
 }
 
@@ -375,7 +430,14 @@ std::string encodeGetStateProtobuf(const Snapshot& s) {
   const std::size_t tasksSize = runsSize(s.tasks, 2) + runsSize(s.completedTasks, 3) + runsSize(s.unreachableTasks, 5);
   const std::string executors = serialize(s.executors);
   const std::string frameworks = serialize(s.frameworks);
-  const std::string agents = serialize(s.agents);
+  Response::GetAgents recovered;
+  *recovered.mutable_recovered_agents() = s.agents.recovered_agents();
+  std::string agents;
+  for (const AgentPiecePtr& agent : s.agentList) {
+    appendHeader(1, agent->bytes().size(), &agents);
+    agents.append(agent->bytes());
+  }
+  agents.append(serialize(recovered));
   // GetState: get_tasks = 1, get_executors = 2, get_frameworks = 3, get_agents = 4.
   const std::size_t stateSize = fieldSize(1, tasksSize) + fieldSize(2, executors.size()) +
                                 fieldSize(3, frameworks.size()) + fieldSize(4, agents.size());

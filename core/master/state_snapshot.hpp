@@ -121,8 +121,11 @@ class TaskMap {
   }
   iterator end() { return map_.end(); }
   iterator find(const std::string& id);
+  // Records `id` and the id of the task it finds (the first not before it).
+  iterator lower_bound(const std::string& id);
   mesos::v1::Task& operator[](const std::string& id);
   std::pair<iterator, bool> emplace(const std::string& id, mesos::v1::Task task);
+  iterator emplace_hint(const_iterator hint, const std::string& id, mesos::v1::Task task);
   iterator erase(iterator it);
   std::size_t erase(const std::string& id);
   void clear();
@@ -151,6 +154,44 @@ class CompletedTasks {
   std::vector<TaskPiecePtr> pieces_;
   mutable TaskListPtr list_ = std::make_shared<const TaskList>();
   mutable bool changed_ = false;
+};
+
+// One agent as snapshots show it: its GetAgents.Agent (allocations
+// included), serialized, and its renderings, made once each when first asked.
+class AgentPiece {
+ public:
+  AgentPiece(mesos::v1::master::Response::GetAgents::Agent agent, std::string bytes)
+      : agent_(std::move(agent)), bytes_(std::move(bytes)) {}
+  AgentPiece(const AgentPiece&) = delete;
+  AgentPiece& operator=(const AgentPiece&) = delete;
+
+  const mesos::v1::master::Response::GetAgents::Agent& agent() const { return agent_; }
+  const std::string& bytes() const { return bytes_; }
+  // The agent object of /master/state and /slaves (legacyAgentJson).
+  const std::string& legacyJson() const;
+  // Mesos' JSON mapping.
+  const std::string& json() const;
+
+ private:
+  const mesos::v1::master::Response::GetAgents::Agent agent_;
+  const std::string bytes_;
+  MadeOnce<std::string> legacyJson_;
+  MadeOnce<std::string> json_;
+};
+
+using AgentPiecePtr = std::shared_ptr<const AgentPiece>;
+
+// The agent pieces of a master's last snapshot, by agent id: the next
+// snapshot takes the piece of an agent whose record is byte for byte the
+// same, so only agents that changed are rendered again. Any thread.
+class AgentPieces {
+ public:
+  std::vector<AgentPiecePtr> of(
+      const google::protobuf::RepeatedPtrField<mesos::v1::master::Response::GetAgents::Agent>& agents);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, AgentPiecePtr> last_;
 };
 
 // Bodies rendered from one snapshot, by what was asked (endpoint, query,
@@ -199,9 +240,15 @@ struct Snapshot {
   std::map<std::string, double> weights;
   std::vector<mesos::v1::quota::QuotaConfig> quotas;
 
+  // Where complete() finds the pieces of agents unchanged since an earlier
+  // snapshot (the master's, shared by its snapshots).
+  std::shared_ptr<AgentPieces> agentPieces = std::make_shared<AgentPieces>();
+
   // Made by complete(): Mesos' roles (every role of a live framework, with
-  // a weight or with a quota; allocated resources).
+  // a weight or with a quota; allocated resources), and the pieces of
+  // `agents`, in their order.
   std::vector<mesos::v1::Role> roles;
+  std::vector<AgentPiecePtr> agentList;
 
   // Unfiltered renderings (none are kept for ACL-filtered copies).
   std::shared_ptr<RenderedBodies> rendered = std::make_shared<RenderedBodies>();
@@ -221,7 +268,8 @@ struct Snapshot {
 std::string encodeGetStateJson(const Snapshot& snapshot);
 std::string encodeGetStateProtobuf(const Snapshot& snapshot);
 
-// Legacy JSON of one task (legacy.cpp).
+// Legacy JSON of one task and one agent (legacy.cpp).
 std::string legacyTaskJson(const mesos::v1::Task& task);
+std::string legacyAgentJson(const mesos::v1::master::Response::GetAgents::Agent& agent);
 
 }  // namespace mantle::master

@@ -41,8 +41,10 @@ v1::Task task(const std::string& id, const std::string& agentId, v1::TaskState s
 
 // A snapshot of one framework's tasks as the master makes it, with an agent,
 // an executor and an unreachable and a completed task.
-Snapshot snapshotOf(const TaskMap& tasks, const TaskMap& unreachable, const CompletedTasks& completed) {
+Snapshot snapshotOf(const TaskMap& tasks, const TaskMap& unreachable, const CompletedTasks& completed,
+                    std::shared_ptr<AgentPieces> agentPieces = std::make_shared<AgentPieces>()) {
   Snapshot s;
+  s.agentPieces = std::move(agentPieces);
   s.masterInfo.set_id("M");
   s.tasks.push_back({tasks.pieces(), TaskRun::Show::kLive});
   s.completedTasks.push_back({tasks.pieces(), TaskRun::Show::kTerminal});
@@ -64,6 +66,7 @@ Snapshot snapshotOf(const TaskMap& tasks, const TaskMap& unreachable, const Comp
     a->set_active(true);
     a->set_version("1");
   }
+  s.agents.add_recovered_agents()->set_hostname("host-R");
   auto* e = s.executors.add_executors();
   e->mutable_executor_info()->mutable_executor_id()->set_value("E1");
   e->mutable_executor_info()->mutable_framework_id()->set_value("F1");
@@ -211,6 +214,25 @@ TEST(SnapshotTest, CompleteSumsTheLiveTasksAndExecutorsByAgentFrameworkAndRole) 
   ASSERT_EQ(s.roles[0].frameworks_size(), 1);
 }
 
+TEST(SnapshotTest, AnAgentKeepsItsPieceAcrossSnapshotsUntilItsRecordChanges) {
+  TaskMap tasks = threeTasks(), unreachable;
+  CompletedTasks completed;
+  auto pieces = std::make_shared<AgentPieces>();
+  auto next = [&] { return snapshotOf(tasks, unreachable, completed, pieces); };
+  const Snapshot first = next();
+  ASSERT_EQ(first.agentList.size(), 2u);
+  const Snapshot second = next();
+  EXPECT_EQ(second.agentList[0], first.agentList[0]);
+  EXPECT_EQ(second.agentList[1], first.agentList[1]);
+  // A task ends on A1: its allocation, so its record, changes; A2's not.
+  tasks["t1"].set_state(v1::TASK_FINISHED);
+  const Snapshot third = next();
+  EXPECT_NE(third.agentList[0], first.agentList[0]);
+  EXPECT_EQ(third.agentList[1], first.agentList[1]);
+  EXPECT_DOUBLE_EQ(scalar(third.agentList[0]->agent().allocated_resources(), "cpus"), 0.75);
+  EXPECT_EQ(third.agentList[0]->legacyJson(), legacyAgentJson(third.agents.agents(0)));
+}
+
 TEST(SnapshotTest, TheLegacyStateSplicesEachTasksOwnRenderingIntoItsFramework) {
   TaskMap tasks, unreachable;
   CompletedTasks completed;
@@ -219,14 +241,14 @@ TEST(SnapshotTest, TheLegacyStateSplicesEachTasksOwnRenderingIntoItsFramework) {
   unreachable.emplace("t4", task("t4", "A3", v1::TASK_UNREACHABLE));
   Snapshot s = snapshotOf(tasks, unreachable, completed);
   // A framework name that looks like a placeholder stays a name.
-  s.frameworks.mutable_frameworks(0)->mutable_framework_info()->set_name("@@tasks-0@@");
+  s.frameworks.mutable_frameworks(0)->mutable_framework_info()->set_name("@@splice-0@@");
   const std::string text = renderState(s);
   Json::Value state;
   std::string errors;
   std::unique_ptr<Json::CharReader> reader(Json::CharReaderBuilder().newCharReader());
   ASSERT_TRUE(reader->parse(text.data(), text.data() + text.size(), &state, &errors)) << errors;
   const Json::Value& f = state["frameworks"][0];
-  EXPECT_EQ(f["name"].asString(), "@@tasks-0@@");
+  EXPECT_EQ(f["name"].asString(), "@@splice-0@@");
   ASSERT_EQ(f["tasks"].size(), 1u);
   EXPECT_EQ(f["tasks"][0]["id"].asString(), "t1");
   EXPECT_EQ(f["tasks"][0]["statuses"][0]["timestamp"].asDouble(), 1700000000.25);
@@ -235,6 +257,9 @@ TEST(SnapshotTest, TheLegacyStateSplicesEachTasksOwnRenderingIntoItsFramework) {
   ASSERT_EQ(f["unreachable_tasks"].size(), 1u);
   EXPECT_EQ(f["unreachable_tasks"][0]["slave_id"].asString(), "A3");
   EXPECT_EQ(f["used_resources"]["cpus"].asDouble(), 1.5);
+  ASSERT_EQ(state["slaves"].size(), 2u);
+  EXPECT_EQ(state["slaves"][1]["hostname"].asString(), "host-A2");
+  EXPECT_EQ(state["recovered_slaves"][0]["hostname"].asString(), "host-R");
   // The splice is the task's own rendering, byte for byte.
   EXPECT_NE(text.find(legacyTaskJson(tasks.find("t1")->second)), std::string::npos);
 }
