@@ -239,7 +239,15 @@ class Exchange {
     request.target(url.target);
     request.version(11);
     request.set(bhttp::field::host, url.authority);
-    for (const auto& [name, value] : headers) request.insert(name, value);
+    for (const auto& [name, value] : headers) {
+      // A caller's Host replaces the URL's (a second Host header is a 400 at
+      // any HTTP/1.1 server); other headers are sent as given.
+      if (beast::iequals(name, "Host")) {
+        request.set(bhttp::field::host, value);
+      } else {
+        request.insert(name, value);
+      }
+    }
     if (method_ != "GET" && method_ != "HEAD") {
       request.body() = body;
       request.prepare_payload();

@@ -1,6 +1,7 @@
 // The HTTP server and client over real loopback sockets.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <strings.h>
 
 #include <atomic>
 #include <chrono>
@@ -313,6 +314,21 @@ TEST_F(HttpTest, AUrlWithoutAPathAsksForTheRootAndSendsTheHostAsWritten) {
   auto [target, host] = seen.get_future().get();
   EXPECT_EQ(target, "/?a=1");
   EXPECT_EQ("http://" + host, base_);
+}
+
+TEST_F(HttpTest, AHostHeaderTheCallerGivesReplacesTheUrlsAndIsSentOnce) {
+  std::promise<std::vector<std::string>> seen;
+  start([&](const Request& request, const Responder& responder) {
+    std::vector<std::string> hosts;
+    for (const auto& [name, value] : request.headers) {
+      if (name.size() == 4 && ::strncasecmp(name.c_str(), "host", 4) == 0) hosts.push_back(value);
+    }
+    seen.set_value(hosts);
+    responder.respond(Response::text(200, "ok"));
+  });
+  auto response = request("GET", base_ + "/id", {{"host", "web.example"}}, "");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(seen.get_future().get(), std::vector<std::string>{"web.example"});
 }
 
 TEST(HttpUrlTest, Decode) {
