@@ -206,6 +206,15 @@ Result<LaunchableTask> task(const v1::TaskInfo& task, const v1::ExecutorInfo* gr
       task.executor().executor_id().value() != groupExecutor->executor_id().value()) {
     return invalidArgument("Task in a group must not name an executor other than the group's");
   }
+  // A command task's or a task group's checks are run by Mantle's own
+  // executors, which run health checks but not the general checks of
+  // TaskInfo.check (Mesos' CheckInfo); a custom executor gets the field as
+  // given and is the one to run it.
+  if (task.has_check() && (groupExecutor != nullptr || !task.has_executor())) {
+    return invalidArgument("Task '" + taskId +
+                           "' sets 'check' (a CheckInfo), which Mantle's command and default executors do not run; "
+                           "use 'health_check'");
+  }
   if (task.has_command() && !task.has_container() && task.command().value().empty()) {
     return invalidArgument("Task's 'command.value' is empty");
   }

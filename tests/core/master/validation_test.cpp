@@ -170,6 +170,27 @@ TEST_F(TaskValidationTest, TaskGroupsNeedADefaultExecutorAndTasksThatKeepIt) {
   EXPECT_THAT(checked.error().message, HasSubstr("other than the group's"));
 }
 
+TEST_F(TaskValidationTest, AGeneralCheckIsRefusedWhereMantlesOwnExecutorWouldHaveToRunIt) {
+  v1::TaskInfo checked = commandTask("t1", 1);
+  checked.mutable_check()->set_type(v1::CheckInfo::COMMAND);
+  Result<LaunchableTask> command = task(checked, nullptr, available_, context());
+  ASSERT_FALSE(command.ok());
+  EXPECT_THAT(command.error().message, HasSubstr("Task 't1' sets 'check'"));
+
+  v1::Offer::Operation::LaunchGroup group;
+  group.mutable_executor()->mutable_executor_id()->set_value("e1");
+  group.mutable_executor()->set_type(v1::ExecutorInfo::DEFAULT);
+  EXPECT_FALSE(task(checked, &group.executor(), available_, context()).ok());
+
+  // A custom executor gets the field and runs it itself.
+  v1::TaskInfo custom = checked;
+  custom.clear_command();
+  custom.mutable_executor()->mutable_executor_id()->set_value("mine");
+  custom.mutable_executor()->mutable_command()->set_value("./my-executor");
+  Result<LaunchableTask> accepted = task(custom, nullptr, available_, context());
+  EXPECT_TRUE(accepted.ok()) << accepted.error().message;
+}
+
 TEST(OperationValidationTest, ReserveConsumesUnreservedAndProducesTheReservation) {
   v1::Offer::Operation op;
   op.set_type(v1::Offer::Operation::RESERVE);
