@@ -1839,6 +1839,12 @@ Status Agent::recover() {
       if (auto image = checkpoint::readFile(executor->runMeta + "/" + kImageIdFile); image.ok()) {
         executor->imageId = *image;
       }
+      if (auto ids = checkpoint::readFile(executor->runMeta + "/" + kVolumeImageIdsFile); ids.ok()) {
+        std::istringstream lines(*ids);
+        for (std::string imageId; std::getline(lines, imageId);) {
+          if (!imageId.empty()) executor->volumeImageIds.push_back(imageId);
+        }
+      }
       if (auto upid = checkpoint::readFile(executor->runMeta + "/" + v0::kPidFile); upid.ok()) {
         if (auto parsed = libprocess::Upid::parse(*upid); parsed.ok()) executor->upid = *parsed;
       }

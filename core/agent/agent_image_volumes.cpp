@@ -77,6 +77,15 @@ void Agent::provisionVolumes(Executor& executor, module::v1::ContainerConfig con
                          std::move(plan));
         }
         executor->volumeImageIds.push_back(pulled->id);
+        // Recovery reads them back (as the container's own image id), so
+        // that the image GC keeps a recovered container's volume images by id.
+        std::string ids;
+        for (const std::string& imageId : executor->volumeImageIds) ids += imageId + "\n";
+        if (Status saved =
+                checkpoints_->writeFile(executor->runMeta + "/" + kVolumeImageIdsFile, ids, checkpointing(fw));
+            !saved.ok()) {
+          LOG(WARNING) << "Checkpointing the volume images of container " << cid << ": " << saved.error().message;
+        }
         asio::post(*fetchPool_, [this, fw, id, cid, next, what, layers = std::move(pulled->layers),
                                  volume = std::move(volume), config = std::move(config), plan = std::move(plan),
                                  uris = std::move(uris)]() mutable {

@@ -20,6 +20,9 @@ namespace mantle::agent {
 // that holds the id of the image its container runs in, written once the
 // image is pulled.
 inline constexpr char kImageIdFile[] = "image.id";
+// Beside it: the ids of the images of its image volumes, one per line, in
+// the order they were pulled.
+inline constexpr char kVolumeImageIdsFile[] = "volume_images.ids";
 
 struct ImageSupport {
   bool docker = false;           // --image_providers has docker

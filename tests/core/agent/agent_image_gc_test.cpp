@@ -94,12 +94,17 @@ class AgentImageGcTest : public AgentTest {
     return out;
   }
 
-  // An agent that runs image tasks: filesystem/linux and docker/runtime.
-  static std::vector<std::string> imageFlags() {
-    return {R"(--modules={"libraries":[{"name":"mantle_filesystem","modules":[{"name":"filesystem/linux",)"
-            R"("kind":"isolator"}]},{"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime",)"
-            R"("kind":"isolator"}]}]})",
-            "--isolation=filesystem/linux,docker/runtime", "--image_providers=docker,oci"};
+  // An agent that runs image tasks: filesystem/linux and docker/runtime
+  // (and volume/image with `volumeImage`).
+  static std::vector<std::string> imageFlags(bool volumeImage = false) {
+    std::string modules =
+        R"(--modules={"libraries":[{"name":"mantle_filesystem","modules":[{"name":"filesystem/linux",)"
+        R"("kind":"isolator"}]},{"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime",)"
+        R"("kind":"isolator"}]})";
+    if (volumeImage) modules += R"(,{"name":"mantle_volume","modules":[{"name":"volume/image","kind":"isolator"}]})";
+    return {modules + "]}",
+            std::string("--isolation=filesystem/linux,docker/runtime") + (volumeImage ? ",volume/image" : ""),
+            "--image_providers=docker,oci"};
   }
 
   void startImageAgent(const std::vector<std::string>& extra = {}) {
@@ -122,12 +127,23 @@ class AgentImageGcTest : public AgentTest {
 
   // Runs task "sleeper" of a checkpointing framework in the image of layout
   // "run".
-  bool runSleeper() {
-    mesos::v1::TaskInfo task = commandTask("sleeper", "/bin/busybox sleep 1000", peer_.agentId());
+  // A sleeping task in image "run"; with `asVolume`, a host task that gets
+  // that image as a read-only image volume at <sandbox>/img instead.
+  bool runSleeper(bool asVolume = false) {
+    mesos::v1::TaskInfo task =
+        commandTask("sleeper", asVolume ? "sleep 1000" : "/bin/busybox sleep 1000", peer_.agentId());
     module::v1::ContainerInfo container;
-    container.set_type(2);                                    // MESOS
-    container.mutable_mesos()->mutable_image()->set_type(3);  // OCI
-    container.mutable_mesos()->mutable_image()->mutable_docker()->set_name(imageName("run"));
+    container.set_type(2);  // MESOS
+    module::v1::Image* image = container.mutable_mesos()->mutable_image();
+    if (asVolume) {
+      container.clear_mesos();
+      module::v1::Volume* volume = container.add_volumes();
+      volume->set_container_path("img");
+      volume->set_mode(2);  // RO
+      image = volume->mutable_image();
+    }
+    image->set_type(3);  // OCI
+    image->mutable_docker()->set_name(imageName("run"));
     if (!task.mutable_container()->ParseFromString(container.SerializeAsString())) return false;
     mesos::v1::FrameworkInfo framework;
     framework.set_user("root");
@@ -180,11 +196,20 @@ TEST_F(AgentImageGcTest, ROOT_TheImageOfARunningTaskSurvivesPruningAlsoAfterAnAg
   EXPECT_TRUE(waitUntil([&] { return mountsUnder(dir_.path()).empty(); }, 20s));
 }
 
-TEST_F(AgentImageGcTest, ROOT_ARecoveredContainerKeepsItsImageByIdAfterItsNameMovedToAnotherImage) {
+// The container's own image (false) or its image volume's (true).
+class AgentImageGcRecoveryTest : public AgentImageGcTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(AgentImageGcRecoveryTest, ROOT_ARecoveredContainerKeepsItsImageByIdAfterItsNameMovedToAnotherImage) {
   if (::geteuid() != 0) GTEST_SKIP() << "image containers need root";
-  startImageAgent();
+  const bool asVolume = GetParam();
+  if (asVolume) {
+    extraFlags_ = imageFlags(/*volumeImage=*/true);
+    startAgent();
+  } else {
+    startImageAgent();
+  }
   ASSERT_TRUE(peer_.waitForRegistration(20s));
-  ASSERT_TRUE(runSleeper());
+  ASSERT_TRUE(runSleeper(asVolume));
   auto running = peer_.waitForUpdate("sleeper", mesos::v1::TASK_RUNNING, 60s);
   ASSERT_EQ(running.status().state(), mesos::v1::TASK_RUNNING) << agent_->output();
   const std::set<std::string> original = storedImages();
@@ -218,6 +243,11 @@ TEST_F(AgentImageGcTest, ROOT_ARecoveredContainerKeepsItsImageByIdAfterItsNameMo
       << agent_->output();
   EXPECT_TRUE(fs::is_empty(storeDir() / "layers"));
 }
+
+INSTANTIATE_TEST_SUITE_P(ImageAndImageVolume, AgentImageGcRecoveryTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ImageVolume" : "ContainerImage";
+                         });
 
 TEST_F(AgentImageGcTest, ImageGcConfigPrunesUnusedImagesWhenTheDiskIsFullerThanTheHeadroom) {
   const std::string keep = prepull("keep");
