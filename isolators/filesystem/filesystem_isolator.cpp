@@ -23,12 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace v1 = ::mantle::module::v1;
 
-const v1::ContainerInfo* containerInfoOf(const v1::ContainerConfig& config) {
-  if (config.task_info().has_container()) return &config.task_info().container();
-  if (config.executor_info().has_container()) return &config.executor_info().container();
-  return nullptr;
-}
-
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -105,7 +99,7 @@ class LinuxFilesystemIsolator final : public sdk::Isolator {
 
     // The container's host name (ContainerInfo.hostname, else the agent's)
     // and name resolution.
-    const v1::ContainerInfo* info = containerInfoOf(config);
+    const v1::ContainerInfo* info = sdk::containerInfoOf(config);
     std::string hostname = info != nullptr && info->has_hostname() ? info->hostname() : "";
     if (hostname.empty()) {
       hostname = readFile("/proc/sys/kernel/hostname");

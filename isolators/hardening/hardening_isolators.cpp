@@ -21,7 +21,7 @@ using Prepared = Result<v1::IsolatorPrepareResponse>;
 using LinuxInfo = v1::ContainerInfo::LinuxInfo;
 
 const LinuxInfo& linuxInfoOf(const v1::IsolatorPrepareRequest& request) {
-  const v1::ContainerInfo* info = containerInfoOf(request.config());
+  const v1::ContainerInfo* info = sdk::containerInfoOf(request.config());
   return info != nullptr ? info->linux_info() : LinuxInfo::default_instance();
 }
 
@@ -46,7 +46,7 @@ class UtsIsolator final : public sdk::Isolator {
     v1::IsolatorPrepareResponse response;
     v1::ContainerLaunchInfo& launch = *response.mutable_launch_info();
     launch.set_clone_namespaces(CLONE_NEWUTS);
-    const v1::ContainerInfo* info = containerInfoOf(request.config());
+    const v1::ContainerInfo* info = sdk::containerInfoOf(request.config());
     if (info != nullptr && info->has_hostname()) {
       if (!validHostname(info->hostname())) {
         return invalidArgument("namespaces/uts: ContainerInfo.hostname '" + info->hostname() +
@@ -248,7 +248,7 @@ class RLimitsIsolator final : public sdk::Isolator {
 
   Prepared prepare(const v1::IsolatorPrepareRequest& request) override {
     v1::IsolatorPrepareResponse response;
-    const v1::ContainerInfo* info = containerInfoOf(request.config());
+    const v1::ContainerInfo* info = sdk::containerInfoOf(request.config());
     if (info == nullptr || !info->has_rlimit_info()) return response;
     auto limits = rlimitsOf(info->rlimit_info());
     if (!limits.ok()) return Error(limits.error().code, "posix/rlimits: " + limits.error().message);

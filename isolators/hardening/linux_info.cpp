@@ -99,12 +99,6 @@ Result<std::uint32_t> errnoOf(const Json::Value& value, std::uint32_t fallback, 
 
 }  // namespace
 
-const v1::ContainerInfo* containerInfoOf(const v1::ContainerConfig& config) {
-  if (config.task_info().has_container()) return &config.task_info().container();
-  if (config.executor_info().has_container()) return &config.executor_info().container();
-  return nullptr;
-}
-
 Result<std::uint64_t> capabilityMask(const std::vector<std::string>& names, const std::string& field) {
   std::uint64_t mask = 0;
   for (const std::string& name : names) {

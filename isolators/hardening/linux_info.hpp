@@ -15,9 +15,6 @@ namespace mantle::isolators::hardening {
 
 namespace v1 = ::mantle::module::v1;
 
-// The ContainerInfo of the task, else of its executor; nullptr when neither has one.
-const v1::ContainerInfo* containerInfoOf(const v1::ContainerConfig& config);
-
 // Capability names as Mesos' flags write them (NET_RAW, CAP_NET_RAW, any
 // case) as a mask of CAP_* bits. `field` names the input in errors.
 Result<std::uint64_t> capabilityMask(const std::vector<std::string>& names, const std::string& field);

@@ -40,12 +40,6 @@ namespace v1 = ::mantle::module::v1;
 
 constexpr const char* kName = "network/cni";
 
-const v1::ContainerInfo* containerInfoOf(const v1::ContainerConfig& config) {
-  if (config.task_info().has_container()) return &config.task_info().container();
-  if (config.executor_info().has_container()) return &config.executor_info().container();
-  return nullptr;
-}
-
 std::string readText(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -208,7 +202,7 @@ class CniIsolator final : public sdk::Isolator {
 
   Result<v1::IsolatorPrepareResponse> prepare(const v1::IsolatorPrepareRequest& request) override {
     v1::IsolatorPrepareResponse response;
-    const v1::ContainerInfo* info = containerInfoOf(request.config());
+    const v1::ContainerInfo* info = sdk::containerInfoOf(request.config());
     if (info == nullptr) return response;
     const std::string id = request.container_id().value();
     Container container;

@@ -33,12 +33,6 @@ constexpr std::uint32_t kVariableSecret = 2;  // Environment.Variable.Type SECRE
 constexpr std::uint32_t kSourceSecret = 3;    // Volume.Source.Type SECRET
 constexpr std::uint32_t kModeRw = 1;          // Volume.Mode RW
 
-const v1::ContainerInfo* containerInfoOf(const v1::ContainerConfig& config) {
-  if (config.task_info().has_container()) return &config.task_info().container();
-  if (config.executor_info().has_container()) return &config.executor_info().container();
-  return nullptr;
-}
-
 class EnvironmentSecretIsolator final : public sdk::Isolator {
  public:
   explicit EnvironmentSecretIsolator(sdk::Host host) : host_(host) {}
@@ -102,7 +96,7 @@ class VolumeSecretIsolator final : public sdk::Isolator {
   Prepared prepare(const v1::IsolatorPrepareRequest& request) override {
     v1::IsolatorPrepareResponse response;
     const v1::ContainerConfig& config = request.config();
-    const v1::ContainerInfo* info = containerInfoOf(config);
+    const v1::ContainerInfo* info = sdk::containerInfoOf(config);
     if (info == nullptr) return response;
     std::vector<const v1::Volume*> volumes;
     for (const auto& volume : info->volumes()) {

@@ -39,4 +39,12 @@ class Isolator {
 #endif
 };
 
+// The ContainerInfo that applies to a container: its task's (a command
+// task's), else its executor's; none when neither has one.
+inline const v1::ContainerInfo* containerInfoOf(const v1::ContainerConfig& config) {
+  if (config.task_info().has_container()) return &config.task_info().container();
+  if (config.executor_info().has_container()) return &config.executor_info().container();
+  return nullptr;
+}
+
 }  // namespace mantle::sdk
