@@ -9,7 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler   # module ABI messages, Mesos v1 wire protocol
   libprotobuf-c-dev protobuf-c-compiler  # examples/modules/c_isolator: a module in plain C
   libzookeeper-mt-dev zookeeper       # HA client; the server (it pulls in default-jre) is started by tests
-  libcurl4-openssl-dev                # HTTP client (CLI, webhooks)
+  libcurl4-openssl-dev                # webhook sender (webhook hook, mantle-cron)
   libssl-dev                          # TLS (master/agent HTTPS), HMAC (jwt, executor tokens)
   openssl                             # tests make their certificates with it
   libjsoncpp-dev                      # manifests and JSON endpoints
