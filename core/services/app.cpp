@@ -18,9 +18,20 @@ const std::set<std::string> kReadOnlyFields = {
 // Marathon fields mantle-services does not support: accepted only when null
 // or empty.
 const std::set<std::string> kUnsupportedFields = {
-    "executor",          "uris",      "fetch",          "storeUrls",           "dependencies", "readinessChecks",
-    "secrets",           "ipAddress", "networks",       "unreachableStrategy", "role",         "acceptedResourceRoles",
-    "executorResources", "tty",       "maxLaunchDelay",
+    "executor",
+    "uris",
+    "fetch",
+    "storeUrls",
+    "dependencies",
+    "readinessChecks",
+    "secrets",
+    "ipAddress",
+    "unreachableStrategy",
+    "role",
+    "acceptedResourceRoles",
+    "executorResources",
+    "tty",
+    "maxLaunchDelay",
 };
 
 bool isEmpty(const Json::Value& value) {
@@ -172,13 +183,39 @@ void readConstraints(Reader& reader, const Json::Value& value, App* app) {
   }
 }
 
+// Fields of an object at `path` that `known` lacks are violations.
+void unknownFields(Reader& reader, const Json::Value& object, const std::string& path,
+                   const std::set<std::string>& known) {
+  for (const std::string& key : object.getMemberNames()) {
+    if (known.count(key) == 0) reader.fail(path + "/" + key, "unknown field");
+  }
+}
+
+// A port definition's or mapping's protocol, name (unique among `names`)
+// and labels.
+void readPortNaming(Reader& reader, const Json::Value& item, const std::string& path, std::string* protocol,
+                    std::string* name, std::map<std::string, std::string>* labels, std::set<std::string>* names) {
+  static const std::regex kName("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$");
+  if (reader.string(item, "protocol", path + "/protocol", protocol) && *protocol != "tcp" && *protocol != "udp" &&
+      *protocol != "udp,tcp") {
+    reader.fail(path + "/protocol", "expected tcp, udp or udp,tcp");
+  }
+  if (reader.string(item, "name", path + "/name", name)) {
+    if (!std::regex_match(*name, kName)) {
+      reader.fail(path + "/name", "must fully match regular expression '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'");
+    } else if (!names->insert(*name).second) {
+      reader.fail(path + "/name", "port names must be unique");
+    }
+  }
+  reader.stringMap(item, "labels", path + "/labels", labels);
+}
+
 void readPortDefinitions(Reader& reader, const Json::Value& value, App* app) {
   if (value.isNull()) return;
   if (!value.isArray()) return reader.fail("/portDefinitions", "expected an array");
   app->portDefinitions.clear();
   std::set<std::int64_t> fixed;
   std::set<std::string> names;
-  static const std::regex kName("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$");
   for (Json::ArrayIndex i = 0; i < value.size(); ++i) {
     const std::string path = "/portDefinitions(" + std::to_string(i) + ")";
     const Json::Value& item = value[i];
@@ -186,25 +223,10 @@ void readPortDefinitions(Reader& reader, const Json::Value& value, App* app) {
       reader.fail(path, "expected an object");
       continue;
     }
-    for (const std::string& key : item.getMemberNames()) {
-      if (key != "port" && key != "protocol" && key != "name" && key != "labels") {
-        reader.fail(path + "/" + key, "unknown field");
-      }
-    }
+    unknownFields(reader, item, path, {"port", "protocol", "name", "labels"});
     PortDefinition port;
     reader.integer(item, "port", path + "/port", &port.port, 0, 65535);
-    if (reader.string(item, "protocol", path + "/protocol", &port.protocol) && port.protocol != "tcp" &&
-        port.protocol != "udp" && port.protocol != "udp,tcp") {
-      reader.fail(path + "/protocol", "expected tcp, udp or udp,tcp");
-    }
-    if (reader.string(item, "name", path + "/name", &port.name)) {
-      if (!std::regex_match(port.name, kName)) {
-        reader.fail(path + "/name", "must fully match regular expression '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'");
-      } else if (!names.insert(port.name).second) {
-        reader.fail(path + "/name", "port names must be unique");
-      }
-    }
-    reader.stringMap(item, "labels", path + "/labels", &port.labels);
+    readPortNaming(reader, item, path, &port.protocol, &port.name, &port.labels, &names);
     if (port.port != 0 && !fixed.insert(port.port).second) {
       reader.fail(path + "/port", "ports must be unique");
     }
@@ -258,12 +280,261 @@ void readHealthChecks(Reader& reader, const Json::Value& value, App* app) {
       } else {
         check.command = command["value"].asString();
       }
-    } else if (!check.port && check.portIndex >= static_cast<std::int64_t>(app->portDefinitions.size())) {
-      reader.fail(path + "/portIndex", "the app has " + std::to_string(app->portDefinitions.size()) +
-                                           " port definitions; give a portIndex below that or a port");
+    } else if (const std::size_t ports = servicePortsOf(*app).size();
+               !check.port && check.portIndex >= static_cast<std::int64_t>(ports)) {
+      reader.fail(path + "/portIndex", "the app has " + std::to_string(ports) +
+                                           (onContainerNetworks(*app) ? " port mappings" : " port definitions") +
+                                           "; give a portIndex below that or a port");
     }
     app->healthChecks.push_back(check);
   }
+}
+
+// A path's components without "..".
+bool climbsOut(const std::string& path) {
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    std::size_t end = path.find('/', begin);
+    if (end == std::string::npos) end = path.size();
+    if (path.compare(begin, end - begin, "..") == 0 && end - begin == 2) return true;
+    begin = end + 1;
+  }
+  return false;
+}
+
+void readNetworks(Reader& reader, const Json::Value& value, App* app) {
+  if (value.isNull()) return;
+  if (!value.isArray()) return reader.fail("/networks", "expected an array of networks");
+  if (value.empty()) return;  // the default: the host network
+  app->networks.clear();
+  std::set<std::string> modes, names;
+  static const std::regex kName("^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$", std::regex::icase);
+  for (Json::ArrayIndex i = 0; i < value.size(); ++i) {
+    const std::string path = "/networks(" + std::to_string(i) + ")";
+    const Json::Value& item = value[i];
+    if (!item.isObject()) {
+      reader.fail(path, "expected an object");
+      continue;
+    }
+    unknownFields(reader, item, path, {"mode", "name", "labels"});
+    NetworkDefinition network;
+    if (reader.string(item, "mode", path + "/mode", &network.mode) && network.mode != "host" &&
+        network.mode != "container" && network.mode != "container/bridge") {
+      reader.fail(path + "/mode", "expected host, container or container/bridge");
+      continue;
+    }
+    reader.string(item, "name", path + "/name", &network.name);
+    reader.stringMap(item, "labels", path + "/labels", &network.labels);
+    if (network.mode == "container") {
+      if (network.name.empty()) {
+        reader.fail(path + "/name",
+                    "a container network needs the name of a CNI network of the agents (mantle-services has no "
+                    "--default_network_name)");
+      } else if (!std::regex_match(network.name, kName)) {
+        reader.fail(path + "/name", "'" + network.name + "' is not a network name");
+      } else if (!names.insert(network.name).second) {
+        reader.fail(path + "/name", "network " + network.name + " is given twice");
+      }
+    } else if (!network.name.empty()) {
+      reader.fail(path + "/name", "only container networks have a name");
+    }
+    modes.insert(network.mode);
+    app->networks.push_back(network);
+  }
+  if (modes.size() > 1) {
+    reader.fail("/networks",
+                "networking modes cannot be mixed: one host network, one container/bridge network, or "
+                "container networks");
+  } else if ((modes.count("host") != 0 || modes.count("container/bridge") != 0) && value.size() > 1) {
+    reader.fail("/networks", "an app joins at most one " + *modes.begin() + " network");
+  }
+}
+
+void readVolumes(Reader& reader, const Json::Value& value, ContainerDefinition* container) {
+  if (value.isNull()) return;
+  if (!value.isArray()) return reader.fail("/container/volumes", "expected an array of volumes");
+  for (Json::ArrayIndex i = 0; i < value.size(); ++i) {
+    const std::string path = "/container/volumes(" + std::to_string(i) + ")";
+    const Json::Value& item = value[i];
+    if (!item.isObject()) {
+      reader.fail(path, "expected an object");
+      continue;
+    }
+    unknownFields(reader, item, path, {"containerPath", "hostPath", "mode", "persistent", "external", "secret"});
+    if (!isEmpty(item["persistent"])) {
+      reader.fail(path + "/persistent",
+                  "persistent volumes (with residency and reserved resources) are not supported by mantle-services");
+      continue;
+    }
+    if (!isEmpty(item["external"])) {
+      reader.fail(path + "/external", "external volumes (Docker volume drivers, DVDI) are not supported");
+      continue;
+    }
+    if (!isEmpty(item["secret"])) {
+      reader.fail(path + "/secret", "secret volumes need app secrets, which mantle-services does not support");
+      continue;
+    }
+    VolumeDefinition volume;
+    if (!reader.string(item, "containerPath", path + "/containerPath", &volume.containerPath) ||
+        volume.containerPath.empty()) {
+      reader.fail(path + "/containerPath", "is required");
+    } else if (climbsOut(volume.containerPath)) {
+      reader.fail(path + "/containerPath", "must not contain '..'");
+    }
+    if (!reader.string(item, "hostPath", path + "/hostPath", &volume.hostPath) || volume.hostPath.empty()) {
+      reader.fail(path + "/hostPath",
+                  "is required: an absolute host path, or a relative path for a directory in the sandbox");
+    } else if (climbsOut(volume.hostPath)) {
+      reader.fail(path + "/hostPath", "must not contain '..'");
+    } else if (volume.hostPath[0] != '/' && !volume.containerPath.empty() && volume.containerPath[0] != '/') {
+      reader.fail(path + "/containerPath",
+                  "a sandbox volume (relative hostPath) needs an absolute containerPath: the sandbox directory is "
+                  "mounted there");
+    }
+    if (!reader.string(item, "mode", path + "/mode", &volume.mode)) {
+      reader.fail(path + "/mode", "is required: RO or RW");
+    } else if (volume.mode != "RO" && volume.mode != "RW") {
+      reader.fail(path + "/mode", "expected RO or RW");
+    }
+    container->volumes.push_back(volume);
+  }
+}
+
+void readPortMappings(Reader& reader, const Json::Value& value, const App& app, ContainerDefinition* container) {
+  const bool bridge = app.networks.front().mode == "container/bridge";
+  if (value.isNull()) {
+    // Marathon's default: one port; on the bridge with a host port.
+    if (!onContainerNetworks(app)) return;
+    PortMapping mapping;
+    mapping.name = "default";
+    if (bridge) mapping.hostPort = 0;
+    container->portMappings.push_back(mapping);
+    return;
+  }
+  if (!value.isArray()) return reader.fail("/container/portMappings", "expected an array of port mappings");
+  std::set<std::int64_t> hostPorts;
+  std::set<std::string> names;
+  for (Json::ArrayIndex i = 0; i < value.size(); ++i) {
+    const std::string path = "/container/portMappings(" + std::to_string(i) + ")";
+    const Json::Value& item = value[i];
+    if (!item.isObject()) {
+      reader.fail(path, "expected an object");
+      continue;
+    }
+    unknownFields(reader, item, path,
+                  {"containerPort", "hostPort", "servicePort", "protocol", "name", "labels", "networkNames"});
+    PortMapping mapping;
+    reader.integer(item, "containerPort", path + "/containerPort", &mapping.containerPort, 0, 65535);
+    std::int64_t hostPort = 0;
+    if (reader.integer(item, "hostPort", path + "/hostPort", &hostPort, 0, 65535)) {
+      mapping.hostPort = hostPort;
+      if (app.networks.size() > 1) {
+        reader.fail(path + "/hostPort", "host ports cannot be mapped when the app joins several container networks");
+      } else if (hostPort != 0 && !hostPorts.insert(hostPort).second) {
+        reader.fail(path + "/hostPort", "host ports must be unique");
+      }
+    } else if (bridge && !item.isMember("hostPort")) {
+      mapping.hostPort = 0;  // Marathon: unspecified is 0 on the bridge
+    }
+    reader.integer(item, "servicePort", path + "/servicePort", &mapping.servicePort, 0, 65535);
+    readPortNaming(reader, item, path, &mapping.protocol, &mapping.name, &mapping.labels, &names);
+    if (!isEmpty(item["networkNames"])) {
+      reader.fail(path + "/networkNames", "not supported: a mapping belongs to the app's network");
+    }
+    container->portMappings.push_back(mapping);
+  }
+}
+
+void readDocker(Reader& reader, const Json::Value& docker, ContainerDefinition* container) {
+  if (docker.isNull()) return;
+  if (!docker.isObject()) return reader.fail("/container/docker", "expected an object");
+  unknownFields(
+      reader, docker, "/container/docker",
+      {"image", "forcePullImage", "privileged", "parameters", "network", "portMappings", "credential", "pullConfig"});
+  const bool mesos = container->type == "MESOS";
+  if (!reader.string(docker, "image", "/container/docker/image", &container->image) || container->image.empty()) {
+    reader.fail("/container/docker/image", "is required: the name of a Docker image");
+  }
+  reader.boolean(docker, "forcePullImage", "/container/docker/forcePullImage", &container->forcePullImage);
+  if (reader.boolean(docker, "privileged", "/container/docker/privileged", &container->privileged) &&
+      container->privileged && mesos) {
+    reader.fail("/container/docker/privileged", "privileged is for the Docker containerizer (type DOCKER) only");
+  }
+  if (!isEmpty(docker["parameters"])) {
+    static const std::set<std::string> kParameters = {"env", "e", "user", "u", "workdir", "w", "entrypoint"};
+    if (mesos) {
+      reader.fail("/container/docker/parameters", "parameters are for the Docker containerizer (type DOCKER) only");
+    } else if (!docker["parameters"].isArray()) {
+      reader.fail("/container/docker/parameters", "expected an array of {key, value}");
+    } else {
+      for (Json::ArrayIndex i = 0; i < docker["parameters"].size(); ++i) {
+        const std::string path = "/container/docker/parameters(" + std::to_string(i) + ")";
+        const Json::Value& item = docker["parameters"][i];
+        std::string key, value;
+        if (!item.isObject() || !reader.string(item, "key", path + "/key", &key) ||
+            !reader.string(item, "value", path + "/value", &value)) {
+          reader.fail(path, "expected {\"key\": string, \"value\": string}");
+        } else if (kParameters.count(key) == 0) {
+          reader.fail(path + "/key", "'" + key +
+                                         "' is not supported: Mantle's agent runs Docker images without a Docker "
+                                         "daemon and maps only env, user, workdir and entrypoint");
+        } else {
+          container->parameters.emplace_back(key, value);
+        }
+      }
+    }
+  }
+  std::string network;
+  if (reader.string(docker, "network", "/container/docker/network", &network) && network != "HOST") {
+    reader.fail("/container/docker/network",
+                "deprecated and only HOST is read; give the network as networks ([{\"mode\": "
+                "\"container/bridge\"}] or [{\"mode\": \"container\", \"name\": ...}])");
+  }
+  if (!isEmpty(docker["portMappings"])) {
+    reader.fail("/container/docker/portMappings", "deprecated: give them as container.portMappings");
+  }
+  if (!isEmpty(docker["credential"]) || !isEmpty(docker["pullConfig"])) {
+    reader.fail(docker.isMember("credential") && !isEmpty(docker["credential"]) ? "/container/docker/credential"
+                                                                                : "/container/docker/pullConfig",
+                "not supported: the agents authenticate to registries with their --docker_config");
+  }
+}
+
+void readContainer(Reader& reader, const Json::Value& value, App* app) {
+  if (value.isNull()) {
+    if (onContainerNetworks(*app)) {
+      // Container networks without a container: a MESOS container without
+      // an image, with Marathon's default port mapping.
+      ContainerDefinition container;
+      container.type = "MESOS";
+      readPortMappings(reader, Json::Value(), *app, &container);
+      app->container = container;
+    }
+    return;
+  }
+  if (!value.isObject()) return reader.fail("/container", "expected an object");
+  unknownFields(reader, value, "/container", {"type", "docker", "appc", "volumes", "portMappings", "linuxInfo"});
+  ContainerDefinition container;
+  if (reader.string(value, "type", "/container/type", &container.type) && container.type != "MESOS" &&
+      container.type != "DOCKER") {
+    return reader.fail("/container/type", "expected MESOS or DOCKER");
+  }
+  if (!isEmpty(value["appc"])) reader.fail("/container/appc", "AppC images are not supported: use docker.image");
+  if (!isEmpty(value["linuxInfo"])) {
+    reader.fail("/container/linuxInfo", "not supported by mantle-services (seccomp, IPC and shared memory settings)");
+  }
+  if (container.type == "DOCKER" && isEmpty(value["docker"])) {
+    reader.fail("/container/docker", "a DOCKER container needs docker.image");
+  }
+  readDocker(reader, value["docker"], &container);
+  if (container.type == "DOCKER" && onContainerNetworks(*app)) {
+    reader.fail("/networks",
+                "the Docker containerizer's bridge and user networks need a Docker daemon, which Mantle's agent does "
+                "not have: use container type MESOS with docker.image on container networks");
+  }
+  readVolumes(reader, value["volumes"], &container);
+  readPortMappings(reader, value["portMappings"], *app, &container);
+  app->container = container;
 }
 
 void readFields(Reader& reader, const Json::Value& json, App* app) {
@@ -291,6 +562,7 @@ void readFields(Reader& reader, const Json::Value& json, App* app) {
                                                    "killSelection",
                                                    "taskKillGracePeriodSeconds",
                                                    "container",
+                                                   "networks",
                                                    "residency"};
   for (const std::string& key : json.getMemberNames()) {
     if (kSupported.count(key) != 0 || kReadOnlyFields.count(key) != 0) continue;
@@ -302,13 +574,9 @@ void readFields(Reader& reader, const Json::Value& json, App* app) {
     }
     reader.fail("/" + key, "unknown field");
   }
-  if (!isEmpty(json["container"])) {
-    reader.fail("/container",
-                "containers are not supported yet: mantle-services runs commands on the agent's "
-                "default containerizer only");
-  }
   if (!isEmpty(json["residency"])) {
-    reader.fail("/residency", "residency and persistent volumes are not supported yet");
+    reader.fail("/residency",
+                "residency (persistent volumes on reserved resources) is not supported by mantle-services");
   }
 
   std::string id;
@@ -341,7 +609,6 @@ void readFields(Reader& reader, const Json::Value& json, App* app) {
   if (!app->cmd.empty() && !app->args.empty()) {
     reader.fail("/", "AppDefinition must either contain one of 'cmd' or 'args', not both");
   }
-  if (app->cmd.empty() && app->args.empty()) reader.fail("/", "AppDefinition must contain one of 'cmd' or 'args'");
   reader.string(json, "user", "/user", &app->user);
   reader.number(json, "cpus", "/cpus", &app->cpus, 0.001);
   reader.number(json, "mem", "/mem", &app->mem, 0);
@@ -368,6 +635,25 @@ void readFields(Reader& reader, const Json::Value& json, App* app) {
   }
   readPortDefinitions(reader, json["portDefinitions"], app);
   reader.boolean(json, "requirePorts", "/requirePorts", &app->requirePorts);
+  readNetworks(reader, json["networks"], app);
+  readContainer(reader, json["container"], app);
+  if (onContainerNetworks(*app)) {
+    // Marathon reads portDefinitions only with the host network.
+    const Json::Value& definitions = json.isMember("portDefinitions") ? json["portDefinitions"] : json["ports"];
+    if (!isEmpty(definitions)) {
+      reader.fail(json.isMember("portDefinitions") ? "/portDefinitions" : "/ports",
+                  "with container networks the ports are container.portMappings; leave portDefinitions empty");
+    }
+    app->portDefinitions.clear();
+    app->requirePorts = false;
+  } else if (app->container && !app->container->portMappings.empty()) {
+    reader.fail("/container/portMappings",
+                "port mappings need a container network (networks mode container or container/bridge); with the "
+                "host network the ports are portDefinitions");
+  }
+  if (app->cmd.empty() && app->args.empty() && !(app->container && !app->container->image.empty())) {
+    reader.fail("/", "AppDefinition must contain one of 'cmd' or 'args', or a container with docker.image");
+  }
   readHealthChecks(reader, json["healthChecks"], app);
   if (json.isMember("upgradeStrategy") && !json["upgradeStrategy"].isNull()) {
     const Json::Value& strategy = json["upgradeStrategy"];
@@ -399,6 +685,46 @@ Json::Value stringMapJson(const std::map<std::string, std::string>& map) {
   return out;
 }
 
+Json::Value containerJson(const ContainerDefinition& container) {
+  Json::Value out;
+  out["type"] = container.type;
+  if (!container.image.empty()) {
+    Json::Value& docker = out["docker"];
+    docker["image"] = container.image;
+    docker["forcePullImage"] = container.forcePullImage;
+    if (container.type == "DOCKER") {
+      docker["privileged"] = container.privileged;
+      docker["parameters"] = Json::Value(Json::arrayValue);
+      for (const auto& [key, value] : container.parameters) {
+        Json::Value parameter;
+        parameter["key"] = key;
+        parameter["value"] = value;
+        docker["parameters"].append(parameter);
+      }
+    }
+  }
+  out["volumes"] = Json::Value(Json::arrayValue);
+  for (const VolumeDefinition& volume : container.volumes) {
+    Json::Value item;
+    item["containerPath"] = volume.containerPath;
+    item["hostPath"] = volume.hostPath;
+    item["mode"] = volume.mode;
+    out["volumes"].append(item);
+  }
+  out["portMappings"] = Json::Value(Json::arrayValue);
+  for (const PortMapping& mapping : container.portMappings) {
+    Json::Value item;
+    item["containerPort"] = static_cast<Json::Int64>(mapping.containerPort);
+    if (mapping.hostPort) item["hostPort"] = static_cast<Json::Int64>(*mapping.hostPort);
+    item["servicePort"] = static_cast<Json::Int64>(mapping.servicePort);
+    item["protocol"] = mapping.protocol;
+    if (!mapping.name.empty()) item["name"] = mapping.name;
+    item["labels"] = stringMapJson(mapping.labels);
+    out["portMappings"].append(item);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string normalizeAppId(const std::string& id) {
@@ -417,6 +743,28 @@ std::string normalizeAppId(const std::string& id) {
     begin = end + 1;
   }
   return out;
+}
+
+bool onContainerNetworks(const App& app) {
+  return !app.networks.empty() && app.networks.front().mode != "host";
+}
+
+std::vector<std::int64_t*> servicePortSlots(App& app) {
+  std::vector<std::int64_t*> slots;
+  if (onContainerNetworks(app)) {
+    if (app.container) {
+      for (PortMapping& mapping : app.container->portMappings) slots.push_back(&mapping.servicePort);
+    }
+  } else {
+    for (PortDefinition& port : app.portDefinitions) slots.push_back(&port.port);
+  }
+  return slots;
+}
+
+std::vector<std::int64_t> servicePortsOf(const App& app) {
+  std::vector<std::int64_t> ports;
+  for (const std::int64_t* port : servicePortSlots(const_cast<App&>(app))) ports.push_back(*port);
+  return ports;
 }
 
 App readApp(const Json::Value& json, std::vector<Violation>* violations) {
@@ -494,7 +842,15 @@ Json::Value appJson(const App& app) {
   out["maxLaunchDelaySeconds"] = app.maxLaunchDelaySeconds;
   out["killSelection"] = app.killSelection;
   if (app.taskKillGracePeriodSeconds) out["taskKillGracePeriodSeconds"] = *app.taskKillGracePeriodSeconds;
-  out["container"] = Json::Value();
+  out["container"] = app.container ? containerJson(*app.container) : Json::Value();
+  out["networks"] = Json::Value(Json::arrayValue);
+  for (const NetworkDefinition& network : app.networks) {
+    Json::Value item;
+    item["mode"] = network.mode;
+    if (!network.name.empty()) item["name"] = network.name;
+    if (!network.labels.empty()) item["labels"] = stringMapJson(network.labels);
+    out["networks"].append(item);
+  }
   out["residency"] = Json::Value();
   out["version"] = app.version;
   out["versionInfo"]["lastConfigChangeAt"] = app.lastConfigChangeAt;

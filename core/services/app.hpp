@@ -37,6 +37,46 @@ struct HealthCheckDefinition {
   std::int64_t maxConsecutiveFailures = 3;  // 0: never kill
 };
 
+// A volume of `container.volumes`: Marathon's host volume, sent to Mesos as
+// Volume.host_path (absolute: a host path; relative: a directory in the
+// sandbox, as Mesos reads the legacy form).
+struct VolumeDefinition {
+  std::string containerPath;
+  std::string hostPath;
+  std::string mode = "RW";  // RO or RW
+};
+
+// One of `container.portMappings` (container networks).
+struct PortMapping {
+  std::int64_t containerPort = 0;        // 0: the host port, else a generated one
+  std::optional<std::int64_t> hostPort;  // none: no host port; 0: any offered
+  std::int64_t servicePort = 0;          // 0: assigned by mantle-services
+  std::string protocol = "tcp";
+  std::string name;
+  std::map<std::string, std::string> labels;
+};
+
+// One of `networks`: mode host, container (a named CNI network) or
+// container/bridge (the CNI network --mesos_bridge_name names).
+struct NetworkDefinition {
+  std::string mode = "container";
+  std::string name;
+  std::map<std::string, std::string> labels;
+};
+
+// `container`: MESOS (Mesos' containerizer, optionally in a Docker image) or
+// DOCKER (Marathon's Docker containerizer: ContainerInfo.type DOCKER, which
+// Mantle's agent runs on the same runtime, host network only).
+struct ContainerDefinition {
+  std::string type = "DOCKER";  // Marathon's default
+  std::string image;            // docker.image; empty: no image (MESOS only)
+  bool forcePullImage = false;
+  bool privileged = false;                                      // DOCKER only
+  std::vector<std::pair<std::string, std::string>> parameters;  // DOCKER only
+  std::vector<VolumeDefinition> volumes;
+  std::vector<PortMapping> portMappings;  // container networks only
+};
+
 struct UpgradeStrategy {
   double minimumHealthCapacity = 1;
   double maximumOverCapacity = 1;
@@ -64,6 +104,8 @@ struct App {
   double maxLaunchDelaySeconds = 300;
   std::string killSelection = "YOUNGEST_FIRST";
   std::optional<double> taskKillGracePeriodSeconds;
+  std::optional<ContainerDefinition> container;
+  std::vector<NetworkDefinition> networks{NetworkDefinition{"host", "", {}}};
 
   // Set by mantle-services (read back only from its own state).
   std::string version;             // the last change of any kind
@@ -94,6 +136,16 @@ std::string normalizeAppId(const std::string& id);
 
 // The body of Marathon's 422 answer.
 Json::Value violationsJson(const std::vector<Violation>& violations);
+
+// Whether the app's tasks join container networks (modes container or
+// container/bridge): their ports are container.portMappings, not
+// portDefinitions.
+bool onContainerNetworks(const App& app);
+
+// The app's service ports, one per port definition (host network) or port
+// mapping (container networks), in order; assignable through the pointers.
+std::vector<std::int64_t*> servicePortSlots(App& app);
+std::vector<std::int64_t> servicePortsOf(const App& app);
 
 // Whether two definitions differ in more than `instances` (and versions).
 bool configChanged(const App& before, const App& after);

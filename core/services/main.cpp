@@ -39,6 +39,7 @@ struct Flags {
   std::string role = "*";
   std::string user;
   double failoverTimeout = 604800;
+  std::string mesosBridgeName = "mesos-bridge";
 };
 
 [[noreturn]] void fatal(const std::string& message) {
@@ -64,6 +65,8 @@ int main(int argc, char** argv) {
   set.addString("user", &f.user, "The user tasks run as unless an app names one (default: yours).");
   set.addDuration("failover_timeout", &f.failoverTimeout,
                   "How long the master keeps the tasks while no mantle-services instance is subscribed.");
+  set.addString("mesos_bridge_name", &f.mesosBridgeName,
+                "The CNI network that apps with networks mode container/bridge join (Marathon's flag).");
   if (Status s = set.parse(argc, argv); !s.ok()) fatal(s.error().message);
   if (set.helpRequested()) {
     std::cout << set.usage();
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
   options.role = f.role;
   options.user = f.user;
   options.failoverTimeoutSeconds = f.failoverTimeout;
+  options.mesosBridgeName = f.mesosBridgeName;
   if (const char* file = std::getenv("MANTLE_CREDENTIAL"); file != nullptr && *file != '\0') {
     auto credential = mantle::auth::readCredential(file);
     if (!credential.ok()) fatal("MANTLE_CREDENTIAL: " + credential.error().message);

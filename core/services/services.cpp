@@ -14,6 +14,7 @@
 #include "mantle/common/strict_json.hpp"
 #include "mantle/common/uuid.hpp"
 #include "resources/resources.hpp"
+#include "services/launch.hpp"
 #include "wire/host_port.hpp"
 #include "wire/task_state.hpp"
 
@@ -78,18 +79,22 @@ bool forced(const http::Request& request) {
   return request.queryParam("force") == "true";
 }
 
-// Upper-case with non-alphanumerics as '_' (PORT_<NAME>, MARATHON_APP_LABEL_<NAME>).
-std::string envName(const std::string& text) {
-  std::string out;
-  for (char c : text)
-    out += std::isalnum(static_cast<unsigned char>(c)) != 0 ? static_cast<char>(std::toupper(c)) : '_';
-  return out;
-}
-
 std::string number(double value) {
   std::ostringstream out;
   out << value;
   return out.str();
+}
+
+// Marathon's ipAddresses of a task: [{"ipAddress", "protocol": IPv4|IPv6}].
+Json::Value ipAddressesJson(const std::vector<std::string>& addresses) {
+  Json::Value out(Json::arrayValue);
+  for (const std::string& address : addresses) {
+    Json::Value item;
+    item["ipAddress"] = address;
+    item["protocol"] = address.find(':') != std::string::npos ? "IPv6" : "IPv4";
+    out.append(item);
+  }
+  return out;
 }
 
 using TaskRef = std::pair<v1::TaskID, std::optional<v1::AgentID>>;
@@ -335,30 +340,26 @@ void Services::converge() {
   }
 }
 
-std::vector<std::int64_t> Services::servicePorts(const App& app) const {
-  std::vector<std::int64_t> ports;
-  for (const PortDefinition& port : app.portDefinitions) ports.push_back(port.port);
-  return ports;
-}
-
 void Services::assignServicePorts(App& app, const App* before) {
   std::set<std::int64_t> used;
   for (const auto& [id, other] : apps_) {
     if (id == app.id) continue;
-    for (const PortDefinition& port : other.portDefinitions) used.insert(port.port);
+    for (std::int64_t port : servicePortsOf(other)) used.insert(port);
   }
-  for (const PortDefinition& port : app.portDefinitions) used.insert(port.port);
+  const std::vector<std::int64_t*> slots = servicePortSlots(app);
+  for (const std::int64_t* port : slots) used.insert(*port);
+  const std::vector<std::int64_t> previous = before != nullptr ? servicePortsOf(*before) : std::vector<std::int64_t>();
   std::int64_t next = kServicePortMin;
-  for (std::size_t i = 0; i < app.portDefinitions.size(); ++i) {
-    PortDefinition& port = app.portDefinitions[i];
-    if (port.port != 0) continue;
-    if (before != nullptr && i < before->portDefinitions.size() && used.count(before->portDefinitions[i].port) == 0) {
-      port.port = before->portDefinitions[i].port;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    std::int64_t& port = *slots[i];
+    if (port != 0) continue;
+    if (i < previous.size() && used.count(previous[i]) == 0) {
+      port = previous[i];
     } else {
       while (next <= kServicePortMax && used.count(next) != 0) ++next;
-      port.port = next;
+      port = next;
     }
-    used.insert(port.port);
+    used.insert(port);
   }
 }
 
@@ -368,27 +369,11 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
   std::string text = "cpus:" + number(app.cpus) + ";mem:" + number(app.mem);
   if (app.disk > 0) text += ";disk:" + number(app.disk);
   if (app.gpus > 0) text += ";gpus:" + std::to_string(app.gpus);
-  // Host ports: the service ports themselves with requirePorts, else any
-  // free ones of the offer.
-  std::vector<std::uint64_t> ports;
-  const auto ranges = left.ranges("ports");
-  auto offered = [&](std::uint64_t port) {
-    return std::any_of(ranges.begin(), ranges.end(),
-                       [&](const auto& r) { return port >= r.first && port <= r.second; });
-  };
-  if (app.requirePorts) {
-    for (const PortDefinition& port : app.portDefinitions) {
-      if (!offered(static_cast<std::uint64_t>(port.port))) return std::nullopt;
-      ports.push_back(static_cast<std::uint64_t>(port.port));
-    }
-  } else {
-    for (const auto& [begin, end] : ranges) {
-      for (std::uint64_t port = begin; port <= end && ports.size() < app.portDefinitions.size(); ++port) {
-        ports.push_back(port);
-      }
-    }
-    if (ports.size() < app.portDefinitions.size()) return std::nullopt;
-  }
+  // Host ports: the service ports themselves with requirePorts, a mapping's
+  // fixed hostPort, else any free ones of the offer.
+  const std::optional<TaskPorts> taskPorts = allocatePorts(app, left.ranges("ports"));
+  if (!taskPorts) return std::nullopt;
+  const std::vector<std::uint64_t> ports = taskPorts->hostPortList();
   if (!ports.empty()) {
     text += ";ports:[";
     for (std::size_t i = 0; i < ports.size(); ++i) {
@@ -404,10 +389,24 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
   v1::TaskInfo task = scheduler::commandTask(taskId, offer, app.cmd, text);
   task.set_name(app.id.substr(1));
   v1::CommandInfo* command = task.mutable_command();
+  const bool image = app.container && !app.container->image.empty();
   if (!app.args.empty()) {
+    // As Marathon: argv without a shell; in an image the arguments follow
+    // its entrypoint.
     command->set_shell(false);
-    command->set_value(app.args[0]);
+    if (image) {
+      command->clear_value();
+    } else {
+      command->set_value(app.args[0]);
+    }
     for (const std::string& arg : app.args) command->add_arguments(arg);
+  } else if (app.cmd.empty()) {
+    // The image's own entrypoint and command.
+    command->set_shell(false);
+    command->clear_value();
+  }
+  if (app.container) {
+    *task.mutable_container() = containerInfoOf(app, options_.mesosBridgeName, *taskPorts);
   }
   if (!app.user.empty()) command->set_user(app.user);
   auto setEnv = [&](const std::string& name, const std::string& value) {
@@ -416,18 +415,7 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
     variable->set_value(value);
   };
   for (const auto& [name, value] : app.env) setEnv(name, value);
-  std::string all;
-  for (std::size_t i = 0; i < ports.size(); ++i) {
-    setEnv("PORT" + std::to_string(i), std::to_string(ports[i]));
-    if (!app.portDefinitions[i].name.empty()) {
-      setEnv("PORT_" + envName(app.portDefinitions[i].name), std::to_string(ports[i]));
-    }
-    all += (i > 0 ? "," : "") + std::to_string(ports[i]);
-  }
-  if (!ports.empty()) {
-    setEnv("PORT", std::to_string(ports[0]));
-    setEnv("PORTS", all);
-  }
+  for (const auto& [name, value] : portEnvironment(app, *taskPorts)) setEnv(name, value);
   setEnv("HOST", offer.hostname());
   setEnv("MARATHON_APP_ID", app.id);
   setEnv("MARATHON_APP_VERSION", app.version);
@@ -447,21 +435,7 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
   setEnv("MARATHON_APP_LABELS", labelNames);
   // As Marathon does: the host ports with their names, for service discovery
   // (mantle-dns' SRV records, mantle-lb following the master).
-  v1::DiscoveryInfo* discovery = task.mutable_discovery();
-  discovery->set_visibility(v1::DiscoveryInfo::FRAMEWORK);
-  discovery->set_name(taskIdPrefix(app.id));
-  for (std::size_t i = 0; i < ports.size(); ++i) {
-    const PortDefinition& definition = app.portDefinitions[i];
-    v1::Port* port = discovery->mutable_ports()->add_ports();
-    port->set_number(static_cast<std::uint32_t>(ports[i]));
-    if (!definition.name.empty()) port->set_name(definition.name);
-    port->set_protocol(definition.protocol == "udp" ? "udp" : "tcp");
-    for (const auto& [key, value] : definition.labels) {
-      v1::Label* label = port->mutable_labels()->add_labels();
-      label->set_key(key);
-      label->set_value(value);
-    }
-  }
+  *task.mutable_discovery() = discoveryOf(app, taskIdPrefix(app.id), *taskPorts);
   if (app.taskKillGracePeriodSeconds) {
     task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(
         static_cast<std::int64_t>(*app.taskKillGracePeriodSeconds * 1e9));
@@ -475,8 +449,10 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
     health->set_grace_period_seconds(check.gracePeriodSeconds);
     health->set_consecutive_failures(
         check.maxConsecutiveFailures == 0 ? UINT32_MAX : static_cast<std::uint32_t>(check.maxConsecutiveFailures));
-    const std::uint32_t port =
-        check.port ? static_cast<std::uint32_t>(*check.port) : static_cast<std::uint32_t>(ports.at(check.portIndex));
+    // The executor checks from inside the task's network namespace: the
+    // port the task listens on.
+    const std::uint32_t port = check.port ? static_cast<std::uint32_t>(*check.port)
+                                          : static_cast<std::uint32_t>(taskPorts->listen.at(check.portIndex));
     if (check.protocol == "COMMAND") {
       health->set_type(v1::HealthCheck::COMMAND);
       health->mutable_command()->set_value(check.command);
@@ -579,6 +555,15 @@ void Services::onUpdate(const v1::TaskStatus& status) {
   Task& task = it->second;
   task.reconciling = false;
   if (status.has_agent_id()) task.agentId = status.agent_id().value();
+  // The task's addresses on its container networks, as the agent reports
+  // them (Marathon's ipAddresses).
+  std::vector<std::string> addresses;
+  for (const v1::NetworkInfo& network : status.container_status().network_infos()) {
+    for (const v1::NetworkInfo::IPAddress& address : network.ip_addresses()) {
+      if (!address.ip_address().empty()) addresses.push_back(address.ip_address());
+    }
+  }
+  if (!addresses.empty()) task.ipAddresses = addresses;
   const bool wasRunning = task.state == "TASK_RUNNING";
   task.state = state;
   if (status.state() == v1::TASK_RUNNING && !wasRunning && task.startedAt.empty()) task.startedAt = timestamp();
@@ -611,7 +596,7 @@ void Services::onUpdate(const v1::TaskStatus& status) {
   event["host"] = task.host;
   event["ports"] = Json::Value(Json::arrayValue);
   for (std::uint64_t port : task.ports) event["ports"].append(static_cast<Json::UInt64>(port));
-  event["ipAddresses"] = Json::Value(Json::arrayValue);
+  event["ipAddresses"] = ipAddressesJson(task.ipAddresses);
   event["version"] = task.version;
   publish("status_update_event", event);
   if (terminal) {
@@ -791,6 +776,8 @@ Json::Value Services::stateJson() const {
     for (const auto& [key, value] : task.placement) item["placement"][key] = value;
     item["ports"] = Json::Value(Json::arrayValue);
     for (std::uint64_t port : task.ports) item["ports"].append(static_cast<Json::UInt64>(port));
+    item["ipAddresses"] = Json::Value(Json::arrayValue);
+    for (const std::string& address : task.ipAddresses) item["ipAddresses"].append(address);
     item["state"] = task.state;
     item["healthChecked"] = task.healthChecked;
     if (task.healthy) item["healthy"] = *task.healthy;
@@ -836,6 +823,7 @@ Status Services::loadState(const std::string& text) {
     for (const std::string& key : item["placement"].getMemberNames())
       task.placement[key] = item["placement"][key].asString();
     for (const Json::Value& port : item["ports"]) task.ports.push_back(port.asUInt64());
+    for (const Json::Value& address : item["ipAddresses"]) task.ipAddresses.push_back(address.asString());
     task.state = item["state"].asString();
     task.healthChecked = item["healthChecked"].asBool();
     if (item.isMember("healthy")) task.healthy = item["healthy"].asBool();
@@ -889,9 +877,9 @@ Json::Value Services::taskJson(const Task& task) const {
   for (std::uint64_t port : task.ports) out["ports"].append(static_cast<Json::UInt64>(port));
   out["servicePorts"] = Json::Value(Json::arrayValue);
   if (auto app = apps_.find(task.appId); app != apps_.end()) {
-    for (std::int64_t port : servicePorts(app->second)) out["servicePorts"].append(static_cast<Json::Int64>(port));
+    for (std::int64_t port : servicePortsOf(app->second)) out["servicePorts"].append(static_cast<Json::Int64>(port));
   }
-  out["ipAddresses"] = Json::Value(Json::arrayValue);
+  out["ipAddresses"] = ipAddressesJson(task.ipAddresses);
   out["healthCheckResults"] = Json::Value(Json::arrayValue);
   if (task.healthy) {
     Json::Value result;
@@ -953,6 +941,7 @@ Json::Value Services::infoJson() const {
   out["marathon_config"]["failover_timeout"] = options_.failoverTimeoutSeconds;
   out["marathon_config"]["local_port_min"] = static_cast<Json::Int64>(kServicePortMin);
   out["marathon_config"]["local_port_max"] = static_cast<Json::Int64>(kServicePortMax);
+  out["marathon_config"]["mesos_bridge_name"] = options_.mesosBridgeName;
   out["zookeeper_config"]["zk"] = options_.zkRedacted.empty() ? Json::Value() : Json::Value(options_.zkRedacted);
   const Result<wire::HostPort> address = wire::parseHostPort(options_.address);
   out["http_config"]["http_port"] = address.ok() ? address->port : 0;
@@ -1134,8 +1123,10 @@ void Services::putApp(const std::string& id, const http::Request& request, const
   if (existing != apps_.end()) {
     previous = existing->second;
     // Service ports given as 0 keep the ones assigned before.
-    for (std::size_t i = 0; i < app.portDefinitions.size() && i < previous->portDefinitions.size(); ++i) {
-      if (app.portDefinitions[i].port == 0) app.portDefinitions[i].port = previous->portDefinitions[i].port;
+    const std::vector<std::int64_t*> slots = servicePortSlots(app);
+    const std::vector<std::int64_t> before = servicePortsOf(*previous);
+    for (std::size_t i = 0; i < slots.size() && i < before.size(); ++i) {
+      if (*slots[i] == 0) *slots[i] = before[i];
     }
     const bool changed = configChanged(*previous, app);
     app.lastConfigChangeAt = changed ? now : previous->lastConfigChangeAt;

@@ -42,6 +42,8 @@ struct ServicesOptions {
   std::string address;     // this instance's REST API, host:port
   std::string zkRedacted;  // for /v2/info; "" without --zk
   double failoverTimeoutSeconds = 604800;
+  // The CNI network of container/bridge apps (Marathon's --mesos_bridge_name).
+  std::string mesosBridgeName = "mesos-bridge";
   std::string principal;
   std::string authorization;
   // How often the deployments, backoffs and reconciliation are looked at.
@@ -86,6 +88,7 @@ class Services {
     std::string id, appId, version, agentId, host;
     Placement placement;
     std::vector<std::uint64_t> ports;
+    std::vector<std::string> ipAddresses;  // on container networks, from the task's status
     std::string state = "TASK_STAGING";
     std::optional<bool> healthy;
     bool healthChecked = false;  // launched with a health check
@@ -128,7 +131,6 @@ class Services {
   std::optional<mesos::v1::TaskInfo> buildTask(const App& app, const mesos::v1::Offer& offer,
                                                const resources::Resources& left, const Placement& placement,
                                                resources::Resources* used, Task* record);
-  std::vector<std::int64_t> servicePorts(const App& app) const;
   void assignServicePorts(App& app, const App* before);
 
   // Deployments.

@@ -22,11 +22,16 @@ TEST_F(ServicesTest, RestApiAnswersInMarathonShapesWithPreciseErrors) {
   for (const Json::Value& detail : invalid.json["details"]) paths.insert(detail["path"].asString());
   EXPECT_EQ(paths, (std::set<std::string>{"/id", "/cpus", "/bogus"}));
 
-  Answer container = services.call(
-      "POST", "/v2/apps", R"({"id":"/c","cmd":"x","container":{"type":"MESOS","docker":{"image":"busybox"}}})");
+  Answer container = services.call("POST", "/v2/apps", R"({"id":"/c","cmd":"x","container":{"type":"MESOS",
+      "docker":{"image":"busybox"},"volumes":[{"containerPath":"data","mode":"RW","persistent":{"size":10}}]}})");
   EXPECT_EQ(container.status, 422);
-  EXPECT_EQ(container.json["details"][0]["path"].asString(), "/container");
-  EXPECT_THAT(container.json["details"][0]["errors"][0].asString(), ::testing::HasSubstr("not supported yet"));
+  EXPECT_EQ(container.json["details"][0]["path"].asString(), "/container/volumes(0)/persistent");
+  EXPECT_THAT(container.json["details"][0]["errors"][0].asString(), ::testing::HasSubstr("not supported"));
+  Answer docker = services.call("POST", "/v2/apps", R"({"id":"/d","cmd":"x","networks":[{"mode":"container/bridge"}],
+      "container":{"type":"DOCKER","docker":{"image":"busybox"}}})");
+  EXPECT_EQ(docker.status, 422);
+  EXPECT_EQ(docker.json["details"][0]["path"].asString(), "/networks");
+  EXPECT_THAT(docker.json["details"][0]["errors"][0].asString(), ::testing::HasSubstr("use container type MESOS"));
   Answer health =
       services.call("POST", "/v2/apps", R"({"id":"/h","cmd":"x","healthChecks":[{"protocol":"HTTP","portIndex":3}],
         "constraints":[["hostname","MAX_PER","zero"]]})");
@@ -87,6 +92,47 @@ TEST_F(ServicesTest, RestApiAnswersInMarathonShapesWithPreciseErrors) {
 
   EXPECT_EQ(services.call("DELETE", "/v2/apps/group/web").status, 200);
   EXPECT_EQ(services.call("GET", "/v2/apps/group/web").status, 404);
+}
+
+TEST_F(ServicesTest, AnAppsContainerIsAnsweredAsGivenAndKeptByScalingAndRestarts) {
+  ServicesProcess& services = startServices("127.0.0.1:" + std::to_string(testing::freePort()));
+  Answer created = services.call("POST", "/v2/apps", R"({"id":"/img","args":["serve"],
+      "networks":[{"mode":"container/bridge"}],
+      "container":{"type":"MESOS","docker":{"image":"127.0.0.1:5000/web:1","forcePullImage":true},
+        "volumes":[{"containerPath":"/data","hostPath":"/srv/data","mode":"RO"}],
+        "portMappings":[{"containerPort":80,"hostPort":0,"name":"http","labels":{"VIP_0":"/img:80"}}]}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const Json::Value container = created.json["container"];
+  EXPECT_EQ(container["type"].asString(), "MESOS");
+  EXPECT_EQ(container["docker"]["image"].asString(), "127.0.0.1:5000/web:1");
+  EXPECT_TRUE(container["docker"]["forcePullImage"].asBool());
+  EXPECT_EQ(container["volumes"][0]["hostPath"].asString(), "/srv/data");
+  EXPECT_EQ(container["volumes"][0]["mode"].asString(), "RO");
+  EXPECT_EQ(container["portMappings"][0]["containerPort"].asInt(), 80);
+  EXPECT_EQ(container["portMappings"][0]["labels"]["VIP_0"].asString(), "/img:80");
+  EXPECT_GE(container["portMappings"][0]["servicePort"].asInt(), 10000) << "a service port is assigned";
+  EXPECT_EQ(created.json["networks"][0]["mode"].asString(), "container/bridge");
+  EXPECT_TRUE(created.json["portDefinitions"].empty());
+
+  // Scaling, a change of another field and a restart keep the container.
+  ASSERT_EQ(services.call("PUT", "/v2/apps/img?force=true", R"({"instances":2})").status, 200);
+  ASSERT_EQ(services.call("PUT", "/v2/apps/img?force=true", R"({"env":{"A":"1"}})").status, 200);
+  ASSERT_EQ(services.call("POST", "/v2/apps/img/restart?force=true").status, 200);
+  Answer got = services.call("GET", "/v2/apps/img");
+  EXPECT_EQ(got.json["app"]["container"], container) << got.body;
+  EXPECT_EQ(got.json["app"]["instances"].asInt(), 2);
+  // What a GET answers is accepted back unchanged.
+  Json::Value app = got.json["app"];
+  Answer sentBack = services.call("PUT", "/v2/apps/img?force=true", text(app));
+  EXPECT_EQ(sentBack.status, 200) << sentBack.body;
+  EXPECT_EQ(services.call("GET", "/v2/apps/img").json["app"]["container"], container);
+  // Refused changes name the field and leave the app as it was.
+  Answer refused =
+      services.call("PUT", "/v2/apps/img?force=true",
+                    R"({"container":{"type":"MESOS","docker":{"image":"x","pullConfig":{"secret":"s"}}}})");
+  EXPECT_EQ(refused.status, 422);
+  EXPECT_EQ(refused.json["details"][0]["path"].asString(), "/container/docker/pullConfig");
+  EXPECT_EQ(services.call("GET", "/v2/apps/img").json["app"]["container"], container);
 }
 
 }  // namespace
