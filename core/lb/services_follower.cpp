@@ -58,8 +58,15 @@ std::map<std::uint32_t, Service> appServices(const Json::Value& apps, const std:
         problems->push_back("app " + id + ": HAPROXY_0_PORT '" + *portLabel + "' is not a port (1-65535)");
         continue;
       }
-    } else if (const Json::Value& ports = app["portDefinitions"]; ports.isArray() && !ports.empty()) {
-      const Json::Value& port = ports[0]["port"];
+    }
+    // On container networks the ports are the container's port mappings.
+    const Json::Value& definitions = app["portDefinitions"];
+    const Json::Value& mappings = app["container"]["portMappings"];
+    const Json::Value* mapping =
+        (!definitions.isArray() || definitions.empty()) && mappings.isArray() && !mappings.empty() ? &mappings[0]
+                                                                                                   : nullptr;
+    if (!servicePort) {
+      const Json::Value& port = mapping != nullptr ? (*mapping)["servicePort"] : definitions[0]["port"];
       if (port.isIntegral()) servicePort = portNumber(std::to_string(port.asInt64()));
     }
     if (!servicePort) continue;  // no service port: not load balanced
@@ -68,6 +75,17 @@ std::map<std::uint32_t, Service> appServices(const Json::Value& apps, const std:
     const bool checked = app["healthChecks"].isArray() && !app["healthChecks"].empty();
     for (const Json::Value& task : app["tasks"]) {
       if (!healthyTask(task, checked)) continue;
+      if (mapping != nullptr && !(*mapping)["hostPort"].isIntegral()) {
+        // A container port without a host port: the task's own address.
+        const Json::Value& addresses = task["ipAddresses"];
+        const Json::Value& containerPort = (*mapping)["containerPort"];
+        if (!addresses.isArray() || addresses.empty() || !containerPort.isIntegral()) continue;
+        const std::optional<std::string> ip = stringMember(addresses[0], "ipAddress");
+        const std::optional<std::uint32_t> port = portNumber(std::to_string(containerPort.asInt64()));
+        if (!ip || !port) continue;
+        service.servers.push_back({safeName(stringMember(task, "id").value_or("")), *ip, *port});
+        continue;
+      }
       const Json::Value& ports = task["ports"];
       const std::optional<std::string> host = stringMember(task, "host");
       if (!ports.isArray() || ports.empty() || !ports[0].isIntegral() || !host) continue;

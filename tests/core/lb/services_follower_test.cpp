@@ -79,6 +79,30 @@ TEST(AppServices, AnAppRendersAsAFrontendOnItsServicePortWithItsTasksAsServers) 
   EXPECT_NE(config.find("  server web.1 10.0.0.1:31001\n"), std::string::npos) << config;
 }
 
+TEST(AppServices, OnContainerNetworksTheFirstPortMappingGivesTheServicePortAndUnmappedPortsAreAtTheTasksAddress) {
+  const Json::Value apps = json(R"([
+    {"id": "/bridged", "labels": {"HAPROXY_GROUP": "external"}, "portDefinitions": [],
+     "container": {"type": "MESOS", "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 10010}]},
+     "tasks": [{"id": "bridged.1", "host": "agent1", "state": "TASK_RUNNING", "ports": [31040],
+                "ipAddresses": [{"ipAddress": "172.16.0.5", "protocol": "IPv4"}]}]},
+    {"id": "/overlay", "labels": {"HAPROXY_GROUP": "external"}, "portDefinitions": [],
+     "container": {"type": "MESOS", "portMappings": [{"containerPort": 8080, "servicePort": 10011},
+                                                     {"containerPort": 9000, "hostPort": 0, "servicePort": 10012}]},
+     "tasks": [{"id": "overlay.1", "host": "agent1", "state": "TASK_RUNNING", "ports": [31041],
+                "ipAddresses": [{"ipAddress": "172.16.0.6", "protocol": "IPv4"}]},
+               {"id": "overlay.noip", "host": "agent1", "state": "TASK_RUNNING", "ports": [31042],
+                "ipAddresses": []}]}
+  ])");
+  std::vector<std::string> problems;
+  const auto found = appServices(apps, "external", resolveAgent1, &problems);
+  ASSERT_EQ(found.size(), 2u);
+  // A mapped port: the host and its host port, as on the host network.
+  EXPECT_EQ(serverNames(found.at(10010)), std::vector<std::string>{"bridged.1@10.0.0.1:31040"});
+  // No host port: the task's address on its network and the container port.
+  EXPECT_EQ(serverNames(found.at(10011)), std::vector<std::string>{"overlay.1@172.16.0.6:8080"});
+  EXPECT_TRUE(problems.empty());
+}
+
 TEST(ChangesBackends, TaskHealthDeploymentAndAppEventsDoAndOthersDoNot) {
   for (const char* type : {"status_update_event", "health_status_changed_event", "deployment_success",
                            "deployment_info", "api_post_event", "api_put_event", "app_terminated_event"}) {

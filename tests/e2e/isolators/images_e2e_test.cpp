@@ -34,6 +34,7 @@
 #include "docker_registry.hpp"
 #include "http/client.hpp"
 #include "mantle/module/v1/mesos.pb.h"
+#include "mounts.hpp"
 #include "process.hpp"
 #include "task_expectations.hpp"
 #include "temp_dir.hpp"
@@ -46,29 +47,6 @@ using namespace ::mantle::testing::isolators;
 namespace mv1 = ::mesos::v1;
 namespace mod = ::mantle::module::v1;
 using namespace std::chrono_literals;
-
-// The mount points in /proc/self/mountinfo at or below `dir` (other tests on
-// the machine mount elsewhere meanwhile).
-std::vector<std::string> mountsUnder(const fs::path& dir) {
-  std::vector<std::string> out;
-  std::ifstream in("/proc/self/mountinfo");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    std::string id, parent, device, root, point;
-    if (fields >> id >> parent >> device >> root >> point && point.rfind(dir.string(), 0) == 0) {
-      out.push_back(point);
-    }
-  }
-  return out;
-}
-
-bool overlayAvailable() {
-  std::ifstream in("/proc/filesystems");
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("\toverlay") != std::string::npos) return true;
-  }
-  return false;
-}
 
 // Runs `script` with /bin/sh; true when it exits 0.
 bool shell(const std::string& script) {
