@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     std::cout << set.usage();
     return 0;
   }
+  if (f.mesosBridgeName.empty()) fatal("--mesos_bridge_name must name a CNI network");
   mantle::Result<mantle::wire::HostPort> address = mantle::wire::parseHostPort(f.address, {.allowPortZero = true});
   if (!address.ok()) fatal("--address must be host:port: " + address.error().message);
   const std::string host = address->host;

@@ -1113,6 +1113,16 @@ void Services::putApp(const std::string& id, const http::Request& request, const
     if (!body->isMember("ports")) merged.removeMember("ports");
     if (!body->isMember("portDefinitions")) merged.removeMember("portDefinitions");
   }
+  if (body->isMember("networks") && existing != apps_.end()) {
+    // The ports belong to the networking mode: new networks without new
+    // ports get the new mode's default ones.
+    if (!body->isMember("portDefinitions") && !body->isMember("ports")) {
+      merged.removeMember("portDefinitions");
+      merged.removeMember("ports");
+    }
+    if (!body->isMember("container") && merged["container"].isObject())
+      merged["container"].removeMember("portMappings");
+  }
   std::vector<Violation> violations;
   App app = readApp(merged, &violations);
   if (!violations.empty()) return responder.respond(jsonResponse(422, violationsJson(violations)));

@@ -126,6 +126,19 @@ TEST_F(ServicesTest, AnAppsContainerIsAnsweredAsGivenAndKeptByScalingAndRestarts
   Answer sentBack = services.call("PUT", "/v2/apps/img?force=true", text(app));
   EXPECT_EQ(sentBack.status, 200) << sentBack.body;
   EXPECT_EQ(services.call("GET", "/v2/apps/img").json["app"]["container"], container);
+  // New networks without new ports: the new mode's default ports.
+  Answer onHost = services.call("PUT", "/v2/apps/img?force=true", R"({"networks":[{"mode":"host"}]})");
+  EXPECT_EQ(onHost.status, 200) << onHost.body;
+  got = services.call("GET", "/v2/apps/img");
+  EXPECT_EQ(got.json["app"]["portDefinitions"].size(), 1u) << got.body;
+  EXPECT_TRUE(got.json["app"]["container"]["portMappings"].empty()) << got.body;
+  EXPECT_EQ(got.json["app"]["container"]["docker"], container["docker"]);
+  Json::Value restore;
+  restore["networks"][0]["mode"] = "container/bridge";
+  restore["container"] = container;
+  Answer back = services.call("PUT", "/v2/apps/img?force=true", text(restore));
+  EXPECT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(services.call("GET", "/v2/apps/img").json["app"]["container"], container);
   // Refused changes name the field and leave the app as it was.
   Answer refused =
       services.call("PUT", "/v2/apps/img?force=true",
