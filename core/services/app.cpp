@@ -24,7 +24,7 @@ const std::set<std::string> kUnsupportedFields = {
     "storeUrls",
     "dependencies",
     "readinessChecks",
-    "secrets",
+
     "ipAddress",
     "unreachableStrategy",
     "role",
@@ -350,7 +350,7 @@ void readNetworks(Reader& reader, const Json::Value& value, App* app) {
   }
 }
 
-void readVolumes(Reader& reader, const Json::Value& value, ContainerDefinition* container) {
+void readVolumes(Reader& reader, const Json::Value& value, const App& app, ContainerDefinition* container) {
   if (value.isNull()) return;
   if (!value.isArray()) return reader.fail("/container/volumes", "expected an array of volumes");
   for (Json::ArrayIndex i = 0; i < value.size(); ++i) {
@@ -358,6 +358,28 @@ void readVolumes(Reader& reader, const Json::Value& value, ContainerDefinition* 
     const Json::Value& item = value[i];
     if (!item.isObject()) {
       reader.fail(path, "expected an object");
+      continue;
+    }
+    VolumeDefinition volume;
+    if (!isEmpty(item["secret"])) {
+      // A file holding one of the app's secrets (the agent's volume/secret).
+      unknownFields(reader, item, path, {"containerPath", "secret"});
+      if (!reader.string(item, "secret", path + "/secret", &volume.secret)) continue;
+      if (app.secrets.count(volume.secret) == 0) {
+        reader.fail(path + "/secret",
+                    "references the secret '" + volume.secret + "', which the app's secrets do not declare");
+      }
+      if (!reader.string(item, "containerPath", path + "/containerPath", &volume.containerPath) ||
+          volume.containerPath.empty()) {
+        reader.fail(path + "/containerPath", "is required");
+      } else if (climbsOut(volume.containerPath)) {
+        reader.fail(path + "/containerPath", "must not contain '..'");
+      } else if (volume.containerPath[0] == '/' && container->image.empty()) {
+        reader.fail(path + "/containerPath",
+                    "an absolute path is inside an image: without docker.image give a path relative to the sandbox");
+      }
+      volume.mode = "RO";
+      container->volumes.push_back(volume);
       continue;
     }
     unknownFields(reader, item, path, {"containerPath", "hostPath", "mode", "persistent", "external", "secret"});
@@ -370,11 +392,6 @@ void readVolumes(Reader& reader, const Json::Value& value, ContainerDefinition* 
       reader.fail(path + "/external", "external volumes (Docker volume drivers, DVDI) are not supported");
       continue;
     }
-    if (!isEmpty(item["secret"])) {
-      reader.fail(path + "/secret", "secret volumes need app secrets, which mantle-services does not support");
-      continue;
-    }
-    VolumeDefinition volume;
     if (!reader.string(item, "containerPath", path + "/containerPath", &volume.containerPath) ||
         volume.containerPath.empty()) {
       reader.fail(path + "/containerPath", "is required");
@@ -532,9 +549,52 @@ void readContainer(Reader& reader, const Json::Value& value, App* app) {
                 "the Docker containerizer's bridge and user networks need a Docker daemon, which Mantle's agent does "
                 "not have: use container type MESOS with docker.image on container networks");
   }
-  readVolumes(reader, value["volumes"], &container);
+  readVolumes(reader, value["volumes"], *app, &container);
   readPortMappings(reader, value["portMappings"], *app, &container);
   app->container = container;
+}
+
+void readSecrets(Reader& reader, const Json::Value& value, App* app) {
+  if (value.isNull()) return;
+  if (!value.isObject()) return reader.fail("/secrets", "expected an object of {\"source\": ...} by secret id");
+  for (const std::string& id : value.getMemberNames()) {
+    const std::string path = "/secrets/" + id;
+    const Json::Value& secret = value[id];
+    if (!secret.isObject()) {
+      reader.fail(path, "expected {\"source\": ...}");
+      continue;
+    }
+    unknownFields(reader, secret, path, {"source"});
+    std::string source;
+    if (!reader.string(secret, "source", path + "/source", &source) || source.empty()) {
+      reader.fail(path + "/source", "is required: the secret's reference in the agents' secret store");
+      continue;
+    }
+    app->secrets[id] = source;
+  }
+}
+
+// `env`: strings, or {"secret": id} naming one of the app's secrets.
+void readEnv(Reader& reader, const Json::Value& value, App* app) {
+  if (value.isNull()) return;
+  if (!value.isObject()) return reader.fail("/env", "expected an object of strings or {\"secret\": id}");
+  app->env.clear();
+  app->secretEnv.clear();
+  for (const std::string& name : value.getMemberNames()) {
+    const Json::Value& item = value[name];
+    if (item.isString()) {
+      app->env[name] = item.asString();
+    } else if (item.isObject() && item.size() == 1 && item["secret"].isString()) {
+      if (app->secrets.count(item["secret"].asString()) == 0) {
+        reader.fail("/env/" + name, "references the secret '" + item["secret"].asString() +
+                                        "', which the app's secrets do not declare");
+        continue;
+      }
+      app->secretEnv[name] = item["secret"].asString();
+    } else {
+      reader.fail("/env/" + name, "expected a string or {\"secret\": id}");
+    }
+  }
 }
 
 void readFields(Reader& reader, const Json::Value& json, App* app) {
@@ -563,6 +623,7 @@ void readFields(Reader& reader, const Json::Value& json, App* app) {
                                                    "taskKillGracePeriodSeconds",
                                                    "container",
                                                    "networks",
+                                                   "secrets",
                                                    "residency"};
   for (const std::string& key : json.getMemberNames()) {
     if (kSupported.count(key) != 0 || kReadOnlyFields.count(key) != 0) continue;
@@ -615,7 +676,8 @@ void readFields(Reader& reader, const Json::Value& json, App* app) {
   reader.number(json, "disk", "/disk", &app->disk, 0);
   reader.integer(json, "gpus", "/gpus", &app->gpus, 0);
   reader.integer(json, "instances", "/instances", &app->instances, 0);
-  reader.stringMap(json, "env", "/env", &app->env);
+  readSecrets(reader, json["secrets"], app);
+  readEnv(reader, json["env"], app);
   reader.stringMap(json, "labels", "/labels", &app->labels);
   readConstraints(reader, json["constraints"], app);
   if (json.isMember("ports") && !json["ports"].isNull() && !json.isMember("portDefinitions")) {
@@ -707,8 +769,12 @@ Json::Value containerJson(const ContainerDefinition& container) {
   for (const VolumeDefinition& volume : container.volumes) {
     Json::Value item;
     item["containerPath"] = volume.containerPath;
-    item["hostPath"] = volume.hostPath;
-    item["mode"] = volume.mode;
+    if (!volume.secret.empty()) {
+      item["secret"] = volume.secret;
+    } else {
+      item["hostPath"] = volume.hostPath;
+      item["mode"] = volume.mode;
+    }
     out["volumes"].append(item);
   }
   out["portMappings"] = Json::Value(Json::arrayValue);
@@ -795,6 +861,9 @@ Json::Value appJson(const App& app) {
   out["gpus"] = static_cast<Json::Int64>(app.gpus);
   out["instances"] = static_cast<Json::Int64>(app.instances);
   out["env"] = stringMapJson(app.env);
+  for (const auto& [name, id] : app.secretEnv) out["env"][name]["secret"] = id;
+  out["secrets"] = Json::Value(Json::objectValue);
+  for (const auto& [id, source] : app.secrets) out["secrets"][id]["source"] = source;
   out["labels"] = stringMapJson(app.labels);
   out["constraints"] = Json::Value(Json::arrayValue);
   for (const auto& constraint : app.constraints) {

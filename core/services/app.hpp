@@ -39,11 +39,13 @@ struct HealthCheckDefinition {
 
 // A volume of `container.volumes`: Marathon's host volume, sent to Mesos as
 // Volume.host_path (absolute: a host path; relative: a directory in the
-// sandbox, as Mesos reads the legacy form).
+// sandbox, as Mesos reads the legacy form), or a secret volume (a file
+// holding one of the app's secrets).
 struct VolumeDefinition {
   std::string containerPath;
   std::string hostPath;
   std::string mode = "RW";  // RO or RW
+  std::string secret;       // a secret volume: the id of one of the app's `secrets`
 };
 
 // One of `container.portMappings` (container networks).
@@ -93,6 +95,8 @@ struct App {
   std::int64_t gpus = 0;
   std::int64_t instances = 1;
   std::map<std::string, std::string> env;
+  std::map<std::string, std::string> secretEnv;  // variable -> secret id ({"secret": id} in `env`)
+  std::map<std::string, std::string> secrets;    // secret id -> source (a reference the agent resolves)
   std::map<std::string, std::string> labels;
   std::vector<std::vector<std::string>> constraints;
   std::vector<PortDefinition> portDefinitions{PortDefinition{}};

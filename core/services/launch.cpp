@@ -75,7 +75,24 @@ std::uint64_t generatedPort(std::set<std::uint64_t>* consumed) {
   return port;
 }
 
+// A secret as Marathon sends it: a reference named by the secret's source.
+v1::Secret secretReference(const std::string& source) {
+  v1::Secret secret;
+  secret.set_type(v1::Secret::REFERENCE);
+  secret.mutable_reference()->set_name(source);
+  return secret;
+}
+
 }  // namespace
+
+void addSecretEnvironment(const App& app, v1::Environment* environment) {
+  for (const auto& [name, id] : app.secretEnv) {
+    v1::Environment::Variable* variable = environment->add_variables();
+    variable->set_name(name);
+    variable->set_type(v1::Environment::Variable::SECRET);
+    *variable->mutable_secret() = secretReference(app.secrets.at(id));
+  }
+}
 
 std::vector<std::uint64_t> TaskPorts::hostPortList() const {
   std::vector<std::uint64_t> out;
@@ -205,12 +222,17 @@ v1::ContainerInfo containerInfoOf(const App& app, const std::string& bridgeName,
     }
   }
   for (const VolumeDefinition& definition : container.volumes) {
-    // Mesos' legacy form, as Marathon sends it: an absolute host_path is a
-    // host path, a relative one a directory in the sandbox.
     v1::Volume* volume = info.add_volumes();
     volume->set_container_path(definition.containerPath);
-    volume->set_host_path(definition.hostPath);
     volume->set_mode(definition.mode == "RO" ? v1::Volume::RO : v1::Volume::RW);
+    if (!definition.secret.empty()) {
+      volume->mutable_source()->set_type(v1::Volume::Source::SECRET);
+      *volume->mutable_source()->mutable_secret() = secretReference(app.secrets.at(definition.secret));
+    } else {
+      // Mesos' legacy form, as Marathon sends it: an absolute host_path is
+      // a host path, a relative one a directory in the sandbox.
+      volume->set_host_path(definition.hostPath);
+    }
   }
   if (!onContainerNetworks(app)) return info;
   for (const NetworkDefinition& network : app.networks) {

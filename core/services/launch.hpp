@@ -43,6 +43,11 @@ std::string envName(const std::string& text);
 // host ports, then generated container ports).
 std::vector<std::pair<std::string, std::string>> portEnvironment(const App& app, const TaskPorts& ports);
 
+// The app's secret variables (`env` entries {"secret": id}): variables of
+// type SECRET with a reference named by the secret's source, as Marathon
+// sends them (the agent's environment_secret resolves them).
+void addSecretEnvironment(const App& app, ::mesos::v1::Environment* environment);
+
 // The DiscoveryInfo Marathon sets: visibility FRAMEWORK, `name`, the ports
 // with host ports (names, protocols, labels; on container networks labelled
 // network-scope host).
@@ -50,7 +55,8 @@ std::vector<std::pair<std::string, std::string>> portEnvironment(const App& app,
 
 // The ContainerInfo of the app's tasks (the app has a container): MESOS with
 // mesos.image {DOCKER, cached: !forcePullImage}, or DOCKER with DockerInfo
-// (host network); volumes in Mesos' legacy host_path form; on container
+// (host network); host volumes in Mesos' legacy host_path form, secret
+// volumes as Volume.source SECRET (a reference, read-only); on container
 // networks one NetworkInfo per network (container/bridge: `bridgeName`)
 // with the mapped host ports.
 ::mesos::v1::ContainerInfo containerInfoOf(const App& app, const std::string& bridgeName, const TaskPorts& ports);

@@ -415,6 +415,7 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
     variable->set_value(value);
   };
   for (const auto& [name, value] : app.env) setEnv(name, value);
+  addSecretEnvironment(app, command->mutable_environment());
   for (const auto& [name, value] : portEnvironment(app, *taskPorts)) setEnv(name, value);
   setEnv("HOST", offer.hostname());
   setEnv("MARATHON_APP_ID", app.id);
@@ -456,7 +457,12 @@ std::optional<v1::TaskInfo> Services::buildTask(const App& app, const v1::Offer&
     if (check.protocol == "COMMAND") {
       health->set_type(v1::HealthCheck::COMMAND);
       health->mutable_command()->set_value(check.command);
-      *health->mutable_command()->mutable_environment() = command->environment();
+      // The task's environment but its secrets.
+      for (const v1::Environment::Variable& variable : command->environment().variables()) {
+        if (variable.type() != v1::Environment::Variable::SECRET) {
+          *health->mutable_command()->mutable_environment()->add_variables() = variable;
+        }
+      }
     } else if (check.protocol.find("HTTP") != std::string::npos) {
       health->set_type(v1::HealthCheck::HTTP);
       health->mutable_http()->set_port(port);

@@ -207,6 +207,36 @@ TEST(AppTest, ContainerFieldsMantleCannotHonourAreRefusedNamingTheField) {
   EXPECT_EQ(pathsOf(R"({"id":"a","container":{"type":"MESOS","volumes":[]}})"), (Paths{"/"}));
 }
 
+TEST(AppTest, SecretsAreDeclaredOnceAndReferencedFromEnvAndVolumes) {
+  std::vector<Violation> violations;
+  App app = readApp(parse(R"({"id":"/db","cmd":"serve","secrets":{"pw":{"source":"db-password"}},
+      "env":{"PLAIN":"1","DB_PASSWORD":{"secret":"pw"}},
+      "container":{"type":"MESOS","volumes":[{"containerPath":"creds/password","secret":"pw"}]}})"),
+                    &violations);
+  ASSERT_TRUE(violations.empty()) << violations[0].path << ": " << violations[0].message;
+  EXPECT_EQ(app.secrets.at("pw"), "db-password");
+  EXPECT_EQ(app.env.at("PLAIN"), "1");
+  EXPECT_EQ(app.secretEnv.at("DB_PASSWORD"), "pw");
+  ASSERT_EQ(app.container->volumes.size(), 1u);
+  EXPECT_EQ(app.container->volumes[0].secret, "pw");
+  Json::Value json = appJson(app);
+  EXPECT_EQ(json["env"]["DB_PASSWORD"]["secret"].asString(), "pw");
+  EXPECT_EQ(json["secrets"]["pw"]["source"].asString(), "db-password");
+  EXPECT_EQ(json["container"]["volumes"][0]["secret"].asString(), "pw");
+  App again = readApp(json, &violations);
+  ASSERT_TRUE(violations.empty()) << violations[0].path << ": " << violations[0].message;
+  EXPECT_EQ(appJson(again), json);
+
+  std::vector<std::string> paths;
+  for (const Violation& violation : violationsOf(R"({"id":"a","cmd":"x","secrets":{"s":{},"t":{"source":"t"}},
+      "env":{"A":{"secret":"nope"},"B":{"value":"x"}},
+      "container":{"type":"MESOS","volumes":[{"containerPath":"/abs","secret":"t"},{"containerPath":"f","secret":"u"}]}})")) {
+    paths.push_back(violation.path);
+  }
+  EXPECT_EQ(paths, (std::vector<std::string>{"/secrets/s/source", "/env/A", "/env/B",
+                                             "/container/volumes(0)/containerPath", "/container/volumes(1)/secret"}));
+}
+
 TEST(AppTest, IdsAreNormalizedPaths) {
   EXPECT_EQ(normalizeAppId("web"), "/web");
   EXPECT_EQ(normalizeAppId("/shop/web/"), "/shop/web");

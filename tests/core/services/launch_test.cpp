@@ -136,6 +136,26 @@ TEST(LaunchTest, ADockerContainerIsContainerInfoTypeDockerOnTheHostNetwork) {
   EXPECT_EQ(info.volumes(0).host_path(), "/srv/data");
 }
 
+TEST(LaunchTest, SecretsAreReferencesNamedByTheirSourceInTheEnvironmentAndAsReadOnlyVolumes) {
+  App app = appOf(R"({"id":"/db","cmd":"serve","secrets":{"pw":{"source":"db-password"}},
+      "env":{"DB_PASSWORD":{"secret":"pw"}},
+      "container":{"type":"MESOS","volumes":[{"containerPath":"creds/password","secret":"pw"}]}})");
+  v1::Environment environment;
+  addSecretEnvironment(app, &environment);
+  ASSERT_EQ(environment.variables_size(), 1);
+  EXPECT_EQ(environment.variables(0).name(), "DB_PASSWORD");
+  EXPECT_EQ(environment.variables(0).type(), v1::Environment::Variable::SECRET);
+  EXPECT_EQ(environment.variables(0).secret().type(), v1::Secret::REFERENCE);
+  EXPECT_EQ(environment.variables(0).secret().reference().name(), "db-password");
+  const v1::ContainerInfo info = containerInfoOf(app, "mesos-bridge", *allocatePorts(app, kOffered));
+  ASSERT_EQ(info.volumes_size(), 1);
+  EXPECT_EQ(info.volumes(0).container_path(), "creds/password");
+  EXPECT_EQ(info.volumes(0).mode(), v1::Volume::RO);
+  EXPECT_FALSE(info.volumes(0).has_host_path());
+  EXPECT_EQ(info.volumes(0).source().type(), v1::Volume::Source::SECRET);
+  EXPECT_EQ(info.volumes(0).source().secret().reference().name(), "db-password");
+}
+
 TEST(LaunchTest, HostPortsAreTheLowestFreeOnesAroundFixedOnes) {
   App app = appOf(R"({"id":"/web","cmd":"x","requirePorts":false,"portDefinitions":[{"port":0},{"port":0}]})");
   std::optional<TaskPorts> ports = allocatePorts(app, kOffered);

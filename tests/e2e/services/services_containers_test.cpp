@@ -3,7 +3,9 @@
 // (Debian's docker-registry, the image built from busybox-static) with a
 // host volume, run by filesystem/linux, docker/runtime and volume/host_path;
 // an app on the container/bridge network (network/cni with Debian's
-// plugins) reached through its mapped host port and at its own address.
+// plugins) reached through its mapped host port and at its own address;
+// an app whose secrets the agent resolves (secrets/directory) into its
+// environment and a file.
 // Each test removes its app and checks that nothing is left mounted or
 // attached; what a failed test leaves is removed all the same.
 #include <sys/mount.h>
@@ -51,6 +53,10 @@ class ServicesContainersTest : public ServicesTest {
   void removeApp(const ServicesProcess& services, const std::string& id) {
     ASSERT_EQ(services.call("DELETE", "/v2/apps" + id + "?force=true").status, 200);
     EXPECT_TRUE(waitUntil([&] { return services.call("GET", "/v2/tasks").json["tasks"].empty(); }, 60s)) << logs();
+    // The agent destroys the containers after their last update: their
+    // mounts (root filesystems, secret tmpfs) go then.
+    EXPECT_TRUE(waitUntil([&] { return mountsUnder(cluster_->agentWorkDir(0)).empty(); }, 30s))
+        << "left mounted: " << mountsUnder(cluster_->agentWorkDir(0)).front();
   }
 
   // The stdout and stderr of every sandbox of the agent.
@@ -154,7 +160,6 @@ TEST_F(ServicesContainersTest, ROOT_AnAppRunsInADockerImageFromARegistryAndSeesI
   const fs::path provisioner = cluster_->agentWorkDir(0) / "provisioner" / "containers";
   EXPECT_TRUE(waitUntil([&] { return !fs::exists(provisioner) || fs::is_empty(provisioner); }, 30s))
       << "the tasks' root filesystems outlived them";
-  EXPECT_TRUE(mountsUnder(cluster_->agentWorkDir(0)).empty());
 }
 
 TEST_F(ServicesContainersTest, ROOT_AnAppOnTheBridgeIsReachedThroughItsMappedPortAndAtItsOwnAddress) {
@@ -210,6 +215,49 @@ TEST_F(ServicesContainersTest, ROOT_AnAppOnTheBridgeIsReachedThroughItsMappedPor
   removeApp(services, "/bridged");
   EXPECT_TRUE(waitUntil([&] { return network_->clean(); }, 30s))
       << network_->vethsOnBridge() << " rules: " << network_->newRules().size();
+}
+
+TEST_F(ServicesContainersTest, ROOT_AnAppsSecretsReachItsEnvironmentAndAFileThroughTheAgentsResolver) {
+  // The agent's store (secrets/directory): root-owned, closed to others.
+  const fs::path store = dir_.path() / "store";
+  fs::create_directories(store);
+  fs::permissions(store, fs::perms::owner_all);
+  dir_.write("store/db-password", "s3cret-value");
+  fs::permissions(store / "db-password", fs::perms::owner_read);
+  dir_.write("expected", "s3cret-value");
+  testing::ClusterOptions options;
+  options.agentFlags = {
+      R"(--modules={"libraries": [{"name": "mantle_secrets", "modules": [
+          {"name": "environment_secret", "kind": "isolator"}, {"name": "volume/secret", "kind": "isolator"},
+          {"name": "secrets/directory", "kind": "secret_resolver", "config": {"dir": ")" +
+          store.string() + R"("}}]}]})",
+      "--isolation=environment_secret,volume/secret", "--secret_resolver=secrets/directory"};
+  ASSERT_NO_FATAL_FAILURE(startCluster(options));
+  ServicesProcess& services = startServices(cluster_->masterAddress());
+
+  // The command compares with the expected value by path: it shows no secret.
+  const std::string expected = (dir_.path() / "expected").string();
+  const fs::path ready = dir_.path() / "ready";
+  Json::Value app;
+  app["id"] = "/secretive";
+  app["cmd"] = "test \"$DB_PASSWORD\" = \"$(cat " + expected + ")\" && test \"$(cat creds/password)\" = \"$(cat " +
+               expected + ")\" && touch " + ready.string() + " && exec sleep 600";
+  app["cpus"] = 0.1;
+  app["mem"] = 32;
+  app["secrets"]["pw"]["source"] = "db-password";
+  app["env"]["DB_PASSWORD"]["secret"] = "pw";
+  app["container"]["type"] = "MESOS";
+  app["container"]["volumes"][0]["containerPath"] = "creds/password";
+  app["container"]["volumes"][0]["secret"] = "pw";
+  Answer created = services.call("POST", "/v2/apps", text(app));
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_TRUE(waitUntil([&] { return runningTasks(services, "/secretive").size() == 1 && fs::exists(ready); }, 60s))
+      << services.call("GET", "/v2/apps/secretive").body;
+  const Answer got = services.call("GET", "/v2/apps/secretive");
+  EXPECT_EQ(got.json["app"]["env"]["DB_PASSWORD"]["secret"].asString(), "pw");
+  EXPECT_EQ(got.body.find("s3cret-value"), std::string::npos) << "the API shows references, never values";
+
+  removeApp(services, "/secretive");
 }
 
 }  // namespace
