@@ -12,8 +12,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -367,17 +367,15 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   Result<v1::master::Response> onGetVersion(const v1::master::Call& call);
   Result<v1::master::Response> onGetMetrics(const v1::master::Call& call);
   Result<v1::master::Response> onGetLoggingLevel(const v1::master::Call& call);
-  Status onGetState(const v1::master::Call& call, const wire::ResponseFormat& format,
-                    const http::Responder& responder);
+  // GET_STATE, GET_TASKS, GET_AGENTS, GET_FRAMEWORKS, GET_EXECUTORS and
+  // GET_ROLES: encoded on an HTTP thread from a shared snapshot, once per
+  // snapshot, call and media type.
+  Status onStateCall(const v1::master::Call& call, const wire::ResponseFormat& format,
+                     const http::Responder& responder);
   // Hands `use` (on an HTTP thread) a snapshot of the state: requests that
   // arrive while one is being made share it, so clients fetching the state
   // in a loop cost this thread one copy per round, not one each.
   void shareSnapshot(std::function<void(const std::shared_ptr<const Snapshot>&)> use);
-  Result<v1::master::Response> onGetAgents(const v1::master::Call& call);
-  Result<v1::master::Response> onGetFrameworks(const v1::master::Call& call);
-  Result<v1::master::Response> onGetExecutors(const v1::master::Call& call);
-  Result<v1::master::Response> onGetTasks(const v1::master::Call& call);
-  Result<v1::master::Response> onGetRoles(const v1::master::Call& call);
   Result<v1::master::Response> onGetWeights(const v1::master::Call& call);
   Result<v1::master::Response> onGetMaster(const v1::master::Call& call);
   Result<v1::master::Response> onGetQuota(const v1::master::Call& call);

@@ -134,12 +134,12 @@ const MasterImpl::OperatorCallSpec* MasterImpl::operatorCallSpec(Call::Type type
        .field = "set_logging_level",
        .action = &M::onSetLoggingLevel,
        .acl = "set_log_level"},
-      {.type = Call::GET_STATE, .action = &M::onGetState},
-      {.type = Call::GET_AGENTS, .query = &M::onGetAgents},
-      {.type = Call::GET_FRAMEWORKS, .query = &M::onGetFrameworks},
-      {.type = Call::GET_EXECUTORS, .query = &M::onGetExecutors},
-      {.type = Call::GET_TASKS, .query = &M::onGetTasks},
-      {.type = Call::GET_ROLES, .query = &M::onGetRoles},
+      {.type = Call::GET_STATE, .action = &M::onStateCall},
+      {.type = Call::GET_AGENTS, .action = &M::onStateCall},
+      {.type = Call::GET_FRAMEWORKS, .action = &M::onStateCall},
+      {.type = Call::GET_EXECUTORS, .action = &M::onStateCall},
+      {.type = Call::GET_TASKS, .action = &M::onStateCall},
+      {.type = Call::GET_ROLES, .action = &M::onStateCall},
       {.type = Call::GET_WEIGHTS, .query = &M::onGetWeights},
       {.type = Call::GET_MASTER, .query = &M::onGetMaster},
       {.type = Call::GET_QUOTA, .query = &M::onGetQuota},
@@ -285,54 +285,16 @@ Result<Response> MasterImpl::onGetLoggingLevel(const Call&) {
   return response;
 }
 
-Status MasterImpl::onGetState(const Call&, const wire::ResponseFormat& format, const http::Responder& responder) {
-  shareSnapshot([format, responder](const std::shared_ptr<const Snapshot>& snapshot) {
-    const wire::MediaType type = format.message;
-    std::shared_ptr<const std::string> body =
-        snapshot->rendered->get("GET_STATE " + std::string(wire::mediaTypeName(type)), [&] {
-          return type == wire::MediaType::kJson ? encodeGetStateJson(*snapshot) : encodeGetStateProtobuf(*snapshot);
-        });
-    responder.respond(http::Response{200, {{"Content-Type", std::string(wire::mediaTypeName(type))}}, *body});
+Status MasterImpl::onStateCall(const Call& call, const wire::ResponseFormat& format, const http::Responder& responder) {
+  Response::Type type;
+  CHECK(Response::Type_Parse(Call::Type_Name(call.type()), &type)) << Call::Type_Name(call.type());
+  shareSnapshot([type, format, responder](const std::shared_ptr<const Snapshot>& snapshot) {
+    const std::string mediaType(wire::mediaTypeName(format.message));
+    std::shared_ptr<const std::string> body = snapshot->rendered->get(
+        Response::Type_Name(type) + " " + mediaType, [&] { return encodeStateCall(*snapshot, type, format.message); });
+    responder.respond(http::Response{200, {{"Content-Type", mediaType}}, *body});
   });
   return {};
-}
-
-Result<Response> MasterImpl::onGetAgents(const Call&) {
-  Response response;
-  response.set_type(Response::GET_AGENTS);
-  Snapshot snapshot = completeSnapshot();
-  response.mutable_get_agents()->Swap(&snapshot.agents);
-  return response;
-}
-
-Result<Response> MasterImpl::onGetFrameworks(const Call&) {
-  Response response;
-  response.set_type(Response::GET_FRAMEWORKS);
-  Snapshot snapshot = completeSnapshot();
-  response.mutable_get_frameworks()->Swap(&snapshot.frameworks);
-  return response;
-}
-
-Result<Response> MasterImpl::onGetExecutors(const Call&) {
-  Response response;
-  response.set_type(Response::GET_EXECUTORS);
-  *response.mutable_get_executors() = buildExecutors();
-  return response;
-}
-
-Result<Response> MasterImpl::onGetTasks(const Call&) {
-  Response response;
-  response.set_type(Response::GET_TASKS);
-  Response::GetState state = buildState();
-  response.mutable_get_tasks()->Swap(state.mutable_get_tasks());
-  return response;
-}
-
-Result<Response> MasterImpl::onGetRoles(const Call&) {
-  Response response;
-  response.set_type(Response::GET_ROLES);
-  for (v1::Role& role : completeSnapshot().roles) *response.mutable_get_roles()->add_roles() = std::move(role);
-  return response;
 }
 
 Result<Response> MasterImpl::onGetWeights(const Call&) {

@@ -6,6 +6,8 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <glog/logging.h>
+
 #include "master/validation.hpp"
 #include "wire/json.hpp"
 #include "wire/task_state.hpp"
@@ -372,6 +374,12 @@ void appendHeader(int number, std::size_t size, std::string* out) {
   out->append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer));
 }
 
+// Appends field `number` (length-delimited) holding `bytes`.
+void appendField(int number, const std::string& bytes, std::string* out) {
+  appendHeader(number, bytes.size(), out);
+  out->append(bytes);
+}
+
 std::size_t fieldSize(int number, std::size_t size) {
   return CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(number) << 3) +
          CodedOutputStream::VarintSize64(size) + size;
@@ -399,67 +407,147 @@ void appendRunBytes(const std::vector<TaskRun>& runs, int number, std::string* o
 
 }  // namespace
 
-std::string encodeGetStateJson(const Snapshot& s) {
-  std::string out = R"({"type":"GET_STATE","get_state":{"get_tasks":{)";
+namespace {
+
+// GetTasks' and GetAgents' JSON objects.
+void appendTasksJson(const Snapshot& s, std::string* out) {
+  out->push_back('{');
   bool first = true;
-  appendRuns(s.tasks, "tasks", &first, &out);
-  appendRuns(s.completedTasks, "completed_tasks", &first, &out);
-  appendRuns(s.unreachableTasks, "unreachable_tasks", &first, &out);
-  out.append(R"(},"get_executors":)");
-  wire::appendJson(s.executors, &out);
-  out.append(R"(,"get_frameworks":)");
-  wire::appendJson(s.frameworks, &out);
-  // GetAgents: agents, recovered_agents.
-  out.append(R"(,"get_agents":{)");
-  for (std::size_t i = 0; i < s.agentList.size(); ++i) {
-    out.append(i == 0 ? R"("agents":[)" : ",");
-    out.append(s.agentList[i]->json());
-  }
-  if (!s.agentList.empty()) out.push_back(']');
-  for (int i = 0; i < s.agents.recovered_agents_size(); ++i) {
-    out.append(i > 0 ? "," : s.agentList.empty() ? R"("recovered_agents":[)" : R"(,"recovered_agents":[)");
-    wire::appendJson(s.agents.recovered_agents(i), &out);
-  }
-  if (s.agents.recovered_agents_size() > 0) out.push_back(']');
-  out.append("}}}");
-  return out;
+  appendRuns(s.tasks, "tasks", &first, out);
+  appendRuns(s.completedTasks, "completed_tasks", &first, out);
+  appendRuns(s.unreachableTasks, "unreachable_tasks", &first, out);
+  out->push_back('}');
 }
 
-std::string encodeGetStateProtobuf(const Snapshot& s) {
-  // GetTasks: tasks = 2, completed_tasks = 3, unreachable_tasks = 5.
-  const std::size_t tasksSize = runsSize(s.tasks, 2) + runsSize(s.completedTasks, 3) + runsSize(s.unreachableTasks, 5);
-  const std::string executors = serialize(s.executors);
-  const std::string frameworks = serialize(s.frameworks);
+void appendAgentsJson(const Snapshot& s, std::string* out) {
+  // GetAgents: agents, recovered_agents.
+  out->push_back('{');
+  for (std::size_t i = 0; i < s.agentList.size(); ++i) {
+    out->append(i == 0 ? R"("agents":[)" : ",");
+    out->append(s.agentList[i]->json());
+  }
+  if (!s.agentList.empty()) out->push_back(']');
+  for (int i = 0; i < s.agents.recovered_agents_size(); ++i) {
+    out->append(i > 0 ? "," : s.agentList.empty() ? R"("recovered_agents":[)" : R"(,"recovered_agents":[)");
+    wire::appendJson(s.agents.recovered_agents(i), out);
+  }
+  if (s.agents.recovered_agents_size() > 0) out->push_back(']');
+  out->push_back('}');
+}
+
+// GetTasks' fields: tasks = 2, completed_tasks = 3, unreachable_tasks = 5.
+std::size_t tasksBytesSize(const Snapshot& s) {
+  return runsSize(s.tasks, 2) + runsSize(s.completedTasks, 3) + runsSize(s.unreachableTasks, 5);
+}
+
+void appendTasksBytes(const Snapshot& s, std::string* out) {
+  appendRunBytes(s.tasks, 2, out);
+  appendRunBytes(s.completedTasks, 3, out);
+  appendRunBytes(s.unreachableTasks, 5, out);
+}
+
+// The serialized GetAgents.
+std::string agentsBytes(const Snapshot& s) {
   Response::GetAgents recovered;
   *recovered.mutable_recovered_agents() = s.agents.recovered_agents();
-  std::string agents;
-  for (const AgentPiecePtr& agent : s.agentList) {
-    appendHeader(1, agent->bytes().size(), &agents);
-    agents.append(agent->bytes());
-  }
-  agents.append(serialize(recovered));
-  // GetState: get_tasks = 1, get_executors = 2, get_frameworks = 3, get_agents = 4.
-  const std::size_t stateSize = fieldSize(1, tasksSize) + fieldSize(2, executors.size()) +
-                                fieldSize(3, frameworks.size()) + fieldSize(4, agents.size());
   std::string out;
-  out.reserve(fieldSize(9, stateSize) + 8);
-  // Response: type = 1, get_state = 9.
-  std::uint8_t type[16];
-  std::uint8_t* end = CodedOutputStream::WriteVarint32ToArray(1 << 3, type);
-  end = CodedOutputStream::WriteVarint32ToArray(Response::GET_STATE, end);
-  out.append(reinterpret_cast<const char*>(type), static_cast<std::size_t>(end - type));
-  appendHeader(9, stateSize, &out);
-  appendHeader(1, tasksSize, &out);
-  appendRunBytes(s.tasks, 2, &out);
-  appendRunBytes(s.completedTasks, 3, &out);
-  appendRunBytes(s.unreachableTasks, 5, &out);
-  appendHeader(2, executors.size(), &out);
-  out.append(executors);
-  appendHeader(3, frameworks.size(), &out);
-  out.append(frameworks);
-  appendHeader(4, agents.size(), &out);
-  out.append(agents);
+  for (const AgentPiecePtr& agent : s.agentList) {
+    appendHeader(1, agent->bytes().size(), &out);
+    out.append(agent->bytes());
+  }
+  out.append(serialize(recovered));
   return out;
 }
 
+// A Response's type field (1).
+void appendType(Response::Type type, std::string* out) {
+  std::uint8_t buffer[16];
+  std::uint8_t* end = CodedOutputStream::WriteVarint32ToArray(1 << 3, buffer);
+  end = CodedOutputStream::WriteVarint32ToArray(static_cast<std::uint32_t>(type), end);
+  out->append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer));
+}
+
+std::string encodeJson(const Snapshot& s, Response::Type type) {
+  std::string out = R"({"type":")" + Response::Type_Name(type) + R"(",)";
+  switch (type) {
+    case Response::GET_STATE:
+      out.append(R"("get_state":{"get_tasks":)");
+      appendTasksJson(s, &out);
+      out.append(R"(,"get_executors":)");
+      wire::appendJson(s.executors, &out);
+      out.append(R"(,"get_frameworks":)");
+      wire::appendJson(s.frameworks, &out);
+      out.append(R"(,"get_agents":)");
+      appendAgentsJson(s, &out);
+      out.push_back('}');
+      break;
+    case Response::GET_TASKS:
+      out.append(R"("get_tasks":)");
+      appendTasksJson(s, &out);
+      break;
+    case Response::GET_AGENTS:
+      out.append(R"("get_agents":)");
+      appendAgentsJson(s, &out);
+      break;
+    case Response::GET_FRAMEWORKS:
+      out.append(R"("get_frameworks":)");
+      wire::appendJson(s.frameworks, &out);
+      break;
+    case Response::GET_EXECUTORS:
+      out.append(R"("get_executors":)");
+      wire::appendJson(s.executors, &out);
+      break;
+    default: LOG(FATAL) << "not a state call: " << Response::Type_Name(type);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string encodeProtobuf(const Snapshot& s, Response::Type type) {
+  std::string out;
+  appendType(type, &out);
+  switch (type) {
+    case Response::GET_STATE: {
+      // GetState: get_tasks = 1, get_executors = 2, get_frameworks = 3, get_agents = 4.
+      const std::size_t tasksSize = tasksBytesSize(s);
+      const std::string executors = serialize(s.executors);
+      const std::string frameworks = serialize(s.frameworks);
+      const std::string agents = agentsBytes(s);
+      const std::size_t stateSize = fieldSize(1, tasksSize) + fieldSize(2, executors.size()) +
+                                    fieldSize(3, frameworks.size()) + fieldSize(4, agents.size());
+      out.reserve(fieldSize(9, stateSize) + 8);
+      appendHeader(9, stateSize, &out);
+      appendHeader(1, tasksSize, &out);
+      appendTasksBytes(s, &out);
+      appendField(2, executors, &out);
+      appendField(3, frameworks, &out);
+      appendField(4, agents, &out);
+      break;
+    }
+    case Response::GET_TASKS: {
+      const std::size_t tasksSize = tasksBytesSize(s);
+      out.reserve(fieldSize(13, tasksSize) + 8);
+      appendHeader(13, tasksSize, &out);
+      appendTasksBytes(s, &out);
+      break;
+    }
+    case Response::GET_AGENTS: appendField(10, agentsBytes(s), &out); break;
+    case Response::GET_FRAMEWORKS: appendField(11, serialize(s.frameworks), &out); break;
+    case Response::GET_EXECUTORS: appendField(12, serialize(s.executors), &out); break;
+    default: LOG(FATAL) << "not a state call: " << Response::Type_Name(type);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string encodeStateCall(const Snapshot& s, Response::Type type, wire::MediaType mediaType) {
+  if (type == Response::GET_ROLES) {
+    Response response;
+    response.set_type(Response::GET_ROLES);
+    for (const v1::Role& role : s.roles) *response.mutable_get_roles()->add_roles() = role;
+    return wire::encode(response, mediaType);
+  }
+  return mediaType == wire::MediaType::kJson ? encodeJson(s, type) : encodeProtobuf(s, type);
+}
 }  // namespace mantle::master

@@ -25,6 +25,7 @@
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/quota/quota.pb.h"
 #include "resources/resources.hpp"
+#include "wire/content_type.hpp"
 
 namespace mantle::master {
 
@@ -263,10 +264,12 @@ struct Snapshot {
   static Snapshot fromState(const Snapshot& base, mesos::v1::master::Response::GetState state);
 };
 
-// A GET_STATE Response, encoded as wire::encode encodes it (JSON or
-// protobuf), from the tasks' renderings.
-std::string encodeGetStateJson(const Snapshot& snapshot);
-std::string encodeGetStateProtobuf(const Snapshot& snapshot);
+// The Response to a call that reads the state (GET_STATE, GET_TASKS,
+// GET_AGENTS, GET_FRAMEWORKS, GET_EXECUTORS, GET_ROLES; `type` names it),
+// encoded as wire::encode encodes it, from the tasks' and agents'
+// renderings.
+std::string encodeStateCall(const Snapshot& snapshot, mesos::v1::master::Response::Type type,
+                            wire::MediaType mediaType);
 
 // Legacy JSON of one task and one agent (legacy.cpp).
 std::string legacyTaskJson(const mesos::v1::Task& task);

@@ -7,7 +7,9 @@
 
 #include <json/json.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -253,6 +255,33 @@ double legacyCpus(const Json::Value& tasks, const std::string& agentId = "") {
     if (agentId.empty() || t["slave_id"].asString() == agentId) sum += t["resources"]["cpus"].asDouble();
   }
   return sum;
+}
+
+TEST_F(OperatorApiTest, EveryCallThatReadsTheWholeStateIsAnsweredFromASnapshotAsGetStateShowsIt) {
+  startMaster();
+  auto agent = startAgent("cpus:2;mem:1024");
+  ASSERT_TRUE(waitUntil([&] { return json(get("/master/state")->body)["slaves"].size() == 1; }, 20s));
+  const Json::Value state = json(
+      post("/api/v1", R"({"type":"GET_STATE"})", {{"Content-Type", "application/json"}, {"Accept", "application/json"}})
+          ->body)["get_state"];
+  for (const std::string part : {"tasks", "agents", "frameworks", "executors", "roles"}) {
+    SCOPED_TRACE(part);
+    std::string type = "GET_" + part;
+    std::transform(type.begin(), type.end(), type.begin(), ::toupper);
+    const double before = json(get("/metrics/snapshot")->body)["master/state_snapshots"].asDouble();
+    auto answer = post("/api/v1", R"({"type":")" + type + R"("})",
+                       {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+    ASSERT_TRUE(answer.ok());
+    ASSERT_EQ(answer->status, 200) << answer->body;
+    // Made on the state thread as a snapshot (one, for this call alone),
+    // encoded on an HTTP thread.
+    EXPECT_EQ(json(get("/metrics/snapshot")->body)["master/state_snapshots"].asDouble() - before, 1);
+    const Json::Value got = json(answer->body);
+    EXPECT_EQ(got["type"].asString(), type);
+    if (part != "roles") {
+      EXPECT_EQ(got["get_" + part], state["get_" + part]);
+    }
+  }
 }
 
 TEST_F(OperatorApiTest, StateFetchedWhileTasksLaunchAndEndShowsEachTaskWholeAndAllocationsThatAddUp) {

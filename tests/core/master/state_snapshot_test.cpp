@@ -158,15 +158,15 @@ TEST(SnapshotTest, ASnapshotKeepsItsTasksWhileTheMapChangesAfterIt) {
   CompletedTasks completed;
   tasks.emplace("t1", task("t1", "A1", v1::TASK_RUNNING));
   const Snapshot before = snapshotOf(tasks, unreachable, completed);
-  const std::string json = encodeGetStateJson(before);
-  const std::string bytes = encodeGetStateProtobuf(before);
+  const std::string json = encodeStateCall(before, Response::GET_STATE, wire::MediaType::kJson);
+  const std::string bytes = encodeStateCall(before, Response::GET_STATE, wire::MediaType::kProtobuf);
   // The master changes: a task launched, one updated, after the snapshot.
   tasks.emplace("t2", task("t2", "A2", v1::TASK_STAGING));
   tasks["t1"].set_state(v1::TASK_KILLING);
   *tasks["t1"].add_statuses() = tasks["t1"].statuses(0);
   const Snapshot after = snapshotOf(tasks, unreachable, completed);
-  EXPECT_EQ(encodeGetStateJson(before), json);
-  EXPECT_EQ(encodeGetStateProtobuf(before), bytes);
+  EXPECT_EQ(encodeStateCall(before, Response::GET_STATE, wire::MediaType::kJson), json);
+  EXPECT_EQ(encodeStateCall(before, Response::GET_STATE, wire::MediaType::kProtobuf), bytes);
   EXPECT_EQ(before.getState().get_tasks().tasks_size(), 1);
   EXPECT_EQ(before.getState().get_tasks().tasks(0).statuses_size(), 1);
   EXPECT_EQ(after.getState().get_tasks().tasks_size(), 2);
@@ -192,11 +192,55 @@ TEST(SnapshotTest, GetStateFromTheTasksRenderingsIsTheWholeMessageEncoded) {
   EXPECT_EQ(got.completed_tasks(1).task_id().value(), "t5");
   ASSERT_EQ(got.unreachable_tasks_size(), 1);
 
-  EXPECT_EQ(encodeGetStateJson(s), wire::encode(whole, wire::MediaType::kJson));
+  EXPECT_EQ(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kJson),
+            wire::encode(whole, wire::MediaType::kJson));
   Response parsed;
-  ASSERT_TRUE(parsed.ParseFromString(encodeGetStateProtobuf(s)));
+  ASSERT_TRUE(parsed.ParseFromString(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kProtobuf)));
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, whole));
-  EXPECT_EQ(encodeGetStateProtobuf(s).size(), whole.ByteSizeLong());
+  EXPECT_EQ(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kProtobuf).size(), whole.ByteSizeLong());
+}
+
+// Each state call as the master answered it before it was assembled from
+// the renderings: the parts of the whole GetState.
+Response wholeAnswer(const Snapshot& s, Response::Type type) {
+  Response::GetState state = s.getState();
+  Response out;
+  out.set_type(type);
+  switch (type) {
+    case Response::GET_STATE: out.mutable_get_state()->Swap(&state); break;
+    case Response::GET_TASKS: out.mutable_get_tasks()->Swap(state.mutable_get_tasks()); break;
+    case Response::GET_AGENTS: out.mutable_get_agents()->Swap(state.mutable_get_agents()); break;
+    case Response::GET_FRAMEWORKS: out.mutable_get_frameworks()->Swap(state.mutable_get_frameworks()); break;
+    case Response::GET_EXECUTORS: out.mutable_get_executors()->Swap(state.mutable_get_executors()); break;
+    case Response::GET_ROLES:
+      for (const v1::Role& role : s.roles) *out.mutable_get_roles()->add_roles() = role;
+      break;
+    default: ADD_FAILURE() << Response::Type_Name(type);
+  }
+  return out;
+}
+
+TEST(SnapshotTest, EveryStateCallFromTheRenderingsIsItsWholeMessageEncodedEvenForAnEmptyState) {
+  TaskMap tasks = threeTasks(), unreachable;
+  CompletedTasks completed;
+  unreachable.emplace("t4", task("t4", "A3", v1::TASK_UNREACHABLE));
+  completed.push_back(task("t5", "A2", v1::TASK_FAILED));
+  Snapshot empty;
+  empty.complete();
+  const Snapshot full = snapshotOf(tasks, unreachable, completed);
+  for (const Snapshot* s : std::vector<const Snapshot*>{&empty, &full}) {
+    for (Response::Type type : {Response::GET_STATE, Response::GET_TASKS, Response::GET_AGENTS,
+                                Response::GET_FRAMEWORKS, Response::GET_EXECUTORS, Response::GET_ROLES}) {
+      SCOPED_TRACE(Response::Type_Name(type) + (s == &empty ? " of an empty state" : ""));
+      const Response whole = wholeAnswer(*s, type);
+      EXPECT_EQ(encodeStateCall(*s, type, wire::MediaType::kJson), wire::encode(whole, wire::MediaType::kJson));
+      const std::string bytes = encodeStateCall(*s, type, wire::MediaType::kProtobuf);
+      Response parsed;
+      ASSERT_TRUE(parsed.ParseFromString(bytes));
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, whole)) << parsed.DebugString();
+      EXPECT_EQ(bytes.size(), whole.ByteSizeLong());
+    }
+  }
 }
 
 TEST(SnapshotTest, CompleteSumsTheLiveTasksAndExecutorsByAgentFrameworkAndRole) {
