@@ -517,6 +517,47 @@ void readDocker(Reader& reader, const Json::Value& docker, ContainerDefinition* 
   }
 }
 
+// linuxInfo: {seccomp: {profileName | unconfined}, ipcInfo: {mode, shmSize}}.
+void readLinuxInfo(Reader& reader, const Json::Value& value, ContainerDefinition* container) {
+  if (value.isNull()) return;
+  if (!value.isObject()) return reader.fail("/container/linuxInfo", "expected an object");
+  unknownFields(reader, value, "/container/linuxInfo", {"seccomp", "ipcInfo"});
+  if (const Json::Value& seccomp = value["seccomp"]; !seccomp.isNull()) {
+    const std::string path = "/container/linuxInfo/seccomp";
+    if (!seccomp.isObject()) {
+      reader.fail(path, "expected an object");
+    } else {
+      unknownFields(reader, seccomp, path, {"profileName", "unconfined"});
+      std::string profile;
+      const bool named = reader.string(seccomp, "profileName", path + "/profileName", &profile);
+      reader.boolean(seccomp, "unconfined", path + "/unconfined", &container->seccompUnconfined);
+      if (named) container->seccompProfile = profile;
+      if (named == container->seccompUnconfined) {
+        reader.fail(path, "give either a profileName (a profile of the agents) or unconfined: true");
+      }
+    }
+  }
+  if (const Json::Value& ipc = value["ipcInfo"]; !ipc.isNull()) {
+    const std::string path = "/container/linuxInfo/ipcInfo";
+    if (!ipc.isObject()) {
+      reader.fail(path, "expected an object");
+    } else {
+      unknownFields(reader, ipc, path, {"mode", "shmSize"});
+      if (!reader.string(ipc, "mode", path + "/mode", &container->ipcMode) ||
+          (container->ipcMode != "PRIVATE" && container->ipcMode != "SHARE_PARENT")) {
+        reader.fail(path + "/mode", "expected PRIVATE or SHARE_PARENT");
+      }
+      std::int64_t size = 0;
+      if (reader.integer(ipc, "shmSize", path + "/shmSize", &size, 1)) {
+        container->shmSize = size;
+        if (container->ipcMode == "SHARE_PARENT") {
+          reader.fail(path + "/shmSize", "a shared memory size is for mode PRIVATE (SHARE_PARENT uses the agent's)");
+        }
+      }
+    }
+  }
+}
+
 void readContainer(Reader& reader, const Json::Value& value, App* app) {
   if (value.isNull()) {
     if (onContainerNetworks(*app)) {
@@ -537,9 +578,7 @@ void readContainer(Reader& reader, const Json::Value& value, App* app) {
     return reader.fail("/container/type", "expected MESOS or DOCKER");
   }
   if (!isEmpty(value["appc"])) reader.fail("/container/appc", "AppC images are not supported: use docker.image");
-  if (!isEmpty(value["linuxInfo"])) {
-    reader.fail("/container/linuxInfo", "not supported by mantle-services (seccomp, IPC and shared memory settings)");
-  }
+  readLinuxInfo(reader, value["linuxInfo"], &container);
   if (container.type == "DOCKER" && isEmpty(value["docker"])) {
     reader.fail("/container/docker", "a DOCKER container needs docker.image");
   }
@@ -777,6 +816,10 @@ Json::Value containerJson(const ContainerDefinition& container) {
     }
     out["volumes"].append(item);
   }
+  if (container.seccompProfile) out["linuxInfo"]["seccomp"]["profileName"] = *container.seccompProfile;
+  if (container.seccompUnconfined) out["linuxInfo"]["seccomp"]["unconfined"] = true;
+  if (!container.ipcMode.empty()) out["linuxInfo"]["ipcInfo"]["mode"] = container.ipcMode;
+  if (container.shmSize) out["linuxInfo"]["ipcInfo"]["shmSize"] = static_cast<Json::Int64>(*container.shmSize);
   out["portMappings"] = Json::Value(Json::arrayValue);
   for (const PortMapping& mapping : container.portMappings) {
     Json::Value item;

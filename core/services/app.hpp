@@ -77,6 +77,11 @@ struct ContainerDefinition {
   std::vector<std::pair<std::string, std::string>> parameters;  // DOCKER only
   std::vector<VolumeDefinition> volumes;
   std::vector<PortMapping> portMappings;  // container networks only
+  // linuxInfo: seccomp (a profile of the agent's, or unconfined) and IPC.
+  std::optional<std::string> seccompProfile;
+  bool seccompUnconfined = false;
+  std::string ipcMode;                  // "", PRIVATE or SHARE_PARENT
+  std::optional<std::int64_t> shmSize;  // MiB, PRIVATE only
 };
 
 struct UpgradeStrategy {

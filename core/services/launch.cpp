@@ -221,6 +221,14 @@ v1::ContainerInfo containerInfoOf(const App& app, const std::string& bridgeName,
       image->set_cached(!container.forcePullImage);
     }
   }
+  if (container.seccompProfile)
+    info.mutable_linux_info()->mutable_seccomp()->set_profile_name(*container.seccompProfile);
+  if (container.seccompUnconfined) info.mutable_linux_info()->mutable_seccomp()->set_unconfined(true);
+  if (!container.ipcMode.empty()) {
+    info.mutable_linux_info()->set_ipc_mode(container.ipcMode == "PRIVATE" ? v1::LinuxInfo::PRIVATE
+                                                                           : v1::LinuxInfo::SHARE_PARENT);
+  }
+  if (container.shmSize) info.mutable_linux_info()->set_shm_size(static_cast<std::uint64_t>(*container.shmSize));
   for (const VolumeDefinition& definition : container.volumes) {
     v1::Volume* volume = info.add_volumes();
     volume->set_container_path(definition.containerPath);

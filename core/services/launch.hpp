@@ -56,7 +56,8 @@ void addSecretEnvironment(const App& app, ::mesos::v1::Environment* environment)
 // The ContainerInfo of the app's tasks (the app has a container): MESOS with
 // mesos.image {DOCKER, cached: !forcePullImage}, or DOCKER with DockerInfo
 // (host network); host volumes in Mesos' legacy host_path form, secret
-// volumes as Volume.source SECRET (a reference, read-only); on container
+// volumes as Volume.source SECRET (a reference, read-only); linuxInfo as
+// LinuxInfo seccomp, ipc_mode and shm_size; on container
 // networks one NetworkInfo per network (container/bridge: `bridgeName`)
 // with the mapped host ports.
 ::mesos::v1::ContainerInfo containerInfoOf(const App& app, const std::string& bridgeName, const TaskPorts& ports);

@@ -104,6 +104,7 @@ TEST(AppTest, AContainerAndItsNetworksAreReadAndWhatAGetAnswersReadsBackTheSame)
   std::vector<Violation> violations;
   App app = readApp(parse(R"({"id":"/web","args":["serve"],"networks":[{"mode":"container/bridge"}],
       "container":{"type":"MESOS","docker":{"image":"127.0.0.1:5000/web:1","forcePullImage":true},
+        "linuxInfo":{"seccomp":{"profileName":"strict.json"},"ipcInfo":{"mode":"PRIVATE","shmSize":64}},
         "volumes":[{"containerPath":"/data","hostPath":"/srv/data","mode":"RO"},
                    {"containerPath":"/scratch","hostPath":"scratch","mode":"RW"}],
         "portMappings":[{"containerPort":80,"name":"http","labels":{"VIP_0":"/web:80"}},
@@ -128,6 +129,7 @@ TEST(AppTest, AContainerAndItsNetworksAreReadAndWhatAGetAnswersReadsBackTheSame)
   EXPECT_EQ(json["container"]["docker"]["image"].asString(), "127.0.0.1:5000/web:1");
   EXPECT_EQ(json["container"]["portMappings"][0]["labels"]["VIP_0"].asString(), "/web:80");
   EXPECT_EQ(json["networks"][0]["mode"].asString(), "container/bridge");
+  EXPECT_EQ(json["container"]["linuxInfo"]["ipcInfo"]["shmSize"].asInt(), 64);
   App again = readApp(json, &violations);
   ASSERT_TRUE(violations.empty()) << violations[0].path << ": " << violations[0].message;
   EXPECT_FALSE(configChanged(app, again));
@@ -172,13 +174,14 @@ TEST(AppTest, ContainerFieldsMantleCannotHonourAreRefusedNamingTheField) {
   EXPECT_EQ(pathsOf(R"({"id":"a","cmd":"x","networks":[{"mode":"container/bridge"}],
       "container":{"type":"DOCKER","docker":{"image":"b"}}})"),
             (Paths{"/networks"}));
-  EXPECT_EQ(
-      pathsOf(R"({"id":"a","cmd":"x","container":{"type":"MESOS","docker":{"image":"b",
+  EXPECT_EQ(pathsOf(R"({"id":"a","cmd":"x","container":{"type":"MESOS","docker":{"image":"b",
       "credential":{"principal":"p","secret":"s"},"privileged":true,"parameters":[{"key":"env","value":"A=1"}],
-      "network":"BRIDGE","portMappings":[{"containerPort":80}]},"linuxInfo":{"seccomp":{"unconfined":true}},
+      "network":"BRIDGE","portMappings":[{"containerPort":80}]},
+      "linuxInfo":{"seccomp":{"unconfined":true,"profileName":"x"},"ipcInfo":{"mode":"SHARE_PARENT","shmSize":64}},
       "appc":{"image":"x"}}})"),
-      (Paths{"/container/appc", "/container/linuxInfo", "/container/docker/privileged", "/container/docker/parameters",
-             "/container/docker/network", "/container/docker/portMappings", "/container/docker/credential"}));
+            (Paths{"/container/appc", "/container/linuxInfo/seccomp", "/container/linuxInfo/ipcInfo/shmSize",
+                   "/container/docker/privileged", "/container/docker/parameters", "/container/docker/network",
+                   "/container/docker/portMappings", "/container/docker/credential"}));
   EXPECT_EQ(pathsOf(R"({"id":"a","cmd":"x","container":{"type":"DOCKER","docker":{"image":"b",
       "parameters":[{"key":"env","value":"A=1"},{"key":"volume-driver","value":"rexray"}]}}})"),
             (Paths{"/container/docker/parameters(1)/key"}));

@@ -156,6 +156,24 @@ TEST(LaunchTest, SecretsAreReferencesNamedByTheirSourceInTheEnvironmentAndAsRead
   EXPECT_EQ(info.volumes(0).source().secret().reference().name(), "db-password");
 }
 
+TEST(LaunchTest, LinuxInfoCarriesTheSeccompProfileAndThePrivateIpcNamespaceWithItsSharedMemory) {
+  App app = appOf(R"({"id":"/h","cmd":"x","container":{"type":"MESOS","docker":{"image":"busybox"},
+      "linuxInfo":{"seccomp":{"profileName":"strict.json"},"ipcInfo":{"mode":"PRIVATE","shmSize":64}}}})");
+  const v1::ContainerInfo info = containerInfoOf(app, "mesos-bridge", *allocatePorts(app, kOffered));
+  EXPECT_EQ(info.linux_info().seccomp().profile_name(), "strict.json");
+  EXPECT_FALSE(info.linux_info().seccomp().unconfined());
+  EXPECT_EQ(info.linux_info().ipc_mode(), v1::LinuxInfo::PRIVATE);
+  EXPECT_EQ(info.linux_info().shm_size(), 64u);
+  App unconfined = appOf(R"({"id":"/u","cmd":"x","container":{"type":"MESOS",
+      "linuxInfo":{"seccomp":{"unconfined":true},"ipcInfo":{"mode":"SHARE_PARENT"}}}})");
+  const v1::ContainerInfo open = containerInfoOf(unconfined, "mesos-bridge", *allocatePorts(unconfined, kOffered));
+  EXPECT_TRUE(open.linux_info().seccomp().unconfined());
+  EXPECT_EQ(open.linux_info().ipc_mode(), v1::LinuxInfo::SHARE_PARENT);
+  EXPECT_FALSE(open.linux_info().has_shm_size());
+  App plain = appOf(R"({"id":"/p","cmd":"x","container":{"type":"MESOS"}})");
+  EXPECT_FALSE(containerInfoOf(plain, "mesos-bridge", *allocatePorts(plain, kOffered)).has_linux_info());
+}
+
 TEST(LaunchTest, HostPortsAreTheLowestFreeOnesAroundFixedOnes) {
   App app = appOf(R"({"id":"/web","cmd":"x","requirePorts":false,"portDefinitions":[{"port":0},{"port":0}]})");
   std::optional<TaskPorts> ports = allocatePorts(app, kOffered);
