@@ -27,6 +27,7 @@
 #include "resources/resources.hpp"
 #include "wire/host_port.hpp"
 #include "wire/recordio.hpp"
+#include "wire/task_state.hpp"
 #include "zookeeper/master_detector.hpp"
 
 namespace mantle::agent_sim {
@@ -61,11 +62,6 @@ Result<std::pair<std::string, std::string>> hostPort(const std::string& url) {
   Result<wire::HostPort> address = wire::parseHostPort(rest);
   if (!address.ok()) return invalidArgument("master '" + url + "': " + address.error().message);
   return std::make_pair(address->host, std::to_string(address->port));
-}
-
-bool isTerminal(v1::TaskState state) {
-  return state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED || state == v1::TASK_LOST ||
-         state == v1::TASK_ERROR || state == v1::TASK_DROPPED || state == v1::TASK_GONE;
 }
 
 std::string randomUuidBytes(std::mt19937_64& random) {
@@ -298,7 +294,7 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
     rr->set_version(kVersion);
     std::map<std::string, internal::FrameworkState*> states;
     for (const auto& [taskId, task] : agent.tasks) {
-      if (isTerminal(task.state) && task.pending.empty()) continue;
+      if (wire::isTerminal(task.state) && task.pending.empty()) continue;
       internal::FrameworkState*& state = states[task.frameworkId];
       if (!state) {
         state = rr->add_frameworks();
@@ -534,7 +530,7 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
       case internal::Event::KILL_TASK: {
         ++counters.kills;
         auto t = agent.tasks.find(event.kill_task().task_id().value());
-        if (t != agent.tasks.end() && !isTerminal(t->second.state)) {
+        if (t != agent.tasks.end() && !wire::isTerminal(t->second.state)) {
           // A pending RUNNING timer must not fire after the kill; an update
           // in flight keeps its retry timer.
           if (t->second.timer && t->second.pending.empty()) t->second.timer->cancel();
@@ -553,7 +549,7 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
         task.pending.pop_front();
         if (!task.pending.empty()) {
           sendFront(agent, task);
-        } else if (isTerminal(task.state)) {
+        } else if (wire::isTerminal(task.state)) {
           agent.tasks.erase(t);  // acknowledged to the end: forgotten
         } else if (task.timer) {
           // The retry timer of the acknowledged update; the next transition
@@ -773,7 +769,7 @@ struct AgentSimulator::Impl : std::enable_shared_from_this<Impl> {
     agent.tasksLive = 0;
     agent.unacknowledged = 0;
     for (const auto& [id, task] : agent.tasks) {
-      if (!isTerminal(task.state)) ++agent.tasksLive;
+      if (!wire::isTerminal(task.state)) ++agent.tasksLive;
       agent.unacknowledged += static_cast<std::int64_t>(task.pending.size());
     }
     tasksLive += agent.tasksLive;

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "logging/verbosity.hpp"
+#include "process.hpp"
 
 namespace mantle::logging {
 namespace {
@@ -26,15 +27,6 @@ class VerbosityTest : public ::testing::Test {
     io_.stop();
     thread_.join();
     FLAGS_v = 0;
-  }
-
-  static bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (condition()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return condition();
   }
 
   http::Response toggle(Verbosity& verbosity, const std::string& query) {
@@ -55,7 +47,7 @@ TEST_F(VerbosityTest, ARaisedLevelRevertsToTheOriginalAfterItsDuration) {
   verbosity.set(3, 200ms);
   EXPECT_EQ(FLAGS_v, 3);
   EXPECT_EQ(verbosity.level(), 3);
-  EXPECT_TRUE(eventually([&] { return verbosity.level() == 0; }));
+  EXPECT_TRUE(testing::waitUntil([&] { return verbosity.level() == 0; }, 10s));
   EXPECT_EQ(FLAGS_v, 0);
 }
 
@@ -66,7 +58,7 @@ TEST_F(VerbosityTest, ALaterSetReplacesThePendingRevert) {
   std::this_thread::sleep_for(400ms);
   EXPECT_EQ(verbosity.level(), 4);  // the first revert did not run
   verbosity.set(1, 50ms);
-  EXPECT_TRUE(eventually([&] { return verbosity.level() == 0; }));
+  EXPECT_TRUE(testing::waitUntil([&] { return verbosity.level() == 0; }, 10s));
 }
 
 TEST_F(VerbosityTest, DestroyingItRestoresTheOriginalLevel) {
@@ -89,7 +81,7 @@ TEST_F(VerbosityTest, CallValuesOutOfRangeAreRefused) {
   EXPECT_EQ(verbosity.level(), 0);
   ASSERT_TRUE(verbosity.setFromCall(2, 100'000'000).ok());
   EXPECT_EQ(verbosity.level(), 2);
-  EXPECT_TRUE(eventually([&] { return verbosity.level() == 0; }));
+  EXPECT_TRUE(testing::waitUntil([&] { return verbosity.level() == 0; }, 10s));
 }
 
 TEST_F(VerbosityTest, ToggleAnswersAsMesosDoes) {
@@ -110,7 +102,7 @@ TEST_F(VerbosityTest, ToggleAnswersAsMesosDoes) {
 
   EXPECT_EQ(toggle(verbosity, "level=2&duration=300ms").status, 200);
   EXPECT_EQ(toggle(verbosity, "").body, "2\n");
-  EXPECT_TRUE(eventually([&] { return verbosity.level() == 0; }));
+  EXPECT_TRUE(testing::waitUntil([&] { return verbosity.level() == 0; }, 10s));
 }
 
 TEST_F(VerbosityTest, ToggleRefusesALevelBelowTheOriginal) {
