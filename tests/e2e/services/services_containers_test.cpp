@@ -49,9 +49,25 @@ class ServicesContainersTest : public ServicesTest {
     return out;
   }
 
-  // Removes the app and waits until its tasks are gone.
-  void removeApp(const ServicesProcess& services, const std::string& id) {
-    ASSERT_EQ(services.call("DELETE", "/v2/apps" + id + "?force=true").status, 200);
+  // The id of the app's one running task (not `other`) once it has written
+  // dir/<its id>; empty when none has within 90 s.
+  static std::string taskThatWrote(const ServicesProcess& services, const std::string& id, const fs::path& dir,
+                                   const std::string& other = "") {
+    std::string found;
+    const bool wrote = waitUntil(
+        [&] {
+          std::vector<Json::Value> tasks = runningTasks(services, id);
+          found = tasks.size() == 1 ? tasks[0]["id"].asString() : "";
+          return !found.empty() && found != other && fs::exists(dir / found);
+        },
+        90s);
+    return wrote ? found : "";
+  }
+
+  // Removes the apps and waits until their tasks and what the agent
+  // mounted for them are gone.
+  void removeApps(const ServicesProcess& services, const std::vector<std::string>& ids) {
+    for (const std::string& id : ids) ASSERT_EQ(services.call("DELETE", "/v2/apps" + id + "?force=true").status, 200);
     EXPECT_TRUE(waitUntil([&] { return services.call("GET", "/v2/tasks").json["tasks"].empty(); }, 60s)) << logs();
     // The agent destroys the containers after their last update: their
     // mounts (root filesystems, secret tmpfs) go then.
@@ -131,32 +147,32 @@ TEST_F(ServicesContainersTest, ROOT_AnAppRunsInADockerImageFromARegistryAndSeesI
   app["container"]["volumes"].append(volume);
   Answer created = services.call("POST", "/v2/apps", text(app));
   ASSERT_EQ(created.status, 201) << created.body;
-  std::string first;
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        std::vector<Json::Value> tasks = runningTasks(services, "/img");
-        first = tasks.size() == 1 ? tasks[0]["id"].asString() : "";
-        return !first.empty() && fs::exists(shared / first);
-      },
-      90s))
-      << services.call("GET", "/v2/apps/img").body;
+  const std::string first = taskThatWrote(services, "/img", shared);
+  ASSERT_FALSE(first.empty()) << services.call("GET", "/v2/apps/img").body;
   EXPECT_EQ(readText(shared / first), "hello from the busybox image from-image\n");
   EXPECT_EQ(services.call("GET", "/v2/apps/img").json["app"]["container"], created.json["container"]);
 
   // A restart replaces the task with one in the same image and volume.
   ASSERT_EQ(services.call("POST", "/v2/apps/img/restart?force=true").status, 200);
-  std::string second;
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        std::vector<Json::Value> tasks = runningTasks(services, "/img");
-        second = tasks.size() == 1 ? tasks[0]["id"].asString() : "";
-        return !second.empty() && second != first && fs::exists(shared / second);
-      },
-      90s))
-      << logs();
+  const std::string second = taskThatWrote(services, "/img", shared, first);
+  ASSERT_FALSE(second.empty()) << logs();
   EXPECT_EQ(readText(shared / second), "hello from the busybox image from-image\n");
 
-  removeApp(services, "/img");
+  // Marathon's type DOCKER (ContainerInfo.type DOCKER, which the agent runs
+  // on the same runtime) with args: the image's entrypoint (/bin/sh -c)
+  // runs them.
+  Json::Value docker = app;
+  docker["id"] = "/docker";
+  docker.removeMember("cmd");
+  docker["args"].append(
+      "read line < /etc/hello && echo \"docker $line\" > /shared/$MESOS_TASK_ID && exec /bin/busybox sleep 600");
+  docker["container"]["type"] = "DOCKER";
+  ASSERT_EQ(services.call("POST", "/v2/apps", text(docker)).status, 201);
+  const std::string third = taskThatWrote(services, "/docker", shared);
+  ASSERT_FALSE(third.empty()) << logs();
+  EXPECT_EQ(readText(shared / third), "docker hello from the busybox image\n");
+
+  removeApps(services, {"/docker", "/img"});
   const fs::path provisioner = cluster_->agentWorkDir(0) / "provisioner" / "containers";
   EXPECT_TRUE(waitUntil([&] { return !fs::exists(provisioner) || fs::is_empty(provisioner); }, 30s))
       << "the tasks' root filesystems outlived them";
@@ -212,7 +228,7 @@ TEST_F(ServicesContainersTest, ROOT_AnAppOnTheBridgeIsReachedThroughItsMappedPor
   EXPECT_TRUE(waitUntil([&] { return whoami("127.0.0.1", hostPort) == "bridged\n"; }, 10s)) << "the mapped port";
   EXPECT_EQ(whoami(ip, 8080), "bridged\n") << "the task's own address";
 
-  removeApp(services, "/bridged");
+  removeApps(services, {"/bridged"});
   EXPECT_TRUE(waitUntil([&] { return network_->clean(); }, 30s))
       << network_->vethsOnBridge() << " rules: " << network_->newRules().size();
 }
@@ -257,7 +273,7 @@ TEST_F(ServicesContainersTest, ROOT_AnAppsSecretsReachItsEnvironmentAndAFileThro
   EXPECT_EQ(got.json["app"]["env"]["DB_PASSWORD"]["secret"].asString(), "pw");
   EXPECT_EQ(got.body.find("s3cret-value"), std::string::npos) << "the API shows references, never values";
 
-  removeApp(services, "/secretive");
+  removeApps(services, {"/secretive"});
 }
 
 }  // namespace
