@@ -746,7 +746,6 @@ void readFields(Reader& reader, const Json::Value& json, App* app) {
                   "with container networks the ports are container.portMappings; leave portDefinitions empty");
     }
     app->portDefinitions.clear();
-    app->requirePorts = false;
   } else if (app->container && !app->container->portMappings.empty()) {
     reader.fail("/container/portMappings",
                 "port mappings need a container network (networks mode container or container/bridge); with the "
@@ -858,21 +857,31 @@ bool onContainerNetworks(const App& app) {
   return !app.networks.empty() && app.networks.front().mode != "host";
 }
 
-std::vector<std::int64_t*> servicePortSlots(App& app) {
-  std::vector<std::int64_t*> slots;
+namespace {
+
+// The service port fields of `app` (const or not), in order.
+template <typename AppType>
+auto servicePortFields(AppType& app) {
+  std::vector<decltype(&app.portDefinitions.front().port)> fields;
   if (onContainerNetworks(app)) {
     if (app.container) {
-      for (PortMapping& mapping : app.container->portMappings) slots.push_back(&mapping.servicePort);
+      for (auto& mapping : app.container->portMappings) fields.push_back(&mapping.servicePort);
     }
   } else {
-    for (PortDefinition& port : app.portDefinitions) slots.push_back(&port.port);
+    for (auto& port : app.portDefinitions) fields.push_back(&port.port);
   }
-  return slots;
+  return fields;
+}
+
+}  // namespace
+
+std::vector<std::int64_t*> servicePortSlots(App& app) {
+  return servicePortFields(app);
 }
 
 std::vector<std::int64_t> servicePortsOf(const App& app) {
   std::vector<std::int64_t> ports;
-  for (const std::int64_t* port : servicePortSlots(const_cast<App&>(app))) ports.push_back(*port);
+  for (const std::int64_t* port : servicePortFields(app)) ports.push_back(*port);
   return ports;
 }
 
