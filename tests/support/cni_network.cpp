@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,8 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+
+#include "mounts.hpp"
 
 namespace mantle::testing {
 
@@ -176,23 +177,9 @@ std::vector<std::string> CniTestNetwork::newRules() const {
   return out;
 }
 
-namespace {
-
-std::vector<fs::path> mountsUnder(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const std::string& line : lines(readText("/proc/self/mountinfo"))) {
-    std::istringstream fields(line);
-    std::string id, parent, device, root, mountPoint;
-    fields >> id >> parent >> device >> root >> mountPoint;
-    if (mountPoint.rfind(dir.string(), 0) == 0) out.push_back(mountPoint);
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<fs::path> CniTestNetwork::namespaceMounts() const {
-  return mountsUnder(dir_);
+  const std::vector<std::string> mounts = mountsUnder(dir_);
+  return {mounts.begin(), mounts.end()};
 }
 
 bool CniTestNetwork::clean() const {
@@ -216,10 +203,8 @@ void CniTestNetwork::removeEverything() {
       }
     }
   }
-  for (const fs::path& mount : namespaceMounts()) ::umount2(mount.c_str(), MNT_DETACH);
-  for (const fs::path& dir : extraDirs_) {
-    for (const fs::path& mount : mountsUnder(dir)) ::umount2(mount.c_str(), MNT_DETACH);
-  }
+  unmountAllUnder(dir_);
+  for (const fs::path& dir : extraDirs_) unmountAllUnder(dir);
   const std::regex name(R"(^\d+: ([^@:]+))");
   for (const std::string& line : lines(vethsOnBridge())) {
     std::smatch match;

@@ -12,6 +12,7 @@
 #include <json/value.h>
 
 #include "http/client.hpp"
+#include "mounts.hpp"
 #include "process/sessions.hpp"
 
 namespace mantle::testing {
@@ -31,6 +32,8 @@ MesosPeer::~MesosPeer() {
   if (master_) master_->stop();
   // The agent's executors and tasks run in sessions of their own.
   process::killSessionsUnder(dir_.path());
+  // With --launcher=linux the agent makes its work dir a mount of its own.
+  unmountAllUnder(dir_.path());
 }
 
 std::optional<std::string> MesosPeer::skipReason() {
@@ -55,25 +58,30 @@ std::string MesosPeer::logs() const {
   return out;
 }
 
-Status MesosPeer::start(std::chrono::milliseconds timeout) {
+Status MesosPeer::start(std::chrono::milliseconds timeout, const MesosPeerOptions& options) {
   ChildProcess setup({"/bin/bash", (home_ / "setup.sh").string()}, dir_.path() / "setup.log");
   const int status = setup.wait(std::chrono::minutes(5));
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Error(StatusCode::kUnavailable, home_.string() + "/setup.sh failed:\n" + setup.output());
   }
-  master_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{(home_ / "bin" / "mesos-master").string(), "--ip=127.0.0.1",
-                               "--port=" + std::to_string(masterPort_),
-                               "--work_dir=" + (dir_.path() / "master").string(), "--hostname=127.0.0.1"},
-      dir_.path() / "mesos-master.log");
-  agent_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{(home_ / "bin" / "mesos-agent").string(), "--master=" + masterAddress(),
-                               "--ip=127.0.0.1", "--port=" + std::to_string(agentPort_), "--hostname=127.0.0.1",
-                               "--work_dir=" + (dir_.path() / "agent").string(), "--no-systemd_enable_support",
-                               "--launcher=posix", "--isolation=posix/cpu,posix/mem",
-                               "--launcher_dir=" + (home_ / "libexec" / "mesos").string(),
-                               "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]"},
-      dir_.path() / "mesos-agent.log");
+  std::vector<std::string> masterArgv{(home_ / "bin" / "mesos-master").string(), "--ip=127.0.0.1",
+                                      "--port=" + std::to_string(masterPort_),
+                                      "--work_dir=" + (dir_.path() / "master").string(), "--hostname=127.0.0.1"};
+  masterArgv.insert(masterArgv.end(), options.masterFlags.begin(), options.masterFlags.end());
+  master_ = std::make_unique<ChildProcess>(masterArgv, dir_.path() / "mesos-master.log");
+  std::vector<std::string> agentArgv{(home_ / "bin" / "mesos-agent").string(),
+                                     "--master=" + masterAddress(),
+                                     "--ip=" + options.agentIp,
+                                     "--port=" + std::to_string(agentPort_),
+                                     "--hostname=" + options.agentIp,
+                                     "--work_dir=" + (dir_.path() / "agent").string(),
+                                     "--no-systemd_enable_support",
+                                     "--launcher=" + options.launcher,
+                                     "--isolation=" + options.isolation,
+                                     "--launcher_dir=" + (home_ / "libexec" / "mesos").string(),
+                                     "--resources=" + options.resources};
+  agentArgv.insert(agentArgv.end(), options.agentFlags.begin(), options.agentFlags.end());
+  agent_ = std::make_unique<ChildProcess>(agentArgv, dir_.path() / "mesos-agent.log");
   const bool registered = waitUntil(
       [&] {
         auto response = http::request("GET", masterUrl() + "/master/slaves", {}, "", http::ClientOptions{2, 1});

@@ -1,6 +1,9 @@
 // What tests of containers check on the host's mount table: the mount
-// points left below a directory, and whether the kernel has overlayfs.
+// points left below a directory, and whether the kernel has overlayfs; and
+// how they remove what a failed test left mounted.
 #pragma once
+
+#include <sys/mount.h>
 
 #include <filesystem>
 #include <fstream>
@@ -22,6 +25,12 @@ inline std::vector<std::string> mountsUnder(const std::filesystem::path& dir) {
     }
   }
   return out;
+}
+
+// Detaches every mount at or below `dir`, the last mounted first.
+inline void unmountAllUnder(const std::filesystem::path& dir) {
+  const std::vector<std::string> mounts = mountsUnder(dir);
+  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
 }
 
 inline bool overlayAvailable() {
