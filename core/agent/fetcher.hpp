@@ -1,7 +1,7 @@
 // The fetcher: puts an executor's CommandInfo.uris into its sandbox before
 // the executor starts, with Mesos' URI fields:
 //   value        an absolute path, file:///path (copied), http:// or https://
-//                (downloaded with libcurl, TLS verified, redirects followed)
+//                (downloaded with core/http, TLS verified, up to 5 redirects)
 //   output_file  the name in the sandbox (relative, may name a sub-directory;
 //                default: the last path segment of `value`)
 //   executable   chmod a+x, never extracted

@@ -88,7 +88,7 @@ void forwardToAgent(const std::string& agentBaseUrl, const AgentProxyTarget& tar
     proxiedRequests.fetch_sub(1);
     return responder.respond(http::Response::text(503, "Too many agent requests in flight; try again"));
   }
-  // libcurl blocks: a thread of its own keeps the HTTP threads free. It
+  // The HTTP client blocks: a thread of its own keeps the HTTP threads free. It
   // holds only copies, so it may outlive the master.
   std::thread([url = agentBaseUrl + target.agentPath, agentId = target.agentId,
                authorization = std::move(authorization), responder = std::move(responder)] {
