@@ -147,6 +147,50 @@ Status validateSchedulerCall(const Call& call) {
   }
 }
 
+namespace {
+
+// Mesos' rules for TaskInfo.health_check (its checks::validation), each
+// message naming the field. A check without `type` has the type of the one
+// of command/http/tcp it sets (as the executor runs it).
+Status validateHealthCheck(const v1::HealthCheck& check) {
+  using Type = v1::HealthCheck;
+  const Type::Type type = check.type() != Type::UNKNOWN ? check.type()
+                          : check.has_command()         ? Type::COMMAND
+                          : check.has_http()            ? Type::HTTP
+                          : check.has_tcp()             ? Type::TCP
+                                                        : Type::UNKNOWN;
+  switch (type) {
+    case Type::COMMAND:
+      if (!check.has_command() || !check.command().has_value()) {
+        return invalidArgument("health_check.command.value: a COMMAND health check needs a command");
+      }
+      break;
+    case Type::HTTP:
+      if (!check.has_http()) return invalidArgument("health_check.http: an HTTP health check needs 'http'");
+      if (check.http().has_scheme() && check.http().scheme() != "http" && check.http().scheme() != "https") {
+        return invalidArgument("health_check.http.scheme: unsupported scheme '" + check.http().scheme() +
+                               "' (only 'http' or 'https')");
+      }
+      if (check.http().has_path() && check.http().path().rfind('/', 0) != 0) {
+        return invalidArgument("health_check.http.path: '" + check.http().path() + "' does not start with '/'");
+      }
+      break;
+    case Type::TCP:
+      if (!check.has_tcp()) return invalidArgument("health_check.tcp: a TCP health check needs 'tcp'");
+      break;
+    default: return invalidArgument("health_check.type: names no COMMAND, HTTP or TCP check");
+  }
+  for (const auto& [field, value] :
+       {std::pair{"delay_seconds", check.delay_seconds()}, std::pair{"interval_seconds", check.interval_seconds()},
+        std::pair{"timeout_seconds", check.timeout_seconds()},
+        std::pair{"grace_period_seconds", check.grace_period_seconds()}}) {
+    if (!(value >= 0)) return invalidArgument(std::string("health_check.") + field + " is negative");
+  }
+  return {};
+}
+
+}  // namespace
+
 namespace validation {
 
 using resources::Resources;
@@ -214,6 +258,11 @@ Result<LaunchableTask> task(const v1::TaskInfo& task, const v1::ExecutorInfo* gr
     return invalidArgument("Task '" + taskId +
                            "' sets 'check' (a CheckInfo), which Mantle's command and default executors do not run; "
                            "use 'health_check'");
+  }
+  if (task.has_health_check()) {
+    if (Status valid = validateHealthCheck(task.health_check()); !valid.ok()) {
+      return invalidArgument("Task '" + taskId + "' has an invalid health check: " + valid.error().message);
+    }
   }
   if (task.has_command() && !task.has_container() && task.command().value().empty()) {
     return invalidArgument("Task's 'command.value' is empty");

@@ -191,6 +191,52 @@ TEST_F(TaskValidationTest, AGeneralCheckIsRefusedWhereMantlesOwnExecutorWouldHav
   EXPECT_TRUE(accepted.ok()) << accepted.error().message;
 }
 
+TEST_F(TaskValidationTest, AHealthCheckBreakingMesosRulesIsRefusedNamingTheField) {
+  auto checkedWith = [&](const v1::HealthCheck& check) {
+    v1::TaskInfo t = commandTask("t1", 1);
+    *t.mutable_health_check() = check;
+    return task(t, nullptr, available_, context());
+  };
+  auto refused = [&](const v1::HealthCheck& check) {
+    Result<LaunchableTask> checked = checkedWith(check);
+    EXPECT_FALSE(checked.ok());
+    return checked.ok() ? std::string() : checked.error().message;
+  };
+  v1::HealthCheck http;
+  http.set_type(v1::HealthCheck::HTTP);
+  http.mutable_http()->set_port(8080);
+  http.mutable_http()->set_path("/ready");
+  for (const std::string scheme : {"http", "https"}) {
+    http.mutable_http()->set_scheme(scheme);
+    Result<LaunchableTask> accepted = checkedWith(http);
+    EXPECT_TRUE(accepted.ok()) << scheme << ": " << accepted.error().message;
+  }
+  for (const std::string scheme : {"ftp", "HTTP", "", "http://evil:1/"}) {
+    http.mutable_http()->set_scheme(scheme);
+    const std::string message = refused(http);
+    EXPECT_THAT(message, HasSubstr("Task 't1' has an invalid health check"));
+    EXPECT_THAT(message, HasSubstr("health_check.http.scheme: unsupported scheme '" + scheme + "'"));
+  }
+  http.mutable_http()->set_scheme("http");
+  http.mutable_http()->set_path("ready");
+  EXPECT_THAT(refused(http), HasSubstr("health_check.http.path: 'ready' does not start with '/'"));
+
+  v1::HealthCheck missing;
+  missing.set_type(v1::HealthCheck::TCP);
+  EXPECT_THAT(refused(missing), HasSubstr("health_check.tcp"));
+  missing.set_type(v1::HealthCheck::HTTP);
+  EXPECT_THAT(refused(missing), HasSubstr("health_check.http"));
+  missing.set_type(v1::HealthCheck::COMMAND);
+  EXPECT_THAT(refused(missing), HasSubstr("health_check.command.value"));
+  EXPECT_THAT(refused(v1::HealthCheck()), HasSubstr("health_check.type"));
+
+  v1::HealthCheck tcp;
+  tcp.mutable_tcp()->set_port(80);  // no type: the one it sets
+  EXPECT_TRUE(checkedWith(tcp).ok());
+  tcp.set_interval_seconds(-1);
+  EXPECT_THAT(refused(tcp), HasSubstr("health_check.interval_seconds is negative"));
+}
+
 TEST(OperationValidationTest, ReserveConsumesUnreservedAndProducesTheReservation) {
   v1::Offer::Operation op;
   op.set_type(v1::Offer::Operation::RESERVE);
