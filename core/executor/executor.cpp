@@ -383,8 +383,8 @@ class Executor {
     task.stderrFd = errPipe[0];
     say("started task " + id + " (pid " + std::to_string(pid) + ")");
     if (info.has_health_check()) {
-      task.health = std::make_unique<HealthChecker>(info.health_check(), env, config_.directory, steadyNow());
-      if (!config_.rootfs.empty()) task.health->runInContainer({pid, config_.workingDirectory, user});
+      task.health = std::make_unique<HealthChecker>(info.health_check(), env, config_.directory, pid, steadyNow());
+      if (!config_.rootfs.empty()) task.health->runInContainer({config_.workingDirectory, user});
     }
     update(task, mesos::v1::TASK_RUNNING, "", std::nullopt, std::nullopt);
   }

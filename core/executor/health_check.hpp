@@ -23,9 +23,19 @@ class HealthChecker {
     std::string message;  // why it failed
   };
 
-  // `start`: when the task started (seconds, steady clock).
+  // `taskPid`: the task's process; `start`: when the task started (seconds,
+  // steady clock).
+  //
+  // Every check runs in the task's network namespace, as Mesos runs them:
+  // HTTP and TCP checks connect to 127.0.0.1 (::1 for protocol IPv6) there,
+  // so a server listening only on the task's own loopback is reached. The
+  // executor shares the namespace of the container it starts (network/cni's
+  // included), so this is the executor's own unless the task's process left
+  // it; then the check enters it (setns through /proc/<taskPid>/ns/net, in
+  // the probe's own thread or the command's process). HTTPS is not verified
+  // (Mesos runs curl -k).
   HealthChecker(mesos::v1::HealthCheck check, std::map<std::string, std::string> environment, std::string directory,
-                double start);
+                pid_t taskPid, double start);
   ~HealthChecker();
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
@@ -39,10 +49,7 @@ class HealthChecker {
   // filesystem. The namespace is entered through /proc/<taskPid>/ns/mnt once
   // the task's process has executed its command (before that it may not
   // have made the image its root yet); a check due earlier waits for it.
-  // HTTP and TCP checks connect from the executor, which shares the task's
-  // network namespace.
   struct InContainer {
-    pid_t taskPid = -1;
     std::string workingDirectory;
     std::optional<process::UserIds> user;
   };
@@ -64,6 +71,7 @@ class HealthChecker {
   mesos::v1::HealthCheck::Type type_;
   std::map<std::string, std::string> environment_;
   std::string directory_;
+  pid_t taskPid_;
   double start_;
   double nextCheck_;
   bool everHealthy_ = false;

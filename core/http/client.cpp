@@ -121,7 +121,11 @@ class Exchange {
     if (!context.ok())
       return Error(StatusCode::kInvalidArgument, method_ + " " + url_ + ": " + context.error().message);
     asio::ssl::stream<beast::tcp_stream&> tls(socket, **context);
-    if (Status verified = verifyPeerAs(tls, url->host); !verified.ok()) return verified;
+    if (!options_.verifyPeer) {
+      tls.set_verify_mode(asio::ssl::verify_none);
+    } else if (Status verified = verifyPeerAs(tls, url->host); !verified.ok()) {
+      return verified;
+    }
     ec = step([&](auto done) { tls.async_handshake(asio::ssl::stream_base::client, done); }, connectBy,
               [&] { socket.socket().close(); });
     if (ec) return failure(ec);

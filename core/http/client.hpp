@@ -30,6 +30,9 @@ struct ClientOptions {
   // Abort when less than one byte per second arrives for this long (a
   // stalled download); 0: never.
   double stallTimeoutSeconds = 0;
+  // false: an https server's certificate and name are not checked (health
+  // checks of a task's own server, as Mesos' curl -k). Only for that.
+  bool verifyPeer = true;
 };
 
 // TLS for https:// URLs. The server's certificate and host name are always

@@ -20,15 +20,19 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "cluster.hpp"
 #include "cni_network.hpp"
+#include "docker_registry.hpp"
 #include "http/client.hpp"
 #include "http_json.hpp"
+#include "mounts.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 #include "test_framework.hpp"
@@ -385,6 +389,246 @@ TEST_F(NetworkCniE2ETest, ROOT_WithNamespacesUtsTooTheContainerIsNamedAfterItsHo
       runToEnd("named", "test \"$(hostname)\" = web-task && grep -q ' web-task$' /etc/hosts", named);
   ASSERT_TRUE(ended.has_value());
   EXPECT_EQ(ended->state(), mv1::TASK_FINISHED) << ended->message();
+}
+
+// A health check every half second from the start, killing the task after
+// `failures` failures in a row.
+mv1::HealthCheck everyHalfSecond(std::uint32_t failures) {
+  mv1::HealthCheck check;
+  check.set_delay_seconds(0);
+  check.set_interval_seconds(0.5);
+  check.set_timeout_seconds(5);
+  check.set_grace_period_seconds(0);
+  check.set_consecutive_failures(failures);
+  return check;
+}
+
+mv1::HealthCheck httpCheck(int port, const std::string& scheme, std::uint32_t failures = 1000000) {
+  mv1::HealthCheck check = everyHalfSecond(failures);
+  check.set_type(mv1::HealthCheck::HTTP);
+  check.mutable_http()->set_port(static_cast<std::uint32_t>(port));
+  check.mutable_http()->set_path("/whoami");
+  check.mutable_http()->set_scheme(scheme);
+  return check;
+}
+
+mv1::HealthCheck tcpCheck(int port, std::uint32_t failures = 1000000) {
+  mv1::HealthCheck check = everyHalfSecond(failures);
+  check.set_type(mv1::HealthCheck::TCP);
+  check.mutable_tcp()->set_port(static_cast<std::uint32_t>(port));
+  return check;
+}
+
+mv1::CommandInfo shellCommand(const std::string& script) {
+  mv1::CommandInfo command;
+  command.set_shell(true);
+  command.set_value(script);
+  return command;
+}
+
+TEST_F(NetworkCniE2ETest, ROOT_HealthChecksOfATaskOnANetworkReachItsServerOnItsOwnLoopback) {
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  // Servers on 127.0.0.1 of their network namespace only, on a port nothing
+  // listens on in the host's.
+  const int port = freePort();
+  const std::string bindLoopback = " --bind 127.0.0.1 >/dev/null 2>&1";
+  const std::string serve = "echo up > whoami && exec python3 -m http.server " + std::to_string(port) + bindLoopback;
+  // An HTTPS server with a certificate of its own (Mesos does not verify it).
+  const fs::path key = files_.path() / "key.pem", certificate = files_.path() / "cert.pem";
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=task -keyout " + key.string() +
+                         " -out " + certificate.string() + " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  const std::string serveTls =
+      "echo up > whoami && exec python3 -c \"import http.server, ssl; "
+      "s = http.server.HTTPServer(('127.0.0.1', " +
+      std::to_string(port) +
+      "), http.server.SimpleHTTPRequestHandler); c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); "
+      "c.load_cert_chain('" +
+      certificate.string() + "', '" + key.string() +
+      "'); s.socket = c.wrap_socket(s.socket, server_side=True); s.serve_forever()\" >/dev/null 2>&1";
+  // A task whose process moved to a network namespace of its own: its checks
+  // follow it there (the executor's is the container's).
+  const std::string serveApart =
+      "echo up > whoami && exec unshare -n sh -c 'ip link set lo up && exec python3 -m "
+      "http.server " +
+      std::to_string(port) + bindLoopback + "'";
+  struct Case {
+    std::string id;
+    std::string script;
+    mv1::HealthCheck check;
+  };
+  const std::vector<Case> cases{{"http", serve, httpCheck(port, "http")},
+                                {"https", serveTls, httpCheck(port, "https")},
+                                {"tcp", serve, tcpCheck(port)},
+                                {"apart", serveApart, tcpCheck(port)}};
+  for (const Case& c : cases) {
+    ASSERT_TRUE(
+        framework_->launch(c.id, shellCommand(c.script), "cpus:0.1;mem:64", 20s, onNetwork("web"), c.check).ok());
+    launched_.push_back(c.id);
+  }
+  for (const Case& c : cases) {
+    std::optional<mv1::TaskStatus> healthy = framework_->waitForHealth(c.id, true, 60s);
+    EXPECT_TRUE(healthy.has_value()) << c.id;
+  }
+  EXPECT_FALSE(canConnect("127.0.0.1", port));  // not the host's loopback
+  for (const Case& c : cases) killAndWait(c.id);
+  expectNothingLeft();
+}
+
+TEST_F(NetworkCniE2ETest, ROOT_ATaskOnANetworkWhoseServerDoesNotListenGoesUnhealthyAndIsKilled) {
+  startCluster();
+  ASSERT_NE(framework_, nullptr);
+  // The host listens on the port: only the task's own loopback counts.
+  const int port = freePort();
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int one = 1;
+  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  const bool listening =
+      ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 && ::listen(listener, 16) == 0;
+  std::unique_ptr<int, void (*)(int*)> closer(new int(listener), [](int* fd) {
+    ::close(*fd);
+    delete fd;
+  });
+  ASSERT_TRUE(listening) << std::strerror(errno);
+  ASSERT_TRUE(canConnect("127.0.0.1", port));
+
+  const std::map<std::string, mv1::HealthCheck> checks{{"deaf-tcp", tcpCheck(port, 3)},
+                                                       {"deaf-http", httpCheck(port, "http", 3)}};
+  for (const auto& [id, check] : checks) {
+    ASSERT_TRUE(
+        framework_->launch(id, shellCommand("sleep 600"), "cpus:0.1;mem:64", 20s, onNetwork("web"), check).ok());
+    launched_.push_back(id);
+  }
+  for (const auto& [id, check] : checks) {
+    std::optional<mv1::TaskStatus> unhealthy = framework_->waitForHealth(id, false, 60s);
+    ASSERT_TRUE(unhealthy.has_value()) << id;
+    EXPECT_NE(unhealthy->message().find("127.0.0.1"), std::string::npos) << id << ": " << unhealthy->message();
+    std::optional<mv1::TaskStatus> ended = framework_->waitForState(id, std::nullopt, 60s);
+    ASSERT_TRUE(ended.has_value()) << id;
+    EXPECT_EQ(ended->state(), mv1::TASK_KILLED) << id << ": " << ended->message();
+    EXPECT_NE(ended->message().find("after 3 failed health checks"), std::string::npos)
+        << id << ": " << ended->message();
+    EXPECT_FALSE(framework_->waitForHealth(id, true, 0s).has_value()) << id;
+  }
+
+  // A scheme other than http or https is refused at launch, naming the field.
+  ASSERT_TRUE(
+      framework_
+          ->launch("ftp", shellCommand("sleep 600"), "cpus:0.1;mem:64", 20s, onNetwork("web"), httpCheck(port, "ftp"))
+          .ok());
+  launched_.push_back("ftp");
+  std::optional<mv1::TaskStatus> refused = framework_->waitForState("ftp", std::nullopt, 30s);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->state(), mv1::TASK_ERROR) << refused->message();
+  EXPECT_NE(refused->message().find("health_check.http.scheme: unsupported scheme 'ftp'"), std::string::npos)
+      << refused->message();
+  expectNothingLeft();
+}
+
+TEST_F(NetworkCniE2ETest,
+       ROOT_AnImageTaskOnANetworkHasItsAddressAndEtcFilesInItsRootfsReachesAPeerAndIsReachedThroughItsMappedPort) {
+  for (const char* tool : {"/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/umoci", "/bin/busybox"}) {
+    if (::access(tool, X_OK) != 0) GTEST_SKIP() << "the image comes from " << tool;
+  }
+  if (!overlayAvailable()) GTEST_SKIP() << "no overlayfs";
+  // The network's DNS servers (the bridge plugin returns its configuration's).
+  const fs::path conflist = network_->configDir() / "10-web.conflist";
+  Json::Value config;
+  std::istringstream(readText(conflist)) >> config;
+  config["plugins"][0]["dns"]["nameservers"].append("10.9.8.7");
+  config["plugins"][0]["dns"]["search"].append("mantle.test");
+  Json::StreamWriterBuilder writer;
+  writer["indentation"] = "";
+  std::ofstream(conflist) << Json::writeString(writer, config);
+
+  // Debian's busybox as an image in a registry on loopback (the images tests' fixture).
+  DockerRegistry registry;
+  const fs::path layout = files_.path() / "image";
+  buildBusyboxLayout(layout, BusyboxImage{});
+  skopeoCopy("oci:" + layout.string() + ":latest", "docker://" + registry.host() + "/library/busybox:latest",
+             {"--format", "v2s2"});
+  Json::Value manifest;
+  std::istringstream(network_->manifest()) >> manifest;
+  for (auto [library, module] : {std::pair{"mantle_filesystem", "filesystem/linux"},
+                                 {"mantle_docker_runtime", "docker/runtime"},
+                                 {"mantle_hardening", "namespaces/uts"}}) {
+    Json::Value entry;
+    entry["name"] = library;
+    entry["modules"][0]["name"] = module;
+    entry["modules"][0]["kind"] = "isolator";
+    manifest["libraries"].append(entry);
+  }
+  startCluster(false, 20000,
+               {"--modules=" + Json::writeString(writer, manifest),
+                "--isolation=network/cni,namespaces/uts,filesystem/linux,docker/runtime", "--image_providers=docker",
+                "--docker_registry=" + registry.url()});
+  ASSERT_NE(framework_, nullptr);
+  // The image's rootfs is mounted under the agent's work dir: unmounted with the network even when the test fails.
+  network_->alsoUnmountUnder(cluster_->agentWorkDir(0));
+
+  const int hostPort = freePort();
+  const int containerPort = freePort();
+  std::optional<mv1::TaskStatus> peer = launchRunning("peer", server("peer", containerPort), onNetwork("web"));
+  ASSERT_TRUE(peer.has_value());
+  ASSERT_EQ(addressesIn(*peer, "web").size(), 1u);
+  const std::string peerUrl = "http://" + addressesIn(*peer, "web")[0] + ":" + std::to_string(containerPort);
+
+  // The image task records what it sees in its sandbox, fetches the peer's
+  // name from it, then serves its sandbox on the container port.
+  mv1::ContainerInfo image = onNetwork("web", hostPort, containerPort);
+  image.mutable_mesos()->mutable_image()->set_type(mv1::Image::DOCKER);
+  image.mutable_mesos()->mutable_image()->mutable_docker()->set_name("busybox");
+  image.set_hostname("img-task");
+  const std::string script =
+      "B=/bin/busybox; cd $MESOS_SANDBOX && $B hostname > hostname.seen && $B cat /etc/hostname > etc-hostname && "
+      "$B cat /etc/hosts > etc-hosts && $B cat /etc/resolv.conf > etc-resolv && $B test -f /etc/hello && "
+      "until $B wget -q -O peer.seen " +
+      peerUrl + "/whoami; do $B sleep 0.1; done && echo img > whoami && exec $B httpd -f -p " +
+      std::to_string(containerPort) + " -h $MESOS_SANDBOX";
+  std::optional<mv1::TaskStatus> img = launchRunning("img", script, image);
+  ASSERT_TRUE(img.has_value());
+  std::vector<std::string> ips = addressesIn(*img, "web");
+  ASSERT_EQ(ips.size(), 1u) << img->DebugString();
+  EXPECT_EQ(ips[0].rfind(network_->prefix(), 0), 0u) << ips[0];
+  EXPECT_NE(ips[0], addressesIn(*peer, "web")[0]);
+
+  // The host reaches it through the mapped port only; it reached its peer.
+  std::optional<std::string> mapped;
+  ASSERT_TRUE(waitUntil([&] { return (mapped = fetch("127.0.0.1", hostPort, "whoami")).has_value(); }, 30s))
+      << cluster_->logs(40);
+  EXPECT_EQ(*mapped, "img\n");
+  EXPECT_FALSE(canConnect("127.0.0.1", containerPort));
+  EXPECT_EQ(fetch("127.0.0.1", hostPort, "peer.seen").value_or(""), "peer\n");
+
+  // Its host name and /etc files, inside its rootfs: the network's.
+  EXPECT_EQ(fetch("127.0.0.1", hostPort, "hostname.seen").value_or(""), "img-task\n");
+  EXPECT_EQ(fetch("127.0.0.1", hostPort, "etc-hostname").value_or(""), "img-task\n");
+  const std::string hosts = fetch("127.0.0.1", hostPort, "etc-hosts").value_or("");
+  EXPECT_NE(hosts.find("\n" + ips[0] + " img-task\n"), std::string::npos) << hosts;
+  EXPECT_EQ(hosts.find("127.0.1.1"), std::string::npos) << hosts;  // not the host-filesystem default
+  const std::string resolv = fetch("127.0.0.1", hostPort, "etc-resolv").value_or("");
+  EXPECT_NE(resolv.find("nameserver 10.9.8.7\n"), std::string::npos) << resolv;
+  EXPECT_NE(resolv.find("search mantle.test\n"), std::string::npos) << resolv;
+
+  // Its address in /master/state too.
+  std::optional<Json::Value> state = getJson(cluster_->masterUrl() + "/master/state");
+  ASSERT_TRUE(state.has_value());
+  const std::string body = Json::writeString(writer, *state);
+  EXPECT_NE(body.find("\"ip_address\":\"" + ips[0] + "\""), std::string::npos) << body;
+
+  // Once it ends: no veth, rule, lease or namespace, and no mount of its rootfs.
+  killAndWait("img");
+  killAndWait("peer");
+  expectNothingLeft();
+  const fs::path workDir = cluster_->agentWorkDir(0);
+  EXPECT_TRUE(waitUntil([&] { return mountsUnder(workDir).empty(); }, 15s)) << mountsUnder(workDir).front();
 }
 
 TEST_F(NetworkCniE2ETest, ROOT_WithRootDirPersistTheStateLivesUnderTheAgentsWorkDir) {
