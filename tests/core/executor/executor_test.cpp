@@ -1,9 +1,10 @@
 // mantle-executor through a real agent: environment, task groups, and the
-// health checks (command, TCP) with Mesos' HealthCheck fields.
+// health checks (command, TCP, HTTP; IPv4 and IPv6) with Mesos' HealthCheck fields.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <elf.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -140,6 +141,45 @@ TEST_F(ExecutorTest, TcpHealthCheckFailsWithNothingListening) {
   auto killed = peer_.waitForTerminal("deaf", 30s);
   EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED) << agent_->output();
   EXPECT_THAT(killed.status().message(), HasSubstr("TCP connection"));
+}
+
+TEST_F(ExecutorTest, HealthChecksWithProtocolIpv6ConnectToTheIpv6Loopback) {
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "the tasks serve HTTP with python3";
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  // Each task serves on ::1 only; the checks of protocol IPv6 reach it, the
+  // IPv4 one (127.0.0.1) does not.
+  const auto serving = [&](const std::string& id, mesos::v1::HealthCheck check) {
+    const std::string port = std::to_string(check.has_http() ? check.http().port() : check.tcp().port());
+    auto task = commandTask(id, "exec python3 -m http.server " + port + " --bind ::1 >/dev/null 2>&1", peer_.agentId());
+    check.clear_command();
+    *task.mutable_health_check() = check;
+    return task;
+  };
+  mesos::v1::HealthCheck http = commandCheck("", 2);
+  http.set_grace_period_seconds(30);  // until the server is up
+  http.set_type(mesos::v1::HealthCheck::HTTP);
+  http.mutable_http()->set_port(static_cast<std::uint32_t>(freePort()));
+  http.mutable_http()->set_protocol(mesos::v1::NetworkInfo::IPv6);
+  mesos::v1::HealthCheck tcp = commandCheck("", 2);
+  tcp.set_grace_period_seconds(30);
+  tcp.set_type(mesos::v1::HealthCheck::TCP);
+  tcp.mutable_tcp()->set_port(static_cast<std::uint32_t>(freePort()));
+  tcp.mutable_tcp()->set_protocol(mesos::v1::NetworkInfo::IPv6);
+  mesos::v1::HealthCheck v4 = http;
+  v4.mutable_http()->set_port(static_cast<std::uint32_t>(freePort()));
+  v4.mutable_http()->clear_protocol();
+  v4.set_grace_period_seconds(0);
+  for (const auto& task : {serving("v6-http", http), serving("v6-tcp", tcp), serving("v4-http", v4)}) {
+    ASSERT_TRUE(peer_.runTask(testFramework(), task));
+  }
+  for (const std::string id : {"v6-http", "v6-tcp"}) {
+    ASSERT_TRUE(waitUntil([&] { return !withHealth(peer_.distinctUpdates(id)).empty(); }, 30s)) << agent_->output();
+    EXPECT_TRUE(withHealth(peer_.distinctUpdates(id)).front().status().healthy()) << id;
+  }
+  auto killed = peer_.waitForTerminal("v4-http", 30s);
+  EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED) << agent_->output();
+  EXPECT_THAT(killed.status().message(), HasSubstr("http://127.0.0.1:"));
 }
 
 TEST_F(ExecutorTest, HealthCheckFailuresInTheGracePeriodAreIgnored) {
