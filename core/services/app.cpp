@@ -260,7 +260,9 @@ void readHealthChecks(Reader& reader, const Json::Value& value, App* app) {
       reader.fail(path + "/protocol", "expected one of HTTP, HTTPS, TCP, COMMAND, MESOS_HTTP, MESOS_HTTPS, MESOS_TCP");
       continue;
     }
-    reader.string(item, "path", path + "/path", &check.path);
+    if (reader.string(item, "path", path + "/path", &check.path) && check.path.rfind('/', 0) != 0) {
+      reader.fail(path + "/path", "must start with '/' (Mesos refuses the task otherwise)");
+    }
     reader.integer(item, "portIndex", path + "/portIndex", &check.portIndex, 0);
     std::int64_t port = 0;
     if (reader.integer(item, "port", path + "/port", &port, 0, 65535)) check.port = port;

@@ -95,6 +95,10 @@ TEST(AppTest, CmdOrArgsButNotBothAndHealthChecksNeedAPort) {
   auto check = violationsOf(R"({"id":"a","cmd":"x","portDefinitions":[],"healthChecks":[{"protocol":"HTTP"}]})");
   ASSERT_EQ(check.size(), 1u);
   EXPECT_EQ(check[0].path, "/healthChecks(0)/portIndex");
+  auto relative =
+      violationsOf(R"({"id":"a","cmd":"x","healthChecks":[{"protocol":"MESOS_HTTP","portIndex":0,"path":"ready"}]})");
+  ASSERT_EQ(relative.size(), 1u);
+  EXPECT_EQ(relative[0].path, "/healthChecks(0)/path");
   auto command = violationsOf(R"({"id":"a","cmd":"x","healthChecks":[{"protocol":"COMMAND"}]})");
   ASSERT_EQ(command.size(), 1u);
   EXPECT_EQ(command[0].path, "/healthChecks(0)/command");
