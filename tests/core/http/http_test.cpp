@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <set>
@@ -21,6 +22,7 @@
 
 #include "http/client.hpp"
 #include "http/server.hpp"
+#include "temp_dir.hpp"
 
 namespace mantle::http {
 namespace {
@@ -110,6 +112,28 @@ TEST_F(HttpTest, AnswerLaterFromAnotherThread) {
     EXPECT_EQ(response->status, 202);
   }
   for (auto& t : workers) t.join();
+}
+
+TEST_F(HttpTest, WithoutPeerVerificationAServerWithASelfSignedCertificateIsReachedOverHttps) {
+  // A certificate of the server's own, for a name that is not 127.0.0.1.
+  testing::TempDir dir;
+  const std::string key = (dir.path() / "key.pem").string(), certificate = (dir.path() / "cert.pem").string();
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=elsewhere -keyout " + key +
+                         " -out " + certificate + " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  ServerOptions options;
+  options.tls = TlsOptions{certificate, key, "", false};
+  start([](const Request&, const Responder& responder) { responder.respond(Response::text(200, "secret")); }, options);
+  const std::string url = "https" + base_.substr(4) + "/";
+  auto verified = request("GET", url, {}, "");
+  EXPECT_FALSE(verified.ok());  // the default: refused
+  ClientOptions unverified;
+  unverified.verifyPeer = false;
+  auto response = request("GET", url, {}, "", unverified);
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "secret");
 }
 
 TEST_F(HttpTest, UnansweredRequestGets500) {
