@@ -807,66 +807,82 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   }
   traceLaunch(ref, "checkpoint_written");
   const bool imageVolumes = !imageVolumesOf(config).empty();
-  if (sync || !uris.empty() || *image || imageVolumes) {
-    // The container starts in fetched(), once the checkpoint's commit has
-    // ended (the tasks of a checkpointing framework are durable before
-    // their executor runs), the image is provisioned and the fetcher is done.
-    ref.fetching = true;
-    ref.fetchCancel = std::make_shared<std::atomic<bool>>(false);
-    auto commited = [this, uris = std::move(uris), user, config = std::move(config), plan = std::move(plan),
-                     image = std::move(*image), imageVolumes, fw = ref.frameworkId, id = ref.executorId,
-                     cid = ref.containerId](const Status& durable) mutable {
-      Executor* executor = findExecutor(fw, id);
-      if (executor == nullptr || executor->containerId != cid) return;
-      traceLaunch(*executor, "checkpoint_durable");
-      if (durable.ok() && image && executor->state == Executor::State::kRegistering) {
-        provisionImage(*executor, *image, std::move(config), std::move(plan), std::move(uris));
-        return;
-      }
-      if (durable.ok() && imageVolumes && executor->state == Executor::State::kRegistering) {
-        provisionVolumes(*executor, std::move(config), std::move(plan), std::move(uris));
-        return;
-      }
-      if (!durable.ok() || uris.empty() || executor->state != Executor::State::kRegistering) {
-        fetched(fw, id, cid, durable.ok() ? durable : durable.error().withContext("checkpointing the executor"), config,
-                std::move(plan));
-        return;
-      }
-      fetch(*executor, std::move(uris), user, std::move(config), std::move(plan));
-    };
-    if (sync) {
-      checkpoints_->afterCommit(std::move(commited));
-    } else {
-      commited(Status{});
-    }
+  // The container starts off the strand (startContainer), in fetched() once
+  // the checkpoint's commit has ended (the tasks of a checkpointing framework
+  // are durable before their executor runs), the image is provisioned and the
+  // fetcher is done.
+  ref.fetching = true;
+  ref.fetchCancel = std::make_shared<std::atomic<bool>>(false);
+  if (!sync && uris.empty() && !*image && !imageVolumes) {
+    startContainer(ref, std::move(config), std::move(plan));
     return &ref;
   }
-  Status started = startContainer(ref, config, std::move(plan));
-  if (!started.ok()) {
-    const std::string executorId = ref.executorId;
-    std::error_code ignored;
-    fs::remove_all(executorMeta, ignored);
-    scheduleSandbox(ref.directory, GarbageCollector::Clock::now());
-    framework.executors.erase(executorId);
-    return started.error();
+  auto commited = [this, uris = std::move(uris), user, config = std::move(config), plan = std::move(plan),
+                   image = std::move(*image), imageVolumes, fw = ref.frameworkId, id = ref.executorId,
+                   cid = ref.containerId](const Status& durable) mutable {
+    Executor* executor = findExecutor(fw, id);
+    if (executor == nullptr || executor->containerId != cid) return;
+    traceLaunch(*executor, "checkpoint_durable");
+    if (durable.ok() && image && executor->state == Executor::State::kRegistering) {
+      provisionImage(*executor, *image, std::move(config), std::move(plan), std::move(uris));
+      return;
+    }
+    if (durable.ok() && imageVolumes && executor->state == Executor::State::kRegistering) {
+      provisionVolumes(*executor, std::move(config), std::move(plan), std::move(uris));
+      return;
+    }
+    if (!durable.ok() || uris.empty() || executor->state != Executor::State::kRegistering) {
+      fetched(fw, id, cid, durable.ok() ? durable : durable.error().withContext("checkpointing the executor"), config,
+              std::move(plan));
+      return;
+    }
+    fetch(*executor, std::move(uris), user, std::move(config), std::move(plan));
+  };
+  if (sync) {
+    checkpoints_->afterCommit(std::move(commited));
+  } else {
+    commited(Status{});
   }
   return &ref;
 }
 
-Status Agent::startContainer(Executor& ref, const module::v1::ContainerConfig& config, LaunchPlan plan) {
-  Result<pid_t> pid = containerizer_->launch(ref.containerId, config, std::move(plan));
-  for (const auto& [step, at] : containerizer_->lastLaunchSteps()) traceLaunch(ref, step, at);
+void Agent::startContainer(Executor& ref, module::v1::ContainerConfig config, LaunchPlan plan) {
+  containerizer_->launch(ref.containerId, std::move(config), std::move(plan),
+                         [this, fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](
+                             const Result<pid_t>& pid, const Containerizer::LaunchSteps& steps) {
+                           containerLaunched(fw, id, cid, pid, steps);
+                         });
+}
+
+void Agent::containerLaunched(const std::string& frameworkId, const std::string& executorId,
+                              const std::string& containerId, const Result<pid_t>& pid,
+                              const Containerizer::LaunchSteps& steps) {
+  Executor* executor = findExecutor(frameworkId, executorId);
+  CHECK(executor != nullptr && executor->containerId == containerId && executor->fetching)
+      << "container " << containerId << " launched for no executor waiting for it";
+  Executor& ref = *executor;
+  for (const auto& [step, at] : steps) traceLaunch(ref, step, at);
   traceLaunch(ref, "released");
   if (!pid.ok()) {
     ++counters_["container_launch_errors"];
-    containers_.erase(ref.containerId);
-    return pid.error();
+    LOG(WARNING) << "Launching executor " << executorId << " failed: " << pid.error().message;
+    return containerNotStarted(ref, Error(pid.error().code, "Failed to launch the container: " + pid.error().message));
   }
+  ref.fetching = false;
   ref.pid = *pid;
+  // Before the executor may start: a container that runs is one a restarted
+  // agent finds.
   std::optional<std::uint64_t> start = processStartTime(*pid);
   logUnsaved(checkpoints_->writeFile(ref.runMeta + "/pid",
                                      std::to_string(*pid) + " " + std::to_string(start.value_or(0)),
                                      checkpointing(ref.frameworkId)));
+  if (ref.state != Executor::State::kRegistering) {
+    // Shut down (every task killed, the framework gone) while it launched:
+    // the container is killed before its executor runs; its termination ends
+    // the executor.
+    containerizer_->destroy(containerId, 0);
+    return;
+  }
   ref.registrationTimer = std::make_unique<asio::steady_timer>(strand_);
   ref.registrationTimer->expires_after(
       std::chrono::milliseconds(static_cast<std::int64_t>(flags_.executorRegistrationTimeout * 1000)));
@@ -887,37 +903,42 @@ Status Agent::startContainer(Executor& ref, const module::v1::ContainerConfig& c
       });
   LOG(INFO) << "Launched executor " << ref.executorId << " of framework " << ref.frameworkId << " in container "
             << ref.containerId << " (pid " << ref.pid << ")";
-  return {};
+  // A command task's container started with its task's resources
+  // (launchExecutor): no isolator needs to hear of them again. Other
+  // executors' tasks queued meanwhile join the container's resources.
+  if (!ref.commandExecutor || ref.launchGroup) {
+    Status updated = containerizer_->update(containerId, executorResources(ref));
+    if (!updated.ok()) LOG(WARNING) << "Updating container " << containerId << ": " << updated.error().message;
+  }
+}
+
+void Agent::containerNotStarted(Executor& executor, const Error& failure) {
+  executor.fetching = false;
+  Termination termination;
+  if (executor.state != Executor::State::kRegistering) {
+    // Shut down (every task killed, the framework gone) before it started.
+    termination.destroyed = true;
+    termination.message = "Shut down before its container started";
+  } else {
+    termination.reason = TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
+    termination.message = failure.message;
+  }
+  containers_.erase(executor.containerId);
+  executorTerminated(executor, termination);
 }
 
 void Agent::fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                     const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan) {
   Executor* executor = findExecutor(frameworkId, executorId);
   if (executor == nullptr || executor->containerId != containerId || !executor->fetching) return;
-  executor->fetching = false;
-  Termination failure;
-  if (executor->state != Executor::State::kRegistering) {
-    // Shut down (every task killed, the framework gone) while fetching.
-    failure.destroyed = true;
-    failure.message = "Shut down before its container started";
-  } else if (!result.ok()) {
-    LOG(WARNING) << "Executor " << executorId << " of framework " << frameworkId << ": " << result.error().message;
-    failure.reason = TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
-    failure.message = result.error().message;
-  } else {
-    Status started = startContainer(*executor, config, std::move(plan));
-    if (started.ok()) {
-      // The tasks queued while fetching join the container's resources.
-      Status updated = containerizer_->update(containerId, executorResources(*executor));
-      if (!updated.ok()) LOG(WARNING) << "Updating container " << containerId << ": " << updated.error().message;
-      return;
-    }
-    LOG(WARNING) << "Launching executor " << executorId << " failed: " << started.error().message;
-    failure.reason = TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
-    failure.message = "Failed to launch the container: " + started.error().message;
+  if (executor->state == Executor::State::kRegistering && result.ok()) {
+    startContainer(*executor, config, std::move(plan));
+    return;
   }
-  containers_.erase(containerId);
-  executorTerminated(*executor, failure);
+  if (!result.ok()) {
+    LOG(WARNING) << "Executor " << executorId << " of framework " << frameworkId << ": " << result.error().message;
+  }
+  containerNotStarted(*executor, result.ok() ? Error(StatusCode::kCancelled, "") : result.error());
 }
 
 void Agent::fetch(Executor& executor, std::vector<mesos::v1::CommandInfo::URI> uris,
@@ -1117,7 +1138,6 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
            TaskStatus::REASON_EXECUTOR_TERMINATED, "The executor is terminating");
     return;
   }
-  bool launchedHere = false;
   if (executor == nullptr) {
     if (stopping_) return;
     // The executor's URIs; a task group's tasks share its sandbox, so theirs too.
@@ -1134,19 +1154,15 @@ void Agent::runTask(const mesos::v1::FrameworkInfo& frameworkInfo, std::vector<m
       return;
     }
     executor = *launched;
-    launchedHere = true;
     executor->launchTrace.insert(executor->launchTrace.begin(), {"received", received});
   } else {
     for (const auto& task : tasks) queueTask(*executor, task);
   }
-  if (executor->fetching) return;  // fetched() starts the container with every queued task's resources
-  // A command task's container has just started with its task's resources
-  // (launchExecutor): no isolator needs to hear of them again.
-  const bool startedWithItsTask = launchedHere && executor->commandExecutor && !groupExecutor;
-  if (!startedWithItsTask) {
-    if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
-      LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
-    }
+  // A container that has not started yet starts with every queued task's
+  // resources (containerLaunched).
+  if (executor->fetching) return;
+  if (Status updated = containerizer_->update(executor->containerId, executorResources(*executor)); !updated.ok()) {
+    LOG(WARNING) << "Updating container " << executor->containerId << ": " << updated.error().message;
   }
   if (!checkpointing(frameworkId)) return deliverQueuedTasks(*executor);
   // The executor gets the tasks once their checkpoint is durable.
@@ -1775,6 +1791,7 @@ Status Agent::recover() {
                                          [](const std::string&) { return true; });
   }
   std::vector<Containerizer::Recovered> containers;
+  std::vector<std::string> orphans;
   const std::string frameworksDir = checkpoint::agentMeta(flags_.workDir, agentId_) + "/frameworks";
   for (const std::string& frameworkId : checkpoint::subdirectories(frameworksDir)) {
     mesos::v1::FrameworkInfo frameworkInfo;
@@ -1868,13 +1885,17 @@ Status Agent::recover() {
         }
         executor->pid = recovered.pid;
         containers.push_back(std::move(recovered));
+      } else if (!terminated) {
+        // Its launch was under way: its root never ran the executor (it exits
+        // without its release), but the isolators may hold what they prepared.
+        orphans.push_back(executor->containerId);
       }
       containers_[executor->containerId] = {frameworkId, executorId};
       framework->executors[executorId] = std::move(executor);
     }
     frameworks_[frameworkId] = std::move(framework);
   }
-  std::vector<std::string> alive = containerizer_->recover(containers, {});
+  std::vector<std::string> alive = containerizer_->recover(containers, orphans);
   std::set<std::string> aliveSet(alive.begin(), alive.end());
   recoverRootfses(aliveSet);
   std::vector<std::pair<std::string, std::string>> gone;

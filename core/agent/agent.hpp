@@ -154,7 +154,9 @@ class Agent {
     std::optional<Termination> termination;
     bool shutdownRequested = false;
     bool recovered = false;  // from the checkpoint, until it subscribes again
-    // No container yet: its checkpoint's commit or the fetcher runs; fetched() starts it.
+    // No container yet: its checkpoint's commit, the fetcher, its image's
+    // provisioning or its container's launch (off the strand) runs;
+    // fetched() starts it, containerLaunched() ends this.
     bool fetching = false;
     std::shared_ptr<std::atomic<bool>> fetchCancel;  // stops its downloads (a shutdown while fetching)
     // When each step of its launch happened (CLOCK_MONOTONIC ns), until its
@@ -205,7 +207,16 @@ class Agent {
   Result<Executor*> launchExecutor(Framework& framework, const mesos::v1::ExecutorInfo& info, bool launchGroup,
                                    const std::vector<mesos::v1::TaskInfo>& tasks,
                                    std::vector<mesos::v1::CommandInfo::URI> uris);
-  Status startContainer(Executor& executor, const module::v1::ContainerConfig& config, LaunchPlan plan);
+  // Starts the executor's container (its launch runs off the strand, the
+  // executor stays `fetching` until containerLaunched()).
+  void startContainer(Executor& executor, module::v1::ContainerConfig config, LaunchPlan plan);
+  // A launch ended: the container's pid is checkpointed before its executor
+  // may start; an executor shut down meanwhile has its container destroyed,
+  // a failed launch ends the executor.
+  void containerLaunched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
+                         const Result<pid_t>& pid, const Containerizer::LaunchSteps& steps);
+  // An executor whose container did not start ends with `failure`.
+  void containerNotStarted(Executor& executor, const Error& failure);
   // Runs the fetcher for `uris` off the strand; fetched() follows.
   void fetch(Executor& executor, std::vector<mesos::v1::CommandInfo::URI> uris, const std::optional<std::string>& user,
              module::v1::ContainerConfig config, LaunchPlan plan);

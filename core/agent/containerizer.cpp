@@ -43,10 +43,14 @@ std::string Termination::describe() const {
 
 struct Containerizer::Container {
   std::string id;
-  pid_t pid = -1;
+  pid_t pid = -1;  // -1 while its launch is in flight
+  bool launching = false;
   bool child = false;  // started by this agent process (we can reap it)
   v1::ContainerConfig config;
   Containerizer::Filesystem filesystem;
+  // What the isolators' status said right after its isolate (a container this
+  // agent process launched); nullopt: ask them (a recovered container).
+  std::optional<mesos::v1::ContainerStatus> status;
   std::unique_ptr<asio::posix::stream_descriptor> exitWatch;
   std::unique_ptr<asio::steady_timer> killTimer;
   Termination termination;
@@ -61,6 +65,11 @@ namespace {
 // How long a container killed by someone else waits for the limitation that
 // explains it before its termination is reported without one.
 constexpr std::chrono::milliseconds kLimitationWait{500};
+
+// Launches that prepare, fork and isolate at once. Each is mostly a fork of
+// the agent and calls into the isolators (whose instances serialize them):
+// a few threads keep every core busy and let different isolators overlap.
+constexpr std::size_t kLaunchThreads = 4;
 
 bool killedBySigkill(const Termination& termination) {
   if (!termination.statusKnown) return true;  // a recovered container: we cannot tell
@@ -160,10 +169,39 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
   std::vector<std::shared_ptr<modules::Instance>> isolators;
   TerminationCallback onTermination;
   std::map<std::string, std::unique_ptr<Container>> containers;
-  std::vector<std::pair<std::string, std::int64_t>> lastLaunchSteps;
 
   Impl(Strand s, std::vector<std::shared_ptr<modules::Instance>> i, TerminationCallback t)
       : strand(std::move(s)), isolators(std::move(i)), onTermination(std::move(t)) {}
+
+  // What a launch thread hands the strand.
+  struct LaunchOutcome {
+    std::optional<Result<PendingLaunch>> pending;
+    Filesystem filesystem;
+    mesos::v1::ContainerStatus status;
+    LaunchSteps steps;
+  };
+  // On a launch thread: prepare, fork, isolate (the container's steps, in
+  // order; on error its isolators are cleaned up and its root is gone).
+  // Touches nothing but the isolators.
+  Result<PendingLaunch> startRoot(const std::string& containerId, const v1::ContainerConfig& config, LaunchPlan plan,
+                                  LaunchOutcome& out) const;
+  // On the strand: records the outcome, calls `done`, releases the root.
+  void launched(const std::string& id, LaunchOutcome& outcome, const LaunchCallback& done);
+
+  // The isolators' ContainerStatus, merged.
+  mesos::v1::ContainerStatus queryStatus(const std::string& id) const {
+    v1::IsolatorStatusRequest request;
+    *request.mutable_container_id() = containerId(id);
+    mesos::v1::ContainerStatus merged;
+    for (const auto& isolator : isolators) {
+      auto response = modules::IsolatorClient(*isolator).status(request);
+      if (!response.ok() || !response->has_container_status()) continue;
+      // Same field numbers on both sides of the module boundary.
+      mesos::v1::ContainerStatus status;
+      if (status.ParsePartialFromString(response->container_status().SerializeAsString())) merged.MergeFrom(status);
+    }
+    return merged;
+  }
 
   static v1::ContainerID containerId(const std::string& id) {
     v1::ContainerID out;
@@ -172,7 +210,7 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
   }
 
   // Cleanup in reverse order over the first `count` isolators.
-  void cleanup(const std::string& id, std::size_t count) {
+  void cleanup(const std::string& id, std::size_t count) const {
     v1::IsolatorCleanupRequest request;
     *request.mutable_container_id() = containerId(id);
     for (std::size_t i = count; i-- > 0;) {
@@ -268,6 +306,7 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
     if (it == containers.end() || it->second->exited) return;
     Container& container = *it->second;
     container.termination.destroyed = true;
+    if (container.launching) return;  // launched() kills it instead of releasing it
     if (graceSeconds <= 0) {
       signalSession(container.pid, SIGKILL);
       return;
@@ -288,7 +327,8 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
 
 Containerizer::Containerizer(Strand strand, std::vector<std::shared_ptr<modules::Instance>> isolators,
                              TerminationCallback onTermination)
-    : impl_(std::make_shared<Impl>(std::move(strand), std::move(isolators), std::move(onTermination))) {
+    : impl_(std::make_shared<Impl>(std::move(strand), std::move(isolators), std::move(onTermination))),
+      launchPool_(std::make_unique<asio::thread_pool>(kLaunchThreads)) {
   std::weak_ptr<Impl> weak = impl_;
   for (const auto& isolator : impl_->isolators) {
     isolator->onEvent([weak](const v1::ModuleEvent& event) {
@@ -303,6 +343,8 @@ Containerizer::Containerizer(Strand strand, std::vector<std::shared_ptr<modules:
 }
 
 Containerizer::~Containerizer() {
+  // Launches under way end (and post to the strand, where they are dropped).
+  launchPool_->join();
   for (const auto& isolator : impl_->isolators) isolator->onEvent(nullptr);
   for (auto& [id, container] : impl_->containers) {
     if (container->exitWatch) container->exitWatch->cancel();
@@ -310,11 +352,8 @@ Containerizer::~Containerizer() {
   }
 }
 
-Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::ContainerConfig& config,
-                                    LaunchPlan plan) {
-  if (impl_->containers.count(containerId) != 0) {
-    return Error(StatusCode::kAlreadyExists, "container " + containerId + " already exists");
-  }
+Result<PendingLaunch> Containerizer::Impl::startRoot(const std::string& containerId, const v1::ContainerConfig& config,
+                                                     LaunchPlan plan, LaunchOutcome& out) const {
   // prepare, one after another.
   v1::IsolatorPrepareRequest prepare;
   *prepare.mutable_container_id() = Impl::containerId(containerId);
@@ -328,10 +367,10 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   ContainerRuntime runtime;
   std::size_t prepared = 0;
   auto fail = [&](const Error& error) -> Error {
-    impl_->cleanup(containerId, prepared);
+    cleanup(containerId, prepared);
     return error;
   };
-  for (const auto& isolator : impl_->isolators) {
+  for (const auto& isolator : isolators) {
     auto response = modules::IsolatorClient(*isolator).prepare(prepare);
     ++prepared;
     if (!response.ok()) {
@@ -385,8 +424,7 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
       workingDirectory = info.working_directory();
     }
   }
-  impl_->lastLaunchSteps.clear();
-  impl_->lastLaunchSteps.emplace_back("prepared", steadyNanos());
+  out.steps.emplace_back("prepared", steadyNanos());
   for (auto& [name, value] : environment) plan.environment[name] = value;
   plan.preExecCommands.insert(plan.preExecCommands.end(), preExec.begin(), preExec.end());
   plan.cloneNamespaces |= namespaces;
@@ -404,13 +442,13 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
   Result<PendingLaunch> pending = forkContainer(plan);
   if (!pending.ok()) return fail(pending.error());
   const pid_t pid = pending->pid();
-  impl_->lastLaunchSteps.emplace_back("forked", steadyNanos());
+  out.steps.emplace_back("forked", steadyNanos());
 
   // isolate, every isolator, before the executor runs.
   v1::IsolatorIsolateRequest isolate;
   *isolate.mutable_container_id() = Impl::containerId(containerId);
   isolate.set_pid(pid);
-  for (const auto& isolator : impl_->isolators) {
+  for (const auto& isolator : isolators) {
     auto response = modules::IsolatorClient(*isolator).isolate(isolate);
     if (!response.ok() && response.error().code != StatusCode::kUnimplemented) {
       ::kill(pid, SIGKILL);
@@ -418,24 +456,63 @@ Result<pid_t> Containerizer::launch(const std::string& containerId, const v1::Co
       return fail(response.error().withContext("isolate"));
     }
   }
-  impl_->lastLaunchSteps.emplace_back("isolated", steadyNanos());
-  auto container = std::make_unique<Container>();
-  container->id = containerId;
-  container->pid = pid;
-  container->child = true;
-  container->config = config;
-  container->filesystem = {runtime.rootfs.value_or(""), plan.mounts};
-  Container& ref = *container;
-  impl_->containers.emplace(containerId, std::move(container));
-  impl_->watchExit(ref);
-  if (Status released = pending->release(); !released.ok()) {
-    LOG(WARNING) << "Container " << containerId << ": " << released.error().message;
-  }
-  return pid;
+  out.steps.emplace_back("isolated", steadyNanos());
+  out.filesystem = {runtime.rootfs.value_or(""), plan.mounts};
+  out.status = queryStatus(containerId);
+  return pending;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> Containerizer::lastLaunchSteps() const {
-  return impl_->lastLaunchSteps;
+void Containerizer::Impl::launched(const std::string& id, LaunchOutcome& outcome, const LaunchCallback& done) {
+  auto it = containers.find(id);
+  CHECK(it != containers.end() && it->second->launching) << "container " << id << " was not launching";
+  if (!outcome.pending->ok()) {
+    containers.erase(it);
+    done(outcome.pending->error(), outcome.steps);
+    return;
+  }
+  PendingLaunch& pending = **outcome.pending;
+  Container& container = *it->second;
+  container.pid = pending.pid();
+  container.child = true;
+  container.launching = false;
+  container.filesystem = std::move(outcome.filesystem);
+  container.status = std::move(outcome.status);
+  watchExit(container);
+  done(container.pid, outcome.steps);
+  if (container.termination.destroyed) {
+    // Killed before its executor ran (a kill, a shutdown while it launched):
+    // never released, its root exits once `pending` closes the release pipe.
+    signalSession(container.pid, SIGKILL);
+    return;
+  }
+  if (Status released = pending.release(); !released.ok()) {
+    LOG(WARNING) << "Container " << id << ": " << released.error().message;
+  }
+}
+
+void Containerizer::launch(const std::string& containerId, v1::ContainerConfig config, LaunchPlan plan,
+                           LaunchCallback done) {
+  if (impl_->containers.count(containerId) != 0) {
+    asio::post(impl_->strand, [containerId, done = std::move(done)] {
+      done(Error(StatusCode::kAlreadyExists, "container " + containerId + " already exists"), {});
+    });
+    return;
+  }
+  auto container = std::make_unique<Container>();
+  container->id = containerId;
+  container->launching = true;
+  container->config = config;
+  impl_->containers.emplace(containerId, std::move(container));
+  asio::post(*launchPool_, [impl = impl_, containerId, config = std::move(config), plan = std::move(plan),
+                            done = std::move(done)]() mutable {
+    auto outcome = std::make_shared<Impl::LaunchOutcome>();
+    outcome->pending.emplace(impl->startRoot(containerId, config, std::move(plan), *outcome));
+    // A launch the strand runs after the containerizer went is dropped
+    // unreleased (its root exits).
+    asio::post(impl->strand, [weak = std::weak_ptr<Impl>(impl), containerId, outcome, done = std::move(done)] {
+      if (auto self = weak.lock()) self->launched(containerId, *outcome, done);
+    });
+  });
 }
 
 std::vector<std::string> Containerizer::recover(const std::vector<Recovered>& containers,
@@ -563,28 +640,20 @@ std::vector<std::pair<std::string, std::string>> Containerizer::status(const std
 }
 
 mesos::v1::ContainerStatus Containerizer::containerStatus(const std::string& containerId) {
-  mesos::v1::ContainerStatus merged;
-  if (!contains(containerId)) return merged;
-  v1::IsolatorStatusRequest request;
-  *request.mutable_container_id() = Impl::containerId(containerId);
-  for (const auto& isolator : impl_->isolators) {
-    auto response = modules::IsolatorClient(*isolator).status(request);
-    if (!response.ok() || !response->has_container_status()) continue;
-    // Same field numbers on both sides of the module boundary.
-    mesos::v1::ContainerStatus status;
-    if (status.ParsePartialFromString(response->container_status().SerializeAsString())) merged.MergeFrom(status);
-  }
-  return merged;
+  auto it = impl_->containers.find(containerId);
+  if (it == impl_->containers.end() || it->second->launching || it->second->exited) return {};
+  if (it->second->status) return *it->second->status;
+  return impl_->queryStatus(containerId);
 }
 
 bool Containerizer::contains(const std::string& containerId) const {
   auto it = impl_->containers.find(containerId);
-  return it != impl_->containers.end() && !it->second->exited;
+  return it != impl_->containers.end() && !it->second->launching && !it->second->exited;
 }
 
 std::optional<pid_t> Containerizer::pid(const std::string& containerId) const {
   auto it = impl_->containers.find(containerId);
-  if (it == impl_->containers.end()) return std::nullopt;
+  if (it == impl_->containers.end() || it->second->launching) return std::nullopt;
   return it->second->pid;
 }
 
@@ -602,7 +671,7 @@ std::vector<std::string> Containerizer::containerIds() const {
 
 std::optional<Containerizer::Filesystem> Containerizer::filesystem(const std::string& containerId) const {
   auto it = impl_->containers.find(containerId);
-  if (it == impl_->containers.end()) return std::nullopt;
+  if (it == impl_->containers.end() || it->second->launching) return std::nullopt;
   return it->second->filesystem;
 }
 

@@ -12,7 +12,14 @@
 // A ContainerLimitation an isolator reports kills the container; its
 // termination carries the reason and message.
 //
-// Every method runs on the agent's strand, and so does every callback.
+// Every method runs on the agent's strand, and so does every callback. A
+// launch's prepare, fork and isolate run on a pool of launch threads, so that
+// several containers start at once while the strand serves everything else
+// (executors' calls, updates); the strand only records the result. One
+// container's steps stay in order (prepare, fork, isolate, release), and its
+// cleanup never overlaps its launch. The registry serializes the calls to one
+// isolator instance (module-api kinds.h): an isolator sees the calls of
+// different containers interleaved, never two at once.
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +31,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <boost/asio/thread_pool.hpp>
 
 #include "agent/launcher.hpp"
 #include "agent/strand.hpp"
@@ -63,12 +72,20 @@ class Containerizer {
   Containerizer(const Containerizer&) = delete;
   Containerizer& operator=(const Containerizer&) = delete;
 
-  // Prepares, forks, isolates and releases. Returns the container root's pid.
-  // On error nothing is left behind (isolators cleaned up, process killed).
-  Result<pid_t> launch(const std::string& containerId, const module::v1::ContainerConfig& config, LaunchPlan plan);
-  // When the last launch's steps ended ("prepared", "forked", "isolated";
+  // When a launch's steps ended ("prepared", "forked", "isolated";
   // CLOCK_MONOTONIC ns), for the agent's launch trace.
-  std::vector<std::pair<std::string, std::int64_t>> lastLaunchSteps() const;
+  using LaunchSteps = std::vector<std::pair<std::string, std::int64_t>>;
+  // Called on the strand when a launch ended: with the container root's pid
+  // once it runs and before the executor may start (the caller checkpoints the
+  // pid here; the executor starts right after this returns unless destroy()
+  // was asked for, which kills the container), or with why it failed (then
+  // nothing is left: isolators cleaned up, process gone).
+  using LaunchCallback = std::function<void(const Result<pid_t>& pid, const LaunchSteps& steps)>;
+  // Prepares, forks and isolates on a launch thread; `done` follows on the
+  // strand, then the release. Until then the container is in containerIds()
+  // but not contains(): destroy() marks it, and it is killed instead of
+  // released (its termination follows as for any container).
+  void launch(const std::string& containerId, module::v1::ContainerConfig config, LaunchPlan plan, LaunchCallback done);
 
   struct Recovered {
     std::string containerId;
@@ -98,14 +115,19 @@ class Containerizer {
   // Labels the isolators report.
   std::vector<std::pair<std::string, std::string>> status(const std::string& containerId);
   // The isolators' ContainerStatus (networks and their addresses) merged, for
-  // the container's task statuses; empty for an unknown container.
+  // the container's task statuses; empty for an unknown container. A
+  // container this agent process launched answers what the isolators said
+  // right after its isolate (the network isolators set a container's networks
+  // up there), without calling them again on the strand.
   mesos::v1::ContainerStatus containerStatus(const std::string& containerId);
 
+  // Whether the container runs (false while its launch is in flight).
   bool contains(const std::string& containerId) const;
   std::optional<pid_t> pid(const std::string& containerId) const;
   // The termination recorded so far for a live container (an isolator's
   // limitation sets its reason before the container is gone).
   std::optional<Termination> pendingTermination(const std::string& containerId) const;
+  // Every container, those whose launch is in flight included.
   std::vector<std::string> containerIds() const;
 
   // What the isolators gave a container this agent process launched: its
@@ -126,6 +148,8 @@ class Containerizer {
   struct Container;
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  // After impl_: joined (its launches ended) before impl_ goes.
+  std::unique_ptr<boost::asio::thread_pool> launchPool_;
 };
 
 }  // namespace mantle::agent

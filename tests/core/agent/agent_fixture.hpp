@@ -28,6 +28,25 @@ namespace mantle::testing {
 using process::killSessionsUnder;
 using process::sessionsUnder;
 
+// No such process, or a zombie nobody reaped yet (the task's new parent).
+inline bool gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const std::size_t end = line.rfind(')');
+  return end == std::string::npos || line.compare(end + 2, 1, "Z") == 0;
+}
+
+// The agent flags that make the launch_gate fixture isolator
+// (fixtures/launch_gate.cpp) the only one, with its files in `gates`.
+inline std::vector<std::string> launchGateFlags(const std::filesystem::path& gates) {
+  return {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
+              "/libfixture_launch_gate.so\",\"modules\":[{\"name\":\"launch_gate\",\"kind\":\"isolator\","
+              "\"config\":{\"gate_dir\":\"" +
+              gates.string() + "\"}}]}]}",
+          "--isolation=launch_gate"};
+}
+
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "agent_fixture.hpp"
 #include "mesos/v1/agent/agent.pb.h"
@@ -98,15 +99,6 @@ std::pair<pid_t, pid_t> runLongTask(MasterPeer& peer, const std::filesystem::pat
   return {static_cast<pid_t>(running.status().container_status().executor_pid()), task};
 }
 
-// No such process, or a zombie nobody reaped yet (the task's new parent).
-bool gone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  const std::size_t end = line.rfind(')');
-  return end == std::string::npos || line.compare(end + 2, 1, "Z") == 0;
-}
-
 int terminalCount(const MasterPeer& peer, const std::string& taskId) {
   int count = 0;
   for (const auto& update : peer.distinctUpdates(taskId)) count += wire::isTerminal(update.status().state()) ? 1 : 0;
@@ -188,8 +180,9 @@ TEST_F(AgentTest, ExecutorThatDoesNotSubscribeAgainInTimeIsKilled) {
 // The agent runs with the launch_probe isolator: a launch fails unless its
 // task is checkpointed before the container starts, and the executor starts
 // 3 s after its container. Runs `taskId` and kills the agent (kill -9) once
-// the container started (its pid is checkpointed), before the executor
-// subscribed; returns the run's checkpoint directory.
+// the container started (its pid is checkpointed, and it runs: the agent
+// checkpoints the pid right before it lets the executor start), before the
+// executor subscribed; returns the run's checkpoint directory.
 std::filesystem::path killAgentBetweenLaunchAndSubscription(MasterPeer& peer, ChildProcess& agent,
                                                             const std::filesystem::path& dir,
                                                             const std::string& taskId) {
@@ -200,7 +193,7 @@ std::filesystem::path killAgentBetweenLaunchAndSubscription(MasterPeer& peer, Ch
   EXPECT_TRUE(waitUntil(
       [&] {
         std::ifstream(runs / "latest") >> container;
-        return !container.empty() && std::filesystem::exists(runs / container / "pid");
+        return !container.empty() && std::filesystem::exists(runs / container / "pid") && !sessionsUnder(dir).empty();
       },
       10s))
       << agent.output();
@@ -240,13 +233,96 @@ TEST_F(AgentTest, ARecoveredExecutorThatSubscribesWithNoTasksIsShutDownWithNothi
   const std::filesystem::path run = killAgentBetweenLaunchAndSubscription(peer_, *agent_, dir_.path(), "orphan");
   std::filesystem::remove_all(run / "tasks");
   // The container outlived the agent (its processes are found by their working
-  // directory, the sandbox, which the executor's process enters right after the
-  // release the agent's pid checkpoint follows).
+  // directory, the sandbox, which the executor's process enters right after
+  // its release).
   ASSERT_TRUE(waitUntil([this] { return !sessionsUnder(dir_.path()).empty(); }, 30s));
   startAgent();
+  // (Its sessions are not looked for before: between the pre-exec command and
+  // the executor the container may briefly have no process in the sandbox.)
+  EXPECT_TRUE(waitUntil([this] { return logLinesWith("it has no tasks to run") > 0; }, 30s)) << agent_->output();
   EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 20s)) << agent_->output();
-  EXPECT_THAT(agent_->output(), HasSubstr("it has no tasks to run"));
   EXPECT_TRUE(peer_.distinctUpdates("orphan").empty());
+}
+
+// kill -9 of the agent while many launches are under way (the agent launches
+// containers off its strand, several at once). The launch_gate isolator holds
+// one task's prepare, so the tasks after it are checkpointed but still
+// launching at the kill; it records every container's root pid and cleanup.
+// After the restart every task is accounted for: re-adopted and finishing, or
+// failed because its executor never ran, each with exactly one terminal
+// update; every container's isolator state is cleaned up (those that never
+// got a pid as orphans) and no process is left.
+TEST_F(AgentTest, AnAgentKilledWhileManyLaunchesAreUnderWayAccountsForEveryTaskAfterItsRestartAndLeavesNothing) {
+  const std::filesystem::path gates = dir_.path() / "gates";
+  std::filesystem::create_directories(gates);
+  extraFlags_ = launchGateFlags(gates);
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s)) << agent_->output();
+  constexpr int kTasks = 30;
+  constexpr int kHeld = 10;
+  std::ofstream(gates / ("t" + std::to_string(kHeld) + ".hold-prepare"));
+  const std::filesystem::path finish = gates / "finish";
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_TRUE(peer_.runTask(
+        testFramework(), commandTask("t" + std::to_string(i),
+                                     "while [ ! -e '" + finish.string() + "' ]; do sleep 0.1; done", peer_.agentId())));
+  }
+  const std::filesystem::path executors =
+      dir_.path() / "agent/meta/slaves" / peer_.agentId() / "frameworks/framework-1/executors";
+  auto containerOf = [&](int i) {
+    std::string container;
+    std::ifstream(executors / ("t" + std::to_string(i)) / "runs/latest") >> container;
+    return container;
+  };
+  auto checkpointed = [&](int i) {
+    const std::string container = containerOf(i);
+    const std::string task = "t" + std::to_string(i);
+    return !container.empty() &&
+           std::filesystem::exists(executors / task / "runs" / container / "tasks" / task / "task.info");
+  };
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        for (int i = 0; i < kTasks; ++i) {
+          if (!checkpointed(i)) return false;
+        }
+        return std::filesystem::exists(gates / ("t" + std::to_string(kHeld) + ".preparing"));
+      },
+      60s))
+      << agent_->output();
+  agent_->kill();  // kill -9, the tasks after the held one still launching
+  std::set<std::string> ranBefore;
+  for (int i = 0; i < kTasks; ++i) {
+    for (const auto& update : peer_.distinctUpdates("t" + std::to_string(i))) {
+      if (update.status().state() == mesos::v1::TASK_RUNNING) ranBefore.insert("t" + std::to_string(i));
+    }
+  }
+
+  startAgent();
+  std::ofstream(finish) << "go";
+  for (int i = 0; i < kTasks; ++i) {
+    const std::string task = "t" + std::to_string(i);
+    auto terminal = peer_.waitForTerminal(task, 120s);
+    ASSERT_TRUE(wire::isTerminal(terminal.status().state())) << task << " was never accounted for\n"
+                                                             << agent_->output();
+    if (ranBefore.count(task) > 0) {
+      EXPECT_EQ(terminal.status().state(), mesos::v1::TASK_FINISHED) << task << ": " << terminal.status().message();
+    }
+  }
+  EXPECT_TRUE(waitUntil([this] { return sessionsUnder(dir_.path()).empty(); }, 30s));
+  for (int i = 0; i < kTasks; ++i) {
+    const std::string task = "t" + std::to_string(i);
+    EXPECT_EQ(terminalCount(peer_, task), 1) << task;
+    // Cleaned up: after its end, or at recovery as an orphan.
+    const std::string container = containerOf(i);
+    EXPECT_TRUE(waitUntil([&] { return std::filesystem::exists(gates / "cleaned" / container); }, 30s))
+        << task << "'s container " << container << " was never cleaned up";
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(gates / "pids")) {
+    pid_t root = 0;
+    std::ifstream(entry.path()) >> root;
+    EXPECT_TRUE(waitUntil([&] { return gone(root); }, 30s))
+        << "the root " << root << " of " << entry.path().filename() << " is left";
+  }
 }
 
 TEST_F(AgentTest, RecoverCleanupKillsRecoveredExecutorsAndForgetsThem) {

@@ -65,7 +65,13 @@ typedef struct mantle_allocator_table {
 /* ---- isolator 1.1 ------------------------------------------------------- */
 /* Defaults of NULL entries: recover, isolate, update: nothing; prepare: no
  * launch info; usage, status: empty; resources: none. cleanup must accept
- * containers the isolator does not know. */
+ * containers the isolator does not know.
+ * Threads: the host never calls one instance twice at once (for every kind),
+ * but the agent launches several containers at the same time: calls for
+ * different containers may interleave (prepare of B between prepare and
+ * isolate of A), while one container's calls keep Mesos' order (prepare,
+ * isolate, update/usage/status, cleanup), and may come from different
+ * threads one after another. */
 #define MANTLE_ISOLATOR_API_MAJOR 1
 #ifndef MANTLE_TEST_ISOLATOR_NEXT_MINOR
 #define MANTLE_ISOLATOR_API_MINOR 1
