@@ -23,6 +23,7 @@
 #include "images/store.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 #include "mesos/v1/agent/agent.pb.h"
+#include "module_manifest.hpp"
 
 namespace mantle::testing {
 namespace {
@@ -97,12 +98,10 @@ class AgentImageGcTest : public AgentTest {
   // An agent that runs image tasks: filesystem/linux and docker/runtime
   // (and volume/image with `volumeImage`).
   static std::vector<std::string> imageFlags(bool volumeImage = false) {
-    std::string modules =
-        R"(--modules={"libraries":[{"name":"mantle_filesystem","modules":[{"name":"filesystem/linux",)"
-        R"("kind":"isolator"}]},{"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime",)"
-        R"("kind":"isolator"}]})";
-    if (volumeImage) modules += R"(,{"name":"mantle_volume","modules":[{"name":"volume/image","kind":"isolator"}]})";
-    return {modules + "]}",
+    std::vector<ManifestModule> modules = {isolatorModule("mantle_filesystem", "filesystem/linux"),
+                                           isolatorModule("mantle_docker_runtime", "docker/runtime")};
+    if (volumeImage) modules.push_back(isolatorModule("mantle_volume", "volume/image"));
+    return {"--modules=" + moduleManifest(modules),
             std::string("--isolation=filesystem/linux,docker/runtime") + (volumeImage ? ",volume/image" : ""),
             "--image_providers=docker,oci"};
   }

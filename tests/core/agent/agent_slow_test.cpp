@@ -13,6 +13,7 @@
 
 #include "agent_fixture.hpp"
 #include "mesos/v1/agent/agent.pb.h"
+#include "module_manifest.hpp"
 #include "wire/content_type.hpp"
 #include "wire/task_state.hpp"
 
@@ -202,8 +203,7 @@ std::filesystem::path killAgentBetweenLaunchAndSubscription(MasterPeer& peer, Ch
 }
 
 std::vector<std::string> launchProbeFlags() {
-  return {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
-              "/libfixture_launch_probe.so\",\"modules\":[{\"name\":\"launch_probe\",\"kind\":\"isolator\"}]}]}",
+  return {"--modules=" + moduleManifest({isolatorModule(fixtureLibrary("fixture_launch_probe"), "launch_probe")}),
           "--isolation=launch_probe"};
 }
 

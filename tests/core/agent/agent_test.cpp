@@ -22,6 +22,7 @@
 #include "agent_fixture.hpp"
 #include "file_server.hpp"
 #include "mesos/v1/agent/agent.pb.h"
+#include "module_manifest.hpp"
 #include "wire/content_type.hpp"
 
 namespace mantle::testing {
@@ -262,9 +263,10 @@ TEST_F(AgentTest, ExecutorApiAnswersABadRequestAsEveryV1EndpointDoes) {
 // counts the restart. (In process the segfault would kill the agent:
 // ModuleHostTest.InProcessTheSameSegfaultKillsTheProcessThatLoadedIt.)
 TEST_F(AgentTest, AnIsolatorThatSegfaultsOutOfProcessFailsOnlyItsTaskNamingTheModule) {
-  extraFlags_ = {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
-                     "/libfixture_crashy.so\",\"modules\":[{\"name\":\"crashy\",\"process\":\"separate\"}]}]}",
-                 "--isolation=crashy"};
+  extraFlags_ = {
+      "--modules=" +
+          moduleManifest({{.library = fixtureLibrary("fixture_crashy"), .name = "crashy", .process = "separate"}}),
+      "--isolation=crashy"};
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));
   const pid_t agent = agent_->pid();
@@ -385,10 +387,9 @@ TEST_F(AgentTest, CustomExecutorWithoutShellGetsItsArgumentsAsTheWholeArgv) {
 // reports the limitation only after the executor died: the task's update
 // still carries the limitation's reason and message.
 TEST_F(AgentTest, ExecutorKilledBeforeItsLimitationArrivedFailsWithTheLimitation) {
-  extraFlags_ = {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
-                     "/libfixture_late_limitation.so\",\"modules\":[{\"name\":\"late_limitation\"," +
-                     "\"kind\":\"isolator\"}]}]}",
-                 "--isolation=late_limitation"};
+  extraFlags_ = {
+      "--modules=" + moduleManifest({isolatorModule(fixtureLibrary("fixture_late_limitation"), "late_limitation")}),
+      "--isolation=late_limitation"};
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s)) << agent_->output();
   ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("oom", "sleep 100", peer_.agentId())));

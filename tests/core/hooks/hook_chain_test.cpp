@@ -3,12 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+
 #include <json/value.h>
-#include <json/writer.h>
 
 #include "hooks/hook_chain.hpp"
 #include "mantle/modules/manifest.hpp"
 #include "mantle/modules/registry.hpp"
+#include "module_manifest.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::hooks {
@@ -17,23 +18,18 @@ namespace {
 namespace v1 = ::mantle::module::v1;
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-std::string fixture(const std::string& name) {
-  return std::string(MANTLE_TEST_FIXTURE_DIR) + "/lib" + name + ".so";
-}
+using ::mantle::testing::fixtureLibrary;
+// One hook instance to declare.
+using HookSpec = ::mantle::testing::ManifestModule;
 
-// One hook instance to declare: library file, module name, instance name,
-// config and timeout.
-struct HookSpec {
-  std::string library;
-  std::string module;
-  std::string instance;
-  Json::Value config = Json::Value(Json::objectValue);
-  int timeoutMs = -1;
-};
+// The hook `module` of the fixture library `fixture`, as `instance`.
+HookSpec hook(const std::string& fixture, const std::string& module, const std::string& instance) {
+  return {.library = fixtureLibrary(fixture), .name = module, .kind = "hook", .instance = instance};
+}
 
 HookSpec append(const std::string& instance, const std::string& key, const std::string& value,
                 const std::string& record = "") {
-  HookSpec spec{fixture("fixture_hook_append"), "append", instance};
+  HookSpec spec = hook("fixture_hook_append", "append", instance);
   spec.config["key"] = key;
   spec.config["value"] = value;
   if (!record.empty()) spec.config["record"] = record;
@@ -41,41 +37,27 @@ HookSpec append(const std::string& instance, const std::string& key, const std::
 }
 
 HookSpec failing(const std::string& instance, const std::string& message) {
-  HookSpec spec{fixture("fixture_hook_fail"), "fail", instance};
+  HookSpec spec = hook("fixture_hook_fail", "fail", instance);
   spec.config["message"] = message;
   return spec;
 }
 
 HookSpec sleeping(const std::string& instance, int sleepMs, int timeoutMs) {
-  HookSpec spec{fixture("fixture_hook_sleep"), "sleep", instance};
+  HookSpec spec = hook("fixture_hook_sleep", "sleep", instance);
   spec.config["sleep_ms"] = sleepMs;
   spec.timeoutMs = timeoutMs;
   return spec;
 }
 
 HookSpec partial(const std::string& instance) {
-  return HookSpec{fixture("fixture_raw_partial"), "partial", instance, Json::Value()};
+  return hook("fixture_raw_partial", "partial", instance);
 }
 
 class HookChainTest : public ::testing::Test {
  protected:
   // Loads the hooks into the registry and builds a chain of them in order.
   std::unique_ptr<HookChain> chain(const std::vector<HookSpec>& specs, HookChainOptions options = {}) {
-    Json::Value manifest;
-    for (const HookSpec& spec : specs) {
-      Json::Value module;
-      module["name"] = spec.module;
-      module["instance"] = spec.instance;
-      module["kind"] = "hook";
-      if (!spec.config.isNull()) module["config"] = spec.config;
-      if (spec.timeoutMs >= 0) module["timeout_ms"] = spec.timeoutMs;
-      Json::Value library;
-      library["file"] = spec.library;
-      library["modules"].append(module);
-      manifest["libraries"].append(library);
-    }
-    Result<modules::Manifest> parsed =
-        modules::parseManifest(Json::writeString(Json::StreamWriterBuilder(), manifest), "test manifest", "");
+    Result<modules::Manifest> parsed = modules::parseManifest(testing::moduleManifest(specs), "test manifest", "");
     EXPECT_TRUE(parsed.ok()) << parsed.error().message;
     if (!parsed.ok()) return nullptr;
     Status loaded = registry_.load(*parsed);

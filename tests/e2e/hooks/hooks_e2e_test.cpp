@@ -26,6 +26,7 @@
 #include "http/server.hpp"
 #include "master_peer.hpp"
 #include "mesos/v1/scheduler/scheduler.pb.h"
+#include "module_manifest.hpp"
 #include "process.hpp"
 #include "process/sessions.hpp"
 #include "temp_dir.hpp"
@@ -213,32 +214,17 @@ class Receiver {
   std::vector<std::string> bodies_;
 };
 
-std::string fixture(const std::string& name) {
-  return std::string(MANTLE_TEST_FIXTURE_DIR) + "/lib" + name + ".so";
-}
-
 Json::Value strings(const std::vector<std::string>& items) {
   Json::Value out(Json::arrayValue);
   for (const std::string& item : items) out.append(item);
   return out;
 }
 
-Json::Value library(const std::string& key, const std::string& value, const std::vector<Json::Value>& modules) {
-  Json::Value out;
-  out[key] = value;
-  for (const Json::Value& module : modules) out["modules"].append(module);
-  return out;
-}
-
-Json::Value module(const std::string& name, const std::string& instance, const Json::Value& config,
-                   int timeoutMs = -1) {
-  Json::Value out;
-  out["name"] = name;
-  out["instance"] = instance;
-  out["kind"] = "hook";
-  out["config"] = config;
-  if (timeoutMs >= 0) out["timeout_ms"] = timeoutMs;
-  return out;
+// A hook instance of `library` with `config`.
+ManifestModule hook(const std::string& library, const std::string& name, const std::string& instance,
+                    const Json::Value& config, int timeoutMs = -1) {
+  return {
+      .library = library, .name = name, .kind = "hook", .config = config, .instance = instance, .timeoutMs = timeoutMs};
 }
 
 Json::Value parse(const std::string& text) {
@@ -282,40 +268,28 @@ class HooksEndToEnd : public ::testing::Test {
     Json::Value slowConfig;
     slowConfig["sleep_ms"] = 1000;
 
-    Json::Value posix;
-    posix["name"] = "mantle_posix";
-    for (const char* name : {"posix/cpu", "posix/mem"}) {
-      Json::Value isolator;
-      isolator["name"] = name;
-      posix["modules"].append(isolator);
-    }
-    Json::Value out;
-    out["libraries"].append(posix);
-    out["libraries"].append(library("name", "mantle_labels", {module("labels", "labels", labelsConfig)}));
-    out["libraries"].append(library("name", "mantle_env", {module("env", "env", envConfig)}));
-    out["libraries"].append(library("file", fixture("fixture_hook_append"), {module("append", "stamp", stampConfig)}));
-    out["libraries"].append(library("file", fixture("fixture_hook_fail"), {module("fail", "gate", gateConfig)}));
-    out["libraries"].append(
-        library("file", fixture("fixture_hook_sleep"), {module("sleep", "slow", slowConfig, /*timeoutMs=*/200)}));
-    // The master's: its allocator, a labels instance of its own and a
-    // webhook posting to the test's receiver.
-    Json::Value drf;
-    drf["name"] = "drf";
-    drf["kind"] = "allocator";
-    out["libraries"].append(library("name", "mantle_allocator_drf", {drf}));
     Json::Value masterLabelsConfig;
     masterLabelsConfig["labels"] = strings({"placed_by=master"});
-    out["libraries"].append(
-        library("name", "mantle_labels", {module("labels", "master_labels", masterLabelsConfig)}));
+
+    std::vector<ManifestModule> modules = {
+        {.library = "mantle_posix", .name = "posix/cpu"},
+        {.library = "mantle_posix", .name = "posix/mem"},
+        hook("mantle_labels", "labels", "labels", labelsConfig),
+        hook("mantle_env", "env", "env", envConfig),
+        hook(fixtureLibrary("fixture_hook_append"), "append", "stamp", stampConfig),
+        hook(fixtureLibrary("fixture_hook_fail"), "fail", "gate", gateConfig),
+        hook(fixtureLibrary("fixture_hook_sleep"), "sleep", "slow", slowConfig, /*timeoutMs=*/200),
+        // The master's: its allocator, a labels instance of its own and a
+        // webhook posting to the test's receiver.
+        {.library = "mantle_allocator_drf", .name = "drf", .kind = "allocator"},
+        hook("mantle_labels", "labels", "master_labels", masterLabelsConfig)};
     if (!webhookUrl_.empty()) {
       Json::Value webhookConfig;
       webhookConfig["urls"] = strings({webhookUrl_});
       webhookConfig["events"] = strings({"TASK_UPDATED"});
-      out["libraries"].append(library("name", "mantle_webhook", {module("webhook", "webhook", webhookConfig)}));
+      modules.push_back(hook("mantle_webhook", "webhook", "webhook", webhookConfig));
     }
-    Json::StreamWriterBuilder compact;
-    compact["indentation"] = "";
-    return Json::writeString(compact, out);
+    return moduleManifest(modules);
   }
 
   // `masterHooks` non-empty: the master gets the manifest inline and --hooks.

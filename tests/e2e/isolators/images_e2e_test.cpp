@@ -34,6 +34,7 @@
 #include "docker_registry.hpp"
 #include "http/client.hpp"
 #include "mantle/module/v1/mesos.pb.h"
+#include "module_manifest.hpp"
 #include "mounts.hpp"
 #include "process.hpp"
 #include "task_expectations.hpp"
@@ -76,12 +77,10 @@ bool buildImage(const fs::path& layout, const std::string& user = "") {
 // An inline --modules manifest with filesystem/linux and docker/runtime, and
 // namespaces/pid with `pidNamespace`.
 std::string imageModules(bool pidNamespace) {
-  return R"({"libraries":[{"name":"mantle_filesystem","modules":[{"name":"filesystem/linux","kind":"isolator"}]},)"
-         R"({"name":"mantle_docker_runtime","modules":[{"name":"docker/runtime","kind":"isolator"}]})" +
-         std::string(pidNamespace
-                         ? R"(,{"name":"mantle_namespaces","modules":[{"name":"namespaces/pid","kind":"isolator"}]})"
-                         : "") +
-         "]}";
+  std::vector<ManifestModule> modules = {isolatorModule("mantle_filesystem", "filesystem/linux"),
+                                         isolatorModule("mantle_docker_runtime", "docker/runtime")};
+  if (pidNamespace) modules.push_back(isolatorModule("mantle_namespaces", "namespaces/pid"));
+  return moduleManifest(modules);
 }
 
 // A MESOS ContainerInfo naming the OCI image at `layout`.

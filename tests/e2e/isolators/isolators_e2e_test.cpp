@@ -20,6 +20,7 @@
 #include "http/client.hpp"
 #include "http_json.hpp"
 #include "mantle/module/v1/mesos.pb.h"
+#include "module_manifest.hpp"
 #include "process.hpp"
 #include "task_expectations.hpp"
 #include "temp_dir.hpp"
@@ -33,32 +34,6 @@ namespace mv1 = ::mesos::v1;
 using namespace std::chrono_literals;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
-
-using ModuleConfigs = std::vector<std::pair<std::string, Json::Value>>;
-
-// An inline --modules manifest: libraries, each with its modules and their configs.
-std::string manifest(const std::vector<std::pair<std::string, ModuleConfigs>>& libraries) {
-  Json::Value root;
-  for (const auto& [library, modules] : libraries) {
-    Json::Value lib;
-    lib["name"] = library;
-    for (const auto& [name, config] : modules) {
-      Json::Value m;
-      m["name"] = name;
-      m["kind"] = "isolator";
-      m["config"] = config;
-      lib["modules"].append(m);
-    }
-    root["libraries"].append(lib);
-  }
-  Json::StreamWriterBuilder writer;
-  writer["indentation"] = "";
-  return Json::writeString(writer, root);
-}
-
-std::string manifest(const std::string& library, const ModuleConfigs& modules) {
-  return manifest({{library, modules}});
-}
 
 // A JSON number, also when protobuf's JSON mapping wrote a 64-bit one as a string.
 double number(const Json::Value& value) {
@@ -195,7 +170,8 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_AMemoryHogFailsWithTheMemoryReasonAndItsNe
   if (!hierarchyOf("memory") || !hierarchyOf("cpu")) GTEST_SKIP() << "needs the memory and cpu controllers";
   Json::Value config;
   config["root"] = scope_.name();
-  startCluster({"--modules=" + manifest("mantle_cgroups", {{"cgroups/cpu", config}, {"cgroups/mem", config}}),
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_cgroups", "cgroups/cpu", config),
+                                               isolatorModule("mantle_cgroups", "cgroups/mem", config)}),
                 "--isolation=cgroups/cpu,cgroups/mem"});
   ASSERT_NE(framework_, nullptr);
 
@@ -217,7 +193,8 @@ TEST_F(IsolatorsE2ETest, ASandboxOverItsDiskFailsWithTheDiskReason) {
   Json::Value config;
   config["enforce_container_disk_quota"] = true;
   config["container_disk_watch_interval_ms"] = 200;
-  startCluster({"--modules=" + manifest("mantle_disk_du", {{"disk/du", config}}), "--isolation=disk/du"});
+  startCluster(
+      {"--modules=" + moduleManifest({isolatorModule("mantle_disk_du", "disk/du", config)}), "--isolation=disk/du"});
   ASSERT_NE(framework_, nullptr);
   ASSERT_TRUE(framework_
                   ->launch("filler", "dd if=/dev/zero of=fill bs=1M count=24 status=none && sync && sleep 600",
@@ -234,8 +211,8 @@ TEST_F(IsolatorsE2ETest, ListeningOutsideItsPortsFailsTheTask) {
   Json::Value config;
   config["enforce_container_ports"] = true;
   config["container_ports_watch_interval_ms"] = 200;
-  startCluster(
-      {"--modules=" + manifest("mantle_network_ports", {{"network/ports", config}}), "--isolation=network/ports"});
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_network_ports", "network/ports", config)}),
+                "--isolation=network/ports"});
   ASSERT_NE(framework_, nullptr);
   int outside = freePort();  // not in the agent's ports:[31000-32000]
   ASSERT_TRUE(outside < 31000 || outside > 32000);
@@ -261,8 +238,8 @@ TEST_F(IsolatorsE2ETest, ROOT_TheTaskRunsInAPidNamespaceOfItsOwn) {
   std::error_code error;
   std::string agentNs = fs::read_symlink("/proc/self/ns/pid", error).string();  // the agent inherits it
   Json::Value config(Json::objectValue);  // mount_proc defaults to true: the task gets its own /proc
-  startCluster(
-      {"--modules=" + manifest("mantle_namespaces", {{"namespaces/pid", config}}), "--isolation=namespaces/pid"});
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_namespaces", "namespaces/pid", config)}),
+                "--isolation=namespaces/pid"});
   ASSERT_NE(framework_, nullptr);
   ASSERT_TRUE(framework_
                   ->launch("inside",
@@ -282,7 +259,8 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_MonitorStatisticsShowTheCgroupUsageOfABusy
   config["root"] = scope_.name();
   Json::Value cpu = config;
   cpu["cgroups_enable_cfs"] = true;  // 0.2 CPU: the busy loop is throttled and cheap
-  startCluster({"--modules=" + manifest("mantle_cgroups", {{"cgroups/cpu", cpu}, {"cgroups/mem", config}}),
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_cgroups", "cgroups/cpu", cpu),
+                                               isolatorModule("mantle_cgroups", "cgroups/mem", config)}),
                 "--isolation=cgroups/cpu,cgroups/mem"});
   ASSERT_NE(framework_, nullptr);
   ASSERT_TRUE(framework_->launch("busy", recordPid("busy") + " && while :; do :; done", "cpus:0.2;mem:64").ok());
@@ -342,8 +320,9 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_AfterAnAgentKill9TheContainerCgroupsAreRea
   config["root"] = scope_.name();
   Json::Value mem = config;
   mem["oom_check_interval_ms"] = 200;
-  startCluster({"--modules=" + manifest("mantle_cgroups",
-                                        {{"cgroups/cpu", config}, {"cgroups/mem", mem}, {"cgroups/pids", config}}),
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_cgroups", "cgroups/cpu", config),
+                                               isolatorModule("mantle_cgroups", "cgroups/mem", mem),
+                                               isolatorModule("mantle_cgroups", "cgroups/pids", config)}),
                 "--isolation=cgroups/cpu,cgroups/mem,cgroups/pids", "--executor_reregistration_timeout=20secs"},
                {.checkpoint = true});
   ASSERT_NE(framework_, nullptr);
@@ -430,11 +409,11 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_GpusGoToOneTaskEachAndTheirAssignmentSurvi
   if (!devices || devices->version != 1) GTEST_SKIP() << "needs the cgroups v1 devices controller";
   Json::Value gpu;
   gpu["root"] = scope_.name();
-  gpu["nvml_library"] = std::string(MANTLE_TEST_FIXTURE_DIR) + "/libfake_nvml.so";  // 4 GPUs, minors 0-3
+  gpu["nvml_library"] = fixtureLibrary("fake_nvml");  // 4 GPUs, minors 0-3
   Json::Value allowList;
   allowList["root"] = scope_.name();
-  startMasterAndAgent({"--modules=" + manifest({{"mantle_gpu_nvidia", {{"gpu/nvidia", gpu}}},
-                                                {"mantle_cgroups", {{"cgroups/devices", allowList}}}}),
+  startMasterAndAgent({"--modules=" + moduleManifest({isolatorModule("mantle_gpu_nvidia", "gpu/nvidia", gpu),
+                                                      isolatorModule("mantle_cgroups", "cgroups/devices", allowList)}),
                        "--isolation=gpu/nvidia,cgroups/devices", "--executor_reregistration_timeout=20secs"});
   ASSERT_NE(cluster_, nullptr);
   // First a framework without GPU_RESOURCES, alone: the allocator leaves the
@@ -552,8 +531,8 @@ TEST_F(IsolatorsE2ETest, ROOT_ATaskGetsItsHostnameAndAPrivateIpcNamespaceWithIts
   std::error_code error;
   const std::string agentIpc = fs::read_symlink("/proc/self/ns/ipc", error).string();
   const std::string agentHost = readFile("/proc/sys/kernel/hostname");
-  Json::Value none(Json::objectValue);
-  startCluster({"--modules=" + manifest("mantle_hardening", {{"namespaces/uts", none}, {"namespaces/ipc", none}}),
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_hardening", "namespaces/uts"),
+                                               isolatorModule("mantle_hardening", "namespaces/ipc")}),
                 "--isolation=namespaces/uts,namespaces/ipc"});
   ASSERT_NE(framework_, nullptr);
   mv1::ContainerInfo container = mesosContainer();
@@ -582,8 +561,8 @@ TEST_F(IsolatorsE2ETest, ROOT_WithoutCapNetRawATaskCannotOpenARawSocketAndWithIt
   Json::Value caps;
   caps["bounding_capabilities"].append("NET_RAW");
   caps["bounding_capabilities"].append("CHOWN");
-  Json::Value none(Json::objectValue);
-  startCluster({"--modules=" + manifest("mantle_hardening", {{"linux/capabilities", caps}, {"linux/nnp", none}}),
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_hardening", "linux/capabilities", caps),
+                                               isolatorModule("mantle_hardening", "linux/nnp")}),
                 "--isolation=linux/capabilities,linux/nnp"});
   ASSERT_NE(framework_, nullptr);
   const std::string rawSocket =
@@ -632,7 +611,7 @@ TEST_F(IsolatorsE2ETest, ROOT_ASeccompProfileDenyingMkdirFailsItWithTheProfilesE
                    "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]})");
   files_.write("seccomp/broken.json", R"({"defaultAction": )");
   // Mesos' agent flags, filled into the module's configuration.
-  startCluster({"--modules=" + manifest("mantle_hardening", {{"linux/seccomp", Json::Value(Json::objectValue)}}),
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_hardening", "linux/seccomp")}),
                 "--isolation=linux/seccomp", "--seccomp_config_dir=" + (files_.path() / "seccomp").string(),
                 "--seccomp_profile_name=no-mkdir.json"});
   ASSERT_NE(framework_, nullptr);
@@ -655,8 +634,8 @@ TEST_F(IsolatorsE2ETest, ROOT_ASeccompProfileDenyingMkdirFailsItWithTheProfilesE
 
 TEST_F(IsolatorsE2ETest, ROOT_RLimitsOfTheContainerInfoShowInProcSelfLimits) {
   if (!isRoot()) GTEST_SKIP() << "raising hard limits needs root";
-  Json::Value none(Json::objectValue);
-  startCluster({"--modules=" + manifest("mantle_hardening", {{"posix/rlimits", none}}), "--isolation=posix/rlimits"});
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_hardening", "posix/rlimits")}),
+                "--isolation=posix/rlimits"});
   ASSERT_NE(framework_, nullptr);
   mv1::ContainerInfo limited = mesosContainer();
   auto* files = limited.mutable_rlimit_info()->add_rlimits();
@@ -792,22 +771,14 @@ TEST_F(IsolatorsE2ETest, ROOT_SecretsReachTheTaskAsEnvironmentAndFilesAndNoEndpo
   }
   const std::string expected = (files_.path() / "expected").string();
 
-  Json::Value root;
-  Json::Value lib;
-  lib["name"] = "mantle_secrets";
-  for (const char* isolator : {"environment_secret", "volume/secret"}) {
-    Json::Value m;
-    m["name"] = isolator;
-    m["kind"] = "isolator";
-    lib["modules"].append(m);
-  }
   Json::Value resolver;
-  resolver["name"] = "secrets/directory";
-  resolver["kind"] = "secret_resolver";
-  resolver["config"]["dir"] = store.string();
-  lib["modules"].append(resolver);
-  root["libraries"].append(lib);
-  startCluster({"--modules=" + Json::writeString(Json::StreamWriterBuilder(), root),
+  resolver["dir"] = store.string();
+  startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_secrets", "environment_secret"),
+                                               isolatorModule("mantle_secrets", "volume/secret"),
+                                               {.library = "mantle_secrets",
+                                                .name = "secrets/directory",
+                                                .kind = "secret_resolver",
+                                                .config = resolver}}),
                 "--isolation=environment_secret,volume/secret", "--secret_resolver=secrets/directory"});
   ASSERT_NE(framework_, nullptr);
 

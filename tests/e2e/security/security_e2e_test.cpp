@@ -22,6 +22,7 @@
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "module_manifest.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -846,25 +847,21 @@ TEST_F(SecurityTest, RunTasksAclOnLaunch) {
 // refused by the local authorizer (as Mesos' local authorizer refuses them
 // outside its executor rules) and may not register frameworks.
 TEST_F(SecurityTest, JwtPrincipalsFromAConfiguredClaimOrClaimsOnly) {
-  Json::Value manifest;
-  Json::Value library;
-  library["name"] = "mantle_jwt_authenticator";
+  std::vector<ManifestModule> manifest;
   for (const auto& [instance, claim] :
        {std::pair<std::string, std::string>{"jwt-email", "email"}, {"jwt-claims", ""}}) {
-    Json::Value module;
-    module["name"] = "jwt";
-    module["instance"] = instance;
-    module["kind"] = "authenticator";
-    module["config"]["secret_file"] = jwtSecret_;
-    module["config"]["principal_claim"] = claim;
-    library["modules"].append(module);
+    Json::Value config;
+    config["secret_file"] = jwtSecret_;
+    config["principal_claim"] = claim;
+    manifest.push_back({.library = "mantle_jwt_authenticator",
+                        .name = "jwt",
+                        .kind = "authenticator",
+                        .config = config,
+                        .instance = instance});
   }
-  manifest["libraries"].append(library);
-  Json::Value drf;  // the master's allocator: this manifest replaces the default one
-  drf["name"] = "mantle_allocator_drf";
-  drf["modules"][0]["name"] = "drf";
-  manifest["libraries"].append(drf);
-  const std::string modules = files_.write("jwt-modules.json", manifest.toStyledString()).string();
+  // The master's allocator: this manifest replaces the default one.
+  manifest.push_back({.library = "mantle_allocator_drf", .name = "drf"});
+  const std::string modules = files_.write("jwt-modules.json", moduleManifest(manifest)).string();
   const std::string acls = files_
                                .write("claims-acls.json", R"({
     "view_flags": [{"principals": {"values": ["ops@example.com"]}, "flags": {"type": "ANY"}},

@@ -86,6 +86,7 @@
 #include "ha_cluster.hpp"
 #include "http/client.hpp"
 #include "http_json.hpp"
+#include "module_manifest.hpp"
 #include "process.hpp"
 #include "process/sessions.hpp"
 #include "scheduler/scheduler.hpp"
@@ -726,20 +727,9 @@ bool cgroupsUsable() {
 std::vector<std::string> cgroupFlags(const isolators::CgroupRootScope& scope) {
   Json::Value config;
   config["root"] = scope.name();
-  Json::Value library;
-  library["name"] = "mantle_cgroups";
-  for (const char* name : {"cgroups/cpu", "cgroups/mem"}) {
-    Json::Value module;
-    module["name"] = name;
-    module["kind"] = "isolator";
-    module["config"] = config;
-    library["modules"].append(module);
-  }
-  Json::Value manifest;
-  manifest["libraries"].append(library);
-  Json::StreamWriterBuilder writer;
-  writer["indentation"] = "";
-  return {"--modules=" + Json::writeString(writer, manifest), "--isolation=cgroups/cpu,cgroups/mem"};
+  return {"--modules=" + moduleManifest({isolatorModule("mantle_cgroups", "cgroups/cpu", config),
+                                         isolatorModule("mantle_cgroups", "cgroups/mem", config)}),
+          "--isolation=cgroups/cpu,cgroups/mem"};
 }
 
 std::vector<fs::path> containerCgroups(const std::vector<std::unique_ptr<isolators::CgroupRootScope>>& scopes) {

@@ -26,6 +26,7 @@
 #include "docker_registry.hpp"
 #include "http/client.hpp"
 #include "http_json.hpp"
+#include "module_manifest.hpp"
 #include "process.hpp"
 #include "scheduler/scheduler.hpp"
 #include "task_expectations.hpp"
@@ -188,12 +189,11 @@ class VolumesE2ETest : public ::testing::Test {
 
   // The isolators of libmantle_volume with host paths below `allowed` allowed.
   std::vector<std::string> volumeIsolatorFlags(const fs::path& allowed) const {
-    const std::string manifest =
-        R"({"libraries": [{"name": "mantle_volume", "modules": [
-             {"name": "volume/sandbox_path", "kind": "isolator"},
-             {"name": "volume/host_path", "kind": "isolator", "config": {"allowed_paths": [")" +
-        allowed.string() + R"("]}}]}]})";
-    return {"--modules=" + manifest, "--isolation=volume/sandbox_path,volume/host_path"};
+    Json::Value hostPath;
+    hostPath["allowed_paths"].append(allowed.string());
+    return {"--modules=" + moduleManifest({isolatorModule("mantle_volume", "volume/sandbox_path"),
+                                           isolatorModule("mantle_volume", "volume/host_path", hostPath)}),
+            "--isolation=volume/sandbox_path,volume/host_path"};
   }
 
   // An operator call (JSON) to the master: its status and body.
@@ -581,12 +581,10 @@ class ImageVolumesE2ETest : public VolumesE2ETest {
   }
 
   void startImageCluster(bool checkpoint = false) {
-    const std::string manifest =
-        R"({"libraries": [{"name": "mantle_filesystem", "modules": [{"name": "filesystem/linux", "kind": "isolator"}]},
-             {"name": "mantle_docker_runtime", "modules": [{"name": "docker/runtime", "kind": "isolator"}]},
-             {"name": "mantle_volume", "modules": [{"name": "volume/image", "kind": "isolator"}]}]})";
-    startCluster(
-        {"--modules=" + manifest, "--isolation=filesystem/linux,docker/runtime,volume/image", "--image_providers=oci"});
+    startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_filesystem", "filesystem/linux"),
+                                                 isolatorModule("mantle_docker_runtime", "docker/runtime"),
+                                                 isolatorModule("mantle_volume", "volume/image")}),
+                  "--isolation=filesystem/linux,docker/runtime,volume/image", "--image_providers=oci"});
     if (cluster_) startFramework("root", checkpoint);
   }
 
