@@ -192,9 +192,7 @@ class ImagesE2ETest : public ::testing::Test {
 
   std::optional<mv1::TaskStatus> run(const std::string& id, const mv1::CommandInfo& command,
                                      const mv1::ContainerInfo& container) {
-    Status launched = framework_->launch(id, command, "cpus:0.1;mem:32", 20s, container);
-    EXPECT_TRUE(launched.ok()) << launched.error().message;
-    return framework_->waitForState(id, std::nullopt, 60s);
+    return runToEnd(*framework_, id, command, "cpus:0.1;mem:32", 20s, container);
   }
 
   std::optional<mv1::TaskStatus> runShell(const std::string& id, const std::string& script,

@@ -178,8 +178,7 @@ TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_AMemoryHogFailsWithTheMemoryReasonAndItsNe
   ASSERT_TRUE(framework_->launch("neighbour", "sleep 600", "cpus:0.1;mem:64").ok());
   ASSERT_TRUE(framework_->waitForState("neighbour", mv1::TASK_RUNNING, std::chrono::seconds(30)).has_value());
   // tail keeps the current line, and /dev/zero has no newline: it grows until killed.
-  ASSERT_TRUE(framework_->launch("hog", "tail /dev/zero", "cpus:0.1;mem:64").ok());
-  std::optional<mv1::TaskStatus> hog = framework_->waitForState("hog", std::nullopt, std::chrono::seconds(60));
+  std::optional<mv1::TaskStatus> hog = runToEnd(*framework_, "hog", "tail /dev/zero", "cpus:0.1;mem:64");
   ASSERT_TRUE(hog.has_value()) << "the hog did not end";
   EXPECT_EQ(hog->state(), mv1::TASK_FAILED);
   EXPECT_EQ(hog->reason(), mv1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY) << hog->message();
@@ -196,11 +195,9 @@ TEST_F(IsolatorsE2ETest, ASandboxOverItsDiskFailsWithTheDiskReason) {
   startCluster(
       {"--modules=" + moduleManifest({isolatorModule("mantle_disk_du", "disk/du", config)}), "--isolation=disk/du"});
   ASSERT_NE(framework_, nullptr);
-  ASSERT_TRUE(framework_
-                  ->launch("filler", "dd if=/dev/zero of=fill bs=1M count=24 status=none && sync && sleep 600",
-                           "cpus:0.1;mem:64;disk:8")
-                  .ok());
-  std::optional<mv1::TaskStatus> status = framework_->waitForState("filler", std::nullopt, std::chrono::seconds(60));
+  std::optional<mv1::TaskStatus> status =
+      runToEnd(*framework_, "filler", "dd if=/dev/zero of=fill bs=1M count=24 status=none && sync && sleep 600",
+               "cpus:0.1;mem:64;disk:8");
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->state(), mv1::TASK_FAILED);
   EXPECT_EQ(status->reason(), mv1::TaskStatus::REASON_CONTAINER_LIMITATION_DISK) << status->message();
@@ -241,15 +238,10 @@ TEST_F(IsolatorsE2ETest, ROOT_TheTaskRunsInAPidNamespaceOfItsOwn) {
   startCluster({"--modules=" + moduleManifest({isolatorModule("mantle_namespaces", "namespaces/pid", config)}),
                 "--isolation=namespaces/pid"});
   ASSERT_NE(framework_, nullptr);
-  ASSERT_TRUE(framework_
-                  ->launch("inside",
+  EXPECT_FINISHED(runToEnd(*framework_, "inside",
                            "test \"$(readlink /proc/self/ns/pid)\" != '" + agentNs +
                                "' && tr '\\0' ' ' < /proc/1/cmdline | grep -q mantle-executor",
-                           "cpus:0.1;mem:64")
-                  .ok());
-  std::optional<mv1::TaskStatus> status = framework_->waitForState("inside", std::nullopt, std::chrono::seconds(60));
-  ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(status->state(), mv1::TASK_FINISHED) << status->message();
+                           "cpus:0.1;mem:64"));
 }
 
 TEST_F(IsolatorsE2ETest, ROOT_CGROUPS_MonitorStatisticsShowTheCgroupUsageOfABusyTask) {
@@ -521,9 +513,7 @@ mv1::ContainerInfo mesosContainer() {
 // The task's final state and message, after launching it with `container`.
 std::optional<mv1::TaskStatus> runTask(TestFramework& framework, const std::string& id, const std::string& command,
                                        const mv1::ContainerInfo& container) {
-  Status launched = framework.launch(id, command, "cpus:0.1;mem:32", std::chrono::seconds(20), container);
-  EXPECT_TRUE(launched.ok()) << launched.error().message;
-  return framework.waitForState(id, std::nullopt, std::chrono::seconds(60));
+  return runToEnd(framework, id, command, "cpus:0.1;mem:32", 20s, container);
 }
 
 TEST_F(IsolatorsE2ETest, ROOT_ATaskGetsItsHostnameAndAPrivateIpcNamespaceWithItsOwnDevShm) {
@@ -805,8 +795,8 @@ TEST_F(IsolatorsE2ETest, ROOT_SecretsReachTheTaskAsEnvironmentAndFilesAndNoEndpo
   // A reference the store does not have fails the task, naming the reference.
   mv1::Environment missing;
   addSecretVariable(missing, "MISSING", referenceSecret("no-such-secret", "no-such-key"));
-  ASSERT_TRUE(framework_->launch("missing-secret", "true", "cpus:0.1;mem:32", 20s, std::nullopt, missing).ok());
-  std::optional<mv1::TaskStatus> failed = framework_->waitForState("missing-secret", std::nullopt, 60s);
+  std::optional<mv1::TaskStatus> failed =
+      runToEnd(*framework_, "missing-secret", "true", "cpus:0.1;mem:32", 20s, std::nullopt, missing);
   ASSERT_TRUE(failed.has_value());
   EXPECT_EQ(failed->state(), mv1::TASK_FAILED) << failed->message();
   EXPECT_NE(failed->message().find("no-such-secret:no-such-key"), std::string::npos) << failed->message();
