@@ -17,6 +17,7 @@
 #include <json/reader.h>
 #include <json/value.h>
 
+#include "command_flags.hpp"
 #include "flags/flags.hpp"
 #include "http/client.hpp"
 #include "mantle/common/strict_json.hpp"
@@ -210,16 +211,8 @@ int clusterCommand(const std::vector<std::string>& args) {
   }
   ClusterFlags f;
   flags::FlagSet set = flagSet(args[0], f);
-  std::vector<const char*> argv = {"mantle"};
-  for (std::size_t i = 1; i < args.size(); ++i) argv.push_back(args[i].c_str());
-  if (Status s = set.parse(static_cast<int>(argv.size()), argv.data()); !s.ok()) {
-    std::cerr << "mantle: error: " << s.error().message << "\n";
-    return 2;
-  }
-  if (set.helpRequested()) {
-    std::cout << set.usage();
-    return 0;
-  }
+  const std::vector<std::string> flagArgs(args.begin() + 1, args.end());
+  if (int rc = parseCommandFlags(set, "mantle", flagArgs); rc >= 0) return rc;
   return args[0] == "up" ? up(f) : down(f);
 }
 

@@ -7,6 +7,7 @@
 
 #include <json/writer.h>
 
+#include "command_flags.hpp"
 #include "flags/flags.hpp"
 #include "master_queries.hpp"
 #include "wire/task_state.hpp"
@@ -31,16 +32,7 @@ int parseFlags(const std::string& program, const std::string& summary, const std
   set.addBool("json", &f.json, "Print a JSON array of the master's objects instead of a table.");
   if (withAll) set.addBool("all", &f.all, "Include completed ones.");
   if (withFramework) set.addString("framework", &f.framework, "Only this framework's (an id).");
-  std::vector<const char*> argv = {program.c_str()};
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
-  if (Status s = set.parse(static_cast<int>(argv.size()), argv.data()); !s.ok()) {
-    std::cerr << "mantle: error: " << s.error().message << "\n";
-    return 2;
-  }
-  if (set.helpRequested()) {
-    std::cout << set.usage();
-    return 0;
-  }
+  if (int rc = parseCommandFlags(set, program, args); rc >= 0) return rc;
   Result<std::string> leader = resolveMaster(f.master);
   if (!leader.ok()) {
     std::cerr << "mantle: error: " << leader.error().message << "\n";

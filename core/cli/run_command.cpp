@@ -20,6 +20,7 @@
 #include <json/reader.h>
 #include <json/value.h>
 
+#include "command_flags.hpp"
 #include "flags/flags.hpp"
 #include "http/client.hpp"
 #include "master_queries.hpp"
@@ -221,16 +222,7 @@ int runCommand(const std::vector<std::string>& args) {
              "Kill the task after this many consecutive failed checks.");
 
   auto dashes = std::find(args.begin(), args.end(), "--");
-  std::vector<const char*> argv = {"mantle run"};
-  for (auto it = args.begin(); it != dashes; ++it) argv.push_back(it->c_str());
-  if (Status s = set.parse(static_cast<int>(argv.size()), argv.data()); !s.ok()) {
-    std::cerr << "mantle: error: " << s.error().message << "\n";
-    return 2;
-  }
-  if (set.helpRequested()) {
-    std::cout << set.usage();
-    return 0;
-  }
+  if (int rc = parseCommandFlags(set, "mantle run", std::vector<std::string>(args.begin(), dashes)); rc >= 0) return rc;
   // One word: a shell command. Several: an argv, run without a shell.
   std::vector<std::string> words;
   if (dashes != args.end()) words.assign(dashes + 1, args.end());

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "command_flags.hpp"
 #include "flags/flags.hpp"
 #include "master_queries.hpp"
 #include "wire/task_state.hpp"
@@ -36,18 +37,6 @@ void splitArgs(const std::vector<std::string>& args, const std::set<std::string>
       flagArgs.push_back(args[++i]);
     }
   }
-}
-
-// Parses the flags; an exit code when done (help or a bad flag), else -1.
-int parse(flags::FlagSet& set, const std::string& program, const std::vector<std::string>& flagArgs) {
-  std::vector<const char*> argv = {program.c_str()};
-  for (const std::string& arg : flagArgs) argv.push_back(arg.c_str());
-  if (Status s = set.parse(static_cast<int>(argv.size()), argv.data()); !s.ok()) return fail(s.error().message, 2);
-  if (set.helpRequested()) {
-    std::cout << set.usage();
-    return 0;
-  }
-  return -1;
 }
 
 Result<Json::Value> frameworkOf(const std::string& master, const std::string& frameworkId) {
@@ -93,7 +82,7 @@ int logsCommand(const std::vector<std::string>& args) {
   set.addBool("stderr", &stderrFile, "Print the task's stderr instead of its stdout.");
   std::vector<std::string> flagArgs, positional;
   splitArgs(args, {"master"}, flagArgs, positional);
-  if (int rc = parse(set, "mantle logs", flagArgs); rc >= 0) return rc;
+  if (int rc = parseCommandFlags(set, "mantle logs", flagArgs); rc >= 0) return rc;
   if (Result<std::string> leader = resolveMaster(master); leader.ok()) {
     master = *leader;
   } else {
@@ -154,7 +143,7 @@ int killCommand(const std::vector<std::string>& args) {
   set.addDuration("wait", &wait, "How long to wait for the task to end.");
   std::vector<std::string> flagArgs, positional;
   splitArgs(args, {"master", "framework", "wait"}, flagArgs, positional);
-  if (int rc = parse(set, "mantle kill", flagArgs); rc >= 0) return rc;
+  if (int rc = parseCommandFlags(set, "mantle kill", flagArgs); rc >= 0) return rc;
   if (Result<std::string> leader = resolveMaster(master); leader.ok()) {
     master = *leader;
   } else {

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "cluster.hpp"
 #include "http/client.hpp"
@@ -102,6 +103,26 @@ TEST(ClusterCommandTest, BadFlagIsOneClearLine) {
   std::string out;
   EXPECT_EQ(run({binary("mantle"), "cluster", "up", "--master_prot=1"}, dir, &out), 2);
   EXPECT_EQ(out, "mantle: error: unknown flag '--master_prot' (see --help)\n");
+}
+
+// Every command reads its flags alike (cli/command_flags.hpp), before it
+// needs a master: a bad flag is one line and exit 2, --help the command's
+// usage and exit 0.
+TEST(ClusterCommandTest, EveryCommandAnswersABadFlagWithOneLineAndHelpWithItsUsage) {
+  TempDir dir;
+  std::string out;
+  for (const std::string command :
+       {"cluster up", "cluster down", "run", "agents", "frameworks", "tasks", "logs", "kill"}) {
+    std::vector<std::string> args = {binary("mantle")};
+    std::istringstream words(command);
+    for (std::string word; words >> word;) args.push_back(word);
+    args.push_back("--nonesuch=1");
+    EXPECT_EQ(run(args, dir, &out), 2) << command << ": " << out;
+    EXPECT_EQ(out, "mantle: error: unknown flag '--nonesuch' (see --help)\n") << command;
+    args.back() = "--help";
+    EXPECT_EQ(run(args, dir, &out), 0) << command << ": " << out;
+    EXPECT_THAT(out, ::testing::StartsWith("Usage: mantle " + command + " [options]\n")) << command;
+  }
 }
 
 }  // namespace
