@@ -1,10 +1,10 @@
 #include "client.hpp"
+#include "headers.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <limits>
@@ -26,14 +26,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 std::mutex tlsMutex;
 std::optional<ClientTls> tlsOverride;
@@ -335,10 +327,7 @@ void setDefaultClientTls(ClientTls tls) {
 }
 
 std::string ClientResponse::header(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return value;
-  }
-  return "";
+  return headerValue(headers, name);
 }
 
 Result<ClientResponse> request(const std::string& method, const std::string& url, const Headers& headers,

@@ -1,4 +1,5 @@
 #include "server.hpp"
+#include "headers.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -59,11 +60,15 @@ std::string urlDecode(std::string_view text, bool plusIsSpace) {
   return out;
 }
 
-std::string Request::header(std::string_view name) const {
+std::string headerValue(const Headers& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {
     if (iequals(key, name)) return value;
   }
   return "";
+}
+
+std::string Request::header(std::string_view name) const {
+  return headerValue(headers, name);
 }
 
 bool Request::hasHeader(std::string_view name) const {
