@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "container.hpp"
 #include "mantle/common/clock.hpp"
 #include "mantle/module_api/sdk/isolator.hpp"
 #include "process_tree.hpp"
@@ -18,25 +19,8 @@ namespace v1 = ::mantle::module::v1;
 
 namespace {
 
-// A nested container's id names its ancestors: "parent.child".
-std::string containerKey(const v1::ContainerID& id) {
-  std::string key = id.value();
-  for (const v1::ContainerID* p = id.has_parent() ? &id.parent() : nullptr; p != nullptr;
-       p = p->has_parent() ? &p->parent() : nullptr) {
-    key = p->value() + "." + key;
-  }
-  return key;
-}
-
-// The sum of the scalar resources named `name` (unreserved and reserved alike).
-std::optional<double> scalar(const google::protobuf::RepeatedPtrField<v1::Resource>& resources,
-                             const std::string& name) {
-  std::optional<double> sum;
-  for (const v1::Resource& r : resources) {
-    if (r.name() == name && r.type() == v1::Value::SCALAR && r.has_scalar()) sum = sum.value_or(0) + r.scalar().value();
-  }
-  return sum;
-}
+using ::mantle::isolators::cgroups_common::containerKey;
+using ::mantle::isolators::cgroups_common::scalar;
 
 struct Container {
   std::optional<pid_t> pid;
