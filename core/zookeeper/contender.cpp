@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <future>
 #include <mutex>
 
 #include <glog/logging.h>
 
 #include "wire/json.hpp"
+#include "zookeeper/event_thread.hpp"
 
 namespace mantle::zookeeper {
 
@@ -312,14 +312,8 @@ Contender::Contender(std::shared_ptr<Session> session, std::string path, mesos::
 
 Contender::~Contender() {
   CHECK(!session_->onEventThread()) << "a Contender must not be destroyed on its session's event thread";
-  auto done = std::make_shared<std::promise<void>>();
-  std::future<void> stopped = done->get_future();
   std::shared_ptr<Impl> impl = impl_;
-  session_->post([impl, done] {
-    impl->stop();
-    done->set_value();
-  });
-  stopped.wait();
+  runOnEventThread(*session_, [impl] { impl->stop(); });
 }
 
 std::string Contender::candidacyPath() const { return impl_->candidacyPath(); }

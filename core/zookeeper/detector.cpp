@@ -1,11 +1,10 @@
 #include "zookeeper/detector.hpp"
 
-#include <future>
-
 #include <glog/logging.h>
 
 #include "wire/json.hpp"
 #include "zookeeper/contender.hpp"
+#include "zookeeper/event_thread.hpp"
 
 namespace mantle::zookeeper {
 namespace {
@@ -158,14 +157,8 @@ Detector::Detector(std::shared_ptr<Session> session, std::string path, Callback 
 
 Detector::~Detector() {
   CHECK(!session_->onEventThread()) << "a Detector must not be destroyed on its session's event thread";
-  auto done = std::make_shared<std::promise<void>>();
-  std::future<void> stopped = done->get_future();
   std::shared_ptr<Impl> impl = impl_;
-  session_->post([impl, done] {
-    impl->stop();
-    done->set_value();
-  });
-  stopped.wait();
+  runOnEventThread(*session_, [impl] { impl->stop(); });
 }
 
 std::optional<mesos::v1::MasterInfo> Detector::leader() const { return impl_->leader(); }
