@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <json/value.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -19,6 +21,7 @@
 
 #include "http/client.hpp"
 #include "master_peer.hpp"
+#include "module_manifest.hpp"
 #include "process.hpp"
 #include "process/sessions.hpp"
 #include "temp_dir.hpp"
@@ -40,10 +43,9 @@ inline bool gone(pid_t pid) {
 // The agent flags that make the launch_gate fixture isolator
 // (fixtures/launch_gate.cpp) the only one, with its files in `gates`.
 inline std::vector<std::string> launchGateFlags(const std::filesystem::path& gates) {
-  return {std::string("--modules={\"libraries\":[{\"file\":\"") + MANTLE_TEST_FIXTURE_DIR +
-              "/libfixture_launch_gate.so\",\"modules\":[{\"name\":\"launch_gate\",\"kind\":\"isolator\","
-              "\"config\":{\"gate_dir\":\"" +
-              gates.string() + "\"}}]}]}",
+  Json::Value config;
+  config["gate_dir"] = gates.string();
+  return {"--modules=" + moduleManifest({isolatorModule(fixtureLibrary("fixture_launch_gate"), "launch_gate", config)}),
           "--isolation=launch_gate"};
 }
 
