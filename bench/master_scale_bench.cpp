@@ -2,10 +2,11 @@
 // every agent a real peer over the master <-> agent protocol, one TCP stream
 // each. Three scenarios, each beside a floor measured in the same run:
 //
-//   register:  N agents REGISTER with a standalone master (file registry):
-//              time until all are registered, master CPU seconds, master RSS
-//              per agent. Floor: building, encoding and decoding the N
-//              REGISTER calls in one loop.
+//   register:  N agents REGISTER with a standalone master (file registry),
+//              and with --zk with a master keeping its registry in a
+//              ZooKeeper this starts: time until all are registered, master
+//              CPU seconds, master RSS per agent, registry writes (whole
+//              ones apart). Floor: decoding the N REGISTER calls in one loop.
 //   failover:  three masters on ZooKeeper (10 s sessions), N agents x T tasks
 //              (REREGISTER with their tasks); the leader is killed with
 //              kill -9. Measured from the moment a new leader answers
@@ -18,7 +19,12 @@
 //              clients fetch /master/state in a loop; master RSS per task.
 //
 //   mantle_master_scale_bench [--scenario=register|failover|state|all]
-//       [--agents=N] [--tasks=T]
+//       [--agents=N] [--tasks=T] [--zk] [--setup_timeout=SECONDS]
+//
+// Set-up (the agents registering, with their tasks) may take --setup_timeout
+// seconds, by default 1,200 s or 30 ms per agent and per 5 tasks of each,
+// whichever is longer; its progress is printed every 30 s. The masters and
+// ZooKeeper die with this process, also when a timeout kills it.
 //
 // Each agent holds one descriptor in this process and one in the master:
 // N is capped by RLIMIT_NOFILE (its hard limit, which this raises the soft
@@ -193,6 +199,40 @@ std::unique_ptr<AgentSimulator> startSimulator(const mantle::agent_sim::Options&
   return std::move(*simulator);
 }
 
+// --setup_timeout (0: by the number of agents and tasks, see the top).
+std::chrono::seconds setupTimeoutFlag{0};
+
+// Waits for set-up (`what`) until `done`, printing progress every 30 s.
+template <typename Predicate>
+Report waitForSetup(const AgentSimulator& simulator, Predicate done, int agents, int tasks, const char* what) {
+  const auto timeout = setupTimeoutFlag.count() > 0 ? setupTimeoutFlag
+                                                    : std::max(std::chrono::seconds(1200),
+                                                               std::chrono::seconds(agents * (5 + tasks) * 30 / 5000));
+  const auto start = Clock::now();
+  Report report = simulator.report();
+  while (!done(report) && Clock::now() - start < timeout) {
+    report = simulator.waitUntil(
+        done, std::min<std::chrono::milliseconds>(
+                  30s, std::chrono::duration_cast<std::chrono::milliseconds>(timeout - (Clock::now() - start))));
+    if (!done(report)) {
+      std::fprintf(stderr, "%s: %d of %d agents registered (%d connected), %.0f s of %lld s\n", what,
+                   report.everRegistered, agents, report.connected, msSince(start) / 1000,
+                   static_cast<long long>(timeout.count()));
+    }
+  }
+  return report;
+}
+
+// A master's counter from /metrics/snapshot (-1 when it does not answer).
+double masterMetric(const std::string& masterUrl, const std::string& name) {
+  auto response =
+      mantle::http::request("GET", masterUrl + "/metrics/snapshot", {}, "", mantle::http::ClientOptions{30, 2});
+  if (!response.ok() || response->status != 200) return -1;
+  const std::string key = "\"" + name + "\":";
+  const std::size_t at = response->body.find(key);
+  return at == std::string::npos ? 0 : std::atof(response->body.c_str() + at + key.size());
+}
+
 // A standalone master on a free port with its own work dir.
 struct Master {
   mantle::testing::TempDir dir;
@@ -266,28 +306,52 @@ double parseFloorMs(const std::vector<std::string>& calls) {
 
 // ---- scenarios -----------------------------------------------------------------
 
-void registration(int agents) {
+void registration(int agents, bool zk) {
+  // Standalone: a master with its registry in a file; --zk: one master with
+  // its registry in a ZooKeeper started here.
   Master master;
-  if (!master.start()) {
-    std::cerr << "register: the master did not come up\n";
-    return;
+  std::unique_ptr<mantle::testing::HaCluster> cluster;
+  std::string url = master.url();
+  pid_t pid = -1;
+  if (zk) {
+    mantle::testing::HaClusterOptions options;
+    options.masters = 1;
+    options.agents = 0;
+    options.zkSessionTimeout = "10secs";
+    cluster = std::make_unique<mantle::testing::HaCluster>(options);
+    mantle::Result<int> leader = cluster->start().ok() ? cluster->waitForLeader(60s) : mantle::Result<int>(-1);
+    if (!leader.ok() || *leader < 0) {
+      std::cerr << "register: the master on ZooKeeper did not come up\n";
+      return;
+    }
+    url = cluster->masterUrl(*leader);
+    pid = cluster->master(*leader)->pid();
+  } else {
+    if (!master.start()) {
+      std::cerr << "register: the master did not come up\n";
+      return;
+    }
+    pid = master.process->pid();
   }
-  const pid_t pid = master.process->pid();
   const double rssBefore = rssMiB(pid);
   const double cpuBefore = cpuSeconds(pid);
-  auto simulator = startSimulator(simOptions(master.url(), agents, 0, ""));
+  auto simulator = startSimulator(simOptions(zk ? cluster->zkUrl() : url, agents, 0, ""));
   if (!simulator) return;
-  Report report = simulator->waitUntil([](const Report& r) { return r.allRegisteredSeconds > 0; }, 1200s);
+  Report report = waitForSetup(
+      *simulator, [](const Report& r) { return r.allRegisteredSeconds > 0; }, agents, 0, "register");
   const double cpu = cpuSeconds(pid) - cpuBefore;
   std::this_thread::sleep_for(1s);
   const double rssAfter = rssMiB(pid);
   const double floor = parseFloorMs(encodedCalls(agents, 0));
   std::printf(
       "\n| register | agents | all registered s | per s | master CPU s | master RSS MiB (before → after) | "
-      "RSS KiB/agent | floor: decode all REGISTER ms | load |\n|---|---|---|---|---|---|---|---|---|\n");
-  std::printf("| | %d | %.2f | %.0f | %.2f | %.0f → %.0f | %.1f | %.1f | %.1f |\n", agents, report.allRegisteredSeconds,
+      "RSS KiB/agent | registry writes (whole) | floor: decode all REGISTER ms | load |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %s | %d | %.2f | %.0f | %.2f | %.0f → %.0f | %.1f | %.0f (%.0f) | %.1f | %.1f |\n",
+              zk ? "ZooKeeper" : "file", agents, report.allRegisteredSeconds,
               report.allRegisteredSeconds > 0 ? agents / report.allRegisteredSeconds : 0, cpu, rssBefore, rssAfter,
-              (rssAfter - rssBefore) * 1024 / agents, floor, loadAverage());
+              (rssAfter - rssBefore) * 1024 / agents, masterMetric(url, "registrar/state_store"),
+              masterMetric(url, "registrar/state_store_whole"), floor, loadAverage());
   if (report.allRegisteredSeconds <= 0) std::printf("(not all registered: %s)\n", report.toText().c_str());
   simulator->stop();
 }
@@ -307,7 +371,8 @@ void failover(int agents, int tasks) {
   if (!leader.ok()) return;
   auto simulator = startSimulator(simOptions(cluster.zkUrl(), agents, tasks, "failover"));
   if (!simulator) return;
-  Report first = simulator->waitUntil([&](const Report& r) { return r.connected == agents; }, 1200s);
+  Report first = waitForSetup(
+      *simulator, [&](const Report& r) { return r.connected == agents; }, agents, tasks, "failover");
   if (first.connected != agents) {
     std::cerr << "failover: not all agents registered: " << first.toText() << "\n";
     return;
@@ -418,7 +483,8 @@ void state(int agents, int tasks) {
   const pid_t pid = master.process->pid();
   auto simulator = startSimulator(simOptions(master.url(), agents, 0, "empty"));
   if (!simulator) return;
-  Report r0 = simulator->waitUntil([&](const Report& r) { return r.connected == agents; }, 1200s);
+  Report r0 = waitForSetup(
+      *simulator, [&](const Report& r) { return r.connected == agents; }, agents, 0, "state");
   std::this_thread::sleep_for(1s);
   const double rssAgents = rssMiB(pid);
   simulator->stop();
@@ -426,7 +492,8 @@ void state(int agents, int tasks) {
   // The same agents again, now each with `tasks` running tasks.
   simulator = startSimulator(simOptions(master.url(), agents, tasks, "empty"));
   if (!simulator) return;
-  Report r1 = simulator->waitUntil([&](const Report& r) { return r.connected == agents; }, 1200s);
+  Report r1 = waitForSetup(
+      *simulator, [&](const Report& r) { return r.connected == agents; }, agents, tasks, "state");
   int seenAgents = 0;
   int running = runningTasks(master.url(), &seenAgents);
   std::this_thread::sleep_for(1s);
@@ -492,6 +559,7 @@ int main(int argc, char** argv) {
   std::string scenario = "all";
   int agents = 0;
   int tasks = -1;
+  bool zk = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("--scenario=", 0) == 0) {
@@ -500,9 +568,13 @@ int main(int argc, char** argv) {
       agents = std::stoi(arg.substr(9));
     } else if (arg.rfind("--tasks=", 0) == 0) {
       tasks = std::stoi(arg.substr(8));
+    } else if (arg == "--zk") {
+      zk = true;
+    } else if (arg.rfind("--setup_timeout=", 0) == 0) {
+      setupTimeoutFlag = std::chrono::seconds(std::stoi(arg.substr(16)));
     } else {
       std::cerr << "usage: mantle_master_scale_bench [--scenario=register|failover|state|all] [--agents=N] "
-                   "[--tasks=T]\n";
+                   "[--tasks=T] [--zk] [--setup_timeout=SECONDS]\n";
       return arg == "--help" ? 0 : 2;
     }
   }
@@ -519,7 +591,9 @@ int main(int argc, char** argv) {
     return cap;
   };
   std::printf("load average at start %.1f, %u CPUs\n", loadAverage(), std::thread::hardware_concurrency());
-  if (scenario == "register" || scenario == "all") registration(capped(agents > 0 ? agents : 50000));
+  // A timeout that kills this process kills the masters and ZooKeeper too.
+  mantle::testing::ChildProcess::dieWithThisProcess();
+  if (scenario == "register" || scenario == "all") registration(capped(agents > 0 ? agents : 50000), zk);
   if (scenario == "failover" || scenario == "all")
     failover(capped(agents > 0 ? agents : 40000), tasks >= 0 ? tasks : 10);
   if (scenario == "state" || scenario == "all") state(capped(agents > 0 ? agents : 20000), tasks >= 0 ? tasks : 20);

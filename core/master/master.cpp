@@ -49,7 +49,7 @@ MasterImpl::MasterImpl(MasterFlags flags)
                  }),
       registrar_(stateIo_, stopped_,
                  Registrar::Master{
-                     .state = [this] { return recordedState(); },
+                     .state = [this](bool withAgents) { return recordedState(withAgents); },
                      .mayWrite = [this] { return recovered_ && leading_; },
                      .fence = [this] { return contender_ ? contender_->candidacyPath() : std::string(); },
                      .stepDown = [this](const std::string& why) { stepDown(why); },
@@ -288,11 +288,13 @@ void MasterImpl::applyRegistry(const RegistryState& state, const std::string& wh
             << maintenanceSchedule_.windows_size() << " windows from the registry" << where;
 }
 
-RegistryState MasterImpl::recordedState() const {
+RegistryState MasterImpl::recordedState(bool withAgents) const {
   RegistryState state;
-  for (const auto& [id, agent] : agents_) state.agents.push_back(agent.info);
-  for (const auto& [id, info] : recoveredAgents_) state.agents.push_back(info);
-  for (const auto& [id, info] : unreachableAgents_) state.agents.push_back(info);
+  if (withAgents) {
+    for (const auto& [id, agent] : agents_) state.agents.push_back(agent.info);
+    for (const auto& [id, info] : recoveredAgents_) state.agents.push_back(info);
+    for (const auto& [id, info] : unreachableAgents_) state.agents.push_back(info);
+  }
   state.goneAgents.assign(goneAgents_.begin(), goneAgents_.end());
   for (const auto& [id, f] : frameworks_) state.frameworks.push_back(f.info);
   state.weights = weights_;

@@ -497,8 +497,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::string explainJson(const std::string& frameworkId, const std::string& role);
 
   // Registry (the Registrar writes it).
-  // The master's state as the registry records it.
-  RegistryState recordedState() const;
+  // The master's state as the registry records it (its agents only if
+  // `withAgents`).
+  RegistryState recordedState(bool withAgents) const;
   // Adopts a loaded registry: agents to wait for, frameworks, gone agents,
   // weights, quotas (the allocator learns them too).
   void applyRegistry(const RegistryState& state, const std::string& where);

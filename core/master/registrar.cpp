@@ -1,7 +1,10 @@
 #include "master/registrar.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iterator>
+#include <unordered_set>
 #include <utility>
 
 #include <glog/logging.h>
@@ -31,6 +34,7 @@ void Registrar::recover(std::function<void(zookeeper::RegistrySnapshot)> done) {
       if (stopped_) return;
       if (snapshot.ok()) {
         version_ = snapshot->version;
+        appendable_ = false;  // the first write of this leader is whole
         return done(std::move(*snapshot));
       }
       LOG(WARNING) << "Reading the registry from ZooKeeper failed: " << snapshot.error().message << "; retrying in 1 s";
@@ -43,24 +47,97 @@ void Registrar::recover(std::function<void(zookeeper::RegistrySnapshot)> done) {
   });
 }
 
+namespace {
+
+// Changes appended before the whole registry is written again: at most this
+// many, and no more bytes than the whole registry (at least kMinWholeBytes),
+// so the bytes written stay within a few times those that changed and a
+// reader replays at most about twice the registry.
+constexpr std::size_t kMaxChanges = 1000;
+constexpr std::size_t kMinWholeBytes = 64 * 1024;
+
+std::uint64_t fingerprint(const mesos::v1::AgentInfo& info) {
+  return std::hash<std::string>{}(info.SerializeAsString());
+}
+
+}  // namespace
+
 RegistryState Registrar::state() const {
-  RegistryState state = master_.state();
+  RegistryState state = master_.state(/*withAgents=*/true);
   for (const auto* ops : {&inFlight_, &pending_}) {
     for (const RegistryOperation& op : *ops) op.stage(state);
   }
   return state;
 }
 
+Registrar::Write Registrar::prepare(const std::vector<RegistryOperation>& ops) {
+  Write write;
+  write.whole =
+      !appendable_ || appendedChanges_ >= kMaxChanges || appendedBytes_ >= std::max(wholeBytes_, kMinWholeBytes);
+  const bool withAgents = write.whole || resync_;
+  resync_ = false;
+  RegistryState state = master_.state(withAgents);
+  for (const RegistryOperation& op : ops) op.stage(state);
+  if (write.whole) {
+    write.text = serializeRegistry(state);
+    for (const mesos::v1::AgentInfo& info : state.agents) {
+      write.recorded.emplace_back(info.id().value(), fingerprint(info));
+    }
+    return write;
+  }
+  if (withAgents) {
+    // Which agents differ from those recorded.
+    std::vector<mesos::v1::AgentInfo> changed;
+    std::unordered_set<std::string> present;
+    present.reserve(state.agents.size());
+    for (mesos::v1::AgentInfo& info : state.agents) {
+      const std::uint64_t print = fingerprint(info);
+      present.insert(info.id().value());
+      auto recorded = recordedAgents_.find(info.id().value());
+      if (recorded != recordedAgents_.end() && recorded->second == print) continue;
+      write.recorded.emplace_back(info.id().value(), print);
+      changed.push_back(std::move(info));
+    }
+    for (const auto& [id, print] : recordedAgents_) {
+      if (!present.count(id)) write.removed.push_back(id);
+    }
+    state.agents = std::move(changed);
+  } else {
+    // The agents staged are the change.
+    for (const mesos::v1::AgentInfo& info : state.agents) {
+      write.recorded.emplace_back(info.id().value(), fingerprint(info));
+    }
+  }
+  write.text = serializeRegistryChange(state, write.removed);
+  return write;
+}
+
+void Registrar::recorded(const Write& write) {
+  counters_["registrar/state_store"] += 1;
+  if (write.whole) {
+    counters_["registrar/state_store_whole"] += 1;
+    recordedAgents_.clear();
+    wholeBytes_ = write.text.size();
+    appendedBytes_ = 0;
+    appendedChanges_ = 0;
+  } else {
+    appendedBytes_ += write.text.size();
+    ++appendedChanges_;
+  }
+  for (const std::string& id : write.removed) recordedAgents_.erase(id);
+  for (const auto& [id, print] : write.recorded) recordedAgents_[id] = print;
+  appendable_ = true;
+}
+
 void Registrar::persist() {
+  resync_ = true;
   if (zk_) {
     dirty_ = true;
     write();
     return;
   }
-  if (Status s = file_.store(state()); !s.ok()) {
-    counters_["registrar/store_errors"] += 1;
-    LOG(ERROR) << "Failed to store the registry: " << s.error().message;
-  }
+  // Operations pending stay queued for their own write (storeFileBatch).
+  (void)storeFile({});
 }
 
 void Registrar::submit(RegistryOperation op) {
@@ -79,20 +156,33 @@ void Registrar::submit(RegistryOperation op) {
   post([this] { storeFileBatch(); });
 }
 
+Status Registrar::storeFile(const std::vector<RegistryOperation>& ops) {
+  if (file_.path().empty()) {  // an in-memory registry keeps nothing
+    counters_["registrar/state_store"] += 1;
+    return {};
+  }
+  const Write write = prepare(ops);
+  Status stored = write.whole ? file_.replace(write.text) : file_.append(write.text);
+  if (!stored.ok()) {
+    // What the file holds now is unknown: the next write is whole.
+    appendable_ = false;
+    counters_["registrar/store_errors"] += 1;
+    LOG(ERROR) << "Failed to store the registry: " << stored.error().message;
+    return stored;
+  }
+  recorded(write);
+  return {};
+}
+
 void Registrar::storeFileBatch() {
   fileStoreQueued_ = false;
   if (stopped_) return;
   std::vector<RegistryOperation> ops = std::move(pending_);
   pending_.clear();
-  RegistryState registry = master_.state();
-  for (const RegistryOperation& op : ops) op.stage(registry);
-  if (Status s = file_.store(registry); !s.ok()) {
-    counters_["registrar/store_errors"] += 1;
-    LOG(ERROR) << "Failed to store the registry: " << s.error().message;
-    for (RegistryOperation& op : ops) op.fail(s.error());
+  if (Status stored = storeFile(ops); !stored.ok()) {
+    for (RegistryOperation& op : ops) op.fail(stored.error());
     return;
   }
-  counters_["registrar/state_store"] += 1;
   for (RegistryOperation& op : ops) op.apply();
 }
 
@@ -105,30 +195,37 @@ void Registrar::write() {
   // Every operation queued so far goes into this write (a batch).
   inFlight_ = std::move(pending_);
   pending_.clear();
-  std::string data = serializeRegistry(state());
-  store_->storeAsync(data, version_, fence, [this, data](Result<std::int32_t> version) mutable {
-    post([this, version = std::move(version), data = std::move(data)]() mutable {
-      written(std::move(version), std::move(data));
+  auto write = std::make_shared<const Write>(prepare(inFlight_));
+  auto done = [this, write](Result<std::int32_t> version) mutable {
+    post([this, version = std::move(version), write = std::move(write)]() mutable {
+      written(std::move(version), std::move(write));
     });
-  });
+  };
+  if (write->whole) {
+    store_->storeAsync(write->text, version_, std::move(fence), std::move(done));
+  } else {
+    store_->appendAsync(write->text, version_, std::move(fence), std::move(done));
+  }
 }
 
-void Registrar::written(Result<std::int32_t> version, std::string data) {
+void Registrar::written(Result<std::int32_t> version, std::shared_ptr<const Write> write) {
   if (stopped_) return;
   if (version.ok()) {
     version_ = *version;
-    counters_["registrar/state_store"] += 1;
+    recorded(*write);
     // The batch is durable: apply it and answer its callers. No write
-    // starts meanwhile (writing_ stays set): one serialized now would lack
+    // starts meanwhile (writing_ stays set): one prepared now would lack
     // the operations not applied yet.
     std::vector<RegistryOperation> ops = std::move(inFlight_);
     inFlight_.clear();
     for (RegistryOperation& op : ops) op.apply();
     writing_ = false;
-    write();  // changes made meanwhile
+    this->write();  // changes made meanwhile
     return;
   }
   writing_ = false;
+  // Whatever happened, the next write is whole.
+  appendable_ = false;
   const Error& error = version.error();
   if (error.code == StatusCode::kFailedPrecondition || error.code == StatusCode::kAborted) {
     return master_.stepDown("a registry write was refused (" + error.message + "): this master was deposed");
@@ -141,10 +238,10 @@ void Registrar::written(Result<std::int32_t> version, std::string data) {
                   std::make_move_iterator(inFlight_.end()));
   inFlight_.clear();
   dirty_ = true;
-  checkAfterFailedWrite(std::move(data));
+  checkAfterFailedWrite(std::move(write));
 }
 
-void Registrar::checkAfterFailedWrite(std::string attempted) {
+void Registrar::checkAfterFailedWrite(std::shared_ptr<const Write> attempted) {
   checking_ = true;
   retryTimer_ = std::make_shared<asio::steady_timer>(stateIo_, std::chrono::milliseconds(500));
   retryTimer_->async_wait([this, attempted = std::move(attempted)](const boost::system::error_code& ec) {
@@ -153,8 +250,13 @@ void Registrar::checkAfterFailedWrite(std::string attempted) {
       post([this, attempted, snapshot = std::move(snapshot)]() mutable {
         if (stopped_) return;
         if (!snapshot.ok()) return checkAfterFailedWrite(std::move(attempted));
-        if (snapshot->data == attempted) {
-          version_ = snapshot->version;  // the write went through after all
+        // A change went through if it is what was appended last, by the
+        // one write since the version this master wrote.
+        const bool wentThrough =
+            attempted->whole ? snapshot->data == attempted->text
+                             : snapshot->version == version_ + 1 && snapshot->data.ends_with("\n" + attempted->text);
+        if (wentThrough) {
+          version_ = snapshot->version;
         } else if (snapshot->version != version_) {
           return master_.stepDown("the registry in ZooKeeper changed under this master (version " +
                                   std::to_string(snapshot->version) + ", expected " + std::to_string(version_) + ")");

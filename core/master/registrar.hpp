@@ -3,6 +3,13 @@
 // with --zk, in ZooKeeper with conditional writes fenced by this master's
 // candidacy. It owns the registry operations waiting for a write, the write
 // in flight and the registry's version. State thread only.
+//
+// A write costs what changed: the registrar knows which agents the stored
+// registry holds (a fingerprint of each one's AgentInfo) and appends a change
+// (registry_file.hpp: the agents added, changed or removed, and the other,
+// small parts whole); it writes the whole registry again when there is no
+// registry of its own yet (the first write after start or election, or after
+// a failed write) and once the changes appended since outgrow it.
 #pragma once
 
 #include <atomic>
@@ -11,6 +18,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -24,7 +33,8 @@ namespace mantle::master {
 
 // A registry change that is acknowledged to a caller (docs/HA.md,
 // "Durability"). `stage` records it in the registry document being written,
-// before the master's state holds it; once a write holding it succeeded,
+// before the master's state holds it (agents only by appending them to
+// `agents`: a change is staged on a state that may hold no other agent); once a write holding it succeeded,
 // `apply` makes it part of the master's state and answers the caller. `fail`
 // answers the caller when the write failed for good (standalone; with --zk a
 // refused write ends the process and the caller's connection with it).
@@ -39,8 +49,8 @@ class Registrar {
   // What the registrar asks of the master.
   struct Master {
     // The master's state as the registry records it (operations not
-    // applied yet left out).
-    std::function<RegistryState()> state;
+    // applied yet left out); its agents left out too unless `withAgents`.
+    std::function<RegistryState(bool withAgents)> state;
     // --zk: whether this master may write now (elected, recovered, not
     // suspended), and its fence (its candidacy znode; "" while suspended).
     std::function<bool()> mayWrite;
@@ -69,9 +79,11 @@ class Registrar {
   std::int32_t version() const { return version_; }
 
   // Records a change the master's state already holds, with nobody waiting
-  // for it. Standalone: writes the file. With --zk: queues a conditional,
-  // fenced write of the whole registry (one in flight, changes made
-  // meanwhile, operations included, go together into the next one).
+  // for it (compared with what the registry holds: every change of the
+  // master's recorded state goes through submit() or is followed by this).
+  // Standalone: writes the file now. With --zk: queues a conditional, fenced
+  // write (one in flight, changes made meanwhile, operations included, go
+  // together into the next one).
   void persist();
   // Records `op` first and applies it after (see RegistryOperation).
   void submit(RegistryOperation op);
@@ -83,13 +95,28 @@ class Registrar {
   void write();
 
   void stop();
-  // registrar/state_store and registrar/store_errors, once they happened.
+  // registrar/state_store (registry writes), registrar/state_store_whole
+  // (those of the whole registry) and registrar/store_errors, once they
+  // happened.
   const std::map<std::string, double>& metrics() const { return counters_; }
 
  private:
-  void written(Result<std::int32_t> version, std::string data);
-  void checkAfterFailedWrite(std::string attempted);
-  void storeFileBatch();  // standalone: stages, stores and applies pending_
+  // One write: its text, whether it is the whole registry (else a change to
+  // append), and the agents it records (id, fingerprint) and removes.
+  struct Write {
+    std::string text;
+    bool whole = false;
+    std::vector<std::pair<std::string, std::uint64_t>> recorded;
+    std::vector<std::string> removed;
+  };
+  // The write of what changed since the last one, `ops` staged.
+  Write prepare(const std::vector<RegistryOperation>& ops);
+  // `write` is durable.
+  void recorded(const Write& write);
+  void written(Result<std::int32_t> version, std::shared_ptr<const Write> write);
+  void checkAfterFailedWrite(std::shared_ptr<const Write> attempted);
+  Status storeFile(const std::vector<RegistryOperation>& ops);  // standalone
+  void storeFileBatch();                                        // standalone: stages, stores and applies pending_
   template <typename F>
   void post(F&& f);
 
@@ -109,6 +136,15 @@ class Registrar {
   std::vector<RegistryOperation> inFlight_;
   std::shared_ptr<boost::asio::steady_timer> retryTimer_;
   std::map<std::string, double> counters_;
+  // What the stored registry holds, while appendable_: its agents by id,
+  // with a fingerprint of each one's AgentInfo, the size of its whole part
+  // and of the changes appended since.
+  bool appendable_ = false;
+  bool resync_ = true;  // persist() was called: compare the master's state
+  std::unordered_map<std::string, std::uint64_t> recordedAgents_;
+  std::size_t wholeBytes_ = 0;
+  std::size_t appendedBytes_ = 0;
+  std::size_t appendedChanges_ = 0;
 };
 
 }  // namespace mantle::master

@@ -13,15 +13,21 @@ namespace mantle::zookeeper {
 namespace {
 
 constexpr const char* kMagic = "mantle-registry";
-constexpr int kFormat = 1;
+// Format 1: inline, or chunks with one checksum of the whole (read only now).
+// Format 2: chunks, each with its size and checksum on a line of its own.
+constexpr int kInlineFormat = 1;
+constexpr int kChunksFormat = 2;
 constexpr int kLoadAttempts = 10;
 
 struct Manifest {
   bool inlined = true;
+  int format = kInlineFormat;
   std::string generation;  // chunked only
   std::size_t chunks = 0;  // chunked only
   std::size_t size = 0;
-  std::uint64_t checksum = 0;
+  std::uint64_t checksum = 0;  // inline and format 1 chunks: of the whole
+  // Format 2: each chunk's size and checksum.
+  std::vector<std::pair<std::size_t, std::uint64_t>> pieces;
   std::size_t headerLength = 0;  // inline data starts here
 };
 
@@ -32,15 +38,17 @@ std::string hex64(std::uint64_t value) {
 }
 
 std::string inlineManifest(const std::string& data) {
-  std::string out = std::string(kMagic) + " " + std::to_string(kFormat) + " inline " + std::to_string(data.size()) +
-                    " " + hex64(registryChecksum(data)) + "\n";
+  std::string out = std::string(kMagic) + " " + std::to_string(kInlineFormat) + " inline " +
+                    std::to_string(data.size()) + " " + hex64(registryChecksum(data)) + "\n";
   out += data;
   return out;
 }
 
-std::string chunkedManifest(const std::string& generation, std::size_t chunks, const std::string& data) {
-  return std::string(kMagic) + " " + std::to_string(kFormat) + " chunks " + generation + " " +
-         std::to_string(chunks) + " " + std::to_string(data.size()) + " " + hex64(registryChecksum(data)) + "\n";
+// `pieces`: a "<size> <checksum>" line per chunk.
+std::string chunkedManifest(const std::string& generation, std::size_t chunks, std::size_t size,
+                            const std::string& pieces) {
+  return std::string(kMagic) + " " + std::to_string(kChunksFormat) + " chunks " + generation + " " +
+         std::to_string(chunks) + " " + std::to_string(size) + "\n" + pieces;
 }
 
 Result<Manifest> parseManifest(const std::string& content) {
@@ -48,27 +56,37 @@ Result<Manifest> parseManifest(const std::string& content) {
   if (newline == std::string::npos) return internalError("registry manifest has no header line");
   std::istringstream header(content.substr(0, newline));
   std::string magic;
-  int format = 0;
-  std::string kind;
-  header >> magic >> format >> kind;
-  if (magic != kMagic) return internalError("registry manifest has an unknown header");
-  if (format != kFormat) {
-    return internalError("registry manifest format " + std::to_string(format) + " is not supported (this build reads " +
-                         std::to_string(kFormat) + ")");
-  }
   Manifest manifest;
-  std::string checksum;
-  if (kind == "inline") {
+  std::string kind;
+  header >> magic >> manifest.format >> kind;
+  if (magic != kMagic) return internalError("registry manifest has an unknown header");
+  if (manifest.format != kInlineFormat && manifest.format != kChunksFormat) {
+    return internalError("registry manifest format " + std::to_string(manifest.format) +
+                         " is not supported (this build reads 1 and 2)");
+  }
+  std::string checksum(16, '0');
+  if (kind == "inline" && manifest.format == kInlineFormat) {
     header >> manifest.size >> checksum;
   } else if (kind == "chunks") {
     manifest.inlined = false;
-    header >> manifest.generation >> manifest.chunks >> manifest.size >> checksum;
+    header >> manifest.generation >> manifest.chunks >> manifest.size;
+    if (manifest.format == kInlineFormat) header >> checksum;
   } else {
     return internalError("registry manifest kind '" + kind + "' is unknown");
   }
   if (header.fail() || checksum.size() != 16) return internalError("registry manifest header is malformed");
   manifest.checksum = std::strtoull(checksum.c_str(), nullptr, 16);
   manifest.headerLength = newline + 1;
+  if (manifest.format == kChunksFormat) {
+    std::istringstream lines(content.substr(manifest.headerLength));
+    for (std::size_t i = 0; i < manifest.chunks; ++i) {
+      std::size_t size = 0;
+      std::string sum;
+      lines >> size >> sum;
+      if (lines.fail() || sum.size() != 16) return internalError("registry manifest chunk line is malformed");
+      manifest.pieces.emplace_back(size, std::strtoull(sum.c_str(), nullptr, 16));
+    }
+  }
   return manifest;
 }
 
@@ -81,7 +99,8 @@ std::string newGeneration() {
 template <typename R>
 Result<R> waitFor(std::future<Result<R>>& future, std::chrono::milliseconds timeout) {
   if (future.wait_for(timeout) != std::future_status::ready) {
-    return Error(StatusCode::kDeadlineExceeded, "zookeeper: no answer within " + std::to_string(timeout.count()) + " ms");
+    return Error(StatusCode::kDeadlineExceeded,
+                 "zookeeper: no answer within " + std::to_string(timeout.count()) + " ms");
   }
   return future.get();
 }
@@ -151,6 +170,13 @@ void RegistryStore::storeAsync(std::string data, std::int32_t expectedVersion, s
   });
 }
 
+void RegistryStore::appendAsync(std::string data, std::int32_t expectedVersion, std::string fence,
+                                std::function<void(Result<std::int32_t>)> done) {
+  enqueue([this, data = std::move(data), expectedVersion, fence = std::move(fence), done = std::move(done)] {
+    done(append(data, expectedVersion, fence));
+  });
+}
+
 Result<RegistrySnapshot> RegistryStore::load() {
   for (int attempt = 0; attempt < kLoadAttempts; ++attempt) {
     bool retry = false;
@@ -197,25 +223,34 @@ Result<RegistrySnapshot> RegistryStore::loadOnce(bool* retry) {
         *retry = true;
         return internalError("retry");
       }
+      if (manifest->format == kChunksFormat && (piece->data.size() != manifest->pieces[i].first ||
+                                                registryChecksum(piece->data) != manifest->pieces[i].second)) {
+        return internalError("registry " + manifestPath_ + " version " + std::to_string(snapshot.version) + ": chunk " +
+                             std::to_string(i) + " fails its length or checksum");
+      }
       snapshot.data += piece->data;
     }
   }
-  if (snapshot.data.size() != manifest->size || registryChecksum(snapshot.data) != manifest->checksum) {
+  if (snapshot.data.size() != manifest->size ||
+      (manifest->format == kInlineFormat && registryChecksum(snapshot.data) != manifest->checksum)) {
     return internalError("registry " + manifestPath_ + " version " + std::to_string(snapshot.version) +
                          " fails its length or checksum");
   }
   return snapshot;
 }
 
-Status RegistryStore::writeChunks(const std::string& generation, const std::string& data) {
+Status RegistryStore::writeChunks(const std::string& generation, std::size_t firstIndex, const std::string& data,
+                                  std::string* pieces) {
   Status ensured = session_->ensurePathSync(chunksPath_);
   if (!ensured.ok()) return ensured;
   std::vector<std::future<Result<std::string>>> created;
-  for (std::size_t offset = 0, index = 0; offset < data.size(); offset += options_.chunkSize, ++index) {
+  for (std::size_t offset = 0, index = firstIndex; offset < data.size(); offset += options_.chunkSize, ++index) {
     auto promise = std::make_shared<std::promise<Result<std::string>>>();
     created.push_back(promise->get_future());
-    session_->createNode(joinPath(chunksPath_, generation + "-" + std::to_string(index)),
-                         data.substr(offset, options_.chunkSize), CreateMode::kPersistent,
+    std::string chunk = data.substr(offset, options_.chunkSize);
+    *pieces += std::to_string(chunk.size()) + " " + hex64(registryChecksum(chunk)) + "\n";
+    session_->createNode(joinPath(chunksPath_, generation + "-" + std::to_string(index)), std::move(chunk),
+                         CreateMode::kPersistent,
                          [promise](Result<std::string> path) { promise->set_value(std::move(path)); });
   }
   Status status;
@@ -240,52 +275,97 @@ void RegistryStore::removeGenerations(const std::string& keep, const std::string
   }
 }
 
-Result<std::int32_t> RegistryStore::store(const std::string& data, std::int32_t expectedVersion,
-                                          const std::string& fence) {
-  CHECK_GE(expectedVersion, -1);
-  if (expectedVersion == -1) {
-    Status ensured = session_->ensurePathSync(path_);
-    if (!ensured.ok()) return ensured.error();
-  }
-  const bool chunked = data.size() > options_.chunkSize;
-  std::string generation;
-  std::string manifest;
-  if (chunked) {
-    generation = newGeneration();
-    Status written = writeChunks(generation, data);
-    if (!written.ok()) {
-      removeGenerations("", generation);
-      return written.error().withContext("writing registry chunks");
-    }
-    std::size_t chunks = (data.size() + options_.chunkSize - 1) / options_.chunkSize;
-    manifest = chunkedManifest(generation, chunks, data);
-  } else {
-    manifest = inlineManifest(data);
-  }
-
+Result<std::int32_t> RegistryStore::switchManifest(const std::string& manifest, std::int32_t expectedVersion,
+                                                   const std::string& fence) {
   std::vector<MultiOp> ops;
   if (!fence.empty()) ops.push_back(MultiOp::check(fence));
   ops.push_back(expectedVersion == -1 ? MultiOp::create(manifestPath_, manifest)
                                       : MultiOp::set(manifestPath_, manifest, expectedVersion));
   std::optional<std::size_t> failed;
   Status switched = session_->multiSync(std::move(ops), &failed);
-  if (!switched.ok()) {
-    if (chunked) removeGenerations("", generation);
-    const Error& error = switched.error();
-    if (failed && !fence.empty() && *failed == 0) {
-      return Error(StatusCode::kFailedPrecondition,
-                   "registry write refused: fence " + fence + " is gone (this master no longer leads)");
-    }
-    if (failed && (error.code == StatusCode::kAborted || error.code == StatusCode::kAlreadyExists ||
-                   error.code == StatusCode::kNotFound)) {
-      return Error(StatusCode::kAborted, "registry write refused: " + manifestPath_ + " is no longer at version " +
-                                             std::to_string(expectedVersion) + " (" + error.message + ")");
-    }
-    return error.withContext("registry write");
+  if (switched.ok()) return expectedVersion + 1;
+  const Error& error = switched.error();
+  if (failed && !fence.empty() && *failed == 0) {
+    return Error(StatusCode::kFailedPrecondition,
+                 "registry write refused: fence " + fence + " is gone (this master no longer leads)");
   }
-  // Chunks of every other generation are now unreferenced.
-  removeGenerations(generation, "");
-  return expectedVersion + 1;
+  if (failed && (error.code == StatusCode::kAborted || error.code == StatusCode::kAlreadyExists ||
+                 error.code == StatusCode::kNotFound)) {
+    return Error(StatusCode::kAborted, "registry write refused: " + manifestPath_ + " is no longer at version " +
+                                           std::to_string(expectedVersion) + " (" + error.message + ")");
+  }
+  return error.withContext("registry write");
 }
 
+Result<std::int32_t> RegistryStore::store(const std::string& data, std::int32_t expectedVersion,
+                                          const std::string& fence) {
+  CHECK_GE(expectedVersion, -1);
+  std::lock_guard<std::mutex> lock(writtenMutex_);
+  if (expectedVersion == -1) {
+    Status ensured = session_->ensurePathSync(path_);
+    if (!ensured.ok()) return ensured.error();
+  }
+  Written written;
+  written.size = data.size();
+  written.inlined = data.size() <= options_.chunkSize;
+  std::string manifest;
+  if (written.inlined) {
+    written.inlineData = data;
+    manifest = inlineManifest(data);
+  } else {
+    written.generation = newGeneration();
+    Status chunksWritten = writeChunks(written.generation, 0, data, &written.pieces);
+    if (!chunksWritten.ok()) {
+      removeGenerations("", written.generation);
+      return chunksWritten.error().withContext("writing registry chunks");
+    }
+    written.chunks = (data.size() + options_.chunkSize - 1) / options_.chunkSize;
+    manifest = chunkedManifest(written.generation, written.chunks, written.size, written.pieces);
+  }
+  Result<std::int32_t> version = switchManifest(manifest, expectedVersion, fence);
+  if (!version.ok()) {
+    // Refused: its chunks are no one's (on an unknown outcome they may be).
+    const StatusCode code = version.error().code;
+    if (!written.inlined && (code == StatusCode::kFailedPrecondition || code == StatusCode::kAborted)) {
+      removeGenerations("", written.generation);
+    }
+    written_.reset();
+    return version;
+  }
+  // Chunks of every other generation are now unreferenced.
+  removeGenerations(written.generation, "");
+  written.version = *version;
+  written_ = std::move(written);
+  return version;
+}
+
+Result<std::int32_t> RegistryStore::append(const std::string& data, std::int32_t expectedVersion,
+                                           const std::string& fence) {
+  std::unique_lock<std::mutex> lock(writtenMutex_);
+  if (!written_ || written_->version != expectedVersion) {
+    return Error(StatusCode::kInternal, "registry append at version " + std::to_string(expectedVersion) +
+                                            ": this store did not write that version (write the whole registry)");
+  }
+  if (written_->inlined) {
+    // Small: one inline registry (or the first chunks) again.
+    std::string whole = written_->inlineData + data;
+    lock.unlock();
+    return store(whole, expectedVersion, fence);
+  }
+  Written written = *written_;
+  written_.reset();  // until this write is known to have gone through
+  const std::size_t added = (data.size() + options_.chunkSize - 1) / options_.chunkSize;
+  Status chunksWritten = writeChunks(written.generation, written.chunks, data, &written.pieces);
+  if (!chunksWritten.ok()) return chunksWritten.error().withContext("writing registry chunks");
+  written.chunks += added;
+  written.size += data.size();
+  Result<std::int32_t> version = switchManifest(
+      chunkedManifest(written.generation, written.chunks, written.size, written.pieces), expectedVersion, fence);
+  // Chunks of a refused append stay until the next whole write (another
+  // generation) removes this one: the outcome may be unknown.
+  if (!version.ok()) return version;
+  written.version = *version;
+  written_ = std::move(written);
+  return version;
+}
 }  // namespace mantle::zookeeper

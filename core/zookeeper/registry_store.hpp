@@ -9,11 +9,15 @@
 //
 // A registry up to `chunkSize` bytes lives inline in the manifest. A bigger
 // one is first written as immutable chunks of a fresh generation; then the
-// manifest is switched to that generation in one conditional write; then
-// the chunks of other generations are deleted. A reader reads the manifest,
-// then the chunks it names, and checks length and checksum; if a chunk is
-// gone (a newer write replaced its generation) it starts again from the
-// manifest. So a reader sees one whole registry or another, never a mix.
+// manifest is switched to that generation in one conditional write (it
+// lists each chunk's length and checksum); then the chunks of other
+// generations are deleted. An append adds chunks to the generation the
+// manifest names (indexes it does not list yet), then switches the manifest
+// to list them too: it costs the bytes appended (and a manifest line per
+// chunk), not the registry's. A reader reads the manifest, then the chunks
+// it lists, and checks their lengths and checksums; if a chunk is gone (a
+// newer write replaced its generation) it starts again from the manifest.
+// So a reader sees one whole registry or another, never a mix.
 //
 // Writes are conditional: `expectedVersion` must be the manifest's version
 // (-1: there is no registry yet), and the write is one ZooKeeper multi-op
@@ -32,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -66,6 +71,9 @@ class RegistryStore {
   // exists; returns the new version. An empty `fence` skips that check (for
   // tools that run while no master does).
   Result<std::int32_t> store(const std::string& data, std::int32_t expectedVersion, const std::string& fence);
+  // Appends `data` to the registry, on the same conditions; only to the
+  // version this store wrote last (else kInternal: store the whole registry).
+  Result<std::int32_t> append(const std::string& data, std::int32_t expectedVersion, const std::string& fence);
 
   // Asynchronous forms, run one at a time in call order on the store's own
   // worker thread; `done` is called on that internal thread: post to your
@@ -73,13 +81,31 @@ class RegistryStore {
   void loadAsync(std::function<void(Result<RegistrySnapshot>)> done);
   void storeAsync(std::string data, std::int32_t expectedVersion, std::string fence,
                   std::function<void(Result<std::int32_t>)> done);
+  void appendAsync(std::string data, std::int32_t expectedVersion, std::string fence,
+                   std::function<void(Result<std::int32_t>)> done);
 
   const std::string& manifestPath() const { return manifestPath_; }
   const std::string& chunksPath() const { return chunksPath_; }
 
  private:
+  // The registry this store wrote last, what an append extends.
+  struct Written {
+    std::int32_t version = -1;
+    std::size_t size = 0;
+    bool inlined = true;
+    std::string inlineData;
+    std::string generation;
+    std::size_t chunks = 0;
+    std::string pieces;  // the manifest's chunk lines
+  };
+
   Result<RegistrySnapshot> loadOnce(bool* retry);
-  Status writeChunks(const std::string& generation, const std::string& data);
+  // Writes `data` as chunks firstIndex... of `generation`, adding their
+  // manifest lines to `pieces`.
+  Status writeChunks(const std::string& generation, std::size_t firstIndex, const std::string& data,
+                     std::string* pieces);
+  Result<std::int32_t> switchManifest(const std::string& manifest, std::int32_t expectedVersion,
+                                      const std::string& fence);
   void removeGenerations(const std::string& keep, const std::string& only);
   void enqueue(std::function<void()> job);
   void runWorker();
@@ -89,6 +115,9 @@ class RegistryStore {
   const std::string manifestPath_;
   const std::string chunksPath_;
   const RegistryStoreOptions options_;
+
+  std::mutex writtenMutex_;  // one write at a time
+  std::optional<Written> written_;
 
   std::mutex mutex_;
   std::condition_variable cv_;

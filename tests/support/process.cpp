@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,11 @@
 extern char** environ;
 
 namespace mantle::testing {
+namespace {
+
+std::atomic<bool> childrenDieWithParent{false};  // ChildProcess::dieWithThisProcess()
+
+}  // namespace
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path logFile,
                            std::map<std::string, std::string> environment)
@@ -38,10 +44,14 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path 
   envp.push_back(nullptr);
   int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot open " + log_.string());
+  const pid_t parent = ::getpid();
+  const bool dieWithParent = childrenDieWithParent.load();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::setpgid(0, 0);
+    // The parent may have died before the signal was asked for.
+    if (dieWithParent && (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)) ::_exit(127);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);
@@ -57,7 +67,13 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path 
   ::close(fd);
 }
 
-ChildProcess::~ChildProcess() { kill(); }
+ChildProcess::~ChildProcess() {
+  kill();
+}
+
+void ChildProcess::dieWithThisProcess() {
+  childrenDieWithParent = true;
+}
 
 bool ChildProcess::running() {
   if (status_ != -1 || pid_ <= 0) return false;
@@ -146,6 +162,8 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   }
 }
 
-std::string binary(const std::string& name) { return std::string(MANTLE_BINARY_DIR) + "/bin/" + name; }
+std::string binary(const std::string& name) {
+  return std::string(MANTLE_BINARY_DIR) + "/bin/" + name;
+}
 
 }  // namespace mantle::testing

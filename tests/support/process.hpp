@@ -24,6 +24,12 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
+  // From now on, children this process starts get SIGKILL when the thread
+  // that started them ends (PR_SET_PDEATHSIG), above all when this process
+  // is killed and no destructor runs: for programs such as the benchmarks,
+  // which a timeout may kill. Start children from a thread that outlives them.
+  static void dieWithThisProcess();
+
   pid_t pid() const { return pid_; }
   bool running();
   // Sends `signal` to the whole process group.

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "process.hpp"
@@ -43,6 +44,35 @@ TEST(ChildProcessTest, StopKillsTheWholeGroup) {
   child.stop(std::chrono::milliseconds(500));
   EXPECT_FALSE(child.running());
   EXPECT_TRUE(waitUntil([&] { return gone(grandchild); }, std::chrono::seconds(30)));
+}
+
+// A benchmark killed by its timeout runs no destructor: children started
+// after dieWithThisProcess() die with it.
+TEST(ChildProcessTest, ChildrenDieWithTheProcessThatStartedThemWhenItAsks) {
+  TempDir dir;
+  auto pidFile = dir.path() / "child";
+  const pid_t starter = ::fork();
+  ASSERT_GE(starter, 0);
+  if (starter == 0) {
+    ChildProcess::dieWithThisProcess();
+    auto* child = new ChildProcess({"/bin/sleep", "600"}, dir.path() / "log");  // never destroyed: killed
+    std::ofstream(pidFile.string() + ".tmp") << child->pid();
+    std::filesystem::rename(pidFile.string() + ".tmp", pidFile);
+    while (true) ::pause();
+  }
+  pid_t child = 0;
+  const bool started = waitUntil(
+      [&] {
+        std::ifstream in(pidFile);
+        return static_cast<bool>(in >> child);
+      },
+      std::chrono::seconds(30));
+  ::kill(starter, SIGKILL);
+  ::waitpid(starter, nullptr, 0);
+  ASSERT_TRUE(started);
+  const bool died = waitUntil([&] { return gone(child); }, std::chrono::seconds(30));
+  if (!died) ::kill(child, SIGKILL);
+  EXPECT_TRUE(died);
 }
 
 TEST(ChildProcessTest, FreePortIsBindable) {

@@ -12,6 +12,8 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -651,6 +653,64 @@ TEST_F(OperatorApiTest, AnAgentReregisteringUnchangedAfterARestartLeavesTheRegis
   // The registry file is replaced (a new inode) on every write.
   EXPECT_EQ(after.st_ino, before.st_ino);
   EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+}
+
+// A registry write appends what changed (docs/HA.md, "Registry writes"):
+// the first one after a start writes the whole registry, later ones append a
+// change line; every write counts in registrar/state_store, those made for
+// changes nobody waits for (persist) too. A restarted master reads the
+// changes back, except one cut short by a crash (never acknowledged).
+TEST_F(OperatorApiTest, RegistryWritesAppendWhatChangedAndEveryWriteIsCounted) {
+  startMaster();
+  auto metric = [&](const char* name) { return json(get("/metrics/snapshot")->body)[name].asDouble(); };
+  auto registry = dir_.path() / "master" / "master" / "registry.json";
+  auto lines = [&] {
+    std::ifstream in(registry);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::count(text.begin(), text.end(), '\n');
+  };
+  auto first = startAgent();
+  EXPECT_EQ(metric("registrar/state_store"), 1);
+  EXPECT_EQ(metric("registrar/state_store_whole"), 1);
+  EXPECT_EQ(lines(), 1);
+  // A new framework: recorded before SUBSCRIBED (submit), then its
+  // subscription persisted (persist).
+  Recorder recorder;
+  v1::FrameworkInfo info = frameworkInfo();
+  info.set_failover_timeout(3600);
+  auto scheduler = startScheduler(recorder, info);
+  ASSERT_TRUE(waitUntil([&] { return metric("registrar/state_store") == 3; }, 30s));
+  auto second = startAgent();
+  EXPECT_EQ(metric("registrar/state_store"), 4);
+  EXPECT_EQ(metric("registrar/state_store_whole"), 1);
+  EXPECT_EQ(lines(), 4);
+  const std::string secondId = second->id();
+  scheduler->stop();
+  first->disconnect();
+  second->disconnect();
+
+  master_->stop();
+  master_.reset();
+  {
+    // A third agent's change cut short by a crash.
+    std::ofstream out(registry, std::ios::app);
+    out << R"({"version":1,"agents":[{"info":{"hostname":"torn")";
+  }
+  startMaster(lastFlags_);
+  Json::Value agents = call(R"({"type":"GET_AGENTS"})")["get_agents"];
+  ASSERT_EQ(agents["recovered_agents"].size(), 2u) << agents.toStyledString();
+  std::set<std::string> ids;
+  for (const Json::Value& agent : agents["recovered_agents"]) ids.insert(agent["id"]["value"].asString());
+  EXPECT_TRUE(ids.count(secondId)) << agents.toStyledString();
+  Json::Value frameworks = call(R"({"type":"GET_FRAMEWORKS"})")["get_frameworks"]["frameworks"];
+  ASSERT_EQ(frameworks.size(), 1u);
+  EXPECT_EQ(frameworks[0]["framework_info"]["id"]["value"].asString(), recorder.frameworkId);
+  // The next write is whole again: the torn line is gone.
+  auto third = startAgent();
+  EXPECT_EQ(metric("registrar/state_store_whole"), 1);
+  EXPECT_EQ(lines(), 1);
+  restartMaster();
+  EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["recovered_agents"].size(), 3u);
 }
 
 // ---------------------------------------------------------------------------

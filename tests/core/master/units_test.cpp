@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "master/registry_file.hpp"
 #include "master/validation.hpp"
@@ -35,7 +36,7 @@ TEST(RegistryFileTest, StoresAndLoadsAgentsFrameworksAndGoneAgents) {
   framework.mutable_id()->set_value("m-0000");
   framework.set_failover_timeout(12.5);
   state.frameworks.push_back(framework);
-  ASSERT_TRUE(file.store(state).ok());
+  ASSERT_TRUE(file.replace(serializeRegistry(state)).ok());
   EXPECT_FALSE(std::filesystem::exists(file.path() + ".tmp"));
 
   Result<RegistryState> loaded = RegistryFile(file.path()).load();
@@ -62,7 +63,7 @@ TEST(RegistryFileTest, StoresAndLoadsTheMaintenanceScheduleAndMachineModes) {
   machine.set_mode(v1::MachineInfo::DOWN);
   *machine.mutable_unavailability() = window->unavailability();
   state.machines.push_back(machine);
-  ASSERT_TRUE(file.store(state).ok());
+  ASSERT_TRUE(file.replace(serializeRegistry(state)).ok());
 
   Result<RegistryState> loaded = file.load();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -71,7 +72,7 @@ TEST(RegistryFileTest, StoresAndLoadsTheMaintenanceScheduleAndMachineModes) {
   EXPECT_EQ(loaded->machines[0].SerializeAsString(), machine.SerializeAsString());
 
   // A registry without maintenance (as older masters wrote it) loads empty.
-  ASSERT_TRUE(file.store(RegistryState{}).ok());
+  ASSERT_TRUE(file.replace(serializeRegistry(RegistryState{})).ok());
   Result<RegistryState> plain = file.load();
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->schedule.windows_size(), 0);
@@ -88,8 +89,87 @@ TEST(RegistryFileTest, CorruptFileIsAnErrorNamingIt) {
 
 TEST(RegistryFileTest, InMemoryRegistryKeepsNothing) {
   RegistryFile file("");
-  EXPECT_TRUE(file.store(RegistryState{}).ok());
+  EXPECT_TRUE(file.replace(serializeRegistry(RegistryState{})).ok());
+  EXPECT_TRUE(file.append(serializeRegistryChange(RegistryState{}, {})).ok());
   EXPECT_TRUE(file.load().ok());
+}
+
+v1::AgentInfo agentInfo(const std::string& id, const std::string& hostname) {
+  v1::AgentInfo agent;
+  agent.mutable_id()->set_value(id);
+  agent.set_hostname(hostname);
+  return agent;
+}
+
+std::map<std::string, std::string> hostnamesById(const RegistryState& state) {
+  std::map<std::string, std::string> out;
+  for (const v1::AgentInfo& agent : state.agents) out[agent.id().value()] = agent.hostname();
+  return out;
+}
+
+TEST(RegistryFileTest, AppendedChangesAddReplaceAndRemoveAgentsAndReplaceEverythingElse) {
+  testing::TempDir dir;
+  RegistryFile file((dir.path() / "registry.json").string());
+  RegistryState whole;
+  whole.agents = {agentInfo("a", "ha"), agentInfo("b", "hb"), agentInfo("c", "hc")};
+  whole.weights["web"] = 2;
+  whole.goneAgents = {"x"};
+  ASSERT_TRUE(file.replace(serializeRegistry(whole)).ok());
+
+  RegistryState first;  // adds d, changes a, drops b; the weights change
+  first.agents = {agentInfo("d", "hd"), agentInfo("a", "ha2")};
+  first.weights["web"] = 3;
+  first.goneAgents = {"x"};
+  ASSERT_TRUE(file.append(serializeRegistryChange(first, {"b"})).ok());
+  RegistryState second;  // drops a and one never recorded; no weights left
+  second.goneAgents = {"x", "y"};
+  v1::FrameworkInfo framework;
+  framework.set_user("u");
+  framework.set_name("n");
+  framework.mutable_id()->set_value("m-0000");
+  second.frameworks.push_back(framework);
+  ASSERT_TRUE(file.append(serializeRegistryChange(second, {"a", "never"})).ok());
+
+  Result<RegistryState> loaded = file.load();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(hostnamesById(*loaded), (std::map<std::string, std::string>{{"c", "hc"}, {"d", "hd"}}));
+  EXPECT_TRUE(loaded->weights.empty());
+  EXPECT_EQ(loaded->goneAgents, (std::vector<std::string>{"x", "y"}));
+  ASSERT_EQ(loaded->frameworks.size(), 1u);
+  EXPECT_EQ(loaded->frameworks[0].id().value(), "m-0000");
+
+  // Replacing drops the changes.
+  ASSERT_TRUE(file.replace(serializeRegistry(whole)).ok());
+  loaded = file.load();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(hostnamesById(*loaded), (std::map<std::string, std::string>{{"a", "ha"}, {"b", "hb"}, {"c", "hc"}}));
+}
+
+// A crash while a change is appended leaves part of its line: it was never
+// acknowledged, so the registry is the one before it; a damaged change that
+// did complete is an error naming it.
+TEST(RegistryFileTest, AChangeCutShortByACrashIsDroppedAndADamagedOneIsAnError) {
+  testing::TempDir dir;
+  RegistryFile file((dir.path() / "registry.json").string());
+  RegistryState whole;
+  whole.agents = {agentInfo("a", "ha")};
+  ASSERT_TRUE(file.replace(serializeRegistry(whole)).ok());
+  RegistryState change;
+  change.agents = {agentInfo("b", "hb")};
+  const std::string line = serializeRegistryChange(change, {});
+  ASSERT_TRUE(file.append(line).ok());
+  RegistryState torn;
+  torn.agents = {agentInfo("c", "hc")};
+  ASSERT_TRUE(file.append(serializeRegistryChange(torn, {}).substr(0, 30)).ok());
+
+  Result<RegistryState> loaded = file.load();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(hostnamesById(*loaded), (std::map<std::string, std::string>{{"a", "ha"}, {"b", "hb"}}));
+
+  auto damaged = dir.write("damaged.json", serializeRegistry(whole) + "{\"agents\": [\n" + line);
+  Result<RegistryState> refused = RegistryFile(damaged.string()).load();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, HasSubstr(damaged.string() + " (change 1)"));
 }
 
 TEST(ValidationTest, RolesAndFrameworkInfo) {

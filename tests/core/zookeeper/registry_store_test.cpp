@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -21,6 +22,17 @@ std::string randomBytes(std::size_t size, unsigned seed) {
   std::string out(size, '\0');
   for (char& c : out) c = static_cast<char>(random() & 0xff);
   return out;
+}
+
+// Whether `store`'s chunks become `count` (old generations are removed
+// after a write returns).
+bool chunksBecome(Session& session, const RegistryStore& store, std::size_t count) {
+  return waitUntil(
+      [&] {
+        Result<std::vector<std::string>> left = session.childrenSync(store.chunksPath());
+        return left.ok() && left->size() == count;
+      },
+      10s);
 }
 
 class RegistryStoreTest : public ZooKeeperTest {};
@@ -137,12 +149,7 @@ TEST_F(RegistryStoreTest, SplitRegistryOverOneMegabyteReadsBackIntact) {
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(read->data, "small again");
   EXPECT_EQ(read->version, 2);
-  EXPECT_TRUE(waitUntil(
-      [&] {
-        Result<std::vector<std::string>> left = session->childrenSync(store.chunksPath());
-        return left.ok() && left->empty();
-      },
-      10s));
+  EXPECT_TRUE(chunksBecome(*session, store, 0));
 }
 
 TEST_F(RegistryStoreTest, ReadersNeverSeeATornRegistry) {
@@ -185,6 +192,88 @@ TEST_F(RegistryStoreTest, ReadersNeverSeeATornRegistry) {
   ASSERT_EQ(failure, "");
   EXPECT_EQ(tornReads.load(), 0);
   EXPECT_GE(wholeReads.load(), 3);
+}
+
+// An append writes the bytes appended (new chunks of the generation the
+// manifest names, then the manifest), never the registry again.
+TEST_F(RegistryStoreTest, AppendsWriteOnlyWhatTheyAddAndReadBackWhole) {
+  std::shared_ptr<Session> session = connect();
+  RegistryStore store(session, "/append", RegistryStoreOptions{64 * 1024});
+  // Small: inline, and appends to it stay inline while they fit.
+  Result<std::int32_t> version = store.store("whole\n", -1, "");
+  ASSERT_TRUE(version.ok()) << version.error().message;
+  version = store.append("small change\n", *version, "");
+  ASSERT_TRUE(version.ok()) << version.error().message;
+  std::string expected = "whole\nsmall change\n";
+  EXPECT_EQ(store.load()->data, expected);
+  // Past a chunk: chunks, then appended chunks.
+  const std::string big = randomBytes(100 * 1024, 3);
+  version = store.append(big, *version, "");
+  ASSERT_TRUE(version.ok()) << version.error().message;
+  expected += big;
+  Result<std::vector<std::string>> before = session->childrenSync(store.chunksPath());
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 2u);
+  std::map<std::string, std::int64_t> written;
+  for (const std::string& chunk : *before)
+    written[chunk] = session->getSync(store.chunksPath() + "/" + chunk)->stat.mzxid;
+  for (unsigned i = 0; i < 5; ++i) {
+    const std::string change = randomBytes(1000 + i, 20 + i);
+    version = store.append(change, *version, "");
+    ASSERT_TRUE(version.ok()) << version.error().message;
+    expected += change;
+  }
+  EXPECT_EQ(*version, 7);
+  Result<std::vector<std::string>> after = session->childrenSync(store.chunksPath());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 7u);
+  // The chunks there before are untouched.
+  for (const auto& [chunk, mzxid] : written) {
+    EXPECT_EQ(session->getSync(store.chunksPath() + "/" + chunk)->stat.mzxid, mzxid) << chunk;
+  }
+
+  std::shared_ptr<Session> readerSession = connect();
+  RegistryStore reader(readerSession, "/append", RegistryStoreOptions{64 * 1024});
+  Result<RegistrySnapshot> read = reader.load();
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->version, 7);
+  EXPECT_TRUE(read->data == expected);
+  // A store that did not write the registry cannot append to it; a whole
+  // write can, and its chunks replace the others.
+  Result<std::int32_t> refused = reader.append("x", 7, "");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, StatusCode::kInternal);
+  ASSERT_TRUE(reader.store(big, 7, "").ok());
+  EXPECT_TRUE(store.load()->data == big);
+  EXPECT_TRUE(chunksBecome(*session, store, 2));
+}
+
+// An append whose manifest switch is refused (another writer moved the
+// version, or the fence is gone) leaves the registry as it was: its chunks
+// exist, but no manifest names them.
+TEST_F(RegistryStoreTest, ARefusedAppendLeavesTheRegistryAsItWas) {
+  std::shared_ptr<Session> one = connect();
+  std::shared_ptr<Session> two = connect();
+  RegistryStore writer(one, "/refused", RegistryStoreOptions{64 * 1024});
+  RegistryStore other(two, "/refused", RegistryStoreOptions{64 * 1024});
+  const std::string whole = randomBytes(200 * 1024, 5);
+  ASSERT_TRUE(writer.store(whole, -1, "").ok());
+  Result<std::int32_t> refused = writer.append(randomBytes(70 * 1024, 6), 0, "/refused/no-such-fence");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, StatusCode::kFailedPrecondition) << refused.error().message;
+  Result<RegistrySnapshot> read = other.load();
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->version, 0);
+  EXPECT_TRUE(read->data == whole);
+  // After a refused write the store does not know what it holds: appending
+  // again needs a whole write first.
+  EXPECT_EQ(writer.append("y", 0, "").error().code, StatusCode::kInternal);
+
+  ASSERT_TRUE(other.store("moved\n", 0, "").ok());
+  ASSERT_TRUE(writer.store(whole, -1, "").error().code == StatusCode::kAborted);
+  read = writer.load();
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->data, "moved\n");
 }
 
 }  // namespace

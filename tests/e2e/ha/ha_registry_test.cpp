@@ -189,6 +189,62 @@ TEST_F(HaRegistryTest, EveryAcknowledgedAgentAndFrameworkSurvivesAKillOfTheLeade
   EXPECT_THAT(frameworks, HasSubstr(frameworkId));
 }
 
+double metricOf(const std::string& masterUrl, const char* name) {
+  auto r = http::request("GET", masterUrl + "/metrics/snapshot", {}, "", http::ClientOptions{5, 2});
+  if (!r.ok() || r->status != 200) return -1;
+  Json::Value value;
+  Json::CharReaderBuilder builder;
+  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+  std::string errors;
+  reader->parse(r->body.data(), r->body.data() + r->body.size(), &value, &errors);
+  return value[name].asDouble();
+}
+
+// A leader writes the whole registry once, then appends changes (docs/HA.md,
+// "Registry writes"); its successor reads whole registry and changes back
+// (an agent marked gone included: a removal), writes it whole once itself,
+// and the next successor reads what both wrote.
+TEST_F(HaRegistryTest, ARegistryWrittenAsChangesIsReadBackWholeAfterEachLeaderChange) {
+  ASSERT_NO_FATAL_FAILURE(startCluster(3));
+  std::string url = url_;
+  std::vector<std::unique_ptr<TestAgent>> agents;
+  std::set<std::string> expected;
+  auto admit = [&](const std::string& hostname) {
+    agents.push_back(std::make_unique<TestAgent>(agentOptions(url, hostname)));
+    Status connected = agents.back()->connect();
+    EXPECT_TRUE(connected.ok()) << connected.error().message;
+    expected.insert(agents.back()->id());
+  };
+  for (int i = 0; i < 4; ++i) admit("first-leader-" + std::to_string(i));
+  int status = 0;
+  const std::string gone = agents[1]->id();
+  operatorCall(url, R"({"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":")" + gone + R"("}}})",
+               &status);
+  ASSERT_EQ(status, 200);
+  expected.erase(gone);
+  EXPECT_EQ(metricOf(url, "registrar/state_store_whole"), 1);
+  EXPECT_GE(metricOf(url, "registrar/state_store"), 5);
+  for (auto& agent : agents) agent->disconnect();
+
+  url = failOver();
+  ASSERT_FALSE(url.empty());
+  EXPECT_EQ(recoveredAgentIds(url), expected);
+  EXPECT_THAT(rawCall(url, R"({"type":"GET_AGENTS"})"), Not(HasSubstr("first-leader-1")));
+  for (int i = 0; i < 3; ++i) admit("second-leader-" + std::to_string(i));
+  EXPECT_EQ(metricOf(url, "registrar/state_store_whole"), 1);
+  EXPECT_EQ(metricOf(url, "registrar/state_store"), 3);
+  for (auto& agent : agents) agent->disconnect();
+  leader_ = -1;
+  for (int i = 0; i < 3; ++i) {
+    if (cluster_->masterUrl(i) == url) leader_ = i;
+  }
+  ASSERT_NE(leader_, -1);
+
+  url = failOver();
+  ASSERT_FALSE(url.empty());
+  EXPECT_EQ(recoveredAgentIds(url), expected);
+}
+
 TEST_F(HaRegistryTest, MaintenanceScheduleAndMachineModesSurviveAKillOfTheLeader) {
   ASSERT_NO_FATAL_FAILURE(startCluster(2));
   const std::string url = url_;
