@@ -7,7 +7,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -81,16 +83,39 @@ void ZooKeeperServer::stop() {
 }
 
 void ZooKeeperServer::pause() {
-  if (process_) process_->signal(SIGSTOP);
+  if (!process_) return;
+  process_->signal(SIGSTOP);
+  // The stop takes effect when each of the JVM's threads next runs (late on
+  // a loaded machine): until then it may still answer.
+  const std::string tasks = "/proc/" + std::to_string(process_->pid()) + "/task";
+  waitUntil(
+      [&] {
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(tasks, ec)) {
+          std::ifstream stat(entry.path() / "stat");
+          std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+          const std::size_t close = text.rfind(')');
+          if (close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'T' &&
+              text[close + 2] != 't') {
+            return false;
+          }
+        }
+        return !ec;
+      },
+      std::chrono::seconds(10));
 }
 
 void ZooKeeperServer::resume() {
   if (process_) process_->signal(SIGCONT);
 }
 
-bool ZooKeeperServer::running() { return process_ && process_->running(); }
+bool ZooKeeperServer::running() {
+  return process_ && process_->running();
+}
 
-std::string ZooKeeperServer::connectString() const { return "127.0.0.1:" + std::to_string(port_); }
+std::string ZooKeeperServer::connectString() const {
+  return "127.0.0.1:" + std::to_string(port_);
+}
 
 std::string ZooKeeperServer::log() const {
   std::ifstream in(logFile_);

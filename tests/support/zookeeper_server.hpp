@@ -45,7 +45,8 @@ class ZooKeeperServer {
   void stop();
   // SIGSTOP / SIGCONT: the server holds its connections but answers nothing
   // until resumed (shorter than the sessions' timeout, nobody notices but the
-  // requests wait). stop() also ends a paused server.
+  // requests wait). pause() returns once every thread of the server has
+  // stopped. stop() also ends a paused server.
   void pause();
   void resume();
   bool running();
