@@ -63,6 +63,29 @@ mantle_status encodedMethod(void* instance, const std::uint8_t* request, std::si
   }
 }
 
+// Runs `body` (Status(google::protobuf::Arena&)) on an arena whose first
+// block is `firstBlock`, a thread_local of the caller's. The block is kept
+// between calls and grows to the largest call seen, so a steady stream of
+// calls neither maps nor faults in fresh memory.
+template <class Body>
+Status onArena(std::vector<char>& firstBlock, Body&& body) {
+  std::size_t used = 0;
+  Status status;
+  {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 * 1024;
+    options.max_block_size = 8 * 1024 * 1024;
+    options.initial_block = firstBlock.empty() ? nullptr : firstBlock.data();
+    options.initial_block_size = firstBlock.size();
+    google::protobuf::Arena arena(options);
+    status = body(arena);
+    used = static_cast<std::size_t>(arena.SpaceAllocated());
+  }
+  // The arena is gone: the block may be replaced.
+  if (used > firstBlock.size()) firstBlock.assign(used + used / 4, 0);
+  return status;
+}
+
 }  // namespace detail
 
 class Allocator {
@@ -116,23 +139,12 @@ class Allocator {
   // encode the offers directly.
   virtual Status allocateEncoded(const v1::AllocateRequest& request, std::string* out) {
     thread_local std::vector<char> firstBlock;
-    std::size_t used = 0;
-    Status status;
-    {
-      google::protobuf::ArenaOptions options;
-      options.start_block_size = 64 * 1024;
-      options.max_block_size = 8 * 1024 * 1024;
-      options.initial_block = firstBlock.empty() ? nullptr : firstBlock.data();
-      options.initial_block_size = firstBlock.size();
-      google::protobuf::Arena arena(options);
+    return detail::onArena(firstBlock, [&](google::protobuf::Arena& arena) -> Status {
       auto* response = google::protobuf::Arena::CreateMessage<v1::AllocateResponse>(&arena);
-      status = allocateInto(request, response);
+      Status status = allocateInto(request, response);
       if (status.ok()) response->AppendToString(out);
-      used = static_cast<std::size_t>(arena.SpaceAllocated());
-    }
-    // The arena is gone: the block may be replaced.
-    if (used > firstBlock.size()) firstBlock.assign(used + used / 4, 0);
-    return status;
+      return status;
+    });
   }
 
   // What the table calls for `recover_resources_batch`: the encoded
@@ -140,31 +152,17 @@ class Allocator {
   // to `response`. The default decodes the request onto an arena and calls
   // recoverBatchInto(); override to read the items straight from the bytes.
   virtual Status recoverBatchEncoded(const std::uint8_t* request, std::size_t size, std::string* response) {
-    // The first block is kept between calls and grows to the largest call
-    // seen, so a steady stream of batches neither maps nor faults in fresh
-    // memory.
     thread_local std::vector<char> firstBlock;
-    std::size_t used = 0;
-    Status status;
-    {
-      google::protobuf::ArenaOptions options;
-      options.start_block_size = 64 * 1024;
-      options.max_block_size = 8 * 1024 * 1024;
-      options.initial_block = firstBlock.empty() ? nullptr : firstBlock.data();
-      options.initial_block_size = firstBlock.size();
-      google::protobuf::Arena arena(options);
+    return detail::onArena(firstBlock, [&](google::protobuf::Arena& arena) -> Status {
       auto* decoded = google::protobuf::Arena::CreateMessage<v1::AllocatorRecoverResourcesBatch>(&arena);
       if (!decoded->ParseFromArray(request, static_cast<int>(size))) {
         return invalidArgument("cannot decode request " + decoded->GetTypeName());
       }
       auto* empty = google::protobuf::Arena::CreateMessage<v1::Empty>(&arena);
-      status = recoverBatchInto(*decoded, empty);
+      Status status = recoverBatchInto(*decoded, empty);
       if (status.ok()) empty->AppendToString(response);
-      used = static_cast<std::size_t>(arena.SpaceAllocated());
-    }
-    // The arena is gone: the block may be replaced.
-    if (used > firstBlock.size()) firstBlock.assign(used + used / 4, 0);
-    return status;
+      return status;
+    });
   }
 
   // The table from the method list, with the two bulk entries reading and
