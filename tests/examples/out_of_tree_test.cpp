@@ -12,6 +12,7 @@
 #include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 #include "module_host.hpp"
+#include "module_manifest.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::examples {
@@ -71,9 +72,11 @@ TEST(OutOfTreeModuleTest, BuiltAgainstInstalledModuleApiLoadsAndRuns) {
   const std::filesystem::path library = buildOutOfTree(tmp, "greeting_hook", "libgreeting_hook.so");
   ASSERT_TRUE(std::filesystem::exists(library));
   modules::Manifest manifest;
+  Json::Value bonjour;
+  bonjour["greeting"] = "bonjour";
   Status parsed = modules::loadManifest(
-      R"({"libraries":[{"file":")" + library.string() +
-          R"(","modules":[{"name":"greeting","instance":"greeter","config":{"greeting":"bonjour"}}]}]})",
+      mantle::testing::moduleManifest(
+          {{.library = library.string(), .name = "greeting", .config = bonjour, .instance = "greeter"}}),
       manifest);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   modules::Registry registry;
@@ -102,8 +105,10 @@ TEST(OutOfTreeModuleTest, BuiltAgainstInstalledModuleApiLoadsAndRuns) {
 
   // The module's own validation reaches the operator with its name.
   modules::Manifest empty;
-  ASSERT_TRUE(modules::loadManifest(R"({"libraries":[{"file":")" + library.string() +
-                                        R"(","modules":[{"name":"greeting","config":{"greeting":""}}]}]})",
+  Json::Value nothing;
+  nothing["greeting"] = "";
+  ASSERT_TRUE(modules::loadManifest(mantle::testing::moduleManifest(
+                                        {{.library = library.string(), .name = "greeting", .config = nothing}}),
                                     empty)
                   .ok());
   modules::Registry refusing;
@@ -118,11 +123,13 @@ TEST(OutOfTreeModuleTest, AResolverBuiltAgainstInstalledModuleApiResolvesSecrets
   const std::filesystem::path library = buildOutOfTree(tmp, "static_secrets", "libstatic_secrets.so");
   ASSERT_TRUE(std::filesystem::exists(library));
   modules::Manifest manifest;
+  Json::Value secrets;
+  secrets["secrets"].append("db=hunter2");
+  secrets["secrets"].append("api:token=abc");
   Status parsed = modules::loadManifest(
-      R"({"libraries":[{"file":")" + library.string() +
-          R"(","modules":[{"name":"static_secrets","config":{"secrets":["db=hunter2","api:token=abc"]}}]},)"
-          R"({"file":")" +
-          mantle::testing::moduleLibrary("mantle_secrets") + R"(","modules":[{"name":"environment_secret"}]}]})",
+      mantle::testing::moduleManifest(
+          {{.library = library.string(), .name = "static_secrets", .config = secrets},
+           {.library = mantle::testing::moduleLibrary("mantle_secrets"), .name = "environment_secret"}}),
       manifest);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   modules::Registry registry;
