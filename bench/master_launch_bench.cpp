@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
     tasks.push_back(mantle::scheduler::commandTask("batch-" + std::to_string(i), *offer, command, "cpus:0.5;mem:32"));
   }
   auto start = Clock::now();
+  const std::int64_t batchAcceptedNs = mantle::steadyNanos();
   if (!scheduler.launch(*offer, tasks, 0.0).ok()) return 1;
   if (!bench.waitRunning(static_cast<std::size_t>(sequential + n))) {
     std::lock_guard<std::mutex> lock(bench.mutex);
@@ -279,6 +280,24 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The same steps over the N tasks of one ACCEPT: when the first, the median
+  // and the last task reached each (since that ACCEPT), which shows what
+  // the tasks queue behind.
+  std::map<std::string, std::vector<double>> batchSteps;
+  std::size_t batchTraced = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string id = "batch-" + std::to_string(i);
+    auto trace = traces.find(id);
+    if (trace == traces.end()) continue;
+    ++batchTraced;
+    std::map<std::string, std::int64_t> at(trace->second.begin(), trace->second.end());
+    {
+      std::lock_guard<std::mutex> lock(bench.mutex);
+      at["scheduler sees TASK_RUNNING"] = bench.runningNs.at(id);
+    }
+    for (const auto& [step, ns] : at) batchSteps[step].push_back((ns - batchAcceptedNs) / 1e6);
+  }
+
   Stats fe = stats(floorExec), fc = stats(floorCgroup), te = stats(trueExit), ee = stats(executorExit),
         es = stats(executorSubscribe);
   Stats s = stats(latencies), g = stats(batch);
@@ -307,6 +326,15 @@ int main(int argc, char** argv) {
   for (const std::string& step : order) {
     if (!sinceAccept.count(step)) continue;
     std::printf("  %-40s %12.3f %12.3f\n", step.c_str(), stats(sinceAccept[step]).p50, stats(sincePrevious[step]).p50);
+  }
+  std::printf("\nsplit of the %d in one ACCEPT (%zu traced; ms since the ACCEPT)\n", n, batchTraced);
+  std::printf("  %-40s %10s %10s %10s\n", "step", "first", "p50", "last");
+  for (const std::string& step : order) {
+    auto it = batchSteps.find(step);
+    if (it == batchSteps.end() || it->second.empty()) continue;
+    const Stats st = stats(it->second);
+    std::printf("  %-40s %10.3f %10.3f %10.3f\n", step.c_str(), *std::min_element(it->second.begin(), it->second.end()),
+                st.p50, st.max);
   }
   return 0;
 }
