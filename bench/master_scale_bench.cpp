@@ -20,6 +20,11 @@
 //
 //   mantle_master_scale_bench [--scenario=register|failover|state|all]
 //       [--agents=N] [--tasks=T] [--zk] [--setup_timeout=SECONDS]
+//       [--master_binary=PATH]
+//
+// --master_binary: the mantle-master the register and state scenarios run
+// (default: this build's), to compare two builds in one session; it must
+// lie in a build's bin/ (it finds its modules from there).
 //
 // Set-up (the agents registering, with their tasks) may take --setup_timeout
 // seconds, by default 1,200 s or 30 ms per agent and per 5 tasks of each,
@@ -233,6 +238,9 @@ double masterMetric(const std::string& masterUrl, const std::string& name) {
   return at == std::string::npos ? 0 : std::atof(response->body.c_str() + at + key.size());
 }
 
+// --master_binary; empty: this build's mantle-master.
+std::string masterBinary;
+
 // A standalone master on a free port with its own work dir.
 struct Master {
   mantle::testing::TempDir dir;
@@ -241,9 +249,9 @@ struct Master {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
   bool start() {
     process = std::make_unique<mantle::testing::ChildProcess>(
-        std::vector<std::string>{mantle::testing::binary("mantle-master"), "--ip=127.0.0.1",
-                                 "--port=" + std::to_string(port), "--work_dir=" + dir.path().string(),
-                                 "--allocation_interval=1secs"},
+        std::vector<std::string>{masterBinary.empty() ? mantle::testing::binary("mantle-master") : masterBinary,
+                                 "--ip=127.0.0.1", "--port=" + std::to_string(port),
+                                 "--work_dir=" + dir.path().string(), "--allocation_interval=1secs"},
         dir.path() / "master.log");
     return mantle::testing::waitForHealth(url(), 30s);
   }
@@ -572,9 +580,11 @@ int main(int argc, char** argv) {
       zk = true;
     } else if (arg.rfind("--setup_timeout=", 0) == 0) {
       setupTimeoutFlag = std::chrono::seconds(std::stoi(arg.substr(16)));
+    } else if (arg.rfind("--master_binary=", 0) == 0) {
+      masterBinary = arg.substr(16);
     } else {
       std::cerr << "usage: mantle_master_scale_bench [--scenario=register|failover|state|all] [--agents=N] "
-                   "[--tasks=T] [--zk] [--setup_timeout=SECONDS]\n";
+                   "[--tasks=T] [--zk] [--setup_timeout=SECONDS] [--master_binary=PATH]\n";
       return arg == "--help" ? 0 : 2;
     }
   }

@@ -101,6 +101,41 @@ std::optional<std::string> Request::findQueryParam(std::string_view name) const 
   return formValue(query, name);
 }
 
+void Body::borrow(std::string_view text) {
+  if (text.empty()) return;
+  size_ += text.size();
+  if (!parts_.empty() && parts_.back().data() + parts_.back().size() == text.data()) {
+    parts_.back() = std::string_view(parts_.back().data(), parts_.back().size() + text.size());
+  } else {
+    parts_.push_back(text);
+  }
+}
+
+void Body::own(std::string text) {
+  auto owned = std::make_shared<const std::string>(std::move(text));
+  borrow(*owned);
+  keep(std::move(owned));
+}
+
+void Body::copy(std::string_view text) {
+  if (blocks_.empty() || blockUsed_ + text.size() > blockSize_) {
+    blockSize_ = std::max<std::size_t>(64 * 1024, text.size());
+    blocks_.push_back(std::make_unique<char[]>(blockSize_));
+    blockUsed_ = 0;
+  }
+  char* at = blocks_.back().get() + blockUsed_;
+  std::copy(text.begin(), text.end(), at);
+  blockUsed_ += text.size();
+  borrow(std::string_view(at, text.size()));
+}
+
+std::string Body::str() const {
+  std::string out;
+  out.reserve(size_);
+  for (std::string_view part : parts_) out.append(part);
+  return out;
+}
+
 Response Response::text(int status, std::string body) {
   return Response{status, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(body)};
 }
@@ -136,6 +171,7 @@ int statusFor(StatusCode code) {
 }
 
 class Session;
+struct PartsWrite;
 
 // One connection: reads requests one at a time, writes one response (or one
 // stream) per request. Everything runs on the socket's strand.
@@ -174,6 +210,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void respond(Response response, bool keepAlive);
+  void respondParts(Response response, bool keepAlive);
+  void writeParts(const std::shared_ptr<PartsWrite>& write);
   void startStream(int status, Headers headers, const std::shared_ptr<class ChunkedStream>& stream);
   void writeChunk(std::shared_ptr<std::string> data);
   void finishStream();
@@ -412,6 +450,7 @@ std::shared_ptr<Stream> Responder::stream(int status, Headers headers) const {
 
 void Session::respond(Response response, bool keepAlive) {
   if (closed_) return;
+  if (response.parts) return respondParts(std::move(response), keepAlive);
   auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
   message->version(11);
   message->result(static_cast<unsigned>(response.status));
@@ -426,6 +465,57 @@ void Session::respond(Response response, bool keepAlive) {
         return;
       }
       self->readRequest();
+    });
+  });
+}
+
+// A Body being written: its header, then its parts in batches.
+struct PartsWrite {
+  bhttp::response<bhttp::empty_body> head;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer;
+  std::shared_ptr<const Body> body;
+  std::size_t next = 0;  // the first part not yet written
+  std::vector<asio::const_buffer> batch;
+};
+
+void Session::respondParts(Response response, bool keepAlive) {
+  auto write = std::make_shared<PartsWrite>();
+  write->head.version(11);
+  write->head.result(static_cast<unsigned>(response.status));
+  for (auto& [name, value] : response.headers) write->head.insert(name, value);
+  write->head.content_length(response.parts->size());
+  write->head.keep_alive(keepAlive);
+  write->body = std::move(response.parts);
+  write->serializer.emplace(write->head);
+  withStream([&](auto& s) {
+    bhttp::async_write_header(s, *write->serializer,
+                              [self = shared_from_this(), write](beast::error_code ec, std::size_t) {
+                                if (ec) return self->shutdown();
+                                self->writeParts(write);
+                              });
+  });
+}
+
+void Session::writeParts(const std::shared_ptr<PartsWrite>& write) {
+  if (closed_) return;
+  // Up to 1 MiB or 1,024 parts a batch: the client's pace decides how much
+  // of the body is ever queued.
+  const std::vector<std::string_view>& parts = write->body->parts();
+  write->batch.clear();
+  std::size_t bytes = 0;
+  while (write->next < parts.size() && write->batch.size() < 1024 && bytes < (1u << 20)) {
+    const std::string_view part = parts[write->next++];
+    write->batch.emplace_back(part.data(), part.size());
+    bytes += part.size();
+  }
+  if (write->batch.empty()) {
+    if (!write->head.keep_alive()) return shutdown();
+    return readRequest();
+  }
+  withStream([&](auto& s) {
+    asio::async_write(s, write->batch, [self = shared_from_this(), write](beast::error_code ec, std::size_t) {
+      if (ec) return self->shutdown();
+      self->writeParts(write);
     });
   });
 }

@@ -41,10 +41,43 @@ struct Request {
   std::optional<std::string> findQueryParam(std::string_view name) const;
 };
 
+// A response body kept as parts in order: views of text owned elsewhere
+// (whose owners it keeps alive), strings it owns and small bytes it copies.
+// Sent by gather writes, never joined into one string, so a large body made
+// of cached renderings costs no copy of itself per response; one Body may be
+// sent by any number of responses at once. Movable; immutable once shared.
+class Body {
+ public:
+  Body() = default;
+  explicit Body(std::string text) { own(std::move(text)); }
+
+  // `text` must live as long as this body: keep its owner (keep()) unless it
+  // is static.
+  void borrow(std::string_view text);
+  void own(std::string text);
+  // For small pieces (separators, length prefixes).
+  void copy(std::string_view text);
+  void keep(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
+
+  std::size_t size() const { return size_; }
+  const std::vector<std::string_view>& parts() const { return parts_; }
+  // The parts joined (tests, small bodies).
+  std::string str() const;
+
+ private:
+  std::vector<std::string_view> parts_;
+  std::vector<std::unique_ptr<char[]>> blocks_;  // copy()'s bytes
+  std::size_t blockSize_ = 0, blockUsed_ = 0;
+  std::vector<std::shared_ptr<const void>> owners_;
+  std::size_t size_ = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set, sent instead of `body` (with its Content-Length).
+  std::shared_ptr<const Body> parts = nullptr;
 
   static Response text(int status, std::string body);
   static Response json(int status, std::string body);
@@ -105,7 +138,7 @@ struct TlsOptions {
 
 struct ServerOptions {
   std::size_t maxBodyBytes = 64 * 1024 * 1024;
-  int idleTimeoutSeconds = 75;  // keep-alive connections with no request
+  int idleTimeoutSeconds = 75;    // keep-alive connections with no request
   std::optional<TlsOptions> tls;  // none: plain HTTP
   // Requests after which their connection is never idled out: a libprocess
   // peer keeps the connection it sends on open for as long as it lives and

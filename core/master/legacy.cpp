@@ -37,7 +37,9 @@ Json::Value protoJson(const google::protobuf::Message& message) {
   return value;
 }
 
-double seconds(const v1::TimeInfo& t) { return static_cast<double>(t.nanoseconds()) / 1e9; }
+double seconds(const v1::TimeInfo& t) {
+  return static_cast<double>(t.nanoseconds()) / 1e9;
+}
 
 std::string rangesText(const v1::Value::Ranges& ranges) {
   std::string out = "[";
@@ -194,29 +196,29 @@ class Splices {
     return Json::Value(prefix_.substr(1) + std::to_string(arrays_.size() - 1) + "@@");
   }
 
-  // `document` with every placeholder (quotes included) replaced.
-  std::string apply(const std::string& document) const {
-    std::size_t size = document.size();
-    for (const auto& fragments : arrays_) {
-      for (const std::string* fragment : fragments) size += fragment->size() + 1;
-    }
-    std::string out;
-    out.reserve(size);
+  // `text` with every placeholder (quotes included) replaced, borrowing
+  // the pieces' renderings (`snapshot` keeps them alive).
+  http::Body apply(std::string text, const Snapshot& snapshot) const {
+    http::Body out;
+    keepPieces(snapshot, &out);
+    auto document = std::make_shared<const std::string>(std::move(text));
+    out.keep(document);
+    const std::string_view all = *document;
     std::size_t from = 0;
-    for (std::size_t at = document.find(prefix_); at != std::string::npos; at = document.find(prefix_, from)) {
-      out.append(document, from, at - from);
+    for (std::size_t at = all.find(prefix_); at != std::string::npos; at = all.find(prefix_, from)) {
+      out.borrow(all.substr(from, at - from));
       const std::size_t number = at + prefix_.size();
-      const std::size_t end = document.find("@@\"", number);
-      const auto& fragments = arrays_.at(std::stoul(document.substr(number, end - number)));
-      out.push_back('[');
+      const std::size_t end = all.find("@@\"", number);
+      const auto& fragments = arrays_.at(std::stoul(document->substr(number, end - number)));
+      out.copy("[");
       for (std::size_t i = 0; i < fragments.size(); ++i) {
-        if (i > 0) out.push_back(',');
-        out.append(*fragments[i]);
+        if (i > 0) out.copy(",");
+        out.borrow(*fragments[i]);
       }
-      out.push_back(']');
+      out.copy("]");
       from = end + 3;
     }
-    out.append(document, from, std::string::npos);
+    out.borrow(all.substr(from));
     return out;
   }
 
@@ -227,8 +229,8 @@ class Splices {
 
 // `splices`: where the task arrays go (none for the summary, which counts
 // them).
-Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Snapshot& snapshot,
-                          const TaskIndex& index, Splices* splices) {
+Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Snapshot& snapshot, const TaskIndex& index,
+                          Splices* splices) {
   static const std::vector<const TaskPiece*> kNone;
   const v1::FrameworkInfo& info = f.framework_info();
   const std::string& id = info.id().value();
@@ -376,7 +378,7 @@ std::string renderFlags(const std::vector<std::pair<std::string, std::string>>& 
   return write(out);
 }
 
-std::string renderState(const Snapshot& s) {
+http::Body renderState(const Snapshot& s) {
   Json::Value out(Json::objectValue);
   out["version"] = kVersion;
   out["build_date"] = __DATE__;
@@ -412,7 +414,7 @@ std::string renderState(const Snapshot& s) {
   out["completed_frameworks"] = completed;
   out["orphan_tasks"] = Json::Value(Json::arrayValue);
   out["unregistered_frameworks"] = Json::Value(Json::arrayValue);
-  return splices.apply(write(out));
+  return splices.apply(write(out), s);
 }
 
 std::string renderStateSummary(const Snapshot& s) {
@@ -452,7 +454,7 @@ std::string renderStateSummary(const Snapshot& s) {
   return write(out);
 }
 
-std::string renderFrameworks(const Snapshot& s) {
+http::Body renderFrameworks(const Snapshot& s) {
   Json::Value out(Json::objectValue);
   TaskIndex index = indexTasks(s);
   Splices splices;
@@ -462,20 +464,20 @@ std::string renderFrameworks(const Snapshot& s) {
   out["frameworks"] = frameworks;
   out["completed_frameworks"] = completed;
   out["unregistered_frameworks"] = Json::Value(Json::arrayValue);
-  return splices.apply(write(out));
+  return splices.apply(write(out), s);
 }
 
-std::string renderSlaves(const Snapshot& s) {
+http::Body renderSlaves(const Snapshot& s) {
   Json::Value out(Json::objectValue);
   Splices splices;
   out["slaves"] = splices.placeholder(s.agentList);
   Json::Value recovered(Json::arrayValue);
   for (const auto& info : s.agents.recovered_agents()) recovered.append(protoJson(info));
   out["recovered_slaves"] = recovered;
-  return splices.apply(write(out));
+  return splices.apply(write(out), s);
 }
 
-std::string renderTasks(const Snapshot& s, std::size_t limit, std::size_t offset, bool ascending) {
+http::Body renderTasks(const Snapshot& s, std::size_t limit, std::size_t offset, bool ascending) {
   std::vector<const TaskPiece*> tasks;
   for (const auto* runs : {&s.tasks, &s.unreachableTasks, &s.completedTasks}) {
     for (const TaskRun& run : *runs) {
@@ -495,7 +497,7 @@ std::string renderTasks(const Snapshot& s, std::size_t limit, std::size_t offset
   Splices splices;
   Json::Value out(Json::objectValue);
   out["tasks"] = splices.placeholder(page);
-  return splices.apply(write(out));
+  return splices.apply(write(out), s);
 }
 
 std::string renderRoles(const Snapshot& s) {

@@ -30,7 +30,9 @@ namespace mantle::master {
 #endif
 const char* const kVersion = MANTLE_VERSION;
 
-std::string ipOf(const std::string& address) { return wire::hostOf(address); }
+std::string ipOf(const std::string& address) {
+  return wire::hostOf(address);
+}
 
 // ---------------------------------------------------------------------------
 // Lifecycle
@@ -708,29 +710,32 @@ void MasterImpl::handleLegacy(const std::string& path, const http::Request& requ
     return responder.respond(http::Response::text(400, "'limit' and 'offset' must be non-negative integers"));
   }
   post([self, kind, limit, offset, ascending, responder, principal] {
-    self->shareSnapshot([self, kind, limit, offset, ascending, responder,
-                         principal](const std::shared_ptr<const Snapshot>& shared) {
-      auto render = [&](const Snapshot& snapshot) -> std::string {
-        switch (kind) {
-          case Kind::kState: return renderState(snapshot);
-          case Kind::kSummary: return renderStateSummary(snapshot);
-          case Kind::kFrameworks: return renderFrameworks(snapshot);
-          case Kind::kSlaves: return renderSlaves(snapshot);
-          case Kind::kTasks: return renderTasks(snapshot, limit, offset, ascending);
-          case Kind::kRoles: return renderRoles(snapshot);
-        }
-        return {};
-      };
-      if (self->security_->authorization.enabled()) {
-        // Filtered for this principal: rendered for it alone.
-        v1::master::Response::GetState state = shared->getState();
-        self->filterState(&state, principal);
-        return responder.respond(http::Response::json(200, render(Snapshot::fromState(*shared, std::move(state)))));
-      }
-      std::string key = std::to_string(static_cast<int>(kind)) + " " + std::to_string(limit) + " " +
-                        std::to_string(offset) + " " + (ascending ? "asc" : "des");
-      responder.respond(http::Response::json(200, *shared->rendered->get(key, [&] { return render(*shared); })));
-    });
+    self->shareSnapshot(
+        [self, kind, limit, offset, ascending, responder, principal](const std::shared_ptr<const Snapshot>& shared) {
+          auto render = [&](const Snapshot& snapshot) -> http::Body {
+            switch (kind) {
+              case Kind::kState: return renderState(snapshot);
+              case Kind::kSummary: return http::Body(renderStateSummary(snapshot));
+              case Kind::kFrameworks: return renderFrameworks(snapshot);
+              case Kind::kSlaves: return renderSlaves(snapshot);
+              case Kind::kTasks: return renderTasks(snapshot, limit, offset, ascending);
+              case Kind::kRoles: return http::Body(renderRoles(snapshot));
+            }
+            return {};
+          };
+          auto respond = [&](std::shared_ptr<const http::Body> body) {
+            responder.respond(http::Response{200, {{"Content-Type", "application/json"}}, "", std::move(body)});
+          };
+          if (self->security_->authorization.enabled()) {
+            // Filtered for this principal: rendered for it alone.
+            v1::master::Response::GetState state = shared->getState();
+            self->filterState(&state, principal);
+            return respond(std::make_shared<const http::Body>(render(Snapshot::fromState(*shared, std::move(state)))));
+          }
+          std::string key = std::to_string(static_cast<int>(kind)) + " " + std::to_string(limit) + " " +
+                            std::to_string(offset) + " " + (ascending ? "asc" : "des");
+          respond(shared->rendered->get(key, [&] { return render(*shared); }));
+        });
   });
 }
 

@@ -164,11 +164,12 @@ struct OperatorSubscriber {
 };
 
 // Legacy JSON renderings (legacy.cpp); pure functions of a snapshot.
-std::string renderState(const Snapshot& snapshot);
+// Those that hold tasks or agents borrow their pieces' renderings.
+http::Body renderState(const Snapshot& snapshot);
 std::string renderStateSummary(const Snapshot& snapshot);
-std::string renderFrameworks(const Snapshot& snapshot);
-std::string renderSlaves(const Snapshot& snapshot);
-std::string renderTasks(const Snapshot& snapshot, std::size_t limit, std::size_t offset, bool ascending);
+http::Body renderFrameworks(const Snapshot& snapshot);
+http::Body renderSlaves(const Snapshot& snapshot);
+http::Body renderTasks(const Snapshot& snapshot, std::size_t limit, std::size_t offset, bool ascending);
 std::string renderRoles(const Snapshot& snapshot);
 std::string renderVersion();
 std::string renderFlags(const std::vector<std::pair<std::string, std::string>>& flags);

@@ -290,9 +290,9 @@ Status MasterImpl::onStateCall(const Call& call, const wire::ResponseFormat& for
   CHECK(Response::Type_Parse(Call::Type_Name(call.type()), &type)) << Call::Type_Name(call.type());
   shareSnapshot([type, format, responder](const std::shared_ptr<const Snapshot>& snapshot) {
     const std::string mediaType(wire::mediaTypeName(format.message));
-    std::shared_ptr<const std::string> body = snapshot->rendered->get(
+    std::shared_ptr<const http::Body> body = snapshot->rendered->get(
         Response::Type_Name(type) + " " + mediaType, [&] { return encodeStateCall(*snapshot, type, format.message); });
-    responder.respond(http::Response{200, {{"Content-Type", mediaType}}, *body});
+    responder.respond(http::Response{200, {{"Content-Type", mediaType}}, "", std::move(body)});
   });
   return {};
 }

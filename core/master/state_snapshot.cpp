@@ -211,17 +211,17 @@ const TaskListPtr& CompletedTasks::pieces() const {
 // ---------------------------------------------------------------------------
 // RenderedBodies
 
-std::shared_ptr<const std::string> RenderedBodies::get(const std::string& key,
-                                                       const std::function<std::string()>& render) {
-  std::promise<std::shared_ptr<const std::string>> mine;
-  std::shared_future<std::shared_ptr<const std::string>> body;
+std::shared_ptr<const http::Body> RenderedBodies::get(const std::string& key,
+                                                      const std::function<http::Body()>& render) {
+  std::promise<std::shared_ptr<const http::Body>> mine;
+  std::shared_future<std::shared_ptr<const http::Body>> body;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto [it, added] = bodies_.emplace(key, mine.get_future().share());
     if (!added) body = it->second;
   }
   if (body.valid()) return body.get();
-  auto rendered = std::make_shared<const std::string>(render());
+  auto rendered = std::make_shared<const http::Body>(render());
   mine.set_value(rendered);
   return rendered;
 }
@@ -338,46 +338,54 @@ Snapshot Snapshot::fromState(const Snapshot& base, Response::GetState state) {
 }
 
 // ---------------------------------------------------------------------------
-// GET_STATE
+// State calls
+
+void keepPieces(const Snapshot& s, http::Body* body) {
+  for (const auto* runs : {&s.tasks, &s.completedTasks, &s.unreachableTasks}) {
+    for (const TaskRun& run : *runs) body->keep(run.list);
+  }
+  body->keep(std::make_shared<const std::vector<AgentPiecePtr>>(s.agentList));
+}
 
 namespace {
 
-void appendRuns(const std::vector<TaskRun>& runs, const char* key, bool* first, std::string* out) {
+void appendRuns(const std::vector<TaskRun>& runs, const char* key, bool* first, http::Body* out) {
   bool opened = false;
   for (const TaskRun& run : runs) {
     for (const TaskPiecePtr& piece : run.list->pieces()) {
       if (!run.shows(*piece)) continue;
       if (!opened) {
-        if (!*first) out->push_back(',');
+        out->copy(*first ? "\"" : ",\"");
         *first = false;
-        out->append("\"").append(key).append("\":[");
+        out->copy(key);
+        out->copy("\":[");
         opened = true;
       } else {
-        out->push_back(',');
+        out->copy(",");
       }
-      out->append(piece->json());
+      out->borrow(piece->json());
     }
   }
-  if (opened) out->push_back(']');
+  if (opened) out->copy("]");
 }
 
 using google::protobuf::io::CodedOutputStream;
 
 // Appends field `number`'s tag (length-delimited) and `size`.
-void appendHeader(int number, std::size_t size, std::string* out) {
+void appendHeader(int number, std::size_t size, http::Body* out) {
   std::uint8_t buffer[16];
   std::uint8_t* end = CodedOutputStream::WriteTagToArray(
       google::protobuf::internal::WireFormatLite::MakeTag(
           number, google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
       buffer);
   end = CodedOutputStream::WriteVarint64ToArray(size, end);
-  out->append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer));
+  out->copy(std::string_view(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer)));
 }
 
 // Appends field `number` (length-delimited) holding `bytes`.
-void appendField(int number, const std::string& bytes, std::string* out) {
+void appendField(int number, std::string bytes, http::Body* out) {
   appendHeader(number, bytes.size(), out);
-  out->append(bytes);
+  out->own(std::move(bytes));
 }
 
 std::size_t fieldSize(int number, std::size_t size) {
@@ -395,44 +403,48 @@ std::size_t runsSize(const std::vector<TaskRun>& runs, int number) {
   return size;
 }
 
-void appendRunBytes(const std::vector<TaskRun>& runs, int number, std::string* out) {
+void appendRunBytes(const std::vector<TaskRun>& runs, int number, http::Body* out) {
   for (const TaskRun& run : runs) {
     for (const TaskPiecePtr& piece : run.list->pieces()) {
       if (!run.shows(*piece)) continue;
       appendHeader(number, piece->bytes().size(), out);
-      out->append(piece->bytes());
+      out->borrow(piece->bytes());
     }
   }
 }
 
-}  // namespace
-
-namespace {
-
 // GetTasks' and GetAgents' JSON objects.
-void appendTasksJson(const Snapshot& s, std::string* out) {
-  out->push_back('{');
+void appendTasksJson(const Snapshot& s, http::Body* out) {
+  out->copy("{");
   bool first = true;
   appendRuns(s.tasks, "tasks", &first, out);
   appendRuns(s.completedTasks, "completed_tasks", &first, out);
   appendRuns(s.unreachableTasks, "unreachable_tasks", &first, out);
-  out->push_back('}');
+  out->copy("}");
 }
 
-void appendAgentsJson(const Snapshot& s, std::string* out) {
+void appendAgentsJson(const Snapshot& s, http::Body* out) {
   // GetAgents: agents, recovered_agents.
-  out->push_back('{');
+  out->copy("{");
   for (std::size_t i = 0; i < s.agentList.size(); ++i) {
-    out->append(i == 0 ? R"("agents":[)" : ",");
-    out->append(s.agentList[i]->json());
+    out->copy(i == 0 ? R"("agents":[)" : ",");
+    out->borrow(s.agentList[i]->json());
   }
-  if (!s.agentList.empty()) out->push_back(']');
+  if (!s.agentList.empty()) out->copy("]");
+  std::string recovered;
   for (int i = 0; i < s.agents.recovered_agents_size(); ++i) {
-    out->append(i > 0 ? "," : s.agentList.empty() ? R"("recovered_agents":[)" : R"(,"recovered_agents":[)");
-    wire::appendJson(s.agents.recovered_agents(i), out);
+    recovered.append(i > 0 ? "," : s.agentList.empty() ? R"("recovered_agents":[)" : R"(,"recovered_agents":[)");
+    wire::appendJson(s.agents.recovered_agents(i), &recovered);
   }
-  if (s.agents.recovered_agents_size() > 0) out->push_back(']');
-  out->push_back('}');
+  if (s.agents.recovered_agents_size() > 0) recovered.push_back(']');
+  out->own(std::move(recovered));
+  out->copy("}");
+}
+
+void appendJson(const google::protobuf::Message& message, http::Body* out) {
+  std::string json;
+  wire::appendJson(message, &json);
+  out->own(std::move(json));
 }
 
 // GetTasks' fields: tasks = 2, completed_tasks = 3, unreachable_tasks = 5.
@@ -440,114 +452,127 @@ std::size_t tasksBytesSize(const Snapshot& s) {
   return runsSize(s.tasks, 2) + runsSize(s.completedTasks, 3) + runsSize(s.unreachableTasks, 5);
 }
 
-void appendTasksBytes(const Snapshot& s, std::string* out) {
+void appendTasksBytes(const Snapshot& s, http::Body* out) {
   appendRunBytes(s.tasks, 2, out);
   appendRunBytes(s.completedTasks, 3, out);
   appendRunBytes(s.unreachableTasks, 5, out);
 }
 
 // The serialized GetAgents.
-std::string agentsBytes(const Snapshot& s) {
-  Response::GetAgents recovered;
-  *recovered.mutable_recovered_agents() = s.agents.recovered_agents();
-  std::string out;
+http::Body agentsBytes(const Snapshot& s) {
+  http::Body out;
   for (const AgentPiecePtr& agent : s.agentList) {
     appendHeader(1, agent->bytes().size(), &out);
-    out.append(agent->bytes());
+    out.borrow(agent->bytes());
   }
-  out.append(serialize(recovered));
+  Response::GetAgents recovered;
+  *recovered.mutable_recovered_agents() = s.agents.recovered_agents();
+  out.own(serialize(recovered));
   return out;
+}
+
+void append(http::Body parts, http::Body* out) {
+  auto shared = std::make_shared<const http::Body>(std::move(parts));
+  for (std::string_view part : shared->parts()) out->borrow(part);
+  out->keep(std::move(shared));
 }
 
 // A Response's type field (1).
-void appendType(Response::Type type, std::string* out) {
+void appendType(Response::Type type, http::Body* out) {
   std::uint8_t buffer[16];
   std::uint8_t* end = CodedOutputStream::WriteVarint32ToArray(1 << 3, buffer);
   end = CodedOutputStream::WriteVarint32ToArray(static_cast<std::uint32_t>(type), end);
-  out->append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer));
+  out->copy(std::string_view(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer)));
 }
 
-std::string encodeJson(const Snapshot& s, Response::Type type) {
-  std::string out = R"({"type":")" + Response::Type_Name(type) + R"(",)";
+void encodeJson(const Snapshot& s, Response::Type type, http::Body* out) {
+  out->own(R"({"type":")" + Response::Type_Name(type) + R"(",)");
   switch (type) {
     case Response::GET_STATE:
-      out.append(R"("get_state":{"get_tasks":)");
-      appendTasksJson(s, &out);
-      out.append(R"(,"get_executors":)");
-      wire::appendJson(s.executors, &out);
-      out.append(R"(,"get_frameworks":)");
-      wire::appendJson(s.frameworks, &out);
-      out.append(R"(,"get_agents":)");
-      appendAgentsJson(s, &out);
-      out.push_back('}');
+      out->copy(R"("get_state":{"get_tasks":)");
+      appendTasksJson(s, out);
+      out->copy(R"(,"get_executors":)");
+      appendJson(s.executors, out);
+      out->copy(R"(,"get_frameworks":)");
+      appendJson(s.frameworks, out);
+      out->copy(R"(,"get_agents":)");
+      appendAgentsJson(s, out);
+      out->copy("}");
       break;
     case Response::GET_TASKS:
-      out.append(R"("get_tasks":)");
-      appendTasksJson(s, &out);
+      out->copy(R"("get_tasks":)");
+      appendTasksJson(s, out);
       break;
     case Response::GET_AGENTS:
-      out.append(R"("get_agents":)");
-      appendAgentsJson(s, &out);
+      out->copy(R"("get_agents":)");
+      appendAgentsJson(s, out);
       break;
     case Response::GET_FRAMEWORKS:
-      out.append(R"("get_frameworks":)");
-      wire::appendJson(s.frameworks, &out);
+      out->copy(R"("get_frameworks":)");
+      appendJson(s.frameworks, out);
       break;
     case Response::GET_EXECUTORS:
-      out.append(R"("get_executors":)");
-      wire::appendJson(s.executors, &out);
+      out->copy(R"("get_executors":)");
+      appendJson(s.executors, out);
       break;
     default: LOG(FATAL) << "not a state call: " << Response::Type_Name(type);
   }
-  out.push_back('}');
-  return out;
+  out->copy("}");
 }
 
-std::string encodeProtobuf(const Snapshot& s, Response::Type type) {
-  std::string out;
-  appendType(type, &out);
+void encodeProtobuf(const Snapshot& s, Response::Type type, http::Body* out) {
+  appendType(type, out);
   switch (type) {
     case Response::GET_STATE: {
       // GetState: get_tasks = 1, get_executors = 2, get_frameworks = 3, get_agents = 4.
       const std::size_t tasksSize = tasksBytesSize(s);
-      const std::string executors = serialize(s.executors);
-      const std::string frameworks = serialize(s.frameworks);
-      const std::string agents = agentsBytes(s);
+      std::string executors = serialize(s.executors);
+      std::string frameworks = serialize(s.frameworks);
+      http::Body agents = agentsBytes(s);
       const std::size_t stateSize = fieldSize(1, tasksSize) + fieldSize(2, executors.size()) +
                                     fieldSize(3, frameworks.size()) + fieldSize(4, agents.size());
-      out.reserve(fieldSize(9, stateSize) + 8);
-      appendHeader(9, stateSize, &out);
-      appendHeader(1, tasksSize, &out);
-      appendTasksBytes(s, &out);
-      appendField(2, executors, &out);
-      appendField(3, frameworks, &out);
-      appendField(4, agents, &out);
+      appendHeader(9, stateSize, out);
+      appendHeader(1, tasksSize, out);
+      appendTasksBytes(s, out);
+      appendField(2, std::move(executors), out);
+      appendField(3, std::move(frameworks), out);
+      appendHeader(4, agents.size(), out);
+      append(std::move(agents), out);
       break;
     }
-    case Response::GET_TASKS: {
-      const std::size_t tasksSize = tasksBytesSize(s);
-      out.reserve(fieldSize(13, tasksSize) + 8);
-      appendHeader(13, tasksSize, &out);
-      appendTasksBytes(s, &out);
+    case Response::GET_TASKS:
+      appendHeader(13, tasksBytesSize(s), out);
+      appendTasksBytes(s, out);
+      break;
+    case Response::GET_AGENTS: {
+      http::Body agents = agentsBytes(s);
+      appendHeader(10, agents.size(), out);
+      append(std::move(agents), out);
       break;
     }
-    case Response::GET_AGENTS: appendField(10, agentsBytes(s), &out); break;
-    case Response::GET_FRAMEWORKS: appendField(11, serialize(s.frameworks), &out); break;
-    case Response::GET_EXECUTORS: appendField(12, serialize(s.executors), &out); break;
+    case Response::GET_FRAMEWORKS: appendField(11, serialize(s.frameworks), out); break;
+    case Response::GET_EXECUTORS: appendField(12, serialize(s.executors), out); break;
     default: LOG(FATAL) << "not a state call: " << Response::Type_Name(type);
   }
-  return out;
 }
 
 }  // namespace
 
-std::string encodeStateCall(const Snapshot& s, Response::Type type, wire::MediaType mediaType) {
+http::Body encodeStateCall(const Snapshot& s, Response::Type type, wire::MediaType mediaType) {
   if (type == Response::GET_ROLES) {
     Response response;
     response.set_type(Response::GET_ROLES);
     for (const v1::Role& role : s.roles) *response.mutable_get_roles()->add_roles() = role;
-    return wire::encode(response, mediaType);
+    return http::Body(wire::encode(response, mediaType));
   }
-  return mediaType == wire::MediaType::kJson ? encodeJson(s, type) : encodeProtobuf(s, type);
+  http::Body out;
+  keepPieces(s, &out);
+  if (mediaType == wire::MediaType::kJson) {
+    encodeJson(s, type, &out);
+  } else {
+    encodeProtobuf(s, type, &out);
+  }
+  return out;
 }
+
 }  // namespace mantle::master

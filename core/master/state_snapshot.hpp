@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/server.hpp"
 #include "mesos/v1/master/master.pb.h"
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/quota/quota.pb.h"
@@ -200,11 +201,11 @@ class AgentPieces {
 // HTTP thread asks first; the others wait for that rendering.
 class RenderedBodies {
  public:
-  std::shared_ptr<const std::string> get(const std::string& key, const std::function<std::string()>& render);
+  std::shared_ptr<const http::Body> get(const std::string& key, const std::function<http::Body()>& render);
 
  private:
   std::mutex mutex_;
-  std::map<std::string, std::shared_future<std::shared_ptr<const std::string>>> bodies_;
+  std::map<std::string, std::shared_future<std::shared_ptr<const http::Body>>> bodies_;
 };
 
 // A list of tasks in a snapshot and which of them it shows.
@@ -268,8 +269,11 @@ struct Snapshot {
 // GET_AGENTS, GET_FRAMEWORKS, GET_EXECUTORS, GET_ROLES; `type` names it),
 // encoded as wire::encode encodes it, from the tasks' and agents'
 // renderings.
-std::string encodeStateCall(const Snapshot& snapshot, mesos::v1::master::Response::Type type,
-                            wire::MediaType mediaType);
+http::Body encodeStateCall(const Snapshot& snapshot, mesos::v1::master::Response::Type type, wire::MediaType mediaType);
+
+// Makes `body` keep the task and agent pieces of `snapshot` alive, so that
+// it may borrow their renderings (and outlive the snapshot).
+void keepPieces(const Snapshot& snapshot, http::Body* body);
 
 // Legacy JSON of one task and one agent (legacy.cpp).
 std::string legacyTaskJson(const mesos::v1::Task& task);

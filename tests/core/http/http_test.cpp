@@ -13,9 +13,11 @@
 #include <thread>
 #include <utility>
 
+#include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
@@ -277,6 +279,82 @@ TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
   EXPECT_EQ(count.load(), 3);
   for (const std::string& peer : peers) EXPECT_THAT(peer, HasSubstr("127.0.0.1:"));
+}
+
+TEST(HttpBodyTest, PartsKeepTheirOrderAndOwnersAndCopiesSurviveAMove) {
+  auto owner = std::make_shared<const std::string>("borrowed");
+  Body body;
+  body.copy("[");
+  body.borrow(*owner);
+  body.keep(owner);
+  body.copy(",");
+  body.own(std::string(100000, 'x'));  // larger than a copy block
+  body.copy(std::string(70000, 'y'));
+  body.copy("]");
+  owner.reset();
+  const Body moved = std::move(body);
+  const std::string expected = "[borrowed," + std::string(100000, 'x') + std::string(70000, 'y') + "]";
+  EXPECT_EQ(moved.str(), expected);
+  EXPECT_EQ(moved.size(), expected.size());
+}
+
+// The whole response of a raw keep-alive GET on `socket`: head and body.
+std::pair<std::string, std::string> readResponse(boost::asio::ip::tcp::socket& socket, boost::asio::streambuf& in) {
+  boost::system::error_code ec;
+  const std::size_t headEnd = boost::asio::read_until(socket, in, "\r\n\r\n", ec);
+  if (ec) return {};
+  std::string head(boost::asio::buffers_begin(in.data()), boost::asio::buffers_begin(in.data()) + headEnd);
+  in.consume(headEnd);
+  const std::size_t at = head.find("Content-Length: ");
+  if (at == std::string::npos) return {head, ""};
+  const std::size_t length = std::stoul(head.substr(at + 16));
+  if (in.size() < length) boost::asio::read(socket, in, boost::asio::transfer_exactly(length - in.size()), ec);
+  std::string body(boost::asio::buffers_begin(in.data()), boost::asio::buffers_begin(in.data()) + length);
+  in.consume(length);
+  return {head, body};
+}
+
+TEST_F(HttpTest, ABodyOfPartsReachesEveryClientWholeAndAClientThatDoesNotReadHoldsUpNoOther) {
+  // 32 MiB: more than loopback's socket buffers hold, so the first client's
+  // response cannot be written out until it reads.
+  auto megabyte = std::make_shared<const std::string>(1 << 20, 'm');
+  auto body = std::make_shared<Body>();
+  for (int i = 0; i < 32; ++i) {
+    body->copy("<" + std::to_string(i) + ">");
+    body->borrow(*megabyte);
+  }
+  body->keep(megabyte);
+  const std::string expected = body->str();
+  std::shared_ptr<const Body> shared = body;
+  start([shared](const Request&, const Responder& responder) {
+    responder.respond(Response{200, {{"Content-Type", "text/plain"}}, "", shared});
+  });
+  const std::uint16_t port = static_cast<std::uint16_t>(std::stoi(base_.substr(base_.rfind(':') + 1)));
+
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket stalled(io);
+  stalled.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  const std::string get = "GET /state HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::asio::write(stalled, boost::asio::buffer(get));
+
+  // Another client is answered in full while the first reads nothing.
+  for (int i = 0; i < 2; ++i) {
+    auto other = request("GET", base_ + "/state", {}, "");
+    ASSERT_TRUE(other.ok()) << other.error().message;
+    EXPECT_EQ(other->status, 200);
+    EXPECT_TRUE(other->body == expected) << "body of " << other->body.size() << " bytes";
+  }
+
+  // The first then gets its whole response, and its connection serves the
+  // next request.
+  boost::asio::streambuf in;
+  for (int i = 0; i < 2; ++i) {
+    if (i > 0) boost::asio::write(stalled, boost::asio::buffer(get));
+    auto [head, got] = readResponse(stalled, in);
+    EXPECT_THAT(head, HasSubstr("HTTP/1.1 200"));
+    EXPECT_THAT(head, HasSubstr("Content-Length: " + std::to_string(expected.size())));
+    EXPECT_TRUE(got == expected) << "response " << i << ": body of " << got.size() << " bytes";
+  }
 }
 
 // One request on a fresh connection, then a wait longer than the idle

@@ -158,20 +158,43 @@ TEST(SnapshotTest, ASnapshotKeepsItsTasksWhileTheMapChangesAfterIt) {
   CompletedTasks completed;
   tasks.emplace("t1", task("t1", "A1", v1::TASK_RUNNING));
   const Snapshot before = snapshotOf(tasks, unreachable, completed);
-  const std::string json = encodeStateCall(before, Response::GET_STATE, wire::MediaType::kJson);
-  const std::string bytes = encodeStateCall(before, Response::GET_STATE, wire::MediaType::kProtobuf);
+  const std::string json = encodeStateCall(before, Response::GET_STATE, wire::MediaType::kJson).str();
+  const std::string bytes = encodeStateCall(before, Response::GET_STATE, wire::MediaType::kProtobuf).str();
   // The master changes: a task launched, one updated, after the snapshot.
   tasks.emplace("t2", task("t2", "A2", v1::TASK_STAGING));
   tasks["t1"].set_state(v1::TASK_KILLING);
   *tasks["t1"].add_statuses() = tasks["t1"].statuses(0);
   const Snapshot after = snapshotOf(tasks, unreachable, completed);
-  EXPECT_EQ(encodeStateCall(before, Response::GET_STATE, wire::MediaType::kJson), json);
-  EXPECT_EQ(encodeStateCall(before, Response::GET_STATE, wire::MediaType::kProtobuf), bytes);
+  EXPECT_EQ(encodeStateCall(before, Response::GET_STATE, wire::MediaType::kJson).str(), json);
+  EXPECT_EQ(encodeStateCall(before, Response::GET_STATE, wire::MediaType::kProtobuf).str(), bytes);
   EXPECT_EQ(before.getState().get_tasks().tasks_size(), 1);
   EXPECT_EQ(before.getState().get_tasks().tasks(0).statuses_size(), 1);
   EXPECT_EQ(after.getState().get_tasks().tasks_size(), 2);
   EXPECT_EQ(after.getState().get_tasks().tasks(0).state(), v1::TASK_KILLING);
   EXPECT_EQ(after.getState().get_tasks().tasks(0).statuses_size(), 2);
+}
+
+TEST(SnapshotTest, ARenderedBodyOutlivesItsSnapshotAndTheTasksItBorrows) {
+  std::vector<std::shared_ptr<const http::Body>> bodies;
+  std::vector<std::string> expected;
+  {
+    TaskMap tasks = threeTasks(), unreachable;
+    CompletedTasks completed;
+    completed.push_back(task("t5", "A2", v1::TASK_FAILED));
+    const Snapshot s = snapshotOf(tasks, unreachable, completed);
+    for (wire::MediaType type : {wire::MediaType::kJson, wire::MediaType::kProtobuf}) {
+      bodies.push_back(std::make_shared<const http::Body>(encodeStateCall(s, Response::GET_STATE, type)));
+    }
+    bodies.push_back(std::make_shared<const http::Body>(renderState(s)));
+    for (const auto& body : bodies) expected.push_back(body->str());
+    // The master removes and changes the tasks meanwhile.
+    tasks.erase("t1");
+    tasks["t2"].set_state(v1::TASK_KILLED);
+    (void)tasks.pieces();
+  }
+  // Only the bodies hold the renderings now.
+  for (std::size_t i = 0; i < bodies.size(); ++i) EXPECT_EQ(bodies[i]->str(), expected[i]);
+  EXPECT_NE(expected[0].find("\"t1\""), std::string::npos);
 }
 
 TEST(SnapshotTest, GetStateFromTheTasksRenderingsIsTheWholeMessageEncoded) {
@@ -192,12 +215,12 @@ TEST(SnapshotTest, GetStateFromTheTasksRenderingsIsTheWholeMessageEncoded) {
   EXPECT_EQ(got.completed_tasks(1).task_id().value(), "t5");
   ASSERT_EQ(got.unreachable_tasks_size(), 1);
 
-  EXPECT_EQ(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kJson),
+  EXPECT_EQ(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kJson).str(),
             wire::encode(whole, wire::MediaType::kJson));
   Response parsed;
-  ASSERT_TRUE(parsed.ParseFromString(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kProtobuf)));
+  ASSERT_TRUE(parsed.ParseFromString(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kProtobuf).str()));
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, whole));
-  EXPECT_EQ(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kProtobuf).size(), whole.ByteSizeLong());
+  EXPECT_EQ(encodeStateCall(s, Response::GET_STATE, wire::MediaType::kProtobuf).str().size(), whole.ByteSizeLong());
 }
 
 // Each state call as the master answered it before it was assembled from
@@ -233,8 +256,8 @@ TEST(SnapshotTest, EveryStateCallFromTheRenderingsIsItsWholeMessageEncodedEvenFo
                                 Response::GET_FRAMEWORKS, Response::GET_EXECUTORS, Response::GET_ROLES}) {
       SCOPED_TRACE(Response::Type_Name(type) + (s == &empty ? " of an empty state" : ""));
       const Response whole = wholeAnswer(*s, type);
-      EXPECT_EQ(encodeStateCall(*s, type, wire::MediaType::kJson), wire::encode(whole, wire::MediaType::kJson));
-      const std::string bytes = encodeStateCall(*s, type, wire::MediaType::kProtobuf);
+      EXPECT_EQ(encodeStateCall(*s, type, wire::MediaType::kJson).str(), wire::encode(whole, wire::MediaType::kJson));
+      const std::string bytes = encodeStateCall(*s, type, wire::MediaType::kProtobuf).str();
       Response parsed;
       ASSERT_TRUE(parsed.ParseFromString(bytes));
       EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, whole)) << parsed.DebugString();
@@ -286,7 +309,7 @@ TEST(SnapshotTest, TheLegacyStateSplicesEachTasksOwnRenderingIntoItsFramework) {
   Snapshot s = snapshotOf(tasks, unreachable, completed);
   // A framework name that looks like a placeholder stays a name.
   s.frameworks.mutable_frameworks(0)->mutable_framework_info()->set_name("@@splice-0@@");
-  const std::string text = renderState(s);
+  const std::string text = renderState(s).str();
   Json::Value state;
   std::string errors;
   std::unique_ptr<Json::CharReader> reader(Json::CharReaderBuilder().newCharReader());
