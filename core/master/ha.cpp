@@ -100,6 +100,7 @@ void MasterImpl::registryLoaded(const zookeeper::RegistrySnapshot& snapshot) {
     state = std::move(*parsed);
   }
   applyRegistry(state, " in ZooKeeper (version " + std::to_string(snapshot.version) + ")");
+  registrar_.adopt(state, snapshot.data.size());
   recovered_ = true;
   scheduleTimers();
   LOG(INFO) << "Serving as the leading master; agents have " << flags_.agentReregisterTimeout

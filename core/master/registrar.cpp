@@ -34,7 +34,7 @@ void Registrar::recover(std::function<void(zookeeper::RegistrySnapshot)> done) {
       if (stopped_) return;
       if (snapshot.ok()) {
         version_ = snapshot->version;
-        appendable_ = false;  // the first write of this leader is whole
+        appendable_ = false;  // until the master adopts what was read
         return done(std::move(*snapshot));
       }
       LOG(WARNING) << "Reading the registry from ZooKeeper failed: " << snapshot.error().message << "; retrying in 1 s";
@@ -61,6 +61,18 @@ std::uint64_t fingerprint(const mesos::v1::AgentInfo& info) {
 }
 
 }  // namespace
+
+void Registrar::adopt(const RegistryState& state, std::size_t bytes) {
+  if (version_ < 0) return;  // nothing stored yet: the first write creates it
+  recordedAgents_.clear();
+  recordedAgents_.reserve(state.agents.size());
+  for (const mesos::v1::AgentInfo& info : state.agents) recordedAgents_[info.id().value()] = fingerprint(info);
+  wholeBytes_ = bytes;
+  appendedBytes_ = 0;
+  appendedChanges_ = 0;
+  appendable_ = true;
+  resync_ = true;  // the master's state may differ (agents marked gone)
+}
 
 RegistryState Registrar::state() const {
   RegistryState state = master_.state(/*withAgents=*/true);

@@ -8,8 +8,8 @@
 // registry holds (a fingerprint of each one's AgentInfo) and appends a change
 // (registry_file.hpp: the agents added, changed or removed, and the other,
 // small parts whole); it writes the whole registry again when there is no
-// registry of its own yet (the first write after start or election, or after
-// a failed write) and once the changes appended since outgrow it.
+// registry it knows yet (the first write after a standalone start, the first
+// after a failed write) and once the changes appended since outgrow it.
 #pragma once
 
 #include <atomic>
@@ -77,6 +77,10 @@ class Registrar {
   // the next write expects.
   void recover(std::function<void(zookeeper::RegistrySnapshot)> done);
   std::int32_t version() const { return version_; }
+  // --zk: the registry read at recovery (`bytes` of text) is what the
+  // registry holds: the first write appends to it rather than writing it
+  // whole again.
+  void adopt(const RegistryState& state, std::size_t bytes);
 
   // Records a change the master's state already holds, with nobody waiting
   // for it (compared with what the registry holds: every change of the

@@ -196,6 +196,12 @@ Result<RegistrySnapshot> RegistryStore::loadOnce(bool* retry) {
   if (!manifest.ok()) return manifest.error().withContext(manifestPath_);
   RegistrySnapshot snapshot;
   snapshot.version = node->stat.version;
+  // What an append extends, if this registry is read whole.
+  Written read;
+  read.version = snapshot.version;
+  read.inlined = manifest->inlined;
+  read.generation = manifest->generation;
+  read.chunks = manifest->chunks;
   if (manifest->inlined) {
     snapshot.data = node->data.substr(manifest->headerLength);
   } else {
@@ -228,6 +234,7 @@ Result<RegistrySnapshot> RegistryStore::loadOnce(bool* retry) {
         return internalError("registry " + manifestPath_ + " version " + std::to_string(snapshot.version) + ": chunk " +
                              std::to_string(i) + " fails its length or checksum");
       }
+      read.pieces += std::to_string(piece->data.size()) + " " + hex64(registryChecksum(piece->data)) + "\n";
       snapshot.data += piece->data;
     }
   }
@@ -236,6 +243,10 @@ Result<RegistrySnapshot> RegistryStore::loadOnce(bool* retry) {
     return internalError("registry " + manifestPath_ + " version " + std::to_string(snapshot.version) +
                          " fails its length or checksum");
   }
+  read.size = snapshot.data.size();
+  if (read.inlined) read.inlineData = snapshot.data;
+  std::lock_guard<std::mutex> lock(writtenMutex_);
+  written_ = std::move(read);
   return snapshot;
 }
 

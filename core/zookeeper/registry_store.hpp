@@ -72,7 +72,8 @@ class RegistryStore {
   // tools that run while no master does).
   Result<std::int32_t> store(const std::string& data, std::int32_t expectedVersion, const std::string& fence);
   // Appends `data` to the registry, on the same conditions; only to the
-  // version this store wrote last (else kInternal: store the whole registry).
+  // version this store wrote or read last (else kInternal: store the whole
+  // registry).
   Result<std::int32_t> append(const std::string& data, std::int32_t expectedVersion, const std::string& fence);
 
   // Asynchronous forms, run one at a time in call order on the store's own
@@ -88,7 +89,7 @@ class RegistryStore {
   const std::string& chunksPath() const { return chunksPath_; }
 
  private:
-  // The registry this store wrote last, what an append extends.
+  // The registry this store wrote or read last, what an append extends.
   struct Written {
     std::int32_t version = -1;
     std::size_t size = 0;

@@ -238,12 +238,19 @@ TEST_F(RegistryStoreTest, AppendsWriteOnlyWhatTheyAddAndReadBackWhole) {
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(read->version, 7);
   EXPECT_TRUE(read->data == expected);
-  // A store that did not write the registry cannot append to it; a whole
-  // write can, and its chunks replace the others.
-  Result<std::int32_t> refused = reader.append("x", 7, "");
+  // A store that read the registry appends to it too (a new leader does).
+  Result<std::int32_t> appended = reader.append("read, then appended\n", 7, "");
+  ASSERT_TRUE(appended.ok()) << appended.error().message;
+  EXPECT_EQ(*appended, 8);
+  expected += "read, then appended\n";
+  EXPECT_TRUE(store.load()->data == expected);
+  // One that neither wrote nor read that version cannot; a whole write
+  // can, and its chunks replace the others.
+  RegistryStore stranger(readerSession, "/append", RegistryStoreOptions{64 * 1024});
+  Result<std::int32_t> refused = stranger.append("x", 8, "");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, StatusCode::kInternal);
-  ASSERT_TRUE(reader.store(big, 7, "").ok());
+  ASSERT_TRUE(stranger.store(big, 8, "").ok());
   EXPECT_TRUE(store.load()->data == big);
   EXPECT_TRUE(chunksBecome(*session, store, 2));
 }
