@@ -139,19 +139,18 @@ void CniTestNetwork::writeNetwork(const std::string& file, const std::string& na
   std::ofstream(configDir() / file) << compact(config);
 }
 
+ManifestModule CniTestNetwork::module(int pluginTimeoutMs, bool persist) const {
+  Json::Value config;
+  config["network_cni_config_dir"] = configDir().string();
+  config["network_cni_plugins_dir"] = pluginsDir().string() + ":" + kPluginDir;
+  config["runtime_dir"] = runtimeDir().string();
+  config["plugin_timeout_ms"] = pluginTimeoutMs;
+  config["network_cni_root_dir_persist"] = persist;
+  return isolatorModule("mantle_network_cni", "network/cni", config);
+}
+
 std::string CniTestNetwork::manifest(int pluginTimeoutMs, bool persist) const {
-  Json::Value root, library, module;
-  library["name"] = "mantle_network_cni";
-  module["name"] = "network/cni";
-  module["kind"] = "isolator";
-  module["config"]["network_cni_config_dir"] = configDir().string();
-  module["config"]["network_cni_plugins_dir"] = pluginsDir().string() + ":" + kPluginDir;
-  module["config"]["runtime_dir"] = runtimeDir().string();
-  module["config"]["plugin_timeout_ms"] = pluginTimeoutMs;
-  module["config"]["network_cni_root_dir_persist"] = persist;
-  library["modules"].append(module);
-  root["libraries"].append(library);
-  return compact(root);
+  return moduleManifest({module(pluginTimeoutMs, persist)});
 }
 
 std::string CniTestNetwork::vethsOnBridge() const {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "mantle/result.hpp"
+#include "module_manifest.hpp"
 
 namespace mantle::testing {
 
@@ -45,8 +46,10 @@ class CniTestNetwork {
   // host-local addresses from the subnet, then portmap when `portmap`.
   void writeNetwork(const std::string& file, const std::string& name, bool portmap) const;
 
-  // The network/cni module of a --modules manifest (inline JSON) on this
-  // network; with `persist`, network_cni_root_dir_persist.
+  // The network/cni module of a --modules manifest on this network; with
+  // `persist`, network_cni_root_dir_persist.
+  ManifestModule module(int pluginTimeoutMs = 20000, bool persist = false) const;
+  // A manifest (inline JSON) of that module alone.
   std::string manifest(int pluginTimeoutMs = 20000, bool persist = false) const;
 
   // What is there now: veths on the bridge (ip -o link lines), addresses

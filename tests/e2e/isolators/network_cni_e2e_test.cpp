@@ -32,8 +32,10 @@
 #include "docker_registry.hpp"
 #include "http/client.hpp"
 #include "http_json.hpp"
+#include "module_manifest.hpp"
 #include "mounts.hpp"
 #include "process.hpp"
+#include "task_expectations.hpp"
 #include "temp_dir.hpp"
 #include "test_framework.hpp"
 
@@ -147,10 +149,8 @@ class NetworkCniE2ETest : public ::testing::Test {
 
   std::optional<mv1::TaskStatus> runToEnd(const std::string& id, const std::string& command,
                                           const mv1::ContainerInfo& container) {
-    Status launched = framework_->launch(id, command, "cpus:0.1;mem:64", 20s, container);
-    EXPECT_TRUE(launched.ok()) << launched.error().message;
     launched_.push_back(id);
-    return framework_->waitForState(id, std::nullopt, 60s);
+    return ::mantle::testing::runToEnd(*framework_, id, command, "cpus:0.1;mem:64", 20s, container);
   }
 
   void killAndWait(const std::string& id) {
@@ -371,17 +371,10 @@ TEST_F(NetworkCniE2ETest, ROOT_BadNetworkInputFailsTheTaskNamingItAndTheAgentKee
 
 TEST_F(NetworkCniE2ETest, ROOT_WithNamespacesUtsTooTheContainerIsNamedAfterItsHostname) {
   // Both isolators set the host name from ContainerInfo.hostname: the agent takes the same name twice.
-  Json::Value manifest;
-  std::istringstream(network_->manifest()) >> manifest;
-  Json::Value hardening;
-  hardening["name"] = "mantle_hardening";
-  hardening["modules"][0]["name"] = "namespaces/uts";
-  hardening["modules"][0]["kind"] = "isolator";
-  manifest["libraries"].append(hardening);
-  Json::StreamWriterBuilder writer;
-  writer["indentation"] = "";
-  startCluster(false, 20000,
-               {"--modules=" + Json::writeString(writer, manifest), "--isolation=namespaces/uts,network/cni"});
+  startCluster(
+      false, 20000,
+      {"--modules=" + moduleManifest({network_->module(), isolatorModule("mantle_hardening", "namespaces/uts")}),
+       "--isolation=namespaces/uts,network/cni"});
   ASSERT_NE(framework_, nullptr);
   mv1::ContainerInfo named = onNetwork("web");
   named.set_hostname("web-task");
@@ -554,21 +547,13 @@ TEST_F(NetworkCniE2ETest,
   buildBusyboxLayout(layout, BusyboxImage{});
   skopeoCopy("oci:" + layout.string() + ":latest", "docker://" + registry.host() + "/library/busybox:latest",
              {"--format", "v2s2"});
-  Json::Value manifest;
-  std::istringstream(network_->manifest()) >> manifest;
-  for (auto [library, module] : {std::pair{"mantle_filesystem", "filesystem/linux"},
-                                 {"mantle_docker_runtime", "docker/runtime"},
-                                 {"mantle_hardening", "namespaces/uts"}}) {
-    Json::Value entry;
-    entry["name"] = library;
-    entry["modules"][0]["name"] = module;
-    entry["modules"][0]["kind"] = "isolator";
-    manifest["libraries"].append(entry);
-  }
-  startCluster(false, 20000,
-               {"--modules=" + Json::writeString(writer, manifest),
-                "--isolation=network/cni,namespaces/uts,filesystem/linux,docker/runtime", "--image_providers=docker",
-                "--docker_registry=" + registry.url()});
+  startCluster(
+      false, 20000,
+      {"--modules=" + moduleManifest({network_->module(), isolatorModule("mantle_filesystem", "filesystem/linux"),
+                                      isolatorModule("mantle_docker_runtime", "docker/runtime"),
+                                      isolatorModule("mantle_hardening", "namespaces/uts")}),
+       "--isolation=network/cni,namespaces/uts,filesystem/linux,docker/runtime", "--image_providers=docker",
+       "--docker_registry=" + registry.url()});
   ASSERT_NE(framework_, nullptr);
   // The image's rootfs is mounted under the agent's work dir: unmounted with the network even when the test fails.
   network_->alsoUnmountUnder(cluster_->agentWorkDir(0));
@@ -654,18 +639,12 @@ TEST_F(NetworkCniE2ETest, ROOT_WithRootDirPersistTheStateLivesUnderTheAgentsWork
 
 TEST_F(NetworkCniE2ETest, ROOT_AMissingConfigDirectoryFailsTheAgentAtStartNamingTheKey) {
   ClusterOptions options;
-  Json::Value root, library, module;
-  library["name"] = "mantle_network_cni";
-  module["name"] = "network/cni";
-  module["kind"] = "isolator";
-  module["config"]["network_cni_config_dir"] = (files_.path() / "absent").string();
-  module["config"]["network_cni_plugins_dir"] = "/usr/lib/cni";
-  module["config"]["runtime_dir"] = network_->runtimeDir().string();
-  library["modules"].append(module);
-  root["libraries"].append(library);
-  Json::StreamWriterBuilder writer;
-  writer["indentation"] = "";
-  options.agentFlags = {"--modules=" + Json::writeString(writer, root), "--isolation=network/cni"};
+  Json::Value config;
+  config["network_cni_config_dir"] = (files_.path() / "absent").string();
+  config["network_cni_plugins_dir"] = "/usr/lib/cni";
+  config["runtime_dir"] = network_->runtimeDir().string();
+  options.agentFlags = {"--modules=" + moduleManifest({isolatorModule("mantle_network_cni", "network/cni", config)}),
+                        "--isolation=network/cni"};
   options.startTimeout = 5s;
   LocalCluster cluster(options);
   Status started = cluster.start();
