@@ -55,6 +55,29 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges(const Resources& res
   return out;
 }
 
+namespace {
+
+std::optional<ProcessStat> parseStat(const std::filesystem::path& path) {
+  Result<std::string> stat = readText(path);
+  if (!stat.ok()) return std::nullopt;
+  // The command (field 2) may hold spaces and parentheses: count from the last ')'.
+  std::size_t close = stat->rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::vector<std::string> fields = splitWhitespace(stat->substr(close + 1));
+  if (fields.size() < 2 || fields[0].empty()) return std::nullopt;
+  try {
+    return ProcessStat{fields[0][0], static_cast<pid_t>(std::stol(fields[1]))};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<ProcessStat> processStat(pid_t pid) {
+  return parseStat(std::filesystem::path("/proc") / std::to_string(pid) / "stat");
+}
+
 std::vector<pid_t> processTree(pid_t root) {
   std::multimap<pid_t, pid_t> childrenOf;
   bool rootAlive = false;
@@ -62,17 +85,12 @@ std::vector<pid_t> processTree(pid_t root) {
   for (std::filesystem::directory_iterator it("/proc", error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    Result<std::string> stat = readText(it->path() / "stat");
-    if (!stat.ok()) continue;
-    // The command (field 2) may hold spaces and parentheses: count from the last ')'.
-    std::size_t close = stat->rfind(')');
-    if (close == std::string::npos) continue;
-    std::vector<std::string> fields = splitWhitespace(stat->substr(close + 1));
-    if (fields.size() < 2) continue;
+    std::optional<ProcessStat> stat = parseStat(it->path() / "stat");
+    if (!stat) continue;
     pid_t pid = static_cast<pid_t>(std::stol(name));
-    if (fields[0] == "Z" || fields[0] == "X") continue;  // exited, not yet reaped
+    if (stat->state == 'Z' || stat->state == 'X') continue;  // exited, not yet reaped
     if (pid == root) rootAlive = true;
-    childrenOf.emplace(static_cast<pid_t>(std::stol(fields[1])), pid);
+    childrenOf.emplace(stat->parent, pid);
   }
   std::vector<pid_t> tree;
   if (!rootAlive) return tree;

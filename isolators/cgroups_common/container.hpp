@@ -32,6 +32,14 @@ bool revocable(const Resources& resources, const std::string& name);
 // The ranges of the range resources named `name`, inclusive.
 std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges(const Resources& resources, const std::string& name);
 
+// A process's state letter and parent, from /proc/<pid>/stat; nullopt when
+// it is gone.
+struct ProcessStat {
+  char state = '?';
+  pid_t parent = 0;
+};
+std::optional<ProcessStat> processStat(pid_t pid);
+
 // `root` and every process below it (by parent pid, from /proc), root first;
 // empty when root is gone.
 std::vector<pid_t> processTree(pid_t root);

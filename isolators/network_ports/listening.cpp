@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
+#include <set>
 #include <sstream>
 
+#include "container.hpp"
 #include "text.hpp"
 
 namespace mantle::isolators::network_ports {
@@ -20,6 +23,22 @@ std::string readLink(const fs::path& path) {
   char buffer[256];
   ssize_t n = ::readlink(path.c_str(), buffer, sizeof buffer - 1);
   return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
+// The inodes of the sockets process `pid` holds.
+std::set<std::uint64_t> socketInodes(pid_t pid) {
+  std::set<std::uint64_t> inodes;
+  std::error_code error;
+  for (fs::directory_iterator it(fs::path("/proc") / std::to_string(pid) / "fd", error), end; !error && it != end;
+       it.increment(error)) {
+    std::string target = readLink(it->path());
+    if (target.rfind("socket:[", 0) != 0) continue;
+    try {
+      inodes.insert(std::stoull(target.substr(8)));
+    } catch (const std::exception&) {
+    }
+  }
+  return inodes;
 }
 
 }  // namespace
@@ -47,6 +66,17 @@ std::map<std::uint64_t, std::uint16_t> parseListening(const std::string& procNet
 }
 
 std::set<std::uint16_t> listeningPorts(const std::vector<pid_t>& pids) {
+  // Sockets the processes share with a parent outside the set are not
+  // theirs: a container root is a fork of the agent and holds the agent's
+  // sockets (its listening ones too) until it has closed what it inherited.
+  const std::set<pid_t> members(pids.begin(), pids.end());
+  std::set<pid_t> outsideParents;
+  for (pid_t pid : pids) {
+    std::optional<cc::ProcessStat> stat = cc::processStat(pid);
+    if (stat && stat->parent > 1 && members.count(stat->parent) == 0) outsideParents.insert(stat->parent);
+  }
+  std::set<std::uint64_t> inherited;
+  for (pid_t parent : outsideParents) inherited.merge(socketInodes(parent));
   // Socket inodes per network namespace, and one process to read it through.
   std::map<std::string, std::pair<pid_t, std::set<std::uint64_t>>> byNamespace;
   for (pid_t pid : pids) {
@@ -55,14 +85,8 @@ std::set<std::uint16_t> listeningPorts(const std::vector<pid_t>& pids) {
     if (netns.empty()) continue;  // gone
     auto& entry = byNamespace[netns];
     entry.first = pid;
-    std::error_code error;
-    for (fs::directory_iterator it(proc / "fd", error), end; !error && it != end; it.increment(error)) {
-      std::string target = readLink(it->path());
-      if (target.rfind("socket:[", 0) != 0) continue;
-      try {
-        entry.second.insert(std::stoull(target.substr(8)));
-      } catch (const std::exception&) {
-      }
+    for (std::uint64_t inode : socketInodes(pid)) {
+      if (inherited.count(inode) == 0) entry.second.insert(inode);
     }
   }
   std::set<std::uint16_t> ports;

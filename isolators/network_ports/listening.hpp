@@ -17,7 +17,9 @@ namespace mantle::isolators::network_ports {
 // /proc/net/tcp or /proc/net/tcp6 file.
 std::map<std::uint64_t, std::uint16_t> parseListening(const std::string& procNetTcp);
 
-// The TCP ports that `pids` listen on.
+// The TCP ports that `pids` listen on, but for sockets one of them shares
+// with its parent when that parent is not in `pids` (inherited, such as the
+// agent's own sockets in a container root it just forked).
 std::set<std::uint16_t> listeningPorts(const std::vector<pid_t>& pids);
 
 }  // namespace mantle::isolators::network_ports

@@ -112,6 +112,35 @@ TEST_F(NetworkPortsIsolatorTest, WithoutEnforcementAViolationIsOnlyVisible) {
   ASSERT_TRUE(cleanup(*ports, "c1").ok());
 }
 
+// A container root is a fork of the agent: until it has closed what it
+// inherited, it holds the agent's listening sockets. Those are not the
+// container's (the test process plays the agent here).
+TEST_F(NetworkPortsIsolatorTest, AListeningSocketInheritedFromTheProcessThatStartedTheContainerIsNotItsOwn) {
+  std::shared_ptr<Instance> ports = create(/*enforce=*/true);
+  ASSERT_NE(ports, nullptr);
+  Limitations limitations(*ports);
+  int agentPort = testing::freePort();
+  int agentSocket = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(agentSocket, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(agentPort));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(agentSocket, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(agentSocket, 4), 0);
+  int allowed = testing::freePort();
+  ASSERT_TRUE(
+      prepare(*ports, "c1", {rangesResource("ports", {{std::uint64_t(allowed), std::uint64_t(allowed)}})}).ok());
+  // The child keeps the inherited socket and listens on its own port.
+  std::unique_ptr<GatedChild> child = start(*ports, "c1", allowed, 0);
+  // A scan's whole result: its own port alone.
+  EXPECT_TRUE(statusShows(*ports, "c1", "network/ports.listening", std::to_string(allowed)));
+  EXPECT_EQ(statusLabels(*ports, "c1")["network/ports.violations"], "");
+  EXPECT_TRUE(limitations.all().empty());
+  ASSERT_TRUE(cleanup(*ports, "c1").ok());
+  close(agentSocket);
+}
+
 TEST_F(NetworkPortsIsolatorTest, AllocatedPortsAndPortsOutsideTheIsolatedRangeAreFine) {
   int allowed = testing::freePort();
   int other = testing::freePort();
