@@ -314,7 +314,9 @@ class ContainerizerTest : public ::testing::Test {
 };
 
 TEST_F(ContainerizerTest, LaunchReportsUsageAndDestroyKillsTheSession) {
-  auto pid = onStrand([this] {
+  // The launch runs on a launch thread; its outcome comes back on the strand.
+  std::promise<Result<pid_t>> launched;
+  onStrand([this, &launched] {
     containerizer_ = std::make_unique<Containerizer>(
         strand_, isolators_, [this](const std::string&, const Termination& t) { ended_.set_value(t); });
     module::v1::ContainerConfig config;
@@ -322,8 +324,15 @@ TEST_F(ContainerizerTest, LaunchReportsUsageAndDestroyKillsTheSession) {
     LaunchPlan plan;
     plan.argv = {"/bin/sh", "-c", "sleep 100 & sleep 100"};
     plan.sandbox = dir_.path().string();
-    return containerizer_->launch("c1", config, plan);
+    containerizer_->launch("c1", config, plan,
+                           [&launched](const Result<pid_t>& pid, const Containerizer::LaunchSteps&) {
+                             launched.set_value(pid);
+                           });
+    return true;
   });
+  std::future<Result<pid_t>> outcome = launched.get_future();
+  ASSERT_EQ(outcome.wait_for(30s), std::future_status::ready);
+  Result<pid_t> pid = outcome.get();
   ASSERT_TRUE(pid.ok()) << pid.error().message;
   ASSERT_TRUE(testing::waitUntil([&] { return sessionProcesses(*pid).size() >= 3; }, 30s));
   auto usage = onStrand([this] { return containerizer_->usage("c1"); });
