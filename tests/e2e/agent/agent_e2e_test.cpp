@@ -1,7 +1,7 @@
 // mantle-master, mantle-agent and mantle-executor as real processes
-// (LocalCluster), driven by a minimal v1 HTTP scheduler written here: a task
-// runs to TASK_FINISHED, a task survives kill -9 of its agent, keeps its pid,
-// and its TASK_FINISHED reaches the scheduler exactly once, and an agent
+// (LocalCluster), driven by the tests' v1 scheduler (test_framework.hpp): a
+// task runs to TASK_FINISHED, a task survives kill -9 of its agent, keeps its
+// pid, and its TASK_FINISHED reaches the scheduler exactly once, and an agent
 // restarted with --recover=cleanup kills its task, which the scheduler then
 // sees TASK_LOST once.
 #include <signal.h>
@@ -11,11 +11,8 @@
 #include <gtest/gtest.h>
 #include <json/reader.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -23,152 +20,13 @@
 #include "../../core/agent/agent_fixture.hpp"
 #include "cluster.hpp"
 #include "http/client.hpp"
-#include "mesos/v1/scheduler/scheduler.pb.h"
-#include "wire/recordio.hpp"
+#include "test_framework.hpp"
 #include "wire/task_state.hpp"
 
 namespace mantle::testing {
 namespace {
 
 using namespace std::chrono_literals;
-namespace sched = mesos::v1::scheduler;
-
-// A v1 HTTP scheduler (protobuf): subscribes, launches a task on the first
-// offer, acknowledges every update.
-class Scheduler {
- public:
-  explicit Scheduler(std::string master) : master_(std::move(master)) {}
-  ~Scheduler() {
-    *cancel_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-
-  void subscribe() {
-    sched::Call call;
-    call.set_type(sched::Call::SUBSCRIBE);
-    auto* info = call.mutable_subscribe()->mutable_framework_info();
-    info->set_user("root");
-    info->set_name("agent e2e");
-    info->set_checkpoint(true);
-    thread_ = std::thread([this, body = call.SerializeAsString()] {
-      wire::RecordDecoder decoder;
-      http::StreamCallbacks callbacks;
-      callbacks.onHead = [this](const http::ClientResponse& head) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        streamId_ = head.header("Mesos-Stream-Id");
-        return head.status == 200;
-      };
-      callbacks.onData = [&](std::string_view data) {
-        std::vector<std::string> records;
-        (void)decoder.feed(data, &records);
-        for (const auto& record : records) {
-          sched::Event event;
-          if (!event.ParseFromString(record)) continue;
-          if (event.type() == sched::Event::UPDATE && event.update().status().has_uuid())
-            acknowledge(event.update().status());
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (event.type() == sched::Event::SUBSCRIBED) frameworkId_ = event.subscribed().framework_id().value();
-          events_.push_back(event);
-          changed_.notify_all();
-        }
-        return true;
-      };
-      (void)http::stream("POST", master_ + "/api/v1/scheduler",
-                         {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}}, body,
-                         callbacks, cancel_);
-    });
-  }
-
-  // Waits for an offer and launches `command` as task `taskId` on it
-  // (`adjust` may change the TaskInfo first).
-  bool launch(const std::string& taskId, const std::string& command,
-              const std::function<void(mesos::v1::TaskInfo&)>& adjust = {}) {
-    mesos::v1::Offer offer;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (!changed_.wait_for(lock, 30s, [&] {
-            for (const auto& event : events_) {
-              if (event.type() == sched::Event::OFFERS && event.offers().offers_size() > 0) {
-                offer = event.offers().offers(0);
-                return true;
-              }
-            }
-            return false;
-          })) {
-        return false;
-      }
-    }
-    sched::Call call = base(sched::Call::ACCEPT);
-    *call.mutable_accept()->add_offer_ids() = offer.id();
-    auto* operation = call.mutable_accept()->add_operations();
-    operation->set_type(mesos::v1::Offer::Operation::LAUNCH);
-    mesos::v1::TaskInfo task = commandTask(taskId, command, offer.agent_id().value());
-    if (adjust) adjust(task);
-    *operation->mutable_launch()->add_task_infos() = std::move(task);
-    return post(call);
-  }
-
-  // The distinct updates of `taskId` received so far.
-  std::vector<mesos::v1::TaskStatus> updates(const std::string& taskId) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<mesos::v1::TaskStatus> out;
-    for (const auto& event : events_) {
-      if (event.type() == sched::Event::UPDATE && event.update().status().task_id().value() == taskId) {
-        out.push_back(event.update().status());
-      }
-    }
-    return out;
-  }
-
-  bool waitFor(const std::string& taskId, mesos::v1::TaskState state, std::chrono::milliseconds timeout) {
-    return waitUntil(
-        [&] {
-          for (const auto& status : updates(taskId)) {
-            if (status.state() == state) return true;
-          }
-          return false;
-        },
-        timeout);
-  }
-
- private:
-  sched::Call base(sched::Call::Type type) {
-    sched::Call call;
-    call.set_type(type);
-    std::lock_guard<std::mutex> lock(mutex_);
-    call.mutable_framework_id()->set_value(frameworkId_);
-    return call;
-  }
-
-  bool post(const sched::Call& call) {
-    std::string streamId;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      streamId = streamId_;
-    }
-    auto response = http::request("POST", master_ + "/api/v1/scheduler",
-                                  {{"Content-Type", "application/x-protobuf"}, {"Mesos-Stream-Id", streamId}},
-                                  call.SerializeAsString());
-    return response.ok() && response->status == 202;
-  }
-
-  void acknowledge(const mesos::v1::TaskStatus& status) {
-    sched::Call call = base(sched::Call::ACKNOWLEDGE);
-    *call.mutable_acknowledge()->mutable_agent_id() = status.agent_id();
-    *call.mutable_acknowledge()->mutable_task_id() = status.task_id();
-    call.mutable_acknowledge()->set_uuid(status.uuid());
-    std::thread([this, call] { post(call); }).detach();
-  }
-
-  std::string master_;
-  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::string streamId_;
-  std::string frameworkId_;
-  std::vector<sched::Event> events_;
-};
 
 class AgentEndToEnd : public ::testing::Test {
  protected:
@@ -187,10 +45,28 @@ class AgentEndToEnd : public ::testing::Test {
     options.agentFlags = {"--executor_shutdown_grace_period=1secs"};
     cluster_ = std::make_unique<LocalCluster>(options);
     ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
-    scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
-    scheduler_->subscribe();
-    ASSERT_TRUE(scheduler_->launch(taskId, command));
-    ASSERT_TRUE(scheduler_->waitFor(taskId, mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+    ASSERT_NO_FATAL_FAILURE(startScheduler());
+    ASSERT_TRUE(launch(taskId, command));
+    ASSERT_TRUE(scheduler_->waitForState(taskId, mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  }
+
+  // A checkpointing framework on the cluster's master.
+  void startScheduler() {
+    scheduler_ = std::make_unique<TestFramework>(
+        cluster_->masterUrl(), TestFramework::Options{.checkpoint = true, .name = "agent e2e", .user = "root"});
+    Status started = scheduler_->start();
+    ASSERT_TRUE(started.ok()) << started.error().message << "\n" << cluster_->logs();
+  }
+
+  // Launches `command` as task `taskId` on the next offer (`adjust` may
+  // change the TaskInfo first).
+  bool launch(const std::string& taskId, const std::string& command,
+              const std::function<void(mesos::v1::TaskInfo&)>& adjust = {}) {
+    mesos::v1::TaskInfo task = commandTask(taskId, command, "");
+    if (adjust) adjust(task);
+    Status launched = scheduler_->launch(task);
+    EXPECT_TRUE(launched.ok()) << launched.error().message;
+    return launched.ok();
   }
 
   // kill -9 of the agent, then the same agent once with --recover=cleanup,
@@ -215,16 +91,15 @@ class AgentEndToEnd : public ::testing::Test {
 
   TempDir dir_;  // where the tasks write; their sessions are reaped from here
   std::unique_ptr<LocalCluster> cluster_;
-  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<TestFramework> scheduler_;
 };
 
 TEST_F(AgentEndToEnd, TaskRunsToFinishedThroughTheMaster) {
   cluster_ = std::make_unique<LocalCluster>();
   ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
-  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
-  scheduler_->subscribe();
-  ASSERT_TRUE(scheduler_->launch("e2e-hello", "cd " + dir_.path().string() + " && echo hello"));
-  EXPECT_TRUE(scheduler_->waitFor("e2e-hello", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  ASSERT_NO_FATAL_FAILURE(startScheduler());
+  ASSERT_TRUE(launch("e2e-hello", "cd " + dir_.path().string() + " && echo hello"));
+  EXPECT_TRUE(scheduler_->waitForState("e2e-hello", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
   std::vector<mesos::v1::TaskState> seen;
   for (const auto& status : scheduler_->updates("e2e-hello")) seen.push_back(status.state());
   EXPECT_EQ(seen, (std::vector<mesos::v1::TaskState>{mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING,
@@ -234,13 +109,12 @@ TEST_F(AgentEndToEnd, TaskRunsToFinishedThroughTheMaster) {
 TEST_F(AgentEndToEnd, TaskSurvivesAgentKillNineAndFinishesOnce) {
   cluster_ = std::make_unique<LocalCluster>();
   ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
-  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
-  scheduler_->subscribe();
+  ASSERT_NO_FATAL_FAILURE(startScheduler());
   const auto marker = dir_.path() / "release";
   const auto pidFile = dir_.path() / "pid";
-  ASSERT_TRUE(scheduler_->launch("e2e-survivor", "cd " + dir_.path().string() + " && echo $$ > " + pidFile.string() +
-                                                     " && while [ ! -e " + marker.string() + " ]; do sleep 0.1; done"));
-  ASSERT_TRUE(scheduler_->waitFor("e2e-survivor", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_TRUE(launch("e2e-survivor", "cd " + dir_.path().string() + " && echo $$ > " + pidFile.string() +
+                                         " && while [ ! -e " + marker.string() + " ]; do sleep 0.1; done"));
+  ASSERT_TRUE(scheduler_->waitForState("e2e-survivor", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
   ASSERT_TRUE(
       waitUntil([&] { return std::filesystem::exists(pidFile) && std::filesystem::file_size(pidFile) > 0; }, 10s));
   pid_t pid = 0;
@@ -262,7 +136,7 @@ TEST_F(AgentEndToEnd, TaskSurvivesAgentKillNineAndFinishesOnce) {
   // The task ends once its executor has subscribed to the new agent.
   ASSERT_TRUE(waitUntil([&] { return subscriptions() > before; }, 60s)) << cluster_->logs();
   std::ofstream(marker) << "go";
-  ASSERT_TRUE(scheduler_->waitFor("e2e-survivor", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->waitForState("e2e-survivor", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
   std::this_thread::sleep_for(1s);
   int finished = 0;
   for (const auto& status : scheduler_->updates("e2e-survivor")) finished += status.state() == mesos::v1::TASK_FINISHED;
@@ -283,7 +157,7 @@ TEST_F(AgentEndToEnd, RecoverCleanupKillsTheTaskAndTheSchedulerSeesItLostOnce) {
   EXPECT_TRUE(waitUntil([&] { return ::kill(pid, 0) != 0; }, 10s)) << "the task outlived --recover=cleanup";
 
   // The master gives the old agent up and its task ends, once.
-  ASSERT_TRUE(scheduler_->waitFor("e2e-old", mesos::v1::TASK_LOST, 30s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->waitForState("e2e-old", mesos::v1::TASK_LOST, 30s)) << cluster_->logs();
   ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
   ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
   std::this_thread::sleep_for(1s);
@@ -298,7 +172,7 @@ TEST_F(AgentEndToEnd, NewAgentAtTheAddressOfADisconnectedOneReplacesIt) {
   ASSERT_NO_FATAL_FAILURE(killAgentAndCleanUp());
   ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
 
-  ASSERT_TRUE(scheduler_->waitFor("e2e-replaced", mesos::v1::TASK_LOST, 30s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->waitForState("e2e-replaced", mesos::v1::TASK_LOST, 30s)) << cluster_->logs();
   ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
   std::this_thread::sleep_for(1s);
   const std::vector<mesos::v1::TaskStatus> terminal = terminalUpdates("e2e-replaced");
@@ -322,13 +196,14 @@ TEST_F(AgentEndToEnd, NewAgentAtTheAddressOfADisconnectedOneReplacesIt) {
 TEST_F(AgentEndToEnd, DrainAgentWithAMaxGracePeriodKillsATaskIgnoringSigtermWithinIt) {
   cluster_ = std::make_unique<LocalCluster>();
   ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
-  scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
-  scheduler_->subscribe();
-  ASSERT_TRUE(scheduler_->launch("e2e-stubborn", "trap '' TERM; sleep 600", [](mesos::v1::TaskInfo& task) {
-    task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(600LL * 1000000000);
-  }));
-  ASSERT_TRUE(scheduler_->waitFor("e2e-stubborn", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
-  std::this_thread::sleep_for(500ms);  // the shell has set its trap
+  ASSERT_NO_FATAL_FAILURE(startScheduler());
+  const auto trapped = dir_.path() / "trapped";
+  ASSERT_TRUE(
+      launch("e2e-stubborn", "trap '' TERM; touch " + trapped.string() + "; sleep 600", [](mesos::v1::TaskInfo& task) {
+        task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(600LL * 1000000000);
+      }));
+  ASSERT_TRUE(scheduler_->waitForState("e2e-stubborn", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(trapped); }, 30s)) << "the shell did not set its trap";
   const std::string agentId = scheduler_->updates("e2e-stubborn").front().agent_id().value();
   const auto start = std::chrono::steady_clock::now();
   auto drained = http::request("POST", cluster_->masterUrl() + "/api/v1", {{"Content-Type", "application/json"}},
@@ -336,7 +211,7 @@ TEST_F(AgentEndToEnd, DrainAgentWithAMaxGracePeriodKillsATaskIgnoringSigtermWith
                                    R"("},"max_grace_period":{"seconds":1}}})");
   ASSERT_TRUE(drained.ok());
   ASSERT_EQ(drained->status, 200) << drained->body;
-  ASSERT_TRUE(scheduler_->waitFor("e2e-stubborn", mesos::v1::TASK_KILLED, 30s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->waitForState("e2e-stubborn", mesos::v1::TASK_KILLED, 30s)) << cluster_->logs();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
 }
 

@@ -1,8 +1,8 @@
 // Hooks in a real cluster: mantle-master, and mantle-agent loading hook
-// modules through --modules and --hooks, driven by a minimal v1 HTTP
-// scheduler. The env and labels hooks reach a task (and the status update
-// decorator its updates); a failing hook, and one past its deadline, fail the
-// launch with TASK_FAILED and the hook's reason. The master's --hooks: its
+// modules through --modules and --hooks, driven by the tests' v1 scheduler
+// (test_framework.hpp). The env and labels hooks reach a task (and the status
+// update decorator its updates); a failing hook, and one past its deadline,
+// fail the launch with TASK_FAILED and the hook's reason. The master's --hooks: its
 // label decorator's labels are what the master shows and the agent runs, a
 // failing one refuses the task with TASK_ERROR, and a webhook on the master
 // receives a task's TASK_UPDATED events in order.
@@ -11,12 +11,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <condition_variable>
-#include <fstream>
 #include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
-#include <mutex>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -25,169 +23,30 @@
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "master_peer.hpp"
-#include "mesos/v1/scheduler/scheduler.pb.h"
 #include "module_manifest.hpp"
 #include "process.hpp"
 #include "process/sessions.hpp"
 #include "temp_dir.hpp"
-#include "wire/recordio.hpp"
+#include "test_framework.hpp"
 
 namespace mantle::testing {
 namespace {
 
 using namespace std::chrono_literals;
-namespace sched = mesos::v1::scheduler;
-
-// A v1 scheduler over protobuf: subscribes, launches one task on the first
-// offer, acknowledges every update and keeps them.
-class Scheduler {
- public:
-  explicit Scheduler(std::string master) : master_(std::move(master)) {}
-  ~Scheduler() {
-    *cancel_ = true;
-    if (thread_.joinable()) thread_.join();
-    for (auto& ack : acks_) ack.join();
-  }
-
-  void subscribe() {
-    sched::Call call;
-    call.set_type(sched::Call::SUBSCRIBE);
-    auto* info = call.mutable_subscribe()->mutable_framework_info();
-    info->set_user("root");
-    info->set_name("hooks e2e");
-    thread_ = std::thread([this, body = call.SerializeAsString()] {
-      wire::RecordDecoder decoder;
-      http::StreamCallbacks callbacks;
-      callbacks.onHead = [this](const http::ClientResponse& head) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        streamId_ = head.header("Mesos-Stream-Id");
-        return head.status == 200;
-      };
-      callbacks.onData = [&](std::string_view data) {
-        std::vector<std::string> records;
-        (void)decoder.feed(data, &records);
-        for (const auto& record : records) {
-          sched::Event event;
-          if (!event.ParseFromString(record)) continue;
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (event.type() == sched::Event::SUBSCRIBED) frameworkId_ = event.subscribed().framework_id().value();
-          if (event.type() == sched::Event::OFFERS) {
-            for (const auto& offer : event.offers().offers()) offers_.push_back(offer);
-          }
-          if (event.type() == sched::Event::UPDATE) {
-            updates_.push_back(event.update().status());
-            if (event.update().status().has_uuid()) acknowledge(event.update().status());
-          }
-          changed_.notify_all();
-        }
-        return true;
-      };
-      (void)http::stream("POST", master_ + "/api/v1/scheduler",
-                         {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}}, body,
-                         callbacks, cancel_);
-    });
-  }
-
-  // Launches `task` on the first offer (its agent ID filled in).
-  bool launch(mesos::v1::TaskInfo task) {
-    mesos::v1::Offer offer;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (!changed_.wait_for(lock, 30s, [&] { return !offers_.empty(); })) return false;
-      offer = offers_.front();
-      offers_.erase(offers_.begin());
-    }
-    *task.mutable_agent_id() = offer.agent_id();
-    sched::Call call = base(sched::Call::ACCEPT);
-    *call.mutable_accept()->add_offer_ids() = offer.id();
-    auto* operation = call.mutable_accept()->add_operations();
-    operation->set_type(mesos::v1::Offer::Operation::LAUNCH);
-    *operation->mutable_launch()->add_task_infos() = task;
-    return post(call);
-  }
-
-  // The first update of `taskId` in `state`, waiting up to `timeout`.
-  std::optional<mesos::v1::TaskStatus> waitFor(const std::string& taskId, mesos::v1::TaskState state,
-                                               std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    std::optional<mesos::v1::TaskStatus> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (const auto& status : updates_) {
-        if (status.task_id().value() == taskId && status.state() == state) {
-          found = status;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
-  std::vector<mesos::v1::TaskState> states(const std::string& taskId) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<mesos::v1::TaskState> out;
-    for (const auto& status : updates_) {
-      if (status.task_id().value() == taskId) out.push_back(status.state());
-    }
-    return out;
-  }
-
- private:
-  sched::Call base(sched::Call::Type type) {
-    sched::Call call;
-    call.set_type(type);
-    std::lock_guard<std::mutex> lock(mutex_);
-    call.mutable_framework_id()->set_value(frameworkId_);
-    return call;
-  }
-
-  bool post(const sched::Call& call) {
-    std::string streamId;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      streamId = streamId_;
-    }
-    auto response = http::request("POST", master_ + "/api/v1/scheduler",
-                                  {{"Content-Type", "application/x-protobuf"}, {"Mesos-Stream-Id", streamId}},
-                                  call.SerializeAsString());
-    return response.ok() && response->status == 202;
-  }
-
-  // Called with mutex_ held: the call itself goes out on its own thread.
-  void acknowledge(const mesos::v1::TaskStatus& status) {
-    sched::Call call;
-    call.set_type(sched::Call::ACKNOWLEDGE);
-    call.mutable_framework_id()->set_value(frameworkId_);
-    *call.mutable_acknowledge()->mutable_agent_id() = status.agent_id();
-    *call.mutable_acknowledge()->mutable_task_id() = status.task_id();
-    call.mutable_acknowledge()->set_uuid(status.uuid());
-    acks_.emplace_back([this, call] { post(call); });
-  }
-
-  std::string master_;
-  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
-  std::thread thread_;
-  std::vector<std::thread> acks_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::string streamId_;
-  std::string frameworkId_;
-  std::vector<mesos::v1::Offer> offers_;
-  std::vector<mesos::v1::TaskStatus> updates_;
-};
 
 // An HTTP endpoint on loopback that keeps the body of every POST (the
 // webhook's events).
 class Receiver {
  public:
   Receiver() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {
-    server_ = std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (request.method == "POST") bodies_.push_back(request.body);
-      }
-      responder.respond(http::Response::text(200, "ok"));
-    });
+    server_ =
+        std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (request.method == "POST") bodies_.push_back(request.body);
+          }
+          responder.respond(http::Response::text(200, "ok"));
+        });
     Result<std::uint16_t> bound = server_->listen("127.0.0.1", 0);
     EXPECT_TRUE(bound.ok()) << bound.error().message;
     port_ = bound.ok() ? *bound : 0;
@@ -299,8 +158,10 @@ class HooksEndToEnd : public ::testing::Test {
     if (!masterHooks.empty()) options.masterFlags = {"--modules=" + manifestJson(), "--hooks=" + masterHooks};
     cluster_ = std::make_unique<LocalCluster>(options);
     ASSERT_TRUE(cluster_->start().ok()) << cluster_->logs();
-    scheduler_ = std::make_unique<Scheduler>(cluster_->masterUrl());
-    scheduler_->subscribe();
+    scheduler_ = std::make_unique<TestFramework>(cluster_->masterUrl(),
+                                                 TestFramework::Options{.name = "hooks e2e", .user = "root"});
+    Status started = scheduler_->start();
+    ASSERT_TRUE(started.ok()) << started.error().message << "\n" << cluster_->logs();
   }
 
   Json::Value agentJson(const std::string& path) {
@@ -342,22 +203,22 @@ class HooksEndToEnd : public ::testing::Test {
   std::string webhookUrl_;  // set before startCluster for the master's webhook instance
   TempDir dir_;
   std::unique_ptr<LocalCluster> cluster_;
-  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<TestFramework> scheduler_;
 };
 
 TEST_F(HooksEndToEnd, EnvAndLabelsReachTheTask) {
   ASSERT_NO_FATAL_FAILURE(startCluster("labels,env,stamp"));
   const auto out = dir_.path() / "env.out";
   const auto release = dir_.path() / "release";
-  mesos::v1::TaskInfo task = commandTask(
-      "hooked", "echo \"$HOOK_TEAM_ENV $HOOK_SECOND $stamped\" > " + out.string() + " && while [ ! -e " +
-                    release.string() + " ]; do sleep 0.1; done",
-      "");
+  mesos::v1::TaskInfo task = commandTask("hooked",
+                                         "echo \"$HOOK_TEAM_ENV $HOOK_SECOND $stamped\" > " + out.string() +
+                                             " && while [ ! -e " + release.string() + " ]; do sleep 0.1; done",
+                                         "");
   auto* own = task.mutable_labels()->add_labels();
   own->set_key("owner");
   own->set_value("alice");
-  ASSERT_TRUE(scheduler_->launch(task));
-  ASSERT_TRUE(scheduler_->waitFor("hooked", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->launch(task).ok());
+  ASSERT_TRUE(scheduler_->waitForState("hooked", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
   ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(out) && std::filesystem::file_size(out) > 0; }, 30s));
   std::string line;
   std::getline(std::ifstream(out) >> std::ws, line);
@@ -373,7 +234,7 @@ TEST_F(HooksEndToEnd, EnvAndLabelsReachTheTask) {
                 {"owner", "alice"}, {"team", "infra"}, {"agent_hostname", hostname}, {"stamped", "yes"}}));
 
   std::ofstream(release) << "go";
-  std::optional<mesos::v1::TaskStatus> finished = scheduler_->waitFor("hooked", mesos::v1::TASK_FINISHED, 60s);
+  std::optional<mesos::v1::TaskStatus> finished = scheduler_->waitForState("hooked", mesos::v1::TASK_FINISHED, 60s);
   ASSERT_TRUE(finished.has_value()) << cluster_->logs();
   // The status update decorator (the stamp hook) labelled the update.
   EXPECT_EQ(labelsOf(finished->labels()), (std::vector<std::pair<std::string, std::string>>{{"stamped", "yes"}}));
@@ -387,8 +248,8 @@ TEST_F(HooksEndToEnd, EnvAndLabelsReachTheTask) {
 TEST_F(HooksEndToEnd, FailingHookFailsTheLaunchWithItsReason) {
   ASSERT_NO_FATAL_FAILURE(startCluster("labels,gate,stamp"));
   const auto marker = dir_.path() / "ran";
-  ASSERT_TRUE(scheduler_->launch(commandTask("refused", "touch " + marker.string(), "")));
-  std::optional<mesos::v1::TaskStatus> failed = scheduler_->waitFor("refused", mesos::v1::TASK_FAILED, 60s);
+  ASSERT_TRUE(scheduler_->launch(commandTask("refused", "touch " + marker.string(), "")).ok());
+  std::optional<mesos::v1::TaskStatus> failed = scheduler_->waitForState("refused", mesos::v1::TASK_FAILED, 60s);
   ASSERT_TRUE(failed.has_value()) << cluster_->logs();
   EXPECT_EQ(failed->reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
   EXPECT_EQ(failed->source(), mesos::v1::TaskStatus::SOURCE_AGENT);
@@ -410,8 +271,8 @@ TEST_F(HooksEndToEnd, FailingHookFailsTheLaunchWithItsReason) {
 
 TEST_F(HooksEndToEnd, HookPastItsDeadlineFailsTheLaunch) {
   ASSERT_NO_FATAL_FAILURE(startCluster("slow"));
-  ASSERT_TRUE(scheduler_->launch(commandTask("late", "true", "")));
-  std::optional<mesos::v1::TaskStatus> failed = scheduler_->waitFor("late", mesos::v1::TASK_FAILED, 60s);
+  ASSERT_TRUE(scheduler_->launch(commandTask("late", "true", "")).ok());
+  std::optional<mesos::v1::TaskStatus> failed = scheduler_->waitForState("late", mesos::v1::TASK_FAILED, 60s);
   ASSERT_TRUE(failed.has_value()) << cluster_->logs();
   EXPECT_EQ(failed->reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
   EXPECT_NE(failed->message().find("hook 'slow' failed at agent_run_task_label_decorator"), std::string::npos)
@@ -424,18 +285,17 @@ TEST_F(HooksEndToEnd, HookPastItsDeadlineFailsTheLaunch) {
 TEST_F(HooksEndToEnd, MasterLabelDecoratorLabelsWhatTheMasterShowsAndTheAgentRuns) {
   ASSERT_NO_FATAL_FAILURE(startCluster("", "master_labels"));
   const auto release = dir_.path() / "release";
-  mesos::v1::TaskInfo task =
-      commandTask("placed", "while [ ! -e " + release.string() + " ]; do sleep 0.1; done", "");
+  mesos::v1::TaskInfo task = commandTask("placed", "while [ ! -e " + release.string() + " ]; do sleep 0.1; done", "");
   auto* own = task.mutable_labels()->add_labels();
   own->set_key("owner");
   own->set_value("alice");
-  ASSERT_TRUE(scheduler_->launch(task));
-  ASSERT_TRUE(scheduler_->waitFor("placed", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->launch(task).ok());
+  ASSERT_TRUE(scheduler_->waitForState("placed", mesos::v1::TASK_RUNNING, 60s)) << cluster_->logs();
   const std::vector<std::pair<std::string, std::string>> expected = {{"owner", "alice"}, {"placed_by", "master"}};
   EXPECT_EQ(masterTaskLabels("placed"), expected);
   EXPECT_EQ(agentTaskLabels("placed"), expected);
   std::ofstream(release) << "go";
-  ASSERT_TRUE(scheduler_->waitFor("placed", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->waitForState("placed", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
   Json::Value metrics = masterJson("/metrics/snapshot");
   EXPECT_EQ(metrics["master/hooks/master_launch_task_label_decorator/master_labels/calls"].asDouble(), 1);
   EXPECT_EQ(metrics["master/hooks/master_launch_task_label_decorator/master_labels/failures"].asDouble(), 0);
@@ -444,8 +304,8 @@ TEST_F(HooksEndToEnd, MasterLabelDecoratorLabelsWhatTheMasterShowsAndTheAgentRun
 TEST_F(HooksEndToEnd, FailingMasterDecoratorRefusesTheTaskWithTaskError) {
   ASSERT_NO_FATAL_FAILURE(startCluster("", "gate"));
   const auto marker = dir_.path() / "ran";
-  ASSERT_TRUE(scheduler_->launch(commandTask("refused", "touch " + marker.string(), "")));
-  std::optional<mesos::v1::TaskStatus> error = scheduler_->waitFor("refused", mesos::v1::TASK_ERROR, 60s);
+  ASSERT_TRUE(scheduler_->launch(commandTask("refused", "touch " + marker.string(), "")).ok());
+  std::optional<mesos::v1::TaskStatus> error = scheduler_->waitForState("refused", mesos::v1::TASK_ERROR, 60s);
   ASSERT_TRUE(error.has_value()) << cluster_->logs();
   EXPECT_EQ(error->reason(), mesos::v1::TaskStatus::REASON_TASK_INVALID);
   EXPECT_EQ(error->source(), mesos::v1::TaskStatus::SOURCE_MASTER);
@@ -465,8 +325,8 @@ TEST_F(HooksEndToEnd, MasterWebhookReceivesTheTaskUpdatesInOrder) {
   Receiver receiver;
   webhookUrl_ = receiver.url();
   ASSERT_NO_FATAL_FAILURE(startCluster("", "webhook"));
-  ASSERT_TRUE(scheduler_->launch(commandTask("watched", "true", "")));
-  ASSERT_TRUE(scheduler_->waitFor("watched", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
+  ASSERT_TRUE(scheduler_->launch(commandTask("watched", "true", "")).ok());
+  ASSERT_TRUE(scheduler_->waitForState("watched", mesos::v1::TASK_FINISHED, 60s)) << cluster_->logs();
   std::vector<std::string> expected = {"TASK_STAGING"};
   for (mesos::v1::TaskState state : scheduler_->states("watched")) expected.push_back(mesos::v1::TaskState_Name(state));
   std::vector<std::string> received;

@@ -13,13 +13,9 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
 
 #include "cluster.hpp"
@@ -31,7 +27,7 @@
 #include "scheduler/scheduler.hpp"
 #include "task_expectations.hpp"
 #include "temp_dir.hpp"
-#include "wire/task_state.hpp"
+#include "test_framework.hpp"
 
 namespace mantle::testing {
 namespace {
@@ -66,103 +62,6 @@ std::vector<std::string> mountsBelow(const fs::path& dir) {
   return out;
 }
 
-// A framework of role "vol" with the SHARED_RESOURCES capability: keeps its
-// offers, records every status update.
-class VolumeFramework {
- public:
-  VolumeFramework(const std::string& master, const std::string& user, bool checkpoint) {
-    scheduler::SchedulerOptions options;
-    options.master = master;
-    options.frameworkInfo.set_user(user);
-    options.frameworkInfo.set_checkpoint(checkpoint);
-    options.frameworkInfo.set_name("volumes-e2e");
-    options.frameworkInfo.add_roles(kRole);
-    options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
-    options.frameworkInfo.add_capabilities()->set_type(v1::FrameworkInfo::Capability::SHARED_RESOURCES);
-    scheduler::SchedulerCallbacks callbacks;
-    callbacks.offers = [this](const std::vector<v1::Offer>& offers) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      offers_.insert(offers_.end(), offers.begin(), offers.end());
-      changed_.notify_all();
-    };
-    callbacks.rescind = [this](const v1::OfferID& id) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      std::erase_if(offers_, [&](const v1::Offer& offer) { return offer.id().value() == id.value(); });
-    };
-    callbacks.update = [this](const v1::TaskStatus& status) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      updates_[status.task_id().value()].push_back(status);
-      changed_.notify_all();
-    };
-    scheduler_ = std::make_unique<scheduler::Scheduler>(options, callbacks);
-    scheduler_->start();
-  }
-
-  // An offer holding the persistent volume `persistenceId` (any offer when
-  // empty), taken out of the pool; its volume resource in `volume`.
-  std::optional<v1::Offer> takeOffer(const std::string& persistenceId, v1::Resource* volume = nullptr,
-                                     std::chrono::milliseconds timeout = 30s) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    std::optional<v1::Offer> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (auto it = offers_.begin(); it != offers_.end(); ++it) {
-        for (const v1::Resource& r : it->resources()) {
-          if (!persistenceId.empty() && r.disk().persistence().id() != persistenceId) continue;
-          if (volume != nullptr) *volume = r;
-          found = *it;
-          offers_.erase(it);
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
-  // One ACCEPT launching `tasks` on `offer`.
-  Status launch(const v1::Offer& offer, const std::vector<v1::TaskInfo>& tasks) {
-    return scheduler_->launch(offer, tasks, 0);
-  }
-
-  Status launchGroup(const v1::Offer& offer, const v1::ExecutorInfo& executor, const std::vector<v1::TaskInfo>& tasks) {
-    v1::Offer::Operation op;
-    op.set_type(v1::Offer::Operation::LAUNCH_GROUP);
-    *op.mutable_launch_group()->mutable_executor() = executor;
-    for (const v1::TaskInfo& task : tasks) *op.mutable_launch_group()->mutable_task_group()->add_tasks() = task;
-    return scheduler_->accept({offer.id()}, {op}, 0);
-  }
-
-  Status kill(const std::string& taskId, const v1::AgentID& agent) {
-    v1::TaskID id;
-    id.set_value(taskId);
-    return scheduler_->kill(id, agent);
-  }
-
-  // The first update of `taskId` in `state`, or its first terminal one.
-  std::optional<v1::TaskStatus> waitFor(const std::string& taskId, std::optional<v1::TaskState> state = std::nullopt,
-                                        std::chrono::milliseconds timeout = 60s) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    std::optional<v1::TaskStatus> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (const v1::TaskStatus& s : updates_[taskId]) {
-        if (state ? s.state() == *state : wire::isTerminal(s.state())) {
-          found = s;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<v1::Offer> offers_;
-  std::map<std::string, std::vector<v1::TaskStatus>> updates_;
-  std::unique_ptr<scheduler::Scheduler> scheduler_;
-};
-
 class VolumesE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -183,8 +82,30 @@ class VolumesE2ETest : public ::testing::Test {
     agentId_ = (*slaves)["slaves"][0]["id"].asString();
   }
 
+  // A framework of role "vol" with the SHARED_RESOURCES capability.
   void startFramework(const std::string& user = "root", bool checkpoint = false) {
-    framework_ = std::make_unique<VolumeFramework>(cluster_->masterUrl(), user, checkpoint);
+    framework_ = std::make_unique<TestFramework>(cluster_->masterUrl(), TestFramework::Options{
+                                                                            .checkpoint = checkpoint,
+                                                                            .sharedResources = true,
+                                                                            .name = "volumes-e2e",
+                                                                            .role = kRole,
+                                                                            .user = user,
+                                                                        });
+    Status started = framework_->start();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+  }
+
+  // An offer holding the persistent volume `persistenceId`, taken out of the
+  // pool; its volume resource in `volume`.
+  std::optional<v1::Offer> takeOffer(const std::string& persistenceId, v1::Resource* volume) {
+    return framework_->takeOffer([&](const v1::Offer& offer) {
+      for (const v1::Resource& r : offer.resources()) {
+        if (r.disk().persistence().id() != persistenceId) continue;
+        *volume = r;
+        return true;
+      }
+      return false;
+    });
   }
 
   // The isolators of libmantle_volume with host paths below `allowed` allowed.
@@ -247,12 +168,12 @@ class VolumesE2ETest : public ::testing::Test {
   // Runs one command task with `container` on the next offer; its terminal update.
   std::optional<v1::TaskStatus> runTask(const std::string& id, const std::string& command,
                                         const v1::ContainerInfo& container) {
-    std::optional<v1::Offer> offer = framework_->takeOffer("");
+    std::optional<v1::Offer> offer = framework_->takeOffer();
     if (!offer) return std::nullopt;
     v1::TaskInfo info = task(id, *offer, command);
     *info.mutable_container() = container;
     if (!framework_->launch(*offer, {info}).ok()) return std::nullopt;
-    return framework_->waitFor(id);
+    return framework_->waitForState(id);
   }
 
   void TearDown() override {
@@ -268,7 +189,7 @@ class VolumesE2ETest : public ::testing::Test {
 
   TempDir files_;
   std::unique_ptr<LocalCluster> cluster_;
-  std::unique_ptr<VolumeFramework> framework_;
+  std::unique_ptr<TestFramework> framework_;
   std::string agentId_;
   std::vector<std::string> mountsBefore_;
 };
@@ -318,7 +239,7 @@ TEST_F(VolumesE2ETest, ROOT_APersistentVolumeKeepsWhatOneTaskWroteForTheNextAlso
   ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s)) << dir << " was not created";
 
   v1::Resource volume;
-  std::optional<v1::Offer> offer = framework_->takeOffer("data", &volume);
+  std::optional<v1::Offer> offer = takeOffer("data", &volume);
   ASSERT_TRUE(offer.has_value()) << "no offer holds the volume";
   // The volume is a mount in the task's namespace at <sandbox>/data.
   ASSERT_TRUE(framework_
@@ -327,7 +248,7 @@ TEST_F(VolumesE2ETest, ROOT_APersistentVolumeKeepsWhatOneTaskWroteForTheNextAlso
                                          "echo hello > data/greeting",
                                          volume)})
                   .ok());
-  EXPECT_FINISHED(framework_->waitFor("writer"));
+  EXPECT_FINISHED(framework_->waitForState("writer"));
   EXPECT_EQ(readFile(dir / "greeting"), "hello\n");
 
   // kill -9 of the agent, then the same agent again: the volume stays.
@@ -335,11 +256,11 @@ TEST_F(VolumesE2ETest, ROOT_APersistentVolumeKeepsWhatOneTaskWroteForTheNextAlso
   ASSERT_TRUE(cluster_->startAgent(0).ok()) << cluster_->logs();
   ASSERT_TRUE(cluster_->waitForAgents(1, 30s).ok()) << cluster_->logs();
 
-  offer = framework_->takeOffer("data", &volume);
+  offer = takeOffer("data", &volume);
   ASSERT_TRUE(offer.has_value()) << "no offer holds the volume after the restart";
   ASSERT_TRUE(
       framework_->launch(*offer, {task("reader", *offer, "test \"$(cat data/greeting)\" = hello", volume)}).ok());
-  EXPECT_FINISHED(framework_->waitFor("reader"));
+  EXPECT_FINISHED(framework_->waitForState("reader"));
 }
 
 TEST_F(VolumesE2ETest, ROOT_DestroyIsRefusedWhileATaskUsesTheVolumeAndAfterwardsRemovesItsDirectory) {
@@ -348,18 +269,18 @@ TEST_F(VolumesE2ETest, ROOT_DestroyIsRefusedWhileATaskUsesTheVolumeAndAfterwards
   const fs::path dir = createVolume("busy", "busy");
   ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s));
   v1::Resource volume;
-  std::optional<v1::Offer> offer = framework_->takeOffer("busy", &volume);
+  std::optional<v1::Offer> offer = takeOffer("busy", &volume);
   ASSERT_TRUE(offer.has_value());
   ASSERT_TRUE(framework_->launch(*offer, {task("user", *offer, "touch busy/mark && exec sleep 600", volume)}).ok());
-  ASSERT_TRUE(framework_->waitFor("user", v1::TASK_RUNNING).has_value());
+  ASSERT_TRUE(framework_->waitForState("user", v1::TASK_RUNNING).has_value());
 
   auto refused = destroyVolume("busy", "busy");
   EXPECT_EQ(refused.first, 409) << refused.second;
   EXPECT_NE(refused.second.find("Persistent volume 'busy' is in use"), std::string::npos) << refused.second;
   EXPECT_TRUE(waitUntil([&] { return fs::exists(dir / "mark"); }, 10s));
 
-  ASSERT_TRUE(framework_->kill("user", offer->agent_id()).ok());
-  std::optional<v1::TaskStatus> killed = framework_->waitFor("user");
+  ASSERT_TRUE(framework_->kill("user").ok());
+  std::optional<v1::TaskStatus> killed = framework_->waitForState("user");
   ASSERT_TRUE(killed.has_value());
   EXPECT_EQ(killed->state(), v1::TASK_KILLED);
   // The master learns of the end through the update; DESTROY then succeeds.
@@ -380,7 +301,7 @@ TEST_F(VolumesE2ETest, ROOT_ASharedVolumeIsMountedIntoTwoTasksAtOnce) {
   const fs::path dir = createVolume("common", "common", /*shared=*/true);
   ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s));
   v1::Resource volume;
-  std::optional<v1::Offer> offer = framework_->takeOffer("common", &volume);
+  std::optional<v1::Offer> offer = takeOffer("common", &volume);
   ASSERT_TRUE(offer.has_value());
   EXPECT_TRUE(volume.has_shared());
   // Each task waits for the other's file: both finish only if both run with
@@ -393,8 +314,8 @@ TEST_F(VolumesE2ETest, ROOT_ASharedVolumeIsMountedIntoTwoTasksAtOnce) {
                   ->launch(*offer, {task("left", *offer, meet("left", "right"), volume),
                                     task("right", *offer, meet("right", "left"), volume)})
                   .ok());
-  EXPECT_FINISHED(framework_->waitFor("left"));
-  EXPECT_FINISHED(framework_->waitFor("right"));
+  EXPECT_FINISHED(framework_->waitForState("left"));
+  EXPECT_FINISHED(framework_->waitForState("right"));
   EXPECT_TRUE(fs::exists(dir / "left") && fs::exists(dir / "right"));
 }
 
@@ -411,11 +332,11 @@ TEST_F(VolumesE2ETest, ROOT_ANonRootTaskOwnsItsPersistentVolume) {
   const fs::path dir = createVolume("owned", "owned");
   ASSERT_TRUE(waitUntil([&] { return fs::is_directory(dir); }, 20s));
   v1::Resource volume;
-  std::optional<v1::Offer> offer = framework_->takeOffer("owned", &volume);
+  std::optional<v1::Offer> offer = takeOffer("owned", &volume);
   ASSERT_TRUE(offer.has_value());
   ASSERT_TRUE(
       framework_->launch(*offer, {task("owner", *offer, "test \"$(id -u)\" != 0 && touch owned/mine", volume)}).ok());
-  EXPECT_FINISHED(framework_->waitFor("owner"));
+  EXPECT_FINISHED(framework_->waitForState("owner"));
   struct stat st {};
   ASSERT_EQ(::stat(dir.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, nobody->pw_uid);
@@ -451,7 +372,7 @@ TEST_F(VolumesE2ETest, ROOT_SandboxPathSelfMountsASandboxDirectoryAtAnAbsolutePa
 
   // PARENT for a task of a group: the executor's sandbox directory, here at
   // "up" below the task's working directory.
-  std::optional<v1::Offer> offer = framework_->takeOffer("");
+  std::optional<v1::Offer> offer = framework_->takeOffer();
   ASSERT_TRUE(offer.has_value());
   v1::ExecutorInfo executor;
   executor.set_type(v1::ExecutorInfo::DEFAULT);
@@ -462,7 +383,7 @@ TEST_F(VolumesE2ETest, ROOT_SandboxPathSelfMountsASandboxDirectoryAtAnAbsolutePa
   *member.mutable_container() =
       mesosContainer({sandboxPathVolume("up", "shared", v1::Volume::Source::SandboxPath::PARENT)});
   ASSERT_TRUE(framework_->launchGroup(*offer, executor, {member}).ok());
-  EXPECT_FINISHED(framework_->waitFor("member"));
+  EXPECT_FINISHED(framework_->waitForState("member"));
 }
 
 TEST_F(VolumesE2ETest, ROOT_HostPathVolumesInsideTheAllowlistAreMountedAndOthersRefusedNamingThePath) {
@@ -537,7 +458,7 @@ TEST_F(VolumesE2ETest, ROOT_VolumesThisAgentCannotGiveFailTheTaskSayingWhy) {
             std::string::npos)
       << refused->message();
   // A SECRET environment variable on an agent without environment_secret: refused, not dropped.
-  std::optional<v1::Offer> offer = framework_->takeOffer("");
+  std::optional<v1::Offer> offer = framework_->takeOffer();
   ASSERT_TRUE(offer.has_value());
   v1::TaskInfo secret = task("secret-env", *offer, "true");
   v1::Environment::Variable* variable = secret.mutable_command()->mutable_environment()->add_variables();
@@ -546,7 +467,7 @@ TEST_F(VolumesE2ETest, ROOT_VolumesThisAgentCannotGiveFailTheTaskSayingWhy) {
   variable->mutable_secret()->set_type(v1::Secret::REFERENCE);
   variable->mutable_secret()->mutable_reference()->set_name("db");
   ASSERT_TRUE(framework_->launch(*offer, {secret}).ok());
-  refused = framework_->waitFor("secret-env");
+  refused = framework_->waitForState("secret-env");
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->state(), v1::TASK_FAILED);
   EXPECT_NE(refused->message().find("task 'secret-env': environment variable PASSWORD is a secret and needs the "
@@ -665,7 +586,7 @@ TEST_F(ImageVolumesE2ETest, ROOT_ImageVolumesTheAgentCannotProvisionFailOrAreRef
 TEST_F(ImageVolumesE2ETest, ROOT_AfterAnAgentKill9ALiveTasksImageVolumeStaysAndWhatIsLeftOfGoneContainersGoes) {
   startImageCluster(/*checkpoint=*/true);
   ASSERT_NE(framework_, nullptr);
-  std::optional<v1::Offer> offer = framework_->takeOffer("");
+  std::optional<v1::Offer> offer = framework_->takeOffer();
   ASSERT_TRUE(offer.has_value());
   const fs::path stop = files_.path() / "stop";
   v1::TaskInfo info = task("survivor", *offer,
@@ -673,7 +594,7 @@ TEST_F(ImageVolumesE2ETest, ROOT_AfterAnAgentKill9ALiveTasksImageVolumeStaysAndW
                                "; do sleep 0.1; done; grep -qx 'hello from the busybox image' img/etc/hello");
   *info.mutable_container() = mesosContainer({imageVolume("img", image_, v1::Image::OCI)});
   ASSERT_TRUE(framework_->launch(*offer, {info}).ok());
-  ASSERT_TRUE(framework_->waitFor("survivor", v1::TASK_RUNNING).has_value());
+  ASSERT_TRUE(framework_->waitForState("survivor", v1::TASK_RUNNING).has_value());
   ASSERT_FALSE(provisionerEmpty());
 
   ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
@@ -689,7 +610,7 @@ TEST_F(ImageVolumesE2ETest, ROOT_AfterAnAgentKill9ALiveTasksImageVolumeStaysAndW
   EXPECT_TRUE(mountsBelow(provisionerDir() / "gone").empty());
   // The live task kept its volume: it reads it once told to stop.
   std::ofstream(stop).close();
-  EXPECT_FINISHED(framework_->waitFor("survivor"));
+  EXPECT_FINISHED(framework_->waitForState("survivor"));
   EXPECT_TRUE(waitUntil([&] { return provisionerEmpty(); }, 20s));
 }
 
@@ -699,7 +620,7 @@ TEST_F(ImageVolumesE2ETest, ROOT_ATaskGroupWithAnImageOnATaskOrItsExecutorIsRefu
   // One LAUNCH_GROUP of a task that would leave a file on the host if it ran;
   // the image on the task or on the default executor.
   auto launchGroup = [&](const std::string& taskId, bool imageOnExecutor) -> std::optional<v1::TaskStatus> {
-    std::optional<v1::Offer> offer = framework_->takeOffer("");
+    std::optional<v1::Offer> offer = framework_->takeOffer();
     if (!offer) return std::nullopt;
     v1::ExecutorInfo executor;
     executor.set_type(v1::ExecutorInfo::DEFAULT);
@@ -709,7 +630,7 @@ TEST_F(ImageVolumesE2ETest, ROOT_ATaskGroupWithAnImageOnATaskOrItsExecutorIsRefu
     v1::TaskInfo member = task(taskId, *offer, "touch " + (files_.path() / taskId).string());
     *(imageOnExecutor ? executor.mutable_container() : member.mutable_container()) = imageContainer({});
     if (!framework_->launchGroup(*offer, executor, {member}).ok()) return std::nullopt;
-    return framework_->waitFor(taskId);
+    return framework_->waitForState(taskId);
   };
   std::optional<v1::TaskStatus> refused = launchGroup("task-image", false);
   ASSERT_TRUE(refused.has_value());
