@@ -17,16 +17,6 @@
 
 namespace mantle::testing {
 
-namespace {
-
-std::string tail(const std::string& text, int lines) {
-  std::size_t pos = text.size();
-  for (int i = 0; i <= lines && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
-  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
-}
-
-}  // namespace
-
 bool waitForHealth(const std::string& url, std::chrono::milliseconds timeout) {
   return waitUntil(
       [&] {
@@ -161,11 +151,11 @@ Status LocalCluster::waitForAgents(int count, std::chrono::milliseconds timeout)
 
 std::string LocalCluster::logs(int lines) const {
   std::string out;
-  if (master_) out += "== master (" + masterUrl() + ")\n" + tail(master_->output(), lines) + "\n";
+  if (master_) out += "== master (" + masterUrl() + ")\n" + master_->outputTail(lines) + "\n";
   for (std::size_t i = 0; i < agents_.size(); ++i) {
     if (agents_[i].process) {
       out += "== agent " + std::to_string(i) + " (" + agentUrl(static_cast<int>(i)) + ")\n" +
-             tail(agents_[i].process->output(), lines) + "\n";
+             agents_[i].process->outputTail(lines) + "\n";
     }
   }
   return out;

@@ -15,16 +15,6 @@
 
 namespace mantle::testing {
 
-namespace {
-
-std::string tail(const std::string& text, int lines) {
-  std::size_t pos = text.size();
-  for (int i = 0; i <= lines && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
-  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
-}
-
-}  // namespace
-
 std::optional<bool> masterElected(const std::string& url) {
   std::optional<Json::Value> metrics = getJson(url + "/metrics/snapshot", std::chrono::seconds(2));
   if (!metrics) return std::nullopt;
@@ -179,12 +169,12 @@ std::string HaCluster::logs(int lines) const {
   for (std::size_t i = 0; i < masters_.size(); ++i) {
     if (masters_[i].process) {
       out += "== master " + std::to_string(i) + " (" + masterUrl(static_cast<int>(i)) + ")\n" +
-             tail(masters_[i].process->output(), lines) + "\n";
+             masters_[i].process->outputTail(lines) + "\n";
     }
   }
   for (std::size_t i = 0; i < agents_.size(); ++i) {
     if (agents_[i].process)
-      out += "== agent " + std::to_string(i) + "\n" + tail(agents_[i].process->output(), lines) + "\n";
+      out += "== agent " + std::to_string(i) + "\n" + agents_[i].process->outputTail(lines) + "\n";
   }
   return out;
 }

@@ -123,6 +123,13 @@ std::string ChildProcess::output() const {
   return out.str();
 }
 
+std::string ChildProcess::outputTail(int lines) const {
+  const std::string text = output();
+  std::size_t pos = text.size();
+  for (int i = 0; i <= lines && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
 int freePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

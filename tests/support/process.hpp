@@ -43,6 +43,8 @@ class ChildProcess {
   int wait(std::chrono::milliseconds timeout);
   // What the process wrote so far.
   std::string output() const;
+  // Its last `lines` lines.
+  std::string outputTail(int lines) const;
 
  private:
   pid_t pid_ = -1;

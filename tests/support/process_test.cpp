@@ -21,6 +21,15 @@ TEST(ChildProcessTest, CapturesOutputAndExitStatus) {
   EXPECT_EQ(child.output(), "hello you\n");
 }
 
+TEST(ChildProcessTest, OutputTailIsTheLastLinesOrAllOfAShorterOutput) {
+  TempDir dir;
+  ChildProcess child({"/bin/sh", "-c", "printf 'one\\ntwo\\nthree\\n'"}, dir.path() / "log");
+  ASSERT_TRUE(WIFEXITED(child.wait(std::chrono::seconds(10))));
+  EXPECT_EQ(child.outputTail(2), "two\nthree\n");
+  EXPECT_EQ(child.outputTail(3), "one\ntwo\nthree\n");
+  EXPECT_EQ(child.outputTail(10), "one\ntwo\nthree\n");
+}
+
 // A process is gone when kill(0) fails or only its zombie is left.
 bool gone(pid_t pid) {
   if (::kill(pid, 0) != 0) return true;
