@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
   // (the agent gets its acknowledgement after that); medians over the tasks,
   // as time since the ACCEPT and as time since the step before.
   const std::vector<std::string> order = {"received",
-                                          "checkpoint_written",
+                                          "set_up",
                                           "checkpoint_durable",
                                           "prepared",
                                           "forked",

@@ -85,6 +85,46 @@ void trim(std::deque<T>& items) {
   while (items.size() > kMaxCompleted) items.pop_front();
 }
 
+// What a new executor's run puts on disk before its container starts: the
+// sandbox (given to its user) and the checkpoint of the executor and of the
+// tasks it is launched for, in the order recovery reads them. Written off the
+// strand (a launch thread, or the agent's sandbox pool before a commit, a
+// fetch or a pull); the batch says what the group commit must make durable
+// (nothing for a framework that does not checkpoint).
+struct NewRun {
+  std::string sandbox;
+  std::optional<std::string> user;
+  std::string executorMeta;
+  std::string runMeta;
+  std::string containerId;
+  std::string executorInfo;  // serialized
+  bool commandExecutor = false;
+  std::vector<std::pair<std::string, std::string>> tasks;  // id, serialized TaskInfo
+  bool sync = false;
+
+  Result<agent::checkpoint::Batch> write() const {
+    std::error_code ec;
+    fs::create_directories(sandbox, ec);
+    if (ec) return internalError("cannot create the sandbox " + sandbox + ": " + ec.message());
+    if (user) {
+      // The sandbox belongs to the task's user (an unknown user fails the launch here).
+      if (Status given = agent::chownTree(sandbox, *user); !given.ok()) {
+        fs::remove_all(sandbox, ec);
+        return given.error();
+      }
+    }
+    agent::checkpoint::Batch batch;
+    Status saved = batch.writeFile(executorMeta + "/executor.info", executorInfo, sync);
+    if (saved.ok()) saved = batch.writeFile(executorMeta + "/runs/latest", containerId, sync);
+    if (saved.ok() && commandExecutor) saved = batch.writeFile(executorMeta + "/command", "", sync);
+    for (const auto& [id, info] : tasks) {
+      if (saved.ok()) saved = batch.writeFile(agent::checkpoint::taskMeta(runMeta, id) + "/task.info", info, sync);
+    }
+    if (!saved.ok()) return saved.error().withContext("checkpointing the executor");
+    return batch;
+  }
+};
+
 }  // namespace
 
 void AgentFlags::addTo(flags::FlagSet& set) {
@@ -164,6 +204,7 @@ Agent::Agent(asio::io_context& io, AgentFlags flags, std::vector<std::pair<std::
 Agent::~Agent() {
   stop();  // cancels the downloads in progress
   if (fetchPool_) fetchPool_->join();
+  if (sandboxPool_) sandboxPool_->join();
 }
 
 // Runs `fn` on the strand and waits for it.
@@ -716,9 +757,6 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
                                                executor->containerId);
   executor->runMeta =
       checkpoint::runMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId, executor->containerId);
-  std::error_code ec;
-  fs::create_directories(executor->directory, ec);
-  if (ec) return internalError("cannot create the sandbox " + executor->directory + ": " + ec.message());
 
   std::optional<std::string> user;
   if (flags_.switchUser) {
@@ -729,26 +767,22 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     }
     if (user && *user == "root") user.reset();
   }
-  if (user) {
-    // The sandbox belongs to the task's user (an unknown user fails the launch here).
-    Status given = chownTree(executor->directory, *user);
-    if (!given.ok()) {
-      fs::remove_all(executor->directory, ec);
-      return given.error();
-    }
-  }
   Result<std::vector<LaunchPlan::Mount>> volumeMounts = persistentVolumeMounts(info, tasks, executor->directory, user);
-  if (!volumeMounts.ok()) {
-    fs::remove_all(executor->directory, ec);
-    return volumeMounts.error();
-  }
-  const std::string executorMeta =
-      checkpoint::executorMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId);
+  if (!volumeMounts.ok()) return volumeMounts.error();
   const bool sync = framework.info.checkpoint();
-  Status saved = checkpoints_->writeMessage(executorMeta + "/executor.info", info, sync);
-  if (saved.ok()) saved = checkpoints_->writeFile(executorMeta + "/runs/latest", executor->containerId, sync);
-  if (saved.ok() && executor->commandExecutor) saved = checkpoints_->writeFile(executorMeta + "/command", "", sync);
-  if (!saved.ok()) return saved.error();
+  // The sandbox and the checkpoint are made off the strand, before anything
+  // else of the launch (mkdir and file creation are most of a RUN_TASK's
+  // cost on a busy disk).
+  auto run = std::make_shared<NewRun>();
+  run->sandbox = executor->directory;
+  run->user = user;
+  run->executorMeta = checkpoint::executorMeta(flags_.workDir, agentId_, executor->frameworkId, executor->executorId);
+  run->runMeta = executor->runMeta;
+  run->containerId = executor->containerId;
+  run->executorInfo = info.SerializeAsString();
+  run->commandExecutor = executor->commandExecutor;
+  for (const auto& queued : tasks) run->tasks.emplace_back(queued.task_id().value(), queued.SerializeAsString());
+  run->sync = sync;
 
   module::v1::ContainerConfig config;
   *config.mutable_executor_info() = convert<module::v1::ExecutorInfo>(info).value();
@@ -790,7 +824,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   containers_[ref.containerId] = {ref.frameworkId, ref.executorId};
   // The tasks are in the checkpoint before the container starts (as Mesos
   // does): an agent killed after the launch recovers the executor with them.
-  for (const auto& queued : tasks) queueTask(ref, queued);
+  for (const auto& queued : tasks) addTask(ref, queued);
   // The container's config sees the executor's resources and, for a command
   // task, the task's (and its TaskInfo, as Mesos' ContainerConfig.task_info),
   // so that isolators prepare for them (gpu/nvidia: the GPUs' devices and
@@ -805,16 +839,19 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
   if (launchGroup) {
     for (const auto& member : tasks) *config.add_task_group() = convert<module::v1::TaskInfo>(member).value();
   }
-  traceLaunch(ref, "checkpoint_written");
   const bool imageVolumes = !imageVolumesOf(config).empty();
   // The container starts off the strand (startContainer), in fetched() once
-  // the checkpoint's commit has ended (the tasks of a checkpointing framework
-  // are durable before their executor runs), the image is provisioned and the
-  // fetcher is done.
+  // the sandbox and the checkpoint are written and committed (the tasks of a
+  // checkpointing framework are durable before their executor runs), the
+  // image is provisioned and the fetcher is done.
   ref.fetching = true;
   ref.fetchCancel = std::make_shared<std::atomic<bool>>(false);
   if (!sync && uris.empty() && !*image && !imageVolumes) {
-    startContainer(ref, std::move(config), std::move(plan));
+    // Nothing to wait for: the launch thread writes them, then launches.
+    startContainer(ref, std::move(config), std::move(plan), [run]() -> Status {
+      Result<checkpoint::Batch> written = run->write();
+      return written.ok() ? Status{} : Status(written.error());
+    });
     return &ref;
   }
   auto commited = [this, uris = std::move(uris), user, config = std::move(config), plan = std::move(plan),
@@ -838,20 +875,36 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     }
     fetch(*executor, std::move(uris), user, std::move(config), std::move(plan));
   };
-  if (sync) {
-    checkpoints_->afterCommit(std::move(commited));
-  } else {
-    commited(Status{});
-  }
+  if (!sandboxPool_) sandboxPool_ = std::make_unique<asio::thread_pool>(2);
+  asio::post(*sandboxPool_, [this, run, commited = std::move(commited), fw = ref.frameworkId, id = ref.executorId,
+                             cid = ref.containerId]() mutable {
+    auto written = std::make_shared<Result<checkpoint::Batch>>(run->write());
+    asio::post(strand_, [this, written, at = steadyNanos(), sync = run->sync, commited = std::move(commited), fw, id,
+                         cid]() mutable {
+      Executor* executor = findExecutor(fw, id);
+      if (executor == nullptr || executor->containerId != cid) return;
+      traceLaunch(*executor, "set_up", at);
+      if (!written->ok()) {
+        const Error& error = written->error();
+        return containerNotStarted(*executor, Error(error.code, "Failed to launch the container: " + error.message));
+      }
+      checkpoints_->add(std::move(**written));
+      if (sync) return checkpoints_->afterCommit(std::move(commited));
+      commited(Status{});
+    });
+  });
   return &ref;
 }
 
-void Agent::startContainer(Executor& ref, module::v1::ContainerConfig config, LaunchPlan plan) {
-  containerizer_->launch(ref.containerId, std::move(config), std::move(plan),
-                         [this, fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](
-                             const Result<pid_t>& pid, const Containerizer::LaunchSteps& steps) {
-                           containerLaunched(fw, id, cid, pid, steps);
-                         });
+void Agent::startContainer(Executor& ref, module::v1::ContainerConfig config, LaunchPlan plan,
+                           std::function<Status()> setUp) {
+  containerizer_->launch(
+      ref.containerId, std::move(config), std::move(plan),
+      [this, fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](
+          const Result<pid_t>& pid, const Containerizer::LaunchSteps& steps) {
+        containerLaunched(fw, id, cid, pid, steps);
+      },
+      std::move(setUp));
 }
 
 void Agent::containerLaunched(const std::string& frameworkId, const std::string& executorId,
@@ -1001,6 +1054,10 @@ void Agent::checkpointTask(const Executor& executor, const TaskEntry& task) {
 }
 
 void Agent::queueTask(Executor& executor, const mesos::v1::TaskInfo& info) {
+  checkpointTask(executor, addTask(executor, info));
+}
+
+Agent::TaskEntry& Agent::addTask(Executor& executor, const mesos::v1::TaskInfo& info) {
   TaskEntry entry;
   entry.info = info;
   mesos::v1::Task& task = entry.task;
@@ -1019,9 +1076,8 @@ void Agent::queueTask(Executor& executor, const mesos::v1::TaskInfo& info) {
   *task.mutable_limits() = info.limits();
   wire::redactSecrets(task);  // kept to be shown; entry.info keeps the values for the executor
   const std::string id = info.task_id().value();
-  executor.tasks[id] = std::move(entry);
   executor.taskOrder.push_back(id);
-  checkpointTask(executor, executor.tasks[id]);
+  return executor.tasks[id] = std::move(entry);
 }
 
 void Agent::deliverQueuedTasks(Executor& executor) {

@@ -208,8 +208,10 @@ class Agent {
                                    const std::vector<mesos::v1::TaskInfo>& tasks,
                                    std::vector<mesos::v1::CommandInfo::URI> uris);
   // Starts the executor's container (its launch runs off the strand, the
-  // executor stays `fetching` until containerLaunched()).
-  void startContainer(Executor& executor, module::v1::ContainerConfig config, LaunchPlan plan);
+  // executor stays `fetching` until containerLaunched()); `setUp` runs first
+  // on the launch thread (Containerizer::launch).
+  void startContainer(Executor& executor, module::v1::ContainerConfig config, LaunchPlan plan,
+                      std::function<Status()> setUp = {});
   // A launch ended: the container's pid is checkpointed before its executor
   // may start; an executor shut down meanwhile has its container destroyed,
   // a failed launch ends the executor.
@@ -273,7 +275,10 @@ class Agent {
                         std::vector<images::ImageReference>& excluded) const;
   void fetched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                const Status& result, const module::v1::ContainerConfig& config, LaunchPlan plan);
+  // Adds the task to the executor's queue and checkpoints it; addTask only
+  // adds it (launchExecutor checkpoints the first tasks off the strand).
   void queueTask(Executor& executor, const mesos::v1::TaskInfo& task);
+  TaskEntry& addTask(Executor& executor, const mesos::v1::TaskInfo& task);
   void deliverQueuedTasks(Executor& executor);
   void containerTerminated(const std::string& containerId, const Termination& termination);
   // The executor is gone (its container ended, or never started): its live
@@ -429,6 +434,9 @@ class Agent {
   std::map<std::string, std::uint64_t> counters_;
   // The fetcher's threads (downloads and extraction stay off the strand).
   std::unique_ptr<boost::asio::thread_pool> fetchPool_;
+  // Where a new executor's sandbox and checkpoint are written when something
+  // (a commit, a fetch, a pull) must follow before its container launches.
+  std::unique_ptr<boost::asio::thread_pool> sandboxPool_;
   // With --image_providers: the image store and the rootfs provisioner.
   ImageSupport imageSupport_;
   std::unique_ptr<images::ImageStore> imageStore_;

@@ -170,17 +170,7 @@ struct GroupCommit::Pool {
   boost::asio::thread_pool pool;  // the committing thread and its helpers
 };
 
-GroupCommit::GroupCommit(Strand strand, std::size_t threads)
-    : strand_(std::move(strand)),
-      pool_(std::make_unique<Pool>(threads)),
-      alive_(std::make_shared<std::atomic<bool>>(true)) {}
-
-GroupCommit::~GroupCommit() {
-  *alive_ = false;
-  pool_->pool.join();  // a commit in flight ends; its callbacks do not run
-}
-
-Status GroupCommit::createDirectories(const std::string& dir, bool sync) {
+Status Batch::createDirectories(const std::string& dir, bool sync) {
   std::vector<fs::path> missing;
   for (fs::path at = dir; !at.empty() && !fs::exists(at); at = at.parent_path()) {
     missing.push_back(at);
@@ -191,13 +181,12 @@ Status GroupCommit::createDirectories(const std::string& dir, bool sync) {
   fs::create_directories(dir, ec);
   if (ec) return internalError("cannot create " + dir + ": " + ec.message());
   if (sync) {
-    for (const fs::path& made : missing) pending_.directories.insert(made.parent_path().string());
-    schedule();
+    for (const fs::path& made : missing) directories_.insert(made.parent_path().string());
   }
   return {};
 }
 
-Status GroupCommit::writeFile(const std::string& path, const std::string& content, bool sync) {
+Status Batch::writeFile(const std::string& path, const std::string& content, bool sync) {
   const std::string dir = fs::path(path).parent_path().string();
   if (Status made = createDirectories(dir, sync); !made.ok()) return made;
   const std::string temporary = path + ".tmp";
@@ -209,18 +198,17 @@ Status GroupCommit::writeFile(const std::string& path, const std::string& conten
   if (::rename(temporary.c_str(), path.c_str()) != 0)
     return failure("cannot rename " + temporary + " onto", path, errno);
   if (sync) {
-    pending_.files.insert(path);
-    pending_.directories.insert(dir);
-    schedule();
+    files_.insert(path);
+    directories_.insert(dir);
   }
   return {};
 }
 
-Status GroupCommit::writeMessage(const std::string& path, const google::protobuf::Message& message, bool sync) {
+Status Batch::writeMessage(const std::string& path, const google::protobuf::Message& message, bool sync) {
   return writeFile(path, message.SerializeAsString(), sync);
 }
 
-Status GroupCommit::appendRecord(const std::string& path, const std::string& record, bool sync) {
+Status Batch::appendRecord(const std::string& path, const std::string& record, bool sync) {
   const std::string dir = fs::path(path).parent_path().string();
   if (Status made = createDirectories(dir, sync); !made.ok()) return made;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -231,11 +219,43 @@ Status GroupCommit::appendRecord(const std::string& path, const std::string& rec
   ::close(fd);
   if (!written.ok()) return written;
   if (sync) {
-    pending_.files.insert(path);
-    if (created) pending_.directories.insert(dir);  // a new log's entry
-    schedule();
+    files_.insert(path);
+    if (created) directories_.insert(dir);  // a new log's entry
   }
   return {};
+}
+
+GroupCommit::GroupCommit(Strand strand, std::size_t threads)
+    : strand_(std::move(strand)),
+      pool_(std::make_unique<Pool>(threads)),
+      alive_(std::make_shared<std::atomic<bool>>(true)) {}
+
+GroupCommit::~GroupCommit() {
+  *alive_ = false;
+  pool_->pool.join();  // a commit in flight ends; its callbacks do not run
+}
+
+Status GroupCommit::writeFile(const std::string& path, const std::string& content, bool sync) {
+  Status written = pending_.writes.writeFile(path, content, sync);
+  if (sync) schedule();
+  return written;
+}
+
+Status GroupCommit::writeMessage(const std::string& path, const google::protobuf::Message& message, bool sync) {
+  return writeFile(path, message.SerializeAsString(), sync);
+}
+
+Status GroupCommit::appendRecord(const std::string& path, const std::string& record, bool sync) {
+  Status written = pending_.writes.appendRecord(path, record, sync);
+  if (sync) schedule();
+  return written;
+}
+
+void GroupCommit::add(Batch batch) {
+  if (batch.empty()) return;
+  pending_.writes.files_.merge(batch.files_);
+  pending_.writes.directories_.merge(batch.directories_);
+  schedule();
 }
 
 void GroupCommit::afterCommit(std::function<void(const Status&)> then) {
@@ -256,14 +276,14 @@ void GroupCommit::start() {
   if (inFlight_ || pending_.empty()) return;
   Group group = std::move(pending_);
   pending_ = Group{};
-  if (group.files.empty() && group.directories.empty()) {
+  if (group.writes.empty()) {
     finish(std::move(group), {});  // everything before was durable already
     return;
   }
   inFlight_ = true;
   boost::asio::post(pool_->pool, [this, group = std::move(group), alive = alive_]() mutable {
-    Status status = pool_->syncAll(group.files, false);
-    Status directories = pool_->syncAll(group.directories, true);
+    Status status = pool_->syncAll(group.writes.files_, false);
+    Status directories = pool_->syncAll(group.writes.directories_, true);
     if (status.ok()) status = directories;
     boost::asio::post(strand_, [this, group = std::move(group), status, alive]() mutable {
       if (!*alive) return;

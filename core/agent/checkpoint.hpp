@@ -60,6 +60,30 @@ Result<std::vector<std::string>> readRecords(const std::string& path);
 // The names of the sub-directories of `dir` (none when it does not exist).
 std::vector<std::string> subdirectories(const std::string& dir);
 
+// Checkpoint writes that land at once (a file replaced atomically, a record
+// appended, their directories created) and remember what a commit must make
+// durable: the files and the directories whose entries changed (nothing for
+// a write with `sync` false). GroupCommit keeps one for the writes made on the
+// strand; a launch thread makes its own for the sandbox and checkpoint of a
+// new executor and hands it to GroupCommit::add. Not thread-safe: one owner.
+class Batch {
+ public:
+  // Replaces `path` with `content` (creating its directories); errors name
+  // the file and the step.
+  Status writeFile(const std::string& path, const std::string& content, bool sync = true);
+  Status writeMessage(const std::string& path, const google::protobuf::Message& message, bool sync = true);
+  // Appends one RecordIO record (creating the file and its directories).
+  Status appendRecord(const std::string& path, const std::string& record, bool sync = true);
+  // Creates `dir` and its missing parents.
+  Status createDirectories(const std::string& dir, bool sync = true);
+  bool empty() const { return files_.empty() && directories_.empty(); }
+
+ private:
+  friend class GroupCommit;
+  std::set<std::string> files_;
+  std::set<std::string> directories_;
+};
+
 // Group commit of checkpoint writes. A write lands at once (renamed into
 // place, or appended), so an agent killed with kill -9 finds it on restart;
 // its fsyncs wait for the next commit. A commit starts once the strand has
@@ -87,6 +111,8 @@ class GroupCommit {
   Status writeMessage(const std::string& path, const google::protobuf::Message& message, bool sync = true);
   // Appends one RecordIO record (creating the file and its directories).
   Status appendRecord(const std::string& path, const std::string& record, bool sync = true);
+  // The writes of a batch made off the strand join the next commit.
+  void add(Batch batch);
   // Runs `then` on the strand once everything written so far is durable,
   // with the first error of the commit (a failed fsync) if any.
   void afterCommit(std::function<void(const Status&)> then);
@@ -96,12 +122,10 @@ class GroupCommit {
 
  private:
   struct Group {
-    std::set<std::string> files;
-    std::set<std::string> directories;
+    Batch writes;
     std::vector<std::function<void(const Status&)>> callbacks;
-    bool empty() const { return files.empty() && directories.empty() && callbacks.empty(); }
+    bool empty() const { return writes.empty() && callbacks.empty(); }
   };
-  Status createDirectories(const std::string& dir, bool sync);
   void schedule();
   void start();
   void finish(Group group, const Status& status);

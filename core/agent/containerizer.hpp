@@ -72,7 +72,7 @@ class Containerizer {
   Containerizer(const Containerizer&) = delete;
   Containerizer& operator=(const Containerizer&) = delete;
 
-  // When a launch's steps ended ("prepared", "forked", "isolated";
+  // When a launch's steps ended ("set_up", "prepared", "forked", "isolated";
   // CLOCK_MONOTONIC ns), for the agent's launch trace.
   using LaunchSteps = std::vector<std::pair<std::string, std::int64_t>>;
   // Called on the strand when a launch ended: with the container root's pid
@@ -84,8 +84,11 @@ class Containerizer {
   // Prepares, forks and isolates on a launch thread; `done` follows on the
   // strand, then the release. Until then the container is in containerIds()
   // but not contains(): destroy() marks it, and it is killed instead of
-  // released (its termination follows as for any container).
-  void launch(const std::string& containerId, module::v1::ContainerConfig config, LaunchPlan plan, LaunchCallback done);
+  // released (its termination follows as for any container). `setUp`, when
+  // given, runs first on the launch thread (the caller's sandbox and files);
+  // its error fails the launch before any isolator is called.
+  void launch(const std::string& containerId, module::v1::ContainerConfig config, LaunchPlan plan, LaunchCallback done,
+              std::function<Status()> setUp = {});
 
   struct Recovered {
     std::string containerId;

@@ -1,13 +1,19 @@
 // Containers launch off the agent's strand: while one container's launch is
-// held in an isolator, the agent serves everything else (another executor
+// held in an isolator, or while a new executor's sandbox and checkpoint are
+// still being written, the agent serves everything else (another executor
 // subscribes and its task runs), and a kill, a framework's shutdown or the
 // agent's stop during a launch destroys that container once it exists, with
 // the terminal update Mesos sends and nothing left behind. The launch_gate
 // fixture isolator holds the launches (fixtures/launch_gate.cpp).
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "agent_fixture.hpp"
@@ -104,6 +110,54 @@ TEST_F(AgentLaunchTest, AnExecutorSubscribesAndItsTaskRunsWhileAnotherContainers
   open("held");
   EXPECT_EQ(peer_.waitForTerminal("held", 60s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
   EXPECT_EQ(peer_.waitForTerminal("quick", 60s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+}
+
+// A disk that does not answer: the checkpoint of task "stuck"'s executor
+// cannot be written (its file is a FIFO nobody reads yet). Written on the
+// agent's strand, it held everything behind it: "quick", launched after it
+// (for a checkpointing framework: its checkpoint committed, then its
+// container launched), never ran. Once the write goes through, "stuck" runs
+// too.
+TEST_F(AgentLaunchTest, ATaskRunsWhileTheCheckpointOfAnEarlierTasksExecutorCannotBeWrittenYet) {
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const fs::path executorMeta =
+      dir_.path() / "agent/meta/slaves" / peer_.agentId() / "frameworks/framework-1/executors/stuck";
+  const fs::path fifo = executorMeta / "executor.info.tmp";
+  fs::create_directories(executorMeta);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  // Whatever happens, the writer blocked on the FIFO is let go (it fails
+  // with EPIPE when the test did not read).
+  struct Unblock {
+    fs::path fifo;
+    ~Unblock() {
+      if (int fd = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK); fd >= 0) ::close(fd);
+    }
+  } unblock{fifo};
+
+  ASSERT_TRUE(peer_.runTask(testFramework("framework-1", false), commandTask("stuck", "echo stuck", peer_.agentId())));
+  ASSERT_TRUE(peer_.runTask(testFramework("framework-2", true), commandTask("quick", "echo quick", peer_.agentId())));
+  EXPECT_EQ(peer_.waitForTerminal("quick", 60s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+  EXPECT_FALSE(fs::exists(executorMeta / "executor.info")) << "the write of stuck's checkpoint went through";
+  EXPECT_TRUE(peer_.distinctUpdates("stuck").empty());
+
+  // The disk answers: the agent's write completes, stuck's launch goes on.
+  int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  std::string written;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        char buffer[4096];
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n > 0) written.append(buffer, static_cast<std::size_t>(n));
+        return n == 0 && !written.empty();  // the writer wrote and closed
+      },
+      30s));
+  ::close(fd);
+  mesos::v1::ExecutorInfo info;
+  EXPECT_TRUE(info.ParseFromString(written));
+  EXPECT_EQ(info.executor_id().value(), "stuck");
+  EXPECT_EQ(peer_.waitForTerminal("stuck", 60s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
 }
 
 // As Mesos: TASK_KILLED (killed during launch) at once; the container, which
