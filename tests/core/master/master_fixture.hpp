@@ -7,7 +7,6 @@
 #include <json/json.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -60,17 +59,28 @@ class Recorder {
     return c;
   }
 
+  // waitUntil for `condition`, which reads the fields below: it runs with
+  // the recorder's lock held.
   bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return cv_.wait_for(lock, timeout, condition);
+    return waitUntil(
+        [&] {
+          std::lock_guard<std::mutex> lock(mutex_);
+          return condition();
+        },
+        timeout);
   }
 
   // Removes and returns the oldest unused offer, waiting for one.
   std::optional<v1::Offer> takeOffer(std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!cv_.wait_for(lock, timeout, [&] { return !offers.empty(); })) return std::nullopt;
-    v1::Offer offer = offers.front();
-    offers.erase(offers.begin());
+    std::optional<v1::Offer> offer;
+    waitFor(
+        [&] {
+          if (offers.empty()) return false;
+          offer = offers.front();
+          offers.erase(offers.begin());
+          return true;
+        },
+        timeout);
     return offer;
   }
 
@@ -105,14 +115,10 @@ class Recorder {
  private:
   template <typename F>
   void locked(F f) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      f();
-    }
-    cv_.notify_all();
+    std::lock_guard<std::mutex> lock(mutex_);
+    f();
   }
   std::mutex mutex_;
-  std::condition_variable cv_;
 };
 
 // Takes the next offer and launches one command task on it; succeeds once
