@@ -22,8 +22,8 @@
 //       [--agents=N] [--tasks=T] [--zk] [--setup_timeout=SECONDS]
 //       [--master_binary=PATH]
 //
-// --master_binary: the mantle-master the register and state scenarios run
-// (default: this build's), to compare two builds in one session; it must
+// --master_binary: the mantle-master every scenario runs (default: this
+// build's), to compare two builds in one session; it must
 // lie in a build's bin/ (it finds its modules from there).
 //
 // Set-up (the agents registering, with their tasks) may take --setup_timeout
@@ -370,6 +370,7 @@ void failover(int agents, int tasks) {
   // The masters' default session: ZooKeeper's pauses while it takes
   // registries of several MB outlast the tests' 2 s sessions.
   options.zkSessionTimeout = "10secs";
+  options.masterBinary = masterBinary;
   mantle::testing::HaCluster cluster(options);
   if (auto s = cluster.start(); !s.ok()) {
     std::cerr << "failover: " << s.error().message << "\n";
@@ -402,6 +403,9 @@ void failover(int agents, int tasks) {
   const auto elected = Clock::now();
   const double electedMs = msSince(killed);
   const pid_t leaderPid = cluster.master(next)->pid();
+  // For profiling the re-registrations (perf record -p).
+  std::cerr << "failover: master " << next << " (pid " << leaderPid << ") elected after " << electedMs / 1000
+            << " s; simulator pid " << getpid() << std::endl;
   const double leaderCpuBefore = cpuSeconds(leaderPid);
   const std::map<std::string, double> leaderThreadsBefore = threadCpuSeconds(leaderPid);
   const double simCpuBefore = cpuSeconds(getpid());

@@ -83,7 +83,7 @@ void MasterImpl::agentCall(internal::Call call, std::string streamId, std::strin
       if (!call.has_reregistration()) {
         return responder.respond(http::Response::text(400, "REREGISTER needs 'reregistration'"));
       }
-      return reregisterAgent(call, remote, responder);
+      return reregisterAgent(std::move(call), remote, responder);
     default: break;
   }
   if (!call.has_agent_id()) return responder.respond(http::Response::text(400, "Expecting 'agent_id' to be present"));
@@ -202,9 +202,9 @@ void MasterImpl::admitAgent(const internal::Call& call, const std::string& id, c
   requestAllocation();
 }
 
-void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& remote,
-                                 const http::Responder& responder, bool recorded) {
-  const internal::Call::Reregister& rr = call.reregistration();
+void MasterImpl::reregisterAgent(internal::Call call, const std::string& remote, const http::Responder& responder,
+                                 bool recorded) {
+  internal::Call::Reregister& rr = *call.mutable_reregistration();
   const std::string id = rr.agent_info().id().value();
   if (id.empty()) return refuseAgent(responder, "REREGISTER needs 'agent_info.id'");
   if (goneAgents_.count(id)) {
@@ -218,12 +218,14 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
   // An agent the registry does not hold (e.g. admitted by a leader that
   // died before recording it) is recorded before REREGISTERED.
   if (!recorded && !agents_.count(id) && !recoveredAgents_.count(id) && !unreachableAgents_.count(id)) {
-    registrar_.submit(RegistryOperation{
-        [info = rr.agent_info()](RegistryState& state) { state.agents.push_back(info); },
-        [this, call, remote, responder] { reregisterAgent(call, remote, responder, /*recorded=*/true); },
-        [responder](const Error& error) {
-          refuseAgent(responder, "Failed to record the agent in the registry: " + error.message);
-        }});
+    registrar_.submit(
+        RegistryOperation{[info = rr.agent_info()](RegistryState& state) { state.agents.push_back(info); },
+                          [this, call, remote, responder]() mutable {
+                            reregisterAgent(std::move(call), remote, responder, /*recorded=*/true);
+                          },
+                          [responder](const Error& error) {
+                            refuseAgent(responder, "Failed to record the agent in the registry: " + error.message);
+                          }});
     return;
   }
 
@@ -278,7 +280,7 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
   // restart) come back as recovered ones; tasks it reports are known again.
   std::vector<std::string> removedReported;
   std::set<std::string> frameworksHere;
-  for (const internal::FrameworkState& state : rr.frameworks()) {
+  for (internal::FrameworkState& state : *rr.mutable_frameworks()) {
     const std::string& frameworkId = state.framework_info().id().value();
     if (frameworkId.empty()) continue;
     if (removedFrameworkIds_.count(frameworkId)) {
@@ -311,29 +313,32 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
       wire::redactSecrets(copy);
       framework.executors[id][executor.executor_id().value()] = copy;
     }
-    for (const v1::Task& reported : state.tasks()) {
-      const std::string& taskId = reported.task_id().value();
-      auto t = framework.tasks.lower_bound(taskId);
-      if (t == framework.tasks.end() || t->first != taskId) {
-        framework.unreachableTasks.erase(taskId);
-        v1::Task& task = framework.tasks.emplace_hint(t, taskId, reported)->second;
-        wire::redactSecrets(task);
-        task.mutable_framework_id()->set_value(frameworkId);
-        task.mutable_agent_id()->set_value(id);
+    // Looked up through the const view: only tasks that change are
+    // recorded as changed for the next state snapshot.
+    const TaskMap& knownTasks = framework.tasks;
+    for (v1::Task& reported : *state.mutable_tasks()) {
+      std::string taskId = reported.task_id().value();
+      auto known = knownTasks.find(taskId);
+      if (known == knownTasks.end()) {
+        if (framework.unreachableTasks.count(taskId)) framework.unreachableTasks.erase(taskId);
+        wire::redactSecrets(reported);
+        reported.mutable_framework_id()->set_value(frameworkId);
+        reported.mutable_agent_id()->set_value(id);
+        const v1::Task& task = framework.tasks.emplace(taskId, std::move(reported)).first->second;
         if (operatorEventsWanted()) {
           v1::master::Event op;
           op.set_type(v1::master::Event::TASK_ADDED);
           *op.mutable_task_added()->mutable_task() = task;
           emitOperatorEvent(op);
         }
-      } else if (!isTerminal(t->second.state()) && reported.state() != t->second.state()) {
+      } else if (!isTerminal(known->second.state()) && reported.state() != known->second.state()) {
         v1::TaskStatus status;
         if (reported.statuses_size() > 0) status = reported.statuses(reported.statuses_size() - 1);
         *status.mutable_task_id() = reported.task_id();
         status.set_state(reported.state());
-        transitionTask(framework, t->second, status, reported.state());
+        transitionTask(framework, framework.tasks.find(taskId)->second, status, reported.state());
       }
-      agent.tasks.insert({frameworkId, taskId});
+      agent.tasks.emplace(frameworkId, std::move(taskId));
     }
   }
 
@@ -356,27 +361,30 @@ void MasterImpl::reregisterAgent(const internal::Call& call, const std::string& 
   event.mutable_reregistered()->mutable_agent_id()->set_value(id);
   *event.mutable_reregistered()->mutable_master_info() = masterInfo_;
   event.mutable_reregistered()->set_heartbeat_interval_seconds(flags_.agentHeartbeatInterval);
-  std::set<std::string> withTasks;
-  for (const auto& [frameworkId, taskId] : agent.tasks) withTasks.insert(frameworkId);
-  for (const std::string& frameworkId : withTasks) {
-    auto f = frameworks_.find(frameworkId);
-    if (f != frameworks_.end()) *event.mutable_reregistered()->add_frameworks() = f->second.info;
-  }
-  sendAgentEvent(agent, event);
-
   internal::Event reconcile;
   reconcile.set_type(internal::Event::RECONCILE_TASKS);
+  // agent.tasks is ordered by framework: one lookup per framework, and the
+  // tasks through the const view (reading records no change).
+  auto framework = frameworks_.end();
   for (const auto& [frameworkId, taskId] : agent.tasks) {
-    auto f = frameworks_.find(frameworkId);
-    if (f == frameworks_.end()) continue;
-    auto t = f->second.tasks.find(taskId);
-    if (t == f->second.tasks.end()) continue;
+    if (framework == frameworks_.end() || framework->first != frameworkId) {
+      framework = frameworks_.find(frameworkId);
+      if (framework == frameworks_.end()) continue;
+      *event.mutable_reregistered()->add_frameworks() = framework->second.info;
+    }
+    const TaskMap& tasks = framework->second.tasks;
+    auto t = tasks.find(taskId);
+    if (t == tasks.end()) continue;
     auto* item = reconcile.mutable_reconcile_tasks()->add_tasks();
     item->mutable_framework_id()->set_value(frameworkId);
     *item->mutable_task_id() = t->second.task_id();
     item->set_state(t->second.state());
   }
-  sendAgentEvent(agent, reconcile);
+  // Both events in one write.
+  if (agent.stream) {
+    agent.stream->write(wire::encodeRecord(event.SerializeAsString()) +
+                        wire::encodeRecord(reconcile.SerializeAsString()));
+  }
   for (const std::string& frameworkId : removedReported) {
     internal::Event shutdown;
     shutdown.set_type(internal::Event::SHUTDOWN_FRAMEWORK);

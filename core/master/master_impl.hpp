@@ -298,8 +298,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // Runs once the registry holds the new agent `id`.
   void admitAgent(const internal::Call& call, const std::string& id, const Resources& total, const std::string& remote,
                   const http::Responder& responder);
-  // `recorded`: the registry holds the agent (see RegistryOperation).
-  void reregisterAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder,
+  // `recorded`: the registry holds the agent (see RegistryOperation). The
+  // reported tasks are moved out of `call`.
+  void reregisterAgent(internal::Call call, const std::string& remote, const http::Responder& responder,
                        bool recorded = false);
   void statusUpdate(Agent& agent, const internal::StatusUpdate& update);
   void executorExited(Agent& agent, const internal::Call::ExecutorExited& exited);

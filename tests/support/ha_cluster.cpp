@@ -56,8 +56,8 @@ bool HaCluster::masterRunning(int index) {
 Status HaCluster::startMaster(int index, const std::string& servers) {
   Node& node = masters_.at(index);
   std::string zk = servers.empty() ? zkUrl() : "zk://" + servers + "/mantle";
-  std::vector<std::string> args = {binary("mantle-master"), "--ip=127.0.0.1", "--port=" + std::to_string(node.port),
-                                   "--zk=" + zk, "--quorum=2"};
+  std::vector<std::string> args = {options_.masterBinary.empty() ? binary("mantle-master") : options_.masterBinary,
+                                   "--ip=127.0.0.1", "--port=" + std::to_string(node.port), "--zk=" + zk, "--quorum=2"};
   if (!options_.productionDefaults) {
     args.insert(args.end(), {"--zk_session_timeout=" + options_.zkSessionTimeout, "--allocation_interval=100ms"});
   }

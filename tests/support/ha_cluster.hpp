@@ -28,6 +28,7 @@ struct HaClusterOptions {
   // own session timeout and allocation interval (zkSessionTimeout ignored).
   bool productionDefaults = false;
   std::vector<std::string> masterFlags;  // extra flags for every master
+  std::string masterBinary;              // empty: this build's mantle-master
   std::vector<std::string> agentFlags;
   // Extra flags for agent i only (e.g. a cgroup root of its own: agents on
   // one machine must not share one, each would destroy the other's
