@@ -42,6 +42,18 @@ std::pair<v1::TaskID, std::optional<v1::AgentID>> taskOf(const Run& run) {
   return task;
 }
 
+// The stored state; none when nothing was stored yet.
+Result<std::optional<CronState>> loadState(zookeeper::DocumentStore& store) {
+  Result<std::optional<std::string>> document = store.load();
+  if (!document.ok()) return document.error();
+  if (!*document) return std::optional<CronState>();
+  Result<Json::Value> json = json::parseStrict(**document, store.describe());
+  if (!json.ok()) return json.error();
+  Result<CronState> state = CronState::fromJson(*json);
+  if (!state.ok()) return state.error().withContext(store.describe());
+  return std::optional<CronState>(std::move(*state));
+}
+
 bool terminal(v1::TaskState state) {
   switch (state) {
     case v1::TASK_STAGING:
@@ -55,7 +67,7 @@ bool terminal(v1::TaskState state) {
 
 }  // namespace
 
-Cron::Cron(boost::asio::io_context& io, CronOptions options, std::unique_ptr<StateStore> store,
+Cron::Cron(boost::asio::io_context& io, CronOptions options, std::unique_ptr<zookeeper::DocumentStore> store,
            std::function<void(const std::string&)> lost)
     : io_(io), options_(std::move(options)), store_(std::move(store)), lost_(std::move(lost)), timer_(io) {
   for (const std::string& url : options_.webhookUrls) {
@@ -75,7 +87,7 @@ Cron::~Cron() {
 }
 
 Status Cron::start() {
-  auto loaded = store_->load();
+  auto loaded = loadState(*store_);
   if (!loaded.ok()) return loaded.error().withContext("loading the state from " + store_->describe());
   if (*loaded) state_ = std::move(**loaded);
   LOG(INFO) << "State from " << store_->describe() << ": " << state_.jobs.size() << " job(s), " << state_.runs.size()
@@ -238,7 +250,7 @@ void Cron::reviveIfWaiting() {
 
 bool Cron::persist() {
   if (lostCalled_) return false;
-  Status s = store_->save(state_);
+  Status s = store_->store(compact(state_.toJson()));
   if (s.ok()) return true;
   lostCalled_ = true;
   LOG(ERROR) << "Cannot store the state in " << store_->describe() << ": " << s.error().message;

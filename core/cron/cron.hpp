@@ -30,10 +30,10 @@
 
 #include "cron/graph.hpp"
 #include "cron/job.hpp"
-#include "cron/state_store.hpp"
 #include "http/server.hpp"
 #include "mantle/common/webhook_sender.hpp"
 #include "scheduler/scheduler.hpp"
+#include "zookeeper/document_store.hpp"
 
 namespace mantle::cron {
 
@@ -53,9 +53,11 @@ struct CronOptions {
 
 class Cron {
  public:
-  // `lost` is called (on the io thread) when the state can no longer be
-  // written: another leader took over, or the store failed.
-  Cron(boost::asio::io_context& io, CronOptions options, std::unique_ptr<StateStore> store,
+  // `store` keeps the state (jobs, counters, runs in flight, the framework
+  // id) as one JSON document. `lost` is called (on the io thread) when the
+  // state can no longer be written: another leader took over, or the store
+  // failed.
+  Cron(boost::asio::io_context& io, CronOptions options, std::unique_ptr<zookeeper::DocumentStore> store,
        std::function<void(const std::string&)> lost);
   ~Cron();
   Cron(const Cron&) = delete;
@@ -104,7 +106,7 @@ class Cron {
 
   boost::asio::io_context& io_;
   CronOptions options_;
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<zookeeper::DocumentStore> store_;
   std::function<void(const std::string&)> lost_;
   CronState state_;
   bool stopped_ = false;

@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(flags.workDir, error);
     if (error) fatal("--work_dir: cannot create " + flags.workDir + ": " + error.message());
     leader = std::make_unique<cron::Cron>(io, options,
-                                          std::make_unique<cron::FileStateStore>(flags.workDir + "/state.json"), lost);
+                                          std::make_unique<zk::FileDocumentStore>(flags.workDir + "/state.json"), lost);
     if (Status s = leader->start(); !s.ok()) fatal(s.error().message);
   } else {
     auto url = zk::parseZkUrl(flags.zk);
@@ -198,8 +198,8 @@ int main(int argc, char** argv) {
           zk::Contender* self = contender.get();
           leader = std::make_unique<cron::Cron>(
               io, options,
-              std::make_unique<cron::ZooKeeperStateStore>(session, zk::joinPath(zkPath, "state"),
-                                                          [self] { return self->candidacyPath(); }),
+              std::make_unique<zk::ZooKeeperDocumentStore>(session, zk::joinPath(zkPath, "state"),
+                                                           [self] { return self->candidacyPath(); }),
               lost);
           if (Status s = leader->start(); !s.ok()) stepDown(s.error().message);
         } else if (event == zk::LeadershipEvent::kSuspended || event == zk::LeadershipEvent::kLost) {

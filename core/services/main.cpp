@@ -18,10 +18,10 @@
 #include "http/server.hpp"
 #include "mantle/common/uuid.hpp"
 #include "services/services.hpp"
-#include "services/state_store.hpp"
 #include "wire/host_port.hpp"
 #include "zookeeper/contender.hpp"
 #include "zookeeper/detector.hpp"
+#include "zookeeper/document_store.hpp"
 #include "zookeeper/master_detector.hpp"
 #include "zookeeper/session.hpp"
 #include "zookeeper/url.hpp"
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     sessionOptions.credentials = zk->credentials;
     session = mantle::zookeeper::Session::create(sessionOptions);
     const std::string leaderPath = mantle::zookeeper::joinPath(zk->path, "leader");
-    auto store = std::make_unique<mantle::services::ZooKeeperStateStore>(
+    auto store = std::make_unique<mantle::zookeeper::ZooKeeperDocumentStore>(
         session, mantle::zookeeper::joinPath(zk->path, "state"),
         [&contender] { return contender ? contender->candidacyPath() : std::string(); });
     services = std::make_unique<mantle::services::Services>(io, options, std::move(store));
@@ -176,9 +176,10 @@ int main(int argc, char** argv) {
     std::error_code error;
     std::filesystem::create_directories(f.workDir, error);
     if (error) fatal("--work_dir " + f.workDir + ": " + error.message());
-    services = std::make_unique<mantle::services::Services>(
-        io, options,
-        std::make_unique<mantle::services::FileStateStore>((std::filesystem::path(f.workDir) / "state.json").string()));
+    services =
+        std::make_unique<mantle::services::Services>(io, options,
+                                                     std::make_unique<mantle::zookeeper::FileDocumentStore>(
+                                                         (std::filesystem::path(f.workDir) / "state.json").string()));
     if (Status s = services->start(); !s.ok()) fatal(s.error().message);
   }
 

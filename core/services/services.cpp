@@ -144,7 +144,8 @@ void Outbox::post(std::function<void()> job) {
   cv_.notify_all();
 }
 
-Services::Services(boost::asio::io_context& io, ServicesOptions options, std::unique_ptr<StateStore> store)
+Services::Services(boost::asio::io_context& io, ServicesOptions options,
+                   std::unique_ptr<zookeeper::DocumentStore> store)
     : io_(io), options_(std::move(options)), store_(std::move(store)), timer_(io) {}
 
 Services::~Services() {
@@ -152,10 +153,10 @@ Services::~Services() {
 }
 
 Status Services::start() {
-  Result<std::string> text = store_->load();
-  if (!text.ok()) return text.error();
-  if (!text->empty()) {
-    if (Status s = loadState(*text); !s.ok()) return s;
+  Result<std::optional<std::string>> text = store_->load();
+  if (!text.ok()) return text.error().withContext("loading the state from " + store_->describe());
+  if (*text && !(*text)->empty()) {
+    if (Status s = loadState(**text); !s.ok()) return s;
   }
   scheduler::SchedulerOptions options;
   options.master = options_.master;
@@ -860,7 +861,8 @@ void Services::persist() {
     if (Status s = store_->store(data); !s.ok()) {
       // A deposed leader (its fence is gone) or a broken store: stop rather
       // than act on state nobody keeps.
-      std::cerr << "mantle-services: fatal: " << s.error().message << std::endl;
+      std::cerr << "mantle-services: fatal: storing the state in " << store_->describe() << ": " << s.error().message
+                << std::endl;
       std::_Exit(3);
     }
   });

@@ -30,7 +30,7 @@
 #include "scheduler/scheduler.hpp"
 #include "services/app.hpp"
 #include "services/constraints.hpp"
-#include "services/state_store.hpp"
+#include "zookeeper/document_store.hpp"
 
 namespace mantle::services {
 
@@ -67,7 +67,7 @@ class Outbox {
 
 class Services {
  public:
-  Services(boost::asio::io_context& io, ServicesOptions options, std::unique_ptr<StateStore> store);
+  Services(boost::asio::io_context& io, ServicesOptions options, std::unique_ptr<zookeeper::DocumentStore> store);
   ~Services();
 
   // Loads the state and subscribes (with the stored framework id). Blocking
@@ -162,7 +162,7 @@ class Services {
 
   boost::asio::io_context& io_;
   ServicesOptions options_;
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<zookeeper::DocumentStore> store_;
   std::unique_ptr<scheduler::Scheduler> client_;
   Outbox outbox_;
   boost::asio::steady_timer timer_;
