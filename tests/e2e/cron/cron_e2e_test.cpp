@@ -8,17 +8,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "cluster.hpp"
 #include "cron_support.hpp"
-#include "http/server.hpp"
 #include "temp_dir.hpp"
+#include "webhook_receiver.hpp"
 
 namespace mantle::testing::cron {
 namespace {
@@ -26,40 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// Collects the JSON documents POSTed to it.
-class WebhookReceiver {
- public:
-  WebhookReceiver()
-      : work_(io_.get_executor()), server_(io_, [this](const http::Request& r, const http::Responder& w) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          bodies_.push_back(r.body);
-          w.respond(http::Response::text(200, ""));
-        }) {
-    port_ = *server_.listen("127.0.0.1", 0);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~WebhookReceiver() {
-    server_.stop();
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/cron"; }
-  std::vector<std::string> bodies() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return bodies_;
-  }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  http::Server server_;
-  std::uint16_t port_ = 0;
-  std::mutex mutex_;
-  std::vector<std::string> bodies_;
-  std::thread thread_;
-};
 
 class CronTest : public ::testing::Test {
  protected:
@@ -144,6 +106,7 @@ TEST_F(CronTest, ADependentJobRunsAfterItsParentSucceeded) {
 
 TEST_F(CronTest, AFailingJobIsRetriedExactlyRetriesTimesAndItsFailurePosted) {
   WebhookReceiver receiver;
+  receiver.start();
   startCron({"--webhook_url=" + receiver.url()});
   post("/v1/scheduler/iso8601", R"({"name": "broken", "command": "echo $mesos_task_id >> )" + path("attempts") +
                                     R"(; exit 3", "schedule": "R1//PT1H", "retries": 2, "mem": 32})");

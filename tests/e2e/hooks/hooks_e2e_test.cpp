@@ -8,70 +8,27 @@
 // receives a task's TASK_UPDATED events in order.
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "cluster.hpp"
 #include "http/client.hpp"
-#include "http/server.hpp"
 #include "master_peer.hpp"
 #include "module_manifest.hpp"
 #include "process.hpp"
 #include "process/sessions.hpp"
 #include "temp_dir.hpp"
 #include "test_framework.hpp"
+#include "webhook_receiver.hpp"
 
 namespace mantle::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// An HTTP endpoint on loopback that keeps the body of every POST (the
-// webhook's events).
-class Receiver {
- public:
-  Receiver() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {
-    server_ =
-        std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
-          {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (request.method == "POST") bodies_.push_back(request.body);
-          }
-          responder.respond(http::Response::text(200, "ok"));
-        });
-    Result<std::uint16_t> bound = server_->listen("127.0.0.1", 0);
-    EXPECT_TRUE(bound.ok()) << bound.error().message;
-    port_ = bound.ok() ? *bound : 0;
-  }
-  ~Receiver() {
-    server_->stop();
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/events"; }
-  std::vector<std::string> bodies() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return bodies_;
-  }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
-  std::unique_ptr<http::Server> server_;
-  std::uint16_t port_ = 0;
-  mutable std::mutex mutex_;
-  std::vector<std::string> bodies_;
-};
 
 Json::Value strings(const std::vector<std::string>& items) {
   Json::Value out(Json::arrayValue);
@@ -322,7 +279,8 @@ TEST_F(HooksEndToEnd, FailingMasterDecoratorRefusesTheTaskWithTaskError) {
 }
 
 TEST_F(HooksEndToEnd, MasterWebhookReceivesTheTaskUpdatesInOrder) {
-  Receiver receiver;
+  WebhookReceiver receiver;
+  receiver.start();
   webhookUrl_ = receiver.url();
   ASSERT_NO_FATAL_FAILURE(startCluster("", "webhook"));
   ASSERT_TRUE(scheduler_->launch(commandTask("watched", "true", "")).ok());

@@ -1,23 +1,16 @@
 // The webhook hook, loaded through the host from libmantle_webhook.so,
 // posting to HTTP receivers the test runs on loopback (core/http's server).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <json/reader.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
-#include "http/server.hpp"
 #include "mantle/module/v1/hook.pb.h"
 #include "module_host.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "webhook_receiver.hpp"
 
 namespace mantle::hooks::webhook {
 namespace {
@@ -26,86 +19,6 @@ namespace v1 = ::mantle::module::v1;
 using namespace std::chrono_literals;
 using modules::Instance;
 using modules::Registry;
-
-// An HTTP endpoint that records the body of every POST it accepts. It can
-// be stopped and started again on the same port, and can answer the next
-// requests with an error status.
-class Receiver {
- public:
-  Receiver() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
-  ~Receiver() {
-    stop();
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-
-  // Listens on `port` (0: a free one); returns the port.
-  std::uint16_t start(std::uint16_t port = 0) {
-    server_ =
-        std::make_unique<http::Server>(io_, [this](const http::Request& request, const http::Responder& responder) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          ++requests_;
-          if (failNext_ > 0) {
-            --failNext_;
-            responder.respond(http::Response::text(failStatus_, "not now"));
-            return;
-          }
-          if (request.method == "POST" && request.header("Content-Type") == "application/json")
-            bodies_.push_back(request.body);
-          responder.respond(http::Response::text(200, "ok"));
-        });
-    Result<std::uint16_t> bound = server_->listen("127.0.0.1", port);
-    EXPECT_TRUE(bound.ok()) << bound.error().message;
-    port_ = bound.ok() ? *bound : 0;
-    return port_;
-  }
-  // Returns once nothing accepts connections on the port any more (the
-  // server closes its acceptor asynchronously).
-  void stop() {
-    if (!server_) return;
-    server_->stop();
-    server_.reset();
-    EXPECT_TRUE(testing::waitUntil([this] { return !accepting(); }, 10s));
-  }
-  void failNext(int count, int status) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    failNext_ = count;
-    failStatus_ = status;
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/events"; }
-  std::vector<std::string> bodies() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return bodies_;
-  }
-  int requests() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return requests_;
-  }
-
- private:
-  bool accepting() const {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port_);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    ::close(fd);
-    return connected;
-  }
-
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
-  std::unique_ptr<http::Server> server_;
-  std::uint16_t port_ = 0;
-  mutable std::mutex mutex_;
-  std::vector<std::string> bodies_;
-  int requests_ = 0;
-  int failNext_ = 0;
-  int failStatus_ = 503;
-};
 
 Json::Value parse(const std::string& text) {
   Json::Value value;
@@ -196,7 +109,7 @@ class WebhookHookTest : public ::testing::Test {
 };
 
 TEST_F(WebhookHookTest, DeliversEveryEventInOrderAsJson) {
-  Receiver receiver;
+  testing::WebhookReceiver receiver;
   receiver.start();
   create({receiver.url()});
   for (int i = 1; i <= 30; ++i) send(taskUpdated("t" + std::to_string(i), v1::TASK_RUNNING));
@@ -241,7 +154,7 @@ TEST_F(WebhookHookTest, DeliversEveryEventInOrderAsJson) {
 }
 
 TEST_F(WebhookHookTest, RetriesWhileTheReceiverIsDownThenDeliversInOrder) {
-  Receiver receiver;
+  testing::WebhookReceiver receiver;
   const std::uint16_t port = receiver.start();
   receiver.stop();  // nothing listens there now
   Json::Value extra;
@@ -258,7 +171,7 @@ TEST_F(WebhookHookTest, RetriesWhileTheReceiverIsDownThenDeliversInOrder) {
 }
 
 TEST_F(WebhookHookTest, RetriesServerErrorsAndGivesUpOnClientErrors) {
-  Receiver receiver;
+  testing::WebhookReceiver receiver;
   receiver.start();
   create({receiver.url()});
   receiver.failNext(3, 503);
@@ -277,7 +190,7 @@ TEST_F(WebhookHookTest, RetriesServerErrorsAndGivesUpOnClientErrors) {
 }
 
 TEST_F(WebhookHookTest, GivesUpAfterMaxAttempts) {
-  Receiver receiver;
+  testing::WebhookReceiver receiver;
   receiver.start();
   receiver.stop();
   Json::Value extra;
@@ -291,7 +204,7 @@ TEST_F(WebhookHookTest, GivesUpAfterMaxAttempts) {
 }
 
 TEST_F(WebhookHookTest, FullQueueDropsNewEventsAndCountsThem) {
-  Receiver receiver;
+  testing::WebhookReceiver receiver;
   const std::uint16_t port = receiver.start();
   receiver.stop();
   Json::Value extra;
@@ -312,9 +225,9 @@ TEST_F(WebhookHookTest, FullQueueDropsNewEventsAndCountsThem) {
 }
 
 TEST_F(WebhookHookTest, EachUrlHasItsOwnQueue) {
-  Receiver up;
+  testing::WebhookReceiver up;
   up.start();
-  Receiver down;
+  testing::WebhookReceiver down;
   down.start();
   down.stop();
   Json::Value extra;
@@ -332,7 +245,7 @@ TEST_F(WebhookHookTest, EachUrlHasItsOwnQueue) {
 }
 
 TEST_F(WebhookHookTest, EventsFilterAndHeaders) {
-  Receiver receiver;
+  testing::WebhookReceiver receiver;
   receiver.start();
   Json::Value extra;
   extra["events"].append("AGENT_REMOVED");
@@ -350,7 +263,7 @@ TEST_F(WebhookHookTest, EventsFilterAndHeaders) {
 }
 
 TEST_F(WebhookHookTest, StopsPromptlyWithEventsStillQueued) {
-  Receiver receiver;
+  testing::WebhookReceiver receiver;
   receiver.start();
   receiver.stop();
   Json::Value extra;
