@@ -418,6 +418,7 @@ void failover(int agents, int tasks) {
   const double leaderBusiest = busiestThreadSince(leaderPid, leaderThreadsBefore);
   const double simCpu = cpuSeconds(getpid()) - simCpuBefore;
   int seenAgents = 0;
+  const double leaderCpuBack = cpuSeconds(leaderPid);
   auto lastRequest = Clock::now();
   int running = runningTasks(cluster.masterUrl(next), &seenAgents);
   double lastStateMs = msSince(lastRequest);
@@ -428,16 +429,20 @@ void failover(int agents, int tasks) {
     lastStateMs = msSince(lastRequest);
   }
   const double tasksMs = msSince(elected);
+  // The new leader's CPU for the GET_STATEs that found every task back.
+  const double stateCpu = cpuSeconds(leaderPid) - leaderCpuBack;
   const double floor = parseFloorMs(encodedCalls(agents, tasks));
   std::printf(
       "\n| failover | agents × tasks | kill → elected s | elected → all agents back s | elected → all tasks in "
       "GET_STATE s (last GET_STATE ms) | leader CPU s, elected → all back (µs/agent) | its busiest thread CPU s "
-      "(µs/agent) | simulator CPU s | floor: decode all REREGISTER ms | (all back) / floor | load |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|\n");
-  std::printf("| | %d × %d | %.2f | %.2f | %.2f (%.0f) | %.2f (%.0f) | %.2f (%.0f) | %.2f | %.1f | %.0f× | %.1f |\n",
-              agents, tasks, electedMs / 1000, agentsMs / 1000, tasksMs / 1000, lastStateMs, leaderCpu,
-              leaderCpu * 1e6 / agents, leaderBusiest, leaderBusiest * 1e6 / agents, simCpu, floor, agentsMs / floor,
-              loadAverage());
+      "(µs/agent) | leader CPU s, all back → all tasks in GET_STATE | simulator CPU s | "
+      "floor: decode all REREGISTER ms | (all back) / floor | load |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| | %d × %d | %.2f | %.2f | %.2f (%.0f) | %.2f (%.0f) | %.2f (%.0f) | %.2f | %.2f | %.1f | %.0f× | %.1f |\n",
+      agents, tasks, electedMs / 1000, agentsMs / 1000, tasksMs / 1000, lastStateMs, leaderCpu,
+      leaderCpu * 1e6 / agents, leaderBusiest, leaderBusiest * 1e6 / agents, stateCpu, simCpu, floor, agentsMs / floor,
+      loadAverage());
   if (back.connected != agents || running != agents * tasks) {
     std::printf("(incomplete: %s; running %d)\n", back.toText().c_str(), running);
   }
