@@ -11,7 +11,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "cluster.hpp"
@@ -140,13 +139,9 @@ TEST_F(V0SchedulerE2E, AKilledDriverDisconnectsItsFramework) {
   ChildProcess& framework =
       run(cluster.masterAddress(), {"--num_tasks=1", "--command=sleep 600", "--task_resources=cpus:0.1;mem:32"});
   auto active = [&] { return frameworksJson(cluster.masterUrl()).find("\"active\":true") != std::string::npos; };
-  auto until = std::chrono::steady_clock::now() + 30s;
-  while (!active() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(100ms);
-  ASSERT_TRUE(active()) << framework.output() << cluster.logs();
+  ASSERT_TRUE(waitUntil(active, 30s)) << framework.output() << cluster.logs();
   framework.kill();
-  until = std::chrono::steady_clock::now() + 15s;
-  while (active() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(100ms);
-  EXPECT_FALSE(active()) << frameworksJson(cluster.masterUrl()) << cluster.logs();
+  EXPECT_TRUE(waitUntil([&] { return !active(); }, 15s)) << frameworksJson(cluster.masterUrl()) << cluster.logs();
 }
 
 // SASL CRAM-MD5 against the master's --credentials (Cyrus SASL on both
@@ -226,11 +221,8 @@ TEST_F(V0SchedulerE2E, NoExecutorFrameworkSurvivesALeaderFailoverThroughZooKeepe
   ChildProcess& framework =
       run(cluster.zkUrl(), {"--num_tasks=4", "--command=sleep 6", "--task_resources=cpus:0.1;mem:32"});
   // Until the tasks run.
-  auto until = std::chrono::steady_clock::now() + 30s;
-  while (framework.output().find("TASK_RUNNING") == std::string::npos && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(100ms);
-  }
-  ASSERT_NE(framework.output().find("TASK_RUNNING"), std::string::npos) << framework.output() << cluster.logs();
+  ASSERT_TRUE(waitUntil([&] { return framework.output().find("TASK_RUNNING") != std::string::npos; }, 30s))
+      << framework.output() << cluster.logs();
   cluster.killMaster(*leader);
   EXPECT_TRUE(exitedZero(finish(120s))) << framework.output() << "\n" << cluster.logs();
 }
