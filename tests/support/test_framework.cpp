@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <gtest/gtest.h>
+
 #include "resources/resources.hpp"
 #include "wire/task_state.hpp"
 
@@ -14,13 +16,12 @@ namespace v1 = ::mesos::v1;
 
 namespace {
 
-// Whether `offer` holds `resources` (Mesos text syntax) in its role.
-bool holds(const v1::Offer& offer, const std::string& resources) {
-  Result<resources::Resources> wanted = resources::Resources::parse(resources);
+// Whether `offer` holds `wanted` in its role.
+bool holds(const v1::Offer& offer, const resources::Resources& wanted) {
   Result<resources::Resources> offered = resources::Resources::from(offer.resources());
-  if (!wanted.ok() || !offered.ok()) return false;
+  if (!offered.ok()) return false;
   const std::string& role = offer.allocation_info().role();
-  return offered->contains(role.empty() ? *wanted : wanted->allocatedTo(role));
+  return offered->contains(role.empty() ? wanted : wanted.allocatedTo(role));
 }
 
 std::string runningUser() {
@@ -29,6 +30,18 @@ std::string runningUser() {
 }
 
 }  // namespace
+
+v1::TaskInfo shellTask(const std::string& taskId, const std::string& command, const std::string& resources) {
+  v1::TaskInfo task;
+  task.set_name(taskId);
+  task.mutable_task_id()->set_value(taskId);
+  task.mutable_command()->set_shell(true);
+  task.mutable_command()->set_value(command);
+  Result<resources::Resources> parsed = resources::Resources::parse(resources);
+  EXPECT_TRUE(parsed.ok()) << taskId << ": " << parsed.error().message;
+  if (parsed.ok()) parsed->copyTo(task.mutable_resources());
+  return task;
+}
 
 TestFramework::TestFramework(std::string master, Options options) : options_(std::move(options)) {
   scheduler::SchedulerOptions schedulerOptions;
@@ -39,6 +52,7 @@ TestFramework::TestFramework(std::string master, Options options) : options_(std
   info.set_name(options_.name);
   info.add_roles(options_.role);
   info.set_checkpoint(options_.checkpoint);
+  if (!options_.hostname.empty()) info.set_hostname(options_.hostname);
   info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::MULTI_ROLE);
   if (options_.gpuResources) info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::GPU_RESOURCES);
   if (options_.sharedResources) info.add_capabilities()->set_type(v1::FrameworkInfo::Capability::SHARED_RESOURCES);
@@ -122,21 +136,34 @@ Status TestFramework::launch(const std::string& taskId, const std::string& comma
 Status TestFramework::launch(const std::string& taskId, const v1::CommandInfo& command, const std::string& resources,
                              std::chrono::milliseconds timeout, const std::optional<v1::ContainerInfo>& container,
                              const std::optional<v1::HealthCheck>& healthCheck) {
-  std::optional<v1::Offer> offer =
-      takeOffer([&](const v1::Offer& candidate) { return holds(candidate, resources); }, timeout);
-  if (!offer) return Error(StatusCode::kDeadlineExceeded, "no offer holds " + resources);
-  v1::TaskInfo task = scheduler::commandTask(taskId, *offer, "", resources);
+  v1::TaskInfo task = shellTask(taskId, "", resources);
   *task.mutable_command() = command;
   if (container) *task.mutable_container() = *container;
   if (healthCheck) *task.mutable_health_check() = *healthCheck;
-  return launch(*offer, {task});
+  return launch(std::move(task), timeout);
 }
 
 Status TestFramework::launch(v1::TaskInfo task, std::chrono::milliseconds timeout) {
-  std::optional<v1::Offer> offer = takeOffer({}, timeout);
-  if (!offer) return Error(StatusCode::kDeadlineExceeded, "no offer for task " + task.task_id().value());
-  *task.mutable_agent_id() = offer->agent_id();
-  return launch(*offer, {task});
+  return launch(std::vector<v1::TaskInfo>{std::move(task)}, timeout);
+}
+
+Status TestFramework::launch(std::vector<v1::TaskInfo> tasks, std::chrono::milliseconds timeout) {
+  resources::Resources wanted;
+  for (const v1::TaskInfo& task : tasks) {
+    Result<resources::Resources> own = resources::Resources::from(task.resources());
+    if (!own.ok()) return own.error().withContext("task " + task.task_id().value());
+    wanted += *own;
+  }
+  std::optional<v1::Offer> offer =
+      takeOffer([&](const v1::Offer& candidate) { return holds(candidate, wanted); }, timeout);
+  if (!offer) return Error(StatusCode::kDeadlineExceeded, "no offer holds " + wanted.toString());
+  const std::string& role = offer->allocation_info().role();
+  for (v1::TaskInfo& task : tasks) {
+    *task.mutable_agent_id() = offer->agent_id();
+    // The offer's role for each resource.
+    if (!role.empty()) resources::Resources::from(task.resources())->allocatedTo(role).copyTo(task.mutable_resources());
+  }
+  return launch(*offer, tasks);
 }
 
 Status TestFramework::launch(const v1::Offer& offer, const std::vector<v1::TaskInfo>& tasks) {
@@ -226,6 +253,12 @@ std::vector<v1::TaskStatus> TestFramework::updates(const std::string& taskId) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = updates_.find(taskId);
   return it == updates_.end() ? std::vector<v1::TaskStatus>{} : it->second;
+}
+
+std::optional<v1::TaskStatus> TestFramework::latest(const std::string& taskId) {
+  std::vector<v1::TaskStatus> all = updates(taskId);
+  if (all.empty()) return std::nullopt;
+  return all.back();
 }
 
 std::vector<v1::TaskState> TestFramework::states(const std::string& taskId) {

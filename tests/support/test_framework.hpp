@@ -32,7 +32,13 @@ struct TestFrameworkOptions {
   std::string role = "*";
   // The user its tasks run as; empty: the user running the test.
   std::string user = {};
+  // FrameworkInfo.hostname; empty: none.
+  std::string hostname = {};
 };
+
+// A shell command task `taskId` (also its name) of `resources` (Mesos text
+// syntax) on no agent yet: TestFramework::launch places it.
+mesos::v1::TaskInfo shellTask(const std::string& taskId, const std::string& command, const std::string& resources);
 
 class TestFramework {
  public:
@@ -68,8 +74,11 @@ class TestFramework {
                 const std::optional<mesos::v1::ContainerInfo>& container = std::nullopt,
                 const std::optional<mesos::v1::HealthCheck>& healthCheck = std::nullopt);
 
-  // Launches `task` on the next offer, with that offer's agent.
+  // Launches `task` on the next offer that holds its resources, on that
+  // offer's agent.
   Status launch(mesos::v1::TaskInfo task, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The same for `tasks` together, in one ACCEPT of one offer.
+  Status launch(std::vector<mesos::v1::TaskInfo> tasks, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   // One ACCEPT of `offer` (taken with takeOffer) launching `tasks`.
   Status launch(const mesos::v1::Offer& offer, const std::vector<mesos::v1::TaskInfo>& tasks);
@@ -102,6 +111,8 @@ class TestFramework {
   std::vector<mesos::v1::TaskStatus> updates(const std::string& taskId);
   // Their states.
   std::vector<mesos::v1::TaskState> states(const std::string& taskId);
+  // The last of them; nullopt before the first.
+  std::optional<mesos::v1::TaskStatus> latest(const std::string& taskId);
 
  private:
   // The first update of the task `matches` accepts, waiting up to `timeout`.

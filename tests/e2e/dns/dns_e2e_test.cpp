@@ -11,8 +11,8 @@
 #include "cluster.hpp"
 #include "ha_cluster.hpp"
 #include "process.hpp"
-#include "task_launcher.hpp"
 #include "temp_dir.hpp"
+#include "test_framework.hpp"
 
 namespace mantle::dns {
 namespace {
@@ -73,15 +73,12 @@ TEST_F(DnsTest, ARunningTaskResolvesOnceRunningAndGoesAwayWhenItEnds) {
   EXPECT_EQ(dig(port, "leader.mesos"), std::vector<std::string>{"127.0.0.1"});
   EXPECT_EQ(dig(port, "master.mesos", "A", "+tcp"), std::vector<std::string>{"127.0.0.1"});
 
-  testing::TaskLauncher launcher(cluster_.masterAddress(), "Web Apps");
-  testing::TaskSpec nginx;
-  nginx.id = "nginx-1";
-  nginx.name = "nginx";
-  nginx.command = "sleep 600";
-  nginx.resources = "cpus:0.1;mem:32;ports:[31005-31005]";
-  launcher.launch(nginx);
-  auto running = launcher.waitFor("nginx-1", mesos::v1::TASK_RUNNING, 30s);
-  ASSERT_TRUE(running) << cluster_.logs();
+  testing::TestFramework framework(cluster_.masterUrl(), {.name = "Web Apps", .user = "root", .hostname = "127.0.0.1"});
+  ASSERT_TRUE(framework.start().ok()) << cluster_.logs();
+  mesos::v1::TaskInfo nginx = testing::shellTask("nginx-1", "sleep 600", "cpus:0.1;mem:32;ports:[31005-31005]");
+  nginx.set_name("nginx");
+  ASSERT_TRUE(framework.launch(nginx).ok()) << cluster_.logs();
+  ASSERT_TRUE(framework.waitForState("nginx-1", mesos::v1::TASK_RUNNING, 30s)) << cluster_.logs();
   std::vector<std::string> a, srv;
   ASSERT_TRUE(testing::waitUntil(
       [&] {
@@ -101,8 +98,8 @@ TEST_F(DnsTest, ARunningTaskResolvesOnceRunningAndGoesAwayWhenItEnds) {
   EXPECT_EQ(dig(port, "_nginx._udp.web-apps.mesos", "SRV", "+tcp").size(), 1u);
   EXPECT_EQ(dig(port, "web-apps.mesos"), std::vector<std::string>{"127.0.0.1"});
 
-  ASSERT_TRUE(launcher.kill("nginx-1").ok());
-  ASSERT_TRUE(launcher.waitFor("nginx-1", mesos::v1::TASK_KILLED, 30s));
+  ASSERT_TRUE(framework.kill("nginx-1").ok());
+  ASSERT_TRUE(framework.waitForState("nginx-1", mesos::v1::TASK_KILLED, 30s));
   EXPECT_TRUE(testing::waitUntil(
       [&] {
         return dig(port, "nginx.web-apps.mesos").empty() && dig(port, "_nginx._tcp.web-apps.mesos", "SRV").empty();

@@ -21,8 +21,8 @@
 #include "haproxy_config.hpp"
 #include "http/client.hpp"
 #include "process.hpp"
-#include "task_launcher.hpp"
 #include "temp_dir.hpp"
+#include "test_framework.hpp"
 
 namespace mantle::lb {
 namespace {
@@ -61,27 +61,34 @@ class LbTest : public ::testing::Test {
                                  "--haproxy_config=" + config_, "--bind_address=127.0.0.1",
                                  "--http_port=" + std::to_string(httpPort_)},
         dir_.path() / "lb.log");
-    launcher_ = std::make_unique<testing::TaskLauncher>(cluster_.masterAddress(), "web");
+    framework_ = std::make_unique<testing::TestFramework>(
+        cluster_.masterUrl(), testing::TestFramework::Options{.name = "web", .user = "root", .hostname = "127.0.0.1"});
+    ASSERT_TRUE(framework_->start().ok()) << cluster_.logs();
   }
 
   void TearDown() override {
-    launcher_.reset();
+    framework_.reset();
     lb_->stop(5000ms);  // stops its HAProxy
     testing_support::killLeftHaproxy(config_);
     if (HasFailure()) std::cerr << "---- mantle-lb ----\n" << lb_->output() << "\n" << readConfig() << "\n";
   }
 
   // An instance serving its own id at /id on a port of its own.
-  testing::TaskSpec instance(const std::string& id, bool healthCheck, const std::string& group = "external") {
+  mesos::v1::TaskInfo instance(const std::string& id, bool healthCheck, const std::string& group = "external") {
     const int port = freePortIn(31000, 32000);
-    testing::TaskSpec spec;
-    spec.id = id;
-    spec.name = "web";
-    spec.command =
-        "echo " + id + " > id && exec /usr/bin/python3 -m http.server " + std::to_string(port) + " --bind 127.0.0.1";
-    spec.resources = "cpus:0.1;mem:32;ports:[" + std::to_string(port) + "-" + std::to_string(port) + "]";
-    spec.labels = {
-        {"HAPROXY_GROUP", group}, {"HAPROXY_0_PORT", std::to_string(servicePort_)}, {"HAPROXY_0_VHOST", "web.example"}};
+    mesos::v1::TaskInfo task = testing::shellTask(
+        id,
+        "echo " + id + " > id && exec /usr/bin/python3 -m http.server " + std::to_string(port) + " --bind 127.0.0.1",
+        "cpus:0.1;mem:32;ports:[" + std::to_string(port) + "-" + std::to_string(port) + "]");
+    task.set_name("web");
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"HAPROXY_GROUP", group},
+                                                          {"HAPROXY_0_PORT", std::to_string(servicePort_)},
+                                                          {"HAPROXY_0_VHOST", "web.example"}}) {
+      mesos::v1::Label* label = task.mutable_labels()->add_labels();
+      label->set_key(key);
+      label->set_value(value);
+    }
     if (healthCheck) {
       mesos::v1::HealthCheck check;
       check.set_type(mesos::v1::HealthCheck::HTTP);
@@ -92,9 +99,9 @@ class LbTest : public ::testing::Test {
       check.set_timeout_seconds(2);
       check.set_grace_period_seconds(0);
       check.set_consecutive_failures(1000);  // the sick one stays, unhealthy
-      spec.healthCheck = check;
+      *task.mutable_health_check() = check;
     }
-    return spec;
+    return task;
   }
 
   std::string readConfig() const { return testing_support::readFile(config_); }
@@ -129,31 +136,33 @@ class LbTest : public ::testing::Test {
   int httpPort_ = 0;
   std::string config_;
   std::unique_ptr<ChildProcess> lb_;
-  std::unique_ptr<testing::TaskLauncher> launcher_;
+  std::unique_ptr<testing::TestFramework> framework_;
 };
 
 TEST_F(LbTest, RequestsReachEveryHealthyInstanceOfTheGroupAndAKilledOneLeavesTheBackend) {
-  for (const std::string id : {"web-1", "web-2", "web-3", "sick-1"}) launcher_->launch(instance(id, true));
-  launcher_->launch(instance("other-1", false, "internal"));
+  std::vector<mesos::v1::TaskInfo> tasks;
+  for (const std::string id : {"web-1", "web-2", "web-3", "sick-1"}) tasks.push_back(instance(id, true));
+  tasks.push_back(instance("other-1", false, "internal"));
+  ASSERT_TRUE(framework_->launch(tasks).ok()) << cluster_.logs();
   for (const std::string id : {"web-1", "web-2", "web-3", "sick-1", "other-1"}) {
-    ASSERT_TRUE(launcher_->waitFor(id, mesos::v1::TASK_RUNNING, 30s)) << id << "\n" << cluster_.logs();
+    ASSERT_TRUE(framework_->waitForState(id, mesos::v1::TASK_RUNNING, 30s)) << id << "\n" << cluster_.logs();
   }
   ASSERT_TRUE(testing::waitUntil([&] { return servers() == 3; }, 20s))
-      << readConfig() << (launcher_->latest("web-1") ? launcher_->latest("web-1")->DebugString() : "");
+      << readConfig() << (framework_->latest("web-1") ? framework_->latest("web-1")->DebugString() : "");
   // HAProxy serves the new configuration once mantle-lb has reloaded it.
   const std::set<std::string> all = {"web-1", "web-2", "web-3"};
   EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(9)) == all; }, 30s));
   EXPECT_EQ(distinct(ask(30)), all);
   EXPECT_EQ(readConfig().find("sick-1"), std::string::npos) << "an unhealthy task is a server";
   EXPECT_EQ(readConfig().find("other-1"), std::string::npos) << "a task of another group is a server";
-  auto sick = launcher_->latest("sick-1");
+  auto sick = framework_->latest("sick-1");
   ASSERT_TRUE(sick);
   EXPECT_TRUE(sick->has_healthy() && !sick->healthy()) << sick->DebugString();
   const std::set<std::string> byHost = distinct(ask(6, "web.example"));
   EXPECT_EQ(byHost, (std::set<std::string>{"web-1", "web-2", "web-3"}));
 
-  ASSERT_TRUE(launcher_->kill("web-3").ok());
-  ASSERT_TRUE(launcher_->waitFor("web-3", mesos::v1::TASK_KILLED, 30s));
+  ASSERT_TRUE(framework_->kill("web-3").ok());
+  ASSERT_TRUE(framework_->waitForState("web-3", mesos::v1::TASK_KILLED, 30s));
   ASSERT_TRUE(testing::waitUntil([&] { return servers() == 2; }, 10s)) << readConfig();
   const std::set<std::string> left = {"web-1", "web-2"};
   EXPECT_TRUE(testing::waitUntil([&] { return distinct(ask(6)) == left; }, 30s));
@@ -161,9 +170,9 @@ TEST_F(LbTest, RequestsReachEveryHealthyInstanceOfTheGroupAndAKilledOneLeavesThe
 }
 
 TEST_F(LbTest, ReloadsUnderASteadyRequestLoopDropNoRequest) {
-  launcher_->launch(instance("web-1", false));
-  launcher_->launch(instance("web-2", false));
-  ASSERT_TRUE(launcher_->waitFor("web-2", mesos::v1::TASK_RUNNING, 30s)) << cluster_.logs();
+  ASSERT_TRUE(framework_->launch(std::vector{instance("web-1", false), instance("web-2", false)}).ok())
+      << cluster_.logs();
+  ASSERT_TRUE(framework_->waitForState("web-2", mesos::v1::TASK_RUNNING, 30s)) << cluster_.logs();
   const std::set<std::string> both = {"web-1", "web-2"};
   ASSERT_TRUE(testing::waitUntil([&] { return distinct(ask(4)) == both; }, 20s)) << readConfig();
 
@@ -184,8 +193,8 @@ TEST_F(LbTest, ReloadsUnderASteadyRequestLoopDropNoRequest) {
     lb_->signal(SIGHUP);  // a reload with the same configuration
     EXPECT_TRUE(testing::waitUntil([&] { return reloads() > before; }, 30s)) << "no reload after SIGHUP " << i;
   }
-  launcher_->launch(instance("web-3", false));  // and one with a new server
-  EXPECT_TRUE(launcher_->waitFor("web-3", mesos::v1::TASK_RUNNING, 30s));
+  EXPECT_TRUE(framework_->launch(instance("web-3", false)).ok());  // and one with a new server
+  EXPECT_TRUE(framework_->waitForState("web-3", mesos::v1::TASK_RUNNING, 30s));
   EXPECT_TRUE(testing::waitUntil([&] { return servers() == 3; }, 10s)) << readConfig();
   std::this_thread::sleep_for(500ms);
   done = true;
