@@ -66,6 +66,19 @@ class AgentLaunchTest : public AgentTest {
   }
   bool cleanedUp(const std::string& containerId) const { return fs::exists(gates() / "cleaned" / containerId); }
 
+  // Starts the agent with the prepare of task `taskId` held, runs `command`
+  // as that task of `framework` and waits until its prepare is held; the id
+  // of its container in `container`.
+  void launchHeld(const mesos::v1::FrameworkInfo& framework, const std::string& taskId, const std::string& command,
+                  std::string* container) {
+    hold(taskId, "prepare");
+    startAgent();
+    ASSERT_TRUE(peer_.waitForRegistration(20s));
+    ASSERT_TRUE(peer_.runTask(framework, commandTask(taskId, command, peer_.agentId())));
+    ASSERT_TRUE(waitUntil([&] { return !heldContainer(taskId).empty(); }, 60s)) << agent_->output();
+    *container = heldContainer(taskId);
+  }
+
   bool executorExited(const std::string& executorId) const {
     for (const internal::Call& call : peer_.calls()) {
       if (call.type() == internal::Call::EXECUTOR_EXITED &&
@@ -164,14 +177,9 @@ TEST_F(AgentLaunchTest, ATaskRunsWhileTheCheckpointOfAnEarlierTasksExecutorCanno
 // comes into being only after the kill, is destroyed before its executor
 // runs, its isolators cleaned up, and no second terminal update follows.
 TEST_F(AgentLaunchTest, ATaskKilledWhileItsContainerLaunchesEndsKilledOnceAndItsContainerIsDestroyed) {
-  hold("doomed", "prepare");
-  startAgent();
-  ASSERT_TRUE(peer_.waitForRegistration(20s));
   const auto framework = testFramework("framework-1", false);
-  ASSERT_TRUE(peer_.runTask(framework, commandTask("doomed", "echo ran > ran", peer_.agentId())));
-  ASSERT_TRUE(waitUntil([&] { return reached("doomed", "preparing"); }, 60s)) << agent_->output();
-  const std::string container = heldContainer("doomed");
-  ASSERT_FALSE(container.empty());
+  std::string container;
+  ASSERT_NO_FATAL_FAILURE(launchHeld(framework, "doomed", "echo ran > ran", &container));
 
   ASSERT_TRUE(peer_.killTask(framework.id().value(), "doomed"));
   auto killed = peer_.waitForTerminal("doomed", 30s);
@@ -194,13 +202,9 @@ TEST_F(AgentLaunchTest, ATaskKilledWhileItsContainerLaunchesEndsKilledOnceAndIts
 // it) while its container launches: the container is destroyed once it
 // exists, nothing of it is left.
 TEST_F(AgentLaunchTest, AFrameworkShutDownWhileItsContainerLaunchesLeavesNoProcessAndNoIsolatorState) {
-  hold("orphaned", "prepare");
-  startAgent();
-  ASSERT_TRUE(peer_.waitForRegistration(20s));
   const auto framework = testFramework("framework-1", false);
-  ASSERT_TRUE(peer_.runTask(framework, commandTask("orphaned", "sleep 100", peer_.agentId())));
-  ASSERT_TRUE(waitUntil([&] { return reached("orphaned", "preparing"); }, 60s)) << agent_->output();
-  const std::string container = heldContainer("orphaned");
+  std::string container;
+  ASSERT_NO_FATAL_FAILURE(launchHeld(framework, "orphaned", "sleep 100", &container));
 
   internal::Event shutdown;
   shutdown.set_type(internal::Event::SHUTDOWN_FRAMEWORK);
@@ -221,12 +225,8 @@ TEST_F(AgentLaunchTest, AFrameworkShutDownWhileItsContainerLaunchesLeavesNoProce
 // The agent stopping (SIGTERM) while a launch is held: once the launch ends
 // its container is destroyed, and the agent exits with nothing left.
 TEST_F(AgentLaunchTest, AnAgentStoppedWhileAContainerLaunchesDestroysItAndExits) {
-  hold("late", "prepare");
-  startAgent();
-  ASSERT_TRUE(peer_.waitForRegistration(20s));
-  ASSERT_TRUE(peer_.runTask(testFramework("framework-1", false), commandTask("late", "sleep 100", peer_.agentId())));
-  ASSERT_TRUE(waitUntil([&] { return reached("late", "preparing"); }, 60s)) << agent_->output();
-  const std::string container = heldContainer("late");
+  std::string container;
+  ASSERT_NO_FATAL_FAILURE(launchHeld(testFramework("framework-1", false), "late", "sleep 100", &container));
 
   agent_->signal(SIGTERM);
   ASSERT_TRUE(waitUntil([&] { return logLinesWith("Shutting down executor late") > 0; }, 30s)) << agent_->output();
