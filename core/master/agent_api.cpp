@@ -67,6 +67,20 @@ void refuseAgent(const http::Responder& responder, const std::string& message) {
 
 }  // namespace
 
+void prepareAgentCall(internal::Call& call) {
+  if (call.type() != internal::Call::REREGISTER || !call.has_reregistration()) return;
+  internal::Call::Reregister& rr = *call.mutable_reregistration();
+  const std::string& agentId = rr.agent_info().id().value();
+  for (internal::FrameworkState& state : *rr.mutable_frameworks()) {
+    const std::string& frameworkId = state.framework_info().id().value();
+    for (v1::Task& task : *state.mutable_tasks()) {
+      wire::redactSecrets(task);
+      task.mutable_framework_id()->set_value(frameworkId);
+      task.mutable_agent_id()->set_value(agentId);
+    }
+  }
+}
+
 void MasterImpl::sendAgentEvent(Agent& agent, const internal::Event& event) {
   if (!agent.connected || !agent.stream) return;
   agent.stream->write(wire::encodeRecord(event.SerializeAsString()));
@@ -321,9 +335,6 @@ void MasterImpl::reregisterAgent(internal::Call call, const std::string& remote,
       auto known = knownTasks.find(taskId);
       if (known == knownTasks.end()) {
         if (framework.unreachableTasks.count(taskId)) framework.unreachableTasks.erase(taskId);
-        wire::redactSecrets(reported);
-        reported.mutable_framework_id()->set_value(frameworkId);
-        reported.mutable_agent_id()->set_value(id);
         const v1::Task& task = framework.tasks.emplace(taskId, std::move(reported)).first->second;
         if (operatorEventsWanted()) {
           v1::master::Event op;

@@ -621,6 +621,7 @@ void MasterImpl::handleAgent(const http::Request& request, const http::Responder
     return responder.respond(
         http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not 'register_agents'"));
   }
+  prepareAgentCall(call);
   post([self = shared_from_this(), call = std::move(call), streamId = request.header(kAgentStreamIdHeader),
         remote = request.remoteAddress,
         responder]() mutable { self->agentCall(std::move(call), std::move(streamId), std::move(remote), responder); });

@@ -140,6 +140,11 @@ struct InverseOfferEntry {
 // other than RESERVE, UNRESERVE, CREATE, DESTROY), else none.
 std::optional<std::string> operationFeedbackError(const v1::Offer::Operation& operation);
 
+// What an agent call needs that no state does, done on the HTTP thread that
+// read it (off the state thread): a REREGISTER's reported tasks get their
+// secrets redacted and their framework and agent ids set.
+void prepareAgentCall(internal::Call& call);
+
 // UPDATE_WEIGHTS / PUT /weights: valid roles, positive finite weights.
 Status validateWeights(const google::protobuf::RepeatedPtrField<v1::WeightInfo>& infos);
 
@@ -292,7 +297,7 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // Sends the authenticatee the answer of one SASL step (HTTP threads).
   void v0Authenticated(const libprocess::Upid& authenticatee, const V0Authenticator::Step& step);
 
-  // Agent protocol (agent_api.cpp).
+  // Agent protocol (agent_api.cpp). `call` was prepared by prepareAgentCall.
   void agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder);
   void registerAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder);
   // Runs once the registry holds the new agent `id`.

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 
+#include "master/master_impl.hpp"
 #include "master/registry_file.hpp"
 #include "master/validation.hpp"
 #include "temp_dir.hpp"
@@ -233,6 +234,32 @@ TEST(ValidationTest, TerminalStates) {
   EXPECT_TRUE(isTerminal(v1::TASK_GONE_BY_OPERATOR));
   EXPECT_FALSE(isTerminal(v1::TASK_RUNNING));
   EXPECT_FALSE(isTerminal(v1::TASK_UNREACHABLE));
+}
+
+// The HTTP thread that reads a REREGISTER prepares its tasks for the state
+// thread: what the master keeps and shows of them carries no secret value
+// and the ids of the framework and agent they were reported under.
+TEST(AgentCallTest, AReregistrationsTasksLoseTheirSecretValuesAndGetTheirFrameworkAndAgentIds) {
+  internal::Call call;
+  call.set_type(internal::Call::REREGISTER);
+  internal::Call::Reregister* rr = call.mutable_reregistration();
+  rr->mutable_agent_info()->mutable_id()->set_value("m-S1");
+  internal::FrameworkState* state = rr->add_frameworks();
+  state->mutable_framework_info()->mutable_id()->set_value("fw-1");
+  v1::Task* task = state->add_tasks();
+  task->mutable_task_id()->set_value("t1");
+  task->mutable_framework_id()->set_value("another");
+  v1::Secret* secret = task->mutable_container()->add_volumes()->mutable_source()->mutable_secret();
+  secret->set_type(v1::Secret::VALUE);
+  secret->mutable_value()->set_data("hunter2");
+
+  prepareAgentCall(call);
+
+  const v1::Task& prepared = call.reregistration().frameworks(0).tasks(0);
+  EXPECT_EQ(prepared.framework_id().value(), "fw-1");
+  EXPECT_EQ(prepared.agent_id().value(), "m-S1");
+  EXPECT_EQ(prepared.container().volumes(0).source().secret().value().data(), "");
+  EXPECT_EQ(prepared.task_id().value(), "t1");
 }
 
 }  // namespace
