@@ -36,17 +36,6 @@ int touch(std::size_t bytes) {
   return 0;
 }
 
-void spinFor(double seconds) {
-  timespec start{}, now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
-  volatile unsigned long sink = 0;
-  do {
-    for (int i = 0; i < 100000; ++i) sink = sink + static_cast<unsigned long>(i);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  } while (static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9 <
-           seconds);
-}
-
 class CgroupsIsolatorTest : public ::testing::Test {
  protected:
   void SetUp() override {

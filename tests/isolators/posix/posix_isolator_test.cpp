@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/isolator_test_support.hpp"
 #include "mantle/module/v1/isolator.pb.h"
 #include "module_host.hpp"
 
@@ -24,19 +25,9 @@ namespace {
 namespace v1 = ::mantle::module::v1;
 using modules::Instance;
 using modules::Registry;
+using testing::isolators::spinFor;
 
 constexpr std::size_t kTouchedBytes = 32u << 20;
-
-void spinFor(double seconds) {
-  timespec start{}, now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
-  volatile unsigned long sink = 0;
-  do {
-    for (int i = 0; i < 100000; ++i) sink = sink + static_cast<unsigned long>(i);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  } while (static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9 <
-           seconds);
-}
 
 // A container stand-in: a child in its own process group that forks one
 // grandchild. Each burns some CPU and touches 32 MiB, reports ready through

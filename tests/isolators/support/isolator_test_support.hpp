@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -422,6 +423,18 @@ class CgroupRootScope {
 
   std::string name_;
 };
+
+// Burns `seconds` of this process' CPU time (for usage a test reads back).
+inline void spinFor(double seconds) {
+  timespec start{}, now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
+  volatile unsigned long sink = 0;
+  do {
+    for (int i = 0; i < 100000; ++i) sink = sink + static_cast<unsigned long>(i);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  } while (static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9 <
+           seconds);
+}
 
 inline bool isRoot() {
   return geteuid() == 0;
