@@ -10,6 +10,7 @@
 #include "cron/graph.hpp"
 #include "mantle/common/strict_json.hpp"
 #include "resources/resources.hpp"
+#include "wire/task_state.hpp"
 
 namespace mantle::cron {
 
@@ -54,15 +55,10 @@ Result<std::optional<CronState>> loadState(zookeeper::DocumentStore& store) {
   return std::optional<CronState>(std::move(*state));
 }
 
-bool terminal(v1::TaskState state) {
-  switch (state) {
-    case v1::TASK_STAGING:
-    case v1::TASK_STARTING:
-    case v1::TASK_RUNNING:
-    case v1::TASK_KILLING:
-    case v1::TASK_UNREACHABLE: return false;
-    default: return true;
-  }
+// Whether a run's task has ended: a terminal state, or TASK_UNKNOWN (the
+// master does not know it: reconciliation after a stop before its launch).
+bool ended(v1::TaskState state) {
+  return wire::isTerminal(state) || state == v1::TASK_UNKNOWN;
 }
 
 }  // namespace
@@ -349,7 +345,7 @@ void Cron::onUpdate(const v1::TaskStatus& status) {
   if (run != state_.runs.end()) {
     if (status.has_agent_id()) run->agentId = status.agent_id().value();
     if (status.state() == v1::TASK_RUNNING) run->running = true;
-    if (terminal(status.state())) {
+    if (ended(status.state())) {
       Run done = *run;
       const std::string message = status.message();
       if (status.state() == v1::TASK_FINISHED) {
