@@ -81,7 +81,7 @@ void prepareAgentCall(internal::Call& call) {
   }
 }
 
-void MasterImpl::sendAgentEvent(Agent& agent, const internal::Event& event) {
+void MasterImpl::sendAgentEvent(const Agent& agent, const internal::Event& event) {
   if (!agent.connected || !agent.stream) return;
   agent.stream->write(wire::encodeRecord(event.SerializeAsString()));
 }

@@ -227,10 +227,10 @@ class Splices {
   std::vector<std::vector<const std::string*>> arrays_;
 };
 
-// `splices`: where the task arrays go (none for the summary, which counts
-// them).
-Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Snapshot& snapshot, const TaskIndex& index,
-                          Splices* splices) {
+// `offers`: the framework's; `splices`: where the task and offer arrays go
+// (none for the summary, which counts the tasks).
+Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const std::vector<OfferPiecePtr>& offers,
+                          const Snapshot& snapshot, const TaskIndex& index, Splices* splices) {
   static const std::vector<const TaskPiece*> kNone;
   const v1::FrameworkInfo& info = f.framework_info();
   const std::string& id = info.id().value();
@@ -290,17 +290,7 @@ Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Sna
   out["tasks"] = list(index.active);
   out["completed_tasks"] = list(index.completed);
   out["unreachable_tasks"] = list(index.unreachable);
-  Json::Value offers(Json::arrayValue);
-  for (const v1::Offer& o : f.offers()) {
-    Json::Value offer(Json::objectValue);
-    offer["id"] = o.id().value();
-    offer["framework_id"] = o.framework_id().value();
-    offer["slave_id"] = o.agent_id().value();
-    offer["allocation_info"] = protoJson(o.allocation_info());
-    offer["resources"] = resourcesJson(o.resources());
-    offers.append(offer);
-  }
-  out["offers"] = offers;
+  out["offers"] = splices->placeholder(offers);
   Json::Value executors(Json::arrayValue);
   for (const auto& e : snapshot.executors.executors()) {
     if (e.executor_info().framework_id().value() != id) continue;
@@ -310,6 +300,16 @@ Json::Value frameworkJson(const Response::GetFrameworks::Framework& f, const Sna
   }
   out["executors"] = executors;
   return out;
+}
+
+Json::Value offerJson(const v1::Offer& o) {
+  Json::Value offer(Json::objectValue);
+  offer["id"] = o.id().value();
+  offer["framework_id"] = o.framework_id().value();
+  offer["slave_id"] = o.agent_id().value();
+  offer["allocation_info"] = protoJson(o.allocation_info());
+  offer["resources"] = resourcesJson(o.resources());
+  return offer;
 }
 
 Json::Value agentJson(const Response::GetAgents::Agent& a) {
@@ -353,6 +353,10 @@ std::string legacyAgentJson(const Response::GetAgents::Agent& agent) {
   return write(agentJson(agent));
 }
 
+std::string legacyOfferJson(const v1::Offer& offer) {
+  return write(offerJson(offer));
+}
+
 namespace {
 
 Json::Value flagsJson(const std::vector<std::pair<std::string, std::string>>& flags) {
@@ -378,6 +382,20 @@ std::string renderFlags(const std::vector<std::pair<std::string, std::string>>& 
   return write(out);
 }
 
+namespace {
+
+// The live and the completed frameworks, their arrays spliced.
+void appendFrameworks(const Snapshot& s, const TaskIndex& index, Splices* splices, Json::Value* frameworks,
+                      Json::Value* completed) {
+  for (int i = 0; i < s.frameworks.frameworks_size(); ++i) {
+    frameworks->append(
+        frameworkJson(s.frameworks.frameworks(i), *s.offers[static_cast<std::size_t>(i)], s, index, splices));
+  }
+  for (const auto& f : s.frameworks.completed_frameworks()) completed->append(frameworkJson(f, {}, s, index, splices));
+}
+
+}  // namespace
+
 http::Body renderState(const Snapshot& s) {
   Json::Value out(Json::objectValue);
   out["version"] = kVersion;
@@ -398,18 +416,17 @@ http::Body renderState(const Snapshot& s) {
   out["flags"] = flagsJson(s.flags);
   Splices splices;
   int activated = 0, deactivated = 0;
-  for (const auto& a : s.agents.agents()) (a.active() ? activated : deactivated)++;
+  for (const AgentPiecePtr& a : s.agentList) (a->agent().active() ? activated : deactivated)++;
   out["activated_slaves"] = activated;
   out["deactivated_slaves"] = deactivated;
   out["unreachable_slaves"] = 0;
   out["slaves"] = splices.placeholder(s.agentList);
   Json::Value recovered(Json::arrayValue);
-  for (const auto& info : s.agents.recovered_agents()) recovered.append(protoJson(info));
+  for (const auto& info : s.recoveredAgents) recovered.append(protoJson(info));
   out["recovered_slaves"] = recovered;
   TaskIndex index = indexTasks(s);
   Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
-  for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, &splices));
-  for (const auto& f : s.frameworks.completed_frameworks()) completed.append(frameworkJson(f, s, index, &splices));
+  appendFrameworks(s, index, &splices, &frameworks, &completed);
   out["frameworks"] = frameworks;
   out["completed_frameworks"] = completed;
   out["orphan_tasks"] = Json::Value(Json::arrayValue);
@@ -435,7 +452,8 @@ std::string renderStateSummary(const Snapshot& s) {
     }
   }
   Json::Value slaves(Json::arrayValue);
-  for (const auto& a : s.agents.agents()) {
+  for (const AgentPiecePtr& piece : s.agentList) {
+    const Response::GetAgents::Agent& a = piece->agent();
     Json::Value slave = agentJson(a);
     const std::string& id = a.agent_info().id().value();
     for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
@@ -449,7 +467,7 @@ std::string renderStateSummary(const Snapshot& s) {
   }
   out["slaves"] = slaves;
   Json::Value frameworks(Json::arrayValue);
-  for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, nullptr));
+  for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, {}, s, index, nullptr));
   out["frameworks"] = frameworks;
   return write(out);
 }
@@ -459,8 +477,7 @@ http::Body renderFrameworks(const Snapshot& s) {
   TaskIndex index = indexTasks(s);
   Splices splices;
   Json::Value frameworks(Json::arrayValue), completed(Json::arrayValue);
-  for (const auto& f : s.frameworks.frameworks()) frameworks.append(frameworkJson(f, s, index, &splices));
-  for (const auto& f : s.frameworks.completed_frameworks()) completed.append(frameworkJson(f, s, index, &splices));
+  appendFrameworks(s, index, &splices, &frameworks, &completed);
   out["frameworks"] = frameworks;
   out["completed_frameworks"] = completed;
   out["unregistered_frameworks"] = Json::Value(Json::arrayValue);
@@ -472,7 +489,7 @@ http::Body renderSlaves(const Snapshot& s) {
   Splices splices;
   out["slaves"] = splices.placeholder(s.agentList);
   Json::Value recovered(Json::arrayValue);
-  for (const auto& info : s.agents.recovered_agents()) recovered.append(protoJson(info));
+  for (const auto& info : s.recoveredAgents) recovered.append(protoJson(info));
   out["recovered_slaves"] = recovered;
   return splices.apply(write(out), s);
 }

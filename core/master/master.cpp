@@ -379,7 +379,7 @@ void MasterImpl::heartbeatTick() {
     lastAgent = now;
     internal::Event event;
     event.set_type(internal::Event::HEARTBEAT);
-    for (auto& [id, a] : agents_) {
+    for (const auto& [id, a] : std::as_const(agents_)) {
       if (a.connected) sendAgentEvent(a, event);
     }
   }

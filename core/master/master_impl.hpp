@@ -318,7 +318,7 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // get FAILURE. `unreachable`: keep tasks as unreachable for reconciliation.
   void removeAgent(const std::string& agentId, v1::TaskState taskState, v1::TaskStatus::Reason reason, bool unreachable,
                    const std::string& message);
-  void sendAgentEvent(Agent& agent, const internal::Event& event);
+  void sendAgentEvent(const Agent& agent, const internal::Event& event);
   // Adds the agent with what frameworks use on it, plus `extra` (resources
   // held outside tasks and offers, e.g. an ACCEPT's leftovers).
   void addAgentToAllocator(Agent& agent, const std::map<std::string, Resources>& extra = {});
@@ -489,8 +489,8 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void applyStopMaintenance(const std::vector<v1::MachineID>& machines);
 
   // Snapshots (operator_api.cpp). `withAllocated`: with the resources
-  // frameworks use on the agent / the framework uses (a snapshot adds them
-  // on an HTTP thread, Snapshot::complete).
+  // frameworks use on the agent / the framework uses, and the framework's
+  // offers (a snapshot adds them on an HTTP thread, Snapshot::complete).
   v1::master::Response::GetAgents::Agent agentProto(const Agent& agent, bool withAllocated = true) const;
   v1::master::Response::GetFrameworks::Framework frameworkProto(const Framework& framework,
                                                                 bool withAllocated = true) const;
@@ -566,7 +566,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::vector<std::function<void(const std::shared_ptr<const Snapshot>&)>> snapshotWaiters_;
   // The agents' renderings of the last snapshot, for the next (Snapshot::complete).
   std::shared_ptr<AgentPieces> agentPieces_ = std::make_shared<AgentPieces>();
-  std::map<std::string, Agent> agents_;
+  // Each agent's record for snapshots (agentProto without allocations),
+  // remade only for agents changed since the last snapshot.
+  RecordedMap<Agent, v1::master::Response::GetAgents::Agent> agents_;
   // Ids of the agents in agents_ that are disconnected and may re-register:
   // a REGISTER looks only at these (a scan of every agent per registration
   // made registering N agents O(N^2)).

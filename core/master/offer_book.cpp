@@ -22,6 +22,9 @@ void OfferBook::add(OfferEntry entry) {
   const std::string id = entry.offer.id().value();
   byFramework_[entry.frameworkId].insert(id);
   byAgent_[entry.agentId].insert(id);
+  pieces_.erase(entry.frameworkId);
+  changedAgents_.insert(entry.agentId);
+  entry.piece = std::make_shared<const OfferPiece>(entry.offer, entry.resources);
   offers_.emplace(id, std::move(entry));
 }
 
@@ -32,6 +35,20 @@ const OfferEntry* OfferBook::find(const std::string& offerId) const {
 
 std::set<std::string> OfferBook::ofFramework(const std::string& frameworkId) const {
   return idsOf(byFramework_, frameworkId);
+}
+
+const OfferListPtr& OfferBook::piecesOf(const std::string& frameworkId) const {
+  static const OfferListPtr kNone = std::make_shared<const std::vector<OfferPiecePtr>>();
+  auto ids = byFramework_.find(frameworkId);
+  if (ids == byFramework_.end()) return kNone;
+  OfferListPtr& list = pieces_[frameworkId];
+  if (!list) {
+    auto pieces = std::make_shared<std::vector<OfferPiecePtr>>();
+    pieces->reserve(ids->second.size());
+    for (const std::string& id : ids->second) pieces->push_back(offers_.at(id).piece);
+    list = std::move(pieces);
+  }
+  return list;
 }
 
 std::set<std::string> OfferBook::onAgent(const std::string& agentId) const {
@@ -55,6 +72,8 @@ std::optional<OfferEntry> OfferBook::take(const std::string& offerId) {
   if (it == offers_.end()) return std::nullopt;
   OfferEntry entry = std::move(it->second);
   offers_.erase(it);
+  pieces_.erase(entry.frameworkId);
+  changedAgents_.insert(entry.agentId);
   unindex(byFramework_, entry.frameworkId, offerId);
   unindex(byAgent_, entry.agentId, offerId);
   return entry;

@@ -11,9 +11,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "master/allocator_client.hpp"
+#include "master/state_snapshot.hpp"
 #include "mesos/v1/mesos.pb.h"
 #include "resources/resources.hpp"
 
@@ -25,6 +27,8 @@ struct OfferEntry {
   std::string agentId;
   resources::Resources resources;
   double createdSteady = 0;
+  // The offer as snapshots show it (made by OfferBook::add).
+  OfferPiecePtr piece;
 };
 
 class OfferBook {
@@ -45,6 +49,11 @@ class OfferBook {
   // Ids of the offers made to `frameworkId` / on `agentId`.
   std::set<std::string> ofFramework(const std::string& frameworkId) const;
   std::set<std::string> onAgent(const std::string& agentId) const;
+  // The pieces of the offers made to `frameworkId`, in id order: the same
+  // list until one of them goes or another comes.
+  const OfferListPtr& piecesOf(const std::string& frameworkId) const;
+  // The agents whose offers came or went since the last call.
+  std::set<std::string> takeChangedAgents() const { return std::exchange(changedAgents_, {}); }
   // What the offers made to `frameworkId` / on `agentId` hold.
   resources::Resources offeredTo(const std::string& frameworkId) const;
   resources::Resources offeredOn(const std::string& agentId) const;
@@ -67,6 +76,9 @@ class OfferBook {
   std::map<std::string, OfferEntry> offers_;
   std::map<std::string, std::set<std::string>> byFramework_;
   std::map<std::string, std::set<std::string>> byAgent_;
+  // piecesOf()'s lists, dropped when they change.
+  mutable std::map<std::string, OfferListPtr> pieces_;
+  mutable std::set<std::string> changedAgents_;
 };
 
 }  // namespace mantle::master

@@ -723,14 +723,13 @@ Response::GetFrameworks::Framework MasterImpl::frameworkProto(const Framework& f
   if (f.registeredTime > 0) *out.mutable_registered_time() = timeInfo(f.registeredTime);
   if (f.reregisteredTime > 0) *out.mutable_reregistered_time() = timeInfo(f.reregisteredTime);
   if (f.unregisteredTime > 0) *out.mutable_unregistered_time() = timeInfo(f.unregisteredTime);
-  Resources offered;
-  for (const std::string& offerId : offerBook_.ofFramework(f.id)) {
-    const OfferEntry* o = offerBook_.find(offerId);
-    *out.add_offers() = o->offer;
-    offered += o->resources;
-  }
-  offered.copyTo(out.mutable_offered_resources());
   if (withAllocated) {
+    Resources offered;
+    for (const OfferPiecePtr& offer : *offerBook_.piecesOf(f.id)) {
+      *out.add_offers() = offer->offer();
+      offered += offer->resources();
+    }
+    offered.copyTo(out.mutable_offered_resources());
     Resources allocated = f.tasks.pieces()->sums().total;
     for (const auto& [agentId, executors] : f.executors) {
       for (const auto& [executorId, info] : executors) {
@@ -804,6 +803,7 @@ Snapshot MasterImpl::buildSnapshot() const {
   for (const auto& [id, f] : frameworks_) {
     addTasks(f);
     *s.frameworks.add_frameworks() = frameworkProto(f, /*withAllocated=*/false);
+    s.offers.push_back(offerBook_.piecesOf(f.id));
     s.allocations.push_back(f.tasks.pieces());
   }
   for (const Framework& f : completedFrameworks_) {
@@ -811,8 +811,9 @@ Snapshot MasterImpl::buildSnapshot() const {
     *s.frameworks.add_completed_frameworks() = frameworkProto(f);
   }
   s.executors = buildExecutors();
-  for (const auto& [id, agent] : agents_) *s.agents.add_agents() = agentProto(agent, /*withAllocated=*/false);
-  for (const auto& [id, info] : recoveredAgents_) *s.agents.add_recovered_agents() = info;
+  for (const std::string& id : offerBook_.takeChangedAgents()) agents_.touch(id);
+  s.agentRecords = agents_.records([&](const Agent& agent) { return agentProto(agent, /*withAllocated=*/false); });
+  for (const auto& [id, info] : recoveredAgents_) *s.recoveredAgents.Add() = info;
   s.weights = weights_;
   for (const auto& [role, config] : quotas_) s.quotas.push_back(config);
   return s;

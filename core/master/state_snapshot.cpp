@@ -75,6 +75,24 @@ const TaskSums& TaskList::sums() const {
   });
 }
 
+const std::string& OfferPiece::legacyJson() const {
+  return legacyJson_.get([&] { return legacyOfferJson(offer_); });
+}
+
+const std::string& OfferPiece::json() const {
+  return json_.get([&] { return wire::toJson(offer_); });
+}
+
+const std::string& OfferPiece::bytes() const {
+  return bytes_.get([&] { return serialize(offer_); });
+}
+
+AgentPiece::AgentPiece(Response::GetAgents::Agent agent, AgentRecordPtr record, Resources allocated)
+    : agent_(std::move(agent)),
+      record_(std::move(record)),
+      allocated_(std::move(allocated)),
+      bytes_(serialize(agent_)) {}
+
 const std::string& AgentPiece::legacyJson() const {
   return legacyJson_.get([&] { return legacyAgentJson(agent_); });
 }
@@ -83,26 +101,26 @@ const std::string& AgentPiece::json() const {
   return json_.get([&] { return wire::toJson(agent_); });
 }
 
-std::vector<AgentPiecePtr> AgentPieces::of(
-    const google::protobuf::RepeatedPtrField<Response::GetAgents::Agent>& agents) {
-  std::vector<std::string> bytes;
-  bytes.reserve(static_cast<std::size_t>(agents.size()));
-  for (const auto& agent : agents) bytes.push_back(serialize(agent));
+std::vector<AgentPiecePtr> AgentPieces::of(const std::vector<AgentRecordPtr>& records,
+                                           std::vector<Resources> allocated) {
+  CHECK_EQ(records.size(), allocated.size());
   std::vector<AgentPiecePtr> out;
-  out.reserve(bytes.size());
-  std::map<std::string, AgentPiecePtr> next;
+  out.reserve(records.size());
   std::lock_guard<std::mutex> lock(mutex_);
-  for (int i = 0; i < agents.size(); ++i) {
-    const std::string& id = agents[i].agent_info().id().value();
-    auto last = last_.find(id);
-    if (last != last_.end() && last->second->bytes() == bytes[static_cast<std::size_t>(i)]) {
-      out.push_back(last->second);
-    } else {
-      out.push_back(std::make_shared<const AgentPiece>(agents[i], std::move(bytes[static_cast<std::size_t>(i)])));
+  // Both in id order: one walk.
+  auto last = last_.begin();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::string& id = records[i]->agent_info().id().value();
+    while (last != last_.end() && (*last)->id() < id) ++last;
+    if (last != last_.end() && (*last)->record() == records[i] && (*last)->allocated() == allocated[i]) {
+      out.push_back(*last);
+      continue;
     }
-    next.emplace_hint(next.end(), id, out.back());
+    Response::GetAgents::Agent agent = *records[i];
+    allocated[i].copyTo(agent.mutable_allocated_resources());
+    out.push_back(std::make_shared<const AgentPiece>(std::move(agent), records[i], std::move(allocated[i])));
   }
-  last_ = std::move(next);
+  last_ = out;
   return out;
 }
 
@@ -249,9 +267,14 @@ void Snapshot::complete() {
     Resources allocated = sums.total;
     for (const Resources& r : executorsOf[id]) allocated += r;
     allocated.copyTo(f->mutable_allocated_resources());
+    Resources offered;
+    for (const OfferPiecePtr& offer : *offers[static_cast<std::size_t>(i)]) offered += offer->resources();
+    offered.copyTo(f->mutable_offered_resources());
   }
-  for (auto& agent : *agents.mutable_agents()) {
-    const std::string& agentId = agent.agent_info().id().value();
+  std::vector<Resources> agentsAllocated;
+  agentsAllocated.reserve(agentRecords->size());
+  for (const AgentRecordPtr& record : *agentRecords) {
+    const std::string& agentId = record->agent_info().id().value();
     std::map<std::string, Resources> used;  // by framework id
     for (const auto& [frameworkId, sums] : sumsOf) {
       auto on = sums->byAgent.find(agentId);
@@ -266,8 +289,9 @@ void Snapshot::complete() {
     }
     Resources allocated;
     for (const auto& [frameworkId, r] : used) allocated += r;
-    allocated.copyTo(agent.mutable_allocated_resources());
+    agentsAllocated.push_back(std::move(allocated));
   }
+  agentList = agentPieces->of(*agentRecords, std::move(agentsAllocated));
 
   std::map<std::string, v1::Role> byName;
   auto role = [&](const std::string& name) -> v1::Role& {
@@ -290,7 +314,6 @@ void Snapshot::complete() {
   for (auto& [name, r] : allocatedTo) r.copyTo(role(name).mutable_resources());
   roles.clear();
   for (auto& [name, r] : byName) roles.push_back(std::move(r));
-  agentList = agentPieces->of(agents.agents());
 }
 
 Response::GetState Snapshot::getState() const {
@@ -307,7 +330,12 @@ Response::GetState Snapshot::getState() const {
   copy(unreachableTasks, out.mutable_get_tasks()->mutable_unreachable_tasks());
   *out.mutable_get_executors() = executors;
   *out.mutable_get_frameworks() = frameworks;
-  *out.mutable_get_agents() = agents;
+  for (std::size_t i = 0; i < offers.size(); ++i) {
+    auto* f = out.mutable_get_frameworks()->mutable_frameworks(static_cast<int>(i));
+    for (const OfferPiecePtr& offer : *offers[i]) *f->add_offers() = offer->offer();
+  }
+  for (const AgentPiecePtr& agent : agentList) *out.mutable_get_agents()->add_agents() = agent->agent();
+  *out.mutable_get_agents()->mutable_recovered_agents() = recoveredAgents;
   return out;
 }
 
@@ -332,8 +360,19 @@ Snapshot Snapshot::fromState(const Snapshot& base, Response::GetState state) {
   s.unreachableTasks = runOf(state.mutable_get_tasks()->mutable_unreachable_tasks());
   s.executors.Swap(state.mutable_get_executors());
   s.frameworks.Swap(state.mutable_get_frameworks());
-  s.agents.Swap(state.mutable_get_agents());
-  s.agentList = AgentPieces().of(s.agents.agents());
+  for (auto& f : *s.frameworks.mutable_frameworks()) {
+    auto list = std::make_shared<std::vector<OfferPiecePtr>>();
+    for (v1::Offer& offer : *f.mutable_offers()) {
+      Result<Resources> r = Resources::from(offer.resources());
+      list->push_back(std::make_shared<const OfferPiece>(std::move(offer), r.ok() ? *r : Resources()));
+    }
+    f.clear_offers();
+    s.offers.push_back(std::move(list));
+  }
+  for (Response::GetAgents::Agent& agent : *state.mutable_get_agents()->mutable_agents()) {
+    s.agentList.push_back(std::make_shared<const AgentPiece>(std::move(agent), nullptr, Resources()));
+  }
+  s.recoveredAgents.Swap(state.mutable_get_agents()->mutable_recovered_agents());
   return s;
 }
 
@@ -344,6 +383,7 @@ void keepPieces(const Snapshot& s, http::Body* body) {
   for (const auto* runs : {&s.tasks, &s.completedTasks, &s.unreachableTasks}) {
     for (const TaskRun& run : *runs) body->keep(run.list);
   }
+  for (const OfferListPtr& offers : s.offers) body->keep(offers);
   body->keep(std::make_shared<const std::vector<AgentPiecePtr>>(s.agentList));
 }
 
@@ -432,11 +472,11 @@ void appendAgentsJson(const Snapshot& s, http::Body* out) {
   }
   if (!s.agentList.empty()) out->copy("]");
   std::string recovered;
-  for (int i = 0; i < s.agents.recovered_agents_size(); ++i) {
+  for (int i = 0; i < s.recoveredAgents.size(); ++i) {
     recovered.append(i > 0 ? "," : s.agentList.empty() ? R"("recovered_agents":[)" : R"(,"recovered_agents":[)");
-    wire::appendJson(s.agents.recovered_agents(i), &recovered);
+    wire::appendJson(s.recoveredAgents[i], &recovered);
   }
-  if (s.agents.recovered_agents_size() > 0) recovered.push_back(']');
+  if (!s.recoveredAgents.empty()) recovered.push_back(']');
   out->own(std::move(recovered));
   out->copy("}");
 }
@@ -466,8 +506,62 @@ http::Body agentsBytes(const Snapshot& s) {
     out.borrow(agent->bytes());
   }
   Response::GetAgents recovered;
-  *recovered.mutable_recovered_agents() = s.agents.recovered_agents();
+  *recovered.mutable_recovered_agents() = s.recoveredAgents;
   out.own(serialize(recovered));
+  return out;
+}
+
+// GetFrameworks' JSON object: each live framework's rendering with its
+// offers' spliced in before its closing brace.
+void appendFrameworksJson(const Snapshot& s, http::Body* out) {
+  out->copy("{");
+  for (int i = 0; i < s.frameworks.frameworks_size(); ++i) {
+    out->copy(i == 0 ? R"("frameworks":[)" : ",");
+    std::string framework = wire::toJson(s.frameworks.frameworks(i));
+    const std::vector<OfferPiecePtr>& offers = *s.offers[static_cast<std::size_t>(i)];
+    if (offers.empty()) {
+      out->own(std::move(framework));
+      continue;
+    }
+    framework.pop_back();  // its '}'
+    framework.append(framework.size() > 1 ? R"(,"offers":[)" : R"("offers":[)");
+    out->own(std::move(framework));
+    for (std::size_t j = 0; j < offers.size(); ++j) {
+      if (j > 0) out->copy(",");
+      out->borrow(offers[j]->json());
+    }
+    out->copy("]}");
+  }
+  if (s.frameworks.frameworks_size() > 0) out->copy("]");
+  if (s.frameworks.completed_frameworks_size() > 0) {
+    Response::GetFrameworks completed;
+    *completed.mutable_completed_frameworks() = s.frameworks.completed_frameworks();
+    std::string json = wire::toJson(completed);  // {"completed_frameworks":[...]}
+    if (s.frameworks.frameworks_size() > 0) out->copy(",");
+    out->own(json.substr(1, json.size() - 2));
+  }
+  out->copy("}");
+}
+
+// The serialized GetFrameworks: each live framework with its offers
+// (Framework.offers = 7) after its other fields.
+http::Body frameworksBytes(const Snapshot& s) {
+  http::Body out;
+  for (int i = 0; i < s.frameworks.frameworks_size(); ++i) {
+    std::string framework = serialize(s.frameworks.frameworks(i));
+    const std::vector<OfferPiecePtr>& offers = *s.offers[static_cast<std::size_t>(i)];
+    std::size_t size = framework.size();
+    for (const OfferPiecePtr& offer : offers) size += fieldSize(7, offer->bytes().size());
+    appendHeader(1, size, &out);
+    out.own(std::move(framework));
+    for (const OfferPiecePtr& offer : offers) {
+      appendHeader(7, offer->bytes().size(), &out);
+      out.borrow(offer->bytes());
+    }
+  }
+  Response::GetFrameworks completed;
+  *completed.mutable_completed_frameworks() = s.frameworks.completed_frameworks();
+  out.own(serialize(completed));
   return out;
 }
 
@@ -494,7 +588,7 @@ void encodeJson(const Snapshot& s, Response::Type type, http::Body* out) {
       out->copy(R"(,"get_executors":)");
       appendJson(s.executors, out);
       out->copy(R"(,"get_frameworks":)");
-      appendJson(s.frameworks, out);
+      appendFrameworksJson(s, out);
       out->copy(R"(,"get_agents":)");
       appendAgentsJson(s, out);
       out->copy("}");
@@ -509,7 +603,7 @@ void encodeJson(const Snapshot& s, Response::Type type, http::Body* out) {
       break;
     case Response::GET_FRAMEWORKS:
       out->copy(R"("get_frameworks":)");
-      appendJson(s.frameworks, out);
+      appendFrameworksJson(s, out);
       break;
     case Response::GET_EXECUTORS:
       out->copy(R"("get_executors":)");
@@ -527,7 +621,7 @@ void encodeProtobuf(const Snapshot& s, Response::Type type, http::Body* out) {
       // GetState: get_tasks = 1, get_executors = 2, get_frameworks = 3, get_agents = 4.
       const std::size_t tasksSize = tasksBytesSize(s);
       std::string executors = serialize(s.executors);
-      std::string frameworks = serialize(s.frameworks);
+      http::Body frameworks = frameworksBytes(s);
       http::Body agents = agentsBytes(s);
       const std::size_t stateSize = fieldSize(1, tasksSize) + fieldSize(2, executors.size()) +
                                     fieldSize(3, frameworks.size()) + fieldSize(4, agents.size());
@@ -535,7 +629,8 @@ void encodeProtobuf(const Snapshot& s, Response::Type type, http::Body* out) {
       appendHeader(1, tasksSize, out);
       appendTasksBytes(s, out);
       appendField(2, std::move(executors), out);
-      appendField(3, std::move(frameworks), out);
+      appendHeader(3, frameworks.size(), out);
+      append(std::move(frameworks), out);
       appendHeader(4, agents.size(), out);
       append(std::move(agents), out);
       break;
@@ -550,7 +645,12 @@ void encodeProtobuf(const Snapshot& s, Response::Type type, http::Body* out) {
       append(std::move(agents), out);
       break;
     }
-    case Response::GET_FRAMEWORKS: appendField(11, serialize(s.frameworks), out); break;
+    case Response::GET_FRAMEWORKS: {
+      http::Body frameworks = frameworksBytes(s);
+      appendHeader(11, frameworks.size(), out);
+      append(std::move(frameworks), out);
+      break;
+    }
     case Response::GET_EXECUTORS: appendField(12, serialize(s.executors), out); break;
     default: LOG(FATAL) << "not a state call: " << Response::Type_Name(type);
   }

@@ -8,6 +8,10 @@
 // before it. Each piece renders itself once per form (legacy JSON, Mesos'
 // JSON mapping, protobuf) on whichever HTTP thread first needs it, so a
 // state response is mostly a concatenation of renderings made before.
+// Agents and offers likewise: the state thread remakes an agent's record
+// only when the agent changed (RecordedMap records which), an offer's piece
+// is made once with the offer (OfferBook), and an agent's piece is remade
+// on an HTTP thread only when its record or its allocations changed.
 #pragma once
 
 #include <cstddef>
@@ -158,16 +162,55 @@ class CompletedTasks {
   mutable bool changed_ = false;
 };
 
-// One agent as snapshots show it: its GetAgents.Agent (allocations
-// included), serialized, and its renderings, made once each when first asked.
+// One outstanding offer as snapshots show it (the offer book makes it when
+// the offer is made; an offer does not change).
+class OfferPiece {
+ public:
+  OfferPiece(mesos::v1::Offer offer, resources::Resources resources)
+      : offer_(std::move(offer)), resources_(std::move(resources)) {}
+  OfferPiece(const OfferPiece&) = delete;
+  OfferPiece& operator=(const OfferPiece&) = delete;
+
+  const mesos::v1::Offer& offer() const { return offer_; }
+  const resources::Resources& resources() const { return resources_; }
+  // The offer object of a framework in /master/state (legacyOfferJson).
+  const std::string& legacyJson() const;
+  // Mesos' JSON mapping.
+  const std::string& json() const;
+  // The serialized Offer.
+  const std::string& bytes() const;
+
+ private:
+  const mesos::v1::Offer offer_;
+  const resources::Resources resources_;
+  MadeOnce<std::string> legacyJson_;
+  MadeOnce<std::string> json_;
+  MadeOnce<std::string> bytes_;
+};
+
+using OfferPiecePtr = std::shared_ptr<const OfferPiece>;
+// A framework's offers in id order; immutable once published.
+using OfferListPtr = std::shared_ptr<const std::vector<OfferPiecePtr>>;
+
+// An agent's GetAgents.Agent without allocated_resources, as the state
+// thread makes it when the agent changed; shared by the snapshots after.
+using AgentRecordPtr = std::shared_ptr<const mesos::v1::master::Response::GetAgents::Agent>;
+using AgentRecordsPtr = std::shared_ptr<const std::vector<AgentRecordPtr>>;
+
+// One agent as snapshots show it: its record with its allocations,
+// serialized, and its renderings, made once each when first asked.
 class AgentPiece {
  public:
-  AgentPiece(mesos::v1::master::Response::GetAgents::Agent agent, std::string bytes)
-      : agent_(std::move(agent)), bytes_(std::move(bytes)) {}
+  // `record`/`allocated`: what it was made of (null for a filtered copy).
+  AgentPiece(mesos::v1::master::Response::GetAgents::Agent agent, AgentRecordPtr record,
+             resources::Resources allocated);
   AgentPiece(const AgentPiece&) = delete;
   AgentPiece& operator=(const AgentPiece&) = delete;
 
   const mesos::v1::master::Response::GetAgents::Agent& agent() const { return agent_; }
+  const std::string& id() const { return agent_.agent_info().id().value(); }
+  const AgentRecordPtr& record() const { return record_; }
+  const resources::Resources& allocated() const { return allocated_; }
   const std::string& bytes() const { return bytes_; }
   // The agent object of /master/state and /slaves (legacyAgentJson).
   const std::string& legacyJson() const;
@@ -176,6 +219,8 @@ class AgentPiece {
 
  private:
   const mesos::v1::master::Response::GetAgents::Agent agent_;
+  const AgentRecordPtr record_;
+  const resources::Resources allocated_;
   const std::string bytes_;
   MadeOnce<std::string> legacyJson_;
   MadeOnce<std::string> json_;
@@ -183,17 +228,118 @@ class AgentPiece {
 
 using AgentPiecePtr = std::shared_ptr<const AgentPiece>;
 
-// The agent pieces of a master's last snapshot, by agent id: the next
-// snapshot takes the piece of an agent whose record is byte for byte the
-// same, so only agents that changed are rendered again. Any thread.
+// The agent pieces of a master's last snapshot, in id order: the next
+// snapshot takes the piece of an agent whose record is the same one and
+// whose allocations are equal, so only agents that changed are rendered
+// again. Any thread.
 class AgentPieces {
  public:
-  std::vector<AgentPiecePtr> of(
-      const google::protobuf::RepeatedPtrField<mesos::v1::master::Response::GetAgents::Agent>& agents);
+  // `allocated[i]`: what the tasks and executors on `records[i]` hold.
+  std::vector<AgentPiecePtr> of(const std::vector<AgentRecordPtr>& records,
+                                std::vector<resources::Resources> allocated);
 
  private:
   std::mutex mutex_;
-  std::map<std::string, AgentPiecePtr> last_;
+  std::vector<AgentPiecePtr> last_;
+};
+
+// A map whose changes a snapshot can find: std::map's interface as far as
+// the master uses it, and the keys whose entries may have changed since
+// records() was last called. Every access that can change an entry records
+// its key (non-const find, at, operator[], erase), touch() records one
+// changed from outside the entry, non-const begin() records every key;
+// reads through a const reference record nothing. State thread only.
+template <typename Value, typename Record>
+class RecordedMap {
+ public:
+  using Map = std::map<std::string, Value>;
+  using iterator = typename Map::iterator;
+  using const_iterator = typename Map::const_iterator;
+  using RecordPtr = std::shared_ptr<const Record>;
+  using RecordsPtr = std::shared_ptr<const std::vector<RecordPtr>>;
+
+  operator const Map&() const { return map_; }  // NOLINT(google-explicit-constructor): read-only view
+  const_iterator begin() const { return map_.begin(); }
+  const_iterator end() const { return map_.end(); }
+  const_iterator find(const std::string& key) const { return map_.find(key); }
+  const Value& at(const std::string& key) const { return map_.at(key); }
+  std::size_t count(const std::string& key) const { return map_.count(key); }
+  std::size_t size() const { return map_.size(); }
+  bool empty() const { return map_.empty(); }
+
+  iterator begin() {
+    all_ = true;
+    return map_.begin();
+  }
+  iterator end() { return map_.end(); }
+  iterator find(const std::string& key) {
+    auto it = map_.find(key);
+    if (it != map_.end()) touch(key);
+    return it;
+  }
+  Value& at(const std::string& key) {
+    touch(key);
+    return map_.at(key);
+  }
+  Value& operator[](const std::string& key) {
+    touch(key);
+    return map_[key];
+  }
+  iterator erase(iterator it) {
+    touch(it->first);
+    return map_.erase(it);
+  }
+  std::size_t erase(const std::string& key) {
+    touch(key);
+    return map_.erase(key);
+  }
+  // Records that `key`'s record changed through something outside its entry.
+  void touch(const std::string& key) const {
+    if (all_) return;
+    changed_.insert(key);
+    // Keys of entries gone meanwhile: past the map's size, remake all.
+    if (changed_.size() > map_.size() + 1024) {
+      all_ = true;
+      changed_.clear();
+    }
+  }
+
+  // Every entry's record, in key order: `make(value)` remakes those of the
+  // entries recorded since the last call, the others are the last call's;
+  // the list is the last call's when nothing was recorded.
+  template <typename Make>
+  const RecordsPtr& records(Make&& make) const {
+    if (!all_ && changed_.empty()) return list_;
+    if (all_) {
+      records_.clear();
+      for (const auto& [key, value] : map_) {
+        records_.emplace_hint(records_.end(), key, std::make_shared<const Record>(make(value)));
+      }
+    } else {
+      for (const std::string& key : changed_) {
+        auto it = map_.find(key);
+        if (it == map_.end()) {
+          records_.erase(key);
+        } else {
+          records_[key] = std::make_shared<const Record>(make(it->second));
+        }
+      }
+    }
+    changed_.clear();
+    all_ = false;
+    auto list = std::make_shared<std::vector<RecordPtr>>();
+    list->reserve(records_.size());
+    for (const auto& [key, record] : records_) list->push_back(record);
+    list_ = std::move(list);
+    return list_;
+  }
+
+ private:
+  Map map_;
+  mutable std::set<std::string> changed_;
+  mutable bool all_ = true;
+  mutable std::map<std::string, RecordPtr> records_;
+  mutable RecordsPtr list_ = std::make_shared<const std::vector<RecordPtr>>();
 };
 
 // Bodies rendered from one snapshot, by what was asked (endpoint, query,
@@ -232,10 +378,14 @@ struct Snapshot {
   // GetTasks' three lists, each the concatenation of its runs.
   std::vector<TaskRun> tasks, completedTasks, unreachableTasks;
   mesos::v1::master::Response::GetExecutors executors;
-  // Live frameworks without allocated_resources until complete().
+  // Live frameworks without their offers (in `offers`), without
+  // allocated_resources and offered_resources until complete().
   mesos::v1::master::Response::GetFrameworks frameworks;
-  // Agents without allocated_resources until complete().
-  mesos::v1::master::Response::GetAgents agents;
+  // The live frameworks' offers, in the order of `frameworks`.
+  std::vector<OfferListPtr> offers;
+  // The agents' records (pieces with allocations made by complete()).
+  AgentRecordsPtr agentRecords = std::make_shared<const std::vector<AgentRecordPtr>>();
+  google::protobuf::RepeatedPtrField<mesos::v1::AgentInfo> recoveredAgents;
   // The live frameworks' task lists, in the order of `frameworks`: their
   // sums are what the frameworks are allocated.
   std::vector<TaskListPtr> allocations;
@@ -248,15 +398,16 @@ struct Snapshot {
 
   // Made by complete(): Mesos' roles (every role of a live framework, with
   // a weight or with a quota; allocated resources), and the pieces of
-  // `agents`, in their order.
+  // `agentRecords`, in their order.
   std::vector<mesos::v1::Role> roles;
   std::vector<AgentPiecePtr> agentList;
 
   // Unfiltered renderings (none are kept for ACL-filtered copies).
   std::shared_ptr<RenderedBodies> rendered = std::make_shared<RenderedBodies>();
 
-  // Adds what is derived from the tasks: allocated resources of agents and
-  // frameworks (tasks, then executors, as the master sums them) and roles.
+  // Adds what is derived from the tasks and offers: allocated resources of
+  // agents and frameworks (tasks, then executors, as the master sums them),
+  // the frameworks' offered resources, the agents' pieces and roles.
   void complete();
 
   // The whole GetState (a copy of every task).
@@ -275,8 +426,9 @@ http::Body encodeStateCall(const Snapshot& snapshot, mesos::v1::master::Response
 // it may borrow their renderings (and outlive the snapshot).
 void keepPieces(const Snapshot& snapshot, http::Body* body);
 
-// Legacy JSON of one task and one agent (legacy.cpp).
+// Legacy JSON of one task, one offer and one agent (legacy.cpp).
 std::string legacyTaskJson(const mesos::v1::Task& task);
+std::string legacyOfferJson(const mesos::v1::Offer& offer);
 std::string legacyAgentJson(const mesos::v1::master::Response::GetAgents::Agent& agent);
 
 }  // namespace mantle::master

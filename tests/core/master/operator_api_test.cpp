@@ -593,6 +593,63 @@ TEST_F(OperatorApiTest, ReserveUnreserveDeactivateDrainAndMarkGone) {
   call(R"({"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"never-seen"}}})", 404);
 }
 
+double cpusIn(const Json::Value& resources) {
+  double sum = 0;
+  for (const Json::Value& r : resources) {
+    if (r["name"].asString() == "cpus") sum += r["scalar"]["value"].asDouble();
+  }
+  return sum;
+}
+
+// Snapshots keep each agent's record and each offer's rendering until they
+// change: every change must reach the next one.
+TEST_F(OperatorApiTest, EachSnapshotShowsEveryAgentAndOfferChangeMadeSinceTheLastOne) {
+  startMaster();
+  auto agent = startAgent("cpus:4;mem:1024");
+  const std::string id = agent->id();
+  auto state = [&] { return call(R"({"type":"GET_STATE"})")["get_state"]; };
+  ASSERT_EQ(state()["get_agents"]["agents"].size(), 1u);
+  EXPECT_TRUE(state()["get_agents"]["agents"][0]["active"].asBool());
+
+  // An offer: in its framework and in its agent's offered resources.
+  Recorder recorder;
+  auto scheduler = startScheduler(recorder);
+  std::optional<v1::Offer> offer = recorder.takeOffer();
+  ASSERT_TRUE(offer);
+  Json::Value s = state();
+  ASSERT_EQ(s["get_frameworks"]["frameworks"].size(), 1u);
+  const Json::Value& framework = s["get_frameworks"]["frameworks"][0];
+  ASSERT_EQ(framework["offers"].size(), 1u);
+  EXPECT_EQ(framework["offers"][0]["id"]["value"].asString(), offer->id().value());
+  EXPECT_EQ(cpusIn(framework["offered_resources"]), 4);
+  EXPECT_EQ(cpusIn(s["get_agents"]["agents"][0]["offered_resources"]), 4);
+  Json::Value legacy = json(get("/master/state")->body);
+  ASSERT_EQ(legacy["frameworks"][0]["offers"].size(), 1u);
+  EXPECT_EQ(legacy["frameworks"][0]["offers"][0]["id"].asString(), offer->id().value());
+  EXPECT_EQ(legacy["slaves"][0]["offered_resources"]["cpus"].asDouble(), 4);
+
+  // Declined: gone from the framework and the agent.
+  ASSERT_TRUE(scheduler->decline({offer->id()}, 3600).ok());
+  EXPECT_TRUE(waitUntil([&] { return state()["get_frameworks"]["frameworks"][0]["offers"].size() == 0; }, 30s));
+  s = state();
+  EXPECT_EQ(cpusIn(s["get_frameworks"]["frameworks"][0]["offered_resources"]), 0);
+  EXPECT_EQ(cpusIn(s["get_agents"]["agents"][0]["offered_resources"]), 0);
+  legacy = json(get("/master/state")->body);
+  EXPECT_EQ(legacy["frameworks"][0]["offers"].size(), 0u);
+  EXPECT_EQ(legacy["slaves"][0]["offered_resources"]["cpus"].asDouble(), 0);
+
+  // Deactivated and reactivated by the operator.
+  call(R"({"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":")" + id + R"("}}})");
+  EXPECT_FALSE(state()["get_agents"]["agents"][0]["active"].asBool());
+  EXPECT_FALSE(json(get("/master/slaves")->body)["slaves"][0]["active"].asBool());
+  call(R"({"type":"REACTIVATE_AGENT","reactivate_agent":{"agent_id":{"value":")" + id + R"("}}})");
+  EXPECT_TRUE(state()["get_agents"]["agents"][0]["active"].asBool());
+
+  // Disconnected: inactive; back: active again.
+  agent->disconnect();
+  EXPECT_TRUE(waitUntil([&] { return !state()["get_agents"]["agents"][0]["active"].asBool(); }, 30s));
+}
+
 TEST_F(OperatorApiTest, RegistrySurvivesARestartAndAgentsBringTheirTasksBack) {
   startMaster();
   auto agent = startAgent();

@@ -39,10 +39,49 @@ v1::Task task(const std::string& id, const std::string& agentId, v1::TaskState s
   return t;
 }
 
+// The records of agents A1 and A2 as the master makes them.
+AgentRecordsPtr twoAgents() {
+  auto records = std::make_shared<std::vector<AgentRecordPtr>>();
+  for (const char* id : {"A1", "A2"}) {
+    Response::GetAgents::Agent a;
+    a.mutable_agent_info()->mutable_id()->set_value(id);
+    a.mutable_agent_info()->set_hostname(std::string("host-") + id);
+    a.set_active(true);
+    a.set_version("1");
+    records->push_back(std::make_shared<const Response::GetAgents::Agent>(std::move(a)));
+  }
+  return records;
+}
+
+v1::Offer offer(const std::string& id, const std::string& agentId, double cpus) {
+  v1::Offer o;
+  o.mutable_id()->set_value(id);
+  o.mutable_framework_id()->set_value("F1");
+  o.mutable_agent_id()->set_value(agentId);
+  o.set_hostname("host-" + agentId);
+  v1::Resource* r = o.add_resources();
+  r->set_name("cpus");
+  r->set_type(v1::Value::SCALAR);
+  r->mutable_scalar()->set_value(cpus);
+  r->mutable_allocation_info()->set_role("web");
+  o.mutable_allocation_info()->set_role("web");
+  return o;
+}
+
+OfferPiecePtr offerPiece(const std::string& id, const std::string& agentId, double cpus) {
+  v1::Offer o = offer(id, agentId, cpus);
+  return std::make_shared<const OfferPiece>(o, *resources::Resources::from(o.resources()));
+}
+
+OfferListPtr noOffers() {
+  return std::make_shared<const std::vector<OfferPiecePtr>>();
+}
+
 // A snapshot of one framework's tasks as the master makes it, with an agent,
 // an executor and an unreachable and a completed task.
 Snapshot snapshotOf(const TaskMap& tasks, const TaskMap& unreachable, const CompletedTasks& completed,
-                    std::shared_ptr<AgentPieces> agentPieces = std::make_shared<AgentPieces>()) {
+                    std::shared_ptr<AgentPieces> agentPieces = std::make_shared<AgentPieces>(),
+                    AgentRecordsPtr agents = twoAgents(), OfferListPtr offers = noOffers()) {
   Snapshot s;
   s.agentPieces = std::move(agentPieces);
   s.masterInfo.set_id("M");
@@ -59,14 +98,9 @@ Snapshot snapshotOf(const TaskMap& tasks, const TaskMap& unreachable, const Comp
   f->set_active(true);
   f->set_connected(true);
   s.allocations.push_back(tasks.pieces());
-  for (const char* id : {"A1", "A2"}) {
-    auto* a = s.agents.add_agents();
-    a->mutable_agent_info()->mutable_id()->set_value(id);
-    a->mutable_agent_info()->set_hostname(std::string("host-") + id);
-    a->set_active(true);
-    a->set_version("1");
-  }
-  s.agents.add_recovered_agents()->set_hostname("host-R");
+  s.offers.push_back(std::move(offers));
+  s.agentRecords = std::move(agents);
+  s.recoveredAgents.Add()->set_hostname("host-R");
   auto* e = s.executors.add_executors();
   e->mutable_executor_info()->mutable_executor_id()->set_value("E1");
   e->mutable_executor_info()->mutable_framework_id()->set_value("F1");
@@ -266,14 +300,62 @@ TEST(SnapshotTest, EveryStateCallFromTheRenderingsIsItsWholeMessageEncodedEvenFo
   }
 }
 
+Json::Value parsed(const std::string& text) {
+  Json::Value out;
+  std::string errors;
+  std::unique_ptr<Json::CharReader> reader(Json::CharReaderBuilder().newCharReader());
+  EXPECT_TRUE(reader->parse(text.data(), text.data() + text.size(), &out, &errors)) << errors << ": " << text;
+  return out;
+}
+
+TEST(SnapshotTest, EveryStateCallWithOffersSplicedInMeansItsWholeMessage) {
+  TaskMap tasks = threeTasks(), unreachable;
+  CompletedTasks completed;
+  auto offers = std::make_shared<const std::vector<OfferPiecePtr>>(
+      std::vector<OfferPiecePtr>{offerPiece("O1", "A1", 3), offerPiece("O2", "A2", 4)});
+  Snapshot s = snapshotOf(tasks, unreachable, completed, std::make_shared<AgentPieces>(), twoAgents(), offers);
+  // A completed framework after the live one.
+  auto* done = s.frameworks.add_completed_frameworks();
+  done->mutable_framework_info()->set_name("done");
+  done->mutable_framework_info()->set_user("u");
+  done->set_active(false);
+  done->set_connected(false);
+  EXPECT_DOUBLE_EQ(scalar(s.frameworks.frameworks(0).offered_resources(), "cpus"), 7);
+  const Response::GetState state = s.getState();
+  ASSERT_EQ(state.get_frameworks().frameworks(0).offers_size(), 2);
+  EXPECT_EQ(state.get_frameworks().frameworks(0).offers(1).id().value(), "O2");
+  for (Response::Type type : {Response::GET_STATE, Response::GET_FRAMEWORKS}) {
+    SCOPED_TRACE(Response::Type_Name(type));
+    const Response whole = wholeAnswer(s, type);
+    // The offers come after the framework's other fields: the same
+    // document, its keys in another order.
+    EXPECT_EQ(parsed(encodeStateCall(s, type, wire::MediaType::kJson).str()),
+              parsed(wire::encode(whole, wire::MediaType::kJson)));
+    const std::string bytes = encodeStateCall(s, type, wire::MediaType::kProtobuf).str();
+    Response parsedBytes;
+    ASSERT_TRUE(parsedBytes.ParseFromString(bytes));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsedBytes, whole)) << parsedBytes.DebugString();
+    EXPECT_EQ(bytes.size(), whole.ByteSizeLong());
+  }
+  // /master/state: each offer's own rendering in its framework.
+  const Json::Value legacy = parsed(renderState(s).str());
+  const Json::Value& f = legacy["frameworks"][0];
+  ASSERT_EQ(f["offers"].size(), 2u);
+  EXPECT_EQ(f["offers"][0]["id"].asString(), "O1");
+  EXPECT_EQ(f["offers"][1]["slave_id"].asString(), "A2");
+  EXPECT_EQ(f["offers"][1]["resources"]["cpus"].asDouble(), 4);
+  EXPECT_EQ(f["offered_resources"]["cpus"].asDouble(), 7);
+  EXPECT_EQ(legacy["completed_frameworks"][0]["offers"].size(), 0u);
+}
+
 TEST(SnapshotTest, CompleteSumsTheLiveTasksAndExecutorsByAgentFrameworkAndRole) {
   TaskMap tasks = threeTasks(), unreachable;
   CompletedTasks completed;
   const Snapshot s = snapshotOf(tasks, unreachable, completed);
   // Tasks 1 and 3 and the executor (0.5) on A1; the finished task not.
   EXPECT_DOUBLE_EQ(scalar(s.frameworks.frameworks(0).allocated_resources(), "cpus"), 1.75);
-  EXPECT_DOUBLE_EQ(scalar(s.agents.agents(0).allocated_resources(), "cpus"), 1.75);
-  EXPECT_EQ(s.agents.agents(1).allocated_resources_size(), 0);
+  EXPECT_DOUBLE_EQ(scalar(s.agentList[0]->agent().allocated_resources(), "cpus"), 1.75);
+  EXPECT_EQ(s.agentList[1]->agent().allocated_resources_size(), 0);
   ASSERT_EQ(s.roles.size(), 1u);
   EXPECT_EQ(s.roles[0].name(), "web");
   EXPECT_EQ(s.roles[0].weight(), 2);
@@ -285,19 +367,35 @@ TEST(SnapshotTest, AnAgentKeepsItsPieceAcrossSnapshotsUntilItsRecordChanges) {
   TaskMap tasks = threeTasks(), unreachable;
   CompletedTasks completed;
   auto pieces = std::make_shared<AgentPieces>();
-  auto next = [&] { return snapshotOf(tasks, unreachable, completed, pieces); };
+  AgentRecordsPtr agents = twoAgents();
+  auto next = [&] { return snapshotOf(tasks, unreachable, completed, pieces, agents); };
   const Snapshot first = next();
   ASSERT_EQ(first.agentList.size(), 2u);
   const Snapshot second = next();
   EXPECT_EQ(second.agentList[0], first.agentList[0]);
   EXPECT_EQ(second.agentList[1], first.agentList[1]);
-  // A task ends on A1: its allocation, so its record, changes; A2's not.
+  // A task ends on A1: its allocation, so its piece, changes; A2's not.
   tasks["t1"].set_state(v1::TASK_FINISHED);
   const Snapshot third = next();
   EXPECT_NE(third.agentList[0], first.agentList[0]);
   EXPECT_EQ(third.agentList[1], first.agentList[1]);
   EXPECT_DOUBLE_EQ(scalar(third.agentList[0]->agent().allocated_resources(), "cpus"), 0.75);
-  EXPECT_EQ(third.agentList[0]->legacyJson(), legacyAgentJson(third.agents.agents(0)));
+  EXPECT_EQ(third.agentList[0]->legacyJson(), legacyAgentJson(third.agentList[0]->agent()));
+  // A2's record is remade (the agent changed): its piece too, A1's not.
+  auto remade = std::make_shared<std::vector<AgentRecordPtr>>(*agents);
+  Response::GetAgents::Agent a2 = *(*agents)[1];
+  a2.set_active(false);
+  (*remade)[1] = std::make_shared<const Response::GetAgents::Agent>(a2);
+  agents = remade;
+  const Snapshot fourth = next();
+  EXPECT_EQ(fourth.agentList[0], third.agentList[0]);
+  EXPECT_NE(fourth.agentList[1], third.agentList[1]);
+  EXPECT_FALSE(fourth.agentList[1]->agent().active());
+  // An agent that is gone goes from the next snapshot.
+  agents = std::make_shared<const std::vector<AgentRecordPtr>>(std::vector<AgentRecordPtr>{(*agents)[1]});
+  const Snapshot fifth = next();
+  ASSERT_EQ(fifth.agentList.size(), 1u);
+  EXPECT_EQ(fifth.agentList[0], fourth.agentList[1]);
 }
 
 TEST(SnapshotTest, TheLegacyStateSplicesEachTasksOwnRenderingIntoItsFramework) {
@@ -329,6 +427,65 @@ TEST(SnapshotTest, TheLegacyStateSplicesEachTasksOwnRenderingIntoItsFramework) {
   EXPECT_EQ(state["recovered_slaves"][0]["hostname"].asString(), "host-R");
   // The splice is the task's own rendering, byte for byte.
   EXPECT_NE(text.find(legacyTaskJson(tasks.find("t1")->second)), std::string::npos);
+}
+
+// A map whose records remake what changed: its values are records made by
+// copying, and each make counted.
+using Counted = RecordedMap<std::string, std::string>;
+
+std::vector<std::string> recordsOf(const Counted& map, int* made) {
+  std::vector<std::string> out;
+  for (const auto& record : *map.records([&](const std::string& value) {
+         ++*made;
+         return value;
+       })) {
+    out.push_back(*record);
+  }
+  return out;
+}
+
+TEST(RecordedMapTest, RecordsAreRemadeForEveryEntryChangedSinceTheLastCallAndOnlyForThose) {
+  Counted map;
+  map["a"] = "1";
+  map["b"] = "2";
+  map["c"] = "3";
+  int made = 0;
+  EXPECT_EQ(recordsOf(map, &made), (std::vector<std::string>{"1", "2", "3"}));
+  // Nothing changed: the same list, nothing made.
+  const auto* list = map.records([](const std::string& v) { return v; }).get();
+  EXPECT_EQ(map.records([](const std::string& v) { return v; }).get(), list);
+  made = 0;
+  // Reads through a const reference change nothing.
+  const Counted& view = map;
+  EXPECT_EQ(view.find("a")->second, "1");
+  EXPECT_EQ(view.at("b"), "2");
+  for (const auto& [key, value] : view) EXPECT_FALSE(value.empty());
+  EXPECT_EQ(recordsOf(map, &made), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(made, 0);
+  // Each way of changing an entry is seen by the next call.
+  map.find("a")->second = "1a";
+  EXPECT_EQ(recordsOf(map, &made), (std::vector<std::string>{"1a", "2", "3"}));
+  EXPECT_EQ(made, 1);
+  map.at("b") = "2b";
+  map["d"] = "4";
+  map.erase("c");
+  made = 0;
+  EXPECT_EQ(recordsOf(map, &made), (std::vector<std::string>{"1a", "2b", "4"}));
+  EXPECT_EQ(made, 2);
+  map.erase(map.find("a"));
+  made = 0;
+  EXPECT_EQ(recordsOf(map, &made), (std::vector<std::string>{"2b", "4"}));
+  EXPECT_EQ(made, 0);
+  // A change from outside the entry, told by touch().
+  made = 0;
+  map.touch("d");
+  EXPECT_EQ(recordsOf(map, &made), (std::vector<std::string>{"2b", "4"}));
+  EXPECT_EQ(made, 1);
+  // Iterating it mutably may change any entry: every record is remade.
+  for (auto& [key, value] : map) value += "!";
+  made = 0;
+  EXPECT_EQ(recordsOf(map, &made), (std::vector<std::string>{"2b!", "4!"}));
+  EXPECT_EQ(made, 2);
 }
 
 }  // namespace
