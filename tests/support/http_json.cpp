@@ -1,5 +1,6 @@
 #include "http_json.hpp"
 
+#include <gtest/gtest.h>
 #include <json/reader.h>
 
 #include <sstream>
@@ -16,6 +17,14 @@ std::optional<Json::Value> getJson(const std::string& url, std::chrono::millisec
   std::istringstream in(response->body);
   if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return std::nullopt;
   return root;
+}
+
+Json::Value parseJson(const std::string& text) {
+  Json::Value value;
+  std::string errors;
+  std::istringstream in(text);
+  EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &value, &errors)) << errors << ": " << text;
+  return value;
 }
 
 }  // namespace mantle::testing

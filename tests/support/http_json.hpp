@@ -1,5 +1,6 @@
 // JSON documents over HTTP for tests: the one GET-and-parse every test that
-// reads an endpoint's JSON uses (state, metrics, slaves...).
+// reads an endpoint's JSON uses (state, metrics, slaves...), and the one parse
+// of a body the test holds.
 #pragma once
 
 #include <json/value.h>
@@ -15,5 +16,8 @@ namespace mantle::testing {
 // a loaded machine; polls (waitUntil) may pass a shorter one.
 std::optional<Json::Value> getJson(const std::string& url,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// `text` as JSON; a failure of the test (and a null value) when it is not.
+Json::Value parseJson(const std::string& text);
 
 }  // namespace mantle::testing

@@ -16,6 +16,7 @@
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "process.hpp"
 #include "scheduler/scheduler.hpp"
 #include "temp_dir.hpp"
@@ -25,16 +26,6 @@ namespace mantle::testing {
 
 namespace v1 = ::mesos::v1;
 using namespace std::chrono_literals;
-
-// `text` as JSON (a test failure when it is not).
-inline Json::Value parseJson(const std::string& text) {
-  Json::Value value;
-  Json::CharReaderBuilder builder;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  std::string errors;
-  EXPECT_TRUE(reader->parse(text.data(), text.data() + text.size(), &value, &errors)) << errors << text;
-  return value;
-}
 
 // What a Scheduler saw, with waits.
 class Recorder {

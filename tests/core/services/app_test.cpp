@@ -2,29 +2,22 @@
 
 #include <gtest/gtest.h>
 
-#include <sstream>
-
-#include <json/reader.h>
+#include "http_json.hpp"
 
 namespace mantle::services {
 namespace {
 
-Json::Value parse(const std::string& text) {
-  Json::Value root;
-  std::istringstream in(text);
-  EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) << text;
-  return root;
-}
+using testing::parseJson;
 
 std::vector<Violation> violationsOf(const std::string& text) {
   std::vector<Violation> violations;
-  readApp(parse(text), &violations);
+  readApp(parseJson(text), &violations);
   return violations;
 }
 
 TEST(AppTest, ReadsMarathonFieldsWithTheirDefaults) {
   std::vector<Violation> violations;
-  App app = readApp(parse(R"({"id":"shop/web","cmd":"serve","env":{"A":"1"},"labels":{"HAPROXY_GROUP":"external"},
+  App app = readApp(parseJson(R"({"id":"shop/web","cmd":"serve","env":{"A":"1"},"labels":{"HAPROXY_GROUP":"external"},
       "portDefinitions":[{"port":0,"name":"http"},{"port":9000}],"instances":2,
       "healthChecks":[{"protocol":"MESOS_TCP","portIndex":1}],"killSelection":"OLDEST_FIRST"})"),
                     &violations);
@@ -43,12 +36,12 @@ TEST(AppTest, ReadsMarathonFieldsWithTheirDefaults) {
   EXPECT_EQ(app.backoffFactor, 1.15);
   EXPECT_EQ(app.killSelection, "OLDEST_FIRST");
   // Without portDefinitions an app has one port, as in Marathon.
-  EXPECT_EQ(readApp(parse(R"({"id":"a","cmd":"x"})"), &violations).portDefinitions.size(), 1u);
+  EXPECT_EQ(readApp(parseJson(R"({"id":"a","cmd":"x"})"), &violations).portDefinitions.size(), 1u);
 }
 
 TEST(AppTest, WhatAGetAnswersCanBeSentBack) {
   std::vector<Violation> violations;
-  App app = readApp(parse(R"({"id":"/a","cmd":"x","constraints":[["hostname","UNIQUE"]]})"), &violations);
+  App app = readApp(parseJson(R"({"id":"/a","cmd":"x","constraints":[["hostname","UNIQUE"]]})"), &violations);
   Json::Value json = appJson(app);
   json["tasksRunning"] = 3;
   json["deployments"] = Json::Value(Json::arrayValue);
@@ -106,7 +99,7 @@ TEST(AppTest, CmdOrArgsButNotBothAndHealthChecksNeedAPort) {
 
 TEST(AppTest, AContainerAndItsNetworksAreReadAndWhatAGetAnswersReadsBackTheSame) {
   std::vector<Violation> violations;
-  App app = readApp(parse(R"({"id":"/web","args":["serve"],"networks":[{"mode":"container/bridge"}],
+  App app = readApp(parseJson(R"({"id":"/web","args":["serve"],"networks":[{"mode":"container/bridge"}],
       "container":{"type":"MESOS","docker":{"image":"127.0.0.1:5000/web:1","forcePullImage":true},
         "linuxInfo":{"seccomp":{"profileName":"strict.json"},"ipcInfo":{"mode":"PRIVATE","shmSize":64}},
         "volumes":[{"containerPath":"/data","hostPath":"/srv/data","mode":"RO"},
@@ -142,7 +135,8 @@ TEST(AppTest, AContainerAndItsNetworksAreReadAndWhatAGetAnswersReadsBackTheSame)
   EXPECT_TRUE(configChanged(app, again)) << "a new image is a new config";
 
   // Defaults: Marathon's one port mapping; container mode maps no host port.
-  App named = readApp(parse(R"({"id":"/n","cmd":"x","networks":[{"name":"shop","labels":{"a":"b"}}]})"), &violations);
+  App named =
+      readApp(parseJson(R"({"id":"/n","cmd":"x","networks":[{"name":"shop","labels":{"a":"b"}}]})"), &violations);
   ASSERT_TRUE(violations.empty()) << violations[0].path << ": " << violations[0].message;
   ASSERT_TRUE(named.container.has_value());
   EXPECT_EQ(named.container->type, "MESOS");
@@ -152,7 +146,7 @@ TEST(AppTest, AContainerAndItsNetworksAreReadAndWhatAGetAnswersReadsBackTheSame)
   // No cmd: the image's own command.
   EXPECT_TRUE(violationsOf(R"({"id":"i","container":{"type":"DOCKER","docker":{"image":"busybox"}}})").empty());
   // The host network, explicitly, keeps the port definitions.
-  App host = readApp(parse(R"({"id":"/h","cmd":"x","networks":[{"mode":"host"}]})"), &violations);
+  App host = readApp(parseJson(R"({"id":"/h","cmd":"x","networks":[{"mode":"host"}]})"), &violations);
   EXPECT_FALSE(onContainerNetworks(host));
   EXPECT_EQ(host.portDefinitions.size(), 1u);
 }
@@ -216,7 +210,7 @@ TEST(AppTest, ContainerFieldsMantleCannotHonourAreRefusedNamingTheField) {
 
 TEST(AppTest, SecretsAreDeclaredOnceAndReferencedFromEnvAndVolumes) {
   std::vector<Violation> violations;
-  App app = readApp(parse(R"({"id":"/db","cmd":"serve","secrets":{"pw":{"source":"db-password"}},
+  App app = readApp(parseJson(R"({"id":"/db","cmd":"serve","secrets":{"pw":{"source":"db-password"}},
       "env":{"PLAIN":"1","DB_PASSWORD":{"secret":"pw"}},
       "container":{"type":"MESOS","volumes":[{"containerPath":"creds/password","secret":"pw"}]}})"),
                     &violations);

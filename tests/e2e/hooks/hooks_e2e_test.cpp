@@ -8,7 +8,6 @@
 // receives a task's TASK_UPDATED events in order.
 #include <gtest/gtest.h>
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 #include <fstream>
@@ -16,7 +15,7 @@
 #include <sstream>
 
 #include "cluster.hpp"
-#include "http/client.hpp"
+#include "http_json.hpp"
 #include "master_peer.hpp"
 #include "module_manifest.hpp"
 #include "process.hpp"
@@ -41,14 +40,6 @@ ManifestModule hook(const std::string& library, const std::string& name, const s
                     const Json::Value& config, int timeoutMs = -1) {
   return {
       .library = library, .name = name, .kind = "hook", .config = config, .instance = instance, .timeoutMs = timeoutMs};
-}
-
-Json::Value parse(const std::string& text) {
-  Json::Value value;
-  std::string errors;
-  std::istringstream in(text);
-  Json::parseFromStream(Json::CharReaderBuilder(), in, &value, &errors);
-  return value;
 }
 
 std::vector<std::pair<std::string, std::string>> labelsOf(const mesos::v1::Labels& labels) {
@@ -122,8 +113,7 @@ class HooksEndToEnd : public ::testing::Test {
   }
 
   Json::Value agentJson(const std::string& path) {
-    auto response = http::request("GET", cluster_->agentUrl(0) + path, {}, "", http::ClientOptions{10, 2});
-    return response.ok() && response->status == 200 ? parse(response->body) : Json::Value();
+    return getJson(cluster_->agentUrl(0) + path).value_or(Json::Value());
   }
 
   // The agent's view of a live task's labels, from /state.
@@ -142,8 +132,7 @@ class HooksEndToEnd : public ::testing::Test {
   }
 
   Json::Value masterJson(const std::string& path) {
-    auto response = http::request("GET", cluster_->masterUrl() + path, {}, "", http::ClientOptions{10, 2});
-    return response.ok() && response->status == 200 ? parse(response->body) : Json::Value();
+    return getJson(cluster_->masterUrl() + path).value_or(Json::Value());
   }
 
   // The master's view of a task's labels, from /master/tasks.
@@ -293,7 +282,7 @@ TEST_F(HooksEndToEnd, MasterWebhookReceivesTheTaskUpdatesInOrder) {
       [&] {
         received.clear();
         for (const std::string& body : receiver.bodies()) {
-          Json::Value event = parse(body);
+          Json::Value event = parseJson(body);
           types.insert(event["type"].asString());
           if (event["task"]["task_id"].asString() == "watched") received.push_back(event["task"]["state"].asString());
         }

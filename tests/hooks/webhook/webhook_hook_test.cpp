@@ -2,10 +2,10 @@
 // posting to HTTP receivers the test runs on loopback (core/http's server).
 #include <gtest/gtest.h>
 
-#include <json/reader.h>
 #include <fstream>
 #include <sstream>
 
+#include "http_json.hpp"
 #include "mantle/module/v1/hook.pb.h"
 #include "module_host.hpp"
 #include "process.hpp"
@@ -19,14 +19,6 @@ namespace v1 = ::mantle::module::v1;
 using namespace std::chrono_literals;
 using modules::Instance;
 using modules::Registry;
-
-Json::Value parse(const std::string& text) {
-  Json::Value value;
-  std::string errors;
-  std::istringstream in(text);
-  EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &value, &errors)) << errors << ": " << text;
-  return value;
-}
 
 v1::StateEvent taskUpdated(const std::string& taskId, v1::TaskState state) {
   v1::StateEvent event;
@@ -92,7 +84,7 @@ class WebhookHookTest : public ::testing::Test {
 
   static std::vector<std::string> taskIds(const std::vector<std::string>& bodies) {
     std::vector<std::string> out;
-    for (const std::string& body : bodies) out.push_back(parse(body)["task"]["task_id"].asString());
+    for (const std::string& body : bodies) out.push_back(testing::parseJson(body)["task"]["task_id"].asString());
     return out;
   }
 
@@ -127,9 +119,9 @@ TEST_F(WebhookHookTest, DeliversEveryEventInOrderAsJson) {
   ASSERT_TRUE(testing::waitUntil([&] { return receiver.bodies().size() == 32; }, 30s)) << receiver.bodies().size();
   std::vector<std::string> bodies = receiver.bodies();
   for (std::size_t i = 0; i < bodies.size(); ++i) {
-    EXPECT_EQ(parse(bodies[i])["sequence"].asUInt64(), i + 1);
+    EXPECT_EQ(testing::parseJson(bodies[i])["sequence"].asUInt64(), i + 1);
   }
-  Json::Value first = parse(bodies[0]);
+  Json::Value first = testing::parseJson(bodies[0]);
   EXPECT_EQ(first["type"].asString(), "TASK_UPDATED");
   EXPECT_EQ(first["instance"].asString(), "webhook-1");
   EXPECT_EQ(first["framework_id"].asString(), "fw-1");
@@ -140,11 +132,11 @@ TEST_F(WebhookHookTest, DeliversEveryEventInOrderAsJson) {
   EXPECT_EQ(first["task"]["agent_id"].asString(), "agent-1");
   bodies.resize(30);
   EXPECT_EQ(taskIds(bodies), expectedIds(1, 30));
-  Json::Value agentJson = parse(receiver.bodies()[30]);
+  Json::Value agentJson = testing::parseJson(receiver.bodies()[30]);
   EXPECT_EQ(agentJson["type"].asString(), "AGENT_ADDED");
   EXPECT_EQ(agentJson["agent"]["hostname"].asString(), "node-1");
   EXPECT_EQ(agentJson["agent"]["id"].asString(), "agent-1");
-  Json::Value executor = parse(receiver.bodies()[31]);
+  Json::Value executor = testing::parseJson(receiver.bodies()[31]);
   EXPECT_EQ(executor["type"].asString(), "EXECUTOR_REMOVED");
   EXPECT_EQ(executor["executor"]["executor_id"].asString(), "exec-1");
   EXPECT_EQ(executor["framework"]["name"].asString(), "batch");
@@ -220,7 +212,7 @@ TEST_F(WebhookHookTest, FullQueueDropsNewEventsAndCountsThem) {
   EXPECT_EQ(taskIds(receiver.bodies()), expectedIds(1, 3));
   send(taskUpdated("t11", v1::TASK_RUNNING));
   ASSERT_TRUE(waitForMetric("mantle_webhook_sent_total", receiver.url(), 4));
-  EXPECT_EQ(parse(receiver.bodies().back())["sequence"].asUInt64(), 11u);
+  EXPECT_EQ(testing::parseJson(receiver.bodies().back())["sequence"].asUInt64(), 11u);
   EXPECT_EQ(metric("mantle_webhook_dropped_total", receiver.url()), 7);
 }
 
@@ -258,8 +250,8 @@ TEST_F(WebhookHookTest, EventsFilterAndHeaders) {
   send(removed);
   ASSERT_TRUE(waitForMetric("mantle_webhook_sent_total", receiver.url(), 1));
   ASSERT_EQ(receiver.bodies().size(), 1u);
-  EXPECT_EQ(parse(receiver.bodies()[0])["type"].asString(), "AGENT_REMOVED");
-  EXPECT_EQ(parse(receiver.bodies()[0])["sequence"].asUInt64(), 1u);
+  EXPECT_EQ(testing::parseJson(receiver.bodies()[0])["type"].asString(), "AGENT_REMOVED");
+  EXPECT_EQ(testing::parseJson(receiver.bodies()[0])["sequence"].asUInt64(), 1u);
 }
 
 TEST_F(WebhookHookTest, StopsPromptlyWithEventsStillQueued) {
