@@ -222,6 +222,10 @@ Status Agent::start() {
   fs::create_directories(flags_.workDir, ec);
   if (ec) return internalError("cannot create --work_dir " + flags_.workDir + ": " + ec.message());
   flags_.workDir = fs::canonical(flags_.workDir).string();
+  // What a previous run had no time to delete.
+  fs::remove_all(checkpoint::trashDir(flags_.workDir), ec);
+  fs::create_directories(checkpoint::trashDir(flags_.workDir), ec);
+  if (ec) return internalError("cannot create " + checkpoint::trashDir(flags_.workDir) + ": " + ec.message());
   gc_ = std::make_unique<GarbageCollector>(
       strand_, flags_.workDir + "/slaves",
       [this](const std::string&, const Status& removed) { ++counters_[removed.ok() ? "gc_removals" : "gc_failures"]; });
@@ -898,13 +902,24 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
 
 void Agent::startContainer(Executor& ref, module::v1::ContainerConfig config, LaunchPlan plan,
                            std::function<Status()> setUp) {
+  // Before the executor may start: a container that runs is one a restarted
+  // agent finds. Its pid is checkpointed on the launch thread; the strand
+  // then adds the write to the next commit.
+  auto pidWrite = std::make_shared<checkpoint::Batch>();
+  Containerizer::LaunchHooks hooks;
+  hooks.setUp = std::move(setUp);
+  hooks.isolated = [pidWrite, path = ref.runMeta + "/pid", sync = checkpointing(ref.frameworkId)](pid_t pid) {
+    std::optional<std::uint64_t> start = processStartTime(pid);
+    logUnsaved(pidWrite->writeFile(path, std::to_string(pid) + " " + std::to_string(start.value_or(0)), sync));
+  };
   containerizer_->launch(
       ref.containerId, std::move(config), std::move(plan),
-      [this, fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](
+      [this, pidWrite, fw = ref.frameworkId, id = ref.executorId, cid = ref.containerId](
           const Result<pid_t>& pid, const Containerizer::LaunchSteps& steps) {
+        checkpoints_->add(std::move(*pidWrite));
         containerLaunched(fw, id, cid, pid, steps);
       },
-      std::move(setUp));
+      std::move(hooks));
 }
 
 void Agent::containerLaunched(const std::string& frameworkId, const std::string& executorId,
@@ -922,13 +937,7 @@ void Agent::containerLaunched(const std::string& frameworkId, const std::string&
     return containerNotStarted(ref, Error(pid.error().code, "Failed to launch the container: " + pid.error().message));
   }
   ref.fetching = false;
-  ref.pid = *pid;
-  // Before the executor may start: a container that runs is one a restarted
-  // agent finds.
-  std::optional<std::uint64_t> start = processStartTime(*pid);
-  logUnsaved(checkpoints_->writeFile(ref.runMeta + "/pid",
-                                     std::to_string(*pid) + " " + std::to_string(start.value_or(0)),
-                                     checkpointing(ref.frameworkId)));
+  ref.pid = *pid;  // checkpointed already (startContainer)
   if (ref.state != Executor::State::kRegistering) {
     // Shut down (every task killed, the framework gone) while it launched:
     // the container is killed before its executor runs; its termination ends
@@ -1395,6 +1404,22 @@ void Agent::executorGone(Executor& executor) {
   }
 }
 
+void Agent::removeCheckpoint(const std::string& dir) {
+  const std::string trash = checkpoint::trashDir(flags_.workDir) + "/" + uuid::randomText();
+  std::error_code ec;
+  fs::rename(dir, trash, ec);
+  if (ec) {
+    fs::remove_all(dir, ec);  // not there (nothing to do), or the trash is not
+    return;
+  }
+  if (!sandboxPool_) sandboxPool_ = std::make_unique<asio::thread_pool>(2);
+  asio::post(*sandboxPool_, [trash] {
+    std::error_code error;
+    fs::remove_all(trash, error);
+    if (error) LOG(WARNING) << "Removing " << trash << ": " << error.message();
+  });
+}
+
 void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::string& executorId) {
   auto fw = frameworks_.find(frameworkId);
   if (fw == frameworks_.end()) return;
@@ -1403,8 +1428,7 @@ void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::str
   if (it == framework.executors.end()) return;
   Executor& executor = *it->second;
   if (executor.state != Executor::State::kTerminated || !executor.tasks.empty()) return;
-  std::error_code ec;
-  fs::remove_all(checkpoint::executorMeta(flags_.workDir, agentId_, frameworkId, executorId), ec);
+  removeCheckpoint(checkpoint::executorMeta(flags_.workDir, agentId_, frameworkId, executorId));
   scheduleSandbox(executor.directory, GarbageCollector::Clock::now());
   if (!hooks_->empty()) {
     module::v1::ExecutorRemoved removed;
@@ -1416,7 +1440,7 @@ void Agent::maybeCompleteExecutor(const std::string& frameworkId, const std::str
   trim(framework.completedExecutors);
   framework.executors.erase(it);
   if (framework.executors.empty()) {
-    fs::remove_all(checkpoint::frameworkMeta(flags_.workDir, agentId_, frameworkId), ec);
+    removeCheckpoint(checkpoint::frameworkMeta(flags_.workDir, agentId_, frameworkId));
     // The framework moves to completed with its completed executors, which
     // stay visible (and their sandboxes readable) until it is trimmed.
     completedFrameworks_.push_back(std::move(fw->second));

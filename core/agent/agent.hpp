@@ -209,12 +209,12 @@ class Agent {
                                    std::vector<mesos::v1::CommandInfo::URI> uris);
   // Starts the executor's container (its launch runs off the strand, the
   // executor stays `fetching` until containerLaunched()); `setUp` runs first
-  // on the launch thread (Containerizer::launch).
+  // on the launch thread (Containerizer::launch), and the root's pid is
+  // checkpointed there once it runs isolated, before its executor may start.
   void startContainer(Executor& executor, module::v1::ContainerConfig config, LaunchPlan plan,
                       std::function<Status()> setUp = {});
-  // A launch ended: the container's pid is checkpointed before its executor
-  // may start; an executor shut down meanwhile has its container destroyed,
-  // a failed launch ends the executor.
+  // A launch ended (its pid checkpointed): an executor shut down meanwhile
+  // has its container destroyed, a failed launch ends the executor.
   void containerLaunched(const std::string& frameworkId, const std::string& executorId, const std::string& containerId,
                          const Result<pid_t>& pid, const Containerizer::LaunchSteps& steps);
   // An executor whose container did not start ends with `failure`.
@@ -286,6 +286,9 @@ class Agent {
   void executorTerminated(Executor& executor, const Termination& termination);
   void executorGone(Executor& executor);
   void maybeCompleteExecutor(const std::string& frameworkId, const std::string& executorId);
+  // Moves a checkpoint directory no longer needed out of what recovery reads
+  // (one rename on the strand) and deletes it on the sandbox pool.
+  void removeCheckpoint(const std::string& dir);
   Executor* findExecutor(const std::string& frameworkId, const std::string& executorId);
   Executor* findTaskExecutor(const std::string& frameworkId, const std::string& taskId);
   // The executor's environment: the agent's own, the executor's variables as
@@ -435,7 +438,8 @@ class Agent {
   // The fetcher's threads (downloads and extraction stay off the strand).
   std::unique_ptr<boost::asio::thread_pool> fetchPool_;
   // Where a new executor's sandbox and checkpoint are written when something
-  // (a commit, a fetch, a pull) must follow before its container launches.
+  // (a commit, a fetch, a pull) must follow before its container launches,
+  // and where checkpoints no longer needed are deleted.
   std::unique_ptr<boost::asio::thread_pool> sandboxPool_;
   // With --image_providers: the image store and the rootfs provisioner.
   ImageSupport imageSupport_;

@@ -58,6 +58,10 @@ std::string taskMeta(const std::string& runMeta, const std::string& taskId) {
   return runMeta + "/tasks/" + taskId;
 }
 
+std::string trashDir(const std::string& workDir) {
+  return workDir + "/meta/trash";
+}
+
 Status writeFile(const std::string& path, const std::string& content) {
   return durable::writeFile(path, content);
 }

@@ -12,6 +12,7 @@
 //   .../runs/<container>/libprocess.pid                       a v0 executor's UPID
 //   .../runs/<container>/tasks/<task>/task.info               Task
 //   .../runs/<container>/tasks/<task>/task.updates            RecordIO: 'U' + StatusUpdate, 'A' + uuid
+//   <work_dir>/meta/trash/<uuid>                       a checkpoint no longer needed, being deleted
 //
 // Files are replaced atomically (write a temporary, rename it over the file)
 // and the update log is append-only (a torn last record is ignored on
@@ -49,6 +50,9 @@ std::string executorMeta(const std::string& workDir, const std::string& agentId,
 std::string runMeta(const std::string& workDir, const std::string& agentId, const std::string& frameworkId,
                     const std::string& executorId, const std::string& containerId);
 std::string taskMeta(const std::string& runMeta, const std::string& taskId);
+// Where checkpoint directories no longer needed are moved (one rename, out of
+// what recovery reads) to be deleted off the strand; emptied at start-up.
+std::string trashDir(const std::string& workDir);
 
 // Replaces `path` with `content` atomically, creating parent directories.
 Status writeFile(const std::string& path, const std::string& content);

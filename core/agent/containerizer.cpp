@@ -491,7 +491,7 @@ void Containerizer::Impl::launched(const std::string& id, LaunchOutcome& outcome
 }
 
 void Containerizer::launch(const std::string& containerId, v1::ContainerConfig config, LaunchPlan plan,
-                           LaunchCallback done, std::function<Status()> setUp) {
+                           LaunchCallback done, LaunchHooks hooks) {
   if (impl_->containers.count(containerId) != 0) {
     asio::post(impl_->strand, [containerId, done = std::move(done)] {
       done(Error(StatusCode::kAlreadyExists, "container " + containerId + " already exists"), {});
@@ -504,14 +504,15 @@ void Containerizer::launch(const std::string& containerId, v1::ContainerConfig c
   container->config = config;
   impl_->containers.emplace(containerId, std::move(container));
   asio::post(*launchPool_, [impl = impl_, containerId, config = std::move(config), plan = std::move(plan),
-                            done = std::move(done), setUp = std::move(setUp)]() mutable {
+                            done = std::move(done), hooks = std::move(hooks)]() mutable {
     auto outcome = std::make_shared<Impl::LaunchOutcome>();
-    Status ready = setUp ? setUp() : Status{};
-    if (setUp) outcome->steps.emplace_back("set_up", steadyNanos());
+    Status ready = hooks.setUp ? hooks.setUp() : Status{};
+    if (hooks.setUp) outcome->steps.emplace_back("set_up", steadyNanos());
     if (!ready.ok()) {
       outcome->pending.emplace(ready.error());
     } else {
       outcome->pending.emplace(impl->startRoot(containerId, config, std::move(plan), *outcome));
+      if (outcome->pending->ok() && hooks.isolated) hooks.isolated((*outcome->pending)->pid());
     }
     // A launch the strand runs after the containerizer went is dropped
     // unreleased (its root exits).

@@ -76,19 +76,26 @@ class Containerizer {
   // CLOCK_MONOTONIC ns), for the agent's launch trace.
   using LaunchSteps = std::vector<std::pair<std::string, std::int64_t>>;
   // Called on the strand when a launch ended: with the container root's pid
-  // once it runs and before the executor may start (the caller checkpoints the
-  // pid here; the executor starts right after this returns unless destroy()
-  // was asked for, which kills the container), or with why it failed (then
-  // nothing is left: isolators cleaned up, process gone).
+  // once it runs and before the executor may start (the executor starts
+  // right after this returns unless destroy() was asked for, which kills the
+  // container), or with why it failed (then nothing is left: isolators
+  // cleaned up, process gone).
   using LaunchCallback = std::function<void(const Result<pid_t>& pid, const LaunchSteps& steps)>;
   // Prepares, forks and isolates on a launch thread; `done` follows on the
   // strand, then the release. Until then the container is in containerIds()
   // but not contains(): destroy() marks it, and it is killed instead of
-  // released (its termination follows as for any container). `setUp`, when
-  // given, runs first on the launch thread (the caller's sandbox and files);
-  // its error fails the launch before any isolator is called.
+  // released (its termination follows as for any container). The hooks run
+  // on the launch thread too, when given.
+  struct LaunchHooks {
+    // First (the caller's sandbox and files); its error fails the launch
+    // before any isolator is called.
+    std::function<Status()> setUp;
+    // Once the root runs isolated, before `done` (the caller checkpoints its
+    // pid here, before the executor may start).
+    std::function<void(pid_t)> isolated;
+  };
   void launch(const std::string& containerId, module::v1::ContainerConfig config, LaunchPlan plan, LaunchCallback done,
-              std::function<Status()> setUp = {});
+              LaunchHooks hooks = {});
 
   struct Recovered {
     std::string containerId;

@@ -164,6 +164,31 @@ TEST_F(AgentTest, AFrameworkWhoseLastExecutorEndedKeepsItsCompletedExecutorsInSt
   EXPECT_EQ(parseJson(get("/state")->body)["completed_frameworks"].size(), 1u);
 }
 
+// The checkpoint of an executor whose tasks all ended and were acknowledged
+// leaves what recovery reads at once (moved into the trash, deleted off the
+// agent's strand), its framework's with it; what an earlier agent left in
+// the trash is deleted when the next one starts.
+TEST_F(AgentTest, AFinishedExecutorsCheckpointIsDeletedAndTheTrashOfAnEarlierAgentIsEmptiedAtStartUp) {
+  const std::filesystem::path trash = dir_.path() / "agent/meta/trash";
+  std::filesystem::create_directories(trash / "left-over/tasks");
+  std::ofstream(trash / "left-over/tasks/task.info") << "x";
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  const std::filesystem::path framework =
+      dir_.path() / "agent/meta/slaves" / peer_.agentId() / "frameworks/framework-1";
+  const std::filesystem::path go = dir_.path() / "go";
+  ASSERT_TRUE(
+      peer_.runTask(testFramework(),
+                    commandTask("done", "while [ ! -e '" + go.string() + "' ]; do sleep 0.05; done", peer_.agentId())));
+  ASSERT_EQ(peer_.waitForUpdate("done", mesos::v1::TASK_RUNNING, 30s).status().state(), mesos::v1::TASK_RUNNING)
+      << agent_->output();
+  EXPECT_TRUE(std::filesystem::exists(framework / "executors/done/executor.info"));
+  std::ofstream(go) << "go";
+  EXPECT_EQ(peer_.waitForTerminal("done", 30s).status().state(), mesos::v1::TASK_FINISHED) << agent_->output();
+  EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(framework); }, 30s)) << agent_->output();
+  EXPECT_TRUE(waitUntil([&] { return std::filesystem::is_empty(trash); }, 30s));
+}
+
 TEST_F(AgentTest, FailedTaskCarriesExitStatusAndStderrTail) {
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));
