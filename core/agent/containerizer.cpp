@@ -1,5 +1,6 @@
 #include "agent/containerizer.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -52,6 +53,7 @@ struct Containerizer::Container {
   // agent process launched); nullopt: ask them (a recovered container).
   std::optional<mesos::v1::ContainerStatus> status;
   std::unique_ptr<asio::posix::stream_descriptor> exitWatch;
+  std::unique_ptr<asio::steady_timer> exitPoll;  // without a pidfd: looks again
   std::unique_ptr<asio::steady_timer> killTimer;
   Termination termination;
   bool exited = false;
@@ -229,10 +231,23 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
       return;
     }
     container.exitWatch = std::make_unique<asio::posix::stream_descriptor>(strand, fd);
+    awaitExit(container);
+  }
+
+  // Waits until the root's pidfd is readable (it exited). A wake-up while it
+  // is not is ignored: epoll may report a stale event to a new descriptor
+  // when a descriptor was closed while a launch thread's fork still held
+  // it (the forked root closes what it inherited only later), and the strand
+  // must never block on a root that still runs.
+  void awaitExit(Container& container) {
     container.exitWatch->async_wait(
         asio::posix::stream_descriptor::wait_read,
         [self = shared_from_this(), id = container.id](const boost::system::error_code& ec) {
           if (ec == asio::error::operation_aborted) return;
+          auto it = self->containers.find(id);
+          if (it == self->containers.end() || !it->second->exitWatch) return;
+          struct pollfd ready = {it->second->exitWatch->native_handle(), POLLIN, 0};
+          if (!ec && ::poll(&ready, 1, 0) == 0) return self->awaitExit(*it->second);
           self->exited(id);
         });
   }
@@ -241,18 +256,26 @@ struct Containerizer::Impl : std::enable_shared_from_this<Containerizer::Impl> {
     auto it = containers.find(id);
     if (it == containers.end() || it->second->exited) return;
     Container& container = *it->second;
-    container.exited = true;
     if (container.child) {
       int status = 0;
       pid_t reaped;
       do {
-        reaped = ::waitpid(container.pid, &status, 0);
+        reaped = ::waitpid(container.pid, &status, WNOHANG);
       } while (reaped < 0 && errno == EINTR);
+      if (reaped == 0) {
+        // Still running (no pidfd to wait on): looked at again shortly.
+        container.exitPoll = std::make_unique<asio::steady_timer>(strand, std::chrono::milliseconds(50));
+        container.exitPoll->async_wait([self = shared_from_this(), id](const boost::system::error_code& ec) {
+          if (!ec) self->exited(id);
+        });
+        return;
+      }
       if (reaped == container.pid) {
         container.termination.statusKnown = true;
         container.termination.status = status;
       }
     }
+    container.exited = true;
     // Whatever the executor left behind goes with it.
     for (int round = 0; round < 20 && signalSession(container.pid, SIGKILL) > 0; ++round) {
       ::usleep(5000);
@@ -348,6 +371,7 @@ Containerizer::~Containerizer() {
   for (const auto& isolator : impl_->isolators) isolator->onEvent(nullptr);
   for (auto& [id, container] : impl_->containers) {
     if (container->exitWatch) container->exitWatch->cancel();
+    if (container->exitPoll) container->exitPoll->cancel();
     if (container->killTimer) container->killTimer->cancel();
   }
 }
