@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include <glog/logging.h>
 #include <boost/asio/dispatch.hpp>
@@ -310,12 +311,17 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Writes everything queued in one gather write: a stream's head with the
+  // events already written behind it, or a burst of events.
   void pumpWrites() {
     if (writing_ || pending_.empty() || closed_) return;
     writing_ = true;
-    std::shared_ptr<std::string> next = pending_.front();
-    pending_.pop_front();
-    auto done = [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+    auto batch = std::make_shared<std::vector<std::shared_ptr<std::string>>>(pending_.begin(), pending_.end());
+    pending_.clear();
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(batch->size());
+    for (const std::shared_ptr<std::string>& data : *batch) buffers.push_back(asio::buffer(*data));
+    auto done = [self = shared_from_this(), batch](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec) {
         self->shutdown();
@@ -327,7 +333,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       self->pumpWrites();
     };
-    withStream([&](auto& s) { asio::async_write(s, asio::buffer(*next), std::move(done)); });
+    withStream([&](auto& s) { asio::async_write(s, buffers, std::move(done)); });
   }
 
   // Runs `f` on the connection's byte stream: TLS over TCP, or TCP.
@@ -531,7 +537,9 @@ void Session::startStream(int status, Headers headers, const std::shared_ptr<Chu
   for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
   head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   pending_.push_back(std::make_shared<std::string>(std::move(head)));
-  pumpWrites();
+  // The head goes once the writes queued behind it on the strand (a
+  // stream's first events) joined it: one write for all.
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->pumpWrites(); });
   watchForClose();
 }
 
