@@ -22,13 +22,7 @@ namespace v1 = ::mantle::module::v1;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using testing::readText;
 
 // Runs a shell command, its output going to `log`; true when it exits 0.
 bool run(const std::string& command, const std::filesystem::path& log) {
@@ -49,17 +43,17 @@ std::filesystem::path buildOutOfTree(const mantle::testing::TempDir& tmp, const 
   EXPECT_TRUE(
       run("'" + cmake + "' --install '" MANTLE_BINARY_DIR "' --component module-api --prefix '" + prefix.string() + "'",
           log))
-      << slurp(log);
+      << readText(log);
   EXPECT_TRUE(std::filesystem::exists(prefix / "include/mantle/module_api/abi.h"));
   EXPECT_TRUE(std::filesystem::exists(prefix / "share/mantle/module-api/proto/mantle/module/v1/hook.proto"));
 
   EXPECT_TRUE(run("'" + cmake + "' -S '" MANTLE_SOURCE_DIR "/examples/modules/" + example + "' -B '" + build.string() +
                       "' -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DCMAKE_PREFIX_PATH='" + prefix.string() + "'",
                   log))
-      << slurp(log);
-  EXPECT_TRUE(run("'" + cmake + "' --build '" + build.string() + "'", log)) << slurp(log);
+      << readText(log);
+  EXPECT_TRUE(run("'" + cmake + "' --build '" + build.string() + "'", log)) << readText(log);
 
-  std::string commands = slurp(build / "compile_commands.json");
+  std::string commands = readText(build / "compile_commands.json");
   EXPECT_THAT(commands, Not(HasSubstr(MANTLE_SOURCE_DIR "/module-api")));
   EXPECT_THAT(commands, Not(HasSubstr(MANTLE_SOURCE_DIR "/modules")));
   EXPECT_THAT(commands, Not(HasSubstr(MANTLE_BINARY_DIR)));

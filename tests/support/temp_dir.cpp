@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace mantle::testing {
@@ -25,6 +26,13 @@ std::filesystem::path TempDir::write(const std::string& name, const std::string&
   out << content;
   if (!out) throw std::runtime_error("cannot write " + file.string());
   return file;
+}
+
+std::string readText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace mantle::testing

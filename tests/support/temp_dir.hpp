@@ -22,4 +22,7 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The whole content of the file at `path`; "" when it cannot be read.
+std::string readText(const std::filesystem::path& path);
+
 }  // namespace mantle::testing

@@ -217,12 +217,7 @@ class ImagesE2ETest : public ::testing::Test {
 
   // The sandbox's stdout as it is (readFile trims the last newline): the
   // task's output between mantle-executor's lines.
-  std::string stdoutOf(const std::string& taskId) const {
-    std::ifstream in(sandboxOf(taskId) / "stdout");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  std::string stdoutOf(const std::string& taskId) const { return readText(sandboxOf(taskId) / "stdout"); }
 
   // Whether the task's stdout holds `lines` in a row; waits a while, since the
   // container's last output reaches the sandbox file after the terminal update.

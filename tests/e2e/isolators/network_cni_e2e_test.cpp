@@ -46,13 +46,6 @@ namespace fs = std::filesystem;
 namespace mv1 = ::mesos::v1;
 using namespace std::chrono_literals;
 
-std::string readText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The body of GET http://<host>:<port>/<path>, nullopt when nothing answers.
 std::optional<std::string> fetch(const std::string& host, int port, const std::string& path) {
   Result<http::ClientResponse> response = http::request(

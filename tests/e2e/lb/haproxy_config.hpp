@@ -8,18 +8,13 @@
 #include <sstream>
 #include <string>
 
-namespace mantle::lb::testing_support {
+#include "temp_dir.hpp"
 
-inline std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+namespace mantle::lb::testing_support {
 
 // The number of "server" lines of all backends in the configuration at `path`.
 inline int serverCount(const std::string& path) {
-  std::istringstream in(readFile(path));
+  std::istringstream in(testing::readText(path));
   int count = 0;
   for (std::string line; std::getline(in, line);) count += line.starts_with("  server ") ? 1 : 0;
   return count;

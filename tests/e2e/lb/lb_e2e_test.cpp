@@ -104,7 +104,7 @@ class LbTest : public ::testing::Test {
     return task;
   }
 
-  std::string readConfig() const { return testing_support::readFile(config_); }
+  std::string readConfig() const { return testing::readText(config_); }
   int servers() const { return testing_support::serverCount(config_); }
 
   // The bodies of `n` requests to the service port (errors as "error: ...").

@@ -18,7 +18,7 @@ class LbServicesTest : public ServicesTest {
     if (HasFailure()) std::cerr << "---- mantle-lb ----\n" << (lb_ ? lb_->output() : "") << "\n" << readConfig();
   }
 
-  std::string readConfig() const { return lb::testing_support::readFile(config_); }
+  std::string readConfig() const { return testing::readText(config_); }
   int servers() const { return lb::testing_support::serverCount(config_); }
 
   // The distinct bodies of `n` requests to the service port.

@@ -23,15 +23,9 @@ using namespace testing_support;
 using namespace std::chrono_literals;
 using testing::mountsUnder;
 using testing::overlayAvailable;
+using testing::readText;
 using testing::waitUntil;
 namespace fs = std::filesystem;
-
-std::string readText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 class ServicesContainersTest : public ServicesTest {
  protected:

@@ -42,17 +42,10 @@ bool isRoot() {
   return ::geteuid() == 0;
 }
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The mount points of this process' mount namespace (the host's) below `dir`.
 std::vector<std::string> mountsBelow(const fs::path& dir) {
   std::vector<std::string> out;
-  std::istringstream in(readFile("/proc/self/mountinfo"));
+  std::istringstream in(readText("/proc/self/mountinfo"));
   for (std::string line; std::getline(in, line);) {
     std::istringstream fields(line);
     std::string id, parent, device, root, point;
@@ -249,7 +242,7 @@ TEST_F(VolumesE2ETest, ROOT_APersistentVolumeKeepsWhatOneTaskWroteForTheNextAlso
                                          volume)})
                   .ok());
   EXPECT_FINISHED(framework_->waitForState("writer"));
-  EXPECT_EQ(readFile(dir / "greeting"), "hello\n");
+  EXPECT_EQ(readText(dir / "greeting"), "hello\n");
 
   // kill -9 of the agent, then the same agent again: the volume stays.
   ASSERT_TRUE(cluster_->stopAgent(0, /*kill9=*/true).ok());
@@ -394,7 +387,7 @@ TEST_F(VolumesE2ETest, ROOT_HostPathVolumesInsideTheAllowlistAreMountedAndOthers
   startFramework();
   EXPECT_FINISHED(
       runTask("inside", "echo in > hp/written", mesosContainer({hostPathVolume("hp", (allowed / "data").string())})));
-  EXPECT_EQ(readFile(allowed / "data" / "written"), "in\n");
+  EXPECT_EQ(readText(allowed / "data" / "written"), "in\n");
 
   for (const auto& [id, path] :
        {std::pair{"outside", std::string("/etc")}, std::pair{"via-link", (allowed / "sneaky").string()}}) {
@@ -494,7 +487,7 @@ class ImageVolumesE2ETest : public VolumesE2ETest {
   }
 
   static bool overlayAvailable() {
-    std::istringstream in(readFile("/proc/filesystems"));
+    std::istringstream in(readText("/proc/filesystems"));
     for (std::string line; std::getline(in, line);) {
       if (line.find("\toverlay") != std::string::npos) return true;
     }
