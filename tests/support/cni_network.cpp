@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "mounts.hpp"
+#include "temp_dir.hpp"
 
 namespace mantle::testing {
 
@@ -34,13 +35,6 @@ std::string shell(const std::string& command) {
   while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
   ::pclose(pipe);
   return out;
-}
-
-std::string readText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::vector<std::string> lines(const std::string& text) {

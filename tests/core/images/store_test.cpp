@@ -32,13 +32,9 @@ using testing::BusyboxImage;
 using testing::CuttingProxy;
 using testing::DockerRegistry;
 using ::testing::HasSubstr;
+using testing::readText;
 using testing::RegistryAuth;
 using testing::TempDir;
-
-std::string readText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 Json::Value readJson(const fs::path& path) {
   auto parsed = json::parseStrict(readText(path), path.string());
