@@ -489,8 +489,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void applyStopMaintenance(const std::vector<v1::MachineID>& machines);
 
   // Snapshots (operator_api.cpp). `withAllocated`: with the resources
-  // frameworks use on the agent / the framework uses, and the framework's
-  // offers (a snapshot adds them on an HTTP thread, Snapshot::complete).
+  // frameworks use on the agent / the framework uses, and the offers on the
+  // agent / the framework's offers (a snapshot adds them on an HTTP thread,
+  // Snapshot::complete).
   v1::master::Response::GetAgents::Agent agentProto(const Agent& agent, bool withAllocated = true) const;
   v1::master::Response::GetFrameworks::Framework frameworkProto(const Framework& framework,
                                                                 bool withAllocated = true) const;
@@ -566,7 +567,8 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   std::vector<std::function<void(const std::shared_ptr<const Snapshot>&)>> snapshotWaiters_;
   // The agents' renderings of the last snapshot, for the next (Snapshot::complete).
   std::shared_ptr<AgentPieces> agentPieces_ = std::make_shared<AgentPieces>();
-  // Each agent's record for snapshots (agentProto without allocations),
+  // Each agent's record for snapshots (agentProto without allocations and
+  // offers),
   // remade only for agents changed since the last snapshot.
   RecordedMap<Agent, v1::master::Response::GetAgents::Agent> agents_;
   // Ids of the agents in agents_ that are disconnected and may re-register:

@@ -23,7 +23,6 @@ void OfferBook::add(OfferEntry entry) {
   byFramework_[entry.frameworkId].insert(id);
   byAgent_[entry.agentId].insert(id);
   pieces_.erase(entry.frameworkId);
-  changedAgents_.insert(entry.agentId);
   entry.piece = std::make_shared<const OfferPiece>(entry.offer, entry.resources);
   offers_.emplace(id, std::move(entry));
 }
@@ -73,7 +72,6 @@ std::optional<OfferEntry> OfferBook::take(const std::string& offerId) {
   OfferEntry entry = std::move(it->second);
   offers_.erase(it);
   pieces_.erase(entry.frameworkId);
-  changedAgents_.insert(entry.agentId);
   unindex(byFramework_, entry.frameworkId, offerId);
   unindex(byAgent_, entry.agentId, offerId);
   return entry;

@@ -11,7 +11,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "master/allocator_client.hpp"
@@ -52,8 +51,6 @@ class OfferBook {
   // The pieces of the offers made to `frameworkId`, in id order: the same
   // list until one of them goes or another comes.
   const OfferListPtr& piecesOf(const std::string& frameworkId) const;
-  // The agents whose offers came or went since the last call.
-  std::set<std::string> takeChangedAgents() const { return std::exchange(changedAgents_, {}); }
   // What the offers made to `frameworkId` / on `agentId` hold.
   resources::Resources offeredTo(const std::string& frameworkId) const;
   resources::Resources offeredOn(const std::string& agentId) const;
@@ -78,7 +75,6 @@ class OfferBook {
   std::map<std::string, std::set<std::string>> byAgent_;
   // piecesOf()'s lists, dropped when they change.
   mutable std::map<std::string, OfferListPtr> pieces_;
-  mutable std::set<std::string> changedAgents_;
 };
 
 }  // namespace mantle::master

@@ -705,8 +705,8 @@ Response::GetAgents::Agent MasterImpl::agentProto(const Agent& agent, bool withA
     Resources allocated;
     for (const auto& [frameworkId, resources] : usedOnAgent(agent, false)) allocated += resources;
     allocated.copyTo(out.mutable_allocated_resources());
+    offerBook_.offeredOn(agent.id).copyTo(out.mutable_offered_resources());
   }
-  offerBook_.offeredOn(agent.id).copyTo(out.mutable_offered_resources());
   for (const auto& c : agent.capabilities) *out.add_capabilities() = c;
   out.set_deactivated(agent.deactivated || (agent.drain.has_value()));
   if (agent.drain) *out.mutable_drain_info() = *agent.drain;
@@ -811,7 +811,6 @@ Snapshot MasterImpl::buildSnapshot() const {
     *s.frameworks.add_completed_frameworks() = frameworkProto(f);
   }
   s.executors = buildExecutors();
-  for (const std::string& id : offerBook_.takeChangedAgents()) agents_.touch(id);
   s.agentRecords = agents_.records([&](const Agent& agent) { return agentProto(agent, /*withAllocated=*/false); });
   for (const auto& [id, info] : recoveredAgents_) *s.recoveredAgents.Add() = info;
   s.weights = weights_;

@@ -87,10 +87,11 @@ const std::string& OfferPiece::bytes() const {
   return bytes_.get([&] { return serialize(offer_); });
 }
 
-AgentPiece::AgentPiece(Response::GetAgents::Agent agent, AgentRecordPtr record, Resources allocated)
+AgentPiece::AgentPiece(Response::GetAgents::Agent agent, AgentRecordPtr record, Resources allocated, Resources offered)
     : agent_(std::move(agent)),
       record_(std::move(record)),
       allocated_(std::move(allocated)),
+      offered_(std::move(offered)),
       bytes_(serialize(agent_)) {}
 
 const std::string& AgentPiece::legacyJson() const {
@@ -101,9 +102,10 @@ const std::string& AgentPiece::json() const {
   return json_.get([&] { return wire::toJson(agent_); });
 }
 
-std::vector<AgentPiecePtr> AgentPieces::of(const std::vector<AgentRecordPtr>& records,
-                                           std::vector<Resources> allocated) {
+std::vector<AgentPiecePtr> AgentPieces::of(const std::vector<AgentRecordPtr>& records, std::vector<Resources> allocated,
+                                           std::vector<Resources> offered) {
   CHECK_EQ(records.size(), allocated.size());
+  CHECK_EQ(records.size(), offered.size());
   std::vector<AgentPiecePtr> out;
   out.reserve(records.size());
   std::lock_guard<std::mutex> lock(mutex_);
@@ -112,13 +114,16 @@ std::vector<AgentPiecePtr> AgentPieces::of(const std::vector<AgentRecordPtr>& re
   for (std::size_t i = 0; i < records.size(); ++i) {
     const std::string& id = records[i]->agent_info().id().value();
     while (last != last_.end() && (*last)->id() < id) ++last;
-    if (last != last_.end() && (*last)->record() == records[i] && (*last)->allocated() == allocated[i]) {
+    if (last != last_.end() && (*last)->record() == records[i] && (*last)->allocated() == allocated[i] &&
+        (*last)->offered() == offered[i]) {
       out.push_back(*last);
       continue;
     }
     Response::GetAgents::Agent agent = *records[i];
     allocated[i].copyTo(agent.mutable_allocated_resources());
-    out.push_back(std::make_shared<const AgentPiece>(std::move(agent), records[i], std::move(allocated[i])));
+    offered[i].copyTo(agent.mutable_offered_resources());
+    out.push_back(std::make_shared<const AgentPiece>(std::move(agent), records[i], std::move(allocated[i]),
+                                                     std::move(offered[i])));
   }
   last_ = out;
   return out;
@@ -258,6 +263,11 @@ void Snapshot::complete() {
     executorsOf[e.executor_info().framework_id().value()].push_back(*r);
     executorsOn[e.agent_id().value()][e.executor_info().framework_id().value()].push_back(*r);
   }
+  // Offers' resources by agent.
+  std::map<std::string, Resources> offeredOn;
+  for (const OfferListPtr& list : offers) {
+    for (const OfferPiecePtr& offer : *list) offeredOn[offer->offer().agent_id().value()] += offer->resources();
+  }
   std::map<std::string, const TaskSums*> sumsOf;
   for (int i = 0; i < frameworks.frameworks_size(); ++i) {
     auto* f = frameworks.mutable_frameworks(i);
@@ -271,8 +281,9 @@ void Snapshot::complete() {
     for (const OfferPiecePtr& offer : *offers[static_cast<std::size_t>(i)]) offered += offer->resources();
     offered.copyTo(f->mutable_offered_resources());
   }
-  std::vector<Resources> agentsAllocated;
+  std::vector<Resources> agentsAllocated, agentsOffered;
   agentsAllocated.reserve(agentRecords->size());
+  agentsOffered.reserve(agentRecords->size());
   for (const AgentRecordPtr& record : *agentRecords) {
     const std::string& agentId = record->agent_info().id().value();
     std::map<std::string, Resources> used;  // by framework id
@@ -290,8 +301,10 @@ void Snapshot::complete() {
     Resources allocated;
     for (const auto& [frameworkId, r] : used) allocated += r;
     agentsAllocated.push_back(std::move(allocated));
+    auto offered = offeredOn.find(agentId);
+    agentsOffered.push_back(offered == offeredOn.end() ? Resources() : offered->second);
   }
-  agentList = agentPieces->of(*agentRecords, std::move(agentsAllocated));
+  agentList = agentPieces->of(*agentRecords, std::move(agentsAllocated), std::move(agentsOffered));
 
   std::map<std::string, v1::Role> byName;
   auto role = [&](const std::string& name) -> v1::Role& {
@@ -370,7 +383,7 @@ Snapshot Snapshot::fromState(const Snapshot& base, Response::GetState state) {
     s.offers.push_back(std::move(list));
   }
   for (Response::GetAgents::Agent& agent : *state.mutable_get_agents()->mutable_agents()) {
-    s.agentList.push_back(std::make_shared<const AgentPiece>(std::move(agent), nullptr, Resources()));
+    s.agentList.push_back(std::make_shared<const AgentPiece>(std::move(agent), nullptr, Resources(), Resources()));
   }
   s.recoveredAgents.Swap(state.mutable_get_agents()->mutable_recovered_agents());
   return s;

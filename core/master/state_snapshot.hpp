@@ -11,7 +11,8 @@
 // Agents and offers likewise: the state thread remakes an agent's record
 // only when the agent changed (RecordedMap records which), an offer's piece
 // is made once with the offer (OfferBook), and an agent's piece is remade
-// on an HTTP thread only when its record or its allocations changed.
+// on an HTTP thread only when its record, its allocations or its offers
+// changed.
 #pragma once
 
 #include <cstddef>
@@ -192,8 +193,9 @@ using OfferPiecePtr = std::shared_ptr<const OfferPiece>;
 // A framework's offers in id order; immutable once published.
 using OfferListPtr = std::shared_ptr<const std::vector<OfferPiecePtr>>;
 
-// An agent's GetAgents.Agent without allocated_resources, as the state
-// thread makes it when the agent changed; shared by the snapshots after.
+// An agent's GetAgents.Agent without allocated_resources and
+// offered_resources, as the state thread makes it when the agent changed;
+// shared by the snapshots after.
 using AgentRecordPtr = std::shared_ptr<const mesos::v1::master::Response::GetAgents::Agent>;
 using AgentRecordsPtr = std::shared_ptr<const std::vector<AgentRecordPtr>>;
 
@@ -201,9 +203,10 @@ using AgentRecordsPtr = std::shared_ptr<const std::vector<AgentRecordPtr>>;
 // serialized, and its renderings, made once each when first asked.
 class AgentPiece {
  public:
-  // `record`/`allocated`: what it was made of (null for a filtered copy).
-  AgentPiece(mesos::v1::master::Response::GetAgents::Agent agent, AgentRecordPtr record,
-             resources::Resources allocated);
+  // `record`, `allocated`, `offered`: what it was made of (a null record
+  // for a filtered copy).
+  AgentPiece(mesos::v1::master::Response::GetAgents::Agent agent, AgentRecordPtr record, resources::Resources allocated,
+             resources::Resources offered);
   AgentPiece(const AgentPiece&) = delete;
   AgentPiece& operator=(const AgentPiece&) = delete;
 
@@ -211,6 +214,7 @@ class AgentPiece {
   const std::string& id() const { return agent_.agent_info().id().value(); }
   const AgentRecordPtr& record() const { return record_; }
   const resources::Resources& allocated() const { return allocated_; }
+  const resources::Resources& offered() const { return offered_; }
   const std::string& bytes() const { return bytes_; }
   // The agent object of /master/state and /slaves (legacyAgentJson).
   const std::string& legacyJson() const;
@@ -221,6 +225,7 @@ class AgentPiece {
   const mesos::v1::master::Response::GetAgents::Agent agent_;
   const AgentRecordPtr record_;
   const resources::Resources allocated_;
+  const resources::Resources offered_;
   const std::string bytes_;
   MadeOnce<std::string> legacyJson_;
   MadeOnce<std::string> json_;
@@ -230,13 +235,14 @@ using AgentPiecePtr = std::shared_ptr<const AgentPiece>;
 
 // The agent pieces of a master's last snapshot, in id order: the next
 // snapshot takes the piece of an agent whose record is the same one and
-// whose allocations are equal, so only agents that changed are rendered
-// again. Any thread.
+// whose allocations and offers are equal, so only agents that changed are
+// rendered again. Any thread.
 class AgentPieces {
  public:
-  // `allocated[i]`: what the tasks and executors on `records[i]` hold.
-  std::vector<AgentPiecePtr> of(const std::vector<AgentRecordPtr>& records,
-                                std::vector<resources::Resources> allocated);
+  // `allocated[i]`: what the tasks and executors on `records[i]` hold;
+  // `offered[i]`: what the offers on it hold.
+  std::vector<AgentPiecePtr> of(const std::vector<AgentRecordPtr>& records, std::vector<resources::Resources> allocated,
+                                std::vector<resources::Resources> offered);
 
  private:
   std::mutex mutex_;

@@ -321,6 +321,8 @@ TEST(SnapshotTest, EveryStateCallWithOffersSplicedInMeansItsWholeMessage) {
   done->set_active(false);
   done->set_connected(false);
   EXPECT_DOUBLE_EQ(scalar(s.frameworks.frameworks(0).offered_resources(), "cpus"), 7);
+  EXPECT_DOUBLE_EQ(scalar(s.agentList[0]->agent().offered_resources(), "cpus"), 3);
+  EXPECT_DOUBLE_EQ(scalar(s.agentList[1]->agent().offered_resources(), "cpus"), 4);
   const Response::GetState state = s.getState();
   ASSERT_EQ(state.get_frameworks().frameworks(0).offers_size(), 2);
   EXPECT_EQ(state.get_frameworks().frameworks(0).offers(1).id().value(), "O2");
@@ -391,6 +393,13 @@ TEST(SnapshotTest, AnAgentKeepsItsPieceAcrossSnapshotsUntilItsRecordChanges) {
   EXPECT_EQ(fourth.agentList[0], third.agentList[0]);
   EXPECT_NE(fourth.agentList[1], third.agentList[1]);
   EXPECT_FALSE(fourth.agentList[1]->agent().active());
+  // An offer made on A1: its piece is remade with it, A2's not.
+  auto offers =
+      std::make_shared<const std::vector<OfferPiecePtr>>(std::vector<OfferPiecePtr>{offerPiece("O1", "A1", 3)});
+  const Snapshot offered = snapshotOf(tasks, unreachable, completed, pieces, agents, offers);
+  EXPECT_NE(offered.agentList[0], fourth.agentList[0]);
+  EXPECT_EQ(offered.agentList[1], fourth.agentList[1]);
+  EXPECT_DOUBLE_EQ(scalar(offered.agentList[0]->agent().offered_resources(), "cpus"), 3);
   // An agent that is gone goes from the next snapshot.
   agents = std::make_shared<const std::vector<AgentRecordPtr>>(std::vector<AgentRecordPtr>{(*agents)[1]});
   const Snapshot fifth = next();
