@@ -244,7 +244,8 @@ void MasterImpl::reregisterAgent(internal::Call call, const std::string& remote,
   }
 
   // The registry holds agents' infos and the frameworks: a re-registration
-  // that changes neither (every agent's after a failover) writes nothing.
+  // that changes neither (every agent's after a failover, or one whose info
+  // was just recorded above) writes nothing.
   const v1::AgentInfo* recordedInfo = nullptr;
   if (auto a = agents_.find(id); a != agents_.end()) {
     recordedInfo = &a->second.info;
@@ -253,8 +254,8 @@ void MasterImpl::reregisterAgent(internal::Call call, const std::string& remote,
   } else if (auto u = unreachableAgents_.find(id); u != unreachableAgents_.end()) {
     recordedInfo = &u->second;
   }
-  bool registryChanged =
-      recordedInfo == nullptr || recordedInfo->SerializeAsString() != rr.agent_info().SerializeAsString();
+  bool registryChanged = !recorded && (recordedInfo == nullptr ||
+                                       recordedInfo->SerializeAsString() != rr.agent_info().SerializeAsString());
 
   bool known = agents_.count(id) > 0;
   Agent& agent = agents_[id];

@@ -770,6 +770,33 @@ TEST_F(OperatorApiTest, RegistryWritesAppendWhatChangedAndEveryWriteIsCounted) {
   EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["recovered_agents"].size(), 3u);
 }
 
+// An agent re-registering with a master whose registry does not hold it is
+// recorded by one write of its info; the re-registration then finds it
+// recorded and writes nothing more. (It used to follow with a write that
+// compared every agent with the registry: O(agents) per such agent, which made
+// thousands re-registering with a fresh master slow down as it filled.)
+TEST_F(OperatorApiTest, AnAgentUnknownToTheRegistryIsRecordedByOneWriteWhenItReregisters) {
+  startMaster();
+  auto metric = [&](const char* name) { return json(get("/metrics/snapshot")->body)[name].asDouble(); };
+  auto agent = startAgent();
+  const std::string id = agent->id();
+  agent->disconnect();
+  master_->stop();
+  master_.reset();
+  std::filesystem::remove_all(dir_.path() / "master");
+  startMaster(lastFlags_);
+  ASSERT_EQ(metric("registrar/state_store"), 0);
+
+  ASSERT_TRUE(agent->connect().ok());
+  EXPECT_TRUE(agent->waitFor(Event::RECONCILE_TASKS, 30s));
+  Json::Value agents = call(R"({"type":"GET_AGENTS"})")["get_agents"]["agents"];
+  ASSERT_EQ(agents.size(), 1u) << agents.toStyledString();
+  EXPECT_EQ(agents[0]["agent_info"]["id"]["value"].asString(), id);
+  EXPECT_EQ(metric("registrar/state_store"), 1);
+  restartMaster();
+  EXPECT_EQ(call(R"({"type":"GET_AGENTS"})")["get_agents"]["recovered_agents"].size(), 1u);
+}
+
 // ---------------------------------------------------------------------------
 // Maintenance (docs/MASTER.md "Maintenance") and acknowledgements that wait
 // for the registry.
