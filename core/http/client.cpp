@@ -27,6 +27,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The most a response's Content-Length reserves up front (a longer body still
+// arrives, growing as it comes).
+constexpr std::uint64_t kMaxBodyReserve = 256 * 1024 * 1024;
+
 std::mutex tlsMutex;
 std::optional<ClientTls> tlsOverride;
 
@@ -273,6 +277,12 @@ class Exchange {
     }
     if (callbacks != nullptr && callbacks->onHead && !callbacks->onHead(head)) return {};
 
+    // A body of announced length is read into one allocation (a 100 MB
+    // /master/state otherwise grows through a dozen copies); what a server
+    // announces is trusted only up to kMaxBodyReserve.
+    if (callbacks == nullptr) {
+      if (auto length = parser->content_length()) head.body.reserve(std::min<std::uint64_t>(*length, kMaxBodyReserve));
+    }
     char chunk[64 * 1024];
     while (!parser->is_done()) {
       parser->get().body().data = chunk;

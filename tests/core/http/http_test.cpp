@@ -395,6 +395,28 @@ TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   EXPECT_THAT(response.error().message, HasSubstr("GET http://127.0.0.1:1/"));
 }
 
+// The client reserves a body's announced length up front, but not a hostile
+// one: a server announcing a terabyte and sending five bytes is an error, not
+// an allocation that fails.
+TEST(HttpClientTest, AServerAnnouncingAHugeBodyAndEndingEarlyIsAnErrorNotAnAllocation) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::thread server([&] {
+    boost::asio::ip::tcp::socket socket(io);
+    acceptor.accept(socket);
+    boost::asio::streambuf request;
+    boost::system::error_code ec;
+    boost::asio::read_until(socket, request, "\r\n\r\n", ec);
+    boost::asio::write(
+        socket, boost::asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\nhello")), ec);
+  });
+  auto response = request("GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, "", ClientOptions{10, 10});
+  server.join();
+  ASSERT_FALSE(response.ok());
+  EXPECT_THAT(response.error().message, HasSubstr("GET http://127.0.0.1:" + std::to_string(port) + "/"));
+}
+
 TEST(HttpClientTest, AUrlThatIsNotHttpOrHasNoHostIsRefusedNamingIt) {
   for (const std::string url : {"ftp://127.0.0.1/file", "http:///path", "http://user@127.0.0.1/", "http://[::1/",
                                 "http://127.0.0.1:65536/", "http://127.0.0.1:8o/"}) {
