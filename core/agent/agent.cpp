@@ -85,6 +85,12 @@ void trim(std::deque<T>& items) {
   while (items.size() > kMaxCompleted) items.pop_front();
 }
 
+// The agent's pool behind `pool` (two threads), made at its first use.
+asio::thread_pool& twoThreads(std::unique_ptr<asio::thread_pool>& pool) {
+  if (!pool) pool = std::make_unique<asio::thread_pool>(2);
+  return *pool;
+}
+
 // What a new executor's run puts on disk before its container starts: the
 // sandbox (given to its user) and the checkpoint of the executor and of the
 // tasks it is launched for, in the order recovery reads them. Written off the
@@ -879,9 +885,8 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     }
     fetch(*executor, std::move(uris), user, std::move(config), std::move(plan));
   };
-  if (!sandboxPool_) sandboxPool_ = std::make_unique<asio::thread_pool>(2);
-  asio::post(*sandboxPool_, [this, run, commited = std::move(commited), fw = ref.frameworkId, id = ref.executorId,
-                             cid = ref.containerId]() mutable {
+  asio::post(twoThreads(sandboxPool_), [this, run, commited = std::move(commited), fw = ref.frameworkId,
+                                        id = ref.executorId, cid = ref.containerId]() mutable {
     auto written = std::make_shared<Result<checkpoint::Batch>>(run->write());
     asio::post(strand_, [this, written, at = steadyNanos(), sync = run->sync, commited = std::move(commited), fw, id,
                          cid]() mutable {
@@ -1009,14 +1014,13 @@ void Agent::fetch(Executor& executor, std::vector<mesos::v1::CommandInfo::URI> u
   // container starts in fetched(), back on the strand.
   LOG(INFO) << "Fetching " << uris.size() << " URI(s) into the sandbox of executor " << executor.executorId
             << " of framework " << executor.frameworkId;
-  if (!fetchPool_) fetchPool_ = std::make_unique<asio::thread_pool>(2);
   FetchOptions options;
   options.cancel = executor.fetchCancel;
   options.stallTimeoutSeconds = flags_.fetcherStallTimeout;
   options.user = user;
-  asio::post(*fetchPool_, [this, uris = std::move(uris), user, options, config = std::move(config),
-                           plan = std::move(plan), fw = executor.frameworkId, id = executor.executorId,
-                           cid = executor.containerId, sandbox = executor.directory]() mutable {
+  asio::post(twoThreads(fetchPool_), [this, uris = std::move(uris), user, options, config = std::move(config),
+                                      plan = std::move(plan), fw = executor.frameworkId, id = executor.executorId,
+                                      cid = executor.containerId, sandbox = executor.directory]() mutable {
     Status done = fetchUris(uris, sandbox, options);
     // What was fetched belongs to the task's user too.
     if (done.ok() && user) done = chownTree(sandbox, *user);
@@ -1412,8 +1416,7 @@ void Agent::removeCheckpoint(const std::string& dir) {
     fs::remove_all(dir, ec);  // not there (nothing to do), or the trash is not
     return;
   }
-  if (!sandboxPool_) sandboxPool_ = std::make_unique<asio::thread_pool>(2);
-  asio::post(*sandboxPool_, [trash] {
+  asio::post(twoThreads(sandboxPool_), [trash] {
     std::error_code error;
     fs::remove_all(trash, error);
     if (error) LOG(WARNING) << "Removing " << trash << ": " << error.message();
