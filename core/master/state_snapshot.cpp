@@ -132,57 +132,15 @@ std::vector<AgentPiecePtr> AgentPieces::of(const std::vector<AgentRecordPtr>& re
 // ---------------------------------------------------------------------------
 // TaskMap
 
-TaskMap::iterator TaskMap::find(const std::string& id) {
-  auto it = map_.find(id);
-  if (it != map_.end()) changed_.insert(id);
-  return it;
-}
-
-TaskMap::iterator TaskMap::lower_bound(const std::string& id) {
-  auto it = map_.lower_bound(id);
-  changed_.insert(id);
-  if (it != map_.end()) changed_.insert(it->first);
-  return it;
-}
-
-TaskMap::iterator TaskMap::emplace_hint(const_iterator hint, const std::string& id, v1::Task task) {
-  changed_.insert(id);
-  return map_.emplace_hint(hint, id, std::move(task));
-}
-
-v1::Task& TaskMap::operator[](const std::string& id) {
-  changed_.insert(id);
-  return map_[id];
-}
-
-std::pair<TaskMap::iterator, bool> TaskMap::emplace(const std::string& id, v1::Task task) {
-  changed_.insert(id);
-  return map_.emplace(id, std::move(task));
-}
-
-TaskMap::iterator TaskMap::erase(iterator it) {
-  changed_.insert(it->first);
-  return map_.erase(it);
-}
-
-std::size_t TaskMap::erase(const std::string& id) {
-  changed_.insert(id);
-  return map_.erase(id);
-}
-
-void TaskMap::clear() {
-  changedAll_ = true;
-  map_.clear();
-}
-
 const TaskListPtr& TaskMap::pieces() const {
-  if (!changedAll_ && changed_.empty()) return pieces_;
+  if (unchanged()) return pieces_;
+  const Changes changes = takeChanges();
   const std::vector<TaskPiecePtr>& old = pieces_->pieces();
   std::vector<TaskPiecePtr> out;
-  if (!changedAll_ && changed_.size() * 16 < map_.size()) {
+  if (!changes.all && changes.keys.size() * 16 < map_.size()) {
     // A few changes: the last list with those ids replaced, added or gone.
     out = old;
-    for (const std::string& id : changed_) {
+    for (const std::string& id : changes.keys) {
       auto at = std::lower_bound(out.begin(), out.end(), id, byId);
       const bool had = at != out.end() && (*at)->id() == id;
       auto task = map_.find(id);
@@ -200,15 +158,13 @@ const TaskListPtr& TaskMap::pieces() const {
     auto previous = old.begin();
     for (const auto& [id, task] : map_) {
       while (previous != old.end() && (*previous)->id() < id) ++previous;
-      if (!changedAll_ && previous != old.end() && (*previous)->id() == id && !changed_.count(id)) {
+      if (!changes.all && previous != old.end() && (*previous)->id() == id && !changes.keys.count(id)) {
         out.push_back(*previous);
       } else {
         out.push_back(std::make_shared<const TaskPiece>(task));
       }
     }
   }
-  changed_.clear();
-  changedAll_ = false;
   pieces_ = std::make_shared<const TaskList>(std::move(out));
   return pieces_;
 }

@@ -102,50 +102,114 @@ class TaskList {
 
 using TaskListPtr = std::shared_ptr<const TaskList>;
 
-// A framework's tasks by id: std::map's interface as far as the master uses
-// it, and a record of the ids that may have changed since pieces() was last
-// called. Every access that can change an entry records its id (non-const
-// find, operator[], emplace, erase) or every id (non-const begin, clear), so
-// no change escapes a snapshot; reads through a const reference record
-// nothing. State thread only.
-class TaskMap {
+// A map whose changes a snapshot can find: std::map's interface as far as
+// the master uses it, and the keys whose entries may have changed since
+// takeChanges() was last called. Every access that can change an entry
+// records its key (non-const find, at, operator[], emplace, erase; lower_bound
+// the key it finds too) or every key (non-const begin, clear); touch()
+// records one changed from outside its entry; reads through a const
+// reference record nothing. State thread only.
+template <typename Value>
+class ChangeRecordingMap {
  public:
-  using Map = std::map<std::string, mesos::v1::Task>;
-  using iterator = Map::iterator;
-  using const_iterator = Map::const_iterator;
+  using Map = std::map<std::string, Value>;
+  using iterator = typename Map::iterator;
+  using const_iterator = typename Map::const_iterator;
 
   operator const Map&() const { return map_; }  // NOLINT(google-explicit-constructor): read-only view
   const_iterator begin() const { return map_.begin(); }
   const_iterator end() const { return map_.end(); }
-  const_iterator find(const std::string& id) const { return map_.find(id); }
-  std::size_t count(const std::string& id) const { return map_.count(id); }
+  const_iterator find(const std::string& key) const { return map_.find(key); }
+  const Value& at(const std::string& key) const { return map_.at(key); }
+  std::size_t count(const std::string& key) const { return map_.count(key); }
   std::size_t size() const { return map_.size(); }
   bool empty() const { return map_.empty(); }
 
   iterator begin() {
-    changedAll_ = true;
+    all_ = true;
     return map_.begin();
   }
   iterator end() { return map_.end(); }
-  iterator find(const std::string& id);
-  // Records `id` and the id of the task it finds (the first not before it).
-  iterator lower_bound(const std::string& id);
-  mesos::v1::Task& operator[](const std::string& id);
-  std::pair<iterator, bool> emplace(const std::string& id, mesos::v1::Task task);
-  iterator emplace_hint(const_iterator hint, const std::string& id, mesos::v1::Task task);
-  iterator erase(iterator it);
-  std::size_t erase(const std::string& id);
-  void clear();
+  iterator find(const std::string& key) {
+    auto it = map_.find(key);
+    if (it != map_.end()) touch(key);
+    return it;
+  }
+  iterator lower_bound(const std::string& key) {
+    auto it = map_.lower_bound(key);
+    touch(key);
+    if (it != map_.end()) touch(it->first);
+    return it;
+  }
+  Value& at(const std::string& key) {
+    touch(key);
+    return map_.at(key);
+  }
+  Value& operator[](const std::string& key) {
+    touch(key);
+    return map_[key];
+  }
+  std::pair<iterator, bool> emplace(const std::string& key, Value value) {
+    touch(key);
+    return map_.emplace(key, std::move(value));
+  }
+  iterator emplace_hint(const_iterator hint, const std::string& key, Value value) {
+    touch(key);
+    return map_.emplace_hint(hint, key, std::move(value));
+  }
+  iterator erase(iterator it) {
+    touch(it->first);
+    return map_.erase(it);
+  }
+  std::size_t erase(const std::string& key) {
+    touch(key);
+    return map_.erase(key);
+  }
+  void clear() {
+    all_ = true;
+    map_.clear();
+  }
+  // Records that `key`'s entry changed through something outside it.
+  void touch(const std::string& key) const {
+    if (all_) return;
+    changed_.insert(key);
+    // Keys of entries gone meanwhile: past the map's size, every key.
+    if (changed_.size() > map_.size() + 1024) {
+      all_ = true;
+      changed_.clear();
+    }
+  }
 
+ protected:
+  struct Changes {
+    bool all = false;            // every key may have changed
+    std::set<std::string> keys;  // else these
+    bool none() const { return !all && keys.empty(); }
+  };
+  bool unchanged() const { return !all_ && changed_.empty(); }
+  // What was recorded since the last call; the record starts again empty.
+  Changes takeChanges() const {
+    Changes changes{all_, std::move(changed_)};
+    all_ = false;
+    changed_.clear();
+    return changes;
+  }
+
+  Map map_;
+
+ private:
+  mutable std::set<std::string> changed_;
+  mutable bool all_ = false;
+};
+
+// A framework's tasks by id, with their pieces for snapshots.
+class TaskMap : public ChangeRecordingMap<mesos::v1::Task> {
+ public:
   // The tasks as pieces, in id order: pieces of unchanged tasks are those of
   // the last call; the list is the last call's when nothing changed.
   const TaskListPtr& pieces() const;
 
  private:
-  Map map_;
-  // What pieces() has not seen yet; pieces() keeps its last answer.
-  mutable std::set<std::string> changed_;
-  mutable bool changedAll_ = false;
   mutable TaskListPtr pieces_ = std::make_shared<const TaskList>();
 };
 
@@ -249,90 +313,37 @@ class AgentPieces {
   std::vector<AgentPiecePtr> last_;
 };
 
-// A map whose changes a snapshot can find: std::map's interface as far as
-// the master uses it, and the keys whose entries may have changed since
-// records() was last called. Every access that can change an entry records
-// its key (non-const find, at, operator[], erase), touch() records one
-// changed from outside the entry, non-const begin() records every key;
-// reads through a const reference record nothing. State thread only.
+// A map whose entries snapshots show as records (an agent's
+// GetAgents.Agent): records() remakes only those of the entries recorded as
+// changed. State thread only.
 template <typename Value, typename Record>
-class RecordedMap {
+class RecordedMap : public ChangeRecordingMap<Value> {
  public:
-  using Map = std::map<std::string, Value>;
-  using iterator = typename Map::iterator;
-  using const_iterator = typename Map::const_iterator;
   using RecordPtr = std::shared_ptr<const Record>;
   using RecordsPtr = std::shared_ptr<const std::vector<RecordPtr>>;
-
-  operator const Map&() const { return map_; }  // NOLINT(google-explicit-constructor): read-only view
-  const_iterator begin() const { return map_.begin(); }
-  const_iterator end() const { return map_.end(); }
-  const_iterator find(const std::string& key) const { return map_.find(key); }
-  const Value& at(const std::string& key) const { return map_.at(key); }
-  std::size_t count(const std::string& key) const { return map_.count(key); }
-  std::size_t size() const { return map_.size(); }
-  bool empty() const { return map_.empty(); }
-
-  iterator begin() {
-    all_ = true;
-    return map_.begin();
-  }
-  iterator end() { return map_.end(); }
-  iterator find(const std::string& key) {
-    auto it = map_.find(key);
-    if (it != map_.end()) touch(key);
-    return it;
-  }
-  Value& at(const std::string& key) {
-    touch(key);
-    return map_.at(key);
-  }
-  Value& operator[](const std::string& key) {
-    touch(key);
-    return map_[key];
-  }
-  iterator erase(iterator it) {
-    touch(it->first);
-    return map_.erase(it);
-  }
-  std::size_t erase(const std::string& key) {
-    touch(key);
-    return map_.erase(key);
-  }
-  // Records that `key`'s record changed through something outside its entry.
-  void touch(const std::string& key) const {
-    if (all_) return;
-    changed_.insert(key);
-    // Keys of entries gone meanwhile: past the map's size, remake all.
-    if (changed_.size() > map_.size() + 1024) {
-      all_ = true;
-      changed_.clear();
-    }
-  }
 
   // Every entry's record, in key order: `make(value)` remakes those of the
   // entries recorded since the last call, the others are the last call's;
   // the list is the last call's when nothing was recorded.
   template <typename Make>
   const RecordsPtr& records(Make&& make) const {
-    if (!all_ && changed_.empty()) return list_;
-    if (all_) {
+    if (this->unchanged()) return list_;
+    const auto changes = this->takeChanges();
+    if (changes.all) {
       records_.clear();
-      for (const auto& [key, value] : map_) {
+      for (const auto& [key, value] : this->map_) {
         records_.emplace_hint(records_.end(), key, std::make_shared<const Record>(make(value)));
       }
     } else {
-      for (const std::string& key : changed_) {
-        auto it = map_.find(key);
-        if (it == map_.end()) {
+      for (const std::string& key : changes.keys) {
+        auto it = this->map_.find(key);
+        if (it == this->map_.end()) {
           records_.erase(key);
         } else {
           records_[key] = std::make_shared<const Record>(make(it->second));
         }
       }
     }
-    changed_.clear();
-    all_ = false;
     auto list = std::make_shared<std::vector<RecordPtr>>();
     list->reserve(records_.size());
     for (const auto& [key, record] : records_) list->push_back(record);
@@ -341,9 +352,6 @@ class RecordedMap {
   }
 
  private:
-  Map map_;
-  mutable std::set<std::string> changed_;
-  mutable bool all_ = true;
   mutable std::map<std::string, RecordPtr> records_;
   mutable RecordsPtr list_ = std::make_shared<const std::vector<RecordPtr>>();
 };
