@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <optional>
+#include <source_location>
 #include <string>
 
 namespace mantle::testing {
@@ -17,7 +18,9 @@ namespace mantle::testing {
 std::optional<Json::Value> getJson(const std::string& url,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-// `text` as JSON; a failure of the test (and a null value) when it is not.
-Json::Value parseJson(const std::string& text);
+// `text` as JSON. When it is not, a failure of the test at the caller's line,
+// naming the parse error and the start of the text, and a null value: a
+// malformed body fails the test instead of being compared as null.
+Json::Value parseJson(const std::string& text, std::source_location caller = std::source_location::current());
 
 }  // namespace mantle::testing

@@ -11,7 +11,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <cstdlib>
 #include <fstream>
@@ -21,6 +20,7 @@
 
 #include "agent_fixture.hpp"
 #include "file_server.hpp"
+#include "http_json.hpp"
 #include "mesos/v1/agent/agent.pb.h"
 #include "module_manifest.hpp"
 #include "wire/content_type.hpp"
@@ -32,15 +32,6 @@ using ::testing::AllOf;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
-
-Json::Value parseJson(const std::string& text) {
-  Json::Value value;
-  Json::CharReaderBuilder builder;
-  std::string errors;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  reader->parse(text.data(), text.data() + text.size(), &value, &errors);
-  return value;
-}
 
 std::vector<mesos::v1::TaskState> states(const std::vector<internal::StatusUpdate>& updates) {
   std::vector<mesos::v1::TaskState> out;

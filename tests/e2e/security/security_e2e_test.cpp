@@ -10,11 +10,9 @@
 #include <memory>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 
@@ -22,6 +20,7 @@
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "module_manifest.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -90,13 +89,6 @@ std::vector<std::string> challenges(const http::ClientResponse& response) {
     if (name == "WWW-Authenticate" || name == "www-authenticate") out.push_back(value);
   }
   return out;
-}
-
-Json::Value parse(const std::string& text) {
-  Json::Value root;
-  std::istringstream in(text);
-  Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr);
-  return root;
 }
 
 http::ClientResponse get(const std::string& url, const http::Headers& headers) {
@@ -171,7 +163,7 @@ class Subscription {
       if (newline == std::string::npos) break;
       std::size_t length = std::stoul(body_.substr(pos, newline - pos));
       if (newline + 1 + length > body_.size()) break;
-      out.push_back(parse(body_.substr(newline + 1, length)));
+      out.push_back(parseJson(body_.substr(newline + 1, length)));
       pos = newline + 1 + length;
     }
     return out;
@@ -236,7 +228,7 @@ TEST_F(SecurityTest, BasicRefusesAnonymousWrongSecretAndUnknownPrincipal) {
   EXPECT_EQ(post(url + "/internal/v1/agent", {}, "").status, 415);
 
   // Failures are counted.
-  Json::Value metrics = parse(get(url + "/metrics/snapshot", basic("ops", "ops-secret")).body);
+  Json::Value metrics = parseJson(get(url + "/metrics/snapshot", basic("ops", "ops-secret")).body);
   EXPECT_GE(metrics["master/authentication/mesos-master-readonly/unauthorized"].asDouble(), 3.0);
   EXPECT_GE(metrics["master/authentication/mesos-master-readonly/successes"].asDouble(), 1.0);
   EXPECT_GE(metrics["master/authentication/mesos-master-scheduler/unauthorized"].asDouble(), 1.0);
@@ -353,7 +345,7 @@ TEST_F(SecurityTest, TlsServerVerifiedAndClientCertificateRequired) {
   EXPECT_TRUE(!plain.ok() || plain->status != 200) << "plain HTTP was served";
 
   tls.set({certs.path("ca.crt"), certs.path("client.crt"), certs.path("client.key")});
-  Json::Value metrics = parse(get(cluster.masterUrl() + "/metrics/snapshot", {}).body);
+  Json::Value metrics = parseJson(get(cluster.masterUrl() + "/metrics/snapshot", {}).body);
   EXPECT_GE(metrics["master/tls/handshake_failures"].asDouble(), 3.0);
 }
 
@@ -455,7 +447,8 @@ TEST_F(AuthorizationTest, MutatingOperatorCallsNeedTheirAcl) {
   // TEARDOWN of a live framework: the object is the framework's principal.
   Subscription framework(cluster_->masterUrl(), basic("dev", "dev-secret"),
                          R"({"user": "dev", "name": "f", "principal": "dev", "role": "dev"})");
-  Json::Value subscribed = parse(framework.waitFor("SUBSCRIBED").substr(framework.waitFor("SUBSCRIBED").find('{')));
+  const std::string stream = framework.waitFor("SUBSCRIBED");
+  Json::Value subscribed = parseJson(stream.substr(stream.find('{')));
   std::string id = subscribed["subscribed"]["framework_id"]["value"].asString();
   ASSERT_FALSE(id.empty());
   std::string teardown = R"({"type": "TEARDOWN", "teardown": {"framework_id": {"value": ")" + id + "\"}}}";
@@ -464,7 +457,7 @@ TEST_F(AuthorizationTest, MutatingOperatorCallsNeedTheirAcl) {
   EXPECT_NE(byDev.body.find("teardown_frameworks"), std::string::npos) << byDev.body;
   EXPECT_EQ(post(url, basic("ops", "ops-secret"), teardown).status, 200);
 
-  Json::Value metrics = parse(get(cluster_->masterUrl() + "/metrics/snapshot", basic("ops", "ops-secret")).body);
+  Json::Value metrics = parseJson(get(cluster_->masterUrl() + "/metrics/snapshot", basic("ops", "ops-secret")).body);
   EXPECT_GE(metrics["master/authorization/denied"].asDouble(), static_cast<double>(calls.size()));
 }
 
@@ -482,18 +475,19 @@ TEST_F(AuthorizationTest, StateIsFilteredPerPrincipal) {
     }
     return out;
   };
-  Json::Value opsState = parse(get(url + "/master/state", basic("ops", "ops-secret")).body);
+  Json::Value opsState = parseJson(get(url + "/master/state", basic("ops", "ops-secret")).body);
   EXPECT_EQ(names(opsState["frameworks"], ""), (std::set<std::string>{"alice-fw", "bob-fw"}));
-  Json::Value viewerState = parse(get(url + "/master/state", basic("alice-viewer", "viewer-secret")).body);
+  Json::Value viewerState = parseJson(get(url + "/master/state", basic("alice-viewer", "viewer-secret")).body);
   EXPECT_EQ(names(viewerState["frameworks"], ""), (std::set<std::string>{"alice-fw"}));
-  Json::Value viewerFrameworks = parse(get(url + "/master/frameworks", basic("alice-viewer", "viewer-secret")).body);
+  Json::Value viewerFrameworks =
+      parseJson(get(url + "/master/frameworks", basic("alice-viewer", "viewer-secret")).body);
   EXPECT_EQ(names(viewerFrameworks["frameworks"], ""), (std::set<std::string>{"alice-fw"}));
 
-  Json::Value opsApi = parse(post(url + "/api/v1", basic("ops", "ops-secret"), R"({"type": "GET_STATE"})").body);
+  Json::Value opsApi = parseJson(post(url + "/api/v1", basic("ops", "ops-secret"), R"({"type": "GET_STATE"})").body);
   EXPECT_EQ(names(opsApi["get_state"]["get_frameworks"]["frameworks"], "framework_info"),
             (std::set<std::string>{"alice-fw", "bob-fw"}));
   Json::Value viewerApi =
-      parse(post(url + "/api/v1", basic("alice-viewer", "viewer-secret"), R"({"type": "GET_FRAMEWORKS"})").body);
+      parseJson(post(url + "/api/v1", basic("alice-viewer", "viewer-secret"), R"({"type": "GET_FRAMEWORKS"})").body);
   EXPECT_EQ(names(viewerApi["get_frameworks"]["frameworks"], "framework_info"), (std::set<std::string>{"alice-fw"}));
 }
 
@@ -509,7 +503,7 @@ int mantleCli(const TempDir& dir, std::vector<std::string> args, std::map<std::s
 }
 
 Json::Value metricsOf(const std::string& url, const http::Headers& headers) {
-  return parse(get(url + "/metrics/snapshot", headers).body);
+  return parseJson(get(url + "/metrics/snapshot", headers).body);
 }
 
 // --authenticate_agents: an agent with its --credential registers and runs
@@ -565,7 +559,7 @@ TEST_F(SecurityTest, AgentsAuthenticateWithTheirCredential) {
     EXPECT_TRUE(agent.running()) << "a refused agent must keep retrying, not exit:\n" << log;
   }
   // The master knows only the authenticated agent, and counted the refusals.
-  Json::Value slaves = parse(get(cluster.masterUrl() + "/master/slaves", {}).body);
+  Json::Value slaves = parseJson(get(cluster.masterUrl() + "/master/slaves", {}).body);
   EXPECT_EQ(slaves["slaves"].size(), 1u);
   Json::Value metrics = metricsOf(cluster.masterUrl(), {});
   EXPECT_GE(metrics["master/authentication/mantle-master-agent/unauthorized"].asDouble(), 2.0);
@@ -633,16 +627,16 @@ TEST_F(SecurityTest, AgentEndpointsAuthenticateAndFilterPerPrincipal) {
 
   // The right credentials: 200; view ACLs filter per principal.
   EXPECT_EQ(get(agent + "/metrics/snapshot", basic("ops", "ops-secret")).status, 200);
-  Json::Value opsState = parse(get(agent + "/state", basic("ops", "ops-secret")).body);
+  Json::Value opsState = parseJson(get(agent + "/state", basic("ops", "ops-secret")).body);
   ASSERT_EQ(opsState["frameworks"].size(), 1u) << opsState;
-  Json::Value viewerState = parse(get(agent + "/state", basic("alice-viewer", "viewer-secret")).body);
+  Json::Value viewerState = parseJson(get(agent + "/state", basic("alice-viewer", "viewer-secret")).body);
   EXPECT_EQ(viewerState["frameworks"].size(), 0u) << viewerState;
   EXPECT_TRUE(viewerState["flags"].empty()) << "view_flags is only for ops";
-  Json::Value opsApi = parse(post(agent + "/api/v1", basic("ops", "ops-secret"), R"({"type": "GET_TASKS"})").body);
+  Json::Value opsApi = parseJson(post(agent + "/api/v1", basic("ops", "ops-secret"), R"({"type": "GET_TASKS"})").body);
   const Json::Value& tasks = opsApi["get_tasks"];
   EXPECT_EQ(tasks["launched_tasks"].size(), 1u) << opsApi;
   Json::Value viewerApi =
-      parse(post(agent + "/api/v1", basic("alice-viewer", "viewer-secret"), R"({"type": "GET_STATE"})").body);
+      parseJson(post(agent + "/api/v1", basic("alice-viewer", "viewer-secret"), R"({"type": "GET_STATE"})").body);
   EXPECT_TRUE(viewerApi["get_state"]["get_frameworks"]["frameworks"].empty()) << viewerApi;
   EXPECT_TRUE(viewerApi["get_state"]["get_tasks"]["launched_tasks"].empty()) << viewerApi;
   EXPECT_EQ(get(agent + "/flags", basic("alice-viewer", "viewer-secret")).status, 403);
@@ -740,7 +734,7 @@ TEST_F(SecurityTest, MantleRunSubscribesWithItsCredential) {
             0)
       << out << cluster.logs();
   EXPECT_NE(out.find("ran-as-ops"), std::string::npos) << out;
-  Json::Value frameworks = parse(get(cluster.masterUrl() + "/master/frameworks", {}).body);
+  Json::Value frameworks = parseJson(get(cluster.masterUrl() + "/master/frameworks", {}).body);
   ASSERT_EQ(frameworks["completed_frameworks"].size() + frameworks["frameworks"].size(), 1u) << frameworks;
   const Json::Value& framework =
       frameworks["frameworks"].empty() ? frameworks["completed_frameworks"][0] : frameworks["frameworks"][0];

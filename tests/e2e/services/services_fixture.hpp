@@ -19,12 +19,12 @@
 #include <sstream>
 #include <thread>
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 #include "zookeeper_server.hpp"
@@ -33,13 +33,14 @@ namespace mantle::services::testing_support {
 
 using testing::binary;
 using testing::ChildProcess;
+using testing::parseJson;
 using testing::TempDir;
 
 inline constexpr const char* kPython = "/usr/bin/python3";
 
 struct Answer {
   int status = 0;
-  Json::Value json;
+  Json::Value json;  // the body when it is JSON (a failure of the test when it says so but is not)
   std::string body;
   http::Headers headers;
   std::string header(const std::string& name) const {
@@ -54,13 +55,6 @@ inline std::string text(const Json::Value& value) {
   Json::StreamWriterBuilder builder;
   builder["indentation"] = "";
   return Json::writeString(builder, value);
-}
-
-inline Json::Value parse(const std::string& body) {
-  Json::Value root;
-  std::istringstream in(body);
-  Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr);
-  return root;
 }
 
 // One mantle-services process.
@@ -83,7 +77,9 @@ class ServicesProcess {
     answer.status = response->status;
     answer.body = response->body;
     answer.headers = response->headers;
-    answer.json = parse(response->body);
+    if (!answer.body.empty() && answer.header("Content-Type").rfind("application/json", 0) == 0) {
+      answer.json = parseJson(answer.body);
+    }
     return answer;
   }
 
@@ -111,7 +107,7 @@ class EventReader {
             if (line.rfind("event: ", 0) == 0) type = line.substr(7);
             if (line.rfind("data: ", 0) == 0) data = line.substr(6);
           }
-          if (!type.empty()) events_.emplace_back(type, parse(data));
+          if (!type.empty()) events_.emplace_back(type, parseJson(data));
         }
         return true;
       };

@@ -43,7 +43,7 @@ TEST_F(ServicesTest, ThreeInstancesServeOnPort0AndAKilledTaskIsReplaced) {
   for (const Json::Value& task : tasks) hostPorts.insert(task["ports"][0].asString());
   auto masterTasks = http::request("GET", cluster_->masterUrl() + "/master/tasks", {}, "");
   ASSERT_TRUE(masterTasks.ok());
-  const Json::Value atMaster = parse(masterTasks->body);
+  const Json::Value atMaster = parseJson(masterTasks->body);
   for (const Json::Value& task : atMaster["tasks"]) {
     if (task["id"].asString().rfind("web.", 0) != 0 || task["state"].asString() != "TASK_RUNNING") continue;
     discovered.insert(task["discovery"]["ports"]["ports"][0]["number"].asString());
@@ -119,8 +119,9 @@ TEST_F(ServicesTest, RollingUpgradeKeepsMinimumHealthCapacityAndAFailingVersionR
       services.call("GET", "/v2/apps/roll").json["app"]["versionInfo"]["lastConfigChangeAt"].asString();
 
   // A new cmd: replaced one by one, at least 2 healthy at every sample.
-  Answer put = services.call("PUT", "/v2/apps/roll",
-                             text(parse(R"({"cmd":")" + webApp("/roll", 3, "v2")["cmd"].asString() + R"("})")));
+  Json::Value newCmd;
+  newCmd["cmd"] = webApp("/roll", 3, "v2")["cmd"];
+  Answer put = services.call("PUT", "/v2/apps/roll", text(newCmd));
   ASSERT_EQ(put.status, 200) << put.body;
   std::size_t fewest = 3;
   int samples = 0;
