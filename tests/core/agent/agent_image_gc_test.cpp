@@ -8,7 +8,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
@@ -24,6 +23,7 @@
 #include "mantle/module/v1/mesos.pb.h"
 #include "mesos/v1/agent/agent.pb.h"
 #include "module_manifest.hpp"
+#include "run_until.hpp"
 
 namespace mantle::testing {
 namespace {
@@ -79,9 +79,7 @@ class AgentImageGcTest : public AgentTest {
     std::optional<Result<images::PulledImage>> pulled;
     (*store)->pull({images::ImageReference::Type::kOci, imageName(layout)}, force,
                    [&](Result<images::PulledImage> r) { pulled = std::move(r); });
-    auto guard = boost::asio::make_work_guard(io);
-    while (!pulled && io.run_one_for(60s) > 0) {
-    }
+    testing::runUntil(io, 60s, [&pulled] { return pulled.has_value(); });
     EXPECT_TRUE(pulled && pulled->ok());
     return pulled && pulled->ok() ? (*pulled)->id : "";
   }

@@ -35,6 +35,7 @@
 #include "file_server.hpp"
 #include "module_host.hpp"
 #include "process.hpp"
+#include "run_until.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::agent {
@@ -119,11 +120,7 @@ TEST(CheckpointTest, WritesAreInPlaceAtOnceAndTheirCallbacksRunInOrderAfterOneSh
   }
   EXPECT_TRUE(order.empty());
   EXPECT_EQ(commits.commits(), 0u);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (order.size() < 20 && std::chrono::steady_clock::now() < deadline) {
-    io.restart();
-    io.run_for(std::chrono::milliseconds(5));
-  }
+  testing::runUntil(io, std::chrono::seconds(10), [&order] { return order.size() >= 20; });
   ASSERT_EQ(order.size(), 20u);
   EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
   EXPECT_EQ(commits.commits(), 1u);
@@ -138,12 +135,7 @@ TEST(CheckpointTest, AFileRemovedBeforeItsCommitCommitsWithoutError) {
   std::filesystem::remove_all(executor);  // the executor completed at once
   std::optional<Status> result;
   commits.afterCommit([&result](const Status& status) { result = status; });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!result && std::chrono::steady_clock::now() < deadline) {
-    io.restart();
-    io.run_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(testing::runUntil(io, std::chrono::seconds(10), [&result] { return result.has_value(); }));
   EXPECT_TRUE(result->ok()) << result->error().message;
 }
 
@@ -324,10 +316,9 @@ TEST_F(ContainerizerTest, LaunchReportsUsageAndDestroyKillsTheSession) {
     LaunchPlan plan;
     plan.argv = {"/bin/sh", "-c", "sleep 100 & sleep 100"};
     plan.sandbox = dir_.path().string();
-    containerizer_->launch("c1", config, plan,
-                           [&launched](const Result<pid_t>& pid, const Containerizer::LaunchSteps&) {
-                             launched.set_value(pid);
-                           });
+    containerizer_->launch(
+        "c1", config, plan,
+        [&launched](const Result<pid_t>& pid, const Containerizer::LaunchSteps&) { launched.set_value(pid); });
     return true;
   });
   std::future<Result<pid_t>> outcome = launched.get_future();

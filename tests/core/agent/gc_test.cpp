@@ -15,6 +15,7 @@
 #include <string>
 
 #include "agent/gc.hpp"
+#include "run_until.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::agent {
@@ -23,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = GarbageCollector::Clock;
+using testing::runUntil;
 
 TEST(GcAgeTest, ShrinksAsTheDiskFillsAndIsNeverNegative) {
   constexpr double kWeek = 7 * 86400;
@@ -63,16 +65,6 @@ class GarbageCollectorTest : public ::testing::Test {
     return path.string();
   }
 
-  // Runs the io_context until `done` or `timeout`.
-  bool runUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_for(20ms);
-    }
-    return done();
-  }
-
   boost::asio::io_context io_;
   testing::TempDir dir_;
   std::string root_;
@@ -85,9 +77,9 @@ TEST_F(GarbageCollectorTest, APathGoesWhenItsTimeComesAndNotBefore) {
   const std::string later = sandbox("b", "1");
   gc_->schedule(soon, Clock::now() + 300ms);
   gc_->schedule(later, Clock::now() + 1h);
-  runUntil([] { return false; }, 100ms);
+  runUntil(io_, 100ms, [] { return false; });
   EXPECT_TRUE(fs::exists(soon));
-  ASSERT_TRUE(runUntil([&] { return removed_.count(soon) > 0; }, 10s));
+  ASSERT_TRUE(runUntil(io_, 10s, [&] { return removed_.count(soon) > 0; }));
   EXPECT_FALSE(fs::exists(soon));
   EXPECT_TRUE(fs::exists(later));
   EXPECT_EQ(gc_->scheduled().size(), 1u);
@@ -97,7 +89,7 @@ TEST_F(GarbageCollectorTest, APathGoesWhenItsTimeComesAndNotBefore) {
 TEST_F(GarbageCollectorTest, APathWhoseTimeHasPassedGoesAtOnce) {
   const std::string old = sandbox("a", "1");
   gc_->schedule(old, Clock::now() - 1h);  // e.g. recovered from an mtime long ago
-  ASSERT_TRUE(runUntil([&] { return removed_.count(old) > 0; }, 10s));
+  ASSERT_TRUE(runUntil(io_, 10s, [&] { return removed_.count(old) > 0; }));
   EXPECT_FALSE(fs::exists(old));
 }
 
@@ -107,7 +99,7 @@ TEST_F(GarbageCollectorTest, PruneRemovesWhatIsDueWithinTheGivenTimeOnly) {
   gc_->schedule(inAnHour, Clock::now() + 1h);
   gc_->schedule(inADay, Clock::now() + 24h);
   gc_->prune(2 * 3600);
-  ASSERT_TRUE(runUntil([&] { return removed_.count(inAnHour) > 0; }, 10s));
+  ASSERT_TRUE(runUntil(io_, 10s, [&] { return removed_.count(inAnHour) > 0; }));
   EXPECT_FALSE(fs::exists(inAnHour));
   EXPECT_TRUE(fs::exists(inADay));
   EXPECT_EQ(gc_->scheduled().count(inADay), 1u);
@@ -118,7 +110,7 @@ TEST_F(GarbageCollectorTest, AnUnscheduledPathStays) {
   gc_->schedule(kept, Clock::now() + 100ms);
   EXPECT_TRUE(gc_->unschedule(kept));
   EXPECT_FALSE(gc_->unschedule(kept));
-  runUntil([] { return false; }, 500ms);
+  runUntil(io_, 500ms, [] { return false; });
   EXPECT_TRUE(fs::exists(kept));
   EXPECT_TRUE(removed_.empty());
 }
@@ -128,17 +120,17 @@ TEST_F(GarbageCollectorTest, RemovalTakesTheDirectoriesItLeftEmptyUpToTheRoot) {
   const std::string second = sandbox("a", "2");
   const std::string other = sandbox("b", "1");
   gc_->schedule(first, Clock::now());
-  ASSERT_TRUE(runUntil([&] { return removed_.count(first) > 0; }, 10s));
+  ASSERT_TRUE(runUntil(io_, 10s, [&] { return removed_.count(first) > 0; }));
   EXPECT_TRUE(fs::exists(second));  // the executor's other run keeps its parents
 
   gc_->schedule(second, Clock::now());
-  ASSERT_TRUE(runUntil([&] { return removed_.count(second) > 0; }, 10s));
+  ASSERT_TRUE(runUntil(io_, 10s, [&] { return removed_.count(second) > 0; }));
   const fs::path executors = fs::path(root_) / "agent" / "frameworks" / "fw" / "executors";
   EXPECT_FALSE(fs::exists(executors / "a"));
   EXPECT_TRUE(fs::exists(other));
 
   gc_->schedule(other, Clock::now());
-  ASSERT_TRUE(runUntil([&] { return removed_.count(other) > 0; }, 10s));
+  ASSERT_TRUE(runUntil(io_, 10s, [&] { return removed_.count(other) > 0; }));
   EXPECT_FALSE(fs::exists(fs::path(root_) / "agent"));
   EXPECT_TRUE(fs::exists(root_));  // the root stays
 }

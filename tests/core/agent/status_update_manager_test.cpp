@@ -15,6 +15,7 @@
 
 #include "agent/checkpoint.hpp"
 #include "agent/status_update_manager.hpp"
+#include "run_until.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::agent {
@@ -48,8 +49,7 @@ class StatusUpdateManagerTest : public ::testing::Test {
 
   // Runs the io_context until `count` updates went out (commits end on the strand).
   void waitForSent(std::size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (sent_.size() < count && std::chrono::steady_clock::now() < deadline) runFor(5ms);
+    testing::runUntil(io_, 10s, [this, count] { return sent_.size() >= count; });
   }
 
   std::vector<std::string> sentUuids() const {

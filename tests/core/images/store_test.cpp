@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <json/writer.h>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <filesystem>
@@ -22,6 +21,7 @@
 #include "docker_registry.hpp"
 #include "images/digest.hpp"
 #include "mantle/common/strict_json.hpp"
+#include "run_until.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::images {
@@ -123,10 +123,7 @@ class ImageStoreTest : public ::testing::Test {
   Result<PulledImage> pull(ImageStore& store, ImageReference image, bool forcePull = false) {
     std::optional<Result<PulledImage>> result;
     store.pull(image, forcePull, [&](Result<PulledImage> r) { result = std::move(r); });
-    io_.restart();
-    auto guard = boost::asio::make_work_guard(io_);
-    while (!result && io_.run_one_for(std::chrono::seconds(120)) > 0) {
-    }
+    testing::runUntil(io_, std::chrono::seconds(120), [&result] { return result.has_value(); });
     if (!result) return internalError("the pull never called back");
     return *result;
   }
@@ -181,9 +178,7 @@ TEST_F(ImageStoreTest, TwoImagesWithTheSameLayersShareTheirDownloadsAndExtracted
               [&](Result<PulledImage> r) { schema2 = std::move(r); });
   store->pull({ImageReference::Type::kDocker, proxy.host() + "/busybox:oci"}, false,
               [&](Result<PulledImage> r) { oci = std::move(r); });
-  auto guard = boost::asio::make_work_guard(io_);
-  while (!(schema2 && oci) && io_.run_one_for(std::chrono::seconds(120)) > 0) {
-  }
+  testing::runUntil(io_, std::chrono::seconds(120), [&] { return schema2 && oci; });
   ASSERT_TRUE(schema2 && oci);
   ASSERT_TRUE(schema2->ok()) << schema2->error().message;
   ASSERT_TRUE(oci->ok()) << oci->error().message;
@@ -221,9 +216,7 @@ TEST_F(ImageStoreTest, TwoConcurrentPullsOfOneImageShareOneDownload) {
   std::vector<Result<PulledImage>> results;
   const ImageReference image{ImageReference::Type::kDocker, proxy.host() + "/busybox"};
   for (int i = 0; i < 2; ++i) store->pull(image, false, [&](Result<PulledImage> r) { results.push_back(r); });
-  auto guard = boost::asio::make_work_guard(io_);
-  while (results.size() < 2 && io_.run_one_for(std::chrono::seconds(120)) > 0) {
-  }
+  testing::runUntil(io_, std::chrono::seconds(120), [&results] { return results.size() >= 2; });
   ASSERT_EQ(results.size(), 2u);
   ASSERT_TRUE(results[0].ok()) << results[0].error().message;
   ASSERT_TRUE(results[1].ok()) << results[1].error().message;
@@ -434,18 +427,14 @@ TEST_F(ImageStoreTest, PruneRemovesImagesNotInUseAndTheLayersNoImageKeeps) {
                {{ImageReference::Type::kDocker, registry.host() + "/busybox:oci"},
                 {ImageReference::Type::kDocker, registry.host() + "/never:pulled"}},
                [&](Result<PruneReport> r) { excluded = std::move(r); });
-  io_.restart();
-  auto guard = boost::asio::make_work_guard(io_);
-  while (!excluded && io_.run_one_for(std::chrono::seconds(30)) > 0) {
-  }
+  testing::runUntil(io_, std::chrono::seconds(30), [&excluded] { return excluded.has_value(); });
   ASSERT_TRUE(excluded && excluded->ok());
   EXPECT_TRUE((*excluded)->removedImages.empty());
   EXPECT_TRUE((*excluded)->removedLayers.empty());
   excluded.reset();
   store->prune({}, {{ImageReference::Type::kDocker, "Not A Name"}},
                [&](Result<PruneReport> r) { excluded = std::move(r); });
-  while (!excluded && io_.run_one_for(std::chrono::seconds(30)) > 0) {
-  }
+  testing::runUntil(io_, std::chrono::seconds(30), [&excluded] { return excluded.has_value(); });
   ASSERT_TRUE(excluded && !excluded->ok());
   EXPECT_THAT(excluded->error().message, HasSubstr("excluded image: image name 'Not A Name'"));
   EXPECT_EQ(store->images().size(), 1u);
