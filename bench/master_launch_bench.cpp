@@ -232,6 +232,9 @@ int main(int argc, char** argv) {
     }
   }
   double seconds = std::chrono::duration<double>(last - start).count();
+  // For `perf record -k CLOCK_MONOTONIC` and `perf report --time`: the burst's window.
+  std::printf("batch window (CLOCK_MONOTONIC s): %.6f,%.6f\n", batchAcceptedNs / 1e9,
+              (batchAcceptedNs + static_cast<std::int64_t>(seconds * 1e9)) / 1e9);
   // The acknowledgements of the last RUNNING updates reach the agent.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   (void)scheduler.teardown();

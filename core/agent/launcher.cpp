@@ -26,6 +26,10 @@
 
 #include "process/rootfs.hpp"
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
 namespace mantle::agent {
 namespace {
 
@@ -390,6 +394,90 @@ const char* makeMounts(const Prepared& p, const char** at, bool inPidNamespace) 
 
 char gBuffer[65536];
 
+// What the executor's process starts from (see spawnExecutor).
+struct ExecutorStart {
+  const Prepared* prepared;
+  int outFd;
+  int errFd;
+};
+
+// The executor's process, from its spawn to its exec: async-signal-safe only,
+// and it shares the container root's memory until the exec (spawnExecutor).
+int runExecutor(void* argument) {
+  const ExecutorStart* start = static_cast<const ExecutorStart*>(argument);
+  const Prepared& p = *start->prepared;
+  const char* at = nullptr;
+  setSignal(SIGTERM, SIG_DFL);
+  setSignal(SIGPIPE, SIG_DFL);
+  ::dup2(start->outFd, 1);
+  ::dup2(start->errFd, 2);
+  // The mounts that belong to the new pid namespace (its /proc), made in
+  // it: this process is its pid 1.
+  if (const char* step = makeMounts(p, &at, true); step != nullptr) failedAt(step);
+  // The isolators' pre-exec commands run here: inside the namespaces just
+  // unshared (this process is pid 1 of a new pid namespace), as root, in
+  // the working directory, before the executor starts.
+  for (const auto& command : p.preExec) {
+    pid_t child = ::fork();
+    if (child == 0) {
+      if (::chdir(p.preExecDirectory.c_str()) != 0) ::_exit(126);
+      ::execve("/bin/sh", command.data(), p.envp.data());
+      ::_exit(127);
+    }
+    int status = child > 0 ? waitFor(child) : -1;
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      writeText(2, "mantle: a pre-exec command of an isolator failed: ");
+      writeText(2, command[2]);
+      writeText(2, "\n");
+      ::_exit(126);
+    }
+  }
+  if (!p.rootfs.empty()) {
+    if (const char* step = process::enterRootfs(p.rootfs.c_str())) failedAt(step);
+  }
+  if (const char* step = becomeContainer(p)) {
+    failedAt(step);
+  }
+  if (::chdir(p.workingDirectory.c_str()) != 0) {
+    writeText(2, "mantle: failed to enter the working directory ");
+    writeText(2, p.workingDirectory.c_str());
+    writeText(2, "\n");
+    ::_exit(127);
+  }
+  if (const char* step = confine(p)) {
+    failedAt(step);
+  }
+  for (const std::string& candidate : p.executableCandidates) {
+    ::execve(candidate.c_str(), p.argv.data(), p.envp.data());
+  }
+  ::execve(p.executable.c_str(), p.argv.data(), p.envp.data());
+  int error = errno;
+  writeText(2, "mantle: failed to execute ");
+  writeText(2, p.executable.c_str());
+  writeText(2, ", errno ");
+  writeNumber(2, error);
+  writeText(2, "\n");
+  ::_exit(127);
+}
+
+// The executor's process, spawned sharing the root's memory (CLONE_VM) while
+// the root waits until it execs or exits (CLONE_VFORK), as posix_spawn does: a
+// fork would copy the root's page tables (the agent's, which the root was
+// forked from) only for the exec to throw them away, milliseconds of the
+// launch. It runs on a stack of its own; the root has a single thread and no
+// signal handler that could run on the shared memory meanwhile. Forked as a
+// copy instead when the isolators have pre-exec commands (their output, which
+// the suspended root would not drain, could fill the pipes) or a new time
+// namespace (which the kernel does not let a process share memory across).
+alignas(64) char gExecutorStack[256 * 1024];
+
+pid_t spawnExecutor(const Prepared& p, int outFd, int errFd) {
+  ExecutorStart start{&p, outFd, errFd};
+  const bool share = p.preExec.empty() && (p.cloneNamespaces & CLONE_NEWTIME) == 0;
+  return ::clone(runExecutor, gExecutorStack + sizeof(gExecutorStack), (share ? CLONE_VM | CLONE_VFORK : 0) | SIGCHLD,
+                 &start);
+}
+
 // The container root. fd 3: the release pipe; fd 4: the set-up pipe, closed
 // once the namespaces and mounts are in place (before isolate).
 [[noreturn]] void runRoot(const Prepared& p, int releaseFd, int setupFd) {
@@ -431,63 +519,10 @@ char gBuffer[65536];
   int outPipe[2];
   int errPipe[2];
   if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) ::_exit(126);
-  pid_t executor = ::fork();
+  pid_t executor = spawnExecutor(p, outPipe[1], errPipe[1]);
   if (executor < 0) {
-    writeText(err.fd, "mantle: fork of the executor failed\n");
+    writeText(err.fd, "mantle: spawning the executor failed\n");
     ::_exit(126);
-  }
-  if (executor == 0) {
-    setSignal(SIGTERM, SIG_DFL);
-    setSignal(SIGPIPE, SIG_DFL);
-    ::dup2(outPipe[1], 1);
-    ::dup2(errPipe[1], 2);
-    // The mounts that belong to the new pid namespace (its /proc), made in
-    // it: this process is its pid 1.
-    if (const char* step = makeMounts(p, &at, true); step != nullptr) failedAt(step);
-    // The isolators' pre-exec commands run here: inside the namespaces just
-    // unshared (this process is pid 1 of a new pid namespace), as root, in
-    // the working directory, before the executor starts.
-    for (const auto& command : p.preExec) {
-      pid_t child = ::fork();
-      if (child == 0) {
-        if (::chdir(p.preExecDirectory.c_str()) != 0) ::_exit(126);
-        ::execve("/bin/sh", command.data(), p.envp.data());
-        ::_exit(127);
-      }
-      int status = child > 0 ? waitFor(child) : -1;
-      if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        writeText(2, "mantle: a pre-exec command of an isolator failed: ");
-        writeText(2, command[2]);
-        writeText(2, "\n");
-        ::_exit(126);
-      }
-    }
-    if (!p.rootfs.empty()) {
-      if (const char* step = process::enterRootfs(p.rootfs.c_str())) failedAt(step);
-    }
-    if (const char* step = becomeContainer(p)) {
-      failedAt(step);
-    }
-    if (::chdir(p.workingDirectory.c_str()) != 0) {
-      writeText(2, "mantle: failed to enter the working directory ");
-      writeText(2, p.workingDirectory.c_str());
-      writeText(2, "\n");
-      ::_exit(127);
-    }
-    if (const char* step = confine(p)) {
-      failedAt(step);
-    }
-    for (const std::string& candidate : p.executableCandidates) {
-      ::execve(candidate.c_str(), p.argv.data(), p.envp.data());
-    }
-    ::execve(p.executable.c_str(), p.argv.data(), p.envp.data());
-    int error = errno;
-    writeText(2, "mantle: failed to execute ");
-    writeText(2, p.executable.c_str());
-    writeText(2, ", errno ");
-    writeNumber(2, error);
-    writeText(2, "\n");
-    ::_exit(127);
   }
   ::close(outPipe[1]);
   ::close(errPipe[1]);

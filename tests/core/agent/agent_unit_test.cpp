@@ -213,6 +213,27 @@ TEST_F(LauncherTest, SignalSessionReachesEveryProcess) {
   EXPECT_FALSE(processStartTime(root).has_value());
 }
 
+// The executor's process shares the root's memory until it execs, with the
+// root suspended, unless pre-exec commands run first: their output goes
+// through the root's pipes, which a suspended root would not drain.
+TEST_F(LauncherTest, APreExecCommandMayWriteMoreThanAPipeHoldsBeforeTheExecutorRuns) {
+  LaunchPlan p = plan("echo executor ran");
+  p.preExecCommands = {"head -c 300000 /dev/zero | tr '\\0' x"};
+  auto launched = forkContainer(p);
+  ASSERT_TRUE(launched.ok()) << launched.error().message;
+  const pid_t root = launched->pid();
+  roots_.push_back(root);
+  ASSERT_TRUE(launched->release().ok());
+  int status = 0;
+  ASSERT_TRUE(testing::waitUntil([&] { return ::waitpid(root, &status, WNOHANG) == root; }, 60s))
+      << "the launch stalled behind the pre-exec command's output";
+  roots_.clear();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string out = slurp(dir_.path() / "stdout");
+  EXPECT_EQ(out, std::string(300000, 'x') + "executor ran\n");
+}
+
 TEST_F(LauncherTest, UnknownUserIsAnError) {
   LaunchPlan p = plan("true");
   p.user = "no-such-user-mantle";
