@@ -23,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -66,6 +67,7 @@ class Bench {
   std::vector<v1::Offer> offers;
   std::map<std::string, Clock::time_point> running;
   std::map<std::string, std::int64_t> runningNs;  // steadyNanos() when seen
+  std::size_t finished = 0;                       // tasks seen TASK_FINISHED
   int subscribed = 0;
 
   mantle::scheduler::SchedulerCallbacks callbacks() {
@@ -81,6 +83,12 @@ class Bench {
       cv.notify_all();
     };
     c.update = [this](const v1::TaskStatus& status) {
+      if (status.state() == v1::TASK_FINISHED) {
+        std::lock_guard<std::mutex> lock(mutex);
+        ++finished;
+        cv.notify_all();
+        return;
+      }
       if (status.state() != v1::TASK_RUNNING) return;
       std::lock_guard<std::mutex> lock(mutex);
       running.emplace(status.task_id().value(), Clock::now());
@@ -98,6 +106,11 @@ class Bench {
     return o;
   }
 
+  bool waitFinished(std::size_t count) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(120), [&] { return finished >= count; });
+  }
+
   bool waitRunning(std::size_t count) {
     std::unique_lock<std::mutex> lock(mutex);
     return cv.wait_for(lock, std::chrono::seconds(120), [&] { return running.size() >= count; });
@@ -112,6 +125,25 @@ double scalar(const v1::Offer& offer, const std::string& name) {
     if (resource.name() == name) total += resource.scalar().value();
   }
   return total;
+}
+
+// CPU seconds of `pid` (utime + stime) and of its children it has reaped
+// (cutime + cstime: the container roots, and through them the executors and
+// the tasks' shells), from /proc/<pid>/stat.
+std::pair<double, double> cpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const std::size_t close = line.rfind(')');
+  if (close == std::string::npos) return {0, 0};
+  std::istringstream rest(line.substr(close + 2));
+  std::vector<std::string> fields;
+  for (std::string field; rest >> field;) fields.push_back(field);
+  if (fields.size() < 15) return {0, 0};
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  // fields[0] is field 3 (state): utime, stime, cutime, cstime are 14-17.
+  return {(std::stod(fields[11]) + std::stod(fields[12])) / tick,
+          (std::stod(fields[13]) + std::stod(fields[14])) / tick};
 }
 
 double loadAverage() {
@@ -212,6 +244,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     tasks.push_back(mantle::scheduler::commandTask("batch-" + std::to_string(i), *offer, command, "cpus:0.5;mem:32"));
   }
+  const pid_t agentPid = cluster.agent(0).pid();
+  const pid_t masterPid = cluster.master().pid();
+  const std::pair<double, double> agentCpuBefore = cpuSeconds(agentPid);
+  const double masterCpuBefore = cpuSeconds(masterPid).first;
   auto start = Clock::now();
   const std::int64_t batchAcceptedNs = mantle::steadyNanos();
   if (!scheduler.launch(*offer, tasks, 0.0).ok()) return 1;
@@ -235,8 +271,16 @@ int main(int argc, char** argv) {
   // For `perf record -k CLOCK_MONOTONIC` and `perf report --time`: the burst's window.
   std::printf("batch window (CLOCK_MONOTONIC s): %.6f,%.6f\n", batchAcceptedNs / 1e9,
               (batchAcceptedNs + static_cast<std::int64_t>(seconds * 1e9)) / 1e9);
-  // The acknowledgements of the last RUNNING updates reach the agent.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // CPU per task of the N: until every one has finished and its container
+  // root is reaped (the agent reaps a root as it exits, right behind its
+  // executor's last update), the agent's own and that of the containers.
+  if (!bench.waitFinished(static_cast<std::size_t>(sequential + n))) {
+    std::fprintf(stderr, "the batch's tasks did not all finish\n");
+    return 1;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  const std::pair<double, double> agentCpuAfter = cpuSeconds(agentPid);
+  const double masterCpuAfter = cpuSeconds(masterPid).first;
   (void)scheduler.teardown();
   scheduler.stop();
 
@@ -322,6 +366,11 @@ int main(int argc, char** argv) {
   row("fork + exec mantle-executor until its SUBSCRIBE", es, 0);
   row("launch->TASK_RUNNING, 1 at a time (" + std::to_string(sequential) + ")", s, s.p50 > 0 ? 1000.0 / s.p50 : 0.0);
   row("launch->TASK_RUNNING, " + std::to_string(n) + " in one ACCEPT", g, seconds > 0 ? n / seconds : 0.0);
+  std::printf(
+      "\nCPU per task of the %d (ms; /proc, 10 ms ticks): agent %.2f, containers (roots, executors, tasks) %.2f, "
+      "master %.2f\n",
+      n, 1000 * (agentCpuAfter.first - agentCpuBefore.first) / n,
+      1000 * (agentCpuAfter.second - agentCpuBefore.second) / n, 1000 * (masterCpuAfter - masterCpuBefore) / n);
   const double floorP50 = cgroups ? fc.p50 : fe.p50;
   std::printf("\none launch / floor (p50): %.1fx\n", floorP50 > 0 ? s.p50 / floorP50 : 0.0);
   std::printf("\nsplit of one launch (p50 over %zu traced tasks; ms)\n", traced);
