@@ -169,6 +169,10 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   }
 }
 
+bool isRoot() {
+  return ::geteuid() == 0;
+}
+
 std::string binary(const std::string& name) {
   return std::string(MANTLE_BINARY_DIR) + "/bin/" + name;
 }

@@ -62,6 +62,10 @@ int freePortOnAllAddresses();
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// Whether this process runs as root (the effective user): tests that need
+// root skip without it.
+bool isRoot();
+
 // Path of a binary built by this build (build/bin/<name>).
 std::string binary(const std::string& name);
 

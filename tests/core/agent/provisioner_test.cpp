@@ -17,12 +17,14 @@
 
 #include "agent/container_images.hpp"
 #include "agent/provisioner.hpp"
+#include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace mantle::agent {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::isRoot;
 
 void write(const fs::path& path, const std::string& content) {
   fs::create_directories(path.parent_path());
@@ -34,10 +36,6 @@ std::string read(const fs::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-bool isRoot() {
-  return ::geteuid() == 0;
 }
 
 // A whiteout (a 0:0 character device) and an opaque directory need root.

@@ -38,10 +38,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kRole = "vol";
 
-bool isRoot() {
-  return ::geteuid() == 0;
-}
-
 // The mount points of this process' mount namespace (the host's) below `dir`.
 std::vector<std::string> mountsBelow(const fs::path& dir) {
   std::vector<std::string> out;

@@ -35,6 +35,7 @@
 #include "mantle/module/v1/module.pb.h"
 #include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
+#include "process.hpp"
 
 namespace mantle::testing::isolators {
 
@@ -436,8 +437,6 @@ inline void spinFor(double seconds) {
            seconds);
 }
 
-inline bool isRoot() {
-  return geteuid() == 0;
-}
+using ::mantle::testing::isRoot;  // for the tests that use this namespace
 
 }  // namespace mantle::testing::isolators
