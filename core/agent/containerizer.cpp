@@ -68,9 +68,10 @@ namespace {
 // explains it before its termination is reported without one.
 constexpr std::chrono::milliseconds kLimitationWait{500};
 
-// Launches that prepare, fork and isolate at once. Each is mostly a fork of
-// the agent and calls into the isolators (whose instances serialize them):
-// a few threads keep every core busy and let different isolators overlap.
+// Launches that prepare, start their root and isolate at once. Each is
+// mostly the start of mantle-container-root and calls into the isolators
+// (whose instances serialize them): a few threads keep every core busy and
+// let different isolators overlap.
 constexpr std::size_t kLaunchThreads = 4;
 
 bool killedBySigkill(const Termination& termination) {

@@ -1,8 +1,7 @@
-// The process side of a container: forks the container's root process in a
-// session of its own, which holds the executor back until the isolators have
-// seen its pid, then runs the executor with the container's user, environment
-// and working directory, and copies the executor's stdout and stderr into the
-// sandbox files `stdout` and `stderr`, rotating them at a size cap
+// The process side of a container: starts the container's root process
+// (mantle-container-root, container_root.hpp) in a session of its own, which holds the executor back until the
+// isolators have seen its pid, then runs the executor with the container's user, environment and working directory, and
+// copies the executor's stdout and stderr into the sandbox files `stdout` and `stderr`, rotating them at a size cap
 // (`stdout.1`, `stdout.2`, ...).
 //
 // The root process outlives the agent: it and everything it starts belong to
@@ -83,7 +82,7 @@ struct LaunchPlan {
   int logMaxFiles = 3;                           // rotated copies kept
 };
 
-// A forked container root that waits for release().
+// A started container root that waits for release().
 class PendingLaunch {
  public:
   PendingLaunch(pid_t pid, int releaseFd) : pid_(pid), releaseFd_(releaseFd) {}
@@ -102,9 +101,10 @@ class PendingLaunch {
   int releaseFd_ = -1;
 };
 
-// Forks the container root; with namespaces or mounts to set up, returns once
-// they are in place. Errors: the user does not exist, fork failed, the set-up
-// failed.
+// Starts the container root (mantle-container-root beside this program's
+// binary); with namespaces or mounts to set up, returns once they are in
+// place. Errors: the user does not exist, the root program could not be
+// started (the message names it), the set-up failed.
 Result<PendingLaunch> forkContainer(const LaunchPlan& plan);
 
 using UserIds = process::UserIds;

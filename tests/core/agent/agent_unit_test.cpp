@@ -29,6 +29,7 @@
 #include "agent/agent.hpp"
 #include "agent/agent_info.hpp"
 #include "agent/checkpoint.hpp"
+#include "agent/container_root.hpp"
 #include "agent/containerizer.hpp"
 #include "agent/fetcher.hpp"
 #include "agent/launcher.hpp"
@@ -139,6 +140,42 @@ TEST(CheckpointTest, AFileRemovedBeforeItsCommitCommitsWithoutError) {
   EXPECT_TRUE(result->ok()) << result->error().message;
 }
 
+TEST(ContainerRootPlanTest, APlanSurvivesItsEncodingAndATruncatedOneIsRefused) {
+  RootPlan plan;
+  plan.executable = "/bin/sh";
+  plan.argvStorage = {"sh", "-c", "echo hi"};
+  plan.envStorage = {"A=1", std::string(100000, 'b')};
+  plan.preExecStorage = {{"sh", "-c", "true"}};
+  plan.uid = 65534;
+  plan.mounts.push_back({"/src", "/dst", "", "", 4096, true, {"/dst"}, false});
+  plan.rlimits = {{7, 10, 20}};
+  plan.capabilities = LaunchPlan::Capabilities{3, 1};
+  plan.seccompFilter = {{6, 0, 0, 0x7fff0000}};
+  const std::string bytes = encodeRootPlan(plan);
+  RootPlan decoded;
+  ASSERT_TRUE(decodeRootPlan(bytes, decoded));
+  EXPECT_EQ(decoded.argvStorage, plan.argvStorage);
+  EXPECT_EQ(decoded.envStorage, plan.envStorage);
+  ASSERT_EQ(decoded.argv.size(), 4u);  // null-terminated, pointing into the storage
+  EXPECT_STREQ(decoded.argv[2], "echo hi");
+  EXPECT_EQ(decoded.argv[3], nullptr);
+  ASSERT_EQ(decoded.preExec.size(), 1u);
+  EXPECT_EQ(decoded.uid, 65534u);
+  ASSERT_EQ(decoded.mounts.size(), 1u);
+  EXPECT_EQ(decoded.mounts[0].target, "/dst");
+  EXPECT_EQ(decoded.mounts[0].flags, 4096u);
+  EXPECT_EQ(decoded.mounts[0].mkdirs, std::vector<std::string>{"/dst"});
+  ASSERT_EQ(decoded.rlimits.size(), 1u);
+  EXPECT_EQ(decoded.rlimits[0].hard, 20u);
+  ASSERT_TRUE(decoded.capabilities.has_value());
+  EXPECT_EQ(decoded.capabilities->bounding, 3u);
+  ASSERT_EQ(decoded.seccompFilter.size(), 1u);
+  EXPECT_EQ(decoded.seccompFilter[0].k, 0x7fff0000u);
+  RootPlan truncated;
+  EXPECT_FALSE(decodeRootPlan(std::string_view(bytes).substr(0, bytes.size() - 1), truncated));
+  EXPECT_FALSE(decodeRootPlan(bytes + "x", truncated));
+}
+
 class LauncherTest : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -211,6 +248,23 @@ TEST_F(LauncherTest, SignalSessionReachesEveryProcess) {
   waitRoot(root);
   EXPECT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).empty(); }, 30s));
   EXPECT_FALSE(processStartTime(root).has_value());
+}
+
+// The root is mantle-container-root, exec'ed beside this program, not a
+// fork of the agent: it holds none of the agent's memory.
+TEST_F(LauncherTest, TheRootIsTheContainerRootProgramInASessionOfItsOwn) {
+  auto launched = forkContainer(plan("true"));
+  ASSERT_TRUE(launched.ok()) << launched.error().message;
+  const pid_t root = launched->pid();
+  roots_.push_back(root);
+  // The exec has happened by the time forkContainer returns.
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/" + std::to_string(root) + "/exe");
+  EXPECT_EQ(exe.filename(), "mantle-container-root");
+  EXPECT_EQ(::getsid(root), root);
+  ASSERT_TRUE(launched->release().ok());
+  const int status = waitRoot(root);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // The executor's process shares the root's memory until it execs, with the
