@@ -80,30 +80,36 @@ bool AllocatorClient::updateQuota(const module::v1::AllocatorUpdateQuota& reques
 void AllocatorClient::recoverResources(const std::string& frameworkId, const std::string& agentId,
                                        const resources::Resources& resources, double refuseSeconds) {
   if (resources.empty()) return;
-  module::v1::AllocatorRecoverResources item;
-  item.mutable_framework_id()->set_value(frameworkId);
-  item.mutable_agent_id()->set_value(agentId);
-  for (const mesos::v1::Resource& r : resources.items())
-    *item.add_resources() = convert<module::v1::Resource>(r).value();
-  item.set_refuse_seconds(refuseSeconds);
-  item.set_now_seconds(now_());
-  pendingRecoveries_.push_back(std::move(item));
+  if (pending_ == nullptr) {
+    pending_ = google::protobuf::Arena::CreateMessage<module::v1::AllocatorRecoverResourcesBatch>(&pendingArena_);
+  }
+  module::v1::AllocatorRecoverResources* item = pending_->add_items();
+  item->mutable_framework_id()->set_value(frameworkId);
+  item->mutable_agent_id()->set_value(agentId);
+  // The bytes of a mesos.v1.Resource parse as a mantle.module.v1.Resource
+  // (mantle/common/convert.hpp), here straight into the arena.
+  std::string bytes;
+  for (const mesos::v1::Resource& r : resources.items()) {
+    bytes.clear();
+    r.AppendToString(&bytes);
+    CHECK(item->add_resources()->ParsePartialFromString(bytes));
+  }
+  item->set_refuse_seconds(refuseSeconds);
+  item->set_now_seconds(now_());
 }
 
 void AllocatorClient::flushRecoveries() {
-  if (pendingRecoveries_.empty() || !allocator_) return;
-  module::v1::AllocatorRecoverResourcesBatch batch;
-  for (auto& item : pendingRecoveries_) *batch.add_items() = std::move(item);
-  pendingRecoveries_.clear();
+  if (pending_ == nullptr || !allocator_) return;
+  const module::v1::AllocatorRecoverResourcesBatch& batch = *pending_;
   Result<module::v1::Empty> result = modules::AllocatorClient(*allocator_).recoverResourcesBatch(batch);
   if (!result.ok() && result.error().code == StatusCode::kUnimplemented) {
     for (const auto& item : batch.items()) (void)call(&modules::AllocatorClient::recoverResources, item);
-    return;
-  }
-  if (!result.ok()) {
+  } else if (!result.ok()) {
     LOG(ERROR) << "allocator: " << result.error().message;
     failed_(result.error());
   }
+  pending_ = nullptr;
+  pendingArena_.Reset();
 }
 
 Result<module::v1::AllocateResponse> AllocatorClient::allocate() {

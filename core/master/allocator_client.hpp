@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "mantle/module/v1/allocator.pb.h"
 #include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
@@ -62,7 +64,11 @@ class AllocatorClient {
   std::function<double()> now_;
   std::function<void(const Error&)> failed_;
   std::shared_ptr<modules::Instance> allocator_;
-  std::vector<module::v1::AllocatorRecoverResources> pendingRecoveries_;
+  // The queued recoveries: one batch on an arena, emptied by each flush (an
+  // offer cycle declines thousands of offers; their items cost no
+  // allocation each, and dropping them all no walk).
+  google::protobuf::Arena pendingArena_;
+  module::v1::AllocatorRecoverResourcesBatch* pending_ = nullptr;
 };
 
 }  // namespace mantle::master

@@ -238,6 +238,12 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void postHttp(F&& f) {
     asio::post(httpIo_, std::forward<F>(f));
   }
+  // State renderings (snapshots' answers) run on the render threads: niced,
+  // so that under a CPU shortage they yield to the state and HTTP threads.
+  template <typename F>
+  void postRender(F&& f) {
+    asio::post(renderIo_, std::forward<F>(f));
+  }
 
   // ---- state thread -------------------------------------------------------
   Status recover();
@@ -271,6 +277,9 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   void failoverExpired(const std::string& frameworkId, const TimerPtr& timer);
   void removeFramework(const std::string& frameworkId, const std::string& reason);
   void sendEvent(Framework& framework, const v1::scheduler::Event& event);
+  // The same, rewriting `*event` into the framework's format in place (an
+  // OFFERS event of thousands of offers is not copied for it).
+  void sendEvent(Framework& framework, v1::scheduler::Event* event);
   void sendError(Framework& framework, const std::string& message);
   // A status update the master makes itself (no uuid: not acknowledged).
   void sendMasterUpdate(Framework& framework, const v1::TaskID& taskId, const std::string& agentId, v1::TaskState state,
@@ -534,9 +543,12 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   asio::io_context httpIo_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> stateWork_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> httpWork_;
+  asio::io_context renderIo_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> renderWork_;
   std::unique_ptr<http::Server> server_;
   std::thread stateThread_;
   std::vector<std::thread> httpThreads_;
+  std::vector<std::thread> renderThreads_;  // as many as HTTP threads
   std::uint16_t port_ = 0;
   std::atomic<bool> recovered_{false};
   std::atomic<bool> stopped_{false};

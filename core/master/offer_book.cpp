@@ -19,11 +19,10 @@ void unindex(std::map<std::string, std::set<std::string>>& index, const std::str
 }  // namespace
 
 void OfferBook::add(OfferEntry entry) {
-  const std::string id = entry.offer.id().value();
+  const std::string& id = entry.offer().id().value();
   byFramework_[entry.frameworkId].insert(id);
   byAgent_[entry.agentId].insert(id);
   pieces_.erase(entry.frameworkId);
-  entry.piece = std::make_shared<const OfferPiece>(entry.offer, entry.resources);
   offers_.emplace(id, std::move(entry));
 }
 
@@ -56,13 +55,13 @@ std::set<std::string> OfferBook::onAgent(const std::string& agentId) const {
 
 resources::Resources OfferBook::offeredTo(const std::string& frameworkId) const {
   resources::Resources out;
-  for (const std::string& id : ofFramework(frameworkId)) out += offers_.at(id).resources;
+  for (const std::string& id : ofFramework(frameworkId)) out += offers_.at(id).resources();
   return out;
 }
 
 resources::Resources OfferBook::offeredOn(const std::string& agentId) const {
   resources::Resources out;
-  for (const std::string& id : onAgent(agentId)) out += offers_.at(id).resources;
+  for (const std::string& id : onAgent(agentId)) out += offers_.at(id).resources();
   return out;
 }
 
@@ -81,7 +80,7 @@ void OfferBook::remove(const std::string& offerId, bool rescind, double refuseSe
   std::optional<OfferEntry> entry = take(offerId);
   if (!entry) return;
   if (rescind) rescinded_(entry->frameworkId, offerId);
-  allocator_.recoverResources(entry->frameworkId, entry->agentId, entry->resources, refuseSeconds);
+  allocator_.recoverResources(entry->frameworkId, entry->agentId, entry->resources(), refuseSeconds);
 }
 
 void OfferBook::rescindOnAgent(const std::string& agentId) {

@@ -21,13 +21,14 @@
 namespace mantle::master {
 
 struct OfferEntry {
-  mesos::v1::Offer offer;
   std::string frameworkId;
   std::string agentId;
-  resources::Resources resources;
   double createdSteady = 0;
-  // The offer as snapshots show it (made by OfferBook::add).
+  // The offer and what it holds, as made; snapshots show the same piece.
   OfferPiecePtr piece;
+
+  const mesos::v1::Offer& offer() const { return piece->offer(); }
+  const resources::Resources& resources() const { return piece->resources(); }
 };
 
 class OfferBook {
@@ -40,7 +41,7 @@ class OfferBook {
   void setIdPrefix(std::string prefix) { prefix_ = std::move(prefix); }
   std::string nextId() { return prefix_ + "-O" + std::to_string(nextId_++); }
 
-  // Adds `entry` (its offer's id set).
+  // Adds `entry` (its piece's offer has its id set).
   void add(OfferEntry entry);
   const OfferEntry* find(const std::string& offerId) const;
   const std::map<std::string, OfferEntry>& all() const { return offers_; }

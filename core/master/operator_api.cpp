@@ -774,8 +774,8 @@ void MasterImpl::shareSnapshot(std::function<void(const std::shared_ptr<const Sn
   post([this] {
     count("master/state_snapshots");
     auto snapshot = std::make_shared<Snapshot>(buildSnapshot());
-    // What is derived from the tasks is summed on an HTTP thread.
-    postHttp([snapshot, waiters = std::exchange(snapshotWaiters_, {})]() mutable {
+    // What is derived from the tasks is summed on a render thread.
+    postRender([snapshot, waiters = std::exchange(snapshotWaiters_, {})]() mutable {
       snapshot->complete();
       std::shared_ptr<const Snapshot> done = std::move(snapshot);
       for (auto& waiter : waiters) waiter(done);

@@ -55,11 +55,10 @@ void refuseSubscription(const http::Responder& responder, wire::ResponseFormat f
 // pre-refinement format (`role`, `reservation`), as a Mesos master sends them.
 // The allocator offers it no refined reservations, the one thing that format
 // cannot say.
-Event inPreRefinementFormat(Event event) {
-  if (Status s = resources::downgradeResources(&event); !s.ok()) {
+void toPreRefinementFormat(Event* event) {
+  if (Status s = resources::downgradeResources(event); !s.ok()) {
     LOG(ERROR) << "an event for a framework without RESERVATION_REFINEMENT: " << s.error().message;
   }
-  return event;
 }
 
 // A v1 subscription: RecordIO-framed events on the SUBSCRIBE's response.
@@ -85,7 +84,16 @@ void MasterImpl::sendEvent(Framework& framework, const Event& event) {
   if (hasCapability(framework.info, v1::FrameworkInfo::Capability::RESERVATION_REFINEMENT)) {
     return framework.sink->send(event);
   }
-  framework.sink->send(inPreRefinementFormat(event));
+  Event copy = event;
+  sendEvent(framework, &copy);
+}
+
+void MasterImpl::sendEvent(Framework& framework, Event* event) {
+  if (!framework.connected || !framework.sink) return;
+  if (!hasCapability(framework.info, v1::FrameworkInfo::Capability::RESERVATION_REFINEMENT)) {
+    toPreRefinementFormat(event);
+  }
+  framework.sink->send(*event);
 }
 
 void MasterImpl::sendError(Framework& framework, const std::string& message) {
@@ -481,7 +489,7 @@ Status MasterImpl::updateFramework(Framework& f, const Call::UpdateFramework& up
   for (const std::string& offerId : offerBook_.ofFramework(f.id)) {
     const OfferEntry* o = offerBook_.find(offerId);
     if (o == nullptr) continue;
-    const std::string& role = o->offer.allocation_info().role();
+    const std::string& role = o->offer().allocation_info().role();
     auto a = agents_.find(o->agentId);
     if (!roleSet.count(role) || (a != agents_.end() && f.offerConstraints.excludes(role, a->second.info))) {
       offerBook_.remove(offerId, true);
@@ -584,8 +592,8 @@ void MasterImpl::accept(Framework& f, const Call::Accept& accept) {
   std::set<std::string> roles;
   for (const v1::OfferID& offerId : accept.offer_ids()) {
     OfferEntry entry = *offerBook_.take(offerId.value());
-    available += entry.resources;
-    roles.insert(entry.offer.allocation_info().role());
+    available += entry.resources();
+    roles.insert(entry.offer().allocation_info().role());
   }
   Agent& agent = agents_.at(agentId);
   double refuse = accept.filters().refuse_seconds();
@@ -924,7 +932,7 @@ std::map<std::string, Resources> MasterImpl::usedOnAgent(const Agent& agent, boo
   if (includeOffers) {
     for (const std::string& offerId : offerBook_.onAgent(agent.id)) {
       const OfferEntry* o = offerBook_.find(offerId);
-      used[o->frameworkId] += o->resources;
+      used[o->frameworkId] += o->resources();
     }
   }
   return used;

@@ -11,17 +11,16 @@ namespace mantle::master {
 namespace {
 
 OfferEntry entry(const std::string& id, const std::string& framework, const std::string& agent, double cpus) {
-  OfferEntry out;
-  out.offer.mutable_id()->set_value(id);
-  out.frameworkId = framework;
-  out.agentId = agent;
+  mesos::v1::Offer offer;
+  offer.mutable_id()->set_value(id);
   mesos::v1::Resource r;
   r.set_name("cpus");
   r.set_type(mesos::v1::Value::SCALAR);
   r.mutable_scalar()->set_value(cpus);
-  out.resources.add(r);
-  out.createdSteady = cpus;  // distinct ages for expired()
-  return out;
+  resources::Resources resources;
+  resources.add(r);
+  // Distinct ages (createdSteady = cpus) for expired().
+  return {framework, agent, cpus, std::make_shared<const OfferPiece>(std::move(offer), std::move(resources))};
 }
 
 class OfferBookTest : public ::testing::Test {
@@ -85,7 +84,7 @@ TEST_F(OfferBookTest, RemovingTakingAndRescindingKeepTheIndexesRight) {
 
   std::optional<OfferEntry> taken = book_.take("o2");
   ASSERT_TRUE(taken);
-  EXPECT_EQ(taken->resources.scalar("cpus"), 2);
+  EXPECT_EQ(taken->resources().scalar("cpus"), 2);
   EXPECT_FALSE(book_.take("o2"));
   EXPECT_TRUE(book_.onAgent("a2").empty());
   EXPECT_TRUE(rescinded_.empty());  // taken, not rescinded

@@ -997,5 +997,49 @@ TEST(MasterFlagsTest, HelpDocumentsEveryFlagAndBadFlagsAreNamed) {
   EXPECT_THAT(noAllocator.output(), HasSubstr("missing"));
 }
 
+// The nice value (field 19 of /proc/<pid>/task/<tid>/stat) of each thread of
+// `pid` whose name is `name`.
+std::vector<int> niceOfThreads(pid_t pid, const std::string& name) {
+  std::vector<int> out;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string threadName;
+    std::getline(comm, threadName);
+    if (threadName != name) continue;
+    std::string stat = readText(task.path() / "stat");
+    // After the ")" that ends the name: state is field 3, nice field 19.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string skipped;
+    for (int field = 3; field < 19; ++field) fields >> skipped;
+    int nice = 0;
+    fields >> nice;
+    out.push_back(nice);
+  }
+  return out;
+}
+
+TEST_F(OperatorApiTest, StateIsRenderedOnThreadsNicerThanTheMasterSoThatOperatorsCannotSlowOffers) {
+  startMaster({"--http_threads=3"});
+  Result<http::ClientResponse> state = get("/master/state");
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  EXPECT_EQ(state->status, 200);
+  const pid_t pid = master_->pid();
+  const std::vector<int> master = niceOfThreads(pid, "mantle-master");
+  ASSERT_FALSE(master.empty());
+  const int expected = std::min(master.front() + 10, 19);
+  // As many render threads as HTTP threads, each niced once it runs.
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        std::vector<int> render = niceOfThreads(pid, "master-render");
+        return render == std::vector<int>(3, expected);
+      },
+      30s))
+      << "render threads' nice values: " << ::testing::PrintToString(niceOfThreads(pid, "master-render"))
+      << ", expected 3 x " << expected;
+  for (int nice : niceOfThreads(pid, "mantle-master")) EXPECT_EQ(nice, master.front());
+}
+
 }  // namespace
 }  // namespace mantle::testing
