@@ -2,6 +2,8 @@
 
 #include <functional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace mantle::resources {
@@ -14,29 +16,71 @@ using google::protobuf::Reflection;
 using ::mesos::v1::Resource;
 
 using Convert = std::function<Result<Resource>(Resource)>;
+using google::protobuf::Descriptor;
 
-// Applies `convert` to each Resource under `message`; `path` names where we are
-// ("offers.offers[0].resources[2]") for the error.
-Status convertAll(Message* message, const Convert& convert, const std::string& path) {
+// Whether a message of `type` holds a Resource at some depth (`seen`: the
+// types this search has entered, for recursive messages).
+bool reachesResource(const Descriptor* type, std::unordered_set<const Descriptor*>* seen) {
+  if (type == Resource::descriptor()) return true;
+  if (!seen->insert(type).second) return false;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FieldDescriptor* field = type->field(i);
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && reachesResource(field->message_type(), seen)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// reachesResource, remembered per type (per thread: no lock): an offer's
+// URL, attributes or domain are not walked field by field for resources.
+bool mayHoldResources(const Descriptor* type) {
+  thread_local std::unordered_map<const Descriptor*, bool> known;
+  auto [it, fresh] = known.try_emplace(type, false);
+  if (fresh) {
+    std::unordered_set<const Descriptor*> seen;
+    it->second = reachesResource(type, &seen);
+  }
+  return it->second;
+}
+
+// Where a message lies under the converted one ("offers.offers[0].resources[2]"),
+// spelt out only for an error.
+struct Where {
+  const Where* parent = nullptr;
+  const FieldDescriptor* field = nullptr;
+  int index = -1;  // in a repeated field
+
+  std::string text() const {
+    if (field == nullptr) return "";
+    std::string out = parent == nullptr ? "" : parent->text();
+    if (!out.empty()) out += ".";
+    out += field->name();
+    if (index >= 0) out += "[" + std::to_string(index) + "]";
+    return out;
+  }
+};
+
+// Applies `convert` to each Resource under `message`, at `where`.
+Status convertAll(Message* message, const Convert& convert, const Where& where) {
   const Reflection* reflection = message->GetReflection();
   std::vector<const FieldDescriptor*> fields;
   reflection->ListFields(*message, &fields);
   for (const FieldDescriptor* field : fields) {
-    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    const std::string name = path.empty() ? field->name() : path + "." + field->name();
-    auto visit = [&](Message* child, const std::string& where) -> Status {
-      if (child->GetDescriptor() != Resource::descriptor()) return convertAll(child, convert, where);
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || !mayHoldResources(field->message_type())) continue;
+    auto visit = [&](Message* child, const Where& at) -> Status {
+      if (child->GetDescriptor() != Resource::descriptor()) return convertAll(child, convert, at);
       Result<Resource> converted = convert(static_cast<const Resource&>(*child));
-      if (!converted.ok()) return converted.error().withContext(where);
+      if (!converted.ok()) return converted.error().withContext(at.text());
       child->CopyFrom(*converted);
       return {};
     };
     if (field->is_repeated()) {
       for (int i = 0; i < reflection->FieldSize(*message, field); ++i) {
-        Status s = visit(reflection->MutableRepeatedMessage(message, field, i), name + "[" + std::to_string(i) + "]");
+        Status s = visit(reflection->MutableRepeatedMessage(message, field, i), Where{&where, field, i});
         if (!s.ok()) return s;
       }
-    } else if (Status s = visit(reflection->MutableMessage(message, field), name); !s.ok()) {
+    } else if (Status s = visit(reflection->MutableMessage(message, field), Where{&where, field}); !s.ok()) {
       return s;
     }
   }
@@ -98,11 +142,11 @@ Result<Resource> toPreRefinement(Resource resource) {
 }
 
 Status upgradeResources(Message* message) {
-  return convertAll(message, toPostRefinement, "");
+  return convertAll(message, toPostRefinement, Where{});
 }
 
 Status downgradeResources(Message* message) {
-  return convertAll(message, toPreRefinement, "");
+  return convertAll(message, toPreRefinement, Where{});
 }
 
 }  // namespace mantle::resources
