@@ -449,16 +449,23 @@ void failover(int agents, int tasks) {
   simulator->stop();
 }
 
+// What the offer cycle keeps of an offer (copying whole offers would add to
+// the client's CPU on the master's cores).
+struct OfferSeen {
+  v1::OfferID id;
+  std::string agentId;
+};
+
 // Milliseconds from REVIVE to offers covering every agent (offers are
 // declined at once with no filter).
-double offerCycleMs(mantle::scheduler::Scheduler& scheduler, std::mutex& mutex, std::vector<v1::Offer>& offers,
+double offerCycleMs(mantle::scheduler::Scheduler& scheduler, std::mutex& mutex, std::vector<OfferSeen>& offers,
                     int agents) {
   // Offers still outstanding (the first cycle after SUBSCRIBE) are declined
   // with the long filter first: REVIVE then offers every agent again.
   std::vector<v1::OfferID> outstanding;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    for (const v1::Offer& offer : offers) outstanding.push_back(offer.id());
+    for (const OfferSeen& offer : offers) outstanding.push_back(offer.id);
     offers.clear();
   }
   for (std::size_t i = 0; i < outstanding.size(); i += 1000) {
@@ -471,14 +478,14 @@ double offerCycleMs(mantle::scheduler::Scheduler& scheduler, std::mutex& mutex, 
   std::vector<v1::OfferID> seen;
   std::set<std::string> agentIds;
   while (static_cast<int>(agentIds.size()) < agents && msSince(start) < 120000) {
-    std::vector<v1::Offer> batch;
+    std::vector<OfferSeen> batch;
     {
       std::lock_guard<std::mutex> lock(mutex);
       batch.swap(offers);
     }
-    for (const v1::Offer& offer : batch) {
-      agentIds.insert(offer.agent_id().value());
-      seen.push_back(offer.id());
+    for (const OfferSeen& offer : batch) {
+      agentIds.insert(offer.agentId);
+      seen.push_back(offer.id);
     }
     std::this_thread::sleep_for(1ms);
   }
@@ -527,11 +534,11 @@ void state(int agents, int tasks) {
   const double floor = parseFloorMs(encodedCalls(agents, tasks));
 
   std::mutex mutex;
-  std::vector<v1::Offer> offers;
+  std::vector<OfferSeen> offers;
   mantle::scheduler::SchedulerCallbacks callbacks;
   callbacks.offers = [&](const std::vector<v1::Offer>& batch) {
     std::lock_guard<std::mutex> lock(mutex);
-    offers.insert(offers.end(), batch.begin(), batch.end());
+    for (const v1::Offer& offer : batch) offers.push_back({offer.id(), offer.agent_id().value()});
   };
   mantle::scheduler::SchedulerOptions schedulerOptions;
   schedulerOptions.master = master.url();
