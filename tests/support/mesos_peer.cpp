@@ -6,12 +6,10 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <sstream>
 
-#include <json/reader.h>
 #include <json/value.h>
 
-#include "http/client.hpp"
+#include "http_json.hpp"
 #include "mounts.hpp"
 #include "process/sessions.hpp"
 
@@ -84,12 +82,8 @@ Status MesosPeer::start(std::chrono::milliseconds timeout, const MesosPeerOption
   agent_ = std::make_unique<ChildProcess>(agentArgv, dir_.path() / "mesos-agent.log");
   const bool registered = waitUntil(
       [&] {
-        auto response = http::request("GET", masterUrl() + "/master/slaves", {}, "", http::ClientOptions{2, 1});
-        if (!response.ok() || response->status != 200) return false;
-        Json::Value root;
-        std::istringstream in(response->body);
-        return Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr) && root["slaves"].size() == 1 &&
-               root["slaves"][0].get("active", false).asBool();
+        const std::optional<Json::Value> slaves = getJson(masterUrl() + "/master/slaves", std::chrono::seconds(2));
+        return slaves && (*slaves)["slaves"].size() == 1 && (*slaves)["slaves"][0].get("active", false).asBool();
       },
       timeout);
   if (!registered) return Error(StatusCode::kUnavailable, "the Mesos agent did not register:\n" + logs());

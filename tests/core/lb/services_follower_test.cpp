@@ -2,19 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <json/reader.h>
-
-#include <sstream>
+#include "http_json.hpp"
 
 namespace mantle::lb {
 namespace {
 
-Json::Value json(const std::string& text) {
-  Json::Value root;
-  std::istringstream in(text);
-  EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) << text;
-  return root;
-}
+using testing::parseJson;
 
 std::optional<std::string> resolveAgent1(const std::string& host) {
   return host == "agent1" ? std::optional<std::string>("10.0.0.1") : std::nullopt;
@@ -28,7 +21,7 @@ std::vector<std::string> serverNames(const Service& service) {
 }
 
 TEST(AppServices, ServersAreTheRunningTasksThatPassEveryHealthCheckAtTheirHostAndFirstPort) {
-  const Json::Value apps = json(R"([
+  const Json::Value apps = parseJson(R"([
     {"id": "/shop/web", "labels": {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": "Web.Example"},
      "portDefinitions": [{"port": 10001}, {"port": 10002}], "healthChecks": [{"protocol": "HTTP"}],
      "tasks": [
@@ -70,7 +63,7 @@ TEST(AppServices, ServersAreTheRunningTasksThatPassEveryHealthCheckAtTheirHostAn
 }
 
 TEST(AppServices, AnAppRendersAsAFrontendOnItsServicePortWithItsTasksAsServers) {
-  const Json::Value apps = json(R"([{"id": "/web", "labels": {"HAPROXY_GROUP": "external"},
+  const Json::Value apps = parseJson(R"([{"id": "/web", "labels": {"HAPROXY_GROUP": "external"},
     "portDefinitions": [{"port": 10001}],
     "tasks": [{"id": "web.1", "host": "agent1", "state": "TASK_RUNNING", "ports": [31001]}]}])");
   std::vector<std::string> problems;
@@ -80,7 +73,7 @@ TEST(AppServices, AnAppRendersAsAFrontendOnItsServicePortWithItsTasksAsServers) 
 }
 
 TEST(AppServices, OnContainerNetworksTheFirstPortMappingGivesTheServicePortAndUnmappedPortsAreAtTheTasksAddress) {
-  const Json::Value apps = json(R"([
+  const Json::Value apps = parseJson(R"([
     {"id": "/bridged", "labels": {"HAPROXY_GROUP": "external"}, "portDefinitions": [],
      "container": {"type": "MESOS", "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 10010}]},
      "tasks": [{"id": "bridged.1", "host": "agent1", "state": "TASK_RUNNING", "ports": [31040],

@@ -3,9 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <sstream>
 
-#include <json/reader.h>
+#include "http_json.hpp"
 
 namespace mantle::services {
 namespace {
@@ -13,11 +12,8 @@ namespace {
 namespace v1 = ::mesos::v1;
 
 App appOf(const std::string& text) {
-  Json::Value root;
-  std::istringstream in(text);
-  EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) << text;
   std::vector<Violation> violations;
-  App app = readApp(root, &violations);
+  App app = readApp(testing::parseJson(text), &violations);
   EXPECT_TRUE(violations.empty()) << violations[0].path << ": " << violations[0].message;
   return app;
 }

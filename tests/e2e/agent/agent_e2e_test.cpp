@@ -9,7 +9,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <json/reader.h>
 
 #include <fstream>
 #include <functional>
@@ -20,6 +19,7 @@
 #include "../../core/agent/agent_fixture.hpp"
 #include "cluster.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "test_framework.hpp"
 #include "wire/task_state.hpp"
 
@@ -184,10 +184,7 @@ TEST_F(AgentEndToEnd, NewAgentAtTheAddressOfADisconnectedOneReplacesIt) {
   }
   auto slaves = http::request("GET", cluster_->masterUrl() + "/master/slaves", {}, "");
   ASSERT_TRUE(slaves.ok());
-  Json::Value root;
-  std::istringstream in(slaves->body);
-  ASSERT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) << slaves->body;
-  EXPECT_EQ(root["slaves"].size(), 1u) << "the replaced agent is still listed: " << slaves->body;
+  EXPECT_EQ(parseJson(slaves->body)["slaves"].size(), 1u) << "the replaced agent is still listed: " << slaves->body;
 }
 
 // DRAIN_AGENT's max_grace_period travels from the operator API through the

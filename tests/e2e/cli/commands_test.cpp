@@ -11,13 +11,13 @@
 #include <sstream>
 #include <thread>
 
-#include <json/reader.h>
 #include <json/value.h>
 
 #include <boost/asio/io_context.hpp>
 
 #include "cluster.hpp"
 #include "http/server.hpp"
+#include "http_json.hpp"
 #include "process.hpp"
 #include "scheduler/scheduler.hpp"
 #include "temp_dir.hpp"
@@ -25,10 +25,11 @@
 namespace mantle::cli {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::binary;
 using testing::ChildProcess;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::parseJson;
 using testing::TempDir;
 
 class CliTest : public ::testing::Test {
@@ -48,18 +49,15 @@ class CliTest : public ::testing::Test {
   // `mantle run` in the background.
   std::unique_ptr<ChildProcess> background(std::vector<std::string> args) {
     args.insert(args.begin(), {binary("mantle"), "run"});
-    return std::make_unique<ChildProcess>(args, dir_.path() / ("bg-" + std::to_string(++runs_) + ".log"),
-                                          std::map<std::string, std::string>{{"MANTLE_MASTER", cluster_.masterAddress()}});
+    return std::make_unique<ChildProcess>(
+        args, dir_.path() / ("bg-" + std::to_string(++runs_) + ".log"),
+        std::map<std::string, std::string>{{"MANTLE_MASTER", cluster_.masterAddress()}});
   }
 
   Json::Value json(std::vector<std::string> args) {
     std::string out;
     EXPECT_EQ(mantle(args, &out), 0) << out;
-    Json::Value root;
-    std::string errors;
-    std::istringstream in(out);
-    EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &root, &errors)) << errors << "\n" << out;
-    return root;
+    return parseJson(out);
   }
 
   // The state of the one task whose id starts with `prefix`, "" if none.
@@ -129,11 +127,15 @@ TEST_F(CliTest, ListsAgentsFrameworksAndTasksAsTablesAndJson) {
 }
 
 TEST_F(CliTest, LogsPrintsAndFollowsATasksOutput) {
-  auto talker = background({"--name=talker", "--", "echo to-stdout; echo to-stderr >&2; sleep 2; echo later; sleep 60"});
+  auto talker =
+      background({"--name=talker", "--", "echo to-stdout; echo to-stderr >&2; sleep 2; echo later; sleep 60"});
   ASSERT_TRUE(waitForState("talker-", "TASK_RUNNING")) << talker->output();
   std::string out;
-  ASSERT_TRUE(testing::waitUntil([&] { return mantle({"logs", "talker-"}, &out) == 0 && out.find("to-stdout") != std::string::npos; },
-                                 std::chrono::seconds(10)))
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        return mantle({"logs", "talker-"}, &out) == 0 && out.find("to-stdout") != std::string::npos;
+      },
+      std::chrono::seconds(10)))
       << out;
   EXPECT_THAT(out, Not(HasSubstr("to-stderr")));
   ASSERT_EQ(mantle({"logs", "--stderr", "talker-"}, &out), 0) << out;
@@ -193,8 +195,8 @@ TEST_F(CliTest, KillRefusesOtherFrameworksTasksUnlessTornDown) {
 
 TEST_F(CliTest, RunFollowStreamsOutputWhileTheTaskRuns) {
   auto run = background({"--follow", "--", "echo first; sleep 4; echo second"});
-  EXPECT_TRUE(testing::waitUntil([&] { return run->output().find("first") != std::string::npos; },
-                                 std::chrono::seconds(20)))
+  EXPECT_TRUE(
+      testing::waitUntil([&] { return run->output().find("first") != std::string::npos; }, std::chrono::seconds(20)))
       << run->output();
   EXPECT_THAT(run->output(), Not(HasSubstr("second")));
   EXPECT_TRUE(run->running());
@@ -207,9 +209,9 @@ TEST_F(CliTest, RunFollowStreamsOutputWhileTheTaskRuns) {
 
 TEST_F(CliTest, RunWithACustomExecutor) {
   std::string out;
-  EXPECT_EQ(mantle({"run", "--executor=" + binary("mantle-test-shell-executor"), "--", "echo via executor; exit 3"},
-                   &out),
-            3);
+  EXPECT_EQ(
+      mantle({"run", "--executor=" + binary("mantle-test-shell-executor"), "--", "echo via executor; exit 3"}, &out),
+      3);
   EXPECT_THAT(out, HasSubstr("shell-executor: running 'echo via executor; exit 3'"));
   EXPECT_THAT(out, HasSubstr("via executor\n"));
   EXPECT_EQ(mantle({"run", "--executor=" + binary("mantle-test-shell-executor"), "--", "true"}, &out), 0) << out;
@@ -217,8 +219,8 @@ TEST_F(CliTest, RunWithACustomExecutor) {
 
 TEST_F(CliTest, RunWithHealthChecks) {
   // A passing check shows up in the task's statuses; the task then finishes.
-  auto healthy = background({"--name=healthy", "--health_check_cmd=true", "--health_check_interval=200ms", "--",
-                             "sleep 3"});
+  auto healthy =
+      background({"--name=healthy", "--health_check_cmd=true", "--health_check_interval=200ms", "--", "sleep 3"});
   EXPECT_TRUE(testing::waitUntil(
       [&] {
         for (const Json::Value& task : json({"tasks", "--json"})) {
@@ -235,11 +237,11 @@ TEST_F(CliTest, RunWithHealthChecks) {
   EXPECT_EQ(healthy->wait(std::chrono::seconds(30)) >> 8, 0) << healthy->output();
 
   // A failing one kills the task.
-  EXPECT_EQ(mantle({"run", "--health_check_http=1/nothing", "--health_check_interval=200ms",
-                    "--health_check_timeout=1secs", "--health_check_grace=0secs", "--health_check_failures=2", "--",
-                    "sleep 60"},
-                   &out),
-            137);
+  EXPECT_EQ(
+      mantle({"run", "--health_check_http=1/nothing", "--health_check_interval=200ms", "--health_check_timeout=1secs",
+              "--health_check_grace=0secs", "--health_check_failures=2", "--", "sleep 60"},
+             &out),
+      137);
   EXPECT_THAT(out, HasSubstr("TASK_KILLED"));
 
   EXPECT_EQ(mantle({"run", "--health_check_http=http", "--", "true"}, &out), 2);

@@ -26,13 +26,8 @@ Json::Value operatorCall(const std::string& masterUrl, const std::string& body, 
                          {{"Content-Type", "application/json"}, {"Accept", "application/json"}}, body,
                          http::ClientOptions{5, 2});
   if (status != nullptr) *status = r.ok() ? r->status : 0;
-  Json::Value value;
-  if (!r.ok() || r->status != 200 || r->body.empty()) return value;
-  Json::CharReaderBuilder builder;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  std::string errors;
-  reader->parse(r->body.data(), r->body.data() + r->body.size(), &value, &errors);
-  return value;
+  if (!r.ok() || r->status != 200 || r->body.empty()) return Json::Value();
+  return parseJson(r->body);
 }
 
 std::string rawCall(const std::string& masterUrl, const std::string& body) {
@@ -190,14 +185,8 @@ TEST_F(HaRegistryTest, EveryAcknowledgedAgentAndFrameworkSurvivesAKillOfTheLeade
 }
 
 double metricOf(const std::string& masterUrl, const char* name) {
-  auto r = http::request("GET", masterUrl + "/metrics/snapshot", {}, "", http::ClientOptions{5, 2});
-  if (!r.ok() || r->status != 200) return -1;
-  Json::Value value;
-  Json::CharReaderBuilder builder;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  std::string errors;
-  reader->parse(r->body.data(), r->body.data() + r->body.size(), &value, &errors);
-  return value[name].asDouble();
+  const std::optional<Json::Value> metrics = getJson(masterUrl + "/metrics/snapshot", std::chrono::seconds(5));
+  return metrics ? (*metrics)[name].asDouble() : -1;
 }
 
 // A leader writes the whole registry once, then appends changes (docs/HA.md,

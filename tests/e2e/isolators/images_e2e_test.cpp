@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 
@@ -33,6 +32,7 @@
 #include "cutting_proxy.hpp"
 #include "docker_registry.hpp"
 #include "http/client.hpp"
+#include "http_json.hpp"
 #include "mantle/module/v1/mesos.pb.h"
 #include "module_manifest.hpp"
 #include "mounts.hpp"
@@ -106,17 +106,12 @@ mv1::ContainerInfo dockerContainer(const std::string& name) {
   return container;
 }
 
-Json::Value readJson(const fs::path& path) {
-  Json::Value value;
-  std::ifstream in(path);
-  EXPECT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), in, &value, nullptr)) << path;
-  return value;
-}
-
 // The layer digests of the first image of the OCI layout at `layout`.
 std::vector<std::string> layersOf(const fs::path& layout) {
   const auto blob = [&](const std::string& digest) { return layout / "blobs/sha256" / digest.substr(7); };
-  const Json::Value manifest = readJson(blob(readJson(layout / "index.json")["manifests"][0]["digest"].asString()));
+  SCOPED_TRACE("the OCI layout " + layout.string());
+  const Json::Value index = parseJson(readText(layout / "index.json"));
+  const Json::Value manifest = parseJson(readText(blob(index["manifests"][0]["digest"].asString())));
   std::vector<std::string> out;
   for (const Json::Value& layer : manifest["layers"]) out.push_back(layer["digest"].asString());
   return out;
@@ -483,9 +478,7 @@ TEST_F(ImagesE2ETest, ROOT_AfterAnAgentKill9ARunningImageTaskKeepsItsRootfsWhich
       "POST", cluster_->agentUrl(0) + "/api/v1", {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
       R"({"type":"GET_CONTAINERS"})", http::ClientOptions{5, 1});
   ASSERT_TRUE(containers.ok() && containers->status == 200);
-  Json::Value answer;
-  std::istringstream body(containers->body);
-  ASSERT_TRUE(Json::parseFromStream(Json::CharReaderBuilder(), body, &answer, nullptr)) << containers->body;
+  const Json::Value answer = parseJson(containers->body);
   const Json::Value& container = answer["get_containers"]["containers"][0];
   EXPECT_EQ(container["image"]["type"].asString(), "OCI") << containers->body;
   EXPECT_EQ(container["image"]["name"].asString(), layout_.string() + ":latest");
