@@ -4,11 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "temp_dir.hpp"
 
 namespace mantle::durable {
 namespace {
@@ -16,30 +15,18 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class DurableFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "mantle-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  testing::TempDir tempDir_;
+  const fs::path dir_ = tempDir_.path();
 };
 
 TEST_F(DurableFileTest, WritesIntoDirectoriesItMakesAndReplacesTheFileWhole) {
   const fs::path path = dir_ / "a" / "b" / "state.json";
   ASSERT_TRUE(writeFile(path.string(), "first, and longer").ok());
-  EXPECT_EQ(slurp(path), "first, and longer");
+  EXPECT_EQ(testing::readText(path), "first, and longer");
   ASSERT_TRUE(writeFile(path.string(), "second").ok());
-  EXPECT_EQ(slurp(path), "second");
+  EXPECT_EQ(testing::readText(path), "second");
   EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
   EXPECT_EQ(fs::status(path).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
 }
@@ -54,7 +41,7 @@ TEST_F(DurableFileTest, AFailureNamesTheFileAndLeavesTheOldContent) {
   Status blocked = writeFile(blocker.string(), "new");
   ASSERT_FALSE(blocked.ok());
   EXPECT_THAT(blocked.error().message, HasSubstr("cannot write " + blocker.string() + ".tmp"));
-  EXPECT_EQ(slurp(blocker), "old");
+  EXPECT_EQ(testing::readText(blocker), "old");
 }
 
 }  // namespace

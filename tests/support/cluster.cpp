@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -27,8 +26,8 @@ bool waitForHealth(const std::string& url, std::chrono::milliseconds timeout) {
 }
 
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
-  const bool anyAddress = std::find(options_.agentFlags.begin(), options_.agentFlags.end(), "--ip=0.0.0.0") !=
-                          options_.agentFlags.end();
+  const bool anyAddress =
+      std::find(options_.agentFlags.begin(), options_.agentFlags.end(), "--ip=0.0.0.0") != options_.agentFlags.end();
   for (int i = 0; i < options_.agents; ++i) {
     agents_.push_back(Agent{anyAddress ? freePortOnAllAddresses() : freePort(), nullptr});
   }
@@ -45,8 +44,12 @@ LocalCluster::~LocalCluster() {
   process::killSessionsUnder(dir_.path());
 }
 
-std::string LocalCluster::masterAddress() const { return "127.0.0.1:" + std::to_string(masterPort_); }
-std::string LocalCluster::masterUrl() const { return (options_.tls ? "https://" : "http://") + masterAddress(); }
+std::string LocalCluster::masterAddress() const {
+  return "127.0.0.1:" + std::to_string(masterPort_);
+}
+std::string LocalCluster::masterUrl() const {
+  return (options_.tls ? "https://" : "http://") + masterAddress();
+}
 std::string LocalCluster::agentUrl(int index) const {
   return (options_.tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(agents_.at(index).port);
 }
@@ -55,8 +58,7 @@ std::filesystem::path LocalCluster::agentWorkDir(int index) const {
 }
 
 Status LocalCluster::startMaster() {
-  std::vector<std::string> args = {binary("mantle-master"), "--ip=127.0.0.1",
-                                   "--port=" + std::to_string(masterPort_),
+  std::vector<std::string> args = {binary("mantle-master"), "--ip=127.0.0.1", "--port=" + std::to_string(masterPort_),
                                    "--work_dir=" + masterWorkDir().string()};
   args.insert(args.end(), options_.masterFlags.begin(), options_.masterFlags.end());
   master_ = std::make_unique<ChildProcess>(args, dir_.path() / "master.log");
@@ -67,8 +69,7 @@ Status LocalCluster::startMaster() {
 }
 
 std::vector<std::string> LocalCluster::agentArgs(int index) const {
-  std::vector<std::string> args = {binary("mantle-agent"),
-                                   "--master=" + (options_.tls ? masterUrl() : masterAddress()),
+  std::vector<std::string> args = {binary("mantle-agent"), "--master=" + (options_.tls ? masterUrl() : masterAddress()),
                                    "--port=" + std::to_string(agents_.at(index).port),
                                    "--work_dir=" + agentWorkDir(index).string(),
                                    "--resources=" + options_.agentResources};
@@ -85,7 +86,8 @@ Status LocalCluster::startAgent(int index) {
   agents_.at(index).process =
       std::make_unique<ChildProcess>(agentArgs(index), dir_.path() / ("agent" + std::to_string(index) + ".log"));
   if (!waitForHealth(agentUrl(index), options_.startTimeout)) {
-    return Error(StatusCode::kUnavailable, "mantle-agent " + std::to_string(index) + " did not become healthy:\n" + logs());
+    return Error(StatusCode::kUnavailable,
+                 "mantle-agent " + std::to_string(index) + " did not become healthy:\n" + logs());
   }
   return {};
 }
@@ -143,8 +145,8 @@ Status LocalCluster::waitForAgents(int count, std::chrono::milliseconds timeout)
       },
       timeout);
   if (!ok) {
-    return Error(StatusCode::kDeadlineExceeded, std::to_string(seen) + " of " + std::to_string(count) +
-                                                    " agents registered in time:\n" + logs());
+    return Error(StatusCode::kDeadlineExceeded,
+                 std::to_string(seen) + " of " + std::to_string(count) + " agents registered in time:\n" + logs());
   }
   return {};
 }
@@ -169,10 +171,7 @@ std::string sandboxFile(const std::filesystem::path& agentWorkDir, const std::st
        it.increment(ec)) {
     if (it->path().filename() != name) continue;
     if (it->path().string().find("/executors/" + executorId + "/") == std::string::npos) continue;
-    std::ifstream in(it->path());
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return readText(it->path());
   }
   return "";
 }

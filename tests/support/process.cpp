@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -10,10 +11,10 @@
 
 #include <atomic>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "temp_dir.hpp"
 
 extern char** environ;
 
@@ -117,10 +118,7 @@ int ChildProcess::kill() {
 }
 
 std::string ChildProcess::output() const {
-  std::ifstream in(log_);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return readText(log_);
 }
 
 std::string ChildProcess::outputTail(int lines) const {
@@ -171,6 +169,11 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
 
 bool isRoot() {
   return ::geteuid() == 0;
+}
+
+std::string currentUser() {
+  const passwd* pw = ::getpwuid(::getuid());
+  return pw != nullptr ? pw->pw_name : "root";
 }
 
 std::string binary(const std::string& name) {

@@ -66,6 +66,10 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
 // root skip without it.
 bool isRoot();
 
+// The name of the user this process runs as ("root" when it has none): the
+// user a test's framework gives its tasks.
+std::string currentUser();
+
 // Path of a binary built by this build (build/bin/<name>).
 std::string binary(const std::string& name);
 

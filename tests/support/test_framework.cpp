@@ -1,12 +1,12 @@
 #include "test_framework.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include <gtest/gtest.h>
 
+#include "process.hpp"
 #include "resources/resources.hpp"
 #include "wire/task_state.hpp"
 
@@ -22,11 +22,6 @@ bool holds(const v1::Offer& offer, const resources::Resources& wanted) {
   if (!offered.ok()) return false;
   const std::string& role = offer.allocation_info().role();
   return offered->contains(role.empty() ? wanted : wanted.allocatedTo(role));
-}
-
-std::string runningUser() {
-  passwd* pw = getpwuid(getuid());
-  return pw != nullptr ? pw->pw_name : "root";
 }
 
 }  // namespace
@@ -48,7 +43,7 @@ TestFramework::TestFramework(std::string master, Options options) : options_(std
   schedulerOptions.master = std::move(master);
   schedulerOptions.reconnect = false;
   v1::FrameworkInfo& info = schedulerOptions.frameworkInfo;
-  info.set_user(options_.user.empty() ? runningUser() : options_.user);
+  info.set_user(options_.user.empty() ? currentUser() : options_.user);
   info.set_name(options_.name);
   info.add_roles(options_.role);
   info.set_checkpoint(options_.checkpoint);

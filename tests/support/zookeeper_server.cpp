@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -49,7 +47,9 @@ ZooKeeperServer::ZooKeeperServer(Options options) : options_(options) {
   config_ = dir_.write("zoo.cfg", config.str());
 }
 
-ZooKeeperServer::~ZooKeeperServer() { stop(); }
+ZooKeeperServer::~ZooKeeperServer() {
+  stop();
+}
 
 bool ZooKeeperServer::start(std::string* error, std::chrono::milliseconds timeout) {
   stop();
@@ -92,8 +92,7 @@ void ZooKeeperServer::pause() {
       [&] {
         std::error_code ec;
         for (const auto& entry : std::filesystem::directory_iterator(tasks, ec)) {
-          std::ifstream stat(entry.path() / "stat");
-          std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+          const std::string text = readText(entry.path() / "stat");
           const std::size_t close = text.rfind(')');
           if (close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'T' &&
               text[close + 2] != 't') {
@@ -118,10 +117,7 @@ std::string ZooKeeperServer::connectString() const {
 }
 
 std::string ZooKeeperServer::log() const {
-  std::ifstream in(logFile_);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return readText(logFile_);
 }
 
 bool ZooKeeperServer::serving() {

@@ -13,7 +13,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "agent/container_images.hpp"
 #include "agent/provisioner.hpp"
@@ -25,17 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::isRoot;
+using testing::readText;
 
 void write(const fs::path& path, const std::string& content) {
   fs::create_directories(path.parent_path());
   std::ofstream(path) << content;
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // A whiteout (a 0:0 character device) and an opaque directory need root.
@@ -82,17 +75,17 @@ TEST_F(ProvisionerTest, ROOT_TheCopyBackendAppliesWhiteoutsAndOpaqueDirectoriesA
   Result<std::string> rootfs = provisioner.provision("c1", layers_);
   ASSERT_TRUE(rootfs.ok()) << rootfs.error().message;
   const fs::path root = *rootfs;
-  EXPECT_EQ(read(root / "etc/a"), "a2");
+  EXPECT_EQ(readText(root / "etc/a"), "a2");
   EXPECT_FALSE(fs::exists(fs::symlink_status(root / "etc/b")));  // whited out, and no device left in its place
-  EXPECT_EQ(read(root / "keep/x"), "x");
+  EXPECT_EQ(readText(root / "keep/x"), "x");
   EXPECT_EQ(fs::status(root / "keep/x").permissions(), static_cast<fs::perms>(0751));
   EXPECT_FALSE(fs::exists(root / "opaque/old"));
-  EXPECT_EQ(read(root / "opaque/new"), "new");
+  EXPECT_EQ(readText(root / "opaque/new"), "new");
   char value[4];
   EXPECT_LT(::lgetxattr((root / "opaque").c_str(), "trusted.overlay.opaque", value, sizeof(value)), 0)
       << "the marker is not copied";
   EXPECT_TRUE(fs::is_directory(root / "swap"));
-  EXPECT_EQ(read(root / "swap/inside"), "dir");
+  EXPECT_EQ(readText(root / "swap/inside"), "dir");
   EXPECT_TRUE(fs::is_symlink(root / "link"));
   EXPECT_EQ(fs::read_symlink(root / "link"), "etc/a");
   EXPECT_EQ(root, fs::path(provisioner.containerDir("c1")) / "backends/copy/rootfs");
@@ -132,7 +125,7 @@ TEST_F(ProvisionerTest, ROOT_TheOverlayBackendStacksTheLayersAndDestroyUnmountsI
   ASSERT_TRUE(rootfs.ok()) << rootfs.error().message;
   const fs::path root = *rootfs;
   EXPECT_EQ(mountsUnder(provisioner.containerDir("c2")), std::vector<std::string>{root.string()});
-  EXPECT_EQ(read(root / "etc/a"), "a2");
+  EXPECT_EQ(readText(root / "etc/a"), "a2");
   EXPECT_FALSE(fs::exists(root / "etc/b"));
   EXPECT_FALSE(fs::exists(root / "opaque/old"));
   // What the container writes goes to its upper directory, not to a layer.
@@ -144,7 +137,7 @@ TEST_F(ProvisionerTest, ROOT_TheOverlayBackendStacksTheLayersAndDestroyUnmountsI
   EXPECT_EQ(provisioner.recover({"c2"}), std::vector<std::string>{"gone"});
   EXPECT_TRUE(mountsUnder(provisioner.containerDir("gone")).empty());
   EXPECT_FALSE(fs::exists(provisioner.containerDir("gone")));
-  EXPECT_EQ(read(root / "etc/a"), "a2");
+  EXPECT_EQ(readText(root / "etc/a"), "a2");
 
   ASSERT_TRUE(provisioner.destroy("c2").ok());
   EXPECT_TRUE(mountsUnder(dir_.path().string()).empty());
@@ -161,14 +154,14 @@ TEST_F(ProvisionerTest, ROOT_ImageVolumesGetRootfsesOfTheirOwnAFailedOneTakesOnl
   Result<std::string> volume = provisioner.provisionVolume("c", 0, {layers_[0]});
   ASSERT_TRUE(volume.ok()) << volume.error().message;
   EXPECT_EQ(*volume, provisioner.volumeRootfsOf("c", 0));
-  EXPECT_EQ(read(fs::path(*volume) / "etc/b"), "b1");  // the lower layer alone
+  EXPECT_EQ(readText(fs::path(*volume) / "etc/b"), "b1");  // the lower layer alone
   // A volume whose layer is missing leaves the container's rootfs and its
   // other volume as they were.
   Result<std::string> failed = provisioner.provisionVolume("c", 1, {(dir_.path() / "absent").string()});
   ASSERT_FALSE(failed.ok());
   EXPECT_FALSE(fs::exists(fs::path(provisioner.containerDir("c")) / "volumes/1"));
-  EXPECT_EQ(read(fs::path(*rootfs) / "etc/a"), "a2");
-  EXPECT_EQ(read(fs::path(*volume) / "etc/b"), "b1");
+  EXPECT_EQ(readText(fs::path(*rootfs) / "etc/a"), "a2");
+  EXPECT_EQ(readText(fs::path(*volume) / "etc/b"), "b1");
   EXPECT_EQ(mountsUnder(provisioner.containerDir("c")).size(), 2u);
 
   ASSERT_TRUE(provisioner.destroy("c").ok());

@@ -1,7 +1,6 @@
 // Failover of the master through ZooKeeper with real processes: three
 // mantle-masters (--zk), a mantle-agent following the leader, tasks in real
 // executors, and the C++ scheduler client given the zk:// URL.
-#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,11 +20,6 @@ namespace mantle::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string currentUser() {
-  struct passwd* pw = ::getpwuid(::getuid());
-  return pw != nullptr ? pw->pw_name : "root";
-}
 
 Result<http::ClientResponse> getState(const std::string& masterUrl) {
   return http::request("POST", masterUrl + "/api/v1", {{"Content-Type", "application/json"}}, R"({"type":"GET_STATE"})",
@@ -94,9 +88,11 @@ TEST_F(HaE2eTest, LeaderKilledTasksKeepRunningAndFrameworkResubscribesWithItsId)
   const std::vector<std::string> taskIds = {"ha-1", "ha-2", "ha-3"};
   std::vector<v1::TaskInfo> tasks;
   // Long enough to outlive the failover, short enough to finish in the test.
-  for (const std::string& id : taskIds) tasks.push_back(scheduler::commandTask(id, *offer, "sleep 12", "cpus:0.1;mem:32"));
+  for (const std::string& id : taskIds)
+    tasks.push_back(scheduler::commandTask(id, *offer, "sleep 12", "cpus:0.1;mem:32"));
   ASSERT_TRUE(scheduler.launch(*offer, tasks).ok());
-  for (const std::string& id : taskIds) ASSERT_TRUE(recorder.waitForUpdate(id, v1::TASK_RUNNING, 30s)) << cluster.logs();
+  for (const std::string& id : taskIds)
+    ASSERT_TRUE(recorder.waitForUpdate(id, v1::TASK_RUNNING, 30s)) << cluster.logs();
 
   cluster.killMaster(*leader);
   Result<int> next = cluster.waitForLeader(20s);
@@ -204,7 +200,8 @@ TEST_F(HaE2eTest, WithoutALeaderMastersAnswer503AndStandbysRedirectToTheLeader) 
   EXPECT_THAT(leaderRedirect->header("Location"), ::testing::EndsWith(":" + leaderPort));
   // The CLI finds the leader through ZooKeeper, whatever it lists.
   TempDir cliDir;
-  ChildProcess cli({binary("mantle"), "frameworks", "--json", "--master=" + cluster.zkUrl()}, cliDir.path() / "cli.log");
+  ChildProcess cli({binary("mantle"), "frameworks", "--json", "--master=" + cluster.zkUrl()},
+                   cliDir.path() / "cli.log");
   int cliStatus = cli.wait(30s);
   EXPECT_TRUE(WIFEXITED(cliStatus) && WEXITSTATUS(cliStatus) == 0) << cli.output();
   EXPECT_THAT(cli.output(), ::testing::StartsWith("["));

@@ -3,7 +3,6 @@
 // for a task launched through the C++ scheduler client. npm installs the
 // package into the test's temporary directory; without a reachable npm
 // registry (or without node) the test is skipped, saying why.
-#include <pwd.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -40,8 +39,7 @@ TEST(NpmClientE2eTest, DcosMesosClientSeesTaskAddedAndTaskUpdated) {
   Recorder recorder;
   scheduler::SchedulerOptions options;
   options.master = cluster.masterAddress();
-  struct passwd* pw = ::getpwuid(::getuid());
-  options.frameworkInfo.set_user(pw != nullptr ? pw->pw_name : "root");
+  options.frameworkInfo.set_user(currentUser());
   options.frameworkInfo.set_name("npm e2e");
   options.reconnect = false;
   scheduler::Scheduler scheduler(options, recorder.callbacks());

@@ -3,7 +3,6 @@
 // master (the reference build; skipped when absent): offers come in Mesos'
 // pre-refinement format (`role`, singular `reservation`), the library reads
 // them, and RESERVE, LAUNCH and UNRESERVE written in that format are applied.
-#include <pwd.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -20,11 +19,8 @@ namespace {
 
 enum class Peer { kMantle, kMesos };
 
-void PrintTo(Peer peer, std::ostream* out) { *out << (peer == Peer::kMantle ? "Mantle" : "Mesos"); }
-
-std::string currentUser() {
-  struct passwd* pw = ::getpwuid(::getuid());
-  return pw != nullptr ? pw->pw_name : "root";
+void PrintTo(Peer peer, std::ostream* out) {
+  *out << (peer == Peer::kMantle ? "Mantle" : "Mesos");
 }
 
 v1::Resource scalar(const std::string& name, double value, const std::string& role, const std::string& principal) {

@@ -1,6 +1,5 @@
 // mantle-master, mantle-agent and mantle-executor as real processes
 // (LocalCluster), driven by the C++ scheduler client library.
-#include <pwd.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -13,11 +12,6 @@ namespace mantle::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string currentUser() {
-  struct passwd* pw = ::getpwuid(::getuid());
-  return pw != nullptr ? pw->pw_name : "root";
-}
 
 std::unique_ptr<scheduler::Scheduler> subscribe(LocalCluster& cluster, Recorder& recorder, wire::MediaType type) {
   scheduler::SchedulerOptions options;
@@ -41,7 +35,8 @@ TEST_P(SchedulerE2eTest, TaskOnARealAgentRunsToFinishedWithAcknowledgements) {
   auto scheduler = subscribe(cluster, recorder, GetParam());
   std::optional<v1::Offer> offer = recorder.takeOffer(20s);
   ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("e2e-1", *offer, "echo hello", "cpus:0.1;mem:32")}).ok());
+  ASSERT_TRUE(
+      scheduler->launch(*offer, {scheduler::commandTask("e2e-1", *offer, "echo hello", "cpus:0.1;mem:32")}).ok());
   ASSERT_TRUE(recorder.waitForUpdate("e2e-1", v1::TASK_RUNNING, 30s)) << cluster.logs();
   ASSERT_TRUE(recorder.waitForUpdate("e2e-1", v1::TASK_FINISHED, 30s)) << cluster.logs();
   // Acknowledged: the master moves the task to the completed list.
@@ -66,7 +61,8 @@ TEST(SchedulerE2eKillTest, KillARunningTaskOnARealAgent) {
   auto scheduler = subscribe(cluster, recorder, wire::MediaType::kProtobuf);
   std::optional<v1::Offer> offer = recorder.takeOffer(20s);
   ASSERT_TRUE(offer);
-  ASSERT_TRUE(scheduler->launch(*offer, {scheduler::commandTask("e2e-sleep", *offer, "sleep 300", "cpus:0.1;mem:32")}).ok());
+  ASSERT_TRUE(
+      scheduler->launch(*offer, {scheduler::commandTask("e2e-sleep", *offer, "sleep 300", "cpus:0.1;mem:32")}).ok());
   ASSERT_TRUE(recorder.waitForUpdate("e2e-sleep", v1::TASK_RUNNING, 30s)) << cluster.logs();
   v1::TaskID id;
   id.set_value("e2e-sleep");

@@ -36,6 +36,7 @@
 #include "mantle/modules/clients.hpp"
 #include "mantle/modules/registry.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 
 namespace mantle::testing::isolators {
 
@@ -69,10 +70,7 @@ inline v1::Resource rangesResource(const std::string& name, std::vector<std::pai
 }
 
 inline std::string readFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
+  std::string text = readText(path);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
 }
