@@ -66,6 +66,9 @@ class TaskPiece {
   const std::string& json() const;
   // The serialized Task.
   const std::string& bytes() const;
+  // Makes the renderings GET_STATE takes (json() and bytes()) now, on this
+  // thread: for a piece made ahead of the snapshots that show it.
+  void render() const;
 
  private:
   const mesos::v1::Task task_;
@@ -205,12 +208,24 @@ class ChangeRecordingMap {
 // A framework's tasks by id, with their pieces for snapshots.
 class TaskMap : public ChangeRecordingMap<mesos::v1::Task> {
  public:
+  using ChangeRecordingMap::emplace;
+  // emplace() with the task's piece made beforehand (off the state thread,
+  // e.g. while a REREGISTER was decoded): `piece` shows `task`, and the next
+  // pieces() takes it instead of making one, unless the entry is recorded
+  // as changed meanwhile. Where `key` is taken, nothing is added.
+  std::pair<iterator, bool> emplace(const std::string& key, mesos::v1::Task task, TaskPiecePtr piece);
+
   // The tasks as pieces, in id order: pieces of unchanged tasks are those of
-  // the last call; the list is the last call's when nothing changed.
+  // the last call, of tasks added with their pieces those pieces; the list
+  // is the last call's when nothing changed.
   const TaskListPtr& pieces() const;
 
  private:
   mutable TaskListPtr pieces_ = std::make_shared<const TaskList>();
+  // Pieces given to emplace() since the last pieces(), in the order given,
+  // each with the address of the entry it shows (a std::map's entries stay
+  // put; an address taken again by a later entry is found again last).
+  mutable std::vector<std::pair<const mesos::v1::Task*, TaskPiecePtr>> ready_;
 };
 
 // A framework's completed tasks, oldest first.

@@ -187,6 +187,116 @@ TEST(TaskMapTest, ManyChangesAtOnceAreFoundByOneWalkAndStillShareTheRest) {
   EXPECT_EQ(shared, 19u);
 }
 
+TEST(TaskMapTest, ATaskAddedWithItsPieceIsShownByThatPieceUnlessItChangedSince) {
+  TaskMap tasks;
+  std::map<std::string, TaskPiecePtr> given;
+  for (const char* id : {"t1", "t2", "t3", "t4"}) {
+    given[id] = std::make_shared<const TaskPiece>(task(id, "A1", v1::TASK_RUNNING));
+    EXPECT_TRUE(tasks.emplace(id, task(id, "A1", v1::TASK_RUNNING), given[id]).second);
+  }
+  // After they were added: t2 updated, t3 removed, and t1's key offered again
+  // (taken: nothing added).
+  tasks.find("t2")->second.set_state(v1::TASK_FINISHED);
+  tasks.erase("t3");
+  EXPECT_FALSE(tasks
+                   .emplace("t1", task("t1", "A2", v1::TASK_STAGING),
+                            std::make_shared<const TaskPiece>(task("t1", "A2", v1::TASK_STAGING)))
+                   .second);
+  const TaskListPtr first = tasks.pieces();
+  ASSERT_EQ(first->pieces().size(), 3u);
+  EXPECT_EQ(first->pieces()[0]->id(), "t1");
+  EXPECT_EQ(first->pieces()[0]->task().agent_id().value(), "A1");
+  EXPECT_EQ(first->pieces()[0]->task().state(), v1::TASK_RUNNING);
+  EXPECT_NE(first->pieces()[1], given["t2"]);
+  EXPECT_EQ(first->pieces()[1]->task().state(), v1::TASK_FINISHED);
+  EXPECT_EQ(first->pieces()[2], given["t4"]);  // unchanged: the piece it came with
+
+  // A few at once among many (the last list patched): the same rules.
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "u" + std::to_string(100 + i);
+    tasks.emplace(id, task(id, "A1", v1::TASK_RUNNING));
+  }
+  const TaskListPtr second = tasks.pieces();
+  auto late = std::make_shared<const TaskPiece>(task("t0", "A2", v1::TASK_RUNNING));
+  tasks.emplace("t0", task("t0", "A2", v1::TASK_RUNNING), late);
+  auto stale = std::make_shared<const TaskPiece>(task("t5", "A2", v1::TASK_RUNNING));
+  tasks.emplace("t5", task("t5", "A2", v1::TASK_RUNNING), stale);
+  tasks["t5"].set_state(v1::TASK_KILLED);
+  const TaskListPtr third = tasks.pieces();
+  ASSERT_EQ(third->pieces().size(), 45u);
+  EXPECT_EQ(third->pieces()[0], late);
+  EXPECT_EQ(third->pieces()[3], second->pieces()[2]);  // t4, still the same piece
+  EXPECT_EQ(third->pieces()[4]->id(), "t5");
+  EXPECT_NE(third->pieces()[4], stale);
+  EXPECT_EQ(third->pieces()[4]->task().state(), v1::TASK_KILLED);
+  EXPECT_EQ(tasks.pieces(), third);
+}
+
+// A REREGISTER of agent A1 with `count` running tasks of framework F1 as it
+// arrives (no framework or agent ids on the tasks; a secret in each).
+internal::Call reregistration(int count) {
+  internal::Call call;
+  call.set_type(internal::Call::REREGISTER);
+  internal::Call::Reregister* rr = call.mutable_reregistration();
+  rr->mutable_agent_info()->mutable_id()->set_value("A1");
+  rr->mutable_agent_info()->set_hostname("host-A1");
+  internal::FrameworkState* state = rr->add_frameworks();
+  state->mutable_framework_info()->mutable_id()->set_value("F1");
+  for (int i = 0; i < count; ++i) {
+    const std::string id = "t" + std::to_string(10 + i);
+    v1::Task* t = state->add_tasks();
+    *t = task(id, "A1", v1::TASK_RUNNING, 0.5 + i);
+    t->clear_framework_id();
+    t->clear_agent_id();
+    t->mutable_container()->set_type(v1::ContainerInfo::MESOS);
+    v1::Volume* volume = t->mutable_container()->add_volumes();
+    volume->set_container_path("/run/secret");
+    volume->set_mode(v1::Volume::RO);
+    volume->mutable_source()->set_type(v1::Volume::Source::SECRET);
+    volume->mutable_source()->mutable_secret()->set_type(v1::Secret::VALUE);
+    volume->mutable_source()->mutable_secret()->mutable_value()->set_data("hunter2");
+  }
+  return call;
+}
+
+TEST(SnapshotTest, ASnapshotRightAfterAReregistrationWithTasksIsTheOneRenderedFromScratch) {
+  internal::Call call = reregistration(40);
+  const ReportedTaskPieces pieces = prepareAgentCall(call);
+  ASSERT_EQ(pieces.size(), 1u);
+  ASSERT_EQ(pieces[0].size(), 40u);
+  // The master adds the reported tasks (ready: with their pieces, as a
+  // re-registration does; scratch: without), then changes some before the
+  // first snapshot.
+  TaskMap ready, scratch, unreachable;
+  CompletedTasks completed;
+  const auto& reported = call.reregistration().frameworks(0).tasks();
+  for (int j = 0; j < reported.size(); ++j) {
+    const std::string& id = reported[j].task_id().value();
+    ready.emplace(id, reported[j], pieces[0][static_cast<std::size_t>(j)]);
+    scratch.emplace(id, reported[j]);
+  }
+  for (TaskMap* tasks : {&ready, &scratch}) {
+    tasks->find("t12")->second.set_state(v1::TASK_FINISHED);
+    (*tasks)["t13"].mutable_statuses(0)->set_message("updated");
+    tasks->erase("t14");
+  }
+  const Snapshot a = snapshotOf(ready, unreachable, completed);
+  const Snapshot b = snapshotOf(scratch, unreachable, completed);
+  for (wire::MediaType type : {wire::MediaType::kJson, wire::MediaType::kProtobuf}) {
+    EXPECT_EQ(encodeStateCall(a, Response::GET_STATE, type).str(), encodeStateCall(b, Response::GET_STATE, type).str());
+  }
+  EXPECT_EQ(renderState(a).str(), renderState(b).str());
+  // The unchanged tasks are shown by the pieces made with the call.
+  const std::vector<TaskPiecePtr>& shown = ready.pieces()->pieces();
+  ASSERT_EQ(shown.size(), 39u);
+  EXPECT_EQ(shown[0], pieces[0][0]);
+  EXPECT_EQ(shown[38], pieces[0][39]);
+  EXPECT_EQ(shown[0]->task().framework_id().value(), "F1");
+  EXPECT_EQ(shown[0]->task().agent_id().value(), "A1");
+  EXPECT_EQ(shown[0]->json().find("hunter2"), std::string::npos);
+  EXPECT_NE(shown[0]->json().find("/run/secret"), std::string::npos);
+}
+
 TEST(SnapshotTest, ASnapshotKeepsItsTasksWhileTheMapChangesAfterIt) {
   TaskMap tasks, unreachable;
   CompletedTasks completed;
