@@ -1,13 +1,12 @@
 // What a master's GET_STATE holds, counted (for the agent simulator tests).
 #pragma once
 
-#include <sstream>
 #include <string>
 
-#include <json/reader.h>
 #include <json/value.h>
 
 #include "http/client.hpp"
+#include "http_json.hpp"
 
 namespace mantle::testing {
 
@@ -22,9 +21,7 @@ inline StateCounts stateCounts(const std::string& masterUrl) {
   auto response = http::request("POST", masterUrl + "/api/v1", {{"Content-Type", "application/json"}},
                                 R"({"type":"GET_STATE"})", http::ClientOptions{30, 2});
   if (!response.ok() || response->status != 200) return counts;
-  Json::Value root;
-  std::istringstream in(response->body);
-  if (!Json::parseFromStream(Json::CharReaderBuilder(), in, &root, nullptr)) return counts;
+  const Json::Value root = parseJson(response->body);
   counts.agents = static_cast<int>(root["get_state"]["get_agents"]["agents"].size());
   for (const Json::Value& task : root["get_state"]["get_tasks"]["tasks"]) {
     (task["state"].asString() == "TASK_RUNNING" ? counts.tasksRunning : counts.tasksOther)++;
