@@ -147,8 +147,8 @@ using ReportedTaskPieces = std::vector<std::vector<TaskPiecePtr>>;
 // What an agent call needs that no state does, done on the HTTP thread that
 // read it (off the state thread): a REREGISTER's reported tasks get their
 // secrets redacted and their framework and agent ids set, and their pieces
-// are made and rendered (the first snapshot after a failover then finds
-// every re-registered task rendered).
+// are made and rendered as JSON (the first snapshot after a failover then
+// finds every re-registered task rendered).
 ReportedTaskPieces prepareAgentCall(internal::Call& call);
 
 // UPDATE_WEIGHTS / PUT /weights: valid roles, positive finite weights.

@@ -66,8 +66,10 @@ class TaskPiece {
   const std::string& json() const;
   // The serialized Task.
   const std::string& bytes() const;
-  // Makes the renderings GET_STATE takes (json() and bytes()) now, on this
-  // thread: for a piece made ahead of the snapshots that show it.
+  // Makes json() now, on this thread: for a piece made ahead of the
+  // snapshots that show it (the protobuf form, cheap to make and asked for
+  // less, is still made when first asked: kept for every task, it would add
+  // its size to the master's memory where no client asks for it).
   void render() const;
 
  private:
