@@ -154,7 +154,8 @@ void AgentFlags::addTo(flags::FlagSet& set) {
   set.addString("recover", &recover,
                 "reconnect: re-attach to executors that survived a restart; cleanup: kill them, wipe the checkpoint "
                 "and exit.");
-  set.addString("launcher_dir", &launcherDir, "Where mantle-executor is (default: this binary's directory).");
+  set.addString("launcher_dir", &launcherDir,
+                "Where mantle-executor and mantle-container-root are (default: this binary's directory).");
   set.addDuration("executor_shutdown_grace_period", &executorShutdownGracePeriod,
                   "Default time an executor gets to shut down before it is killed.");
   set.addDuration("executor_registration_timeout", &executorRegistrationTimeout,
@@ -822,6 +823,7 @@ Result<Agent::Executor*> Agent::launchExecutor(Framework& framework, const mesos
     plan.argv.assign(command.arguments().begin(), command.arguments().end());
     if (plan.argv.empty()) plan.argv.push_back(command.value());
   }
+  plan.rootProgram = flags_.launcherDir + "/mantle-container-root";
   plan.sandbox = executor->directory;
   plan.user = user;
   plan.mounts = std::move(*volumeMounts);

@@ -110,17 +110,6 @@ Result<RootPlan> prepare(const LaunchPlan& plan) {
   return p;
 }
 
-// The program that becomes every container's root: beside this program's
-// binary (the agent's, or a test's, in the same bin/ directory).
-const std::string& rootProgram() {
-  static const std::string path = [] {
-    std::error_code ec;
-    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    return (ec ? std::filesystem::path(".") : self.parent_path()).string() + "/mantle-container-root";
-  }();
-  return path;
-}
-
 // What the child of spawnRoot starts from.
 struct RootStart {
   const char* program;
@@ -159,8 +148,8 @@ int execRoot(void* argument) {
 // of the agent's page tables, no write-protected agent memory afterwards),
 // every signal blocked until then so that none of the agent's handlers runs in
 // the child. Returns its pid, or the exec's error.
-Result<pid_t> spawnRoot(int release, int setup, int plan) {
-  RootStart start{rootProgram().c_str(), {release, setup, plan}};
+Result<pid_t> spawnRoot(const std::string& program, int release, int setup, int plan) {
+  RootStart start{program.c_str(), {release, setup, plan}};
   std::vector<char> stack(64 * 1024);
   sigset_t all;
   sigset_t before;
@@ -222,6 +211,7 @@ Status PendingLaunch::release() {
 }
 
 Result<PendingLaunch> forkContainer(const LaunchPlan& plan) {
+  if (plan.rootProgram.empty()) return invalidArgument("the launch plan names no container root program");
   Result<RootPlan> prepared = prepare(plan);
   if (!prepared.ok()) return prepared.error();
   Result<int> planFd = planFile(*prepared);
@@ -238,7 +228,7 @@ Result<PendingLaunch> forkContainer(const LaunchPlan& plan) {
     for (int fd : {release[0], release[1], *planFd}) ::close(fd);
     return internalError(std::string("pipe: ") + std::strerror(error));
   }
-  Result<pid_t> root = spawnRoot(release[0], setup[1], *planFd);
+  Result<pid_t> root = spawnRoot(plan.rootProgram, release[0], setup[1], *planFd);
   for (int fd : {release[0], setup[1], *planFd}) ::close(fd);
   if (!root.ok()) {
     ::close(release[1]);

@@ -25,6 +25,9 @@
 namespace mantle::agent {
 
 struct LaunchPlan {
+  // The container root program to run: mantle-container-root in the agent's
+  // --launcher_dir. Required.
+  std::string rootProgram;
   // The program's argv; argv[0] is what the program sees as its name.
   std::vector<std::string> argv;
   // The path of the program run (no PATH search); empty: argv[0].
@@ -101,8 +104,7 @@ class PendingLaunch {
   int releaseFd_ = -1;
 };
 
-// Starts the container root (mantle-container-root beside this program's
-// binary); with namespaces or mounts to set up, returns once they are in
+// Starts the container root (plan.rootProgram); with namespaces or mounts to set up, returns once they are in
 // place. Errors: the user does not exist, the root program could not be
 // started (the message names it), the set-up failed.
 Result<PendingLaunch> forkContainer(const LaunchPlan& plan);

@@ -191,6 +191,22 @@ TEST_F(AgentTest, FailedTaskCarriesExitStatusAndStderrTail) {
   EXPECT_THAT(failed.status().message(), HasSubstr("something-went-wrong"));
 }
 
+// Containers start from mantle-container-root in --launcher_dir: a directory
+// without it fails the task naming the path, and the agent goes on.
+TEST_F(AgentTest, ALauncherDirWithoutTheContainerRootProgramFailsTheTaskNamingThePath) {
+  const std::filesystem::path launcherDir = dir_.path() / "launchers";
+  std::filesystem::create_directories(launcherDir);
+  extraFlags_ = {"--launcher_dir=" + launcherDir.string()};
+  startAgent();
+  ASSERT_TRUE(peer_.waitForRegistration(20s));
+  ASSERT_TRUE(peer_.runTask(testFramework(), commandTask("rootless", "true", peer_.agentId())));
+  auto failed = peer_.waitForTerminal("rootless", 30s);
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED);
+  EXPECT_EQ(failed.status().reason(), mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(failed.status().message(), HasSubstr((launcherDir / "mantle-container-root").string()));
+  EXPECT_TRUE(healthy());
+}
+
 TEST_F(AgentTest, KillTaskEndsItKilled) {
   startAgent();
   ASSERT_TRUE(peer_.waitForRegistration(20s));

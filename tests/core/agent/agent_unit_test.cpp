@@ -42,8 +42,14 @@
 namespace mantle::agent {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
+
+// mantle-container-root, built beside this test (as beside mantle-agent).
+std::string containerRootProgram() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "mantle-container-root").string();
+}
 
 std::string slurp(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -187,6 +193,7 @@ class LauncherTest : public ::testing::Test {
 
   LaunchPlan plan(const std::string& command) {
     LaunchPlan plan;
+    plan.rootProgram = containerRootProgram();
     plan.argv = {"/bin/sh", "-c", command};
     plan.environment = {{"PATH", "/usr/bin:/bin"}, {"GREETING", "hi"}};
     plan.sandbox = dir_.path().string();
@@ -248,6 +255,20 @@ TEST_F(LauncherTest, SignalSessionReachesEveryProcess) {
   waitRoot(root);
   EXPECT_TRUE(testing::waitUntil([&] { return sessionProcesses(root).empty(); }, 30s));
   EXPECT_FALSE(processStartTime(root).has_value());
+}
+
+// A plan whose container root program is missing is refused, naming the path
+// (the agent's --launcher_dir holds none).
+TEST_F(LauncherTest, AMissingContainerRootProgramIsAnErrorNamingItsPath) {
+  LaunchPlan p = plan("true");
+  p.rootProgram = (dir_.path() / "mantle-container-root").string();
+  auto launched = forkContainer(p);
+  ASSERT_FALSE(launched.ok());
+  EXPECT_THAT(launched.error().message, AllOf(HasSubstr(p.rootProgram), HasSubstr("No such file or directory")));
+  p.rootProgram.clear();
+  auto unnamed = forkContainer(p);
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_THAT(unnamed.error().message, HasSubstr("names no container root program"));
 }
 
 // The root is mantle-container-root, exec'ed beside this program, not a
@@ -389,6 +410,7 @@ TEST_F(ContainerizerTest, LaunchReportsUsageAndDestroyKillsTheSession) {
     module::v1::ContainerConfig config;
     config.set_directory(dir_.path().string());
     LaunchPlan plan;
+    plan.rootProgram = containerRootProgram();
     plan.argv = {"/bin/sh", "-c", "sleep 100 & sleep 100"};
     plan.sandbox = dir_.path().string();
     containerizer_->launch(
