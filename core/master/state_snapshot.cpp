@@ -144,6 +144,12 @@ std::pair<TaskMap::iterator, bool> TaskMap::emplace(const std::string& key, v1::
     return added;
   }
   ready_.emplace_back(&added.first->second, std::move(piece));
+  // Pieces of entries erased meanwhile, with no snapshot taken: past the
+  // map's size, they are dropped and their entries recorded as changed.
+  if (ready_.size() > map_.size() + 1024) {
+    for (const auto& [entry, ready] : ready_) touch(ready->id());
+    ready_.clear();
+  }
   return added;
 }
 

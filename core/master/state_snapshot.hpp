@@ -226,7 +226,8 @@ class TaskMap : public ChangeRecordingMap<mesos::v1::Task> {
   mutable TaskListPtr pieces_ = std::make_shared<const TaskList>();
   // Pieces given to emplace() since the last pieces(), in the order given,
   // each with the address of the entry it shows (a std::map's entries stay
-  // put; an address taken again by a later entry is found again last).
+  // put; an address taken again by a later entry is found again last); at
+  // most the map's size plus 1,024.
   mutable std::vector<std::pair<const mesos::v1::Task*, TaskPiecePtr>> ready_;
 };
 

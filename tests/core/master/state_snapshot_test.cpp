@@ -232,6 +232,33 @@ TEST(TaskMapTest, ATaskAddedWithItsPieceIsShownByThatPieceUnlessItChangedSince) 
   EXPECT_EQ(tasks.pieces(), third);
 }
 
+TEST(TaskMapTest, PiecesOfTasksAddedAndErasedWithoutASnapshotAreNotKeptPastTheMapsSize) {
+  TaskMap tasks;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "t" + std::to_string(100 + i);
+    tasks.emplace(id, task(id, "A1", v1::TASK_RUNNING));
+  }
+  const TaskListPtr first = tasks.pieces();
+  // Agents coming and going with their tasks while nobody asks for the
+  // state: the ready pieces are dropped once they outnumber the tasks.
+  std::weak_ptr<const TaskPiece> early;
+  for (int i = 0; i < 1100; ++i) {
+    const std::string id = "u" + std::to_string(i);
+    auto piece = std::make_shared<const TaskPiece>(task(id, "A2", v1::TASK_RUNNING));
+    if (i == 0) early = piece;
+    tasks.emplace(id, task(id, "A2", v1::TASK_RUNNING), std::move(piece));
+    if (i < 1099) tasks.erase(id);
+  }
+  EXPECT_TRUE(early.expired());
+  // The last one added is shown as any other (so many erased keys also
+  // made the map record every key as changed: all are remade).
+  const TaskListPtr second = tasks.pieces();
+  ASSERT_EQ(second->pieces().size(), 41u);
+  EXPECT_EQ(second->pieces()[0]->id(), first->pieces()[0]->id());
+  EXPECT_EQ(second->pieces()[40]->id(), "u1099");
+  EXPECT_EQ(second->pieces()[40]->task().agent_id().value(), "A2");
+}
+
 // A REREGISTER of agent A1 with `count` running tasks of framework F1 as it
 // arrives (no framework or agent ids on the tasks; a secret in each).
 internal::Call reregistration(int count) {
