@@ -70,13 +70,6 @@ namespace v1 = ::mesos::v1;
 using mantle::agent_sim::AgentSimulator;
 using mantle::agent_sim::Report;
 
-// Seconds on CLOCK_MONOTONIC (steady_clock's), printed with 6 decimals.
-std::string monotonicSeconds() {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6f", std::chrono::duration<double>(Clock::now().time_since_epoch()).count());
-  return text;
-}
-
 double msSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -419,9 +412,6 @@ void failover(int agents, int tasks) {
   Report back = simulator->waitUntil(
       [&](const Report& r) { return r.connected == agents && r.leader == cluster.masterUrl(next); }, 1200s);
   const double agentsMs = msSince(elected);
-  // CLOCK_MONOTONIC, as perf's timestamps (perf record -k CLOCK_MONOTONIC;
-  // perf report --time=START,END keeps the samples of a window).
-  std::cerr << "failover: all agents back at monotonic " << monotonicSeconds() << " s" << std::endl;
   // CPU seconds spent on the re-registrations (elected → all back): the
   // new leader's, and this process's (the simulator's agents).
   const double leaderCpu = cpuSeconds(leaderPid) - leaderCpuBefore;
@@ -439,7 +429,6 @@ void failover(int agents, int tasks) {
     lastStateMs = msSince(lastRequest);
   }
   const double tasksMs = msSince(elected);
-  std::cerr << "failover: every task in GET_STATE at monotonic " << monotonicSeconds() << " s" << std::endl;
   // The new leader's CPU for the GET_STATEs that found every task back.
   const double stateCpu = cpuSeconds(leaderPid) - leaderCpuBack;
   const double floor = parseFloorMs(encodedCalls(agents, tasks));

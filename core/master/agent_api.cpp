@@ -67,25 +67,18 @@ void refuseAgent(const http::Responder& responder, const std::string& message) {
 
 }  // namespace
 
-ReportedTaskPieces prepareAgentCall(internal::Call& call) {
-  ReportedTaskPieces pieces;
-  if (call.type() != internal::Call::REREGISTER || !call.has_reregistration()) return pieces;
+void prepareAgentCall(internal::Call& call) {
+  if (call.type() != internal::Call::REREGISTER || !call.has_reregistration()) return;
   internal::Call::Reregister& rr = *call.mutable_reregistration();
   const std::string& agentId = rr.agent_info().id().value();
-  pieces.reserve(static_cast<std::size_t>(rr.frameworks_size()));
   for (internal::FrameworkState& state : *rr.mutable_frameworks()) {
     const std::string& frameworkId = state.framework_info().id().value();
-    std::vector<TaskPiecePtr>& ofFramework = pieces.emplace_back();
-    ofFramework.reserve(static_cast<std::size_t>(state.tasks_size()));
     for (v1::Task& task : *state.mutable_tasks()) {
       wire::redactSecrets(task);
       task.mutable_framework_id()->set_value(frameworkId);
       task.mutable_agent_id()->set_value(agentId);
-      ofFramework.push_back(std::make_shared<const TaskPiece>(task));
-      ofFramework.back()->render();
     }
   }
-  return pieces;
 }
 
 void MasterImpl::sendAgentEvent(const Agent& agent, const internal::Event& event) {
@@ -93,8 +86,7 @@ void MasterImpl::sendAgentEvent(const Agent& agent, const internal::Event& event
   agent.stream->write(wire::encodeRecord(event.SerializeAsString()));
 }
 
-void MasterImpl::agentCall(internal::Call call, ReportedTaskPieces pieces, std::string streamId, std::string remote,
-                           http::Responder responder) {
+void MasterImpl::agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder) {
   switch (call.type()) {
     case internal::Call::REGISTER:
       if (!call.has_registration()) {
@@ -105,7 +97,7 @@ void MasterImpl::agentCall(internal::Call call, ReportedTaskPieces pieces, std::
       if (!call.has_reregistration()) {
         return responder.respond(http::Response::text(400, "REREGISTER needs 'reregistration'"));
       }
-      return reregisterAgent(std::move(call), std::move(pieces), remote, responder);
+      return reregisterAgent(std::move(call), remote, responder);
     default: break;
   }
   if (!call.has_agent_id()) return responder.respond(http::Response::text(400, "Expecting 'agent_id' to be present"));
@@ -224,8 +216,8 @@ void MasterImpl::admitAgent(const internal::Call& call, const std::string& id, c
   requestAllocation();
 }
 
-void MasterImpl::reregisterAgent(internal::Call call, ReportedTaskPieces pieces, const std::string& remote,
-                                 const http::Responder& responder, bool recorded) {
+void MasterImpl::reregisterAgent(internal::Call call, const std::string& remote, const http::Responder& responder,
+                                 bool recorded) {
   internal::Call::Reregister& rr = *call.mutable_reregistration();
   const std::string id = rr.agent_info().id().value();
   if (id.empty()) return refuseAgent(responder, "REREGISTER needs 'agent_info.id'");
@@ -242,8 +234,8 @@ void MasterImpl::reregisterAgent(internal::Call call, ReportedTaskPieces pieces,
   if (!recorded && !agents_.count(id) && !recoveredAgents_.count(id) && !unreachableAgents_.count(id)) {
     registrar_.submit(
         RegistryOperation{[info = rr.agent_info()](RegistryState& state) { state.agents.push_back(info); },
-                          [this, call, pieces = std::move(pieces), remote, responder]() mutable {
-                            reregisterAgent(std::move(call), std::move(pieces), remote, responder, /*recorded=*/true);
+                          [this, call, remote, responder]() mutable {
+                            reregisterAgent(std::move(call), remote, responder, /*recorded=*/true);
                           },
                           [responder](const Error& error) {
                             refuseAgent(responder, "Failed to record the agent in the registry: " + error.message);
@@ -303,8 +295,7 @@ void MasterImpl::reregisterAgent(internal::Call call, ReportedTaskPieces pieces,
   // restart) come back as recovered ones; tasks it reports are known again.
   std::vector<std::string> removedReported;
   std::set<std::string> frameworksHere;
-  for (int i = 0; i < rr.frameworks_size(); ++i) {
-    internal::FrameworkState& state = *rr.mutable_frameworks(i);
+  for (internal::FrameworkState& state : *rr.mutable_frameworks()) {
     const std::string& frameworkId = state.framework_info().id().value();
     if (frameworkId.empty()) continue;
     if (removedFrameworkIds_.count(frameworkId)) {
@@ -340,14 +331,12 @@ void MasterImpl::reregisterAgent(internal::Call call, ReportedTaskPieces pieces,
     // Looked up through the const view: only tasks that change are
     // recorded as changed for the next state snapshot.
     const TaskMap& knownTasks = framework.tasks;
-    for (int j = 0; j < state.tasks_size(); ++j) {
-      v1::Task& reported = *state.mutable_tasks(j);
+    for (v1::Task& reported : *state.mutable_tasks()) {
       std::string taskId = reported.task_id().value();
       auto known = knownTasks.find(taskId);
       if (known == knownTasks.end()) {
         if (framework.unreachableTasks.count(taskId)) framework.unreachableTasks.erase(taskId);
-        TaskPiecePtr piece = pieces[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
-        const v1::Task& task = framework.tasks.emplace(taskId, std::move(reported), std::move(piece)).first->second;
+        const v1::Task& task = framework.tasks.emplace(taskId, std::move(reported)).first->second;
         if (operatorEventsWanted()) {
           v1::master::Event op;
           op.set_type(v1::master::Event::TASK_ADDED);

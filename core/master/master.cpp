@@ -661,11 +661,10 @@ void MasterImpl::handleAgent(const http::Request& request, const http::Responder
     return responder.respond(
         http::Response::text(403, "Not authorized: " + auth::describe(principal) + " may not 'register_agents'"));
   }
-  ReportedTaskPieces pieces = prepareAgentCall(call);
-  post([self = shared_from_this(), call = std::move(call), pieces = std::move(pieces),
-        streamId = request.header(kAgentStreamIdHeader), remote = request.remoteAddress, responder]() mutable {
-    self->agentCall(std::move(call), std::move(pieces), std::move(streamId), std::move(remote), responder);
-  });
+  prepareAgentCall(call);
+  post([self = shared_from_this(), call = std::move(call), streamId = request.header(kAgentStreamIdHeader),
+        remote = request.remoteAddress,
+        responder]() mutable { self->agentCall(std::move(call), std::move(streamId), std::move(remote), responder); });
 }
 
 void MasterImpl::handleLegacy(const std::string& path, const http::Request& request, const http::Responder& responder,

@@ -140,16 +140,10 @@ struct InverseOfferEntry {
 // other than RESERVE, UNRESERVE, CREATE, DESTROY), else none.
 std::optional<std::string> operationFeedbackError(const v1::Offer::Operation& operation);
 
-// A REREGISTER's reported tasks as snapshot pieces: [i][j] shows task j of
-// frameworks(i).
-using ReportedTaskPieces = std::vector<std::vector<TaskPiecePtr>>;
-
 // What an agent call needs that no state does, done on the HTTP thread that
 // read it (off the state thread): a REREGISTER's reported tasks get their
-// secrets redacted and their framework and agent ids set, and their pieces
-// are made and rendered as JSON (the first snapshot after a failover then
-// finds every re-registered task rendered).
-ReportedTaskPieces prepareAgentCall(internal::Call& call);
+// secrets redacted and their framework and agent ids set.
+void prepareAgentCall(internal::Call& call);
 
 // UPDATE_WEIGHTS / PUT /weights: valid roles, positive finite weights.
 Status validateWeights(const google::protobuf::RepeatedPtrField<v1::WeightInfo>& infos);
@@ -312,19 +306,16 @@ class MasterImpl : public std::enable_shared_from_this<MasterImpl> {
   // Sends the authenticatee the answer of one SASL step (HTTP threads).
   void v0Authenticated(const libprocess::Upid& authenticatee, const V0Authenticator::Step& step);
 
-  // Agent protocol (agent_api.cpp). `call` was prepared by prepareAgentCall,
-  // which made `pieces`.
-  void agentCall(internal::Call call, ReportedTaskPieces pieces, std::string streamId, std::string remote,
-                 http::Responder responder);
+  // Agent protocol (agent_api.cpp). `call` was prepared by prepareAgentCall.
+  void agentCall(internal::Call call, std::string streamId, std::string remote, http::Responder responder);
   void registerAgent(const internal::Call& call, const std::string& remote, const http::Responder& responder);
   // Runs once the registry holds the new agent `id`.
   void admitAgent(const internal::Call& call, const std::string& id, const Resources& total, const std::string& remote,
                   const http::Responder& responder);
   // `recorded`: the registry holds the agent (see RegistryOperation). The
-  // reported tasks are moved out of `call`; the new ones are added with
-  // their `pieces`.
-  void reregisterAgent(internal::Call call, ReportedTaskPieces pieces, const std::string& remote,
-                       const http::Responder& responder, bool recorded = false);
+  // reported tasks are moved out of `call`.
+  void reregisterAgent(internal::Call call, const std::string& remote, const http::Responder& responder,
+                       bool recorded = false);
   void statusUpdate(Agent& agent, const internal::StatusUpdate& update);
   void executorExited(Agent& agent, const internal::Call::ExecutorExited& exited);
   void updateAgentResources(Agent& agent, const internal::Call::UpdateResources& update);

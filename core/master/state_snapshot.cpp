@@ -59,10 +59,6 @@ const std::string& TaskPiece::bytes() const {
   return bytes_.get([&] { return serialize(task_); });
 }
 
-void TaskPiece::render() const {
-  (void)json();
-}
-
 const TaskSums& TaskList::sums() const {
   return sums_.get([&] {
     TaskSums sums;
@@ -136,77 +132,33 @@ std::vector<AgentPiecePtr> AgentPieces::of(const std::vector<AgentRecordPtr>& re
 // ---------------------------------------------------------------------------
 // TaskMap
 
-std::pair<TaskMap::iterator, bool> TaskMap::emplace(const std::string& key, v1::Task task, TaskPiecePtr piece) {
-  CHECK_EQ(piece->id(), key);
-  auto added = map_.emplace(key, std::move(task));
-  if (!added.second) {
-    touch(key);  // as emplace() records it
-    return added;
-  }
-  ready_.emplace_back(&added.first->second, std::move(piece));
-  // Pieces of entries erased meanwhile, with no snapshot taken: past the
-  // map's size, they are dropped and their entries recorded as changed.
-  if (ready_.size() > map_.size() + 1024) {
-    for (const auto& [entry, ready] : ready_) touch(ready->id());
-    ready_.clear();
-  }
-  return added;
-}
-
 const TaskListPtr& TaskMap::pieces() const {
-  if (unchanged() && ready_.empty()) return pieces_;
+  if (unchanged()) return pieces_;
   const Changes changes = takeChanges();
-  // A ready piece shows its entry unless the entry was recorded as changed
-  // (an entry erased and added again is).
-  auto ready = std::exchange(ready_, {});
   const std::vector<TaskPiecePtr>& old = pieces_->pieces();
   std::vector<TaskPiecePtr> out;
-  if (!changes.all && (changes.keys.size() + ready.size()) * 16 < map_.size()) {
+  if (!changes.all && changes.keys.size() * 16 < map_.size()) {
     // A few changes: the last list with those ids replaced, added or gone.
     out = old;
-    auto put = [&](const std::string& id, TaskPiecePtr piece) {
+    for (const std::string& id : changes.keys) {
       auto at = std::lower_bound(out.begin(), out.end(), id, byId);
       const bool had = at != out.end() && (*at)->id() == id;
-      if (piece == nullptr) {
+      auto task = map_.find(id);
+      if (task == map_.end()) {
         if (had) out.erase(at);
       } else if (had) {
-        *at = std::move(piece);
+        *at = std::make_shared<const TaskPiece>(task->second);
       } else {
-        out.insert(at, std::move(piece));
+        out.insert(at, std::make_shared<const TaskPiece>(task->second));
       }
-    };
-    for (const std::string& id : changes.keys) {
-      auto task = map_.find(id);
-      put(id, task == map_.end() ? nullptr : std::make_shared<const TaskPiece>(task->second));
-    }
-    for (auto& [entry, piece] : ready) {
-      const std::string& id = piece->id();  // the piece's, which `put` keeps
-      if (!changes.keys.count(id)) put(id, std::move(piece));
     }
   } else {
-    // Many: one walk of the map beside the last list and the changed keys
-    // (both in id order); the ready pieces found by their entries'
-    // addresses (the last given for an address is its entry's).
-    const std::less<const v1::Task*> before;
-    std::stable_sort(ready.begin(), ready.end(),
-                     [&](const auto& a, const auto& b) { return before(a.first, b.first); });
-    auto readyFor = [&](const v1::Task& task) -> TaskPiecePtr* {
-      auto it = std::upper_bound(ready.begin(), ready.end(), &task,
-                                 [&](const v1::Task* entry, const auto& r) { return before(entry, r.first); });
-      return it == ready.begin() || std::prev(it)->first != &task ? nullptr : &std::prev(it)->second;
-    };
+    // Many: one walk of the map beside the last list (both in id order).
     out.reserve(map_.size());
     auto previous = old.begin();
-    auto changed = changes.keys.begin();
     for (const auto& [id, task] : map_) {
-      while (changed != changes.keys.end() && *changed < id) ++changed;
       while (previous != old.end() && (*previous)->id() < id) ++previous;
-      const bool same = !changes.all && (changed == changes.keys.end() || *changed != id);
-      TaskPiecePtr* piece = same && !ready.empty() ? readyFor(task) : nullptr;
-      if (piece != nullptr) {
-        DCHECK_EQ((*piece)->id(), id);
-        out.push_back(std::move(*piece));
-      } else if (same && previous != old.end() && (*previous)->id() == id) {
+      if (!changes.all && previous != old.end() && (*previous)->id() == id && !changes.keys.count(id)) {
         out.push_back(*previous);
       } else {
         out.push_back(std::make_shared<const TaskPiece>(task));

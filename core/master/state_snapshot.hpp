@@ -66,11 +66,6 @@ class TaskPiece {
   const std::string& json() const;
   // The serialized Task.
   const std::string& bytes() const;
-  // Makes json() now, on this thread: for a piece made ahead of the
-  // snapshots that show it (the protobuf form, cheap to make and asked for
-  // less, is still made when first asked: kept for every task, it would add
-  // its size to the master's memory where no client asks for it).
-  void render() const;
 
  private:
   const mesos::v1::Task task_;
@@ -210,25 +205,12 @@ class ChangeRecordingMap {
 // A framework's tasks by id, with their pieces for snapshots.
 class TaskMap : public ChangeRecordingMap<mesos::v1::Task> {
  public:
-  using ChangeRecordingMap::emplace;
-  // emplace() with the task's piece made beforehand (off the state thread,
-  // e.g. while a REREGISTER was decoded): `piece` shows `task`, and the next
-  // pieces() takes it instead of making one, unless the entry is recorded
-  // as changed meanwhile. Where `key` is taken, nothing is added.
-  std::pair<iterator, bool> emplace(const std::string& key, mesos::v1::Task task, TaskPiecePtr piece);
-
   // The tasks as pieces, in id order: pieces of unchanged tasks are those of
-  // the last call, of tasks added with their pieces those pieces; the list
-  // is the last call's when nothing changed.
+  // the last call; the list is the last call's when nothing changed.
   const TaskListPtr& pieces() const;
 
  private:
   mutable TaskListPtr pieces_ = std::make_shared<const TaskList>();
-  // Pieces given to emplace() since the last pieces(), in the order given,
-  // each with the address of the entry it shows (a std::map's entries stay
-  // put; an address taken again by a later entry is found again last); at
-  // most the map's size plus 1,024.
-  mutable std::vector<std::pair<const mesos::v1::Task*, TaskPiecePtr>> ready_;
 };
 
 // A framework's completed tasks, oldest first.
