@@ -86,14 +86,8 @@ void AllocatorClient::recoverResources(const std::string& frameworkId, const std
   module::v1::AllocatorRecoverResources* item = pending_->add_items();
   item->mutable_framework_id()->set_value(frameworkId);
   item->mutable_agent_id()->set_value(agentId);
-  // The bytes of a mesos.v1.Resource parse as a mantle.module.v1.Resource
-  // (mantle/common/convert.hpp), here straight into the arena.
-  std::string bytes;
-  for (const mesos::v1::Resource& r : resources.items()) {
-    bytes.clear();
-    r.AppendToString(&bytes);
-    CHECK(item->add_resources()->ParsePartialFromString(bytes));
-  }
+  // Converted straight into the arena.
+  for (const mesos::v1::Resource& r : resources.items()) (void)convertInto(r, item->add_resources());
   item->set_refuse_seconds(refuseSeconds);
   item->set_now_seconds(now_());
 }

@@ -184,7 +184,6 @@ class ChangeRecordingMap {
   struct Changes {
     bool all = false;            // every key may have changed
     std::set<std::string> keys;  // else these
-    bool none() const { return !all && keys.empty(); }
   };
   bool unchanged() const { return !all_ && changed_.empty(); }
   // What was recorded since the last call; the record starts again empty.
